@@ -1,0 +1,40 @@
+/* util.h - small helpers used everywhere: cleanup attributes, TAKE_PTR, limits,
+ * string helpers, time.  Header-only where trivial. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
+
+static inline void freep(void *p) { free(*(void **)p); }
+#define _cleanup_free_ __attribute__((cleanup(freep)))
+
+/* Takes ownership of a pointer out of a cleanup variable. */
+#define TAKE_PTR(p)                                                                                \
+    ({                                                                                             \
+        __typeof__(p) _p_ = (p);                                                                   \
+        (p) = NULL;                                                                                \
+        _p_;                                                                                       \
+    })
+
+#define streq(a, b) (strcmp((a), (b)) == 0)
+
+/* Wall clock in milliseconds since the epoch. */
+int64_t now_ms(void);
+/* Monotonic clock in microseconds. */
+int64_t mono_us(void);
+
+/* Formats ms-since-epoch as ISO-8601 UTC with milliseconds, e.g.
+ * "2026-11-29T10:00:00.000Z" into out (at least 25 bytes). */
+void time_format_iso(int64_t ms, char out[static 25]);
+/* Parses "2026-11-29T10:00:00Z" / "...T10:00:00.123Z" / "...+02:00". -EINVAL. */
+int time_parse_iso(const char *s, int64_t *ret_ms);
+
+/* strdup that aborts never: returns NULL on ENOMEM. Accepts NULL (returns NULL). */
+char *strdup_or_null(const char *s);
+
+/* True if s starts with prefix. */
+bool startswith(const char *s, const char *prefix);
