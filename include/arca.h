@@ -69,7 +69,9 @@ int arca_logout(struct arca *a);
  * config_dir NULL means $ARCA_CONFIG_DIR, then ~/.config/arca (created 0700). */
 int arca_session_save(struct arca *a, const char *config_dir);
 /* Loads a saved session.  -ENOENT when there is none ("not logged in").  If the
- * saved session is for another API URL than a's, -ENOENT as well. */
+ * saved session is for another API URL than a's, -ENOENT as well, unless a was
+ * created with no URL at all (api_url NULL and ARCA_API_URL unset): then the
+ * saved session's URL is used. */
 int arca_session_load(struct arca *a, const char *config_dir);
 /* Deletes the saved session file. */
 int arca_session_forget(const char *config_dir);
@@ -139,7 +141,7 @@ void arca_secret_list_free(struct arca_secret_list *l);
 struct arca_secret_input {
     const char *key;
     const char *value;   /* NUL-terminated */
-    const char *comment; /* NULL: none */
+    const char *comment; /* NULL or "": none */
 };
 
 enum arca_change {

@@ -1,1 +1,334 @@
-/* stub: being written */
+/* cli.c - flag parsing, errors and exit codes, the client handle, the project
+ * scope and password input, shared by every command.
+ *
+ * Flags are looked up in one table (name -> field of struct cli) and take
+ * "--flag value" or "--flag=value"; booleans take no value.  Everything after
+ * "--" is the child command of `arca run`. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/names.h"
+#include "base/util.h"
+#include "base/wire.h"
+#include "cli.h"
+
+#define PASSWORD_MAX 1024
+#define ARCA_JSON_MAX (64u * 1024)
+
+static const struct {
+    const char *name;
+    size_t offset; /* of a const char * field */
+} value_flags[] = {
+    {"api-url", offsetof(struct cli, api_url)},
+    {"config-dir", offsetof(struct cli, config_dir)},
+    {"env", offsetof(struct cli, env)},
+    {"path", offsetof(struct cli, path)},
+    {"project-id", offsetof(struct cli, project_id)},
+    {"projectId", offsetof(struct cli, project_id)},
+    {"format", offsetof(struct cli, format)},
+    {"output-file", offsetof(struct cli, output_file)},
+    {"email", offsetof(struct cli, email)},
+    {"organization", offsetof(struct cli, organization)},
+    {"listen", offsetof(struct cli, listen)},
+    {"data-dir", offsetof(struct cli, data_dir)},
+    {"max-body", offsetof(struct cli, max_body)},
+    {"log-level", offsetof(struct cli, log_level)},
+    {"method", offsetof(struct cli, method)},
+};
+
+static const struct {
+    const char *name;
+    size_t offset; /* of a bool field */
+} bool_flags[] = {
+    {"plain", offsetof(struct cli, plain)},
+    {"show-values", offsetof(struct cli, show_values)},
+    {"password-stdin", offsetof(struct cli, password_stdin)},
+    {"help", offsetof(struct cli, help)},
+};
+
+int cli_parse(struct cli *c, int argc, char **argv, int first)
+{
+    for (int i = first; i < argc; i++) {
+        const char *arg = argv[i], *eq;
+        size_t nl;
+        bool found = false;
+
+        if (streq(arg, "--")) {
+            c->child_argv = &argv[i + 1];
+            return 0;
+        }
+        if (streq(arg, "-h"))
+            arg = "--help";
+        if (!startswith(arg, "--") || arg[2] == 0) {
+            if (c->n_args == CLI_MAX_ARGS) {
+                cli_error(NULL, "too many arguments");
+                return -E2BIG;
+            }
+            c->args[c->n_args++] = arg;
+            continue;
+        }
+        arg += 2;
+        eq = strchr(arg, '=');
+        nl = eq ? (size_t)(eq - arg) : strlen(arg);
+        for (size_t f = 0; f < ELEMENTSOF(value_flags) && !found; f++) {
+            if (strlen(value_flags[f].name) != nl || strncmp(value_flags[f].name, arg, nl) != 0)
+                continue;
+            found = true;
+            if (!eq && i + 1 >= argc) {
+                cli_error("run 'arca %s --help'", "flag --%s needs a value", value_flags[f].name);
+                return -EINVAL;
+            }
+            *(const char **)((char *)c + value_flags[f].offset) = eq ? eq + 1 : argv[++i];
+        }
+        for (size_t f = 0; f < ELEMENTSOF(bool_flags) && !found; f++) {
+            if (strlen(bool_flags[f].name) != nl || strncmp(bool_flags[f].name, arg, nl) != 0)
+                continue;
+            found = true;
+            *(bool *)((char *)c + bool_flags[f].offset) = !eq || streq(eq + 1, "true");
+        }
+        if (!found) {
+            cli_error(NULL, "unknown flag --%.*s for 'arca %s' (see 'arca %s --help')", (int)nl,
+                      arg, c->command, c->command);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+void cli_error(const char *hint, const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("arca: error: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    if (hint)
+        fprintf(stderr, "arca: hint: %s\n", hint);
+}
+
+int cli_exit_of(int err)
+{
+    switch (err) {
+    case 0:
+        return EXIT_OK;
+    case -EACCES:
+    case -EPERM:
+        return EXIT_AUTH;
+    case -ENOENT:
+        return EXIT_NOTFOUND;
+    case -EINVAL:
+    case -E2BIG:
+    case -EBADMSG:
+        return EXIT_INVALID;
+    case -ECONNREFUSED:
+    case -EHOSTUNREACH:
+    case -ETIMEDOUT:
+        return EXIT_UNREACHABLE;
+    case -EEXIST:
+        return EXIT_CONFLICT;
+    default:
+        return EXIT_FAIL;
+    }
+}
+
+int cli_fail(struct arca *a, int err)
+{
+    const char *msg = a ? arca_errmsg(a) : NULL;
+
+    if (!msg || !*msg)
+        msg = strerror(-err);
+    cli_error(err == -EACCES && strstr(msg, "token") ? "log in again with 'arca login'" : NULL,
+              "%s", msg);
+    return cli_exit_of(err);
+}
+
+int cli_client(const struct cli *c, bool need_login, struct arca **ret)
+{
+    struct arca *a = NULL;
+    int r;
+
+    r = arca_new(c->api_url, &a);
+    if (r < 0) {
+        cli_error("pass --api-url http://HOST:PORT or set ARCA_API_URL", "invalid API URL");
+        return EXIT_USAGE;
+    }
+    if (need_login) {
+        r = arca_session_load(a, c->config_dir);
+        if (r == -ENOENT) {
+            cli_error("run 'arca login --email EMAIL' first (or set ARCA_CONFIG_DIR)",
+                      "not logged in to %s", arca_api_url(a));
+            arca_free(a);
+            return EXIT_AUTH;
+        }
+        if (r < 0) {
+            r = cli_fail(a, r);
+            arca_free(a);
+            return r;
+        }
+    }
+    *ret = a;
+    return EXIT_OK;
+}
+
+/* Looks for .arca.json in the current directory and its parents. */
+static int project_from_file(char *out, size_t size)
+{
+    char dir[4096];
+    _cleanup_buf_ struct buf content = BUF_INIT, path = BUF_INIT;
+    _cleanup_json_ json_t *j = NULL;
+    const char *id;
+
+    if (!getcwd(dir, sizeof(dir)))
+        return -ENOENT;
+    for (;;) {
+        int fd;
+        char chunk[4096];
+        ssize_t n;
+
+        buf_clear(&path);
+        if (buf_printf(&path, "%s/.arca.json", streq(dir, "/") ? "" : dir) < 0)
+            return -ENOMEM;
+        fd = open(path.ptr, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            buf_init(&content, ARCA_JSON_MAX);
+            while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+                if (buf_add(&content, chunk, (size_t)n) < 0)
+                    break;
+            close(fd);
+            if (wire_parse(content.ptr ? content.ptr : "", content.len, &j, NULL) < 0 ||
+                wire_get_str(j, "projectId", size - 1, &id) < 0) {
+                cli_error("run 'arca init --project-id <id>' to rewrite it",
+                          "%s is not valid: it needs {\"projectId\": \"...\"}", path.ptr);
+                return -EINVAL;
+            }
+            snprintf(out, size, "%s", id);
+            return 0;
+        }
+        if (streq(dir, "/"))
+            return -ENOENT;
+        char *slash = strrchr(dir, '/');
+        if (slash == dir)
+            dir[1] = 0;
+        else
+            *slash = 0;
+    }
+}
+
+int cli_scope(const struct cli *c, struct arca_scope *scope, char *project_buf, size_t size)
+{
+    const char *pid = c->project_id ? c->project_id : getenv("ARCA_PROJECT_ID");
+    int r;
+
+    if (!pid || !*pid) {
+        r = project_from_file(project_buf, size);
+        if (r == -ENOENT) {
+            cli_error("run 'arca init --project-id <id>' in your project's directory, or pass "
+                      "--project-id",
+                      "no project selected: no .arca.json here or in a parent directory");
+            return EXIT_NOTFOUND;
+        }
+        if (r < 0)
+            return EXIT_INVALID;
+        pid = project_buf;
+    }
+    scope->project_id = pid;
+    scope->environment = c->env ? c->env : "dev";
+    scope->path = c->path ? c->path : "/";
+    return EXIT_OK;
+}
+
+int cli_read_password(const struct cli *c, char **ret, size_t *ret_len)
+{
+    struct termios old, quiet;
+    bool tty = !c->password_stdin && isatty(STDIN_FILENO);
+    char *pw = calloc(1, PASSWORD_MAX + 2);
+    size_t len;
+
+    if (!pw)
+        return -ENOMEM;
+    if (!c->password_stdin && !tty) {
+        free(pw);
+        cli_error("pipe it in: echo \"$PW\" | arca ... --password-stdin", "no password given");
+        return -EINVAL;
+    }
+    if (tty) {
+        fputs("Password: ", stderr);
+        tcgetattr(STDIN_FILENO, &old);
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    }
+    if (!fgets(pw, PASSWORD_MAX + 2, stdin))
+        pw[0] = 0;
+    if (tty) {
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+        fputc('\n', stderr);
+    }
+    len = strlen(pw);
+    if (len > 0 && pw[len - 1] == '\n')
+        pw[--len] = 0;
+    if (len > 0 && pw[len - 1] == '\r')
+        pw[--len] = 0;
+    if (len == 0 || len > PASSWORD_MAX) {
+        arca_secret_string_free(pw);
+        if (len)
+            cli_error(NULL, "password is longer than %d bytes", PASSWORD_MAX);
+        else
+            cli_error(NULL, "empty password");
+        return -EINVAL;
+    }
+    *ret = pw;
+    *ret_len = len;
+    return 0;
+}
+
+int cli_format(const struct cli *c, const char *const *allowed, const char **ret)
+{
+    if (!c->format) {
+        *ret = allowed[0];
+        return 0;
+    }
+    for (size_t i = 0; allowed[i]; i++)
+        if (streq(allowed[i], c->format)) {
+            *ret = allowed[i];
+            return 0;
+        }
+    cli_error(NULL, "unknown --format '%s' for 'arca %s'", c->format, c->command);
+    return -EINVAL;
+}
+
+int cli_write_file(const char *path, const void *data, size_t len, unsigned mode)
+{
+    _cleanup_free_ char *tmp = NULL;
+    int fd, ret = 0;
+
+    if (asprintf(&tmp, "%s.tmp.%d", path, (int)getpid()) < 0)
+        return -ENOMEM;
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+    if (fd < 0) {
+        cli_error(NULL, "cannot write '%s': %s", path, strerror(errno));
+        return -errno;
+    }
+    if (fchmod(fd, mode) < 0 || write(fd, data, len) != (ssize_t)len || fsync(fd) < 0)
+        ret = -errno;
+    if (close(fd) < 0 && ret == 0)
+        ret = -errno;
+    if (ret == 0 && rename(tmp, path) < 0)
+        ret = -errno;
+    if (ret < 0) {
+        cli_error(NULL, "cannot write '%s': %s", path, strerror(-ret));
+        unlink(tmp);
+    }
+    return ret;
+}

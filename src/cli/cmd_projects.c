@@ -1,1 +1,141 @@
-/* stub: being written */
+/* cmd_projects.c - projects create / list, and init (.arca.json). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/util.h"
+#include "base/wire.h"
+#include "cli.h"
+
+static const char *const table_or_json[] = {"table", "json", NULL};
+
+static json_t *project_json(const struct arca_project *p)
+{
+    json_t *envs = json_array();
+
+    for (size_t i = 0; i < p->n_environments; i++)
+        json_array_append_new(envs, json_pack("{s:s, s:s, s:i}", "slug", p->environments[i].slug,
+                                              "name", p->environments[i].name, "position",
+                                              p->environments[i].position));
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "id", p->id, "name", p->name, "slug",
+                     p->slug, "organizationId", p->organization_id, "createdAt", p->created_at,
+                     "environments", envs);
+}
+
+/* Prints v as indented JSON on stdout (TAKES v). */
+static void print_json(json_t *v)
+{
+    json_dumpf(v, stdout, JSON_INDENT(2));
+    fputc('\n', stdout);
+    json_decref(v);
+}
+
+int cmd_projects_create(struct cli *c)
+{
+    struct arca *a = NULL;
+    struct arca_project *p = NULL;
+    const char *format;
+    int r;
+
+    if (c->n_args != 1) {
+        cli_error("arca projects create NAME", "give exactly one project name");
+        return EXIT_USAGE;
+    }
+    if (cli_format(c, table_or_json, &format) < 0)
+        return EXIT_USAGE;
+    r = cli_client(c, true, &a);
+    if (r)
+        return r;
+    r = arca_project_create(a, c->args[0], &p);
+    if (r < 0) {
+        r = cli_fail(a, r);
+        arca_free(a);
+        return r;
+    }
+    if (streq(format, "json"))
+        print_json(project_json(p));
+    else
+        printf("created project '%s' (id %s) with environments dev, staging, prod\n"
+               "next: arca init --project-id %s\n",
+               p->name, p->id, p->id);
+    arca_project_free(p);
+    arca_free(a);
+    return EXIT_OK;
+}
+
+int cmd_projects_list(struct cli *c)
+{
+    struct arca *a = NULL;
+    struct arca_project *ps = NULL;
+    size_t n = 0;
+    const char *format;
+    int r;
+
+    if (cli_format(c, table_or_json, &format) < 0)
+        return EXIT_USAGE;
+    r = cli_client(c, true, &a);
+    if (r)
+        return r;
+    r = arca_projects_list(a, &ps, &n);
+    if (r < 0) {
+        r = cli_fail(a, r);
+        arca_free(a);
+        return r;
+    }
+    if (streq(format, "json")) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(arr, project_json(&ps[i]));
+        print_json(arr);
+    } else {
+        printf("%-36s  %s\n", "ID", "NAME");
+        for (size_t i = 0; i < n; i++)
+            printf("%-36s  %s\n", ps[i].id, ps[i].name);
+    }
+    arca_projects_free(ps, n);
+    arca_free(a);
+    return EXIT_OK;
+}
+
+int cmd_init(struct cli *c)
+{
+    struct arca *a = NULL;
+    struct arca_project *p = NULL;
+    _cleanup_buf_ struct buf text = BUF_INIT;
+    json_t *j;
+    int r;
+
+    if (!c->project_id || c->n_args) {
+        cli_error("arca init --project-id ID (see 'arca projects list')",
+                  "--project-id is required");
+        return EXIT_USAGE;
+    }
+    r = cli_client(c, true, &a);
+    if (r)
+        return r;
+    r = arca_project_get(a, c->project_id, &p);
+    if (r < 0) {
+        r = cli_fail(a, r);
+        arca_free(a);
+        return r;
+    }
+    j = json_pack("{s:s}", "projectId", p->id);
+    if (!j || wire_dump(&text, j) < 0 || buf_addch(&text, '\n') < 0) {
+        json_decref(j);
+        r = EXIT_FAIL;
+        goto out;
+    }
+    json_decref(j);
+    if (cli_write_file(".arca.json", text.ptr, text.len, 0644) < 0) {
+        r = EXIT_FAIL;
+        goto out;
+    }
+    printf("wrote .arca.json for project '%s'\n", p->name);
+    r = EXIT_OK;
+out:
+    arca_project_free(p);
+    arca_free(a);
+    return r;
+}

@@ -1,1 +1,154 @@
-/* stub: being written */
+/* cmd_run.c - `arca run -- COMMAND`: the folder's secrets as environment
+ * variables of a child process.
+ *
+ * The secrets go from the decrypted list straight into the child's environment
+ * block: nothing is written to disk, and the parent wipes its copies once the
+ * child has been started.  The parent stays to forward signals and to pass the
+ * child's exit status through (128+N when the child died of signal N).
+ *
+ * Signals a user sends to arca (kill, a supervisor) are forwarded.  Signals
+ * the terminal sends (Ctrl-C) already reach the child, which is in the same
+ * process group, so they are not sent twice: the kernel marks those with
+ * si_code SI_KERNEL. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/util.h"
+#include "cli.h"
+
+extern char **environ;
+
+static volatile sig_atomic_t child_pid;
+
+static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+
+static void forward(int sig, siginfo_t *info, void *uctx)
+{
+    if (child_pid > 0 && (!info || info->si_code != SI_KERNEL || sig == SIGHUP))
+        kill(child_pid, sig);
+}
+
+/* The environment for the child: ours, with each secret set (replacing a
+ * variable of the same name).  Entries for secrets are OWNED and SECRET. */
+static char **child_env(const struct arca_secret_list *l, size_t *ret_n_owned)
+{
+    size_t n_env = 0, n = 0;
+    char **env;
+
+    while (environ[n_env])
+        n_env++;
+    env = calloc(n_env + l->n + 1, sizeof(*env));
+    if (!env)
+        return NULL;
+    for (size_t i = 0; i < l->n; i++) {
+        if (asprintf(&env[n], "%s=%s", l->v[i].key, l->v[i].value) < 0) {
+            while (n > 0)
+                arca_secret_string_free(env[--n]);
+            free(env);
+            return NULL;
+        }
+        n++;
+    }
+    *ret_n_owned = n;
+    for (size_t i = 0; i < n_env; i++) {
+        size_t kl = strcspn(environ[i], "=");
+        bool replaced = false;
+        for (size_t j = 0; j < l->n && !replaced; j++)
+            replaced = strlen(l->v[j].key) == kl && memcmp(l->v[j].key, environ[i], kl) == 0;
+        if (!replaced)
+            env[n++] = environ[i];
+    }
+    env[n] = NULL;
+    return env;
+}
+
+static int wait_child(pid_t pid)
+{
+    int status;
+
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return EXIT_FAIL;
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    if (WIFSIGNALED(status))
+        return 128 + WTERMSIG(status);
+    return EXIT_FAIL;
+}
+
+int cmd_run(struct cli *c)
+{
+    struct arca *a = NULL;
+    struct arca_scope scope;
+    struct arca_secret_list *l = NULL;
+    char project[128];
+    char **env = NULL;
+    size_t n_owned = 0;
+    sigset_t block, old;
+    struct sigaction sa = {.sa_sigaction = forward, .sa_flags = SA_SIGINFO | SA_RESTART};
+    pid_t pid;
+    int r;
+
+    if (!c->child_argv || !c->child_argv[0]) {
+        cli_error("arca run --env ENV -- COMMAND [ARGS ...]", "no command given after '--'");
+        return EXIT_USAGE;
+    }
+    if (c->n_args) {
+        cli_error("put the command after '--': arca run --env ENV -- COMMAND",
+                  "unexpected argument '%s'", c->args[0]);
+        return EXIT_USAGE;
+    }
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* decrypted values must not land in a core file */
+    r = cli_scope(c, &scope, project, sizeof(project));
+    if (r)
+        return r;
+    r = cli_client(c, true, &a);
+    if (r)
+        return r;
+    r = arca_secrets_list(a, &scope, &l);
+    if (r < 0) {
+        r = cli_fail(a, r);
+        arca_free(a);
+        return r;
+    }
+    arca_free(a);
+    env = child_env(l, &n_owned);
+    arca_secret_list_free(l);
+    if (!env) {
+        cli_error(NULL, "out of memory");
+        return EXIT_FAIL;
+    }
+
+    sigemptyset(&block);
+    for (size_t i = 0; i < ELEMENTSOF(forwarded); i++)
+        sigaddset(&block, forwarded[i]);
+    sigprocmask(SIG_BLOCK, &block, &old);
+    fflush(NULL);
+    pid = fork();
+    if (pid == 0) {
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        execvpe(c->child_argv[0], c->child_argv, env);
+        fprintf(stderr, "arca: error: cannot run '%s': %s\n", c->child_argv[0], strerror(errno));
+        _exit(errno == ENOENT ? 127 : 126);
+    }
+    for (size_t i = 0; i < n_owned; i++)
+        arca_secret_string_free(env[i]);
+    free(env);
+    if (pid < 0) {
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        cli_error(NULL, "cannot start '%s': %s", c->child_argv[0], strerror(errno));
+        return EXIT_FAIL;
+    }
+    child_pid = pid;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < ELEMENTSOF(forwarded); i++)
+        sigaction(forwarded[i], &sa, NULL);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    return wait_child(pid);
+}

@@ -1,1 +1,345 @@
-/* stub: being written */
+/* cmd_secrets.c - secrets set / get / list / delete. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/dotenv.h"
+#include "base/names.h"
+#include "base/util.h"
+#include "base/wire.h"
+#include "cli.h"
+
+#define VALUE_FILE_MAX (64u * 1024)
+
+static const char *const change_names[] = {
+    [ARCA_CREATED] = "created",
+    [ARCA_UPDATED] = "updated",
+    [ARCA_UNCHANGED] = "unchanged",
+    [ARCA_DELETED] = "deleted",
+};
+
+/* Reads a whole file into a secret buffer, at most max bytes. */
+int cli_read_file(const char *path, size_t max, struct buf *out)
+{
+    char chunk[8192];
+    ssize_t n;
+    int fd = open(path, O_RDONLY | O_CLOEXEC), ret = 0;
+
+    if (fd < 0) {
+        cli_error(NULL, "cannot read '%s': %s", path, strerror(errno));
+        return -ENOENT;
+    }
+    while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+        if ((ret = buf_add(out, chunk, (size_t)n)) < 0)
+            break;
+    explicit_bzero(chunk, sizeof(chunk));
+    close(fd);
+    if (ret == -E2BIG)
+        cli_error(NULL, "'%s' is larger than %zu bytes", path, max);
+    else if (n < 0)
+        cli_error(NULL, "cannot read '%s': %s", path, strerror(errno)), ret = -EIO;
+    else if (memchr(buf_str(out), 0, out->len))
+        cli_error(NULL, "'%s' contains a NUL byte, which a secret value cannot hold", path),
+            ret = -EINVAL;
+    return ret;
+}
+
+int cmd_secrets_set(struct cli *c)
+{
+    struct arca *a = NULL;
+    struct arca_scope scope;
+    char project[128];
+    struct arca_secret_input *in = NULL;
+    struct buf *files = NULL;
+    enum arca_change *changes = NULL;
+    int64_t *versions = NULL;
+    size_t n = 0;
+    const char *format;
+    static const char *const formats[] = {"table", "json", NULL};
+    bool pair = c->n_args == 2 && !strchr(c->args[0], '=');
+    int r;
+
+    if (c->n_args == 0) {
+        cli_error("arca secrets set KEY=VALUE [KEY=VALUE ...] --env ENV", "no secrets given");
+        return EXIT_USAGE;
+    }
+    if (cli_format(c, formats, &format) < 0)
+        return EXIT_USAGE;
+    r = cli_scope(c, &scope, project, sizeof(project));
+    if (r)
+        return r;
+    n = pair ? 1 : c->n_args;
+    in = calloc(n, sizeof(*in));
+    files = calloc(n, sizeof(*files));
+    changes = calloc(n, sizeof(*changes));
+    versions = calloc(n, sizeof(*versions));
+    if (!in || !files || !changes || !versions) {
+        r = EXIT_FAIL;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *eq = pair ? NULL : strchr(c->args[i], '=');
+        char *key;
+
+        if (!pair && (!eq || eq == c->args[i])) {
+            cli_error("write KEY=VALUE, or KEY VALUE for a single secret",
+                      "'%s' is not of the form KEY=VALUE", eq ? "=..." : c->args[i]);
+            r = EXIT_USAGE;
+            goto out;
+        }
+        key = pair ? strdup(c->args[0]) : strndup(c->args[i], (size_t)(eq - c->args[i]));
+        if (!key) {
+            r = EXIT_FAIL;
+            goto out;
+        }
+        in[i].key = key;
+        in[i].value = pair ? c->args[1] : eq + 1;
+        if (in[i].value[0] == '@') {
+            buf_init_secret(&files[i], VALUE_FILE_MAX);
+            if (cli_read_file(in[i].value + 1, VALUE_FILE_MAX, &files[i]) < 0) {
+                r = EXIT_INVALID;
+                goto out;
+            }
+            in[i].value = buf_str(&files[i]);
+        } else if (startswith(in[i].value, "\\@")) {
+            in[i].value++; /* "\@x" is the literal "@x" */
+        }
+    }
+    r = cli_client(c, true, &a);
+    if (r)
+        goto out;
+    r = arca_secrets_set(a, &scope, in, n, changes, versions);
+    if (r < 0) {
+        r = cli_fail(a, r);
+        goto out;
+    }
+    if (streq(format, "json")) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(arr, json_pack("{s:s, s:s, s:I}", "key", in[i].key, "action",
+                                                 change_names[changes[i]], "version",
+                                                 (json_int_t)versions[i]));
+        json_dumpf(arr, stdout, JSON_INDENT(2));
+        fputc('\n', stdout);
+        json_decref(arr);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            printf("%s: %s (version %lld)\n", in[i].key, change_names[changes[i]],
+                   (long long)versions[i]);
+    }
+    r = EXIT_OK;
+out:
+    for (size_t i = 0; in && i < n; i++) {
+        free((char *)in[i].key);
+        buf_release(&files[i]);
+    }
+    free(in);
+    free(files);
+    free(changes);
+    free(versions);
+    arca_free(a);
+    return r;
+}
+
+/* Fetches the folder for scope; returns an exit code. */
+static int fetch(struct cli *c, struct arca **a, struct arca_secret_list **l)
+{
+    struct arca_scope scope;
+    char project[128];
+    int r = cli_scope(c, &scope, project, sizeof(project));
+
+    if (r)
+        return r;
+    r = cli_client(c, true, a);
+    if (r)
+        return r;
+    r = arca_secrets_list(*a, &scope, l);
+    return r < 0 ? cli_fail(*a, r) : EXIT_OK;
+}
+
+static const struct arca_secret *find(const struct arca_secret_list *l, const char *key)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (streq(l->v[i].key, key))
+            return &l->v[i];
+    return NULL;
+}
+
+static json_t *secret_json(const struct arca_secret *s)
+{
+    return json_pack("{s:s, s:s, s:I, s:s}", "key", s->key, "value", s->value, "version",
+                     (json_int_t)s->version, "updatedAt", s->updated_at);
+}
+
+/* Prints json to stdout with values in it, then wipes the serialisation. */
+static void print_secret_json(json_t *v)
+{
+    char *text = json_dumps(v, JSON_INDENT(2));
+
+    if (text) {
+        fputs(text, stdout);
+        fputc('\n', stdout);
+        arca_secret_string_free(text);
+    }
+    json_decref(v);
+}
+
+/* Prints KEY=value lines as dotenv writes them; returns an exit code. */
+static int print_dotenv(const struct arca_secret *const *v, size_t n)
+{
+    _cleanup_buf_ struct buf out = BUF_INIT;
+    const char *reason = NULL;
+
+    buf_init_secret(&out, 0);
+    for (size_t i = 0; i < n; i++)
+        if (dotenv_write(&out, v[i]->key, v[i]->value, DOTENV_PLAIN, &reason) < 0) {
+            cli_error("use --format json", "cannot print '%s' as dotenv: %s", v[i]->key,
+                      reason ? reason : "invalid");
+            return EXIT_INVALID;
+        }
+    fwrite(out.ptr ? out.ptr : "", 1, out.len, stdout);
+    return EXIT_OK;
+}
+
+int cmd_secrets_get(struct cli *c)
+{
+    struct arca *a = NULL;
+    struct arca_secret_list *l = NULL;
+    const struct arca_secret **picked = NULL;
+    static const char *const formats[] = {"dotenv", "json", NULL};
+    const char *format;
+    int r;
+
+    if (c->n_args == 0) {
+        cli_error("arca secrets get KEY [KEY ...] --env ENV", "no secret name given");
+        return EXIT_USAGE;
+    }
+    if (cli_format(c, formats, &format) < 0)
+        return EXIT_USAGE;
+    for (size_t i = 0; i < c->n_args; i++)
+        if (!name_key_valid(c->args[i])) {
+            cli_error("names use letters, digits and _, not starting with a digit",
+                      "'%s' is not a valid secret name", c->args[i]);
+            return EXIT_INVALID;
+        }
+    r = fetch(c, &a, &l);
+    if (r)
+        goto out;
+    picked = calloc(c->n_args, sizeof(*picked));
+    if (!picked) {
+        r = EXIT_FAIL;
+        goto out;
+    }
+    for (size_t i = 0; i < c->n_args; i++) {
+        picked[i] = find(l, c->args[i]);
+        if (!picked[i]) {
+            cli_error("see 'arca secrets list'", "secret '%s' not found in %s:%s", c->args[i],
+                      c->env ? c->env : "dev", c->path ? c->path : "/");
+            r = EXIT_NOTFOUND;
+            goto out;
+        }
+    }
+    if (c->plain) {
+        for (size_t i = 0; i < c->n_args; i++)
+            printf("%s\n", picked[i]->value);
+    } else if (streq(format, "json")) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < c->n_args; i++)
+            json_array_append_new(arr, secret_json(picked[i]));
+        print_secret_json(arr);
+    } else {
+        r = print_dotenv(picked, c->n_args);
+        goto out;
+    }
+    r = EXIT_OK;
+out:
+    free(picked);
+    arca_secret_list_free(l);
+    arca_free(a);
+    return r;
+}
+
+int cmd_secrets_list(struct cli *c)
+{
+    struct arca *a = NULL;
+    struct arca_secret_list *l = NULL;
+    static const char *const formats[] = {"table", "json", "dotenv", NULL};
+    const char *format;
+    int r;
+
+    if (c->n_args) {
+        cli_error("arca secrets list --env ENV [--path PATH]", "unexpected argument '%s'",
+                  c->args[0]);
+        return EXIT_USAGE;
+    }
+    if (cli_format(c, formats, &format) < 0)
+        return EXIT_USAGE;
+    r = fetch(c, &a, &l);
+    if (r)
+        goto out;
+    if (streq(format, "json")) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < l->n; i++)
+            json_array_append_new(arr, secret_json(&l->v[i]));
+        print_secret_json(arr);
+    } else if (streq(format, "dotenv")) {
+        const struct arca_secret **all = calloc(l->n ? l->n : 1, sizeof(*all));
+        if (!all) {
+            r = EXIT_FAIL;
+            goto out;
+        }
+        for (size_t i = 0; i < l->n; i++)
+            all[i] = &l->v[i];
+        r = print_dotenv(all, l->n);
+        free(all);
+        goto out;
+    } else {
+        printf("%-32s  %-7s  %-24s%s\n", "KEY", "VERSION", "UPDATED",
+               c->show_values ? "  VALUE" : "");
+        for (size_t i = 0; i < l->n; i++) {
+            printf("%-32s  %-7lld  %-24s", l->v[i].key, (long long)l->v[i].version,
+                   l->v[i].updated_at);
+            if (c->show_values)
+                printf("  %s", l->v[i].value);
+            putchar('\n');
+        }
+    }
+    r = EXIT_OK;
+out:
+    arca_secret_list_free(l);
+    arca_free(a);
+    return r;
+}
+
+int cmd_secrets_delete(struct cli *c)
+{
+    struct arca *a = NULL;
+    struct arca_scope scope;
+    char project[128];
+    int r;
+
+    if (c->n_args == 0) {
+        cli_error("arca secrets delete KEY [KEY ...] --env ENV", "no secret name given");
+        return EXIT_USAGE;
+    }
+    r = cli_scope(c, &scope, project, sizeof(project));
+    if (r)
+        return r;
+    r = cli_client(c, true, &a);
+    if (r)
+        return r;
+    r = arca_secrets_delete(a, &scope, c->args, c->n_args);
+    if (r < 0) {
+        r = cli_fail(a, r);
+    } else {
+        for (size_t i = 0; i < c->n_args; i++)
+            printf("%s: deleted\n", c->args[i]);
+        r = EXIT_OK;
+    }
+    arca_free(a);
+    return r;
+}

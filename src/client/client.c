@@ -1,1 +1,1425 @@
-/* stub: being written */
+/* client.c - the libarca API: handles, sign-up and log-in, projects, secrets.
+ *
+ * Every secret crosses the network encrypted.  A call that touches secrets first
+ * gets the project key: from the handle's cache, or by fetching the caller's
+ * membership (the project key sealed to the caller's X25519 public key) and
+ * opening it with the private key.  Values and comments are then sealed with
+ * seal_record_encrypt under an associated data that names the project,
+ * environment, canonical folder path, key and field, so a record the server
+ * moved or altered fails to open.
+ *
+ * Names are checked here with the rules the server enforces (names.h), to fail
+ * early with a better message.  Decrypted values are returned in malloc'd
+ * strings that the *_free functions wipe; keys live in seal_malloc memory.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arca.h"
+#include "base/b64.h"
+#include "base/buf.h"
+#include "base/names.h"
+#include "base/util.h"
+#include "base/wire.h"
+#include "client/client.h"
+#include "client/transport.h"
+#include "crypto/seal.h"
+
+#define API "/api/arca/v1"
+#define DEFAULT_API_URL "http://127.0.0.1:8200"
+#define PASSWORD_MAX 4096
+#define ID_MAX 128              /* ids the server hands out (UUIDs) */
+#define STRING_MAX 1024         /* other strings in answers (names, dates) */
+#define BLOB_B64_MAX (1u << 20) /* base64 of keys and records */
+#define LIST_MAX 100000         /* projects, environments or secrets in one answer */
+#define USER_PRIVATE_KEY_LABEL "user-private-key"
+
+static void seal_freep(uint8_t **p)
+{
+    seal_free(*p);
+}
+#define _cleanup_seal_ __attribute__((cleanup(seal_freep)))
+
+int client_error(struct arca *a, int r, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    (void)vsnprintf(a->err, sizeof(a->err), fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+void client_json_wipe(json_t *obj, const char *key)
+{
+    json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
+    if (json_is_string(v))
+        explicit_bzero((char *)json_string_value(v), json_string_length(v));
+}
+
+static void string_wipe_free(char *s)
+{
+    if (!s)
+        return;
+    explicit_bzero(s, strlen(s) + 1);
+    free(s);
+}
+
+void arca_secret_string_free(char *s)
+{
+    string_wipe_free(s);
+}
+
+/* --- handles ------------------------------------------------------------- */
+
+int client_url_normalize(const char *in, char **ret)
+{
+    size_t len = strlen(in);
+
+    if (len == 0 || len > CLIENT_URL_MAX)
+        return -EINVAL;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)in[i] <= 0x20 || in[i] == 0x7f)
+            return -EINVAL;
+
+    size_t scheme;
+    if (strncasecmp(in, "http://", 7) == 0)
+        scheme = 7;
+    else if (strncasecmp(in, "https://", 8) == 0)
+        scheme = 8;
+    else
+        return -EINVAL;
+
+    while (len > scheme && in[len - 1] == '/')
+        len--;
+    if (len >= scheme + 4 && strncmp(in + len - 4, "/api", 4) == 0)
+        len -= 4;
+    while (len > scheme && in[len - 1] == '/')
+        len--;
+    if (len == scheme || in[scheme] == '/')
+        return -EINVAL; /* no host */
+
+    char *url = strndup(in, len);
+    if (!url)
+        return -ENOMEM;
+    *ret = url;
+    return 0;
+}
+
+int arca_new(const char *api_url, struct arca **ret)
+{
+    _cleanup_free_ char *url = NULL;
+    bool defaulted = false;
+    int r;
+
+    if (!ret)
+        return -EINVAL;
+    if (seal_init() < 0)
+        return -EIO;
+    if (!api_url) {
+        api_url = secure_getenv("ARCA_API_URL");
+        if (!api_url || !*api_url) {
+            api_url = DEFAULT_API_URL;
+            defaulted = true;
+        }
+    }
+    r = client_url_normalize(api_url, &url);
+    if (r < 0)
+        return r;
+
+    struct arca *a = calloc(1, sizeof(*a));
+    if (!a)
+        return -ENOMEM;
+    r = transport_new(&a->transport);
+    if (r < 0) {
+        free(a);
+        return r;
+    }
+    a->api_url = TAKE_PTR(url);
+    a->url_defaulted = defaulted;
+    *ret = a;
+    return 0;
+}
+
+static void key_cache_clear(struct arca *a)
+{
+    for (size_t i = 0; i < a->n_keys; i++) {
+        free(a->keys[i].project_id);
+        seal_free(a->keys[i].key);
+    }
+    a->n_keys = 0;
+}
+
+void client_session_clear(struct arca *a)
+{
+    string_wipe_free(a->token);
+    a->token = NULL;
+    free(a->email);
+    a->email = NULL;
+    free(a->user_id);
+    a->user_id = NULL;
+    seal_free(a->sk);
+    a->sk = NULL;
+    seal_wipe(a->pk, sizeof(a->pk));
+    a->has_keypair = false;
+    key_cache_clear(a);
+}
+
+int client_session_set(struct arca *a, const char *token, const char *email, const char *user_id,
+                       const uint8_t pk[SEAL_PK_BYTES], const uint8_t sk[SEAL_SK_BYTES])
+{
+    char *t = strdup(token);
+    char *e = strdup(email);
+    char *u = strdup(user_id);
+    uint8_t *s = seal_malloc(SEAL_SK_BYTES);
+
+    if (!t || !e || !u || !s) {
+        string_wipe_free(t);
+        free(e);
+        free(u);
+        seal_free(s);
+        return -ENOMEM;
+    }
+    memcpy(s, sk, SEAL_SK_BYTES);
+    client_session_clear(a);
+    a->token = t;
+    a->email = e;
+    a->user_id = u;
+    a->sk = s;
+    memcpy(a->pk, pk, SEAL_PK_BYTES);
+    a->has_keypair = true;
+    return 0;
+}
+
+void arca_free(struct arca *a)
+{
+    if (!a)
+        return;
+    client_session_clear(a);
+    transport_free(a->transport);
+    free(a->api_url);
+    explicit_bzero(a->err, sizeof(a->err));
+    free(a);
+}
+
+const char *arca_errmsg(const struct arca *a)
+{
+    return a ? a->err : "no arca handle";
+}
+
+const char *arca_api_url(const struct arca *a)
+{
+    return a->api_url;
+}
+
+const char *arca_session_email(const struct arca *a)
+{
+    return a->email;
+}
+
+int arca_status(struct arca *a)
+{
+    return transport_call(a, "GET", "/api/status", NULL, NULL, NULL);
+}
+
+static int require_login(struct arca *a)
+{
+    if (!a->token)
+        return client_error(a, -EACCES, "not logged in");
+    return 0;
+}
+
+static int require_keys(struct arca *a)
+{
+    if (!a->token || !a->has_keypair)
+        return client_error(a, -EACCES, "not logged in");
+    return 0;
+}
+
+/* --- JSON helpers -------------------------------------------------------- */
+
+static int json_set_b64(json_t *obj, const char *key, const void *data, size_t len, bool secret)
+{
+    _cleanup_buf_ struct buf b = BUF_INIT;
+    if (secret)
+        buf_init_secret(&b, 0);
+    int r = b64_encode(&b, data, len, B64_STD);
+    if (r < 0)
+        return r;
+    return json_object_set_new(obj, key, json_string(buf_str(&b))) < 0 ? -ENOMEM : 0;
+}
+
+static int json_set_string(json_t *obj, const char *key, const char *s)
+{
+    return json_object_set_new(obj, key, json_string(s)) < 0 ? -ENOMEM : 0;
+}
+
+/* Decodes the base64 string obj[key] into out.  -EPROTO when absent or malformed. */
+static int json_get_b64(struct arca *a, const json_t *obj, const char *key, struct buf *out)
+{
+    const char *s;
+    if (wire_get_str(obj, key, BLOB_B64_MAX, &s) < 0 || b64_decode(out, s, strlen(s), B64_STD) < 0)
+        return client_error(a, -EPROTO, "the arca server sent a missing or malformed '%s'", key);
+    return 0;
+}
+
+static int answer_str(struct arca *a, const json_t *obj, const char *key, size_t max,
+                      const char **ret)
+{
+    if (wire_get_str(obj, key, max, ret) < 0)
+        return client_error(a, -EPROTO, "the arca server sent a missing or malformed '%s'", key);
+    return 0;
+}
+
+static int answer_obj(struct arca *a, const json_t *obj, const char *key, json_t **ret)
+{
+    if (wire_get_obj(obj, key, ret) < 0)
+        return client_error(a, -EPROTO, "the arca server sent a missing or malformed '%s'", key);
+    return 0;
+}
+
+static int answer_arr(struct arca *a, const json_t *obj, const char *key, json_t **ret)
+{
+    if (wire_get_arr(obj, key, LIST_MAX, ret) < 0)
+        return client_error(a, -EPROTO, "the arca server sent a missing or malformed '%s'", key);
+    return 0;
+}
+
+static int answer_int(struct arca *a, const json_t *obj, const char *key, long long *ret)
+{
+    if (wire_get_int(obj, key, ret) < 0)
+        return client_error(a, -EPROTO, "the arca server sent a missing or malformed '%s'", key);
+    return 0;
+}
+
+static int check_email(struct arca *a, const char *email)
+{
+    if (!email || !name_email_valid(email))
+        return client_error(a, -EINVAL, "'%s' is not a valid e-mail address", email ? email : "");
+    return 0;
+}
+
+static int check_password(struct arca *a, const char *password, size_t len)
+{
+    if (!password || len == 0)
+        return client_error(a, -EINVAL, "the password is empty");
+    if (len > PASSWORD_MAX)
+        return client_error(a, -E2BIG, "the password is longer than %d bytes", PASSWORD_MAX);
+    return 0;
+}
+
+/* --- sessions ------------------------------------------------------------ */
+
+/* Checks that pk belongs to sk by sealing a random key to pk and opening it with
+ * <pk, sk>: a server that swapped the public key would otherwise receive every
+ * new project key sealed to a key of its choosing. */
+static int keypair_check(const uint8_t pk[SEAL_PK_BYTES], const uint8_t *sk)
+{
+    uint8_t probe[SEAL_KEY_BYTES], opened[SEAL_KEY_BYTES];
+    _cleanup_buf_ struct buf wrapped = BUF_INIT;
+
+    seal_random(probe, sizeof(probe));
+    int r = seal_wrap(pk, probe, sizeof(probe), &wrapped);
+    if (r >= 0)
+        r = seal_unwrap(pk, sk, wrapped.ptr, wrapped.len, opened, sizeof(opened));
+    if (r >= 0 && !seal_equal(probe, opened, sizeof(probe)))
+        r = -EBADMSG;
+    seal_wipe(probe, sizeof(probe));
+    seal_wipe(opened, sizeof(opened));
+    return r;
+}
+
+static int kdf_to_json(json_t *obj, const uint8_t salt[SEAL_SALT_BYTES],
+                       const struct seal_kdf_params *p)
+{
+    json_t *kdf = json_object();
+    if (!kdf || json_object_set_new(obj, "kdf", kdf) < 0)
+        return -ENOMEM;
+    if (json_set_b64(kdf, "salt", salt, SEAL_SALT_BYTES, false) < 0 ||
+        json_object_set_new(kdf, "opslimit", json_integer((json_int_t)p->opslimit)) < 0 ||
+        json_object_set_new(kdf, "memlimit", json_integer((json_int_t)p->memlimit)) < 0)
+        return -ENOMEM;
+    return 0;
+}
+
+int arca_bootstrap(struct arca *a, const char *email, const char *password, size_t password_len,
+                   const char *organization)
+{
+    _cleanup_seal_ uint8_t *keys = NULL; /* auth_key, then kek */
+    _cleanup_seal_ uint8_t *sk = NULL;
+    _cleanup_json_ json_t *body = NULL;
+    _cleanup_json_ json_t *answer = NULL;
+    _cleanup_buf_ struct buf sealed_sk = BUF_INIT;
+    uint8_t salt[SEAL_SALT_BYTES], pk[SEAL_PK_BYTES];
+    struct seal_kdf_params params = {SEAL_KDF_OPSLIMIT, SEAL_KDF_MEMLIMIT};
+    int r;
+
+    r = check_email(a, email);
+    if (r < 0)
+        return r;
+    r = check_password(a, password, password_len);
+    if (r < 0)
+        return r;
+    if (!organization || !name_title_valid(organization))
+        return client_error(a, -EINVAL,
+                            "'%s' is not a valid organization name: 1 to %d characters, no "
+                            "control characters",
+                            organization ? organization : "", NAME_TITLE_MAX);
+
+    keys = seal_malloc(2 * SEAL_KEY_BYTES);
+    sk = seal_malloc(SEAL_SK_BYTES);
+    if (!keys || !sk)
+        return client_error(a, -ENOMEM, "out of memory");
+    seal_random(salt, sizeof(salt));
+    r = seal_password_derive(password, password_len, salt, &params, keys, keys + SEAL_KEY_BYTES);
+    if (r < 0)
+        return client_error(a, r, "cannot derive keys from the password");
+    seal_keypair_new(pk, sk);
+    r = seal_box(keys + SEAL_KEY_BYTES, USER_PRIVATE_KEY_LABEL, sk, SEAL_SK_BYTES, &sealed_sk);
+    if (r < 0)
+        return client_error(a, r, "cannot seal the private key");
+
+    body = json_object();
+    if (!body || json_set_string(body, "email", email) < 0 ||
+        json_set_string(body, "organization", organization) < 0 ||
+        json_set_b64(body, "authKey", keys, SEAL_KEY_BYTES, true) < 0 ||
+        kdf_to_json(body, salt, &params) < 0 ||
+        json_set_b64(body, "publicKey", pk, sizeof(pk), false) < 0 ||
+        json_set_b64(body, "encryptedPrivateKey", sealed_sk.ptr, sealed_sk.len, false) < 0) {
+        client_json_wipe(body, "authKey");
+        return client_error(a, -ENOMEM, "out of memory");
+    }
+    r = transport_call(a, "POST", API "/bootstrap", body, &answer, NULL);
+    client_json_wipe(body, "authKey");
+    if (r < 0)
+        return r;
+
+    const char *token, *user_id, *user_email;
+    json_t *user;
+    r = answer_str(a, answer, "token", CLIENT_TOKEN_MAX, &token);
+    if (r >= 0)
+        r = answer_obj(a, answer, "user", &user);
+    if (r >= 0)
+        r = answer_str(a, user, "id", ID_MAX, &user_id);
+    if (r >= 0 && wire_get_str(user, "email", NAME_EMAIL_MAX, &user_email) < 0)
+        user_email = email;
+    if (r >= 0) {
+        r = client_session_set(a, token, user_email, user_id, pk, sk);
+        if (r < 0)
+            client_error(a, r, "out of memory");
+    }
+    client_json_wipe(answer, "token");
+    return r;
+}
+
+/* POST /auth/params: the salt and cost the account's keys are derived with. */
+static int login_params(struct arca *a, const char *email, uint8_t salt[SEAL_SALT_BYTES],
+                        struct seal_kdf_params *ret)
+{
+    _cleanup_json_ json_t *body = json_object();
+    _cleanup_json_ json_t *answer = NULL;
+    json_t *kdf;
+    const char *salt_b64;
+    long long ops, mem;
+    int r;
+
+    if (!body || json_set_string(body, "email", email) < 0)
+        return client_error(a, -ENOMEM, "out of memory");
+    r = transport_call(a, "POST", API "/auth/params", body, &answer, NULL);
+    if (r < 0)
+        return r;
+    r = answer_obj(a, answer, "kdf", &kdf);
+    if (r >= 0)
+        r = answer_str(a, kdf, "salt", 64, &salt_b64);
+    if (r >= 0)
+        r = answer_int(a, kdf, "opslimit", &ops);
+    if (r >= 0)
+        r = answer_int(a, kdf, "memlimit", &mem);
+    if (r < 0)
+        return r;
+    if (b64_decode_exact(salt_b64, B64_STD, salt, SEAL_SALT_BYTES) < 0)
+        return client_error(a, -EPROTO, "the arca server sent a malformed 'salt'");
+
+    struct seal_kdf_params p = {
+        .opslimit = ops < 0 ? 0 : (uint64_t)ops,
+        .memlimit = mem < 0 ? 0 : (uint64_t)mem,
+    };
+    if (!seal_kdf_params_ok(&p))
+        return client_error(a, -EPROTO, "the server asked for unsafe key-derivation parameters");
+    *ret = p;
+    return 0;
+}
+
+int arca_login_password(struct arca *a, const char *email, const char *password,
+                        size_t password_len)
+{
+    _cleanup_seal_ uint8_t *keys = NULL; /* auth_key, then kek */
+    _cleanup_json_ json_t *body = NULL;
+    _cleanup_json_ json_t *answer = NULL;
+    _cleanup_buf_ struct buf sealed_sk = BUF_INIT;
+    _cleanup_buf_ struct buf sk = BUF_INIT;
+    uint8_t salt[SEAL_SALT_BYTES], pk[SEAL_PK_BYTES];
+    struct seal_kdf_params params;
+    int r;
+
+    buf_init_secret(&sk, 4 * SEAL_SK_BYTES);
+    r = check_email(a, email);
+    if (r < 0)
+        return r;
+    r = check_password(a, password, password_len);
+    if (r < 0)
+        return r;
+
+    r = login_params(a, email, salt, &params);
+    if (r < 0)
+        return r;
+    keys = seal_malloc(2 * SEAL_KEY_BYTES);
+    if (!keys)
+        return client_error(a, -ENOMEM, "out of memory");
+    r = seal_password_derive(password, password_len, salt, &params, keys, keys + SEAL_KEY_BYTES);
+    if (r < 0)
+        return client_error(a, r, "cannot derive keys from the password");
+
+    body = json_object();
+    if (!body || json_set_string(body, "email", email) < 0 ||
+        json_set_b64(body, "authKey", keys, SEAL_KEY_BYTES, true) < 0) {
+        client_json_wipe(body, "authKey");
+        return client_error(a, -ENOMEM, "out of memory");
+    }
+    r = transport_call(a, "POST", API "/auth/login", body, &answer, NULL);
+    client_json_wipe(body, "authKey");
+    if (r == -EACCES)
+        return client_error(a, r, "invalid email or password");
+    if (r < 0)
+        return r;
+
+    const char *token, *user_id, *user_email, *pk_b64;
+    json_t *user;
+    r = answer_str(a, answer, "token", CLIENT_TOKEN_MAX, &token);
+    if (r >= 0)
+        r = answer_obj(a, answer, "user", &user);
+    if (r >= 0)
+        r = answer_str(a, user, "id", ID_MAX, &user_id);
+    if (r >= 0)
+        r = answer_str(a, user, "publicKey", 128, &pk_b64);
+    if (r >= 0)
+        r = json_get_b64(a, user, "encryptedPrivateKey", &sealed_sk);
+    if (r >= 0 && b64_decode_exact(pk_b64, B64_STD, pk, sizeof(pk)) < 0)
+        r = client_error(a, -EPROTO, "the arca server sent a malformed 'publicKey'");
+    if (r >= 0 && wire_get_str(user, "email", NAME_EMAIL_MAX, &user_email) < 0)
+        user_email = email;
+    if (r >= 0) {
+        r = seal_unbox(keys + SEAL_KEY_BYTES, USER_PRIVATE_KEY_LABEL, sealed_sk.ptr, sealed_sk.len,
+                       &sk);
+        if (r == -ENOMEM)
+            r = client_error(a, r, "out of memory");
+        else if (r < 0 || sk.len != SEAL_SK_BYTES)
+            r = client_error(a, -EBADMSG,
+                             "cannot open your private key: the server sent a damaged or "
+                             "foreign key");
+    }
+    if (r >= 0 && keypair_check(pk, (const uint8_t *)sk.ptr) < 0)
+        r = client_error(a, -EBADMSG,
+                         "the server sent a public key that does not match your private key");
+    if (r >= 0) {
+        r = client_session_set(a, token, user_email, user_id, pk, (const uint8_t *)sk.ptr);
+        if (r < 0)
+            client_error(a, r, "out of memory");
+    }
+    client_json_wipe(answer, "token");
+    return r;
+}
+
+int arca_logout(struct arca *a)
+{
+    if (!a->token)
+        return 0;
+    int r = transport_call(a, "POST", API "/auth/logout", NULL, NULL, NULL);
+    client_session_clear(a);
+    if (r == -EACCES)
+        return 0; /* the token was no longer valid: nothing to revoke */
+    return r;
+}
+
+/* --- projects ------------------------------------------------------------ */
+
+static int project_path(struct arca *a, const char *project_id, const char *suffix, struct buf *out)
+{
+    int r = buf_adds(out, API "/projects/");
+    if (r >= 0)
+        r = transport_escape(a, project_id, out);
+    if (r >= 0 && suffix)
+        r = buf_adds(out, suffix);
+    if (r < 0)
+        return client_error(a, r, "out of memory");
+    return 0;
+}
+
+static int check_project_id(struct arca *a, const char *project_id)
+{
+    if (!project_id || !*project_id)
+        return client_error(a, -EINVAL, "no project given");
+    if (!name_uuid_valid(project_id)) /* as the server answers: it has ids, not names */
+        return client_error(a, -ENOENT, "project '%.64s' not found (or you are not a member)",
+                            project_id);
+    return 0;
+}
+
+static void project_release(struct arca_project *p)
+{
+    free(p->id);
+    free(p->name);
+    free(p->slug);
+    free(p->organization_id);
+    free(p->created_at);
+    for (size_t i = 0; i < p->n_environments; i++) {
+        free(p->environments[i].slug);
+        free(p->environments[i].name);
+    }
+    free(p->environments);
+    memset(p, 0, sizeof(*p));
+}
+
+void arca_project_free(struct arca_project *p)
+{
+    if (!p)
+        return;
+    project_release(p);
+    free(p);
+}
+
+void arca_projects_free(struct arca_project *p, size_t n)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < n; i++)
+        project_release(&p[i]);
+    free(p);
+}
+
+static int dup_field(struct arca *a, const json_t *o, const char *key, size_t max, char **ret)
+{
+    const char *s;
+    int r = answer_str(a, o, key, max, &s);
+    if (r < 0)
+        return r;
+    *ret = strdup(s);
+    if (!*ret)
+        return client_error(a, -ENOMEM, "out of memory");
+    return 0;
+}
+
+/* Fills p from a project object; on failure p holds what was parsed (release it). */
+static int project_parse(struct arca *a, const json_t *o, struct arca_project *p)
+{
+    json_t *envs;
+    int r;
+
+    if (!json_is_object(o))
+        return client_error(a, -EPROTO, "the arca server sent a malformed project");
+    if ((r = dup_field(a, o, "id", ID_MAX, &p->id)) < 0 ||
+        (r = dup_field(a, o, "name", STRING_MAX, &p->name)) < 0 ||
+        (r = dup_field(a, o, "slug", STRING_MAX, &p->slug)) < 0 ||
+        (r = dup_field(a, o, "organizationId", ID_MAX, &p->organization_id)) < 0 ||
+        (r = dup_field(a, o, "createdAt", STRING_MAX, &p->created_at)) < 0)
+        return r;
+
+    if (wire_get_arr(o, "environments", LIST_MAX, &envs) == -ENOENT)
+        return 0;
+    r = answer_arr(a, o, "environments", &envs);
+    if (r < 0)
+        return r;
+    size_t n = json_array_size(envs);
+    if (n == 0)
+        return 0;
+    p->environments = calloc(n, sizeof(*p->environments));
+    if (!p->environments)
+        return client_error(a, -ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const json_t *e = json_array_get(envs, i);
+        struct arca_environment *env = &p->environments[i];
+        long long pos = 0;
+
+        if (!json_is_object(e))
+            return client_error(a, -EPROTO, "the arca server sent a malformed environment");
+        p->n_environments = i + 1;
+        if ((r = dup_field(a, e, "slug", STRING_MAX, &env->slug)) < 0 ||
+            (r = dup_field(a, e, "name", STRING_MAX, &env->name)) < 0)
+            return r;
+        if (wire_get_int(e, "position", &pos) == 0)
+            env->position = pos < 0 || pos > 1000000 ? 0 : (int)pos;
+    }
+    return 0;
+}
+
+static int project_from_answer(struct arca *a, const json_t *answer, struct arca_project **ret)
+{
+    json_t *o;
+    int r = answer_obj(a, answer, "project", &o);
+    if (r < 0)
+        return r;
+    struct arca_project *p = calloc(1, sizeof(*p));
+    if (!p)
+        return client_error(a, -ENOMEM, "out of memory");
+    r = project_parse(a, o, p);
+    if (r < 0) {
+        arca_project_free(p);
+        return r;
+    }
+    *ret = p;
+    return 0;
+}
+
+/* Keeps an opened project key (TAKES key, even on failure); evicts the oldest
+ * entry when the cache is full. */
+static void key_cache_put(struct arca *a, const char *project_id, uint8_t *key)
+{
+    char *id = strdup(project_id);
+    if (!id) {
+        seal_free(key);
+        return;
+    }
+    if (a->n_keys == CLIENT_KEY_CACHE) {
+        free(a->keys[0].project_id);
+        seal_free(a->keys[0].key);
+        memmove(&a->keys[0], &a->keys[1], (CLIENT_KEY_CACHE - 1) * sizeof(a->keys[0]));
+        a->n_keys--;
+    }
+    a->keys[a->n_keys++] = (struct client_project_key){.project_id = id, .key = key};
+}
+
+static const uint8_t *key_cache_get(struct arca *a, const char *project_id)
+{
+    for (size_t i = 0; i < a->n_keys; i++)
+        if (streq(a->keys[i].project_id, project_id))
+            return a->keys[i].key;
+    return NULL;
+}
+
+static int project_fetch(struct arca *a, const char *project_id, json_t **ret)
+{
+    _cleanup_buf_ struct buf path = BUF_INIT;
+    int r = project_path(a, project_id, NULL, &path);
+    if (r < 0)
+        return r;
+    r = transport_call(a, "GET", path.ptr, NULL, ret, NULL);
+    if (r == -ENOENT)
+        return client_error(a, r, "project '%s' not found (or you are not a member)", project_id);
+    return r;
+}
+
+/* The opened key of a project.  BORROWED until the handle logs out or is freed. */
+static int project_key(struct arca *a, const char *project_id, const uint8_t **ret)
+{
+    _cleanup_json_ json_t *answer = NULL;
+    _cleanup_buf_ struct buf wrapped = BUF_INIT;
+    _cleanup_seal_ uint8_t *key = NULL;
+    json_t *membership;
+    int r;
+
+    const uint8_t *cached = key_cache_get(a, project_id);
+    if (cached) {
+        *ret = cached;
+        return 0;
+    }
+    r = project_fetch(a, project_id, &answer);
+    if (r < 0)
+        return r;
+    r = answer_obj(a, answer, "membership", &membership);
+    if (r < 0)
+        return r;
+    r = json_get_b64(a, membership, "encryptedProjectKey", &wrapped);
+    if (r < 0)
+        return r;
+    key = seal_malloc(SEAL_KEY_BYTES);
+    if (!key)
+        return client_error(a, -ENOMEM, "out of memory");
+    r = seal_unwrap(a->pk, a->sk, wrapped.ptr, wrapped.len, key, SEAL_KEY_BYTES);
+    if (r < 0)
+        return client_error(a, -EBADMSG,
+                            "cannot open the key of project '%s': it is damaged or was not "
+                            "sealed to your key pair",
+                            project_id);
+    uint8_t *k = TAKE_PTR(key);
+    key_cache_put(a, project_id, k);
+    *ret = key_cache_get(a, project_id);
+    if (!*ret)
+        return client_error(a, -ENOMEM, "out of memory");
+    return 0;
+}
+
+int arca_project_create(struct arca *a, const char *name, struct arca_project **ret)
+{
+    _cleanup_seal_ uint8_t *key = NULL;
+    _cleanup_buf_ struct buf wrapped = BUF_INIT;
+    _cleanup_json_ json_t *body = NULL;
+    _cleanup_json_ json_t *answer = NULL;
+    struct arca_project *p = NULL;
+    int r;
+
+    r = require_keys(a);
+    if (r < 0)
+        return r;
+    if (!name || !name_title_valid(name))
+        return client_error(a, -EINVAL,
+                            "'%s' is not a valid project name: 1 to %d characters, no control "
+                            "characters",
+                            name ? name : "", NAME_TITLE_MAX);
+
+    key = seal_malloc(SEAL_KEY_BYTES);
+    if (!key)
+        return client_error(a, -ENOMEM, "out of memory");
+    seal_random(key, SEAL_KEY_BYTES);
+    r = seal_wrap(a->pk, key, SEAL_KEY_BYTES, &wrapped);
+    if (r < 0)
+        return client_error(a, r, "cannot seal the project key");
+
+    body = json_object();
+    if (!body || json_set_string(body, "name", name) < 0 ||
+        json_set_b64(body, "encryptedProjectKey", wrapped.ptr, wrapped.len, false) < 0)
+        return client_error(a, -ENOMEM, "out of memory");
+    r = transport_call(a, "POST", API "/projects", body, &answer, NULL);
+    if (r < 0)
+        return r;
+    r = project_from_answer(a, answer, &p);
+    if (r < 0)
+        return r;
+    uint8_t *k = TAKE_PTR(key);
+    key_cache_put(a, p->id, k);
+    if (ret)
+        *ret = p;
+    else
+        arca_project_free(p);
+    return 0;
+}
+
+int arca_project_get(struct arca *a, const char *project_id, struct arca_project **ret)
+{
+    _cleanup_json_ json_t *answer = NULL;
+    int r;
+
+    r = require_login(a);
+    if (r < 0)
+        return r;
+    r = check_project_id(a, project_id);
+    if (r < 0)
+        return r;
+    r = project_fetch(a, project_id, &answer);
+    if (r < 0)
+        return r;
+    return project_from_answer(a, answer, ret);
+}
+
+int arca_projects_list(struct arca *a, struct arca_project **ret, size_t *ret_n)
+{
+    _cleanup_json_ json_t *answer = NULL;
+    json_t *arr;
+    int r;
+
+    r = require_login(a);
+    if (r < 0)
+        return r;
+    r = transport_call(a, "GET", API "/projects", NULL, &answer, NULL);
+    if (r < 0)
+        return r;
+    r = answer_arr(a, answer, "projects", &arr);
+    if (r < 0)
+        return r;
+
+    size_t n = json_array_size(arr);
+    struct arca_project *v = calloc(n ? n : 1, sizeof(*v));
+    if (!v)
+        return client_error(a, -ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        r = project_parse(a, json_array_get(arr, i), &v[i]);
+        if (r < 0) {
+            arca_projects_free(v, i + 1);
+            return r;
+        }
+    }
+    *ret = v;
+    *ret_n = n;
+    return 0;
+}
+
+/* --- secrets ------------------------------------------------------------- */
+
+/* A checked arca_scope, with the folder path in canonical form. */
+struct scope {
+    const char *project_id;       /* BORROWED */
+    const char *environment;      /* BORROWED */
+    char path[NAME_PATH_MAX + 1]; /* canonical */
+};
+
+static int scope_check(struct arca *a, const struct arca_scope *in, struct scope *out)
+{
+    int r;
+
+    if (!in)
+        return client_error(a, -EINVAL, "no project given");
+    r = check_project_id(a, in->project_id);
+    if (r < 0)
+        return r;
+    if (!in->environment || !*in->environment)
+        return client_error(a, -EINVAL, "no environment given");
+    if (!name_slug_valid(in->environment))
+        return client_error(a, -EINVAL, "'%s' is not a valid environment slug", in->environment);
+    const char *path = in->path ? in->path : "/";
+    r = name_path_normalize(path, out->path, sizeof(out->path));
+    if (r == -E2BIG)
+        return client_error(a, r, "folder path '%.64s...' is too long or too deep", path);
+    if (r < 0)
+        return client_error(a, -EINVAL,
+                            "'%s' is not a valid folder path: it starts with '/' and its parts "
+                            "use letters, digits, '_', '-' and '.'",
+                            path);
+    out->project_id = in->project_id;
+    out->environment = in->environment;
+    return 0;
+}
+
+/* Builds /projects/<id>/secrets[/<key>]?environment=<env>&secretPath=<path>. */
+static int secrets_path(struct arca *a, const struct scope *s, const char *key, struct buf *out)
+{
+    int r = project_path(a, s->project_id, "/secrets", out);
+    if (r < 0)
+        return r;
+    if (key) {
+        r = buf_addch(out, '/');
+        if (r >= 0)
+            r = transport_escape(a, key, out);
+    }
+    if (r >= 0)
+        r = buf_adds(out, "?environment=");
+    if (r >= 0)
+        r = transport_escape(a, s->environment, out);
+    if (r >= 0)
+        r = buf_adds(out, "&secretPath=");
+    if (r >= 0)
+        r = transport_escape(a, s->path, out);
+    if (r < 0)
+        return client_error(a, r, "out of memory");
+    return 0;
+}
+
+static int check_key(struct arca *a, const char *key)
+{
+    if (!key || !name_key_valid(key))
+        return client_error(a, -EINVAL,
+                            "'%.*s' is not a valid secret name: use letters, digits and _; not "
+                            "starting with a digit",
+                            NAME_KEY_MAX, key ? key : "");
+    return 0;
+}
+
+/* Opens the base64 record b64 of field ("value" or "comment") of secret key into
+ * a NUL-terminated string.  OWNED, SECRET (string_wipe_free). */
+static int record_open(struct arca *a, const struct scope *s, const uint8_t *pkey, const char *key,
+                       const char *field, const char *b64, char **ret)
+{
+    _cleanup_buf_ struct buf rec = BUF_INIT;
+    _cleanup_buf_ struct buf plain = BUF_INIT;
+    const struct seal_ad ad = {
+        .project_id = s->project_id,
+        .environment = s->environment,
+        .path = s->path,
+        .key = key,
+        .field = field,
+    };
+    int r;
+
+    buf_init(&rec, 2 * CLIENT_VALUE_MAX + SEAL_RECORD_OVERHEAD);
+    buf_init_secret(&plain, 2 * CLIENT_VALUE_MAX);
+    r = b64_decode(&rec, b64, strlen(b64), B64_STD);
+    if (r == -ENOMEM)
+        return client_error(a, r, "out of memory");
+    if (r >= 0)
+        r = seal_record_decrypt(pkey, &ad, rec.ptr, rec.len, &plain);
+    if (r == -ENOMEM)
+        return client_error(a, r, "out of memory");
+    if (r < 0)
+        return client_error(a, -EBADMSG, "secret '%s' failed to decrypt (tampered with, or moved)",
+                            key);
+    if (plain.len > 0 && memchr(plain.ptr, 0, plain.len))
+        return client_error(a, -EBADMSG, "secret '%s' holds a NUL byte, which is not allowed", key);
+    char *v = buf_detach(&plain);
+    if (!v)
+        return client_error(a, -ENOMEM, "out of memory");
+    *ret = v;
+    return 0;
+}
+
+static void secret_release(struct arca_secret *s)
+{
+    free(s->key);
+    string_wipe_free(s->value);
+    string_wipe_free(s->comment);
+    free(s->updated_at);
+    memset(s, 0, sizeof(*s));
+}
+
+void arca_secret_free(struct arca_secret *s)
+{
+    if (!s)
+        return;
+    secret_release(s);
+    free(s);
+}
+
+void arca_secret_list_free(struct arca_secret_list *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n; i++)
+        secret_release(&l->v[i]);
+    free(l->v);
+    free(l);
+}
+
+/* Fills ret from a secret object of an answer, decrypting value and comment; on
+ * failure ret holds what was filled (release it). */
+static int secret_open(struct arca *a, const struct scope *s, const uint8_t *pkey, const json_t *o,
+                       struct arca_secret *ret)
+{
+    const char *key, *value, *comment, *updated_at;
+    long long version;
+    int r;
+
+    if (!json_is_object(o))
+        return client_error(a, -EPROTO, "the arca server sent a malformed secret");
+    r = answer_str(a, o, "key", NAME_KEY_MAX, &key);
+    if (r < 0)
+        return r;
+    if (!name_key_valid(key))
+        return client_error(a, -EPROTO, "the arca server sent an invalid secret name");
+    r = answer_int(a, o, "version", &version);
+    if (r >= 0)
+        r = answer_str(a, o, "value", BLOB_B64_MAX, &value);
+    if (r < 0)
+        return r;
+    r = wire_get_str(o, "comment", BLOB_B64_MAX, &comment);
+    if (r == -ENOENT)
+        comment = NULL;
+    else if (r < 0)
+        return client_error(a, -EPROTO, "the arca server sent a malformed 'comment'");
+    if (wire_get_str(o, "updatedAt", STRING_MAX, &updated_at) < 0)
+        updated_at = "";
+
+    ret->key = strdup(key);
+    ret->updated_at = strdup(updated_at);
+    if (!ret->key || !ret->updated_at)
+        return client_error(a, -ENOMEM, "out of memory");
+    ret->version = version;
+    r = record_open(a, s, pkey, key, "value", value, &ret->value);
+    if (r < 0)
+        return r;
+    if (comment)
+        return record_open(a, s, pkey, key, "comment", comment, &ret->comment);
+    ret->comment = strdup("");
+    if (!ret->comment)
+        return client_error(a, -ENOMEM, "out of memory");
+    return 0;
+}
+
+static int secret_cmp(const void *x, const void *y)
+{
+    const struct arca_secret *p = x, *q = y;
+    return strcmp(p->key, q->key);
+}
+
+/* GET the folder's secrets: the raw array (BORROWED from *ret_answer). */
+static int folder_fetch(struct arca *a, const struct scope *s, json_t **ret_answer,
+                        json_t **ret_secrets)
+{
+    _cleanup_buf_ struct buf path = BUF_INIT;
+    json_t *answer = NULL, *arr;
+    int r;
+
+    r = secrets_path(a, s, NULL, &path);
+    if (r < 0)
+        return r;
+    r = transport_call(a, "GET", path.ptr, NULL, &answer, NULL);
+    if (r < 0)
+        return r;
+    r = answer_arr(a, answer, "secrets", &arr);
+    if (r < 0) {
+        json_decref(answer);
+        return r;
+    }
+    *ret_answer = answer;
+    *ret_secrets = arr;
+    return 0;
+}
+
+int arca_secrets_list(struct arca *a, const struct arca_scope *scope, struct arca_secret_list **ret)
+{
+    _cleanup_json_ json_t *answer = NULL;
+    struct scope s;
+    const uint8_t *pkey;
+    json_t *arr;
+    int r;
+
+    r = require_keys(a);
+    if (r < 0)
+        return r;
+    r = scope_check(a, scope, &s);
+    if (r < 0)
+        return r;
+    r = project_key(a, s.project_id, &pkey);
+    if (r < 0)
+        return r;
+    r = folder_fetch(a, &s, &answer, &arr);
+    if (r < 0)
+        return r;
+
+    struct arca_secret_list *l = calloc(1, sizeof(*l));
+    size_t n = json_array_size(arr);
+    if (!l || !(l->v = calloc(n ? n : 1, sizeof(*l->v)))) {
+        free(l);
+        return client_error(a, -ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        l->n = i + 1;
+        r = secret_open(a, &s, pkey, json_array_get(arr, i), &l->v[i]);
+        if (r < 0) {
+            arca_secret_list_free(l);
+            return r;
+        }
+    }
+    qsort(l->v, n, sizeof(*l->v), secret_cmp);
+    *ret = l;
+    return 0;
+}
+
+int arca_secret_get(struct arca *a, const struct arca_scope *scope, const char *key,
+                    struct arca_secret **ret)
+{
+    _cleanup_json_ json_t *answer = NULL;
+    _cleanup_buf_ struct buf path = BUF_INIT;
+    struct scope s;
+    const uint8_t *pkey;
+    json_t *o;
+    int r;
+
+    r = require_keys(a);
+    if (r < 0)
+        return r;
+    r = scope_check(a, scope, &s);
+    if (r < 0)
+        return r;
+    r = check_key(a, key);
+    if (r < 0)
+        return r;
+    r = project_key(a, s.project_id, &pkey);
+    if (r < 0)
+        return r;
+    r = secrets_path(a, &s, key, &path);
+    if (r < 0)
+        return r;
+    r = transport_call(a, "GET", path.ptr, NULL, &answer, NULL);
+    if (r < 0)
+        return r;
+    r = answer_obj(a, answer, "secret", &o);
+    if (r < 0)
+        return r;
+
+    struct arca_secret *sec = calloc(1, sizeof(*sec));
+    if (!sec)
+        return client_error(a, -ENOMEM, "out of memory");
+    r = secret_open(a, &s, pkey, o, sec);
+    if (r >= 0 && !streq(sec->key, key))
+        r = client_error(a, -EPROTO, "the arca server sent another secret than '%s'", key);
+    if (r < 0) {
+        arca_secret_free(sec);
+        return r;
+    }
+    *ret = sec;
+    return 0;
+}
+
+/* Checks the keys of a batch: valid and distinct. */
+static int check_keys(struct arca *a, size_t n, const char *(*key_at)(const void *, size_t),
+                      const void *v)
+{
+    if (n > CLIENT_BATCH_MAX)
+        return client_error(a, -E2BIG, "at most %d secrets can be changed at once",
+                            CLIENT_BATCH_MAX);
+    for (size_t i = 0; i < n; i++) {
+        int r = check_key(a, key_at(v, i));
+        if (r < 0)
+            return r;
+        for (size_t j = 0; j < i; j++)
+            if (streq(key_at(v, i), key_at(v, j)))
+                return client_error(a, -EINVAL, "secret '%s' is given more than once",
+                                    key_at(v, i));
+    }
+    return 0;
+}
+
+static const char *input_key_at(const void *v, size_t i)
+{
+    return ((const struct arca_secret_input *)v)[i].key;
+}
+
+static const char *name_key_at(const void *v, size_t i)
+{
+    return ((const char *const *)v)[i];
+}
+
+/* An existing secret of the folder, found by key. */
+struct existing {
+    const char *key; /* BORROWED from the answer */
+    const json_t *o; /* BORROWED from the answer */
+};
+
+static int existing_cmp(const void *x, const void *y)
+{
+    const struct existing *p = x, *q = y;
+    return strcmp(p->key, q->key);
+}
+
+/* Is the stored secret o (of key) equal to value and comment?  A record that does
+ * not open counts as different: writing replaces it.  -ENOMEM only. */
+static int secret_unchanged(struct arca *a, const struct scope *s, const uint8_t *pkey,
+                            const struct arca_secret_input *in, const json_t *o, bool *ret)
+{
+    struct arca_secret old = {0};
+    int r = secret_open(a, s, pkey, o, &old);
+    if (r == -ENOMEM) {
+        secret_release(&old);
+        return r;
+    }
+    bool same = false;
+    if (r >= 0) {
+        const char *comment = in->comment ? in->comment : "";
+        size_t vlen = strlen(in->value), clen = strlen(comment);
+        same = strlen(old.value) == vlen && seal_equal(old.value, in->value, vlen) &&
+               strlen(old.comment) == clen && seal_equal(old.comment, comment, clen);
+    }
+    secret_release(&old);
+    *ret = same;
+    return 0;
+}
+
+static int record_to_json(struct arca *a, json_t *obj, const struct scope *s, const uint8_t *pkey,
+                          const char *key, const char *field, const char *plain)
+{
+    _cleanup_buf_ struct buf rec = BUF_INIT;
+    const struct seal_ad ad = {
+        .project_id = s->project_id,
+        .environment = s->environment,
+        .path = s->path,
+        .key = key,
+        .field = field,
+    };
+    int r = seal_record_encrypt(pkey, &ad, plain, strlen(plain), &rec);
+    if (r >= 0)
+        r = json_set_b64(obj, field, rec.ptr, rec.len, false);
+    if (r < 0)
+        return client_error(a, r, r == -E2BIG ? "the %s of '%s' is too large" : "out of memory",
+                            field, key);
+    return 0;
+}
+
+static json_t *batch_body(const struct scope *s)
+{
+    json_t *body = json_object();
+    if (!body || json_set_string(body, "environment", s->environment) < 0 ||
+        json_set_string(body, "secretPath", s->path) < 0 ||
+        json_object_set_new(body, "secrets", json_array()) < 0) {
+        json_decref(body);
+        return NULL;
+    }
+    return body;
+}
+
+int arca_secrets_set(struct arca *a, const struct arca_scope *scope,
+                     const struct arca_secret_input *in, size_t n, enum arca_change *ret_changes,
+                     int64_t *ret_versions)
+{
+    _cleanup_json_ json_t *folder = NULL;
+    _cleanup_json_ json_t *body = NULL;
+    _cleanup_json_ json_t *answer = NULL;
+    _cleanup_free_ struct existing *index = NULL;
+    _cleanup_free_ enum arca_change *changes = NULL;
+    _cleanup_free_ int64_t *versions = NULL;
+    _cleanup_free_ bool *sent = NULL;
+    struct scope s;
+    const uint8_t *pkey;
+    json_t *arr, *items;
+    size_t n_sent = 0;
+    int r;
+
+    r = require_keys(a);
+    if (r < 0)
+        return r;
+    r = scope_check(a, scope, &s);
+    if (r < 0)
+        return r;
+    if (n == 0)
+        return 0;
+    if (!in)
+        return client_error(a, -EINVAL, "no secrets given");
+    r = check_keys(a, n, input_key_at, in);
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < n; i++) {
+        if (!in[i].value)
+            return client_error(a, -EINVAL, "no value given for '%s'", in[i].key);
+        if (strlen(in[i].value) > CLIENT_VALUE_MAX)
+            return client_error(a, -E2BIG, "value of '%s' is larger than 64 KiB", in[i].key);
+        if (in[i].comment && strlen(in[i].comment) > CLIENT_VALUE_MAX)
+            return client_error(a, -E2BIG, "comment of '%s' is larger than 64 KiB", in[i].key);
+    }
+
+    changes = calloc(n, sizeof(*changes));
+    versions = calloc(n, sizeof(*versions));
+    sent = calloc(n, sizeof(*sent));
+    if (!changes || !versions || !sent)
+        return client_error(a, -ENOMEM, "out of memory");
+
+    r = project_key(a, s.project_id, &pkey);
+    if (r < 0)
+        return r;
+    r = folder_fetch(a, &s, &folder, &arr);
+    if (r < 0)
+        return r;
+
+    size_t n_existing = json_array_size(arr);
+    index = calloc(n_existing ? n_existing : 1, sizeof(*index));
+    if (!index)
+        return client_error(a, -ENOMEM, "out of memory");
+    for (size_t i = 0; i < n_existing; i++) {
+        const json_t *o = json_array_get(arr, i);
+        if (!json_is_object(o) || wire_get_str(o, "key", NAME_KEY_MAX, &index[i].key) < 0)
+            return client_error(a, -EPROTO, "the arca server sent a malformed secret");
+        index[i].o = o;
+    }
+    qsort(index, n_existing, sizeof(*index), existing_cmp);
+
+    body = batch_body(&s);
+    if (!body)
+        return client_error(a, -ENOMEM, "out of memory");
+    items = json_object_get(body, "secrets");
+
+    for (size_t i = 0; i < n; i++) {
+        struct existing probe = {.key = in[i].key};
+        const struct existing *e =
+            n_existing ? bsearch(&probe, index, n_existing, sizeof(*index), existing_cmp) : NULL;
+        if (e) {
+            bool same;
+            long long version;
+            r = secret_unchanged(a, &s, pkey, &in[i], e->o, &same);
+            if (r < 0)
+                return client_error(a, r, "out of memory");
+            if (same && wire_get_int(e->o, "version", &version) == 0) {
+                changes[i] = ARCA_UNCHANGED;
+                versions[i] = version;
+                continue;
+            }
+        }
+
+        json_t *item = json_object();
+        if (!item || json_array_append_new(items, item) < 0 ||
+            json_set_string(item, "key", in[i].key) < 0)
+            return client_error(a, -ENOMEM, "out of memory");
+        r = record_to_json(a, item, &s, pkey, in[i].key, "value", in[i].value);
+        if (r >= 0 && in[i].comment && *in[i].comment)
+            r = record_to_json(a, item, &s, pkey, in[i].key, "comment", in[i].comment);
+        if (r < 0)
+            return r;
+        sent[i] = true;
+        n_sent++;
+    }
+
+    if (n_sent > 0) {
+        _cleanup_buf_ struct buf path = BUF_INIT;
+        json_t *results;
+
+        r = project_path(a, s.project_id, "/secrets/batch", &path);
+        if (r < 0)
+            return r;
+        r = transport_call(a, "POST", path.ptr, body, &answer, NULL);
+        if (r < 0)
+            return r;
+        r = answer_arr(a, answer, "secrets", &results);
+        if (r < 0)
+            return r;
+        for (size_t j = 0; j < json_array_size(results); j++) {
+            const json_t *o = json_array_get(results, j);
+            const char *key, *action;
+            long long version;
+            size_t i;
+
+            if (!json_is_object(o) || wire_get_str(o, "key", NAME_KEY_MAX, &key) < 0 ||
+                wire_get_str(o, "action", 16, &action) < 0 ||
+                wire_get_int(o, "version", &version) < 0)
+                return client_error(a, -EPROTO, "the arca server sent a malformed result");
+            for (i = 0; i < n; i++)
+                if (sent[i] && streq(in[i].key, key))
+                    break;
+            if (i == n)
+                return client_error(a, -EPROTO, "the arca server sent a result for '%s'", key);
+            if (streq(action, "created"))
+                changes[i] = ARCA_CREATED;
+            else if (streq(action, "updated"))
+                changes[i] = ARCA_UPDATED;
+            else
+                return client_error(a, -EPROTO, "the arca server %s '%s' instead of writing it",
+                                    action, key);
+            versions[i] = version;
+            sent[i] = false;
+            n_sent--;
+        }
+        if (n_sent > 0)
+            return client_error(a, -EPROTO, "the arca server did not confirm every write");
+    }
+
+    if (ret_changes)
+        memcpy(ret_changes, changes, n * sizeof(*changes));
+    if (ret_versions)
+        memcpy(ret_versions, versions, n * sizeof(*versions));
+    return 0;
+}
+
+int arca_secrets_delete(struct arca *a, const struct arca_scope *scope, const char *const *keys,
+                        size_t n)
+{
+    _cleanup_json_ json_t *body = NULL;
+    _cleanup_buf_ struct buf path = BUF_INIT;
+    struct scope s;
+    int r;
+
+    r = require_login(a);
+    if (r < 0)
+        return r;
+    r = scope_check(a, scope, &s);
+    if (r < 0)
+        return r;
+    if (n == 0)
+        return 0;
+    if (!keys)
+        return client_error(a, -EINVAL, "no secrets given");
+    r = check_keys(a, n, name_key_at, keys);
+    if (r < 0)
+        return r;
+
+    body = batch_body(&s);
+    if (!body)
+        return client_error(a, -ENOMEM, "out of memory");
+    json_t *items = json_object_get(body, "secrets");
+    for (size_t i = 0; i < n; i++) {
+        json_t *item = json_object();
+        if (!item || json_array_append_new(items, item) < 0 ||
+            json_set_string(item, "key", keys[i]) < 0 ||
+            json_object_set_new(item, "delete", json_true()) < 0)
+            return client_error(a, -ENOMEM, "out of memory");
+    }
+    r = project_path(a, s.project_id, "/secrets/batch", &path);
+    if (r < 0)
+        return r;
+    return transport_call(a, "POST", path.ptr, body, NULL, NULL);
+}

@@ -1,1 +1,311 @@
-/* stub: being written */
+/* transport.c - libarca's HTTP client over one libcurl easy handle.
+ *
+ * The handle lives as long as the struct arca, so consecutive calls reuse the
+ * connection (keep-alive).  Options that never change (timeouts, user agent,
+ * protocols, the write callback) are set once; each call sets the URL, the
+ * method, the body and the headers.  Request and response bodies are kept in
+ * secret buffers (they carry tokens, authentication keys and wrapped keys) and
+ * never appear in a message: only the server's own error message does.
+ */
+#include "client/transport.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "base/util.h"
+#include "base/wire.h"
+#include "client/client.h"
+
+#define TRANSPORT_CONNECT_TIMEOUT_MS 5000L
+#define TRANSPORT_TIMEOUT_MS 60000L
+#define TRANSPORT_RESPONSE_MAX (64u * 1024 * 1024) /* 64 MiB */
+#define TRANSPORT_SERVER_MSG_MAX 512               /* bytes of the server's message we repeat */
+
+struct transport {
+    CURL *curl;                   /* OWNED */
+    struct buf response;          /* secret; the body being received */
+    int write_error;              /* why the body could not be kept (-E2BIG, -ENOMEM) */
+    char errbuf[CURL_ERROR_SIZE]; /* libcurl's detail for the last failure */
+};
+
+static size_t on_write(char *data, size_t size, size_t nmemb, void *userdata)
+{
+    struct transport *t = userdata;
+    size_t n = size * nmemb;
+
+    int r = buf_add(&t->response, data, n);
+    if (r < 0) {
+        t->write_error = r;
+        return 0; /* makes libcurl fail with CURLE_WRITE_ERROR */
+    }
+    return n;
+}
+
+int transport_new(struct transport **ret)
+{
+    struct transport *t = calloc(1, sizeof(*t));
+    if (!t)
+        return -ENOMEM;
+    buf_init_secret(&t->response, TRANSPORT_RESPONSE_MAX);
+    t->curl = curl_easy_init();
+    if (!t->curl) {
+        free(t);
+        return -ENOMEM;
+    }
+
+    CURL *c = t->curl;
+    if (curl_easy_setopt(c, CURLOPT_USERAGENT, "arca/" ARCA_VERSION) != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, TRANSPORT_CONNECT_TIMEOUT_MS) != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, TRANSPORT_TIMEOUT_MS) != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)TRANSPORT_RESPONSE_MAX) !=
+            CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write) != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, t) != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_ERRORBUFFER, t->errbuf) != CURLE_OK) {
+        transport_free(t);
+        return -ENOMEM;
+    }
+    *ret = t;
+    return 0;
+}
+
+void transport_free(struct transport *t)
+{
+    if (!t)
+        return;
+    curl_easy_cleanup(t->curl);
+    buf_release(&t->response);
+    free(t);
+}
+
+int transport_escape(struct arca *a, const char *s, struct buf *out)
+{
+    char *e = curl_easy_escape(a->transport->curl, s, (int)strlen(s));
+    if (!e)
+        return -ENOMEM;
+    int r = buf_adds(out, e);
+    curl_free(e);
+    return r;
+}
+
+static void slist_freep(struct curl_slist **l)
+{
+    curl_slist_free_all(*l);
+}
+#define _cleanup_slist_ __attribute__((cleanup(slist_freep)))
+
+static int map_curl_error(struct arca *a, CURLcode code)
+{
+    struct transport *t = a->transport;
+
+    switch (code) {
+    case CURLE_COULDNT_CONNECT:
+        return client_error(a, -ECONNREFUSED,
+                            "cannot reach the arca server at %s: is it running? "
+                            "(set ARCA_API_URL or --api-url)",
+                            a->api_url);
+    case CURLE_COULDNT_RESOLVE_HOST:
+        return client_error(a, -EHOSTUNREACH, "cannot resolve the host of the arca server at %s",
+                            a->api_url);
+    case CURLE_OPERATION_TIMEDOUT:
+        return client_error(a, -ETIMEDOUT, "the arca server at %s did not answer in time",
+                            a->api_url);
+    case CURLE_FILESIZE_EXCEEDED:
+        return client_error(a, -E2BIG, "the answer of the arca server is larger than 64 MiB");
+    case CURLE_WRITE_ERROR:
+        if (t->write_error == -E2BIG)
+            return client_error(a, -E2BIG, "the answer of the arca server is larger than 64 MiB");
+        if (t->write_error == -ENOMEM)
+            return client_error(a, -ENOMEM, "out of memory");
+        break;
+    case CURLE_OUT_OF_MEMORY:
+        return client_error(a, -ENOMEM, "out of memory");
+    default:
+        break;
+    }
+    return client_error(a, -EIO, "cannot talk to the arca server at %s: %s", a->api_url,
+                        t->errbuf[0] ? t->errbuf : curl_easy_strerror(code));
+}
+
+/* Copies the server's message into out, dropping control characters (it is
+ * shown on a terminal) and cutting it at TRANSPORT_SERVER_MSG_MAX bytes. */
+static void copy_server_message(const char *msg, char *out, size_t out_size)
+{
+    size_t j = 0;
+    for (size_t i = 0; msg[i] && j + 1 < out_size; i++) {
+        unsigned char c = (unsigned char)msg[i];
+        out[j++] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
+    }
+    out[j] = 0;
+}
+
+static int map_http_error(struct arca *a, long status)
+{
+    struct transport *t = a->transport;
+    _cleanup_json_ json_t *err = NULL;
+    char msg[TRANSPORT_SERVER_MSG_MAX + 1] = "";
+    char req_id[65] = "";
+
+    if (wire_parse(t->response.ptr ? t->response.ptr : "", t->response.len, &err, NULL) >= 0 &&
+        json_is_object(err)) {
+        const char *s;
+        if (wire_get_str(err, "message", 0, &s) >= 0)
+            copy_server_message(s, msg, sizeof(msg));
+        if (wire_get_str(err, "reqId", 0, &s) >= 0)
+            copy_server_message(s, req_id, sizeof(req_id));
+    }
+    if (!msg[0])
+        snprintf(msg, sizeof(msg), "the arca server answered HTTP %ld", status);
+
+    int r;
+    switch (status) {
+    case 400:
+        r = -EINVAL;
+        break;
+    case 401:
+    case 403:
+        r = -EACCES;
+        break;
+    case 404:
+        r = -ENOENT;
+        break;
+    case 409:
+        r = -EEXIST;
+        break;
+    case 413:
+        r = -E2BIG;
+        break;
+    default:
+        r = status >= 500 && status <= 599 ? -EIO : -EPROTO;
+        break;
+    }
+    if (r == -EIO && req_id[0])
+        return client_error(a, r, "%s (request %s)", msg, req_id);
+    return client_error(a, r, "%s", msg);
+}
+
+int transport_call(struct arca *a, const char *method, const char *path_and_query, json_t *body,
+                   json_t **ret_body, long *ret_status)
+{
+    struct transport *t = a->transport;
+    CURL *c = t->curl;
+    _cleanup_buf_ struct buf url = BUF_INIT;
+    _cleanup_buf_ struct buf request = BUF_INIT;
+    _cleanup_buf_ struct buf auth = BUF_INIT;
+    _cleanup_slist_ struct curl_slist *headers = NULL;
+    int r;
+
+    buf_init(&url, CLIENT_URL_MAX + 8192);
+    buf_init_secret(&request, 0);
+    buf_init_secret(&auth, CLIENT_TOKEN_MAX + 64);
+
+    r = buf_printf(&url, "%s%s", a->api_url, path_and_query);
+    if (r < 0)
+        return client_error(a, r, "the request URL is too long");
+
+    bool is_post = streq(method, "POST");
+    if (body) {
+        r = wire_dump(&request, body);
+        if (r < 0)
+            return client_error(a, r, r == -E2BIG ? "the request is too large" : "out of memory");
+    } else if (is_post) {
+        r = buf_adds(&request, "{}");
+        if (r < 0)
+            return client_error(a, r, "out of memory");
+    }
+
+    struct curl_slist *l = curl_slist_append(NULL, "Accept: application/json");
+    if (!l)
+        return client_error(a, -ENOMEM, "out of memory");
+    headers = l;
+    const char *more[] = {
+        request.len > 0 ? "Content-Type: application/json" : NULL,
+        "Expect:", /* no 100-continue round trip for large bodies */
+    };
+    for (size_t i = 0; i < ELEMENTSOF(more); i++) {
+        if (!more[i])
+            continue;
+        l = curl_slist_append(headers, more[i]);
+        if (!l)
+            return client_error(a, -ENOMEM, "out of memory");
+        headers = l;
+    }
+    if (a->token) {
+        r = buf_printf(&auth, "Authorization: Bearer %s", a->token);
+        if (r < 0)
+            return client_error(a, r, "the session token is too long");
+        l = curl_slist_append(headers, auth.ptr);
+        if (!l)
+            return client_error(a, -ENOMEM, "out of memory");
+        headers = l;
+    }
+
+    bool ok = curl_easy_setopt(c, CURLOPT_URL, url.ptr) == CURLE_OK &&
+              curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers) == CURLE_OK;
+    if (ok && is_post)
+        ok =
+            curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL) == CURLE_OK &&
+            curl_easy_setopt(c, CURLOPT_POST, 1L) == CURLE_OK &&
+            curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)request.len) == CURLE_OK &&
+            curl_easy_setopt(c, CURLOPT_POSTFIELDS, request.ptr) == CURLE_OK;
+    else if (ok && streq(method, "GET"))
+        ok = curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL) == CURLE_OK &&
+             curl_easy_setopt(c, CURLOPT_HTTPGET, 1L) == CURLE_OK;
+    else if (ok && body == NULL)
+        ok = curl_easy_setopt(c, CURLOPT_HTTPGET, 1L) == CURLE_OK &&
+             curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method) == CURLE_OK;
+    else if (ok)
+        ok =
+            curl_easy_setopt(c, CURLOPT_POST, 1L) == CURLE_OK &&
+            curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)request.len) == CURLE_OK &&
+            curl_easy_setopt(c, CURLOPT_POSTFIELDS, request.ptr) == CURLE_OK &&
+            curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method) == CURLE_OK;
+    if (!ok)
+        return client_error(a, -EIO, "cannot prepare the request to %s", a->api_url);
+
+    buf_clear(&t->response);
+    t->write_error = 0;
+    t->errbuf[0] = 0;
+    CURLcode code = curl_easy_perform(c);
+
+    /* The handle must not keep pointers to buffers released on return. */
+    (void)curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+    (void)curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
+
+    if (code != CURLE_OK) {
+        buf_release(&t->response);
+        return map_curl_error(a, code);
+    }
+
+    long status = 0;
+    (void)curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    if (ret_status)
+        *ret_status = status;
+
+    if (status != 200) {
+        r = map_http_error(a, status);
+        buf_release(&t->response);
+        return r;
+    }
+
+    json_t *answer = NULL;
+    r = wire_parse(t->response.ptr ? t->response.ptr : "", t->response.len, &answer, NULL);
+    buf_release(&t->response);
+    if (r < 0 || !json_is_object(answer)) {
+        json_decref(answer);
+        return client_error(a, -EPROTO,
+                            "the arca server at %s answered something that is not "
+                            "a JSON object",
+                            a->api_url);
+    }
+    if (ret_body)
+        *ret_body = answer;
+    else
+        json_decref(answer);
+    return 0;
+}

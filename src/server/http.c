@@ -1,1 +1,385 @@
-/* stub: being written */
+/* http.c - libmicrohttpd glue: the only file that includes microhttpd.h.
+ *
+ * The daemon runs with an internal epoll thread pool.  For every request the
+ * access handler is called several times: the first call allocates a struct
+ * req, the following ones stream the body into it (bounded by max_body: past
+ * it a 413 is queued at once and the rest is discarded), and the last call
+ * (no more upload data) routes, authenticates and runs the handler, then
+ * queues its reply.  The completion callback logs the request and frees it. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "base/util.h"
+#include "base/wire.h"
+#include "crypto/seal.h"
+#include "server.h"
+
+const char *req_query(struct req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *req_header(struct req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *req_param(struct req *r, size_t i)
+{
+    return i < r->n_params ? r->params[i] : "";
+}
+
+json_t *req_body_json(struct req *r)
+{
+    _cleanup_buf_ struct buf err = BUF_INIT;
+
+    if (r->json)
+        return r->json;
+    if (r->body.len == 0) {
+        http_fail(r, 400, "request body must be a JSON object");
+        return NULL;
+    }
+    if (wire_parse(r->body.ptr, r->body.len, &r->json, &err) < 0) {
+        http_fail(r, 400, "malformed JSON body: %s", buf_str(&err));
+        return NULL;
+    }
+    if (!json_is_object(r->json)) {
+        http_fail(r, 400, "request body must be a JSON object");
+        return NULL;
+    }
+    return r->json;
+}
+
+static const struct {
+    unsigned status;
+    const char *name;
+} error_names[] = {
+    {400, "BadRequest"},         {401, "UnauthorizedError"},
+    {403, "PermissionDenied"},   {404, "NotFound"},
+    {405, "MethodNotAllowed"},   {409, "Conflict"},
+    {413, "PayloadTooLarge"},    {422, "ValidationFailure"},
+    {429, "RateLimitError"},     {500, "InternalServerError"},
+    {503, "ServiceUnavailable"},
+};
+
+static const char *error_name(unsigned status)
+{
+    for (size_t i = 0; i < ELEMENTSOF(error_names); i++)
+        if (error_names[i].status == status)
+            return error_names[i].name;
+    return status >= 500 ? "InternalServerError" : "BadRequest";
+}
+
+unsigned http_status_of_errno(int err)
+{
+    switch (err) {
+    case -ENOENT:
+        return 404;
+    case -EEXIST:
+        return 409;
+    case -EACCES:
+        return 403;
+    case -EINVAL:
+    case -EBADMSG:
+        return 400;
+    case -E2BIG:
+        return 413;
+    case -EAGAIN:
+    case -EBUSY:
+        return 503;
+    default:
+        return 500;
+    }
+}
+
+void http_reply(struct req *r, unsigned status, json_t *body)
+{
+    if (r->status) { /* replied already: a bug, keep the first answer */
+        json_decref(body);
+        return;
+    }
+    buf_clear(&r->reply);
+    if (!body || wire_dump(&r->reply, body) < 0) {
+        buf_clear(&r->reply);
+        buf_adds(&r->reply, "{}");
+    }
+    json_decref(body);
+    r->status = status;
+}
+
+static void fail_v(struct req *r, unsigned status, const char *fmt, va_list ap)
+{
+    char msg[512];
+
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    if (status >= 500) {
+        /* the details go to the log, the client gets a generic message */
+        log_error("request failed", "reqId", r->req_id, "path", r->path, "error", msg, NULL);
+        snprintf(msg, sizeof(msg), "Something went wrong");
+    }
+    http_reply(r, status,
+               json_pack("{s:i, s:s, s:s, s:s}", "statusCode", (int)status, "error",
+                         error_name(status), "message", msg, "reqId", r->req_id));
+}
+
+void http_fail(struct req *r, unsigned status, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    fail_v(r, status, fmt, ap);
+    va_end(ap);
+}
+
+void http_fail_errno(struct req *r, int err, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    fail_v(r, http_status_of_errno(err), fmt, ap);
+    va_end(ap);
+}
+
+/* "req-" + 14 characters of [A-Za-z0-9] */
+static void req_id_new(char out[REQ_ID_LEN + 1])
+{
+    static const char alnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    uint8_t rnd[14];
+
+    seal_random(rnd, sizeof(rnd));
+    memcpy(out, "req-", 4);
+    for (size_t i = 0; i < sizeof(rnd); i++)
+        out[4 + i] = alnum[rnd[i] % (sizeof(alnum) - 1)];
+    out[REQ_ID_LEN] = 0;
+}
+
+/* Canonical request path: one leading '/', no trailing '/', no empty segments
+ * ("//api/status/" -> "/api/status"); clients send all of these. */
+static char *path_canonical(const char *url)
+{
+    size_t n = strlen(url);
+    char *p = malloc(n + 2), *w = p;
+
+    if (!p)
+        return NULL;
+    *w++ = '/';
+    for (const char *s = url; *s; s++)
+        if (*s != '/' || w[-1] != '/')
+            *w++ = *s;
+    if (w > p + 1 && w[-1] == '/')
+        w--;
+    *w = 0;
+    return p;
+}
+
+static void remote_addr(struct MHD_Connection *c, char *out, size_t size)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+    out[0] = 0;
+    if (!ci || !ci->client_addr)
+        return;
+    if (ci->client_addr->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, out, size);
+    else if (ci->client_addr->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr, out, size);
+}
+
+static enum MHD_Result queue(struct req *r)
+{
+    struct MHD_Response *resp;
+    size_t len = r->reply.len;
+    char *body = buf_detach(&r->reply);
+    enum MHD_Result ret;
+
+    if (!body)
+        return MHD_NO;
+    resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    MHD_add_response_header(resp, "X-Request-Id", r->req_id);
+    ret = MHD_queue_response(r->conn, r->status, resp);
+    MHD_destroy_response(resp);
+    r->queued = true;
+    return ret;
+}
+
+static void dispatch(struct req *r)
+{
+    const struct route *route;
+    unsigned status;
+
+    route = router_match(r, &status);
+    if (!route) {
+        if (status == 405)
+            http_fail(r, 405, "method %s is not allowed on %s", r->method, r->path);
+        else
+            http_fail(r, 404, "no route for %s %s", r->method, r->path);
+        return;
+    }
+    if (!(route->flags & ROUTE_PUBLIC) && auth_request(r) < 0)
+        return;
+    route->handler(r);
+    if (!r->status)
+        http_fail(r, 500, "handler for %s %s gave no reply", r->method, r->path);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    struct server *srv = cls;
+    struct req *r = *con_cls;
+
+    if (!r) {
+        r = calloc(1, sizeof(*r));
+        if (!r)
+            return MHD_NO;
+        r->srv = srv;
+        r->conn = conn;
+        r->method = method;
+        r->start_us = mono_us();
+        r->path = path_canonical(url);
+        buf_init(&r->body, srv->cfg.max_body);
+        buf_init(&r->reply, 0);
+        req_id_new(r->req_id);
+        remote_addr(conn, r->remote, sizeof(r->remote));
+        *con_cls = r;
+        return r->path ? MHD_YES : MHD_NO;
+    }
+
+    if (*upload_data_size > 0) {
+        if (!r->queued && buf_add(&r->body, upload_data, *upload_data_size) < 0) {
+            /* over the limit: answer now; libmicrohttpd closes the connection
+             * after the reply instead of reading the rest */
+            buf_release(&r->body);
+            http_fail(r, 413, "request body is larger than %zu bytes", srv->cfg.max_body);
+            *upload_data_size = 0;
+            return queue(r);
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (r->queued)
+        return MHD_YES;
+    dispatch(r);
+    return queue(r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct req *r = *con_cls;
+
+    if (!r)
+        return;
+    log_request(r->req_id, r->method, r->path ? r->path : "", r->status, mono_us() - r->start_us,
+                r->remote);
+    json_decref(r->json);
+    buf_release(&r->body);
+    buf_release(&r->reply);
+    free(r->param_buf);
+    free(r->path);
+    free(r);
+    *con_cls = NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[256];
+
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    msg[strcspn(msg, "\n")] = 0;
+    log_warn("libmicrohttpd", "detail", msg, NULL);
+}
+
+/* Parses "host:port" / "[v6]:port" into a socket address. */
+static int parse_listen(const char *listen, struct sockaddr_storage *ss, bool *v6)
+{
+    char host[128];
+    const char *colon = strrchr(listen, ':'), *h = listen;
+    size_t hl;
+    struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV,
+                             .ai_socktype = SOCK_STREAM};
+    struct addrinfo *res = NULL;
+
+    if (!colon || colon == listen)
+        return -EINVAL;
+    hl = (size_t)(colon - listen);
+    if (listen[0] == '[') {
+        if (colon[-1] != ']')
+            return -EINVAL;
+        h++;
+        hl -= 2;
+    }
+    if (hl == 0 || hl >= sizeof(host))
+        return -EINVAL;
+    memcpy(host, h, hl);
+    host[hl] = 0;
+    if (getaddrinfo(host, colon + 1, &hints, &res) != 0 || !res)
+        return -EINVAL;
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    *v6 = res->ai_family == AF_INET6;
+    freeaddrinfo(res);
+    return 0;
+}
+
+int http_start(struct server *srv, const char *listen, char *bound, size_t bound_size)
+{
+    struct sockaddr_storage ss = {0};
+    bool v6 = false;
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+    unsigned threads = srv->cfg.threads;
+    const union MHD_DaemonInfo *info;
+    char host[INET6_ADDRSTRLEN];
+    struct MHD_Daemon *d;
+
+    if (parse_listen(listen, &ss, &v6) < 0)
+        return -EINVAL;
+    if (v6)
+        flags |= MHD_USE_IPv6;
+    if (threads == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = n > 0 ? (unsigned)n : 1;
+    }
+    d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
+                         on_mhd_log, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+                         MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, 1024u,
+                         MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                         (size_t)64 * 1024, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+                         MHD_OPTION_END);
+    if (!d)
+        return -EADDRINUSE;
+    srv->daemon = d;
+    info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    if (v6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof(host));
+    else
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof(host));
+    snprintf(bound, bound_size, v6 ? "[%s]:%u" : "%s:%u", host, info ? (unsigned)info->port : 0u);
+    return 0;
+}
+
+void http_stop(struct server *srv)
+{
+    if (!srv->daemon)
+        return;
+    MHD_quiesce_daemon(srv->daemon);
+    MHD_stop_daemon(srv->daemon);
+    srv->daemon = NULL;
+}

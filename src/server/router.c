@@ -1,1 +1,90 @@
-/* stub: being written */
+/* router.c - the route table and its matcher.
+ *
+ * Patterns are literal segments and ":name" parameters.  The path has already
+ * been made canonical by http.c (no empty segments, no trailing '/').  A path
+ * that matches a pattern under another method is a 405, otherwise a 404.
+ * Parameters point into a copy of the path owned by the request. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/util.h"
+#include "server.h"
+
+#define A "/api/arca/v1"
+
+static const struct route routes[] = {
+    {"GET", "/api/status", api_status, ROUTE_PUBLIC},
+    {"POST", A "/bootstrap", api_bootstrap, ROUTE_PUBLIC},
+    {"POST", A "/auth/params", api_auth_params, ROUTE_PUBLIC},
+    {"POST", A "/auth/login", api_auth_login, ROUTE_PUBLIC},
+    {"POST", A "/auth/logout", api_auth_logout, 0},
+    {"GET", A "/users/me", api_users_me, 0},
+    {"POST", A "/projects", api_projects_create, 0},
+    {"GET", A "/projects", api_projects_list, 0},
+    {"GET", A "/projects/:projectId", api_projects_get, 0},
+    {"GET", A "/projects/:projectId/secrets", api_secrets_list, 0},
+    {"POST", A "/projects/:projectId/secrets/batch", api_secrets_batch, 0},
+    {"GET", A "/projects/:projectId/secrets/:key", api_secrets_get, 0},
+    {"DELETE", A "/projects/:projectId/secrets/:key", api_secrets_delete, 0},
+    {"GET", A "/projects/:projectId/secrets/:key/versions", api_secrets_versions, 0},
+};
+
+/* Matches path against pattern; on success stores the parameters (pointers
+ * into scratch, a writable copy of path) in r. */
+static bool match(const char *pattern, char *scratch, struct req *r)
+{
+    const char *p = pattern;
+    char *s = scratch;
+
+    r->n_params = 0;
+    while (*p && *s) {
+        const char *pe = strchr(p + 1, '/');
+        char *se = strchr(s + 1, '/');
+        size_t pl = pe ? (size_t)(pe - p) : strlen(p);
+        size_t sl = se ? (size_t)(se - s) : strlen(s);
+
+        if (p[1] == ':') {
+            if (r->n_params == REQ_MAX_PARAMS || sl < 2)
+                return false;
+            r->params[r->n_params++] = s + 1;
+        } else if (pl != sl || memcmp(p, s, pl) != 0) {
+            return false;
+        }
+        p += pl;
+        s += sl;
+    }
+    if (*p || *s)
+        return false;
+    /* terminate the parameters in place */
+    for (size_t i = 0; i < r->n_params; i++) {
+        char *end = strchr(r->params[i], '/');
+        if (end)
+            *end = 0;
+    }
+    return true;
+}
+
+const struct route *router_match(struct req *r, unsigned *ret_status)
+{
+    size_t n = strlen(r->path) + 1;
+    bool other_method = false;
+
+    free(r->param_buf);
+    r->param_buf = malloc(n);
+    if (!r->param_buf) {
+        *ret_status = 500;
+        return NULL;
+    }
+    for (size_t i = 0; i < ELEMENTSOF(routes); i++) {
+        memcpy(r->param_buf, r->path, n);
+        if (!match(routes[i].pattern, r->param_buf, r))
+            continue;
+        if (streq(routes[i].method, r->method))
+            return &routes[i];
+        other_method = true;
+    }
+    r->n_params = 0;
+    *ret_status = other_method ? 405 : 404;
+    return NULL;
+}

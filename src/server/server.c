@@ -1,1 +1,193 @@
-/* stub: being written */
+/* server.c - start-up, the root key, signals, shutdown.
+ *
+ * All signals the server cares about are blocked before any thread starts, so
+ * the libmicrohttpd threads inherit the mask and the main thread alone takes
+ * SIGINT/SIGTERM with sigwait(): then it stops accepting, lets the requests in
+ * flight finish, closes the store and returns 0.
+ *
+ * Core dumps are disabled (RLIMIT_CORE 0, not dumpable) so that key material in
+ * memory never lands in a core file. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "arca.h"
+#include "base/b64.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "base/wire.h"
+#include "crypto/seal.h"
+#include "server.h"
+
+#define ROOT_KEY_FILE "root.key"
+
+json_t *json_time(int64_t ms)
+{
+    char s[25];
+
+    time_format_iso(ms, s);
+    return json_string(s);
+}
+
+json_t *json_b64(const void *data, size_t len)
+{
+    _cleanup_buf_ struct buf b = BUF_INIT;
+
+    if (b64_encode(&b, data, len, B64_STD) < 0)
+        return NULL;
+    return json_stringn(b.ptr ? b.ptr : "", b.len);
+}
+
+int req_b64_field(struct req *r, const json_t *obj, const char *key, size_t min, size_t max,
+                  struct buf *out)
+{
+    const char *s;
+    int ret = wire_get_str(obj, key, max / 3 * 4 + 8, &s);
+
+    if (ret == -ENOENT) {
+        http_fail(r, 400, "'%s' is required", key);
+        return ret;
+    }
+    if (ret < 0 || b64_decode(out, s, strlen(s), B64_STD) < 0 || out->len < min || out->len > max) {
+        http_fail(r, 400, "'%s' must be base64 of %zu to %zu bytes", key, min, max);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static void harden_process(void)
+{
+    struct rlimit rl = {0, 0};
+
+    setrlimit(RLIMIT_CORE, &rl);
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
+/* Root key: ARCA_ENCRYPTION_KEY (base64 of 32 bytes), else <data-dir>/root.key,
+ * generated (mode 0600) on first start with a warning. */
+static int root_key_load(struct server *srv)
+{
+    const char *env = getenv("ARCA_ENCRYPTION_KEY");
+    _cleanup_free_ char *path = NULL;
+    char text[64] = {0};
+    _cleanup_buf_ struct buf enc = BUF_INIT;
+    int fd, ret;
+    ssize_t n;
+
+    srv->root_key = seal_malloc(SEAL_KEY_BYTES);
+    if (!srv->root_key)
+        return -ENOMEM;
+    if (env && *env) {
+        if (b64_decode_exact(env, B64_STD, srv->root_key, SEAL_KEY_BYTES) < 0) {
+            log_error("ARCA_ENCRYPTION_KEY must be the base64 encoding of 32 bytes "
+                      "(make one with: head -c32 /dev/urandom | base64)",
+                      NULL);
+            return -EINVAL;
+        }
+        return 0;
+    }
+    if (asprintf(&path, "%s/%s", srv->cfg.data_dir, ROOT_KEY_FILE) < 0)
+        return -ENOMEM;
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd >= 0) {
+        struct stat st;
+        n = read(fd, text, sizeof(text) - 1);
+        ret = fstat(fd, &st);
+        close(fd);
+        if (ret == 0 && (st.st_mode & 077)) {
+            log_error("root key file is readable by others: chmod 600 it", "file", path, NULL);
+            return -EACCES;
+        }
+        text[n > 0 ? strcspn(text, "\r\n") : 0] = 0;
+        ret = b64_decode_exact(text, B64_STD, srv->root_key, SEAL_KEY_BYTES);
+        seal_wipe(text, sizeof(text));
+        if (ret < 0) {
+            log_error("cannot read the root key file", "file", path, NULL);
+            return -EINVAL;
+        }
+        return 0;
+    }
+    if (errno != ENOENT) {
+        log_error("cannot open the root key file", "file", path, "error", strerror(errno), NULL);
+        return -errno;
+    }
+    seal_random(srv->root_key, SEAL_KEY_BYTES);
+    buf_init_secret(&enc, 0);
+    if (b64_encode(&enc, srv->root_key, SEAL_KEY_BYTES, B64_STD) < 0 || buf_addch(&enc, '\n') < 0)
+        return -ENOMEM;
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0 || write(fd, enc.ptr, enc.len) != (ssize_t)enc.len || fsync(fd) < 0) {
+        ret = -errno;
+        log_error("cannot write the root key file", "file", path, "error", strerror(errno), NULL);
+        if (fd >= 0)
+            close(fd);
+        return ret;
+    }
+    close(fd);
+    log_warn("generated a root key in the data directory; for production set "
+             "ARCA_ENCRYPTION_KEY and keep the key away from the database",
+             "file", path, NULL);
+    return 0;
+}
+
+int server_run(const struct server_config *cfg)
+{
+    struct server srv = {.cfg = *cfg};
+    _cleanup_buf_ struct buf err = BUF_INIT;
+    char bound[96];
+    sigset_t set;
+    int sig = 0, ret;
+
+    harden_process();
+    if (seal_init() < 0) {
+        log_error("cannot initialise libsodium", NULL);
+        return -EIO;
+    }
+    if (srv.cfg.max_body == 0)
+        srv.cfg.max_body = SERVER_MAX_BODY_DEFAULT;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+    ret = store_sqlite_open(srv.cfg.data_dir, &srv.store, &err);
+    if (ret < 0) {
+        log_error("cannot open the store", "dataDir", srv.cfg.data_dir, "error", buf_str(&err),
+                  NULL);
+        return ret;
+    }
+    ret = root_key_load(&srv);
+    if (ret < 0)
+        goto out;
+    ret = http_start(&srv, srv.cfg.listen, bound, sizeof(bound));
+    if (ret < 0) {
+        log_error(ret == -EINVAL ? "invalid listen address (use HOST:PORT, e.g. 127.0.0.1:8200)"
+                                 : "cannot listen (address in use?)",
+                  "listen", srv.cfg.listen, NULL);
+        goto out;
+    }
+    log_info("listening", "listen", bound, "dataDir", srv.cfg.data_dir, "version", ARCA_VERSION,
+             NULL);
+
+    sigdelset(&set, SIGPIPE);
+    while (sigwait(&set, &sig) != 0)
+        ;
+    log_info("stopping", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM", NULL);
+    http_stop(&srv);
+    ret = 0;
+out:
+    store_close(srv.store);
+    seal_free(srv.root_key);
+    if (ret == 0)
+        log_info("stopped", NULL);
+    return ret;
+}

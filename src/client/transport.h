@@ -1,0 +1,37 @@
+/* transport.h - libarca's HTTP layer: one keep-alive connection per struct arca,
+ * JSON in and out, and the mapping of network failures and the server's error
+ * answers to negative errnos and arca_errmsg() messages.  The only user of
+ * libcurl, so swapping the HTTP library touches transport.c alone. */
+#pragma once
+
+#include <jansson.h>
+
+#include "base/buf.h"
+
+struct arca;
+struct transport;
+
+/* Creates the connection state (no connection is made yet).  -ENOMEM. */
+int transport_new(struct transport **ret);
+/* Closes the connection.  Accepts NULL. */
+void transport_free(struct transport *t);
+
+/* Sends method (GET, POST, DELETE) to a's API URL + path_and_query (which starts
+ * with "/api/" and whose query values were escaped with transport_escape), with
+ * body (BORROWED, may be NULL) as JSON, and the Bearer token when a has one.
+ *
+ * On 200: 0, and *ret_body (optional; OWNED, json_decref) is the answer, always
+ * a JSON object.  Otherwise a negative errno with arca_errmsg() set: the
+ * server's error mapped as 400 -EINVAL, 401/403 -EACCES, 404 -ENOENT,
+ * 409 -EEXIST, 413 -E2BIG, 5xx -EIO, anything else -EPROTO (with the server's
+ * message); -ECONNREFUSED, -EHOSTUNREACH, -ETIMEDOUT when the server cannot be
+ * reached; -E2BIG for an answer over 64 MiB; -EPROTO for an answer that is not
+ * a JSON object.
+ *
+ * *ret_status (optional) is the HTTP status whenever the server answered, even
+ * on failure, so that callers can tell the server's refusals apart. */
+int transport_call(struct arca *a, const char *method, const char *path_and_query, json_t *body,
+                   json_t **ret_body, long *ret_status);
+
+/* Appends s URL-escaped (for a query value or a path segment) to out.  -ENOMEM, -E2BIG. */
+int transport_escape(struct arca *a, const char *s, struct buf *out);

@@ -1,0 +1,81 @@
+/* http.h - what request handlers see of HTTP: the request (method, path
+ * parameters, query, headers, body), the authenticated principal, and the reply
+ * functions.  http.c is the only file that includes microhttpd.h.
+ *
+ * Handlers are void: they end by calling exactly one of http_reply / http_fail.
+ * Helpers that can fail on bad input (req_body_json, req_query_path, ...) send
+ * the error reply themselves and return NULL / a negative errno, so a handler
+ * just returns when they fail. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "base/names.h"
+#include "store/store.h"
+
+struct server;
+struct MHD_Connection;
+
+#define REQ_ID_LEN 18 /* "req-" + 14 */
+#define REQ_MAX_PARAMS 4
+
+/* Who made the request, once authenticated. */
+enum principal_kind {
+    PRINCIPAL_NONE,
+    PRINCIPAL_USER,
+};
+
+struct principal {
+    enum principal_kind kind;
+    char id[STORE_ID_LEN + 1];
+    uint8_t token_hash[32]; /* the session the request came with */
+};
+
+struct req {
+    struct server *srv;          /* BORROWED */
+    struct MHD_Connection *conn; /* BORROWED */
+    const char *method;          /* BORROWED from libmicrohttpd */
+    char *path;                  /* OWNED, canonical: no trailing '/', single leading '/' */
+    char req_id[REQ_ID_LEN + 1];
+    char remote[64]; /* client address, for logs */
+    int64_t start_us;
+    struct buf body; /* request body, bounded by the server's max_body */
+    bool body_too_large;
+    json_t *json;                       /* OWNED: parsed body, once asked for */
+    const char *params[REQ_MAX_PARAMS]; /* path parameters, BORROWED from path copy */
+    char *param_buf;                    /* OWNED storage for params */
+    size_t n_params;
+    struct principal who;
+    unsigned status;  /* reply status, 0 until replied */
+    struct buf reply; /* reply body */
+    bool queued;
+};
+
+/* Query-string parameter or NULL.  BORROWED for the request's lifetime. */
+const char *req_query(struct req *r, const char *name);
+/* Request header or NULL.  BORROWED. */
+const char *req_header(struct req *r, const char *name);
+/* The parsed JSON object body; on failure replies 400 (or 413) and returns NULL. */
+json_t *req_body_json(struct req *r);
+/* Path parameter i (0-based, in pattern order). */
+const char *req_param(struct req *r, size_t i);
+
+/* Replies with status and body (TAKES body, may be NULL for "{}"). */
+void http_reply(struct req *r, unsigned status, json_t *body);
+/* Replies with a JSON error {statusCode, error, message, reqId}.  The message
+ * must never contain a secret value, token or key. */
+void http_fail(struct req *r, unsigned status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Replies with the status that errno err maps to (one table for the project). */
+void http_fail_errno(struct req *r, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+unsigned http_status_of_errno(int err);
+
+/* Starts/stops the HTTP daemon for srv; the bound address is written to
+ * bound (e.g. "127.0.0.1:8200").  -EINVAL bad address, -EADDRINUSE, -EIO. */
+int http_start(struct server *srv, const char *listen, char *bound, size_t bound_size);
+void http_stop(struct server *srv);
