@@ -110,8 +110,8 @@ struct store_write {
     const char *key;                 /* BORROWED */
     const uint8_t *value;            /* BORROWED ciphertext (PUT/CREATE/UPDATE) */
     size_t value_len;
-    const uint8_t *comment;          /* BORROWED, may be NULL */
-    size_t comment_len;
+    const uint8_t *comment;          /* BORROWED; NULL keeps the current comment, */
+    size_t comment_len;              /* a non-NULL comment of length 0 clears it */
     /* filled in by secrets_write: */
     int64_t ret_version;             /* the version written */
     bool ret_created;                /* true if the secret did not exist (or was deleted) */
