@@ -11,9 +11,9 @@
  * that a shell never executes anything from: keys must be valid names
  * (name_key_valid) and values are quoted so that no expansion, command
  * substitution or word splitting can happen.  Values that cannot be written
- * for both readers (a carriage return; or a mix of quote characters that
- * dotenv has no syntax for) are refused with -EINVAL rather than written
- * wrongly. */
+ * for both readers (dotenv has no syntax for some mixes of unescaped quote
+ * characters with '#', line breaks, carriage returns or literal "\n") are
+ * refused with -EINVAL rather than written wrongly. */
 #pragma once
 
 #include <stddef.h>
@@ -35,7 +35,8 @@ struct dotenv {
 
 /* Parses <src, len>.  Keys that are not valid arca names are still returned
  * (the caller decides); values never contain NUL.  -E2BIG over DOTENV_MAX_BYTES,
- * -EINVAL if src contains a NUL byte, -ENOMEM. */
+ * -EINVAL if src contains a NUL byte or is not UTF-8 (where Node would silently
+ * substitute U+FFFD), -ENOMEM. */
 int dotenv_parse(const char *src, size_t len, struct dotenv *ret);
 void dotenv_release(struct dotenv *d);
 
@@ -45,8 +46,9 @@ enum dotenv_style {
 };
 
 /* Appends one assignment (ending in '\n') to out.  -EINVAL when the key is not
- * a valid name or the value cannot be written for both readers; then *reason
- * (if non-NULL) is set to a static description (never containing the value). */
+ * a valid name (or is "__proto__", which dotenv drops) or the value (UTF-8)
+ * cannot be written for both readers; then *reason (if non-NULL) is set to a
+ * static description (never containing the value).  -E2BIG, -ENOMEM. */
 int dotenv_write(struct buf *out, const char *key, const char *value, enum dotenv_style style,
                  const char **reason);
 

@@ -38,3 +38,9 @@ char *strdup_or_null(const char *s);
 
 /* True if s starts with prefix. */
 bool startswith(const char *s, const char *prefix);
+
+/* Length (1..4) of the well-formed UTF-8 sequence at the start of <s, n>, or 0
+ * (overlong forms, surrogates and code points over U+10FFFF are not well-formed). */
+size_t utf8_seq_len(const char *s, size_t n);
+/* True if <s, len> is well-formed UTF-8. */
+bool utf8_valid(const char *s, size_t len);

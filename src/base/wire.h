@@ -10,7 +10,8 @@
 
 #include "buf.h"
 
-/* Parses <s, len> as one JSON value (no trailing garbage, no NUL in strings).
+/* Parses <s, len> as one JSON value of any type (no trailing garbage, no NUL in
+ * strings, no duplicate keys).
  * On failure returns -EINVAL and writes a short reason (never the input) to err
  * if err is non-NULL.  ret is OWNED (json_decref). */
 int wire_parse(const char *s, size_t len, json_t **ret, struct buf *err);
@@ -31,8 +32,9 @@ int wire_get_arr(const json_t *obj, const char *key, size_t max_items, json_t **
 int wire_get_str_or(const json_t *obj, const char *key, size_t max, const char *def,
                     const char **ret);
 
-/* Sets obj[key] to a new JSON string; NULL value sets null.  -ENOMEM. */
+/* Sets obj[key] to a new JSON string; NULL value sets null.  -EINVAL (obj not
+ * an object, value not UTF-8), -ENOMEM. */
 int wire_set_str(json_t *obj, const char *key, const char *value);
 
-static inline void json_decrefp(json_t **p) { json_decref(*p); }
+/* jansson (>= 2.11) provides json_decrefp for cleanup attributes */
 #define _cleanup_json_ __attribute__((cleanup(json_decrefp)))
