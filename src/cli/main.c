@@ -130,12 +130,18 @@ int main(int argc, char **argv)
     if (group) {
         bool help = argc > 2 && (streq(argv[2], "--help") || streq(argv[2], "-h"));
         FILE *f = help ? stdout : stderr;
+        const char *sep = "";
 
-        if (!help)
-            fprintf(f, "arca: error: '%s' needs a subcommand:\n", argv[1]);
+        fprintf(f, help ? "subcommands of 'arca %s': " : "arca: error: 'arca %s' needs one of: ",
+                argv[1]);
         for (size_t i = 0; i < ELEMENTSOF(commands); i++)
-            if (startswith(commands[i].name, argv[1]) && commands[i].name[strlen(argv[1])] == ' ')
-                fprintf(f, "  arca %s\n", commands[i].name);
+            if (startswith(commands[i].name, argv[1]) && commands[i].name[strlen(argv[1])] == ' ') {
+                fprintf(f, "%s%s", sep, commands[i].name + strlen(argv[1]) + 1);
+                sep = ", ";
+            }
+        fputc('\n', f);
+        if (!help)
+            fprintf(f, "arca: hint: run 'arca %s SUBCOMMAND --help'\n", argv[1]);
         return help ? EXIT_OK : EXIT_USAGE;
     }
     fprintf(stderr, "arca: error: unknown command '%s'\narca: hint: run 'arca --help'\n", argv[1]);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -22,6 +23,9 @@
 #include "base/wire.h"
 #include "crypto/seal.h"
 #include "server.h"
+
+/* Bodies over the limit but under this are read and dropped before the 413. */
+#define DRAIN_MAX (64ull * 1024 * 1024)
 
 const char *req_query(struct req *r, const char *name)
 {
@@ -218,6 +222,22 @@ static enum MHD_Result queue(struct req *r)
     return ret;
 }
 
+/* Whether to answer 413 before the body is sent.  Only when the client waits
+ * for "100 Continue" (it has not sent the body yet) or the body is absurdly
+ * large: a client that is already sending would see its connection reset
+ * before it reads the reply, so a moderately oversized body is read and
+ * dropped, then answered. */
+static bool refuse_early(struct MHD_Connection *conn, size_t max_body)
+{
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+    const char *expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Expect");
+    unsigned long long len = cl ? strtoull(cl, NULL, 10) : 0;
+
+    if (len <= max_body)
+        return false;
+    return (expect && strcasecmp(expect, "100-continue") == 0) || len > DRAIN_MAX;
+}
+
 static void dispatch(struct req *r)
 {
     const struct route *route;
@@ -259,20 +279,29 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         req_id_new(r->req_id);
         remote_addr(conn, r->remote, sizeof(r->remote));
         *con_cls = r;
-        return r->path ? MHD_YES : MHD_NO;
+        if (!r->path)
+            return MHD_NO;
+        if (refuse_early(conn, srv->cfg.max_body)) {
+            /* libmicrohttpd closes the connection after this reply and never
+             * reads the body */
+            http_fail(r, 413, "request body is larger than %zu bytes", srv->cfg.max_body);
+            return queue(r);
+        }
+        return MHD_YES;
     }
 
     if (*upload_data_size > 0) {
-        if (!r->queued && buf_add(&r->body, upload_data, *upload_data_size) < 0) {
-            /* over the limit: answer now; libmicrohttpd closes the connection
-             * after the reply instead of reading the rest */
+        /* over the limit: keep reading (and dropping) the body, answer 413 at the end */
+        if (!r->body_too_large && buf_add(&r->body, upload_data, *upload_data_size) < 0) {
+            r->body_too_large = true;
             buf_release(&r->body);
-            http_fail(r, 413, "request body is larger than %zu bytes", srv->cfg.max_body);
-            *upload_data_size = 0;
-            return queue(r);
         }
         *upload_data_size = 0;
         return MHD_YES;
+    }
+    if (r->body_too_large) {
+        http_fail(r, 413, "request body is larger than %zu bytes", srv->cfg.max_body);
+        return queue(r);
     }
     if (r->queued)
         return MHD_YES;
