@@ -118,8 +118,8 @@ struct arca_scope {
 
 struct arca_secret {
     char *key;
-    char *value;      /* SECRET, NUL-terminated */
-    char *comment;    /* SECRET, NUL-terminated, "" if none */
+    char *value;   /* SECRET, NUL-terminated */
+    char *comment; /* SECRET, NUL-terminated, "" if none */
     int64_t version;
     char *updated_at; /* ISO-8601 */
 };

@@ -10,8 +10,8 @@
 #include "buf.h"
 
 enum b64_variant {
-    B64_STD,         /* '+', '/', with '=' padding */
-    B64_URL_NOPAD,   /* '-', '_', no padding (tokens, ids) */
+    B64_STD,       /* '+', '/', with '=' padding */
+    B64_URL_NOPAD, /* '-', '_', no padding (tokens, ids) */
 };
 
 /* Appends the encoding of <data, len> to out.  -E2BIG, -ENOMEM. */

@@ -30,7 +30,10 @@ struct buf {
     bool secret; /* wipe on free and on reallocation */
 };
 
-#define BUF_INIT {NULL, 0, 0, 0, false}
+#define BUF_INIT                                                                                   \
+    {                                                                                              \
+        NULL, 0, 0, 0, false                                                                       \
+    }
 
 void buf_init(struct buf *b, size_t max);
 void buf_init_secret(struct buf *b, size_t max);
@@ -60,5 +63,8 @@ char *buf_detach(struct buf *b);
 /* Content, or "" when nothing was written yet.  BORROWED until the next write. */
 const char *buf_str(const struct buf *b);
 
-static inline void buf_releasep(struct buf *b) { buf_release(b); }
+static inline void buf_releasep(struct buf *b)
+{
+    buf_release(b);
+}
 #define _cleanup_buf_ __attribute__((cleanup(buf_releasep)))

@@ -30,7 +30,10 @@ struct dotenv {
     size_t n;
 };
 
-#define DOTENV_INIT {NULL, 0}
+#define DOTENV_INIT                                                                                \
+    {                                                                                              \
+        NULL, 0                                                                                    \
+    }
 #define DOTENV_MAX_BYTES (16u * 1024 * 1024)
 
 /* Parses <src, len>.  Keys that are not valid arca names are still returned
@@ -52,5 +55,8 @@ enum dotenv_style {
 int dotenv_write(struct buf *out, const char *key, const char *value, enum dotenv_style style,
                  const char **reason);
 
-static inline void dotenv_releasep(struct dotenv *d) { dotenv_release(d); }
+static inline void dotenv_releasep(struct dotenv *d)
+{
+    dotenv_release(d);
+}
 #define _cleanup_dotenv_ __attribute__((cleanup(dotenv_releasep)))

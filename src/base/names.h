@@ -7,11 +7,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define NAME_KEY_MAX 255    /* secret key length */
-#define NAME_PATH_MAX 1024  /* folder path length */
-#define NAME_PATH_DEPTH 32  /* folder path segments */
-#define NAME_SLUG_MAX 64    /* environment / project / org slug */
-#define NAME_TITLE_MAX 128  /* display names of projects, orgs, environments */
+#define NAME_KEY_MAX 255   /* secret key length */
+#define NAME_PATH_MAX 1024 /* folder path length */
+#define NAME_PATH_DEPTH 32 /* folder path segments */
+#define NAME_SLUG_MAX 64   /* environment / project / org slug */
+#define NAME_TITLE_MAX 128 /* display names of projects, orgs, environments */
 #define NAME_EMAIL_MAX 254
 
 /* A secret key is a portable environment variable name: [A-Za-z_][A-Za-z0-9_]*,

@@ -9,7 +9,10 @@
 
 #define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
 
-static inline void freep(void *p) { free(*(void **)p); }
+static inline void freep(void *p)
+{
+    free(*(void **)p);
+}
 #define _cleanup_free_ __attribute__((cleanup(freep)))
 
 /* Takes ownership of a pointer out of a cleanup variable. */

@@ -40,11 +40,11 @@
 
 #include "../base/buf.h"
 
-#define SEAL_KEY_BYTES 32      /* project keys, root key, KEKs */
-#define SEAL_PK_BYTES 32       /* X25519 public key */
-#define SEAL_SK_BYTES 32       /* X25519 secret key */
-#define SEAL_HASH_BYTES 32     /* token / auth-key hashes */
-#define SEAL_SALT_BYTES 16     /* Argon2id salt */
+#define SEAL_KEY_BYTES 32  /* project keys, root key, KEKs */
+#define SEAL_PK_BYTES 32   /* X25519 public key */
+#define SEAL_SK_BYTES 32   /* X25519 secret key */
+#define SEAL_HASH_BYTES 32 /* token / auth-key hashes */
+#define SEAL_SALT_BYTES 16 /* Argon2id salt */
 #define SEAL_NONCE_BYTES 24
 #define SEAL_TAG_BYTES 16
 #define SEAL_RECORD_OVERHEAD (1 + SEAL_NONCE_BYTES + SEAL_TAG_BYTES) /* 41 */
@@ -102,8 +102,7 @@ void seal_keypair_new(uint8_t pk[SEAL_PK_BYTES], uint8_t sk[SEAL_SK_BYTES]);
 void seal_keypair_from_seed(const uint8_t seed[32], uint8_t pk[SEAL_PK_BYTES],
                             uint8_t sk[SEAL_SK_BYTES]);
 /* Appends crypto_box_seal(key) for recipient pk to out (SEAL_WRAPPED_BYTES for a 32-byte key). */
-int seal_wrap(const uint8_t pk[SEAL_PK_BYTES], const uint8_t *key, size_t key_len,
-              struct buf *out);
+int seal_wrap(const uint8_t pk[SEAL_PK_BYTES], const uint8_t *key, size_t key_len, struct buf *out);
 /* Opens a sealed box into key_out (exactly key_len bytes).  -EBADMSG. */
 int seal_unwrap(const uint8_t pk[SEAL_PK_BYTES], const uint8_t sk[SEAL_SK_BYTES],
                 const void *wrapped, size_t len, uint8_t *key_out, size_t key_len);
