@@ -1,0 +1,412 @@
+// errors.test.mjs - the refusal paths.  The CLI: one error line (plus a hint),
+// the documented exit code, nothing half-written.  The HTTP API: every bad
+// request gets a 4xx JSON error {statusCode, error, message, reqId} and the
+// server stays up.
+
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { access, readdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+
+import {
+    assertApiError, assertErrorOutput, bootstrapAndLogin, closedPort, createProject, newCli,
+    randomPassword, rawRequest, readToken, removeTempDirs, startServer, tempDir,
+} from './harness.mjs';
+
+const T = { timeout: 180000 };
+const MiB = 1024 * 1024;
+
+let srv;
+let cli; /* logged in, cwd has .arca.json */
+let anon; /* never logged in */
+let admin;
+let project;
+let token;
+
+async function exists(p) {
+    try {
+        await access(p);
+        return true;
+    } catch {
+        return false;
+    }
+}
+
+async function ok(c, args, opts) {
+    const r = await c.arca(args, opts);
+    assert.equal(r.code, 0, `arca ${args.join(' ')}: ${r.stderr}`);
+    return r;
+}
+
+async function keysIn(env, p = '/') {
+    const r = await ok(cli, ['secrets', 'list', '--env', env, '--path', p, '--format', 'json']);
+    return JSON.parse(r.stdout).map((s) => s.key);
+}
+
+async function api(method, route, { auth = true, body, headers = {} } = {}) {
+    const h = { ...headers };
+    if (auth === true)
+        h.Authorization = `Bearer ${token}`;
+    else if (typeof auth === 'string')
+        h.Authorization = auth;
+    let payload;
+    if (body !== undefined) {
+        payload = typeof body === 'string' ? body : JSON.stringify(body);
+        h['Content-Type'] ??= 'application/json';
+    }
+    const res = await fetch(srv.url + route, { method, headers: h, body: payload,
+        signal: AbortSignal.timeout(60000) });
+    return { status: res.status, headers: res.headers, text: await res.text() };
+}
+
+function expectError(res, status, error) {
+    assert.match(res.headers.get?.('content-type') ?? res.headers['content-type'] ?? '',
+        /^application\/json/, 'errors are JSON');
+    return assertApiError(res, status, error, res.text);
+}
+
+const secretsRoute = (query) => `/api/arca/v1/projects/${project.id}/secrets?${query}`;
+const batchRoute = () => `/api/arca/v1/projects/${project.id}/secrets/batch`;
+const fakeCiphertext = (n = 64) => randomBytes(n).toString('base64');
+
+before(async () => {
+    srv = await startServer();
+    cli = await newCli(srv);
+    anon = await newCli(srv);
+    admin = await bootstrapAndLogin(cli);
+    project = await createProject(cli, 'errors');
+    await ok(cli, ['init', '--project-id', project.id]);
+    await ok(cli, ['secrets', 'set', 'EXISTING=1', '--env', 'dev']);
+    token = await readToken(cli);
+});
+
+after(async () => {
+    await srv?.kill();
+    await removeTempDirs();
+});
+
+/* ---- the CLI ----------------------------------------------------------- */
+
+test('wrong password: exit 3, one error line, no session saved', T, async () => {
+    const c = await newCli(srv);
+    const r = await c.arca(['login', '--email', admin.email, '--password-stdin'],
+        { input: admin.password + 'x\n' });
+    assertErrorOutput(r, 3);
+    assert.equal(r.stdout, '');
+    assert.ok(!r.stderr.includes(admin.password), 'the password is not echoed');
+    assert.ok(!(await exists(path.join(c.configDir, 'credentials.json'))), 'no credentials written');
+
+    const u = await c.arca(['login', '--email', 'nobody@example.com', '--password-stdin'],
+        { input: admin.password + '\n' });
+    assertErrorOutput(u, 3);
+    assert.equal(u.stderr, r.stderr, 'unknown e-mail and wrong password look the same');
+});
+
+test('bootstrap a second time: exit 7, the first administrator still logs in', T, async () => {
+    const c = await newCli(srv);
+    const r = await c.arca(['bootstrap', '--email', 'other@example.com', '--password-stdin',
+        '--organization', 'evil'], { input: randomPassword() + '\n' });
+    assertErrorOutput(r, 7);
+    await ok(c, ['login', '--email', admin.email, '--password-stdin'], { input: admin.password + '\n' });
+});
+
+test('unknown project id: exit 4', T, async () => {
+    const id = randomUUID();
+    for (const args of [['secrets', 'list'], ['secrets', 'set', 'A=1'], ['export'], ['run']]) {
+        const r = await cli.arca([...args, '--project-id', id, ...(args[0] === 'run' ? ['--', 'true'] : [])]);
+        assertErrorOutput(r, 4);
+        assert.equal(r.stdout, '');
+    }
+});
+
+test('unknown environment: exit 4, nothing written', T, async () => {
+    for (const args of [['secrets', 'list'], ['secrets', 'get', 'EXISTING'], ['secrets', 'set', 'A=1'],
+        ['secrets', 'delete', 'EXISTING'], ['export'], ['run']]) {
+        const r = await cli.arca([...args, '--env', 'qa', ...(args[0] === 'run' ? ['--', 'true'] : [])]);
+        assertErrorOutput(r, 4);
+        assert.equal(r.stdout, '');
+    }
+    assert.deepEqual(await keysIn('dev'), ['EXISTING']);
+});
+
+test('missing .arca.json: exit 4 with a hint to run arca init', T, async () => {
+    const dir = await tempDir('arca-noproject-');
+    for (let d = dir; d !== path.dirname(d); d = path.dirname(d))
+        assert.ok(!(await exists(path.join(d, '.arca.json'))), `precondition: no ${d}/.arca.json`);
+    for (const args of [['secrets', 'list'], ['secrets', 'set', 'A=1'], ['export'], ['run', '--', 'true'],
+        ['import', '.env']]) {
+        await writeFile(path.join(dir, '.env'), 'A=1\n');
+        const r = await cli.arca(args, { cwd: dir });
+        assertErrorOutput(r, 4, { hint: /arca init/ });
+    }
+});
+
+test('invalid key names: exit 5 and nothing written', T, async () => {
+    for (const args of [['1BAD=x'], ['BAD-KEY=x'], ['GOOD_ONE=1', 'BAD-KEY=2'], ['1BAD', 'value'],
+        [`${'K'.repeat(256)}=x`]]) {
+        const r = await cli.arca(['secrets', 'set', ...args, '--env', 'dev']);
+        assertErrorOutput(r, 5);
+    }
+    for (const k of ['1BAD', 'BAD-KEY']) {
+        const r = await cli.arca(['secrets', 'get', k, '--env', 'dev']);
+        assertErrorOutput(r, 5);
+    }
+    assert.deepEqual(await keysIn('dev'), ['EXISTING'], 'no key was written');
+    await ok(cli, ['secrets', 'set', `${'K'.repeat(255)}=x`, '--env', 'staging']);
+    assert.deepEqual(await keysIn('staging'), ['K'.repeat(255)], 'a 255-byte key is valid');
+});
+
+test('import with an invalid key aborts before anything is written (exit 5)', T, async () => {
+    await writeFile(path.join(cli.cwd, 'bad.env'), 'GOOD_IMPORT=1\nBAD-KEY=2\nALSO_GOOD=3\n');
+    const r = await cli.arca(['import', 'bad.env', '--env', 'dev']);
+    assertErrorOutput(r, 5);
+    assert.deepEqual(await keysIn('dev'), ['EXISTING']);
+    const m = await cli.arca(['import', 'no-such-file.env', '--env', 'dev']);
+    assert.notEqual(m.code, 0);
+    assertErrorOutput(m, m.code);
+});
+
+test('a value over 64 KiB: exit 5, nothing written; exactly 64 KiB is accepted', T, async () => {
+    await ok(cli, ['secrets', 'set', `MAX_VALUE=${'v'.repeat(65536)}`, '--env', 'dev']);
+    await writeFile(path.join(cli.cwd, 'big.txt'), 'v'.repeat(65537));
+    let r = await cli.arca(['secrets', 'set', 'TOO_BIG=@big.txt', 'SMALL=1', '--env', 'dev']);
+    assertErrorOutput(r, 5);
+    r = await cli.arca(['secrets', 'set', `TOO_BIG=${'v'.repeat(65537)}`, '--env', 'dev']);
+    assertErrorOutput(r, 5);
+    assert.deepEqual(await keysIn('dev'), ['EXISTING', 'MAX_VALUE']);
+    const g = await ok(cli, ['secrets', 'get', 'MAX_VALUE', '--env', 'dev', '--plain']);
+    assert.equal(g.stdout, 'v'.repeat(65536) + '\n');
+    await ok(cli, ['secrets', 'delete', 'MAX_VALUE', '--env', 'dev']);
+});
+
+test('an import whose request would exceed the 2 MiB body limit: one error line, nothing written', T,
+    async () => {
+        const lines = Array.from({ length: 40 }, (_, i) => `BULK_${i}=${'b'.repeat(60 * 1024)}`);
+        await writeFile(path.join(cli.cwd, 'bulk.env'), lines.join('\n') + '\n');
+        const r = await cli.arca(['import', 'bulk.env', '--env', 'dev']);
+        assert.notEqual(r.code, 0, 'the import fails');
+        assertErrorOutput(r, r.code);
+        assert.deepEqual(await keysIn('dev'), ['EXISTING'], 'nothing was written');
+    });
+
+test('an invalid --path: exit 5', T, async () => {
+    const deep = '/' + Array.from({ length: 33 }, (_, i) => `s${i}`).join('/');
+    for (const p of ['/a/../b', '/..', '../x', '/a b', deep]) {
+        const r = await cli.arca(['secrets', 'set', 'A=1', '--env', 'dev', '--path', p]);
+        assertErrorOutput(r, 5);
+    }
+    const r = await cli.arca(['secrets', 'list', '--env', 'dev', '--path', '/../etc']);
+    assertErrorOutput(r, 5);
+});
+
+test('a missing secret: get and delete exit 4, nothing printed', T, async () => {
+    let r = await cli.arca(['secrets', 'get', 'NOPE', '--env', 'dev', '--plain']);
+    assertErrorOutput(r, 4);
+    assert.equal(r.stdout, '');
+    r = await cli.arca(['secrets', 'get', 'EXISTING', 'NOPE', '--env', 'dev', '--plain']);
+    assertErrorOutput(r, 4);
+    assert.equal(r.stdout, '', 'nothing printed, not even the key that exists');
+    r = await cli.arca(['secrets', 'delete', 'EXISTING', 'NOPE', '--env', 'dev']);
+    assertErrorOutput(r, 4);
+    assert.deepEqual(await keysIn('dev'), ['EXISTING'], 'a failed delete deletes nothing');
+});
+
+test('export --output-file that fails writes no file', T, async () => {
+    const dir = await tempDir('arca-out-');
+    const r = await cli.arca(['export', '--env', 'qa', '--output-file', path.join(dir, 'out.env')]);
+    assertErrorOutput(r, 4);
+    assert.deepEqual(await readdir(dir), []);
+});
+
+test('not logged in: exit 3 with a hint to log in', T, async () => {
+    for (const args of [['secrets', 'list', '--project-id', project.id], ['whoami'],
+        ['projects', 'create', 'x'], ['run', '--project-id', project.id, '--', 'true']]) {
+        const r = await anon.arca(args);
+        assertErrorOutput(r, 3, { hint: /arca login/ });
+        assert.equal(r.stdout, '');
+    }
+});
+
+test('logout forgets the session and revokes the token', T, async () => {
+    const c = await newCli(srv);
+    await ok(c, ['login', '--email', admin.email, '--password-stdin'], { input: admin.password + '\n' });
+    const old = await readToken(c);
+    let res = await api('GET', '/api/arca/v1/users/me', { auth: `Bearer ${old}` });
+    assert.equal(res.status, 200);
+    await ok(c, ['logout']);
+    assert.ok(!(await exists(path.join(c.configDir, 'credentials.json'))), 'credentials.json removed');
+    assertErrorOutput(await c.arca(['whoami']), 3);
+    res = await api('GET', '/api/arca/v1/users/me', { auth: `Bearer ${old}` });
+    expectError(res, 401, 'UnauthorizedError');
+});
+
+test('usage errors: exit 2', T, async () => {
+    for (const args of [['frobnicate'], ['secrets', 'frobnicate'], ['secrets', 'set'], ['secrets', 'get'],
+        ['secrets', 'delete'], ['secrets', 'list', '--no-such-flag'], ['run', '--env', 'dev'],
+        ['init'], ['login', '--email'], ['projects', 'create'], ['import'],
+        ['secrets', 'list', '--env']]) {
+        const r = await cli.arca(args);
+        assertErrorOutput(r, 2);
+        assert.equal(r.stdout, '', `arca ${args.join(' ')}`);
+    }
+});
+
+test('--help on every command exits 0 and prints usage', T, async () => {
+    for (const cmd of [[], ['server'], ['bootstrap'], ['login'], ['logout'], ['whoami'], ['projects'],
+        ['projects', 'create'], ['projects', 'list'], ['init'], ['secrets'], ['secrets', 'set'],
+        ['secrets', 'get'], ['secrets', 'list'], ['secrets', 'delete'], ['run'], ['export'],
+        ['import'], ['version']]) {
+        const r = await anon.arca([...cmd, '--help']);
+        assert.equal(r.code, 0, `arca ${cmd.join(' ')} --help: ${r.stderr}`);
+        assert.match(r.stdout, /arca/, `arca ${cmd.join(' ')} --help prints usage`);
+    }
+});
+
+test('server down: exit 6, the message says the server cannot be reached', T, async (t) => {
+    const down = await startServer();
+    t.after(() => down.kill());
+    const c = await newCli(down);
+    await bootstrapAndLogin(c);
+    const p = await createProject(c, 'gone');
+    await ok(c, ['init', '--project-id', p.id]);
+    await down.stop();
+
+    for (const args of [['secrets', 'list'], ['secrets', 'set', 'A=1'], ['run', '--', 'true']]) {
+        const r = await c.arca(args);
+        assertErrorOutput(r, 6, { hint: /reach|connect/i });
+        assert.equal(r.stdout, '');
+    }
+    const port = await closedPort();
+    const r = await anon.arca(['login', '--email', 'a@example.com', '--password-stdin', '--api-url',
+        `http://127.0.0.1:${port}`], { input: 'whatever\n' });
+    assertErrorOutput(r, 6, { hint: /reach|connect/i });
+    assert.ok(!(await exists(path.join(anon.configDir, 'credentials.json'))));
+});
+
+/* ---- the HTTP API ------------------------------------------------------ */
+
+test('HTTP: unknown routes answer 404 with the JSON error shape', T, async () => {
+    for (const route of ['/api/nope', '/api/arca/v1/nope', '/api/arca/v1/projects/x/y/z/w']) {
+        expectError(await api('GET', route), 404, 'NotFound');
+        expectError(await api('GET', route, { auth: false }), 404, 'NotFound');
+    }
+    expectError(await api('GET', `/api/arca/v1/projects/${randomUUID()}`), 404, 'NotFound');
+    expectError(await api('GET', secretsRoute('environment=qa&secretPath=/')), 404, 'NotFound');
+});
+
+test('HTTP: malformed JSON and missing fields answer 400', T, async () => {
+    expectError(await api('POST', '/api/arca/v1/auth/login', { auth: false, body: '{"email": ' }),
+        400, 'BadRequest');
+    expectError(await api('POST', '/api/arca/v1/auth/params', { auth: false, body: 'not json' }),
+        400, 'BadRequest');
+    expectError(await api('POST', '/api/arca/v1/auth/login', { auth: false, body: '[]' }), 400,
+        'BadRequest');
+    expectError(await api('POST', '/api/arca/v1/auth/login', { auth: false, body: {} }), 400,
+        'BadRequest');
+    expectError(await api('POST', '/api/arca/v1/projects', { body: '[1, 2' }), 400, 'BadRequest');
+    expectError(await api('POST', batchRoute(), { body: '{"environment": "dev", ' }), 400,
+        'BadRequest');
+    expectError(await api('POST', batchRoute(), { body: { environment: 'dev', secretPath: '/',
+        secrets: 'nope' } }), 400, 'BadRequest');
+});
+
+test('HTTP: a body over 2 MiB answers 413', T, async () => {
+    const body = Buffer.from(`{"email": "${'a'.repeat(2 * MiB)}"}`);
+    for (const chunked of [false, true]) {
+        const res = await rawRequest(srv.url + '/api/arca/v1/auth/login',
+            { headers: { 'Content-Type': 'application/json' }, body, chunked });
+        expectError(res, 413, 'PayloadTooLarge');
+    }
+    const res = await rawRequest(srv.url + batchRoute(), { body, headers: {
+        'Content-Type': 'application/json', Authorization: `Bearer ${token}` } });
+    expectError(res, 413, 'PayloadTooLarge');
+});
+
+test('HTTP: a missing or invalid token answers 401', T, async () => {
+    const flipped = token.slice(0, -1) + (token.endsWith('A') ? 'B' : 'A');
+    for (const auth of [false, 'Bearer', 'Bearer ', 'Bearer garbage', `Bearer ${flipped}`,
+        `Basic ${Buffer.from('a:b').toString('base64')}`, token]) {
+        expectError(await api('GET', '/api/arca/v1/projects', { auth }), 401, 'UnauthorizedError');
+        expectError(await api('GET', secretsRoute('environment=dev&secretPath=/'), { auth }), 401,
+            'UnauthorizedError');
+    }
+    expectError(await api('POST', '/api/arca/v1/auth/login', { auth: false,
+        body: { email: admin.email, authKey: randomBytes(32).toString('base64') } }),
+    401, 'UnauthorizedError');
+});
+
+test('HTTP: unknown e-mail gets a stable decoy salt from auth/params', T, async () => {
+    const a = await api('POST', '/api/arca/v1/auth/params', { auth: false,
+        body: { email: 'nobody@example.com' } });
+    const b = await api('POST', '/api/arca/v1/auth/params', { auth: false,
+        body: { email: 'nobody@example.com' } });
+    assert.equal(a.status, 200);
+    assert.equal(typeof JSON.parse(a.text).kdf.salt, 'string');
+    assert.equal(a.text, b.text, 'the decoy is deterministic');
+    const real = await api('POST', '/api/arca/v1/auth/params', { auth: false,
+        body: { email: admin.email } });
+    assert.deepEqual(Object.keys(JSON.parse(real.text).kdf).sort(),
+        Object.keys(JSON.parse(a.text).kdf).sort(), 'same shape for a real account');
+});
+
+test('HTTP: a ../ secretPath answers 400', T, async () => {
+    for (const p of ['/../etc', '/a/../b', '..', '/a/..', '%2F..%2Fetc', '/%2e%2e/x', '/a/./b']) {
+        expectError(await api('GET', secretsRoute(`environment=dev&secretPath=${p}`)), 400,
+            'BadRequest');
+        expectError(await api('GET', `/api/arca/v1/projects/${project.id}/secrets/EXISTING?environment=dev&secretPath=${p}`),
+            400, 'BadRequest');
+    }
+    expectError(await api('POST', batchRoute(), { body: { environment: 'dev', secretPath: '/../x',
+        secrets: [{ key: 'TRAVERSAL', value: fakeCiphertext() }] } }), 400, 'BadRequest');
+    assert.deepEqual(await keysIn('dev'), ['EXISTING']);
+});
+
+test('HTTP: invalid and too-long keys, duplicates and over-limit batches answer 4xx, write nothing', T,
+    async () => {
+        const batch = (secrets, extra = {}) => api('POST', batchRoute(),
+            { body: { environment: 'dev', secretPath: '/', secrets, ...extra } });
+        expectError(await api('GET',
+            `/api/arca/v1/projects/${project.id}/secrets/${'K'.repeat(256)}?environment=dev&secretPath=/`),
+        400, 'BadRequest');
+        expectError(await batch([{ key: 'K'.repeat(256), value: fakeCiphertext() }]), 400, 'BadRequest');
+        expectError(await batch([{ key: '1BAD', value: fakeCiphertext() }]), 400, 'BadRequest');
+        expectError(await batch([{ key: 'BAD-KEY', value: fakeCiphertext() }]), 400, 'BadRequest');
+        expectError(await batch([{ key: 'DUP', value: fakeCiphertext() }, { key: 'DUP',
+            value: fakeCiphertext() }]), 400, 'BadRequest');
+        expectError(await batch([{ key: 'OK_KEY', value: 'not base64 !!' }]), 400, 'BadRequest');
+        const many = Array.from({ length: 1001 }, (_, i) => ({ key: `K${i}`, value: fakeCiphertext(48) }));
+        const tooMany = await batch(many);
+        assert.ok([400, 413].includes(tooMany.status), `1001 secrets in a batch: ${tooMany.status}`);
+        expectError(tooMany, tooMany.status, tooMany.status === 400 ? 'BadRequest' : 'PayloadTooLarge');
+        const huge = await batch([{ key: 'HUGE', value: fakeCiphertext(64 * 1024 + 42) }]);
+        assert.ok([400, 413].includes(huge.status), `oversized value: ${huge.status}`);
+        expectError(huge, huge.status, huge.status === 400 ? 'BadRequest' : 'PayloadTooLarge');
+        expectError(await batch([{ key: 'NOPE', delete: true }]), 404, 'NotFound');
+        expectError(await batch([{ key: 'X', value: fakeCiphertext() }], { environment: 'qa' }), 404,
+            'NotFound');
+        assert.deepEqual(await keysIn('dev'), ['EXISTING'], 'nothing was written');
+    });
+
+test('HTTP: a wrong method answers 405', T, async () => {
+    expectError(await api('DELETE', '/api/status'), 405, 'MethodNotAllowed');
+    expectError(await api('POST', '/api/status', { body: {} }), 405, 'MethodNotAllowed');
+    expectError(await api('PUT', '/api/arca/v1/projects', { body: {} }), 405, 'MethodNotAllowed');
+    expectError(await api('GET', '/api/arca/v1/auth/login'), 405, 'MethodNotAllowed');
+    expectError(await api('PATCH', batchRoute(), { body: {} }), 405, 'MethodNotAllowed');
+});
+
+test('after all of it the server is still up and the CLI still works', T, async () => {
+    const res = await fetch(srv.url + '/api/status', { signal: AbortSignal.timeout(10000) });
+    assert.equal(res.status, 200);
+    const body = await res.json();
+    assert.equal(body.message, 'Ok');
+    assert.equal(typeof body.version, 'string');
+    const r = await ok(cli, ['secrets', 'get', 'EXISTING', '--env', 'dev', '--plain']);
+    assert.equal(r.stdout, '1\n');
+    assert.ok(srv.running);
+});
+
+test('the server stops gracefully on SIGTERM (exit code 0)', T, async () => {
+    await srv.stop();
+});

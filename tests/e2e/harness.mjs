@@ -1,0 +1,396 @@
+// harness.mjs - helpers for arca's black-box tests.
+//
+// startServer() runs the real `arca server` on 127.0.0.1:0 with a fresh data
+// directory and waits for its "listening" log line, which carries the port the
+// kernel chose.  newCli(server) gives a test its own config directory, home,
+// TMPDIR and working directory, and runs the real `arca` CLI against the server
+// with a clean environment.  Every child has a timeout; every server still alive
+// when the process exits is killed.  Sanitizer reports (ASan, LSan, UBSan) on
+// any child's stderr fail the test that caused them.
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const ARCA_BIN = process.env.ARCA_BIN
+    ? path.resolve(REPO_ROOT, process.env.ARCA_BIN)
+    : path.join(REPO_ROOT, 'build', 'src', 'cli', 'arca');
+export const NODE = process.execPath;
+
+/* Sanitized builds are slower; every child gets this long before SIGKILL. */
+export const CHILD_TIMEOUT_MS = Number(process.env.ARCA_TEST_TIMEOUT_MS || 60000);
+const KEEP = process.env.ARCA_TEST_KEEP === '1';
+
+const SANITIZER_RE = /(==\d+==ERROR: (Address|Leak)Sanitizer|runtime error: |SUMMARY: (Address|Undefined|Leak)Sanitizer)/;
+
+/* Variables a child may inherit from the test runner; everything else (any
+ * ARCA_* of the caller, HOME, ...) is dropped so tests never touch the user's setup. */
+const INHERITED_ENV = ['PATH', 'LANG', 'LC_ALL', 'ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS',
+    'LD_LIBRARY_PATH'];
+
+const liveProcs = new Set();
+process.on('exit', () => {
+    for (const p of liveProcs) {
+        try {
+            p.kill('SIGKILL');
+        } catch {
+            /* already gone */
+        }
+    }
+});
+
+const tempDirs = [];
+export async function tempDir(prefix = 'arca-e2e-') {
+    const d = await mkdtemp(path.join(os.tmpdir(), prefix));
+    tempDirs.push(d);
+    return d;
+}
+export async function removeTempDirs() {
+    if (KEEP)
+        return;
+    while (tempDirs.length)
+        await rm(tempDirs.pop(), { recursive: true, force: true });
+}
+
+export function randomPassword() {
+    return 'pw-' + randomBytes(24).toString('base64url');
+}
+
+export function assertNoSanitizerReport(text, what) {
+    const m = SANITIZER_RE.exec(text);
+    assert.ok(!m, `${what}: sanitizer report on stderr:\n${text}`);
+}
+
+function baseEnv(extra) {
+    const env = {};
+    for (const k of INHERITED_ENV)
+        if (process.env[k] !== undefined)
+            env[k] = process.env[k];
+    for (const [k, v] of Object.entries(extra || {})) {
+        if (v === undefined || v === null)
+            delete env[k];
+        else
+            env[k] = String(v);
+    }
+    return env;
+}
+
+/* Spawns a child with a timeout; returns the ChildProcess plus a promise of
+ * {code, signal, stdout, stderr, stdoutBuf, stderrBuf, timedOut}. */
+function spawnChild(cmd, args, { env, cwd, input, timeoutMs = CHILD_TIMEOUT_MS } = {}) {
+    const proc = spawn(cmd, args, { env, cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    liveProcs.add(proc);
+    const out = [];
+    const err = [];
+    let timedOut = false;
+    proc.stdout.on('data', (c) => out.push(c));
+    proc.stderr.on('data', (c) => err.push(c));
+    proc.stdin.on('error', () => {}); /* the child may exit without reading stdin */
+    proc.stdin.end(input ?? '');
+    const timer = setTimeout(() => {
+        timedOut = true;
+        proc.kill('SIGKILL');
+    }, timeoutMs);
+    const done = new Promise((resolve, reject) => {
+        proc.on('error', (e) => {
+            clearTimeout(timer);
+            liveProcs.delete(proc);
+            reject(e);
+        });
+        proc.on('close', (code, signal) => {
+            clearTimeout(timer);
+            liveProcs.delete(proc);
+            const stdoutBuf = Buffer.concat(out);
+            const stderrBuf = Buffer.concat(err);
+            resolve({ code, signal, stdoutBuf, stderrBuf, stdout: stdoutBuf.toString('utf8'),
+                stderr: stderrBuf.toString('utf8'), timedOut });
+        });
+    });
+    return { proc, done, stdoutChunks: out };
+}
+
+/* ---- the server -------------------------------------------------------- */
+
+export async function startServer({ args = [], env = {}, dataDir } = {}) {
+    dataDir ??= await tempDir('arca-data-');
+    const { proc, done } = spawnChild(ARCA_BIN,
+        ['server', '--listen', '127.0.0.1:0', '--data-dir', dataDir, ...args],
+        { env: baseEnv({ HOME: path.dirname(dataDir), ...env }), cwd: path.dirname(dataDir),
+            timeoutMs: 30 * 60 * 1000 });
+    const logs = [];
+    const stdoutLines = [];
+    let exited = null;
+    done.then((r) => (exited = r), () => {});
+    readline.createInterface({ input: proc.stdout }).on('line', (l) => stdoutLines.push(l));
+    const rl = readline.createInterface({ input: proc.stderr });
+
+    const listen = await new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+            proc.kill('SIGKILL');
+            reject(new Error(`arca server did not log "listening" within ${CHILD_TIMEOUT_MS} ms:\n` +
+                logs.join('\n')));
+        }, CHILD_TIMEOUT_MS);
+        rl.on('line', (line) => {
+            logs.push(line);
+            let rec;
+            try {
+                rec = JSON.parse(line);
+            } catch {
+                return;
+            }
+            if (rec && rec.msg === 'listening' && typeof rec.listen === 'string') {
+                clearTimeout(timer);
+                resolve(rec.listen);
+            }
+        });
+        done.then((r) => {
+            clearTimeout(timer);
+            reject(new Error(`arca server exited (code ${r.code}, signal ${r.signal}) before ` +
+                `listening:\n${logs.join('\n')}`));
+        }, (e) => {
+            clearTimeout(timer);
+            reject(e);
+        });
+    });
+    assert.match(listen, /^127\.0\.0\.1:[1-9][0-9]*$/, 'the listening line names 127.0.0.1:PORT');
+
+    const server = {
+        url: `http://${listen}`,
+        listen,
+        dataDir,
+        proc,
+        logs,
+        stdoutLines,
+        get running() {
+            return exited === null;
+        },
+        /* Graceful stop: SIGTERM, wait, expect exit code 0 and no sanitizer report. */
+        async stop() {
+            if (exited === null) {
+                proc.kill('SIGTERM');
+                const timer = setTimeout(() => proc.kill('SIGKILL'), CHILD_TIMEOUT_MS);
+                await done.catch(() => {});
+                clearTimeout(timer);
+            }
+            await new Promise((r) => setImmediate(r)); /* let readline flush the last lines */
+            assertNoSanitizerReport(logs.join('\n'), 'arca server');
+            assert.equal(exited.signal, null, `arca server was killed by ${exited.signal}`);
+            assert.equal(exited.code, 0, `arca server exit code after SIGTERM\n${logs.slice(-20).join('\n')}`);
+        },
+        /* Hard stop for cleanup hooks; never throws. */
+        async kill() {
+            if (exited === null) {
+                proc.kill('SIGKILL');
+                await done.catch(() => {});
+            }
+        },
+    };
+    return server;
+}
+
+/* ---- the CLI ----------------------------------------------------------- */
+
+/* A CLI context: own config dir (not yet created, so the CLI creates it), HOME,
+ * TMPDIR and working directory.  cli.arca(args, {input, env, cwd}) runs
+ * `arca` and returns {code, signal, stdout, stderr}. */
+export async function newCli(server, { apiUrl } = {}) {
+    const root = await tempDir('arca-cli-');
+    const ctx = {
+        root,
+        configDir: path.join(root, 'config'),
+        home: path.join(root, 'home'),
+        tmp: path.join(root, 'tmp'),
+        cwd: path.join(root, 'work'),
+        apiUrl: apiUrl ?? server?.url,
+    };
+    for (const d of [ctx.home, ctx.tmp, ctx.cwd])
+        await mkdir(d, { mode: 0o700 });
+
+    ctx.env = (extra = {}) => baseEnv({ HOME: ctx.home, TMPDIR: ctx.tmp,
+        ARCA_CONFIG_DIR: ctx.configDir, ARCA_API_URL: ctx.apiUrl, ...extra });
+
+    ctx.arca = async (args, { input, env, cwd, timeoutMs } = {}) => {
+        const { done } = spawnChild(ARCA_BIN, args,
+            { env: ctx.env(env), cwd: cwd ?? ctx.cwd, input, timeoutMs });
+        const r = await done;
+        r.args = args;
+        assert.ok(!r.timedOut, `arca ${args.join(' ')} timed out\n${r.stderr}`);
+        assertNoSanitizerReport(r.stderr, `arca ${args.join(' ')}`);
+        return r;
+    };
+
+    /* Streaming form for `arca run` signal tests: returns {proc, waitForStdout(re), done}. */
+    ctx.spawn = (args, { input, env, cwd, timeoutMs } = {}) => {
+        const child = spawnChild(ARCA_BIN, args,
+            { env: ctx.env(env), cwd: cwd ?? ctx.cwd, input, timeoutMs });
+        child.waitForStdout = (re) => new Promise((resolve, reject) => {
+            const check = () => {
+                const text = Buffer.concat(child.stdoutChunks).toString('utf8');
+                if (re.test(text)) {
+                    child.proc.stdout.off('data', onData);
+                    resolve(text);
+                    return true;
+                }
+                return false;
+            };
+            const onData = () => check();
+            if (check())
+                return;
+            child.proc.stdout.on('data', onData);
+            child.done.then((r) => {
+                if (!check())
+                    reject(new Error(`arca exited (code ${r.code}) before printing ${re}\n` +
+                        `stdout: ${r.stdout}\nstderr: ${r.stderr}`));
+            }, reject);
+        });
+        return child;
+    };
+    return ctx;
+}
+
+/* bootstrap + login as the first administrator; returns {email, password}. */
+export async function bootstrapAndLogin(cli, { email = 'admin@example.com', organization = 'acme' } = {}) {
+    const password = randomPassword();
+    const b = await cli.arca(['bootstrap', '--email', email, '--password-stdin', '--organization',
+        organization], { input: password + '\n' });
+    assert.equal(b.code, 0, `bootstrap failed: ${b.stderr}`);
+    const l = await cli.arca(['login', '--email', email, '--password-stdin'], { input: password + '\n' });
+    assert.equal(l.code, 0, `login failed: ${l.stderr}`);
+    return { email, password };
+}
+
+export async function createProject(cli, name) {
+    const r = await cli.arca(['projects', 'create', name, '--format', 'json']);
+    assert.equal(r.code, 0, `projects create failed: ${r.stderr}`);
+    const p = JSON.parse(r.stdout);
+    assert.equal(typeof p.id, 'string');
+    assert.ok(p.id.length > 0);
+    return p;
+}
+
+/* The session token saved by `arca login` (credentials.json under the config dir). */
+export async function readCredentials(cli) {
+    const text = await readFile(path.join(cli.configDir, 'credentials.json'), 'utf8');
+    return JSON.parse(text);
+}
+export async function readToken(cli) {
+    const creds = await readCredentials(cli);
+    const found = [];
+    const walk = (o) => {
+        if (o && typeof o === 'object')
+            for (const [k, v] of Object.entries(o)) {
+                if (typeof v === 'string' && /token/i.test(k))
+                    found.push(v);
+                else
+                    walk(v);
+            }
+    };
+    walk(creds);
+    assert.ok(found.length > 0, 'credentials.json holds a token');
+    return found[0];
+}
+
+/* Checks the documented error output: `arca: error: ...` and at most a hint line. */
+export function assertErrorOutput(r, code, { hint, what } = {}) {
+    what ??= 'arca ' + (r.args ?? []).map((a) => (a.length > 40 ? a.slice(0, 37) + '...' : a)).join(' ');
+    assert.equal(r.code, code, `${what}: exit code (stderr: ${r.stderr.trim()})`);
+    const lines = r.stderr.replace(/\n$/, '').split('\n');
+    assert.ok(lines.length >= 1 && lines.length <= 2, `${what}: one error line (+hint), got:\n${r.stderr}`);
+    assert.match(lines[0], /^arca: error: \S/, 'first stderr line is "arca: error: ..."');
+    if (lines.length === 2)
+        assert.match(lines[1], /^arca: hint: \S/, 'second stderr line is "arca: hint: ..."');
+    if (hint)
+        assert.match(r.stderr, hint);
+}
+
+/* Every regular file under dir (recursively). */
+export async function listFiles(dir) {
+    const out = [];
+    for (const e of await readdir(dir, { withFileTypes: true })) {
+        const p = path.join(dir, e.name);
+        if (e.isDirectory())
+            out.push(...(await listFiles(p)));
+        else if (e.isFile())
+            out.push(p);
+    }
+    return out;
+}
+
+/* A loopback port with nothing listening on it. */
+export async function closedPort() {
+    const srv = net.createServer();
+    await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+    const { port } = srv.address();
+    await new Promise((r) => srv.close(r));
+    return port;
+}
+
+/* A raw HTTP request that stops sending the body as soon as the server answers
+ * (for over-limit bodies the server may refuse early).  body: Buffer or null;
+ * chunked: send without Content-Length. */
+export function rawRequest(url, { method = 'POST', headers = {}, body = null, chunked = false } = {}) {
+    return new Promise((resolve, reject) => {
+        const u = new URL(url);
+        const h = { ...headers };
+        if (body && !chunked)
+            h['Content-Length'] = String(body.length);
+        const req = http.request({ host: u.hostname, port: u.port, path: u.pathname + u.search,
+            method, headers: h, timeout: CHILD_TIMEOUT_MS });
+        let answered = false;
+        req.on('response', (res) => {
+            answered = true;
+            const chunks = [];
+            res.on('data', (c) => chunks.push(c));
+            res.on('end', () => resolve({ status: res.statusCode, headers: res.headers,
+                text: Buffer.concat(chunks).toString('utf8') }));
+            res.on('error', reject);
+        });
+        req.on('timeout', () => req.destroy(new Error('request timed out')));
+        req.on('error', (e) => {
+            if (!answered)
+                reject(new Error(`${method} ${u.pathname}: no HTTP response, the server closed the ` +
+                    `connection without answering (${e.code ?? e.message})`));
+        });
+        if (!body) {
+            req.end();
+            return;
+        }
+        let off = 0;
+        const CHUNK = 64 * 1024;
+        const pump = () => {
+            while (!answered && off < body.length) {
+                const piece = body.subarray(off, off + CHUNK);
+                off += piece.length;
+                if (!req.write(piece)) {
+                    req.once('drain', pump);
+                    return;
+                }
+            }
+            if (!answered)
+                req.end();
+        };
+        pump();
+    });
+}
+
+/* Checks a documented JSON error response. */
+export const REQ_ID_RE = /^req-[A-Za-z0-9]{14}$/;
+export function assertApiError(res, status, error, text) {
+    assert.equal(res.status, status, `HTTP status (body: ${text})`);
+    let body;
+    assert.doesNotThrow(() => (body = JSON.parse(text)), `error body is JSON: ${text}`);
+    assert.equal(body.statusCode, status);
+    assert.equal(body.error, error);
+    assert.equal(typeof body.message, 'string');
+    assert.ok(body.message.length > 0);
+    assert.match(body.reqId, REQ_ID_RE);
+    return body;
+}

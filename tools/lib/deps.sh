@@ -1,0 +1,39 @@
+# shellcheck shell=bash
+# tools/lib/deps.sh - the Debian packages arca needs, and installing the missing
+# ones.  Sourced by tools/up and tools/test; defines functions only.
+#
+#   arca_deps_install [EXTRA_PACKAGE...]
+#
+# checks every package with dpkg -s (npm with `command -v npm`: a non-Debian npm,
+# e.g. the one bundled with NodeSource's nodejs, is fine); as root it runs
+# apt-get update and apt-get install -y for the missing ones; otherwise it prints
+# the command to run as root and returns 1.
+
+ARCA_DEB_PACKAGES=(meson ninja-build pkg-config gcc libsodium-dev libmicrohttpd-dev
+    libjansson-dev libsqlite3-dev libcurl4-openssl-dev libpcre2-dev libcriterion-dev nodejs)
+
+arca_deps_missing() {
+    local p
+    for p in "${ARCA_DEB_PACKAGES[@]}" "$@"; do
+        dpkg -s "$p" >/dev/null 2>&1 || printf '%s\n' "$p"
+    done
+    command -v npm >/dev/null 2>&1 || printf '%s\n' npm
+}
+
+arca_deps_install() {
+    if ! command -v dpkg >/dev/null 2>&1; then
+        echo "arca: dpkg not found; install by hand: ${ARCA_DEB_PACKAGES[*]} $* npm" >&2
+        return 1
+    fi
+    local missing
+    mapfile -t missing < <(arca_deps_missing "$@")
+    [ "${#missing[@]}" -eq 0 ] && return 0
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "arca: missing Debian packages: ${missing[*]}" >&2
+        echo "arca: hint: as root run: apt-get update && apt-get install -y ${missing[*]}" >&2
+        return 1
+    fi
+    echo "arca: installing ${missing[*]}" >&2
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
+}
