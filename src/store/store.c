@@ -79,6 +79,7 @@ void store_member_release(struct store_member *m)
     if (!m)
         return;
     store_blob_release(&m->wrapped_key);
+    free(m->principal_name);
     memset(m, 0, sizeof(*m));
 }
 
@@ -100,4 +101,151 @@ void store_secrets_free(struct store_secret *s, size_t n)
     for (size_t i = 0; i < n; i++)
         store_secret_release(&s[i]);
     free(s);
+}
+
+void store_members_free(struct store_member *m, size_t n)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; i < n; i++)
+        store_member_release(&m[i]);
+    free(m);
+}
+
+void store_invite_release(struct store_invite *i)
+{
+    if (!i)
+        return;
+    free(i->email);
+    memset(i, 0, sizeof(*i));
+}
+
+void store_role_release(struct store_role *r)
+{
+    if (!r)
+        return;
+    free(r->slug);
+    free(r->name);
+    free(r->rules);
+    memset(r, 0, sizeof(*r));
+}
+
+void store_roles_free(struct store_role *r, size_t n)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < n; i++)
+        store_role_release(&r[i]);
+    free(r);
+}
+
+void store_identity_release(struct store_identity *i)
+{
+    if (!i)
+        return;
+    free(i->name);
+    store_blob_release(&i->public_key);
+    free(i->trusted_ips);
+    memset(i, 0, sizeof(*i));
+}
+
+void store_identities_free(struct store_identity *i, size_t n)
+{
+    if (!i)
+        return;
+    for (size_t k = 0; k < n; k++)
+        store_identity_release(&i[k]);
+    free(i);
+}
+
+void store_client_secret_release(struct store_client_secret *c)
+{
+    if (!c)
+        return;
+    store_blob_release(&c->encrypted_private_key);
+    free(c->description);
+    memset(c, 0, sizeof(*c));
+}
+
+void store_client_secrets_free(struct store_client_secret *c, size_t n)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < n; i++)
+        store_client_secret_release(&c[i]);
+    free(c);
+}
+
+void store_service_token_release(struct store_service_token *t)
+{
+    if (!t)
+        return;
+    free(t->name);
+    free(t->scopes);
+    store_blob_release(&t->wrapped_key);
+    memset(t, 0, sizeof(*t));
+}
+
+void store_service_tokens_free(struct store_service_token *t, size_t n)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < n; i++)
+        store_service_token_release(&t[i]);
+    free(t);
+}
+
+void store_secrets_at_free(struct store_secret_at *v, size_t n)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        store_secret_release(&v[i].current);
+        store_secret_release(&v[i].then);
+    }
+    free(v);
+}
+
+static void store_version_ref_release(struct store_version_ref *v)
+{
+    free(v->environment);
+    free(v->path);
+    free(v->key);
+    store_blob_release(&v->value);
+    store_blob_release(&v->comment);
+    memset(v, 0, sizeof(*v));
+}
+
+void store_version_refs_free(struct store_version_ref *v, size_t n)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++)
+        store_version_ref_release(&v[i]);
+    free(v);
+}
+
+void store_audit_release(struct store_audit *a)
+{
+    if (!a)
+        return;
+    free(a->actor_name);
+    free(a->event);
+    free(a->environment);
+    free(a->path);
+    free(a->key);
+    free(a->ip);
+    free(a->user_agent);
+    free(a->outcome);
+    free(a->metadata);
+    memset(a, 0, sizeof(*a));
+}
+
+void store_audits_free(struct store_audit *a, size_t n)
+{
+    if (!a)
+        return;
+    for (size_t i = 0; i < n; i++)
+        store_audit_release(&a[i]);
+    free(a);
 }

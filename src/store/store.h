@@ -80,10 +80,12 @@ struct store_project {
 
 struct store_member {
     char project_id[STORE_ID_LEN + 1];
-    char principal_id[STORE_ID_LEN + 1]; /* user id (identities later) */
+    char principal_type[16];             /* "user" or "identity" */
+    char principal_id[STORE_ID_LEN + 1]; /* user or identity id */
     char role[32];                       /* "admin", "member", "viewer", "no-access", custom slug */
     struct store_blob wrapped_key;       /* project key sealed to the principal's public key */
     int64_t created_at;
+    char *principal_name; /* OWNED, filled by member_list/member_get: e-mail or identity name */
 };
 
 /* The current state of one secret, or one entry of its history. */
@@ -96,6 +98,156 @@ struct store_secret {
     struct store_blob comment;       /* ciphertext record or len 0 */
     int64_t updated_at;              /* time of this version */
     char actor_id[STORE_ID_LEN + 1]; /* who wrote this version */
+};
+
+/* --- people, roles, machines, tokens, audit (migration 0002) ------------ */
+
+struct store_invite {
+    char id[STORE_ID_LEN + 1];
+    char org_id[STORE_ID_LEN + 1];
+    char *email;                          /* OWNED, lowercase */
+    char org_role[16];                    /* "admin" | "member" */
+    uint8_t token_hash[STORE_HASH_BYTES]; /* hash of the invite token */
+    char created_by[STORE_ID_LEN + 1];
+    int64_t created_at;
+    int64_t expires_at;
+    int64_t accepted_at; /* 0 while pending */
+};
+
+/* A custom project role; rules are the authz JSON text (server/authz.h). */
+struct store_role {
+    char id[STORE_ID_LEN + 1];
+    char project_id[STORE_ID_LEN + 1];
+    char *slug;  /* OWNED */
+    char *name;  /* OWNED */
+    char *rules; /* OWNED: JSON array text */
+    int64_t created_at;
+};
+
+/* A machine identity with universal auth. */
+struct store_identity {
+    char id[STORE_ID_LEN + 1];
+    char org_id[STORE_ID_LEN + 1];
+    char *name;                   /* OWNED */
+    struct store_blob public_key; /* X25519 */
+    char client_id[STORE_ID_LEN + 1];
+    int64_t access_token_ttl;            /* seconds */
+    int64_t access_token_max_ttl;        /* seconds */
+    int64_t access_token_num_uses_limit; /* 0 = unlimited */
+    char *trusted_ips;                   /* OWNED: comma-separated CIDRs, "" = any */
+    char created_by[STORE_ID_LEN + 1];
+    int64_t created_at;
+};
+
+struct store_client_secret {
+    char id[STORE_ID_LEN + 1];
+    char identity_id[STORE_ID_LEN + 1];
+    uint8_t auth_hash[STORE_HASH_BYTES];     /* hash of the auth key derived from the secret */
+    struct store_blob encrypted_private_key; /* identity private key sealed under its KEK */
+    char prefix[8];                          /* first characters, to tell secrets apart */
+    char *description;                       /* OWNED */
+    int64_t created_at;
+    int64_t expires_at; /* 0 = never */
+    int64_t num_uses;
+    int64_t num_uses_limit; /* 0 = unlimited */
+    bool revoked;
+};
+
+/* An identity's access token. */
+struct store_access_token {
+    uint8_t token_hash[STORE_HASH_BYTES];
+    char identity_id[STORE_ID_LEN + 1];
+    char client_secret_id[STORE_ID_LEN + 1];
+    int64_t created_at;
+    int64_t expires_at; /* renewable up to max_expires_at */
+    int64_t max_expires_at;
+    int64_t num_uses;
+    int64_t num_uses_limit; /* 0 = unlimited */
+    bool revoked;
+};
+
+struct store_service_token {
+    char id[STORE_ID_LEN + 1];
+    char project_id[STORE_ID_LEN + 1];
+    char *name;                            /* OWNED */
+    uint8_t secret_hash[STORE_HASH_BYTES]; /* hash of the <secret> part */
+    char *scopes;                          /* OWNED: JSON [{"environment","secretPath"}] */
+    bool write;                            /* read-write, else read */
+    struct store_blob wrapped_key;         /* project key under the <key> part (seal_box) */
+    char created_by[STORE_ID_LEN + 1];
+    int64_t created_at;
+    int64_t expires_at; /* 0 = never */
+    bool revoked;
+};
+
+/* One audit record.  Never a value, a token or a key. */
+struct store_audit {
+    int64_t seq;         /* assigned by the store, strictly increasing */
+    int64_t time;        /* ms */
+    char actor_type[16]; /* "user", "identity", "service", "anonymous" */
+    char actor_id[STORE_ID_LEN + 1];
+    char *actor_name; /* OWNED: e-mail, identity or token name */
+    char *event;      /* OWNED: e.g. "secret.read" */
+    char org_id[STORE_ID_LEN + 1];
+    char project_id[STORE_ID_LEN + 1];
+    char *environment; /* OWNED */
+    char *path;        /* OWNED */
+    char *key;         /* OWNED */
+    char *ip;          /* OWNED */
+    char *user_agent;  /* OWNED */
+    char *outcome;     /* OWNED: "success", "denied", "failure" */
+    char *metadata;    /* OWNED: JSON object text */
+    uint8_t prev_hash[STORE_HASH_BYTES];
+    uint8_t hash[STORE_HASH_BYTES];
+};
+
+/* Computes rec->hash from prev (the previous record's hash, zeros for the
+ * first) and the record's fields; called by audit_append under the store's
+ * write lock, in seq order. */
+typedef void (*store_audit_chain_fn)(void *ctx, const uint8_t prev[STORE_HASH_BYTES],
+                                     struct store_audit *rec);
+
+struct store_audit_query {
+    const char *org_id;     /* NULL = any */
+    const char *project_id; /* NULL = any */
+    const char *actor_id;   /* NULL = any; matches actor_id or actor_name */
+    const char *event;      /* NULL = any; exact, or a prefix ending in '.' ("secret.") */
+    int64_t since, until;   /* ms, 0 = unbounded; since <= time < until */
+    int64_t after_seq;      /* only seq > after_seq */
+    size_t limit;           /* at most this many, ordered by seq ascending */
+};
+
+/* Project key rotation: every stored version, re-encrypted by the client. */
+struct store_version_ref {
+    char secret_id[STORE_ID_LEN + 1];
+    char *environment; /* OWNED: environment slug */
+    char *path;        /* OWNED */
+    char *key;         /* OWNED */
+    int64_t version;
+    struct store_blob value;   /* len 0 for a tombstone */
+    struct store_blob comment; /* len 0 if none */
+};
+
+struct store_rekey_member {
+    const char *principal_id;   /* BORROWED */
+    const uint8_t *wrapped_key; /* BORROWED: new project key sealed to the principal */
+    size_t wrapped_key_len;
+};
+
+struct store_rekey_version {
+    const char *secret_id; /* BORROWED */
+    int64_t version;
+    const uint8_t *value; /* BORROWED, NULL/0 for a tombstone */
+    size_t value_len;
+    const uint8_t *comment; /* BORROWED, NULL/0 if none */
+    size_t comment_len;
+};
+
+/* A secret's state at a point in time (secrets_at). */
+struct store_secret_at {
+    struct store_secret current; /* the current row (may be a tombstone) */
+    bool existed;                /* had a version at or before the time */
+    struct store_secret then;    /* that version (value len 0 = deleted then); zeros if !existed */
 };
 
 enum store_write_op {
@@ -168,6 +320,116 @@ struct store_ops {
     int (*secrets_write)(struct store *s, const char *project_id, const char *env_id,
                          const char *path, struct store_write *w, size_t n, const char *actor_id,
                          int64_t now);
+
+    /* --- people --- */
+    int (*invite_create)(struct store *s, const struct store_invite *inv);
+    int (*invite_get)(struct store *s, const uint8_t token_hash[STORE_HASH_BYTES],
+                      struct store_invite *ret);
+    /* Creates the user, their organization membership (inv->org_role) and marks
+     * the invite accepted, in one transaction.  -EEXIST if the e-mail is taken or
+     * the invite was already accepted, -EINVAL if u->email is not the invited one. */
+    int (*invite_accept)(struct store *s, const char *invite_id, const struct store_user *u,
+                         int64_t now);
+    /* The role of user_id in org_id.  -ENOENT if not a member. */
+    int (*org_role)(struct store *s, const char *org_id, const char *user_id, char role[16]);
+    /* Records a failed login for a user and returns the failures in a row (> 0);
+     * each failure from the lock_after-th on (re)locks the account until now +
+     * lock_ms (lock_after 0: never).  Only user_login_ok resets the count.
+     * ret_locked_until (may be NULL): the lock's end, 0 if not locked.  -ENOENT. */
+    int (*user_login_failed)(struct store *s, const char *user_id, int64_t now, int lock_after,
+                             int64_t lock_ms, int64_t *ret_locked_until);
+    int (*user_login_ok)(struct store *s, const char *user_id);
+    /* locked_until (0 if never locked or reset; may be in the past). */
+    int (*user_locked_until)(struct store *s, const char *user_id, int64_t *ret);
+
+    /* --- project members and roles --- */
+    /* -EEXIST if already a member, -ENOENT if the project or the principal
+     * (a user or an identity, by principal_type; "" means "user") does not exist. */
+    int (*member_add)(struct store *s, const struct store_member *m);
+    /* Ordered by principal_type ("identity" before "user"), then name.  ret
+     * OWNED: store_members_free. */
+    int (*member_list)(struct store *s, const char *project_id, struct store_member **ret,
+                       size_t *ret_n);
+    int (*member_remove)(struct store *s, const char *project_id, const char *principal_id);
+    int (*member_set_role)(struct store *s, const char *project_id, const char *principal_id,
+                           const char *role);
+    /* -EEXIST on a duplicate slug in the project. */
+    int (*role_create)(struct store *s, const struct store_role *r);
+    int (*role_get)(struct store *s, const char *project_id, const char *slug,
+                    struct store_role *ret);
+    int (*role_list)(struct store *s, const char *project_id, struct store_role **ret,
+                     size_t *ret_n);
+    /* -EBUSY if a member still has the role. */
+    int (*role_delete)(struct store *s, const char *project_id, const char *slug);
+
+    /* --- machine identities --- */
+    /* Creates the identity with its first client secret.  -EEXIST on a duplicate
+     * name in the organization. */
+    int (*identity_create)(struct store *s, const struct store_identity *id,
+                           const struct store_client_secret *first);
+    int (*identity_get)(struct store *s, const char *id, struct store_identity *ret);
+    int (*identity_get_by_client_id)(struct store *s, const char *client_id,
+                                     struct store_identity *ret);
+    int (*identity_list)(struct store *s, const char *org_id, struct store_identity **ret,
+                         size_t *ret_n);
+    /* Deletes the identity, its secrets, tokens and memberships. */
+    int (*identity_delete)(struct store *s, const char *id);
+    int (*client_secret_create)(struct store *s, const struct store_client_secret *cs);
+    int (*client_secret_list)(struct store *s, const char *identity_id,
+                              struct store_client_secret **ret, size_t *ret_n);
+    /* Counts one use of a client secret: -EACCES if revoked, expired or out of
+     * uses (atomically, so a limit of N allows exactly N logins). */
+    int (*client_secret_use)(struct store *s, const char *id, int64_t now);
+    int (*client_secret_revoke)(struct store *s, const char *identity_id, const char *id);
+
+    int (*access_token_create)(struct store *s, const struct store_access_token *t);
+    int (*access_token_get)(struct store *s, const uint8_t hash[STORE_HASH_BYTES],
+                            struct store_access_token *ret);
+    /* Counts one use: -EACCES if revoked, expired (expires_at <= now) or out of uses. */
+    int (*access_token_use)(struct store *s, const uint8_t hash[STORE_HASH_BYTES], int64_t now);
+    /* Sets expires_at (the caller caps it at max_expires_at; the store does too).
+     * -ENOENT, -EACCES if revoked. */
+    int (*access_token_renew)(struct store *s, const uint8_t hash[STORE_HASH_BYTES],
+                              int64_t expires_at);
+    int (*access_token_revoke)(struct store *s, const uint8_t hash[STORE_HASH_BYTES]);
+
+    /* --- service tokens --- */
+    int (*service_token_create)(struct store *s, const struct store_service_token *t);
+    int (*service_token_get)(struct store *s, const char *id, struct store_service_token *ret);
+    int (*service_token_list)(struct store *s, const char *project_id,
+                              struct store_service_token **ret, size_t *ret_n);
+    int (*service_token_revoke)(struct store *s, const char *project_id, const char *id);
+
+    /* --- project key rotation --- */
+    /* Every version of every secret of the project (tombstones included). */
+    int (*project_versions)(struct store *s, const char *project_id, struct store_version_ref **ret,
+                            size_t *ret_n);
+    /* Replaces the project key in one transaction: each member's wrapped key,
+     * every version's value and comment (the current rows follow), and revokes
+     * the project's service tokens (their wrapped keys hold the old key).
+     * -EINVAL unless m covers exactly the current members and v exactly the
+     * stored versions (tombstones with NULL value, a comment exactly where the
+     * version has one); nothing is written then. */
+    int (*project_rekey)(struct store *s, const char *project_id,
+                         const struct store_rekey_member *m, size_t n_m,
+                         const struct store_rekey_version *v, size_t n_v);
+
+    /* --- history --- */
+    /* Every secret that ever existed in the folder, with its state at time t. */
+    int (*secrets_at)(struct store *s, const char *env_id, const char *path, int64_t t,
+                      struct store_secret_at **ret, size_t *ret_n);
+
+    /* --- audit log --- */
+    /* Appends records in one transaction (one fsync), filling seq and, through
+     * chain, prev_hash and hash: rec->seq and rec->prev_hash are set before
+     * chain(ctx, prev, rec) is called.  Returns only once they are durable; on
+     * failure nothing is appended and every seq is 0.  event must be set. */
+    int (*audit_append)(struct store *s, struct store_audit *recs, size_t n,
+                        store_audit_chain_fn chain, void *ctx);
+    /* Records read back exactly as appended (a NULL field stays NULL), so that
+     * the chain can be verified.  ret OWNED: store_audits_free. */
+    int (*audit_query)(struct store *s, const struct store_audit_query *q, struct store_audit **ret,
+                       size_t *ret_n);
 };
 
 struct store {
@@ -195,3 +457,17 @@ void store_projects_free(struct store_project *p, size_t n);
 void store_member_release(struct store_member *m);
 void store_secret_release(struct store_secret *s);
 void store_secrets_free(struct store_secret *s, size_t n);
+void store_members_free(struct store_member *m, size_t n);
+void store_invite_release(struct store_invite *i);
+void store_role_release(struct store_role *r);
+void store_roles_free(struct store_role *r, size_t n);
+void store_identity_release(struct store_identity *i);
+void store_identities_free(struct store_identity *i, size_t n);
+void store_client_secret_release(struct store_client_secret *c);
+void store_client_secrets_free(struct store_client_secret *c, size_t n);
+void store_service_token_release(struct store_service_token *t);
+void store_service_tokens_free(struct store_service_token *t, size_t n);
+void store_secrets_at_free(struct store_secret_at *v, size_t n);
+void store_version_refs_free(struct store_version_ref *v, size_t n);
+void store_audit_release(struct store_audit *a);
+void store_audits_free(struct store_audit *a, size_t n);

@@ -10,7 +10,10 @@
  * by one thread at a time, so it is opened without SQLite's own mutex.
  *
  * Every statement is in sq_stmts[] below and is prepared once per connection,
- * on first use; values are always bound, never formatted into SQL.
+ * on first use; values are always bound, never formatted into SQL.  The one
+ * exception to "one fixed text" is audit_query: one statement per combination
+ * of its filters (so each can use its index), assembled from fixed fragments
+ * and likewise prepared once per connection.
  *
  * A connection is borrowed into a cleanup variable (_cleanup_conn_); returning
  * it rolls back a transaction that was not committed, so every early return of
@@ -41,6 +44,7 @@
 #define SQ_MAX_READERS 8
 #define SQ_BUSY_TIMEOUT_MS 5000
 #define SQ_ERR_MAX 256 /* longest message kept in store->err, NUL included */
+#define SQ_ROLE_SIZE sizeof(((struct store_member *)0)->role) /* a role name, NUL included */
 
 #ifndef _cleanup_
 #define _cleanup_(f) __attribute__((cleanup(f)))
@@ -86,12 +90,89 @@ enum sq_stmt {
     ST_SECRET_INSERT,
     ST_SECRET_UPDATE,
     ST_VERSION_INSERT,
+    /* migration 0002 */
+    ST_INVITE_INSERT,
+    ST_INVITE_GET,
+    ST_INVITE_STATE,
+    ST_INVITE_ACCEPT,
+    ST_ORG_ROLE,
+    ST_LOGIN_FAILED,
+    ST_LOGIN_OK,
+    ST_LOCKED_UNTIL,
+    ST_USER_EXISTS,
+    ST_IDENTITY_EXISTS,
+    ST_MEMBER_LIST,
+    ST_MEMBER_DELETE,
+    ST_MEMBER_SET_ROLE,
+    ST_ROLE_INSERT,
+    ST_ROLE_GET,
+    ST_ROLE_LIST,
+    ST_ROLE_IN_USE,
+    ST_ROLE_DELETE,
+    ST_IDENTITY_INSERT,
+    ST_IDENTITY_GET,
+    ST_IDENTITY_BY_CLIENT_ID,
+    ST_IDENTITY_LIST,
+    ST_IDENTITY_MEMBERS_DELETE,
+    ST_IDENTITY_DELETE,
+    ST_CSECRET_INSERT,
+    ST_CSECRET_LIST,
+    ST_CSECRET_USE,
+    ST_CSECRET_EXISTS,
+    ST_CSECRET_REVOKE,
+    ST_ATOKEN_INSERT,
+    ST_ATOKEN_GET,
+    ST_ATOKEN_USE,
+    ST_ATOKEN_RENEW,
+    ST_ATOKEN_REVOKE,
+    ST_STOKEN_INSERT,
+    ST_STOKEN_GET,
+    ST_STOKEN_LIST,
+    ST_STOKEN_REVOKE,
+    ST_STOKEN_REVOKE_PROJECT,
+    ST_PROJECT_EXISTS,
+    ST_PROJECT_VERSIONS,
+    ST_MEMBER_COUNT,
+    ST_MEMBER_REKEY,
+    ST_VERSION_COUNT,
+    ST_VERSION_REKEY,
+    ST_SECRETS_REKEY_CURRENT,
+    ST_SECRETS_AT,
+    ST_AUDIT_LAST,
+    ST_AUDIT_NEXT_SEQ,
+    ST_AUDIT_INSERT,
     ST__MAX
 };
 
 #define USER_COLS                                                                                  \
     "id, email, auth_hash, kdf_salt, kdf_opslimit, kdf_memlimit, public_key, "                     \
     "encrypted_private_key, created_at"
+/* A member with the e-mail or name of its principal. */
+#define MEMBER_SELECT                                                                              \
+    "SELECT m.project_id, m.principal_type, m.principal_id, m.role, m.wrapped_key, m.created_at, " \
+    "coalesce(u.email, i.name, '') AS principal_name FROM project_members m "                      \
+    "LEFT JOIN users u ON m.principal_type = 'user' AND u.id = m.principal_id "                    \
+    "LEFT JOIN identities i ON m.principal_type = 'identity' AND i.id = m.principal_id "
+#define INVITE_COLS                                                                                \
+    "id, org_id, email, org_role, token_hash, created_by, created_at, expires_at, accepted_at"
+#define ROLE_COLS "id, project_id, slug, name, rules, created_at"
+#define IDENTITY_COLS                                                                              \
+    "id, org_id, name, public_key, client_id, access_token_ttl, access_token_max_ttl, "            \
+    "access_token_num_uses_limit, trusted_ips, created_by, created_at"
+#define CSECRET_COLS                                                                               \
+    "id, identity_id, auth_hash, encrypted_private_key, prefix, description, created_at, "         \
+    "expires_at, num_uses, num_uses_limit, revoked"
+#define ATOKEN_COLS                                                                                \
+    "token_hash, identity_id, client_secret_id, created_at, expires_at, max_expires_at, "          \
+    "num_uses, num_uses_limit, revoked"
+#define STOKEN_COLS                                                                                \
+    "id, project_id, name, secret_hash, scopes, read_write, wrapped_key, created_by, created_at, " \
+    "expires_at, revoked"
+#define AUDIT_COLS                                                                                 \
+    "seq, time, actor_type, actor_id, actor_name, event, org_id, project_id, environment, path, "  \
+    "key, ip, user_agent, outcome, metadata, prev_hash, hash"
+/* A credential that may still be used at ?2 (now). */
+#define USABLE "revoked = 0 AND (num_uses_limit = 0 OR num_uses < num_uses_limit) AND "
 
 static const struct {
     const char *name; /* for error messages */
@@ -135,13 +216,12 @@ static const struct {
     [ST_ENV_LIST] = {"list environments", "SELECT id, project_id, slug, name, position "
                                           "FROM environments WHERE project_id = ? "
                                           "ORDER BY position, slug"},
-    [ST_MEMBER_INSERT] = {"insert member",
-                          "INSERT INTO project_members "
-                          "(project_id, principal_id, role, wrapped_key, created_at) "
-                          "VALUES (?, ?, ?, ?, ?)"},
-    [ST_MEMBER_GET] = {"get member",
-                       "SELECT project_id, principal_id, role, wrapped_key, created_at "
-                       "FROM project_members WHERE project_id = ? AND principal_id = ?"},
+    [ST_MEMBER_INSERT] =
+        {"insert member",
+         "INSERT INTO project_members "
+         "(project_id, principal_type, principal_id, role, wrapped_key, created_at) "
+         "VALUES (?, ?, ?, ?, ?, ?)"},
+    [ST_MEMBER_GET] = {"get member", MEMBER_SELECT "WHERE m.project_id = ? AND m.principal_id = ?"},
     [ST_SECRETS_LIST] = {"list secrets", "SELECT " SECRET_COLS " FROM secrets "
                                          "WHERE env_id = ? AND path = ? AND " SHARED
                                          " AND value IS NOT NULL ORDER BY key"},
@@ -172,13 +252,166 @@ static const struct {
                            "(secret_id, version, value, comment, created_at, actor_id) "
                            "SELECT id, version, value, comment, updated_at, updated_by "
                            "FROM secrets WHERE id = ?"},
+
+    /* ---- migration 0002 ---- */
+    [ST_INVITE_INSERT] = {"insert invite", "INSERT INTO org_invites (" INVITE_COLS ") "
+                                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+    [ST_INVITE_GET] = {"get invite",
+                       "SELECT " INVITE_COLS " FROM org_invites WHERE token_hash = ?"},
+    /* Also says whether the user's e-mail is the invited one (NOCASE column). */
+    [ST_INVITE_STATE] = {"read invite", "SELECT org_id, org_role, accepted_at, email = ?2 "
+                                        "FROM org_invites WHERE id = ?1"},
+    [ST_INVITE_ACCEPT] = {"accept invite", "UPDATE org_invites SET accepted_at = ?2 "
+                                           "WHERE id = ?1 AND accepted_at = 0"},
+    [ST_ORG_ROLE] = {"get org role",
+                     "SELECT role FROM org_members WHERE org_id = ? AND user_id = ?"},
+    /* ?2 lock_after (0: never lock), ?3 the end of a new lock. */
+    [ST_LOGIN_FAILED] = {"count failed login",
+                         "UPDATE users SET failed_logins = failed_logins + 1, "
+                         "locked_until = CASE WHEN ?2 > 0 AND failed_logins + 1 >= ?2 "
+                         "THEN ?3 ELSE locked_until END "
+                         "WHERE id = ?1 RETURNING failed_logins, locked_until"},
+    [ST_LOGIN_OK] = {"reset failed logins",
+                     "UPDATE users SET failed_logins = 0, locked_until = 0 WHERE id = ?"},
+    [ST_LOCKED_UNTIL] = {"get lock", "SELECT locked_until FROM users WHERE id = ?"},
+    [ST_USER_EXISTS] = {"find user", "SELECT 1 FROM users WHERE id = ?"},
+    [ST_IDENTITY_EXISTS] = {"find identity", "SELECT 1 FROM identities WHERE id = ?"},
+    [ST_MEMBER_LIST] = {"list members",
+                        MEMBER_SELECT "WHERE m.project_id = ? "
+                                      "ORDER BY m.principal_type, principal_name COLLATE NOCASE, "
+                                      "m.principal_id"},
+    [ST_MEMBER_DELETE] = {"delete member", "DELETE FROM project_members "
+                                           "WHERE project_id = ? AND principal_id = ?"},
+    [ST_MEMBER_SET_ROLE] = {"set member role", "UPDATE project_members SET role = ?3 "
+                                               "WHERE project_id = ?1 AND principal_id = ?2"},
+    [ST_ROLE_INSERT] = {"insert role",
+                        "INSERT INTO project_roles (" ROLE_COLS ") VALUES (?, ?, ?, ?, ?, ?)"},
+    [ST_ROLE_GET] = {"get role", "SELECT " ROLE_COLS " FROM project_roles "
+                                 "WHERE project_id = ? AND slug = ?"},
+    [ST_ROLE_LIST] = {"list roles", "SELECT " ROLE_COLS " FROM project_roles "
+                                    "WHERE project_id = ? ORDER BY slug"},
+    [ST_ROLE_IN_USE] = {"find role holders", "SELECT 1 FROM project_members "
+                                             "WHERE project_id = ? AND role = ? LIMIT 1"},
+    [ST_ROLE_DELETE] = {"delete role",
+                        "DELETE FROM project_roles WHERE project_id = ? AND slug = ?"},
+    [ST_IDENTITY_INSERT] = {"insert identity", "INSERT INTO identities (" IDENTITY_COLS ") "
+                                               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+    [ST_IDENTITY_GET] = {"get identity", "SELECT " IDENTITY_COLS " FROM identities WHERE id = ?"},
+    [ST_IDENTITY_BY_CLIENT_ID] = {"get identity by client id",
+                                  "SELECT " IDENTITY_COLS " FROM identities WHERE client_id = ?"},
+    [ST_IDENTITY_LIST] = {"list identities", "SELECT " IDENTITY_COLS " FROM identities "
+                                             "WHERE org_id = ? ORDER BY name, id"},
+    [ST_IDENTITY_MEMBERS_DELETE] = {"delete identity memberships",
+                                    "DELETE FROM project_members "
+                                    "WHERE principal_type = 'identity' AND principal_id = ?"},
+    /* Client secrets and access tokens go with it (ON DELETE CASCADE). */
+    [ST_IDENTITY_DELETE] = {"delete identity", "DELETE FROM identities WHERE id = ?"},
+    [ST_CSECRET_INSERT] = {"insert client secret",
+                           "INSERT INTO identity_client_secrets (" CSECRET_COLS ") "
+                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+    [ST_CSECRET_LIST] = {"list client secrets",
+                         "SELECT " CSECRET_COLS " FROM identity_client_secrets "
+                         "WHERE identity_id = ? ORDER BY created_at, id"},
+    /* Check and count in one statement: a limit of N allows exactly N uses. */
+    [ST_CSECRET_USE] = {"use client secret",
+                        "UPDATE identity_client_secrets SET num_uses = num_uses + 1 "
+                        "WHERE id = ?1 AND " USABLE "(expires_at = 0 OR expires_at > ?2)"},
+    [ST_CSECRET_EXISTS] = {"find client secret",
+                           "SELECT 1 FROM identity_client_secrets WHERE id = ?"},
+    [ST_CSECRET_REVOKE] = {"revoke client secret", "UPDATE identity_client_secrets SET revoked = 1 "
+                                                   "WHERE identity_id = ? AND id = ?"},
+    [ST_ATOKEN_INSERT] = {"insert access token",
+                          "INSERT INTO identity_access_tokens (" ATOKEN_COLS ") "
+                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+    [ST_ATOKEN_GET] = {"get access token", "SELECT " ATOKEN_COLS " FROM identity_access_tokens "
+                                           "WHERE token_hash = ?"},
+    [ST_ATOKEN_USE] = {"use access token",
+                       "UPDATE identity_access_tokens SET num_uses = num_uses + 1 "
+                       "WHERE token_hash = ?1 AND " USABLE "expires_at > ?2"},
+    /* Never past max_expires_at, whatever the caller asks. */
+    [ST_ATOKEN_RENEW] = {"renew access token",
+                         "UPDATE identity_access_tokens SET expires_at = min(?2, max_expires_at) "
+                         "WHERE token_hash = ?1 AND revoked = 0"},
+    [ST_ATOKEN_REVOKE] = {"revoke access token",
+                          "UPDATE identity_access_tokens SET revoked = 1 WHERE token_hash = ?"},
+    [ST_STOKEN_INSERT] = {"insert service token", "INSERT INTO service_tokens (" STOKEN_COLS ") "
+                                                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+    [ST_STOKEN_GET] = {"get service token",
+                       "SELECT " STOKEN_COLS " FROM service_tokens WHERE id = ?"},
+    [ST_STOKEN_LIST] = {"list service tokens", "SELECT " STOKEN_COLS " FROM service_tokens "
+                                               "WHERE project_id = ? ORDER BY created_at, id"},
+    [ST_STOKEN_REVOKE] = {"revoke service token", "UPDATE service_tokens SET revoked = 1 "
+                                                  "WHERE project_id = ? AND id = ?"},
+    [ST_STOKEN_REVOKE_PROJECT] = {"revoke project service tokens",
+                                  "UPDATE service_tokens SET revoked = 1 WHERE project_id = ?"},
+    [ST_PROJECT_EXISTS] = {"find project", "SELECT 1 FROM projects WHERE id = ?"},
+    [ST_PROJECT_VERSIONS] = {"list project versions",
+                             "SELECT v.secret_id, e.slug, s.path, s.key, v.version, v.value, "
+                             "v.comment FROM secrets s "
+                             "JOIN environments e ON e.id = s.env_id "
+                             "JOIN secret_versions v ON v.secret_id = s.id "
+                             "WHERE s.project_id = ? ORDER BY e.position, e.slug, s.path, "
+                             "s.key, s.type, s.owner_id, v.version"},
+    [ST_MEMBER_COUNT] = {"count members",
+                         "SELECT count(*) FROM project_members WHERE project_id = ?"},
+    [ST_MEMBER_REKEY] = {"rekey member", "UPDATE project_members SET wrapped_key = ?3 "
+                                         "WHERE project_id = ?1 AND principal_id = ?2"},
+    [ST_VERSION_COUNT] = {"count versions", "SELECT count(*) FROM secret_versions v JOIN secrets s "
+                                            "ON s.id = v.secret_id WHERE s.project_id = ?"},
+    /* Matches only a version of the project that keeps its shape: a
+     * tombstone stays one, a comment stays present or absent. */
+    [ST_VERSION_REKEY] = {"rekey version",
+                          "UPDATE secret_versions SET value = ?3, comment = ?4 "
+                          "WHERE secret_id = ?1 AND version = ?2 "
+                          "AND EXISTS (SELECT 1 FROM secrets WHERE id = ?1 AND project_id = ?5) "
+                          "AND (value IS NULL) = (?3 IS NULL) "
+                          "AND (comment IS NULL) = (?4 IS NULL)"},
+    [ST_SECRETS_REKEY_CURRENT] =
+        {"rekey current secrets",
+         "UPDATE secrets SET "
+         "value = (SELECT v.value FROM secret_versions v "
+         "WHERE v.secret_id = secrets.id AND v.version = secrets.version), "
+         "comment = (SELECT v.comment FROM secret_versions v "
+         "WHERE v.secret_id = secrets.id AND v.version = secrets.version) "
+         "WHERE project_id = ?"},
+    /* Each secret of the folder, deleted ones too, with its newest version
+     * written at or before ?3 (NULLs if none). */
+    [ST_SECRETS_AT] = {"secrets at",
+                       "SELECT s.id, s.key, s.path, s.version, s.value, s.comment, s.updated_at, "
+                       "s.updated_by, v.version, v.value, v.comment, v.created_at, v.actor_id "
+                       "FROM secrets s LEFT JOIN secret_versions v ON v.secret_id = s.id "
+                       "AND v.version = (SELECT max(x.version) FROM secret_versions x "
+                       "WHERE x.secret_id = s.id AND x.created_at <= ?3) "
+                       "WHERE s.env_id = ?1 AND s.path = ?2 AND s." SHARED " ORDER BY s.key"},
+    [ST_AUDIT_LAST] = {"read audit head", "SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1"},
+    /* What AUTOINCREMENT will assign next (the caller holds the write lock). */
+    [ST_AUDIT_NEXT_SEQ] = {"read audit seq", "SELECT max(coalesce((SELECT seq FROM sqlite_sequence "
+                                             "WHERE name = 'audit_log'), 0), "
+                                             "coalesce((SELECT max(seq) FROM audit_log), 0)) + 1"},
+    [ST_AUDIT_INSERT] = {"insert audit record",
+                         "INSERT INTO audit_log (" AUDIT_COLS ") "
+                         "VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+};
+
+/* audit_query has one statement per combination of filters (so that each
+ * can use its index), prepared on first use like the others. */
+enum audit_filter {
+    AQ_ORG = 1 << 0,
+    AQ_PROJECT = 1 << 1,
+    AQ_ACTOR = 1 << 2,
+    AQ_EVENT = 1 << 3,        /* exact */
+    AQ_EVENT_PREFIX = 1 << 4, /* "secret." */
+    AQ_SINCE = 1 << 5,
+    AQ_UNTIL = 1 << 6,
+    AQ__SHAPES = 1 << 7,
 };
 
 struct sq_store;
 
 struct sq_conn {
     sqlite3 *db;
-    sqlite3_stmt *stmts[ST__MAX]; /* prepared on first use, finalized at close */
+    sqlite3_stmt *stmts[ST__MAX];       /* prepared on first use, finalized at close */
+    sqlite3_stmt *audit_qs[AQ__SHAPES]; /* likewise, by enum audit_filter bits */
     struct sq_store *owner;
     bool writer;          /* the write connection (else a pooled reader) */
     struct sq_conn *next; /* free list link (readers) */
@@ -229,6 +462,9 @@ static int sq_errno(int rc)
         return -EEXIST;
     case SQLITE_CONSTRAINT_FOREIGNKEY: /* the row referred to does not exist */
         return -ENOENT;
+    case SQLITE_CONSTRAINT_CHECK: /* a value the schema does not allow */
+    case SQLITE_CONSTRAINT_NOTNULL:
+        return -EINVAL;
     case SQLITE_NOMEM:
         return -ENOMEM;
     case SQLITE_TOOBIG:
@@ -243,6 +479,9 @@ static const char *sq_stmt_name(struct sq_conn *c, sqlite3_stmt *st)
     for (size_t i = 0; i < ST__MAX; i++)
         if (c->stmts[i] == st)
             return sq_stmts[i].name;
+    for (size_t i = 0; i < AQ__SHAPES; i++)
+        if (c->audit_qs[i] == st)
+            return "query audit log";
     return "statement";
 }
 
@@ -393,6 +632,8 @@ static void sq_conn_close(struct sq_conn *c)
         return;
     for (size_t i = 0; i < ST__MAX; i++)
         sqlite3_finalize(c->stmts[i]);
+    for (size_t i = 0; i < AQ__SHAPES; i++)
+        sqlite3_finalize(c->audit_qs[i]);
     sqlite3_close(c->db);
     free(c);
 }
@@ -729,6 +970,389 @@ static int sq_read_project(struct sq_conn *c, sqlite3_stmt *st, struct store_pro
     return 0;
 }
 
+/* ---- records of migration 0002 ---- */
+
+/* Reads the current row of st into *ret, a record of the caller's type; on
+ * failure *ret is untouched and nothing is leaked. */
+typedef int (*sq_row_fn)(struct sq_conn *c, sqlite3_stmt *st, void *ret);
+
+/* NULL reads as NULL (col_str reads it as ""), so that optional fields read
+ * back exactly as they were written. */
+static int col_str_or_null(sqlite3_stmt *st, int col, char **ret)
+{
+    if (sqlite3_column_type(st, col) == SQLITE_NULL) {
+        *ret = NULL;
+        return 0;
+    }
+    return col_str(st, col, ret);
+}
+
+/* True if the fixed-size text field s is NUL-terminated and not empty. */
+static bool sq_fits(const char *s, size_t size)
+{
+    return s && s[0] && strnlen(s, size) < size;
+}
+
+/* The principal_type to store: "" means "user" (callers written before
+ * identities existed); NULL for anything else. */
+static const char *sq_principal_type(const char type[16])
+{
+    if (!type[0] || strncmp(type, "user", 16) == 0)
+        return "user";
+    if (strncmp(type, "identity", 16) == 0)
+        return "identity";
+    return NULL;
+}
+
+static bool sq_org_role_valid(const char role[16])
+{
+    return strncmp(role, "admin", 16) == 0 || strncmp(role, "member", 16) == 0;
+}
+
+/* Runs a query of at most one row; *ret (if not NULL) gets its first column,
+ * 0 without a row.  1 if there was a row, 0 if not, or a negative errno. */
+static int sq_int(struct sq_conn *c, int64_t *ret, enum sq_stmt id, const char *fmt, ...)
+{
+    sqlite3_stmt *st = NULL;
+    va_list ap;
+    int r;
+
+    r = sq_stmt(c, id, &st);
+    if (r < 0)
+        return r;
+    va_start(ap, fmt);
+    r = sq_bindv(c, st, fmt, ap);
+    va_end(ap);
+    if (r >= 0)
+        r = sq_step(c, st);
+    if (r >= 0 && ret)
+        *ret = r ? sqlite3_column_int64(st, 0) : 0;
+    sq_reset(st);
+    return r;
+}
+
+/* Reads every remaining row of st into a new array of `size`-byte records
+ * (*ret NULL when there is none).  On failure the rows read are released. */
+static int sq_collect(struct sq_conn *c, sqlite3_stmt *st, size_t size, sq_row_fn read,
+                      void (*release)(void *), void **ret, size_t *ret_n)
+{
+    char *v = NULL;
+    size_t n = 0, cap = 0;
+    int r;
+
+    while ((r = sq_step(c, st)) > 0) {
+        char *p = sq_grow(v, &cap, n, size);
+        if (!p) {
+            r = -ENOMEM;
+            break;
+        }
+        v = p;
+        r = read(c, st, v + n * size);
+        if (r < 0)
+            break;
+        n++;
+    }
+    if (r < 0) {
+        for (size_t i = 0; i < n; i++)
+            release(v + i * size);
+        free(v);
+        return r;
+    }
+    *ret = v;
+    *ret_n = n;
+    return 0;
+}
+
+/* One row by key, on a reader; -ENOENT without one. */
+static int sq_get(struct store *s, sq_row_fn read, void *ret, enum sq_stmt id, const char *fmt, ...)
+{
+    _cleanup_conn_ struct sq_conn *c = NULL;
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    va_list ap;
+    int r;
+
+    if ((r = sq_reader(sq(s), &c)) < 0 || (r = sq_stmt(c, id, &st)) < 0)
+        return r;
+    va_start(ap, fmt);
+    r = sq_bindv(c, st, fmt, ap);
+    va_end(ap);
+    if (r < 0 || (r = sq_step(c, st)) < 0)
+        return r;
+    if (r == 0)
+        return -ENOENT;
+    return read(c, st, ret);
+}
+
+/* Every row of a query with one text parameter, on a reader. */
+static int sq_list(struct store *s, enum sq_stmt id, const char *arg, size_t size, sq_row_fn read,
+                   void (*release)(void *), void **ret, size_t *ret_n)
+{
+    _cleanup_conn_ struct sq_conn *c = NULL;
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    int r;
+
+    if (!arg || !ret_n)
+        return -EINVAL;
+    if ((r = sq_reader(sq(s), &c)) < 0 || (r = sq_query(c, id, &st, "t", arg)) < 0)
+        return r;
+    return sq_collect(c, st, size, read, release, ret, ret_n);
+}
+
+static int sq_insert_user(struct sq_conn *c, const struct store_user *u)
+{
+    return sq_run(c, ST_USER_INSERT, "ttbbiibbi", u->id, u->email, u->auth_hash,
+                  (size_t)STORE_HASH_BYTES, u->kdf_salt.ptr, u->kdf_salt.len,
+                  (int64_t)u->kdf_opslimit, (int64_t)u->kdf_memlimit, u->public_key.ptr,
+                  u->public_key.len, u->encrypted_private_key.ptr, u->encrypted_private_key.len,
+                  u->created_at);
+}
+
+/* Columns of MEMBER_SELECT. */
+static int sq_read_member(struct sq_conn *c, sqlite3_stmt *st, void *ret)
+{
+    _cleanup_(store_member_release) struct store_member m = {0};
+    int r;
+
+    if ((r = col_id(c, st, 0, m.project_id)) < 0 ||
+        (r = col_fixed_text(c, st, 1, m.principal_type, sizeof(m.principal_type))) < 0 ||
+        (r = col_id(c, st, 2, m.principal_id)) < 0 ||
+        (r = col_fixed_text(c, st, 3, m.role, sizeof(m.role))) < 0 ||
+        (r = col_blob(st, 4, &m.wrapped_key)) < 0 || (r = col_str(st, 6, &m.principal_name)) < 0)
+        return r;
+    m.created_at = sqlite3_column_int64(st, 5);
+    *(struct store_member *)ret = TAKE_STRUCT(m);
+    return 0;
+}
+
+static void sq_release_member(void *p)
+{
+    store_member_release(p);
+}
+
+/* INVITE_COLS */
+static int sq_read_invite(struct sq_conn *c, sqlite3_stmt *st, void *ret)
+{
+    _cleanup_(store_invite_release) struct store_invite x = {0};
+    int r;
+
+    if ((r = col_id(c, st, 0, x.id)) < 0 || (r = col_id(c, st, 1, x.org_id)) < 0 ||
+        (r = col_str(st, 2, &x.email)) < 0 ||
+        (r = col_fixed_text(c, st, 3, x.org_role, sizeof(x.org_role))) < 0 ||
+        (r = col_hash(c, st, 4, x.token_hash)) < 0 || (r = col_id(c, st, 5, x.created_by)) < 0)
+        return r;
+    x.created_at = sqlite3_column_int64(st, 6);
+    x.expires_at = sqlite3_column_int64(st, 7);
+    x.accepted_at = sqlite3_column_int64(st, 8);
+    *(struct store_invite *)ret = TAKE_STRUCT(x);
+    return 0;
+}
+
+/* ROLE_COLS */
+static int sq_read_role(struct sq_conn *c, sqlite3_stmt *st, void *ret)
+{
+    _cleanup_(store_role_release) struct store_role x = {0};
+    int r;
+
+    if ((r = col_id(c, st, 0, x.id)) < 0 || (r = col_id(c, st, 1, x.project_id)) < 0 ||
+        (r = col_str(st, 2, &x.slug)) < 0 || (r = col_str(st, 3, &x.name)) < 0 ||
+        (r = col_str(st, 4, &x.rules)) < 0)
+        return r;
+    x.created_at = sqlite3_column_int64(st, 5);
+    *(struct store_role *)ret = TAKE_STRUCT(x);
+    return 0;
+}
+
+static void sq_release_role(void *p)
+{
+    store_role_release(p);
+}
+
+/* IDENTITY_COLS */
+static int sq_read_identity(struct sq_conn *c, sqlite3_stmt *st, void *ret)
+{
+    _cleanup_(store_identity_release) struct store_identity x = {0};
+    int r;
+
+    if ((r = col_id(c, st, 0, x.id)) < 0 || (r = col_id(c, st, 1, x.org_id)) < 0 ||
+        (r = col_str(st, 2, &x.name)) < 0 || (r = col_blob(st, 3, &x.public_key)) < 0 ||
+        (r = col_id(c, st, 4, x.client_id)) < 0 || (r = col_str(st, 8, &x.trusted_ips)) < 0 ||
+        (r = col_id(c, st, 9, x.created_by)) < 0)
+        return r;
+    x.access_token_ttl = sqlite3_column_int64(st, 5);
+    x.access_token_max_ttl = sqlite3_column_int64(st, 6);
+    x.access_token_num_uses_limit = sqlite3_column_int64(st, 7);
+    x.created_at = sqlite3_column_int64(st, 10);
+    *(struct store_identity *)ret = TAKE_STRUCT(x);
+    return 0;
+}
+
+static void sq_release_identity(void *p)
+{
+    store_identity_release(p);
+}
+
+/* CSECRET_COLS */
+static int sq_read_client_secret(struct sq_conn *c, sqlite3_stmt *st, void *ret)
+{
+    _cleanup_(store_client_secret_release) struct store_client_secret x = {0};
+    int r;
+
+    if ((r = col_id(c, st, 0, x.id)) < 0 || (r = col_id(c, st, 1, x.identity_id)) < 0 ||
+        (r = col_hash(c, st, 2, x.auth_hash)) < 0 ||
+        (r = col_blob(st, 3, &x.encrypted_private_key)) < 0 ||
+        (r = col_fixed_text(c, st, 4, x.prefix, sizeof(x.prefix))) < 0 ||
+        (r = col_str(st, 5, &x.description)) < 0)
+        return r;
+    x.created_at = sqlite3_column_int64(st, 6);
+    x.expires_at = sqlite3_column_int64(st, 7);
+    x.num_uses = sqlite3_column_int64(st, 8);
+    x.num_uses_limit = sqlite3_column_int64(st, 9);
+    x.revoked = sqlite3_column_int(st, 10) != 0;
+    *(struct store_client_secret *)ret = TAKE_STRUCT(x);
+    return 0;
+}
+
+static void sq_release_client_secret(void *p)
+{
+    store_client_secret_release(p);
+}
+
+/* ATOKEN_COLS */
+static int sq_read_access_token(struct sq_conn *c, sqlite3_stmt *st, void *ret)
+{
+    struct store_access_token x = {0};
+    int r;
+
+    if ((r = col_hash(c, st, 0, x.token_hash)) < 0 || (r = col_id(c, st, 1, x.identity_id)) < 0 ||
+        (r = col_id(c, st, 2, x.client_secret_id)) < 0)
+        return r;
+    x.created_at = sqlite3_column_int64(st, 3);
+    x.expires_at = sqlite3_column_int64(st, 4);
+    x.max_expires_at = sqlite3_column_int64(st, 5);
+    x.num_uses = sqlite3_column_int64(st, 6);
+    x.num_uses_limit = sqlite3_column_int64(st, 7);
+    x.revoked = sqlite3_column_int(st, 8) != 0;
+    *(struct store_access_token *)ret = x;
+    return 0;
+}
+
+/* STOKEN_COLS */
+static int sq_read_service_token(struct sq_conn *c, sqlite3_stmt *st, void *ret)
+{
+    _cleanup_(store_service_token_release) struct store_service_token x = {0};
+    int r;
+
+    if ((r = col_id(c, st, 0, x.id)) < 0 || (r = col_id(c, st, 1, x.project_id)) < 0 ||
+        (r = col_str(st, 2, &x.name)) < 0 || (r = col_hash(c, st, 3, x.secret_hash)) < 0 ||
+        (r = col_str(st, 4, &x.scopes)) < 0 || (r = col_blob(st, 6, &x.wrapped_key)) < 0 ||
+        (r = col_id(c, st, 7, x.created_by)) < 0)
+        return r;
+    x.write = sqlite3_column_int(st, 5) != 0;
+    x.created_at = sqlite3_column_int64(st, 8);
+    x.expires_at = sqlite3_column_int64(st, 9);
+    x.revoked = sqlite3_column_int(st, 10) != 0;
+    *(struct store_service_token *)ret = TAKE_STRUCT(x);
+    return 0;
+}
+
+static void sq_release_service_token(void *p)
+{
+    store_service_token_release(p);
+}
+
+/* store.h frees version refs only by the array. */
+static void sq_release_version_ref(void *p)
+{
+    struct store_version_ref *x = p;
+
+    free(x->environment);
+    free(x->path);
+    free(x->key);
+    store_blob_release(&x->value);
+    store_blob_release(&x->comment);
+    memset(x, 0, sizeof(*x));
+}
+
+/* Columns: secret id, environment slug, path, key, version, value, comment. */
+static int sq_read_version_ref(struct sq_conn *c, sqlite3_stmt *st, void *ret)
+{
+    _cleanup_(sq_release_version_ref) struct store_version_ref x = {0};
+    int r;
+
+    if ((r = col_id(c, st, 0, x.secret_id)) < 0 || (r = col_str(st, 1, &x.environment)) < 0 ||
+        (r = col_str(st, 2, &x.path)) < 0 || (r = col_str(st, 3, &x.key)) < 0 ||
+        (r = col_blob(st, 5, &x.value)) < 0 || (r = col_blob(st, 6, &x.comment)) < 0)
+        return r;
+    x.version = sqlite3_column_int64(st, 4);
+    *(struct store_version_ref *)ret = TAKE_STRUCT(x);
+    return 0;
+}
+
+/* ST_SECRETS_AT: the current row (sq_read_secret's columns), then version,
+ * value, comment, time and actor of the version at the time, NULL if none. */
+static int sq_read_secret_at(struct sq_conn *c, sqlite3_stmt *st, void *ret)
+{
+    _cleanup_(store_secret_release) struct store_secret cur = {0};
+    _cleanup_(store_secret_release) struct store_secret then = {0};
+    bool existed = sqlite3_column_type(st, 8) != SQLITE_NULL;
+    struct store_secret_at *x = ret;
+    int r;
+
+    r = sq_read_secret(c, st, &cur);
+    if (r < 0)
+        return r;
+    if (existed) {
+        memcpy(then.id, cur.id, sizeof(then.id));
+        if ((r = col_str(st, 1, &then.key)) < 0 || (r = col_str(st, 2, &then.path)) < 0 ||
+            (r = col_blob(st, 9, &then.value)) < 0 || (r = col_blob(st, 10, &then.comment)) < 0 ||
+            (r = col_id(c, st, 12, then.actor_id)) < 0)
+            return r;
+        then.version = sqlite3_column_int64(st, 8);
+        then.updated_at = sqlite3_column_int64(st, 11);
+    }
+    x->current = TAKE_STRUCT(cur);
+    x->existed = existed;
+    x->then = TAKE_STRUCT(then);
+    return 0;
+}
+
+static void sq_release_secret_at(void *p)
+{
+    struct store_secret_at *x = p;
+
+    store_secret_release(&x->current);
+    store_secret_release(&x->then);
+}
+
+/* AUDIT_COLS */
+static int sq_read_audit(struct sq_conn *c, sqlite3_stmt *st, void *ret)
+{
+    _cleanup_(store_audit_release) struct store_audit x = {0};
+    int r;
+
+    if ((r = col_fixed_text(c, st, 2, x.actor_type, sizeof(x.actor_type))) < 0 ||
+        (r = col_id(c, st, 3, x.actor_id)) < 0 || (r = col_str_or_null(st, 4, &x.actor_name)) < 0 ||
+        (r = col_str(st, 5, &x.event)) < 0 || (r = col_id(c, st, 6, x.org_id)) < 0 ||
+        (r = col_id(c, st, 7, x.project_id)) < 0 ||
+        (r = col_str_or_null(st, 8, &x.environment)) < 0 ||
+        (r = col_str_or_null(st, 9, &x.path)) < 0 || (r = col_str_or_null(st, 10, &x.key)) < 0 ||
+        (r = col_str_or_null(st, 11, &x.ip)) < 0 ||
+        (r = col_str_or_null(st, 12, &x.user_agent)) < 0 ||
+        (r = col_str_or_null(st, 13, &x.outcome)) < 0 ||
+        (r = col_str_or_null(st, 14, &x.metadata)) < 0 ||
+        (r = col_hash(c, st, 15, x.prev_hash)) < 0 || (r = col_hash(c, st, 16, x.hash)) < 0)
+        return r;
+    x.seq = sqlite3_column_int64(st, 0);
+    x.time = sqlite3_column_int64(st, 1);
+    *(struct store_audit *)ret = TAKE_STRUCT(x);
+    return 0;
+}
+
+static void sq_release_audit(void *p)
+{
+    store_audit_release(p);
+}
+
 /* ---- store_ops ---- */
 
 static int sq_user_count(struct store *s, int64_t *ret)
@@ -770,11 +1394,7 @@ static int sq_bootstrap(struct store *s, const struct store_user *u, const struc
         return -EEXIST;
 
     if ((r = sq_run(c, ST_ORG_INSERT, "ttti", o->id, o->name, o->slug, o->created_at)) < 0 ||
-        (r = sq_run(c, ST_USER_INSERT, "ttbbiibbi", u->id, u->email, u->auth_hash,
-                    (size_t)STORE_HASH_BYTES, u->kdf_salt.ptr, u->kdf_salt.len,
-                    (int64_t)u->kdf_opslimit, (int64_t)u->kdf_memlimit, u->public_key.ptr,
-                    u->public_key.len, u->encrypted_private_key.ptr, u->encrypted_private_key.len,
-                    u->created_at)) < 0 ||
+        (r = sq_insert_user(c, u)) < 0 ||
         (r = sq_run(c, ST_ORG_MEMBER_INSERT, "ttti", o->id, u->id, "admin", u->created_at)) < 0)
         return r;
     return sq_commit(c);
@@ -917,7 +1537,8 @@ static int sq_project_create(struct store *s, const struct store_project *p,
     _cleanup_conn_ struct sq_conn *c = NULL;
     int r;
 
-    if (!p || !p->name || !p->slug || (p->n_envs && !p->envs))
+    if (!p || !p->name || !p->slug || (p->n_envs && !p->envs) ||
+        (creator && !sq_principal_type(creator->principal_type)))
         return -EINVAL;
     for (size_t i = 0; i < p->n_envs; i++)
         if (!p->envs[i].slug || !p->envs[i].name)
@@ -937,8 +1558,9 @@ static int sq_project_create(struct store *s, const struct store_project *p,
             return r;
     }
     if (creator) {
-        r = sq_run(c, ST_MEMBER_INSERT, "tttbi", p->id, creator->principal_id, creator->role,
-                   creator->wrapped_key.ptr, creator->wrapped_key.len, creator->created_at);
+        r = sq_run(c, ST_MEMBER_INSERT, "ttttbi", p->id, sq_principal_type(creator->principal_type),
+                   creator->principal_id, creator->role, creator->wrapped_key.ptr,
+                   creator->wrapped_key.len, creator->created_at);
         if (r < 0)
             return r;
     }
@@ -1011,26 +1633,9 @@ static int sq_project_list(struct store *s, const char *principal_id, struct sto
 static int sq_member_get(struct store *s, const char *project_id, const char *principal_id,
                          struct store_member *ret)
 {
-    _cleanup_conn_ struct sq_conn *c = NULL;
-    _cleanup_stmt_ sqlite3_stmt *st = NULL;
-    _cleanup_(store_member_release) struct store_member m = {0};
-    int r;
-
     if (!project_id || !principal_id || !ret)
         return -EINVAL;
-    if ((r = sq_reader(sq(s), &c)) < 0 ||
-        (r = sq_query(c, ST_MEMBER_GET, &st, "tt", project_id, principal_id)) < 0 ||
-        (r = sq_step(c, st)) < 0)
-        return r;
-    if (r == 0)
-        return -ENOENT;
-    if ((r = col_id(c, st, 0, m.project_id)) < 0 || (r = col_id(c, st, 1, m.principal_id)) < 0 ||
-        (r = col_fixed_text(c, st, 2, m.role, sizeof(m.role))) < 0 ||
-        (r = col_blob(st, 3, &m.wrapped_key)) < 0)
-        return r;
-    m.created_at = sqlite3_column_int64(st, 4);
-    *ret = TAKE_STRUCT(m);
-    return 0;
+    return sq_get(s, sq_read_member, ret, ST_MEMBER_GET, "tt", project_id, principal_id);
 }
 
 static int sq_secrets_list(struct store *s, const char *env_id, const char *path,
@@ -1211,6 +1816,825 @@ static int sq_secrets_write(struct store *s, const char *project_id, const char 
     return 0;
 }
 
+/* ---- people ---- */
+
+static int sq_invite_create(struct store *s, const struct store_invite *inv)
+{
+    if (!inv || !inv->email || !sq_org_role_valid(inv->org_role))
+        return -EINVAL;
+    return sq_write1(s, false, ST_INVITE_INSERT, "ttttbtiii", inv->id, inv->org_id, inv->email,
+                     inv->org_role, inv->token_hash, (size_t)STORE_HASH_BYTES, inv->created_by,
+                     inv->created_at, inv->expires_at, inv->accepted_at);
+}
+
+static int sq_invite_get(struct store *s, const uint8_t token_hash[STORE_HASH_BYTES],
+                         struct store_invite *ret)
+{
+    if (!token_hash || !ret)
+        return -EINVAL;
+    return sq_get(s, sq_read_invite, ret, ST_INVITE_GET, "b", token_hash, (size_t)STORE_HASH_BYTES);
+}
+
+static int sq_invite_accept(struct store *s, const char *invite_id, const struct store_user *u,
+                            int64_t now)
+{
+    _cleanup_conn_ struct sq_conn *c = NULL;
+    char org_id[STORE_ID_LEN + 1], role[16];
+    bool accepted, invited_email;
+    int r;
+
+    if (!invite_id || !u || !u->email || u->kdf_opslimit > INT64_MAX || u->kdf_memlimit > INT64_MAX)
+        return -EINVAL;
+
+    c = sq_writer(sq(s));
+    r = sq_begin(c);
+    if (r < 0)
+        return r;
+    {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        if ((r = sq_query(c, ST_INVITE_STATE, &st, "tt", invite_id, u->email)) < 0 ||
+            (r = sq_step(c, st)) < 0)
+            return r;
+        if (r == 0)
+            return -ENOENT;
+        if ((r = col_id(c, st, 0, org_id)) < 0 ||
+            (r = col_fixed_text(c, st, 1, role, sizeof(role))) < 0)
+            return r;
+        accepted = sqlite3_column_int64(st, 2) != 0;
+        invited_email = sqlite3_column_int(st, 3) != 0;
+    }
+    if (accepted)
+        return -EEXIST;
+    if (!invited_email)
+        return -EINVAL;
+    if ((r = sq_insert_user(c, u)) < 0 ||
+        (r = sq_run(c, ST_ORG_MEMBER_INSERT, "ttti", org_id, u->id, role, now)) < 0 ||
+        (r = sq_run(c, ST_INVITE_ACCEPT, "ti", invite_id, now)) < 0)
+        return r;
+    return sq_commit(c);
+}
+
+static int sq_org_role(struct store *s, const char *org_id, const char *user_id, char role[16])
+{
+    _cleanup_conn_ struct sq_conn *c = NULL;
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    char x[16];
+    int r;
+
+    if (!org_id || !user_id || !role)
+        return -EINVAL;
+    if ((r = sq_reader(sq(s), &c)) < 0 ||
+        (r = sq_query(c, ST_ORG_ROLE, &st, "tt", org_id, user_id)) < 0 || (r = sq_step(c, st)) < 0)
+        return r;
+    if (r == 0)
+        return -ENOENT;
+    r = col_fixed_text(c, st, 0, x, sizeof(x));
+    if (r < 0)
+        return r;
+    memcpy(role, x, sizeof(x));
+    return 0;
+}
+
+/* The count goes on until user_login_ok: each failure from the lock_after-th
+ * on (re)locks the account, so guessing while locked only extends the lock. */
+static int sq_user_login_failed(struct store *s, const char *user_id, int64_t now, int lock_after,
+                                int64_t lock_ms, int64_t *ret_locked_until)
+{
+    _cleanup_conn_ struct sq_conn *c = NULL;
+    int64_t failures, until;
+    int r;
+
+    if (!user_id || lock_after < 0 || lock_ms < 0 || now > INT64_MAX - lock_ms)
+        return -EINVAL;
+
+    c = sq_writer(sq(s));
+    r = sq_begin(c);
+    if (r < 0)
+        return r;
+    {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        if ((r = sq_query(c, ST_LOGIN_FAILED, &st, "tii", user_id, (int64_t)lock_after,
+                          now + lock_ms)) < 0 ||
+            (r = sq_step(c, st)) < 0)
+            return r;
+        if (r == 0)
+            return -ENOENT;
+        failures = sqlite3_column_int64(st, 0);
+        until = sqlite3_column_int64(st, 1);
+    }
+    r = sq_commit(c);
+    if (r < 0)
+        return r;
+    if (ret_locked_until)
+        *ret_locked_until = until > now ? until : 0;
+    return failures > INT_MAX ? INT_MAX : (int)failures;
+}
+
+static int sq_user_login_ok(struct store *s, const char *user_id)
+{
+    if (!user_id)
+        return -EINVAL;
+    return sq_write1(s, true, ST_LOGIN_OK, "t", user_id);
+}
+
+static int sq_user_locked_until(struct store *s, const char *user_id, int64_t *ret)
+{
+    _cleanup_conn_ struct sq_conn *c = NULL;
+    int64_t until;
+    int r;
+
+    if (!user_id || !ret)
+        return -EINVAL;
+    if ((r = sq_reader(sq(s), &c)) < 0 ||
+        (r = sq_int(c, &until, ST_LOCKED_UNTIL, "t", user_id)) < 0)
+        return r;
+    if (r == 0)
+        return -ENOENT;
+    *ret = until;
+    return 0;
+}
+
+/* ---- project members and roles ---- */
+
+static int sq_member_add(struct store *s, const struct store_member *m)
+{
+    _cleanup_conn_ struct sq_conn *c = NULL;
+    const char *type;
+    int r;
+
+    if (!m || !(type = sq_principal_type(m->principal_type)) || !sq_fits(m->role, sizeof(m->role)))
+        return -EINVAL;
+
+    c = sq_writer(sq(s));
+    r = sq_begin(c);
+    if (r < 0)
+        return r;
+    /* No foreign key can say "a user or an identity": look. */
+    r = sq_int(c, NULL, streq(type, "user") ? ST_USER_EXISTS : ST_IDENTITY_EXISTS, "t",
+               m->principal_id);
+    if (r < 0)
+        return r;
+    if (r == 0)
+        return -ENOENT;
+    r = sq_run(c, ST_MEMBER_INSERT, "ttttbi", m->project_id, type, m->principal_id, m->role,
+               m->wrapped_key.ptr, m->wrapped_key.len, m->created_at);
+    if (r < 0)
+        return r;
+    return sq_commit(c);
+}
+
+static int sq_member_list(struct store *s, const char *project_id, struct store_member **ret,
+                          size_t *ret_n)
+{
+    void *v = NULL;
+    int r;
+
+    if (!ret)
+        return -EINVAL;
+    r = sq_list(s, ST_MEMBER_LIST, project_id, sizeof(**ret), sq_read_member, sq_release_member, &v,
+                ret_n);
+    if (r >= 0)
+        *ret = v;
+    return r;
+}
+
+static int sq_member_remove(struct store *s, const char *project_id, const char *principal_id)
+{
+    if (!project_id || !principal_id)
+        return -EINVAL;
+    return sq_write1(s, true, ST_MEMBER_DELETE, "tt", project_id, principal_id);
+}
+
+static int sq_member_set_role(struct store *s, const char *project_id, const char *principal_id,
+                              const char *role)
+{
+    if (!project_id || !principal_id || !sq_fits(role, SQ_ROLE_SIZE))
+        return -EINVAL;
+    return sq_write1(s, true, ST_MEMBER_SET_ROLE, "ttt", project_id, principal_id, role);
+}
+
+static int sq_role_create(struct store *s, const struct store_role *x)
+{
+    /* A custom slug is a member's role: it must fit store_member.role. */
+    if (!x || !x->slug || !x->slug[0] || !x->name || !x->rules || strlen(x->slug) >= SQ_ROLE_SIZE)
+        return -EINVAL;
+    return sq_write1(s, false, ST_ROLE_INSERT, "ttttti", x->id, x->project_id, x->slug, x->name,
+                     x->rules, x->created_at);
+}
+
+static int sq_role_get(struct store *s, const char *project_id, const char *slug,
+                       struct store_role *ret)
+{
+    if (!project_id || !slug || !ret)
+        return -EINVAL;
+    return sq_get(s, sq_read_role, ret, ST_ROLE_GET, "tt", project_id, slug);
+}
+
+static int sq_role_list(struct store *s, const char *project_id, struct store_role **ret,
+                        size_t *ret_n)
+{
+    void *v = NULL;
+    int r;
+
+    if (!ret)
+        return -EINVAL;
+    r = sq_list(s, ST_ROLE_LIST, project_id, sizeof(**ret), sq_read_role, sq_release_role, &v,
+                ret_n);
+    if (r >= 0)
+        *ret = v;
+    return r;
+}
+
+static int sq_role_delete(struct store *s, const char *project_id, const char *slug)
+{
+    _cleanup_conn_ struct sq_conn *c = NULL;
+    int r;
+
+    if (!project_id || !slug)
+        return -EINVAL;
+    c = sq_writer(sq(s));
+    if ((r = sq_begin(c)) < 0 || (r = sq_int(c, NULL, ST_ROLE_GET, "tt", project_id, slug)) < 0)
+        return r;
+    if (r == 0)
+        return -ENOENT;
+    r = sq_int(c, NULL, ST_ROLE_IN_USE, "tt", project_id, slug);
+    if (r != 0)
+        return r < 0 ? r : -EBUSY;
+    r = sq_run(c, ST_ROLE_DELETE, "tt", project_id, slug);
+    if (r < 0)
+        return r;
+    return sq_commit(c);
+}
+
+/* ---- machine identities ---- */
+
+static bool sq_client_secret_valid(const struct store_client_secret *cs)
+{
+    return cs->encrypted_private_key.ptr && cs->encrypted_private_key.len &&
+           strnlen(cs->prefix, sizeof(cs->prefix)) < sizeof(cs->prefix) && cs->num_uses >= 0 &&
+           cs->num_uses_limit >= 0;
+}
+
+static int sq_insert_client_secret(struct sq_conn *c, const struct store_client_secret *cs,
+                                   const char *identity_id)
+{
+    return sq_run(c, ST_CSECRET_INSERT, "ttbbttiiiii", cs->id, identity_id, cs->auth_hash,
+                  (size_t)STORE_HASH_BYTES, cs->encrypted_private_key.ptr,
+                  cs->encrypted_private_key.len, cs->prefix, cs->description ? cs->description : "",
+                  cs->created_at, cs->expires_at, cs->num_uses, cs->num_uses_limit,
+                  (int64_t)cs->revoked);
+}
+
+static int sq_identity_create(struct store *s, const struct store_identity *id,
+                              const struct store_client_secret *first)
+{
+    _cleanup_conn_ struct sq_conn *c = NULL;
+    int r;
+
+    if (!id || !id->name || !id->public_key.ptr || !id->public_key.len || !id->client_id[0] ||
+        id->access_token_num_uses_limit < 0 || (first && !sq_client_secret_valid(first)))
+        return -EINVAL;
+
+    c = sq_writer(sq(s));
+    r = sq_begin(c);
+    if (r < 0)
+        return r;
+    r = sq_run(c, ST_IDENTITY_INSERT, "tttbtiiitti", id->id, id->org_id, id->name,
+               id->public_key.ptr, id->public_key.len, id->client_id, id->access_token_ttl,
+               id->access_token_max_ttl, id->access_token_num_uses_limit,
+               id->trusted_ips ? id->trusted_ips : "", id->created_by, id->created_at);
+    if (r < 0)
+        return r;
+    if (first) {
+        r = sq_insert_client_secret(c, first, id->id);
+        if (r < 0)
+            return r;
+    }
+    return sq_commit(c);
+}
+
+static int sq_identity_get(struct store *s, const char *id, struct store_identity *ret)
+{
+    if (!id || !ret)
+        return -EINVAL;
+    return sq_get(s, sq_read_identity, ret, ST_IDENTITY_GET, "t", id);
+}
+
+static int sq_identity_get_by_client_id(struct store *s, const char *client_id,
+                                        struct store_identity *ret)
+{
+    if (!client_id || !ret)
+        return -EINVAL;
+    return sq_get(s, sq_read_identity, ret, ST_IDENTITY_BY_CLIENT_ID, "t", client_id);
+}
+
+static int sq_identity_list(struct store *s, const char *org_id, struct store_identity **ret,
+                            size_t *ret_n)
+{
+    void *v = NULL;
+    int r;
+
+    if (!ret)
+        return -EINVAL;
+    r = sq_list(s, ST_IDENTITY_LIST, org_id, sizeof(**ret), sq_read_identity, sq_release_identity,
+                &v, ret_n);
+    if (r >= 0)
+        *ret = v;
+    return r;
+}
+
+static int sq_identity_delete(struct store *s, const char *id)
+{
+    _cleanup_conn_ struct sq_conn *c = NULL;
+    int r;
+
+    if (!id)
+        return -EINVAL;
+    c = sq_writer(sq(s));
+    if ((r = sq_begin(c)) < 0 || (r = sq_run(c, ST_IDENTITY_DELETE, "t", id)) < 0)
+        return r;
+    if (sqlite3_changes(c->db) == 0)
+        return -ENOENT;
+    r = sq_run(c, ST_IDENTITY_MEMBERS_DELETE, "t", id);
+    if (r < 0)
+        return r;
+    return sq_commit(c);
+}
+
+static int sq_client_secret_create(struct store *s, const struct store_client_secret *cs)
+{
+    _cleanup_conn_ struct sq_conn *c = NULL;
+    int r;
+
+    if (!cs || !sq_client_secret_valid(cs))
+        return -EINVAL;
+    c = sq_writer(sq(s));
+    if ((r = sq_begin(c)) < 0 || (r = sq_insert_client_secret(c, cs, cs->identity_id)) < 0)
+        return r;
+    return sq_commit(c);
+}
+
+static int sq_client_secret_list(struct store *s, const char *identity_id,
+                                 struct store_client_secret **ret, size_t *ret_n)
+{
+    void *v = NULL;
+    int r;
+
+    if (!ret)
+        return -EINVAL;
+    r = sq_list(s, ST_CSECRET_LIST, identity_id, sizeof(**ret), sq_read_client_secret,
+                sq_release_client_secret, &v, ret_n);
+    if (r >= 0)
+        *ret = v;
+    return r;
+}
+
+/* Runs `change` (?1 the key: id if not NULL, else hash; ?2 arg) in its own
+ * transaction.  If it matched no row: -ENOENT when `exists` finds no row for
+ * the key either, else -EACCES (the row is there but may not be used). */
+static int sq_change_or_refuse(struct store *s, enum sq_stmt change, enum sq_stmt exists,
+                               const char *id, const uint8_t *hash, int64_t arg)
+{
+    _cleanup_conn_ struct sq_conn *c = sq_writer(sq(s));
+    int r;
+
+    r = sq_begin(c);
+    if (r < 0)
+        return r;
+    r = id ? sq_run(c, change, "ti", id, arg)
+           : sq_run(c, change, "bi", hash, (size_t)STORE_HASH_BYTES, arg);
+    if (r < 0)
+        return r;
+    if (sqlite3_changes(c->db) == 0) {
+        r = id ? sq_int(c, NULL, exists, "t", id)
+               : sq_int(c, NULL, exists, "b", hash, (size_t)STORE_HASH_BYTES);
+        return r < 0 ? r : r > 0 ? -EACCES : -ENOENT;
+    }
+    return sq_commit(c);
+}
+
+static int sq_client_secret_use(struct store *s, const char *id, int64_t now)
+{
+    if (!id)
+        return -EINVAL;
+    return sq_change_or_refuse(s, ST_CSECRET_USE, ST_CSECRET_EXISTS, id, NULL, now);
+}
+
+static int sq_client_secret_revoke(struct store *s, const char *identity_id, const char *id)
+{
+    if (!identity_id || !id)
+        return -EINVAL;
+    return sq_write1(s, true, ST_CSECRET_REVOKE, "tt", identity_id, id);
+}
+
+static int sq_access_token_create(struct store *s, const struct store_access_token *t)
+{
+    if (!t || t->num_uses < 0 || t->num_uses_limit < 0)
+        return -EINVAL;
+    return sq_write1(s, false, ST_ATOKEN_INSERT, "bttiiiiii", t->token_hash,
+                     (size_t)STORE_HASH_BYTES, t->identity_id, t->client_secret_id, t->created_at,
+                     t->expires_at, t->max_expires_at, t->num_uses, t->num_uses_limit,
+                     (int64_t)t->revoked);
+}
+
+static int sq_access_token_get(struct store *s, const uint8_t hash[STORE_HASH_BYTES],
+                               struct store_access_token *ret)
+{
+    if (!hash || !ret)
+        return -EINVAL;
+    return sq_get(s, sq_read_access_token, ret, ST_ATOKEN_GET, "b", hash, (size_t)STORE_HASH_BYTES);
+}
+
+static int sq_access_token_use(struct store *s, const uint8_t hash[STORE_HASH_BYTES], int64_t now)
+{
+    if (!hash)
+        return -EINVAL;
+    return sq_change_or_refuse(s, ST_ATOKEN_USE, ST_ATOKEN_GET, NULL, hash, now);
+}
+
+static int sq_access_token_renew(struct store *s, const uint8_t hash[STORE_HASH_BYTES],
+                                 int64_t expires_at)
+{
+    if (!hash)
+        return -EINVAL;
+    return sq_change_or_refuse(s, ST_ATOKEN_RENEW, ST_ATOKEN_GET, NULL, hash, expires_at);
+}
+
+static int sq_access_token_revoke(struct store *s, const uint8_t hash[STORE_HASH_BYTES])
+{
+    if (!hash)
+        return -EINVAL;
+    return sq_write1(s, true, ST_ATOKEN_REVOKE, "b", hash, (size_t)STORE_HASH_BYTES);
+}
+
+/* ---- service tokens ---- */
+
+static int sq_service_token_create(struct store *s, const struct store_service_token *t)
+{
+    if (!t || !t->name || !t->scopes || !t->wrapped_key.ptr || !t->wrapped_key.len)
+        return -EINVAL;
+    return sq_write1(s, false, ST_STOKEN_INSERT, "tttbtibtiii", t->id, t->project_id, t->name,
+                     t->secret_hash, (size_t)STORE_HASH_BYTES, t->scopes, (int64_t)t->write,
+                     t->wrapped_key.ptr, t->wrapped_key.len, t->created_by, t->created_at,
+                     t->expires_at, (int64_t)t->revoked);
+}
+
+static int sq_service_token_get(struct store *s, const char *id, struct store_service_token *ret)
+{
+    if (!id || !ret)
+        return -EINVAL;
+    return sq_get(s, sq_read_service_token, ret, ST_STOKEN_GET, "t", id);
+}
+
+static int sq_service_token_list(struct store *s, const char *project_id,
+                                 struct store_service_token **ret, size_t *ret_n)
+{
+    void *v = NULL;
+    int r;
+
+    if (!ret)
+        return -EINVAL;
+    r = sq_list(s, ST_STOKEN_LIST, project_id, sizeof(**ret), sq_read_service_token,
+                sq_release_service_token, &v, ret_n);
+    if (r >= 0)
+        *ret = v;
+    return r;
+}
+
+static int sq_service_token_revoke(struct store *s, const char *project_id, const char *id)
+{
+    if (!project_id || !id)
+        return -EINVAL;
+    return sq_write1(s, true, ST_STOKEN_REVOKE, "tt", project_id, id);
+}
+
+/* ---- project key rotation ---- */
+
+static int sq_project_versions(struct store *s, const char *project_id,
+                               struct store_version_ref **ret, size_t *ret_n)
+{
+    _cleanup_conn_ struct sq_conn *c = NULL;
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    void *v = NULL;
+    int r;
+
+    if (!project_id || !ret || !ret_n)
+        return -EINVAL;
+    /* One read transaction: "no such project" and the list are one snapshot. */
+    if ((r = sq_reader(sq(s), &c)) < 0 || (r = sq_begin(c)) < 0 ||
+        (r = sq_int(c, NULL, ST_PROJECT_EXISTS, "t", project_id)) < 0)
+        return r;
+    if (r == 0)
+        return -ENOENT;
+    if ((r = sq_query(c, ST_PROJECT_VERSIONS, &st, "t", project_id)) < 0 ||
+        (r = sq_collect(c, st, sizeof(**ret), sq_read_version_ref, sq_release_version_ref, &v,
+                        ret_n)) < 0)
+        return r;
+    *ret = v;
+    return 0;
+}
+
+static int sq_cmp_str_ptr(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int sq_cmp_rekey_version_ptr(const void *a, const void *b)
+{
+    const struct store_rekey_version *x = *(const struct store_rekey_version *const *)a;
+    const struct store_rekey_version *y = *(const struct store_rekey_version *const *)b;
+    int d = strcmp(x->secret_id, y->secret_id);
+
+    return d ? d : (x->version > y->version) - (x->version < y->version);
+}
+
+/* The arguments of project_rekey on their own: complete, and nothing twice
+ * (with the counts checked against the database, that makes the sets equal). */
+static int sq_rekey_check(const struct store_rekey_member *m, size_t n_m,
+                          const struct store_rekey_version *v, size_t n_v)
+{
+    _cleanup_free_ const char **ids = NULL;
+    _cleanup_free_ const struct store_rekey_version **vs = NULL;
+
+    if ((n_m && !m) || (n_v && !v))
+        return -EINVAL;
+    for (size_t i = 0; i < n_m; i++)
+        if (!m[i].principal_id || !m[i].wrapped_key || !m[i].wrapped_key_len)
+            return -EINVAL;
+    for (size_t i = 0; i < n_v; i++)
+        if (!v[i].secret_id || (v[i].value_len && !v[i].value) ||
+            (v[i].comment_len && !v[i].comment))
+            return -EINVAL;
+
+    ids = calloc(n_m ? n_m : 1, sizeof(*ids));
+    vs = calloc(n_v ? n_v : 1, sizeof(*vs));
+    if (!ids || !vs)
+        return -ENOMEM;
+    for (size_t i = 0; i < n_m; i++)
+        ids[i] = m[i].principal_id;
+    for (size_t i = 0; i < n_v; i++)
+        vs[i] = &v[i];
+    qsort(ids, n_m, sizeof(*ids), sq_cmp_str_ptr);
+    qsort(vs, n_v, sizeof(*vs), sq_cmp_rekey_version_ptr);
+    for (size_t i = 1; i < n_m; i++)
+        if (sq_cmp_str_ptr(&ids[i - 1], &ids[i]) == 0)
+            return -EINVAL;
+    for (size_t i = 1; i < n_v; i++)
+        if (sq_cmp_rekey_version_ptr(&vs[i - 1], &vs[i]) == 0)
+            return -EINVAL;
+    return 0;
+}
+
+static int sq_project_rekey(struct store *s, const char *project_id,
+                            const struct store_rekey_member *m, size_t n_m,
+                            const struct store_rekey_version *v, size_t n_v)
+{
+    _cleanup_conn_ struct sq_conn *c = NULL;
+    int64_t count;
+    int r;
+
+    if (!project_id)
+        return -EINVAL;
+    r = sq_rekey_check(m, n_m, v, n_v);
+    if (r < 0)
+        return r;
+
+    c = sq_writer(sq(s));
+    if ((r = sq_begin(c)) < 0 || (r = sq_int(c, NULL, ST_PROJECT_EXISTS, "t", project_id)) < 0)
+        return r;
+    if (r == 0)
+        return -ENOENT;
+    if ((r = sq_int(c, &count, ST_MEMBER_COUNT, "t", project_id)) < 0)
+        return r;
+    if ((uint64_t)count != (uint64_t)n_m)
+        return -EINVAL;
+    if ((r = sq_int(c, &count, ST_VERSION_COUNT, "t", project_id)) < 0)
+        return r;
+    if ((uint64_t)count != (uint64_t)n_v)
+        return -EINVAL;
+
+    /* Each update must hit exactly one row of this project, else the sets
+     * differ; returning rolls back what was already rewritten. */
+    for (size_t i = 0; i < n_m; i++) {
+        r = sq_run(c, ST_MEMBER_REKEY, "ttb", project_id, m[i].principal_id, m[i].wrapped_key,
+                   m[i].wrapped_key_len);
+        if (r < 0)
+            return r;
+        if (sqlite3_changes(c->db) != 1)
+            return -EINVAL;
+    }
+    for (size_t i = 0; i < n_v; i++) {
+        const void *value = v[i].value_len ? v[i].value : NULL;
+        const void *comment = v[i].comment_len ? v[i].comment : NULL;
+        r = sq_run(c, ST_VERSION_REKEY, "tibbt", v[i].secret_id, v[i].version, value,
+                   v[i].value_len, comment, v[i].comment_len, project_id);
+        if (r < 0)
+            return r;
+        if (sqlite3_changes(c->db) != 1)
+            return -EINVAL;
+    }
+    if ((r = sq_run(c, ST_SECRETS_REKEY_CURRENT, "t", project_id)) < 0 ||
+        (r = sq_run(c, ST_STOKEN_REVOKE_PROJECT, "t", project_id)) < 0)
+        return r;
+    return sq_commit(c);
+}
+
+/* ---- history ---- */
+
+static int sq_secrets_at(struct store *s, const char *env_id, const char *path, int64_t t,
+                         struct store_secret_at **ret, size_t *ret_n)
+{
+    _cleanup_conn_ struct sq_conn *c = NULL;
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    void *v = NULL;
+    int r;
+
+    if (!env_id || !path || !ret || !ret_n)
+        return -EINVAL;
+    if ((r = sq_reader(sq(s), &c)) < 0 ||
+        (r = sq_query(c, ST_SECRETS_AT, &st, "tti", env_id, path, t)) < 0 ||
+        (r = sq_collect(c, st, sizeof(**ret), sq_read_secret_at, sq_release_secret_at, &v, ret_n)) <
+            0)
+        return r;
+    *ret = v;
+    return 0;
+}
+
+/* ---- audit log ---- */
+
+#define SQ_AUDIT_MAX_ROWS 10000 /* audit_query's cap on limit */
+
+static int sq_audit_append_tx(struct sq_conn *c, struct store_audit *recs, size_t n,
+                              store_audit_chain_fn chain, void *ctx)
+{
+    uint8_t prev[STORE_HASH_BYTES] = {0};
+    int64_t seq;
+    int r;
+
+    r = sq_begin(c);
+    if (r < 0)
+        return r;
+    {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        if ((r = sq_query(c, ST_AUDIT_LAST, &st, "")) < 0 || (r = sq_step(c, st)) < 0)
+            return r;
+        if (r > 0 && (r = col_hash(c, st, 0, prev)) < 0)
+            return r;
+    }
+    r = sq_int(c, &seq, ST_AUDIT_NEXT_SEQ, "");
+    if (r < 0)
+        return r;
+    /* seq is known before the insert (the write lock is held), so that chain
+     * may hash it too. */
+    for (size_t i = 0; i < n; i++, seq++) {
+        struct store_audit *a = &recs[i];
+
+        a->seq = seq;
+        memcpy(a->prev_hash, prev, sizeof(prev));
+        chain(ctx, prev, a);
+        r = sq_run(c, ST_AUDIT_INSERT, "itttttttttttttbb", a->time, a->actor_type, a->actor_id,
+                   a->actor_name, a->event, a->org_id, a->project_id, a->environment, a->path,
+                   a->key, a->ip, a->user_agent, a->outcome, a->metadata, a->prev_hash,
+                   (size_t)STORE_HASH_BYTES, a->hash, (size_t)STORE_HASH_BYTES);
+        if (r < 0)
+            return r;
+        if (sqlite3_last_insert_rowid(c->db) != seq) {
+            sq_set_err(c->owner, "sqlite: insert audit record: seq out of order");
+            return -EIO;
+        }
+        memcpy(prev, a->hash, sizeof(prev));
+    }
+    return sq_commit(c);
+}
+
+static int sq_audit_append(struct store *s, struct store_audit *recs, size_t n,
+                           store_audit_chain_fn chain, void *ctx)
+{
+    _cleanup_conn_ struct sq_conn *c = NULL;
+    int r;
+
+    if ((n && !recs) || !chain)
+        return -EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (!recs[i].event || !recs[i].event[0] ||
+            !sq_fits(recs[i].actor_type, sizeof(recs[i].actor_type)))
+            return -EINVAL;
+    if (n == 0)
+        return 0;
+
+    c = sq_writer(sq(s));
+    r = sq_audit_append_tx(c, recs, n, chain, ctx);
+    if (r < 0)
+        for (size_t i = 0; i < n; i++)
+            recs[i].seq = 0; /* nothing was appended */
+    return r;
+}
+
+static int sq_audit_stmt(struct sq_conn *c, unsigned shape, sqlite3_stmt **ret)
+{
+    static const struct {
+        unsigned bit;
+        const char *sql;
+    } filters[] = {
+        {AQ_ORG, " AND org_id = :org"},
+        {AQ_PROJECT, " AND project_id = :project"},
+        {AQ_ACTOR, " AND (actor_id = :actor OR actor_name = :actor)"},
+        {AQ_EVENT, " AND event = :event"},
+        {AQ_EVENT_PREFIX, " AND event >= :event AND event < :event_end"},
+        {AQ_SINCE, " AND time >= :since"},
+        {AQ_UNTIL, " AND time < :until"},
+    };
+
+    if (!c->audit_qs[shape]) {
+        _cleanup_buf_ struct buf sql = BUF_INIT;
+        int r = buf_adds(&sql, "SELECT " AUDIT_COLS " FROM audit_log WHERE seq > :after");
+        for (size_t i = 0; i < ELEMENTSOF(filters) && r >= 0; i++)
+            if (shape & filters[i].bit)
+                r = buf_adds(&sql, filters[i].sql);
+        if (r >= 0)
+            r = buf_adds(&sql, " ORDER BY seq LIMIT :limit");
+        if (r < 0)
+            return r;
+        int rc = sqlite3_prepare_v3(c->db, buf_str(&sql), -1, SQLITE_PREPARE_PERSISTENT,
+                                    &c->audit_qs[shape], NULL);
+        if (rc != SQLITE_OK)
+            return sq_fail(c, rc, "query audit log");
+    }
+    *ret = c->audit_qs[shape];
+    return 0;
+}
+
+/* Binds a named parameter if the statement has it. */
+static int sq_bind_named(struct sq_conn *c, sqlite3_stmt *st, const char *name, const char *text,
+                         int64_t value)
+{
+    int idx = sqlite3_bind_parameter_index(st, name);
+    int rc;
+
+    if (idx == 0)
+        return 0;
+    rc = text ? sqlite3_bind_text(st, idx, text, -1, SQLITE_STATIC)
+              : sqlite3_bind_int64(st, idx, value);
+    return rc == SQLITE_OK ? 0 : sq_fail(c, rc, "query audit log");
+}
+
+static int sq_audit_query(struct store *s, const struct store_audit_query *q,
+                          struct store_audit **ret, size_t *ret_n)
+{
+    _cleanup_conn_ struct sq_conn *c = NULL;
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    _cleanup_free_ char *event_end = NULL;
+    unsigned shape = 0;
+    size_t limit;
+    void *v = NULL;
+    int r;
+
+    if (!q || !ret || !ret_n)
+        return -EINVAL;
+    if (q->org_id)
+        shape |= AQ_ORG;
+    if (q->project_id)
+        shape |= AQ_PROJECT;
+    if (q->actor_id)
+        shape |= AQ_ACTOR;
+    if (q->event) {
+        size_t len = strlen(q->event);
+        if (len > 0 && q->event[len - 1] == '.') {
+            /* "secret." matches [ "secret.", "secret/" ): '/' follows '.' */
+            event_end = strdup(q->event);
+            if (!event_end)
+                return -ENOMEM;
+            event_end[len - 1] = '/';
+            shape |= AQ_EVENT_PREFIX;
+        } else {
+            shape |= AQ_EVENT;
+        }
+    }
+    if (q->since)
+        shape |= AQ_SINCE;
+    if (q->until)
+        shape |= AQ_UNTIL;
+    limit = q->limit == 0 || q->limit > SQ_AUDIT_MAX_ROWS ? SQ_AUDIT_MAX_ROWS : q->limit;
+
+    if ((r = sq_reader(sq(s), &c)) < 0 || (r = sq_audit_stmt(c, shape, &st)) < 0)
+        return r;
+    if ((r = sq_bind_named(c, st, ":after", NULL, q->after_seq)) < 0 ||
+        (r = sq_bind_named(c, st, ":org", q->org_id, 0)) < 0 ||
+        (r = sq_bind_named(c, st, ":project", q->project_id, 0)) < 0 ||
+        (r = sq_bind_named(c, st, ":actor", q->actor_id, 0)) < 0 ||
+        (r = sq_bind_named(c, st, ":event", q->event, 0)) < 0 ||
+        (r = sq_bind_named(c, st, ":event_end", event_end, 0)) < 0 ||
+        (r = sq_bind_named(c, st, ":since", NULL, q->since)) < 0 ||
+        (r = sq_bind_named(c, st, ":until", NULL, q->until)) < 0 ||
+        (r = sq_bind_named(c, st, ":limit", NULL, (int64_t)limit)) < 0)
+        return r;
+    r = sq_collect(c, st, sizeof(**ret), sq_read_audit, sq_release_audit, &v, ret_n);
+    if (r < 0)
+        return r;
+    *ret = v;
+    return 0;
+}
+
 static void sq_free(struct sq_store *s)
 {
     if (!s)
@@ -1255,6 +2679,44 @@ static const struct store_ops sq_ops = {
     .secret_get = sq_secret_get,
     .secret_history = sq_secret_history,
     .secrets_write = sq_secrets_write,
+    .invite_create = sq_invite_create,
+    .invite_get = sq_invite_get,
+    .invite_accept = sq_invite_accept,
+    .org_role = sq_org_role,
+    .user_login_failed = sq_user_login_failed,
+    .user_login_ok = sq_user_login_ok,
+    .user_locked_until = sq_user_locked_until,
+    .member_add = sq_member_add,
+    .member_list = sq_member_list,
+    .member_remove = sq_member_remove,
+    .member_set_role = sq_member_set_role,
+    .role_create = sq_role_create,
+    .role_get = sq_role_get,
+    .role_list = sq_role_list,
+    .role_delete = sq_role_delete,
+    .identity_create = sq_identity_create,
+    .identity_get = sq_identity_get,
+    .identity_get_by_client_id = sq_identity_get_by_client_id,
+    .identity_list = sq_identity_list,
+    .identity_delete = sq_identity_delete,
+    .client_secret_create = sq_client_secret_create,
+    .client_secret_list = sq_client_secret_list,
+    .client_secret_use = sq_client_secret_use,
+    .client_secret_revoke = sq_client_secret_revoke,
+    .access_token_create = sq_access_token_create,
+    .access_token_get = sq_access_token_get,
+    .access_token_use = sq_access_token_use,
+    .access_token_renew = sq_access_token_renew,
+    .access_token_revoke = sq_access_token_revoke,
+    .service_token_create = sq_service_token_create,
+    .service_token_get = sq_service_token_get,
+    .service_token_list = sq_service_token_list,
+    .service_token_revoke = sq_service_token_revoke,
+    .project_versions = sq_project_versions,
+    .project_rekey = sq_project_rekey,
+    .secrets_at = sq_secrets_at,
+    .audit_append = sq_audit_append,
+    .audit_query = sq_audit_query,
 };
 
 /* ---- open and migrate ---- */

@@ -15,6 +15,7 @@
 
 #include "base/buf.h"
 #include "base/names.h"
+#include "base/util.h"
 #include "store/migrations.h"
 #include "store/store.h"
 
@@ -158,7 +159,7 @@ static int put(const char *key, const char *value)
 
 static bool blob_is(const struct store_blob *b, const char *s)
 {
-    return b->len == strlen(s) && memcmp(b->ptr, s, b->len) == 0;
+    return b->len == strlen(s) && (b->len == 0 || memcmp(b->ptr, s, b->len) == 0);
 }
 
 /* Runs a query on the database file directly; returns the first column of the
@@ -830,4 +831,1390 @@ Test(store, concurrent_writers_and_readers, .timeout = 60)
     for (size_t i = 0; i < n; i++)
         cr_assert_eq(h[i].version, (int64_t)(n - i));
     store_secrets_free(h, n);
+}
+
+/* ==== migration 0002: people, roles, machines, tokens, history, audit ==== */
+
+#define USER3_ID "12121212-1212-4212-8212-121212121212"
+#define IDENT_ID "abababab-abab-4bab-8bab-abababababab"
+#define IDENT2_ID "acacacac-acac-4cac-8cac-acacacacacac"
+#define CLIENT_ID "cdcdcdcd-cdcd-4dcd-8dcd-cdcdcdcdcdcd"
+#define CLIENT2_ID "cececece-cece-4ece-8ece-cececececece"
+#define CS_ID "efefefef-efef-4fef-8fef-efefefefefef"
+#define CS2_ID "edededed-eded-4ded-8ded-edededededed"
+#define INVITE_ID "bcbcbcbc-bcbc-4cbc-8cbc-bcbcbcbcbcbc"
+#define ROLE_ID "dededede-dede-4ede-8ede-dededededede"
+#define STOKEN_ID "fafafafa-fafa-4afa-8afa-fafafafafafa"
+
+/* Runs SQL on the database file directly; the SQLite result code. */
+static int sql_exec(const char *sql)
+{
+    sqlite3 *db;
+    int rc;
+
+    cr_assert_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    sqlite3_close(db);
+    return rc;
+}
+
+static struct store_invite make_invite(const char *id, const char *email, const char *role,
+                                       uint8_t token)
+{
+    struct store_invite inv = {.email = (char *)email, .created_at = 10, .expires_at = 1000};
+    strcpy(inv.id, id);
+    strcpy(inv.org_id, ORG_ID);
+    strcpy(inv.org_role, role);
+    strcpy(inv.created_by, USER_ID);
+    memset(inv.token_hash, token, sizeof(inv.token_hash));
+    return inv;
+}
+
+/* A second (or third) user of ORG_ID, through an invite. */
+static void add_user(const char *id, const char *invite_id, const char *email, uint8_t token)
+{
+    struct store_invite inv = make_invite(invite_id, email, "member", token);
+    struct store_user u = make_user(id, email);
+    cr_assert_eq(st->ops->invite_create(st, &inv), 0);
+    cr_assert_eq(st->ops->invite_accept(st, invite_id, &u, 20), 0);
+}
+
+static struct store_client_secret make_client_secret(const char *id, const char *identity_id,
+                                                     int64_t expires_at, int64_t limit)
+{
+    struct store_client_secret cs = {
+        .encrypted_private_key = {privkey, sizeof(privkey)},
+        .prefix = "abc1234",
+        .description = "ci",
+        .created_at = 5,
+        .expires_at = expires_at,
+        .num_uses_limit = limit,
+    };
+    strcpy(cs.id, id);
+    strcpy(cs.identity_id, identity_id);
+    memset(cs.auth_hash, 0x5a, sizeof(cs.auth_hash));
+    return cs;
+}
+
+static int create_identity(const char *id, const char *client_id, const char *name,
+                           const struct store_client_secret *first)
+{
+    struct store_identity x = {
+        .name = (char *)name,
+        .public_key = {pubkey, sizeof(pubkey)},
+        .access_token_ttl = 3600,
+        .access_token_max_ttl = 86400,
+        .access_token_num_uses_limit = 0,
+        .trusted_ips = "10.0.0.0/8",
+        .created_at = 7,
+    };
+    strcpy(x.id, id);
+    strcpy(x.org_id, ORG_ID);
+    strcpy(x.client_id, client_id);
+    strcpy(x.created_by, USER_ID);
+    return st->ops->identity_create(st, &x, first);
+}
+
+static int add_member(const char *type, const char *principal, const char *role)
+{
+    struct store_member m = {.wrapped_key = {wrapped, sizeof(wrapped)}, .created_at = 9};
+    strcpy(m.project_id, PROJ_ID);
+    strcpy(m.principal_type, type);
+    strcpy(m.principal_id, principal);
+    strcpy(m.role, role);
+    return st->ops->member_add(st, &m);
+}
+
+/* ---- invites, org roles, lockout ---- */
+
+Test(store, invite_create_get_accept)
+{
+    struct store_invite inv = make_invite(INVITE_ID, "bob@example.com", "admin", 0x11), got = {0};
+    struct store_user u = make_user(USER2_ID, "bob@example.com"), gu = {0};
+    uint8_t other[STORE_HASH_BYTES];
+    char role[16] = "";
+
+    bootstrap();
+    cr_assert_eq(st->ops->invite_create(st, &inv), 0);
+    cr_assert_eq(st->ops->invite_create(st, &inv), -EEXIST, "same id and token");
+    struct store_invite bad = make_invite(USER3_ID, "x@example.com", "owner", 0x12);
+    cr_assert_eq(st->ops->invite_create(st, &bad), -EINVAL, "unknown org role");
+    bad = make_invite(USER3_ID, "x@example.com", "member", 0x12);
+    strcpy(bad.org_id, "00000000-0000-4000-8000-000000000000");
+    cr_assert_eq(st->ops->invite_create(st, &bad), -ENOENT, "unknown org");
+
+    cr_assert_eq(st->ops->invite_get(st, inv.token_hash, &got), 0);
+    cr_assert_str_eq(got.id, INVITE_ID);
+    cr_assert_str_eq(got.org_id, ORG_ID);
+    cr_assert_str_eq(got.email, "bob@example.com");
+    cr_assert_str_eq(got.org_role, "admin");
+    cr_assert_str_eq(got.created_by, USER_ID);
+    cr_assert_eq(got.expires_at, 1000);
+    cr_assert_eq(got.accepted_at, 0);
+    store_invite_release(&got);
+    store_invite_release(&got);
+    store_invite_release(NULL);
+    memset(other, 0x99, sizeof(other));
+    cr_assert_eq(st->ops->invite_get(st, other, &got), -ENOENT);
+
+    /* an invite is for one address */
+    struct store_user mallory = make_user(USER3_ID, "mallory@example.com");
+    cr_assert_eq(st->ops->invite_accept(st, INVITE_ID, &mallory, 50), -EINVAL);
+    cr_assert_eq(st->ops->user_get(st, USER3_ID, &gu), -ENOENT);
+    cr_assert_eq(st->ops->invite_accept(st, USER3_ID, &u, 50), -ENOENT, "unknown invite");
+
+    cr_assert_eq(st->ops->org_role(st, ORG_ID, USER2_ID, role), -ENOENT);
+    u.email = "BOB@example.com"; /* e-mails compare without ASCII case */
+    cr_assert_eq(st->ops->invite_accept(st, INVITE_ID, &u, 50), 0);
+    cr_assert_eq(st->ops->user_get(st, USER2_ID, &gu), 0);
+    store_user_release(&gu);
+    cr_assert_eq(st->ops->org_role(st, ORG_ID, USER2_ID, role), 0);
+    cr_assert_str_eq(role, "admin");
+    cr_assert_eq(st->ops->invite_get(st, inv.token_hash, &got), 0);
+    cr_assert_eq(got.accepted_at, 50);
+    store_invite_release(&got);
+
+    /* twice: refused, nothing written */
+    struct store_user u2 = make_user(USER3_ID, "bob@example.com");
+    cr_assert_eq(st->ops->invite_accept(st, INVITE_ID, &u2, 60), -EEXIST);
+
+    /* a second invite for a taken address */
+    struct store_invite inv2 = make_invite(USER3_ID, "ada@example.com", "member", 0x13);
+    struct store_user dup = make_user("99999999-9999-4999-8999-999999999999", "ada@example.com");
+    cr_assert_eq(st->ops->invite_create(st, &inv2), 0);
+    cr_assert_eq(st->ops->invite_accept(st, USER3_ID, &dup, 70), -EEXIST);
+    cr_assert_eq(st->ops->invite_get(st, inv2.token_hash, &got), 0);
+    cr_assert_eq(got.accepted_at, 0, "a refused accept writes nothing");
+    store_invite_release(&got);
+    int64_t n = 0;
+    cr_assert_eq(st->ops->user_count(st, &n), 0);
+    cr_assert_eq(n, 2);
+}
+
+Test(store, org_role)
+{
+    char role[16] = "unchanged";
+
+    bootstrap();
+    cr_assert_eq(st->ops->org_role(st, ORG_ID, USER_ID, role), 0);
+    cr_assert_str_eq(role, "admin");
+    add_user(USER2_ID, INVITE_ID, "bob@example.com", 0x21);
+    cr_assert_eq(st->ops->org_role(st, ORG_ID, USER2_ID, role), 0);
+    cr_assert_str_eq(role, "member");
+    strcpy(role, "unchanged");
+    cr_assert_eq(st->ops->org_role(st, ORG_ID, USER3_ID, role), -ENOENT);
+    cr_assert_eq(st->ops->org_role(st, PROJ_ID, USER_ID, role), -ENOENT);
+    cr_assert_str_eq(role, "unchanged", "not written on failure");
+    cr_assert_eq(st->ops->org_role(st, NULL, USER_ID, role), -EINVAL);
+}
+
+Test(store, login_lockout_counts_and_resets)
+{
+    int64_t until = -1;
+
+    bootstrap();
+    cr_assert_eq(st->ops->user_locked_until(st, USER_ID, &until), 0);
+    cr_assert_eq(until, 0);
+    cr_assert_eq(st->ops->user_login_failed(st, USER_ID, 1000, 3, 500, &until), 1);
+    cr_assert_eq(until, 0);
+    cr_assert_eq(st->ops->user_login_failed(st, USER_ID, 1001, 3, 500, &until), 2);
+    cr_assert_eq(until, 0);
+    cr_assert_eq(st->ops->user_login_failed(st, USER_ID, 1002, 3, 500, &until), 3);
+    cr_assert_eq(until, 1502, "locked at the third failure");
+    cr_assert_eq(st->ops->user_locked_until(st, USER_ID, &until), 0);
+    cr_assert_eq(until, 1502);
+
+    /* a failure while locked extends the lock; so does one after it ends */
+    cr_assert_eq(st->ops->user_login_failed(st, USER_ID, 1100, 3, 500, &until), 4);
+    cr_assert_eq(until, 1600);
+    cr_assert_eq(st->ops->user_login_failed(st, USER_ID, 3000, 3, 500, NULL), 5);
+    cr_assert_eq(st->ops->user_locked_until(st, USER_ID, &until), 0);
+    cr_assert_eq(until, 3500);
+
+    /* reopening keeps the count (it is in the database, not in memory) */
+    reopen_store();
+    cr_assert_eq(st->ops->user_login_failed(st, USER_ID, 4000, 0, 500, &until), 6);
+    cr_assert_eq(until, 0, "lock_after 0 never locks, and the old lock has ended");
+
+    cr_assert_eq(st->ops->user_login_ok(st, USER_ID), 0);
+    cr_assert_eq(st->ops->user_locked_until(st, USER_ID, &until), 0);
+    cr_assert_eq(until, 0);
+    cr_assert_eq(st->ops->user_login_failed(st, USER_ID, 5000, 3, 500, &until), 1,
+                 "counting starts again");
+
+    cr_assert_eq(st->ops->user_login_failed(st, USER2_ID, 1, 3, 500, &until), -ENOENT);
+    cr_assert_eq(st->ops->user_login_ok(st, USER2_ID), -ENOENT);
+    cr_assert_eq(st->ops->user_locked_until(st, USER2_ID, &until), -ENOENT);
+    cr_assert_eq(st->ops->user_login_failed(st, USER_ID, 1, -1, 500, &until), -EINVAL);
+}
+
+/* ---- members and roles ---- */
+
+Test(store, members_add_list_set_role_remove)
+{
+    struct store_member *list = NULL, m = {0};
+    size_t n = 0;
+
+    setup_project();
+    add_user(USER2_ID, INVITE_ID, "Zed@example.com", 0x31);
+    add_user(USER3_ID, "13131313-1313-4313-8313-131313131313", "bob@example.com", 0x32);
+    cr_assert_eq(create_identity(IDENT_ID, CLIENT_ID, "deploy-bot", NULL), 0);
+    cr_assert_eq(create_identity(IDENT2_ID, CLIENT2_ID, "ci", NULL), 0);
+
+    cr_assert_eq(add_member("user", USER2_ID, "viewer"), 0);
+    cr_assert_eq(add_member("", USER3_ID, "member"), 0, "\"\" means user");
+    cr_assert_eq(add_member("identity", IDENT_ID, "member"), 0);
+    cr_assert_eq(add_member("identity", IDENT2_ID, "viewer"), 0);
+    cr_assert_eq(add_member("user", USER2_ID, "admin"), -EEXIST);
+    cr_assert_eq(add_member("identity", USER2_ID, "admin"), -ENOENT, "not an identity");
+    cr_assert_eq(add_member("user", IDENT_ID, "admin"), -ENOENT, "not a user");
+    cr_assert_eq(add_member("identity", "00000000-0000-4000-8000-000000000000", "admin"), -ENOENT);
+    cr_assert_eq(add_member("robot", IDENT_ID, "admin"), -EINVAL);
+    cr_assert_eq(add_member("user", USER2_ID, ""), -EINVAL);
+
+    cr_assert_eq(st->ops->member_list(st, PROJ_ID, &list, &n), 0);
+    cr_assert_eq(n, 5);
+    /* identities first, then users, each by name */
+    const char *names[] = {"ci", "deploy-bot", "ada@example.com", "bob@example.com",
+                           "Zed@example.com"};
+    const char *types[] = {"identity", "identity", "user", "user", "user"};
+    const char *roles[] = {"viewer", "member", "admin", "member", "viewer"};
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_str_eq(list[i].principal_name, names[i], "member %zu", i);
+        cr_assert_str_eq(list[i].principal_type, types[i]);
+        cr_assert_str_eq(list[i].role, roles[i]);
+        cr_assert_str_eq(list[i].project_id, PROJ_ID);
+        cr_assert_eq(list[i].wrapped_key.len, sizeof(wrapped));
+    }
+    cr_assert_str_eq(list[0].principal_id, IDENT2_ID);
+    cr_assert_eq(list[4].created_at, 9);
+    store_members_free(list, n);
+    store_members_free(NULL, 0);
+
+    cr_assert_eq(st->ops->member_get(st, PROJ_ID, IDENT_ID, &m), 0);
+    cr_assert_str_eq(m.principal_type, "identity");
+    cr_assert_str_eq(m.principal_name, "deploy-bot");
+    store_member_release(&m);
+    cr_assert_eq(st->ops->member_get(st, PROJ_ID, USER_ID, &m), 0);
+    cr_assert_str_eq(m.principal_type, "user", "the creator");
+    cr_assert_str_eq(m.principal_name, "ada@example.com");
+    store_member_release(&m);
+
+    cr_assert_eq(st->ops->member_set_role(st, PROJ_ID, USER2_ID, "member"), 0);
+    cr_assert_eq(st->ops->member_get(st, PROJ_ID, USER2_ID, &m), 0);
+    cr_assert_str_eq(m.role, "member");
+    store_member_release(&m);
+    cr_assert_eq(
+        st->ops->member_set_role(st, PROJ_ID, "00000000-0000-4000-8000-000000000000", "member"),
+        -ENOENT);
+    cr_assert_eq(st->ops->member_set_role(st, PROJ_ID, USER2_ID, ""), -EINVAL);
+
+    cr_assert_eq(st->ops->member_remove(st, PROJ_ID, USER2_ID), 0);
+    cr_assert_eq(st->ops->member_get(st, PROJ_ID, USER2_ID, &m), -ENOENT);
+    cr_assert_eq(st->ops->member_remove(st, PROJ_ID, USER2_ID), -ENOENT);
+    cr_assert_eq(st->ops->member_list(st, PROJ_ID, &list, &n), 0);
+    cr_assert_eq(n, 4);
+    store_members_free(list, n);
+
+    list = NULL;
+    cr_assert_eq(st->ops->member_list(st, PROJ2_ID, &list, &n), 0);
+    cr_assert_eq(n, 0);
+    cr_assert_null(list);
+}
+
+static int create_role(const char *id, const char *slug, const char *name)
+{
+    struct store_role r = {.slug = (char *)slug,
+                           .name = (char *)name,
+                           .rules = "[{\"subject\":\"secrets\",\"actions\":[\"read\"]}]",
+                           .created_at = 11};
+    strcpy(r.id, id);
+    strcpy(r.project_id, PROJ_ID);
+    return st->ops->role_create(st, &r);
+}
+
+Test(store, roles_create_get_list_delete)
+{
+    struct store_role r = {0}, *list = NULL;
+    size_t n = 0;
+
+    setup_project();
+    cr_assert_eq(create_role(ROLE_ID, "reader", "Reader"), 0);
+    cr_assert_eq(create_role("dfdfdfdf-dfdf-4fdf-8fdf-dfdfdfdfdfdf", "auditor", "Auditor"), 0);
+    cr_assert_eq(create_role("d0d0d0d0-d0d0-4d0d-8d0d-d0d0d0d0d0d0", "reader", "Again"), -EEXIST);
+    cr_assert_eq(create_role("d1d1d1d1-d1d1-4d1d-8d1d-d1d1d1d1d1d1", "", "Empty"), -EINVAL);
+
+    cr_assert_eq(st->ops->role_get(st, PROJ_ID, "reader", &r), 0);
+    cr_assert_str_eq(r.id, ROLE_ID);
+    cr_assert_str_eq(r.project_id, PROJ_ID);
+    cr_assert_str_eq(r.name, "Reader");
+    cr_assert_str_eq(r.rules, "[{\"subject\":\"secrets\",\"actions\":[\"read\"]}]");
+    cr_assert_eq(r.created_at, 11);
+    store_role_release(&r);
+    store_role_release(&r);
+    cr_assert_eq(st->ops->role_get(st, PROJ_ID, "writer", &r), -ENOENT);
+    cr_assert_eq(st->ops->role_get(st, PROJ2_ID, "reader", &r), -ENOENT);
+
+    cr_assert_eq(st->ops->role_list(st, PROJ_ID, &list, &n), 0);
+    cr_assert_eq(n, 2);
+    cr_assert_str_eq(list[0].slug, "auditor");
+    cr_assert_str_eq(list[1].slug, "reader");
+    store_roles_free(list, n);
+
+    /* in use by a member: refused until nobody has it */
+    add_user(USER2_ID, INVITE_ID, "bob@example.com", 0x41);
+    cr_assert_eq(add_member("user", USER2_ID, "reader"), 0);
+    cr_assert_eq(st->ops->role_delete(st, PROJ_ID, "reader"), -EBUSY);
+    cr_assert_eq(st->ops->role_get(st, PROJ_ID, "reader", &r), 0);
+    store_role_release(&r);
+    cr_assert_eq(st->ops->member_set_role(st, PROJ_ID, USER2_ID, "viewer"), 0);
+    cr_assert_eq(st->ops->role_delete(st, PROJ_ID, "reader"), 0);
+    cr_assert_eq(st->ops->role_get(st, PROJ_ID, "reader", &r), -ENOENT);
+    cr_assert_eq(st->ops->role_delete(st, PROJ_ID, "reader"), -ENOENT);
+    cr_assert_eq(st->ops->role_delete(st, PROJ_ID, "admin"), -ENOENT, "built-ins are not stored");
+}
+
+/* ---- machine identities ---- */
+
+Test(store, identities_create_get_list)
+{
+    struct store_client_secret cs = make_client_secret(CS_ID, "", 0, 0), *sl = NULL;
+    struct store_identity x = {0}, *list = NULL;
+    size_t n = 0;
+
+    bootstrap();
+    cr_assert_eq(create_identity(IDENT_ID, CLIENT_ID, "deploy-bot", &cs), 0);
+    cr_assert_eq(create_identity(IDENT2_ID, CLIENT2_ID, "deploy-bot", NULL), -EEXIST,
+                 "name taken in the org");
+    cr_assert_eq(create_identity(IDENT2_ID, CLIENT_ID, "other", NULL), -EEXIST, "client id taken");
+    cr_assert_eq(create_identity(IDENT2_ID, CLIENT2_ID, "ci", NULL), 0);
+
+    cr_assert_eq(st->ops->identity_get(st, IDENT_ID, &x), 0);
+    cr_assert_str_eq(x.id, IDENT_ID);
+    cr_assert_str_eq(x.org_id, ORG_ID);
+    cr_assert_str_eq(x.name, "deploy-bot");
+    cr_assert_str_eq(x.client_id, CLIENT_ID);
+    cr_assert_arr_eq(x.public_key.ptr, pubkey, sizeof(pubkey));
+    cr_assert_eq(x.access_token_ttl, 3600);
+    cr_assert_eq(x.access_token_max_ttl, 86400);
+    cr_assert_str_eq(x.trusted_ips, "10.0.0.0/8");
+    cr_assert_str_eq(x.created_by, USER_ID);
+    cr_assert_eq(x.created_at, 7);
+    store_identity_release(&x);
+    store_identity_release(&x);
+
+    cr_assert_eq(st->ops->identity_get_by_client_id(st, CLIENT2_ID, &x), 0);
+    cr_assert_str_eq(x.id, IDENT2_ID);
+    store_identity_release(&x);
+    cr_assert_eq(st->ops->identity_get_by_client_id(st, IDENT_ID, &x), -ENOENT);
+    cr_assert_eq(st->ops->identity_get(st, CLIENT_ID, &x), -ENOENT);
+
+    cr_assert_eq(st->ops->identity_list(st, ORG_ID, &list, &n), 0);
+    cr_assert_eq(n, 2);
+    cr_assert_str_eq(list[0].name, "ci");
+    cr_assert_str_eq(list[1].name, "deploy-bot");
+    store_identities_free(list, n);
+
+    /* the first client secret belongs to the identity */
+    cr_assert_eq(st->ops->client_secret_list(st, IDENT_ID, &sl, &n), 0);
+    cr_assert_eq(n, 1);
+    cr_assert_str_eq(sl[0].id, CS_ID);
+    cr_assert_str_eq(sl[0].identity_id, IDENT_ID);
+    cr_assert_str_eq(sl[0].prefix, "abc1234");
+    cr_assert_str_eq(sl[0].description, "ci");
+    cr_assert_eq(sl[0].encrypted_private_key.len, sizeof(privkey));
+    cr_assert_eq(sl[0].auth_hash[0], 0x5a);
+    cr_assert_eq(sl[0].num_uses, 0);
+    cr_assert_not(sl[0].revoked);
+    store_client_secrets_free(sl, n);
+    sl = NULL;
+    cr_assert_eq(st->ops->client_secret_list(st, IDENT2_ID, &sl, &n), 0);
+    cr_assert_eq(n, 0);
+    cr_assert_null(sl);
+}
+
+static struct store_access_token make_token(uint8_t b, const char *identity, const char *cs,
+                                            int64_t expires, int64_t max, int64_t limit)
+{
+    struct store_access_token t = {
+        .created_at = 1, .expires_at = expires, .max_expires_at = max, .num_uses_limit = limit};
+    memset(t.token_hash, b, sizeof(t.token_hash));
+    strcpy(t.identity_id, identity);
+    strcpy(t.client_secret_id, cs);
+    return t;
+}
+
+Test(store, identity_delete_cascades)
+{
+    struct store_client_secret cs = make_client_secret(CS_ID, IDENT_ID, 0, 0), *sl = NULL;
+    struct store_access_token t = make_token(0x77, IDENT_ID, CS_ID, 100, 200, 0), got;
+    struct store_identity x = {0};
+    struct store_member m = {0};
+    size_t n = 0;
+
+    setup_project();
+    cr_assert_eq(create_identity(IDENT_ID, CLIENT_ID, "deploy-bot", &cs), 0);
+    cr_assert_eq(create_identity(IDENT2_ID, CLIENT2_ID, "ci", NULL), 0);
+    cr_assert_eq(st->ops->access_token_create(st, &t), 0);
+    cr_assert_eq(add_member("identity", IDENT_ID, "member"), 0);
+    cr_assert_eq(add_member("identity", IDENT2_ID, "member"), 0);
+
+    cr_assert_eq(st->ops->identity_delete(st, IDENT_ID), 0);
+    cr_assert_eq(st->ops->identity_get(st, IDENT_ID, &x), -ENOENT);
+    cr_assert_eq(st->ops->client_secret_list(st, IDENT_ID, &sl, &n), 0);
+    cr_assert_eq(n, 0);
+    cr_assert_eq(st->ops->access_token_get(st, t.token_hash, &got), -ENOENT);
+    cr_assert_eq(st->ops->member_get(st, PROJ_ID, IDENT_ID, &m), -ENOENT);
+    cr_assert_eq(sql_int("SELECT count(*) FROM identity_client_secrets"), 0);
+    cr_assert_eq(st->ops->identity_delete(st, IDENT_ID), -ENOENT);
+
+    /* the other identity is untouched */
+    cr_assert_eq(st->ops->member_get(st, PROJ_ID, IDENT2_ID, &m), 0);
+    store_member_release(&m);
+    cr_assert_eq(st->ops->member_get(st, PROJ_ID, USER_ID, &m), 0);
+    store_member_release(&m);
+}
+
+Test(store, client_secret_use_limits)
+{
+    struct store_client_secret first = make_client_secret(CS_ID, IDENT_ID, 0, 2), *sl = NULL;
+    size_t n = 0;
+
+    bootstrap();
+    cr_assert_eq(create_identity(IDENT_ID, CLIENT_ID, "deploy-bot", &first), 0);
+    /* a limit of 2 allows exactly 2 */
+    cr_assert_eq(st->ops->client_secret_use(st, CS_ID, 100), 0);
+    cr_assert_eq(st->ops->client_secret_use(st, CS_ID, 101), 0);
+    cr_assert_eq(st->ops->client_secret_use(st, CS_ID, 102), -EACCES);
+    cr_assert_eq(st->ops->client_secret_list(st, IDENT_ID, &sl, &n), 0);
+    cr_assert_eq(sl[0].num_uses, 2, "a refused use is not counted");
+    cr_assert_eq(sl[0].num_uses_limit, 2);
+    store_client_secrets_free(sl, n);
+
+    /* expiring at 500: usable before, refused at and after */
+    struct store_client_secret exp = make_client_secret(CS2_ID, IDENT_ID, 500, 0);
+    exp.created_at = 6;
+    cr_assert_eq(st->ops->client_secret_create(st, &exp), 0);
+    cr_assert_eq(st->ops->client_secret_create(st, &exp), -EEXIST);
+    for (int i = 0; i < 5; i++)
+        cr_assert_eq(st->ops->client_secret_use(st, CS2_ID, 499), 0, "unlimited uses");
+    cr_assert_eq(st->ops->client_secret_use(st, CS2_ID, 500), -EACCES);
+    cr_assert_eq(st->ops->client_secret_use(st, CS2_ID, 10000), -EACCES);
+
+    /* revoked */
+    struct store_client_secret third =
+        make_client_secret("e0e0e0e0-e0e0-4e0e-8e0e-e0e0e0e0e0e0", IDENT_ID, 0, 0);
+    third.created_at = 8;
+    cr_assert_eq(st->ops->client_secret_create(st, &third), 0);
+    cr_assert_eq(st->ops->client_secret_use(st, third.id, 1), 0);
+    cr_assert_eq(st->ops->client_secret_revoke(st, IDENT_ID, third.id), 0);
+    cr_assert_eq(st->ops->client_secret_use(st, third.id, 1), -EACCES);
+    cr_assert_eq(st->ops->client_secret_revoke(st, IDENT2_ID, third.id), -ENOENT,
+                 "another identity's secret");
+    cr_assert_eq(st->ops->client_secret_revoke(st, IDENT_ID, USER2_ID), -ENOENT);
+
+    cr_assert_eq(st->ops->client_secret_use(st, USER2_ID, 1), -ENOENT, "unknown");
+    struct store_client_secret orphan = make_client_secret(USER3_ID, IDENT2_ID, 0, 0);
+    cr_assert_eq(st->ops->client_secret_create(st, &orphan), -ENOENT, "unknown identity");
+
+    cr_assert_eq(st->ops->client_secret_list(st, IDENT_ID, &sl, &n), 0);
+    cr_assert_eq(n, 3);
+    cr_assert_str_eq(sl[0].id, CS_ID, "ordered by creation");
+    cr_assert_str_eq(sl[1].id, CS2_ID);
+    cr_assert_eq(sl[1].num_uses, 5);
+    cr_assert_eq(sl[1].expires_at, 500);
+    cr_assert(sl[2].revoked);
+    store_client_secrets_free(sl, n);
+}
+
+struct use_worker {
+    pthread_t thread;
+    int ok, refused, other;
+};
+
+static void *use_main(void *arg)
+{
+    struct use_worker *w = arg;
+    for (int i = 0; i < 20; i++) {
+        int r = st->ops->client_secret_use(st, CS_ID, 100);
+        if (r == 0)
+            w->ok++;
+        else if (r == -EACCES)
+            w->refused++;
+        else
+            w->other++;
+    }
+    return NULL;
+}
+
+Test(store, client_secret_limit_holds_under_concurrency, .timeout = 60)
+{
+    struct store_client_secret first = make_client_secret(CS_ID, IDENT_ID, 0, 25);
+    struct use_worker w[6] = {0};
+    int ok = 0, refused = 0;
+
+    bootstrap();
+    cr_assert_eq(create_identity(IDENT_ID, CLIENT_ID, "deploy-bot", &first), 0);
+    for (int i = 0; i < 6; i++)
+        cr_assert_eq(pthread_create(&w[i].thread, NULL, use_main, &w[i]), 0);
+    for (int i = 0; i < 6; i++) {
+        pthread_join(w[i].thread, NULL);
+        cr_assert_eq(w[i].other, 0);
+        ok += w[i].ok;
+        refused += w[i].refused;
+    }
+    cr_assert_eq(ok, 25);
+    cr_assert_eq(refused, 6 * 20 - 25);
+}
+
+Test(store, access_tokens_use_renew_revoke_expiry)
+{
+    struct store_client_secret first = make_client_secret(CS_ID, IDENT_ID, 0, 0);
+    struct store_access_token t = make_token(0x71, IDENT_ID, CS_ID, 1000, 5000, 2), got = {0};
+    uint8_t unknown[STORE_HASH_BYTES];
+
+    memset(unknown, 0x70, sizeof(unknown));
+    bootstrap();
+    cr_assert_eq(create_identity(IDENT_ID, CLIENT_ID, "deploy-bot", &first), 0);
+    cr_assert_eq(st->ops->access_token_create(st, &t), 0);
+    cr_assert_eq(st->ops->access_token_create(st, &t), -EEXIST);
+    struct store_access_token orphan = make_token(0x72, IDENT_ID, CS2_ID, 1, 1, 0);
+    cr_assert_eq(st->ops->access_token_create(st, &orphan), -ENOENT, "unknown client secret");
+
+    cr_assert_eq(st->ops->access_token_get(st, t.token_hash, &got), 0);
+    cr_assert_arr_eq(got.token_hash, t.token_hash, STORE_HASH_BYTES);
+    cr_assert_str_eq(got.identity_id, IDENT_ID);
+    cr_assert_str_eq(got.client_secret_id, CS_ID);
+    cr_assert_eq(got.created_at, 1);
+    cr_assert_eq(got.expires_at, 1000);
+    cr_assert_eq(got.max_expires_at, 5000);
+    cr_assert_eq(got.num_uses_limit, 2);
+    cr_assert_not(got.revoked);
+    cr_assert_eq(st->ops->access_token_get(st, unknown, &got), -ENOENT);
+
+    /* expiry: expires_at <= now is expired */
+    cr_assert_eq(st->ops->access_token_use(st, t.token_hash, 999), 0);
+    cr_assert_eq(st->ops->access_token_use(st, t.token_hash, 1000), -EACCES);
+    /* renewing moves expiry, capped at max_expires_at */
+    cr_assert_eq(st->ops->access_token_renew(st, t.token_hash, 3000), 0);
+    cr_assert_eq(st->ops->access_token_use(st, t.token_hash, 1000), 0);
+    /* use limit 2 reached */
+    cr_assert_eq(st->ops->access_token_use(st, t.token_hash, 1001), -EACCES);
+    cr_assert_eq(st->ops->access_token_renew(st, t.token_hash, 9999), 0);
+    cr_assert_eq(st->ops->access_token_get(st, t.token_hash, &got), 0);
+    cr_assert_eq(got.expires_at, 5000, "never past max_expires_at");
+    cr_assert_eq(got.num_uses, 2);
+
+    /* unlimited token, then revoked */
+    struct store_access_token u = make_token(0x73, IDENT_ID, CS_ID, 1000, 1000, 0);
+    cr_assert_eq(st->ops->access_token_create(st, &u), 0);
+    for (int i = 0; i < 10; i++)
+        cr_assert_eq(st->ops->access_token_use(st, u.token_hash, 10), 0);
+    cr_assert_eq(st->ops->access_token_revoke(st, u.token_hash), 0);
+    cr_assert_eq(st->ops->access_token_use(st, u.token_hash, 10), -EACCES);
+    cr_assert_eq(st->ops->access_token_renew(st, u.token_hash, 900), -EACCES);
+    cr_assert_eq(st->ops->access_token_get(st, u.token_hash, &got), 0);
+    cr_assert(got.revoked);
+    cr_assert_eq(got.num_uses, 10);
+
+    cr_assert_eq(st->ops->access_token_use(st, unknown, 1), -ENOENT);
+    cr_assert_eq(st->ops->access_token_renew(st, unknown, 1), -ENOENT);
+    cr_assert_eq(st->ops->access_token_revoke(st, unknown), -ENOENT);
+}
+
+/* ---- service tokens ---- */
+
+static struct store_service_token make_service_token(const char *id, const char *name,
+                                                     int64_t created_at)
+{
+    struct store_service_token t = {
+        .name = (char *)name,
+        .scopes = "[{\"environment\":\"dev\",\"secretPath\":\"/**\"}]",
+        .write = true,
+        .wrapped_key = {wrapped, sizeof(wrapped)},
+        .created_at = created_at,
+        .expires_at = 99999,
+    };
+    strcpy(t.id, id);
+    strcpy(t.project_id, PROJ_ID);
+    strcpy(t.created_by, USER_ID);
+    memset(t.secret_hash, 0x3c, sizeof(t.secret_hash));
+    return t;
+}
+
+Test(store, service_tokens_create_get_list_revoke)
+{
+    struct store_service_token t = make_service_token(STOKEN_ID, "ci", 20), got = {0}, *list = NULL;
+    struct store_service_token t2 = make_service_token(USER3_ID, "deploy", 10);
+    size_t n = 0;
+
+    setup_project();
+    cr_assert_eq(st->ops->service_token_create(st, &t), 0);
+    cr_assert_eq(st->ops->service_token_create(st, &t), -EEXIST);
+    t2.write = false;
+    cr_assert_eq(st->ops->service_token_create(st, &t2), 0);
+    struct store_service_token bad = make_service_token(USER2_ID, "x", 1);
+    strcpy(bad.project_id, PROJ2_ID);
+    cr_assert_eq(st->ops->service_token_create(st, &bad), -ENOENT, "unknown project");
+
+    cr_assert_eq(st->ops->service_token_get(st, STOKEN_ID, &got), 0);
+    cr_assert_str_eq(got.id, STOKEN_ID);
+    cr_assert_str_eq(got.project_id, PROJ_ID);
+    cr_assert_str_eq(got.name, "ci");
+    cr_assert_str_eq(got.scopes, "[{\"environment\":\"dev\",\"secretPath\":\"/**\"}]");
+    cr_assert(got.write);
+    cr_assert_eq(got.secret_hash[31], 0x3c);
+    cr_assert_arr_eq(got.wrapped_key.ptr, wrapped, sizeof(wrapped));
+    cr_assert_str_eq(got.created_by, USER_ID);
+    cr_assert_eq(got.expires_at, 99999);
+    cr_assert_not(got.revoked);
+    store_service_token_release(&got);
+    store_service_token_release(&got);
+    cr_assert_eq(st->ops->service_token_get(st, USER2_ID, &got), -ENOENT);
+
+    cr_assert_eq(st->ops->service_token_list(st, PROJ_ID, &list, &n), 0);
+    cr_assert_eq(n, 2);
+    cr_assert_str_eq(list[0].name, "deploy", "ordered by creation");
+    cr_assert_not(list[0].write);
+    cr_assert_str_eq(list[1].name, "ci");
+    store_service_tokens_free(list, n);
+
+    cr_assert_eq(st->ops->service_token_revoke(st, PROJ2_ID, STOKEN_ID), -ENOENT,
+                 "another project's token");
+    cr_assert_eq(st->ops->service_token_revoke(st, PROJ_ID, STOKEN_ID), 0);
+    cr_assert_eq(st->ops->service_token_get(st, STOKEN_ID, &got), 0);
+    cr_assert(got.revoked);
+    store_service_token_release(&got);
+    cr_assert_eq(st->ops->service_token_revoke(st, PROJ_ID, USER2_ID), -ENOENT);
+}
+
+/* ---- secrets_at ---- */
+
+static void write_at(const char *key, enum store_write_op op, const char *value, int64_t t)
+{
+    struct store_write w = {.op = op,
+                            .key = key,
+                            .value = (const uint8_t *)value,
+                            .value_len = value ? strlen(value) : 0};
+    cr_assert_eq(st->ops->secrets_write(st, PROJ_ID, ENV_DEV, "/", &w, 1, USER_ID, t), 0,
+                 "%s at %lld", key, (long long)t);
+}
+
+/* The state of key at a time: NULL if it did not exist, "" if deleted. */
+static const char *state_of(const struct store_secret_at *v, size_t n, const char *key,
+                            int64_t *ret_version)
+{
+    static char buf[64];
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(v[i].current.key, key) != 0)
+            continue;
+        if (!v[i].existed)
+            return NULL;
+        cr_assert_str_eq(v[i].then.id, v[i].current.id);
+        cr_assert_str_eq(v[i].then.key, key);
+        *ret_version = v[i].then.version;
+        snprintf(buf, sizeof(buf), "%.*s", (int)v[i].then.value.len,
+                 (const char *)v[i].then.value.ptr);
+        return buf;
+    }
+    cr_assert_fail("no row for %s", key);
+    return NULL;
+}
+
+Test(store, secrets_at_with_deletions_and_recreations)
+{
+    struct store_secret_at *v = NULL;
+    size_t n = 0;
+    int64_t ver = 0;
+
+    setup_project();
+    write_at("A", STORE_PUT, "a1", 100);
+    write_at("A", STORE_PUT, "a2", 200);
+    write_at("B", STORE_CREATE, "b1", 250);
+    write_at("A", STORE_DELETE, NULL, 300);
+    write_at("B", STORE_DELETE, NULL, 350);
+    write_at("A", STORE_CREATE, "a4", 400);
+    write_at("C", STORE_PUT, "c1", 500);
+    cr_assert_eq(write1(ENV_DEV, "/other", STORE_PUT, "A", "x", NULL), 0);
+    cr_assert_eq(write1(ENV_PROD, "/", STORE_PUT, "A", "x", NULL), 0);
+
+    static const struct {
+        int64_t t;
+        const char *a, *b, *c; /* NULL: not yet; "": deleted */
+        int64_t va, vb;
+    } want[] = {
+        {50, NULL, NULL, NULL, 0, 0},  {100, "a1", NULL, NULL, 1, 0}, {199, "a1", NULL, NULL, 1, 0},
+        {250, "a2", "b1", NULL, 2, 1}, {300, "", "b1", NULL, 3, 1},   {360, "", "", NULL, 3, 2},
+        {450, "a4", "", NULL, 4, 2},   {600, "a4", "", "c1", 4, 2},
+    };
+    for (size_t i = 0; i < ELEMENTSOF(want); i++) {
+        const char *got;
+        cr_assert_eq(st->ops->secrets_at(st, ENV_DEV, "/", want[i].t, &v, &n), 0);
+        cr_assert_eq(n, 3, "every secret of the folder, deleted or not yet born");
+        cr_assert_str_eq(v[0].current.key, "A");
+        cr_assert_str_eq(v[1].current.key, "B");
+        cr_assert_str_eq(v[2].current.key, "C");
+        /* the current rows whatever the time */
+        cr_assert_eq(v[0].current.version, 4);
+        cr_assert(blob_is(&v[0].current.value, "a4"));
+        cr_assert_eq(v[1].current.version, 2);
+        cr_assert_eq(v[1].current.value.len, 0, "B is deleted now");
+
+        got = state_of(v, n, "A", &ver);
+        if (!want[i].a) {
+            cr_assert_null(got, "A at %lld", (long long)want[i].t);
+        } else {
+            cr_assert_str_eq(got, want[i].a, "A at %lld", (long long)want[i].t);
+            cr_assert_eq(ver, want[i].va);
+        }
+        got = state_of(v, n, "B", &ver);
+        if (!want[i].b) {
+            cr_assert_null(got, "B at %lld", (long long)want[i].t);
+        } else {
+            cr_assert_str_eq(got, want[i].b, "B at %lld", (long long)want[i].t);
+            cr_assert_eq(ver, want[i].vb);
+        }
+        got = state_of(v, n, "C", &ver);
+        if (!want[i].c)
+            cr_assert_null(got);
+        else
+            cr_assert_str_eq(got, want[i].c);
+        store_secrets_at_free(v, n);
+    }
+    cr_assert_eq(st->ops->secrets_at(st, ENV_DEV, "/", 300, &v, &n), 0);
+    cr_assert_eq(v[0].then.updated_at, 300);
+    cr_assert_str_eq(v[0].then.actor_id, USER_ID);
+    store_secrets_at_free(v, n);
+    store_secrets_at_free(NULL, 0);
+
+    v = NULL;
+    cr_assert_eq(st->ops->secrets_at(st, ENV_STG, "/", 600, &v, &n), 0);
+    cr_assert_eq(n, 0);
+    cr_assert_null(v);
+}
+
+/* ---- project key rotation ---- */
+
+struct rekey_fixture {
+    struct store_version_ref *refs;
+    size_t n_refs;
+    struct store_rekey_version *v;
+    char (*values)[64];
+    char (*comments)[64];
+    struct store_rekey_member m[2];
+};
+
+/* The versions of the project re-"encrypted" as "new:" + old value. */
+static void rekey_prepare(struct rekey_fixture *f)
+{
+    cr_assert_eq(st->ops->project_versions(st, PROJ_ID, &f->refs, &f->n_refs), 0);
+    f->v = calloc(f->n_refs, sizeof(*f->v));
+    f->values = calloc(f->n_refs, sizeof(*f->values));
+    f->comments = calloc(f->n_refs, sizeof(*f->comments));
+    for (size_t i = 0; i < f->n_refs; i++) {
+        const struct store_version_ref *r = &f->refs[i];
+        f->v[i].secret_id = r->secret_id;
+        f->v[i].version = r->version;
+        if (r->value.len) {
+            snprintf(f->values[i], 64, "new:%.*s", (int)r->value.len, (const char *)r->value.ptr);
+            f->v[i].value = (const uint8_t *)f->values[i];
+            f->v[i].value_len = strlen(f->values[i]);
+        }
+        if (r->comment.len) {
+            snprintf(f->comments[i], 64, "new:%.*s", (int)r->comment.len,
+                     (const char *)r->comment.ptr);
+            f->v[i].comment = (const uint8_t *)f->comments[i];
+            f->v[i].comment_len = strlen(f->comments[i]);
+        }
+    }
+    f->m[0] = (struct store_rekey_member){USER_ID, (const uint8_t *)"new-key-ada", 11};
+    f->m[1] = (struct store_rekey_member){USER2_ID, (const uint8_t *)"new-key-bob", 11};
+}
+
+static void rekey_release(struct rekey_fixture *f)
+{
+    store_version_refs_free(f->refs, f->n_refs);
+    free(f->v);
+    free(f->values);
+    free(f->comments);
+}
+
+/* Nothing of the rotation was written. */
+static void assert_not_rekeyed(void)
+{
+    struct store_secret s = {0};
+    struct store_member m = {0};
+    struct store_service_token t = {0};
+
+    cr_assert_eq(st->ops->secret_get(st, ENV_DEV, "/", "A", &s), 0);
+    cr_assert(blob_is(&s.value, "a2"));
+    store_secret_release(&s);
+    cr_assert_eq(st->ops->member_get(st, PROJ_ID, USER_ID, &m), 0);
+    cr_assert_arr_eq(m.wrapped_key.ptr, wrapped, sizeof(wrapped));
+    store_member_release(&m);
+    cr_assert_eq(st->ops->service_token_get(st, STOKEN_ID, &t), 0);
+    cr_assert_not(t.revoked);
+    store_service_token_release(&t);
+    cr_assert_eq(sql_int("SELECT count(*) FROM secret_versions WHERE value LIKE 'new:%'"), 0);
+}
+
+Test(store, project_versions_and_rekey)
+{
+    struct rekey_fixture f = {0};
+    struct store_service_token tok = make_service_token(STOKEN_ID, "ci", 1);
+    struct store_write wc = {.op = STORE_PUT,
+                             .key = "C",
+                             .value = (const uint8_t *)"c1",
+                             .value_len = 2,
+                             .comment = (const uint8_t *)"note",
+                             .comment_len = 4};
+    struct store_version_ref *refs = NULL;
+    size_t n = 0;
+
+    setup_project();
+    add_user(USER2_ID, INVITE_ID, "bob@example.com", 0x51);
+    cr_assert_eq(add_member("user", USER2_ID, "member"), 0);
+    cr_assert_eq(st->ops->service_token_create(st, &tok), 0);
+    cr_assert_eq(put("A", "a1"), 0);
+    cr_assert_eq(put("A", "a2"), 0);
+    cr_assert_eq(put("B", "b1"), 0);
+    cr_assert_eq(write1(ENV_DEV, "/", STORE_DELETE, "B", NULL, NULL), 0);
+    cr_assert_eq(st->ops->secrets_write(st, PROJ_ID, ENV_PROD, "/app", &wc, 1, USER_ID, 5), 0);
+    /* another project's secret is not part of it */
+    static const char *const env2[3] = {ENV2_DEV, "77777777-7777-4777-8777-777777777702",
+                                        "77777777-7777-4777-8777-777777777703"};
+    cr_assert_eq(create_project(PROJ2_ID, "api", env2, USER_ID), 0);
+    struct store_write wo = {
+        .op = STORE_PUT, .key = "O", .value = (const uint8_t *)"o1", .value_len = 2};
+    cr_assert_eq(st->ops->secrets_write(st, PROJ2_ID, ENV2_DEV, "/", &wo, 1, USER_ID, 5), 0);
+
+    cr_assert_eq(st->ops->project_versions(st, PROJ_ID, &refs, &n), 0);
+    cr_assert_eq(n, 5);
+    /* dev before prod (position), then path, key, version */
+    const char *want[][4] = {{"dev", "/", "A", "a1"},
+                             {"dev", "/", "A", "a2"},
+                             {"dev", "/", "B", "b1"},
+                             {"dev", "/", "B", ""},
+                             {"prod", "/app", "C", "c1"}};
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_str_eq(refs[i].environment, want[i][0]);
+        cr_assert_str_eq(refs[i].path, want[i][1]);
+        cr_assert_str_eq(refs[i].key, want[i][2]);
+        cr_assert(blob_is(&refs[i].value, want[i][3]), "version %zu", i);
+    }
+    cr_assert_eq(refs[1].version, 2);
+    cr_assert_str_eq(refs[0].secret_id, refs[1].secret_id);
+    cr_assert(blob_is(&refs[4].comment, "note"));
+    store_version_refs_free(refs, n);
+    store_version_refs_free(NULL, 0);
+    cr_assert_eq(st->ops->project_versions(st, "00000000-0000-4000-8000-000000000000", &refs, &n),
+                 -ENOENT);
+
+    rekey_prepare(&f);
+    cr_assert_eq(f.n_refs, 5);
+
+    /* mismatches: refused, nothing written */
+    cr_assert_eq(st->ops->project_rekey(st, PROJ_ID, f.m, 1, f.v, 5), -EINVAL, "member missing");
+    struct store_rekey_member extra[3] = {f.m[0], f.m[1], {USER3_ID, (const uint8_t *)"k", 1}};
+    cr_assert_eq(st->ops->project_rekey(st, PROJ_ID, extra, 3, f.v, 5), -EINVAL, "extra member");
+    struct store_rekey_member dupm[2] = {f.m[0], f.m[0]};
+    cr_assert_eq(st->ops->project_rekey(st, PROJ_ID, dupm, 2, f.v, 5), -EINVAL, "member twice");
+    struct store_rekey_member wrongm[2] = {f.m[0], {USER3_ID, (const uint8_t *)"k", 1}};
+    cr_assert_eq(st->ops->project_rekey(st, PROJ_ID, wrongm, 2, f.v, 5), -EINVAL, "not a member");
+    cr_assert_eq(st->ops->project_rekey(st, PROJ_ID, f.m, 2, f.v, 4), -EINVAL, "version missing");
+    assert_not_rekeyed();
+
+    struct store_rekey_version vv[6];
+    memcpy(vv, f.v, 5 * sizeof(*vv));
+    vv[5] = vv[0];
+    cr_assert_eq(st->ops->project_rekey(st, PROJ_ID, f.m, 2, vv, 6), -EINVAL, "extra version");
+    vv[4] = vv[0];
+    cr_assert_eq(st->ops->project_rekey(st, PROJ_ID, f.m, 2, vv, 5), -EINVAL, "version twice");
+    memcpy(vv, f.v, 5 * sizeof(*vv));
+    vv[3].value = (const uint8_t *)"revived";
+    vv[3].value_len = 7;
+    cr_assert_eq(st->ops->project_rekey(st, PROJ_ID, f.m, 2, vv, 5), -EINVAL,
+                 "a tombstone given a value");
+    memcpy(vv, f.v, 5 * sizeof(*vv));
+    vv[2].value = NULL;
+    vv[2].value_len = 0;
+    cr_assert_eq(st->ops->project_rekey(st, PROJ_ID, f.m, 2, vv, 5), -EINVAL,
+                 "a value made a tombstone");
+    memcpy(vv, f.v, 5 * sizeof(*vv));
+    vv[4].comment = NULL;
+    vv[4].comment_len = 0;
+    cr_assert_eq(st->ops->project_rekey(st, PROJ_ID, f.m, 2, vv, 5), -EINVAL, "comment dropped");
+    memcpy(vv, f.v, 5 * sizeof(*vv));
+    vv[0].version = 9;
+    cr_assert_eq(st->ops->project_rekey(st, PROJ_ID, f.m, 2, vv, 5), -EINVAL, "unknown version");
+    memcpy(vv, f.v, 5 * sizeof(*vv));
+    vv[0].secret_id = "00000000-0000-4000-8000-000000000000";
+    cr_assert_eq(st->ops->project_rekey(st, PROJ_ID, f.m, 2, vv, 5), -EINVAL, "unknown secret");
+    assert_not_rekeyed();
+    cr_assert_eq(st->ops->project_rekey(st, PROJ2_ID, f.m, 2, f.v, 5), -EINVAL,
+                 "another project's versions");
+    cr_assert_eq(st->ops->project_rekey(st, "00000000-0000-4000-8000-000000000000", f.m, 2, f.v, 5),
+                 -ENOENT);
+    assert_not_rekeyed();
+
+    /* the exact sets: everything rewritten in one go */
+    cr_assert_eq(st->ops->project_rekey(st, PROJ_ID, f.m, 2, f.v, 5), 0);
+    rekey_release(&f);
+
+    struct store_secret s = {0};
+    cr_assert_eq(st->ops->secret_get(st, ENV_DEV, "/", "A", &s), 0);
+    cr_assert(blob_is(&s.value, "new:a2"), "the current row follows its version");
+    cr_assert_eq(s.version, 2, "no new version");
+    store_secret_release(&s);
+    cr_assert_eq(st->ops->secret_get(st, ENV_PROD, "/app", "C", &s), 0);
+    cr_assert(blob_is(&s.value, "new:c1"));
+    cr_assert(blob_is(&s.comment, "new:note"));
+    store_secret_release(&s);
+    cr_assert_eq(st->ops->secret_get(st, ENV_DEV, "/", "B", &s), -ENOENT, "still deleted");
+
+    cr_assert_eq(st->ops->project_versions(st, PROJ_ID, &refs, &n), 0);
+    cr_assert_eq(n, 5);
+    cr_assert(blob_is(&refs[0].value, "new:a1"));
+    cr_assert(blob_is(&refs[2].value, "new:b1"));
+    cr_assert_eq(refs[3].value.len, 0);
+    store_version_refs_free(refs, n);
+
+    struct store_member m = {0};
+    cr_assert_eq(st->ops->member_get(st, PROJ_ID, USER2_ID, &m), 0);
+    cr_assert(blob_is(&m.wrapped_key, "new-key-bob"));
+    store_member_release(&m);
+    struct store_service_token t = {0};
+    cr_assert_eq(st->ops->service_token_get(st, STOKEN_ID, &t), 0);
+    cr_assert(t.revoked, "service tokens hold the old key");
+    store_service_token_release(&t);
+
+    /* the other project is untouched */
+    struct store_secret o = {0};
+    cr_assert_eq(st->ops->secret_get(st, ENV2_DEV, "/", "O", &o), 0);
+    cr_assert(blob_is(&o.value, "o1"));
+    store_secret_release(&o);
+}
+
+Test(store, secret_versions_stay_append_only)
+{
+    setup_project();
+    cr_assert_eq(put("A", "a1"), 0);
+    cr_assert_eq(write1(ENV_DEV, "/", STORE_DELETE, "A", NULL, NULL), 0);
+    cr_assert_neq(sql_exec("UPDATE secret_versions SET version = 7 WHERE version = 1"), SQLITE_OK);
+    cr_assert_neq(sql_exec("UPDATE secret_versions SET created_at = 1"), SQLITE_OK);
+    cr_assert_neq(sql_exec("UPDATE secret_versions SET actor_id = 'x'"), SQLITE_OK);
+    cr_assert_neq(sql_exec("UPDATE secret_versions SET value = x'01' WHERE version = 2"), SQLITE_OK,
+                  "a tombstone stays one");
+    cr_assert_neq(sql_exec("UPDATE secret_versions SET value = NULL WHERE version = 1"), SQLITE_OK);
+    cr_assert_eq(sql_exec("UPDATE secret_versions SET value = x'02' WHERE version = 1"), SQLITE_OK,
+                 "re-encryption in place is allowed");
+}
+
+/* ---- audit log ---- */
+
+/* A toy chain (the server's is a keyed hash): mixes prev, seq, time and event. */
+struct chain_log {
+    int calls;
+    int64_t seqs[64];
+    uint8_t prevs[64][STORE_HASH_BYTES];
+    int prev_matches_rec; /* calls where rec->prev_hash == prev */
+};
+
+static void toy_hash(const uint8_t prev[STORE_HASH_BYTES], const struct store_audit *a,
+                     uint8_t out[STORE_HASH_BYTES])
+{
+    uint64_t h = 1469598103934665603ull;
+    for (int i = 0; i < STORE_HASH_BYTES; i++)
+        h = (h ^ prev[i]) * 1099511628211ull;
+    h = (h ^ (uint64_t)a->time) * 1099511628211ull;
+    for (const char *p = a->event; *p; p++)
+        h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    for (int i = 0; i < STORE_HASH_BYTES; i++) {
+        h = (h ^ (uint64_t)i) * 1099511628211ull;
+        out[i] = (uint8_t)(h >> 56);
+    }
+}
+
+static void test_chain(void *ctx, const uint8_t prev[STORE_HASH_BYTES], struct store_audit *rec)
+{
+    struct chain_log *log = ctx;
+    if (log && log->calls < 64) {
+        log->seqs[log->calls] = rec->seq;
+        memcpy(log->prevs[log->calls], prev, STORE_HASH_BYTES);
+        if (memcmp(rec->prev_hash, prev, STORE_HASH_BYTES) == 0)
+            log->prev_matches_rec++;
+        log->calls++;
+    }
+    toy_hash(prev, rec, rec->hash);
+}
+
+static struct store_audit make_audit(int64_t time, const char *event, const char *actor_id,
+                                     const char *actor_name, const char *project_id)
+{
+    struct store_audit a = {.time = time,
+                            .actor_type = "user",
+                            .actor_name = (char *)actor_name,
+                            .event = (char *)event};
+    if (actor_id)
+        strcpy(a.actor_id, actor_id);
+    strcpy(a.org_id, ORG_ID);
+    if (project_id)
+        strcpy(a.project_id, project_id);
+    return a;
+}
+
+/* The whole log, checked link by link. */
+static void assert_chain_intact(size_t want_n)
+{
+    struct store_audit_query q = {0};
+    struct store_audit *v = NULL;
+    size_t n = 0;
+    uint8_t prev[STORE_HASH_BYTES] = {0}, h[STORE_HASH_BYTES];
+
+    cr_assert_eq(st->ops->audit_query(st, &q, &v, &n), 0);
+    cr_assert_eq(n, want_n);
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            cr_assert_gt(v[i].seq, v[i - 1].seq);
+        cr_assert_arr_eq(v[i].prev_hash, prev, STORE_HASH_BYTES, "seq %lld", (long long)v[i].seq);
+        toy_hash(prev, &v[i], h);
+        cr_assert_arr_eq(v[i].hash, h, STORE_HASH_BYTES);
+        memcpy(prev, v[i].hash, STORE_HASH_BYTES);
+    }
+    store_audits_free(v, n);
+}
+
+Test(store, audit_append_chains_in_order)
+{
+    struct chain_log log = {0};
+    struct store_audit recs[3] = {
+        make_audit(100, "auth.login", USER_ID, "ada@example.com", NULL),
+        make_audit(101, "secret.read", USER_ID, "ada@example.com", PROJ_ID),
+        make_audit(102, "secret.write", USER_ID, "ada@example.com", PROJ_ID),
+    };
+    uint8_t zeros[STORE_HASH_BYTES] = {0};
+
+    recs[1].environment = "dev";
+    recs[1].path = "/";
+    recs[1].key = "DB_URL";
+    recs[1].ip = "127.0.0.1";
+    recs[1].user_agent = "arca-cli/0.1";
+    recs[1].outcome = "success";
+    recs[1].metadata = "{\"version\":3}";
+
+    cr_assert_eq(st->ops->audit_append(st, recs, 3, test_chain, &log), 0);
+    cr_assert_eq(log.calls, 3);
+    cr_assert_eq(log.prev_matches_rec, 3, "prev_hash is set before chain is called");
+    cr_assert_arr_eq(log.prevs[0], zeros, STORE_HASH_BYTES, "the first record follows zeros");
+    cr_assert_arr_eq(log.prevs[1], recs[0].hash, STORE_HASH_BYTES);
+    cr_assert_arr_eq(log.prevs[2], recs[1].hash, STORE_HASH_BYTES);
+    cr_assert_eq(recs[0].seq, 1);
+    cr_assert_eq(recs[1].seq, 2);
+    cr_assert_eq(recs[2].seq, 3);
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(log.seqs[i], recs[i].seq, "seq is known to chain");
+
+    /* a later append continues the chain from the stored head, also after reopening */
+    reopen_store();
+    struct store_audit more[2] = {make_audit(200, "project.create", USER_ID, NULL, PROJ_ID),
+                                  make_audit(201, "auth.logout", USER_ID, NULL, NULL)};
+    log = (struct chain_log){0};
+    cr_assert_eq(st->ops->audit_append(st, more, 2, test_chain, &log), 0);
+    cr_assert_arr_eq(log.prevs[0], recs[2].hash, STORE_HASH_BYTES);
+    cr_assert_arr_eq(more[0].prev_hash, recs[2].hash, STORE_HASH_BYTES);
+    cr_assert_eq(more[0].seq, 4);
+    cr_assert_eq(more[1].seq, 5);
+    assert_chain_intact(5);
+
+    /* fields read back exactly, NULL as NULL */
+    struct store_audit_query q = {.after_seq = 1, .limit = 1};
+    struct store_audit *v = NULL;
+    size_t n = 0;
+    cr_assert_eq(st->ops->audit_query(st, &q, &v, &n), 0);
+    cr_assert_eq(n, 1);
+    cr_assert_eq(v[0].seq, 2);
+    cr_assert_eq(v[0].time, 101);
+    cr_assert_str_eq(v[0].actor_type, "user");
+    cr_assert_str_eq(v[0].actor_id, USER_ID);
+    cr_assert_str_eq(v[0].actor_name, "ada@example.com");
+    cr_assert_str_eq(v[0].event, "secret.read");
+    cr_assert_str_eq(v[0].org_id, ORG_ID);
+    cr_assert_str_eq(v[0].project_id, PROJ_ID);
+    cr_assert_str_eq(v[0].environment, "dev");
+    cr_assert_str_eq(v[0].path, "/");
+    cr_assert_str_eq(v[0].key, "DB_URL");
+    cr_assert_str_eq(v[0].ip, "127.0.0.1");
+    cr_assert_str_eq(v[0].user_agent, "arca-cli/0.1");
+    cr_assert_str_eq(v[0].outcome, "success");
+    cr_assert_str_eq(v[0].metadata, "{\"version\":3}");
+    store_audits_free(v, n);
+    q.after_seq = 3;
+    cr_assert_eq(st->ops->audit_query(st, &q, &v, &n), 0);
+    cr_assert_null(v[0].actor_name);
+    cr_assert_null(v[0].environment);
+    cr_assert_null(v[0].metadata);
+    cr_assert_str_eq(v[0].project_id, PROJ_ID);
+    store_audit_release(&v[0]);
+    store_audit_release(&v[0]);
+    free(v);
+    store_audit_release(NULL);
+
+    /* refusals */
+    struct store_audit bad = make_audit(1, "", USER_ID, NULL, NULL);
+    cr_assert_eq(st->ops->audit_append(st, &bad, 1, test_chain, NULL), -EINVAL);
+    bad.event = "x";
+    cr_assert_eq(st->ops->audit_append(st, &bad, 1, NULL, NULL), -EINVAL);
+    cr_assert_eq(st->ops->audit_append(st, NULL, 0, test_chain, NULL), 0);
+    assert_chain_intact(5);
+
+    /* the table itself refuses changes */
+    cr_assert_neq(sql_exec("UPDATE audit_log SET event = 'x'"), SQLITE_OK);
+    cr_assert_neq(sql_exec("DELETE FROM audit_log WHERE seq = 5"), SQLITE_OK);
+    assert_chain_intact(5);
+}
+
+#define N_AUDITORS 8
+#define N_AUDIT_BATCHES 25
+
+struct auditor {
+    pthread_t thread;
+    int id;
+    int errors;
+    int order_errors;
+};
+
+static void *auditor_main(void *arg)
+{
+    struct auditor *a = arg;
+    int64_t last = 0;
+    char name[32];
+
+    snprintf(name, sizeof(name), "thread-%d", a->id);
+    for (int i = 0; i < N_AUDIT_BATCHES; i++) {
+        struct store_audit recs[2] = {make_audit(i, "secret.read", NULL, name, NULL),
+                                      make_audit(i, "secret.write", NULL, name, NULL)};
+        if (st->ops->audit_append(st, recs, 2, test_chain, NULL) < 0) {
+            a->errors++;
+            continue;
+        }
+        if (recs[0].seq <= last || recs[1].seq != recs[0].seq + 1)
+            a->order_errors++;
+        last = recs[1].seq;
+    }
+    return NULL;
+}
+
+Test(store, audit_seq_strictly_increasing_across_threads, .timeout = 60)
+{
+    static struct auditor a[N_AUDITORS];
+
+    for (int i = 0; i < N_AUDITORS; i++) {
+        a[i].id = i;
+        cr_assert_eq(pthread_create(&a[i].thread, NULL, auditor_main, &a[i]), 0);
+    }
+    for (int i = 0; i < N_AUDITORS; i++) {
+        pthread_join(a[i].thread, NULL);
+        cr_assert_eq(a[i].errors, 0, "thread %d", i);
+        cr_assert_eq(a[i].order_errors, 0, "thread %d", i);
+    }
+    assert_chain_intact(N_AUDITORS * N_AUDIT_BATCHES * 2);
+    cr_assert_eq(sql_int("SELECT max(seq) FROM audit_log"), N_AUDITORS * N_AUDIT_BATCHES * 2,
+                 "no gaps");
+}
+
+static size_t audit_count(struct store_audit_query q, int64_t *first_seq)
+{
+    struct store_audit *v = NULL;
+    size_t n = 0;
+    cr_assert_eq(st->ops->audit_query(st, &q, &v, &n), 0);
+    if (first_seq)
+        *first_seq = n ? v[0].seq : 0;
+    store_audits_free(v, n);
+    return n;
+}
+
+Test(store, audit_query_filters)
+{
+    struct store_audit recs[8] = {
+        make_audit(1000, "auth.login", USER_ID, "ada@example.com", NULL),       /* 1 */
+        make_audit(1100, "secret.read", USER_ID, "ada@example.com", PROJ_ID),   /* 2 */
+        make_audit(1200, "secret.write", USER2_ID, "bob@example.com", PROJ_ID), /* 3 */
+        make_audit(1300, "secrets.list", USER2_ID, "bob@example.com", PROJ_ID), /* 4 */
+        make_audit(1400, "secret", NULL, "deploy-token", PROJ2_ID),             /* 5 */
+        make_audit(1500, "secret.read", IDENT_ID, "deploy-bot", PROJ2_ID),      /* 6 */
+        make_audit(1600, "member.add", USER_ID, "ada@example.com", PROJ_ID),    /* 7 */
+        make_audit(1700, "secret.read", USER_ID, "ada@example.com", PROJ_ID),   /* 8 */
+    };
+    int64_t first = 0;
+
+    strcpy(recs[5].org_id, "99999999-9999-4999-8999-999999999999");
+    strcpy(recs[4].actor_type, "service");
+    cr_assert_eq(st->ops->audit_append(st, recs, 8, test_chain, NULL), 0);
+
+    cr_assert_eq(audit_count((struct store_audit_query){0}, &first), 8);
+    cr_assert_eq(first, 1);
+    cr_assert_eq(audit_count((struct store_audit_query){.org_id = ORG_ID}, NULL), 7);
+    cr_assert_eq(audit_count((struct store_audit_query){.project_id = PROJ_ID}, NULL), 5);
+    cr_assert_eq(audit_count((struct store_audit_query){.project_id = PROJ2_ID}, &first), 2);
+    cr_assert_eq(first, 5);
+    /* actor: by id or by name */
+    cr_assert_eq(audit_count((struct store_audit_query){.actor_id = USER_ID}, NULL), 4);
+    cr_assert_eq(audit_count((struct store_audit_query){.actor_id = "bob@example.com"}, NULL), 2);
+    cr_assert_eq(audit_count((struct store_audit_query){.actor_id = "deploy-token"}, &first), 1);
+    cr_assert_eq(first, 5);
+    /* event: exact, or a prefix ending in '.' */
+    cr_assert_eq(audit_count((struct store_audit_query){.event = "secret.read"}, NULL), 3);
+    cr_assert_eq(audit_count((struct store_audit_query){.event = "secret."}, NULL), 4,
+                 "not 'secrets.list', not 'secret'");
+    cr_assert_eq(audit_count((struct store_audit_query){.event = "secret"}, &first), 1);
+    cr_assert_eq(first, 5);
+    cr_assert_eq(audit_count((struct store_audit_query){.event = "auth."}, NULL), 1);
+    cr_assert_eq(audit_count((struct store_audit_query){.event = "nothing."}, NULL), 0);
+    /* time: since <= time < until */
+    cr_assert_eq(audit_count((struct store_audit_query){.since = 1200}, &first), 6);
+    cr_assert_eq(first, 3);
+    cr_assert_eq(audit_count((struct store_audit_query){.until = 1200}, NULL), 2);
+    cr_assert_eq(audit_count((struct store_audit_query){.since = 1100, .until = 1500}, NULL), 4);
+    /* paging */
+    cr_assert_eq(audit_count((struct store_audit_query){.after_seq = 6}, &first), 2);
+    cr_assert_eq(first, 7);
+    cr_assert_eq(audit_count((struct store_audit_query){.after_seq = 1, .limit = 3}, &first), 3);
+    cr_assert_eq(first, 2);
+    /* combined */
+    cr_assert_eq(audit_count((struct store_audit_query){.project_id = PROJ_ID,
+                                                        .actor_id = USER_ID,
+                                                        .event = "secret.",
+                                                        .since = 1000,
+                                                        .until = 2000,
+                                                        .after_seq = 2},
+                             &first),
+                 1);
+    cr_assert_eq(first, 8);
+    cr_assert_eq(
+        audit_count((struct store_audit_query){.org_id = ORG_ID, .event = "secret.read"}, NULL), 2);
+
+    struct store_audit *v = (void *)1;
+    size_t n = 7;
+    cr_assert_eq(st->ops->audit_query(st, NULL, &v, &n), -EINVAL);
+}
+
+Test(store, audit_query_caps_the_limit, .timeout = 60)
+{
+    enum { N = 10005 };
+    struct store_audit *recs = calloc(N, sizeof(*recs));
+
+    for (int i = 0; i < N; i++)
+        recs[i] = make_audit(i, "secret.read", USER_ID, NULL, PROJ_ID);
+    cr_assert_eq(st->ops->audit_append(st, recs, N, test_chain, NULL), 0);
+    cr_assert_eq(recs[N - 1].seq, N);
+    free(recs);
+    cr_assert_eq(audit_count((struct store_audit_query){0}, NULL), 10000);
+    cr_assert_eq(audit_count((struct store_audit_query){.limit = 20000}, NULL), 10000);
+    cr_assert_eq(audit_count((struct store_audit_query){.limit = 10}, NULL), 10);
+    cr_assert_eq(audit_count((struct store_audit_query){.after_seq = 10000}, NULL), 5);
+}
+
+Test(store, audit_queries_use_their_index)
+{
+    static const char *const cases[][2] = {
+        {"project_id = 'p'", "audit_log_by_project"},
+        {"org_id = 'o'", "audit_log_by_org"},
+        {"event = 'secret.read'", "audit_log_by_event"},
+        {"(actor_id = 'a' OR actor_name = 'a')", "audit_log_by_actor"},
+    };
+    sqlite3 *db;
+
+    cr_assert_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+    for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+        _cleanup_buf_ struct buf plan = BUF_INIT, sql = BUF_INIT;
+        sqlite3_stmt *q;
+        buf_printf(&sql,
+                   "EXPLAIN QUERY PLAN SELECT * FROM audit_log WHERE seq > 0 AND %s "
+                   "ORDER BY seq LIMIT 100",
+                   cases[i][0]);
+        cr_assert_eq(sqlite3_prepare_v2(db, buf_str(&sql), -1, &q, NULL), SQLITE_OK);
+        while (sqlite3_step(q) == SQLITE_ROW)
+            buf_printf(&plan, "%s\n", (const char *)sqlite3_column_text(q, 3));
+        sqlite3_finalize(q);
+        cr_assert(strstr(buf_str(&plan), cases[i][1]), "%s: %s", cases[i][0], buf_str(&plan));
+    }
+    sqlite3_close(db);
+}
+
+/* ---- upgrading a 0001 database ---- */
+
+Test(store, upgrades_a_0001_database_in_place)
+{
+    sqlite3 *db;
+    struct store_member m = {0};
+    struct store_secret s = {0};
+    struct store_user u = {0};
+    int64_t until = -1;
+
+    /* a database as the first release left it */
+    store_close(st);
+    st = NULL;
+    unlink(db_path);
+    cr_assert_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+    cr_assert_eq(store_migrations[0].version, 1);
+    cr_assert_eq(sqlite3_exec(db,
+                              "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, "
+                              "name TEXT NOT NULL, applied_at INTEGER NOT NULL);",
+                              NULL, NULL, NULL),
+                 SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(db, store_migrations[0].sql, NULL, NULL, NULL), SQLITE_OK);
+    cr_assert_eq(
+        sqlite3_exec(
+            db,
+            "INSERT INTO schema_migrations VALUES (1, 'init', 42);"
+            "INSERT INTO users VALUES ('" USER_ID "', 'ada@example.com', zeroblob(32), x'00', 3, "
+            "65536, x'01', x'02', 1);"
+            "INSERT INTO orgs VALUES ('" ORG_ID "', 'Ada''s org', 'ada', 1);"
+            "INSERT INTO org_members VALUES ('" ORG_ID "', '" USER_ID "', 'admin', 1);"
+            "INSERT INTO projects VALUES ('" PROJ_ID "', '" ORG_ID "', 'Web', 'web', 1);"
+            "INSERT INTO environments VALUES ('" ENV_DEV "', '" PROJ_ID "', 'dev', 'Dev', 1);"
+            "INSERT INTO project_members VALUES ('" PROJ_ID "', '" USER_ID "', 'admin', "
+            "x'aa', 1);"
+            "INSERT INTO secrets (id, project_id, env_id, path, key, version, value, "
+            "updated_at, updated_by) VALUES ('s1', '" PROJ_ID "', '" ENV_DEV
+            "', '/', 'K', 1, x'76', 5, '" USER_ID "');"
+            "INSERT INTO secret_versions VALUES ('s1', 1, x'76', NULL, 5, '" USER_ID "');",
+            NULL, NULL, NULL),
+        SQLITE_OK, "%s", sqlite3_errmsg(db));
+    sqlite3_close(db);
+
+    open_store();
+    cr_assert_eq(sql_int("SELECT count(*) FROM schema_migrations"), (int64_t)store_n_migrations);
+    cr_assert_eq(sql_int("SELECT applied_at FROM schema_migrations WHERE version = 1"), 42);
+    cr_assert_eq(sql_int("SELECT count(*) FROM sqlite_master WHERE name = 'audit_log'"), 1);
+
+    cr_assert_eq(st->ops->user_get(st, USER_ID, &u), 0);
+    cr_assert_str_eq(u.email, "ada@example.com");
+    store_user_release(&u);
+    cr_assert_eq(st->ops->user_locked_until(st, USER_ID, &until), 0);
+    cr_assert_eq(until, 0);
+    cr_assert_eq(st->ops->member_get(st, PROJ_ID, USER_ID, &m), 0);
+    cr_assert_str_eq(m.principal_type, "user", "existing members are users");
+    cr_assert_str_eq(m.principal_name, "ada@example.com");
+    cr_assert(blob_is(&m.wrapped_key, "\xaa"));
+    store_member_release(&m);
+    cr_assert_eq(st->ops->secret_get(st, ENV_DEV, "/", "K", &s), 0);
+    cr_assert(blob_is(&s.value, "v"));
+    store_secret_release(&s);
+    /* and the old data keeps working with the new operations */
+    struct store_write w = {
+        .op = STORE_PUT, .key = "K", .value = (const uint8_t *)"v2", .value_len = 2};
+    cr_assert_eq(st->ops->secrets_write(st, PROJ_ID, ENV_DEV, "/", &w, 1, USER_ID, 10), 0);
+    cr_assert_eq(w.ret_version, 2);
+    struct store_audit a = make_audit(1, "secret.write", USER_ID, NULL, PROJ_ID);
+    cr_assert_eq(st->ops->audit_append(st, &a, 1, test_chain, NULL), 0);
+    cr_assert_eq(a.seq, 1);
+
+    /* reopening applies nothing twice */
+    int64_t applied = sql_int("SELECT applied_at FROM schema_migrations WHERE version = 2");
+    reopen_store();
+    cr_assert_eq(sql_int("SELECT count(*) FROM schema_migrations"), (int64_t)store_n_migrations);
+    cr_assert_eq(sql_int("SELECT applied_at FROM schema_migrations WHERE version = 2"), applied);
 }
