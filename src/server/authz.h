@@ -1,0 +1,95 @@
+/* authz.h - who may do what: roles made of rules, compiled once, checked on
+ * every route.
+ *
+ * A rule is (subject, actions, environments, folder glob, allow|deny).  A
+ * request is allowed when at least one allow rule matches it and no deny rule
+ * does (deny wins).  For secrets, "describe" lets a principal list names (and
+ * versions) without values; "read" implies "describe".
+ *
+ * JSON form of a policy (custom roles are stored and exchanged like this):
+ *   [{"subject": "secrets", "actions": ["read", "create"],
+ *     "environments": ["dev", "staging"],      (absent or ["*"]: any)
+ *     "secretPath": "/app",                     (absent: any; a glob, see glob.h)
+ *     "deny": false}]
+ * Subjects: secrets, folders, members, roles, identities, service-tokens,
+ * audit-logs, settings.  Actions: read, create, edit, delete, describe, or "*"
+ * for all.  Environments and paths only restrict secrets and folders; on other
+ * subjects they must be absent. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/buf.h"
+
+enum authz_subject {
+    AUTHZ_SECRETS,
+    AUTHZ_FOLDERS,
+    AUTHZ_MEMBERS,
+    AUTHZ_ROLES,
+    AUTHZ_IDENTITIES,
+    AUTHZ_SERVICE_TOKENS,
+    AUTHZ_AUDIT_LOGS,
+    AUTHZ_SETTINGS,
+    AUTHZ_N_SUBJECTS,
+};
+
+enum authz_action {
+    AUTHZ_READ = 1 << 0,
+    AUTHZ_CREATE = 1 << 1,
+    AUTHZ_EDIT = 1 << 2,
+    AUTHZ_DELETE = 1 << 3,
+    AUTHZ_DESCRIBE = 1 << 4, /* list names, not values */
+    AUTHZ_ALL = (1 << 5) - 1,
+};
+
+#define AUTHZ_MAX_RULES 64
+#define AUTHZ_MAX_ENVS 32
+
+struct authz_rule {
+    enum authz_subject subject;
+    unsigned actions; /* enum authz_action bits; READ implies DESCRIBE when checking */
+    char **envs;      /* OWNED; NULL = any environment */
+    size_t n_envs;
+    char *path_glob; /* OWNED; NULL = any folder */
+    bool deny;
+};
+
+struct authz_policy {
+    struct authz_rule *rules; /* OWNED */
+    size_t n;
+};
+
+/* The built-in project roles:
+ *   admin     everything
+ *   member    secrets and folders: everything; service tokens: everything;
+ *             members, roles, identities, audit logs, settings: read
+ *   viewer    secrets, folders, members, roles, identities, audit logs: read
+ *   no-access nothing
+ * -ENOENT for another name. */
+int authz_policy_builtin(const char *role, struct authz_policy **ret);
+bool authz_role_is_builtin(const char *role);
+
+/* Parses and validates the JSON form (a json array text).  -EINVAL with a
+ * message in err (never echoing more than a name). */
+int authz_policy_from_json(const char *json, size_t len, struct authz_policy **ret,
+                           struct buf *err);
+/* Appends the canonical JSON form. */
+int authz_policy_to_json(const struct authz_policy *p, struct buf *out);
+
+/* The policy of a service token: for each scope (environment, path glob) allow
+ * secrets read+describe (and create, edit, delete when write is true). */
+int authz_policy_for_scopes(const char *const *envs, const char *const *globs, size_t n, bool write,
+                            struct authz_policy **ret);
+
+void authz_policy_free(struct authz_policy *p);
+
+/* Is action (one bit) on subject allowed?  env and path are the environment
+ * slug and canonical folder path of the object for secrets and folders, NULL
+ * otherwise. */
+bool authz_allows(const struct authz_policy *p, enum authz_subject subject, unsigned action,
+                  const char *env, const char *path);
+
+/* Names, for messages and JSON. */
+const char *authz_subject_name(enum authz_subject s);
+const char *authz_action_name(unsigned action);

@@ -1,0 +1,462 @@
+/* test_authz.c - roles and rules: the built-in role table, custom roles with
+ * environment and folder conditions, deny wins, describe-only access,
+ * service-token scopes, the JSON form and every refusal of it. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "server/authz.h"
+
+static const unsigned actions[] = {AUTHZ_READ, AUTHZ_CREATE, AUTHZ_EDIT, AUTHZ_DELETE,
+                                   AUTHZ_DESCRIBE};
+
+static struct authz_policy *builtin(const char *role)
+{
+    struct authz_policy *p = NULL;
+
+    cr_assert_eq(authz_policy_builtin(role, &p), 0, "%s", role);
+    cr_assert_not_null(p);
+    return p;
+}
+
+static struct authz_policy *from_json(const char *json)
+{
+    struct authz_policy *p = NULL;
+    _cleanup_buf_ struct buf err = BUF_INIT;
+
+    cr_assert_eq(authz_policy_from_json(json, strlen(json), &p, &err), 0, "%s: %s", json,
+                 buf_str(&err));
+    cr_assert_not_null(p);
+    return p;
+}
+
+static bool scoped(enum authz_subject s)
+{
+    return s == AUTHZ_SECRETS || s == AUTHZ_FOLDERS;
+}
+
+/* The built-in roles as the product describes them, written out again here. */
+static unsigned expected_grant(const char *role, enum authz_subject s)
+{
+    if (strcmp(role, "admin") == 0)
+        return AUTHZ_ALL;
+    if (strcmp(role, "member") == 0) {
+        if (s == AUTHZ_SECRETS || s == AUTHZ_FOLDERS || s == AUTHZ_SERVICE_TOKENS)
+            return AUTHZ_ALL;
+        return AUTHZ_READ | AUTHZ_DESCRIBE;
+    }
+    if (strcmp(role, "viewer") == 0) {
+        if (s == AUTHZ_SERVICE_TOKENS || s == AUTHZ_SETTINGS)
+            return 0;
+        return AUTHZ_READ | AUTHZ_DESCRIBE;
+    }
+    return 0;
+}
+
+Test(authz, builtin_role_table)
+{
+    static const char *roles[] = {"admin", "member", "viewer", "no-access"};
+
+    for (size_t r = 0; r < sizeof(roles) / sizeof(roles[0]); r++) {
+        struct authz_policy *p = builtin(roles[r]);
+
+        cr_assert(authz_role_is_builtin(roles[r]));
+        for (unsigned s = 0; s < AUTHZ_N_SUBJECTS; s++) {
+            for (size_t a = 0; a < sizeof(actions) / sizeof(actions[0]); a++) {
+                bool want = (expected_grant(roles[r], s) & actions[a]) != 0;
+                const char *env = scoped(s) ? "prod" : NULL;
+                const char *path = scoped(s) ? "/app/api" : NULL;
+
+                cr_assert_eq(authz_allows(p, s, actions[a], env, path), want, "%s %s:%s", roles[r],
+                             authz_subject_name(s), authz_action_name(actions[a]));
+                /* built-in roles are not restricted: no env or path needed */
+                cr_assert_eq(authz_allows(p, s, actions[a], NULL, NULL), want);
+            }
+        }
+        authz_policy_free(p);
+    }
+}
+
+Test(authz, unknown_roles)
+{
+    struct authz_policy *p = NULL;
+
+    cr_assert_eq(authz_policy_builtin("owner", &p), -ENOENT);
+    cr_assert_eq(authz_policy_builtin("Admin", &p), -ENOENT);
+    cr_assert_eq(authz_policy_builtin("", &p), -ENOENT);
+    cr_assert_eq(authz_policy_builtin(NULL, &p), -ENOENT);
+    cr_assert_null(p);
+    cr_assert_not(authz_role_is_builtin("developer"));
+    cr_assert_not(authz_role_is_builtin("admin "));
+    cr_assert_not(authz_role_is_builtin(NULL));
+}
+
+Test(authz, names)
+{
+    static const char *subjects[] = {"secrets",    "folders",        "members",    "roles",
+                                     "identities", "service-tokens", "audit-logs", "settings"};
+    static const char *action_names[] = {"read", "create", "edit", "delete", "describe"};
+
+    for (unsigned s = 0; s < AUTHZ_N_SUBJECTS; s++)
+        cr_assert_str_eq(authz_subject_name(s), subjects[s]);
+    for (size_t a = 0; a < sizeof(actions) / sizeof(actions[0]); a++)
+        cr_assert_str_eq(authz_action_name(actions[a]), action_names[a]);
+    cr_assert_str_eq(authz_action_name(AUTHZ_ALL), "*");
+    cr_assert_str_eq(authz_action_name(AUTHZ_READ | AUTHZ_EDIT), "unknown");
+    cr_assert_str_eq(authz_subject_name(AUTHZ_N_SUBJECTS), "unknown");
+}
+
+Test(authz, odd_requests_are_refused)
+{
+    struct authz_policy *p = builtin("admin");
+
+    cr_assert_not(authz_allows(p, AUTHZ_SECRETS, 0, "dev", "/"));
+    cr_assert_not(authz_allows(p, AUTHZ_SECRETS, AUTHZ_READ | AUTHZ_EDIT, "dev", "/"));
+    cr_assert_not(authz_allows(p, AUTHZ_SECRETS, 1u << 5, "dev", "/"));
+    cr_assert_not(authz_allows(p, AUTHZ_N_SUBJECTS, AUTHZ_READ, NULL, NULL));
+    cr_assert_not(authz_allows(NULL, AUTHZ_SECRETS, AUTHZ_READ, "dev", "/"));
+    authz_policy_free(p);
+}
+
+#define DEVELOPER                                                                                  \
+    "[{\"subject\": \"secrets\", \"actions\": [\"read\", \"create\", \"edit\", \"delete\"],"       \
+    "  \"environments\": [\"dev\", \"staging\"], \"secretPath\": \"/**\"},"                        \
+    " {\"subject\": \"secrets\", \"actions\": [\"*\"], \"environments\": [\"prod\"],"              \
+    "  \"secretPath\": \"/**\", \"deny\": true}]"
+
+Test(authz, developer_role)
+{
+    struct authz_policy *p = from_json(DEVELOPER);
+    static const char *paths[] = {"/", "/app", "/app/api/v1"};
+
+    for (size_t a = 0; a < sizeof(actions) / sizeof(actions[0]); a++) {
+        for (size_t k = 0; k < 3; k++) {
+            cr_assert(authz_allows(p, AUTHZ_SECRETS, actions[a], "dev", paths[k]));
+            cr_assert(authz_allows(p, AUTHZ_SECRETS, actions[a], "staging", paths[k]));
+            cr_assert_not(authz_allows(p, AUTHZ_SECRETS, actions[a], "prod", paths[k]), "prod %s",
+                          authz_action_name(actions[a]));
+            cr_assert_not(authz_allows(p, AUTHZ_SECRETS, actions[a], "qa", paths[k]));
+        }
+        /* nothing else was granted */
+        for (unsigned s = 0; s < AUTHZ_N_SUBJECTS; s++)
+            if (s != AUTHZ_SECRETS)
+                cr_assert_not(authz_allows(p, s, actions[a], scoped(s) ? "dev" : NULL,
+                                           scoped(s) ? "/" : NULL));
+    }
+    cr_assert_not(authz_allows(p, AUTHZ_MEMBERS, AUTHZ_READ, NULL, NULL));
+    cr_assert_not(authz_allows(p, AUTHZ_MEMBERS, AUTHZ_CREATE, NULL, NULL));
+    /* no environment given: a restricted allow does not match */
+    cr_assert_not(authz_allows(p, AUTHZ_SECRETS, AUTHZ_READ, NULL, "/app"));
+    /* an all-"**" glob is unrestricted, so a missing path is fine */
+    cr_assert(authz_allows(p, AUTHZ_SECRETS, AUTHZ_READ, "dev", NULL));
+    authz_policy_free(p);
+}
+
+Test(authz, deny_wins)
+{
+    struct authz_policy *p = from_json(
+        "[{\"subject\": \"secrets\", \"actions\": [\"delete\"], \"environments\": [\"prod\"],"
+        "  \"deny\": true},"
+        " {\"subject\": \"secrets\", \"actions\": [\"*\"]},"
+        " {\"subject\": \"folders\", \"actions\": [\"*\"], \"secretPath\": \"/locked/**\","
+        "  \"deny\": true},"
+        " {\"subject\": \"folders\", \"actions\": [\"*\"]}]");
+
+    cr_assert(authz_allows(p, AUTHZ_SECRETS, AUTHZ_DELETE, "dev", "/"));
+    cr_assert_not(authz_allows(p, AUTHZ_SECRETS, AUTHZ_DELETE, "prod", "/"));
+    cr_assert(authz_allows(p, AUTHZ_SECRETS, AUTHZ_READ, "prod", "/"));
+    /* an unknown environment or path fails closed against a restricted deny */
+    cr_assert_not(authz_allows(p, AUTHZ_SECRETS, AUTHZ_DELETE, NULL, "/"));
+    cr_assert_not(authz_allows(p, AUTHZ_FOLDERS, AUTHZ_CREATE, "dev", NULL));
+    cr_assert_not(authz_allows(p, AUTHZ_FOLDERS, AUTHZ_CREATE, "dev", "/locked"));
+    cr_assert_not(authz_allows(p, AUTHZ_FOLDERS, AUTHZ_DESCRIBE, "dev", "/locked/a/b"));
+    cr_assert(authz_allows(p, AUTHZ_FOLDERS, AUTHZ_CREATE, "dev", "/lockedout"));
+    cr_assert(authz_allows(p, AUTHZ_FOLDERS, AUTHZ_CREATE, "dev", "/open"));
+    authz_policy_free(p);
+}
+
+Test(authz, describe_only)
+{
+    struct authz_policy *p = from_json("[{\"subject\": \"secrets\", \"actions\": [\"describe\"]}]");
+
+    cr_assert(authz_allows(p, AUTHZ_SECRETS, AUTHZ_DESCRIBE, "prod", "/app"));
+    cr_assert_not(authz_allows(p, AUTHZ_SECRETS, AUTHZ_READ, "prod", "/app"));
+    cr_assert_not(authz_allows(p, AUTHZ_SECRETS, AUTHZ_EDIT, "prod", "/app"));
+    cr_assert_not(authz_allows(p, AUTHZ_FOLDERS, AUTHZ_DESCRIBE, "prod", "/app"));
+    authz_policy_free(p);
+
+    /* read everywhere but prod, where names stay visible: a deny of read does
+     * not hide them, a deny of "*" does */
+    p = from_json("[{\"subject\": \"secrets\", \"actions\": [\"read\"]},"
+                  " {\"subject\": \"secrets\", \"actions\": [\"read\"], \"environments\": "
+                  "[\"prod\"], \"deny\": true},"
+                  " {\"subject\": \"secrets\", \"actions\": [\"*\"], \"environments\": "
+                  "[\"vault\"], \"deny\": true}]");
+    cr_assert(authz_allows(p, AUTHZ_SECRETS, AUTHZ_READ, "dev", "/"));
+    cr_assert(authz_allows(p, AUTHZ_SECRETS, AUTHZ_DESCRIBE, "dev", "/"));
+    cr_assert_not(authz_allows(p, AUTHZ_SECRETS, AUTHZ_READ, "prod", "/"));
+    cr_assert(authz_allows(p, AUTHZ_SECRETS, AUTHZ_DESCRIBE, "prod", "/"));
+    cr_assert_not(authz_allows(p, AUTHZ_SECRETS, AUTHZ_READ, "vault", "/"));
+    cr_assert_not(authz_allows(p, AUTHZ_SECRETS, AUTHZ_DESCRIBE, "vault", "/"));
+    authz_policy_free(p);
+}
+
+Test(authz, glob_conditions)
+{
+    struct authz_policy *p = from_json(
+        "[{\"subject\": \"secrets\", \"actions\": [\"read\"], \"secretPath\": \"/app/*\"}]");
+
+    cr_assert(authz_allows(p, AUTHZ_SECRETS, AUTHZ_READ, "dev", "/app/api"));
+    cr_assert(authz_allows(p, AUTHZ_SECRETS, AUTHZ_DESCRIBE, "dev", "/app/web"));
+    cr_assert_not(authz_allows(p, AUTHZ_SECRETS, AUTHZ_READ, "dev", "/app/api/v1"));
+    cr_assert_not(authz_allows(p, AUTHZ_SECRETS, AUTHZ_READ, "dev", "/other"));
+    cr_assert_not(authz_allows(p, AUTHZ_SECRETS, AUTHZ_READ, "dev", "/app"));
+    cr_assert_not(authz_allows(p, AUTHZ_SECRETS, AUTHZ_READ, "dev", NULL));
+    cr_assert_not(authz_allows(p, AUTHZ_SECRETS, AUTHZ_EDIT, "dev", "/app/api"));
+    authz_policy_free(p);
+
+    p = from_json("[{\"subject\": \"folders\", \"actions\": [\"create\", \"delete\"],"
+                  "  \"environments\": [\"dev\"], \"secretPath\": \"/app/**\"}]");
+    cr_assert(authz_allows(p, AUTHZ_FOLDERS, AUTHZ_CREATE, "dev", "/app"));
+    cr_assert(authz_allows(p, AUTHZ_FOLDERS, AUTHZ_DELETE, "dev", "/app/api/v1"));
+    cr_assert_not(authz_allows(p, AUTHZ_FOLDERS, AUTHZ_CREATE, "staging", "/app"));
+    cr_assert_not(authz_allows(p, AUTHZ_FOLDERS, AUTHZ_CREATE, NULL, "/app")); /* env unknown */
+    cr_assert_not(authz_allows(p, AUTHZ_FOLDERS, AUTHZ_CREATE, "dev", "/apps"));
+    cr_assert_not(authz_allows(p, AUTHZ_FOLDERS, AUTHZ_READ, "dev", "/app"));
+    cr_assert_not(authz_allows(p, AUTHZ_SECRETS, AUTHZ_CREATE, "dev", "/app"));
+    authz_policy_free(p);
+}
+
+Test(authz, service_token_scopes)
+{
+    const char *envs[] = {"dev", "prod", NULL};
+    const char *globs[] = {"/**", "/app/*", "/shared"};
+    struct authz_policy *p = NULL;
+
+    cr_assert_eq(authz_policy_for_scopes(envs, globs, 3, false, &p), 0);
+    cr_assert(authz_allows(p, AUTHZ_SECRETS, AUTHZ_READ, "dev", "/x/y"));
+    cr_assert(authz_allows(p, AUTHZ_SECRETS, AUTHZ_DESCRIBE, "dev", "/"));
+    cr_assert(authz_allows(p, AUTHZ_SECRETS, AUTHZ_READ, "prod", "/app/api"));
+    cr_assert_not(authz_allows(p, AUTHZ_SECRETS, AUTHZ_READ, "prod", "/app/api/v1"));
+    cr_assert_not(authz_allows(p, AUTHZ_SECRETS, AUTHZ_READ, "prod", "/other"));
+    cr_assert_not(authz_allows(p, AUTHZ_SECRETS, AUTHZ_READ, "staging", "/app/api"));
+    cr_assert(authz_allows(p, AUTHZ_SECRETS, AUTHZ_READ, "staging", "/shared")); /* any env */
+    cr_assert(authz_allows(p, AUTHZ_SECRETS, AUTHZ_READ, NULL, "/shared"));
+    cr_assert_not(authz_allows(p, AUTHZ_SECRETS, AUTHZ_READ, NULL, "/x"));
+    cr_assert_not(authz_allows(p, AUTHZ_SECRETS, AUTHZ_READ, "prod", NULL));
+    for (size_t a = 1; a <= 3; a++) /* create, edit, delete */
+        cr_assert_not(authz_allows(p, AUTHZ_SECRETS, actions[a], "dev", "/x"));
+    for (unsigned s = 1; s < AUTHZ_N_SUBJECTS; s++)
+        cr_assert_not(authz_allows(p, s, AUTHZ_READ, "dev", "/x"));
+    authz_policy_free(p);
+
+    p = NULL;
+    cr_assert_eq(authz_policy_for_scopes(envs, globs, 2, true, &p), 0);
+    for (size_t a = 0; a < sizeof(actions) / sizeof(actions[0]); a++) {
+        cr_assert(authz_allows(p, AUTHZ_SECRETS, actions[a], "dev", "/x"));
+        cr_assert(authz_allows(p, AUTHZ_SECRETS, actions[a], "prod", "/app/db"));
+        cr_assert_not(authz_allows(p, AUTHZ_SECRETS, actions[a], "prod", "/db"));
+    }
+    cr_assert_not(authz_allows(p, AUTHZ_FOLDERS, AUTHZ_CREATE, "dev", "/x"));
+    authz_policy_free(p);
+
+    /* no scope, no access */
+    p = NULL;
+    cr_assert_eq(authz_policy_for_scopes(NULL, NULL, 0, true, &p), 0);
+    cr_assert_not(authz_allows(p, AUTHZ_SECRETS, AUTHZ_READ, "dev", "/"));
+    authz_policy_free(p);
+}
+
+Test(authz, service_token_scopes_refused)
+{
+    const char *bad_env[] = {"Prod"}, *good_env[] = {"dev"};
+    const char *bad_glob[] = {"app/*"}, *good_glob[] = {"/**"};
+    const char *many[AUTHZ_MAX_RULES + 1];
+    struct authz_policy *p = NULL;
+
+    cr_assert_eq(authz_policy_for_scopes(bad_env, good_glob, 1, false, &p), -EINVAL);
+    cr_assert_eq(authz_policy_for_scopes(good_env, bad_glob, 1, false, &p), -EINVAL);
+    for (size_t i = 0; i < AUTHZ_MAX_RULES + 1; i++)
+        many[i] = "dev";
+    cr_assert_eq(authz_policy_for_scopes(many, NULL, AUTHZ_MAX_RULES + 1, false, &p), -E2BIG);
+    cr_assert_null(p);
+    cr_assert_eq(authz_policy_for_scopes(many, NULL, AUTHZ_MAX_RULES, false, &p), 0);
+    authz_policy_free(p);
+}
+
+/* Same decision from a and b over a grid of requests. */
+static void same_decisions(const struct authz_policy *a, const struct authz_policy *b)
+{
+    static const char *envs[] = {"dev", "staging", "prod", "qa", NULL};
+    static const char *paths[] = {"/", "/app", "/app/api", "/app/api/v1", "/other", NULL};
+
+    for (unsigned s = 0; s < AUTHZ_N_SUBJECTS; s++)
+        for (size_t k = 0; k < sizeof(actions) / sizeof(actions[0]); k++)
+            for (size_t e = 0; e < sizeof(envs) / sizeof(envs[0]); e++)
+                for (size_t q = 0; q < sizeof(paths) / sizeof(paths[0]); q++)
+                    cr_assert_eq(authz_allows(a, s, actions[k], envs[e], paths[q]),
+                                 authz_allows(b, s, actions[k], envs[e], paths[q]),
+                                 "%s:%s env %s path %s", authz_subject_name(s),
+                                 authz_action_name(actions[k]), envs[e] ? envs[e] : "-",
+                                 paths[q] ? paths[q] : "-");
+}
+
+static void round_trip(struct authz_policy *p)
+{
+    _cleanup_buf_ struct buf json = BUF_INIT, again = BUF_INIT;
+    struct authz_policy *q;
+
+    cr_assert_eq(authz_policy_to_json(p, &json), 0);
+    q = from_json(buf_str(&json));
+    same_decisions(p, q);
+    cr_assert_eq(authz_policy_to_json(q, &again), 0);
+    cr_assert_str_eq(buf_str(&json), buf_str(&again)); /* canonical */
+    authz_policy_free(q);
+    authz_policy_free(p);
+}
+
+Test(authz, json_round_trip)
+{
+    const char *envs[] = {"dev", NULL};
+    const char *globs[] = {"/app/*", NULL};
+    struct authz_policy *p = NULL;
+
+    round_trip(builtin("admin"));
+    round_trip(builtin("member"));
+    round_trip(builtin("viewer"));
+    round_trip(builtin("no-access"));
+    round_trip(from_json(DEVELOPER));
+    round_trip(from_json("[{\"subject\": \"secrets\", \"actions\": [\"describe\"],"
+                         "  \"environments\": [\"*\"], \"secretPath\": null, \"deny\": null},"
+                         " {\"subject\": \"folders\", \"actions\": [\"read\", \"read\"],"
+                         "  \"secretPath\": \"/app/\"}]"));
+    cr_assert_eq(authz_policy_for_scopes(envs, globs, 2, true, &p), 0);
+    round_trip(p);
+}
+
+Test(authz, json_canonical_form)
+{
+    struct authz_policy *p = from_json(DEVELOPER);
+    _cleanup_buf_ struct buf json = BUF_INIT;
+
+    cr_assert_eq(authz_policy_to_json(p, &json), 0);
+    cr_assert_str_eq(buf_str(&json),
+                     "[{\"subject\":\"secrets\",\"actions\":[\"read\",\"create\",\"edit\","
+                     "\"delete\"],\"environments\":[\"dev\",\"staging\"],\"secretPath\":\"/**\","
+                     "\"deny\":false},{\"subject\":\"secrets\",\"actions\":[\"*\"],"
+                     "\"environments\":[\"prod\"],\"secretPath\":\"/**\",\"deny\":true}]");
+    authz_policy_free(p);
+
+    p = from_json("[]");
+    buf_clear(&json);
+    cr_assert_eq(authz_policy_to_json(p, &json), 0);
+    cr_assert_str_eq(buf_str(&json), "[]");
+    authz_policy_free(p);
+}
+
+static void refused(const char *json, const char *want)
+{
+    struct authz_policy *p = NULL;
+    _cleanup_buf_ struct buf err = BUF_INIT;
+
+    cr_assert_eq(authz_policy_from_json(json, strlen(json), &p, &err), -EINVAL, "%s", json);
+    cr_assert_null(p);
+    cr_assert(strstr(buf_str(&err), want), "%s: got '%s', want '%s'", json, buf_str(&err), want);
+}
+
+#define RULE(body) "[{\"subject\": \"secrets\", \"actions\": [\"read\"]" body "}]"
+
+Test(authz, json_refusals)
+{
+    refused("", "invalid JSON");
+    refused("[{\"subject\": \"secrets\", \"actions\": [\"read\"], \"actions\": []}]",
+            "invalid JSON");
+    refused("{}", "must be a JSON array");
+    refused("\"secrets\"", "must be a JSON array");
+    refused("[1]", "rules[0]: a rule must be an object");
+    refused("[[]]", "rules[0]: a rule must be an object");
+    refused("[{\"actions\": [\"read\"]}]", "rules[0]: missing subject");
+    refused("[{\"subject\": 3, \"actions\": [\"read\"]}]", "subject must be a string");
+    refused("[{\"subject\": \"bogus\", \"actions\": [\"read\"]}]", "unknown subject 'bogus'");
+    refused("[{\"subject\": \"Secrets\", \"actions\": [\"read\"]}]", "unknown subject 'Secrets'");
+    refused("[{\"subject\": \"secrets\"}]", "missing actions");
+    refused("[{\"subject\": \"secrets\", \"actions\": \"read\"}]", "actions must be an array");
+    refused("[{\"subject\": \"secrets\", \"actions\": [1]}]", "actions must be an array");
+    refused("[{\"subject\": \"secrets\", \"actions\": []}]", "actions must not be empty");
+    refused("[{\"subject\": \"secrets\", \"actions\": [\"fly\"]}]", "unknown action 'fly'");
+    refused("[{\"subject\": \"secrets\", \"actions\": [\"READ\"]}]", "unknown action 'READ'");
+    refused("[{\"subject\": \"secrets\", \"actions\": [\"read\", \"*\"]}]",
+            "'*' must be the only action");
+    refused(RULE(", \"environments\": [\"Prod\"]"), "environment 'Prod' is not a slug");
+    refused(RULE(", \"environments\": [\"-dev\"]"), "environment '-dev' is not a slug");
+    refused(RULE(", \"environments\": [\"\"]"), "environment (not shown) is not a slug");
+    refused(RULE(", \"environments\": [\"dev\", \"*\"]"), "'*' must be the only environment");
+    refused(RULE(", \"environments\": []"), "environments must not be empty");
+    refused(RULE(", \"environments\": \"dev\""), "environments must be an array");
+    refused(RULE(", \"environments\": [7]"), "environments must be an array");
+    refused(RULE(", \"secretPath\": \"app/*\""), "secretPath 'app/*' is not a valid folder glob");
+    refused(RULE(", \"secretPath\": \"/a/../b\""), "is not a valid folder glob");
+    refused(RULE(", \"secretPath\": \"/a**\""), "is not a valid folder glob");
+    refused(RULE(", \"secretPath\": \"\""), "is not a valid folder glob");
+    refused(RULE(", \"secretPath\": 5"), "secretPath must be a string");
+    refused(RULE(", \"deny\": \"yes\""), "deny must be true or false");
+    refused(RULE(", \"deny\": 1"), "deny must be true or false");
+    refused(RULE(", \"actoins\": [\"read\"]"), "rules[0]: unknown key 'actoins'");
+    refused(RULE(", \"path\": \"/\""), "unknown key 'path'");
+    refused("[{\"subject\": \"members\", \"actions\": [\"read\"], \"environments\": [\"dev\"]}]",
+            "environments only apply to secrets and folders");
+    refused("[{\"subject\": \"audit-logs\", \"actions\": [\"read\"], \"secretPath\": \"/**\"}]",
+            "secretPath only applies to secrets and folders");
+    refused("[{\"subject\": \"secrets\", \"actions\": [\"read\"]},"
+            " {\"subject\": \"secrets\", \"actions\": [\"fly\"]}]",
+            "rules[1]: unknown action 'fly'");
+}
+
+Test(authz, json_limits)
+{
+    _cleanup_buf_ struct buf json = BUF_INIT;
+    struct authz_policy *p = NULL;
+
+    /* AUTHZ_MAX_RULES rules are fine, one more is not */
+    buf_adds(&json, "[");
+    for (int i = 0; i < AUTHZ_MAX_RULES; i++)
+        buf_printf(&json, "%s{\"subject\": \"secrets\", \"actions\": [\"read\"]}", i ? "," : "");
+    buf_adds(&json, "]");
+    p = from_json(buf_str(&json));
+    cr_assert_eq(p->n, AUTHZ_MAX_RULES);
+    authz_policy_free(p);
+    buf_truncate(&json, json.len - 1);
+    buf_adds(&json, ",{\"subject\": \"secrets\", \"actions\": [\"read\"]}]");
+    refused(buf_str(&json), "at most 64 rules");
+
+    /* AUTHZ_MAX_ENVS environments are fine, one more is not */
+    buf_clear(&json);
+    buf_adds(&json, "[{\"subject\": \"secrets\", \"actions\": [\"read\"], \"environments\": [");
+    for (int i = 0; i < AUTHZ_MAX_ENVS; i++)
+        buf_printf(&json, "%s\"env%d\"", i ? "," : "", i);
+    buf_adds(&json, "]}]");
+    p = from_json(buf_str(&json));
+    cr_assert_eq(p->rules[0].n_envs, AUTHZ_MAX_ENVS);
+    cr_assert(authz_allows(p, AUTHZ_SECRETS, AUTHZ_READ, "env31", "/"));
+    cr_assert_not(authz_allows(p, AUTHZ_SECRETS, AUTHZ_READ, "env32", "/"));
+    authz_policy_free(p);
+    buf_truncate(&json, json.len - 3);
+    buf_adds(&json, ",\"env32\"]}]");
+    refused(buf_str(&json), "more than 32 environments");
+}
+
+Test(authz, refusals_never_echo_long_input)
+{
+    char key[200], json[400];
+
+    memset(key, 'k', sizeof(key) - 1);
+    key[sizeof(key) - 1] = 0;
+    snprintf(json, sizeof(json), RULE(", \"%s\": 1"), key);
+    refused(json, "unknown key (not shown)");
+    snprintf(json, sizeof(json), "[{\"subject\": \"%s\", \"actions\": [\"read\"]}]", key);
+    refused(json, "unknown subject (not shown)");
+    refused("[{\"subject\": \"sec rets\", \"actions\": [\"read\"]}]",
+            "unknown subject (not shown)");
+}
