@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "authz.h"
 #include "base/names.h"
 #include "base/util.h"
 #include "base/wire.h"
@@ -21,49 +22,112 @@ static const struct {
     {"prod", "Production"},
 };
 
-/* What each built-in role may do with secrets. */
-bool role_allows(const char *role, enum project_action action)
+int org_role_of(struct req *r, const char *org_id, char role[16])
 {
-    if (streq(role, "admin") || streq(role, "member"))
-        return true;
-    if (streq(role, "viewer"))
-        return action == PROJECT_READ;
-    return false;
+    if (r->who.kind != PRINCIPAL_USER)
+        return -EACCES;
+    return r->srv->store->ops->org_role(r->srv->store, org_id, r->who.id, role);
 }
 
-int project_open(struct req *r, const char *project_id, enum project_action action,
-                 struct store_project *ret_p, struct store_member *ret_m)
+void project_release(struct project_ctx *ctx)
+{
+    store_project_release(&ctx->p);
+    store_member_release(&ctx->m);
+    if (!ctx->policy_borrowed)
+        authz_policy_free(ctx->policy);
+    ctx->policy = NULL;
+}
+
+/* Compiles the member's role: built-in, or a custom role of the project. */
+static int load_policy(struct req *r, struct project_ctx *ctx)
+{
+    struct store_role role = {0};
+    _cleanup_buf_ struct buf err = BUF_INIT;
+    int ret;
+
+    if (ctx->policy)
+        return 0;
+    if (authz_role_is_builtin(ctx->m.role))
+        return authz_policy_builtin(ctx->m.role, &ctx->policy);
+    ret = r->srv->store->ops->role_get(r->srv->store, ctx->p.id, ctx->m.role, &role);
+    if (ret == 0)
+        ret = authz_policy_from_json(role.rules, strlen(role.rules), &ctx->policy, &err);
+    store_role_release(&role);
+    if (ret == -ENOENT) /* the role was deleted: nothing is allowed */
+        ret = authz_policy_builtin("no-access", &ctx->policy);
+    return ret;
+}
+
+int project_open(struct req *r, const char *project_id, struct project_ctx *ctx)
 {
     struct store *s = r->srv->store;
     int ret;
 
-    if (!name_uuid_valid(project_id)) {
-        http_fail(r, 404, "project '%s' not found", project_id);
+    memset(ctx, 0, sizeof(*ctx));
+    if (!name_uuid_valid(project_id) ||
+        (r->who.kind == PRINCIPAL_SERVICE && !streq(project_id, r->who.project_id))) {
+        http_fail(r, 404, "project '%.64s' not found", project_id);
         return -ENOENT;
     }
-    ret = s->ops->member_get(s, project_id, r->who.id, ret_m);
+    if (r->who.kind == PRINCIPAL_SERVICE) {
+        memcpy(ctx->m.project_id, project_id, sizeof(ctx->m.project_id));
+        memcpy(ctx->m.principal_id, r->who.id, sizeof(ctx->m.principal_id));
+        strcpy(ctx->m.principal_type, "service");
+        strcpy(ctx->m.role, "service-token");
+        ctx->policy = r->who.policy;
+        ctx->policy_borrowed = true;
+        ret = 0;
+    } else {
+        ret = s->ops->member_get(s, project_id, r->who.id, &ctx->m);
+    }
     if (ret == -ENOENT) {
-        /* not a member looks the same as no project: no existence oracle */
+        /* not a member looks the same as no project */
         http_fail(r, 404, "project '%s' not found", project_id);
         return ret;
     }
+    if (ret == 0)
+        ret = s->ops->project_get(s, project_id, &ctx->p);
+    if (ret == 0)
+        ret = load_policy(r, ctx);
     if (ret < 0) {
-        http_fail(r, 503, "store failure reading a membership (%d)", ret);
-        return ret;
-    }
-    if (!role_allows(ret_m->role, action)) {
-        http_fail(r, 403, "your role '%s' does not allow %s in this project", ret_m->role,
-                  action == PROJECT_READ ? "reading" : "writing");
-        store_member_release(ret_m);
-        return -EACCES;
-    }
-    ret = s->ops->project_get(s, project_id, ret_p);
-    if (ret < 0) {
-        store_member_release(ret_m);
-        http_fail(r, ret == -ENOENT ? 404 : 503, "project '%s' not found", project_id);
+        project_release(ctx);
+        http_fail(r, ret == -ENOENT ? 404 : 503, "cannot open project '%s' (%d)", project_id, ret);
         return ret;
     }
     return 0;
+}
+
+bool project_can(struct req *r, struct project_ctx *ctx, int subject, unsigned action,
+                 const char *env, const char *path)
+{
+    return authz_allows(ctx->policy, (enum authz_subject)subject, action, env, path);
+}
+
+int project_allows(struct req *r, struct project_ctx *ctx, int subject, unsigned action,
+                   const char *env, const char *path)
+{
+    const char *sname = authz_subject_name((enum authz_subject)subject);
+    const char *aname = authz_action_name(action);
+    json_t *meta;
+
+    if (project_can(r, ctx, subject, action, env, path))
+        return 0;
+    meta = json_pack("{s:s, s:s, s:s}", "subject", sname, "action", aname, "role", ctx->m.role);
+    audit_log(r, &(struct audit_event){.event = "permission.denied",
+                                       .outcome = "denied",
+                                       .org_id = ctx->p.org_id,
+                                       .project_id = ctx->p.id,
+                                       .environment = env,
+                                       .path = path,
+                                       .metadata = meta});
+    json_decref(meta);
+    if (env)
+        http_fail(r, 403, "you are not allowed to %s %s in %.64s:%.200s (role '%s')", aname, sname,
+                  env, path ? path : "/", ctx->m.role);
+    else
+        http_fail(r, 403, "you are not allowed to %s %s in this project (role '%s')", aname, sname,
+                  ctx->m.role);
+    return -EACCES;
 }
 
 json_t *project_json(const struct store_project *p)
@@ -76,36 +140,6 @@ json_t *project_json(const struct store_project *p)
     return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "id", p->id, "name", p->name, "slug",
                      p->slug, "organizationId", p->org_id, "createdAt", json_time(p->created_at),
                      "environments", envs);
-}
-
-/* The caller's organization: organizationId if given (and a member), else the first. */
-static int pick_org(struct req *r, const json_t *body, char out[STORE_ID_LEN + 1])
-{
-    struct store_org_membership *orgs = NULL;
-    size_t n = 0;
-    const char *want = NULL;
-    int ret;
-
-    if (wire_get_str(body, "organizationId", STORE_ID_LEN, &want) == -EINVAL) {
-        http_fail(r, 400, "'organizationId' must be a string");
-        return -EINVAL;
-    }
-    ret = r->srv->store->ops->user_orgs(r->srv->store, r->who.id, &orgs, &n);
-    if (ret < 0) {
-        http_fail(r, 503, "store failure reading organizations (%d)", ret);
-        return ret;
-    }
-    ret = -ENOENT;
-    for (size_t i = 0; i < n && ret < 0; i++) {
-        if (want && !streq(want, orgs[i].org.id))
-            continue;
-        memcpy(out, orgs[i].org.id, STORE_ID_LEN + 1);
-        ret = 0;
-    }
-    store_org_memberships_free(orgs, n);
-    if (ret < 0)
-        http_fail(r, 404, "organization not found");
-    return ret;
 }
 
 void api_projects_create(struct req *r)
@@ -131,8 +165,12 @@ void api_projects_create(struct req *r)
     }
     if (req_b64_field(r, body, "encryptedProjectKey", SEAL_WRAPPED_BYTES, SEAL_WRAPPED_BYTES,
                       &wrapped) < 0 ||
-        pick_org(r, body, p.org_id) < 0)
+        request_org_member(r, body, p.org_id) < 0)
         return;
+    if (r->who.kind != PRINCIPAL_USER) {
+        http_fail(r, 403, "only users can create projects");
+        return;
+    }
 
     name_uuid(p.id);
     p.name = (char *)name;
@@ -150,6 +188,7 @@ void api_projects_create(struct req *r)
     memcpy(m.project_id, p.id, sizeof(p.id));
     memcpy(m.principal_id, r->who.id, sizeof(m.principal_id));
     strcpy(m.role, "admin");
+    strcpy(m.principal_type, "user");
     m.wrapped_key = (struct store_blob){(uint8_t *)wrapped.ptr, wrapped.len};
     m.created_at = p.created_at;
 
@@ -162,7 +201,10 @@ void api_projects_create(struct req *r)
         http_fail(r, 503, "store failure creating a project (%d)", ret);
         return;
     }
-    http_reply(r, 200, json_pack("{s:o}", "project", project_json(&p)));
+    if (audit_or_fail(r, &(struct audit_event){.event = "project.create",
+                                               .org_id = p.org_id,
+                                               .project_id = p.id}) == 0)
+        http_reply(r, 200, json_pack("{s:o}", "project", project_json(&p)));
 }
 
 void api_projects_list(struct req *r)
@@ -185,15 +227,18 @@ void api_projects_list(struct req *r)
 
 void api_projects_get(struct req *r)
 {
-    struct store_project p = {0};
-    struct store_member m = {0};
+    struct project_ctx ctx;
 
-    if (project_open(r, req_param(r, 0), PROJECT_READ, &p, &m) < 0)
+    if (project_open(r, req_param(r, 0), &ctx) < 0)
         return;
-    http_reply(r, 200,
-               json_pack("{s:o, s:{s:s, s:o}}", "project", project_json(&p), "membership", "role",
-                         m.role, "encryptedProjectKey",
-                         json_b64(m.wrapped_key.ptr, m.wrapped_key.len)));
-    store_project_release(&p);
-    store_member_release(&m);
+    if (r->who.kind == PRINCIPAL_SERVICE)
+        http_reply(r, 200, json_pack("{s:o}", "project", project_json(&ctx.p)));
+    else
+        http_reply(r, 200,
+                   json_pack("{s:o, s:{s:s, s:o}}", "project", project_json(&ctx.p), "membership",
+                             "role", ctx.m.role, "encryptedProjectKey",
+                             ctx.m.wrapped_key.len
+                                 ? json_b64(ctx.m.wrapped_key.ptr, ctx.m.wrapped_key.len)
+                                 : json_null()));
+    project_release(&ctx);
 }

@@ -1,14 +1,17 @@
 /* api_secrets.c - secrets of an environment folder: list, get, history,
- * batch write, delete.
+ * batch write, delete, rollback.
  *
  * These are arca's end-to-end encrypted routes: values and comments arrive and
  * leave as ciphertext records (seal.h) that the server cannot open.  It checks
- * only what it can: the record's size and format version, the key name, the
- * folder path, the caller's role.  Every write is a new version; a delete is a
- * version without a value. */
+ * what it can: the record's size and format version, the key name, the folder
+ * path, and the caller's role for the environment and path.  Every write is a
+ * new version; a delete is a version without a value; a rollback writes an old
+ * record again.  Reads are audited before anything is served (fail closed),
+ * writes right after they commit. */
 #include <errno.h>
 #include <string.h>
 
+#include "authz.h"
 #include "base/b64.h"
 #include "base/names.h"
 #include "base/util.h"
@@ -20,22 +23,14 @@
 
 /* The project, environment and folder a secrets request is about. */
 struct scope {
-    struct store_project p;
-    struct store_member m;
-    const struct store_env *env; /* BORROWED from p */
+    struct project_ctx ctx;
+    const struct store_env *env; /* BORROWED from ctx.p */
     char path[NAME_PATH_MAX + 1];
 };
 
-static void scope_release(struct scope *s)
-{
-    store_project_release(&s->p);
-    store_member_release(&s->m);
-}
-
 /* Resolves project (path parameter 0), environment and secretPath (from the JSON
  * body if given, else from the query).  Replies and returns < 0 on failure. */
-static int scope_open(struct req *r, const json_t *body, enum project_action action,
-                      struct scope *s)
+static int scope_open(struct req *r, const json_t *body, struct scope *s)
 {
     const char *env = NULL, *path = NULL;
     int ret;
@@ -62,18 +57,35 @@ static int scope_open(struct req *r, const json_t *body, enum project_action act
                   NAME_PATH_DEPTH);
         return ret;
     }
-    ret = project_open(r, req_param(r, 0), action, &s->p, &s->m);
+    ret = project_open(r, req_param(r, 0), &s->ctx);
     if (ret < 0)
         return ret;
-    for (size_t i = 0; i < s->p.n_envs; i++)
-        if (streq(s->p.envs[i].slug, env))
-            s->env = &s->p.envs[i];
+    for (size_t i = 0; i < s->ctx.p.n_envs; i++)
+        if (streq(s->ctx.p.envs[i].slug, env))
+            s->env = &s->ctx.p.envs[i];
     if (!s->env) {
-        http_fail(r, 404, "environment '%.64s' not found in project '%s'", env, s->p.slug);
-        scope_release(s);
+        http_fail(r, 404, "environment '%.64s' not found in project '%s'", env, s->ctx.p.slug);
+        project_release(&s->ctx);
         return -ENOENT;
     }
     return 0;
+}
+
+/* Checks action on secrets of the scope's folder (replies 403 and audits). */
+static int scope_allows(struct req *r, struct scope *s, unsigned action)
+{
+    return project_allows(r, &s->ctx, AUTHZ_SECRETS, action, s->env->slug, s->path);
+}
+
+/* An audit event about the scope. */
+static struct audit_event scope_event(const struct scope *s, const char *event, const char *key)
+{
+    return (struct audit_event){.event = event,
+                                .org_id = s->ctx.p.org_id,
+                                .project_id = s->ctx.p.id,
+                                .environment = s->env->slug,
+                                .path = s->path,
+                                .key = key};
 }
 
 static json_t *blob_or_null(const struct store_blob *b)
@@ -81,11 +93,13 @@ static json_t *blob_or_null(const struct store_blob *b)
     return b->len ? json_b64(b->ptr, b->len) : json_null();
 }
 
-static json_t *secret_json(const struct store_secret *sec)
+static json_t *secret_json(const struct store_secret *sec, bool values)
 {
     return json_pack("{s:s, s:s, s:I, s:o, s:o, s:o}", "id", sec->id, "key", sec->key, "version",
-                     (json_int_t)sec->version, "value", blob_or_null(&sec->value), "comment",
-                     blob_or_null(&sec->comment), "updatedAt", json_time(sec->updated_at));
+                     (json_int_t)sec->version, "value",
+                     values ? blob_or_null(&sec->value) : json_null(), "comment",
+                     values ? blob_or_null(&sec->comment) : json_null(), "updatedAt",
+                     json_time(sec->updated_at));
 }
 
 static bool key_param_ok(struct req *r, const char *key)
@@ -104,22 +118,35 @@ void api_secrets_list(struct req *r)
     struct scope s = {0};
     struct store_secret *v = NULL;
     size_t n = 0;
-    json_t *arr;
+    struct audit_event e;
+    json_t *arr, *meta;
+    bool values;
     int ret;
 
-    if (scope_open(r, NULL, PROJECT_READ, &s) < 0)
+    if (scope_open(r, NULL, &s) < 0)
         return;
+    if (scope_allows(r, &s, AUTHZ_DESCRIBE) < 0)
+        goto out;
+    values = project_can(r, &s.ctx, AUTHZ_SECRETS, AUTHZ_READ, s.env->slug, s.path);
     ret = r->srv->store->ops->secrets_list(r->srv->store, s.env->id, s.path, &v, &n);
     if (ret < 0) {
         http_fail(r, 503, "store failure listing secrets (%d)", ret);
-    } else {
-        arr = json_array();
-        for (size_t i = 0; i < n; i++)
-            json_array_append_new(arr, secret_json(&v[i]));
-        http_reply(r, 200, json_pack("{s:o}", "secrets", arr));
+        goto out;
     }
+    e = scope_event(&s, "secret.list", NULL);
+    meta = json_pack("{s:I, s:b}", "count", (json_int_t)n, "values", values);
+    e.metadata = meta;
+    ret = audit_or_fail(r, &e);
+    json_decref(meta);
+    if (ret < 0)
+        goto out;
+    arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, secret_json(&v[i], values));
+    http_reply(r, 200, json_pack("{s:o}", "secrets", arr));
+out:
     store_secrets_free(v, n);
-    scope_release(&s);
+    project_release(&s.ctx);
 }
 
 void api_secrets_get(struct req *r)
@@ -127,19 +154,27 @@ void api_secrets_get(struct req *r)
     struct scope s = {0};
     struct store_secret sec = {0};
     const char *key = req_param(r, 1);
+    struct audit_event e;
     int ret;
 
-    if (!key_param_ok(r, key) || scope_open(r, NULL, PROJECT_READ, &s) < 0)
+    if (!key_param_ok(r, key) || scope_open(r, NULL, &s) < 0)
         return;
+    if (scope_allows(r, &s, AUTHZ_READ) < 0)
+        goto out;
     ret = r->srv->store->ops->secret_get(r->srv->store, s.env->id, s.path, key, &sec);
-    if (ret == -ENOENT)
+    e = scope_event(&s, "secret.read", key);
+    if (ret == -ENOENT) {
+        e.outcome = "failure";
+        audit_log(r, &e);
         http_fail(r, 404, "secret '%s' not found in %s:%s", key, s.env->slug, s.path);
-    else if (ret < 0)
+    } else if (ret < 0) {
         http_fail(r, 503, "store failure reading a secret (%d)", ret);
-    else
-        http_reply(r, 200, json_pack("{s:o}", "secret", secret_json(&sec)));
+    } else if (audit_or_fail(r, &e) == 0) {
+        http_reply(r, 200, json_pack("{s:o}", "secret", secret_json(&sec, true)));
+    }
+out:
     store_secret_release(&sec);
-    scope_release(&s);
+    project_release(&s.ctx);
 }
 
 void api_secrets_versions(struct req *r)
@@ -148,17 +183,21 @@ void api_secrets_versions(struct req *r)
     struct store_secret *v = NULL;
     size_t n = 0;
     const char *key = req_param(r, 1);
+    struct audit_event e;
     json_t *arr;
     int ret;
 
-    if (!key_param_ok(r, key) || scope_open(r, NULL, PROJECT_READ, &s) < 0)
+    if (!key_param_ok(r, key) || scope_open(r, NULL, &s) < 0)
         return;
+    if (scope_allows(r, &s, AUTHZ_READ) < 0)
+        goto out;
     ret = r->srv->store->ops->secret_history(r->srv->store, s.env->id, s.path, key, &v, &n);
+    e = scope_event(&s, "secret.versions", key);
     if (ret == -ENOENT) {
         http_fail(r, 404, "secret '%s' not found in %s:%s", key, s.env->slug, s.path);
     } else if (ret < 0) {
         http_fail(r, 503, "store failure reading history (%d)", ret);
-    } else {
+    } else if (audit_or_fail(r, &e) == 0) {
         arr = json_array();
         for (size_t i = 0; i < n; i++)
             json_array_append_new(
@@ -168,8 +207,9 @@ void api_secrets_versions(struct req *r)
                           "updatedAt", json_time(v[i].updated_at), "actorId", v[i].actor_id));
         http_reply(r, 200, json_pack("{s:o}", "versions", arr));
     }
+out:
     store_secrets_free(v, n);
-    scope_release(&s);
+    project_release(&s.ctx);
 }
 
 /* Decodes a ciphertext record field; it must be of a known format version. */
@@ -187,30 +227,74 @@ static int record_field(struct req *r, const json_t *item, const char *name, boo
     return 0;
 }
 
-static void reply_writes(struct req *r, const struct store_write *w, size_t n)
+static const char *write_action(const struct store_write *w)
 {
-    json_t *arr = json_array();
+    return w->op == STORE_DELETE ? "deleted" : w->ret_created ? "created" : "updated";
+}
 
+/* Commits writes, audits one record per secret (event_override, or by what
+ * happened), replies {secrets: [...]}. */
+static void commit_writes(struct req *r, struct scope *s, struct store_write *w, size_t n,
+                          const char *event_override)
+{
+    struct audit_event *ev;
+    json_t *arr;
+    int ret;
+
+    if (n == 0) {
+        http_reply(r, 200, json_pack("{s:[]}", "secrets"));
+        return;
+    }
+    ret = r->srv->store->ops->secrets_write(r->srv->store, s->ctx.p.id, s->env->id, s->path, w, n,
+                                            r->who.id, now_ms());
+    if (ret == -ENOENT) {
+        http_fail(r, 404, "a secret to delete does not exist in %s:%s; nothing was written",
+                  s->env->slug, s->path);
+        return;
+    }
+    if (ret < 0) {
+        http_fail(r, ret == -EEXIST ? 409 : 503, "writing secrets failed (%d)", ret);
+        return;
+    }
+    ev = calloc(n, sizeof(*ev));
+    if (!ev) {
+        http_fail(r, 503, "out of memory recording the audit log");
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *a = write_action(&w[i]);
+        ev[i] = scope_event(s,
+                            event_override        ? event_override
+                            : streq(a, "deleted") ? "secret.delete"
+                            : streq(a, "created") ? "secret.create"
+                                                  : "secret.update",
+                            w[i].key);
+    }
+    ret = audit_log_n(r, ev, n);
+    free(ev);
+    if (ret < 0) {
+        http_fail(r, 503,
+                  "the audit log cannot be written (%d): the write is stored, but "
+                  "reported failed",
+                  ret);
+        return;
+    }
+    arr = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr,
-                              json_pack("{s:s, s:s, s:I, s:s}", "id", w[i].ret_id, "key", w[i].key,
-                                        "version", (json_int_t)w[i].ret_version, "action",
-                                        w[i].op == STORE_DELETE ? "deleted"
-                                        : w[i].ret_created      ? "created"
-                                                                : "updated"));
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:s}", "id", w[i].ret_id, "key",
+                                             w[i].key, "version", (json_int_t)w[i].ret_version,
+                                             "action", write_action(&w[i])));
     http_reply(r, 200, json_pack("{s:o}", "secrets", arr));
 }
 
-static int write_error(struct req *r, int ret, const struct scope *s)
+/* Create if new, edit if it exists: the action a PUT of key needs. */
+static unsigned put_action(struct req *r, struct scope *s, const char *key)
 {
-    if (ret == -ENOENT)
-        http_fail(r, 404, "a secret to delete does not exist in %s:%s; nothing was written",
-                  s->env->slug, s->path);
-    else if (ret == -EEXIST)
-        http_fail(r, 409, "a secret already exists; nothing was written");
-    else
-        http_fail(r, 503, "store failure writing secrets (%d)", ret);
-    return ret;
+    struct store_secret cur = {0};
+    int ret = r->srv->store->ops->secret_get(r->srv->store, s->env->id, s->path, key, &cur);
+
+    store_secret_release(&cur);
+    return ret == 0 ? AUTHZ_EDIT : AUTHZ_CREATE;
 }
 
 void api_secrets_batch(struct req *r)
@@ -223,7 +307,7 @@ void api_secrets_batch(struct req *r)
     bool del;
     int ret;
 
-    if (!body || scope_open(r, body, PROJECT_WRITE, &s) < 0)
+    if (!body || scope_open(r, body, &s) < 0)
         return;
     ret = wire_get_arr(body, "secrets", SERVER_BATCH_MAX, &items);
     if (ret < 0 || json_array_size(items) == 0) {
@@ -261,6 +345,8 @@ void api_secrets_batch(struct req *r)
         }
         if (del) {
             w[i].op = STORE_DELETE;
+            if (scope_allows(r, &s, AUTHZ_DELETE) < 0)
+                goto out;
             continue;
         }
         buf_init(&bufs[2 * i], 0);
@@ -268,44 +354,149 @@ void api_secrets_batch(struct req *r)
         if (record_field(r, item, "value", true, &bufs[2 * i]) < 0 ||
             record_field(r, item, "comment", false, &bufs[2 * i + 1]) < 0)
             goto out;
+        if (scope_allows(r, &s, put_action(r, &s, key)) < 0)
+            goto out;
         w[i].op = STORE_PUT;
         w[i].value = (const uint8_t *)bufs[2 * i].ptr;
         w[i].value_len = bufs[2 * i].len;
         w[i].comment = bufs[2 * i + 1].len ? (const uint8_t *)bufs[2 * i + 1].ptr : NULL;
         w[i].comment_len = bufs[2 * i + 1].len;
     }
-    ret = r->srv->store->ops->secrets_write(r->srv->store, s.p.id, s.env->id, s.path, w, n,
-                                            r->who.id, now_ms());
-    if (ret < 0)
-        write_error(r, ret, &s);
-    else
-        reply_writes(r, w, n);
+    commit_writes(r, &s, w, n, NULL);
 out:
     for (i = 0; bufs && i < 2 * n; i++)
         buf_release(&bufs[i]);
     free(bufs);
     free(w);
-    scope_release(&s);
+    project_release(&s.ctx);
 }
 
 void api_secrets_delete(struct req *r)
 {
     struct scope s = {0};
     struct store_write w = {.op = STORE_DELETE};
-    int ret;
 
     w.key = req_param(r, 1);
-    if (!key_param_ok(r, w.key) || scope_open(r, NULL, PROJECT_WRITE, &s) < 0)
+    if (!key_param_ok(r, w.key) || scope_open(r, NULL, &s) < 0)
         return;
-    ret = r->srv->store->ops->secrets_write(r->srv->store, s.p.id, s.env->id, s.path, &w, 1,
-                                            r->who.id, now_ms());
-    if (ret == -ENOENT)
-        http_fail(r, 404, "secret '%s' not found in %s:%s", w.key, s.env->slug, s.path);
-    else if (ret < 0)
-        write_error(r, ret, &s);
-    else
-        http_reply(r, 200,
-                   json_pack("{s:{s:s, s:s, s:I}}", "secret", "id", w.ret_id, "key", w.key,
-                             "version", (json_int_t)w.ret_version));
-    scope_release(&s);
+    if (scope_allows(r, &s, AUTHZ_DELETE) == 0)
+        commit_writes(r, &s, &w, 1, NULL);
+    project_release(&s.ctx);
+}
+
+/* The write that makes the current state (cur, may be a tombstone or absent)
+ * equal to version then (a tombstone when then->value.len == 0).  Returns
+ * false when nothing needs writing. */
+static bool restore_write(const struct store_secret *cur, bool cur_exists,
+                          const struct store_secret *then, struct store_write *w)
+{
+    bool cur_live = cur_exists && cur->value.len > 0;
+
+    if (then->value.len == 0) {
+        if (!cur_live)
+            return false;
+        w->op = STORE_DELETE;
+        return true;
+    }
+    if (cur_live && cur->version == then->version)
+        return false;
+    w->op = STORE_PUT;
+    w->value = then->value.ptr;
+    w->value_len = then->value.len;
+    w->comment = then->comment.len ? then->comment.ptr : (const uint8_t *)"";
+    w->comment_len = then->comment.len;
+    return true;
+}
+
+void api_secrets_rollback_one(struct req *r)
+{
+    json_t *body = req_body_json(r);
+    struct scope s = {0};
+    struct store_secret *v = NULL;
+    size_t n = 0;
+    const char *key = req_param(r, 1);
+    struct store_write w = {.key = key};
+    long long version;
+    int ret;
+
+    if (!body || !key_param_ok(r, key))
+        return;
+    if (wire_get_int(body, "version", &version) < 0 || version < 1) {
+        http_fail(r, 400, "'version' must be a version number (1, 2, ...)");
+        return;
+    }
+    if (scope_open(r, body, &s) < 0)
+        return;
+    if (scope_allows(r, &s, AUTHZ_EDIT) < 0)
+        goto out;
+    ret = r->srv->store->ops->secret_history(r->srv->store, s.env->id, s.path, key, &v, &n);
+    if (ret < 0) {
+        http_fail(r, ret == -ENOENT ? 404 : 503, "secret '%s' not found in %s:%s", key, s.env->slug,
+                  s.path);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].version != version)
+            continue;
+        if (!restore_write(&v[0], true, &v[i], &w)) {
+            http_reply(r, 200,
+                       json_pack("{s:{s:s, s:s, s:I, s:s}}", "secret", "id", v[0].id, "key", key,
+                                 "version", (json_int_t)v[0].version, "action", "unchanged"));
+            goto out;
+        }
+        if (w.op == STORE_DELETE && scope_allows(r, &s, AUTHZ_DELETE) < 0)
+            goto out;
+        commit_writes(r, &s, &w, 1, "secret.rollback");
+        goto out;
+    }
+    http_fail(r, 404, "secret '%s' has no version %lld", key, version);
+out:
+    store_secrets_free(v, n);
+    project_release(&s.ctx);
+}
+
+void api_secrets_rollback_folder(struct req *r)
+{
+    json_t *body = req_body_json(r);
+    struct scope s = {0};
+    struct store_secret_at *v = NULL;
+    struct store_write *w = NULL;
+    size_t n = 0, k = 0;
+    const char *to;
+    int64_t t;
+    int ret;
+
+    if (!body)
+        return;
+    if (wire_get_str(body, "to", 64, &to) < 0 || time_parse_iso(to, &t) < 0) {
+        http_fail(r, 400, "'to' must be an ISO-8601 time such as 2026-11-29T10:00:00Z");
+        return;
+    }
+    if (scope_open(r, body, &s) < 0)
+        return;
+    if (scope_allows(r, &s, AUTHZ_CREATE) < 0 || scope_allows(r, &s, AUTHZ_EDIT) < 0 ||
+        scope_allows(r, &s, AUTHZ_DELETE) < 0)
+        goto out;
+    ret = r->srv->store->ops->secrets_at(r->srv->store, s.env->id, s.path, t, &v, &n);
+    if (ret < 0) {
+        http_fail(r, 503, "store failure reading history (%d)", ret);
+        goto out;
+    }
+    w = calloc(n ? n : 1, sizeof(*w));
+    if (!w) {
+        http_fail(r, 500, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct store_secret gone = {0}; /* did not exist then: as if deleted */
+
+        w[k].key = v[i].current.key;
+        if (restore_write(&v[i].current, true, v[i].existed ? &v[i].then : &gone, &w[k]))
+            k++;
+    }
+    commit_writes(r, &s, w, k, "secret.rollback");
+out:
+    free(w);
+    store_secrets_at_free(v, n);
+    project_release(&s.ctx);
 }

@@ -1,24 +1,208 @@
 /* auth.c - who is calling: Authorization: Bearer <token> -> principal.
  *
- * User session tokens are "arca_s_" + 43 base64url characters.  The server
- * stores only their BLAKE2b hash, so the lookup is by hash; a database leak
- * does not give usable tokens.  Expired sessions are refused (and removed). */
+ * Three kinds of token, told apart by their prefix:
+ *   arca_s_<43>          a user's session
+ *   arca_i_<43>          a machine identity's access token
+ *   st.<id>.<secret>     a service token (the client keeps the 4th part, the key)
+ * The server stores only hashes (BLAKE2b) of sessions, access tokens and
+ * service-token secrets, so a database leak gives no usable token; lookups are
+ * by hash (or by id, then a constant-time comparison of hashes).
+ *
+ * Failed authentications are audited ("auth.token.invalid") without the token. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
+#include "authz.h"
 #include "base/util.h"
+#include "base/wire.h"
 #include "crypto/seal.h"
 #include "server.h"
 
 #define TOKEN_MAX 512
+
+static int refuse(struct req *r, const char *why)
+{
+    struct audit_event e = {.event = "auth.token.invalid", .outcome = "failure"};
+    json_t *meta = json_pack("{s:s}", "reason", why);
+
+    e.metadata = meta;
+    audit_log(r, &e); /* best effort: the request is refused either way */
+    json_decref(meta);
+    http_fail(r, 401, "invalid or expired token: %s", why);
+    return -EACCES;
+}
+
+/* Does addr (text) fall in one of the comma-separated CIDRs of list? */
+bool ip_allowed(const char *list, const char *addr)
+{
+    uint8_t a[16], n[16];
+    int fa = strchr(addr, ':') ? AF_INET6 : AF_INET;
+    size_t alen = fa == AF_INET6 ? 16 : 4;
+    char item[64];
+
+    if (!list || !*list)
+        return true;
+    if (inet_pton(fa, addr, a) != 1)
+        return false;
+    for (const char *p = list; *p;) {
+        size_t len = strcspn(p, ",");
+        char *slash;
+        long bits;
+        int fn;
+
+        snprintf(item, sizeof(item), "%.*s", (int)(len < sizeof(item) ? len : 0), p);
+        p += len + (p[len] == ',');
+        slash = strchr(item, '/');
+        if (slash)
+            *slash = 0;
+        fn = strchr(item, ':') ? AF_INET6 : AF_INET;
+        if (fn != fa || inet_pton(fn, item, n) != 1)
+            continue;
+        bits = slash ? strtol(slash + 1, NULL, 10) : (long)alen * 8;
+        if (bits < 0 || bits > (long)alen * 8)
+            continue;
+        size_t full = (size_t)bits / 8;
+        unsigned rest = (unsigned)bits % 8;
+        if (memcmp(a, n, full) != 0)
+            continue;
+        if (rest && ((a[full] ^ n[full]) & (uint8_t)(0xff << (8 - rest))))
+            continue;
+        return true;
+    }
+    return false;
+}
+
+static int auth_session(struct req *r, const char *tok, size_t len)
+{
+    struct store *s = r->srv->store;
+    struct store_session sess;
+    struct store_user u = {0};
+    int ret;
+
+    seal_hash_token(tok, len, r->who.token_hash);
+    ret = s->ops->session_get(s, r->who.token_hash, &sess);
+    if (ret == -ENOENT || (ret == 0 && sess.expires_at <= now_ms())) {
+        if (ret == 0)
+            s->ops->session_delete(s, r->who.token_hash);
+        return refuse(r, "log in again");
+    }
+    if (ret == 0)
+        ret = s->ops->user_get(s, sess.user_id, &u);
+    if (ret < 0) {
+        http_fail(r, 503, "store failure checking a session (%d)", ret);
+        return ret;
+    }
+    r->who.kind = PRINCIPAL_USER;
+    memcpy(r->who.id, sess.user_id, sizeof(r->who.id));
+    snprintf(r->who.name, sizeof(r->who.name), "%s", u.email);
+    store_user_release(&u);
+    return 0;
+}
+
+static int auth_identity(struct req *r, const char *tok, size_t len)
+{
+    struct store *s = r->srv->store;
+    struct store_access_token t;
+    struct store_identity id = {0};
+    int64_t now = now_ms();
+    int ret;
+
+    seal_hash_token(tok, len, r->who.token_hash);
+    ret = s->ops->access_token_get(s, r->who.token_hash, &t);
+    if (ret == -ENOENT || (ret == 0 && (t.revoked || t.expires_at <= now)))
+        return refuse(r, ret == 0 && t.revoked ? "revoked" : "log in again");
+    if (ret == 0 && t.num_uses_limit > 0) {
+        ret = s->ops->access_token_use(s, r->who.token_hash, now);
+        if (ret == -EACCES)
+            return refuse(r, "out of uses");
+    }
+    if (ret == 0)
+        ret = s->ops->identity_get(s, t.identity_id, &id);
+    if (ret == -ENOENT)
+        return refuse(r, "identity deleted");
+    if (ret < 0) {
+        http_fail(r, 503, "store failure checking an access token (%d)", ret);
+        return ret;
+    }
+    if (!ip_allowed(id.trusted_ips, r->remote)) {
+        store_identity_release(&id);
+        http_fail(r, 403, "this identity may not be used from %s", r->remote);
+        return -EACCES;
+    }
+    r->who.kind = PRINCIPAL_IDENTITY;
+    memcpy(r->who.id, id.id, sizeof(r->who.id));
+    memcpy(r->who.org_id, id.org_id, sizeof(r->who.org_id));
+    snprintf(r->who.name, sizeof(r->who.name), "%s", id.name);
+    store_identity_release(&id);
+    return 0;
+}
+
+/* "st.<id>.<secret>" */
+static int auth_service(struct req *r, const char *tok)
+{
+    struct store *s = r->srv->store;
+    struct store_service_token st = {0};
+    _cleanup_json_ json_t *scopes = NULL;
+    char id[STORE_ID_LEN + 1];
+    const char *dot = strchr(tok + 3, '.'), *secret;
+    uint8_t hash[SEAL_HASH_BYTES];
+    const char *envs[64], *globs[64];
+    size_t n = 0;
+    json_t *sc;
+    int ret;
+
+    if (!dot || dot - (tok + 3) != STORE_ID_LEN || strchr(dot + 1, '.'))
+        return refuse(r, "malformed service token (send st.<id>.<secret>, never the key)");
+    memcpy(id, tok + 3, STORE_ID_LEN);
+    id[STORE_ID_LEN] = 0;
+    secret = dot + 1;
+    seal_hash_token(secret, strlen(secret), hash);
+    ret = s->ops->service_token_get(s, id, &st);
+    if (ret == -ENOENT)
+        return refuse(r, "unknown service token");
+    if (ret < 0) {
+        http_fail(r, 503, "store failure checking a service token (%d)", ret);
+        return ret;
+    }
+    if (!seal_equal(hash, st.secret_hash, SEAL_HASH_BYTES) || st.revoked ||
+        (st.expires_at && st.expires_at <= now_ms())) {
+        bool revoked = st.revoked;
+        store_service_token_release(&st);
+        return refuse(r, revoked ? "revoked" : "expired or wrong");
+    }
+    if (wire_parse(st.scopes, strlen(st.scopes), &scopes, NULL) == 0 && json_is_array(scopes))
+        json_array_foreach(scopes, n, sc)
+        {
+            if (n == ELEMENTSOF(envs))
+                break;
+            envs[n] = json_string_value(json_object_get(sc, "environment"));
+            globs[n] = json_string_value(json_object_get(sc, "secretPath"));
+            if (!envs[n] || !globs[n])
+                break;
+        }
+    ret = n ? authz_policy_for_scopes(envs, globs, n, st.write, &r->who.policy) : -EINVAL;
+    if (ret < 0) {
+        store_service_token_release(&st);
+        http_fail(r, 500, "service token %s has unusable scopes", id);
+        return ret;
+    }
+    r->who.kind = PRINCIPAL_SERVICE;
+    r->who.token_write = st.write;
+    memcpy(r->who.id, st.id, sizeof(r->who.id));
+    memcpy(r->who.project_id, st.project_id, sizeof(r->who.project_id));
+    snprintf(r->who.name, sizeof(r->who.name), "%s", st.name);
+    store_service_token_release(&st);
+    return 0;
+}
 
 int auth_request(struct req *r)
 {
     const char *h = req_header(r, "Authorization");
     const char *tok;
     size_t len;
-    struct store_session sess;
-    int ret;
 
     if (!h || strncasecmp(h, "Bearer ", 7) != 0 || h[7] == 0) {
         http_fail(r, 401, "authentication required: send Authorization: Bearer <token>");
@@ -26,23 +210,13 @@ int auth_request(struct req *r)
     }
     tok = h + 7;
     len = strlen(tok);
-    if (len > TOKEN_MAX) {
-        http_fail(r, 401, "invalid or expired token");
-        return -EACCES;
-    }
-    seal_hash_token(tok, len, r->who.token_hash);
-    ret = r->srv->store->ops->session_get(r->srv->store, r->who.token_hash, &sess);
-    if (ret == -ENOENT || (ret == 0 && sess.expires_at <= now_ms())) {
-        if (ret == 0)
-            r->srv->store->ops->session_delete(r->srv->store, r->who.token_hash);
-        http_fail(r, 401, "invalid or expired token: log in again");
-        return -EACCES;
-    }
-    if (ret < 0) {
-        http_fail(r, 503, "store failure while checking a session (%d)", ret);
-        return ret;
-    }
-    r->who.kind = PRINCIPAL_USER;
-    memcpy(r->who.id, sess.user_id, sizeof(r->who.id));
-    return 0;
+    if (len > TOKEN_MAX)
+        return refuse(r, "too long");
+    if (startswith(tok, "arca_s_"))
+        return auth_session(r, tok, len);
+    if (startswith(tok, "arca_i_"))
+        return auth_identity(r, tok, len);
+    if (startswith(tok, "st."))
+        return auth_service(r, tok);
+    return refuse(r, "unknown token format");
 }

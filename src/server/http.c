@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "authz.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "base/wire.h"
@@ -216,6 +217,11 @@ static enum MHD_Result queue(struct req *r)
     MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
     MHD_add_response_header(resp, "Cache-Control", "no-store");
     MHD_add_response_header(resp, "X-Request-Id", r->req_id);
+    if (r->status == 429 && r->retry_after) {
+        char retry[16];
+        snprintf(retry, sizeof(retry), "%u", r->retry_after);
+        MHD_add_response_header(resp, "Retry-After", retry);
+    }
     ret = MHD_queue_response(r->conn, r->status, resp);
     MHD_destroy_response(resp);
     r->queued = true;
@@ -278,6 +284,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         buf_init(&r->reply, 0);
         req_id_new(r->req_id);
         remote_addr(conn, r->remote, sizeof(r->remote));
+        r->user_agent = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "User-Agent");
         *con_cls = r;
         if (!r->path)
             return MHD_NO;
@@ -319,6 +326,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     log_request(r->req_id, r->method, r->path ? r->path : "", r->status, mono_us() - r->start_us,
                 r->remote);
     json_decref(r->json);
+    authz_policy_free(r->who.policy);
     buf_release(&r->body);
     buf_release(&r->reply);
     free(r->param_buf);

@@ -26,13 +26,22 @@ struct MHD_Connection;
 /* Who made the request, once authenticated. */
 enum principal_kind {
     PRINCIPAL_NONE,
-    PRINCIPAL_USER,
+    PRINCIPAL_USER,     /* session token */
+    PRINCIPAL_IDENTITY, /* machine identity access token */
+    PRINCIPAL_SERVICE,  /* service token, bound to one project */
 };
+
+struct authz_policy;
 
 struct principal {
     enum principal_kind kind;
-    char id[STORE_ID_LEN + 1];
-    uint8_t token_hash[32]; /* the session the request came with */
+    char id[STORE_ID_LEN + 1];         /* user, identity or service token id */
+    char name[NAME_EMAIL_MAX + 1];     /* e-mail, identity or token name (for audit) */
+    char org_id[STORE_ID_LEN + 1];     /* identities: their organization */
+    char project_id[STORE_ID_LEN + 1]; /* service tokens: their project */
+    uint8_t token_hash[32];            /* the session or access token the request came with */
+    struct authz_policy *policy;       /* OWNED: service tokens' scope policy */
+    bool token_write;                  /* service tokens: read-write */
 };
 
 struct req {
@@ -50,8 +59,10 @@ struct req {
     char *param_buf;                    /* OWNED storage for params */
     size_t n_params;
     struct principal who;
-    unsigned status;  /* reply status, 0 until replied */
-    struct buf reply; /* reply body */
+    const char *user_agent; /* BORROWED header, for audit */
+    unsigned status;        /* reply status, 0 until replied */
+    unsigned retry_after;   /* seconds, for a 429 */
+    struct buf reply;       /* reply body */
     bool queued;
 };
 

@@ -24,6 +24,7 @@
 #include "base/util.h"
 #include "base/wire.h"
 #include "crypto/seal.h"
+#include "ratelimit.h"
 #include "server.h"
 
 #define ROOT_KEY_FILE "root.key"
@@ -168,6 +169,19 @@ int server_run(const struct server_config *cfg)
     ret = root_key_load(&srv);
     if (ret < 0)
         goto out;
+    ret = ratelimit_new(20, 20, 65536, &srv.rl_ip);
+    if (ret == 0)
+        ret = ratelimit_new(10, 5, 65536, &srv.rl_account);
+    if (ret == 0)
+        ret = audit_start(&srv);
+    if (ret < 0) {
+        log_error("cannot start the audit writer", NULL);
+        goto out;
+    }
+    if (srv.cfg.audit_async)
+        log_warn("audit records are not made durable before answering (--audit-async): "
+                 "for measurements only",
+                 NULL);
     ret = http_start(&srv, srv.cfg.listen, bound, sizeof(bound));
     if (ret < 0) {
         log_error(ret == -EINVAL ? "invalid listen address (use HOST:PORT, e.g. 127.0.0.1:8200)"
@@ -185,6 +199,10 @@ int server_run(const struct server_config *cfg)
     http_stop(&srv);
     ret = 0;
 out:
+    http_stop(&srv);
+    audit_stop(&srv);
+    ratelimit_free(srv.rl_ip);
+    ratelimit_free(srv.rl_account);
     store_close(srv.store);
     seal_free(srv.root_key);
     if (ret == 0)

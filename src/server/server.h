@@ -23,13 +23,18 @@ struct server_config {
     const char *data_dir; /* SQLite directory */
     size_t max_body;      /* request body limit in bytes */
     unsigned threads;     /* 0: one per core */
+    bool audit_async;     /* answer before audit records are durable (measurements only) */
 };
 
 struct server {
     struct server_config cfg;
     struct store *store;
-    uint8_t *root_key; /* SECRET, seal_malloc'd, SEAL_KEY_BYTES */
-    void *daemon;      /* struct MHD_Daemon * */
+    uint8_t *root_key;  /* SECRET, seal_malloc'd, SEAL_KEY_BYTES */
+    void *daemon;       /* struct MHD_Daemon * */
+    uint8_t *audit_key; /* SECRET: keys the audit hash chain (derived from root_key) */
+    struct audit *audit;
+    struct ratelimit *rl_ip;      /* login attempts per client address */
+    struct ratelimit *rl_account; /* login attempts per account */
 };
 
 /* Runs the server until SIGINT or SIGTERM.  Returns 0 on a clean stop. */
@@ -70,20 +75,105 @@ void api_secrets_get(struct req *r);
 void api_secrets_versions(struct req *r);
 void api_secrets_batch(struct req *r);
 void api_secrets_delete(struct req *r);
+void api_secrets_rollback_one(struct req *r);
+void api_secrets_rollback_folder(struct req *r);
+void api_invites_create(struct req *r);
+void api_signup(struct req *r);
+void api_users_lookup(struct req *r);
+void api_members_list(struct req *r);
+void api_members_add(struct req *r);
+void api_members_update(struct req *r);
+void api_members_remove(struct req *r);
+void api_roles_list(struct req *r);
+void api_roles_create(struct req *r);
+void api_roles_delete(struct req *r);
+void api_project_versions(struct req *r);
+void api_project_rotate_key(struct req *r);
+void api_identities_create(struct req *r);
+void api_identities_list(struct req *r);
+void api_identities_delete(struct req *r);
+void api_client_secrets_create(struct req *r);
+void api_client_secrets_list(struct req *r);
+void api_client_secrets_revoke(struct req *r);
+void api_identity_login(struct req *r);
+void api_token_renew(struct req *r);
+void api_token_revoke(struct req *r);
+void api_service_tokens_create(struct req *r);
+void api_service_tokens_list(struct req *r);
+void api_service_tokens_revoke(struct req *r);
+void api_service_token_self(struct req *r);
+void api_audit_list(struct req *r);
+void api_audit_verify(struct req *r);
 
-/* Projects: what a request wants to do, and the membership check every
- * project route goes through.  project_open replies (404 for a project that
- * does not exist or the caller is not a member of, 403 when the role does not
- * allow the action) and returns a negative errno on failure; on success ret_p
- * and ret_m are OWNED (store_project_release, store_member_release). */
-enum project_action {
-    PROJECT_READ,
-    PROJECT_WRITE,
+/* Projects.  project_open checks that the caller is a member (or, for a
+ * service token, that it is the token's project): 404 for a project that does
+ * not exist or the caller is not in (no existence oracle).  project_allows
+ * checks the member's role (built-in or custom) against (subject, action,
+ * environment, path); on a denial it records a "permission.denied" audit
+ * record and replies 403.  Both reply and return a negative errno on failure;
+ * on success ret_p and ret_m are OWNED (project_release). */
+struct project_ctx {
+    struct store_project p;
+    struct store_member m;
+    struct authz_policy *policy; /* the member's compiled role */
+    bool policy_borrowed;        /* a service token's policy, owned by the request */
 };
-bool role_allows(const char *role, enum project_action action);
-int project_open(struct req *r, const char *project_id, enum project_action action,
-                 struct store_project *ret_p, struct store_member *ret_m);
+
+int project_open(struct req *r, const char *project_id, struct project_ctx *ctx);
+int project_allows(struct req *r, struct project_ctx *ctx, int subject, unsigned action,
+                   const char *env, const char *path);
+/* Same check without replying or auditing. */
+bool project_can(struct req *r, struct project_ctx *ctx, int subject, unsigned action,
+                 const char *env, const char *path);
+void project_release(struct project_ctx *ctx);
 json_t *project_json(const struct store_project *p);
+/* Role of user_id in org_id ("admin", "member") or NULL if not a member. */
+int org_role_of(struct req *r, const char *org_id, char role[16]);
+
+/* Audit. */
+struct audit_event {
+    const char *event;   /* "secret.read" ... */
+    const char *outcome; /* NULL: "success" */
+    const char *org_id;  /* NULL: the principal's */
+    const char *project_id;
+    const char *environment;
+    const char *path;
+    const char *key;
+    const char *actor_name; /* NULL: the principal's */
+    json_t *metadata;       /* BORROWED, may be NULL; never a value or token */
+};
+int audit_start(struct server *srv);
+void audit_stop(struct server *srv);
+/* Records e for r and waits until it is durable.  On failure the caller must
+ * fail the request (503) and serve nothing. */
+int audit_log(struct req *r, const struct audit_event *e);
+/* Records n events at once (one wait). */
+int audit_log_n(struct req *r, const struct audit_event *e, size_t n);
+/* audit_log, replying 503 on failure; returns < 0 then. */
+int audit_or_fail(struct req *r, const struct audit_event *e);
+
+struct audit_report {
+    bool ok;
+    int64_t records;
+    int64_t head_seq;
+    uint8_t head_hash[32];
+    int64_t first_bad_seq;
+    const char *reason; /* static */
+};
+int audit_verify(struct server *srv, struct audit_report *ret);
+
+bool ip_allowed(const char *cidr_list, const char *addr);
+
+/* The caller's organization (organizationId of body, else their first) where
+ * they are an admin / any member; identities use their own.  Reply and return
+ * < 0 on failure. */
+int request_org_admin(struct req *r, const json_t *body, char org_id[STORE_ID_LEN + 1]);
+int request_org_member(struct req *r, const json_t *body, char org_id[STORE_ID_LEN + 1]);
+
+/* Rate limits of login routes: replies 429 with Retry-After and returns
+ * -EAGAIN when the address or the account is over its limit. */
+int login_rate_check(struct req *r, const char *account);
+void login_rate_reset(struct req *r, const char *account);
 
 /* Shared by the handlers. */
 json_t *json_time(int64_t ms);

@@ -1,0 +1,135 @@
+/* api_audit.c - reading and verifying the audit log.
+ *
+ * Reading the log is itself audited.  A project's records need audit-logs:read
+ * in that project; the whole organization's need an organization admin. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "authz.h"
+#include "base/util.h"
+#include "base/wire.h"
+#include "server.h"
+
+#define AUDIT_PAGE_DEFAULT 100
+#define AUDIT_PAGE_MAX 1000
+
+static json_t *hex(const uint8_t *p, size_t n)
+{
+    char s[2 * 32 + 1];
+
+    for (size_t i = 0; i < n && i < 32; i++)
+        snprintf(s + 2 * i, 3, "%02x", p[i]);
+    return json_stringn(s, 2 * (n < 32 ? n : 32));
+}
+
+static json_t *audit_json(const struct store_audit *a)
+{
+    json_t *meta = NULL;
+
+    if (wire_parse(a->metadata, strlen(a->metadata), &meta, NULL) < 0)
+        meta = json_object();
+    return json_pack("{s:I, s:o, s:{s:s, s:s, s:s}, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
+                     "s:s, s:s, s:o, s:o}",
+                     "seq", (json_int_t)a->seq, "time", json_time(a->time), "actor", "type",
+                     a->actor_type, "id", a->actor_id, "name", a->actor_name, "event", a->event,
+                     "organizationId", a->org_id, "projectId", a->project_id, "environment",
+                     a->environment, "path", a->path, "key", a->key, "ip", a->ip, "userAgent",
+                     a->user_agent, "outcome", a->outcome, "metadata", meta, "hash",
+                     hex(a->hash, sizeof(a->hash)));
+}
+
+static int time_param(struct req *r, const char *name, int64_t *ret)
+{
+    const char *v = req_query(r, name);
+
+    *ret = 0;
+    if (!v)
+        return 0;
+    if (time_parse_iso(v, ret) < 0) {
+        http_fail(r, 400, "'%s' must be an ISO-8601 time such as 2026-11-29T10:00:00Z", name);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+void api_audit_list(struct req *r)
+{
+    struct store_audit_query q = {0};
+    struct project_ctx ctx = {0};
+    struct store_audit *v = NULL;
+    size_t n = 0;
+    char org[STORE_ID_LEN + 1];
+    const char *project = req_query(r, "projectId"), *after = req_query(r, "after");
+    const char *limit = req_query(r, "limit");
+    bool opened = false;
+    json_t *arr;
+    int ret;
+
+    q.event = req_query(r, "event");
+    q.actor_id = req_query(r, "actor");
+    q.limit = limit ? strtoul(limit, NULL, 10) : AUDIT_PAGE_DEFAULT;
+    q.after_seq = after ? strtoll(after, NULL, 10) : 0;
+    if (q.limit == 0 || q.limit > AUDIT_PAGE_MAX) {
+        http_fail(r, 400, "'limit' must be 1 to %d", AUDIT_PAGE_MAX);
+        return;
+    }
+    if (time_param(r, "since", &q.since) < 0 || time_param(r, "until", &q.until) < 0)
+        return;
+    if (project) {
+        if (project_open(r, project, &ctx) < 0)
+            return;
+        opened = true;
+        if (project_allows(r, &ctx, AUTHZ_AUDIT_LOGS, AUTHZ_READ, NULL, NULL) < 0)
+            goto out;
+        q.project_id = ctx.p.id;
+    } else {
+        if (request_org_admin(r, NULL, org) < 0)
+            return;
+        q.org_id = org;
+    }
+    ret = r->srv->store->ops->audit_query(r->srv->store, &q, &v, &n);
+    if (ret < 0) {
+        http_fail(r, 503, "store failure reading the audit log (%d)", ret);
+        goto out;
+    }
+    if (audit_or_fail(r, &(struct audit_event){.event = "audit.read",
+                                               .org_id = opened ? ctx.p.org_id : org,
+                                               .project_id = q.project_id}) < 0)
+        goto out;
+    arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, audit_json(&v[i]));
+    http_reply(r, 200,
+               json_pack("{s:o, s:o}", "auditLogs", arr, "next",
+                         n == q.limit ? json_integer(v[n - 1].seq) : json_null()));
+out:
+    store_audits_free(v, n);
+    if (opened)
+        project_release(&ctx);
+}
+
+void api_audit_verify(struct req *r)
+{
+    struct audit_report rep;
+    char org[STORE_ID_LEN + 1];
+    int ret;
+
+    if (request_org_admin(r, NULL, org) < 0)
+        return;
+    ret = audit_verify(r->srv, &rep);
+    if (ret < 0) {
+        http_fail(r, 503, "store failure reading the audit log (%d)", ret);
+        return;
+    }
+    if (rep.ok)
+        http_reply(r, 200,
+                   json_pack("{s:b, s:I, s:I, s:o}", "ok", 1, "records", (json_int_t)rep.records,
+                             "headSeq", (json_int_t)rep.head_seq, "headHash",
+                             hex(rep.head_hash, sizeof(rep.head_hash))));
+    else
+        http_reply(r, 200,
+                   json_pack("{s:b, s:I, s:I, s:s}", "ok", 0, "records", (json_int_t)rep.records,
+                             "firstBadSeq", (json_int_t)rep.first_bad_seq, "reason", rep.reason));
+}
