@@ -14,6 +14,7 @@
  *       -EINVAL  bad input (an invalid key name, path, e-mail ...)
  *       -EBADMSG a ciphertext or key failed to open (tampering, wrong key)
  *       -E2BIG   over a limit
+ *       -EAGAIN  rate limited: the message says when to try again (arca_retry_after)
  *       -ECONNREFUSED / -EHOSTUNREACH / -ETIMEDOUT  the server could not be reached
  *       -EPROTO  the server answered something unexpected
  *       -EIO     any other failure
@@ -24,6 +25,10 @@
  *   - Strings marked SECRET live in wipe-on-free memory and are wiped by the
  *     *_free functions; do not copy them into ordinary memory needlessly.
  *   - A struct arca is not thread-safe; use one per thread.
+ *   - Three kinds of principal log in: users (e-mail and password), machine
+ *     identities (client ID and client secret) and service tokens.  Users and
+ *     identities hold an X25519 key pair and open each project's key with it;
+ *     a service token carries its project's key itself.
  */
 #ifndef ARCA_H
 #define ARCA_H
@@ -61,22 +66,83 @@ int arca_bootstrap(struct arca *a, const char *email, const char *password, size
 int arca_login_password(struct arca *a, const char *email, const char *password,
                         size_t password_len);
 
-/* Revokes the session on the server and forgets it here. */
+/* Creates an account from an invite (arca_invite_create) and logs in as it,
+ * like arca_login_password.  The e-mail must be the invited one.  -EACCES for
+ * an unknown, used or expired invite. */
+int arca_signup(struct arca *a, const char *invite_token, const char *email, const char *password,
+                size_t password_len);
+
+/* Logs in as a machine identity (universal auth).  The client secret never
+ * leaves this machine: an authentication key and a key-encryption key are
+ * derived from it, the first is sent, the second opens the identity's private
+ * key.  -EINVAL when client_secret is not 64 hexadecimal characters, -EACCES
+ * on wrong or revoked credentials. */
+int arca_login_identity(struct arca *a, const char *client_id, const char *client_secret);
+
+/* Logs in with a service token "st.<id>.<secret>.<key>": only "st.<id>.<secret>"
+ * is sent; <key> opens the project key the server keeps for the token.  The
+ * session can read (and with read-write access, write) the secrets of the
+ * token's scopes in its project, nothing else.  -EINVAL for a token that is not
+ * of that form (the message never repeats the token), -EACCES for a revoked or
+ * expired one. */
+int arca_login_service_token(struct arca *a, const char *token);
+
+/* Logs in from the environment, in memory (nothing is saved):
+ *   ARCA_TOKEN (else INFISICAL_TOKEN)                     a service token;
+ *   ARCA_CLIENT_ID and ARCA_CLIENT_SECRET (else
+ *   INFISICAL_UNIVERSAL_AUTH_CLIENT_ID / _CLIENT_SECRET)  a machine identity.
+ * A service token wins when both are set.  -ENOENT when none is set (a is
+ * untouched); otherwise as the login functions. */
+int arca_login_environment(struct arca *a);
+
+/* Renews a machine identity's access token (POST /auth/token/renew): it then
+ * expires one TTL from now, never past its max TTL.  -EACCES once past the max
+ * TTL (log in again), -EINVAL when the session is not an identity's. */
+int arca_token_renew(struct arca *a);
+
+/* Revokes the session on the server and forgets it here (a service token is
+ * only forgotten: arca_service_token_revoke revokes it). */
 int arca_logout(struct arca *a);
 
-/* Saves the session (API URL, token, e-mail, user id and the user's private
- * key) to <config_dir>/credentials.json, mode 0600, written atomically.
- * config_dir NULL means $ARCA_CONFIG_DIR, then ~/.config/arca (created 0700). */
+/* Saves the session (API URL, kind, token, the principal's id and name, its
+ * private key; for an identity the token's expiry and max expiry, never the
+ * client secret) to <config_dir>/credentials.json, mode 0600, written
+ * atomically.  config_dir NULL means $ARCA_CONFIG_DIR, then ~/.config/arca
+ * (created 0700).  -EINVAL for a service-token session: those are never saved. */
 int arca_session_save(struct arca *a, const char *config_dir);
 /* Loads a saved session.  -ENOENT when there is none ("not logged in").  If the
  * saved session is for another API URL than a's, -ENOENT as well, unless a was
  * created with no URL at all (api_url NULL and ARCA_API_URL unset): then the
- * saved session's URL is used. */
+ * saved session's URL is used.  A machine identity's token that expires within
+ * five minutes is renewed and the file rewritten; past its max TTL, -EACCES
+ * (log in again). */
 int arca_session_load(struct arca *a, const char *config_dir);
 /* Deletes the saved session file. */
 int arca_session_forget(const char *config_dir);
-/* The logged-in user's e-mail, or NULL.  BORROWED. */
+
+enum arca_session_kind {
+    ARCA_SESSION_NONE,          /* logged out */
+    ARCA_SESSION_USER,          /* e-mail and password */
+    ARCA_SESSION_IDENTITY,      /* machine identity, universal auth */
+    ARCA_SESSION_SERVICE_TOKEN, /* service token */
+};
+enum arca_session_kind arca_session_kind(const struct arca *a);
+/* The logged-in user's e-mail, or NULL (also for identities and tokens).  BORROWED. */
 const char *arca_session_email(const struct arca *a);
+/* Who is logged in: a user's e-mail, an identity's or a service token's name;
+ * NULL when logged out.  BORROWED. */
+const char *arca_session_name(const struct arca *a);
+/* The id of the logged-in user, identity or service token, or NULL.  BORROWED. */
+const char *arca_session_id(const struct arca *a);
+/* A service token's project id, NULL for other sessions.  BORROWED. */
+const char *arca_session_project_id(const struct arca *a);
+/* An identity session's token expiry and max expiry (ms since the epoch; 0
+ * when unknown or for other sessions).  Either pointer may be NULL. */
+void arca_session_expiry(const struct arca *a, int64_t *ret_expires_at, int64_t *ret_max);
+
+/* After -EAGAIN: the seconds the server asked to wait (Retry-After), 0 if it did
+ * not say. */
+unsigned arca_retry_after(const struct arca *a);
 
 /* Is the server up?  0 when GET /api/status answered. */
 int arca_status(struct arca *a);
@@ -106,6 +172,175 @@ int arca_project_get(struct arca *a, const char *project_id, struct arca_project
 int arca_projects_list(struct arca *a, struct arca_project **ret, size_t *ret_n);
 void arca_project_free(struct arca_project *p);
 void arca_projects_free(struct arca_project *p, size_t n);
+
+/* Rotates a project's key (project admins): fetches every version of every
+ * secret, opens each with the current key, makes a new random key, seals it to
+ * every member's public key, re-encrypts every version (same associated data)
+ * and sends it all in one request, which the server applies all or nothing.
+ * The project's service tokens are revoked by the server (they hold the old
+ * key).  ret_n_versions / ret_n_members (optional) count what was re-encrypted
+ * and re-sealed.  -EBADMSG (and nothing changed) when a version does not open. */
+int arca_project_rotate_key(struct arca *a, const char *project_id, size_t *ret_n_versions,
+                            size_t *ret_n_members);
+
+/* --- people -------------------------------------------------------------- */
+
+struct arca_invite {
+    char *id;
+    char *email;
+    char *org_role;   /* "admin" or "member" */
+    char *expires_at; /* ISO-8601 */
+};
+
+/* Invites email into an organization (organization_id NULL: the caller's
+ * first) with org_role "admin" or "member" (organization admins only).
+ * *ret_token is the invite token to hand to the person (OWNED, SECRET:
+ * arca_secret_string_free); ret optional.  -EEXIST if the address already has
+ * an account. */
+int arca_invite_create(struct arca *a, const char *email, const char *org_role,
+                       const char *organization_id, struct arca_invite **ret, char **ret_token);
+void arca_invite_free(struct arca_invite *i);
+
+/* --- project members ----------------------------------------------------- */
+
+enum arca_principal_type {
+    ARCA_PRINCIPAL_USER,
+    ARCA_PRINCIPAL_IDENTITY,
+};
+
+struct arca_member {
+    enum arca_principal_type type;
+    char *principal_id;
+    char *name;       /* a user's e-mail or an identity's name */
+    char *role;       /* a built-in role or a custom role's slug */
+    char *created_at; /* ISO-8601 */
+};
+
+int arca_members_list(struct arca *a, const char *project_id, struct arca_member **ret,
+                      size_t *ret_n);
+void arca_members_free(struct arca_member *m, size_t n);
+
+/* Adds a user (who: their e-mail, looked up in the caller's organizations) or a
+ * machine identity (who: its name or id) to a project with role.  The project
+ * key (opened here) is sealed to the new member's public key; the server never
+ * sees it.  -ENOENT for an unknown person or identity, -EEXIST if already a
+ * member. */
+int arca_member_add(struct arca *a, const char *project_id, enum arca_principal_type type,
+                    const char *who, const char *role);
+/* Changes a member's role / removes a member.  who: an e-mail, an identity name
+ * or a principal id, as arca_members_list shows them.  -ENOENT when no member
+ * matches, -EINVAL when several do, -EEXIST for the last admin. */
+int arca_member_update(struct arca *a, const char *project_id, const char *who, const char *role);
+int arca_member_remove(struct arca *a, const char *project_id, const char *who);
+
+/* --- roles --------------------------------------------------------------- */
+
+struct arca_role {
+    char *slug;
+    char *name;
+    int builtin; /* 1 for admin, member, viewer, no-access */
+    char *rules; /* the rules as a JSON array text (docs/api.md) */
+};
+
+/* Turns rule specs into the JSON rules of a role.  A spec is
+ *     SUBJECT:ACTIONS:ENVS[:PATHGLOB]   for secrets and folders
+ *     SUBJECT:ACTIONS                   for members, roles, identities,
+ *                                       service-tokens, audit-logs, settings
+ * ACTIONS is a comma list of read, create, edit, delete, describe, or "*";
+ * ENVS a comma list of environment slugs, or "*"; PATHGLOB a folder glob
+ * where "**" is any number of folders (default: every folder).  allow and deny
+ * hold n_allow and n_deny specs; at least one allow.  *ret_json OWNED (free).
+ * -EINVAL with a message naming the spec and the part that is wrong. */
+int arca_rules_from_specs(struct arca *a, const char *const *allow, size_t n_allow,
+                          const char *const *deny, size_t n_deny, char **ret_json);
+
+/* Creates a custom role in a project; rules_json as arca_rules_from_specs makes
+ * it.  name NULL: the slug.  -EEXIST for a slug in use or a built-in one. */
+int arca_role_create(struct arca *a, const char *project_id, const char *slug, const char *name,
+                     const char *rules_json);
+/* The project's roles, built-in ones included. */
+int arca_roles_list(struct arca *a, const char *project_id, struct arca_role **ret, size_t *ret_n);
+/* -EEXIST while a member still has the role. */
+int arca_role_delete(struct arca *a, const char *project_id, const char *slug);
+void arca_roles_free(struct arca_role *r, size_t n);
+
+/* --- machine identities -------------------------------------------------- */
+
+struct arca_identity {
+    char *id;
+    char *name;
+    char *client_id;
+    char *organization_id;
+    char *created_at;             /* ISO-8601 */
+    int64_t access_token_ttl;     /* seconds */
+    int64_t access_token_max_ttl; /* seconds */
+};
+
+/* Optional settings of a new identity; 0 / NULL fields take the server's default. */
+struct arca_identity_options {
+    const char *project_id;       /* also add the identity to this project ... */
+    const char *role;             /* ... with this role (required with project_id) */
+    const char *organization_id;  /* NULL: the project's, else the caller's first organization */
+    int64_t access_token_ttl;     /* seconds (server default 7200) */
+    int64_t access_token_max_ttl; /* seconds (server default 2592000) */
+    const char *trusted_ips;      /* comma-separated CIDRs; NULL or "": any */
+};
+
+/* Creates a machine identity (organization admins).  Its key pair and its
+ * client secret (32 random bytes as 64 hex characters) are made here; the
+ * server receives only the public key, the authentication key derived from the
+ * secret, and the private key sealed under the secret's key-encryption key.
+ * *ret_client_secret is shown once and cannot be recovered (OWNED, SECRET:
+ * arca_secret_string_free).  ret optional; opts may be NULL.  With
+ * opts->project_id the identity is then added to the project (as
+ * arca_member_add); if that fails it is deleted again, so either both happen or
+ * neither.  -EEXIST for a name in use in the organization. */
+int arca_identity_create(struct arca *a, const char *name, const struct arca_identity_options *opts,
+                         struct arca_identity **ret, char **ret_client_secret);
+int arca_identities_list(struct arca *a, struct arca_identity **ret, size_t *ret_n);
+/* who: the identity's name or id.  Also ends its memberships and tokens. */
+int arca_identity_delete(struct arca *a, const char *who);
+void arca_identity_free(struct arca_identity *i);
+void arca_identities_free(struct arca_identity *i, size_t n);
+
+/* --- service tokens ------------------------------------------------------ */
+
+/* Where a service token may read (or write): an environment and a folder path
+ * or a glob with "*" and "**" segments, as in role rules. */
+struct arca_token_scope {
+    const char *environment;
+    const char *path;
+};
+
+struct arca_service_token {
+    char *id;
+    char *name;
+    struct arca_token_scope *scopes; /* the strings are OWNED by the token */
+    size_t n_scopes;
+    int write;        /* 1: read-write, 0: read */
+    char *expires_at; /* ISO-8601, NULL: never */
+    char *created_at; /* ISO-8601, "" if unknown */
+};
+
+/* Creates a service token for n scopes of a project, read-only or read-write
+ * (write), expiring in expires_in seconds (0: never).  The caller's role must
+ * allow what the scopes grant.  A random <key> made here seals the project key
+ * for the token, so *ret_token "st.<id>.<secret>.<key>" is shown once and
+ * cannot be recovered (OWNED, SECRET: arca_secret_string_free).  ret optional. */
+int arca_service_token_create(struct arca *a, const char *project_id, const char *name,
+                              const struct arca_token_scope *scopes, size_t n, int write,
+                              int64_t expires_in, struct arca_service_token **ret,
+                              char **ret_token);
+int arca_service_tokens_list(struct arca *a, const char *project_id,
+                             struct arca_service_token **ret, size_t *ret_n);
+int arca_service_token_revoke(struct arca *a, const char *project_id, const char *token_id);
+void arca_service_token_free(struct arca_service_token *t);
+void arca_service_tokens_free(struct arca_service_token *t, size_t n);
+
+/* Parses a duration: a whole number with a unit, "30d", "12h", "45m", "3600s"
+ * ("0" alone is 0), into seconds.  At most 100 years.  -EINVAL otherwise.
+ * Needs no handle. */
+int arca_duration_parse(const char *s, int64_t *ret_seconds);
 
 /* --- secrets ------------------------------------------------------------- */
 
@@ -166,6 +401,95 @@ int arca_secrets_delete(struct arca *a, const struct arca_scope *scope, const ch
 
 /* Frees memory that holds a secret (wiping it).  Accepts NULL. */
 void arca_secret_string_free(char *s);
+
+/* --- history ------------------------------------------------------------- */
+
+struct arca_secret_version {
+    int64_t version;
+    enum arca_change action; /* ARCA_CREATED, ARCA_UPDATED or ARCA_DELETED */
+    char *value;             /* SECRET, NUL-terminated; NULL for a deletion */
+    char *comment;           /* SECRET, NUL-terminated, "" if none; NULL for a deletion */
+    char *updated_at;        /* ISO-8601 */
+    char *actor_id;          /* who wrote it, "" if unknown */
+};
+
+/* Every version of a secret, newest first, decrypted.  A version is "created"
+ * when it is the first or follows a deletion.  -ENOENT for a secret that never
+ * existed. */
+int arca_secret_versions(struct arca *a, const struct arca_scope *scope, const char *key,
+                         struct arca_secret_version **ret, size_t *ret_n);
+void arca_secret_versions_free(struct arca_secret_version *v, size_t n);
+
+/* Writes version N of a secret again, as a new version (a deletion if version N
+ * was one).  ret_action / ret_version (optional): what the new version is. */
+int arca_secret_rollback(struct arca *a, const struct arca_scope *scope, const char *key,
+                         int64_t version, enum arca_change *ret_action, int64_t *ret_version);
+
+struct arca_rollback {
+    char *key;
+    int64_t version;         /* the new version */
+    enum arca_change action; /* ARCA_CREATED (restored), ARCA_UPDATED, ARCA_DELETED */
+};
+
+/* Puts every secret of a folder back as it was at time to (ISO-8601), as new
+ * versions, in one transaction: secrets created since are deleted, deleted
+ * ones restored, changed ones given their old record.  *ret (n entries) lists
+ * what changed; ret may be NULL. */
+int arca_secrets_rollback(struct arca *a, const struct arca_scope *scope, const char *to,
+                          struct arca_rollback **ret, size_t *ret_n);
+void arca_rollbacks_free(struct arca_rollback *v, size_t n);
+
+/* --- audit log ----------------------------------------------------------- */
+
+/* Which records: every field is optional (NULL / 0). */
+struct arca_audit_query {
+    const char *project_id; /* a project's records (audit-logs:read); NULL: the
+                               organization's (organization admins) */
+    const char *event;      /* exact, or a prefix ending in '.': "secret." */
+    const char *actor;      /* an actor's id or name */
+    const char *since;      /* ISO-8601, or a duration ago ("24h") */
+    const char *until;      /* ISO-8601, or a duration ago */
+    int64_t after;          /* only records with seq > after (paging) */
+    unsigned limit;         /* 1..1000, 0: the server's default (100) */
+};
+
+struct arca_audit_record {
+    int64_t seq;
+    char *time; /* ISO-8601 */
+    char *actor_type;
+    char *actor_id;
+    char *actor_name;
+    char *event;
+    char *outcome;    /* "success", "denied", "failure" */
+    char *project_id; /* "" when none, as the strings below */
+    char *environment;
+    char *path;
+    char *key;
+    char *ip;
+    char *user_agent;
+    char *hash;
+    char *json; /* the whole record as the server sent it, compact JSON */
+};
+
+/* One page of records in seq order; *ret_next (optional) is the seq to pass as
+ * after for the next page, -1 when this was the last. */
+int arca_audit_logs_list(struct arca *a, const struct arca_audit_query *q,
+                         struct arca_audit_record **ret, size_t *ret_n, int64_t *ret_next);
+void arca_audit_records_free(struct arca_audit_record *r, size_t n);
+
+struct arca_audit_verify {
+    int ok;                /* 1: the chain is intact */
+    int64_t records;       /* records checked */
+    int64_t head_seq;      /* ok: the last record */
+    char *head_hash;       /* ok: its hash */
+    int64_t first_bad_seq; /* !ok: the first record that breaks the chain */
+    char *reason;          /* !ok: why */
+};
+
+/* Asks the server to check the audit chain (organization admins).  A broken
+ * chain is not an error: ret->ok is 0. */
+int arca_audit_logs_verify(struct arca *a, struct arca_audit_verify **ret);
+void arca_audit_verify_free(struct arca_audit_verify *v);
 
 #ifdef __cplusplus
 }

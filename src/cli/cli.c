@@ -43,6 +43,36 @@ static const struct {
     {"max-body", offsetof(struct cli, max_body)},
     {"log-level", offsetof(struct cli, log_level)},
     {"method", offsetof(struct cli, method)},
+    {"role", offsetof(struct cli, role)},
+    {"org-role", offsetof(struct cli, org_role)},
+    {"organization-id", offsetof(struct cli, organization_id)},
+    {"invite", offsetof(struct cli, invite)},
+    {"identity", offsetof(struct cli, identity)},
+    {"client-id", offsetof(struct cli, client_id)},
+    {"client-secret", offsetof(struct cli, client_secret)},
+    {"name", offsetof(struct cli, name)},
+    {"access", offsetof(struct cli, access)},
+    {"expires-in", offsetof(struct cli, expires_in)},
+    {"version", offsetof(struct cli, version)},
+    {"to", offsetof(struct cli, to)},
+    {"event", offsetof(struct cli, event)},
+    {"actor", offsetof(struct cli, actor)},
+    {"since", offsetof(struct cli, since)},
+    {"until", offsetof(struct cli, until)},
+    {"limit", offsetof(struct cli, limit)},
+    {"access-token-ttl", offsetof(struct cli, access_token_ttl)},
+    {"access-token-max-ttl", offsetof(struct cli, access_token_max_ttl)},
+    {"trusted-ips", offsetof(struct cli, trusted_ips)},
+};
+
+static const struct {
+    const char *name;
+    size_t offset;   /* of a const char *[CLI_MAX_REPEAT] field */
+    size_t n_offset; /* of its size_t count */
+} repeat_flags[] = {
+    {"allow", offsetof(struct cli, allow), offsetof(struct cli, n_allow)},
+    {"deny", offsetof(struct cli, deny), offsetof(struct cli, n_deny)},
+    {"scope", offsetof(struct cli, scope), offsetof(struct cli, n_scope)},
 };
 
 static const struct {
@@ -53,6 +83,7 @@ static const struct {
     {"show-values", offsetof(struct cli, show_values)},
     {"password-stdin", offsetof(struct cli, password_stdin)},
     {"help", offsetof(struct cli, help)},
+    {"audit-async", offsetof(struct cli, audit_async)},
 };
 
 int cli_parse(struct cli *c, int argc, char **argv, int first)
@@ -88,6 +119,22 @@ int cli_parse(struct cli *c, int argc, char **argv, int first)
                 return -EINVAL;
             }
             *(const char **)((char *)c + value_flags[f].offset) = eq ? eq + 1 : argv[++i];
+        }
+        for (size_t f = 0; f < ELEMENTSOF(repeat_flags) && !found; f++) {
+            if (strlen(repeat_flags[f].name) != nl || strncmp(repeat_flags[f].name, arg, nl) != 0)
+                continue;
+            found = true;
+            if (!eq && i + 1 >= argc) {
+                cli_error("run 'arca %s --help'", "flag --%s needs a value", repeat_flags[f].name);
+                return -EINVAL;
+            }
+            size_t *n = (size_t *)((char *)c + repeat_flags[f].n_offset);
+            if (*n == CLI_MAX_REPEAT) {
+                cli_error(NULL, "--%s is given more than %d times", repeat_flags[f].name,
+                          CLI_MAX_REPEAT);
+                return -E2BIG;
+            }
+            ((const char **)((char *)c + repeat_flags[f].offset))[(*n)++] = eq ? eq + 1 : argv[++i];
         }
         for (size_t f = 0; f < ELEMENTSOF(bool_flags) && !found; f++) {
             if (strlen(bool_flags[f].name) != nl || strncmp(bool_flags[f].name, arg, nl) != 0)
@@ -137,6 +184,8 @@ int cli_exit_of(int err)
         return EXIT_UNREACHABLE;
     case -EEXIST:
         return EXIT_CONFLICT;
+    case -EAGAIN:
+        return EXIT_RATE_LIMITED;
     default:
         return EXIT_FAIL;
     }
@@ -148,12 +197,39 @@ int cli_fail(struct arca *a, int err)
 
     if (!msg || !*msg)
         msg = strerror(-err);
-    cli_error(err == -EACCES && strstr(msg, "token") ? "log in again with 'arca login'" : NULL,
-              "%s", msg);
+    const char *hint = NULL;
+    if (err == -EACCES && a && arca_session_kind(a) == ARCA_SESSION_SERVICE_TOKEN)
+        hint = "check ARCA_TOKEN: the service token may be revoked, expired or out of scope";
+    else if (err == -EACCES && strstr(msg, "token"))
+        hint = "log in again with 'arca login'";
+    cli_error(hint, "%s", msg);
     return cli_exit_of(err);
 }
 
-int cli_client(const struct cli *c, bool need_login, struct arca **ret)
+bool cli_env_token(void)
+{
+    const char *t = getenv("ARCA_TOKEN");
+    if (!t || !*t)
+        t = getenv("INFISICAL_TOKEN");
+    return t && *t;
+}
+
+void cli_print_json(json_t *v, bool secret)
+{
+    char *text = v ? json_dumps(v, JSON_INDENT(2)) : NULL;
+
+    if (text) {
+        fputs(text, stdout);
+        fputc('\n', stdout);
+        if (secret)
+            arca_secret_string_free(text);
+        else
+            free(text);
+    }
+    json_decref(v);
+}
+
+static int client_open(const struct cli *c, bool need_login, bool use_env, struct arca **ret)
 {
     struct arca *a = NULL;
     int r;
@@ -164,6 +240,19 @@ int cli_client(const struct cli *c, bool need_login, struct arca **ret)
         return EXIT_USAGE;
     }
     if (need_login) {
+        /* credentials in the environment log in in memory, before any saved session */
+        r = use_env ? arca_login_environment(a) : -ENOENT;
+        if (r == 0) {
+            *ret = a;
+            return EXIT_OK;
+        }
+        if (r != -ENOENT) {
+            cli_error("check ARCA_TOKEN, or ARCA_CLIENT_ID and ARCA_CLIENT_SECRET", "%s",
+                      arca_errmsg(a));
+            r = cli_exit_of(r);
+            arca_free(a);
+            return r;
+        }
         r = arca_session_load(a, c->config_dir);
         if (r == -ENOENT) {
             cli_error("run 'arca login --email EMAIL' first (or set ARCA_CONFIG_DIR)",
@@ -230,7 +319,9 @@ int cli_scope(const struct cli *c, struct arca_scope *scope, char *project_buf, 
     const char *pid = c->project_id ? c->project_id : getenv("ARCA_PROJECT_ID");
     int r;
 
-    if (!pid || !*pid) {
+    if ((!pid || !*pid) && cli_env_token()) {
+        pid = NULL; /* the service token's project, once logged in */
+    } else if (!pid || !*pid) {
         r = project_from_file(project_buf, size);
         if (r == -ENOENT) {
             cli_error("run 'arca init --project-id <id>' in your project's directory, or pass "
@@ -245,6 +336,53 @@ int cli_scope(const struct cli *c, struct arca_scope *scope, char *project_buf, 
     scope->project_id = pid;
     scope->environment = c->env ? c->env : "dev";
     scope->path = c->path ? c->path : "/";
+    return EXIT_OK;
+}
+
+int cli_client(const struct cli *c, bool need_login, struct arca **ret)
+{
+    return client_open(c, need_login, true, ret);
+}
+
+int cli_client_saved(const struct cli *c, struct arca **ret)
+{
+    return client_open(c, true, false, ret);
+}
+
+int cli_client_scoped(const struct cli *c, struct arca **ret, struct arca_scope *scope)
+{
+    int r = cli_client(c, true, ret);
+    if (r)
+        return r;
+    if (!scope->project_id)
+        scope->project_id = arca_session_project_id(*ret);
+    if (!scope->project_id) {
+        cli_error("pass --project-id", "no project selected");
+        arca_free(*ret);
+        *ret = NULL;
+        return EXIT_NOTFOUND;
+    }
+    return EXIT_OK;
+}
+
+int cli_project(const struct cli *c, struct arca *a, const char **ret, char *project_buf,
+                size_t size)
+{
+    const char *pid = c->project_id ? c->project_id : getenv("ARCA_PROJECT_ID");
+
+    if (!pid || !*pid)
+        pid = a ? arca_session_project_id(a) : NULL;
+    if (!pid || !*pid) {
+        int r = project_from_file(project_buf, size);
+        if (r == -ENOENT) {
+            cli_error("pass --project-id ID (see 'arca projects list')", "no project selected");
+            return EXIT_NOTFOUND;
+        }
+        if (r < 0)
+            return EXIT_INVALID;
+        pid = project_buf;
+    }
+    *ret = pid;
     return EXIT_OK;
 }
 

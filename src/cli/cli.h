@@ -8,6 +8,7 @@
 
 #include "arca.h"
 #include "base/buf.h"
+#include "base/wire.h"
 
 enum cli_exit {
     EXIT_OK = 0,
@@ -18,9 +19,12 @@ enum cli_exit {
     EXIT_INVALID = 5,
     EXIT_UNREACHABLE = 6,
     EXIT_CONFLICT = 7,
+    EXIT_TAMPERED = 8,
+    EXIT_RATE_LIMITED = 9,
 };
 
 #define CLI_MAX_ARGS 4096
+#define CLI_MAX_REPEAT 64 /* values of a repeatable flag (--allow, --deny, --scope) */
 
 /* Parsed command line.  Strings are BORROWED from argv. */
 struct cli {
@@ -40,7 +44,34 @@ struct cli {
     const char *max_body;
     const char *log_level;
     const char *method;
+    const char *role;
+    const char *org_role;
+    const char *organization_id;
+    const char *invite;
+    const char *identity;
+    const char *client_id;
+    const char *client_secret;
+    const char *name;
+    const char *access;
+    const char *expires_in;
+    const char *version;
+    const char *to;
+    const char *event;
+    const char *actor;
+    const char *since;
+    const char *until;
+    const char *limit;
+    const char *access_token_ttl;
+    const char *access_token_max_ttl;
+    const char *trusted_ips;
+    const char *allow[CLI_MAX_REPEAT]; /* --allow SPEC, repeatable */
+    size_t n_allow;
+    const char *deny[CLI_MAX_REPEAT]; /* --deny SPEC, repeatable */
+    size_t n_deny;
+    const char *scope[CLI_MAX_REPEAT]; /* --scope ENV:PATH, repeatable */
+    size_t n_scope;
     bool plain, show_values, password_stdin, help;
+    bool audit_async; /* arca server: answer before audit records are durable */
     const char *args[CLI_MAX_ARGS]; /* positional arguments after the command words */
     size_t n_args;
     char **child_argv; /* after "--" (arca run), NULL-terminated, or NULL */
@@ -62,11 +93,32 @@ int cli_fail(struct arca *a, int err);
  * session (exit code EXIT_AUTH with a hint when there is none).  Returns an
  * exit code; *ret OWNED (arca_free). */
 int cli_client(const struct cli *c, bool need_login, struct arca **ret);
+/* A client logged in with the saved session only, never from ARCA_TOKEN or
+ * ARCA_CLIENT_ID (logout and token renew are about the saved session). */
+int cli_client_saved(const struct cli *c, struct arca **ret);
 
-/* Fills scope from --project-id / ARCA_PROJECT_ID / .arca.json, --env (dev) and
- * --path (/).  project_buf holds a project id read from .arca.json.  Returns an
- * exit code (EXIT_NOTFOUND with a hint if no project is configured). */
+/* A client for commands that work on a scope: cli_client (logged in), then,
+ * when cli_scope left the project to the service token, the token's project. */
+int cli_client_scoped(const struct cli *c, struct arca **ret, struct arca_scope *scope);
+
+/* True when ARCA_TOKEN or INFISICAL_TOKEN is set (a service token logs in). */
+bool cli_env_token(void);
+
+/* Fills scope from --project-id / ARCA_PROJECT_ID / the service token in
+ * ARCA_TOKEN (then project_id is left NULL for cli_client_scoped to fill) /
+ * .arca.json, --env (dev) and --path (/).  project_buf holds a project id read
+ * from .arca.json.  Returns an exit code (EXIT_NOTFOUND with a hint if no
+ * project is configured). */
 int cli_scope(const struct cli *c, struct arca_scope *scope, char *project_buf, size_t size);
+
+/* The project of a command that needs only a project: as cli_scope, with the
+ * client already made (a service token's project counts).  Returns an exit code. */
+int cli_project(const struct cli *c, struct arca *a, const char **ret, char *project_buf,
+                size_t size);
+
+/* Prints v as indented JSON on stdout (TAKES v).  secret: the text held values
+ * and is wiped. */
+void cli_print_json(json_t *v, bool secret);
 
 /* Reads a password: one line from stdin with --password-stdin, else prompts on
  * the terminal without echo.  OWNED, wipe with arca_secret_string_free. */
@@ -99,3 +151,25 @@ int cmd_secrets_delete(struct cli *c);
 int cmd_run(struct cli *c);
 int cmd_export(struct cli *c);
 int cmd_import(struct cli *c);
+int cmd_signup(struct cli *c);
+int cmd_token_renew(struct cli *c);
+int cmd_users_invite(struct cli *c);
+int cmd_members_add(struct cli *c);
+int cmd_members_list(struct cli *c);
+int cmd_members_update(struct cli *c);
+int cmd_members_remove(struct cli *c);
+int cmd_roles_create(struct cli *c);
+int cmd_roles_list(struct cli *c);
+int cmd_roles_delete(struct cli *c);
+int cmd_projects_rotate_key(struct cli *c);
+int cmd_identities_create(struct cli *c);
+int cmd_identities_list(struct cli *c);
+int cmd_identities_delete(struct cli *c);
+int cmd_service_token_create(struct cli *c);
+int cmd_service_token_list(struct cli *c);
+int cmd_service_token_revoke(struct cli *c);
+int cmd_secrets_history(struct cli *c);
+int cmd_secrets_rollback(struct cli *c);
+int cmd_audit_logs_list(struct cli *c);
+int cmd_audit_logs_export(struct cli *c);
+int cmd_audit_logs_verify(struct cli *c);

@@ -1,22 +1,75 @@
-/* cmd_auth.c - bootstrap, login, logout, whoami. */
+/* cmd_auth.c - bootstrap, signup, login (password or universal auth), logout,
+ * whoami, token renew. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/names.h"
 #include "base/util.h"
 #include "cli.h"
 
-/* The e-mail + password part shared by bootstrap and login; then saves the session. */
-static int password_session(struct cli *c, bool bootstrap)
+static const char *const text_or_json[] = {"text", "json", NULL};
+
+static const char *kind_name(enum arca_session_kind k)
+{
+    switch (k) {
+    case ARCA_SESSION_USER:
+        return "user";
+    case ARCA_SESSION_IDENTITY:
+        return "identity";
+    case ARCA_SESSION_SERVICE_TOKEN:
+        return "service-token";
+    default:
+        return "none";
+    }
+}
+
+/* JSON string of an expiry in ms, or null. */
+static json_t *time_json(int64_t ms)
+{
+    char iso[25];
+    if (ms <= 0)
+        return json_null();
+    time_format_iso(ms, iso);
+    return json_string(iso);
+}
+
+/* {"kind", "id", "name", "email"?, "projectId"?, "apiUrl", "expiresAt"?, "maxExpiresAt"?} */
+static json_t *session_json(const struct arca *a)
+{
+    enum arca_session_kind k = arca_session_kind(a);
+    int64_t exp, max;
+    json_t *o = json_pack("{s:s, s:s?, s:s?, s:s}", "kind", kind_name(k), "id", arca_session_id(a),
+                          "name", arca_session_name(a), "apiUrl", arca_api_url(a));
+
+    if (!o)
+        return NULL;
+    if (k == ARCA_SESSION_USER)
+        json_object_set_new(o, "email", json_string(arca_session_email(a)));
+    if (k == ARCA_SESSION_SERVICE_TOKEN)
+        json_object_set_new(o, "projectId", json_string(arca_session_project_id(a)));
+    if (k == ARCA_SESSION_IDENTITY) {
+        arca_session_expiry(a, &exp, &max);
+        json_object_set_new(o, "expiresAt", time_json(exp));
+        json_object_set_new(o, "maxExpiresAt", time_json(max));
+    }
+    return o;
+}
+
+/* The e-mail + password part shared by bootstrap, signup and login; then saves the session. */
+static int password_session(struct cli *c, const char *what)
 {
     struct arca *a = NULL;
     char *pw = NULL;
     size_t pw_len;
+    const char *format;
+    bool bootstrap = streq(what, "bootstrap"), signup = streq(what, "signup");
     int r;
 
     if (!c->email) {
         cli_error(bootstrap ? "arca bootstrap --email EMAIL --password-stdin --organization NAME"
+                  : signup  ? "arca signup --invite TOKEN --email EMAIL --password-stdin"
                             : "arca login --email EMAIL --password-stdin",
                   "--email is required");
         return EXIT_USAGE;
@@ -25,10 +78,16 @@ static int password_session(struct cli *c, bool bootstrap)
         cli_error("add --organization NAME", "--organization is required");
         return EXIT_USAGE;
     }
+    if (signup && !c->invite) {
+        cli_error("add --invite TOKEN (from 'arca users invite')", "--invite is required");
+        return EXIT_USAGE;
+    }
     if (c->n_args) {
         cli_error(NULL, "unexpected argument '%s'", c->args[0]);
         return EXIT_USAGE;
     }
+    if (cli_format(c, text_or_json, &format) < 0)
+        return EXIT_USAGE;
     r = cli_client(c, false, &a);
     if (r)
         return r;
@@ -38,6 +97,8 @@ static int password_session(struct cli *c, bool bootstrap)
     }
     if (bootstrap)
         r = arca_bootstrap(a, c->email, pw, pw_len, c->organization);
+    else if (signup)
+        r = arca_signup(a, c->invite, c->email, pw, pw_len);
     else
         r = arca_login_password(a, c->email, pw, pw_len);
     arca_secret_string_free(pw);
@@ -54,11 +115,15 @@ static int password_session(struct cli *c, bool bootstrap)
         arca_free(a);
         return r;
     }
+    if (streq(format, "json"))
+        cli_print_json(session_json(a), false);
     if (bootstrap)
         fprintf(stderr,
                 "bootstrapped organization '%s'; logged in as %s\n"
                 "next: arca projects create NAME\n",
                 c->organization, arca_session_email(a));
+    else if (signup)
+        fprintf(stderr, "signed up and logged in as %s\n", arca_session_email(a));
     else
         fprintf(stderr, "logged in as %s\n", arca_session_email(a));
     arca_free(a);
@@ -67,23 +132,94 @@ static int password_session(struct cli *c, bool bootstrap)
 
 int cmd_bootstrap(struct cli *c)
 {
-    return password_session(c, true);
+    return password_session(c, "bootstrap");
+}
+
+int cmd_signup(struct cli *c)
+{
+    return password_session(c, "signup");
+}
+
+static const char *env_first(const char *name, const char *fallback)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        v = getenv(fallback);
+    return v && *v ? v : NULL;
+}
+
+static int identity_login(struct cli *c)
+{
+    struct arca *a = NULL;
+    const char *format;
+    const char *id = c->client_id
+                         ? c->client_id
+                         : env_first("ARCA_CLIENT_ID", "INFISICAL_UNIVERSAL_AUTH_CLIENT_ID");
+    const char *secret = c->client_secret ? c->client_secret
+                                          : env_first("ARCA_CLIENT_SECRET",
+                                                      "INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET");
+    int64_t exp;
+    int r;
+
+    if (!id || !secret) {
+        cli_error("arca login --method=universal-auth --client-id ID --client-secret SECRET "
+                  "(or set ARCA_CLIENT_ID and ARCA_CLIENT_SECRET)",
+                  "%s is required", id ? "--client-secret" : "--client-id");
+        return EXIT_USAGE;
+    }
+    if (c->n_args) {
+        cli_error(NULL, "unexpected argument '%s'", c->args[0]);
+        return EXIT_USAGE;
+    }
+    if (cli_format(c, text_or_json, &format) < 0)
+        return EXIT_USAGE;
+    r = cli_client(c, false, &a);
+    if (r)
+        return r;
+    r = arca_login_identity(a, id, secret);
+    if (r == 0)
+        r = arca_session_save(a, c->config_dir);
+    if (r < 0) {
+        r = cli_fail(a, r);
+        arca_free(a);
+        return r;
+    }
+    if (streq(format, "json"))
+        cli_print_json(session_json(a), false);
+    arca_session_expiry(a, NULL, &exp);
+    if (exp > 0) {
+        char iso[25];
+        time_format_iso(exp, iso);
+        fprintf(stderr, "logged in as machine identity '%s' (renewable until %s)\n",
+                arca_session_name(a), iso);
+    } else {
+        fprintf(stderr, "logged in as machine identity '%s'\n", arca_session_name(a));
+    }
+    arca_free(a);
+    return EXIT_OK;
 }
 
 int cmd_login(struct cli *c)
 {
+    if (c->method && streq(c->method, "universal-auth"))
+        return identity_login(c);
     if (c->method && !streq(c->method, "user")) {
-        cli_error("use 'arca login --email EMAIL --password-stdin'",
-                  "login method '%s' is not supported yet", c->method);
+        cli_error("use --method=user (e-mail and password) or --method=universal-auth",
+                  "unknown login method '%s'", c->method);
         return EXIT_USAGE;
     }
-    return password_session(c, false);
+    if (c->client_id || c->client_secret) {
+        cli_error("add --method=universal-auth", "--client-id and --client-secret are for "
+                                                 "machine identities");
+        return EXIT_USAGE;
+    }
+    return password_session(c, "login");
 }
 
 int cmd_logout(struct cli *c)
 {
     struct arca *a = NULL;
-    int r = cli_client(c, true, &a);
+    int r = cli_client_saved(c, &a);
 
     if (r)
         return r;
@@ -102,11 +238,73 @@ int cmd_logout(struct cli *c)
 int cmd_whoami(struct cli *c)
 {
     struct arca *a = NULL;
-    int r = cli_client(c, true, &a);
+    const char *format;
+    int r;
 
+    if (cli_format(c, text_or_json, &format) < 0)
+        return EXIT_USAGE;
+    r = cli_client(c, true, &a);
     if (r)
         return r;
-    printf("%s on %s\n", arca_session_email(a), arca_api_url(a));
+    if (streq(format, "json")) {
+        cli_print_json(session_json(a), false);
+    } else {
+        switch (arca_session_kind(a)) {
+        case ARCA_SESSION_IDENTITY:
+            printf("machine identity %s (%s) on %s\n", arca_session_name(a), arca_session_id(a),
+                   arca_api_url(a));
+            break;
+        case ARCA_SESSION_SERVICE_TOKEN:
+            printf("service token %s (%s) for project %s on %s\n", arca_session_name(a),
+                   arca_session_id(a), arca_session_project_id(a), arca_api_url(a));
+            break;
+        default:
+            printf("%s on %s\n", arca_session_email(a), arca_api_url(a));
+            break;
+        }
+    }
+    arca_free(a);
+    return EXIT_OK;
+}
+
+int cmd_token_renew(struct cli *c)
+{
+    struct arca *a = NULL;
+    const char *format;
+    int64_t exp, max;
+    char e[25] = "", m[25] = "";
+    int r;
+
+    if (c->n_args) {
+        cli_error("arca token renew", "unexpected argument '%s'", c->args[0]);
+        return EXIT_USAGE;
+    }
+    if (cli_format(c, text_or_json, &format) < 0)
+        return EXIT_USAGE;
+    r = cli_client_saved(c, &a);
+    if (r)
+        return r;
+    r = arca_token_renew(a);
+    if (r == 0)
+        r = arca_session_save(a, c->config_dir);
+    if (r < 0) {
+        r = cli_fail(a, r);
+        arca_free(a);
+        return r;
+    }
+    arca_session_expiry(a, &exp, &max);
+    if (streq(format, "json")) {
+        cli_print_json(json_pack("{s:s?, s:o, s:o}", "name", arca_session_name(a), "expiresAt",
+                                 time_json(exp), "maxExpiresAt", time_json(max)),
+                       false);
+    } else {
+        if (exp > 0)
+            time_format_iso(exp, e);
+        if (max > 0)
+            time_format_iso(max, m);
+        printf("renewed the token of machine identity '%s': valid until %s%s%s\n",
+               arca_session_name(a), e[0] ? e : "(unknown)", m[0] ? ", renewable until " : "", m);
+    }
     arca_free(a);
     return EXIT_OK;
 }

@@ -111,7 +111,7 @@ int cmd_export(struct cli *c)
     r = cli_scope(c, &scope, project, sizeof(project));
     if (r)
         return r;
-    r = cli_client(c, true, &a);
+    r = cli_client_scoped(c, &a, &scope);
     if (r)
         return r;
     r = arca_secrets_list(a, &scope, &l);
@@ -185,7 +185,7 @@ int cmd_import(struct cli *c)
     }
     for (size_t i = 0; i < env.n; i++)
         in[i] = (struct arca_secret_input){.key = env.v[i].key, .value = env.v[i].value};
-    r = cli_client(c, true, &a);
+    r = cli_client_scoped(c, &a, &scope);
     if (r)
         goto out;
     r = arca_secrets_set(a, &scope, in, env.n, changes, NULL);

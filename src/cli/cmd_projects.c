@@ -1,4 +1,4 @@
-/* cmd_projects.c - projects create / list, and init (.arca.json). */
+/* cmd_projects.c - projects create / list / rotate-key, and init (.arca.json). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -138,4 +138,48 @@ out:
     arca_project_free(p);
     arca_free(a);
     return r;
+}
+
+int cmd_projects_rotate_key(struct cli *c)
+{
+    struct arca *a = NULL;
+    const char *pid, *format;
+    char project[128];
+    size_t n_versions = 0, n_members = 0;
+    static const char *const formats[] = {"text", "json", NULL};
+    int r;
+
+    if (c->n_args) {
+        cli_error("arca projects rotate-key --project-id ID", "unexpected argument '%s'",
+                  c->args[0]);
+        return EXIT_USAGE;
+    }
+    if (cli_format(c, formats, &format) < 0)
+        return EXIT_USAGE;
+    r = cli_client(c, true, &a);
+    if (r)
+        return r;
+    r = cli_project(c, a, &pid, project, sizeof(project));
+    if (r) {
+        arca_free(a);
+        return r;
+    }
+    r = arca_project_rotate_key(a, pid, &n_versions, &n_members);
+    if (r < 0) {
+        r = cli_fail(a, r);
+        arca_free(a);
+        return r;
+    }
+    if (streq(format, "json"))
+        print_json(json_pack("{s:s, s:I, s:I, s:b}", "projectId", pid, "versions",
+                             (json_int_t)n_versions, "members", (json_int_t)n_members,
+                             "serviceTokensRevoked", 1));
+    else
+        printf("rotated the key of project %s: re-encrypted %zu versions, sealed the new key to "
+               "%zu members\n"
+               "the project's service tokens were revoked (they held the old key): create new "
+               "ones with 'arca service-token create'\n",
+               pid, n_versions, n_members);
+    arca_free(a);
+    return EXIT_OK;
 }

@@ -108,7 +108,7 @@ int cmd_run(struct cli *c)
     r = cli_scope(c, &scope, project, sizeof(project));
     if (r)
         return r;
-    r = cli_client(c, true, &a);
+    r = cli_client_scoped(c, &a, &scope);
     if (r)
         return r;
     r = arca_secrets_list(a, &scope, &l);

@@ -109,7 +109,7 @@ int cmd_secrets_set(struct cli *c)
             in[i].value++; /* "\@x" is the literal "@x" */
         }
     }
-    r = cli_client(c, true, &a);
+    r = cli_client_scoped(c, &a, &scope);
     if (r)
         goto out;
     r = arca_secrets_set(a, &scope, in, n, changes, versions);
@@ -154,19 +154,11 @@ static int fetch(struct cli *c, struct arca **a, struct arca_secret_list **l)
 
     if (r)
         return r;
-    r = cli_client(c, true, a);
+    r = cli_client_scoped(c, a, &scope);
     if (r)
         return r;
     r = arca_secrets_list(*a, &scope, l);
     return r < 0 ? cli_fail(*a, r) : EXIT_OK;
-}
-
-static const struct arca_secret *find(const struct arca_secret_list *l, const char *key)
-{
-    for (size_t i = 0; i < l->n; i++)
-        if (streq(l->v[i].key, key))
-            return &l->v[i];
-    return NULL;
 }
 
 static json_t *secret_json(const struct arca_secret *s)
@@ -205,11 +197,14 @@ static int print_dotenv(const struct arca_secret *const *v, size_t n)
     return EXIT_OK;
 }
 
+/* Each key is fetched on its own (GET .../secrets/KEY): only the values asked
+ * for cross the network, and the audit log records a read of each. */
 int cmd_secrets_get(struct cli *c)
 {
     struct arca *a = NULL;
-    struct arca_secret_list *l = NULL;
-    const struct arca_secret **picked = NULL;
+    struct arca_scope scope;
+    struct arca_secret **got = NULL;
+    char project[128];
     static const char *const formats[] = {"dotenv", "json", NULL};
     const char *format;
     int r;
@@ -226,39 +221,46 @@ int cmd_secrets_get(struct cli *c)
                       "'%s' is not a valid secret name", c->args[i]);
             return EXIT_INVALID;
         }
-    r = fetch(c, &a, &l);
+    r = cli_scope(c, &scope, project, sizeof(project));
     if (r)
-        goto out;
-    picked = calloc(c->n_args, sizeof(*picked));
-    if (!picked) {
+        return r;
+    r = cli_client_scoped(c, &a, &scope);
+    if (r)
+        return r;
+    got = calloc(c->n_args, sizeof(*got));
+    if (!got) {
         r = EXIT_FAIL;
         goto out;
     }
-    for (size_t i = 0; i < c->n_args; i++) {
-        picked[i] = find(l, c->args[i]);
-        if (!picked[i]) {
-            cli_error("see 'arca secrets list'", "secret '%s' not found in %s:%s", c->args[i],
-                      c->env ? c->env : "dev", c->path ? c->path : "/");
+    for (size_t i = 0; i < c->n_args; i++) { /* all of them before printing any */
+        r = arca_secret_get(a, &scope, c->args[i], &got[i]);
+        if (r == -ENOENT && strstr(arca_errmsg(a), "secret '")) {
+            cli_error("see 'arca secrets list'", "%s", arca_errmsg(a));
             r = EXIT_NOTFOUND;
+            goto out;
+        }
+        if (r < 0) {
+            r = cli_fail(a, r);
             goto out;
         }
     }
     if (c->plain) {
         for (size_t i = 0; i < c->n_args; i++)
-            printf("%s\n", picked[i]->value);
+            printf("%s\n", got[i]->value);
     } else if (streq(format, "json")) {
         json_t *arr = json_array();
         for (size_t i = 0; i < c->n_args; i++)
-            json_array_append_new(arr, secret_json(picked[i]));
+            json_array_append_new(arr, secret_json(got[i]));
         print_secret_json(arr);
     } else {
-        r = print_dotenv(picked, c->n_args);
+        r = print_dotenv((const struct arca_secret *const *)got, c->n_args);
         goto out;
     }
     r = EXIT_OK;
 out:
-    free(picked);
-    arca_secret_list_free(l);
+    for (size_t i = 0; got && i < c->n_args; i++)
+        arca_secret_free(got[i]);
+    free(got);
     arca_free(a);
     return r;
 }
@@ -329,7 +331,7 @@ int cmd_secrets_delete(struct cli *c)
     r = cli_scope(c, &scope, project, sizeof(project));
     if (r)
         return r;
-    r = cli_client(c, true, &a);
+    r = cli_client_scoped(c, &a, &scope);
     if (r)
         return r;
     r = arca_secrets_delete(a, &scope, c->args, c->n_args);

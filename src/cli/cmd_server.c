@@ -12,6 +12,7 @@ int cmd_server(struct cli *c)
     struct server_config cfg = {
         .listen = c->listen ? c->listen : "127.0.0.1:8200",
         .data_dir = c->data_dir ? c->data_dir : "./arca-data",
+        .audit_async = c->audit_async,
     };
     static const char *const levels[] = {"debug", "info", "warn", "error"};
     char *end;

@@ -21,24 +21,89 @@ struct command {
 static const struct command commands[] = {
     {"server", cmd_server,
      "arca server [--listen 127.0.0.1:8200] [--data-dir ./arca-data] [--max-body BYTES]\n"
-     "            [--log-level debug|info|warn|error]\n"
+     "            [--log-level debug|info|warn|error] [--audit-async]\n"
      "Runs the arca server on the embedded SQLite store in --data-dir.  The root key comes\n"
      "from ARCA_ENCRYPTION_KEY (base64 of 32 bytes) or, if unset, from root.key in the data\n"
-     "directory (generated on first start).  Stops cleanly on SIGINT or SIGTERM.\n"},
+     "directory (generated on first start).  Stops cleanly on SIGINT or SIGTERM.\n"
+     "Every request is answered only once its audit record is on disk; --audit-async\n"
+     "answers first (for measuring what that costs; never in production).\n"},
     {"bootstrap", cmd_bootstrap,
      "echo \"$PW\" | arca bootstrap --email EMAIL --password-stdin --organization NAME\n"
      "Creates the first administrator and their organization on a new server, then logs in.\n"
      "Without --password-stdin the password is asked for on the terminal.\n"},
+    {"signup", cmd_signup,
+     "echo \"$PW\" | arca signup --invite TOKEN --email EMAIL --password-stdin [--format json]\n"
+     "Creates your account from an invite (see 'arca users invite') and logs in, like login.\n"},
     {"login", cmd_login,
-     "echo \"$PW\" | arca login --email EMAIL --password-stdin\n"
+     "echo \"$PW\" | arca login --email EMAIL --password-stdin [--format json]\n"
+     "arca login --method=universal-auth --client-id ID --client-secret SECRET\n"
      "Logs in; the session is kept in $ARCA_CONFIG_DIR (default ~/.config/arca), mode 0600.\n"
-     "The password never leaves this machine: it is stretched with Argon2id here.\n"},
-    {"logout", cmd_logout, "arca logout\nRevokes the session on the server and forgets it here.\n"},
-    {"whoami", cmd_whoami, "arca whoami\nPrints the logged-in user and the server.\n"},
+     "The password never leaves this machine: it is stretched with Argon2id here.\n"
+     "--method=universal-auth logs in as a machine identity (client ID and secret also from\n"
+     "ARCA_CLIENT_ID / ARCA_CLIENT_SECRET); the secret is not saved, so the session lasts\n"
+     "until the token's max TTL (it is renewed on use when near expiry).\n"},
+    {"logout", cmd_logout,
+     "arca logout\nRevokes the saved session on the server and forgets it here.\n"},
+    {"whoami", cmd_whoami,
+     "arca whoami [--format json]\nPrints who is logged in (user, machine identity or "
+     "service token) and the server.\n"},
+    {"token renew", cmd_token_renew,
+     "arca token renew [--format json]\n"
+     "Renews the saved machine identity session's access token (up to its max TTL).\n"},
+    {"users invite", cmd_users_invite,
+     "arca users invite EMAIL [--org-role admin|member] [--organization-id ID] [--format json]\n"
+     "Invites a person into your organization (organization admins).  Prints only the invite\n"
+     "token on stdout; the person signs up with 'arca signup --invite TOKEN'.\n"},
     {"projects create", cmd_projects_create,
      "arca projects create NAME [--format json]\n"
      "Creates an end-to-end encrypted project with environments dev, staging and prod.\n"},
     {"projects list", cmd_projects_list, "arca projects list [--format json]\n"},
+    {"projects rotate-key", cmd_projects_rotate_key,
+     "arca projects rotate-key --project-id ID [--format json]\n"
+     "Replaces the project key (project admins): every version of every secret is decrypted\n"
+     "and re-encrypted here, and the new key is sealed to every member.  The project's service\n"
+     "tokens are revoked.\n"},
+    {"members add", cmd_members_add,
+     "arca members add EMAIL --role ROLE [--project-id ID] [--format json]\n"
+     "arca members add --identity NAME --role ROLE [--project-id ID]\n"
+     "Adds a user of your organization or a machine identity to the project; the project key\n"
+     "is sealed to their public key here.  ROLE: admin, member, viewer, no-access or a custom\n"
+     "role's slug.\n"},
+    {"members list", cmd_members_list, "arca members list [--project-id ID] [--format json]\n"},
+    {"members update", cmd_members_update,
+     "arca members update EMAIL|IDENTITY-NAME --role ROLE [--project-id ID]\n"},
+    {"members remove", cmd_members_remove,
+     "arca members remove EMAIL|IDENTITY-NAME [--project-id ID]\n"
+     "The member loses access to new versions; rotate the key ('arca projects rotate-key') so\n"
+     "that what they could read before is re-encrypted under a key they never had.\n"},
+    {"roles create", cmd_roles_create,
+     "arca roles create SLUG --allow SPEC [--allow SPEC ...] [--deny SPEC ...] [--name NAME]\n"
+     "                  [--project-id ID] [--format json]\n"
+     "SPEC is SUBJECT:ACTIONS:ENVS[:PATHGLOB] for secrets and folders, SUBJECT:ACTIONS for\n"
+     "members, roles, identities, service-tokens, audit-logs and settings.  ACTIONS: a comma\n"
+     "list of read, create, edit, delete, describe, or *; ENVS: a comma list of slugs, or *;\n"
+     "PATHGLOB default /**.  A deny rule wins over allow rules.\n"
+     "e.g. --allow 'secrets:read,create,edit,delete:dev,staging:/**' --deny 'secrets:*:prod'\n"},
+    {"roles list", cmd_roles_list, "arca roles list [--project-id ID] [--format json]\n"},
+    {"roles delete", cmd_roles_delete, "arca roles delete SLUG [--project-id ID]\n"},
+    {"identities create", cmd_identities_create,
+     "arca identities create NAME [--project-id ID --role ROLE] [--organization-id ID]\n"
+     "                       [--access-token-ttl 2h] [--access-token-max-ttl 30d]\n"
+     "                       [--trusted-ips CIDR,...] [--format json]\n"
+     "Creates a machine identity with a client secret (shown once) and, with --project-id,\n"
+     "adds it to the project.  JSON: {\"identityId\", \"clientId\", \"clientSecret\", ...}.\n"},
+    {"identities list", cmd_identities_list, "arca identities list [--format json]\n"},
+    {"identities delete", cmd_identities_delete, "arca identities delete NAME|ID\n"},
+    {"service-token create", cmd_service_token_create,
+     "arca service-token create --name NAME --env ENV [--path PATH] [--scope ENV:PATH ...]\n"
+     "                          [--access read|read-write] [--expires-in 30d|12h|45m|3600s|0]\n"
+     "                          [--project-id ID] [--format json]\n"
+     "Creates a service token and prints it once: st.<id>.<secret>.<key>.  The <key> part\n"
+     "never reaches the server.  Use it as ARCA_TOKEN=... arca run --env ENV -- COMMAND.\n"},
+    {"service-token list", cmd_service_token_list,
+     "arca service-token list [--project-id ID] [--format json]\n"},
+    {"service-token revoke", cmd_service_token_revoke,
+     "arca service-token revoke ID [--project-id ID]\n"},
     {"init", cmd_init,
      "arca init --project-id ID\n"
      "Writes .arca.json in the current directory so later commands use this project.\n"},
@@ -55,6 +120,14 @@ static const struct command commands[] = {
     {"secrets delete", cmd_secrets_delete,
      "arca secrets delete KEY [KEY ...] [flags]\n"
      "Deletes secrets (a new, deleted version: history is kept).\n" SCOPE_FLAGS},
+    {"secrets history", cmd_secrets_history,
+     "arca secrets history KEY [--show-values] [--format table|json] [flags]\n"
+     "Lists every version of a secret, newest first: VERSION, ACTION, TIME, BY.\n" SCOPE_FLAGS},
+    {"secrets rollback", cmd_secrets_rollback,
+     "arca secrets rollback KEY --version N [flags]\n"
+     "arca secrets rollback --to TIME [flags]\n"
+     "Writes version N of KEY again as a new version, or puts every secret of the folder back\n"
+     "as it was at TIME (ISO-8601, e.g. 2026-11-29T10:00:00Z).  History is kept.\n" SCOPE_FLAGS},
     {"run", cmd_run,
      "arca run [flags] -- COMMAND [ARGS ...]\n"
      "Runs COMMAND with the folder's secrets added to its environment.  Signals are\n"
@@ -64,6 +137,18 @@ static const struct command commands[] = {
      "arca export [--format dotenv|dotenv-export|json|yaml|csv] [--output-file FILE] [flags]\n"
      "dotenv output reads back identically with the dotenv package and with sh\n"
      "(set -a; . ./file).  --output-file is written atomically with mode 0600.\n" SCOPE_FLAGS},
+    {"audit-logs list", cmd_audit_logs_list,
+     "arca audit-logs list [--project-id ID] [--event E] [--actor A] [--since T] [--until T]\n"
+     "                     [--limit N] [--format table|json]\n"
+     "Without --project-id: the whole organization's log (organization admins).  --event is\n"
+     "exact or a prefix ending in '.' (secret.); T is ISO-8601 or a duration ago (24h).\n"},
+    {"audit-logs export", cmd_audit_logs_export,
+     "arca audit-logs export [same filters as list] > audit.jsonl\n"
+     "Prints every matching record as one JSON line.\n"},
+    {"audit-logs verify", cmd_audit_logs_verify,
+     "arca audit-logs verify [--format json]\n"
+     "Checks the audit log's hash chain (organization admins); exit 8 if it was tampered "
+     "with.\n"},
     {"import", cmd_import,
      "arca import FILE [flags]\n"
      "Reads a .env file (as the dotenv package does) and stores every key, all at "

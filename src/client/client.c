@@ -28,20 +28,9 @@
 #include "client/transport.h"
 #include "crypto/seal.h"
 
-#define API "/api/arca/v1"
 #define DEFAULT_API_URL "http://127.0.0.1:8200"
 #define PASSWORD_MAX 4096
-#define ID_MAX 128              /* ids the server hands out (UUIDs) */
-#define STRING_MAX 1024         /* other strings in answers (names, dates) */
-#define BLOB_B64_MAX (1u << 20) /* base64 of keys and records */
-#define LIST_MAX 100000         /* projects, environments or secrets in one answer */
 #define USER_PRIVATE_KEY_LABEL "user-private-key"
-
-static void seal_freep(uint8_t **p)
-{
-    seal_free(*p);
-}
-#define _cleanup_seal_ __attribute__((cleanup(seal_freep)))
 
 int client_error(struct arca *a, int r, const char *fmt, ...)
 {
@@ -60,7 +49,7 @@ void client_json_wipe(json_t *obj, const char *key)
         explicit_bzero((char *)json_string_value(v), json_string_length(v));
 }
 
-static void string_wipe_free(char *s)
+void client_string_free(char *s)
 {
     if (!s)
         return;
@@ -70,7 +59,7 @@ static void string_wipe_free(char *s)
 
 void arca_secret_string_free(char *s)
 {
-    string_wipe_free(s);
+    client_string_free(s);
 }
 
 /* --- handles ------------------------------------------------------------- */
@@ -155,42 +144,123 @@ static void key_cache_clear(struct arca *a)
 
 void client_session_clear(struct arca *a)
 {
-    string_wipe_free(a->token);
+    client_string_free(a->token);
     a->token = NULL;
     free(a->email);
     a->email = NULL;
     free(a->user_id);
     a->user_id = NULL;
+    free(a->name);
+    a->name = NULL;
+    free(a->client_id);
+    a->client_id = NULL;
+    free(a->project_id);
+    a->project_id = NULL;
+    a->expires_at = a->max_expires_at = 0;
     seal_free(a->sk);
     a->sk = NULL;
     seal_wipe(a->pk, sizeof(a->pk));
     a->has_keypair = false;
+    a->kind = ARCA_SESSION_NONE;
     key_cache_clear(a);
+}
+
+/* The parts every session has: the token and the principal's id, plus an
+ * optional key pair. */
+static int session_set_common(struct arca *a, enum arca_session_kind kind, const char *token,
+                              const char *principal_id, const uint8_t *pk, const uint8_t *sk)
+{
+    char *t = strdup(token);
+    char *u = strdup(principal_id);
+    uint8_t *s = sk ? seal_malloc(SEAL_SK_BYTES) : NULL;
+
+    if (!t || !u || (sk && !s)) {
+        client_string_free(t);
+        free(u);
+        seal_free(s);
+        return -ENOMEM;
+    }
+    client_session_clear(a);
+    a->kind = kind;
+    a->token = t;
+    a->user_id = u;
+    if (sk) {
+        memcpy(s, sk, SEAL_SK_BYTES);
+        a->sk = s;
+        memcpy(a->pk, pk, SEAL_PK_BYTES);
+        a->has_keypair = true;
+    }
+    return 0;
 }
 
 int client_session_set(struct arca *a, const char *token, const char *email, const char *user_id,
                        const uint8_t pk[SEAL_PK_BYTES], const uint8_t sk[SEAL_SK_BYTES])
 {
-    char *t = strdup(token);
     char *e = strdup(email);
-    char *u = strdup(user_id);
-    uint8_t *s = seal_malloc(SEAL_SK_BYTES);
-
-    if (!t || !e || !u || !s) {
-        string_wipe_free(t);
+    if (!e)
+        return -ENOMEM;
+    int r = session_set_common(a, ARCA_SESSION_USER, token, user_id, pk, sk);
+    if (r < 0) {
         free(e);
-        free(u);
-        seal_free(s);
+        return r;
+    }
+    a->email = e;
+    return 0;
+}
+
+int client_session_set_identity(struct arca *a, const char *token, const char *identity_id,
+                                const char *name, const char *client_id,
+                                const uint8_t pk[SEAL_PK_BYTES], const uint8_t sk[SEAL_SK_BYTES],
+                                int64_t expires_at, int64_t max_expires_at)
+{
+    char *n = strdup(name);
+    char *c = strdup_or_null(client_id);
+    if (!n || (client_id && !c)) {
+        free(n);
+        free(c);
         return -ENOMEM;
     }
-    memcpy(s, sk, SEAL_SK_BYTES);
-    client_session_clear(a);
-    a->token = t;
-    a->email = e;
-    a->user_id = u;
-    a->sk = s;
-    memcpy(a->pk, pk, SEAL_PK_BYTES);
-    a->has_keypair = true;
+    int r = session_set_common(a, ARCA_SESSION_IDENTITY, token, identity_id, pk, sk);
+    if (r < 0) {
+        free(n);
+        free(c);
+        return r;
+    }
+    a->name = n;
+    a->client_id = c;
+    a->expires_at = expires_at;
+    a->max_expires_at = max_expires_at;
+    return 0;
+}
+
+int client_session_set_service(struct arca *a, const char *bearer, const char *token_id,
+                               const char *name, const char *project_id,
+                               const uint8_t key[SEAL_KEY_BYTES])
+{
+    char *n = strdup(name);
+    char *p = strdup(project_id);
+    uint8_t *k = seal_malloc(SEAL_KEY_BYTES);
+    if (!n || !p || !k) {
+        free(n);
+        free(p);
+        seal_free(k);
+        return -ENOMEM;
+    }
+    int r = session_set_common(a, ARCA_SESSION_SERVICE_TOKEN, bearer, token_id, NULL, NULL);
+    if (r < 0) {
+        free(n);
+        free(p);
+        seal_free(k);
+        return r;
+    }
+    a->name = n;
+    a->project_id = p;
+    memcpy(k, key, SEAL_KEY_BYTES);
+    client_key_cache_put(a, project_id, k);
+    if (!client_key_cache_get(a, project_id)) {
+        client_session_clear(a);
+        return -ENOMEM;
+    }
     return 0;
 }
 
@@ -220,28 +290,65 @@ const char *arca_session_email(const struct arca *a)
     return a->email;
 }
 
+enum arca_session_kind arca_session_kind(const struct arca *a)
+{
+    return a->kind;
+}
+
+const char *arca_session_name(const struct arca *a)
+{
+    return a->kind == ARCA_SESSION_USER ? a->email : a->name;
+}
+
+const char *arca_session_id(const struct arca *a)
+{
+    return a->user_id;
+}
+
+const char *arca_session_project_id(const struct arca *a)
+{
+    return a->project_id;
+}
+
+void arca_session_expiry(const struct arca *a, int64_t *ret_expires_at, int64_t *ret_max)
+{
+    if (ret_expires_at)
+        *ret_expires_at = a->expires_at;
+    if (ret_max)
+        *ret_max = a->max_expires_at;
+}
+
+unsigned arca_retry_after(const struct arca *a)
+{
+    return a->retry_after;
+}
+
 int arca_status(struct arca *a)
 {
     return transport_call(a, "GET", "/api/status", NULL, NULL, NULL);
 }
 
-static int require_login(struct arca *a)
+int client_require_login(struct arca *a)
 {
     if (!a->token)
         return client_error(a, -EACCES, "not logged in");
     return 0;
 }
 
-static int require_keys(struct arca *a)
+int client_require_keys(struct arca *a)
 {
-    if (!a->token || !a->has_keypair)
+    if (!a->token)
         return client_error(a, -EACCES, "not logged in");
+    if (!a->has_keypair)
+        return client_error(a, -EACCES,
+                            "a service token cannot do this: log in as a user or a machine "
+                            "identity");
     return 0;
 }
 
 /* --- JSON helpers -------------------------------------------------------- */
 
-static int json_set_b64(json_t *obj, const char *key, const void *data, size_t len, bool secret)
+int client_set_b64(json_t *obj, const char *key, const void *data, size_t len, bool secret)
 {
     _cleanup_buf_ struct buf b = BUF_INIT;
     if (secret)
@@ -252,21 +359,22 @@ static int json_set_b64(json_t *obj, const char *key, const void *data, size_t l
     return json_object_set_new(obj, key, json_string(buf_str(&b))) < 0 ? -ENOMEM : 0;
 }
 
-static int json_set_string(json_t *obj, const char *key, const char *s)
+int client_set_str(json_t *obj, const char *key, const char *s)
 {
     return json_object_set_new(obj, key, json_string(s)) < 0 ? -ENOMEM : 0;
 }
 
 /* Decodes the base64 string obj[key] into out.  -EPROTO when absent or malformed. */
-static int json_get_b64(struct arca *a, const json_t *obj, const char *key, struct buf *out)
+int client_get_b64(struct arca *a, const json_t *obj, const char *key, struct buf *out)
 {
     const char *s;
-    if (wire_get_str(obj, key, BLOB_B64_MAX, &s) < 0 || b64_decode(out, s, strlen(s), B64_STD) < 0)
+    if (wire_get_str(obj, key, CLIENT_B64_MAX, &s) < 0 ||
+        b64_decode(out, s, strlen(s), B64_STD) < 0)
         return client_error(a, -EPROTO, "the arca server sent a missing or malformed '%s'", key);
     return 0;
 }
 
-static int answer_str(struct arca *a, const json_t *obj, const char *key, size_t max,
+int client_answer_str(struct arca *a, const json_t *obj, const char *key, size_t max,
                       const char **ret)
 {
     if (wire_get_str(obj, key, max, ret) < 0)
@@ -274,35 +382,35 @@ static int answer_str(struct arca *a, const json_t *obj, const char *key, size_t
     return 0;
 }
 
-static int answer_obj(struct arca *a, const json_t *obj, const char *key, json_t **ret)
+int client_answer_obj(struct arca *a, const json_t *obj, const char *key, json_t **ret)
 {
     if (wire_get_obj(obj, key, ret) < 0)
         return client_error(a, -EPROTO, "the arca server sent a missing or malformed '%s'", key);
     return 0;
 }
 
-static int answer_arr(struct arca *a, const json_t *obj, const char *key, json_t **ret)
+int client_answer_arr(struct arca *a, const json_t *obj, const char *key, json_t **ret)
 {
-    if (wire_get_arr(obj, key, LIST_MAX, ret) < 0)
+    if (wire_get_arr(obj, key, CLIENT_LIST_MAX, ret) < 0)
         return client_error(a, -EPROTO, "the arca server sent a missing or malformed '%s'", key);
     return 0;
 }
 
-static int answer_int(struct arca *a, const json_t *obj, const char *key, long long *ret)
+int client_answer_int(struct arca *a, const json_t *obj, const char *key, long long *ret)
 {
     if (wire_get_int(obj, key, ret) < 0)
         return client_error(a, -EPROTO, "the arca server sent a missing or malformed '%s'", key);
     return 0;
 }
 
-static int check_email(struct arca *a, const char *email)
+int client_check_email(struct arca *a, const char *email)
 {
     if (!email || !name_email_valid(email))
         return client_error(a, -EINVAL, "'%s' is not a valid e-mail address", email ? email : "");
     return 0;
 }
 
-static int check_password(struct arca *a, const char *password, size_t len)
+int client_check_password(struct arca *a, const char *password, size_t len)
 {
     if (!password || len == 0)
         return client_error(a, -EINVAL, "the password is empty");
@@ -316,7 +424,7 @@ static int check_password(struct arca *a, const char *password, size_t len)
 /* Checks that pk belongs to sk by sealing a random key to pk and opening it with
  * <pk, sk>: a server that swapped the public key would otherwise receive every
  * new project key sealed to a key of its choosing. */
-static int keypair_check(const uint8_t pk[SEAL_PK_BYTES], const uint8_t *sk)
+int client_keypair_check(const uint8_t pk[SEAL_PK_BYTES], const uint8_t *sk)
 {
     uint8_t probe[SEAL_KEY_BYTES], opened[SEAL_KEY_BYTES];
     _cleanup_buf_ struct buf wrapped = BUF_INIT;
@@ -332,21 +440,25 @@ static int keypair_check(const uint8_t pk[SEAL_PK_BYTES], const uint8_t *sk)
     return r;
 }
 
-static int kdf_to_json(json_t *obj, const uint8_t salt[SEAL_SALT_BYTES],
+int client_kdf_to_json(json_t *obj, const uint8_t salt[SEAL_SALT_BYTES],
                        const struct seal_kdf_params *p)
 {
     json_t *kdf = json_object();
     if (!kdf || json_object_set_new(obj, "kdf", kdf) < 0)
         return -ENOMEM;
-    if (json_set_b64(kdf, "salt", salt, SEAL_SALT_BYTES, false) < 0 ||
+    if (client_set_b64(kdf, "salt", salt, SEAL_SALT_BYTES, false) < 0 ||
         json_object_set_new(kdf, "opslimit", json_integer((json_int_t)p->opslimit)) < 0 ||
         json_object_set_new(kdf, "memlimit", json_integer((json_int_t)p->memlimit)) < 0)
         return -ENOMEM;
     return 0;
 }
 
-int arca_bootstrap(struct arca *a, const char *email, const char *password, size_t password_len,
-                   const char *organization)
+/* Makes a new account's keys from the password and POSTs them to route with
+ * extra_key: extra_value (the organization of a bootstrap, the invite token of a
+ * signup); logs in as the new user. */
+static int account_create(struct arca *a, const char *route, const char *extra_key,
+                          const char *extra_value, bool extra_secret, const char *email,
+                          const char *password, size_t password_len)
 {
     _cleanup_seal_ uint8_t *keys = NULL; /* auth_key, then kek */
     _cleanup_seal_ uint8_t *sk = NULL;
@@ -356,18 +468,6 @@ int arca_bootstrap(struct arca *a, const char *email, const char *password, size
     uint8_t salt[SEAL_SALT_BYTES], pk[SEAL_PK_BYTES];
     struct seal_kdf_params params = {SEAL_KDF_OPSLIMIT, SEAL_KDF_MEMLIMIT};
     int r;
-
-    r = check_email(a, email);
-    if (r < 0)
-        return r;
-    r = check_password(a, password, password_len);
-    if (r < 0)
-        return r;
-    if (!organization || !name_title_valid(organization))
-        return client_error(a, -EINVAL,
-                            "'%s' is not a valid organization name: 1 to %d characters, no "
-                            "control characters",
-                            organization ? organization : "", NAME_TITLE_MAX);
 
     keys = seal_malloc(2 * SEAL_KEY_BYTES);
     sk = seal_malloc(SEAL_SK_BYTES);
@@ -383,27 +483,30 @@ int arca_bootstrap(struct arca *a, const char *email, const char *password, size
         return client_error(a, r, "cannot seal the private key");
 
     body = json_object();
-    if (!body || json_set_string(body, "email", email) < 0 ||
-        json_set_string(body, "organization", organization) < 0 ||
-        json_set_b64(body, "authKey", keys, SEAL_KEY_BYTES, true) < 0 ||
-        kdf_to_json(body, salt, &params) < 0 ||
-        json_set_b64(body, "publicKey", pk, sizeof(pk), false) < 0 ||
-        json_set_b64(body, "encryptedPrivateKey", sealed_sk.ptr, sealed_sk.len, false) < 0) {
+    if (!body || client_set_str(body, "email", email) < 0 ||
+        client_set_str(body, extra_key, extra_value) < 0 ||
+        client_set_b64(body, "authKey", keys, SEAL_KEY_BYTES, true) < 0 ||
+        client_kdf_to_json(body, salt, &params) < 0 ||
+        client_set_b64(body, "publicKey", pk, sizeof(pk), false) < 0 ||
+        client_set_b64(body, "encryptedPrivateKey", sealed_sk.ptr, sealed_sk.len, false) < 0) {
         client_json_wipe(body, "authKey");
+        client_json_wipe(body, extra_key);
         return client_error(a, -ENOMEM, "out of memory");
     }
-    r = transport_call(a, "POST", API "/bootstrap", body, &answer, NULL);
+    r = transport_call(a, "POST", route, body, &answer, NULL);
     client_json_wipe(body, "authKey");
+    if (extra_secret)
+        client_json_wipe(body, extra_key);
     if (r < 0)
         return r;
 
     const char *token, *user_id, *user_email;
     json_t *user;
-    r = answer_str(a, answer, "token", CLIENT_TOKEN_MAX, &token);
+    r = client_answer_str(a, answer, "token", CLIENT_TOKEN_MAX, &token);
     if (r >= 0)
-        r = answer_obj(a, answer, "user", &user);
+        r = client_answer_obj(a, answer, "user", &user);
     if (r >= 0)
-        r = answer_str(a, user, "id", ID_MAX, &user_id);
+        r = client_answer_str(a, user, "id", CLIENT_ID_MAX, &user_id);
     if (r >= 0 && wire_get_str(user, "email", NAME_EMAIL_MAX, &user_email) < 0)
         user_email = email;
     if (r >= 0) {
@@ -412,6 +515,42 @@ int arca_bootstrap(struct arca *a, const char *email, const char *password, size
             client_error(a, r, "out of memory");
     }
     client_json_wipe(answer, "token");
+    return r;
+}
+
+int arca_bootstrap(struct arca *a, const char *email, const char *password, size_t password_len,
+                   const char *organization)
+{
+    int r = client_check_email(a, email);
+    if (r < 0)
+        return r;
+    r = client_check_password(a, password, password_len);
+    if (r < 0)
+        return r;
+    if (!organization || !name_title_valid(organization))
+        return client_error(a, -EINVAL,
+                            "'%s' is not a valid organization name: 1 to %d characters, no "
+                            "control characters",
+                            organization ? organization : "", NAME_TITLE_MAX);
+    return account_create(a, CLIENT_API "/bootstrap", "organization", organization, false, email,
+                          password, password_len);
+}
+
+int arca_signup(struct arca *a, const char *invite_token, const char *email, const char *password,
+                size_t password_len)
+{
+    int r = client_check_email(a, email);
+    if (r < 0)
+        return r;
+    r = client_check_password(a, password, password_len);
+    if (r < 0)
+        return r;
+    if (!invite_token || !*invite_token || strlen(invite_token) > CLIENT_TOKEN_MAX)
+        return client_error(a, -EINVAL, "no valid invite token given");
+    r = account_create(a, CLIENT_API "/signup", "inviteToken", invite_token, true, email, password,
+                       password_len);
+    if (r == -EACCES)
+        return client_error(a, r, "the invite token is unknown, already used or expired");
     return r;
 }
 
@@ -426,18 +565,18 @@ static int login_params(struct arca *a, const char *email, uint8_t salt[SEAL_SAL
     long long ops, mem;
     int r;
 
-    if (!body || json_set_string(body, "email", email) < 0)
+    if (!body || client_set_str(body, "email", email) < 0)
         return client_error(a, -ENOMEM, "out of memory");
-    r = transport_call(a, "POST", API "/auth/params", body, &answer, NULL);
+    r = transport_call(a, "POST", CLIENT_API "/auth/params", body, &answer, NULL);
     if (r < 0)
         return r;
-    r = answer_obj(a, answer, "kdf", &kdf);
+    r = client_answer_obj(a, answer, "kdf", &kdf);
     if (r >= 0)
-        r = answer_str(a, kdf, "salt", 64, &salt_b64);
+        r = client_answer_str(a, kdf, "salt", 64, &salt_b64);
     if (r >= 0)
-        r = answer_int(a, kdf, "opslimit", &ops);
+        r = client_answer_int(a, kdf, "opslimit", &ops);
     if (r >= 0)
-        r = answer_int(a, kdf, "memlimit", &mem);
+        r = client_answer_int(a, kdf, "memlimit", &mem);
     if (r < 0)
         return r;
     if (b64_decode_exact(salt_b64, B64_STD, salt, SEAL_SALT_BYTES) < 0)
@@ -466,10 +605,10 @@ int arca_login_password(struct arca *a, const char *email, const char *password,
     int r;
 
     buf_init_secret(&sk, 4 * SEAL_SK_BYTES);
-    r = check_email(a, email);
+    r = client_check_email(a, email);
     if (r < 0)
         return r;
-    r = check_password(a, password, password_len);
+    r = client_check_password(a, password, password_len);
     if (r < 0)
         return r;
 
@@ -484,29 +623,28 @@ int arca_login_password(struct arca *a, const char *email, const char *password,
         return client_error(a, r, "cannot derive keys from the password");
 
     body = json_object();
-    if (!body || json_set_string(body, "email", email) < 0 ||
-        json_set_b64(body, "authKey", keys, SEAL_KEY_BYTES, true) < 0) {
+    if (!body || client_set_str(body, "email", email) < 0 ||
+        client_set_b64(body, "authKey", keys, SEAL_KEY_BYTES, true) < 0) {
         client_json_wipe(body, "authKey");
         return client_error(a, -ENOMEM, "out of memory");
     }
-    r = transport_call(a, "POST", API "/auth/login", body, &answer, NULL);
+    r = transport_call(a, "POST", CLIENT_API "/auth/login", body, &answer, NULL);
     client_json_wipe(body, "authKey");
-    if (r == -EACCES)
-        return client_error(a, r, "invalid email or password");
-    if (r < 0)
+    if (r <
+        0) /* the server's message: "invalid email or password", or that the account is locked */
         return r;
 
     const char *token, *user_id, *user_email, *pk_b64;
     json_t *user;
-    r = answer_str(a, answer, "token", CLIENT_TOKEN_MAX, &token);
+    r = client_answer_str(a, answer, "token", CLIENT_TOKEN_MAX, &token);
     if (r >= 0)
-        r = answer_obj(a, answer, "user", &user);
+        r = client_answer_obj(a, answer, "user", &user);
     if (r >= 0)
-        r = answer_str(a, user, "id", ID_MAX, &user_id);
+        r = client_answer_str(a, user, "id", CLIENT_ID_MAX, &user_id);
     if (r >= 0)
-        r = answer_str(a, user, "publicKey", 128, &pk_b64);
+        r = client_answer_str(a, user, "publicKey", 128, &pk_b64);
     if (r >= 0)
-        r = json_get_b64(a, user, "encryptedPrivateKey", &sealed_sk);
+        r = client_get_b64(a, user, "encryptedPrivateKey", &sealed_sk);
     if (r >= 0 && b64_decode_exact(pk_b64, B64_STD, pk, sizeof(pk)) < 0)
         r = client_error(a, -EPROTO, "the arca server sent a malformed 'publicKey'");
     if (r >= 0 && wire_get_str(user, "email", NAME_EMAIL_MAX, &user_email) < 0)
@@ -521,7 +659,7 @@ int arca_login_password(struct arca *a, const char *email, const char *password,
                              "cannot open your private key: the server sent a damaged or "
                              "foreign key");
     }
-    if (r >= 0 && keypair_check(pk, (const uint8_t *)sk.ptr) < 0)
+    if (r >= 0 && client_keypair_check(pk, (const uint8_t *)sk.ptr) < 0)
         r = client_error(a, -EBADMSG,
                          "the server sent a public key that does not match your private key");
     if (r >= 0) {
@@ -535,9 +673,20 @@ int arca_login_password(struct arca *a, const char *email, const char *password,
 
 int arca_logout(struct arca *a)
 {
+    int r = 0;
+
     if (!a->token)
         return 0;
-    int r = transport_call(a, "POST", API "/auth/logout", NULL, NULL, NULL);
+    if (a->kind == ARCA_SESSION_IDENTITY) {
+        _cleanup_json_ json_t *body = json_object();
+        if (!body || client_set_str(body, "accessToken", a->token) < 0)
+            r = client_error(a, -ENOMEM, "out of memory");
+        else
+            r = transport_call(a, "POST", CLIENT_API "/auth/token/revoke", body, NULL, NULL);
+        client_json_wipe(body, "accessToken");
+    } else if (a->kind == ARCA_SESSION_USER) {
+        r = transport_call(a, "POST", CLIENT_API "/auth/logout", NULL, NULL, NULL);
+    } /* a service token is revoked with arca_service_token_revoke, not by its holder */
     client_session_clear(a);
     if (r == -EACCES)
         return 0; /* the token was no longer valid: nothing to revoke */
@@ -546,9 +695,9 @@ int arca_logout(struct arca *a)
 
 /* --- projects ------------------------------------------------------------ */
 
-static int project_path(struct arca *a, const char *project_id, const char *suffix, struct buf *out)
+int client_project_path(struct arca *a, const char *project_id, const char *suffix, struct buf *out)
 {
-    int r = buf_adds(out, API "/projects/");
+    int r = buf_adds(out, CLIENT_API "/projects/");
     if (r >= 0)
         r = transport_escape(a, project_id, out);
     if (r >= 0 && suffix)
@@ -558,7 +707,7 @@ static int project_path(struct arca *a, const char *project_id, const char *suff
     return 0;
 }
 
-static int check_project_id(struct arca *a, const char *project_id)
+int client_check_project_id(struct arca *a, const char *project_id)
 {
     if (!project_id || !*project_id)
         return client_error(a, -EINVAL, "no project given");
@@ -600,13 +749,29 @@ void arca_projects_free(struct arca_project *p, size_t n)
     free(p);
 }
 
-static int dup_field(struct arca *a, const json_t *o, const char *key, size_t max, char **ret)
+int client_dup_field(struct arca *a, const json_t *o, const char *key, size_t max, char **ret)
 {
     const char *s;
-    int r = answer_str(a, o, key, max, &s);
+    int r = client_answer_str(a, o, key, max, &s);
     if (r < 0)
         return r;
     *ret = strdup(s);
+    if (!*ret)
+        return client_error(a, -ENOMEM, "out of memory");
+    return 0;
+}
+
+int client_dup_optional(struct arca *a, const json_t *o, const char *key, size_t max, char **ret)
+{
+    const char *v;
+    int r = wire_get_str(o, key, max, &v);
+    if (r == -ENOENT) {
+        *ret = NULL;
+        return 0;
+    }
+    if (r < 0)
+        return client_error(a, -EPROTO, "the arca server sent a malformed '%s'", key);
+    *ret = strdup(v);
     if (!*ret)
         return client_error(a, -ENOMEM, "out of memory");
     return 0;
@@ -620,16 +785,16 @@ static int project_parse(struct arca *a, const json_t *o, struct arca_project *p
 
     if (!json_is_object(o))
         return client_error(a, -EPROTO, "the arca server sent a malformed project");
-    if ((r = dup_field(a, o, "id", ID_MAX, &p->id)) < 0 ||
-        (r = dup_field(a, o, "name", STRING_MAX, &p->name)) < 0 ||
-        (r = dup_field(a, o, "slug", STRING_MAX, &p->slug)) < 0 ||
-        (r = dup_field(a, o, "organizationId", ID_MAX, &p->organization_id)) < 0 ||
-        (r = dup_field(a, o, "createdAt", STRING_MAX, &p->created_at)) < 0)
+    if ((r = client_dup_field(a, o, "id", CLIENT_ID_MAX, &p->id)) < 0 ||
+        (r = client_dup_field(a, o, "name", CLIENT_STRING_MAX, &p->name)) < 0 ||
+        (r = client_dup_field(a, o, "slug", CLIENT_STRING_MAX, &p->slug)) < 0 ||
+        (r = client_dup_field(a, o, "organizationId", CLIENT_ID_MAX, &p->organization_id)) < 0 ||
+        (r = client_dup_field(a, o, "createdAt", CLIENT_STRING_MAX, &p->created_at)) < 0)
         return r;
 
-    if (wire_get_arr(o, "environments", LIST_MAX, &envs) == -ENOENT)
+    if (wire_get_arr(o, "environments", CLIENT_LIST_MAX, &envs) == -ENOENT)
         return 0;
-    r = answer_arr(a, o, "environments", &envs);
+    r = client_answer_arr(a, o, "environments", &envs);
     if (r < 0)
         return r;
     size_t n = json_array_size(envs);
@@ -646,8 +811,8 @@ static int project_parse(struct arca *a, const json_t *o, struct arca_project *p
         if (!json_is_object(e))
             return client_error(a, -EPROTO, "the arca server sent a malformed environment");
         p->n_environments = i + 1;
-        if ((r = dup_field(a, e, "slug", STRING_MAX, &env->slug)) < 0 ||
-            (r = dup_field(a, e, "name", STRING_MAX, &env->name)) < 0)
+        if ((r = client_dup_field(a, e, "slug", CLIENT_STRING_MAX, &env->slug)) < 0 ||
+            (r = client_dup_field(a, e, "name", CLIENT_STRING_MAX, &env->name)) < 0)
             return r;
         if (wire_get_int(e, "position", &pos) == 0)
             env->position = pos < 0 || pos > 1000000 ? 0 : (int)pos;
@@ -658,7 +823,7 @@ static int project_parse(struct arca *a, const json_t *o, struct arca_project *p
 static int project_from_answer(struct arca *a, const json_t *answer, struct arca_project **ret)
 {
     json_t *o;
-    int r = answer_obj(a, answer, "project", &o);
+    int r = client_answer_obj(a, answer, "project", &o);
     if (r < 0)
         return r;
     struct arca_project *p = calloc(1, sizeof(*p));
@@ -673,10 +838,15 @@ static int project_from_answer(struct arca *a, const json_t *answer, struct arca
     return 0;
 }
 
-/* Keeps an opened project key (TAKES key, even on failure); evicts the oldest
- * entry when the cache is full. */
-static void key_cache_put(struct arca *a, const char *project_id, uint8_t *key)
+/* Evicts the oldest entry when the cache is full. */
+void client_key_cache_put(struct arca *a, const char *project_id, uint8_t *key)
 {
+    for (size_t i = 0; i < a->n_keys; i++)
+        if (streq(a->keys[i].project_id, project_id)) {
+            seal_free(a->keys[i].key);
+            a->keys[i].key = key;
+            return;
+        }
     char *id = strdup(project_id);
     if (!id) {
         seal_free(key);
@@ -691,7 +861,7 @@ static void key_cache_put(struct arca *a, const char *project_id, uint8_t *key)
     a->keys[a->n_keys++] = (struct client_project_key){.project_id = id, .key = key};
 }
 
-static const uint8_t *key_cache_get(struct arca *a, const char *project_id)
+const uint8_t *client_key_cache_get(struct arca *a, const char *project_id)
 {
     for (size_t i = 0; i < a->n_keys; i++)
         if (streq(a->keys[i].project_id, project_id))
@@ -699,10 +869,10 @@ static const uint8_t *key_cache_get(struct arca *a, const char *project_id)
     return NULL;
 }
 
-static int project_fetch(struct arca *a, const char *project_id, json_t **ret)
+int client_project_fetch(struct arca *a, const char *project_id, json_t **ret)
 {
     _cleanup_buf_ struct buf path = BUF_INIT;
-    int r = project_path(a, project_id, NULL, &path);
+    int r = client_project_path(a, project_id, NULL, &path);
     if (r < 0)
         return r;
     r = transport_call(a, "GET", path.ptr, NULL, ret, NULL);
@@ -711,8 +881,7 @@ static int project_fetch(struct arca *a, const char *project_id, json_t **ret)
     return r;
 }
 
-/* The opened key of a project.  BORROWED until the handle logs out or is freed. */
-static int project_key(struct arca *a, const char *project_id, const uint8_t **ret)
+int client_project_key(struct arca *a, const char *project_id, const uint8_t **ret)
 {
     _cleanup_json_ json_t *answer = NULL;
     _cleanup_buf_ struct buf wrapped = BUF_INIT;
@@ -720,18 +889,20 @@ static int project_key(struct arca *a, const char *project_id, const uint8_t **r
     json_t *membership;
     int r;
 
-    const uint8_t *cached = key_cache_get(a, project_id);
+    const uint8_t *cached = client_key_cache_get(a, project_id);
     if (cached) {
         *ret = cached;
         return 0;
     }
-    r = project_fetch(a, project_id, &answer);
+    if (!a->has_keypair) /* a service token holds the key of its own project only */
+        return client_error(a, -EACCES, "this service token is not for project '%s'", project_id);
+    r = client_project_fetch(a, project_id, &answer);
     if (r < 0)
         return r;
-    r = answer_obj(a, answer, "membership", &membership);
+    r = client_answer_obj(a, answer, "membership", &membership);
     if (r < 0)
         return r;
-    r = json_get_b64(a, membership, "encryptedProjectKey", &wrapped);
+    r = client_get_b64(a, membership, "encryptedProjectKey", &wrapped);
     if (r < 0)
         return r;
     key = seal_malloc(SEAL_KEY_BYTES);
@@ -744,8 +915,8 @@ static int project_key(struct arca *a, const char *project_id, const uint8_t **r
                             "sealed to your key pair",
                             project_id);
     uint8_t *k = TAKE_PTR(key);
-    key_cache_put(a, project_id, k);
-    *ret = key_cache_get(a, project_id);
+    client_key_cache_put(a, project_id, k);
+    *ret = client_key_cache_get(a, project_id);
     if (!*ret)
         return client_error(a, -ENOMEM, "out of memory");
     return 0;
@@ -760,7 +931,7 @@ int arca_project_create(struct arca *a, const char *name, struct arca_project **
     struct arca_project *p = NULL;
     int r;
 
-    r = require_keys(a);
+    r = client_require_keys(a);
     if (r < 0)
         return r;
     if (!name || !name_title_valid(name))
@@ -778,17 +949,17 @@ int arca_project_create(struct arca *a, const char *name, struct arca_project **
         return client_error(a, r, "cannot seal the project key");
 
     body = json_object();
-    if (!body || json_set_string(body, "name", name) < 0 ||
-        json_set_b64(body, "encryptedProjectKey", wrapped.ptr, wrapped.len, false) < 0)
+    if (!body || client_set_str(body, "name", name) < 0 ||
+        client_set_b64(body, "encryptedProjectKey", wrapped.ptr, wrapped.len, false) < 0)
         return client_error(a, -ENOMEM, "out of memory");
-    r = transport_call(a, "POST", API "/projects", body, &answer, NULL);
+    r = transport_call(a, "POST", CLIENT_API "/projects", body, &answer, NULL);
     if (r < 0)
         return r;
     r = project_from_answer(a, answer, &p);
     if (r < 0)
         return r;
     uint8_t *k = TAKE_PTR(key);
-    key_cache_put(a, p->id, k);
+    client_key_cache_put(a, p->id, k);
     if (ret)
         *ret = p;
     else
@@ -801,13 +972,13 @@ int arca_project_get(struct arca *a, const char *project_id, struct arca_project
     _cleanup_json_ json_t *answer = NULL;
     int r;
 
-    r = require_login(a);
+    r = client_require_login(a);
     if (r < 0)
         return r;
-    r = check_project_id(a, project_id);
+    r = client_check_project_id(a, project_id);
     if (r < 0)
         return r;
-    r = project_fetch(a, project_id, &answer);
+    r = client_project_fetch(a, project_id, &answer);
     if (r < 0)
         return r;
     return project_from_answer(a, answer, ret);
@@ -819,13 +990,13 @@ int arca_projects_list(struct arca *a, struct arca_project **ret, size_t *ret_n)
     json_t *arr;
     int r;
 
-    r = require_login(a);
+    r = client_require_login(a);
     if (r < 0)
         return r;
-    r = transport_call(a, "GET", API "/projects", NULL, &answer, NULL);
+    r = transport_call(a, "GET", CLIENT_API "/projects", NULL, &answer, NULL);
     if (r < 0)
         return r;
-    r = answer_arr(a, answer, "projects", &arr);
+    r = client_answer_arr(a, answer, "projects", &arr);
     if (r < 0)
         return r;
 
@@ -847,20 +1018,13 @@ int arca_projects_list(struct arca *a, struct arca_project **ret, size_t *ret_n)
 
 /* --- secrets ------------------------------------------------------------- */
 
-/* A checked arca_scope, with the folder path in canonical form. */
-struct scope {
-    const char *project_id;       /* BORROWED */
-    const char *environment;      /* BORROWED */
-    char path[NAME_PATH_MAX + 1]; /* canonical */
-};
-
-static int scope_check(struct arca *a, const struct arca_scope *in, struct scope *out)
+int client_scope_check(struct arca *a, const struct arca_scope *in, struct client_scope *out)
 {
     int r;
 
     if (!in)
         return client_error(a, -EINVAL, "no project given");
-    r = check_project_id(a, in->project_id);
+    r = client_check_project_id(a, in->project_id);
     if (r < 0)
         return r;
     if (!in->environment || !*in->environment)
@@ -882,9 +1046,10 @@ static int scope_check(struct arca *a, const struct arca_scope *in, struct scope
 }
 
 /* Builds /projects/<id>/secrets[/<key>]?environment=<env>&secretPath=<path>. */
-static int secrets_path(struct arca *a, const struct scope *s, const char *key, struct buf *out)
+int client_secrets_path(struct arca *a, const struct client_scope *s, const char *key,
+                        struct buf *out)
 {
-    int r = project_path(a, s->project_id, "/secrets", out);
+    int r = client_project_path(a, s->project_id, "/secrets", out);
     if (r < 0)
         return r;
     if (key) {
@@ -905,7 +1070,7 @@ static int secrets_path(struct arca *a, const struct scope *s, const char *key, 
     return 0;
 }
 
-static int check_key(struct arca *a, const char *key)
+int client_check_key(struct arca *a, const char *key)
 {
     if (!key || !name_key_valid(key))
         return client_error(a, -EINVAL,
@@ -917,8 +1082,8 @@ static int check_key(struct arca *a, const char *key)
 
 /* Opens the base64 record b64 of field ("value" or "comment") of secret key into
  * a NUL-terminated string.  OWNED, SECRET (string_wipe_free). */
-static int record_open(struct arca *a, const struct scope *s, const uint8_t *pkey, const char *key,
-                       const char *field, const char *b64, char **ret)
+int client_record_open(struct arca *a, const struct client_scope *s, const uint8_t *pkey,
+                       const char *key, const char *field, const char *b64, char **ret)
 {
     _cleanup_buf_ struct buf rec = BUF_INIT;
     _cleanup_buf_ struct buf plain = BUF_INIT;
@@ -955,8 +1120,8 @@ static int record_open(struct arca *a, const struct scope *s, const uint8_t *pke
 static void secret_release(struct arca_secret *s)
 {
     free(s->key);
-    string_wipe_free(s->value);
-    string_wipe_free(s->comment);
+    client_string_free(s->value);
+    client_string_free(s->comment);
     free(s->updated_at);
     memset(s, 0, sizeof(*s));
 }
@@ -981,8 +1146,8 @@ void arca_secret_list_free(struct arca_secret_list *l)
 
 /* Fills ret from a secret object of an answer, decrypting value and comment; on
  * failure ret holds what was filled (release it). */
-static int secret_open(struct arca *a, const struct scope *s, const uint8_t *pkey, const json_t *o,
-                       struct arca_secret *ret)
+static int secret_open(struct arca *a, const struct client_scope *s, const uint8_t *pkey,
+                       const json_t *o, struct arca_secret *ret)
 {
     const char *key, *value, *comment, *updated_at;
     long long version;
@@ -990,22 +1155,28 @@ static int secret_open(struct arca *a, const struct scope *s, const uint8_t *pke
 
     if (!json_is_object(o))
         return client_error(a, -EPROTO, "the arca server sent a malformed secret");
-    r = answer_str(a, o, "key", NAME_KEY_MAX, &key);
+    r = client_answer_str(a, o, "key", NAME_KEY_MAX, &key);
     if (r < 0)
         return r;
     if (!name_key_valid(key))
         return client_error(a, -EPROTO, "the arca server sent an invalid secret name");
-    r = answer_int(a, o, "version", &version);
-    if (r >= 0)
-        r = answer_str(a, o, "value", BLOB_B64_MAX, &value);
+    r = client_answer_int(a, o, "version", &version);
     if (r < 0)
         return r;
-    r = wire_get_str(o, "comment", BLOB_B64_MAX, &comment);
+    r = wire_get_str(o, "value", CLIENT_B64_MAX, &value);
+    if (r == -ENOENT) /* a role with "describe" but not "read" sees names, not values */
+        return client_error(a, -EACCES,
+                            "you may list the secrets of %s:%s but not read their values (your "
+                            "role has describe, not read)",
+                            s->environment, s->path);
+    if (r < 0)
+        return client_error(a, -EPROTO, "the arca server sent a malformed 'value'");
+    r = wire_get_str(o, "comment", CLIENT_B64_MAX, &comment);
     if (r == -ENOENT)
         comment = NULL;
     else if (r < 0)
         return client_error(a, -EPROTO, "the arca server sent a malformed 'comment'");
-    if (wire_get_str(o, "updatedAt", STRING_MAX, &updated_at) < 0)
+    if (wire_get_str(o, "updatedAt", CLIENT_STRING_MAX, &updated_at) < 0)
         updated_at = "";
 
     ret->key = strdup(key);
@@ -1013,11 +1184,11 @@ static int secret_open(struct arca *a, const struct scope *s, const uint8_t *pke
     if (!ret->key || !ret->updated_at)
         return client_error(a, -ENOMEM, "out of memory");
     ret->version = version;
-    r = record_open(a, s, pkey, key, "value", value, &ret->value);
+    r = client_record_open(a, s, pkey, key, "value", value, &ret->value);
     if (r < 0)
         return r;
     if (comment)
-        return record_open(a, s, pkey, key, "comment", comment, &ret->comment);
+        return client_record_open(a, s, pkey, key, "comment", comment, &ret->comment);
     ret->comment = strdup("");
     if (!ret->comment)
         return client_error(a, -ENOMEM, "out of memory");
@@ -1031,20 +1202,20 @@ static int secret_cmp(const void *x, const void *y)
 }
 
 /* GET the folder's secrets: the raw array (BORROWED from *ret_answer). */
-static int folder_fetch(struct arca *a, const struct scope *s, json_t **ret_answer,
+static int folder_fetch(struct arca *a, const struct client_scope *s, json_t **ret_answer,
                         json_t **ret_secrets)
 {
     _cleanup_buf_ struct buf path = BUF_INIT;
     json_t *answer = NULL, *arr;
     int r;
 
-    r = secrets_path(a, s, NULL, &path);
+    r = client_secrets_path(a, s, NULL, &path);
     if (r < 0)
         return r;
     r = transport_call(a, "GET", path.ptr, NULL, &answer, NULL);
     if (r < 0)
         return r;
-    r = answer_arr(a, answer, "secrets", &arr);
+    r = client_answer_arr(a, answer, "secrets", &arr);
     if (r < 0) {
         json_decref(answer);
         return r;
@@ -1057,18 +1228,18 @@ static int folder_fetch(struct arca *a, const struct scope *s, json_t **ret_answ
 int arca_secrets_list(struct arca *a, const struct arca_scope *scope, struct arca_secret_list **ret)
 {
     _cleanup_json_ json_t *answer = NULL;
-    struct scope s;
+    struct client_scope s;
     const uint8_t *pkey;
     json_t *arr;
     int r;
 
-    r = require_keys(a);
+    r = client_require_login(a);
     if (r < 0)
         return r;
-    r = scope_check(a, scope, &s);
+    r = client_scope_check(a, scope, &s);
     if (r < 0)
         return r;
-    r = project_key(a, s.project_id, &pkey);
+    r = client_project_key(a, s.project_id, &pkey);
     if (r < 0)
         return r;
     r = folder_fetch(a, &s, &answer, &arr);
@@ -1099,30 +1270,30 @@ int arca_secret_get(struct arca *a, const struct arca_scope *scope, const char *
 {
     _cleanup_json_ json_t *answer = NULL;
     _cleanup_buf_ struct buf path = BUF_INIT;
-    struct scope s;
+    struct client_scope s;
     const uint8_t *pkey;
     json_t *o;
     int r;
 
-    r = require_keys(a);
+    r = client_require_login(a);
     if (r < 0)
         return r;
-    r = scope_check(a, scope, &s);
+    r = client_scope_check(a, scope, &s);
     if (r < 0)
         return r;
-    r = check_key(a, key);
+    r = client_check_key(a, key);
     if (r < 0)
         return r;
-    r = project_key(a, s.project_id, &pkey);
+    r = client_project_key(a, s.project_id, &pkey);
     if (r < 0)
         return r;
-    r = secrets_path(a, &s, key, &path);
+    r = client_secrets_path(a, &s, key, &path);
     if (r < 0)
         return r;
     r = transport_call(a, "GET", path.ptr, NULL, &answer, NULL);
     if (r < 0)
         return r;
-    r = answer_obj(a, answer, "secret", &o);
+    r = client_answer_obj(a, answer, "secret", &o);
     if (r < 0)
         return r;
 
@@ -1148,7 +1319,7 @@ static int check_keys(struct arca *a, size_t n, const char *(*key_at)(const void
         return client_error(a, -E2BIG, "at most %d secrets can be changed at once",
                             CLIENT_BATCH_MAX);
     for (size_t i = 0; i < n; i++) {
-        int r = check_key(a, key_at(v, i));
+        int r = client_check_key(a, key_at(v, i));
         if (r < 0)
             return r;
         for (size_t j = 0; j < i; j++)
@@ -1183,7 +1354,7 @@ static int existing_cmp(const void *x, const void *y)
 
 /* Is the stored secret o (of key) equal to value and comment?  A record that does
  * not open counts as different: writing replaces it.  -ENOMEM only. */
-static int secret_unchanged(struct arca *a, const struct scope *s, const uint8_t *pkey,
+static int secret_unchanged(struct arca *a, const struct client_scope *s, const uint8_t *pkey,
                             const struct arca_secret_input *in, const json_t *o, bool *ret)
 {
     struct arca_secret old = {0};
@@ -1204,8 +1375,9 @@ static int secret_unchanged(struct arca *a, const struct scope *s, const uint8_t
     return 0;
 }
 
-static int record_to_json(struct arca *a, json_t *obj, const struct scope *s, const uint8_t *pkey,
-                          const char *key, const char *field, const char *plain)
+int client_record_to_json(struct arca *a, json_t *obj, const struct client_scope *s,
+                          const uint8_t *pkey, const char *key, const char *field,
+                          const char *plain)
 {
     _cleanup_buf_ struct buf rec = BUF_INIT;
     const struct seal_ad ad = {
@@ -1217,18 +1389,18 @@ static int record_to_json(struct arca *a, json_t *obj, const struct scope *s, co
     };
     int r = seal_record_encrypt(pkey, &ad, plain, strlen(plain), &rec);
     if (r >= 0)
-        r = json_set_b64(obj, field, rec.ptr, rec.len, false);
+        r = client_set_b64(obj, field, rec.ptr, rec.len, false);
     if (r < 0)
         return client_error(a, r, r == -E2BIG ? "the %s of '%s' is too large" : "out of memory",
                             field, key);
     return 0;
 }
 
-static json_t *batch_body(const struct scope *s)
+static json_t *batch_body(const struct client_scope *s)
 {
     json_t *body = json_object();
-    if (!body || json_set_string(body, "environment", s->environment) < 0 ||
-        json_set_string(body, "secretPath", s->path) < 0 ||
+    if (!body || client_set_str(body, "environment", s->environment) < 0 ||
+        client_set_str(body, "secretPath", s->path) < 0 ||
         json_object_set_new(body, "secrets", json_array()) < 0) {
         json_decref(body);
         return NULL;
@@ -1247,16 +1419,16 @@ int arca_secrets_set(struct arca *a, const struct arca_scope *scope,
     _cleanup_free_ enum arca_change *changes = NULL;
     _cleanup_free_ int64_t *versions = NULL;
     _cleanup_free_ bool *sent = NULL;
-    struct scope s;
+    struct client_scope s;
     const uint8_t *pkey;
     json_t *arr, *items;
     size_t n_sent = 0;
     int r;
 
-    r = require_keys(a);
+    r = client_require_login(a);
     if (r < 0)
         return r;
-    r = scope_check(a, scope, &s);
+    r = client_scope_check(a, scope, &s);
     if (r < 0)
         return r;
     if (n == 0)
@@ -1281,7 +1453,7 @@ int arca_secrets_set(struct arca *a, const struct arca_scope *scope,
     if (!changes || !versions || !sent)
         return client_error(a, -ENOMEM, "out of memory");
 
-    r = project_key(a, s.project_id, &pkey);
+    r = client_project_key(a, s.project_id, &pkey);
     if (r < 0)
         return r;
     r = folder_fetch(a, &s, &folder, &arr);
@@ -1324,11 +1496,11 @@ int arca_secrets_set(struct arca *a, const struct arca_scope *scope,
 
         json_t *item = json_object();
         if (!item || json_array_append_new(items, item) < 0 ||
-            json_set_string(item, "key", in[i].key) < 0)
+            client_set_str(item, "key", in[i].key) < 0)
             return client_error(a, -ENOMEM, "out of memory");
-        r = record_to_json(a, item, &s, pkey, in[i].key, "value", in[i].value);
+        r = client_record_to_json(a, item, &s, pkey, in[i].key, "value", in[i].value);
         if (r >= 0 && in[i].comment && *in[i].comment)
-            r = record_to_json(a, item, &s, pkey, in[i].key, "comment", in[i].comment);
+            r = client_record_to_json(a, item, &s, pkey, in[i].key, "comment", in[i].comment);
         if (r < 0)
             return r;
         sent[i] = true;
@@ -1339,13 +1511,13 @@ int arca_secrets_set(struct arca *a, const struct arca_scope *scope,
         _cleanup_buf_ struct buf path = BUF_INIT;
         json_t *results;
 
-        r = project_path(a, s.project_id, "/secrets/batch", &path);
+        r = client_project_path(a, s.project_id, "/secrets/batch", &path);
         if (r < 0)
             return r;
         r = transport_call(a, "POST", path.ptr, body, &answer, NULL);
         if (r < 0)
             return r;
-        r = answer_arr(a, answer, "secrets", &results);
+        r = client_answer_arr(a, answer, "secrets", &results);
         if (r < 0)
             return r;
         for (size_t j = 0; j < json_array_size(results); j++) {
@@ -1390,13 +1562,13 @@ int arca_secrets_delete(struct arca *a, const struct arca_scope *scope, const ch
 {
     _cleanup_json_ json_t *body = NULL;
     _cleanup_buf_ struct buf path = BUF_INIT;
-    struct scope s;
+    struct client_scope s;
     int r;
 
-    r = require_login(a);
+    r = client_require_login(a);
     if (r < 0)
         return r;
-    r = scope_check(a, scope, &s);
+    r = client_scope_check(a, scope, &s);
     if (r < 0)
         return r;
     if (n == 0)
@@ -1414,11 +1586,11 @@ int arca_secrets_delete(struct arca *a, const struct arca_scope *scope, const ch
     for (size_t i = 0; i < n; i++) {
         json_t *item = json_object();
         if (!item || json_array_append_new(items, item) < 0 ||
-            json_set_string(item, "key", keys[i]) < 0 ||
+            client_set_str(item, "key", keys[i]) < 0 ||
             json_object_set_new(item, "delete", json_true()) < 0)
             return client_error(a, -ENOMEM, "out of memory");
     }
-    r = project_path(a, s.project_id, "/secrets/batch", &path);
+    r = client_project_path(a, s.project_id, "/secrets/batch", &path);
     if (r < 0)
         return r;
     return transport_call(a, "POST", path.ptr, body, NULL, NULL);

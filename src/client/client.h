@@ -1,6 +1,9 @@
-/* client.h - libarca's internal state: the definition of struct arca, shared by
- * client.c (the API), session.c (credentials on disk) and transport.c (HTTP).
- * Nothing here is installed; applications see only include/arca.h. */
+/* client.h - libarca's internal state: the definition of struct arca and the
+ * helpers shared by client.c (handles, accounts, projects, secrets), access.c
+ * (invites, members, roles, key rotation), machine.c (identities, service
+ * tokens), history.c (versions, rollback, audit log), session.c (credentials on
+ * disk) and transport.c (HTTP).  Nothing here is installed; applications see
+ * only include/arca.h. */
 #pragma once
 
 #include <jansson.h>
@@ -10,14 +13,23 @@
 
 #include "arca.h"
 #include "base/buf.h"
+#include "base/names.h"
 #include "crypto/seal.h"
 
-#define CLIENT_URL_MAX 2048           /* length of an API URL */
-#define CLIENT_ERRMSG_MAX 4096        /* length of arca_errmsg() */
-#define CLIENT_KEY_CACHE 16           /* opened project keys kept per handle */
-#define CLIENT_VALUE_MAX (64u * 1024) /* plaintext of a value or comment */
-#define CLIENT_BATCH_MAX 1000         /* secrets per batch request */
-#define CLIENT_TOKEN_MAX 4096         /* length of a session token */
+#define CLIENT_URL_MAX 2048                   /* length of an API URL */
+#define CLIENT_ERRMSG_MAX 4096                /* length of arca_errmsg() */
+#define CLIENT_KEY_CACHE 16                   /* opened project keys kept per handle */
+#define CLIENT_VALUE_MAX (64u * 1024)         /* plaintext of a value or comment */
+#define CLIENT_BATCH_MAX 1000                 /* secrets per batch request */
+#define CLIENT_TOKEN_MAX 4096                 /* length of a session token */
+#define CLIENT_ID_MAX 128                     /* ids the server hands out (UUIDs) */
+#define CLIENT_STRING_MAX 1024                /* other strings in answers (names, dates) */
+#define CLIENT_B64_MAX (1u << 20)             /* base64 of keys and records */
+#define CLIENT_LIST_MAX 100000                /* items in one answer */
+#define CLIENT_SECRET_HEX 64                  /* a client secret: 32 random bytes as hex */
+#define CLIENT_RENEW_BEFORE_MS (300 * 1000LL) /* renew an identity token this near expiry */
+
+#define CLIENT_API "/api/arca/v1"
 
 struct transport;
 
@@ -31,10 +43,17 @@ struct arca {
     bool url_defaulted;          /* no URL was given: a saved session's URL is adopted */
     char err[CLIENT_ERRMSG_MAX]; /* message of the last failure, "" before any */
     struct transport *transport; /* OWNED: the HTTP connection (transport.c) */
-    char *token;                 /* OWNED, wiped on free; NULL when logged out */
-    char *email;                 /* OWNED; NULL when logged out */
-    char *user_id;               /* OWNED; NULL when logged out */
-    bool has_keypair;            /* pk and sk are set */
+    enum arca_session_kind kind; /* who is logged in; ARCA_SESSION_NONE when logged out */
+    char *token;                 /* OWNED, wiped on free: the Bearer token; NULL when logged out */
+    char *email;                 /* OWNED; users only, else NULL */
+    char *user_id;               /* OWNED: the principal's id (user, identity, service token) */
+    char *name;                  /* OWNED: identity or service-token name; NULL for users */
+    char *client_id;             /* OWNED: an identity's client ID; NULL otherwise */
+    char *project_id;            /* OWNED: a service token's project; NULL otherwise */
+    int64_t expires_at;          /* ms: an identity token's expiry, 0 if unknown */
+    int64_t max_expires_at;      /* ms: past it the identity token cannot be renewed, 0 unknown */
+    bool has_keypair;            /* pk and sk are set (users and identities) */
+    unsigned retry_after;        /* seconds of the last 429's Retry-After, 0 if none */
     uint8_t pk[SEAL_PK_BYTES];   /* the user's X25519 public key */
     uint8_t *sk;                 /* SECRET: seal_malloc'd, SEAL_SK_BYTES */
     struct client_project_key keys[CLIENT_KEY_CACHE]; /* opened project keys */
@@ -50,13 +69,133 @@ int client_error(struct arca *a, int r, const char *fmt, ...) __attribute__((for
  * (free).  -EINVAL, -ENOMEM. */
 int client_url_normalize(const char *in, char **ret);
 
-/* Forgets the logged-in user: token, identity, key pair and opened project keys. */
+/* Forgets the logged-in principal: token, identity, key pair and opened project keys. */
 void client_session_clear(struct arca *a);
 
-/* Installs a session (the strings are copied; sk is copied into secure memory).
- * -ENOMEM. */
+/* Installs a user session (the strings are copied; sk is copied into secure
+ * memory).  -ENOMEM. */
 int client_session_set(struct arca *a, const char *token, const char *email, const char *user_id,
                        const uint8_t pk[SEAL_PK_BYTES], const uint8_t sk[SEAL_SK_BYTES]);
+/* Installs a machine-identity session: as client_session_set, plus the
+ * identity's name, client ID (may be NULL) and token expiries (ms, 0 unknown). */
+int client_session_set_identity(struct arca *a, const char *token, const char *identity_id,
+                                const char *name, const char *client_id,
+                                const uint8_t pk[SEAL_PK_BYTES], const uint8_t sk[SEAL_SK_BYTES],
+                                int64_t expires_at, int64_t max_expires_at);
+/* Installs a service-token session: the Bearer part of the token, the token's
+ * id, name and project, and the opened project key (copied; the only key the
+ * session holds).  -ENOMEM. */
+int client_session_set_service(struct arca *a, const char *bearer, const char *token_id,
+                               const char *name, const char *project_id,
+                               const uint8_t key[SEAL_KEY_BYTES]);
+
+/* Frees a string that held a secret, wiping it.  Accepts NULL. */
+void client_string_free(char *s);
+
+static inline void client_seal_freep(uint8_t **p)
+{
+    seal_free(*p);
+}
+#define _cleanup_seal_ __attribute__((cleanup(client_seal_freep)))
+
+/* -EACCES "not logged in" without a token; client_require_keys also needs a key
+ * pair (a user or an identity, not a service token). */
+int client_require_login(struct arca *a);
+int client_require_keys(struct arca *a);
+
+/* Building requests: obj[key] = base64 of <data, len> (a secret buffer when
+ * secret) or the string s.  -ENOMEM. */
+int client_set_b64(json_t *obj, const char *key, const void *data, size_t len, bool secret);
+int client_set_str(json_t *obj, const char *key, const char *s);
+/* obj.kdf = {salt, opslimit, memlimit}.  -ENOMEM. */
+int client_kdf_to_json(json_t *obj, const uint8_t salt[SEAL_SALT_BYTES],
+                       const struct seal_kdf_params *p);
+
+/* Reading answers: each fails with -EPROTO "the arca server sent a missing or
+ * malformed '<key>'".  Returned values are BORROWED from obj. */
+int client_get_b64(struct arca *a, const json_t *obj, const char *key, struct buf *out);
+int client_answer_str(struct arca *a, const json_t *obj, const char *key, size_t max,
+                      const char **ret);
+int client_answer_obj(struct arca *a, const json_t *obj, const char *key, json_t **ret);
+int client_answer_arr(struct arca *a, const json_t *obj, const char *key, json_t **ret);
+int client_answer_int(struct arca *a, const json_t *obj, const char *key, long long *ret);
+/* strdup of obj[key].  OWNED (free). */
+int client_dup_field(struct arca *a, const json_t *o, const char *key, size_t max, char **ret);
+/* Like client_dup_field, but an absent or null key gives NULL. */
+int client_dup_optional(struct arca *a, const json_t *o, const char *key, size_t max, char **ret);
+
+/* Input checks, with the message the user sees.  -EINVAL (or -ENOENT for a
+ * project id that cannot exist). */
+int client_check_email(struct arca *a, const char *email);
+int client_check_password(struct arca *a, const char *password, size_t len);
+int client_check_project_id(struct arca *a, const char *project_id);
+int client_check_key(struct arca *a, const char *key);
+
+/* Checks that pk belongs to sk.  -EBADMSG when it does not. */
+int client_keypair_check(const uint8_t pk[SEAL_PK_BYTES], const uint8_t *sk);
+
+/* Appends CLIENT_API "/projects/<id>" and suffix (may be NULL) to out. */
+int client_project_path(struct arca *a, const char *project_id, const char *suffix,
+                        struct buf *out);
+/* GET /projects/<id>: {project, membership}.  *ret OWNED (json_decref). */
+int client_project_fetch(struct arca *a, const char *project_id, json_t **ret);
+/* The opened key of a project: from the cache, else fetched and opened with the
+ * session's private key.  BORROWED until the handle logs out, is freed, or the
+ * key is replaced. */
+int client_project_key(struct arca *a, const char *project_id, const uint8_t **ret);
+/* Keeps an opened project key, replacing one of the same project (TAKES key,
+ * even on failure). */
+void client_key_cache_put(struct arca *a, const char *project_id, uint8_t *key);
+const uint8_t *client_key_cache_get(struct arca *a, const char *project_id);
+
+/* A checked arca_scope, with the folder path in canonical form. */
+struct client_scope {
+    const char *project_id;       /* BORROWED */
+    const char *environment;      /* BORROWED */
+    char path[NAME_PATH_MAX + 1]; /* canonical */
+};
+int client_scope_check(struct arca *a, const struct arca_scope *in, struct client_scope *out);
+/* Appends /projects/<id>/secrets[/<key>]?environment=<env>&secretPath=<path>. */
+int client_secrets_path(struct arca *a, const struct client_scope *s, const char *key,
+                        struct buf *out);
+/* Opens the base64 record b64 of field ("value" or "comment") of secret key.
+ * *ret OWNED, SECRET (client_string_free). */
+int client_record_open(struct arca *a, const struct client_scope *s, const uint8_t *pkey,
+                       const char *key, const char *field, const char *b64, char **ret);
+/* obj[field] = the sealed record of plain. */
+int client_record_to_json(struct arca *a, json_t *obj, const struct client_scope *s,
+                          const uint8_t *pkey, const char *key, const char *field,
+                          const char *plain);
+
+/* Seals the project key to pk and POSTs the membership of principal_id.
+ * (access.c) */
+int client_member_post(struct arca *a, const char *project_id, enum arca_principal_type type,
+                       const char *principal_id, const uint8_t pk[SEAL_PK_BYTES], const char *role);
+
+/* Finds a machine identity by id or name in GET /identities.  *ret BORROWED
+ * from *ret_answer (OWNED, json_decref).  -ENOENT; -EINVAL for an ambiguous
+ * name.  (machine.c) */
+int client_identity_find(struct arca *a, const char *who, json_t **ret_answer, const json_t **ret);
+
+/* --- machine.c: the pure parts, exposed for the unit tests --- */
+
+/* Makes a client secret: 32 random bytes as 64 lowercase hex characters. */
+void client_secret_new(char out[CLIENT_SECRET_HEX + 1]);
+/* Derives the auth key and KEK of a client secret (64 hex characters, either
+ * case; derived over the lowercase text).  -EINVAL for anything else. */
+int client_secret_derive(const char *secret, uint8_t auth_key[SEAL_KEY_BYTES],
+                         uint8_t kek[SEAL_KEY_BYTES]);
+
+/* A service token "st.<id>.<secret>.<key>" taken apart. */
+struct client_service_token {
+    char *bearer; /* OWNED, SECRET: "st.<id>.<secret>", the part sent to the server */
+    char *id;     /* OWNED: <id> */
+    uint8_t *key; /* SECRET: seal_malloc'd, SEAL_KEY_BYTES: <key> decoded from hex */
+};
+/* Splits token.  -EINVAL when it is not of that form (4 non-empty parts, <key>
+ * 64 hex characters); -ENOMEM.  out is filled only on success. */
+int client_service_token_split(const char *token, struct client_service_token *out);
+void client_service_token_release(struct client_service_token *t);
 
 /* Overwrites the characters of the JSON string obj[key], if there is one, before
  * the object is released: for tokens and keys that jansson holds in ordinary memory. */

@@ -1,7 +1,15 @@
 /* session.c - the saved session: <config dir>/credentials.json.
  *
- *   {"apiUrl": ..., "token": ..., "email": ..., "userId": ...,
- *    "publicKey": base64, "privateKey": base64}
+ * A user:               {"kind": "user", "apiUrl", "token", "email", "userId",
+ *                        "publicKey": base64, "privateKey": base64}
+ * A machine identity:   {"kind": "identity", "apiUrl", "token", "identityId",
+ *                        "name", "clientId", "publicKey", "privateKey",
+ *                        "expiresAt": ms, "maxExpiresAt": ms}
+ * A file without "kind" is a user's (written before there were identities).
+ * The client secret of an identity is never saved, so a saved identity session
+ * lives until its token's max TTL: it is renewed on load when it is near
+ * expiry, and then it must log in again.  Service-token sessions are never
+ * saved (the token comes from the environment each time).
  *
  * The file holds the user's private key and a bearer token, so it is written
  * 0600 into a 0700 directory, atomically (a temporary file in the same
@@ -37,12 +45,6 @@ static void closep(int *fd)
         close(*fd);
 }
 #define _cleanup_close_ __attribute__((cleanup(closep)))
-
-static void seal_freep(uint8_t **p)
-{
-    seal_free(*p);
-}
-#define _cleanup_seal_ __attribute__((cleanup(seal_freep)))
 
 /* The configuration directory: config_dir, else $ARCA_CONFIG_DIR, else
  * ~/.config/arca. */
@@ -159,7 +161,10 @@ int arca_session_save(struct arca *a, const char *config_dir)
     int r;
 
     if (!a->token || !a->has_keypair)
-        return client_error(a, -ENOENT, "not logged in: no session to save");
+        return client_error(a, a->kind == ARCA_SESSION_SERVICE_TOKEN ? -EINVAL : -ENOENT,
+                            a->kind == ARCA_SESSION_SERVICE_TOKEN
+                                ? "a service-token session is not saved"
+                                : "not logged in: no session to save");
     r = credentials_path(config_dir, &dir, &file);
     if (r < 0)
         return client_error(a, r, "cannot find the configuration directory (set ARCA_CONFIG_DIR)");
@@ -167,11 +172,22 @@ int arca_session_save(struct arca *a, const char *config_dir)
     if (r < 0)
         return client_error(a, r, "cannot create '%s': %s", dir.ptr, strerror(-r));
 
+    bool identity = a->kind == ARCA_SESSION_IDENTITY;
     o = json_object();
-    if (!o || wire_set_str(o, "apiUrl", a->api_url) < 0 || wire_set_str(o, "token", a->token) < 0 ||
-        wire_set_str(o, "email", a->email) < 0 || wire_set_str(o, "userId", a->user_id) < 0 ||
+    if (!o || wire_set_str(o, "kind", identity ? "identity" : "user") < 0 ||
+        wire_set_str(o, "apiUrl", a->api_url) < 0 || wire_set_str(o, "token", a->token) < 0 ||
         set_b64(o, "publicKey", a->pk, SEAL_PK_BYTES) < 0 ||
         set_b64(o, "privateKey", a->sk, SEAL_SK_BYTES) < 0)
+        r = -ENOMEM;
+    else if (!identity &&
+             (wire_set_str(o, "email", a->email) < 0 || wire_set_str(o, "userId", a->user_id) < 0))
+        r = -ENOMEM;
+    else if (identity &&
+             (wire_set_str(o, "identityId", a->user_id) < 0 ||
+              wire_set_str(o, "name", a->name) < 0 ||
+              wire_set_str(o, "clientId", a->client_id) < 0 ||
+              json_object_set_new(o, "expiresAt", json_integer(a->expires_at)) < 0 ||
+              json_object_set_new(o, "maxExpiresAt", json_integer(a->max_expires_at)) < 0))
         r = -ENOMEM;
     if (r >= 0) {
         buf_init_secret(&text, CREDENTIALS_MAX);
@@ -240,41 +256,39 @@ static int read_credentials(struct arca *a, const char *file, struct buf *out)
     return 0;
 }
 
-int arca_session_load(struct arca *a, const char *config_dir)
+/* Installs the session described by o (a parsed credentials file) if it is for
+ * a's server.  -EINVAL when o is malformed (the caller says the file is damaged). */
+static int session_install(struct arca *a, const json_t *o)
 {
-    _cleanup_buf_ struct buf dir = BUF_INIT;
-    _cleanup_buf_ struct buf file = BUF_INIT;
-    _cleanup_buf_ struct buf text = BUF_INIT;
-    _cleanup_json_ json_t *o = NULL;
     _cleanup_seal_ uint8_t *sk = NULL;
     uint8_t pk[SEAL_PK_BYTES];
-    const char *api_url, *token, *email, *user_id, *pk_b64, *sk_b64;
+    const char *kind, *api_url, *token, *pk_b64, *sk_b64;
+    const char *email = NULL, *id = NULL, *name = NULL, *client_id = NULL;
+    long long expires_at = 0, max_expires_at = 0;
     int r;
-
-    r = credentials_path(config_dir, &dir, &file);
-    if (r < 0)
-        return client_error(a, r, "cannot find the configuration directory (set ARCA_CONFIG_DIR)");
-    r = read_credentials(a, file.ptr, &text);
-    if (r < 0)
-        return r;
 
     sk = seal_malloc(SEAL_SK_BYTES);
     if (!sk)
         return client_error(a, -ENOMEM, "out of memory");
-    r = wire_parse(buf_str(&text), text.len, &o, NULL);
-    if (r >= 0 && (!json_is_object(o) || wire_get_str(o, "apiUrl", CLIENT_URL_MAX, &api_url) < 0 ||
-                   wire_get_str(o, "token", CLIENT_TOKEN_MAX, &token) < 0 ||
-                   wire_get_str(o, "email", 1024, &email) < 0 ||
-                   wire_get_str(o, "userId", 1024, &user_id) < 0 ||
-                   wire_get_str(o, "publicKey", 128, &pk_b64) < 0 ||
-                   wire_get_str(o, "privateKey", 128, &sk_b64) < 0 ||
-                   b64_decode_exact(pk_b64, B64_STD, pk, sizeof(pk)) < 0 ||
-                   b64_decode_exact(sk_b64, B64_STD, sk, SEAL_SK_BYTES) < 0))
-        r = -EINVAL;
-    if (r < 0) {
-        client_json_wipe(o, "token");
-        client_json_wipe(o, "privateKey");
-        return client_error(a, -EINVAL, "'%s' is damaged: log in again", file.ptr);
+    if (!json_is_object(o) || wire_get_str_or(o, "kind", 16, "user", &kind) < 0 ||
+        wire_get_str(o, "apiUrl", CLIENT_URL_MAX, &api_url) < 0 ||
+        wire_get_str(o, "token", CLIENT_TOKEN_MAX, &token) < 0 ||
+        wire_get_str(o, "publicKey", 128, &pk_b64) < 0 ||
+        wire_get_str(o, "privateKey", 128, &sk_b64) < 0 ||
+        b64_decode_exact(pk_b64, B64_STD, pk, sizeof(pk)) < 0 ||
+        b64_decode_exact(sk_b64, B64_STD, sk, SEAL_SK_BYTES) < 0)
+        return -EINVAL;
+    bool identity = streq(kind, "identity");
+    if (identity) {
+        if (wire_get_str(o, "identityId", CLIENT_ID_MAX, &id) < 0 ||
+            wire_get_str(o, "name", CLIENT_STRING_MAX, &name) < 0 ||
+            wire_get_str_or(o, "clientId", CLIENT_ID_MAX, NULL, &client_id) < 0 ||
+            wire_get_int(o, "expiresAt", &expires_at) < 0 ||
+            wire_get_int(o, "maxExpiresAt", &max_expires_at) < 0)
+            return -EINVAL;
+    } else if (!streq(kind, "user") || wire_get_str(o, "email", 1024, &email) < 0 ||
+               wire_get_str(o, "userId", 1024, &id) < 0) {
+        return -EINVAL;
     }
 
     /* Compare canonical forms: "http://h:1/api/" and "http://h:1" are the same server. */
@@ -286,18 +300,75 @@ int arca_session_load(struct arca *a, const char *config_dir)
         a->api_url = TAKE_PTR(saved_url);
         same = true;
     }
-    if (!same) {
+    if (!same)
         r = client_error(a, -ENOENT, "not logged in to %s (the saved session is for %.*s)",
                          a->api_url, 512, api_url);
-    } else {
-        r = client_session_set(a, token, email, user_id, pk, sk);
-        if (r < 0)
-            client_error(a, r, "out of memory");
-    }
-    client_json_wipe(o, "token");
-    client_json_wipe(o, "privateKey");
+    else if (identity)
+        r = client_session_set_identity(a, token, id, name, client_id, pk, sk, expires_at,
+                                        max_expires_at);
+    else
+        r = client_session_set(a, token, email, id, pk, sk);
+    if (r == -ENOMEM)
+        client_error(a, r, "out of memory");
     seal_wipe(pk, sizeof(pk));
     return r;
+}
+
+/* A saved identity session near its expiry is renewed and saved again. */
+static int session_refresh(struct arca *a, const char *config_dir)
+{
+    int64_t now = now_ms();
+
+    if (a->kind != ARCA_SESSION_IDENTITY || a->expires_at == 0 ||
+        now + CLIENT_RENEW_BEFORE_MS < a->expires_at)
+        return 0;
+    if (a->max_expires_at && now >= a->max_expires_at) {
+        client_session_clear(a);
+        return client_error(a, -EACCES,
+                            "the machine identity's session reached its maximum lifetime: log in "
+                            "again with 'arca login --method=universal-auth'");
+    }
+    int r = arca_token_renew(a);
+    if (r == -EACCES) {
+        client_session_clear(a);
+        return client_error(a, r,
+                            "the machine identity's session expired and cannot be renewed: log "
+                            "in again with 'arca login --method=universal-auth'");
+    }
+    if (r < 0)
+        return r;
+    (void)arca_session_save(a, config_dir); /* renewed either way; the next load renews again */
+    a->err[0] = 0;
+    return 0;
+}
+
+int arca_session_load(struct arca *a, const char *config_dir)
+{
+    _cleanup_buf_ struct buf dir = BUF_INIT;
+    _cleanup_buf_ struct buf file = BUF_INIT;
+    _cleanup_buf_ struct buf text = BUF_INIT;
+    _cleanup_json_ json_t *o = NULL;
+    int r;
+
+    r = credentials_path(config_dir, &dir, &file);
+    if (r < 0)
+        return client_error(a, r, "cannot find the configuration directory (set ARCA_CONFIG_DIR)");
+    r = read_credentials(a, file.ptr, &text);
+    if (r < 0)
+        return r;
+
+    r = wire_parse(buf_str(&text), text.len, &o, NULL);
+    if (r >= 0)
+        r = session_install(a, o);
+    else
+        r = -EINVAL;
+    client_json_wipe(o, "token");
+    client_json_wipe(o, "privateKey");
+    if (r == -EINVAL)
+        return client_error(a, -EINVAL, "'%s' is damaged: log in again", file.ptr);
+    if (r < 0)
+        return r;
+    return session_refresh(a, config_dir);
 }
 
 int arca_session_forget(const char *config_dir)

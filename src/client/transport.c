@@ -180,6 +180,16 @@ static int map_http_error(struct arca *a, long status)
     case 413:
         r = -E2BIG;
         break;
+    case 429: {
+        curl_off_t wait = -1;
+        if (curl_easy_getinfo(t->curl, CURLINFO_RETRY_AFTER, &wait) != CURLE_OK || wait < 0)
+            wait = 0;
+        a->retry_after = wait > 86400 ? 86400 : (unsigned)wait;
+        if (a->retry_after) /* the server's message says the same, less precisely */
+            return client_error(a, -EAGAIN, "rate limited by the server: try again in %u second%s",
+                                a->retry_after, a->retry_after == 1 ? "" : "s");
+        return client_error(a, -EAGAIN, "rate limited: %s", msg);
+    }
     default:
         r = status >= 500 && status <= 599 ? -EIO : -EPROTO;
         break;
@@ -256,7 +266,7 @@ int transport_call(struct arca *a, const char *method, const char *path_and_quer
     else if (ok && streq(method, "GET"))
         ok = curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL) == CURLE_OK &&
              curl_easy_setopt(c, CURLOPT_HTTPGET, 1L) == CURLE_OK;
-    else if (ok && body == NULL)
+    else if (ok && body == NULL) /* DELETE */
         ok = curl_easy_setopt(c, CURLOPT_HTTPGET, 1L) == CURLE_OK &&
              curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method) == CURLE_OK;
     else if (ok)
@@ -269,6 +279,7 @@ int transport_call(struct arca *a, const char *method, const char *path_and_quer
         return client_error(a, -EIO, "cannot prepare the request to %s", a->api_url);
 
     buf_clear(&t->response);
+    a->retry_after = 0;
     t->write_error = 0;
     t->errbuf[0] = 0;
     CURLcode code = curl_easy_perform(c);

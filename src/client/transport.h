@@ -16,17 +16,17 @@ int transport_new(struct transport **ret);
 /* Closes the connection.  Accepts NULL. */
 void transport_free(struct transport *t);
 
-/* Sends method (GET, POST, DELETE) to a's API URL + path_and_query (which starts
+/* Sends method (GET, POST, PATCH, DELETE) to a's API URL + path_and_query (which starts
  * with "/api/" and whose query values were escaped with transport_escape), with
  * body (BORROWED, may be NULL) as JSON, and the Bearer token when a has one.
  *
  * On 200: 0, and *ret_body (optional; OWNED, json_decref) is the answer, always
  * a JSON object.  Otherwise a negative errno with arca_errmsg() set: the
  * server's error mapped as 400 -EINVAL, 401/403 -EACCES, 404 -ENOENT,
- * 409 -EEXIST, 413 -E2BIG, 5xx -EIO, anything else -EPROTO (with the server's
- * message); -ECONNREFUSED, -EHOSTUNREACH, -ETIMEDOUT when the server cannot be
- * reached; -E2BIG for an answer over 64 MiB; -EPROTO for an answer that is not
- * a JSON object.
+ * 409 -EEXIST, 413 -E2BIG, 429 -EAGAIN (with a->retry_after from Retry-After),
+ * 5xx -EIO, anything else -EPROTO (with the server's message); -ECONNREFUSED, -EHOSTUNREACH,
+ * -ETIMEDOUT when the server cannot be reached; -E2BIG for an answer over 64 MiB; -EPROTO for an
+ * answer that is not a JSON object.
  *
  * *ret_status (optional) is the HTTP status whenever the server answered, even
  * on failure, so that callers can tell the server's refusals apart. */

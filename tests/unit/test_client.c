@@ -1,7 +1,9 @@
 /* test_client.c - src/client: what libarca does without a server: API URL
  * normalisation, the saved session (round trip, file and directory modes,
- * refusal of a readable file, another server's session), an unreachable
- * server, and the checks that refuse bad input before any request is sent.
+ * refusal of a readable file, another server's session; identity sessions and
+ * their expiry), an unreachable server, the checks that refuse bad input before
+ * any request is sent, and the pure parts: role rule specs, durations, service
+ * token splitting, client secret derivation.
  * The flows against a real server are in tests/e2e. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -12,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "arca.h"
@@ -334,4 +337,357 @@ Test(client, secret_string_free_accepts_null)
     arca_free(NULL);
     char *s = strdup("hunter2");
     arca_secret_string_free(s);
+}
+
+/* --- role rule specs ------------------------------------------------------ */
+
+static char *rules_of(struct arca *a, const char *const *allow, size_t n_allow,
+                      const char *const *deny, size_t n_deny)
+{
+    char *json = NULL;
+    int r = arca_rules_from_specs(a, allow, n_allow, deny, n_deny, &json);
+    cr_assert_eq(r, 0, "arca_rules_from_specs: %d %s", r, arca_errmsg(a));
+    return json;
+}
+
+Test(client, rule_specs_to_json)
+{
+    struct arca *a = NULL;
+    cr_assert_eq(arca_new("http://127.0.0.1:1", &a), 0);
+
+    const char *allow[] = {"secrets:read,create,edit,delete:dev,staging:/**"};
+    const char *deny[] = {"secrets:*:prod:/**"};
+    char *json = rules_of(a, allow, 1, deny, 1);
+    cr_expect_str_eq(json, "[{\"subject\":\"secrets\",\"actions\":[\"read\",\"create\",\"edit\","
+                           "\"delete\"],\"environments\":[\"dev\",\"staging\"],\"secretPath\":\"/"
+                           "**\",\"deny\":false},{\"subject\":\"secrets\",\"actions\":[\"*\"],"
+                           "\"environments\":[\"prod\"],\"secretPath\":\"/**\",\"deny\":true}]");
+    free(json);
+
+    /* the path defaults to every folder; "*" environments are left out; duplicates dropped */
+    const char *more[] = {"folders:read,read:*", "members:read", "audit-logs:*",
+                          "secrets:describe:dev:/app/*/config"};
+    json = rules_of(a, more, 4, NULL, 0);
+    cr_expect_str_eq(json,
+                     "[{\"subject\":\"folders\",\"actions\":[\"read\"],\"secretPath\":\"/**\","
+                     "\"deny\":false},{\"subject\":\"members\",\"actions\":[\"read\"],"
+                     "\"deny\":false},{\"subject\":\"audit-logs\",\"actions\":[\"*\"],"
+                     "\"deny\":false},{\"subject\":\"secrets\",\"actions\":[\"describe\"],"
+                     "\"environments\":[\"dev\"],\"secretPath\":\"/app/*/config\",\"deny\":"
+                     "false}]");
+    free(json);
+    arca_free(a);
+}
+
+static void expect_bad_spec(struct arca *a, const char *spec, const char *part)
+{
+    char *json = NULL;
+    const char *allow[] = {spec};
+    cr_expect_eq(arca_rules_from_specs(a, allow, 1, NULL, 0, &json), -EINVAL, "spec '%s'", spec);
+    cr_expect_null(json);
+    cr_expect(strstr(arca_errmsg(a), part), "spec '%s': message names '%s': %s", spec, part,
+              arca_errmsg(a));
+}
+
+Test(client, rule_specs_refused)
+{
+    struct arca *a = NULL;
+    cr_assert_eq(arca_new("http://127.0.0.1:1", &a), 0);
+
+    expect_bad_spec(a, "secret:read:dev", "unknown subject 'secret'");
+    expect_bad_spec(a, "secrets:rd:dev", "unknown action 'rd'");
+    expect_bad_spec(a, "secrets:read,:dev", "unknown action ''");
+    expect_bad_spec(a, "secrets:read", "need environments");
+    expect_bad_spec(a, "secrets:read:Prod!", "'Prod!' is not an environment slug");
+    expect_bad_spec(a, "secrets:read:dev,,qa", "'' is not an environment slug");
+    expect_bad_spec(a, "secrets:read:dev:app", "'app' is not a folder glob");
+    expect_bad_spec(a, "secrets:read:dev:/a/../b", "'/a/../b' is not a folder glob");
+    expect_bad_spec(a, "secrets:read:dev:/a/b**", "'/a/b**' is not a folder glob");
+    expect_bad_spec(a, "secrets:read:dev:/:x", "too many ':' parts");
+    expect_bad_spec(a, "members:read:dev", "members rules have no environments");
+    expect_bad_spec(a, "roles", "roles rules have no environments");
+    expect_bad_spec(a, "", "unknown subject ''");
+
+    char *json = NULL;
+    cr_expect_eq(arca_rules_from_specs(a, NULL, 0, NULL, 0, &json), -EINVAL, "no allow rule");
+    const char *ok[] = {"secrets:read:dev"}, *bad[] = {"secrets:frob:prod"};
+    cr_expect_eq(arca_rules_from_specs(a, ok, 1, bad, 1, &json), -EINVAL, "a bad deny spec");
+    cr_expect(strstr(arca_errmsg(a), "rule 'secrets:frob:prod'"), "%s", arca_errmsg(a));
+    cr_expect_null(json);
+    arca_free(a);
+}
+
+/* --- durations ------------------------------------------------------------ */
+
+Test(client, durations)
+{
+    const struct {
+        const char *in;
+        int64_t seconds;
+    } good[] = {
+        {"0", 0},        {"30d", 30 * 86400}, {"12h", 12 * 3600}, {"45m", 45 * 60},
+        {"3600s", 3600}, {"1s", 1},           {"0s", 0},          {"36500d", 36500LL * 86400}};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        int64_t s = -1;
+        cr_expect_eq(arca_duration_parse(good[i].in, &s), 0, "'%s'", good[i].in);
+        cr_expect_eq(s, good[i].seconds, "'%s'", good[i].in);
+    }
+    const char *bad[] = {"",
+                         "d",
+                         "30",
+                         "30x",
+                         "30dd",
+                         "-1d",
+                         "1.5h",
+                         " 1d",
+                         "1d ",
+                         "36501d",
+                         "99999999999999999999s",
+                         "1D"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int64_t s = 77;
+        cr_expect_eq(arca_duration_parse(bad[i], &s), -EINVAL, "'%s'", bad[i]);
+        cr_expect_eq(s, 77, "'%s': nothing written", bad[i]);
+    }
+    cr_expect_eq(arca_duration_parse(NULL, NULL), -EINVAL);
+}
+
+/* --- service tokens ------------------------------------------------------- */
+
+#define KEY_HEX "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+
+Test(client, service_token_split)
+{
+    struct client_service_token t;
+    const char *tok = "st.3d673655-5abf-48da-af4b-ff36ecf80b82.AbC_d-9." KEY_HEX;
+
+    cr_assert_eq(client_service_token_split(tok, &t), 0);
+    cr_expect_str_eq(t.bearer, "st.3d673655-5abf-48da-af4b-ff36ecf80b82.AbC_d-9");
+    cr_expect_str_eq(t.id, "3d673655-5abf-48da-af4b-ff36ecf80b82");
+    for (int i = 0; i < SEAL_KEY_BYTES; i++)
+        cr_expect_eq(t.key[i], i);
+    client_service_token_release(&t);
+    cr_expect_null(t.bearer);
+
+    /* upper-case hex is the same key */
+    cr_assert_eq(client_service_token_split("st.id.secret.000102030405060708090A0B0C0D0E0F"
+                                            "101112131415161718191A1B1C1D1E1F",
+                                            &t),
+                 0);
+    cr_expect_eq(t.key[10], 10);
+    client_service_token_release(&t);
+
+    const char *bad[] = {
+        "",
+        "st.",
+        "st.id.secret",                  /* no key: what is sent must not be all there is */
+        "st..secret." KEY_HEX,           /* empty id */
+        "st.id.." KEY_HEX,               /* empty secret */
+        "st.id.secret." KEY_HEX ".more", /* five parts */
+        "ST.id.secret." KEY_HEX,         /* prefix */
+        "xt.id.secret." KEY_HEX,
+        "st.id.secret.0001",          /* short key */
+        "st.id.secret." KEY_HEX "00", /* long key */
+        "st.id.secret.g00102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+        "st.i d.secret." KEY_HEX,  /* a space in the id */
+        "st.id.sec/ret." KEY_HEX,  /* not base64url */
+        "arca_i_0123456789abcdef", /* an identity token */
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        memset(&t, 0x55, sizeof(t));
+        cr_expect_eq(client_service_token_split(bad[i], &t), -EINVAL, "'%s'", bad[i]);
+    }
+    cr_expect_eq(client_service_token_split(NULL, &t), -EINVAL);
+}
+
+Test(client, malformed_token_in_environment_never_echoed)
+{
+    struct arca *a = NULL;
+    const char *secretish = "st.id.s3cr3t-part.nothex";
+
+    cr_assert_eq(arca_new("http://127.0.0.1:1", &a), 0);
+    unsetenv("ARCA_TOKEN");
+    unsetenv("INFISICAL_TOKEN");
+    unsetenv("ARCA_CLIENT_ID");
+    unsetenv("ARCA_CLIENT_SECRET");
+    unsetenv("INFISICAL_UNIVERSAL_AUTH_CLIENT_ID");
+    unsetenv("INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET");
+    cr_expect_eq(arca_login_environment(a), -ENOENT, "nothing set: nothing to do");
+
+    setenv("ARCA_TOKEN", secretish, 1);
+    cr_expect_eq(arca_login_environment(a), -EACCES);
+    cr_expect(strstr(arca_errmsg(a), "ARCA_TOKEN is malformed"), "%s", arca_errmsg(a));
+    cr_expect_null(strstr(arca_errmsg(a), "s3cr3t"), "the token is not repeated");
+    cr_expect_eq(arca_session_kind(a), ARCA_SESSION_NONE);
+
+    unsetenv("ARCA_TOKEN");
+    setenv("INFISICAL_TOKEN", "some-other-token-s3cr3t", 1);
+    cr_expect_eq(arca_login_environment(a), -EACCES);
+    cr_expect(strstr(arca_errmsg(a), "INFISICAL_TOKEN is not a service token"), "%s",
+              arca_errmsg(a));
+    cr_expect_null(strstr(arca_errmsg(a), "s3cr3t"));
+    unsetenv("INFISICAL_TOKEN");
+
+    setenv("ARCA_CLIENT_ID", "51c33856-ca68-4334-aa94-ffa5570a71aa", 1);
+    cr_expect_eq(arca_login_environment(a), -EINVAL, "a client ID without a secret");
+    cr_expect(strstr(arca_errmsg(a), "ARCA_CLIENT_SECRET is not"), "%s", arca_errmsg(a));
+    setenv("ARCA_CLIENT_SECRET", "not-hex", 1);
+    cr_expect_eq(arca_login_environment(a), -EINVAL, "a secret that is not 64 hex characters");
+    unsetenv("ARCA_CLIENT_ID");
+    unsetenv("ARCA_CLIENT_SECRET");
+    arca_free(a);
+}
+
+/* --- client secrets ------------------------------------------------------- */
+
+Test(client, client_secret_round_trip)
+{
+    char secret[CLIENT_SECRET_HEX + 1], upper[CLIENT_SECRET_HEX + 1], other[CLIENT_SECRET_HEX + 1];
+    uint8_t auth[SEAL_KEY_BYTES], kek[SEAL_KEY_BYTES], auth2[SEAL_KEY_BYTES], kek2[SEAL_KEY_BYTES];
+    uint8_t pk[SEAL_PK_BYTES], sk[SEAL_SK_BYTES];
+    struct buf sealed = BUF_INIT, opened = BUF_INIT;
+
+    client_secret_new(secret);
+    cr_assert_eq(strlen(secret), CLIENT_SECRET_HEX);
+    cr_expect_eq(strspn(secret, "0123456789abcdef"), CLIENT_SECRET_HEX, "lowercase hex: %s",
+                 secret);
+    client_secret_new(other);
+    cr_expect_str_neq(secret, other, "random");
+
+    /* made at identity creation: the private key sealed under the secret's KEK */
+    cr_assert_eq(client_secret_derive(secret, auth, kek), 0);
+    seal_keypair_new(pk, sk);
+    cr_assert_eq(seal_box(kek, "identity-private-key", sk, sizeof(sk), &sealed), 0);
+
+    /* the derivation is seal_secret_derive over the hex text */
+    seal_secret_derive(secret, CLIENT_SECRET_HEX, auth2, kek2);
+    cr_expect_arr_eq(auth, auth2, SEAL_KEY_BYTES);
+    cr_expect_arr_eq(kek, kek2, SEAL_KEY_BYTES);
+    cr_expect_arr_neq(auth, kek, SEAL_KEY_BYTES);
+
+    /* at login, from the text the user pasted (in any case): the same keys open it */
+    for (size_t i = 0; i <= CLIENT_SECRET_HEX; i++)
+        upper[i] = (secret[i] >= 'a' && secret[i] <= 'f') ? (char)(secret[i] - 32) : secret[i];
+    cr_assert_eq(client_secret_derive(upper, auth2, kek2), 0);
+    cr_expect_arr_eq(auth, auth2, SEAL_KEY_BYTES);
+    buf_init_secret(&opened, 0);
+    cr_assert_eq(seal_unbox(kek2, "identity-private-key", sealed.ptr, sealed.len, &opened), 0);
+    cr_assert_eq(opened.len, SEAL_SK_BYTES);
+    cr_expect_arr_eq(opened.ptr, sk, SEAL_SK_BYTES);
+
+    /* another secret does not open it */
+    cr_assert_eq(client_secret_derive(other, auth2, kek2), 0);
+    buf_clear(&opened);
+    cr_expect_eq(seal_unbox(kek2, "identity-private-key", sealed.ptr, sealed.len, &opened),
+                 -EBADMSG);
+
+    const char *bad[] = {"", "abc",
+                         "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdeg",
+                         "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0",
+                         "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        cr_expect_eq(client_secret_derive(bad[i], auth2, kek2), -EINVAL, "'%s'", bad[i]);
+    cr_expect_eq(client_secret_derive(NULL, auth2, kek2), -EINVAL);
+    buf_release(&sealed);
+    buf_release(&opened);
+}
+
+/* --- identity and service-token sessions ---------------------------------- */
+
+static struct arca *fake_identity(const char *url, int64_t expires_at, int64_t max_expires_at)
+{
+    struct arca *a = NULL;
+    uint8_t pk[SEAL_PK_BYTES], sk[SEAL_SK_BYTES];
+    cr_assert_eq(arca_new(url, &a), 0);
+    seal_keypair_new(pk, sk);
+    cr_assert_eq(client_session_set_identity(
+                     a, "arca_i_token", "d924b5ef-27e0-40f5-8c85-8a60bec86365", "ci-bot",
+                     "51c33856-ca68-4334-aa94-ffa5570a71aa", pk, sk, expires_at, max_expires_at),
+                 0);
+    return a;
+}
+
+Test(client, identity_session_round_trip)
+{
+    int64_t now = (int64_t)time(NULL) * 1000;
+    struct arca *a = fake_identity("http://127.0.0.1:8200", now + 3600 * 1000, now + 86400 * 1000);
+    cr_assert_eq(arca_session_save(a, tmpdir), 0, "%s", arca_errmsg(a));
+    arca_free(a);
+
+    struct arca *b = NULL;
+    int64_t exp, max;
+    cr_assert_eq(arca_new("http://127.0.0.1:8200", &b), 0);
+    cr_assert_eq(arca_session_load(b, tmpdir), 0, "%s", arca_errmsg(b));
+    cr_expect_eq(arca_session_kind(b), ARCA_SESSION_IDENTITY);
+    cr_expect_str_eq(arca_session_name(b), "ci-bot");
+    cr_expect_null(arca_session_email(b));
+    cr_expect_str_eq(arca_session_id(b), "d924b5ef-27e0-40f5-8c85-8a60bec86365");
+    cr_expect_str_eq(b->token, "arca_i_token");
+    arca_session_expiry(b, &exp, &max);
+    cr_expect_eq(exp, now + 3600 * 1000);
+    cr_expect_eq(max, now + 86400 * 1000);
+    arca_free(b);
+}
+
+Test(client, identity_session_near_expiry)
+{
+    char url[64];
+    int64_t now = (int64_t)time(NULL) * 1000;
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", unused_port());
+
+    /* near expiry: renewal is attempted (here the server is down) */
+    struct arca *a = fake_identity(url, now + 60 * 1000, now + 86400 * 1000);
+    cr_assert_eq(arca_session_save(a, tmpdir), 0, "%s", arca_errmsg(a));
+    arca_free(a);
+    struct arca *b = NULL;
+    cr_assert_eq(arca_new(url, &b), 0);
+    cr_expect_eq(arca_session_load(b, tmpdir), -ECONNREFUSED, "%s", arca_errmsg(b));
+    arca_free(b);
+
+    /* past the max TTL: no request, log in again */
+    a = fake_identity(url, now - 1000, now - 1000);
+    cr_assert_eq(arca_session_save(a, tmpdir), 0, "%s", arca_errmsg(a));
+    arca_free(a);
+    cr_assert_eq(arca_new(url, &b), 0);
+    cr_expect_eq(arca_session_load(b, tmpdir), -EACCES);
+    cr_expect(strstr(arca_errmsg(b), "log in again with 'arca login --method=universal-auth'"),
+              "%s", arca_errmsg(b));
+    cr_expect_eq(arca_session_kind(b), ARCA_SESSION_NONE);
+    arca_free(b);
+
+    /* renewing is for identities only */
+    uint8_t pk[SEAL_PK_BYTES], sk[SEAL_SK_BYTES];
+    struct arca *u = fake_login(url, pk, sk);
+    cr_expect_eq(arca_token_renew(u), -EINVAL);
+    arca_free(u);
+}
+
+Test(client, service_token_session_not_saved)
+{
+    struct arca *a = NULL;
+    uint8_t key[SEAL_KEY_BYTES] = {1};
+    const struct arca_scope scope = {"7f3c2a9e-5b1d-4c8e-a0f2-6d4b3e1c9a75", "prod", "/"};
+    struct arca_project *p = NULL;
+
+    cr_assert_eq(arca_new("http://127.0.0.1:1", &a), 0);
+    cr_assert_eq(client_session_set_service(a, "st.id.secret", "id", "GitHub Actions",
+                                            "7f3c2a9e-5b1d-4c8e-a0f2-6d4b3e1c9a75", key),
+                 0);
+    cr_expect_eq(arca_session_kind(a), ARCA_SESSION_SERVICE_TOKEN);
+    cr_expect_str_eq(arca_session_project_id(a), "7f3c2a9e-5b1d-4c8e-a0f2-6d4b3e1c9a75");
+    cr_expect_eq(arca_session_save(a, tmpdir), -EINVAL);
+    cr_expect(strstr(arca_errmsg(a), "not saved"), "%s", arca_errmsg(a));
+
+    /* it holds its project's key only, and no key pair */
+    cr_expect_eq(arca_project_create(a, "web", &p), -EACCES);
+    cr_expect(strstr(arca_errmsg(a), "a service token cannot"), "%s", arca_errmsg(a));
+    const struct arca_scope other = {"11111111-2222-4333-8444-555555555555", "prod", "/"};
+    struct arca_secret_list *l = NULL;
+    cr_expect_eq(arca_secrets_list(a, &other, &l), -EACCES);
+    cr_expect(strstr(arca_errmsg(a), "not for project"), "%s", arca_errmsg(a));
+    /* its own project's secrets are fetched (the server is unreachable here) */
+    cr_expect_eq(arca_secrets_list(a, &scope, &l), -ECONNREFUSED);
+    cr_expect_eq(arca_logout(a), 0, "a service token is forgotten, not revoked");
+    cr_expect_eq(arca_session_kind(a), ARCA_SESSION_NONE);
+    arca_free(a);
 }
