@@ -28,16 +28,18 @@ static json_t *audit_json(const struct store_audit *a)
 {
     json_t *meta = NULL;
 
-    if (wire_parse(a->metadata, strlen(a->metadata), &meta, NULL) < 0)
+    if (!a->metadata || wire_parse(a->metadata, strlen(a->metadata), &meta, NULL) < 0)
         meta = json_object();
+#define S(x) ((x) ? (x) : "")
     return json_pack("{s:I, s:o, s:{s:s, s:s, s:s}, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
-                     "s:s, s:s, s:o, s:o}",
+                     "s:s, s:o, s:o}",
                      "seq", (json_int_t)a->seq, "time", json_time(a->time), "actor", "type",
-                     a->actor_type, "id", a->actor_id, "name", a->actor_name, "event", a->event,
-                     "organizationId", a->org_id, "projectId", a->project_id, "environment",
-                     a->environment, "path", a->path, "key", a->key, "ip", a->ip, "userAgent",
-                     a->user_agent, "outcome", a->outcome, "metadata", meta, "hash",
-                     hex(a->hash, sizeof(a->hash)));
+                     a->actor_type, "id", a->actor_id, "name", S(a->actor_name), "event",
+                     S(a->event), "organizationId", a->org_id, "projectId", a->project_id,
+                     "environment", S(a->environment), "path", S(a->path), "key", S(a->key), "ip",
+                     S(a->ip), "userAgent", S(a->user_agent), "outcome", S(a->outcome), "metadata",
+                     meta, "hash", hex(a->hash, sizeof(a->hash)));
+#undef S
 }
 
 static int time_param(struct req *r, const char *name, int64_t *ret)

@@ -493,9 +493,16 @@ void api_auth_login(struct req *r)
     if (ret == 0)
         s->ops->user_locked_until(s, u.id, &locked_until);
     r->who.kind = PRINCIPAL_USER;
-    if (ret == 0)
-        memcpy(r->who.id, u.id, sizeof(r->who.id));
     snprintf(r->who.name, sizeof(r->who.name), "%s", email);
+    if (ret == 0) {
+        /* the records of this login belong to the account's organization */
+        struct store_org_membership *orgs = NULL;
+        size_t n_orgs = 0;
+        memcpy(r->who.id, u.id, sizeof(r->who.id));
+        if (s->ops->user_orgs(s, u.id, &orgs, &n_orgs) == 0 && n_orgs)
+            memcpy(r->who.org_id, orgs[0].org.id, sizeof(r->who.org_id));
+        store_org_memberships_free(orgs, n_orgs);
+    }
     if (locked_until > now) {
         json_t *meta = json_pack("{s:s}", "reason", "locked");
         audit_log(r, &(struct audit_event){

@@ -31,8 +31,9 @@
 static json_t *identity_json(const struct store_identity *id)
 {
     return json_pack(
-        "{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:o}", "id", id->id, "name", id->name, "clientId",
-        id->client_id, "organizationId", id->org_id, "accessTokenTTL",
+        "{s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:I, s:s, s:o}", "id", id->id, "name", id->name,
+        "clientId", id->client_id, "organizationId", id->org_id, "publicKey",
+        json_b64(id->public_key.ptr, id->public_key.len), "accessTokenTTL",
         (json_int_t)id->access_token_ttl, "accessTokenMaxTTL", (json_int_t)id->access_token_max_ttl,
         "accessTokenNumUsesLimit", (json_int_t)id->access_token_num_uses_limit, "trustedIps",
         id->trusted_ips ? id->trusted_ips : "", "createdAt", json_time(id->created_at));
@@ -509,12 +510,12 @@ void api_service_tokens_create(struct req *r)
         req_b64_field(r, body, "encryptedProjectKey", SEAL_RECORD_OVERHEAD + SEAL_KEY_BYTES,
                       SEAL_RECORD_OVERHEAD + SEAL_KEY_BYTES, &wrapped) < 0)
         return;
-    if (r->who.kind == PRINCIPAL_SERVICE) {
-        http_fail(r, 403, "a service token cannot create service tokens");
-        return;
-    }
     if (project_open(r, req_param(r, 0), &ctx) < 0)
         return;
+    if (r->who.kind == PRINCIPAL_SERVICE) {
+        http_fail(r, 403, "a service token cannot create service tokens");
+        goto out;
+    }
     if (project_allows(r, &ctx, AUTHZ_SERVICE_TOKENS, AUTHZ_CREATE, NULL, NULL) < 0)
         goto out;
     t.write = streq(access, "read-write");

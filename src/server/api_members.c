@@ -388,11 +388,14 @@ out:
 /* Rotation needs admin on everything: settings edit stands for it. */
 static int open_admin(struct req *r, struct project_ctx *ctx)
 {
-    if (r->who.kind == PRINCIPAL_SERVICE) {
+    int ret = open_checked(r, AUTHZ_SETTINGS, AUTHZ_EDIT, ctx);
+
+    if (ret == 0 && r->who.kind == PRINCIPAL_SERVICE) {
+        project_release(ctx);
         http_fail(r, 403, "service tokens cannot rotate project keys");
         return -EACCES;
     }
-    return open_checked(r, AUTHZ_SETTINGS, AUTHZ_EDIT, ctx);
+    return ret;
 }
 
 static json_t *blob_json(const struct store_blob *b)

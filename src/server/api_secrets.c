@@ -440,7 +440,7 @@ void api_secrets_rollback_one(struct req *r)
             continue;
         if (!restore_write(&v[0], true, &v[i], &w)) {
             http_reply(r, 200,
-                       json_pack("{s:{s:s, s:s, s:I, s:s}}", "secret", "id", v[0].id, "key", key,
+                       json_pack("{s:[{s:s, s:s, s:I, s:s}]}", "secrets", "id", v[0].id, "key", key,
                                  "version", (json_int_t)v[0].version, "action", "unchanged"));
             goto out;
         }

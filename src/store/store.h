@@ -208,7 +208,9 @@ typedef void (*store_audit_chain_fn)(void *ctx, const uint8_t prev[STORE_HASH_BY
                                      struct store_audit *rec);
 
 struct store_audit_query {
-    const char *org_id;     /* NULL = any */
+    const char *org_id;     /* NULL = any; else that organization's records and the
+                             * server-level ones (org_id "": e.g. failed logins of
+                             * unknown accounts) */
     const char *project_id; /* NULL = any */
     const char *actor_id;   /* NULL = any; matches actor_id or actor_name */
     const char *event;      /* NULL = any; exact, or a prefix ending in '.' ("secret.") */

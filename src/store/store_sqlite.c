@@ -2536,7 +2536,7 @@ static int sq_audit_stmt(struct sq_conn *c, unsigned shape, sqlite3_stmt **ret)
         unsigned bit;
         const char *sql;
     } filters[] = {
-        {AQ_ORG, " AND org_id = :org"},
+        {AQ_ORG, " AND org_id IN (:org, '')"}, /* and server-level records */
         {AQ_PROJECT, " AND project_id = :project"},
         {AQ_ACTOR, " AND (actor_id = :actor OR actor_name = :actor)"},
         {AQ_EVENT, " AND event = :event"},
