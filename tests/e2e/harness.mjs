@@ -394,3 +394,103 @@ export function assertApiError(res, status, error, text) {
     assert.match(body.reqId, REQ_ID_RE);
     return body;
 }
+
+/* ---- teams: HTTP calls, people, tokens --------------------------------- */
+
+/* One JSON API call: token (or null for none), body (object or string).
+ * Returns {status, headers, text, json} (json null when the body is not JSON). */
+export async function apiCall(server, method, route, { token = null, body, headers = {} } = {}) {
+    const h = { ...headers };
+    if (token)
+        h.Authorization = `Bearer ${token}`;
+    let payload;
+    if (body !== undefined) {
+        payload = typeof body === 'string' ? body : JSON.stringify(body);
+        h['Content-Type'] ??= 'application/json';
+    }
+    const res = await fetch(server.url + route, { method, headers: h, body: payload,
+        signal: AbortSignal.timeout(CHILD_TIMEOUT_MS) });
+    const text = await res.text();
+    let json = null;
+    try {
+        json = JSON.parse(text);
+    } catch {
+        /* not JSON */
+    }
+    return { status: res.status, headers: res.headers, text, json };
+}
+
+/* Bytes the server accepts as a ciphertext record (it checks only the format):
+ * 0x01 then random bytes, len in all (>= 41), base64. */
+export function fakeRecord(len = 64) {
+    assert.ok(len >= 41);
+    return Buffer.concat([Buffer.from([1]), randomBytes(len - 1)]).toString('base64');
+}
+
+/* Polls fn() (async, truthy = done) every intervalMs until it is done or
+ * timeoutMs has passed; returns its last value, throws on timeout. */
+export async function waitFor(fn, { timeoutMs = 30000, intervalMs = 200, what = 'condition' } = {}) {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+        const v = await fn();
+        if (v)
+            return v;
+        if (Date.now() > end)
+            throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, intervalMs));
+    }
+}
+
+/* Every string value in credentials.json matching re (first one). */
+export async function readCredentialMatching(cli, re) {
+    const creds = await readCredentials(cli);
+    const found = [];
+    const walk = (o) => {
+        if (typeof o === 'string') {
+            if (re.test(o))
+                found.push(o);
+        } else if (o && typeof o === 'object') {
+            for (const v of Object.values(o))
+                walk(v);
+        }
+    };
+    walk(creds);
+    assert.ok(found.length > 0, `credentials.json holds a string matching ${re}`);
+    return found[0];
+}
+
+export const INVITE_TOKEN_RE = /arca_inv_[A-Za-z0-9_-]{20,}/;
+export const SERVICE_TOKEN_RE = /st\.[A-Za-z0-9-]+\.[A-Za-z0-9_-]+\.[0-9a-fA-F]+/;
+
+/* `arca users invite` + `arca signup` (+ `arca login` if the signup left no
+ * session): a new person in the inviting admin's organization, logged in with
+ * their own CLI context.  Returns {cli, email, password, inviteToken}. */
+export async function inviteAndSignup(adminCli, server, email, { orgRole = 'member' } = {}) {
+    const inv = await adminCli.arca(['users', 'invite', email, '--org-role', orgRole]);
+    assert.equal(inv.code, 0, `users invite ${email}: ${inv.stderr}`);
+    const m = INVITE_TOKEN_RE.exec(inv.stdout);
+    assert.ok(m, `users invite prints an invite token: ${inv.stdout}`);
+    const cli = await newCli(server);
+    const password = randomPassword();
+    const s = await cli.arca(['signup', '--invite', m[0], '--email', email, '--password-stdin'],
+        { input: password + '\n' });
+    assert.equal(s.code, 0, `signup ${email}: ${s.stderr}`);
+    const w = await cli.arca(['whoami']);
+    if (w.code !== 0) {
+        const l = await cli.arca(['login', '--email', email, '--password-stdin'],
+            { input: password + '\n' });
+        assert.equal(l.code, 0, `login ${email}: ${l.stderr}`);
+    }
+    return { cli, email, password, inviteToken: m[0] };
+}
+
+/* The service token (st.<id>.<secret>.<key>) printed by `arca service-token create`. */
+export function serviceTokenIn(text) {
+    const m = SERVICE_TOKEN_RE.exec(text);
+    assert.ok(m, `a service token st.<id>.<secret>.<key> in: ${text}`);
+    return m[0];
+}
+/* What goes on the wire: st.<id>.<secret> (the <key> part never leaves the client). */
+export function serviceTokenBearer(full) {
+    return full.split('.').slice(0, 3).join('.');
+}

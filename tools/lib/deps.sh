@@ -9,8 +9,10 @@
 # apt-get update and apt-get install -y for the missing ones; otherwise it prints
 # the command to run as root and returns 1.
 
+# sqlite3 (the command-line tool): tests/e2e/audit.test.mjs tampers with the database.
 ARCA_DEB_PACKAGES=(meson ninja-build pkg-config gcc libsodium-dev libmicrohttpd-dev
-    libjansson-dev libsqlite3-dev libcurl4-openssl-dev libpcre2-dev libcriterion-dev nodejs)
+    libjansson-dev libsqlite3-dev libcurl4-openssl-dev libpcre2-dev libcriterion-dev nodejs
+    sqlite3)
 
 arca_deps_missing() {
     local p
