@@ -71,7 +71,7 @@ struct cli {
     const char *scope[CLI_MAX_REPEAT]; /* --scope ENV:PATH, repeatable */
     size_t n_scope;
     bool plain, show_values, password_stdin, help;
-    bool audit_async; /* arca server: answer before audit records are durable */
+    bool audit_async;               /* arca server: answer before audit records are durable */
     const char *args[CLI_MAX_ARGS]; /* positional arguments after the command words */
     size_t n_args;
     char **child_argv; /* after "--" (arca run), NULL-terminated, or NULL */
