@@ -139,24 +139,15 @@ static int members_fetch(struct arca *a, const char *project_id, json_t **ret_an
                          json_t **ret_list)
 {
     _cleanup_buf_ struct buf path = BUF_INIT;
-    json_t *answer = NULL;
     int r;
 
     r = client_project_path(a, project_id, "/members", &path);
     if (r < 0)
         return r;
-    r = transport_call(a, "GET", path.ptr, NULL, &answer, NULL);
+    r = client_get_array(a, path.ptr, "members", ret_answer, ret_list);
     if (r == -ENOENT)
         return client_error(a, r, "project '%s' not found (or you are not a member)", project_id);
-    if (r < 0)
-        return r;
-    r = client_answer_arr(a, answer, "members", ret_list);
-    if (r < 0) {
-        json_decref(answer);
-        return r;
-    }
-    *ret_answer = answer;
-    return 0;
+    return r;
 }
 
 int arca_members_list(struct arca *a, const char *project_id, struct arca_member **ret,
@@ -166,10 +157,7 @@ int arca_members_list(struct arca *a, const char *project_id, struct arca_member
     json_t *arr;
     int r;
 
-    r = client_require_login(a);
-    if (r < 0)
-        return r;
-    r = client_check_project_id(a, project_id);
+    r = client_require_project(a, project_id);
     if (r < 0)
         return r;
     r = members_fetch(a, project_id, &answer, &arr);
@@ -382,10 +370,7 @@ static int member_change(struct arca *a, const char *project_id, const char *who
     _cleanup_json_ json_t *body = NULL;
     int r;
 
-    r = client_require_login(a);
-    if (r < 0)
-        return r;
-    r = client_check_project_id(a, project_id);
+    r = client_require_project(a, project_id);
     if (r < 0)
         return r;
     if (role && (r = check_role(a, role)) < 0)
@@ -626,10 +611,7 @@ int arca_role_create(struct arca *a, const char *project_id, const char *slug, c
     json_t *rules = NULL;
     int r;
 
-    r = client_require_login(a);
-    if (r < 0)
-        return r;
-    r = client_check_project_id(a, project_id);
+    r = client_require_project(a, project_id);
     if (r < 0)
         return r;
     if (!slug || !name_slug_valid(slug))
@@ -669,19 +651,13 @@ int arca_roles_list(struct arca *a, const char *project_id, struct arca_role **r
     json_t *arr;
     int r;
 
-    r = client_require_login(a);
-    if (r < 0)
-        return r;
-    r = client_check_project_id(a, project_id);
+    r = client_require_project(a, project_id);
     if (r < 0)
         return r;
     r = client_project_path(a, project_id, "/roles", &path);
     if (r < 0)
         return r;
-    r = transport_call(a, "GET", path.ptr, NULL, &answer, NULL);
-    if (r < 0)
-        return r;
-    r = client_answer_arr(a, answer, "roles", &arr);
+    r = client_get_array(a, path.ptr, "roles", &answer, &arr);
     if (r < 0)
         return r;
     size_t n = json_array_size(arr);
@@ -721,10 +697,7 @@ int arca_role_delete(struct arca *a, const char *project_id, const char *slug)
     _cleanup_buf_ struct buf path = BUF_INIT;
     int r;
 
-    r = client_require_login(a);
-    if (r < 0)
-        return r;
-    r = client_check_project_id(a, project_id);
+    r = client_require_project(a, project_id);
     if (r < 0)
         return r;
     if (!slug || !name_slug_valid(slug))
@@ -795,10 +768,7 @@ int arca_project_rotate_key(struct arca *a, const char *project_id, size_t *ret_
     r = client_project_path(a, project_id, "/versions", &path);
     if (r < 0)
         return r;
-    r = transport_call(a, "GET", path.ptr, NULL, &answer, NULL);
-    if (r < 0)
-        return r;
-    r = client_answer_arr(a, answer, "versions", &versions);
+    r = client_get_array(a, path.ptr, "versions", &answer, &versions);
     if (r >= 0)
         r = client_answer_arr(a, answer, "members", &members);
     if (r < 0)

@@ -328,6 +328,22 @@ int arca_status(struct arca *a)
     return transport_call(a, "GET", "/api/status", NULL, NULL, NULL);
 }
 
+int client_get_array(struct arca *a, const char *path, const char *key, json_t **ret_answer,
+                     json_t **ret_arr)
+{
+    json_t *answer = NULL;
+    int r = transport_call(a, "GET", path, NULL, &answer, NULL);
+    if (r < 0)
+        return r;
+    r = client_answer_arr(a, answer, key, ret_arr);
+    if (r < 0) {
+        json_decref(answer);
+        return r;
+    }
+    *ret_answer = answer;
+    return 0;
+}
+
 int client_require_login(struct arca *a)
 {
     if (!a->token)
@@ -344,6 +360,14 @@ int client_require_keys(struct arca *a)
                             "a service token cannot do this: log in as a user or a machine "
                             "identity");
     return 0;
+}
+
+int client_require_project(struct arca *a, const char *project_id)
+{
+    int r = client_require_login(a);
+    if (r < 0)
+        return r;
+    return client_check_project_id(a, project_id);
 }
 
 /* --- JSON helpers -------------------------------------------------------- */
@@ -972,10 +996,7 @@ int arca_project_get(struct arca *a, const char *project_id, struct arca_project
     _cleanup_json_ json_t *answer = NULL;
     int r;
 
-    r = client_require_login(a);
-    if (r < 0)
-        return r;
-    r = client_check_project_id(a, project_id);
+    r = client_require_project(a, project_id);
     if (r < 0)
         return r;
     r = client_project_fetch(a, project_id, &answer);
@@ -993,10 +1014,7 @@ int arca_projects_list(struct arca *a, struct arca_project **ret, size_t *ret_n)
     r = client_require_login(a);
     if (r < 0)
         return r;
-    r = transport_call(a, "GET", CLIENT_API "/projects", NULL, &answer, NULL);
-    if (r < 0)
-        return r;
-    r = client_answer_arr(a, answer, "projects", &arr);
+    r = client_get_array(a, CLIENT_API "/projects", "projects", &answer, &arr);
     if (r < 0)
         return r;
 
@@ -1043,6 +1061,29 @@ int client_scope_check(struct arca *a, const struct arca_scope *in, struct clien
     out->project_id = in->project_id;
     out->environment = in->environment;
     return 0;
+}
+
+int client_scope_begin(struct arca *a, const struct arca_scope *scope, const char *key,
+                       struct client_scope *out)
+{
+    int r = client_require_login(a);
+    if (r < 0)
+        return r;
+    r = client_scope_check(a, scope, out);
+    if (r < 0 || !key)
+        return r;
+    return client_check_key(a, key);
+}
+
+json_t *client_scope_body(const struct client_scope *s)
+{
+    json_t *body = json_object();
+    if (!body || client_set_str(body, "environment", s->environment) < 0 ||
+        client_set_str(body, "secretPath", s->path) < 0) {
+        json_decref(body);
+        return NULL;
+    }
+    return body;
 }
 
 /* Builds /projects/<id>/secrets[/<key>]?environment=<env>&secretPath=<path>. */
@@ -1206,23 +1247,12 @@ static int folder_fetch(struct arca *a, const struct client_scope *s, json_t **r
                         json_t **ret_secrets)
 {
     _cleanup_buf_ struct buf path = BUF_INIT;
-    json_t *answer = NULL, *arr;
     int r;
 
     r = client_secrets_path(a, s, NULL, &path);
     if (r < 0)
         return r;
-    r = transport_call(a, "GET", path.ptr, NULL, &answer, NULL);
-    if (r < 0)
-        return r;
-    r = client_answer_arr(a, answer, "secrets", &arr);
-    if (r < 0) {
-        json_decref(answer);
-        return r;
-    }
-    *ret_answer = answer;
-    *ret_secrets = arr;
-    return 0;
+    return client_get_array(a, path.ptr, "secrets", ret_answer, ret_secrets);
 }
 
 int arca_secrets_list(struct arca *a, const struct arca_scope *scope, struct arca_secret_list **ret)
@@ -1233,10 +1263,7 @@ int arca_secrets_list(struct arca *a, const struct arca_scope *scope, struct arc
     json_t *arr;
     int r;
 
-    r = client_require_login(a);
-    if (r < 0)
-        return r;
-    r = client_scope_check(a, scope, &s);
+    r = client_scope_begin(a, scope, NULL, &s);
     if (r < 0)
         return r;
     r = client_project_key(a, s.project_id, &pkey);
@@ -1275,13 +1302,7 @@ int arca_secret_get(struct arca *a, const struct arca_scope *scope, const char *
     json_t *o;
     int r;
 
-    r = client_require_login(a);
-    if (r < 0)
-        return r;
-    r = client_scope_check(a, scope, &s);
-    if (r < 0)
-        return r;
-    r = client_check_key(a, key);
+    r = client_scope_begin(a, scope, key, &s);
     if (r < 0)
         return r;
     r = client_project_key(a, s.project_id, &pkey);
@@ -1311,10 +1332,12 @@ int arca_secret_get(struct arca *a, const struct arca_scope *scope, const char *
     return 0;
 }
 
-/* Checks the keys of a batch: valid and distinct. */
+/* Checks the keys of a batch: given, valid and distinct. */
 static int check_keys(struct arca *a, size_t n, const char *(*key_at)(const void *, size_t),
                       const void *v)
 {
+    if (!v)
+        return client_error(a, -EINVAL, "no secrets given");
     if (n > CLIENT_BATCH_MAX)
         return client_error(a, -E2BIG, "at most %d secrets can be changed at once",
                             CLIENT_BATCH_MAX);
@@ -1398,10 +1421,8 @@ int client_record_to_json(struct arca *a, json_t *obj, const struct client_scope
 
 static json_t *batch_body(const struct client_scope *s)
 {
-    json_t *body = json_object();
-    if (!body || client_set_str(body, "environment", s->environment) < 0 ||
-        client_set_str(body, "secretPath", s->path) < 0 ||
-        json_object_set_new(body, "secrets", json_array()) < 0) {
+    json_t *body = client_scope_body(s);
+    if (body && json_object_set_new(body, "secrets", json_array()) < 0) {
         json_decref(body);
         return NULL;
     }
@@ -1425,16 +1446,11 @@ int arca_secrets_set(struct arca *a, const struct arca_scope *scope,
     size_t n_sent = 0;
     int r;
 
-    r = client_require_login(a);
-    if (r < 0)
-        return r;
-    r = client_scope_check(a, scope, &s);
+    r = client_scope_begin(a, scope, NULL, &s);
     if (r < 0)
         return r;
     if (n == 0)
         return 0;
-    if (!in)
-        return client_error(a, -EINVAL, "no secrets given");
     r = check_keys(a, n, input_key_at, in);
     if (r < 0)
         return r;
@@ -1565,16 +1581,11 @@ int arca_secrets_delete(struct arca *a, const struct arca_scope *scope, const ch
     struct client_scope s;
     int r;
 
-    r = client_require_login(a);
-    if (r < 0)
-        return r;
-    r = client_scope_check(a, scope, &s);
+    r = client_scope_begin(a, scope, NULL, &s);
     if (r < 0)
         return r;
     if (n == 0)
         return 0;
-    if (!keys)
-        return client_error(a, -EINVAL, "no secrets given");
     r = check_keys(a, n, name_key_at, keys);
     if (r < 0)
         return r;

@@ -102,6 +102,13 @@ static inline void client_seal_freep(uint8_t **p)
  * pair (a user or an identity, not a service token). */
 int client_require_login(struct arca *a);
 int client_require_keys(struct arca *a);
+/* client_require_login, then client_check_project_id. */
+int client_require_project(struct arca *a, const char *project_id);
+
+/* GETs path and finds the array answer[key].  *ret_answer OWNED (json_decref),
+ * *ret_arr BORROWED from it; neither is written on failure. */
+int client_get_array(struct arca *a, const char *path, const char *key, json_t **ret_answer,
+                     json_t **ret_arr);
 
 /* Building requests: obj[key] = base64 of <data, len> (a secret buffer when
  * secret) or the string s.  -ENOMEM. */
@@ -155,6 +162,12 @@ struct client_scope {
     char path[NAME_PATH_MAX + 1]; /* canonical */
 };
 int client_scope_check(struct arca *a, const struct arca_scope *in, struct client_scope *out);
+/* The start of a call on secrets: client_require_login, client_scope_check and,
+ * unless key is NULL, client_check_key. */
+int client_scope_begin(struct arca *a, const struct arca_scope *scope, const char *key,
+                       struct client_scope *out);
+/* A new request body {environment, secretPath} of s.  OWNED; NULL when out of memory. */
+json_t *client_scope_body(const struct client_scope *s);
 /* Appends /projects/<id>/secrets[/<key>]?environment=<env>&secretPath=<path>. */
 int client_secrets_path(struct arca *a, const struct client_scope *s, const char *key,
                         struct buf *out);

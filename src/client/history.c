@@ -96,13 +96,7 @@ int arca_secret_versions(struct arca *a, const struct arca_scope *scope, const c
     json_t *arr;
     int r;
 
-    r = client_require_login(a);
-    if (r < 0)
-        return r;
-    r = client_scope_check(a, scope, &s);
-    if (r < 0)
-        return r;
-    r = client_check_key(a, key);
+    r = client_scope_begin(a, scope, key, &s);
     if (r < 0)
         return r;
     r = client_project_key(a, s.project_id, &pkey);
@@ -162,17 +156,6 @@ static int action_of(struct arca *a, const char *s, enum arca_change *ret)
     return 0;
 }
 
-static json_t *rollback_body(const struct client_scope *s)
-{
-    json_t *body = json_object();
-    if (!body || client_set_str(body, "environment", s->environment) < 0 ||
-        client_set_str(body, "secretPath", s->path) < 0) {
-        json_decref(body);
-        return NULL;
-    }
-    return body;
-}
-
 int arca_secret_rollback(struct arca *a, const struct arca_scope *scope, const char *key,
                          int64_t version, enum arca_change *ret_action, int64_t *ret_version)
 {
@@ -186,18 +169,12 @@ int arca_secret_rollback(struct arca *a, const struct arca_scope *scope, const c
     json_t *o;
     int r;
 
-    r = client_require_login(a);
-    if (r < 0)
-        return r;
-    r = client_scope_check(a, scope, &s);
-    if (r < 0)
-        return r;
-    r = client_check_key(a, key);
+    r = client_scope_begin(a, scope, key, &s);
     if (r < 0)
         return r;
     if (version < 1)
         return client_error(a, -EINVAL, "versions start at 1");
-    body = rollback_body(&s);
+    body = client_scope_body(&s);
     if (!body || json_object_set_new(body, "version", json_integer(version)) < 0)
         return client_error(a, -ENOMEM, "out of memory");
     r = client_project_path(a, s.project_id, "/secrets/", &path);
@@ -271,10 +248,7 @@ int arca_secrets_rollback(struct arca *a, const struct arca_scope *scope, const 
     json_t *arr;
     int r;
 
-    r = client_require_login(a);
-    if (r < 0)
-        return r;
-    r = client_scope_check(a, scope, &s);
+    r = client_scope_begin(a, scope, NULL, &s);
     if (r < 0)
         return r;
     if (!to)
@@ -282,7 +256,7 @@ int arca_secrets_rollback(struct arca *a, const struct arca_scope *scope, const 
     r = time_arg(a, "time", to, when);
     if (r < 0)
         return r;
-    body = rollback_body(&s);
+    body = client_scope_body(&s);
     if (!body || client_set_str(body, "to", when) < 0)
         return client_error(a, -ENOMEM, "out of memory");
     r = client_project_path(a, s.project_id, "/secrets/rollback", &path);
@@ -456,10 +430,7 @@ int arca_audit_logs_list(struct arca *a, const struct arca_audit_query *q,
     if (r < 0)
         return client_error(a, r, "out of memory");
 
-    r = transport_call(a, "GET", path.ptr, NULL, &answer, NULL);
-    if (r < 0)
-        return r;
-    r = client_answer_arr(a, answer, "auditLogs", &arr);
+    r = client_get_array(a, path.ptr, "auditLogs", &answer, &arr);
     if (r < 0)
         return r;
     r = wire_get_int(answer, "next", &next);

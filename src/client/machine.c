@@ -633,22 +633,6 @@ int arca_identity_create(struct arca *a, const char *name, const struct arca_ide
     return 0;
 }
 
-/* GET /identities: the raw answer.  OWNED. */
-static int identities_fetch(struct arca *a, json_t **ret_answer, json_t **ret_list)
-{
-    json_t *answer = NULL;
-    int r = transport_call(a, "GET", CLIENT_API "/identities", NULL, &answer, NULL);
-    if (r < 0)
-        return r;
-    r = client_answer_arr(a, answer, "identities", ret_list);
-    if (r < 0) {
-        json_decref(answer);
-        return r;
-    }
-    *ret_answer = answer;
-    return 0;
-}
-
 int arca_identities_list(struct arca *a, struct arca_identity **ret, size_t *ret_n)
 {
     _cleanup_json_ json_t *answer = NULL;
@@ -658,7 +642,7 @@ int arca_identities_list(struct arca *a, struct arca_identity **ret, size_t *ret
     r = client_require_login(a);
     if (r < 0)
         return r;
-    r = identities_fetch(a, &answer, &arr);
+    r = client_get_array(a, CLIENT_API "/identities", "identities", &answer, &arr);
     if (r < 0)
         return r;
     size_t n = json_array_size(arr);
@@ -685,7 +669,7 @@ int client_identity_find(struct arca *a, const char *who, json_t **ret_answer, c
     const json_t *found = NULL;
     size_t n_found = 0;
 
-    int r = identities_fetch(a, &answer, &arr);
+    int r = client_get_array(a, CLIENT_API "/identities", "identities", &answer, &arr);
     if (r < 0)
         return r;
     for (size_t i = 0; i < json_array_size(arr); i++) {
@@ -948,19 +932,13 @@ int arca_service_tokens_list(struct arca *a, const char *project_id,
     json_t *arr;
     int r;
 
-    r = client_require_login(a);
-    if (r < 0)
-        return r;
-    r = client_check_project_id(a, project_id);
+    r = client_require_project(a, project_id);
     if (r < 0)
         return r;
     r = client_project_path(a, project_id, "/service-tokens", &path);
     if (r < 0)
         return r;
-    r = transport_call(a, "GET", path.ptr, NULL, &answer, NULL);
-    if (r < 0)
-        return r;
-    r = client_answer_arr(a, answer, "serviceTokens", &arr);
+    r = client_get_array(a, path.ptr, "serviceTokens", &answer, &arr);
     if (r < 0)
         return r;
     size_t n = json_array_size(arr);
@@ -984,10 +962,7 @@ int arca_service_token_revoke(struct arca *a, const char *project_id, const char
     _cleanup_buf_ struct buf path = BUF_INIT;
     int r;
 
-    r = client_require_login(a);
-    if (r < 0)
-        return r;
-    r = client_check_project_id(a, project_id);
+    r = client_require_project(a, project_id);
     if (r < 0)
         return r;
     if (!token_id || !*token_id || strlen(token_id) > CLIENT_ID_MAX)
