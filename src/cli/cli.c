@@ -206,12 +206,38 @@ int cli_fail(struct arca *a, int err)
     return cli_exit_of(err);
 }
 
+int cli_fail_free(struct arca *a, int err)
+{
+    int r = cli_fail(a, err);
+    arca_free(a);
+    return r;
+}
+
+int cli_no_args(const struct cli *c, const char *hint)
+{
+    if (!c->n_args)
+        return EXIT_OK;
+    cli_error(hint, "unexpected argument '%s'", c->args[0]);
+    return EXIT_USAGE;
+}
+
 bool cli_env_token(void)
 {
     const char *t = getenv("ARCA_TOKEN");
     if (!t || !*t)
         t = getenv("INFISICAL_TOKEN");
     return t && *t;
+}
+
+const char *cli_change_name(enum arca_change change)
+{
+    static const char *const names[] = {
+        [ARCA_CREATED] = "created",
+        [ARCA_UPDATED] = "updated",
+        [ARCA_UNCHANGED] = "unchanged",
+        [ARCA_DELETED] = "deleted",
+    };
+    return names[change];
 }
 
 void cli_print_json(json_t *v, bool secret)
@@ -249,9 +275,8 @@ static int client_open(const struct cli *c, bool need_login, bool use_env, struc
         if (r != -ENOENT) {
             cli_error("check ARCA_TOKEN, or ARCA_CLIENT_ID and ARCA_CLIENT_SECRET", "%s",
                       arca_errmsg(a));
-            r = cli_exit_of(r);
             arca_free(a);
-            return r;
+            return cli_exit_of(r);
         }
         r = arca_session_load(a, c->config_dir);
         if (r == -ENOENT) {
@@ -260,11 +285,8 @@ static int client_open(const struct cli *c, bool need_login, bool use_env, struc
             arca_free(a);
             return EXIT_AUTH;
         }
-        if (r < 0) {
-            r = cli_fail(a, r);
-            arca_free(a);
-            return r;
-        }
+        if (r < 0)
+            return cli_fail_free(a, r);
     }
     *ret = a;
     return EXIT_OK;
@@ -365,6 +387,25 @@ int cli_client_scoped(const struct cli *c, struct arca **ret, struct arca_scope 
     return EXIT_OK;
 }
 
+int cli_client_scope(const struct cli *c, struct arca **ret, struct arca_scope *scope,
+                     char *project_buf, size_t size)
+{
+    int r = cli_scope(c, scope, project_buf, size);
+    return r ? r : cli_client_scoped(c, ret, scope);
+}
+
+int cli_fetch_folder(const struct cli *c, struct arca **a, struct arca_secret_list **ret)
+{
+    struct arca_scope scope;
+    char project[128];
+    int r = cli_client_scope(c, a, &scope, project, sizeof(project));
+
+    if (r)
+        return r;
+    r = arca_secrets_list(*a, &scope, ret);
+    return r < 0 ? cli_fail(*a, r) : EXIT_OK;
+}
+
 int cli_project(const struct cli *c, struct arca *a, const char **ret, char *project_buf,
                 size_t size)
 {
@@ -384,6 +425,20 @@ int cli_project(const struct cli *c, struct arca *a, const char **ret, char *pro
     }
     *ret = pid;
     return EXIT_OK;
+}
+
+int cli_client_project(const struct cli *c, struct arca **a, const char **ret, char *project_buf,
+                       size_t size)
+{
+    int r = cli_client(c, true, a);
+    if (r)
+        return r;
+    r = cli_project(c, *a, ret, project_buf, size);
+    if (r) {
+        arca_free(*a);
+        *a = NULL;
+    }
+    return r;
 }
 
 int cli_read_password(const struct cli *c, char **ret, size_t *ret_len)
@@ -444,6 +499,17 @@ int cli_format(const struct cli *c, const char *const *allowed, const char **ret
         }
     cli_error(NULL, "unknown --format '%s' for 'arca %s'", c->format, c->command);
     return -EINVAL;
+}
+
+int cli_format_json(const struct cli *c, const char *plain, bool *ret)
+{
+    const char *const allowed[] = {plain, "json", NULL};
+    const char *format;
+
+    if (cli_format(c, allowed, &format) < 0)
+        return -EINVAL;
+    *ret = streq(format, "json");
+    return 0;
 }
 
 int cli_write_file(const char *path, const void *data, size_t len, unsigned mode)

@@ -88,6 +88,11 @@ int cli_exit_of(int err);
 /* Reports a libarca failure (its arca_errmsg, plus a hint where one helps) and
  * returns the exit code. */
 int cli_fail(struct arca *a, int err);
+/* cli_fail, then arca_free(a) (TAKES a).  Returns the exit code. */
+int cli_fail_free(struct arca *a, int err);
+/* For a command that takes no positional argument: prints "unexpected
+ * argument" with hint and returns EXIT_USAGE if one was given, else EXIT_OK. */
+int cli_no_args(const struct cli *c, const char *hint);
 
 /* A client for the configured server.  With need_login, loads the saved
  * session (exit code EXIT_AUTH with a hint when there is none).  Returns an
@@ -100,6 +105,13 @@ int cli_client_saved(const struct cli *c, struct arca **ret);
 /* A client for commands that work on a scope: cli_client (logged in), then,
  * when cli_scope left the project to the service token, the token's project. */
 int cli_client_scoped(const struct cli *c, struct arca **ret, struct arca_scope *scope);
+/* cli_scope, then cli_client_scoped.  Returns an exit code; *ret OWNED. */
+int cli_client_scope(const struct cli *c, struct arca **ret, struct arca_scope *scope,
+                     char *project_buf, size_t size);
+/* The folder of the command's scope (cli_client_scope, then arca_secrets_list,
+ * its failure reported).  Returns an exit code; *a OWNED (also on a failed
+ * list), *ret OWNED (arca_secret_list_free). */
+int cli_fetch_folder(const struct cli *c, struct arca **a, struct arca_secret_list **ret);
 
 /* True when ARCA_TOKEN or INFISICAL_TOKEN is set (a service token logs in). */
 bool cli_env_token(void);
@@ -115,6 +127,13 @@ int cli_scope(const struct cli *c, struct arca_scope *scope, char *project_buf, 
  * client already made (a service token's project counts).  Returns an exit code. */
 int cli_project(const struct cli *c, struct arca *a, const char **ret, char *project_buf,
                 size_t size);
+/* cli_client (logged in), then cli_project.  Returns an exit code; *a OWNED,
+ * NULL on failure. */
+int cli_client_project(const struct cli *c, struct arca **a, const char **ret, char *project_buf,
+                       size_t size);
+
+/* "created", "updated", "unchanged" or "deleted". */
+const char *cli_change_name(enum arca_change change);
 
 /* Prints v as indented JSON on stdout (TAKES v).  secret: the text held values
  * and is wiped. */
@@ -124,9 +143,12 @@ void cli_print_json(json_t *v, bool secret);
  * the terminal without echo.  OWNED, wipe with arca_secret_string_free. */
 int cli_read_password(const struct cli *c, char **ret, size_t *ret_len);
 
-/* True when --format json was given; false for the default.  Prints a usage
- * error and returns -EINVAL for a format not in allowed (NULL-terminated). */
+/* The --format of the command, allowed[0] by default.  Prints a usage error and
+ * returns -EINVAL for a format not in allowed (NULL-terminated). */
 int cli_format(const struct cli *c, const char *const *allowed, const char **ret);
+/* cli_format for the two formats plain (the default: "table" or "text") and
+ * "json"; *ret is true for json. */
+int cli_format_json(const struct cli *c, const char *plain, bool *ret);
 
 /* Reads a whole file into out (make it a secret buffer; its max bounds the
  * size).  Prints the error and returns a negative errno on failure. */

@@ -9,8 +9,6 @@
 #include "base/util.h"
 #include "cli.h"
 
-static const char *const text_or_json[] = {"text", "json", NULL};
-
 static const char *kind_name(enum arca_session_kind k)
 {
     switch (k) {
@@ -63,7 +61,7 @@ static int password_session(struct cli *c, const char *what)
     struct arca *a = NULL;
     char *pw = NULL;
     size_t pw_len;
-    const char *format;
+    bool json;
     bool bootstrap = streq(what, "bootstrap"), signup = streq(what, "signup");
     int r;
 
@@ -82,11 +80,9 @@ static int password_session(struct cli *c, const char *what)
         cli_error("add --invite TOKEN (from 'arca users invite')", "--invite is required");
         return EXIT_USAGE;
     }
-    if (c->n_args) {
-        cli_error(NULL, "unexpected argument '%s'", c->args[0]);
+    if (cli_no_args(c, NULL))
         return EXIT_USAGE;
-    }
-    if (cli_format(c, text_or_json, &format) < 0)
+    if (cli_format_json(c, "text", &json) < 0)
         return EXIT_USAGE;
     r = cli_client(c, false, &a);
     if (r)
@@ -115,7 +111,7 @@ static int password_session(struct cli *c, const char *what)
         arca_free(a);
         return r;
     }
-    if (streq(format, "json"))
+    if (json)
         cli_print_json(session_json(a), false);
     if (bootstrap)
         fprintf(stderr,
@@ -151,7 +147,7 @@ static const char *env_first(const char *name, const char *fallback)
 static int identity_login(struct cli *c)
 {
     struct arca *a = NULL;
-    const char *format;
+    bool json;
     const char *id = c->client_id
                          ? c->client_id
                          : env_first("ARCA_CLIENT_ID", "INFISICAL_UNIVERSAL_AUTH_CLIENT_ID");
@@ -167,11 +163,9 @@ static int identity_login(struct cli *c)
                   "%s is required", id ? "--client-secret" : "--client-id");
         return EXIT_USAGE;
     }
-    if (c->n_args) {
-        cli_error(NULL, "unexpected argument '%s'", c->args[0]);
+    if (cli_no_args(c, NULL))
         return EXIT_USAGE;
-    }
-    if (cli_format(c, text_or_json, &format) < 0)
+    if (cli_format_json(c, "text", &json) < 0)
         return EXIT_USAGE;
     r = cli_client(c, false, &a);
     if (r)
@@ -179,12 +173,9 @@ static int identity_login(struct cli *c)
     r = arca_login_identity(a, id, secret);
     if (r == 0)
         r = arca_session_save(a, c->config_dir);
-    if (r < 0) {
-        r = cli_fail(a, r);
-        arca_free(a);
-        return r;
-    }
-    if (streq(format, "json"))
+    if (r < 0)
+        return cli_fail_free(a, r);
+    if (json)
         cli_print_json(session_json(a), false);
     arca_session_expiry(a, NULL, &exp);
     if (exp > 0) {
@@ -224,11 +215,8 @@ int cmd_logout(struct cli *c)
     if (r)
         return r;
     r = arca_logout(a);
-    if (r < 0 && r != -EACCES) {
-        r = cli_fail(a, r);
-        arca_free(a);
-        return r;
-    }
+    if (r < 0 && r != -EACCES)
+        return cli_fail_free(a, r);
     arca_session_forget(c->config_dir);
     fprintf(stderr, "logged out\n");
     arca_free(a);
@@ -238,15 +226,15 @@ int cmd_logout(struct cli *c)
 int cmd_whoami(struct cli *c)
 {
     struct arca *a = NULL;
-    const char *format;
+    bool json;
     int r;
 
-    if (cli_format(c, text_or_json, &format) < 0)
+    if (cli_format_json(c, "text", &json) < 0)
         return EXIT_USAGE;
     r = cli_client(c, true, &a);
     if (r)
         return r;
-    if (streq(format, "json")) {
+    if (json) {
         cli_print_json(session_json(a), false);
     } else {
         switch (arca_session_kind(a)) {
@@ -270,16 +258,14 @@ int cmd_whoami(struct cli *c)
 int cmd_token_renew(struct cli *c)
 {
     struct arca *a = NULL;
-    const char *format;
+    bool json;
     int64_t exp, max;
     char e[25] = "", m[25] = "";
     int r;
 
-    if (c->n_args) {
-        cli_error("arca token renew", "unexpected argument '%s'", c->args[0]);
+    if (cli_no_args(c, "arca token renew"))
         return EXIT_USAGE;
-    }
-    if (cli_format(c, text_or_json, &format) < 0)
+    if (cli_format_json(c, "text", &json) < 0)
         return EXIT_USAGE;
     r = cli_client_saved(c, &a);
     if (r)
@@ -287,13 +273,10 @@ int cmd_token_renew(struct cli *c)
     r = arca_token_renew(a);
     if (r == 0)
         r = arca_session_save(a, c->config_dir);
-    if (r < 0) {
-        r = cli_fail(a, r);
-        arca_free(a);
-        return r;
-    }
+    if (r < 0)
+        return cli_fail_free(a, r);
     arca_session_expiry(a, &exp, &max);
-    if (streq(format, "json")) {
+    if (json) {
         cli_print_json(json_pack("{s:s?, s:o, s:o}", "name", arca_session_name(a), "expiresAt",
                                  time_json(exp), "maxExpiresAt", time_json(max)),
                        false);

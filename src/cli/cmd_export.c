@@ -95,30 +95,18 @@ int cmd_export(struct cli *c)
 {
     static const char *const formats[] = {"dotenv", "dotenv-export", "json", "yaml", "csv", NULL};
     struct arca *a = NULL;
-    struct arca_scope scope;
     struct arca_secret_list *l = NULL;
     _cleanup_buf_ struct buf out = BUF_INIT;
-    char project[128];
     const char *format, *bad_key = NULL, *reason = NULL;
     int r;
 
-    if (c->n_args) {
-        cli_error("arca export --env ENV --format FORMAT", "unexpected argument '%s'", c->args[0]);
+    if (cli_no_args(c, "arca export --env ENV --format FORMAT"))
         return EXIT_USAGE;
-    }
     if (cli_format(c, formats, &format) < 0)
         return EXIT_USAGE;
-    r = cli_scope(c, &scope, project, sizeof(project));
+    r = cli_fetch_folder(c, &a, &l);
     if (r)
-        return r;
-    r = cli_client_scoped(c, &a, &scope);
-    if (r)
-        return r;
-    r = arca_secrets_list(a, &scope, &l);
-    if (r < 0) {
-        r = cli_fail(a, r);
         goto out;
-    }
     buf_init_secret(&out, 0);
     if (format_secrets(&out, l, format, &bad_key, &reason) < 0) {
         cli_error("export it with --format json", "cannot export '%s' as %s: %s", bad_key, format,

@@ -13,23 +13,9 @@
 
 #define AUDIT_PAGE 1000u
 
-static const char *const change_names[] = {
-    [ARCA_CREATED] = "created",
-    [ARCA_UPDATED] = "updated",
-    [ARCA_UNCHANGED] = "unchanged",
-    [ARCA_DELETED] = "deleted",
-};
-
 static const char *dash(const char *s)
 {
     return s && *s ? s : "-";
-}
-
-static int fail(struct arca *a, int err)
-{
-    int r = cli_fail(a, err);
-    arca_free(a);
-    return r;
 }
 
 /* --- secrets history / rollback ------------------------------------------ */
@@ -41,31 +27,27 @@ int cmd_secrets_history(struct cli *c)
     struct arca_secret_version *v = NULL;
     size_t n = 0;
     char project[128];
-    const char *format;
-    static const char *const formats[] = {"table", "json", NULL};
+    bool json;
     int r;
 
     if (c->n_args != 1) {
         cli_error("arca secrets history KEY --env ENV [--show-values]", "give one secret name");
         return EXIT_USAGE;
     }
-    if (cli_format(c, formats, &format) < 0)
+    if (cli_format_json(c, "table", &json) < 0)
         return EXIT_USAGE;
-    r = cli_scope(c, &scope, project, sizeof(project));
-    if (r)
-        return r;
-    r = cli_client_scoped(c, &a, &scope);
+    r = cli_client_scope(c, &a, &scope, project, sizeof(project));
     if (r)
         return r;
     r = arca_secret_versions(a, &scope, c->args[0], &v, &n);
     if (r < 0)
-        return fail(a, r);
-    if (streq(format, "json")) {
+        return cli_fail_free(a, r);
+    if (json) {
         json_t *arr = json_array();
         for (size_t i = 0; i < n; i++)
             json_array_append_new(
                 arr, json_pack("{s:I, s:s, s:s?, s:s, s:s}", "version", (json_int_t)v[i].version,
-                               "action", change_names[v[i].action], "value", v[i].value,
+                               "action", cli_change_name(v[i].action), "value", v[i].value,
                                "updatedAt", v[i].updated_at, "actorId", v[i].actor_id));
         cli_print_json(arr, true);
     } else {
@@ -82,7 +64,7 @@ int cmd_secrets_history(struct cli *c)
             for (size_t k = 0; k < n_m; k++)
                 if (streq(m[k].principal_id, by) && *m[k].name)
                     by = m[k].name;
-            printf("%-7" PRId64 "  %-7s  %-24s  %-*s", v[i].version, change_names[v[i].action],
+            printf("%-7" PRId64 "  %-7s  %-24s  %-*s", v[i].version, cli_change_name(v[i].action),
                    v[i].updated_at, c->show_values ? 36 : 0, dash(by));
             if (c->show_values && v[i].value)
                 printf("  %s", v[i].value);
@@ -95,8 +77,7 @@ int cmd_secrets_history(struct cli *c)
     return EXIT_OK;
 }
 
-static int rollback_one(struct cli *c, struct arca *a, const struct arca_scope *scope,
-                        const char *format)
+static int rollback_one(struct cli *c, struct arca *a, const struct arca_scope *scope, bool json)
 {
     char *end;
     long long version;
@@ -114,19 +95,18 @@ static int rollback_one(struct cli *c, struct arca *a, const struct arca_scope *
     r = arca_secret_rollback(a, scope, c->args[0], version, &action, &now);
     if (r < 0)
         return cli_fail(a, r);
-    if (streq(format, "json"))
+    if (json)
         cli_print_json(json_pack("{s:s, s:I, s:I, s:s}", "key", c->args[0], "from",
                                  (json_int_t)version, "version", (json_int_t)now, "action",
-                                 change_names[action]),
+                                 cli_change_name(action)),
                        false);
     else
         printf("%s: rolled back to version %lld: %s (version %" PRId64 ")\n", c->args[0], version,
-               change_names[action], now);
+               cli_change_name(action), now);
     return EXIT_OK;
 }
 
-static int rollback_folder(struct cli *c, struct arca *a, const struct arca_scope *scope,
-                           const char *format)
+static int rollback_folder(struct cli *c, struct arca *a, const struct arca_scope *scope, bool json)
 {
     static const char *const rollback_names[] = {
         [ARCA_CREATED] = "restored",
@@ -140,12 +120,12 @@ static int rollback_folder(struct cli *c, struct arca *a, const struct arca_scop
 
     if (r < 0)
         return cli_fail(a, r);
-    if (streq(format, "json")) {
+    if (json) {
         json_t *arr = json_array();
         for (size_t i = 0; i < n; i++)
             json_array_append_new(arr, json_pack("{s:s, s:I, s:s}", "key", v[i].key, "version",
                                                  (json_int_t)v[i].version, "action",
-                                                 change_names[v[i].action]));
+                                                 cli_change_name(v[i].action)));
         cli_print_json(arr, false);
     } else {
         for (size_t i = 0; i < n; i++)
@@ -163,8 +143,7 @@ int cmd_secrets_rollback(struct cli *c)
     struct arca *a = NULL;
     struct arca_scope scope;
     char project[128];
-    const char *format;
-    static const char *const formats[] = {"text", "json", NULL};
+    bool json;
     int r;
 
     if (c->n_args == 1 && !c->version) {
@@ -181,15 +160,12 @@ int cmd_secrets_rollback(struct cli *c)
                   "roll back one secret to a version, or the folder to a time");
         return EXIT_USAGE;
     }
-    if (cli_format(c, formats, &format) < 0)
+    if (cli_format_json(c, "text", &json) < 0)
         return EXIT_USAGE;
-    r = cli_scope(c, &scope, project, sizeof(project));
+    r = cli_client_scope(c, &a, &scope, project, sizeof(project));
     if (r)
         return r;
-    r = cli_client_scoped(c, &a, &scope);
-    if (r)
-        return r;
-    r = c->n_args ? rollback_one(c, a, &scope, format) : rollback_folder(c, a, &scope, format);
+    r = c->n_args ? rollback_one(c, a, &scope, json) : rollback_folder(c, a, &scope, json);
     arca_free(a);
     return r;
 }
@@ -207,12 +183,9 @@ static int audit_query(const struct cli *c, struct arca_audit_query *q)
         .since = c->since,
         .until = c->until,
     };
-    if (c->n_args) {
-        cli_error("arca audit-logs list [--project-id ID] [--event E] [--actor A] [--since T] "
-                  "[--until T]",
-                  "unexpected argument '%s'", c->args[0]);
+    if (cli_no_args(c, "arca audit-logs list [--project-id ID] [--event E] [--actor A] [--since T] "
+                       "[--until T]"))
         return EXIT_USAGE;
-    }
     return EXIT_OK;
 }
 
@@ -224,8 +197,7 @@ int cmd_audit_logs_list(struct cli *c)
     size_t n = 0;
     int64_t next = -1;
     unsigned long limit = 100;
-    const char *format;
-    static const char *const formats[] = {"table", "json", NULL};
+    bool json;
     int r;
 
     r = audit_query(c, &q);
@@ -242,15 +214,15 @@ int cmd_audit_logs_list(struct cli *c)
         }
     }
     q.limit = (unsigned)limit;
-    if (cli_format(c, formats, &format) < 0)
+    if (cli_format_json(c, "table", &json) < 0)
         return EXIT_USAGE;
     r = cli_client(c, true, &a);
     if (r)
         return r;
     r = arca_audit_logs_list(a, &q, &v, &n, &next);
     if (r < 0)
-        return fail(a, r);
-    if (streq(format, "json")) {
+        return cli_fail_free(a, r);
+    if (json) {
         json_t *arr = json_array();
         for (size_t i = 0; i < n; i++) {
             json_t *o = NULL;
@@ -296,7 +268,7 @@ int cmd_audit_logs_export(struct cli *c)
 
         r = arca_audit_logs_list(a, &q, &v, &n, &next);
         if (r < 0)
-            return fail(a, r);
+            return cli_fail_free(a, r);
         for (size_t i = 0; i < n; i++)
             printf("%s\n", v[i].json);
         /* the next page starts after the last record seen: right whether 'next' is
@@ -326,23 +298,20 @@ int cmd_audit_logs_verify(struct cli *c)
 {
     struct arca *a = NULL;
     struct arca_audit_verify *v = NULL;
-    const char *format;
-    static const char *const formats[] = {"text", "json", NULL};
+    bool json;
     int r;
 
-    if (c->n_args) {
-        cli_error("arca audit-logs verify", "unexpected argument '%s'", c->args[0]);
+    if (cli_no_args(c, "arca audit-logs verify"))
         return EXIT_USAGE;
-    }
-    if (cli_format(c, formats, &format) < 0)
+    if (cli_format_json(c, "text", &json) < 0)
         return EXIT_USAGE;
     r = cli_client(c, true, &a);
     if (r)
         return r;
     r = arca_audit_logs_verify(a, &v);
     if (r < 0)
-        return fail(a, r);
-    if (streq(format, "json")) {
+        return cli_fail_free(a, r);
+    if (json) {
         if (v->ok)
             cli_print_json(json_pack("{s:b, s:I, s:I, s:s}", "ok", 1, "records",
                                      (json_int_t)v->records, "headSeq", (json_int_t)v->head_seq,

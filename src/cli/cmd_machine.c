@@ -11,16 +11,6 @@
 #include "base/wire.h"
 #include "cli.h"
 
-static const char *const table_or_json[] = {"table", "json", NULL};
-static const char *const text_or_json[] = {"text", "json", NULL};
-
-static int fail(struct arca *a, int err)
-{
-    int r = cli_fail(a, err);
-    arca_free(a);
-    return r;
-}
-
 /* Parses a duration flag into *ret (unchanged when the flag is absent). */
 static bool duration_flag(const char *flag, const char *value, int64_t *ret)
 {
@@ -41,7 +31,7 @@ int cmd_identities_create(struct cli *c)
     struct arca_identity *id = NULL;
     struct arca_identity_options opts = {0};
     char *secret = NULL;
-    const char *format;
+    bool json;
     int r;
 
     if (c->n_args != 1) {
@@ -57,7 +47,7 @@ int cmd_identities_create(struct cli *c)
         cli_error("add --project-id ID", "--role needs --project-id");
         return EXIT_USAGE;
     }
-    if (cli_format(c, text_or_json, &format) < 0)
+    if (cli_format_json(c, "text", &json) < 0)
         return EXIT_USAGE;
     if (!duration_flag("access-token-ttl", c->access_token_ttl, &opts.access_token_ttl) ||
         !duration_flag("access-token-max-ttl", c->access_token_max_ttl, &opts.access_token_max_ttl))
@@ -71,8 +61,8 @@ int cmd_identities_create(struct cli *c)
         return r;
     r = arca_identity_create(a, c->args[0], &opts, &id, &secret);
     if (r < 0)
-        return fail(a, r);
-    if (streq(format, "json")) {
+        return cli_fail_free(a, r);
+    if (json) {
         json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "identityId", id->id, "clientId",
                               id->client_id, "clientSecret", secret, "name", id->name,
                               "organizationId", id->organization_id);
@@ -101,22 +91,20 @@ int cmd_identities_list(struct cli *c)
     struct arca *a = NULL;
     struct arca_identity *v = NULL;
     size_t n = 0;
-    const char *format;
+    bool json;
     int r;
 
-    if (c->n_args) {
-        cli_error("arca identities list", "unexpected argument '%s'", c->args[0]);
+    if (cli_no_args(c, "arca identities list"))
         return EXIT_USAGE;
-    }
-    if (cli_format(c, table_or_json, &format) < 0)
+    if (cli_format_json(c, "table", &json) < 0)
         return EXIT_USAGE;
     r = cli_client(c, true, &a);
     if (r)
         return r;
     r = arca_identities_list(a, &v, &n);
     if (r < 0)
-        return fail(a, r);
-    if (streq(format, "json")) {
+        return cli_fail_free(a, r);
+    if (json) {
         json_t *arr = json_array();
         for (size_t i = 0; i < n; i++)
             json_array_append_new(
@@ -151,7 +139,7 @@ int cmd_identities_delete(struct cli *c)
         return r;
     r = arca_identity_delete(a, c->args[0]);
     if (r < 0)
-        return fail(a, r);
+        return cli_fail_free(a, r);
     printf("deleted machine identity '%s'\n", c->args[0]);
     arca_free(a);
     return EXIT_OK;
@@ -183,7 +171,8 @@ int cmd_service_token_create(struct cli *c)
     struct arca_token_scope scopes[CLI_MAX_REPEAT + 1];
     char envs[CLI_MAX_REPEAT][65];
     char *token = NULL;
-    const char *pid, *format, *name;
+    const char *pid, *name;
+    bool json;
     char project[128];
     int64_t expires_in = 0;
     size_t n = 0;
@@ -224,20 +213,15 @@ int cmd_service_token_create(struct cli *c)
     write = c->access && streq(c->access, "read-write");
     if (!duration_flag("expires-in", c->expires_in, &expires_in))
         return EXIT_USAGE;
-    if (cli_format(c, text_or_json, &format) < 0)
+    if (cli_format_json(c, "text", &json) < 0)
         return EXIT_USAGE;
-    r = cli_client(c, true, &a);
+    r = cli_client_project(c, &a, &pid, project, sizeof(project));
     if (r)
         return r;
-    r = cli_project(c, a, &pid, project, sizeof(project));
-    if (r) {
-        arca_free(a);
-        return r;
-    }
     r = arca_service_token_create(a, pid, name, scopes, n, write, expires_in, &t, &token);
     if (r < 0)
-        return fail(a, r);
-    if (streq(format, "json")) {
+        return cli_fail_free(a, r);
+    if (json) {
         json_t *o = token_json(t);
         if (o)
             json_object_set_new(o, "token", json_string(token));
@@ -261,29 +245,22 @@ int cmd_service_token_list(struct cli *c)
     struct arca *a = NULL;
     struct arca_service_token *v = NULL;
     size_t n = 0;
-    const char *pid, *format;
+    const char *pid;
+    bool json;
     char project[128];
     int r;
 
-    if (c->n_args) {
-        cli_error("arca service-token list [--project-id ID]", "unexpected argument '%s'",
-                  c->args[0]);
+    if (cli_no_args(c, "arca service-token list [--project-id ID]"))
         return EXIT_USAGE;
-    }
-    if (cli_format(c, table_or_json, &format) < 0)
+    if (cli_format_json(c, "table", &json) < 0)
         return EXIT_USAGE;
-    r = cli_client(c, true, &a);
+    r = cli_client_project(c, &a, &pid, project, sizeof(project));
     if (r)
         return r;
-    r = cli_project(c, a, &pid, project, sizeof(project));
-    if (r) {
-        arca_free(a);
-        return r;
-    }
     r = arca_service_tokens_list(a, pid, &v, &n);
     if (r < 0)
-        return fail(a, r);
-    if (streq(format, "json")) {
+        return cli_fail_free(a, r);
+    if (json) {
         json_t *arr = json_array();
         for (size_t i = 0; i < n; i++)
             json_array_append_new(arr, token_json(&v[i]));
@@ -325,17 +302,12 @@ int cmd_service_token_revoke(struct cli *c)
         snprintf(from_token, sizeof(from_token), "%.*s", (int)len, id + 3);
         id = from_token;
     }
-    r = cli_client(c, true, &a);
+    r = cli_client_project(c, &a, &pid, project, sizeof(project));
     if (r)
         return r;
-    r = cli_project(c, a, &pid, project, sizeof(project));
-    if (r) {
-        arca_free(a);
-        return r;
-    }
     r = arca_service_token_revoke(a, pid, id);
     if (r < 0)
-        return fail(a, r);
+        return cli_fail_free(a, r);
     printf("revoked service token %s\n", id);
     arca_free(a);
     return EXIT_OK;

@@ -10,29 +10,6 @@
 #include "base/wire.h"
 #include "cli.h"
 
-static const char *const table_or_json[] = {"table", "json", NULL};
-
-/* The client and the project of a project command; returns an exit code. */
-static int open_project(struct cli *c, struct arca **a, const char **pid, char *buf, size_t size)
-{
-    int r = cli_client(c, true, a);
-    if (r)
-        return r;
-    r = cli_project(c, *a, pid, buf, size);
-    if (r) {
-        arca_free(*a);
-        *a = NULL;
-    }
-    return r;
-}
-
-static int fail(struct arca *a, int err)
-{
-    int r = cli_fail(a, err);
-    arca_free(a);
-    return r;
-}
-
 /* --- users invite -------------------------------------------------------- */
 
 int cmd_users_invite(struct cli *c)
@@ -40,15 +17,14 @@ int cmd_users_invite(struct cli *c)
     struct arca *a = NULL;
     struct arca_invite *inv = NULL;
     char *token = NULL;
-    const char *format;
-    static const char *const formats[] = {"text", "json", NULL};
+    bool json;
     int r;
 
     if (c->n_args != 1) {
         cli_error("arca users invite EMAIL [--org-role admin|member]", "give one e-mail address");
         return EXIT_USAGE;
     }
-    if (cli_format(c, formats, &format) < 0)
+    if (cli_format_json(c, "text", &json) < 0)
         return EXIT_USAGE;
     r = cli_client(c, true, &a);
     if (r)
@@ -56,8 +32,8 @@ int cmd_users_invite(struct cli *c)
     r = arca_invite_create(a, c->args[0], c->org_role ? c->org_role : "member", c->organization_id,
                            &inv, &token);
     if (r < 0)
-        return fail(a, r);
-    if (streq(format, "json"))
+        return cli_fail_free(a, r);
+    if (json)
         cli_print_json(json_pack("{s:s, s:s, s:s, s:s, s:s}", "token", token, "id", inv->id,
                                  "email", inv->email, "orgRole", inv->org_role, "expiresAt",
                                  inv->expires_at),
@@ -84,9 +60,9 @@ static const char *principal_name(enum arca_principal_type t)
 int cmd_members_add(struct cli *c)
 {
     struct arca *a = NULL;
-    const char *pid, *format, *who;
+    const char *pid, *who;
+    bool json;
     char project[128];
-    static const char *const formats[] = {"text", "json", NULL};
     enum arca_principal_type type;
     int r;
 
@@ -100,17 +76,17 @@ int cmd_members_add(struct cli *c)
         cli_error("add --role admin|member|viewer|no-access|CUSTOM-ROLE", "--role is required");
         return EXIT_USAGE;
     }
-    if (cli_format(c, formats, &format) < 0)
+    if (cli_format_json(c, "text", &json) < 0)
         return EXIT_USAGE;
     type = c->identity ? ARCA_PRINCIPAL_IDENTITY : ARCA_PRINCIPAL_USER;
     who = c->identity ? c->identity : c->args[0];
-    r = open_project(c, &a, &pid, project, sizeof(project));
+    r = cli_client_project(c, &a, &pid, project, sizeof(project));
     if (r)
         return r;
     r = arca_member_add(a, pid, type, who, c->role);
     if (r < 0)
-        return fail(a, r);
-    if (streq(format, "json"))
+        return cli_fail_free(a, r);
+    if (json)
         cli_print_json(json_pack("{s:s, s:s, s:s, s:s}", "principalType", principal_name(type),
                                  "name", who, "role", c->role, "projectId", pid),
                        false);
@@ -126,23 +102,22 @@ int cmd_members_list(struct cli *c)
     struct arca *a = NULL;
     struct arca_member *m = NULL;
     size_t n = 0;
-    const char *pid, *format;
+    const char *pid;
+    bool json;
     char project[128];
     int r;
 
-    if (c->n_args) {
-        cli_error("arca members list --project-id ID", "unexpected argument '%s'", c->args[0]);
+    if (cli_no_args(c, "arca members list --project-id ID"))
         return EXIT_USAGE;
-    }
-    if (cli_format(c, table_or_json, &format) < 0)
+    if (cli_format_json(c, "table", &json) < 0)
         return EXIT_USAGE;
-    r = open_project(c, &a, &pid, project, sizeof(project));
+    r = cli_client_project(c, &a, &pid, project, sizeof(project));
     if (r)
         return r;
     r = arca_members_list(a, pid, &m, &n);
     if (r < 0)
-        return fail(a, r);
-    if (streq(format, "json")) {
+        return cli_fail_free(a, r);
+    if (json) {
         json_t *arr = json_array();
         for (size_t i = 0; i < n; i++)
             json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s}", "principalType",
@@ -179,12 +154,12 @@ static int member_change(struct cli *c, bool remove)
         cli_error("add --role ROLE", "--role is required");
         return EXIT_USAGE;
     }
-    r = open_project(c, &a, &pid, project, sizeof(project));
+    r = cli_client_project(c, &a, &pid, project, sizeof(project));
     if (r)
         return r;
     r = remove ? arca_member_remove(a, pid, who) : arca_member_update(a, pid, who, c->role);
     if (r < 0)
-        return fail(a, r);
+        return cli_fail_free(a, r);
     if (remove)
         printf("removed %s from project %s\n", who, pid);
     else
@@ -238,10 +213,10 @@ static int rule_spec(const json_t *rule, struct buf *out)
 int cmd_roles_create(struct cli *c)
 {
     struct arca *a = NULL;
-    const char *pid, *format;
+    const char *pid;
+    bool json;
     char project[128];
     char *rules = NULL;
-    static const char *const formats[] = {"text", "json", NULL};
     int r;
 
     if (c->n_args != 1) {
@@ -254,9 +229,9 @@ int cmd_roles_create(struct cli *c)
                   "at least one --allow rule is required");
         return EXIT_USAGE;
     }
-    if (cli_format(c, formats, &format) < 0)
+    if (cli_format_json(c, "text", &json) < 0)
         return EXIT_USAGE;
-    r = open_project(c, &a, &pid, project, sizeof(project));
+    r = cli_client_project(c, &a, &pid, project, sizeof(project));
     if (r)
         return r;
     r = arca_rules_from_specs(a, c->allow, c->n_allow, c->deny, c->n_deny, &rules);
@@ -270,9 +245,9 @@ int cmd_roles_create(struct cli *c)
     r = arca_role_create(a, pid, c->args[0], c->name, rules);
     if (r < 0) {
         free(rules);
-        return fail(a, r);
+        return cli_fail_free(a, r);
     }
-    if (streq(format, "json")) {
+    if (json) {
         json_t *rj = NULL;
         (void)wire_parse(rules, strlen(rules), &rj, NULL);
         cli_print_json(json_pack("{s:s, s:s, s:o}", "slug", c->args[0], "name",
@@ -292,23 +267,22 @@ int cmd_roles_list(struct cli *c)
     struct arca *a = NULL;
     struct arca_role *v = NULL;
     size_t n = 0;
-    const char *pid, *format;
+    const char *pid;
+    bool json;
     char project[128];
     int r;
 
-    if (c->n_args) {
-        cli_error("arca roles list --project-id ID", "unexpected argument '%s'", c->args[0]);
+    if (cli_no_args(c, "arca roles list --project-id ID"))
         return EXIT_USAGE;
-    }
-    if (cli_format(c, table_or_json, &format) < 0)
+    if (cli_format_json(c, "table", &json) < 0)
         return EXIT_USAGE;
-    r = open_project(c, &a, &pid, project, sizeof(project));
+    r = cli_client_project(c, &a, &pid, project, sizeof(project));
     if (r)
         return r;
     r = arca_roles_list(a, pid, &v, &n);
     if (r < 0)
-        return fail(a, r);
-    if (streq(format, "json")) {
+        return cli_fail_free(a, r);
+    if (json) {
         json_t *arr = json_array();
         for (size_t i = 0; i < n; i++) {
             json_t *rj = NULL;
@@ -349,12 +323,12 @@ int cmd_roles_delete(struct cli *c)
         cli_error("arca roles delete SLUG --project-id ID", "give one role slug");
         return EXIT_USAGE;
     }
-    r = open_project(c, &a, &pid, project, sizeof(project));
+    r = cli_client_project(c, &a, &pid, project, sizeof(project));
     if (r)
         return r;
     r = arca_role_delete(a, pid, c->args[0]);
     if (r < 0)
-        return fail(a, r);
+        return cli_fail_free(a, r);
     printf("deleted role '%s' from project %s\n", c->args[0], pid);
     arca_free(a);
     return EXIT_OK;

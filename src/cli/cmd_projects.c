@@ -9,8 +9,6 @@
 #include "base/wire.h"
 #include "cli.h"
 
-static const char *const table_or_json[] = {"table", "json", NULL};
-
 static json_t *project_json(const struct arca_project *p)
 {
     json_t *envs = json_array();
@@ -24,38 +22,27 @@ static json_t *project_json(const struct arca_project *p)
                      "environments", envs);
 }
 
-/* Prints v as indented JSON on stdout (TAKES v). */
-static void print_json(json_t *v)
-{
-    json_dumpf(v, stdout, JSON_INDENT(2));
-    fputc('\n', stdout);
-    json_decref(v);
-}
-
 int cmd_projects_create(struct cli *c)
 {
     struct arca *a = NULL;
     struct arca_project *p = NULL;
-    const char *format;
+    bool json;
     int r;
 
     if (c->n_args != 1) {
         cli_error("arca projects create NAME", "give exactly one project name");
         return EXIT_USAGE;
     }
-    if (cli_format(c, table_or_json, &format) < 0)
+    if (cli_format_json(c, "table", &json) < 0)
         return EXIT_USAGE;
     r = cli_client(c, true, &a);
     if (r)
         return r;
     r = arca_project_create(a, c->args[0], &p);
-    if (r < 0) {
-        r = cli_fail(a, r);
-        arca_free(a);
-        return r;
-    }
-    if (streq(format, "json"))
-        print_json(project_json(p));
+    if (r < 0)
+        return cli_fail_free(a, r);
+    if (json)
+        cli_print_json(project_json(p), false);
     else
         printf("created project '%s' (id %s) with environments dev, staging, prod\n"
                "next: arca init --project-id %s\n",
@@ -70,25 +57,22 @@ int cmd_projects_list(struct cli *c)
     struct arca *a = NULL;
     struct arca_project *ps = NULL;
     size_t n = 0;
-    const char *format;
+    bool json;
     int r;
 
-    if (cli_format(c, table_or_json, &format) < 0)
+    if (cli_format_json(c, "table", &json) < 0)
         return EXIT_USAGE;
     r = cli_client(c, true, &a);
     if (r)
         return r;
     r = arca_projects_list(a, &ps, &n);
-    if (r < 0) {
-        r = cli_fail(a, r);
-        arca_free(a);
-        return r;
-    }
-    if (streq(format, "json")) {
+    if (r < 0)
+        return cli_fail_free(a, r);
+    if (json) {
         json_t *arr = json_array();
         for (size_t i = 0; i < n; i++)
             json_array_append_new(arr, project_json(&ps[i]));
-        print_json(arr);
+        cli_print_json(arr, false);
     } else {
         printf("%-36s  %s\n", "ID", "NAME");
         for (size_t i = 0; i < n; i++)
@@ -116,11 +100,8 @@ int cmd_init(struct cli *c)
     if (r)
         return r;
     r = arca_project_get(a, c->project_id, &p);
-    if (r < 0) {
-        r = cli_fail(a, r);
-        arca_free(a);
-        return r;
-    }
+    if (r < 0)
+        return cli_fail_free(a, r);
     j = json_pack("{s:s}", "projectId", p->id);
     if (!j || wire_dump(&text, j) < 0 || buf_addch(&text, '\n') < 0) {
         json_decref(j);
@@ -143,37 +124,27 @@ out:
 int cmd_projects_rotate_key(struct cli *c)
 {
     struct arca *a = NULL;
-    const char *pid, *format;
+    const char *pid;
+    bool json;
     char project[128];
     size_t n_versions = 0, n_members = 0;
-    static const char *const formats[] = {"text", "json", NULL};
     int r;
 
-    if (c->n_args) {
-        cli_error("arca projects rotate-key --project-id ID", "unexpected argument '%s'",
-                  c->args[0]);
+    if (cli_no_args(c, "arca projects rotate-key --project-id ID"))
         return EXIT_USAGE;
-    }
-    if (cli_format(c, formats, &format) < 0)
+    if (cli_format_json(c, "text", &json) < 0)
         return EXIT_USAGE;
-    r = cli_client(c, true, &a);
+    r = cli_client_project(c, &a, &pid, project, sizeof(project));
     if (r)
         return r;
-    r = cli_project(c, a, &pid, project, sizeof(project));
-    if (r) {
-        arca_free(a);
-        return r;
-    }
     r = arca_project_rotate_key(a, pid, &n_versions, &n_members);
-    if (r < 0) {
-        r = cli_fail(a, r);
-        arca_free(a);
-        return r;
-    }
-    if (streq(format, "json"))
-        print_json(json_pack("{s:s, s:I, s:I, s:b}", "projectId", pid, "versions",
-                             (json_int_t)n_versions, "members", (json_int_t)n_members,
-                             "serviceTokensRevoked", 1));
+    if (r < 0)
+        return cli_fail_free(a, r);
+    if (json)
+        cli_print_json(json_pack("{s:s, s:I, s:I, s:b}", "projectId", pid, "versions",
+                                 (json_int_t)n_versions, "members", (json_int_t)n_members,
+                                 "serviceTokensRevoked", 1),
+                       false);
     else
         printf("rotated the key of project %s: re-encrypted %zu versions, sealed the new key to "
                "%zu members\n"

@@ -85,9 +85,7 @@ static int wait_child(pid_t pid)
 int cmd_run(struct cli *c)
 {
     struct arca *a = NULL;
-    struct arca_scope scope;
     struct arca_secret_list *l = NULL;
-    char project[128];
     char **env = NULL;
     size_t n_owned = 0;
     sigset_t block, old;
@@ -99,25 +97,13 @@ int cmd_run(struct cli *c)
         cli_error("arca run --env ENV -- COMMAND [ARGS ...]", "no command given after '--'");
         return EXIT_USAGE;
     }
-    if (c->n_args) {
-        cli_error("put the command after '--': arca run --env ENV -- COMMAND",
-                  "unexpected argument '%s'", c->args[0]);
+    if (cli_no_args(c, "put the command after '--': arca run --env ENV -- COMMAND"))
         return EXIT_USAGE;
-    }
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* decrypted values must not land in a core file */
-    r = cli_scope(c, &scope, project, sizeof(project));
-    if (r)
-        return r;
-    r = cli_client_scoped(c, &a, &scope);
-    if (r)
-        return r;
-    r = arca_secrets_list(a, &scope, &l);
-    if (r < 0) {
-        r = cli_fail(a, r);
-        arca_free(a);
-        return r;
-    }
+    r = cli_fetch_folder(c, &a, &l);
     arca_free(a);
+    if (r)
+        return r;
     env = child_env(l, &n_owned);
     arca_secret_list_free(l);
     if (!env) {

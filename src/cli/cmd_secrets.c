@@ -15,13 +15,6 @@
 
 #define VALUE_FILE_MAX (64u * 1024)
 
-static const char *const change_names[] = {
-    [ARCA_CREATED] = "created",
-    [ARCA_UPDATED] = "updated",
-    [ARCA_UNCHANGED] = "unchanged",
-    [ARCA_DELETED] = "deleted",
-};
-
 /* Reads a whole file into a secret buffer, at most max bytes. */
 int cli_read_file(const char *path, size_t max, struct buf *out)
 {
@@ -58,8 +51,7 @@ int cmd_secrets_set(struct cli *c)
     enum arca_change *changes = NULL;
     int64_t *versions = NULL;
     size_t n = 0;
-    const char *format;
-    static const char *const formats[] = {"table", "json", NULL};
+    bool json;
     bool pair = c->n_args == 2 && !strchr(c->args[0], '=');
     int r;
 
@@ -67,7 +59,7 @@ int cmd_secrets_set(struct cli *c)
         cli_error("arca secrets set KEY=VALUE [KEY=VALUE ...] --env ENV", "no secrets given");
         return EXIT_USAGE;
     }
-    if (cli_format(c, formats, &format) < 0)
+    if (cli_format_json(c, "table", &json) < 0)
         return EXIT_USAGE;
     r = cli_scope(c, &scope, project, sizeof(project));
     if (r)
@@ -117,18 +109,16 @@ int cmd_secrets_set(struct cli *c)
         r = cli_fail(a, r);
         goto out;
     }
-    if (streq(format, "json")) {
+    if (json) {
         json_t *arr = json_array();
         for (size_t i = 0; i < n; i++)
             json_array_append_new(arr, json_pack("{s:s, s:s, s:I}", "key", in[i].key, "action",
-                                                 change_names[changes[i]], "version",
+                                                 cli_change_name(changes[i]), "version",
                                                  (json_int_t)versions[i]));
-        json_dumpf(arr, stdout, JSON_INDENT(2));
-        fputc('\n', stdout);
-        json_decref(arr);
+        cli_print_json(arr, false);
     } else {
         for (size_t i = 0; i < n; i++)
-            printf("%s: %s (version %lld)\n", in[i].key, change_names[changes[i]],
+            printf("%s: %s (version %lld)\n", in[i].key, cli_change_name(changes[i]),
                    (long long)versions[i]);
     }
     r = EXIT_OK;
@@ -145,39 +135,10 @@ out:
     return r;
 }
 
-/* Fetches the folder for scope; returns an exit code. */
-static int fetch(struct cli *c, struct arca **a, struct arca_secret_list **l)
-{
-    struct arca_scope scope;
-    char project[128];
-    int r = cli_scope(c, &scope, project, sizeof(project));
-
-    if (r)
-        return r;
-    r = cli_client_scoped(c, a, &scope);
-    if (r)
-        return r;
-    r = arca_secrets_list(*a, &scope, l);
-    return r < 0 ? cli_fail(*a, r) : EXIT_OK;
-}
-
 static json_t *secret_json(const struct arca_secret *s)
 {
     return json_pack("{s:s, s:s, s:I, s:s}", "key", s->key, "value", s->value, "version",
                      (json_int_t)s->version, "updatedAt", s->updated_at);
-}
-
-/* Prints json to stdout with values in it, then wipes the serialisation. */
-static void print_secret_json(json_t *v)
-{
-    char *text = json_dumps(v, JSON_INDENT(2));
-
-    if (text) {
-        fputs(text, stdout);
-        fputc('\n', stdout);
-        arca_secret_string_free(text);
-    }
-    json_decref(v);
 }
 
 /* Prints KEY=value lines as dotenv writes them; returns an exit code. */
@@ -221,10 +182,7 @@ int cmd_secrets_get(struct cli *c)
                       "'%s' is not a valid secret name", c->args[i]);
             return EXIT_INVALID;
         }
-    r = cli_scope(c, &scope, project, sizeof(project));
-    if (r)
-        return r;
-    r = cli_client_scoped(c, &a, &scope);
+    r = cli_client_scope(c, &a, &scope, project, sizeof(project));
     if (r)
         return r;
     got = calloc(c->n_args, sizeof(*got));
@@ -251,7 +209,7 @@ int cmd_secrets_get(struct cli *c)
         json_t *arr = json_array();
         for (size_t i = 0; i < c->n_args; i++)
             json_array_append_new(arr, secret_json(got[i]));
-        print_secret_json(arr);
+        cli_print_json(arr, true);
     } else {
         r = print_dotenv((const struct arca_secret *const *)got, c->n_args);
         goto out;
@@ -273,21 +231,18 @@ int cmd_secrets_list(struct cli *c)
     const char *format;
     int r;
 
-    if (c->n_args) {
-        cli_error("arca secrets list --env ENV [--path PATH]", "unexpected argument '%s'",
-                  c->args[0]);
+    if (cli_no_args(c, "arca secrets list --env ENV [--path PATH]"))
         return EXIT_USAGE;
-    }
     if (cli_format(c, formats, &format) < 0)
         return EXIT_USAGE;
-    r = fetch(c, &a, &l);
+    r = cli_fetch_folder(c, &a, &l);
     if (r)
         goto out;
     if (streq(format, "json")) {
         json_t *arr = json_array();
         for (size_t i = 0; i < l->n; i++)
             json_array_append_new(arr, secret_json(&l->v[i]));
-        print_secret_json(arr);
+        cli_print_json(arr, true);
     } else if (streq(format, "dotenv")) {
         const struct arca_secret **all = calloc(l->n ? l->n : 1, sizeof(*all));
         if (!all) {
@@ -328,10 +283,7 @@ int cmd_secrets_delete(struct cli *c)
         cli_error("arca secrets delete KEY [KEY ...] --env ENV", "no secret name given");
         return EXIT_USAGE;
     }
-    r = cli_scope(c, &scope, project, sizeof(project));
-    if (r)
-        return r;
-    r = cli_client_scoped(c, &a, &scope);
+    r = cli_client_scope(c, &a, &scope, project, sizeof(project));
     if (r)
         return r;
     r = arca_secrets_delete(a, &scope, c->args, c->n_args);
