@@ -3,14 +3,15 @@
 // Starts a real arca server on loopback, stores 10 secrets in prod, then runs
 // `arca run --env=prod -- true` and a bare `true` alternately (interleaved, so
 // machine noise hits both alike) and prints the medians and their difference.
-// Usage: node bench/run_overhead.mjs [runs]   (ARCA_BIN selects the binary)
-import { spawnSync } from 'node:child_process';
+// Usage: node bench/run_overhead.mjs [runs]   (ARCA_BIN selects the binary,
+// ARCA_SERVER_ARGS adds server flags, e.g. --audit-async)
+import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { ARCA_BIN, bootstrapAndLogin, createProject, newCli, removeTempDirs, startServer }
     from '../tests/e2e/harness.mjs';
 
 const runs = Number(process.argv[2] || 101);
-const server = await startServer();
+const server = await startServer({ args: (process.env.ARCA_SERVER_ARGS || '').split(' ').filter(Boolean) });
 try {
     const cli = await newCli(server);
     await bootstrapAndLogin(cli);
@@ -21,20 +22,28 @@ try {
         throw new Error(set.stderr);
 
     const env = cli.env();
-    const time = (cmd, args) => {
+    /* asynchronous, so that this process keeps reading the server's log pipe
+     * (a blocked pipe would stall the server) */
+    const time = (cmd, args) => new Promise((resolve, reject) => {
         const t0 = process.hrtime.bigint();
-        const r = spawnSync(cmd, args, { env, cwd: cli.cwd, stdio: 'ignore' });
-        const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-        if (r.status !== 0)
-            throw new Error(`${cmd} exited ${r.status}`);
-        return ms;
-    };
+        const child = spawn(cmd, args, { env, cwd: cli.cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+        let err = '';
+        child.stderr.on('data', (d) => (err += d));
+        child.on('error', reject);
+        child.on('exit', (code) => {
+            const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+            if (code !== 0)
+                reject(new Error(`${cmd} exited ${code}: ${err}`));
+            else
+                resolve(ms);
+        });
+    });
     const arcaArgs = ['run', '--env=prod', '--project-id', p.id, '--', 'true'];
-    time(ARCA_BIN, arcaArgs); /* warm up */
+    await time(ARCA_BIN, arcaArgs); /* warm up */
     const a = [], b = [];
     for (let i = 0; i < runs; i++) {
-        a.push(time(ARCA_BIN, arcaArgs));
-        b.push(time('true', []));
+        a.push(await time(ARCA_BIN, arcaArgs));
+        b.push(await time('true', []));
     }
     const median = (v) => v.sort((x, y) => x - y)[v.length >> 1];
     const ma = median(a), mb = median(b);
