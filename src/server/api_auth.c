@@ -453,8 +453,8 @@ int login_rate_check(struct req *r, const char *account)
         return 0;
     snprintf(retry, sizeof(retry), "%u", wait_ip > wait_acct ? wait_ip : wait_acct);
     r->retry_after = wait_ip > wait_acct ? wait_ip : wait_acct;
-    audit_log(r, &(struct audit_event){
-                     .event = "auth.rate-limited", .outcome = "denied", .actor_name = account});
+    /* not audited: the limit is what bounds how many failures get audited (and
+     * fsynced) per address; the request log shows the 429 */
     http_fail(r, 429, "too many attempts: retry in %s seconds", retry);
     return -EAGAIN;
 }

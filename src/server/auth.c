@@ -19,6 +19,7 @@
 #include "base/util.h"
 #include "base/wire.h"
 #include "crypto/seal.h"
+#include "ratelimit.h"
 #include "server.h"
 
 #define TOKEN_MAX 512
@@ -26,8 +27,17 @@
 static int refuse(struct req *r, const char *why)
 {
     struct audit_event e = {.event = "auth.token.invalid", .outcome = "failure"};
-    json_t *meta = json_pack("{s:s}", "reason", why);
+    json_t *meta;
 
+    /* token guessing is limited per address (429 past it), which also bounds
+     * how many refusals are audited */
+    unsigned wait = ratelimit_take(r->srv->rl_token, r->remote, now_ms());
+    if (wait) {
+        r->retry_after = wait;
+        http_fail(r, 429, "too many invalid tokens: retry in %u seconds", wait);
+        return -EAGAIN;
+    }
+    meta = json_pack("{s:s}", "reason", why);
     e.metadata = meta;
     audit_log(r, &e); /* best effort: the request is refused either way */
     json_decref(meta);

@@ -173,6 +173,8 @@ int server_run(const struct server_config *cfg)
     if (ret == 0)
         ret = ratelimit_new(10, 5, 65536, &srv.rl_account);
     if (ret == 0)
+        ret = ratelimit_new(300, 300, 65536, &srv.rl_token);
+    if (ret == 0)
         ret = audit_start(&srv);
     if (ret < 0) {
         log_error("cannot start the audit writer", NULL);
@@ -203,6 +205,7 @@ out:
     audit_stop(&srv);
     ratelimit_free(srv.rl_ip);
     ratelimit_free(srv.rl_account);
+    ratelimit_free(srv.rl_token);
     store_close(srv.store);
     seal_free(srv.root_key);
     if (ret == 0)

@@ -35,6 +35,7 @@ struct server {
     struct audit *audit;
     struct ratelimit *rl_ip;      /* login attempts per client address */
     struct ratelimit *rl_account; /* login attempts per account */
+    struct ratelimit *rl_token;   /* invalid tokens per client address */
 };
 
 /* Runs the server until SIGINT or SIGTERM.  Returns 0 on a clean stop. */
