@@ -271,9 +271,10 @@ struct arca_identity {
     char *name;
     char *client_id;
     char *organization_id;
-    char *created_at;             /* ISO-8601 */
-    int64_t access_token_ttl;     /* seconds */
-    int64_t access_token_max_ttl; /* seconds */
+    char *created_at;                    /* ISO-8601 */
+    int64_t access_token_ttl;            /* seconds */
+    int64_t access_token_max_ttl;        /* seconds */
+    int64_t access_token_num_uses_limit; /* requests per access token, 0: unlimited */
 };
 
 /* Optional settings of a new identity; 0 / NULL fields take the server's default. */
@@ -283,7 +284,8 @@ struct arca_identity_options {
     const char *organization_id;  /* NULL: the project's, else the caller's first organization */
     int64_t access_token_ttl;     /* seconds (server default 7200) */
     int64_t access_token_max_ttl; /* seconds (server default 2592000) */
-    const char *trusted_ips;      /* comma-separated CIDRs; NULL or "": any */
+    int64_t access_token_num_uses_limit; /* requests per access token (default 0: unlimited) */
+    const char *trusted_ips;             /* comma-separated CIDRs; NULL or "": any */
 };
 
 /* Creates a machine identity (organization admins).  Its key pair and its
@@ -302,6 +304,46 @@ int arca_identities_list(struct arca *a, struct arca_identity **ret, size_t *ret
 int arca_identity_delete(struct arca *a, const char *who);
 void arca_identity_free(struct arca_identity *i);
 void arca_identities_free(struct arca_identity *i, size_t n);
+
+/* One of an identity's client secrets, as the server describes it (never the
+ * secret itself). */
+struct arca_client_secret {
+    char *id;
+    char *prefix;           /* the secret's first characters, to tell them apart */
+    char *description;      /* "" if none */
+    char *expires_at;       /* ISO-8601, NULL: never */
+    int64_t num_uses;       /* logins made with it */
+    int64_t num_uses_limit; /* logins allowed, 0: unlimited */
+    int revoked;            /* 1 once revoked */
+    char *created_at;       /* ISO-8601, "" if unknown */
+};
+
+/* Optional settings of a new client secret; 0 / NULL fields: none. */
+struct arca_client_secret_options {
+    const char *description; /* 1 to 128 bytes of UTF-8, no control characters */
+    int64_t ttl;             /* seconds until it expires; 0: never */
+    int64_t num_uses_limit;  /* logins allowed; 0: unlimited */
+};
+
+/* Makes a further client secret for the identity who (its name or id), which
+ * must be the identity logged in on a: the new secret seals the identity's
+ * private key, and only the identity's own session holds it.  Made and sealed
+ * as by arca_identity_create.  *ret_client_secret is shown once (OWNED, SECRET:
+ * arca_secret_string_free); ret optional; opts may be NULL.  -EACCES when a is
+ * not logged in as that identity (a user, even an organization admin, cannot),
+ * -ENOENT for an unknown identity. */
+int arca_client_secret_create(struct arca *a, const char *who,
+                              const struct arca_client_secret_options *opts,
+                              struct arca_client_secret **ret, char **ret_client_secret);
+/* The identity's client secrets, revoked ones included (organization admins
+ * or the identity itself). */
+int arca_client_secrets_list(struct arca *a, const char *who, struct arca_client_secret **ret,
+                             size_t *ret_n);
+/* Revokes one client secret of the identity: it no longer logs in, and the
+ * access tokens it gave are revoked too.  -ENOENT for an unknown id. */
+int arca_client_secret_revoke(struct arca *a, const char *who, const char *secret_id);
+void arca_client_secret_free(struct arca_client_secret *s);
+void arca_client_secrets_free(struct arca_client_secret *s, size_t n);
 
 /* --- service tokens ------------------------------------------------------ */
 

@@ -63,6 +63,10 @@ static const struct {
     {"access-token-ttl", offsetof(struct cli, access_token_ttl)},
     {"access-token-max-ttl", offsetof(struct cli, access_token_max_ttl)},
     {"trusted-ips", offsetof(struct cli, trusted_ips)},
+    {"access-token-num-uses-limit", offsetof(struct cli, access_token_num_uses_limit)},
+    {"description", offsetof(struct cli, description)},
+    {"ttl", offsetof(struct cli, ttl)},
+    {"num-uses-limit", offsetof(struct cli, num_uses_limit)},
 };
 
 static const struct {

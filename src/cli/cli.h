@@ -64,6 +64,10 @@ struct cli {
     const char *access_token_ttl;
     const char *access_token_max_ttl;
     const char *trusted_ips;
+    const char *access_token_num_uses_limit;
+    const char *description;
+    const char *ttl;
+    const char *num_uses_limit;
     const char *allow[CLI_MAX_REPEAT]; /* --allow SPEC, repeatable */
     size_t n_allow;
     const char *deny[CLI_MAX_REPEAT]; /* --deny SPEC, repeatable */
@@ -187,6 +191,9 @@ int cmd_projects_rotate_key(struct cli *c);
 int cmd_identities_create(struct cli *c);
 int cmd_identities_list(struct cli *c);
 int cmd_identities_delete(struct cli *c);
+int cmd_client_secret_create(struct cli *c);
+int cmd_client_secret_list(struct cli *c);
+int cmd_client_secret_revoke(struct cli *c);
 int cmd_service_token_create(struct cli *c);
 int cmd_service_token_list(struct cli *c);
 int cmd_service_token_revoke(struct cli *c);

@@ -1,6 +1,7 @@
-/* cmd_machine.c - identities create / list / delete and service-token
- * create / list / revoke.  The client secret and the service token are printed
- * once, on stdout, and never again: they cannot be recovered. */
+/* cmd_machine.c - identities create / list / delete, identities client-secret
+ * create / list / revoke and service-token create / list / revoke.  Client
+ * secrets and service tokens are printed once, on stdout, and never again: they
+ * cannot be recovered. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,30 @@ static bool duration_flag(const char *flag, const char *value, int64_t *ret)
         return true;
     cli_error("use a number and a unit: 30d, 12h, 45m, 3600s (0 = never)",
               "--%s '%s' is not a duration", flag, value);
+    return false;
+}
+
+/* Parses a count flag (a whole number, 0 = no limit) into *ret (unchanged when
+ * the flag is absent). */
+static bool count_flag(const char *flag, const char *value, int64_t *ret)
+{
+    int64_t n = 0;
+
+    if (!value)
+        return true;
+    for (const char *p = value; *p; p++) {
+        if (*p < '0' || *p > '9' || n > (INT64_C(1) << 40)) {
+            n = -1;
+            break;
+        }
+        n = n * 10 + (*p - '0');
+    }
+    if (*value && n >= 0 && n <= (INT64_C(1) << 40)) {
+        *ret = n;
+        return true;
+    }
+    cli_error("give a whole number, 0 for no limit", "--%s '%s' is not a number of uses", flag,
+              value);
     return false;
 }
 
@@ -50,7 +75,10 @@ int cmd_identities_create(struct cli *c)
     if (cli_format_json(c, "text", &json) < 0)
         return EXIT_USAGE;
     if (!duration_flag("access-token-ttl", c->access_token_ttl, &opts.access_token_ttl) ||
-        !duration_flag("access-token-max-ttl", c->access_token_max_ttl, &opts.access_token_max_ttl))
+        !duration_flag("access-token-max-ttl", c->access_token_max_ttl,
+                       &opts.access_token_max_ttl) ||
+        !count_flag("access-token-num-uses-limit", c->access_token_num_uses_limit,
+                    &opts.access_token_num_uses_limit))
         return EXIT_USAGE;
     opts.project_id = c->project_id;
     opts.role = c->role;
@@ -108,11 +136,12 @@ int cmd_identities_list(struct cli *c)
         json_t *arr = json_array();
         for (size_t i = 0; i < n; i++)
             json_array_append_new(
-                arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "id", v[i].id, "name",
+                arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I}", "id", v[i].id, "name",
                                v[i].name, "clientId", v[i].client_id, "organizationId",
                                v[i].organization_id, "createdAt", v[i].created_at, "accessTokenTTL",
                                (json_int_t)v[i].access_token_ttl, "accessTokenMaxTTL",
-                               (json_int_t)v[i].access_token_max_ttl));
+                               (json_int_t)v[i].access_token_max_ttl, "accessTokenNumUsesLimit",
+                               (json_int_t)v[i].access_token_num_uses_limit));
         cli_print_json(arr, false);
     } else {
         printf("%-24s  %-36s  %-36s  %s\n", "NAME", "ID", "CLIENT ID", "CREATED");
@@ -141,6 +170,131 @@ int cmd_identities_delete(struct cli *c)
     if (r < 0)
         return cli_fail_free(a, r);
     printf("deleted machine identity '%s'\n", c->args[0]);
+    arca_free(a);
+    return EXIT_OK;
+}
+
+/* --- client secrets ------------------------------------------------------ */
+
+/* --identity, required by the client-secret commands. */
+static bool identity_flag(const struct cli *c, const char *usage)
+{
+    if (c->identity && *c->identity)
+        return true;
+    cli_error(usage, "give the machine identity with --identity NAME|ID");
+    return false;
+}
+
+int cmd_client_secret_create(struct cli *c)
+{
+    static const char usage[] = "arca identities client-secret create --identity NAME|ID "
+                                "[--description D] [--ttl 30d] [--num-uses-limit N]";
+    struct arca *a = NULL;
+    struct arca_client_secret *cs = NULL;
+    struct arca_client_secret_options opts = {.description = c->description};
+    char *secret = NULL;
+    bool json;
+    int r;
+
+    if (cli_no_args(c, usage) || !identity_flag(c, usage))
+        return EXIT_USAGE;
+    if (cli_format_json(c, "text", &json) < 0)
+        return EXIT_USAGE;
+    if (!duration_flag("ttl", c->ttl, &opts.ttl) ||
+        !count_flag("num-uses-limit", c->num_uses_limit, &opts.num_uses_limit))
+        return EXIT_USAGE;
+    r = cli_client(c, true, &a);
+    if (r)
+        return r;
+    r = arca_client_secret_create(a, c->identity, &opts, &cs, &secret);
+    if (r < 0)
+        return cli_fail_free(a, r);
+    if (json)
+        cli_print_json(json_pack("{s:s, s:s, s:s, s:s?, s:I}", "clientSecretId", cs->id,
+                                 "clientSecret", secret, "prefix", cs->prefix, "expiresAt",
+                                 cs->expires_at, "numUsesLimit", (json_int_t)cs->num_uses_limit),
+                       true);
+    else
+        printf("client secret ID: %s\nclient secret:    %s\n", cs->id, secret);
+    fprintf(stderr,
+            "created a client secret for machine identity '%s'; it is shown once: store it now\n",
+            arca_session_name(a));
+    arca_secret_string_free(secret);
+    arca_client_secret_free(cs);
+    arca_free(a);
+    return EXIT_OK;
+}
+
+int cmd_client_secret_list(struct cli *c)
+{
+    static const char usage[] = "arca identities client-secret list --identity NAME|ID";
+    struct arca *a = NULL;
+    struct arca_client_secret *v = NULL;
+    size_t n = 0;
+    bool json;
+    int r;
+
+    if (cli_no_args(c, usage) || !identity_flag(c, usage))
+        return EXIT_USAGE;
+    if (cli_format_json(c, "table", &json) < 0)
+        return EXIT_USAGE;
+    r = cli_client(c, true, &a);
+    if (r)
+        return r;
+    r = arca_client_secrets_list(a, c->identity, &v, &n);
+    if (r < 0)
+        return cli_fail_free(a, r);
+    if (json) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(
+                arr, json_pack("{s:s, s:s, s:s, s:s?, s:I, s:I, s:b, s:s}", "id", v[i].id, "prefix",
+                               v[i].prefix, "description", v[i].description, "expiresAt",
+                               v[i].expires_at, "numUses", (json_int_t)v[i].num_uses,
+                               "numUsesLimit", (json_int_t)v[i].num_uses_limit, "revoked",
+                               v[i].revoked, "createdAt", v[i].created_at));
+        cli_print_json(arr, false);
+    } else {
+        printf("%-36s  %-8s  %-8s  %-10s  %-24s  %s\n", "ID", "PREFIX", "STATUS", "USES", "EXPIRES",
+               "DESCRIPTION");
+        for (size_t i = 0; i < n; i++) {
+            char uses[48];
+            if (v[i].num_uses_limit)
+                snprintf(uses, sizeof(uses), "%lld/%lld", (long long)v[i].num_uses,
+                         (long long)v[i].num_uses_limit);
+            else
+                snprintf(uses, sizeof(uses), "%lld", (long long)v[i].num_uses);
+            printf("%-36s  %-8s  %-8s  %-10s  %-24s  %s\n", v[i].id, v[i].prefix,
+                   v[i].revoked                                                  ? "revoked"
+                   : v[i].num_uses_limit && v[i].num_uses >= v[i].num_uses_limit ? "used-up"
+                                                                                 : "active",
+                   uses, v[i].expires_at ? v[i].expires_at : "never", v[i].description);
+        }
+    }
+    arca_client_secrets_free(v, n);
+    arca_free(a);
+    return EXIT_OK;
+}
+
+int cmd_client_secret_revoke(struct cli *c)
+{
+    static const char usage[] = "arca identities client-secret revoke SECRET-ID --identity NAME|ID";
+    struct arca *a = NULL;
+    int r;
+
+    if (c->n_args != 1) {
+        cli_error(usage, "give one client secret id (see 'arca identities client-secret list')");
+        return EXIT_USAGE;
+    }
+    if (!identity_flag(c, usage))
+        return EXIT_USAGE;
+    r = cli_client(c, true, &a);
+    if (r)
+        return r;
+    r = arca_client_secret_revoke(a, c->identity, c->args[0]);
+    if (r < 0)
+        return cli_fail_free(a, r);
+    printf("revoked client secret %s of machine identity '%s'\n", c->args[0], c->identity);
     arca_free(a);
     return EXIT_OK;
 }

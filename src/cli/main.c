@@ -1,4 +1,4 @@
-/* main.c - the arca binary: finds the command in a table (one or two words),
+/* main.c - the arca binary: finds the command in a table (one to three words),
  * parses its flags and runs it.  Each command's --help text lives here, next to
  * its name, so that the table is the reference of the command line. */
 #include <stdio.h>
@@ -8,7 +8,7 @@
 #include "cli.h"
 
 struct command {
-    const char *name; /* one or two words */
+    const char *name; /* one to three words */
     int (*run)(struct cli *c);
     const char *usage;
 };
@@ -89,11 +89,31 @@ static const struct command commands[] = {
     {"identities create", cmd_identities_create,
      "arca identities create NAME [--project-id ID --role ROLE] [--organization-id ID]\n"
      "                       [--access-token-ttl 2h] [--access-token-max-ttl 30d]\n"
-     "                       [--trusted-ips CIDR,...] [--format json]\n"
+     "                       [--access-token-num-uses-limit N] [--trusted-ips CIDR,...]\n"
+     "                       [--format json]\n"
      "Creates a machine identity with a client secret (shown once) and, with --project-id,\n"
-     "adds it to the project.  JSON: {\"identityId\", \"clientId\", \"clientSecret\", ...}.\n"},
+     "adds it to the project.  JSON: {\"identityId\", \"clientId\", \"clientSecret\", ...}.\n"
+     "--access-token-num-uses-limit: requests each access token may make (0: unlimited);\n"
+     "--trusted-ips: the only addresses it may log in and make requests from.\n"},
     {"identities list", cmd_identities_list, "arca identities list [--format json]\n"},
     {"identities delete", cmd_identities_delete, "arca identities delete NAME|ID\n"},
+    {"identities client-secret create", cmd_client_secret_create,
+     "arca identities client-secret create --identity NAME|ID [--description D] [--ttl 30d]\n"
+     "                                     [--num-uses-limit N] [--format json]\n"
+     "Makes a further client secret for a machine identity and prints it once.  Run it as the\n"
+     "identity itself (ARCA_CLIENT_ID / ARCA_CLIENT_SECRET, or 'arca login\n"
+     "--method=universal-auth'): the new secret seals the identity's private key, which only\n"
+     "its own session holds; a user gets exit 3.  --ttl: it expires after that long (default\n"
+     "never); --num-uses-limit: logins it allows (default 0: unlimited).  JSON:\n"
+     "{\"clientSecretId\", \"clientSecret\", \"prefix\", \"expiresAt\", \"numUsesLimit\"}.\n"},
+    {"identities client-secret list", cmd_client_secret_list,
+     "arca identities client-secret list --identity NAME|ID [--format json]\n"
+     "Lists the identity's client secrets (never a secret): ID, PREFIX, STATUS, USES, EXPIRES,\n"
+     "DESCRIPTION.  Organization admins or the identity itself.\n"},
+    {"identities client-secret revoke", cmd_client_secret_revoke,
+     "arca identities client-secret revoke SECRET-ID --identity NAME|ID\n"
+     "Revokes one client secret: it no longer logs in.  Organization admins or the identity\n"
+     "itself.\n"},
     {"service-token create", cmd_service_token_create,
      "arca service-token create --name NAME --env ENV [--path PATH] [--scope ENV:PATH ...]\n"
      "                          [--access read|read-write] [--expires-in 30d|12h|45m|3600s|0]\n"
@@ -166,24 +186,41 @@ static void usage(FILE *f)
                "Run 'arca COMMAND --help' for a command's flags.\n");
 }
 
-/* Matches argv[1] (and argv[2]) against a command name; returns the number of
- * words used, 0 if none. */
+/* Matches argv[1...] against the words of a command name; returns the number
+ * of words used, 0 if they do not all match. */
 static int command_words(const char *name, int argc, char **argv)
 {
-    const char *sp = strchr(name, ' ');
+    for (int i = 1;; i++) {
+        size_t len = strcspn(name, " ");
+        if (i >= argc || strlen(argv[i]) != len || strncmp(name, argv[i], len) != 0)
+            return 0;
+        if (!name[len])
+            return i;
+        name += len + 1;
+    }
+}
 
-    if (!sp)
-        return streq(name, argv[1]) ? 1 : 0;
-    if (argc < 3 || strncmp(name, argv[1], (size_t)(sp - name)) != 0 || argv[1][sp - name] != 0 ||
-        !streq(sp + 1, argv[2]))
-        return 0;
-    return 2;
+/* The number of leading words of argv[1...] that begin a longer command name
+ * (a group such as "identities client-secret"), 0 if none; *ret_rest points
+ * into name after them. */
+static int group_words(const char *name, int argc, char **argv, const char **ret_rest)
+{
+    int i = 1;
+    for (; i < argc; i++) {
+        size_t len = strcspn(name, " ");
+        if (!name[len] || strlen(argv[i]) != len || strncmp(name, argv[i], len) != 0)
+            break;
+        name += len + 1;
+    }
+    *ret_rest = name;
+    return i - 1;
 }
 
 int main(int argc, char **argv)
 {
     struct cli c = {.prog = "arca"};
-    bool group = false;
+    int group = 0;
+    const char *rest;
 
     if (argc < 2 || streq(argv[1], "--help") || streq(argv[1], "-h") || streq(argv[1], "help")) {
         usage(stdout);
@@ -197,10 +234,9 @@ int main(int argc, char **argv)
         int words = command_words(commands[i].name, argc, argv);
 
         if (words == 0) {
-            const char *sp = strchr(commands[i].name, ' ');
-            if (sp && strncmp(commands[i].name, argv[1], (size_t)(sp - commands[i].name)) == 0 &&
-                argv[1][sp - commands[i].name] == 0)
-                group = true;
+            int g = group_words(commands[i].name, argc, argv, &rest);
+            if (g > group)
+                group = g;
             continue;
         }
         c.command = commands[i].name;
@@ -213,20 +249,25 @@ int main(int argc, char **argv)
         return commands[i].run(&c);
     }
     if (group) {
-        bool help = argc > 2 && (streq(argv[2], "--help") || streq(argv[2], "-h"));
+        bool help =
+            argc > group + 1 && (streq(argv[group + 1], "--help") || streq(argv[group + 1], "-h"));
         FILE *f = help ? stdout : stderr;
         const char *sep = "";
+        char words[256] = "";
 
+        for (int w = 1; w <= group; w++)
+            snprintf(words + strlen(words), sizeof(words) - strlen(words), "%s%s", w > 1 ? " " : "",
+                     argv[w]);
         fprintf(f, help ? "subcommands of 'arca %s': " : "arca: error: 'arca %s' needs one of: ",
-                argv[1]);
+                words);
         for (size_t i = 0; i < ELEMENTSOF(commands); i++)
-            if (startswith(commands[i].name, argv[1]) && commands[i].name[strlen(argv[1])] == ' ') {
-                fprintf(f, "%s%s", sep, commands[i].name + strlen(argv[1]) + 1);
+            if (group_words(commands[i].name, argc, argv, &rest) == group) {
+                fprintf(f, "%s%s", sep, rest);
                 sep = ", ";
             }
         fputc('\n', f);
         if (!help)
-            fprintf(f, "arca: hint: run 'arca %s SUBCOMMAND --help'\n", argv[1]);
+            fprintf(f, "arca: hint: run 'arca %s SUBCOMMAND --help'\n", words);
         return help ? EXIT_OK : EXIT_USAGE;
     }
     fprintf(stderr, "arca: error: unknown command '%s'\narca: hint: run 'arca --help'\n", argv[1]);

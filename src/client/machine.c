@@ -459,6 +459,8 @@ static int identity_parse(struct arca *a, const json_t *o, struct arca_identity 
         i->access_token_ttl = ttl;
     if (wire_get_int(o, "accessTokenMaxTTL", &ttl) == 0)
         i->access_token_max_ttl = ttl;
+    if (wire_get_int(o, "accessTokenNumUsesLimit", &ttl) == 0)
+        i->access_token_num_uses_limit = ttl;
     return 0;
 }
 
@@ -472,8 +474,10 @@ static int check_name(struct arca *a, const char *what, const char *name)
     return 0;
 }
 
-/* The body of a new client secret: authKey, encryptedPrivateKey, prefix. */
-static int client_secret_body(struct arca *a, const char *secret, const uint8_t *sk, json_t **ret)
+/* The body of a new client secret: authKey, encryptedPrivateKey, prefix, and
+ * opts' description, ttl and numUsesLimit (opts may be NULL). */
+static int client_secret_body(struct arca *a, const char *secret, const uint8_t *sk,
+                              const struct arca_client_secret_options *opts, json_t **ret)
 {
     _cleanup_seal_ uint8_t *keys = seal_malloc(2 * SEAL_KEY_BYTES);
     _cleanup_buf_ struct buf sealed = BUF_INIT;
@@ -491,7 +495,11 @@ static int client_secret_body(struct arca *a, const char *secret, const uint8_t 
     json_t *o = json_object();
     if (!o || client_set_b64(o, "authKey", keys, SEAL_KEY_BYTES, true) < 0 ||
         client_set_b64(o, "encryptedPrivateKey", sealed.ptr, sealed.len, false) < 0 ||
-        client_set_str(o, "prefix", prefix) < 0) {
+        client_set_str(o, "prefix", prefix) < 0 ||
+        (opts && opts->description && client_set_str(o, "description", opts->description) < 0) ||
+        (opts && opts->ttl && json_object_set_new(o, "ttl", json_integer(opts->ttl)) < 0) ||
+        (opts && opts->num_uses_limit &&
+         json_object_set_new(o, "numUsesLimit", json_integer(opts->num_uses_limit)) < 0)) {
         client_json_wipe(o, "authKey");
         json_decref(o);
         return client_error(a, -ENOMEM, "out of memory");
@@ -568,6 +576,8 @@ int arca_identity_create(struct arca *a, const char *name, const struct arca_ide
         if (r < 0)
             return r;
     }
+    if (opts->access_token_num_uses_limit < 0)
+        return client_error(a, -EINVAL, "the access token's number of uses must be 0 or more");
     if (opts->access_token_ttl < 0 || opts->access_token_max_ttl < 0 ||
         (opts->access_token_ttl && opts->access_token_max_ttl &&
          opts->access_token_ttl > opts->access_token_max_ttl))
@@ -582,7 +592,7 @@ int arca_identity_create(struct arca *a, const char *name, const struct arca_ide
     }
     seal_keypair_new(pk, sk);
     client_secret_new(secret);
-    r = client_secret_body(a, secret, sk, &cs);
+    r = client_secret_body(a, secret, sk, NULL, &cs);
     if (r < 0) {
         client_string_free(secret);
         return r;
@@ -598,6 +608,9 @@ int arca_identity_create(struct arca *a, const char *name, const struct arca_ide
         (opts->access_token_max_ttl &&
          json_object_set_new(body, "accessTokenMaxTTL", json_integer(opts->access_token_max_ttl)) <
              0) ||
+        (opts->access_token_num_uses_limit &&
+         json_object_set_new(body, "accessTokenNumUsesLimit",
+                             json_integer(opts->access_token_num_uses_limit)) < 0) ||
         (opts->trusted_ips && client_set_str(body, "trustedIps", opts->trusted_ips) < 0)) {
         client_json_wipe(json_object_get(body, "clientSecret"), "authKey");
         client_string_free(secret);
@@ -724,6 +737,218 @@ int arca_identity_delete(struct arca *a, const char *who)
     if (r < 0)
         return client_error(a, r, "out of memory");
     return transport_call(a, "DELETE", path.ptr, NULL, NULL, NULL);
+}
+
+/* --- client secrets ------------------------------------------------------ */
+
+static void client_secret_release(struct arca_client_secret *s)
+{
+    free(s->id);
+    free(s->prefix);
+    free(s->description);
+    free(s->expires_at);
+    free(s->created_at);
+    memset(s, 0, sizeof(*s));
+}
+
+void arca_client_secret_free(struct arca_client_secret *s)
+{
+    if (!s)
+        return;
+    client_secret_release(s);
+    free(s);
+}
+
+void arca_client_secrets_free(struct arca_client_secret *v, size_t n)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++)
+        client_secret_release(&v[i]);
+    free(v);
+}
+
+static int client_secret_parse(struct arca *a, const json_t *o, struct arca_client_secret *s)
+{
+    long long v;
+    int r;
+
+    if (!json_is_object(o))
+        return client_error(a, -EPROTO, "the arca server sent a malformed client secret");
+    if ((r = client_dup_field(a, o, "id", CLIENT_ID_MAX, &s->id)) < 0 ||
+        (r = client_dup_optional(a, o, "prefix", CLIENT_STRING_MAX, &s->prefix)) < 0 ||
+        (r = client_dup_optional(a, o, "description", CLIENT_STRING_MAX, &s->description)) < 0 ||
+        (r = client_dup_optional(a, o, "createdAt", CLIENT_STRING_MAX, &s->created_at)) < 0)
+        return r;
+    if (json_is_string(json_object_get(o, "expiresAt")) &&
+        (r = client_dup_field(a, o, "expiresAt", CLIENT_STRING_MAX, &s->expires_at)) < 0)
+        return r;
+    if ((!s->prefix && !(s->prefix = strdup(""))) ||
+        (!s->description && !(s->description = strdup(""))) ||
+        (!s->created_at && !(s->created_at = strdup(""))))
+        return client_error(a, -ENOMEM, "out of memory");
+    if (wire_get_int(o, "numUses", &v) == 0)
+        s->num_uses = v;
+    if (wire_get_int(o, "numUsesLimit", &v) == 0)
+        s->num_uses_limit = v;
+    s->revoked = json_is_true(json_object_get(o, "revoked"));
+    return 0;
+}
+
+/* The id of identity who (name or id): the session's own without a request
+ * when who names it, else from GET /identities.  Then appends
+ * /identities/<id>/client-secrets to path. */
+static int identity_secrets_path(struct arca *a, const char *who, char ret_id[CLIENT_ID_MAX + 1],
+                                 struct buf *path)
+{
+    _cleanup_json_ json_t *answer = NULL;
+    const json_t *o;
+    const char *id;
+    int r;
+
+    if (!who || !*who)
+        return client_error(a, -EINVAL, "no machine identity given");
+    if (a->kind == ARCA_SESSION_IDENTITY && a->user_id &&
+        (streq(who, a->user_id) || (a->name && streq(who, a->name))))
+        id = a->user_id;
+    else {
+        r = client_identity_find(a, who, &answer, &o);
+        if (r < 0)
+            return r;
+        r = client_answer_str(a, o, "id", CLIENT_ID_MAX, &id);
+        if (r < 0)
+            return r;
+    }
+    snprintf(ret_id, CLIENT_ID_MAX + 1, "%s", id);
+    r = buf_adds(path, CLIENT_API "/identities/");
+    if (r >= 0)
+        r = transport_escape(a, ret_id, path);
+    if (r >= 0)
+        r = buf_adds(path, "/client-secrets");
+    return r < 0 ? client_error(a, r, "out of memory") : 0;
+}
+
+int arca_client_secret_create(struct arca *a, const char *who,
+                              const struct arca_client_secret_options *opts,
+                              struct arca_client_secret **ret, char **ret_client_secret)
+{
+    static const struct arca_client_secret_options none = {0};
+    static const char not_self[] =
+        "a new client secret seals the identity's private key, which only the identity's own "
+        "session holds: run this with the identity's credentials (ARCA_CLIENT_ID and "
+        "ARCA_CLIENT_SECRET, or 'arca login --method=universal-auth')";
+    _cleanup_json_ json_t *body = NULL;
+    _cleanup_json_ json_t *answer = NULL;
+    _cleanup_buf_ struct buf path = BUF_INIT;
+    char id[CLIENT_ID_MAX + 1];
+    char *secret;
+    json_t *o;
+    int r;
+
+    if (!opts)
+        opts = &none;
+    r = client_require_login(a);
+    if (r < 0)
+        return r;
+    if (opts->description && (!*opts->description || !name_title_valid(opts->description)))
+        return client_error(a, -EINVAL,
+                            "'%s' is not a valid description: 1 to %d characters, no control "
+                            "characters",
+                            opts->description, NAME_TITLE_MAX);
+    if (opts->ttl < 0 || opts->ttl > DURATION_MAX || opts->num_uses_limit < 0)
+        return client_error(a, -EINVAL,
+                            "the TTL and the number of uses must be 0 (no limit) or positive");
+    if (a->kind != ARCA_SESSION_IDENTITY || !a->has_keypair)
+        return client_error(a, -EACCES, "%s", not_self);
+    r = identity_secrets_path(a, who, id, &path);
+    if (r < 0)
+        return r;
+    if (!streq(id, a->user_id))
+        return client_error(a, -EACCES, "%s", not_self);
+
+    secret = calloc(1, CLIENT_SECRET_HEX + 1);
+    if (!secret)
+        return client_error(a, -ENOMEM, "out of memory");
+    client_secret_new(secret);
+    r = client_secret_body(a, secret, a->sk, opts, &body);
+    if (r >= 0) {
+        r = transport_call(a, "POST", path.ptr, body, &answer, NULL);
+        client_json_wipe(body, "authKey");
+    }
+    if (r >= 0)
+        r = client_answer_obj(a, answer, "clientSecret", &o);
+    struct arca_client_secret *s = NULL;
+    if (r >= 0 && ret && !(s = calloc(1, sizeof(*s))))
+        r = client_error(a, -ENOMEM, "out of memory");
+    if (r >= 0 && s)
+        r = client_secret_parse(a, o, s);
+    if (r < 0) {
+        arca_client_secret_free(s);
+        client_string_free(secret);
+        return r;
+    }
+    if (ret)
+        *ret = s;
+    if (ret_client_secret)
+        *ret_client_secret = secret;
+    else
+        client_string_free(secret);
+    return 0;
+}
+
+int arca_client_secrets_list(struct arca *a, const char *who, struct arca_client_secret **ret,
+                             size_t *ret_n)
+{
+    _cleanup_json_ json_t *answer = NULL;
+    _cleanup_buf_ struct buf path = BUF_INIT;
+    char id[CLIENT_ID_MAX + 1];
+    json_t *arr;
+    int r;
+
+    r = client_require_login(a);
+    if (r >= 0)
+        r = identity_secrets_path(a, who, id, &path);
+    if (r >= 0)
+        r = client_get_array(a, path.ptr, "clientSecrets", &answer, &arr);
+    if (r < 0)
+        return r;
+    size_t n = json_array_size(arr);
+    struct arca_client_secret *v = calloc(n ? n : 1, sizeof(*v));
+    if (!v)
+        return client_error(a, -ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        r = client_secret_parse(a, json_array_get(arr, i), &v[i]);
+        if (r < 0) {
+            arca_client_secrets_free(v, i + 1);
+            return r;
+        }
+    }
+    *ret = v;
+    *ret_n = n;
+    return 0;
+}
+
+int arca_client_secret_revoke(struct arca *a, const char *who, const char *secret_id)
+{
+    _cleanup_buf_ struct buf path = BUF_INIT;
+    char id[CLIENT_ID_MAX + 1];
+    int r;
+
+    r = client_require_login(a);
+    if (r < 0)
+        return r;
+    if (!secret_id || !*secret_id || strlen(secret_id) > CLIENT_ID_MAX)
+        return client_error(a, -EINVAL, "no valid client secret id given");
+    r = identity_secrets_path(a, who, id, &path);
+    if (r < 0)
+        return r;
+    if (buf_adds(&path, "/") < 0 || transport_escape(a, secret_id, &path) < 0)
+        return client_error(a, -ENOMEM, "out of memory");
+    r = transport_call(a, "DELETE", path.ptr, NULL, NULL, NULL);
+    if (r == -ENOENT)
+        return client_error(a, r, "client secret '%s' not found for machine identity '%s'",
+                            secret_id, who);
+    return r;
 }
 
 /* --- service tokens ------------------------------------------------------ */
