@@ -350,9 +350,9 @@ void api_identity_login(struct req *r)
         goto out;
     }
     if (match && !ip_allowed(id.trusted_ips, r->remote)) {
-        audit_log(
-            r, &(struct audit_event){.event = "auth.identity.login.failed", .outcome = "denied"});
-        http_fail(r, 403, "this identity may not log in from %s", r->remote);
+        if (audit_or_fail(r, &(struct audit_event){.event = "auth.identity.login.failed",
+                                                   .outcome = "denied"}) == 0)
+            http_fail(r, 403, "this identity may not log in from %s", r->remote);
         goto out;
     }
     if (match)

@@ -382,6 +382,7 @@ struct store_ops {
     /* Counts one use of a client secret: -EACCES if revoked, expired or out of
      * uses (atomically, so a limit of N allows exactly N logins). */
     int (*client_secret_use)(struct store *s, const char *id, int64_t now);
+    /* Revokes the secret and (migration 0003's trigger) every access token it issued. */
     int (*client_secret_revoke)(struct store *s, const char *identity_id, const char *id);
 
     int (*access_token_create)(struct store *s, const struct store_access_token *t);
