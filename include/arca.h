@@ -163,12 +163,17 @@ struct arca_project {
     char *created_at; /* ISO-8601 */
     struct arca_environment *environments;
     size_t n_environments;
+    int server_access; /* 1: the server holds a copy of the project key */
 };
 
 /* Creates a project (end-to-end encrypted: the project key is made here and
  * sealed to the caller's public key) with environments dev, staging, prod. */
 int arca_project_create(struct arca *a, const char *name, struct arca_project **ret);
 int arca_project_get(struct arca *a, const char *project_id, struct arca_project **ret);
+/* Turns server access on (the project key is handed to the server, which keeps
+ * it sealed under its root key and can then serve Infisical's plaintext
+ * routes) or off (the server's copy is deleted).  Needs a project admin. */
+int arca_project_set_server_access(struct arca *a, const char *project_id, int on);
 int arca_projects_list(struct arca *a, struct arca_project **ret, size_t *ret_n);
 void arca_project_free(struct arca_project *p);
 void arca_projects_free(struct arca_project *p, size_t n);

@@ -8,6 +8,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -215,4 +216,12 @@ bool utf8_valid(const char *s, size_t len)
         i += k;
     }
     return true;
+}
+
+void free_wiped(void *p)
+{
+    if (p) {
+        explicit_bzero(p, malloc_usable_size(p));
+        free(p);
+    }
 }

@@ -39,6 +39,10 @@ int time_parse_iso(const char *s, int64_t *ret_ms);
 /* strdup that aborts never: returns NULL on ENOMEM. Accepts NULL (returns NULL). */
 char *strdup_or_null(const char *s);
 
+/* free() that first wipes the whole allocation (malloc_usable_size): for
+ * memory that may have held a secret.  Accepts NULL. */
+void free_wiped(void *p);
+
 /* True if s starts with prefix. */
 bool startswith(const char *s, const char *prefix);
 

@@ -88,6 +88,7 @@ static const struct {
     {"password-stdin", offsetof(struct cli, password_stdin)},
     {"help", offsetof(struct cli, help)},
     {"audit-async", offsetof(struct cli, audit_async)},
+    {"server-access", offsetof(struct cli, server_access)},
 };
 
 int cli_parse(struct cli *c, int argc, char **argv, int first)

@@ -76,6 +76,7 @@ struct cli {
     size_t n_scope;
     bool plain, show_values, password_stdin, help;
     bool audit_async;               /* arca server: answer before audit records are durable */
+    bool server_access;             /* projects create/update --server-access */
     const char *args[CLI_MAX_ARGS]; /* positional arguments after the command words */
     size_t n_args;
     char **child_argv; /* after "--" (arca run), NULL-terminated, or NULL */
@@ -168,6 +169,7 @@ int cmd_login(struct cli *c);
 int cmd_logout(struct cli *c);
 int cmd_whoami(struct cli *c);
 int cmd_projects_create(struct cli *c);
+int cmd_projects_update(struct cli *c);
 int cmd_projects_list(struct cli *c);
 int cmd_init(struct cli *c);
 int cmd_secrets_set(struct cli *c);

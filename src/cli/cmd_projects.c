@@ -17,9 +17,9 @@ static json_t *project_json(const struct arca_project *p)
         json_array_append_new(envs, json_pack("{s:s, s:s, s:i}", "slug", p->environments[i].slug,
                                               "name", p->environments[i].name, "position",
                                               p->environments[i].position));
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "id", p->id, "name", p->name, "slug",
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:b}", "id", p->id, "name", p->name, "slug",
                      p->slug, "organizationId", p->organization_id, "createdAt", p->created_at,
-                     "environments", envs);
+                     "environments", envs, "serverAccess", p->server_access);
 }
 
 int cmd_projects_create(struct cli *c)
@@ -41,6 +41,14 @@ int cmd_projects_create(struct cli *c)
     r = arca_project_create(a, c->args[0], &p);
     if (r < 0)
         return cli_fail_free(a, r);
+    if (c->server_access) {
+        r = arca_project_set_server_access(a, p->id, 1);
+        if (r < 0) {
+            arca_project_free(p);
+            return cli_fail_free(a, r);
+        }
+        p->server_access = 1;
+    }
     if (json)
         cli_print_json(project_json(p), false);
     else
@@ -151,6 +159,38 @@ int cmd_projects_rotate_key(struct cli *c)
                "the project's service tokens were revoked (they held the old key): create new "
                "ones with 'arca service-token create'\n",
                pid, n_versions, n_members);
+    arca_free(a);
+    return EXIT_OK;
+}
+
+int cmd_projects_update(struct cli *c)
+{
+    struct arca *a = NULL;
+    struct arca_project *p = NULL;
+    bool json;
+    int on, r;
+
+    if (c->n_args != 2 || !c->server_access ||
+        (!streq(c->args[1], "on") && !streq(c->args[1], "off"))) {
+        cli_error("arca projects update ID --server-access on|off", "nothing to update");
+        return EXIT_USAGE;
+    }
+    if (cli_format_json(c, "table", &json) < 0)
+        return EXIT_USAGE;
+    on = streq(c->args[1], "on");
+    r = cli_client(c, true, &a);
+    if (r)
+        return r;
+    r = arca_project_set_server_access(a, c->args[0], on);
+    if (r == 0)
+        r = arca_project_get(a, c->args[0], &p);
+    if (r < 0)
+        return cli_fail_free(a, r);
+    if (json)
+        cli_print_json(project_json(p), false);
+    else
+        printf("server access is %s for project '%s'\n", on ? "on" : "off", p->name);
+    arca_project_free(p);
     arca_free(a);
     return EXIT_OK;
 }

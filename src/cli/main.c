@@ -55,8 +55,15 @@ static const struct command commands[] = {
      "Invites a person into your organization (organization admins).  Prints only the invite\n"
      "token on stdout; the person signs up with 'arca signup --invite TOKEN'.\n"},
     {"projects create", cmd_projects_create,
-     "arca projects create NAME [--format json]\n"
-     "Creates an end-to-end encrypted project with environments dev, staging and prod.\n"},
+     "arca projects create NAME [--server-access] [--format json]\n"
+     "Creates an end-to-end encrypted project with environments dev, staging and prod.\n"
+     "--server-access also hands the server a copy of the project key (see\n"
+     "'arca projects update').\n"},
+    {"projects update", cmd_projects_update,
+     "arca projects update ID --server-access on|off [--format json]\n"
+     "Server access (project admins): 'on' hands the server a copy of the project key,\n"
+     "kept sealed under its root key, so that Infisical's SDKs and plaintext API routes\n"
+     "work for this project; 'off' deletes the server's copy.  See docs/security.md.\n"},
     {"projects list", cmd_projects_list, "arca projects list [--format json]\n"},
     {"projects rotate-key", cmd_projects_rotate_key,
      "arca projects rotate-key --project-id ID [--format json]\n"

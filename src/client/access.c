@@ -753,7 +753,8 @@ int arca_project_rotate_key(struct arca *a, const char *project_id, size_t *ret_
     _cleanup_seal_ uint8_t *new_key = NULL;
     const uint8_t *old_key;
     json_t *versions, *members, *out_versions, *out_members;
-    bool me = false;
+    bool me = false, server_access;
+    struct arca_project *proj = NULL;
     int r;
 
     r = client_require_keys(a);
@@ -762,6 +763,11 @@ int arca_project_rotate_key(struct arca *a, const char *project_id, size_t *ret_
     r = client_check_project_id(a, project_id);
     if (r < 0)
         return r;
+    r = arca_project_get(a, project_id, &proj);
+    if (r < 0)
+        return r;
+    server_access = proj->server_access;
+    arca_project_free(proj);
     r = client_project_key(a, project_id, &old_key);
     if (r < 0)
         return r;
@@ -861,6 +867,14 @@ int arca_project_rotate_key(struct arca *a, const char *project_id, size_t *ret_
         return r;
     size_t n_versions = json_array_size(versions), n_members = json_array_size(members);
     client_key_cache_put(a, project_id, TAKE_PTR(new_key));
+    /* the server dropped its copy of the old key: hand it the new one */
+    if (server_access) {
+        r = arca_project_set_server_access(a, project_id, 1);
+        if (r < 0)
+            return client_error(a, r, "the key was rotated, but turning server access on again "
+                                      "failed: run 'arca projects update %s --server-access on'",
+                                project_id);
+    }
     if (ret_n_versions)
         *ret_n_versions = n_versions;
     if (ret_n_members)

@@ -816,6 +816,9 @@ static int project_parse(struct arca *a, const json_t *o, struct arca_project *p
         (r = client_dup_field(a, o, "createdAt", CLIENT_STRING_MAX, &p->created_at)) < 0)
         return r;
 
+    bool server_access = false;
+    wire_get_bool(o, "serverAccess", &server_access);
+    p->server_access = server_access;
     if (wire_get_arr(o, "environments", CLIENT_LIST_MAX, &envs) == -ENOENT)
         return 0;
     r = client_answer_arr(a, o, "environments", &envs);
@@ -1003,6 +1006,28 @@ int arca_project_get(struct arca *a, const char *project_id, struct arca_project
     if (r < 0)
         return r;
     return project_from_answer(a, answer, ret);
+}
+
+int arca_project_set_server_access(struct arca *a, const char *project_id, int on)
+{
+    _cleanup_buf_ struct buf path = BUF_INIT;
+    _cleanup_json_ json_t *body = NULL;
+    const uint8_t *key;
+    int r;
+
+    r = client_require_project(a, project_id);
+    if (r == 0 && on)
+        r = client_project_key(a, project_id, &key);
+    if (r == 0)
+        r = client_project_path(a, project_id, NULL, &path);
+    if (r < 0)
+        return r;
+    body = json_pack("{s:b}", "serverAccess", on ? 1 : 0);
+    if (!body || (on && client_set_b64(body, "projectKey", key, SEAL_KEY_BYTES, true) < 0))
+        return client_error(a, -ENOMEM, "out of memory");
+    r = transport_call(a, "PATCH", path.ptr, body, NULL, NULL);
+    client_json_wipe(body, "projectKey");
+    return r;
 }
 
 int arca_projects_list(struct arca *a, struct arca_project **ret, size_t *ret_n)

@@ -309,30 +309,25 @@ static json_t *token_json(const char *token, size_t len, int64_t expires_in, int
                      "Bearer");
 }
 
-void api_identity_login(struct req *r)
+/* Universal-auth login with client_id and the auth key derived from a client
+ * secret.  compat: Infisical's reply (the four token fields only). */
+static void identity_login(struct req *r, const char *client_id, const uint8_t *auth_key,
+                           bool compat)
 {
-    json_t *body = req_body_json(r), *reply;
-    _cleanup_buf_ struct buf auth = BUF_INIT, token = BUF_INIT;
+    json_t *reply;
+    _cleanup_buf_ struct buf token = BUF_INIT;
     struct store *s = r->srv->store;
     struct store_identity id = {0};
     struct store_client_secret *v = NULL, *match = NULL;
     struct store_access_token t = {0};
     size_t n = 0;
-    const char *client_id;
     uint8_t hash[SEAL_HASH_BYTES];
     int64_t now = now_ms();
     int ret;
 
-    if (!body)
+    if (login_rate_check(r, client_id) < 0)
         return;
-    if (wire_get_str(body, "clientId", 64, &client_id) < 0) {
-        http_fail(r, 400, "'clientId' is required");
-        return;
-    }
-    if (req_b64_field(r, body, "authKey", SEAL_KEY_BYTES, SEAL_KEY_BYTES, &auth) < 0 ||
-        login_rate_check(r, client_id) < 0)
-        return;
-    seal_hash_token(auth.ptr, auth.len, hash);
+    seal_hash_token(auth_key, SEAL_KEY_BYTES, hash);
     ret = s->ops->identity_get_by_client_id(s, client_id, &id);
     if (ret == 0)
         ret = s->ops->client_secret_list(s, id.id, &v, &n);
@@ -381,15 +376,56 @@ void api_identity_login(struct req *r)
     if (audit_or_fail(r, &(struct audit_event){.event = "auth.identity.login"}) < 0)
         goto out;
     reply = token_json(token.ptr, token.len, id.access_token_ttl, id.access_token_max_ttl);
-    json_object_set_new(
-        reply, "identity",
-        json_pack("{s:s, s:s, s:o, s:o}", "id", id.id, "name", id.name, "publicKey",
-                  json_b64(id.public_key.ptr, id.public_key.len), "encryptedPrivateKey",
-                  json_b64(match->encrypted_private_key.ptr, match->encrypted_private_key.len)));
+    if (!compat)
+        json_object_set_new(reply, "identity",
+                            json_pack("{s:s, s:s, s:o, s:o}", "id", id.id, "name", id.name,
+                                      "publicKey", json_b64(id.public_key.ptr, id.public_key.len),
+                                      "encryptedPrivateKey",
+                                      json_b64(match->encrypted_private_key.ptr,
+                                               match->encrypted_private_key.len)));
     http_reply(r, 200, reply);
 out:
     store_client_secrets_free(v, n);
     store_identity_release(&id);
+}
+
+void api_identity_login(struct req *r)
+{
+    json_t *body = req_body_json(r);
+    _cleanup_buf_ struct buf auth = BUF_INIT;
+    const char *client_id;
+
+    if (!body)
+        return;
+    if (wire_get_str(body, "clientId", 64, &client_id) < 0) {
+        http_fail(r, 400, "'clientId' is required");
+        return;
+    }
+    if (req_b64_field(r, body, "authKey", SEAL_KEY_BYTES, SEAL_KEY_BYTES, &auth) < 0)
+        return;
+    identity_login(r, client_id, (const uint8_t *)auth.ptr, false);
+}
+
+/* Infisical's POST /api/v1/auth/universal-auth/login: the client secret itself
+ * arrives (Infisical's SDKs send it), and the server derives the auth key as
+ * arca's own clients do.  The server then sees the secret: see security.md. */
+void api_ua_login(struct req *r)
+{
+    json_t *body = req_body_json(r);
+    const char *client_id, *secret;
+    uint8_t auth[SEAL_KEY_BYTES], kek[SEAL_KEY_BYTES];
+
+    if (!body)
+        return;
+    if (wire_get_str(body, "clientId", 64, &client_id) < 0 ||
+        wire_get_str(body, "clientSecret", 256, &secret) < 0) {
+        http_fail(r, 400, "'clientId' and 'clientSecret' are required");
+        return;
+    }
+    seal_secret_derive(secret, strlen(secret), auth, kek);
+    seal_wipe(kek, sizeof(kek));
+    identity_login(r, client_id, auth, true);
+    seal_wipe(auth, sizeof(auth));
 }
 
 /* The access token of the body; replies 401 when it is unusable. */

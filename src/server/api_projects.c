@@ -5,6 +5,8 @@
  * its own public key: the server stores that sealed copy on the membership and
  * hands it back to the member, and never sees the key itself. */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "authz.h"
@@ -137,9 +139,9 @@ json_t *project_json(const struct store_project *p)
     for (size_t i = 0; i < p->n_envs; i++)
         json_array_append_new(envs, json_pack("{s:s, s:s, s:i}", "slug", p->envs[i].slug, "name",
                                               p->envs[i].name, "position", p->envs[i].position));
-    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "id", p->id, "name", p->name, "slug",
+    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:b}", "id", p->id, "name", p->name, "slug",
                      p->slug, "organizationId", p->org_id, "createdAt", json_time(p->created_at),
-                     "environments", envs);
+                     "environments", envs, "serverAccess", p->server_key.len > 0);
 }
 
 void api_projects_create(struct req *r)
@@ -240,5 +242,122 @@ void api_projects_get(struct req *r)
                              ctx.m.wrapped_key.len
                                  ? json_b64(ctx.m.wrapped_key.ptr, ctx.m.wrapped_key.len)
                                  : json_null()));
+    project_release(&ctx);
+}
+
+/* The label a project's server-access key copy is sealed under. */
+static void server_key_label(const char *project_id, char *out, size_t size)
+{
+    snprintf(out, size, "server-access:%s", project_id);
+}
+
+int project_server_key(struct req *r, const struct project_ctx *ctx, uint8_t **ret)
+{
+    _cleanup_buf_ struct buf key = BUF_INIT;
+    char label[64];
+    uint8_t *k;
+
+    if (ctx->p.server_key.len == 0) {
+        http_fail(r, 400,
+                  "project '%s' is end-to-end encrypted: these routes need server access "
+                  "(a project admin can run 'arca projects update %s --server-access on')",
+                  ctx->p.slug, ctx->p.id);
+        return -EACCES;
+    }
+    buf_init_secret(&key, 0);
+    server_key_label(ctx->p.id, label, sizeof(label));
+    k = seal_malloc(SEAL_KEY_BYTES);
+    if (!k ||
+        seal_unbox(r->srv->root_key, label, ctx->p.server_key.ptr, ctx->p.server_key.len, &key) <
+            0 ||
+        key.len != SEAL_KEY_BYTES) {
+        seal_free(k);
+        http_fail(r, 500,
+                  "the server-access key of project %s does not open with this "
+                  "server's root key",
+                  ctx->p.id);
+        return -EBADMSG;
+    }
+    memcpy(k, key.ptr, SEAL_KEY_BYTES);
+    *ret = k;
+    return 0;
+}
+
+/* Does key open the project's first stored record?  (true when there is none) */
+static bool key_matches(struct req *r, const struct project_ctx *ctx, const uint8_t *key)
+{
+    struct store_version_ref *v = NULL;
+    _cleanup_buf_ struct buf plain = BUF_INIT;
+    size_t n = 0;
+    bool ok = true;
+
+    buf_init_secret(&plain, 0);
+    if (r->srv->store->ops->project_versions(r->srv->store, ctx->p.id, &v, &n) < 0)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].value.len == 0)
+            continue;
+        struct seal_ad ad = {ctx->p.id, v[i].environment, v[i].path, v[i].key, "value"};
+        ok = seal_record_decrypt(key, &ad, v[i].value.ptr, v[i].value.len, &plain) == 0;
+        break;
+    }
+    store_version_refs_free(v, n);
+    return ok;
+}
+
+void api_projects_update(struct req *r)
+{
+    json_t *body = req_body_json(r), *meta;
+    struct project_ctx ctx;
+    _cleanup_buf_ struct buf key = BUF_INIT, sealed = BUF_INIT;
+    char label[64];
+    bool on;
+    int ret;
+
+    if (!body)
+        return;
+    if (wire_get_bool(body, "serverAccess", &on) < 0) {
+        http_fail(r, 400, "'serverAccess' (true or false) is required");
+        return;
+    }
+    buf_init_secret(&key, 0);
+    if (on && req_b64_field(r, body, "projectKey", SEAL_KEY_BYTES, SEAL_KEY_BYTES, &key) < 0)
+        return;
+    if (project_open(r, req_param(r, 0), &ctx) < 0)
+        return;
+    if (project_allows(r, &ctx, AUTHZ_SETTINGS, AUTHZ_EDIT, NULL, NULL) < 0)
+        goto out;
+    if (on && !key_matches(r, &ctx, (const uint8_t *)key.ptr)) {
+        http_fail(r, 400, "'projectKey' is not this project's key");
+        goto out;
+    }
+    server_key_label(ctx.p.id, label, sizeof(label));
+    if (on && seal_box(r->srv->root_key, label, key.ptr, key.len, &sealed) < 0) {
+        http_fail(r, 500, "cannot seal the project key");
+        goto out;
+    }
+    ret = r->srv->store->ops->project_set_server_key(
+        r->srv->store, ctx.p.id, on ? (const uint8_t *)sealed.ptr : NULL, on ? sealed.len : 0);
+    if (ret < 0) {
+        http_fail(r, 503, "store failure updating the project (%d)", ret);
+        goto out;
+    }
+    store_blob_release(&ctx.p.server_key);
+    if (on) {
+        ctx.p.server_key.ptr = malloc(sealed.len);
+        if (ctx.p.server_key.ptr) {
+            memcpy(ctx.p.server_key.ptr, sealed.ptr, sealed.len);
+            ctx.p.server_key.len = sealed.len;
+        }
+    }
+    meta = json_pack("{s:b}", "serverAccess", on);
+    ret = audit_or_fail(r, &(struct audit_event){.event = "project.server-access",
+                                                 .org_id = ctx.p.org_id,
+                                                 .project_id = ctx.p.id,
+                                                 .metadata = meta});
+    json_decref(meta);
+    if (ret == 0)
+        http_reply(r, 200, json_pack("{s:o}", "project", project_json(&ctx.p)));
+out:
     project_release(&ctx);
 }

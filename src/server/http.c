@@ -200,23 +200,52 @@ static void remote_addr(struct MHD_Connection *c, char *out, size_t size)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr, out, size);
 }
 
+/* ETag of a body: 128 bits of its hash, quoted. */
+static void etag_of(const char *body, size_t len, char out[35])
+{
+    uint8_t h[SEAL_HASH_BYTES];
+
+    seal_hash_token(body, len, h);
+    out[0] = '"';
+    for (int i = 0; i < 16; i++)
+        snprintf(out + 1 + 2 * i, 3, "%02x", h[i]);
+    out[33] = '"';
+    out[34] = 0;
+}
+
 static enum MHD_Result queue(struct req *r)
 {
     struct MHD_Response *resp;
     size_t len = r->reply.len;
     char *body = buf_detach(&r->reply);
+    const char *inm;
+    char etag[35] = "";
     enum MHD_Result ret;
 
     if (!body)
         return MHD_NO;
-    resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    if (r->status == 200 && streq(r->method, "GET")) {
+        /* clients poll with If-None-Match; an unchanged answer is a bodiless 304 */
+        etag_of(body, len, etag);
+        inm = req_header(r, "If-None-Match");
+        if (inm && (streq(inm, etag) || (startswith(inm, "W/") && streq(inm + 2, etag)))) {
+            r->status = 304;
+            explicit_bzero(body, len);
+            len = 0;
+        }
+    }
+    /* bodies may hold secret values (plaintext routes): wiped when released */
+    resp = MHD_create_response_from_buffer_with_free_callback(len, body, free_wiped);
     if (!resp) {
-        free(body);
+        free_wiped(body);
         return MHD_NO;
     }
-    MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
+    if (r->status != 304)
+        MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
     MHD_add_response_header(resp, "Cache-Control", "no-store");
     MHD_add_response_header(resp, "X-Request-Id", r->req_id);
+    if (*etag)
+        MHD_add_response_header(resp, "ETag", etag);
     if (r->status == 429 && r->retry_after) {
         char retry[16];
         snprintf(retry, sizeof(retry), "%u", r->retry_after);
@@ -281,7 +310,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->start_us = mono_us();
         r->path = path_canonical(url);
         buf_init(&r->body, srv->cfg.max_body);
-        buf_init(&r->reply, 0);
+        buf_init_secret(&r->reply, 0);
         req_id_new(r->req_id);
         remote_addr(conn, r->remote, sizeof(r->remote));
         r->user_agent = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "User-Agent");

@@ -23,6 +23,7 @@ static const struct route routes[] = {
     {"POST", A "/projects", api_projects_create, 0},
     {"GET", A "/projects", api_projects_list, 0},
     {"GET", A "/projects/:projectId", api_projects_get, 0},
+    {"PATCH", A "/projects/:projectId", api_projects_update, 0},
     {"GET", A "/projects/:projectId/secrets", api_secrets_list, 0},
     {"POST", A "/projects/:projectId/secrets/batch", api_secrets_batch, 0},
     {"GET", A "/projects/:projectId/secrets/:key", api_secrets_get, 0},
@@ -57,6 +58,17 @@ static const struct route routes[] = {
     {"GET", A "/service-token", api_service_token_self, 0},
     {"GET", A "/audit-logs", api_audit_list, 0},
     {"GET", A "/audit-logs/verify", api_audit_verify, 0},
+    /* Infisical-compatible routes (infisical-api.md) */
+    {"POST", "/api/v1/auth/universal-auth/login", api_ua_login, ROUTE_PUBLIC},
+    {"POST", "/api/v1/auth/token/renew", api_token_renew, ROUTE_PUBLIC},
+    {"POST", "/api/v1/auth/token/revoke", api_token_revoke, ROUTE_PUBLIC},
+    {"GET", "/api/v3/secrets/raw", api_raw_list, 0},
+    {"GET", "/api/v3/secrets/raw/:secretName", api_raw_get, 0},
+    {"POST", "/api/v3/secrets/raw/:secretName", api_raw_create, 0},
+    {"PATCH", "/api/v3/secrets/raw/:secretName", api_raw_update, 0},
+    {"DELETE", "/api/v3/secrets/raw/:secretName", api_raw_delete, 0},
+    {"GET", "/api/v4/secrets", api_raw_list, 0},
+    {"GET", "/api/v4/secrets/:secretName", api_raw_get, 0},
 };
 
 /* Matches path against pattern; on success stores the parameters (pointers

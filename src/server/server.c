@@ -147,6 +147,8 @@ int server_run(const struct server_config *cfg)
     int sig = 0, ret;
 
     harden_process();
+    /* jansson's strings may hold secret values (plaintext routes): wipe them */
+    json_set_alloc_funcs(malloc, free_wiped);
     if (seal_init() < 0) {
         log_error("cannot initialise libsodium", NULL);
         return -EIO;

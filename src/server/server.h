@@ -71,6 +71,13 @@ void api_users_me(struct req *r);
 void api_projects_create(struct req *r);
 void api_projects_list(struct req *r);
 void api_projects_get(struct req *r);
+void api_projects_update(struct req *r);
+void api_ua_login(struct req *r);
+void api_raw_list(struct req *r);
+void api_raw_get(struct req *r);
+void api_raw_create(struct req *r);
+void api_raw_update(struct req *r);
+void api_raw_delete(struct req *r);
 void api_secrets_list(struct req *r);
 void api_secrets_get(struct req *r);
 void api_secrets_versions(struct req *r);
@@ -128,6 +135,9 @@ bool project_can(struct req *r, struct project_ctx *ctx, int subject, unsigned a
                  const char *env, const char *path);
 void project_release(struct project_ctx *ctx);
 json_t *project_json(const struct store_project *p);
+/* The project key from the project's server-access copy, in seal_malloc'd
+ * memory (OWNED: seal_free).  Replies 400 for an end-to-end encrypted project. */
+int project_server_key(struct req *r, const struct project_ctx *ctx, uint8_t **ret);
 /* Role of user_id in org_id ("admin", "member") or NULL if not a member. */
 int org_role_of(struct req *r, const char *org_id, char role[16]);
 

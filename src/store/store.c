@@ -62,6 +62,7 @@ void store_project_release(struct store_project *p)
     for (size_t i = 0; p->envs && i < p->n_envs; i++)
         store_env_release(&p->envs[i]);
     free(p->envs);
+    store_blob_release(&p->server_key);
     memset(p, 0, sizeof(*p));
 }
 

@@ -74,7 +74,9 @@ struct store_project {
     char *name; /* OWNED */
     char *slug; /* OWNED */
     int64_t created_at;
-    struct store_env *envs; /* OWNED, ordered by position */
+    struct store_env *envs;       /* OWNED, ordered by position */
+    struct store_blob server_key; /* project key sealed under the root key; len 0: no
+                                   * server access (end-to-end only) */
     size_t n_envs;
 };
 
@@ -403,6 +405,11 @@ struct store_ops {
                               struct store_service_token **ret, size_t *ret_n);
     int (*service_token_revoke)(struct store *s, const char *project_id, const char *id);
 
+    /* Sets (key non-NULL) or removes (NULL) the server-access copy of the project
+     * key.  -ENOENT for an unknown project. */
+    int (*project_set_server_key)(struct store *s, const char *project_id, const uint8_t *key,
+                                  size_t len);
+
     /* --- project key rotation --- */
     /* Every version of every secret of the project (tombstones included). */
     int (*project_versions)(struct store *s, const char *project_id, struct store_version_ref **ret,
@@ -412,7 +419,8 @@ struct store_ops {
      * the project's service tokens (their wrapped keys hold the old key).
      * -EINVAL unless m covers exactly the current members and v exactly the
      * stored versions (tombstones with NULL value, a comment exactly where the
-     * version has one); nothing is written then. */
+     * version has one); nothing is written then.  The server-access copy of
+     * the old key is dropped: a client turns server access on again. */
     int (*project_rekey)(struct store *s, const char *project_id,
                          const struct store_rekey_member *m, size_t n_m,
                          const struct store_rekey_version *v, size_t n_v);

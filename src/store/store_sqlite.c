@@ -120,6 +120,7 @@ enum sq_stmt {
     ST_CSECRET_USE,
     ST_CSECRET_EXISTS,
     ST_CSECRET_REVOKE,
+    ST_PROJECT_SET_SERVER_KEY,
     ST_ATOKEN_INSERT,
     ST_ATOKEN_GET,
     ST_ATOKEN_USE,
@@ -204,10 +205,12 @@ static const struct {
     [ST_PROJECT_INSERT] = {"insert project", "INSERT INTO projects "
                                              "(id, org_id, name, slug, created_at) "
                                              "VALUES (?, ?, ?, ?, ?)"},
-    [ST_PROJECT_GET] = {"get project", "SELECT id, org_id, name, slug, created_at "
+    [ST_PROJECT_GET] = {"get project", "SELECT id, org_id, name, slug, created_at, server_key "
                                        "FROM projects WHERE id = ?"},
+    [ST_PROJECT_SET_SERVER_KEY] = {"set server key",
+                                   "UPDATE projects SET server_key = ? WHERE id = ?"},
     [ST_PROJECT_LIST] = {"list projects",
-                         "SELECT p.id, p.org_id, p.name, p.slug, p.created_at "
+                         "SELECT p.id, p.org_id, p.name, p.slug, p.created_at, p.server_key "
                          "FROM project_members m JOIN projects p ON p.id = m.project_id "
                          "WHERE m.principal_id = ? ORDER BY p.name, p.id"},
     [ST_ENV_INSERT] = {"insert environment", "INSERT INTO environments "
@@ -953,7 +956,7 @@ static int sq_read_envs(struct sq_conn *c, struct store_project *p)
     return r;
 }
 
-/* Columns: id, org_id, name, slug, created_at; then loads the envs. */
+/* Columns: id, org_id, name, slug, created_at, server_key; then loads the envs. */
 static int sq_read_project(struct sq_conn *c, sqlite3_stmt *st, struct store_project *ret)
 {
     _cleanup_(store_project_release) struct store_project p = {0};
@@ -963,6 +966,8 @@ static int sq_read_project(struct sq_conn *c, sqlite3_stmt *st, struct store_pro
         (r = col_str(st, 2, &p.name)) < 0 || (r = col_str(st, 3, &p.slug)) < 0)
         return r;
     p.created_at = sqlite3_column_int64(st, 4);
+    if (sqlite3_column_type(st, 5) != SQLITE_NULL && (r = col_blob(st, 5, &p.server_key)) < 0)
+        return r;
     r = sq_read_envs(c, &p);
     if (r < 0)
         return r;
@@ -2227,6 +2232,14 @@ static int sq_client_secret_revoke(struct store *s, const char *identity_id, con
     return sq_write1(s, true, ST_CSECRET_REVOKE, "tt", identity_id, id);
 }
 
+static int sq_project_set_server_key(struct store *s, const char *project_id, const uint8_t *key,
+                                     size_t len)
+{
+    if (!project_id || (key && !len))
+        return -EINVAL;
+    return sq_write1(s, true, ST_PROJECT_SET_SERVER_KEY, "bt", key, len, project_id);
+}
+
 static int sq_access_token_create(struct store *s, const struct store_access_token *t)
 {
     if (!t || t->num_uses < 0 || t->num_uses_limit < 0)
@@ -2434,7 +2447,8 @@ static int sq_project_rekey(struct store *s, const char *project_id,
             return -EINVAL;
     }
     if ((r = sq_run(c, ST_SECRETS_REKEY_CURRENT, "t", project_id)) < 0 ||
-        (r = sq_run(c, ST_STOKEN_REVOKE_PROJECT, "t", project_id)) < 0)
+        (r = sq_run(c, ST_STOKEN_REVOKE_PROJECT, "t", project_id)) < 0 ||
+        (r = sq_run(c, ST_PROJECT_SET_SERVER_KEY, "bt", NULL, (size_t)0, project_id)) < 0)
         return r;
     return sq_commit(c);
 }
@@ -2703,6 +2717,7 @@ static const struct store_ops sq_ops = {
     .client_secret_list = sq_client_secret_list,
     .client_secret_use = sq_client_secret_use,
     .client_secret_revoke = sq_client_secret_revoke,
+    .project_set_server_key = sq_project_set_server_key,
     .access_token_create = sq_access_token_create,
     .access_token_get = sq_access_token_get,
     .access_token_use = sq_access_token_use,

@@ -1,0 +1,497 @@
+/* api_raw.c - Infisical's "raw" secret routes (/api/v3/secrets/raw and
+ * /api/v4/secrets), for projects with server access.
+ *
+ * Infisical's SDKs send and receive plaintext.  For a project whose admin
+ * turned server access on, the server holds a copy of the project key sealed
+ * under its root key: it opens and seals the very same records arca's own
+ * clients do (seal.h, same associated data), so both kinds of client work on
+ * one project and read each other's writes.  Permissions and audit records are
+ * those of arca's own routes.  Shapes follow infisical-api.md section 2.4. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "authz.h"
+#include "base/names.h"
+#include "base/util.h"
+#include "base/wire.h"
+#include "crypto/seal.h"
+#include "server.h"
+
+#define HIDDEN_VALUE "<hidden-by-infisical>"
+
+struct raw {
+    struct project_ctx ctx;
+    const struct store_env *env; /* BORROWED from ctx.p */
+    char path[NAME_PATH_MAX + 1];
+    uint8_t *key; /* SECRET: the project key (seal_malloc) */
+};
+
+static void raw_release(struct raw *w)
+{
+    seal_free(w->key);
+    w->key = NULL;
+    project_release(&w->ctx);
+}
+
+static bool is_v4(struct req *r)
+{
+    return startswith(r->path, "/api/v4/");
+}
+
+/* A parameter from the JSON body of writes or the query of reads. */
+static const char *param(struct req *r, const json_t *body, const char *name)
+{
+    if (body) {
+        const char *v = NULL;
+        return wire_get_str(body, name, NAME_PATH_MAX, &v) == 0 ? v : NULL;
+    }
+    return req_query(r, name);
+}
+
+/* Opens project (workspaceId / projectId), environment and secretPath, and the
+ * project key.  Replies and returns < 0 on failure. */
+static int raw_open(struct req *r, const json_t *body, struct raw *w)
+{
+    const char *pid = param(r, body, is_v4(r) ? "projectId" : "workspaceId");
+    const char *env = param(r, body, "environment");
+    const char *path = param(r, body, "secretPath");
+
+    if (!pid && r->who.kind == PRINCIPAL_SERVICE)
+        pid = r->who.project_id;
+    if (!pid || !env) {
+        http_fail(r, 400, "Missing project id or environment");
+        return -EINVAL;
+    }
+    if (name_path_normalize(path && *path ? path : "/", w->path, sizeof(w->path)) < 0) {
+        http_fail(r, 400, "'secretPath' must be an absolute folder path such as /app/api");
+        return -EINVAL;
+    }
+    if (project_open(r, pid, &w->ctx) < 0)
+        return -ENOENT;
+    for (size_t i = 0; i < w->ctx.p.n_envs; i++)
+        if (streq(w->ctx.p.envs[i].slug, env))
+            w->env = &w->ctx.p.envs[i];
+    if (!w->env) {
+        http_fail(r, 404, "Environment with slug '%.64s' in project with ID %s not found", env,
+                  w->ctx.p.id);
+        raw_release(w);
+        return -ENOENT;
+    }
+    if (project_server_key(r, &w->ctx, &w->key) < 0) {
+        raw_release(w);
+        return -EACCES;
+    }
+    return 0;
+}
+
+static int raw_allows(struct req *r, struct raw *w, unsigned action)
+{
+    return project_allows(r, &w->ctx, AUTHZ_SECRETS, action, w->env->slug, w->path);
+}
+
+static struct audit_event raw_event(const struct raw *w, const char *event, const char *key)
+{
+    return (struct audit_event){.event = event,
+                                .org_id = w->ctx.p.org_id,
+                                .project_id = w->ctx.p.id,
+                                .environment = w->env->slug,
+                                .path = w->path,
+                                .key = key};
+}
+
+/* Opens one field of a stored secret into out (empty for no record). */
+static int open_field(const struct raw *w, const char *key, const char *field,
+                      const struct store_blob *rec, struct buf *out)
+{
+    struct seal_ad ad = {w->ctx.p.id, w->env->slug, w->path, key, field};
+
+    buf_clear(out);
+    if (rec->len == 0)
+        return 0;
+    return seal_record_decrypt(w->key, &ad, rec->ptr, rec->len, out);
+}
+
+/* Infisical's secret object for sec (value and comment decrypted). */
+static json_t *raw_json(struct req *r, const struct raw *w, const struct store_secret *sec,
+                        bool show)
+{
+    _cleanup_buf_ struct buf value = BUF_INIT, comment = BUF_INIT;
+    json_t *o;
+
+    buf_init_secret(&value, 0);
+    buf_init_secret(&comment, 0);
+    if (show && (open_field(w, sec->key, "value", &sec->value, &value) < 0 ||
+                 open_field(w, sec->key, "comment", &sec->comment, &comment) < 0))
+        return NULL;
+    o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s%, s:s%, s:s, s:b, s:[], s:[], s:b, "
+                  "s:n, s:n, s:o, s:o, s:b, s:n, s:n}",
+                  "id", sec->id, "_id", sec->id, "workspace", w->ctx.p.id, "environment",
+                  w->env->slug, "version", (json_int_t)sec->version, "type", "shared", "secretKey",
+                  sec->key, "secretValue", show ? buf_str(&value) : HIDDEN_VALUE,
+                  show ? value.len : strlen(HIDDEN_VALUE), "secretComment", buf_str(&comment),
+                  comment.len, "secretPath", w->path, "secretValueHidden", !show, "tags",
+                  "secretMetadata", "skipMultilineEncoding", 0, "secretReminderNote",
+                  "secretReminderRepeatDays", "createdAt", json_time(sec->updated_at), "updatedAt",
+                  json_time(sec->updated_at), "isRotatedSecret", 0, "rotationId", "actor");
+    return o;
+}
+
+/* A boolean query flag: "true" / "false" (default def). */
+static bool flag(struct req *r, const char *name, bool def)
+{
+    const char *v = req_query(r, name);
+
+    return v ? streq(v, "true") : def;
+}
+
+void api_raw_list(struct req *r)
+{
+    struct raw w = {0};
+    struct store_secret *v = NULL;
+    size_t n = 0;
+    json_t *arr, *meta, *o;
+    struct audit_event e;
+    bool show;
+    int ret;
+
+    if (flag(r, "recursive", false)) {
+        http_fail(r, 400, "recursive listing is not supported by this server yet");
+        return;
+    }
+    if (raw_open(r, NULL, &w) < 0)
+        return;
+    if (raw_allows(r, &w, AUTHZ_DESCRIBE) < 0)
+        goto out;
+    show = flag(r, "viewSecretValue", true) &&
+           project_can(r, &w.ctx, AUTHZ_SECRETS, AUTHZ_READ, w.env->slug, w.path);
+    ret = r->srv->store->ops->secrets_list(r->srv->store, w.env->id, w.path, &v, &n);
+    if (ret < 0) {
+        http_fail(r, 503, "store failure listing secrets (%d)", ret);
+        goto out;
+    }
+    arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        o = raw_json(r, &w, &v[i], show);
+        if (!o) {
+            json_decref(arr);
+            http_fail(r, 500, "secret '%s' failed to decrypt", v[i].key);
+            goto out;
+        }
+        json_array_append_new(arr, o);
+    }
+    e = raw_event(&w, "secret.list", NULL);
+    meta = json_pack("{s:I, s:b}", "count", (json_int_t)n, "values", show);
+    e.metadata = meta;
+    ret = audit_or_fail(r, &e);
+    json_decref(meta);
+    if (ret < 0)
+        json_decref(arr);
+    else
+        http_reply(r, 200, json_pack("{s:o, s:[]}", "secrets", arr, "imports"));
+out:
+    store_secrets_free(v, n);
+    raw_release(&w);
+}
+
+/* The secret name of the path, validated (replies 400). */
+static const char *raw_name(struct req *r)
+{
+    const char *name = req_param(r, 0);
+
+    if (!name_key_valid(name)) {
+        http_fail(r, 400,
+                  "'%.64s' is not a valid secret name: use letters, digits and '_', "
+                  "not starting with a digit",
+                  name);
+        return NULL;
+    }
+    return name;
+}
+
+/* Personal secrets are not supported yet: "type" must be "shared" (or absent). */
+static bool shared_only(struct req *r, const json_t *body)
+{
+    const char *type = param(r, body, "type");
+
+    if (!type || streq(type, "shared"))
+        return true;
+    if (r->who.kind != PRINCIPAL_USER)
+        http_fail(r, 400, "Must be user to use personal secrets");
+    else
+        http_fail(r, 404, "Secret not found");
+    return false;
+}
+
+/* The current secret, or a historic version with ?version=N. */
+static int find_secret(struct req *r, struct raw *w, const char *name, const char *version,
+                       struct store_secret *ret)
+{
+    struct store_secret *v = NULL;
+    size_t n = 0;
+    long long want = version ? strtoll(version, NULL, 10) : 0;
+    int rc;
+
+    if (!version)
+        return r->srv->store->ops->secret_get(r->srv->store, w->env->id, w->path, name, ret);
+    rc = r->srv->store->ops->secret_history(r->srv->store, w->env->id, w->path, name, &v, &n);
+    if (rc < 0)
+        return rc;
+    rc = -ENOENT;
+    for (size_t i = 0; i < n && rc < 0; i++)
+        if (v[i].version == want && v[i].value.len) {
+            *ret = v[i];
+            memset(&v[i], 0, sizeof(v[i]));
+            rc = 0;
+        }
+    store_secrets_free(v, n);
+    return rc;
+}
+
+void api_raw_get(struct req *r)
+{
+    struct raw w = {0};
+    struct store_secret sec = {0};
+    const char *name = raw_name(r);
+    struct audit_event e;
+    json_t *o;
+    int ret;
+
+    if (!name || !shared_only(r, NULL) || raw_open(r, NULL, &w) < 0)
+        return;
+    if (raw_allows(r, &w, AUTHZ_READ) < 0)
+        goto out;
+    ret = find_secret(r, &w, name, req_query(r, "version"), &sec);
+    e = raw_event(&w, "secret.read", name);
+    if (ret == -ENOENT) {
+        e.outcome = "failure";
+        audit_log(r, &e);
+        http_fail(r, 404, "Secret with name '%s' not found", name);
+        goto out;
+    }
+    if (ret < 0) {
+        http_fail(r, 503, "store failure reading a secret (%d)", ret);
+        goto out;
+    }
+    o = raw_json(r, &w, &sec, flag(r, "viewSecretValue", true));
+    if (!o)
+        http_fail(r, 500, "secret '%s' failed to decrypt", name);
+    else if (audit_or_fail(r, &e) < 0)
+        json_decref(o);
+    else
+        http_reply(r, 200, json_pack("{s:o}", "secret", o));
+out:
+    store_secret_release(&sec);
+    raw_release(&w);
+}
+
+/* Infisical's value rule: trimmed, one trailing newline kept if there was one. */
+static int normalize_value(const char *in, struct buf *out)
+{
+    size_t len = strlen(in), a = 0, b = len;
+    int ret;
+
+    while (a < b && isspace((unsigned char)in[a]))
+        a++;
+    while (b > a && isspace((unsigned char)in[b - 1]))
+        b--;
+    ret = buf_add(out, in + a, b - a);
+    if (ret == 0 && len && in[len - 1] == '\n')
+        ret = buf_addch(out, '\n');
+    return ret;
+}
+
+/* Seals plain as field of key into out. */
+static int seal_field(const struct raw *w, const char *key, const char *field, const char *plain,
+                      size_t len, struct buf *out)
+{
+    struct seal_ad ad = {w->ctx.p.id, w->env->slug, w->path, key, field};
+
+    return seal_record_encrypt(w->key, &ad, plain, len, out);
+}
+
+/* Writes the batch, audits one event per write, replies {secret} for the
+ * secret named reply_key as it now is. */
+static void raw_commit(struct req *r, struct raw *w, struct store_write *ws, size_t n,
+                       const char *event, const char *reply_key, const struct store_secret *gone)
+{
+    struct store_secret now = {0};
+    struct audit_event ev[2];
+    json_t *o;
+    int ret;
+
+    ret = r->srv->store->ops->secrets_write(r->srv->store, w->ctx.p.id, w->env->id, w->path, ws, n,
+                                            r->who.id, now_ms());
+    if (ret == -EEXIST) {
+        http_fail(r, 400, "Secret already exist");
+        return;
+    }
+    if (ret == -ENOENT) {
+        http_fail(r, 404, "Secret not found");
+        return;
+    }
+    if (ret < 0) {
+        http_fail(r, 503, "store failure writing a secret (%d)", ret);
+        return;
+    }
+    for (size_t i = 0; i < n && i < 2; i++)
+        ev[i] = raw_event(w, ws[i].op == STORE_DELETE ? "secret.delete" : event, ws[i].key);
+    if (audit_log_n(r, ev, n < 2 ? n : 2) < 0) {
+        http_fail(r, 503,
+                  "the audit log cannot be written: the write is stored, but reported "
+                  "failed");
+        return;
+    }
+    if (gone) {
+        now = *gone;
+        now.version = ws[0].ret_version;
+        o = raw_json(r, w, &now, true);
+        memset(&now, 0, sizeof(now));
+    } else if (r->srv->store->ops->secret_get(r->srv->store, w->env->id, w->path, reply_key,
+                                              &now) == 0) {
+        o = raw_json(r, w, &now, true);
+        store_secret_release(&now);
+    } else {
+        o = NULL;
+    }
+    if (!o)
+        http_fail(r, 500, "cannot read back secret '%s'", reply_key);
+    else
+        http_reply(r, 200, json_pack("{s:o}", "secret", o));
+}
+
+void api_raw_create(struct req *r)
+{
+    json_t *body = req_body_json(r);
+    struct raw w = {0};
+    _cleanup_buf_ struct buf plain = BUF_INIT, value = BUF_INIT, comment = BUF_INIT;
+    struct store_write ws = {.op = STORE_CREATE};
+    const char *name = raw_name(r), *v, *c = NULL;
+
+    if (!body || !name || !shared_only(r, body))
+        return;
+    if (wire_get_str(body, "secretValue", SERVER_VALUE_MAX, &v) < 0 ||
+        wire_get_str_or(body, "secretComment", SERVER_VALUE_MAX, "", &c) < 0) {
+        http_fail(r, 400,
+                  "'secretValue' (at most %u bytes) is required; 'secretComment' must "
+                  "be a string",
+                  SERVER_VALUE_MAX);
+        return;
+    }
+    if (raw_open(r, body, &w) < 0)
+        return;
+    if (raw_allows(r, &w, AUTHZ_CREATE) < 0)
+        goto out;
+    buf_init_secret(&plain, 0);
+    if (normalize_value(v, &plain) < 0 ||
+        seal_field(&w, name, "value", plain.ptr ? plain.ptr : "", plain.len, &value) < 0 ||
+        (*c && seal_field(&w, name, "comment", c, strlen(c), &comment) < 0)) {
+        http_fail(r, 500, "cannot seal the value");
+        goto out;
+    }
+    ws.key = name;
+    ws.value = (const uint8_t *)value.ptr;
+    ws.value_len = value.len;
+    ws.comment = comment.len ? (const uint8_t *)comment.ptr : NULL;
+    ws.comment_len = comment.len;
+    raw_commit(r, &w, &ws, 1, "secret.create", name, NULL);
+out:
+    raw_release(&w);
+}
+
+void api_raw_update(struct req *r)
+{
+    json_t *body = req_body_json(r);
+    struct raw w = {0};
+    struct store_secret cur = {0};
+    _cleanup_buf_ struct buf plain = BUF_INIT, value = BUF_INIT, comment = BUF_INIT,
+                             old_comment = BUF_INIT;
+    struct store_write ws[2] = {{.op = STORE_UPDATE}, {.op = STORE_CREATE}};
+    const char *name = raw_name(r), *v = NULL, *c = NULL, *rename = NULL, *target;
+    int ret;
+
+    if (!body || !name || !shared_only(r, body))
+        return;
+    if (wire_get_str(body, "secretValue", SERVER_VALUE_MAX, &v) == -EINVAL ||
+        wire_get_str(body, "secretComment", SERVER_VALUE_MAX, &c) == -EINVAL ||
+        wire_get_str(body, "newSecretName", NAME_KEY_MAX, &rename) == -EINVAL ||
+        (rename && !name_key_valid(rename))) {
+        http_fail(r, 400,
+                  "'secretValue', 'secretComment' and 'newSecretName' must be strings "
+                  "(a valid name)");
+        return;
+    }
+    if (raw_open(r, body, &w) < 0)
+        return;
+    if (raw_allows(r, &w, AUTHZ_EDIT) < 0 ||
+        (rename && (raw_allows(r, &w, AUTHZ_CREATE) < 0 || raw_allows(r, &w, AUTHZ_DELETE) < 0)))
+        goto out;
+    ret = r->srv->store->ops->secret_get(r->srv->store, w.env->id, w.path, name, &cur);
+    if (ret < 0) {
+        http_fail(r, ret == -ENOENT ? 404 : 503, "Secret not found");
+        goto out;
+    }
+    target = rename && !streq(rename, name) ? rename : name;
+    buf_init_secret(&plain, 0);
+    buf_init_secret(&old_comment, 0);
+    /* what is not given stays; a rename seals the old value under the new name */
+    if (v)
+        ret = normalize_value(v, &plain);
+    else
+        ret = open_field(&w, name, "value", &cur.value, &plain);
+    if (ret == 0 && !c && (ret = open_field(&w, name, "comment", &cur.comment, &old_comment)) == 0)
+        c = buf_str(&old_comment);
+    if (ret < 0 ||
+        seal_field(&w, target, "value", plain.ptr ? plain.ptr : "", plain.len, &value) < 0 ||
+        (*c && seal_field(&w, target, "comment", c, strlen(c), &comment) < 0)) {
+        http_fail(r, 500, "cannot seal the value of '%s'", name);
+        goto out;
+    }
+    if (target == name) {
+        ws[0].key = name;
+        ws[0].value = (const uint8_t *)value.ptr;
+        ws[0].value_len = value.len;
+        ws[0].comment = (const uint8_t *)(comment.len ? comment.ptr : "");
+        ws[0].comment_len = comment.len;
+        raw_commit(r, &w, ws, 1, "secret.update", name, NULL);
+    } else {
+        ws[0] = (struct store_write){.op = STORE_DELETE, .key = name};
+        ws[1].key = target;
+        ws[1].value = (const uint8_t *)value.ptr;
+        ws[1].value_len = value.len;
+        ws[1].comment = comment.len ? (const uint8_t *)comment.ptr : NULL;
+        ws[1].comment_len = comment.len;
+        raw_commit(r, &w, ws, 2, "secret.create", target, NULL);
+    }
+out:
+    store_secret_release(&cur);
+    raw_release(&w);
+}
+
+void api_raw_delete(struct req *r)
+{
+    json_t *body = r->body.len ? req_body_json(r) : NULL;
+    struct raw w = {0};
+    struct store_secret cur = {0};
+    struct store_write ws = {.op = STORE_DELETE};
+    const char *name = raw_name(r);
+    int ret;
+
+    if ((r->body.len && !body) || !name || !shared_only(r, body))
+        return;
+    if (raw_open(r, body, &w) < 0)
+        return;
+    if (raw_allows(r, &w, AUTHZ_DELETE) < 0)
+        goto out;
+    ret = r->srv->store->ops->secret_get(r->srv->store, w.env->id, w.path, name, &cur);
+    if (ret < 0) {
+        http_fail(r, ret == -ENOENT ? 404 : 503, "Secret not found");
+        goto out;
+    }
+    ws.key = name;
+    raw_commit(r, &w, &ws, 1, "secret.delete", name, &cur);
+out:
+    store_secret_release(&cur);
+    raw_release(&w);
+}
