@@ -871,8 +871,9 @@ int arca_project_rotate_key(struct arca *a, const char *project_id, size_t *ret_
     if (server_access) {
         r = arca_project_set_server_access(a, project_id, 1);
         if (r < 0)
-            return client_error(a, r, "the key was rotated, but turning server access on again "
-                                      "failed: run 'arca projects update %s --server-access on'",
+            return client_error(a, r,
+                                "the key was rotated, but turning server access on again "
+                                "failed: run 'arca projects update %s --server-access on'",
                                 project_id);
     }
     if (ret_n_versions)
