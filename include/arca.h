@@ -46,7 +46,7 @@ struct arca;
 
 /* Creates a client for the server at api_url (e.g. "http://127.0.0.1:8200";
  * a trailing "/api" or "/" is accepted).  NULL api_url means ARCA_API_URL, then
- * http://127.0.0.1:8200.  -ENOMEM, -EINVAL. */
+ * INFISICAL_API_URL, then http://127.0.0.1:8200.  -ENOMEM, -EINVAL. */
 int arca_new(const char *api_url, struct arca **ret);
 void arca_free(struct arca *a);
 
@@ -112,10 +112,10 @@ int arca_logout(struct arca *a);
 int arca_session_save(struct arca *a, const char *config_dir);
 /* Loads a saved session.  -ENOENT when there is none ("not logged in").  If the
  * saved session is for another API URL than a's, -ENOENT as well, unless a was
- * created with no URL at all (api_url NULL and ARCA_API_URL unset): then the
- * saved session's URL is used.  A machine identity's token that expires within
- * five minutes is renewed and the file rewritten; past its max TTL, -EACCES
- * (log in again). */
+ * created with no URL at all (api_url NULL, ARCA_API_URL and INFISICAL_API_URL
+ * unset): then the saved session's URL is used.  A machine identity's token that
+ * expires within five minutes is renewed and the file rewritten; past its max
+ * TTL, -EACCES (log in again). */
 int arca_session_load(struct arca *a, const char *config_dir);
 /* Deletes the saved session file. */
 int arca_session_forget(const char *config_dir);

@@ -297,39 +297,56 @@ static int client_open(const struct cli *c, bool need_login, bool use_env, struc
     return EXIT_OK;
 }
 
-/* Looks for .arca.json in the current directory and its parents. */
+/* Reads the project id from one project file: 0, -ENOENT (no such file),
+ * -EINVAL (printed). */
+static int project_file_read(const char *path, const char *field, char *out, size_t size)
+{
+    _cleanup_buf_ struct buf content = BUF_INIT;
+    _cleanup_json_ json_t *j = NULL;
+    char chunk[4096];
+    const char *id;
+    ssize_t n;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0)
+        return -ENOENT;
+    buf_init(&content, ARCA_JSON_MAX);
+    while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+        if (buf_add(&content, chunk, (size_t)n) < 0)
+            break;
+    close(fd);
+    if (wire_parse(content.ptr ? content.ptr : "", content.len, &j, NULL) < 0 ||
+        wire_get_str(j, field, size - 1, &id) < 0) {
+        cli_error("run 'arca init --project-id <id>' to write .arca.json",
+                  "%s is not valid: it needs {\"%s\": \"...\"}", path, field);
+        return -EINVAL;
+    }
+    snprintf(out, size, "%s", id);
+    return 0;
+}
+
+/* Looks for .arca.json in the current directory and its parents; where a
+ * directory has none, Infisical's .infisical.json ("workspaceId") serves, so
+ * existing setups keep working. */
 static int project_from_file(char *out, size_t size)
 {
+    static const struct {
+        const char *name, *field;
+    } files[] = {{".arca.json", "projectId"}, {".infisical.json", "workspaceId"}};
     char dir[4096];
-    _cleanup_buf_ struct buf content = BUF_INIT, path = BUF_INIT;
-    _cleanup_json_ json_t *j = NULL;
-    const char *id;
+    _cleanup_buf_ struct buf path = BUF_INIT;
+    int r;
 
     if (!getcwd(dir, sizeof(dir)))
         return -ENOENT;
     for (;;) {
-        int fd;
-        char chunk[4096];
-        ssize_t n;
-
-        buf_clear(&path);
-        if (buf_printf(&path, "%s/.arca.json", streq(dir, "/") ? "" : dir) < 0)
-            return -ENOMEM;
-        fd = open(path.ptr, O_RDONLY | O_CLOEXEC);
-        if (fd >= 0) {
-            buf_init(&content, ARCA_JSON_MAX);
-            while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-                if (buf_add(&content, chunk, (size_t)n) < 0)
-                    break;
-            close(fd);
-            if (wire_parse(content.ptr ? content.ptr : "", content.len, &j, NULL) < 0 ||
-                wire_get_str(j, "projectId", size - 1, &id) < 0) {
-                cli_error("run 'arca init --project-id <id>' to rewrite it",
-                          "%s is not valid: it needs {\"projectId\": \"...\"}", path.ptr);
-                return -EINVAL;
-            }
-            snprintf(out, size, "%s", id);
-            return 0;
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+            buf_clear(&path);
+            if (buf_printf(&path, "%s/%s", streq(dir, "/") ? "" : dir, files[i].name) < 0)
+                return -ENOMEM;
+            r = project_file_read(path.ptr, files[i].field, out, size);
+            if (r != -ENOENT)
+                return r;
         }
         if (streq(dir, "/"))
             return -ENOENT;

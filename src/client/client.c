@@ -110,6 +110,8 @@ int arca_new(const char *api_url, struct arca **ret)
         return -EIO;
     if (!api_url) {
         api_url = secure_getenv("ARCA_API_URL");
+        if (!api_url || !*api_url) /* Infisical's CLI variable, for existing setups */
+            api_url = secure_getenv("INFISICAL_API_URL");
         if (!api_url || !*api_url) {
             api_url = DEFAULT_API_URL;
             defaulted = true;
