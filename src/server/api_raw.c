@@ -9,6 +9,7 @@
  * those of arca's own routes.  Shapes follow infisical-api.md section 2.4. */
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,8 +26,14 @@ struct raw {
     struct project_ctx ctx;
     const struct store_env *env; /* BORROWED from ctx.p */
     char path[NAME_PATH_MAX + 1];
-    uint8_t *key; /* SECRET: the project key (seal_malloc) */
+    uint8_t *key;    /* SECRET: the project key (seal_malloc) */
+    bool expand;     /* expand ${...} references in values */
+    unsigned status; /* why raw_json failed: reply status and message */
+    char msg[384];
 };
+
+#define REF_DEPTH_MAX 8 /* references within references */
+#define REF_EXPANDED_MAX (256u * 1024)
 
 static void raw_release(struct raw *w)
 {
@@ -101,11 +108,11 @@ static struct audit_event raw_event(const struct raw *w, const char *event, cons
                                 .key = key};
 }
 
-/* Opens one field of a stored secret into out (empty for no record). */
-static int open_field(const struct raw *w, const char *key, const char *field,
-                      const struct store_blob *rec, struct buf *out)
+/* Opens one field of the secret at (env, path, key) into out (empty for no record). */
+static int open_at(const struct raw *w, const char *env, const char *path, const char *key,
+                   const char *field, const struct store_blob *rec, struct buf *out)
 {
-    struct seal_ad ad = {w->ctx.p.id, w->env->slug, w->path, key, field};
+    struct seal_ad ad = {w->ctx.p.id, env, path, key, field};
 
     buf_clear(out);
     if (rec->len == 0)
@@ -113,9 +120,127 @@ static int open_field(const struct raw *w, const char *key, const char *field,
     return seal_record_decrypt(w->key, &ad, rec->ptr, rec->len, out);
 }
 
+/* Opens one field of a secret of the request's folder. */
+static int open_field(const struct raw *w, const char *key, const char *field,
+                      const struct store_blob *rec, struct buf *out)
+{
+    return open_at(w, w->env->slug, w->path, key, field, rec, out);
+}
+
+static int ref_fail(struct raw *w, unsigned status, const char *what, const char *ref, size_t len)
+{
+    w->status = status;
+    snprintf(w->msg, sizeof(w->msg), "%s: ${%.*s}", what, (int)(len < 200 ? len : 200), ref);
+    return -EINVAL;
+}
+
+struct ref_frame {
+    const char *env, *path, *key;
+    const struct ref_frame *up;
+};
+
+static int expand(struct req *r, struct raw *w, const char *value, size_t len,
+                  const struct ref_frame *at, int depth, struct buf *out);
+
+/* Resolves one reference <ref, len> (the text between "${" and "}") seen in
+ * the secret at `at`, appending the referenced value, itself expanded. */
+static int resolve(struct req *r, struct raw *w, const char *ref, size_t len,
+                   const struct ref_frame *at, int depth, struct buf *out)
+{
+    char text[NAME_PATH_MAX + NAME_SLUG_MAX + NAME_KEY_MAX + 8], path[NAME_PATH_MAX + 1];
+    char raw_path[NAME_PATH_MAX + 2] = "";
+    const char *env = at->env, *key, *dot;
+    const struct store_env *e = NULL;
+    struct store_secret sec = {0};
+    _cleanup_buf_ struct buf plain = BUF_INIT;
+    struct ref_frame me;
+    int ret;
+
+    if (len == 0 || len >= sizeof(text))
+        return ref_fail(w, 400, "invalid secret reference", ref, len);
+    memcpy(text, ref, len);
+    text[len] = 0;
+    key = strrchr(text, '.');
+    if (key) { /* env[.folder...].KEY */
+        *(char *)key++ = 0;
+        dot = strchr(text, '.');
+        env = text;
+        if (dot) {
+            *(char *)dot = 0;
+            snprintf(raw_path, sizeof(raw_path), "/%s", dot + 1);
+            for (char *p = raw_path; *p; p++)
+                if (*p == '.')
+                    *p = '/';
+        } else {
+            strcpy(raw_path, "/");
+        }
+    } else {
+        key = text;
+        snprintf(raw_path, sizeof(raw_path), "%s", at->path);
+    }
+    if (!name_key_valid(key) || name_path_normalize(raw_path, path, sizeof(path)) < 0)
+        return ref_fail(w, 400, "invalid secret reference", ref, len);
+    for (size_t i = 0; i < w->ctx.p.n_envs; i++)
+        if (streq(w->ctx.p.envs[i].slug, env))
+            e = &w->ctx.p.envs[i];
+    if (!e)
+        return ref_fail(w, 404, "a secret reference names an unknown environment", ref, len);
+    for (const struct ref_frame *f = at; f; f = f->up)
+        if (streq(f->env, e->slug) && streq(f->path, path) && streq(f->key, key))
+            return ref_fail(w, 400, "secret references form a cycle at", ref, len);
+    if (depth >= REF_DEPTH_MAX)
+        return ref_fail(w, 400, "secret references nest too deeply at", ref, len);
+    /* every hop is a read, checked like one */
+    if (!project_can(r, &w->ctx, AUTHZ_SECRETS, AUTHZ_READ, e->slug, path))
+        return ref_fail(w, 403, "you are not allowed to read the referenced secret", ref, len);
+    ret = r->srv->store->ops->secret_get(r->srv->store, e->id, path, key, &sec);
+    if (ret < 0) {
+        store_secret_release(&sec);
+        return ref_fail(w, ret == -ENOENT ? 404 : 503,
+                        ret == -ENOENT ? "a secret reference does not resolve" : "store failure",
+                        ref, len);
+    }
+    buf_init_secret(&plain, REF_EXPANDED_MAX);
+    ret = open_at(w, e->slug, path, key, "value", &sec.value, &plain);
+    store_secret_release(&sec);
+    if (ret < 0)
+        return ref_fail(w, 500, "a referenced secret failed to decrypt", ref, len);
+    me = (struct ref_frame){e->slug, path, key, at};
+    return expand(r, w, buf_str(&plain), plain.len, &me, depth + 1, out);
+}
+
+/* Appends value to out with every ${...} replaced by what it refers to. */
+static int expand(struct req *r, struct raw *w, const char *value, size_t len,
+                  const struct ref_frame *at, int depth, struct buf *out)
+{
+    size_t i = 0;
+    int ret = 0;
+
+    while (i < len && ret == 0) {
+        const char *open = memmem(value + i, len - i, "${", 2), *close;
+
+        if (!open)
+            return buf_add(out, value + i, len - i) < 0 ? ref_fail(w, 400,
+                                                                   "expanded value too "
+                                                                   "large at",
+                                                                   "", 0)
+                                                        : 0;
+        close = memchr(open + 2, '}', (size_t)(value + len - (open + 2)));
+        if (!close)
+            return buf_add(out, value + i, len - i) < 0 ? -E2BIG : 0; /* no reference */
+        ret = buf_add(out, value + i, (size_t)(open - (value + i)));
+        if (ret == 0)
+            ret = resolve(r, w, open + 2, (size_t)(close - open - 2), at, depth, out);
+        else
+            ret = ref_fail(w, 400, "expanded value too large at", open + 2,
+                           (size_t)(close - open - 2));
+        i = (size_t)(close + 1 - value);
+    }
+    return ret;
+}
+
 /* Infisical's secret object for sec (value and comment decrypted). */
-static json_t *raw_json(struct req *r, const struct raw *w, const struct store_secret *sec,
-                        bool show)
+static json_t *raw_json(struct req *r, struct raw *w, const struct store_secret *sec, bool show)
 {
     _cleanup_buf_ struct buf value = BUF_INIT, comment = BUF_INIT;
     json_t *o;
@@ -123,8 +248,26 @@ static json_t *raw_json(struct req *r, const struct raw *w, const struct store_s
     buf_init_secret(&value, 0);
     buf_init_secret(&comment, 0);
     if (show && (open_field(w, sec->key, "value", &sec->value, &value) < 0 ||
-                 open_field(w, sec->key, "comment", &sec->comment, &comment) < 0))
+                 open_field(w, sec->key, "comment", &sec->comment, &comment) < 0)) {
+        w->status = 500;
+        snprintf(w->msg, sizeof(w->msg), "secret '%s' failed to decrypt", sec->key);
         return NULL;
+    }
+    if (show && w->expand && memmem(buf_str(&value), value.len, "${", 2)) {
+        _cleanup_buf_ struct buf out = BUF_INIT;
+        struct ref_frame me = {w->env->slug, w->path, sec->key, NULL};
+
+        buf_init_secret(&out, REF_EXPANDED_MAX);
+        if (expand(r, w, buf_str(&value), value.len, &me, 0, &out) < 0) {
+            char why[sizeof(w->msg) + NAME_KEY_MAX + 16];
+            snprintf(why, sizeof(why), "secret '%s': %s", sec->key, w->msg);
+            snprintf(w->msg, sizeof(w->msg), "%.*s", (int)sizeof(w->msg) - 1, why);
+            return NULL;
+        }
+        buf_clear(&value);
+        if (buf_add(&value, buf_str(&out), out.len) < 0)
+            return NULL;
+    }
     o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s%, s:s%, s:s, s:b, s:[], s:[], s:b, "
                   "s:n, s:n, s:o, s:o, s:b, s:n, s:n}",
                   "id", sec->id, "_id", sec->id, "workspace", w->ctx.p.id, "environment",
@@ -162,6 +305,7 @@ void api_raw_list(struct req *r)
     }
     if (raw_open(r, NULL, &w) < 0)
         return;
+    w.expand = flag(r, "expandSecretReferences", is_v4(r));
     if (raw_allows(r, &w, AUTHZ_DESCRIBE) < 0)
         goto out;
     show = flag(r, "viewSecretValue", true) &&
@@ -176,7 +320,7 @@ void api_raw_list(struct req *r)
         o = raw_json(r, &w, &v[i], show);
         if (!o) {
             json_decref(arr);
-            http_fail(r, 500, "secret '%s' failed to decrypt", v[i].key);
+            http_fail(r, w.status ? w.status : 500, "%s", w.msg);
             goto out;
         }
         json_array_append_new(arr, o);
@@ -260,6 +404,7 @@ void api_raw_get(struct req *r)
 
     if (!name || !shared_only(r, NULL) || raw_open(r, NULL, &w) < 0)
         return;
+    w.expand = flag(r, "expandSecretReferences", is_v4(r));
     if (raw_allows(r, &w, AUTHZ_READ) < 0)
         goto out;
     ret = find_secret(r, &w, name, req_query(r, "version"), &sec);
@@ -276,7 +421,7 @@ void api_raw_get(struct req *r)
     }
     o = raw_json(r, &w, &sec, flag(r, "viewSecretValue", true));
     if (!o)
-        http_fail(r, 500, "secret '%s' failed to decrypt", name);
+        http_fail(r, w.status ? w.status : 500, "%s", w.msg);
     else if (audit_or_fail(r, &e) < 0)
         json_decref(o);
     else
