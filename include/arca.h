@@ -420,6 +420,21 @@ int arca_secret_get(struct arca *a, const struct arca_scope *scope, const char *
 void arca_secret_free(struct arca_secret *s);
 void arca_secret_list_free(struct arca_secret_list *l);
 
+/* Expands the secret references in the values of l, the folder scope as
+ * arca_secrets_list returned it, with the rules of the server's raw routes:
+ * ${KEY} is KEY in the same environment and folder, ${env.KEY} KEY at the
+ * root "/" of environment env, ${env.a.b.KEY} KEY in folder /a/b of env; a
+ * referenced value is itself expanded, at most 8 references deep; "${" with
+ * no closing "}" is kept as is; an expanded value holds at most 256 KiB.
+ * Other folders are fetched with arca_secrets_list (each once per call).  On
+ * success every value holding a reference is replaced by its expansion (the
+ * old value wiped); on failure l is unchanged.  -ENOENT a reference names an
+ * unknown environment or a missing secret; -EINVAL a cycle, too deep a
+ * nesting or a malformed reference; -EACCES the server refused reading a
+ * referenced folder; -E2BIG an expansion over 256 KiB.  The message names the
+ * secret and the reference, never a value. */
+int arca_secrets_expand(struct arca *a, const struct arca_scope *scope, struct arca_secret_list *l);
+
 struct arca_secret_input {
     const char *key;
     const char *value;   /* NUL-terminated */

@@ -82,6 +82,7 @@ static const struct {
 static const struct {
     const char *name;
     size_t offset; /* of a bool field */
+    bool invert;   /* the field holds the flag's negation (a flag that defaults to true) */
 } bool_flags[] = {
     {"plain", offsetof(struct cli, plain)},
     {"show-values", offsetof(struct cli, show_values)},
@@ -89,6 +90,7 @@ static const struct {
     {"help", offsetof(struct cli, help)},
     {"audit-async", offsetof(struct cli, audit_async)},
     {"server-access", offsetof(struct cli, server_access)},
+    {"expand", offsetof(struct cli, no_expand), true},
 };
 
 int cli_parse(struct cli *c, int argc, char **argv, int first)
@@ -145,7 +147,8 @@ int cli_parse(struct cli *c, int argc, char **argv, int first)
             if (strlen(bool_flags[f].name) != nl || strncmp(bool_flags[f].name, arg, nl) != 0)
                 continue;
             found = true;
-            *(bool *)((char *)c + bool_flags[f].offset) = !eq || streq(eq + 1, "true");
+            *(bool *)((char *)c + bool_flags[f].offset) =
+                (!eq || streq(eq + 1, "true")) != bool_flags[f].invert;
         }
         if (!found) {
             cli_error(NULL, "unknown flag --%.*s for 'arca %s' (see 'arca %s --help')", (int)nl,
@@ -425,6 +428,13 @@ int cli_fetch_folder(const struct cli *c, struct arca **a, struct arca_secret_li
     if (r)
         return r;
     r = arca_secrets_list(*a, &scope, ret);
+    if (r >= 0 && !c->no_expand) {
+        r = arca_secrets_expand(*a, &scope, *ret);
+        if (r < 0) {
+            arca_secret_list_free(*ret);
+            *ret = NULL;
+        }
+    }
     return r < 0 ? cli_fail(*a, r) : EXIT_OK;
 }
 

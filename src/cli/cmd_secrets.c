@@ -160,6 +160,38 @@ static int print_dotenv(const struct arca_secret *const *v, size_t n)
 
 /* Each key is fetched on its own (GET .../secrets/KEY): only the values asked
  * for cross the network, and the audit log records a read of each. */
+/* Unless --expand=false, replaces the values of got that hold references by
+ * their expansion in the folder.  Returns an exit code. */
+static int expand_got(const struct cli *c, struct arca *a, const struct arca_scope *scope,
+                      struct arca_secret **got, size_t n)
+{
+    struct arca_secret_list *l = NULL;
+    bool any = false;
+    int r;
+
+    for (size_t i = 0; i < n; i++)
+        any = any || strstr(got[i]->value, "${");
+    if (c->no_expand || !any)
+        return EXIT_OK;
+    r = arca_secrets_list(a, scope, &l);
+    if (r >= 0)
+        r = arca_secrets_expand(a, scope, l);
+    if (r < 0) {
+        arca_secret_list_free(l);
+        return cli_fail(a, r);
+    }
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < l->n; j++)
+            if (streq(got[i]->key, l->v[j].key)) {
+                char *v = l->v[j].value;
+                l->v[j].value = got[i]->value; /* wiped with l */
+                got[i]->value = v;
+                break;
+            }
+    arca_secret_list_free(l);
+    return EXIT_OK;
+}
+
 int cmd_secrets_get(struct cli *c)
 {
     struct arca *a = NULL;
@@ -202,6 +234,9 @@ int cmd_secrets_get(struct cli *c)
             goto out;
         }
     }
+    r = expand_got(c, a, &scope, got, c->n_args);
+    if (r)
+        goto out;
     if (c->plain) {
         for (size_t i = 0; i < c->n_args; i++)
             printf("%s\n", got[i]->value);

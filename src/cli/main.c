@@ -141,9 +141,11 @@ static const struct command commands[] = {
      "KEY=@FILE reads the value from FILE.\n" SCOPE_FLAGS "  --format json\n"},
     {"secrets get", cmd_secrets_get,
      "arca secrets get KEY [KEY ...] [--plain] [--format json] [flags]\n"
-     "--plain prints only the values, one per line.\n" SCOPE_FLAGS},
+     "--plain prints only the values, one per line.\n"
+     "--expand=false keeps ${...} references unexpanded.\n" SCOPE_FLAGS},
     {"secrets list", cmd_secrets_list,
-     "arca secrets list [--format table|json|dotenv] [--show-values] [flags]\n" SCOPE_FLAGS},
+     "arca secrets list [--format table|json|dotenv] [--show-values] [flags]\n"
+     "--expand=false keeps ${...} references unexpanded.\n" SCOPE_FLAGS},
     {"secrets delete", cmd_secrets_delete,
      "arca secrets delete KEY [KEY ...] [flags]\n"
      "Deletes secrets (a new, deleted version: history is kept).\n" SCOPE_FLAGS},
@@ -159,11 +161,13 @@ static const struct command commands[] = {
      "arca run [flags] -- COMMAND [ARGS ...]\n"
      "Runs COMMAND with the folder's secrets added to its environment.  Signals are\n"
      "forwarded to it and its exit status is passed through; nothing is written to "
-     "disk.\n" SCOPE_FLAGS},
+     "disk.\n"
+     "--expand=false keeps ${...} references unexpanded.\n" SCOPE_FLAGS},
     {"export", cmd_export,
      "arca export [--format dotenv|dotenv-export|json|yaml|csv] [--output-file FILE] [flags]\n"
      "dotenv output reads back identically with the dotenv package and with sh\n"
-     "(set -a; . ./file).  --output-file is written atomically with mode 0600.\n" SCOPE_FLAGS},
+     "(set -a; . ./file).  --output-file is written atomically with mode 0600.\n"
+     "--expand=false keeps ${...} references unexpanded.\n" SCOPE_FLAGS},
     {"audit-logs list", cmd_audit_logs_list,
      "arca audit-logs list [--project-id ID] [--event E] [--actor A] [--since T] [--until T]\n"
      "                     [--limit N] [--format table|json]\n"
