@@ -127,10 +127,15 @@ static int open_field(const struct raw *w, const char *key, const char *field,
     return open_at(w, w->env->slug, w->path, key, field, rec, out);
 }
 
+/* Records why expansion failed.  ref (the text inside "${}") is quoted only
+ * when it was well formed (names only): malformed text may be part of a value. */
 static int ref_fail(struct raw *w, unsigned status, const char *what, const char *ref, size_t len)
 {
     w->status = status;
-    snprintf(w->msg, sizeof(w->msg), "%s: ${%.*s}", what, (int)(len < 200 ? len : 200), ref);
+    if (ref)
+        snprintf(w->msg, sizeof(w->msg), "%s: ${%.*s}", what, (int)(len < 200 ? len : 200), ref);
+    else
+        snprintf(w->msg, sizeof(w->msg), "%s", what);
     return -EINVAL;
 }
 
@@ -157,7 +162,7 @@ static int resolve(struct req *r, struct raw *w, const char *ref, size_t len,
     int ret;
 
     if (len == 0 || len >= sizeof(text))
-        return ref_fail(w, 400, "invalid secret reference", ref, len);
+        return ref_fail(w, 400, "a value holds an invalid ${...} reference", NULL, 0);
     memcpy(text, ref, len);
     text[len] = 0;
     key = strrchr(text, '.');
@@ -178,8 +183,9 @@ static int resolve(struct req *r, struct raw *w, const char *ref, size_t len,
         key = text;
         snprintf(raw_path, sizeof(raw_path), "%s", at->path);
     }
-    if (!name_key_valid(key) || name_path_normalize(raw_path, path, sizeof(path)) < 0)
-        return ref_fail(w, 400, "invalid secret reference", ref, len);
+    if (!name_key_valid(key) || !name_slug_valid(env) ||
+        name_path_normalize(raw_path, path, sizeof(path)) < 0)
+        return ref_fail(w, 400, "a value holds an invalid ${...} reference", NULL, 0);
     for (size_t i = 0; i < w->ctx.p.n_envs; i++)
         if (streq(w->ctx.p.envs[i].slug, env))
             e = &w->ctx.p.envs[i];
@@ -214,29 +220,23 @@ static int expand(struct req *r, struct raw *w, const char *value, size_t len,
                   const struct ref_frame *at, int depth, struct buf *out)
 {
     size_t i = 0;
-    int ret = 0;
 
-    while (i < len && ret == 0) {
-        const char *open = memmem(value + i, len - i, "${", 2), *close;
+    while (i < len) {
+        const char *open = memmem(value + i, len - i, "${", 2);
+        const char *close = open ? memchr(open + 2, '}', (size_t)(value + len - (open + 2))) : NULL;
+        size_t plain = close ? (size_t)(open - (value + i)) : len - i; /* "${" unclosed: text */
+        int ret;
 
-        if (!open)
-            return buf_add(out, value + i, len - i) < 0 ? ref_fail(w, 400,
-                                                                   "expanded value too "
-                                                                   "large at",
-                                                                   "", 0)
-                                                        : 0;
-        close = memchr(open + 2, '}', (size_t)(value + len - (open + 2)));
+        if (buf_add(out, value + i, plain) < 0)
+            return ref_fail(w, 400, "the expanded value is too large", NULL, 0);
         if (!close)
-            return buf_add(out, value + i, len - i) < 0 ? -E2BIG : 0; /* no reference */
-        ret = buf_add(out, value + i, (size_t)(open - (value + i)));
-        if (ret == 0)
-            ret = resolve(r, w, open + 2, (size_t)(close - open - 2), at, depth, out);
-        else
-            ret = ref_fail(w, 400, "expanded value too large at", open + 2,
-                           (size_t)(close - open - 2));
+            return 0;
+        ret = resolve(r, w, open + 2, (size_t)(close - open - 2), at, depth, out);
+        if (ret < 0)
+            return ret;
         i = (size_t)(close + 1 - value);
     }
-    return ret;
+    return 0;
 }
 
 /* Infisical's secret object for sec (value and comment decrypted). */
