@@ -38,7 +38,7 @@ void raw_release(struct raw *w)
     project_release(&w->ctx);
 }
 
-bool is_v4(struct req *r)
+static bool is_v4(struct req *r)
 {
     return startswith(r->path, "/api/v4/");
 }

@@ -21,7 +21,6 @@ struct raw {
     char msg[384];
 };
 
-bool is_v4(struct req *r);
 /* A parameter from the JSON body of writes or the query of reads. */
 const char *raw_param(struct req *r, const json_t *body, const char *name);
 /* Opens project (workspaceId / projectId), environment and secretPath, and the
