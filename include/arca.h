@@ -411,12 +411,12 @@ struct arca_scope {
 };
 
 struct arca_secret {
-    int personal; /* 1: the caller's personal override of the shared secret key */
     char *key;
     char *value;   /* SECRET, NUL-terminated */
     char *comment; /* SECRET, NUL-terminated, "" if none */
     int64_t version;
     char *updated_at; /* ISO-8601 */
+    int personal;     /* 1: the caller's personal override of the shared secret key */
 };
 
 struct arca_secret_list {
