@@ -391,11 +391,23 @@ int arca_duration_parse(const char *s, int64_t *ret_seconds);
 
 /* --- secrets ------------------------------------------------------------- */
 
+/* Personal overrides: a user's own value for a shared secret, seen by that
+ * user only (machine identities and service tokens have none).  Flags of an
+ * arca_scope: */
+enum arca_scope_flags {
+    ARCA_PERSONAL = 1 << 0,    /* get, set, delete, versions: the caller's personal override
+                                * of the key, not the shared secret (users only: -EINVAL
+                                * otherwise); setting one needs the shared secret (-EINVAL) */
+    ARCA_OVERRIDES = 1 << 1,   /* list: the caller's override replaces the shared entry */
+    ARCA_SHARED_ONLY = 1 << 2, /* list, expand: shared secrets only, overrides ignored */
+};
+
 /* Where secrets live: project, environment slug, folder path ("/" if NULL). */
 struct arca_scope {
     const char *project_id;
     const char *environment;
     const char *path;
+    unsigned flags; /* enum arca_scope_flags, 0: none */
 };
 
 struct arca_secret {
@@ -404,6 +416,7 @@ struct arca_secret {
     char *comment; /* SECRET, NUL-terminated, "" if none */
     int64_t version;
     char *updated_at; /* ISO-8601 */
+    int personal;     /* 1: the caller's personal override of the shared secret key */
 };
 
 struct arca_secret_list {
@@ -411,7 +424,10 @@ struct arca_secret_list {
     size_t n;
 };
 
-/* Fetches and decrypts every secret of a folder. */
+/* Fetches and decrypts every secret of a folder: the shared ones and the
+ * caller's personal overrides (personal set), each override after the
+ * shared secret of its key; with ARCA_OVERRIDES an override replaces the
+ * shared entry, with ARCA_SHARED_ONLY overrides are left out. */
 int arca_secrets_list(struct arca *a, const struct arca_scope *scope,
                       struct arca_secret_list **ret);
 /* Fetches and decrypts one secret.  -ENOENT when absent. */
@@ -423,7 +439,8 @@ void arca_secret_list_free(struct arca_secret_list *l);
 /* Expands the secret references in the values of l, the folder scope as
  * arca_secrets_list returned it, with the rules of the server's raw routes:
  * ${KEY} is KEY in the same environment and folder, ${env.KEY} KEY at the
- * root "/" of environment env, ${env.a.b.KEY} KEY in folder /a/b of env; a
+ * root "/" of environment env, ${env.a.b.KEY} KEY in folder /a/b of env (the
+ * caller's personal override of KEY where it has one, unless ARCA_SHARED_ONLY); a
  * referenced value is itself expanded, at most 8 references deep; "${" with
  * no closing "}" is kept as is; an expanded value holds at most 256 KiB.
  * Other folders are fetched with arca_secrets_list (each once per call).  On

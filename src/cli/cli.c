@@ -91,6 +91,8 @@ static const struct {
     {"audit-async", offsetof(struct cli, audit_async)},
     {"server-access", offsetof(struct cli, server_access)},
     {"expand", offsetof(struct cli, no_expand), true},
+    {"personal", offsetof(struct cli, personal)},
+    {"no-overrides", offsetof(struct cli, no_overrides)},
 };
 
 int cli_parse(struct cli *c, int argc, char **argv, int first)
@@ -383,6 +385,7 @@ int cli_scope(const struct cli *c, struct arca_scope *scope, char *project_buf, 
     scope->project_id = pid;
     scope->environment = c->env ? c->env : "dev";
     scope->path = c->path ? c->path : "/";
+    scope->flags = c->personal ? ARCA_PERSONAL : 0;
     return EXIT_OK;
 }
 
@@ -419,7 +422,8 @@ int cli_client_scope(const struct cli *c, struct arca **ret, struct arca_scope *
     return r ? r : cli_client_scoped(c, ret, scope);
 }
 
-int cli_fetch_folder(const struct cli *c, struct arca **a, struct arca_secret_list **ret)
+int cli_fetch_folder(const struct cli *c, unsigned flags, struct arca **a,
+                     struct arca_secret_list **ret)
 {
     struct arca_scope scope;
     char project[128];
@@ -427,6 +431,7 @@ int cli_fetch_folder(const struct cli *c, struct arca **a, struct arca_secret_li
 
     if (r)
         return r;
+    scope.flags = c->no_overrides ? ARCA_SHARED_ONLY : flags;
     r = arca_secrets_list(*a, &scope, ret);
     if (r >= 0 && !c->no_expand) {
         r = arca_secrets_expand(*a, &scope, *ret);

@@ -78,6 +78,8 @@ struct cli {
     bool audit_async;               /* arca server: answer before audit records are durable */
     bool server_access;             /* projects create/update --server-access */
     bool no_expand;                 /* --expand=false: keep ${...} references as written */
+    bool personal;                  /* secrets set/get/delete/history --personal */
+    bool no_overrides;              /* run/export --no-overrides: shared values only */
     const char *args[CLI_MAX_ARGS]; /* positional arguments after the command words */
     size_t n_args;
     char **child_argv; /* after "--" (arca run), NULL-terminated, or NULL */
@@ -115,10 +117,12 @@ int cli_client_scoped(const struct cli *c, struct arca **ret, struct arca_scope 
 int cli_client_scope(const struct cli *c, struct arca **ret, struct arca_scope *scope,
                      char *project_buf, size_t size);
 /* The folder of the command's scope (cli_client_scope, then arca_secrets_list
- * and, unless --expand=false, arca_secrets_expand; a failure reported).
- * Returns an exit code; *a OWNED (also on a failed list), *ret OWNED
- * (arca_secret_list_free). */
-int cli_fetch_folder(const struct cli *c, struct arca **a, struct arca_secret_list **ret);
+ * and, unless --expand=false, arca_secrets_expand; a failure reported), with
+ * the caller's personal overrides as flags says (enum arca_scope_flags;
+ * --no-overrides makes it ARCA_SHARED_ONLY).  Returns an exit code; *a OWNED
+ * (also on a failed list), *ret OWNED (arca_secret_list_free). */
+int cli_fetch_folder(const struct cli *c, unsigned flags, struct arca **a,
+                     struct arca_secret_list **ret);
 
 /* True when ARCA_TOKEN or INFISICAL_TOKEN is set (a service token logs in). */
 bool cli_env_token(void);

@@ -100,7 +100,7 @@ int cmd_run(struct cli *c)
     if (cli_no_args(c, "put the command after '--': arca run --env ENV -- COMMAND"))
         return EXIT_USAGE;
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* decrypted values must not land in a core file */
-    r = cli_fetch_folder(c, &a, &l);
+    r = cli_fetch_folder(c, ARCA_OVERRIDES, &a, &l);
     arca_free(a);
     if (r)
         return r;

@@ -137,7 +137,8 @@ out:
 
 static json_t *secret_json(const struct arca_secret *s)
 {
-    return json_pack("{s:s, s:s, s:I, s:s}", "key", s->key, "value", s->value, "version",
+    return json_pack("{s:s, s:s, s:s, s:I, s:s}", "key", s->key, "type",
+                     s->personal ? "personal" : "shared", "value", s->value, "version",
                      (json_int_t)s->version, "updatedAt", s->updated_at);
 }
 
@@ -182,7 +183,7 @@ static int expand_got(const struct cli *c, struct arca *a, const struct arca_sco
     }
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < l->n; j++)
-            if (streq(got[i]->key, l->v[j].key)) {
+            if (streq(got[i]->key, l->v[j].key) && got[i]->personal == l->v[j].personal) {
                 char *v = l->v[j].value;
                 l->v[j].value = got[i]->value; /* wiped with l */
                 got[i]->value = v;
@@ -270,7 +271,7 @@ int cmd_secrets_list(struct cli *c)
         return EXIT_USAGE;
     if (cli_format(c, formats, &format) < 0)
         return EXIT_USAGE;
-    r = cli_fetch_folder(c, &a, &l);
+    r = cli_fetch_folder(c, 0, &a, &l);
     if (r)
         goto out;
     if (streq(format, "json")) {
@@ -290,10 +291,11 @@ int cmd_secrets_list(struct cli *c)
         free(all);
         goto out;
     } else {
-        printf("%-32s  %-7s  %-24s%s\n", "KEY", "VERSION", "UPDATED",
+        printf("%-32s  %-8s  %-7s  %-24s%s\n", "KEY", "TYPE", "VERSION", "UPDATED",
                c->show_values ? "  VALUE" : "");
         for (size_t i = 0; i < l->n; i++) {
-            printf("%-32s  %-7lld  %-24s", l->v[i].key, (long long)l->v[i].version,
+            printf("%-32s  %-8s  %-7lld  %-24s", l->v[i].key,
+                   l->v[i].personal ? "personal" : "shared", (long long)l->v[i].version,
                    l->v[i].updated_at);
             if (c->show_values)
                 printf("  %s", l->v[i].value);

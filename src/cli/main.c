@@ -138,20 +138,28 @@ static const struct command commands[] = {
      "arca secrets set KEY=VALUE [KEY=VALUE ...] [flags]\n"
      "arca secrets set KEY VALUE [flags]\n"
      "Creates or updates secrets (each write is a new version), all at once.\n"
-     "KEY=@FILE reads the value from FILE.\n" SCOPE_FLAGS "  --format json\n"},
+     "KEY=@FILE reads the value from FILE.\n"
+     "--personal sets your personal override of a shared secret: your own value, used for\n"
+     "you only (users only; the shared secret must exist).\n" SCOPE_FLAGS "  --format json\n"},
     {"secrets get", cmd_secrets_get,
      "arca secrets get KEY [KEY ...] [--plain] [--format json] [flags]\n"
      "--plain prints only the values, one per line.\n"
+     "--personal gets your personal override instead of the shared secret.\n"
      "--expand=false keeps ${...} references unexpanded.\n" SCOPE_FLAGS},
     {"secrets list", cmd_secrets_list,
      "arca secrets list [--format table|json|dotenv] [--show-values] [flags]\n"
+     "Your personal overrides are listed after the shared secret they override, TYPE\n"
+     "personal (json: \"type\": \"personal\").\n"
      "--expand=false keeps ${...} references unexpanded.\n" SCOPE_FLAGS},
     {"secrets delete", cmd_secrets_delete,
      "arca secrets delete KEY [KEY ...] [flags]\n"
-     "Deletes secrets (a new, deleted version: history is kept).\n" SCOPE_FLAGS},
+     "Deletes secrets (a new, deleted version: history is kept).  Deleting a shared secret\n"
+     "deletes everyone's personal overrides of it; --personal deletes only your "
+     "override.\n" SCOPE_FLAGS},
     {"secrets history", cmd_secrets_history,
      "arca secrets history KEY [--show-values] [--format table|json] [flags]\n"
-     "Lists every version of a secret, newest first: VERSION, ACTION, TIME, BY.\n" SCOPE_FLAGS},
+     "Lists every version of a secret, newest first: VERSION, ACTION, TIME, BY.\n"
+     "--personal: the versions of your personal override.\n" SCOPE_FLAGS},
     {"secrets rollback", cmd_secrets_rollback,
      "arca secrets rollback KEY --version N [flags]\n"
      "arca secrets rollback --to TIME [flags]\n"
@@ -162,11 +170,14 @@ static const struct command commands[] = {
      "Runs COMMAND with the folder's secrets added to its environment.  Signals are\n"
      "forwarded to it and its exit status is passed through; nothing is written to "
      "disk.\n"
+     "Your personal overrides replace the shared values (also in references);\n"
+     "--no-overrides uses the shared values only.\n"
      "--expand=false keeps ${...} references unexpanded.\n" SCOPE_FLAGS},
     {"export", cmd_export,
      "arca export [--format dotenv|dotenv-export|json|yaml|csv] [--output-file FILE] [flags]\n"
      "dotenv output reads back identically with the dotenv package and with sh\n"
      "(set -a; . ./file).  --output-file is written atomically with mode 0600.\n"
+     "Your personal overrides replace the shared values; --no-overrides: shared only.\n"
      "--expand=false keeps ${...} references unexpanded.\n" SCOPE_FLAGS},
     {"audit-logs list", cmd_audit_logs_list,
      "arca audit-logs list [--project-id ID] [--event E] [--actor A] [--since T] [--until T]\n"

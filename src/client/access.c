@@ -826,7 +826,7 @@ int arca_project_rotate_key(struct arca *a, const char *project_id, size_t *ret_
 
     for (size_t i = 0; i < json_array_size(versions); i++) {
         const json_t *v = json_array_get(versions, i);
-        const char *secret_id, *env, *vpath, *key;
+        const char *secret_id, *env, *vpath, *key, *owner = "";
         long long version;
         struct client_scope s;
 
@@ -838,9 +838,11 @@ int arca_project_rotate_key(struct arca *a, const char *project_id, size_t *ret_
             (r = client_answer_str(a, v, "key", NAME_KEY_MAX, &key)) < 0 ||
             (r = client_answer_int(a, v, "version", &version)) < 0)
             return r;
-        const struct arca_scope in = {project_id, env, vpath};
-        if (client_scope_check(a, &in, &s) < 0 || !name_key_valid(key))
+        const struct arca_scope in = {project_id, env, vpath, 0};
+        if (client_scope_check(a, &in, &s) < 0 || !name_key_valid(key) ||
+            wire_get_str(v, "owner", CLIENT_ID_MAX, &owner) == -EINVAL)
             return client_error(a, -EPROTO, "the arca server sent an invalid secret location");
+        s.owner = owner; /* a personal override: its owner is in its records' AD */
 
         json_t *o = json_object();
         if (!o || json_array_append_new(out_versions, o) < 0 ||

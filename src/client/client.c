@@ -1087,6 +1087,15 @@ int client_scope_check(struct arca *a, const struct arca_scope *in, struct clien
                             path);
     out->project_id = in->project_id;
     out->environment = in->environment;
+    out->flags = in->flags;
+    out->owner = "";
+    if (in->flags & ARCA_PERSONAL) {
+        if (a->kind != ARCA_SESSION_USER || !a->user_id)
+            return client_error(a, -EINVAL,
+                                "only users have personal overrides (machine identities and "
+                                "service tokens use the shared values)");
+        out->owner = a->user_id;
+    }
     return 0;
 }
 
@@ -1133,6 +1142,8 @@ int client_secrets_path(struct arca *a, const struct client_scope *s, const char
         r = buf_adds(out, "&secretPath=");
     if (r >= 0)
         r = transport_escape(a, s->path, out);
+    if (r >= 0 && key && *s->owner)
+        r = buf_adds(out, "&type=personal");
     if (r < 0)
         return client_error(a, r, "out of memory");
     return 0;
@@ -1155,15 +1166,18 @@ int client_record_open(struct arca *a, const struct client_scope *s, const uint8
 {
     _cleanup_buf_ struct buf rec = BUF_INIT;
     _cleanup_buf_ struct buf plain = BUF_INIT;
+    char f[SEAL_FIELD_MAX];
     const struct seal_ad ad = {
         .project_id = s->project_id,
         .environment = s->environment,
         .path = s->path,
         .key = key,
-        .field = field,
+        .field = f,
     };
     int r;
 
+    if (seal_ad_field(s->owner, field, f, sizeof(f)) < 0)
+        return client_error(a, -EPROTO, "the arca server sent an invalid secret owner");
     buf_init(&rec, 2 * CLIENT_VALUE_MAX + SEAL_RECORD_OVERHEAD);
     buf_init_secret(&plain, 2 * CLIENT_VALUE_MAX);
     r = b64_decode(&rec, b64, strlen(b64), B64_STD);
@@ -1214,15 +1228,22 @@ void arca_secret_list_free(struct arca_secret_list *l)
 
 /* Fills ret from a secret object of an answer, decrypting value and comment; on
  * failure ret holds what was filled (release it). */
-static int secret_open(struct arca *a, const struct client_scope *s, const uint8_t *pkey,
+static int secret_open(struct arca *a, const struct client_scope *scope, const uint8_t *pkey,
                        const json_t *o, struct arca_secret *ret)
 {
-    const char *key, *value, *comment, *updated_at;
+    const char *key, *value, *comment, *updated_at, *type = "shared";
+    struct client_scope mine = *scope, *s = &mine;
     long long version;
     int r;
 
     if (!json_is_object(o))
         return client_error(a, -EPROTO, "the arca server sent a malformed secret");
+    if (wire_get_str(o, "type", 16, &type) == -EINVAL ||
+        !(streq(type, "shared") || streq(type, "personal")))
+        return client_error(a, -EPROTO, "the arca server sent a malformed 'type'");
+    /* only the caller's own overrides are ever sent: their records name the caller */
+    ret->personal = streq(type, "personal");
+    mine.owner = ret->personal && a->user_id ? a->user_id : "";
     r = client_answer_str(a, o, "key", NAME_KEY_MAX, &key);
     if (r < 0)
         return r;
@@ -1263,10 +1284,31 @@ static int secret_open(struct arca *a, const struct client_scope *s, const uint8
     return 0;
 }
 
+/* By key, the shared secret before the override of the same key. */
 static int secret_cmp(const void *x, const void *y)
 {
     const struct arca_secret *p = x, *q = y;
-    return strcmp(p->key, q->key);
+    int d = strcmp(p->key, q->key);
+    return d ? d : (int)p->personal - (int)q->personal;
+}
+
+/* ARCA_OVERRIDES and ARCA_SHARED_ONLY on a sorted list: drops the entries
+ * that give way. */
+static void secrets_overlay(struct arca_secret_list *l, unsigned flags)
+{
+    size_t k = 0;
+
+    for (size_t i = 0; i < l->n; i++) {
+        bool drop = l->v[i].personal
+                        ? (flags & ARCA_SHARED_ONLY) != 0
+                        : (flags & ARCA_OVERRIDES) && !(flags & ARCA_SHARED_ONLY) && i + 1 < l->n &&
+                              l->v[i + 1].personal && streq(l->v[i + 1].key, l->v[i].key);
+        if (drop)
+            secret_release(&l->v[i]);
+        else
+            l->v[k++] = l->v[i];
+    }
+    l->n = k;
 }
 
 /* GET the folder's secrets: the raw array (BORROWED from *ret_answer). */
@@ -1315,6 +1357,7 @@ int arca_secrets_list(struct arca *a, const struct arca_scope *scope, struct arc
         }
     }
     qsort(l->v, n, sizeof(*l->v), secret_cmp);
+    secrets_overlay(l, s.flags);
     *ret = l;
     return 0;
 }
@@ -1430,20 +1473,36 @@ int client_record_to_json(struct arca *a, json_t *obj, const struct client_scope
                           const char *plain)
 {
     _cleanup_buf_ struct buf rec = BUF_INIT;
+    char f[SEAL_FIELD_MAX];
     const struct seal_ad ad = {
         .project_id = s->project_id,
         .environment = s->environment,
         .path = s->path,
         .key = key,
-        .field = field,
+        .field = f,
     };
-    int r = seal_record_encrypt(pkey, &ad, plain, strlen(plain), &rec);
+    int r = seal_ad_field(s->owner, field, f, sizeof(f));
+    if (r >= 0)
+        r = seal_record_encrypt(pkey, &ad, plain, strlen(plain), &rec);
     if (r >= 0)
         r = client_set_b64(obj, field, rec.ptr, rec.len, false);
     if (r < 0)
         return client_error(a, r, r == -E2BIG ? "the %s of '%s' is too large" : "out of memory",
                             field, key);
     return 0;
+}
+
+/* A new item {key[, type: "personal"]} appended to items.  BORROWED; NULL
+ * when out of memory. */
+static json_t *batch_item(const struct client_scope *s, json_t *items, const char *key)
+{
+    json_t *item = json_object();
+    if (!item || json_array_append_new(items, item) < 0)
+        return NULL;
+    if (client_set_str(item, "key", key) < 0 ||
+        (*s->owner && client_set_str(item, "type", "personal") < 0))
+        return NULL;
+    return item;
 }
 
 static json_t *batch_body(const struct client_scope *s)
@@ -1507,11 +1566,16 @@ int arca_secrets_set(struct arca *a, const struct arca_scope *scope,
     index = calloc(n_existing ? n_existing : 1, sizeof(*index));
     if (!index)
         return client_error(a, -ENOMEM, "out of memory");
-    for (size_t i = 0; i < n_existing; i++) {
+    for (size_t i = 0, k = 0; i < json_array_size(arr); i++) {
         const json_t *o = json_array_get(arr, i);
-        if (!json_is_object(o) || wire_get_str(o, "key", NAME_KEY_MAX, &index[i].key) < 0)
+        const char *type = "shared";
+        if (!json_is_object(o) || wire_get_str(o, "key", NAME_KEY_MAX, &index[k].key) < 0)
             return client_error(a, -EPROTO, "the arca server sent a malformed secret");
-        index[i].o = o;
+        wire_get_str(o, "type", 16, &type);
+        if (streq(type, "personal") != (*s.owner != 0))
+            n_existing--; /* the other kind: not what this call writes */
+        else
+            index[k++].o = o;
     }
     qsort(index, n_existing, sizeof(*index), existing_cmp);
 
@@ -1537,9 +1601,8 @@ int arca_secrets_set(struct arca *a, const struct arca_scope *scope,
             }
         }
 
-        json_t *item = json_object();
-        if (!item || json_array_append_new(items, item) < 0 ||
-            client_set_str(item, "key", in[i].key) < 0)
+        json_t *item = batch_item(&s, items, in[i].key);
+        if (!item)
             return client_error(a, -ENOMEM, "out of memory");
         r = client_record_to_json(a, item, &s, pkey, in[i].key, "value", in[i].value);
         if (r >= 0 && in[i].comment && *in[i].comment)
@@ -1622,10 +1685,8 @@ int arca_secrets_delete(struct arca *a, const struct arca_scope *scope, const ch
         return client_error(a, -ENOMEM, "out of memory");
     json_t *items = json_object_get(body, "secrets");
     for (size_t i = 0; i < n; i++) {
-        json_t *item = json_object();
-        if (!item || json_array_append_new(items, item) < 0 ||
-            client_set_str(item, "key", keys[i]) < 0 ||
-            json_object_set_new(item, "delete", json_true()) < 0)
+        json_t *item = batch_item(&s, items, keys[i]);
+        if (!item || json_object_set_new(item, "delete", json_true()) < 0)
             return client_error(a, -ENOMEM, "out of memory");
     }
     r = client_project_path(a, s.project_id, "/secrets/batch", &path);

@@ -160,6 +160,9 @@ struct client_scope {
     const char *project_id;       /* BORROWED */
     const char *environment;      /* BORROWED */
     char path[NAME_PATH_MAX + 1]; /* canonical */
+    const char *owner;            /* BORROWED: "" shared; else the user whose personal
+                                   * override the records are (their AD field) */
+    unsigned flags;               /* enum arca_scope_flags */
 };
 int client_scope_check(struct arca *a, const struct arca_scope *in, struct client_scope *out);
 /* The start of a call on secrets: client_require_login, client_scope_check and,

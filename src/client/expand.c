@@ -8,7 +8,9 @@
  * a cycle, an unknown environment or a missing secret is an error; "${" with
  * no closing "}" is kept as is; an expanded value holds at most
  * REF_EXPANDED_MAX bytes.  Folders other than the caller's are fetched with
- * arca_secrets_list, once per call. */
+ * arca_secrets_list, once per call.  A reference resolves to the caller's
+ * personal override of the key where there is one (as the server's does for
+ * a user), unless the scope says ARCA_SHARED_ONLY. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -32,6 +34,7 @@ struct folder {
 struct expansion {
     struct arca *a;
     const char *project_id;
+    unsigned flags;  /* the scope's ARCA_SHARED_ONLY */
     const char *top; /* the key whose value is being expanded, for messages */
     struct folder *folders;
     size_t n_folders;
@@ -57,7 +60,7 @@ static int ref_fail(struct expansion *x, int r, const char *ref, size_t len, con
 static int folder_get(struct expansion *x, const char *env, const char *path,
                       const struct arca_secret_list **ret)
 {
-    struct arca_scope scope = {x->project_id, env, path};
+    struct arca_scope scope = {x->project_id, env, path, x->flags};
     struct arca_secret_list *l = NULL;
     struct folder *f;
     int r;
@@ -139,7 +142,7 @@ static int resolve(struct expansion *x, const char *ref, size_t len, const struc
             return ref_fail(x, -EINVAL, ref, len, "forms a cycle");
     if (depth >= REF_DEPTH_MAX)
         return ref_fail(x, -EINVAL, ref, len, "nests references too deeply");
-    for (size_t i = 0; i < l->n && !sec; i++)
+    for (size_t i = 0; i < l->n; i++) /* the override, if any, comes last */
         if (streq(l->v[i].key, key))
             sec = &l->v[i];
     if (!sec)
@@ -188,6 +191,7 @@ int arca_secrets_expand(struct arca *a, const struct arca_scope *scope, struct a
     if (!l)
         return client_error(a, -EINVAL, "no secrets given");
     x.project_id = s.project_id;
+    x.flags = s.flags & ARCA_SHARED_ONLY;
     x.folders = calloc(1, sizeof(*x.folders));
     values = calloc(l->n ? l->n : 1, sizeof(*values));
     if (!x.folders || !values) {

@@ -172,6 +172,8 @@ int arca_secret_rollback(struct arca *a, const struct arca_scope *scope, const c
     r = client_scope_begin(a, scope, key, &s);
     if (r < 0)
         return r;
+    if (*s.owner)
+        return client_error(a, -EINVAL, "personal overrides cannot be rolled back: set the value");
     if (version < 1)
         return client_error(a, -EINVAL, "versions start at 1");
     body = client_scope_body(&s);
@@ -251,6 +253,9 @@ int arca_secrets_rollback(struct arca *a, const struct arca_scope *scope, const 
     r = client_scope_begin(a, scope, NULL, &s);
     if (r < 0)
         return r;
+    if (*s.owner)
+        return client_error(a, -EINVAL,
+                            "a folder rollback restores shared secrets only: drop --personal");
     if (!to)
         return client_error(a, -EINVAL, "no time given");
     r = time_arg(a, "time", to, when);

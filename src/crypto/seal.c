@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <sodium.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #define SEAL_AD_MAX 4096u    /* bytes of associated data, prefix included */
@@ -201,6 +202,14 @@ int seal_record_encrypt_with_nonce(const uint8_t key[SEAL_KEY_BYTES], const stru
     if (r < 0)
         return r;
     return record_seal(key, adb, ad_len, nonce, plain, len, out);
+}
+
+int seal_ad_field(const char *owner, const char *field, char *out, size_t size)
+{
+    int n = owner && *owner ? snprintf(out, size, "personal:%s:%s", owner, field)
+                            : snprintf(out, size, "%s", field);
+
+    return n < 0 || (size_t)n >= size ? -E2BIG : 0;
 }
 
 int seal_record_encrypt(const uint8_t key[SEAL_KEY_BYTES], const struct seal_ad *ad,

@@ -15,7 +15,10 @@
  * The associated data binds the record to where it belongs:
  *   "arca.record.v1" 0x00 project_id 0x00 environment 0x00 path 0x00 key 0x00 field
  * so a record copied to another project, environment, folder, key or field
- * ("value", "comment") fails to open (-EBADMSG).  The same format is used
+ * ("value", "comment") fails to open (-EBADMSG).  A user's personal override
+ * of a shared secret uses the field "personal:<owner_id>:value" (and
+ * ":comment"), binding it to its owner too: it cannot be passed off as the
+ * shared value or as another user's override.  The same format is used
  * whether the project key is held only by members (end-to-end) or also by the
  * server (server access): switching needs no migration.
  *
@@ -77,6 +80,13 @@ struct seal_ad {
     const char *key;         /* BORROWED: secret key */
     const char *field;       /* BORROWED: "value" or "comment" */
 };
+
+#define SEAL_FIELD_MAX 64 /* "personal:" + a 36-character id + ":comment" fits */
+
+/* Writes the AD field of a record to out: field itself when owner is NULL or
+ * "" (a shared secret), else "personal:<owner>:<field>".  -E2BIG if it does
+ * not fit in size. */
+int seal_ad_field(const char *owner, const char *field, char *out, size_t size);
 
 /* Appends the record sealing <plain, len> to out.  -E2BIG, -ENOMEM. */
 int seal_record_encrypt(const uint8_t key[SEAL_KEY_BYTES], const struct seal_ad *ad,

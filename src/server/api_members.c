@@ -424,10 +424,11 @@ void api_project_versions(struct req *r)
     versions = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(
-            versions, json_pack("{s:s, s:s, s:s, s:s, s:I, s:o, s:o}", "secretId", v[i].secret_id,
-                                "environment", v[i].environment, "path", v[i].path, "key", v[i].key,
-                                "version", (json_int_t)v[i].version, "value",
-                                blob_json(&v[i].value), "comment", blob_json(&v[i].comment)));
+            versions,
+            json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:o, s:o}", "secretId", v[i].secret_id,
+                      "environment", v[i].environment, "path", v[i].path, "key", v[i].key, "owner",
+                      v[i].owner_id, "version", (json_int_t)v[i].version, "value",
+                      blob_json(&v[i].value), "comment", blob_json(&v[i].comment)));
     members = json_array();
     for (size_t i = 0; i < n_m; i++) {
         struct store_blob pk = {0};

@@ -297,8 +297,10 @@ static bool key_matches(struct req *r, const struct project_ctx *ctx, const uint
     for (size_t i = 0; i < n; i++) {
         if (v[i].value.len == 0)
             continue;
-        struct seal_ad ad = {ctx->p.id, v[i].environment, v[i].path, v[i].key, "value"};
-        ok = seal_record_decrypt(key, &ad, v[i].value.ptr, v[i].value.len, &plain) == 0;
+        char field[SEAL_FIELD_MAX];
+        struct seal_ad ad = {ctx->p.id, v[i].environment, v[i].path, v[i].key, field};
+        ok = seal_ad_field(v[i].owner_id, "value", field, sizeof(field)) == 0 &&
+             seal_record_decrypt(key, &ad, v[i].value.ptr, v[i].value.len, &plain) == 0;
         break;
     }
     store_version_refs_free(v, n);

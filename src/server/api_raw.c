@@ -6,7 +6,12 @@
  * under its root key: it opens and seals the very same records arca's own
  * clients do (seal.h, same associated data), so both kinds of client work on
  * one project and read each other's writes.  Permissions and audit records are
- * those of arca's own routes.  Shapes follow infisical-api.md section 2.4. */
+ * those of arca's own routes.  Shapes follow infisical-api.md section 2.4.
+ *
+ * Personal overrides (type=personal) belong to one user: only a user makes,
+ * reads or deletes them, and only their own.  Their records are sealed with
+ * the owner in the associated data (seal_ad_field).  For a user, references
+ * resolve to the user's override where one exists (raw.owner). */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -18,24 +23,15 @@
 #include "base/util.h"
 #include "base/wire.h"
 #include "crypto/seal.h"
+#include "raw.h"
 #include "server.h"
 
 #define HIDDEN_VALUE "<hidden-by-infisical>"
 
-struct raw {
-    struct project_ctx ctx;
-    const struct store_env *env; /* BORROWED from ctx.p */
-    char path[NAME_PATH_MAX + 1];
-    uint8_t *key;    /* SECRET: the project key (seal_malloc) */
-    bool expand;     /* expand ${...} references in values */
-    unsigned status; /* why raw_json failed: reply status and message */
-    char msg[384];
-};
-
 #define REF_DEPTH_MAX 8 /* references within references */
 #define REF_EXPANDED_MAX (256u * 1024)
 
-static void raw_release(struct raw *w)
+void raw_release(struct raw *w)
 {
     seal_free(w->key);
     w->key = NULL;
@@ -48,7 +44,7 @@ static bool is_v4(struct req *r)
 }
 
 /* A parameter from the JSON body of writes or the query of reads. */
-static const char *param(struct req *r, const json_t *body, const char *name)
+const char *raw_param(struct req *r, const json_t *body, const char *name)
 {
     if (body) {
         const char *v = NULL;
@@ -59,11 +55,11 @@ static const char *param(struct req *r, const json_t *body, const char *name)
 
 /* Opens project (workspaceId / projectId), environment and secretPath, and the
  * project key.  Replies and returns < 0 on failure. */
-static int raw_open(struct req *r, const json_t *body, struct raw *w)
+int raw_open(struct req *r, const json_t *body, struct raw *w)
 {
-    const char *pid = param(r, body, is_v4(r) ? "projectId" : "workspaceId");
-    const char *env = param(r, body, "environment");
-    const char *path = param(r, body, "secretPath");
+    const char *pid = raw_param(r, body, is_v4(r) ? "projectId" : "workspaceId");
+    const char *env = raw_param(r, body, "environment");
+    const char *path = raw_param(r, body, "secretPath");
 
     if (!pid && r->who.kind == PRINCIPAL_SERVICE)
         pid = r->who.project_id;
@@ -90,15 +86,16 @@ static int raw_open(struct req *r, const json_t *body, struct raw *w)
         raw_release(w);
         return -EACCES;
     }
+    w->owner = r->who.kind == PRINCIPAL_USER ? r->who.id : NULL;
     return 0;
 }
 
-static int raw_allows(struct req *r, struct raw *w, unsigned action)
+int raw_allows(struct req *r, struct raw *w, unsigned action)
 {
     return project_allows(r, &w->ctx, AUTHZ_SECRETS, action, w->env->slug, w->path);
 }
 
-static struct audit_event raw_event(const struct raw *w, const char *event, const char *key)
+struct audit_event raw_event(const struct raw *w, const char *event, const char *key)
 {
     return (struct audit_event){.event = event,
                                 .org_id = w->ctx.p.org_id,
@@ -108,23 +105,42 @@ static struct audit_event raw_event(const struct raw *w, const char *event, cons
                                 .key = key};
 }
 
-/* Opens one field of the secret at (env, path, key) into out (empty for no record). */
+/* Opens one field of the secret at (env, path, key, owner: "" shared) into
+ * out (empty for no record). */
 static int open_at(const struct raw *w, const char *env, const char *path, const char *key,
-                   const char *field, const struct store_blob *rec, struct buf *out)
+                   const char *owner, const char *field, const struct store_blob *rec,
+                   struct buf *out)
 {
-    struct seal_ad ad = {w->ctx.p.id, env, path, key, field};
+    char f[SEAL_FIELD_MAX];
+    struct seal_ad ad = {w->ctx.p.id, env, path, key, f};
 
     buf_clear(out);
     if (rec->len == 0)
         return 0;
+    if (seal_ad_field(owner, field, f, sizeof(f)) < 0)
+        return -EINVAL;
     return seal_record_decrypt(w->key, &ad, rec->ptr, rec->len, out);
 }
 
-/* Opens one field of a secret of the request's folder. */
-static int open_field(const struct raw *w, const char *key, const char *field,
-                      const struct store_blob *rec, struct buf *out)
+int raw_open_field(const struct raw *w, const struct store_secret *sec, const char *field,
+                   const struct store_blob *rec, struct buf *out)
 {
-    return open_at(w, w->env->slug, w->path, key, field, rec, out);
+    return open_at(w, w->env->slug, w->path, sec->key, sec->owner_id, field, rec, out);
+}
+
+/* The secret a reference names, for the caller: their personal override if
+ * overrides are in play and they have one, else the shared secret. */
+static int ref_get(struct req *r, const struct raw *w, const char *env_id, const char *path,
+                   const char *key, struct store_secret *ret)
+{
+    struct store *st = r->srv->store;
+    int rc = -ENOENT;
+
+    if (w->owner)
+        rc = st->ops->secret_get_of(st, env_id, path, key, w->owner, ret);
+    if (rc == -ENOENT)
+        rc = st->ops->secret_get(st, env_id, path, key, ret);
+    return rc;
 }
 
 /* Records why expansion failed.  ref (the text inside "${}") is quoted only
@@ -199,7 +215,7 @@ static int resolve(struct req *r, struct raw *w, const char *ref, size_t len,
     /* every hop is a read, checked like one */
     if (!project_can(r, &w->ctx, AUTHZ_SECRETS, AUTHZ_READ, e->slug, path))
         return ref_fail(w, 403, "you are not allowed to read the referenced secret", ref, len);
-    ret = r->srv->store->ops->secret_get(r->srv->store, e->id, path, key, &sec);
+    ret = ref_get(r, w, e->id, path, key, &sec);
     if (ret < 0) {
         store_secret_release(&sec);
         return ref_fail(w, ret == -ENOENT ? 404 : 503,
@@ -207,7 +223,7 @@ static int resolve(struct req *r, struct raw *w, const char *ref, size_t len,
                         ref, len);
     }
     buf_init_secret(&plain, REF_EXPANDED_MAX);
-    ret = open_at(w, e->slug, path, key, "value", &sec.value, &plain);
+    ret = open_at(w, e->slug, path, key, sec.owner_id, "value", &sec.value, &plain);
     store_secret_release(&sec);
     if (ret < 0)
         return ref_fail(w, 500, "a referenced secret failed to decrypt", ref, len);
@@ -240,15 +256,15 @@ static int expand(struct req *r, struct raw *w, const char *value, size_t len,
 }
 
 /* Infisical's secret object for sec (value and comment decrypted). */
-static json_t *raw_json(struct req *r, struct raw *w, const struct store_secret *sec, bool show)
+json_t *raw_json(struct req *r, struct raw *w, const struct store_secret *sec, bool show)
 {
     _cleanup_buf_ struct buf value = BUF_INIT, comment = BUF_INIT;
     json_t *o;
 
     buf_init_secret(&value, 0);
     buf_init_secret(&comment, 0);
-    if (show && (open_field(w, sec->key, "value", &sec->value, &value) < 0 ||
-                 open_field(w, sec->key, "comment", &sec->comment, &comment) < 0)) {
+    if (show && (raw_open_field(w, sec, "value", &sec->value, &value) < 0 ||
+                 raw_open_field(w, sec, "comment", &sec->comment, &comment) < 0)) {
         w->status = 500;
         snprintf(w->msg, sizeof(w->msg), "secret '%s' failed to decrypt", sec->key);
         return NULL;
@@ -271,13 +287,14 @@ static json_t *raw_json(struct req *r, struct raw *w, const struct store_secret 
     o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s%, s:s%, s:s, s:b, s:[], s:[], s:b, "
                   "s:n, s:n, s:o, s:o, s:b, s:n, s:n}",
                   "id", sec->id, "_id", sec->id, "workspace", w->ctx.p.id, "environment",
-                  w->env->slug, "version", (json_int_t)sec->version, "type", "shared", "secretKey",
-                  sec->key, "secretValue", show ? buf_str(&value) : HIDDEN_VALUE,
-                  show ? value.len : strlen(HIDDEN_VALUE), "secretComment", buf_str(&comment),
-                  comment.len, "secretPath", w->path, "secretValueHidden", !show, "tags",
-                  "secretMetadata", "skipMultilineEncoding", 0, "secretReminderNote",
-                  "secretReminderRepeatDays", "createdAt", json_time(sec->updated_at), "updatedAt",
-                  json_time(sec->updated_at), "isRotatedSecret", 0, "rotationId", "actor");
+                  w->env->slug, "version", (json_int_t)sec->version, "type",
+                  *sec->owner_id ? "personal" : "shared", "secretKey", sec->key, "secretValue",
+                  show ? buf_str(&value) : HIDDEN_VALUE, show ? value.len : strlen(HIDDEN_VALUE),
+                  "secretComment", buf_str(&comment), comment.len, "secretPath", w->path,
+                  "secretValueHidden", !show, "tags", "secretMetadata", "skipMultilineEncoding", 0,
+                  "secretReminderNote", "secretReminderRepeatDays", "createdAt",
+                  json_time(sec->updated_at), "updatedAt", json_time(sec->updated_at),
+                  "isRotatedSecret", 0, "rotationId", "actor");
     return o;
 }
 
@@ -287,6 +304,22 @@ static bool flag(struct req *r, const char *name, bool def)
     const char *v = req_query(r, name);
 
     return v ? streq(v, "true") : def;
+}
+
+/* Whose overrides a list shows: a user's, on v3 always (both entries are
+ * listed), on v4 with includePersonalOverrides=true (the override replaces
+ * the shared entry); NULL: shared secrets only. */
+static const char *list_owner(struct req *r)
+{
+    if (r->who.kind != PRINCIPAL_USER)
+        return NULL;
+    return !is_v4(r) || flag(r, "includePersonalOverrides", false) ? r->who.id : NULL;
+}
+
+/* v4: a shared entry followed by the caller's override of its key gives way. */
+static bool shadowed(struct req *r, const struct store_secret *v, size_t n, size_t i)
+{
+    return is_v4(r) && !*v[i].owner_id && i + 1 < n && streq(v[i + 1].key, v[i].key);
 }
 
 void api_raw_list(struct req *r)
@@ -306,17 +339,20 @@ void api_raw_list(struct req *r)
     if (raw_open(r, NULL, &w) < 0)
         return;
     w.expand = flag(r, "expandSecretReferences", is_v4(r));
+    w.owner = list_owner(r);
     if (raw_allows(r, &w, AUTHZ_DESCRIBE) < 0)
         goto out;
     show = flag(r, "viewSecretValue", true) &&
            project_can(r, &w.ctx, AUTHZ_SECRETS, AUTHZ_READ, w.env->slug, w.path);
-    ret = r->srv->store->ops->secrets_list(r->srv->store, w.env->id, w.path, &v, &n);
+    ret = r->srv->store->ops->secrets_list_with(r->srv->store, w.env->id, w.path, w.owner, &v, &n);
     if (ret < 0) {
         http_fail(r, 503, "store failure listing secrets (%d)", ret);
         goto out;
     }
     arr = json_array();
     for (size_t i = 0; i < n; i++) {
+        if (shadowed(r, v, n, i))
+            continue;
         o = raw_json(r, &w, &v[i], show);
         if (!o) {
             json_decref(arr);
@@ -354,32 +390,37 @@ static const char *raw_name(struct req *r)
     return name;
 }
 
-/* Personal secrets are not supported yet: "type" must be "shared" (or absent). */
-static bool shared_only(struct req *r, const json_t *body)
+int raw_owner(struct req *r, const char *type, const char *verb, const char **ret)
 {
-    const char *type = param(r, body, "type");
-
-    if (!type || streq(type, "shared"))
-        return true;
-    if (r->who.kind != PRINCIPAL_USER)
-        http_fail(r, 400, "Must be user to use personal secrets");
-    else
-        http_fail(r, 404, "Secret not found");
-    return false;
+    if (!type || streq(type, "shared")) {
+        *ret = "";
+        return 0;
+    }
+    if (!streq(type, "personal")) {
+        http_fail(r, 400, "'type' must be 'shared' or 'personal'");
+        return -EINVAL;
+    }
+    if (r->who.kind != PRINCIPAL_USER) {
+        http_fail(r, 400, "Must be user to %s personal secret", verb);
+        return -EACCES;
+    }
+    *ret = r->who.id;
+    return 0;
 }
 
-/* The current secret, or a historic version with ?version=N. */
-static int find_secret(struct req *r, struct raw *w, const char *name, const char *version,
-                       struct store_secret *ret)
+/* The current secret of owner ("" shared), or a historic version with ?version=N. */
+static int find_secret(struct req *r, struct raw *w, const char *name, const char *owner,
+                       const char *version, struct store_secret *ret)
 {
+    struct store *st = r->srv->store;
     struct store_secret *v = NULL;
     size_t n = 0;
     long long want = version ? strtoll(version, NULL, 10) : 0;
     int rc;
 
     if (!version)
-        return r->srv->store->ops->secret_get(r->srv->store, w->env->id, w->path, name, ret);
-    rc = r->srv->store->ops->secret_history(r->srv->store, w->env->id, w->path, name, &v, &n);
+        return st->ops->secret_get_of(st, w->env->id, w->path, name, owner, ret);
+    rc = st->ops->secret_history_of(st, w->env->id, w->path, name, owner, &v, &n);
     if (rc < 0)
         return rc;
     rc = -ENOENT;
@@ -397,17 +438,18 @@ void api_raw_get(struct req *r)
 {
     struct raw w = {0};
     struct store_secret sec = {0};
-    const char *name = raw_name(r);
+    const char *name = raw_name(r), *owner;
     struct audit_event e;
     json_t *o;
     int ret;
 
-    if (!name || !shared_only(r, NULL) || raw_open(r, NULL, &w) < 0)
+    if (!name || raw_owner(r, req_query(r, "type"), "read", &owner) < 0 ||
+        raw_open(r, NULL, &w) < 0)
         return;
     w.expand = flag(r, "expandSecretReferences", is_v4(r));
     if (raw_allows(r, &w, AUTHZ_READ) < 0)
         goto out;
-    ret = find_secret(r, &w, name, req_query(r, "version"), &sec);
+    ret = find_secret(r, &w, name, owner, req_query(r, "version"), &sec);
     e = raw_event(&w, "secret.read", name);
     if (ret == -ENOENT) {
         e.outcome = "failure";
@@ -431,8 +473,7 @@ out:
     raw_release(&w);
 }
 
-/* Infisical's value rule: trimmed, one trailing newline kept if there was one. */
-static int normalize_value(const char *in, struct buf *out)
+int raw_normalize_value(const char *in, struct buf *out)
 {
     size_t len = strlen(in), a = 0, b = len;
     int ret;
@@ -447,13 +488,31 @@ static int normalize_value(const char *in, struct buf *out)
     return ret;
 }
 
-/* Seals plain as field of key into out. */
-static int seal_field(const struct raw *w, const char *key, const char *field, const char *plain,
-                      size_t len, struct buf *out)
+int raw_seal(const struct raw *w, const char *key, const char *owner, const char *field,
+             const char *plain, size_t len, struct buf *out)
 {
-    struct seal_ad ad = {w->ctx.p.id, w->env->slug, w->path, key, field};
+    char f[SEAL_FIELD_MAX];
+    struct seal_ad ad = {w->ctx.p.id, w->env->slug, w->path, key, f};
 
+    if (seal_ad_field(owner, field, f, sizeof(f)) < 0)
+        return -EINVAL;
     return seal_record_encrypt(w->key, &ad, plain, len, out);
+}
+
+bool raw_write_failed(struct req *r, int ret, const struct store_write *ws, size_t n)
+{
+    if (ret == -EEXIST) {
+        http_fail(r, 400, "Secret already exist");
+        return true;
+    }
+    for (size_t i = 0; ret == -ENOENT && i < n; i++)
+        if (ws[i].owner && *ws[i].owner && ws[i].op != STORE_DELETE) {
+            http_fail(r, 400,
+                      "Failed to create personal secret override for no corresponding shared "
+                      "secret");
+            return true;
+        }
+    return false;
 }
 
 /* Writes the batch, audits one event per write, replies {secret} for the
@@ -468,10 +527,8 @@ static void raw_commit(struct req *r, struct raw *w, struct store_write *ws, siz
 
     ret = r->srv->store->ops->secrets_write(r->srv->store, w->ctx.p.id, w->env->id, w->path, ws, n,
                                             r->who.id, now_ms());
-    if (ret == -EEXIST) {
-        http_fail(r, 400, "Secret already exist");
+    if (raw_write_failed(r, ret, ws, n))
         return;
-    }
     if (ret == -ENOENT) {
         http_fail(r, 404, "Secret not found");
         return;
@@ -493,8 +550,8 @@ static void raw_commit(struct req *r, struct raw *w, struct store_write *ws, siz
         now.version = ws[0].ret_version;
         o = raw_json(r, w, &now, true);
         memset(&now, 0, sizeof(now));
-    } else if (r->srv->store->ops->secret_get(r->srv->store, w->env->id, w->path, reply_key,
-                                              &now) == 0) {
+    } else if (r->srv->store->ops->secret_get_of(r->srv->store, w->env->id, w->path, reply_key,
+                                                 ws[n - 1].owner, &now) == 0) {
         o = raw_json(r, w, &now, true);
         store_secret_release(&now);
     } else {
@@ -512,9 +569,9 @@ void api_raw_create(struct req *r)
     struct raw w = {0};
     _cleanup_buf_ struct buf plain = BUF_INIT, value = BUF_INIT, comment = BUF_INIT;
     struct store_write ws = {.op = STORE_CREATE};
-    const char *name = raw_name(r), *v, *c = NULL;
+    const char *name = raw_name(r), *v, *c = NULL, *owner;
 
-    if (!body || !name || !shared_only(r, body))
+    if (!body || !name || raw_owner(r, raw_param(r, body, "type"), "create", &owner) < 0)
         return;
     if (wire_get_str(body, "secretValue", SERVER_VALUE_MAX, &v) < 0 ||
         wire_get_str_or(body, "secretComment", SERVER_VALUE_MAX, "", &c) < 0) {
@@ -529,13 +586,14 @@ void api_raw_create(struct req *r)
     if (raw_allows(r, &w, AUTHZ_CREATE) < 0)
         goto out;
     buf_init_secret(&plain, 0);
-    if (normalize_value(v, &plain) < 0 ||
-        seal_field(&w, name, "value", plain.ptr ? plain.ptr : "", plain.len, &value) < 0 ||
-        (*c && seal_field(&w, name, "comment", c, strlen(c), &comment) < 0)) {
+    if (raw_normalize_value(v, &plain) < 0 ||
+        raw_seal(&w, name, owner, "value", plain.ptr ? plain.ptr : "", plain.len, &value) < 0 ||
+        (*c && raw_seal(&w, name, owner, "comment", c, strlen(c), &comment) < 0)) {
         http_fail(r, 500, "cannot seal the value");
         goto out;
     }
     ws.key = name;
+    ws.owner = owner;
     ws.value = (const uint8_t *)value.ptr;
     ws.value_len = value.len;
     ws.comment = comment.len ? (const uint8_t *)comment.ptr : NULL;
@@ -553,10 +611,10 @@ void api_raw_update(struct req *r)
     _cleanup_buf_ struct buf plain = BUF_INIT, value = BUF_INIT, comment = BUF_INIT,
                              old_comment = BUF_INIT;
     struct store_write ws[2] = {{.op = STORE_UPDATE}, {.op = STORE_CREATE}};
-    const char *name = raw_name(r), *v = NULL, *c = NULL, *rename = NULL, *target;
+    const char *name = raw_name(r), *v = NULL, *c = NULL, *rename = NULL, *target, *owner;
     int ret;
 
-    if (!body || !name || !shared_only(r, body))
+    if (!body || !name || raw_owner(r, raw_param(r, body, "type"), "update", &owner) < 0)
         return;
     if (wire_get_str(body, "secretValue", SERVER_VALUE_MAX, &v) == -EINVAL ||
         wire_get_str(body, "secretComment", SERVER_VALUE_MAX, &c) == -EINVAL ||
@@ -567,12 +625,16 @@ void api_raw_update(struct req *r)
                   "(a valid name)");
         return;
     }
+    if (*owner && rename && !streq(rename, name)) {
+        http_fail(r, 400, "Personal secrets cannot be renamed");
+        return;
+    }
     if (raw_open(r, body, &w) < 0)
         return;
     if (raw_allows(r, &w, AUTHZ_EDIT) < 0 ||
         (rename && (raw_allows(r, &w, AUTHZ_CREATE) < 0 || raw_allows(r, &w, AUTHZ_DELETE) < 0)))
         goto out;
-    ret = r->srv->store->ops->secret_get(r->srv->store, w.env->id, w.path, name, &cur);
+    ret = r->srv->store->ops->secret_get_of(r->srv->store, w.env->id, w.path, name, owner, &cur);
     if (ret < 0) {
         http_fail(r, ret == -ENOENT ? 404 : 503, "Secret not found");
         goto out;
@@ -582,19 +644,21 @@ void api_raw_update(struct req *r)
     buf_init_secret(&old_comment, 0);
     /* what is not given stays; a rename seals the old value under the new name */
     if (v)
-        ret = normalize_value(v, &plain);
+        ret = raw_normalize_value(v, &plain);
     else
-        ret = open_field(&w, name, "value", &cur.value, &plain);
-    if (ret == 0 && !c && (ret = open_field(&w, name, "comment", &cur.comment, &old_comment)) == 0)
+        ret = raw_open_field(&w, &cur, "value", &cur.value, &plain);
+    if (ret == 0 && !c &&
+        (ret = raw_open_field(&w, &cur, "comment", &cur.comment, &old_comment)) == 0)
         c = buf_str(&old_comment);
     if (ret < 0 ||
-        seal_field(&w, target, "value", plain.ptr ? plain.ptr : "", plain.len, &value) < 0 ||
-        (*c && seal_field(&w, target, "comment", c, strlen(c), &comment) < 0)) {
+        raw_seal(&w, target, owner, "value", plain.ptr ? plain.ptr : "", plain.len, &value) < 0 ||
+        (*c && raw_seal(&w, target, owner, "comment", c, strlen(c), &comment) < 0)) {
         http_fail(r, 500, "cannot seal the value of '%s'", name);
         goto out;
     }
     if (target == name) {
         ws[0].key = name;
+        ws[0].owner = owner;
         ws[0].value = (const uint8_t *)value.ptr;
         ws[0].value_len = value.len;
         ws[0].comment = (const uint8_t *)(comment.len ? comment.ptr : "");
@@ -620,21 +684,23 @@ void api_raw_delete(struct req *r)
     struct raw w = {0};
     struct store_secret cur = {0};
     struct store_write ws = {.op = STORE_DELETE};
-    const char *name = raw_name(r);
+    const char *name = raw_name(r), *owner;
     int ret;
 
-    if ((r->body.len && !body) || !name || !shared_only(r, body))
+    if ((r->body.len && !body) || !name ||
+        raw_owner(r, raw_param(r, body, "type"), "delete", &owner) < 0)
         return;
     if (raw_open(r, body, &w) < 0)
         return;
     if (raw_allows(r, &w, AUTHZ_DELETE) < 0)
         goto out;
-    ret = r->srv->store->ops->secret_get(r->srv->store, w.env->id, w.path, name, &cur);
+    ret = r->srv->store->ops->secret_get_of(r->srv->store, w.env->id, w.path, name, owner, &cur);
     if (ret < 0) {
         http_fail(r, ret == -ENOENT ? 404 : 503, "Secret not found");
         goto out;
     }
     ws.key = name;
+    ws.owner = owner;
     raw_commit(r, &w, &ws, 1, "secret.delete", name, &cur);
 out:
     store_secret_release(&cur);

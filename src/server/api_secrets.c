@@ -7,7 +7,11 @@
  * path, and the caller's role for the environment and path.  Every write is a
  * new version; a delete is a version without a value; a rollback writes an old
  * record again.  Reads are audited before anything is served (fail closed),
- * writes right after they commit. */
+ * writes right after they commit.
+ *
+ * A user's personal overrides (type "personal", raw.h's raw_owner) are listed
+ * to their owner only, next to the shared secret of the same key; get,
+ * versions, batch items and delete take a type to act on the caller's own. */
 #include <errno.h>
 #include <string.h>
 
@@ -17,6 +21,7 @@
 #include "base/util.h"
 #include "base/wire.h"
 #include "crypto/seal.h"
+#include "raw.h"
 #include "server.h"
 
 #define RECORD_MAX (SERVER_VALUE_MAX + SEAL_RECORD_OVERHEAD)
@@ -95,9 +100,9 @@ static json_t *blob_or_null(const struct store_blob *b)
 
 static json_t *secret_json(const struct store_secret *sec, bool values)
 {
-    return json_pack("{s:s, s:s, s:I, s:o, s:o, s:o}", "id", sec->id, "key", sec->key, "version",
-                     (json_int_t)sec->version, "value",
-                     values ? blob_or_null(&sec->value) : json_null(), "comment",
+    return json_pack("{s:s, s:s, s:s, s:I, s:o, s:o, s:o}", "id", sec->id, "key", sec->key, "type",
+                     *sec->owner_id ? "personal" : "shared", "version", (json_int_t)sec->version,
+                     "value", values ? blob_or_null(&sec->value) : json_null(), "comment",
                      values ? blob_or_null(&sec->comment) : json_null(), "updatedAt",
                      json_time(sec->updated_at));
 }
@@ -128,7 +133,8 @@ void api_secrets_list(struct req *r)
     if (scope_allows(r, &s, AUTHZ_DESCRIBE) < 0)
         goto out;
     values = project_can(r, &s.ctx, AUTHZ_SECRETS, AUTHZ_READ, s.env->slug, s.path);
-    ret = r->srv->store->ops->secrets_list(r->srv->store, s.env->id, s.path, &v, &n);
+    ret = r->srv->store->ops->secrets_list_with(
+        r->srv->store, s.env->id, s.path, r->who.kind == PRINCIPAL_USER ? r->who.id : NULL, &v, &n);
     if (ret < 0) {
         http_fail(r, 503, "store failure listing secrets (%d)", ret);
         goto out;
@@ -153,15 +159,16 @@ void api_secrets_get(struct req *r)
 {
     struct scope s = {0};
     struct store_secret sec = {0};
-    const char *key = req_param(r, 1);
+    const char *key = req_param(r, 1), *owner;
     struct audit_event e;
     int ret;
 
-    if (!key_param_ok(r, key) || scope_open(r, NULL, &s) < 0)
+    if (!key_param_ok(r, key) || raw_owner(r, req_query(r, "type"), "read", &owner) < 0 ||
+        scope_open(r, NULL, &s) < 0)
         return;
     if (scope_allows(r, &s, AUTHZ_READ) < 0)
         goto out;
-    ret = r->srv->store->ops->secret_get(r->srv->store, s.env->id, s.path, key, &sec);
+    ret = r->srv->store->ops->secret_get_of(r->srv->store, s.env->id, s.path, key, owner, &sec);
     e = scope_event(&s, "secret.read", key);
     if (ret == -ENOENT) {
         e.outcome = "failure";
@@ -182,16 +189,18 @@ void api_secrets_versions(struct req *r)
     struct scope s = {0};
     struct store_secret *v = NULL;
     size_t n = 0;
-    const char *key = req_param(r, 1);
+    const char *key = req_param(r, 1), *owner;
     struct audit_event e;
     json_t *arr;
     int ret;
 
-    if (!key_param_ok(r, key) || scope_open(r, NULL, &s) < 0)
+    if (!key_param_ok(r, key) || raw_owner(r, req_query(r, "type"), "read", &owner) < 0 ||
+        scope_open(r, NULL, &s) < 0)
         return;
     if (scope_allows(r, &s, AUTHZ_READ) < 0)
         goto out;
-    ret = r->srv->store->ops->secret_history(r->srv->store, s.env->id, s.path, key, &v, &n);
+    ret =
+        r->srv->store->ops->secret_history_of(r->srv->store, s.env->id, s.path, key, owner, &v, &n);
     e = scope_event(&s, "secret.versions", key);
     if (ret == -ENOENT) {
         http_fail(r, 404, "secret '%s' not found in %s:%s", key, s.env->slug, s.path);
@@ -247,6 +256,8 @@ static void commit_writes(struct req *r, struct scope *s, struct store_write *w,
     }
     ret = r->srv->store->ops->secrets_write(r->srv->store, s->ctx.p.id, s->env->id, s->path, w, n,
                                             r->who.id, now_ms());
+    if (ret == -ENOENT && raw_write_failed(r, ret, w, n))
+        return;
     if (ret == -ENOENT) {
         http_fail(r, 404, "a secret to delete does not exist in %s:%s; nothing was written",
                   s->env->slug, s->path);
@@ -281,17 +292,19 @@ static void commit_writes(struct req *r, struct scope *s, struct store_write *w,
     }
     arr = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:s}", "id", w[i].ret_id, "key",
-                                             w[i].key, "version", (json_int_t)w[i].ret_version,
-                                             "action", write_action(&w[i])));
+        json_array_append_new(
+            arr, json_pack("{s:s, s:s, s:s, s:I, s:s}", "id", w[i].ret_id, "key", w[i].key, "type",
+                           w[i].owner && *w[i].owner ? "personal" : "shared", "version",
+                           (json_int_t)w[i].ret_version, "action", write_action(&w[i])));
     http_reply(r, 200, json_pack("{s:o}", "secrets", arr));
 }
 
-/* Create if new, edit if it exists: the action a PUT of key needs. */
-static unsigned put_action(struct req *r, struct scope *s, const char *key)
+/* Create if new, edit if it exists: the action a PUT of key (of owner) needs. */
+static unsigned put_action(struct req *r, struct scope *s, const char *key, const char *owner)
 {
     struct store_secret cur = {0};
-    int ret = r->srv->store->ops->secret_get(r->srv->store, s->env->id, s->path, key, &cur);
+    int ret =
+        r->srv->store->ops->secret_get_of(r->srv->store, s->env->id, s->path, key, owner, &cur);
 
     store_secret_release(&cur);
     return ret == 0 ? AUTHZ_EDIT : AUTHZ_CREATE;
@@ -324,20 +337,21 @@ void api_secrets_batch(struct req *r)
     }
     json_array_foreach(items, i, item)
     {
-        const char *key;
+        const char *key, *owner;
 
         if (!json_is_object(item) || wire_get_str(item, "key", NAME_KEY_MAX + 1, &key) < 0) {
             http_fail(r, 400, "each item of 'secrets' needs a 'key'");
             goto out;
         }
-        if (!key_param_ok(r, key))
+        if (!key_param_ok(r, key) || raw_owner(r, raw_param(r, item, "type"), "write", &owner) < 0)
             goto out;
         for (size_t j = 0; j < i; j++)
-            if (streq(w[j].key, key)) {
+            if (streq(w[j].key, key) && streq(w[j].owner, owner)) {
                 http_fail(r, 400, "'%s' appears twice in one batch", key);
                 goto out;
             }
         w[i].key = key;
+        w[i].owner = owner;
         del = false;
         if (wire_get_bool(item, "delete", &del) == -EINVAL) {
             http_fail(r, 400, "'delete' must be a boolean");
@@ -354,7 +368,7 @@ void api_secrets_batch(struct req *r)
         if (record_field(r, item, "value", true, &bufs[2 * i]) < 0 ||
             record_field(r, item, "comment", false, &bufs[2 * i + 1]) < 0)
             goto out;
-        if (scope_allows(r, &s, put_action(r, &s, key)) < 0)
+        if (scope_allows(r, &s, put_action(r, &s, key, owner)) < 0)
             goto out;
         w[i].op = STORE_PUT;
         w[i].value = (const uint8_t *)bufs[2 * i].ptr;
@@ -377,7 +391,8 @@ void api_secrets_delete(struct req *r)
     struct store_write w = {.op = STORE_DELETE};
 
     w.key = req_param(r, 1);
-    if (!key_param_ok(r, w.key) || scope_open(r, NULL, &s) < 0)
+    if (!key_param_ok(r, w.key) || raw_owner(r, req_query(r, "type"), "delete", &w.owner) < 0 ||
+        scope_open(r, NULL, &s) < 0)
         return;
     if (scope_allows(r, &s, AUTHZ_DELETE) == 0)
         commit_writes(r, &s, &w, 1, NULL);

@@ -68,7 +68,16 @@ static const struct route routes[] = {
     {"PATCH", "/api/v3/secrets/raw/:secretName", api_raw_update, 0},
     {"DELETE", "/api/v3/secrets/raw/:secretName", api_raw_delete, 0},
     {"GET", "/api/v4/secrets", api_raw_list, 0},
+    {"POST", "/api/v3/secrets/batch/raw", api_batch_create, 0},
+    {"PATCH", "/api/v3/secrets/batch/raw", api_batch_update, 0},
+    {"DELETE", "/api/v3/secrets/batch/raw", api_batch_delete, 0},
+    {"POST", "/api/v4/secrets/batch", api_batch_create, 0},
+    {"PATCH", "/api/v4/secrets/batch", api_batch_update, 0},
+    {"DELETE", "/api/v4/secrets/batch", api_batch_delete, 0},
     {"GET", "/api/v4/secrets/:secretName", api_raw_get, 0},
+    {"POST", "/api/v4/secrets/:secretName", api_raw_create, 0},
+    {"PATCH", "/api/v4/secrets/:secretName", api_raw_update, 0},
+    {"DELETE", "/api/v4/secrets/:secretName", api_raw_delete, 0},
 };
 
 /* Matches path against pattern; on success stores the parameters (pointers

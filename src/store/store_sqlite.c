@@ -58,7 +58,7 @@
         _x_;                                                                                       \
     })
 
-#define SECRET_COLS "id, key, path, version, value, comment, updated_at, updated_by"
+#define SECRET_COLS "id, key, path, version, value, comment, updated_at, updated_by, owner_id"
 #define SHARED "type = 'shared' AND owner_id = ''"
 
 enum sq_stmt {
@@ -90,6 +90,8 @@ enum sq_stmt {
     ST_SECRET_INSERT,
     ST_SECRET_UPDATE,
     ST_VERSION_INSERT,
+    ST_PERSONAL_TOMBSTONE_VERSIONS,
+    ST_PERSONAL_TOMBSTONE,
     /* migration 0002 */
     ST_INVITE_INSERT,
     ST_INVITE_GET,
@@ -225,26 +227,29 @@ static const struct {
          "(project_id, principal_type, principal_id, role, wrapped_key, created_at) "
          "VALUES (?, ?, ?, ?, ?, ?)"},
     [ST_MEMBER_GET] = {"get member", MEMBER_SELECT "WHERE m.project_id = ? AND m.principal_id = ?"},
+    /* owner_id '' is the shared secret (0001's CHECK): shared rows sort first. */
     [ST_SECRETS_LIST] = {"list secrets", "SELECT " SECRET_COLS " FROM secrets "
-                                         "WHERE env_id = ? AND path = ? AND " SHARED
-                                         " AND value IS NOT NULL ORDER BY key"},
+                                         "WHERE env_id = ?1 AND path = ?2 "
+                                         "AND (owner_id = '' OR owner_id = ?3) "
+                                         "AND value IS NOT NULL ORDER BY key, owner_id"},
     [ST_SECRET_GET] = {"get secret", "SELECT " SECRET_COLS " FROM secrets "
-                                     "WHERE env_id = ? AND path = ? AND key = ? AND " SHARED},
+                                     "WHERE env_id = ? AND path = ? AND key = ? AND owner_id = ?"},
     [ST_SECRET_HISTORY] = {"secret history",
                            "SELECT s.id, s.key, s.path, v.version, v.value, v.comment, "
-                           "v.created_at, v.actor_id "
+                           "v.created_at, v.actor_id, s.owner_id "
                            "FROM secrets s JOIN secret_versions v ON v.secret_id = s.id "
-                           "WHERE s.env_id = ? AND s.path = ? AND s.key = ? AND s." SHARED
+                           "WHERE s.env_id = ? AND s.path = ? AND s.key = ? AND s.owner_id = ?"
                            " ORDER BY v.version DESC"},
     [ST_SECRET_LOOKUP] = {"look up secret",
                           "SELECT id, project_id, version, value IS NOT NULL FROM secrets "
-                          "WHERE env_id = ? AND path = ? AND key = ? AND " SHARED},
+                          "WHERE env_id = ? AND path = ? AND key = ? AND owner_id = ?"},
     /* A comment bound as NULL keeps the current one; an empty blob clears it;
      * a tombstone (value NULL) has none. */
     [ST_SECRET_INSERT] = {"insert secret",
                           "INSERT INTO secrets (id, project_id, env_id, path, key, version, "
-                          "value, comment, updated_at, updated_by) "
-                          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, nullif(?8, x''), ?9, ?10)"},
+                          "value, comment, updated_at, updated_by, type, owner_id) "
+                          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, nullif(?8, x''), ?9, ?10, "
+                          "CASE WHEN ?11 = '' THEN 'shared' ELSE 'personal' END, ?11)"},
     [ST_SECRET_UPDATE] = {"update secret", "UPDATE secrets SET version = ?1, value = ?2, "
                                            "comment = CASE WHEN ?2 IS NULL THEN NULL "
                                            "WHEN ?3 IS NULL THEN comment ELSE nullif(?3, x'') END, "
@@ -255,6 +260,21 @@ static const struct {
                            "(secret_id, version, value, comment, created_at, actor_id) "
                            "SELECT id, version, value, comment, updated_at, updated_by "
                            "FROM secrets WHERE id = ?"},
+    /* Deleting a shared secret deletes every personal override of it: a
+     * tombstone version for each live one (?1 env, ?2 path, ?3 key), then
+     * the current rows follow. */
+    [ST_PERSONAL_TOMBSTONE_VERSIONS] =
+        {"tombstone personal versions",
+         "INSERT INTO secret_versions "
+         "(secret_id, version, value, comment, created_at, actor_id) "
+         "SELECT id, version + 1, NULL, NULL, ?4, ?5 FROM secrets "
+         "WHERE env_id = ?1 AND path = ?2 AND key = ?3 AND owner_id <> '' "
+         "AND value IS NOT NULL"},
+    [ST_PERSONAL_TOMBSTONE] = {"tombstone personal secrets",
+                               "UPDATE secrets SET version = version + 1, value = NULL, "
+                               "comment = NULL, updated_at = ?4, updated_by = ?5 "
+                               "WHERE env_id = ?1 AND path = ?2 AND key = ?3 "
+                               "AND owner_id <> '' AND value IS NOT NULL"},
 
     /* ---- migration 0002 ---- */
     [ST_INVITE_INSERT] = {"insert invite", "INSERT INTO org_invites (" INVITE_COLS ") "
@@ -350,7 +370,7 @@ static const struct {
     [ST_PROJECT_EXISTS] = {"find project", "SELECT 1 FROM projects WHERE id = ?"},
     [ST_PROJECT_VERSIONS] = {"list project versions",
                              "SELECT v.secret_id, e.slug, s.path, s.key, v.version, v.value, "
-                             "v.comment FROM secrets s "
+                             "v.comment, s.owner_id FROM secrets s "
                              "JOIN environments e ON e.id = s.env_id "
                              "JOIN secret_versions v ON v.secret_id = s.id "
                              "WHERE s.project_id = ? ORDER BY e.position, e.slug, s.path, "
@@ -381,7 +401,8 @@ static const struct {
      * written at or before ?3 (NULLs if none). */
     [ST_SECRETS_AT] = {"secrets at",
                        "SELECT s.id, s.key, s.path, s.version, s.value, s.comment, s.updated_at, "
-                       "s.updated_by, v.version, v.value, v.comment, v.created_at, v.actor_id "
+                       "s.updated_by, s.owner_id, v.version, v.value, v.comment, v.created_at, "
+                       "v.actor_id "
                        "FROM secrets s LEFT JOIN secret_versions v ON v.secret_id = s.id "
                        "AND v.version = (SELECT max(x.version) FROM secret_versions x "
                        "WHERE x.secret_id = s.id AND x.created_at <= ?3) "
@@ -885,7 +906,7 @@ static int sq_read_user(struct sq_conn *c, sqlite3_stmt *st, struct store_user *
     return 0;
 }
 
-/* Columns: id, key, path, version, value, comment, time, actor. */
+/* Columns: id, key, path, version, value, comment, time, actor, owner ('' shared). */
 static int sq_read_secret(struct sq_conn *c, sqlite3_stmt *st, struct store_secret *ret)
 {
     _cleanup_(store_secret_release) struct store_secret x = {0};
@@ -893,7 +914,8 @@ static int sq_read_secret(struct sq_conn *c, sqlite3_stmt *st, struct store_secr
 
     if ((r = col_id(c, st, 0, x.id)) < 0 || (r = col_str(st, 1, &x.key)) < 0 ||
         (r = col_str(st, 2, &x.path)) < 0 || (r = col_blob(st, 4, &x.value)) < 0 ||
-        (r = col_blob(st, 5, &x.comment)) < 0 || (r = col_id(c, st, 7, x.actor_id)) < 0)
+        (r = col_blob(st, 5, &x.comment)) < 0 || (r = col_id(c, st, 7, x.actor_id)) < 0 ||
+        (r = col_fixed_text(c, st, 8, x.owner_id, sizeof(x.owner_id))) < 0)
         return r;
     x.version = sqlite3_column_int64(st, 3);
     x.updated_at = sqlite3_column_int64(st, 6);
@@ -1278,7 +1300,7 @@ static void sq_release_version_ref(void *p)
     memset(x, 0, sizeof(*x));
 }
 
-/* Columns: secret id, environment slug, path, key, version, value, comment. */
+/* Columns: secret id, environment slug, path, key, version, value, comment, owner. */
 static int sq_read_version_ref(struct sq_conn *c, sqlite3_stmt *st, void *ret)
 {
     _cleanup_(sq_release_version_ref) struct store_version_ref x = {0};
@@ -1286,7 +1308,8 @@ static int sq_read_version_ref(struct sq_conn *c, sqlite3_stmt *st, void *ret)
 
     if ((r = col_id(c, st, 0, x.secret_id)) < 0 || (r = col_str(st, 1, &x.environment)) < 0 ||
         (r = col_str(st, 2, &x.path)) < 0 || (r = col_str(st, 3, &x.key)) < 0 ||
-        (r = col_blob(st, 5, &x.value)) < 0 || (r = col_blob(st, 6, &x.comment)) < 0)
+        (r = col_blob(st, 5, &x.value)) < 0 || (r = col_blob(st, 6, &x.comment)) < 0 ||
+        (r = col_fixed_text(c, st, 7, x.owner_id, sizeof(x.owner_id))) < 0)
         return r;
     x.version = sqlite3_column_int64(st, 4);
     *(struct store_version_ref *)ret = TAKE_STRUCT(x);
@@ -1299,7 +1322,7 @@ static int sq_read_secret_at(struct sq_conn *c, sqlite3_stmt *st, void *ret)
 {
     _cleanup_(store_secret_release) struct store_secret cur = {0};
     _cleanup_(store_secret_release) struct store_secret then = {0};
-    bool existed = sqlite3_column_type(st, 8) != SQLITE_NULL;
+    bool existed = sqlite3_column_type(st, 9) != SQLITE_NULL;
     struct store_secret_at *x = ret;
     int r;
 
@@ -1309,11 +1332,12 @@ static int sq_read_secret_at(struct sq_conn *c, sqlite3_stmt *st, void *ret)
     if (existed) {
         memcpy(then.id, cur.id, sizeof(then.id));
         if ((r = col_str(st, 1, &then.key)) < 0 || (r = col_str(st, 2, &then.path)) < 0 ||
-            (r = col_blob(st, 9, &then.value)) < 0 || (r = col_blob(st, 10, &then.comment)) < 0 ||
-            (r = col_id(c, st, 12, then.actor_id)) < 0)
+            (r = col_blob(st, 10, &then.value)) < 0 || (r = col_blob(st, 11, &then.comment)) < 0 ||
+            (r = col_id(c, st, 13, then.actor_id)) < 0)
             return r;
-        then.version = sqlite3_column_int64(st, 8);
-        then.updated_at = sqlite3_column_int64(st, 11);
+        memcpy(then.owner_id, cur.owner_id, sizeof(then.owner_id));
+        then.version = sqlite3_column_int64(st, 9);
+        then.updated_at = sqlite3_column_int64(st, 12);
     }
     x->current = TAKE_STRUCT(cur);
     x->existed = existed;
@@ -1643,8 +1667,8 @@ static int sq_member_get(struct store *s, const char *project_id, const char *pr
     return sq_get(s, sq_read_member, ret, ST_MEMBER_GET, "tt", project_id, principal_id);
 }
 
-static int sq_secrets_list(struct store *s, const char *env_id, const char *path,
-                           struct store_secret **ret, size_t *ret_n)
+static int sq_secrets_list_with(struct store *s, const char *env_id, const char *path,
+                                const char *owner_id, struct store_secret **ret, size_t *ret_n)
 {
     _cleanup_conn_ struct sq_conn *c = NULL;
     _cleanup_stmt_ sqlite3_stmt *st = NULL;
@@ -1654,7 +1678,8 @@ static int sq_secrets_list(struct store *s, const char *env_id, const char *path
     if (!env_id || !path || !ret || !ret_n)
         return -EINVAL;
     if ((r = sq_reader(sq(s), &c)) < 0 ||
-        (r = sq_query(c, ST_SECRETS_LIST, &st, "tt", env_id, path)) < 0 ||
+        (r = sq_query(c, ST_SECRETS_LIST, &st, "ttt", env_id, path, owner_id ? owner_id : "")) <
+            0 ||
         (r = sq_read_secrets(c, st, &out)) < 0)
         return r;
     *ret_n = out.n;
@@ -1663,8 +1688,14 @@ static int sq_secrets_list(struct store *s, const char *env_id, const char *path
     return 0;
 }
 
-static int sq_secret_get(struct store *s, const char *env_id, const char *path, const char *key,
-                         struct store_secret *ret)
+static int sq_secrets_list(struct store *s, const char *env_id, const char *path,
+                           struct store_secret **ret, size_t *ret_n)
+{
+    return sq_secrets_list_with(s, env_id, path, NULL, ret, ret_n);
+}
+
+static int sq_secret_get_of(struct store *s, const char *env_id, const char *path, const char *key,
+                            const char *owner_id, struct store_secret *ret)
 {
     _cleanup_conn_ struct sq_conn *c = NULL;
     _cleanup_stmt_ sqlite3_stmt *st = NULL;
@@ -1673,7 +1704,8 @@ static int sq_secret_get(struct store *s, const char *env_id, const char *path, 
     if (!env_id || !path || !key || !ret)
         return -EINVAL;
     if ((r = sq_reader(sq(s), &c)) < 0 ||
-        (r = sq_query(c, ST_SECRET_GET, &st, "ttt", env_id, path, key)) < 0 ||
+        (r = sq_query(c, ST_SECRET_GET, &st, "tttt", env_id, path, key, owner_id ? owner_id : "")) <
+            0 ||
         (r = sq_step(c, st)) < 0)
         return r;
     if (r == 0 || sqlite3_column_type(st, 4) == SQLITE_NULL)
@@ -1681,8 +1713,15 @@ static int sq_secret_get(struct store *s, const char *env_id, const char *path, 
     return sq_read_secret(c, st, ret);
 }
 
-static int sq_secret_history(struct store *s, const char *env_id, const char *path, const char *key,
-                             struct store_secret **ret, size_t *ret_n)
+static int sq_secret_get(struct store *s, const char *env_id, const char *path, const char *key,
+                         struct store_secret *ret)
+{
+    return sq_secret_get_of(s, env_id, path, key, NULL, ret);
+}
+
+static int sq_secret_history_of(struct store *s, const char *env_id, const char *path,
+                                const char *key, const char *owner_id, struct store_secret **ret,
+                                size_t *ret_n)
 {
     _cleanup_conn_ struct sq_conn *c = NULL;
     _cleanup_stmt_ sqlite3_stmt *st = NULL;
@@ -1692,7 +1731,8 @@ static int sq_secret_history(struct store *s, const char *env_id, const char *pa
     if (!env_id || !path || !key || !ret || !ret_n)
         return -EINVAL;
     if ((r = sq_reader(sq(s), &c)) < 0 ||
-        (r = sq_query(c, ST_SECRET_HISTORY, &st, "ttt", env_id, path, key)) < 0 ||
+        (r = sq_query(c, ST_SECRET_HISTORY, &st, "tttt", env_id, path, key,
+                      owner_id ? owner_id : "")) < 0 ||
         (r = sq_read_secrets(c, st, &out)) < 0)
         return r;
     if (out.n == 0)
@@ -1701,6 +1741,38 @@ static int sq_secret_history(struct store *s, const char *env_id, const char *pa
     *ret = TAKE_PTR(out.v);
     out.n = 0;
     return 0;
+}
+
+static int sq_secret_history(struct store *s, const char *env_id, const char *path, const char *key,
+                             struct store_secret **ret, size_t *ret_n)
+{
+    return sq_secret_history_of(s, env_id, path, key, NULL, ret, ret_n);
+}
+
+/* The secret (env_id, path, key, owner) of a write: id, version, whether it
+ * holds a value now; *ret_exists false if it never existed.  -ENOENT when it
+ * belongs to another project (env_id is not an environment of project_id). */
+static int sq_lookup(struct sq_conn *c, const char *project_id, const char *env_id,
+                     const char *path, const char *key, const char *owner,
+                     char id[STORE_ID_LEN + 1], int64_t *ret_version, bool *ret_exists,
+                     bool *ret_live)
+{
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    char owner_project[STORE_ID_LEN + 1] = "";
+    int r;
+
+    if ((r = sq_query(c, ST_SECRET_LOOKUP, &st, "tttt", env_id, path, key, owner)) < 0 ||
+        (r = sq_step(c, st)) < 0)
+        return r;
+    *ret_exists = r > 0;
+    *ret_live = false;
+    if (r == 0)
+        return 0;
+    if ((r = col_id(c, st, 0, id)) < 0 || (r = col_id(c, st, 1, owner_project)) < 0)
+        return r;
+    *ret_version = sqlite3_column_int64(st, 2);
+    *ret_live = sqlite3_column_int(st, 3) != 0;
+    return strcmp(owner_project, project_id) == 0 ? 0 : -ENOENT;
 }
 
 struct write_result {
@@ -1714,27 +1786,26 @@ static int sq_write_one(struct sq_conn *c, const char *project_id, const char *e
                         const char *path, const struct store_write *w, const char *actor_id,
                         int64_t now, struct write_result *res)
 {
-    char id[STORE_ID_LEN + 1] = "";
-    char owner_project[STORE_ID_LEN + 1] = "";
-    int64_t version = 0;
-    bool exists, live = false;
+    char id[STORE_ID_LEN + 1] = "", shared_id[STORE_ID_LEN + 1];
+    const char *owner = w->owner ? w->owner : "";
+    int64_t version = 0, shared_version;
+    bool exists, live = false, shared_exists, shared_live;
     int r;
 
-    {
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        if ((r = sq_query(c, ST_SECRET_LOOKUP, &st, "ttt", env_id, path, w->key)) < 0 ||
-            (r = sq_step(c, st)) < 0)
+    if (w->path)
+        path = w->path;
+    r = sq_lookup(c, project_id, env_id, path, w->key, owner, id, &version, &exists, &live);
+    if (r < 0)
+        return r;
+    /* a personal override needs a live shared secret of its key */
+    if (*owner && w->op != STORE_DELETE) {
+        r = sq_lookup(c, project_id, env_id, path, w->key, "", shared_id, &shared_version,
+                      &shared_exists, &shared_live);
+        if (r < 0)
             return r;
-        exists = r > 0;
-        if (exists) {
-            if ((r = col_id(c, st, 0, id)) < 0 || (r = col_id(c, st, 1, owner_project)) < 0)
-                return r;
-            version = sqlite3_column_int64(st, 2);
-            live = sqlite3_column_int(st, 3) != 0;
-        }
+        if (!shared_live)
+            return -ENOENT;
     }
-    if (exists && strcmp(owner_project, project_id) != 0)
-        return -ENOENT; /* env_id is not an environment of project_id */
 
     switch (w->op) {
     case STORE_CREATE:
@@ -1763,13 +1834,18 @@ static int sq_write_one(struct sq_conn *c, const char *project_id, const char *e
     } else {
         name_uuid(id);
         version = 1;
-        r = sq_run(c, ST_SECRET_INSERT, "tttttibbit", id, project_id, env_id, path, w->key, version,
-                   value, value_len, comment, comment_len, now, actor_id);
+        r = sq_run(c, ST_SECRET_INSERT, "tttttibbitt", id, project_id, env_id, path, w->key,
+                   version, value, value_len, comment, comment_len, now, actor_id, owner);
     }
     if (r < 0)
         return r;
     r = sq_run(c, ST_VERSION_INSERT, "t", id);
     if (r < 0)
+        return r;
+    if (w->op == STORE_DELETE && !*owner &&
+        ((r = sq_run(c, ST_PERSONAL_TOMBSTONE_VERSIONS, "tttit", env_id, path, w->key, now,
+                     actor_id)) < 0 ||
+         (r = sq_run(c, ST_PERSONAL_TOMBSTONE, "tttit", env_id, path, w->key, now, actor_id)) < 0))
         return r;
 
     res->version = version;
@@ -2727,6 +2803,9 @@ static const struct store_ops sq_ops = {
     .service_token_get = sq_service_token_get,
     .service_token_list = sq_service_token_list,
     .service_token_revoke = sq_service_token_revoke,
+    .secrets_list_with = sq_secrets_list_with,
+    .secret_get_of = sq_secret_get_of,
+    .secret_history_of = sq_secret_history_of,
     .project_versions = sq_project_versions,
     .project_rekey = sq_project_rekey,
     .secrets_at = sq_secrets_at,

@@ -127,6 +127,37 @@ Test(seal, record_every_ad_field_is_bound)
     assert_rejected(&ad, rec.ptr, rec.len);
 }
 
+/* A personal override's field names its owner: it opens neither as the
+ * shared value nor as another user's override. */
+Test(seal, personal_field_binds_the_owner)
+{
+    _cleanup_buf_ struct buf rec = BUF_INIT;
+    char field[SEAL_FIELD_MAX], other[SEAL_FIELD_MAX];
+    uint8_t key[SEAL_KEY_BYTES];
+    struct seal_ad ad = ad0;
+
+    cr_assert_eq(seal_ad_field(NULL, "value", field, sizeof(field)), 0);
+    cr_assert_str_eq(field, "value");
+    cr_assert_eq(seal_ad_field("", "comment", field, sizeof(field)), 0);
+    cr_assert_str_eq(field, "comment");
+    cr_assert_eq(
+        seal_ad_field("3b9a5c1e-8d2f-4a6b-9c0e-1f2a3b4c5d6e", "comment", field, sizeof(field)), 0);
+    cr_assert_str_eq(field, "personal:3b9a5c1e-8d2f-4a6b-9c0e-1f2a3b4c5d6e:comment");
+    cr_assert_eq(seal_ad_field("x", "value", field, 10), -E2BIG);
+
+    key_fill(key, 1);
+    cr_assert_eq(
+        seal_ad_field("3b9a5c1e-8d2f-4a6b-9c0e-1f2a3b4c5d6e", "value", field, sizeof(field)), 0);
+    cr_assert_eq(
+        seal_ad_field("4b9a5c1e-8d2f-4a6b-9c0e-1f2a3b4c5d6e", "value", other, sizeof(other)), 0);
+    ad.field = field;
+    cr_assert_eq(seal_record_encrypt(key, &ad, "mine", 4, &rec), 0);
+    ad.field = "value";
+    assert_rejected(&ad, rec.ptr, rec.len);
+    ad.field = other;
+    assert_rejected(&ad, rec.ptr, rec.len);
+}
+
 Test(seal, record_wrong_key)
 {
     _cleanup_buf_ struct buf rec = BUF_INIT, out = BUF_INIT;

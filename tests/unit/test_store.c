@@ -566,6 +566,54 @@ Test(store, batch_is_all_or_nothing)
     cr_assert_eq(seq[1].ret_version, 2);
 }
 
+/* Personal overrides: keyed by owner, need a live shared secret, listed to
+ * their owner only, and deleted (tombstoned) with the shared secret. */
+Test(store, personal_overrides)
+{
+    struct store_write pw = {.op = STORE_CREATE,
+                             .key = "A",
+                             .value = (const uint8_t *)"mine",
+                             .value_len = 4,
+                             .owner = USER_ID};
+    struct store_write del = {.op = STORE_DELETE, .key = "A"};
+    struct store_secret *list = NULL, *hist = NULL;
+    struct store_secret one = {0};
+    size_t n = 0;
+
+    setup_project();
+    cr_assert_eq(st->ops->secrets_write(st, PROJ_ID, ENV_DEV, "/", &pw, 1, USER_ID, 1), -ENOENT,
+                 "no shared secret: refused");
+    cr_assert_eq(put("A", "shared"), 0);
+    cr_assert_eq(st->ops->secrets_write(st, PROJ_ID, ENV_DEV, "/", &pw, 1, USER_ID, 2), 0);
+    cr_assert_eq(pw.ret_version, 1);
+
+    cr_assert_eq(st->ops->secrets_list_with(st, ENV_DEV, "/", USER_ID, &list, &n), 0);
+    cr_assert_eq(n, 2);
+    cr_assert_str_empty(list[0].owner_id, "the shared secret first");
+    cr_assert_str_eq(list[1].owner_id, USER_ID);
+    cr_assert(blob_is(&list[1].value, "mine"));
+    store_secrets_free(list, n);
+    cr_assert_eq(st->ops->secrets_list_with(st, ENV_DEV, "/", "someone-else", &list, &n), 0);
+    cr_assert_eq(n, 1, "another user sees the shared secret only");
+    store_secrets_free(list, n);
+    cr_assert_eq(st->ops->secrets_list(st, ENV_DEV, "/", &list, &n), 0);
+    cr_assert_eq(n, 1);
+    store_secrets_free(list, n);
+    cr_assert_eq(st->ops->secret_get(st, ENV_DEV, "/", "A", &one), 0);
+    cr_assert(blob_is(&one.value, "shared"));
+    store_secret_release(&one);
+
+    /* one transaction: the shared tombstone and the override's */
+    cr_assert_eq(st->ops->secrets_write(st, PROJ_ID, ENV_DEV, "/", &del, 1, USER_ID, 3), 0);
+    cr_assert_eq(st->ops->secret_get_of(st, ENV_DEV, "/", "A", USER_ID, &one), -ENOENT);
+    cr_assert_eq(st->ops->secret_history_of(st, ENV_DEV, "/", "A", USER_ID, &hist, &n), 0);
+    cr_assert_eq(n, 2);
+    cr_assert_eq(hist[0].version, 2);
+    cr_assert_eq(hist[0].value.len, 0, "a tombstone");
+    cr_assert(blob_is(&hist[1].value, "mine"), "history kept");
+    store_secrets_free(hist, n);
+}
+
 Test(store, bad_writes)
 {
     struct store_write w = {

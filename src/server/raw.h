@@ -1,0 +1,53 @@
+/* raw.h - the pieces of Infisical's raw secret routes (api_raw.c) that the
+ * batch routes (api_batch.c) share: opening the project, environment, folder
+ * and project key of a request, sealing and showing secrets, personal
+ * overrides. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/names.h"
+#include "server.h"
+
+struct raw {
+    struct project_ctx ctx;
+    const struct store_env *env; /* BORROWED from ctx.p */
+    char path[NAME_PATH_MAX + 1];
+    uint8_t *key;      /* SECRET: the project key (seal_malloc) */
+    bool expand;       /* expand ${...} references in values */
+    const char *owner; /* BORROWED: whose personal overrides references resolve to, NULL none */
+    unsigned status;   /* why raw_json failed: reply status and message */
+    char msg[384];
+};
+
+/* A parameter from the JSON body of writes or the query of reads. */
+const char *raw_param(struct req *r, const json_t *body, const char *name);
+/* Opens project (workspaceId / projectId), environment and secretPath, and the
+ * project key.  Replies and returns < 0 on failure. */
+int raw_open(struct req *r, const json_t *body, struct raw *w);
+void raw_release(struct raw *w);
+/* Checks action on secrets of w's folder (replies 403 and audits). */
+int raw_allows(struct req *r, struct raw *w, unsigned action);
+struct audit_event raw_event(const struct raw *w, const char *event, const char *key);
+/* Infisical's secret object for sec of w's folder (value and comment
+ * decrypted); NULL with w->status and w->msg set on failure. */
+json_t *raw_json(struct req *r, struct raw *w, const struct store_secret *sec, bool show);
+/* Opens field ("value", "comment") of sec, a secret of w's folder, whose
+ * record is rec, into out (empty for no record).  -EBADMSG. */
+int raw_open_field(const struct raw *w, const struct store_secret *sec, const char *field,
+                   const struct store_blob *rec, struct buf *out);
+/* The owner a request's "type" is about: "" for shared (or absent), the
+ * caller for personal; only users have personal secrets ("Must be user to
+ * <verb> personal secret").  Replies 400 and returns < 0 otherwise. */
+int raw_owner(struct req *r, const char *type, const char *verb, const char **ret);
+/* Infisical's value rule: trimmed, one trailing newline kept if there was one. */
+int raw_normalize_value(const char *in, struct buf *out);
+/* Seals plain as field ("value", "comment") of key of owner ("" shared) in
+ * w's folder, appending the record to out. */
+int raw_seal(const struct raw *w, const char *key, const char *owner, const char *field,
+             const char *plain, size_t len, struct buf *out);
+/* Replies 400 for what secrets_write's ret means to Infisical's clients (an
+ * existing secret, an override without its shared secret) and returns true;
+ * false for anything else. */
+bool raw_write_failed(struct req *r, int ret, const struct store_write *ws, size_t n);

@@ -1,0 +1,173 @@
+// personal.test.mjs - personal overrides end to end: two users of one
+// project, the real CLI (end-to-end encrypted routes, client-side expansion)
+// and the server's raw routes (server access) giving the same values.
+//
+// A sets a personal override of a shared secret: A's `arca run` and export see
+// it (unless --no-overrides), B's see the shared value, `secrets list` marks
+// it; an override needs its shared secret; deleting the shared secret deletes
+// the override (history keeps both); machines cannot have overrides; a key
+// rotation keeps overrides readable; ${KEY} resolves to A's override for A only.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import {
+    apiCall, bootstrapAndLogin, inviteAndSignup, newCli, NODE, readToken, removeTempDirs,
+    serviceTokenIn, startServer,
+} from './harness.mjs';
+
+const T = { timeout: 300000 };
+let srv;
+let a; /* CLI of user A (the admin) */
+let b; /* CLI of user B (a member) */
+let proj;
+let pid;
+
+async function ok(cli, args, opts) {
+    const r = await cli.arca(args, opts);
+    assert.equal(r.code, 0, `arca ${args.join(' ')}: exit ${r.code}: ${r.stderr}`);
+    return r;
+}
+
+const env = (cli, extra = []) => ok(cli, ['export', '--format', 'json', '--env=dev', ...pid, ...extra])
+    .then((r) => JSON.parse(r.stdout));
+
+before(async () => {
+    srv = await startServer();
+    a = await newCli(srv);
+    await bootstrapAndLogin(a);
+    const r = await ok(a, ['projects', 'create', 'pers', '--server-access', '--format', 'json']);
+    proj = JSON.parse(r.stdout);
+    pid = ['--project-id', proj.id];
+    b = (await inviteAndSignup(a, srv, 'b@example.com')).cli;
+    await ok(a, ['members', 'add', 'b@example.com', '--role', 'member', ...pid]);
+    await ok(a, ['secrets', 'set', 'DB_HOST=db.shared', 'DB_URL=postgres://${DB_HOST}:5432/app',
+        'PLAIN=p', '--env=dev', ...pid]);
+});
+
+after(async () => {
+    if (srv)
+        await srv.stop();
+    await removeTempDirs();
+});
+
+test('an override is used by its owner only; list marks it; --no-overrides ignores it', T, async () => {
+    const set = await ok(a, ['secrets', 'set', '--personal', 'DB_HOST=localhost', '--env=dev', ...pid]);
+    assert.match(set.stdout, /DB_HOST: created \(version 1\)/);
+
+    let r = await ok(a, ['run', '--env=dev', ...pid, '--', NODE, '-e',
+        'process.stdout.write(process.env.DB_HOST + "|" + process.env.DB_URL)']);
+    assert.equal(r.stdout, 'localhost|postgres://localhost:5432/app');
+    r = await ok(b, ['run', '--env=dev', ...pid, '--', NODE, '-e',
+        'process.stdout.write(process.env.DB_HOST + "|" + process.env.DB_URL)']);
+    assert.equal(r.stdout, 'db.shared|postgres://db.shared:5432/app');
+    assert.deepEqual(await env(a, ['--no-overrides']),
+        { DB_HOST: 'db.shared', DB_URL: 'postgres://db.shared:5432/app', PLAIN: 'p' });
+
+    const list = JSON.parse((await ok(a, ['secrets', 'list', '--format', 'json', '--env=dev', ...pid])).stdout);
+    assert.deepEqual(list.filter((s) => s.key === 'DB_HOST').map((s) => `${s.type}:${s.value}`),
+        ['shared:db.shared', 'personal:localhost']);
+    const table = (await ok(a, ['secrets', 'list', '--env=dev', ...pid])).stdout;
+    assert.match(table, /^DB_HOST\s+personal\s+1\s/m);
+    assert.match(table, /^DB_HOST\s+shared\s+1\s/m);
+    const bl = JSON.parse((await ok(b, ['secrets', 'list', '--format', 'json', '--env=dev', ...pid])).stdout);
+    assert.deepEqual(bl.filter((s) => s.key === 'DB_HOST').map((s) => s.type), ['shared']);
+
+    r = await ok(a, ['secrets', 'get', 'DB_HOST', '--personal', '--plain', '--env=dev', ...pid]);
+    assert.equal(r.stdout, 'localhost\n');
+    r = await ok(a, ['secrets', 'get', 'DB_HOST', '--plain', '--env=dev', ...pid]);
+    assert.equal(r.stdout, 'db.shared\n');
+    r = await b.arca(['secrets', 'get', 'DB_HOST', '--personal', '--plain', '--env=dev', ...pid]);
+    assert.equal(r.code, 4, `B has no override: ${r.stderr}`);
+});
+
+test('client-side and server-side expansion agree, per user', T, async () => {
+    for (const cli of [a, b]) {
+        const token = await readToken(cli);
+        const q = new URLSearchParams({ workspaceId: proj.id, environment: 'dev',
+            expandSecretReferences: 'true' });
+        const res = await apiCall(srv, 'GET', `/api/v4/secrets?${q}&includePersonalOverrides=true`,
+            { token });
+        assert.equal(res.status, 400, 'v4 wants projectId');
+        const v4 = await apiCall(srv, 'GET', `/api/v4/secrets?${new URLSearchParams({ projectId: proj.id,
+            environment: 'dev', includePersonalOverrides: 'true' })}`, { token });
+        assert.equal(v4.status, 200, v4.text);
+        const server = Object.fromEntries(v4.json.secrets.map((s) => [s.secretKey, s.secretValue]));
+        assert.deepEqual(server, await env(cli));
+    }
+});
+
+test('refusals: no shared secret; machine identities and service tokens have no overrides', T, async () => {
+    let r = await a.arca(['secrets', 'set', '--personal', 'NO_SUCH=x', '--env=dev', ...pid]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /no corresponding shared secret/);
+    assert.equal((await env(a)).NO_SUCH, undefined);
+
+    const ir = await ok(a, ['identities', 'create', 'bot', ...pid, '--role', 'member', '--format', 'json']);
+    const ident = JSON.parse(ir.stdout);
+    const m = await newCli(srv);
+    await ok(m, ['login', '--method=universal-auth', '--client-id', ident.clientId,
+        '--client-secret', ident.clientSecret]);
+    r = await m.arca(['secrets', 'set', '--personal', 'DB_HOST=bot', '--env=dev', ...pid]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /only users have personal overrides/);
+    assert.equal((await env(m)).DB_HOST, 'db.shared', 'a machine sees the shared value');
+
+    const st = await ok(a, ['service-token', 'create', '--name', 'ci', '--env=dev', ...pid,
+        '--access', 'read-write']);
+    const full = serviceTokenIn(st.stdout);
+    const s = await newCli(srv);
+    r = await s.arca(['secrets', 'delete', '--personal', 'DB_HOST', '--env=dev'], { env: { ARCA_TOKEN: full } });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /only users have personal overrides/);
+
+    /* the server refuses too, whatever a client sends */
+    const creds = JSON.parse(await import('node:fs/promises').then((fs) =>
+        fs.readFile(`${m.configDir}/credentials.json`, 'utf8')));
+    const botToken = JSON.stringify(creds).match(/arca_i_[A-Za-z0-9_-]+/)[0];
+    const w = await apiCall(srv, 'POST', `/api/arca/v1/projects/${proj.id}/secrets/batch`, {
+        token: botToken, body: { environment: 'dev', secretPath: '/',
+            secrets: [{ key: 'DB_HOST', type: 'personal', value: Buffer.from([1, ...new Array(60).fill(7)]).toString('base64') }] } });
+    assert.equal(w.status, 400, w.text);
+    assert.match(w.json.message, /Must be user/);
+});
+
+test('rotating the project key keeps overrides readable, on both kinds of route', T, async () => {
+    await ok(a, ['projects', 'rotate-key', ...pid]);
+    let r = await ok(a, ['secrets', 'get', 'DB_HOST', '--personal', '--plain', '--env=dev', ...pid]);
+    assert.equal(r.stdout, 'localhost\n');
+    assert.equal((await env(a)).DB_HOST, 'localhost');
+    const token = await readToken(a);
+    const g = await apiCall(srv, 'GET', `/api/v3/secrets/raw/DB_HOST?${new URLSearchParams({
+        workspaceId: proj.id, environment: 'dev', type: 'personal' })}`, { token });
+    assert.equal(g.status, 200, g.text);
+    assert.equal(g.json.secret.secretValue, 'localhost');
+});
+
+test('deleting the shared secret deletes the override; history keeps both', T, async () => {
+    await ok(a, ['secrets', 'set', 'TMP=shared', '--env=dev', ...pid]);
+    await ok(a, ['secrets', 'set', '--personal', 'TMP=mine', '--env=dev', ...pid]);
+    await ok(b, ['secrets', 'set', '--personal', 'TMP=bs', '--env=dev', ...pid]);
+    assert.equal((await env(b)).TMP, 'bs');
+
+    await ok(b, ['secrets', 'delete', 'TMP', '--env=dev', ...pid]);
+    assert.equal((await env(a)).TMP, undefined);
+    assert.equal((await env(b)).TMP, undefined);
+    const list = JSON.parse((await ok(a, ['secrets', 'list', '--format', 'json', '--env=dev', ...pid])).stdout);
+    assert.equal(list.find((s) => s.key === 'TMP'), undefined);
+
+    let r = await ok(a, ['secrets', 'history', 'TMP', '--show-values', '--format', 'json', '--env=dev', ...pid]);
+    assert.deepEqual(JSON.parse(r.stdout).map((v) => `${v.version}:${v.action}:${v.value ?? ''}`),
+        ['2:deleted:', '1:created:shared']);
+    r = await ok(a, ['secrets', 'history', 'TMP', '--personal', '--show-values', '--format', 'json',
+        '--env=dev', ...pid]);
+    assert.deepEqual(JSON.parse(r.stdout).map((v) => `${v.version}:${v.action}:${v.value ?? ''}`),
+        ['2:deleted:', '1:created:mine']);
+
+    /* deleting only an override keeps the shared secret */
+    await ok(a, ['secrets', 'set', 'TMP=again', '--env=dev', ...pid]);
+    await ok(a, ['secrets', 'set', '--personal', 'TMP=mine2', '--env=dev', ...pid]);
+    await ok(a, ['secrets', 'delete', '--personal', 'TMP', '--env=dev', ...pid]);
+    assert.equal((await env(a)).TMP, 'again');
+    r = await a.arca(['secrets', 'rollback', 'TMP', '--version', '1', '--personal', '--env=dev', ...pid]);
+    assert.notEqual(r.code, 0, 'overrides are not rolled back');
+});
