@@ -309,10 +309,12 @@ struct store_ops {
                       struct store_member *ret);
 
     /* Environments (project_get lists them).  env_create adds e (id made by the
-     * caller): -EEXIST on a duplicate slug in the project, -E2BIG when the
-     * project already has max environments, -ENOENT for an unknown project. */
+     * caller) at e->position, moving the environments at or after it one down:
+     * -EEXIST on a duplicate slug in the project, -E2BIG when the project
+     * already has max environments, -ENOENT for an unknown project. */
     int (*env_create)(struct store *s, const struct store_env *e, size_t max);
-    /* Sets slug and name (NULL: keep) and position (0: keep).  -ENOENT,
+    /* Sets slug and name (NULL: keep) and position (0: keep; else the others
+     * at or after it move one down).  -ENOENT,
      * -EEXIST (slug taken), -EBUSY when the slug would change while secrets
      * (live or deleted) are stored in the environment: their ciphertexts are
      * bound to the slug. */

@@ -85,6 +85,7 @@ enum sq_stmt {
     ST_ENV_SECRET_COUNTS,
     ST_ENV_RESLUG_BLOCKED,
     ST_ENV_UPDATE,
+    ST_ENV_SHIFT,
     ST_ENV_DELETE,
     ST_MEMBER_INSERT,
     ST_MEMBER_GET,
@@ -242,6 +243,10 @@ static const struct {
                        "name = coalesce(?4, name), "
                        "position = CASE WHEN ?5 > 0 THEN ?5 ELSE position END "
                        "WHERE project_id = ?1 AND id = ?2"},
+    /* Makes room at position ?2 for environment ?3. */
+    [ST_ENV_SHIFT] = {"shift environments",
+                      "UPDATE environments SET position = position + 1 "
+                      "WHERE project_id = ?1 AND position >= ?2 AND id <> ?3"},
     [ST_ENV_DELETE] = {"delete environment",
                        "DELETE FROM environments WHERE project_id = ? AND id = ?"},
     [ST_MEMBER_INSERT] =
@@ -1680,6 +1685,8 @@ static int sq_env_create(struct store *s, const struct store_env *e, size_t max)
         return r;
     if ((size_t)n >= max)
         return -E2BIG;
+    if ((r = sq_run(c, ST_ENV_SHIFT, "tit", e->project_id, (int64_t)e->position, e->id)) < 0)
+        return r;
     r = sq_run(c, ST_ENV_INSERT, "tttti", e->id, e->project_id, e->slug, e->name,
                (int64_t)e->position);
     if (r < 0)
@@ -1703,6 +1710,9 @@ static int sq_env_update(struct store *s, const char *project_id, const char *en
         return r;
     if (bound > 0)
         return -EBUSY;
+    if (position > 0 &&
+        (r = sq_run(c, ST_ENV_SHIFT, "tit", project_id, (int64_t)position, env_id)) < 0)
+        return r;
     r = sq_run(c, ST_ENV_UPDATE, "tttti", project_id, env_id, slug, name, (int64_t)position);
     if (r < 0)
         return r;
