@@ -133,17 +133,41 @@ test('sdk5 projects().inviteMembers seals the key to the person: arca CLI reads 
 test('inviteMembers on an end-to-end encrypted project names server access', T, async () => {
     const r = await ok(admin, ['projects', 'create', 'sealed', '--format', 'json']);
     const sealed = JSON.parse(r.stdout);
-    await ok(admin, ['identities', 'create', 'inviter', '--project-id', sealed.id, '--role', 'admin']);
-    /* the human admin asks through the Infisical route with their session */
-    const token = await readToken(admin);
-    const res = await apiCall(srv, 'POST', `/api/v2/workspace/${sealed.id}/memberships`,
-        { token, body: { emails: ['alice@example.com'] } });
-    const body = assertApiError(res, 400, 'BadRequest', res.text);
-    assert.match(body.message, SETTING_RE);
-    assert.match(body.message, /arca members add/);
+    const inviter = JSON.parse((await ok(admin, ['identities', 'create', 'inviter', '--project-id',
+        sealed.id, '--role', 'admin', '--format', 'json'])).stdout);
+    const sdk2nd = new InfisicalSDK({ siteUrl: srv.url });
+    await sdk2nd.auth().universalAuth.login({ clientId: inviter.clientId,
+        clientSecret: inviter.clientSecret });
+    const e = await thrown(() => sdk2nd.projects().inviteMembers({ projectId: sealed.id,
+        emails: ['alice@example.com'] }), 'inviteMembers on an end-to-end encrypted project');
+    assert.match(e.message, /StatusCode=400/);
+    assert.match(e.message, SETTING_RE);
+    assert.match(e.message, /arca members add/);
     /* nothing was added */
     const members = await ok(admin, ['members', 'list', '--project-id', sealed.id, '--format', 'json']);
     assert.ok(!members.stdout.includes('alice@example.com'));
+});
+
+test('a person creating a project through POST /api/v2/workspace can use the end-to-end CLI on it', T, async () => {
+    const token = await readToken(admin);
+    const res = await apiCall(srv, 'POST', '/api/v2/workspace', { token, body: { projectName: 'by hand' } });
+    assert.equal(res.status, 200, res.text);
+    const id = res.json.project.id;
+    assert.equal(res.json.project.slug, 'by-hand');
+    /* written end to end by the CLI (with the key sealed to the creator), read in
+     * plaintext by the server (with its root-key copy): the same key */
+    await ok(admin, ['secrets', 'set', 'HAND=made', '--env', 'dev', '--project-id', id]);
+    const raw = await apiCall(srv, 'GET', `/api/v3/secrets/raw/HAND?workspaceId=${id}&environment=dev`, { token });
+    assert.equal(raw.status, 200, raw.text);
+    assert.equal(raw.json.secret.secretValue, 'made');
+    /* refusals: no name, an unsupported KMS key, a service token */
+    let bad = await apiCall(srv, 'POST', '/api/v2/workspace', { token, body: { slug: 'no-name' } });
+    assertApiError(bad, 400, 'BadRequest', bad.text);
+    bad = await apiCall(srv, 'POST', '/api/v2/workspace', { token, body: { projectName: 'k', kmsKeyId: 'x' } });
+    assertApiError(bad, 400, 'BadRequest', bad.text);
+    const audit = await ok(admin, ['audit-logs', 'list', '--project-id', id, '--event', 'project.create',
+        '--format', 'json']);
+    assert.equal(JSON.parse(audit.stdout).length, 1);
 });
 
 test('environment routes: settings are for admins, any member reads an environment', T, async () => {
