@@ -188,6 +188,26 @@ void arca_projects_free(struct arca_project *p, size_t n);
 int arca_project_rotate_key(struct arca *a, const char *project_id, size_t *ret_n_versions,
                             size_t *ret_n_members);
 
+/* --- environments -------------------------------------------------------- */
+
+/* A project's environments are listed by arca_project_get.  These need the
+ * settings permission (project admins).  Slugs: lowercase letters, digits and
+ * '-', 1..64; names 1..128 characters; position 0 means "after the last" on
+ * create and "unchanged" on update; at most 64 environments a project.
+ *
+ * arca_environment_create: name NULL is the slug.  -EINVAL for a bad or
+ * duplicate slug (the message says which), -EACCES, -ENOENT. */
+int arca_environment_create(struct arca *a, const char *project_id, const char *slug,
+                            const char *name, int position);
+/* Changes the environment slug's name, position and/or slug (NULL / 0: keep).
+ * Stored ciphertext is bound to the slug, so -EEXIST when the slug would change
+ * in an environment where secrets were ever written; -EINVAL for a slug taken. */
+int arca_environment_update(struct arca *a, const char *project_id, const char *slug,
+                            const char *new_slug, const char *name, int position);
+/* Deletes an environment in which no secret was ever written.  -EEXIST
+ * otherwise (the message says how many secrets it holds): history is kept. */
+int arca_environment_delete(struct arca *a, const char *project_id, const char *slug);
+
 /* --- people -------------------------------------------------------------- */
 
 struct arca_invite {

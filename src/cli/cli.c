@@ -67,6 +67,7 @@ static const struct {
     {"description", offsetof(struct cli, description)},
     {"ttl", offsetof(struct cli, ttl)},
     {"num-uses-limit", offsetof(struct cli, num_uses_limit)},
+    {"position", offsetof(struct cli, position)},
 };
 
 static const struct {

@@ -68,6 +68,7 @@ struct cli {
     const char *description;
     const char *ttl;
     const char *num_uses_limit;
+    const char *position;              /* environments add/rename --position N */
     const char *allow[CLI_MAX_REPEAT]; /* --allow SPEC, repeatable */
     size_t n_allow;
     const char *deny[CLI_MAX_REPEAT]; /* --deny SPEC, repeatable */
@@ -196,6 +197,12 @@ int cmd_roles_create(struct cli *c);
 int cmd_roles_list(struct cli *c);
 int cmd_roles_delete(struct cli *c);
 int cmd_projects_rotate_key(struct cli *c);
+/* [{slug, name, position}] of p's environments (as projects list --format json). */
+json_t *cli_environments_json(const struct arca_project *p);
+int cmd_environments_add(struct cli *c);
+int cmd_environments_rename(struct cli *c);
+int cmd_environments_remove(struct cli *c);
+int cmd_environments_list(struct cli *c);
 int cmd_identities_create(struct cli *c);
 int cmd_identities_list(struct cli *c);
 int cmd_identities_delete(struct cli *c);

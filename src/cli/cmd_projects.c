@@ -9,7 +9,7 @@
 #include "base/wire.h"
 #include "cli.h"
 
-static json_t *project_json(const struct arca_project *p)
+json_t *cli_environments_json(const struct arca_project *p)
 {
     json_t *envs = json_array();
 
@@ -17,6 +17,13 @@ static json_t *project_json(const struct arca_project *p)
         json_array_append_new(envs, json_pack("{s:s, s:s, s:i}", "slug", p->environments[i].slug,
                                               "name", p->environments[i].name, "position",
                                               p->environments[i].position));
+    return envs;
+}
+
+static json_t *project_json(const struct arca_project *p)
+{
+    json_t *envs = cli_environments_json(p);
+
     return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:b}", "id", p->id, "name", p->name, "slug",
                      p->slug, "organizationId", p->organization_id, "createdAt", p->created_at,
                      "environments", envs, "serverAccess", p->server_access);

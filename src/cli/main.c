@@ -70,6 +70,22 @@ static const struct command commands[] = {
      "Replaces the project key (project admins): every version of every secret is decrypted\n"
      "and re-encrypted here, and the new key is sealed to every member.  The project's service\n"
      "tokens are revoked.\n"},
+    {"environments list", cmd_environments_list,
+     "arca environments list [--project-id ID] [--format table|json]\n"
+     "Lists the project's environments: SLUG, NAME, POSITION.\n"},
+    {"environments add", cmd_environments_add,
+     "arca environments add SLUG [--name NAME] [--position N] [--project-id ID]\n"
+     "Adds an environment (project admins).  SLUG: lowercase letters, digits and '-'; NAME\n"
+     "defaults to the slug; --position N (1-1000) puts it there and moves the ones at or\n"
+     "after it down (default: last).  At most 64 environments a project.\n"},
+    {"environments rename", cmd_environments_rename,
+     "arca environments rename SLUG --name NAME [--position N] [--project-id ID]\n"
+     "Changes an environment's display name (and position).  The slug stays: stored\n"
+     "secrets are encrypted bound to it.\n"},
+    {"environments remove", cmd_environments_remove,
+     "arca environments remove SLUG [--project-id ID]\n"
+     "Deletes an environment in which no secret was ever written.  One that holds secrets,\n"
+     "or the history of deleted ones, is refused (exit 7): history is never dropped.\n"},
     {"members add", cmd_members_add,
      "arca members add EMAIL --role ROLE [--project-id ID] [--format json]\n"
      "arca members add --identity NAME --role ROLE [--project-id ID]\n"

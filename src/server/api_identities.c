@@ -676,6 +676,15 @@ void api_service_tokens_revoke(struct req *r)
     project_release(&ctx);
 }
 
+int service_token_self(struct req *r, struct store_service_token *ret)
+{
+    if (r->srv->store->ops->service_token_get(r->srv->store, r->who.id, ret) < 0) {
+        http_fail(r, 503, "store failure reading a service token");
+        return -EIO;
+    }
+    return 0;
+}
+
 void api_service_token_self(struct req *r)
 {
     struct store_service_token t = {0};
@@ -684,10 +693,8 @@ void api_service_token_self(struct req *r)
         http_fail(r, 400, "this route is for service tokens");
         return;
     }
-    if (r->srv->store->ops->service_token_get(r->srv->store, r->who.id, &t) < 0) {
-        http_fail(r, 503, "store failure reading a service token");
+    if (service_token_self(r, &t) < 0)
         return;
-    }
     http_reply(r, 200,
                json_pack("{s:o, s:o}", "serviceTokenData", service_token_json(&t),
                          "encryptedProjectKey", json_b64(t.wrapped_key.ptr, t.wrapped_key.len)));

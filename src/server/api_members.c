@@ -24,8 +24,7 @@ static struct audit_event project_event(const struct project_ctx *ctx, const cha
         .event = event, .org_id = ctx->p.org_id, .project_id = ctx->p.id, .metadata = meta};
 }
 
-/* Opens the project of path parameter 0 and checks action on subject. */
-static int open_checked(struct req *r, int subject, unsigned action, struct project_ctx *ctx)
+int project_open_checked(struct req *r, int subject, unsigned action, struct project_ctx *ctx)
 {
     if (project_open(r, req_param(r, 0), ctx) < 0)
         return -ENOENT;
@@ -45,8 +44,7 @@ static void reply_audited(struct req *r, struct audit_event e, json_t *body)
         http_reply(r, 200, body);
 }
 
-/* A role name is usable in a project: built-in, or one of its custom roles. */
-static bool role_exists(struct req *r, const char *project_id, const char *role)
+bool role_exists(struct req *r, const char *project_id, const char *role)
 {
     struct store_role sr = {0};
     bool ok;
@@ -67,9 +65,8 @@ static json_t *member_json(const struct store_member *m, const uint8_t *pk, size
                      json_time(m->created_at));
 }
 
-/* The public key of a member principal. */
-static int principal_public_key(struct req *r, const char *type, const char *id,
-                                struct store_blob *ret, char org_id[STORE_ID_LEN + 1])
+int principal_public_key(struct req *r, const char *type, const char *id, struct store_blob *ret,
+                         char org_id[STORE_ID_LEN + 1])
 {
     struct store *s = r->srv->store;
     int ret_code;
@@ -96,31 +93,46 @@ static int principal_public_key(struct req *r, const char *type, const char *id,
     return ret_code;
 }
 
-void api_members_list(struct req *r)
+int members_json(struct req *r, const char *project_id,
+                 json_t *(*one)(const struct store_member *m, const struct store_blob *pk),
+                 json_t **ret)
 {
-    struct project_ctx ctx;
     struct store_member *m = NULL;
     size_t n = 0;
-    json_t *arr;
-    int ret;
+    json_t *arr, *item;
+    int err = r->srv->store->ops->member_list(r->srv->store, project_id, &m, &n);
 
-    if (open_checked(r, AUTHZ_MEMBERS, AUTHZ_READ, &ctx) < 0)
-        return;
-    ret = r->srv->store->ops->member_list(r->srv->store, ctx.p.id, &m, &n);
-    if (ret < 0) {
-        http_fail(r, 503, "store failure listing members (%d)", ret);
-        goto out;
+    if (err < 0) {
+        http_fail(r, 503, "store failure listing members (%d)", err);
+        return err;
     }
     arr = json_array();
     for (size_t i = 0; i < n; i++) {
         struct store_blob pk = {0};
         principal_public_key(r, m[i].principal_type, m[i].principal_id, &pk, NULL);
-        json_array_append_new(arr, member_json(&m[i], pk.ptr, pk.len));
+        if ((item = one(&m[i], &pk)))
+            json_array_append_new(arr, item);
         store_blob_release(&pk);
     }
-    http_reply(r, 200, json_pack("{s:o}", "members", arr));
-out:
     store_members_free(m, n);
+    *ret = arr;
+    return 0;
+}
+
+static json_t *member_json_pk(const struct store_member *m, const struct store_blob *pk)
+{
+    return member_json(m, pk->ptr, pk->len);
+}
+
+void api_members_list(struct req *r)
+{
+    struct project_ctx ctx;
+    json_t *arr;
+
+    if (project_open_checked(r, AUTHZ_MEMBERS, AUTHZ_READ, &ctx) < 0)
+        return;
+    if (members_json(r, ctx.p.id, member_json_pk, &arr) == 0)
+        http_reply(r, 200, json_pack("{s:o}", "members", arr));
     project_release(&ctx);
 }
 
@@ -148,7 +160,7 @@ void api_members_add(struct req *r)
     }
     if (req_b64_field(r, body, "encryptedProjectKey", SEAL_WRAPPED_BYTES, SEAL_WRAPPED_BYTES,
                       &wrapped) < 0 ||
-        open_checked(r, AUTHZ_MEMBERS, AUTHZ_CREATE, &ctx) < 0)
+        project_open_checked(r, AUTHZ_MEMBERS, AUTHZ_CREATE, &ctx) < 0)
         return;
     if (!role_exists(r, ctx.p.id, role_name)) {
         http_fail(r, 400, "role '%s' does not exist in this project", role_name);
@@ -219,7 +231,7 @@ void api_members_update(struct req *r)
         http_fail(r, 400, "'role' is required");
         return;
     }
-    if (open_checked(r, AUTHZ_MEMBERS, AUTHZ_EDIT, &ctx) < 0)
+    if (project_open_checked(r, AUTHZ_MEMBERS, AUTHZ_EDIT, &ctx) < 0)
         return;
     if (!role_exists(r, ctx.p.id, role_name)) {
         http_fail(r, 400, "role '%s' does not exist in this project", role_name);
@@ -249,7 +261,7 @@ void api_members_remove(struct req *r)
     json_t *meta;
     int ret;
 
-    if (open_checked(r, AUTHZ_MEMBERS, AUTHZ_DELETE, &ctx) < 0)
+    if (project_open_checked(r, AUTHZ_MEMBERS, AUTHZ_DELETE, &ctx) < 0)
         return;
     if (last_admin(r, ctx.p.id, id)) {
         http_fail(r, 409, "the project's last admin cannot be removed");
@@ -275,7 +287,7 @@ void api_roles_list(struct req *r)
     size_t n = 0;
     json_t *arr;
 
-    if (open_checked(r, AUTHZ_ROLES, AUTHZ_READ, &ctx) < 0)
+    if (project_open_checked(r, AUTHZ_ROLES, AUTHZ_READ, &ctx) < 0)
         return;
     if (r->srv->store->ops->role_list(r->srv->store, ctx.p.id, &v, &n) < 0) {
         http_fail(r, 503, "store failure listing roles");
@@ -335,7 +347,7 @@ void api_roles_create(struct req *r)
         return;
     }
     authz_policy_free(p);
-    if (open_checked(r, AUTHZ_ROLES, AUTHZ_CREATE, &ctx) < 0)
+    if (project_open_checked(r, AUTHZ_ROLES, AUTHZ_CREATE, &ctx) < 0)
         return;
     name_uuid(role.id);
     memcpy(role.project_id, ctx.p.id, sizeof(role.project_id));
@@ -366,7 +378,7 @@ void api_roles_delete(struct req *r)
     json_t *meta;
     int ret;
 
-    if (open_checked(r, AUTHZ_ROLES, AUTHZ_DELETE, &ctx) < 0)
+    if (project_open_checked(r, AUTHZ_ROLES, AUTHZ_DELETE, &ctx) < 0)
         return;
     ret = r->srv->store->ops->role_delete(r->srv->store, ctx.p.id, slug);
     if (ret < 0) {
@@ -388,7 +400,7 @@ out:
 /* Rotation needs admin on everything: settings edit stands for it. */
 static int open_admin(struct req *r, struct project_ctx *ctx)
 {
-    int ret = open_checked(r, AUTHZ_SETTINGS, AUTHZ_EDIT, ctx);
+    int ret = project_open_checked(r, AUTHZ_SETTINGS, AUTHZ_EDIT, ctx);
 
     if (ret == 0 && r->who.kind == PRINCIPAL_SERVICE) {
         project_release(ctx);

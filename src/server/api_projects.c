@@ -144,16 +144,59 @@ json_t *project_json(const struct store_project *p)
                      "environments", envs, "serverAccess", p->server_key.len > 0);
 }
 
+void project_create_reply(struct req *r, struct store_project *p, const struct buf *wrapped,
+                          unsigned dup_status, json_t *(*to_json)(const struct store_project *))
+{
+    struct store_env envs[ELEMENTSOF(default_envs)];
+    struct store_member m = {0};
+    json_t *meta;
+    int ret;
+
+    p->created_at = now_ms();
+    for (size_t i = 0; i < ELEMENTSOF(default_envs); i++) {
+        envs[i] = (struct store_env){.slug = (char *)default_envs[i].slug,
+                                     .name = (char *)default_envs[i].name,
+                                     .position = (int)i + 1};
+        name_uuid(envs[i].id);
+        memcpy(envs[i].project_id, p->id, sizeof(p->id));
+    }
+    p->envs = envs;
+    p->n_envs = ELEMENTSOF(envs);
+    memcpy(m.project_id, p->id, sizeof(p->id));
+    memcpy(m.principal_id, r->who.id, sizeof(m.principal_id));
+    strcpy(m.role, "admin");
+    strcpy(m.principal_type, r->who.kind == PRINCIPAL_IDENTITY ? "identity" : "user");
+    m.wrapped_key = (struct store_blob){(uint8_t *)wrapped->ptr, wrapped->len};
+    m.created_at = p->created_at;
+
+    ret = r->srv->store->ops->project_create(r->srv->store, p, &m);
+    if (ret == -EEXIST)
+        http_fail(r, dup_status, "a project with the slug '%s' already exists in this organization",
+                  p->slug);
+    else if (ret < 0)
+        http_fail(r, 503, "store failure creating a project (%d)", ret);
+    if (ret < 0)
+        goto out;
+    meta = json_pack("{s:s, s:b}", "slug", p->slug, "serverAccess", p->server_key.len > 0);
+    ret = audit_or_fail(r, &(struct audit_event){.event = "project.create",
+                                                 .org_id = p->org_id,
+                                                 .project_id = p->id,
+                                                 .metadata = meta});
+    json_decref(meta);
+    if (ret == 0)
+        http_reply(r, 200, json_pack("{s:o}", "project", to_json(p)));
+out:
+    p->envs = NULL;
+    p->n_envs = 0;
+}
+
 void api_projects_create(struct req *r)
 {
     json_t *body = req_body_json(r);
     _cleanup_buf_ struct buf wrapped = BUF_INIT;
-    struct store_env envs[ELEMENTSOF(default_envs)];
     struct store_project p = {0};
-    struct store_member m = {0};
     char slug[NAME_SLUG_MAX + 1];
     const char *name;
-    int ret;
 
     if (!body)
         return;
@@ -173,43 +216,14 @@ void api_projects_create(struct req *r)
         http_fail(r, 403, "only users can create projects");
         return;
     }
-
     name_uuid(p.id);
     p.name = (char *)name;
     p.slug = slug;
-    p.created_at = now_ms();
-    for (size_t i = 0; i < ELEMENTSOF(default_envs); i++) {
-        envs[i] = (struct store_env){.slug = (char *)default_envs[i].slug,
-                                     .name = (char *)default_envs[i].name,
-                                     .position = (int)i + 1};
-        name_uuid(envs[i].id);
-        memcpy(envs[i].project_id, p.id, sizeof(p.id));
-    }
-    p.envs = envs;
-    p.n_envs = ELEMENTSOF(envs);
-    memcpy(m.project_id, p.id, sizeof(p.id));
-    memcpy(m.principal_id, r->who.id, sizeof(m.principal_id));
-    strcpy(m.role, "admin");
-    strcpy(m.principal_type, "user");
-    m.wrapped_key = (struct store_blob){(uint8_t *)wrapped.ptr, wrapped.len};
-    m.created_at = p.created_at;
-
-    ret = r->srv->store->ops->project_create(r->srv->store, &p, &m);
-    if (ret == -EEXIST) {
-        http_fail(r, 409, "a project named '%s' already exists in this organization", slug);
-        return;
-    }
-    if (ret < 0) {
-        http_fail(r, 503, "store failure creating a project (%d)", ret);
-        return;
-    }
-    if (audit_or_fail(r, &(struct audit_event){.event = "project.create",
-                                               .org_id = p.org_id,
-                                               .project_id = p.id}) == 0)
-        http_reply(r, 200, json_pack("{s:o}", "project", project_json(&p)));
+    project_create_reply(r, &p, &wrapped, 409, project_json);
 }
 
-void api_projects_list(struct req *r)
+void project_list_reply(struct req *r, const char *field,
+                        json_t *(*to_json)(const struct store_project *))
 {
     struct store_project *ps = NULL;
     size_t n = 0;
@@ -222,9 +236,14 @@ void api_projects_list(struct req *r)
     }
     arr = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, project_json(&ps[i]));
+        json_array_append_new(arr, to_json(&ps[i]));
     store_projects_free(ps, n);
-    http_reply(r, 200, json_pack("{s:o}", "projects", arr));
+    http_reply(r, 200, json_pack("{s:o}", field, arr));
+}
+
+void api_projects_list(struct req *r)
+{
+    project_list_reply(r, "projects", project_json);
 }
 
 void api_projects_get(struct req *r)
@@ -249,6 +268,19 @@ void api_projects_get(struct req *r)
 static void server_key_label(const char *project_id, char *out, size_t size)
 {
     snprintf(out, size, "server-access:%s", project_id);
+}
+
+int project_seal_server_key(struct req *r, const char *project_id, const uint8_t *key,
+                            struct buf *out)
+{
+    char label[64];
+
+    server_key_label(project_id, label, sizeof(label));
+    if (seal_box(r->srv->root_key, label, key, SEAL_KEY_BYTES, out) < 0) {
+        http_fail(r, 500, "cannot seal the project key");
+        return -EIO;
+    }
+    return 0;
 }
 
 int project_server_key(struct req *r, const struct project_ctx *ctx, uint8_t **ret)
@@ -312,7 +344,6 @@ void api_projects_update(struct req *r)
     json_t *body = req_body_json(r), *meta;
     struct project_ctx ctx;
     _cleanup_buf_ struct buf key = BUF_INIT, sealed = BUF_INIT;
-    char label[64];
     bool on;
     int ret;
 
@@ -333,11 +364,8 @@ void api_projects_update(struct req *r)
         http_fail(r, 400, "'projectKey' is not this project's key");
         goto out;
     }
-    server_key_label(ctx.p.id, label, sizeof(label));
-    if (on && seal_box(r->srv->root_key, label, key.ptr, key.len, &sealed) < 0) {
-        http_fail(r, 500, "cannot seal the project key");
+    if (on && project_seal_server_key(r, ctx.p.id, (const uint8_t *)key.ptr, &sealed) < 0)
         goto out;
-    }
     ret = r->srv->store->ops->project_set_server_key(
         r->srv->store, ctx.p.id, on ? (const uint8_t *)sealed.ptr : NULL, on ? sealed.len : 0);
     if (ret < 0) {

@@ -78,6 +78,21 @@ static const struct route routes[] = {
     {"POST", "/api/v4/secrets/:secretName", api_raw_create, 0},
     {"PATCH", "/api/v4/secrets/:secretName", api_raw_update, 0},
     {"DELETE", "/api/v4/secrets/:secretName", api_raw_delete, 0},
+    /* Infisical project administration, and arca's environment routes that
+     * share its handlers (api_workspace.c) */
+    {"POST", "/api/v2/workspace", api_workspace_create, 0},
+    {"GET", "/api/v1/workspace", api_workspace_list, 0},
+    {"GET", "/api/v1/workspace/:workspaceId", api_workspace_get, 0},
+    {"POST", "/api/v1/workspace/:workspaceId/environments", api_environments_create, 0},
+    {"GET", "/api/v1/workspace/:workspaceId/environments/:envId", api_environments_get, 0},
+    {"PATCH", "/api/v1/workspace/:workspaceId/environments/:envId", api_environments_update, 0},
+    {"DELETE", "/api/v1/workspace/:workspaceId/environments/:envId", api_environments_delete, 0},
+    {"GET", "/api/v1/workspace/:workspaceId/memberships", api_workspace_members_list, 0},
+    {"POST", "/api/v2/workspace/:projectId/memberships", api_workspace_members_add, 0},
+    {"GET", "/api/v2/service-token", api_service_token_v2, 0},
+    {"POST", A "/projects/:projectId/environments", api_environments_create, 0},
+    {"PATCH", A "/projects/:projectId/environments/:slug", api_environments_update, 0},
+    {"DELETE", A "/projects/:projectId/environments/:slug", api_environments_delete, 0},
 };
 
 /* Matches path against pattern; on success stores the parameters (pointers

@@ -115,6 +115,16 @@ void api_service_tokens_revoke(struct req *r);
 void api_service_token_self(struct req *r);
 void api_audit_list(struct req *r);
 void api_audit_verify(struct req *r);
+void api_workspace_create(struct req *r);
+void api_workspace_list(struct req *r);
+void api_workspace_get(struct req *r);
+void api_workspace_members_add(struct req *r);
+void api_workspace_members_list(struct req *r);
+void api_environments_create(struct req *r);
+void api_environments_get(struct req *r);
+void api_environments_update(struct req *r);
+void api_environments_delete(struct req *r);
+void api_service_token_v2(struct req *r);
 
 /* Projects.  project_open checks that the caller is a member (or, for a
  * service token, that it is the token's project): 404 for a project that does
@@ -141,6 +151,36 @@ json_t *project_json(const struct store_project *p);
 /* The project key from the project's server-access copy, in seal_malloc'd
  * memory (OWNED: seal_free).  Replies 400 for an end-to-end encrypted project. */
 int project_server_key(struct req *r, const struct project_ctx *ctx, uint8_t **ret);
+/* Creates p (id, org_id, name, slug and optionally server_key set by the
+ * caller) with the default environments and the caller as its admin holding
+ * wrapped (the project key sealed to the caller), audits "project.create" and
+ * replies {project: to_json(p)}; a duplicate slug is a dup_status. */
+void project_create_reply(struct req *r, struct store_project *p, const struct buf *wrapped,
+                          unsigned dup_status, json_t *(*to_json)(const struct store_project *));
+/* Replies {field: [to_json(p) for each project the caller is a member of]}. */
+void project_list_reply(struct req *r, const char *field,
+                        json_t *(*to_json)(const struct store_project *));
+/* project_open of path parameter 0, then project_allows(subject, action)
+ * without environment or path; on failure replied, nothing to release. */
+int project_open_checked(struct req *r, int subject, unsigned action, struct project_ctx *ctx);
+/* The project's members as a JSON array of one(member, its public key) (NULL:
+ * left out); ret OWNED.  Replies 503 and returns < 0 on failure. */
+int members_json(struct req *r, const char *project_id,
+                 json_t *(*one)(const struct store_member *m, const struct store_blob *pk),
+                 json_t **ret);
+/* Appends the server-access copy of key (SEAL_KEY_BYTES) for project_id,
+ * sealed under the root key.  Replies 500 and returns < 0 on failure. */
+int project_seal_server_key(struct req *r, const char *project_id, const uint8_t *key,
+                            struct buf *out);
+/* The public key of a principal ("user" or "identity"): ret OWNED; org_id (may
+ * be NULL) receives an identity's organization.  -ENOENT. */
+int principal_public_key(struct req *r, const char *type, const char *id, struct store_blob *ret,
+                         char org_id[STORE_ID_LEN + 1]);
+/* A role name is usable in a project: built-in, or one of its custom roles. */
+bool role_exists(struct req *r, const char *project_id, const char *role);
+/* The row of the service token r authenticated with (r->who.kind must be
+ * PRINCIPAL_SERVICE); ret OWNED.  Replies 503 and returns < 0 on failure. */
+int service_token_self(struct req *r, struct store_service_token *ret);
 /* Role of user_id in org_id ("admin", "member") or NULL if not a member. */
 int org_role_of(struct req *r, const char *org_id, char role[16]);
 

@@ -302,8 +302,9 @@ struct store_ops {
     int (*session_delete)(struct store *s, const uint8_t hash[STORE_HASH_BYTES]);
 
     /* Creates the project, its environments (p->envs, ids filled by the caller)
-     * and the creator's membership, in one transaction.  -EEXIST on a duplicate
-     * slug within the organization. */
+     * and the creator's membership, in one transaction; also the server-access
+     * key copy when p->server_key is set.  -EEXIST on a duplicate slug within
+     * the organization. */
     int (*project_create)(struct store *s, const struct store_project *p,
                           const struct store_member *creator);
     int (*project_get)(struct store *s, const char *id, struct store_project *ret);
@@ -312,6 +313,24 @@ struct store_ops {
                         size_t *ret_n);
     int (*member_get)(struct store *s, const char *project_id, const char *principal_id,
                       struct store_member *ret);
+
+    /* Environments (project_get lists them).  env_create adds e (id made by the
+     * caller) at e->position, moving the environments at or after it one down:
+     * -EEXIST on a duplicate slug in the project, -E2BIG when the project
+     * already has max environments, -ENOENT for an unknown project. */
+    int (*env_create)(struct store *s, const struct store_env *e, size_t max);
+    /* Sets slug and name (NULL: keep) and position (0: keep; else the others
+     * at or after it move one down).  -ENOENT,
+     * -EEXIST (slug taken), -EBUSY when the slug would change while secrets
+     * (live or deleted) are stored in the environment: their ciphertexts are
+     * bound to the slug. */
+    int (*env_update)(struct store *s, const char *project_id, const char *env_id, const char *slug,
+                      const char *name, int position);
+    /* Deletes an environment in which no secret was ever written.  -ENOENT;
+     * -EBUSY otherwise, with the numbers of live secrets and of secrets with a
+     * history (deleted ones included): history is never dropped. */
+    int (*env_delete)(struct store *s, const char *project_id, const char *env_id,
+                      int64_t *ret_live, int64_t *ret_total);
 
     /* Current, non-deleted shared secrets of a folder, ordered by key.  ret OWNED:
      * store_secrets_free. */

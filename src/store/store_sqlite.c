@@ -81,6 +81,12 @@ enum sq_stmt {
     ST_PROJECT_LIST,
     ST_ENV_INSERT,
     ST_ENV_LIST,
+    ST_ENV_COUNT,
+    ST_ENV_SECRET_COUNTS,
+    ST_ENV_RESLUG_BLOCKED,
+    ST_ENV_UPDATE,
+    ST_ENV_SHIFT,
+    ST_ENV_DELETE,
     ST_MEMBER_INSERT,
     ST_MEMBER_GET,
     ST_SECRETS_LIST,
@@ -221,6 +227,30 @@ static const struct {
     [ST_ENV_LIST] = {"list environments", "SELECT id, project_id, slug, name, position "
                                           "FROM environments WHERE project_id = ? "
                                           "ORDER BY position, slug"},
+    [ST_ENV_COUNT] = {"count environments",
+                      "SELECT count(*) FROM environments WHERE project_id = ?"},
+    /* Live secrets, then secrets with a history (deleted ones included). */
+    [ST_ENV_SECRET_COUNTS] = {"count environment secrets",
+                              "SELECT count(s.value), count(s.id) FROM environments e "
+                              "LEFT JOIN secrets s ON s.env_id = e.id "
+                              "WHERE e.project_id = ? AND e.id = ?"},
+    /* Secrets whose ciphertext is bound to the environment's slug, if ?3 is
+     * another slug. */
+    [ST_ENV_RESLUG_BLOCKED] = {"check environment slug change",
+                               "SELECT count(*) FROM environments e JOIN secrets s "
+                               "ON s.env_id = e.id WHERE e.project_id = ?1 AND e.id = ?2 "
+                               "AND e.slug <> ?3"},
+    [ST_ENV_UPDATE] = {"update environment",
+                       "UPDATE environments SET slug = coalesce(?3, slug), "
+                       "name = coalesce(?4, name), "
+                       "position = CASE WHEN ?5 > 0 THEN ?5 ELSE position END "
+                       "WHERE project_id = ?1 AND id = ?2"},
+    /* Makes room at position ?2 for environment ?3. */
+    [ST_ENV_SHIFT] = {"shift environments",
+                      "UPDATE environments SET position = position + 1 "
+                      "WHERE project_id = ?1 AND position >= ?2 AND id <> ?3"},
+    [ST_ENV_DELETE] = {"delete environment",
+                       "DELETE FROM environments WHERE project_id = ? AND id = ?"},
     [ST_MEMBER_INSERT] =
         {"insert member",
          "INSERT INTO project_members "
@@ -1580,6 +1610,9 @@ static int sq_project_create(struct store *s, const struct store_project *p,
     r = sq_run(c, ST_PROJECT_INSERT, "tttti", p->id, p->org_id, p->name, p->slug, p->created_at);
     if (r < 0)
         return r;
+    if (p->server_key.len && (r = sq_run(c, ST_PROJECT_SET_SERVER_KEY, "bt", p->server_key.ptr,
+                                         p->server_key.len, p->id)) < 0)
+        return r;
     for (size_t i = 0; i < p->n_envs; i++) {
         const struct store_env *e = &p->envs[i];
         r = sq_run(c, ST_ENV_INSERT, "tttti", e->id, p->id, e->slug, e->name, (int64_t)e->position);
@@ -1657,6 +1690,90 @@ static int sq_project_list(struct store *s, const char *principal_id, struct sto
     *ret = TAKE_PTR(out.v);
     out.n = 0;
     return 0;
+}
+
+static int sq_env_create(struct store *s, const struct store_env *e, size_t max)
+{
+    _cleanup_conn_ struct sq_conn *c = NULL;
+    int64_t n = 0;
+    int r;
+
+    if (!e || !e->slug || !e->name)
+        return -EINVAL;
+    c = sq_writer(sq(s));
+    if ((r = sq_begin(c)) < 0 || (r = sq_int(c, NULL, ST_PROJECT_EXISTS, "t", e->project_id)) < 0)
+        return r;
+    if (r == 0)
+        return -ENOENT;
+    if ((r = sq_int(c, &n, ST_ENV_COUNT, "t", e->project_id)) < 0)
+        return r;
+    if ((size_t)n >= max)
+        return -E2BIG;
+    if ((r = sq_run(c, ST_ENV_SHIFT, "tit", e->project_id, (int64_t)e->position, e->id)) < 0)
+        return r;
+    r = sq_run(c, ST_ENV_INSERT, "tttti", e->id, e->project_id, e->slug, e->name,
+               (int64_t)e->position);
+    if (r < 0)
+        return r;
+    return sq_commit(c);
+}
+
+static int sq_env_update(struct store *s, const char *project_id, const char *env_id,
+                         const char *slug, const char *name, int position)
+{
+    _cleanup_conn_ struct sq_conn *c = NULL;
+    int64_t bound = 0;
+    int r;
+
+    if (!project_id || !env_id)
+        return -EINVAL;
+    c = sq_writer(sq(s));
+    if ((r = sq_begin(c)) < 0)
+        return r;
+    if (slug && (r = sq_int(c, &bound, ST_ENV_RESLUG_BLOCKED, "ttt", project_id, env_id, slug)) < 0)
+        return r;
+    if (bound > 0)
+        return -EBUSY;
+    if (position > 0 &&
+        (r = sq_run(c, ST_ENV_SHIFT, "tit", project_id, (int64_t)position, env_id)) < 0)
+        return r;
+    r = sq_run(c, ST_ENV_UPDATE, "tttti", project_id, env_id, slug, name, (int64_t)position);
+    if (r < 0)
+        return r;
+    if (sqlite3_changes(c->db) == 0)
+        return -ENOENT;
+    return sq_commit(c);
+}
+
+static int sq_env_delete(struct store *s, const char *project_id, const char *env_id,
+                         int64_t *ret_live, int64_t *ret_total)
+{
+    _cleanup_conn_ struct sq_conn *c = NULL;
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    int64_t live, total;
+    int r;
+
+    if (!project_id || !env_id || !ret_live || !ret_total)
+        return -EINVAL;
+    c = sq_writer(sq(s));
+    if ((r = sq_begin(c)) < 0 ||
+        (r = sq_query(c, ST_ENV_SECRET_COUNTS, &st, "tt", project_id, env_id)) < 0 ||
+        (r = sq_step(c, st)) < 0)
+        return r;
+    live = sqlite3_column_int64(st, 0);
+    total = sqlite3_column_int64(st, 1);
+    sq_reset(TAKE_PTR(st));
+    if (total > 0) {
+        *ret_live = live;
+        *ret_total = total;
+        return -EBUSY;
+    }
+    r = sq_run(c, ST_ENV_DELETE, "tt", project_id, env_id);
+    if (r < 0)
+        return r;
+    if (sqlite3_changes(c->db) == 0)
+        return -ENOENT;
+    return sq_commit(c);
 }
 
 static int sq_member_get(struct store *s, const char *project_id, const char *principal_id,
@@ -2764,6 +2881,9 @@ static const struct store_ops sq_ops = {
     .project_create = sq_project_create,
     .project_get = sq_project_get,
     .project_list = sq_project_list,
+    .env_create = sq_env_create,
+    .env_update = sq_env_update,
+    .env_delete = sq_env_delete,
     .member_get = sq_member_get,
     .secrets_list = sq_secrets_list,
     .secret_get = sq_secret_get,

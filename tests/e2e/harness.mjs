@@ -494,3 +494,13 @@ export function serviceTokenIn(text) {
 export function serviceTokenBearer(full) {
     return full.split('.').slice(0, 3).join('.');
 }
+
+/* Runs fn (an async function) and returns what it threw; fails if it did not throw. */
+export async function thrown(fn, what) {
+    try {
+        await fn();
+    } catch (e) {
+        return e;
+    }
+    assert.fail(`${what}: expected an error`);
+}

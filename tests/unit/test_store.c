@@ -2266,3 +2266,107 @@ Test(store, upgrades_a_0001_database_in_place)
     cr_assert_eq(sql_int("SELECT count(*) FROM schema_migrations"), (int64_t)store_n_migrations);
     cr_assert_eq(sql_int("SELECT applied_at FROM schema_migrations WHERE version = 2"), applied);
 }
+
+/* ---- environments ---- */
+
+#define ENV_QA "55555555-5555-4555-8555-5555555555aa"
+
+static int add_env(const char *id, const char *slug, int position, size_t max)
+{
+    struct store_env e = {.slug = (char *)slug, .name = "Env", .position = position};
+    strcpy(e.id, id);
+    strcpy(e.project_id, PROJ_ID);
+    return st->ops->env_create(st, &e, max);
+}
+
+static void env_slugs(char *out, size_t size)
+{
+    struct store_project p = {0};
+
+    cr_assert_eq(st->ops->project_get(st, PROJ_ID, &p), 0);
+    out[0] = 0;
+    for (size_t i = 0; i < p.n_envs; i++)
+        snprintf(out + strlen(out), size - strlen(out), "%s%s:%d", i ? " " : "", p.envs[i].slug,
+                 p.envs[i].position);
+    store_project_release(&p);
+}
+
+Test(store, env_create_shifts_positions_and_checks_limits)
+{
+    char slugs[256];
+
+    setup_project();
+    cr_assert_eq(add_env(ENV_QA, "qa", 2, 64), 0);
+    env_slugs(slugs, sizeof(slugs));
+    cr_assert_str_eq(slugs, "dev:1 qa:2 staging:3 prod:4");
+    cr_assert_eq(add_env(PROJ2_ID, "qa", 9, 64), -EEXIST);
+    cr_assert_eq(add_env(PROJ2_ID, "more", 9, 4), -E2BIG);
+    env_slugs(slugs, sizeof(slugs));
+    cr_assert_str_eq(slugs, "dev:1 qa:2 staging:3 prod:4", "a refused create changes nothing");
+    struct store_env e = {.slug = "x", .name = "X", .position = 1};
+    strcpy(e.id, PROJ2_ID);
+    strcpy(e.project_id, ENV2_DEV); /* no such project */
+    cr_assert_eq(st->ops->env_create(st, &e, 64), -ENOENT);
+}
+
+Test(store, env_update_keeps_a_slug_bound_to_secrets)
+{
+    char slugs[256];
+
+    setup_project();
+    cr_assert_eq(add_env(ENV_QA, "qa", 4, 64), 0);
+    cr_assert_eq(st->ops->env_update(st, PROJ_ID, ENV_QA, "quality", "Quality", 1), 0);
+    env_slugs(slugs, sizeof(slugs));
+    cr_assert_str_eq(slugs, "quality:1 dev:2 staging:3 prod:4");
+    cr_assert_eq(st->ops->env_update(st, PROJ_ID, ENV_QA, "dev", NULL, 0), -EEXIST);
+
+    /* a secret written, then deleted: the slug is bound to its history */
+    cr_assert_eq(write1(ENV_QA, "/", STORE_PUT, "K", "v", NULL), 0);
+    cr_assert_eq(write1(ENV_QA, "/", STORE_DELETE, "K", NULL, NULL), 0);
+    cr_assert_eq(st->ops->env_update(st, PROJ_ID, ENV_QA, "qa", NULL, 0), -EBUSY);
+    cr_assert_eq(st->ops->env_update(st, PROJ_ID, ENV_QA, "quality", "Q", 0), 0, "same slug");
+    cr_assert_eq(st->ops->env_update(st, PROJ_ID, ENV_QA, NULL, "QA", 0), 0);
+    cr_assert_eq(st->ops->env_update(st, PROJ_ID, PROJ2_ID, NULL, "QA", 0), -ENOENT);
+}
+
+Test(store, env_delete_only_without_secrets_or_history)
+{
+    int64_t live = -1, total = -1;
+
+    setup_project();
+    cr_assert_eq(add_env(ENV_QA, "qa", 4, 64), 0);
+    cr_assert_eq(write1(ENV_QA, "/", STORE_PUT, "A", "1", NULL), 0);
+    cr_assert_eq(write1(ENV_QA, "/app", STORE_PUT, "B", "2", NULL), 0);
+    cr_assert_eq(st->ops->env_delete(st, PROJ_ID, ENV_QA, &live, &total), -EBUSY);
+    cr_assert_eq(live, 2);
+    cr_assert_eq(total, 2);
+    cr_assert_eq(write1(ENV_QA, "/", STORE_DELETE, "A", NULL, NULL), 0);
+    cr_assert_eq(write1(ENV_QA, "/app", STORE_DELETE, "B", NULL, NULL), 0);
+    cr_assert_eq(st->ops->env_delete(st, PROJ_ID, ENV_QA, &live, &total), -EBUSY);
+    cr_assert_eq(live, 0);
+    cr_assert_eq(total, 2);
+    cr_assert_eq(sql_int("SELECT count(*) FROM secret_versions"), 4, "history kept");
+
+    cr_assert_eq(st->ops->env_delete(st, PROJ_ID, ENV_STG, &live, &total), 0);
+    cr_assert_eq(st->ops->env_delete(st, PROJ_ID, ENV_STG, &live, &total), -ENOENT);
+    cr_assert_eq(sql_int("SELECT count(*) FROM environments"), 3);
+}
+
+Test(store, project_create_with_server_key)
+{
+    struct store_project p = {0};
+    static uint8_t sk[72] = "server-key-copy";
+    struct store_env env = {.slug = "dev", .name = "Development", .position = 1};
+    struct store_project np = {
+        .name = "S", .slug = "s", .envs = &env, .n_envs = 1, .server_key = {sk, sizeof(sk)}};
+
+    bootstrap();
+    strcpy(np.id, PROJ2_ID);
+    strcpy(np.org_id, ORG_ID);
+    strcpy(env.id, ENV2_DEV);
+    cr_assert_eq(st->ops->project_create(st, &np, NULL), 0);
+    cr_assert_eq(st->ops->project_get(st, PROJ2_ID, &p), 0);
+    cr_assert_eq(p.server_key.len, sizeof(sk));
+    cr_assert_arr_eq(p.server_key.ptr, sk, sizeof(sk));
+    store_project_release(&p);
+}
