@@ -67,6 +67,7 @@ static const struct {
     {"description", offsetof(struct cli, description)},
     {"ttl", offsetof(struct cli, ttl)},
     {"num-uses-limit", offsetof(struct cli, num_uses_limit)},
+    {"from", offsetof(struct cli, from)},
 };
 
 static const struct {
@@ -91,6 +92,9 @@ static const struct {
     {"audit-async", offsetof(struct cli, audit_async)},
     {"server-access", offsetof(struct cli, server_access)},
     {"expand", offsetof(struct cli, no_expand), true},
+    {"imports", offsetof(struct cli, no_imports), true},
+    {"no-imports", offsetof(struct cli, no_imports)},
+    {"recursive", offsetof(struct cli, recursive)},
 };
 
 int cli_parse(struct cli *c, int argc, char **argv, int first)
@@ -427,7 +431,9 @@ int cli_fetch_folder(const struct cli *c, struct arca **a, struct arca_secret_li
 
     if (r)
         return r;
-    r = arca_secrets_list(*a, &scope, ret);
+    r = arca_secrets_list_ex(
+        *a, &scope,
+        (c->no_imports ? 0 : ARCA_LIST_IMPORTS) | (c->recursive ? ARCA_LIST_RECURSIVE : 0), ret);
     if (r >= 0 && !c->no_expand) {
         r = arca_secrets_expand(*a, &scope, *ret);
         if (r < 0) {

@@ -137,8 +137,9 @@ out:
 
 static json_t *secret_json(const struct arca_secret *s)
 {
-    return json_pack("{s:s, s:s, s:I, s:s}", "key", s->key, "value", s->value, "version",
-                     (json_int_t)s->version, "updatedAt", s->updated_at);
+    return json_pack("{s:s, s:s, s:I, s:s, s:s?, s:s?}", "key", s->key, "value", s->value,
+                     "version", (json_int_t)s->version, "updatedAt", s->updated_at, "environment",
+                     s->environment, "path", s->path);
 }
 
 /* Prints KEY=value lines as dotenv writes them; returns an exit code. */

@@ -246,3 +246,34 @@ test('a cycle of imports terminates', T, async () => {
         body: { workspaceId: proj.id, environment: 'dev', path: '/' } });
     assert.equal(del.status, 200, del.text);
 });
+
+test('equality: references into imported secrets give the same values on the server (sdk5) and in arca export', T, async () => {
+    await set('dev', '/refs', { BASE: 'b', R1: '${BASE}-1' });
+    await set('staging', '/lib', { L: '${dev.refs.R1}/L', BASE: 'lib-base', R2: '${BASE}' });
+    await set('staging', '/eq', { OWN: 'own-${staging.lib.L}', PLAIN: 'p' });
+    for (const [env, p] of [['dev', '/refs'], ['staging', '/lib']])
+        assert.equal((await addImport('staging', '/eq', env, p)).status, 200);
+
+    const o = { environment: 'staging', projectId: proj.id, secretPath: '/eq' };
+    const res = await sdk.secrets().listSecrets({ ...o, includeImports: true, expandSecretReferences: true });
+    /* the documented precedence: own secrets, then imports from the last to the first */
+    const serverSide = byKey(res.secrets);
+    for (const block of [...res.imports].reverse())
+        for (const s of block.secrets)
+            if (!(s.secretKey in serverSide))
+                serverSide[s.secretKey] = s.secretValue;
+    const expected = { OWN: 'own-b-1/L', PLAIN: 'p', BASE: 'lib-base', R1: 'b-1', L: 'b-1/L', R2: 'lib-base' };
+    assert.deepEqual(serverSide, expected);
+
+    const r = await ok(['export', '--env', 'staging', '--path', '/eq', '--format', 'json', '--project-id', proj.id]);
+    assert.deepEqual(JSON.parse(r.stdout), serverSide, 'arca export (client-side) equals the server');
+    const run = await ok(['run', '--env', 'staging', '--path', '/eq', '--project-id', proj.id, '--',
+        'sh', '-c', 'printf "%s|%s|%s" "$OWN" "$R1" "$BASE"']);
+    assert.equal(run.stdout, 'own-b-1/L|b-1|lib-base');
+
+    /* the server's get-by-name agrees on the contested key: the last import wins */
+    const got = await sdk.secrets().getSecret({ ...o, secretName: 'BASE', includeImports: true });
+    assert.equal(got.secretValue, 'lib-base');
+    const r1 = await sdk.secrets().getSecret({ ...o, secretName: 'R1', includeImports: true });
+    assert.equal(r1.secretValue, 'b-1', 'an imported secret expands in its own folder');
+});
