@@ -90,6 +90,10 @@ static const struct route routes[] = {
     {"POST", "/api/v1/secret-imports", api_imports_create, 0},
     {"PATCH", "/api/v1/secret-imports/:secretImportId", api_imports_update, 0},
     {"DELETE", "/api/v1/secret-imports/:secretImportId", api_imports_delete, 0},
+    {"GET", "/api/v2/secret-imports", api_imports_list, 0},
+    {"POST", "/api/v2/secret-imports", api_imports_create, 0},
+    {"PATCH", "/api/v2/secret-imports/:secretImportId", api_imports_update, 0},
+    {"DELETE", "/api/v2/secret-imports/:secretImportId", api_imports_delete, 0},
 };
 
 /* Matches path against pattern; on success stores the parameters (pointers

@@ -265,8 +265,9 @@ struct store_folder {
 };
 
 /* A secret import: the folder (env_id, path) sees the shared secrets of
- * (import_env_id, import_path) below its own.  Positions are 1..n per folder,
- * without gaps; a higher position wins over a lower one. */
+ * (import_env_id, import_path) below its own.  Positions are 1..n per folder
+ * (a deleted source environment may leave a gap until the next move or
+ * delete); a higher position wins over a lower one. */
 struct store_import {
     char id[STORE_ID_LEN + 1];
     char project_id[STORE_ID_LEN + 1];

@@ -152,6 +152,7 @@ enum sq_stmt {
     ST_SUBTREE_FOLDERS_DELETE,
     ST_IMPORT_INSERT,
     ST_IMPORT_COUNT,
+    ST_IMPORT_LAST_POSITION,
     ST_IMPORT_LIST,
     ST_IMPORT_GET,
     ST_IMPORT_SET_POSITION,
@@ -436,6 +437,10 @@ static const struct {
                                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"},
     [ST_IMPORT_COUNT] = {"count imports",
                          "SELECT count(*) FROM secret_imports WHERE env_id = ? AND path = ?"},
+    /* not count(*): deleting a source environment leaves a gap (see 0005) */
+    [ST_IMPORT_LAST_POSITION] = {"find last import",
+                                 "SELECT coalesce(max(position), 0) "
+                                 "FROM secret_imports WHERE env_id = ? AND path = ?"},
     [ST_IMPORT_LIST] = {"list imports", "SELECT " IMPORT_COLS " FROM secret_imports "
                                         "WHERE env_id = ? AND path = ? ORDER BY position, id"},
     [ST_IMPORT_GET] = {"get import", "SELECT " IMPORT_COLS " FROM secret_imports WHERE id = ?"},
@@ -2933,24 +2938,25 @@ static int sq_folder_delete(struct store *s, const char *env_id, const char *pat
 static int sq_import_create(struct store *s, struct store_import *imp, size_t max)
 {
     _cleanup_conn_ struct sq_conn *c = NULL;
-    int64_t count;
+    int64_t count, last;
     int r;
 
     if (!imp || !imp->path || !imp->import_path || !name_uuid_valid(imp->id))
         return -EINVAL;
     c = sq_writer(sq(s));
     if ((r = sq_begin(c)) < 0 ||
-        (r = sq_int(c, &count, ST_IMPORT_COUNT, "tt", imp->env_id, imp->path)) < 0)
+        (r = sq_int(c, &count, ST_IMPORT_COUNT, "tt", imp->env_id, imp->path)) < 0 ||
+        (r = sq_int(c, &last, ST_IMPORT_LAST_POSITION, "tt", imp->env_id, imp->path)) < 0)
         return r;
     if ((size_t)count >= max)
         return -E2BIG;
     if ((r = sq_folder_ensure(c, imp->project_id, imp->env_id, imp->path, imp->created_at)) < 0 ||
         (r = sq_run(c, ST_IMPORT_INSERT, "ttttttiit", imp->id, imp->project_id, imp->env_id,
-                    imp->path, imp->import_env_id, imp->import_path, count + 1, imp->created_at,
+                    imp->path, imp->import_env_id, imp->import_path, last + 1, imp->created_at,
                     imp->created_by)) < 0 ||
         (r = sq_commit(c)) < 0)
         return r;
-    imp->position = count + 1;
+    imp->position = last + 1;
     return 0;
 }
 

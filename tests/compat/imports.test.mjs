@@ -92,6 +92,10 @@ test('sdk5 folders().create and listFolders; folders by id, delete, rename refus
     assert.deepEqual(list.map((x) => x.path).sort(),
         ['/nested1', '/nested1/nested2', '/nested1/nested2/leaf', '/payments']);
 
+    const v2 = await apiCall(srv, 'GET', `/api/v2/folders?projectId=${proj.id}&environment=dev&directory=/nested1`,
+        { token });
+    assert.equal(v2.status, 200, v2.text);
+    assert.deepEqual(v2.json.folders.map((x) => x.name), ['nested2'], 'directory when path is absent');
     const one = await apiCall(srv, 'GET', `/api/v1/folders/${f.id}`, { token });
     assert.equal(one.status, 200, one.text);
     assert.equal(one.json.folder.environment.envSlug, 'dev');
@@ -130,6 +134,10 @@ test('imports: listSecretsWithImports, include_imports blocks, getSecret falls b
     assert.equal(listed.status, 200, listed.text);
     assert.deepEqual(listed.json.secretImports.map((i) => [i.importEnv.slug, i.importPath, i.position]),
         [['dev', '/', 1], ['staging', '/common', 2]]);
+    const v2 = await apiCall(srv, 'GET', `/api/v2/secret-imports?projectId=${proj.id}&environment=prod&path=/`,
+        { token });
+    assert.equal(v2.status, 200, v2.text);
+    assert.deepEqual(v2.json.secretImports.map((i) => i.id), listed.json.secretImports.map((i) => i.id));
 
     const o = { environment: 'prod', projectId: proj.id };
     const plain = await sdk.secrets().listSecrets(o);
@@ -231,6 +239,24 @@ test('a member who cannot read the source neither sees the block nor can create 
         `/api/v3/secrets/raw/ONLY_DEV?workspaceId=${proj.id}&environment=prod&include_imports=true`,
         { token: limited.token });
     assertApiError(g, 404);
+    assertApiError(await apiCall(srv, 'GET', `/api/v1/folders?workspaceId=${proj.id}&environment=dev`,
+        { token: limited.token }), 403);
+
+    /* a non-member: 404 for the project's folders and imports, by query or by id */
+    const other = JSON.parse((await ok(['projects', 'create', 'other', '--server-access', '--format', 'json'])).stdout);
+    const j = JSON.parse((await ok(['identities', 'create', 'outsider', '--project-id', other.id, '--role', 'admin',
+        '--format', 'json'])).stdout);
+    const login = await apiCall(srv, 'POST', '/api/v1/auth/universal-auth/login',
+        { body: { clientId: j.clientId, clientSecret: j.clientSecret } });
+    const outsider = login.json.accessToken;
+    assertApiError(await apiCall(srv, 'GET', `/api/v1/folders?workspaceId=${proj.id}&environment=dev`,
+        { token: outsider }), 404);
+    const folders = await sdk.folders().listFolders({ environment: 'prod', projectId: proj.id, path: '/' });
+    assertApiError(await apiCall(srv, 'GET', `/api/v1/folders/${folders[0].id}`, { token: outsider }), 404);
+    const imps = await apiCall(srv, 'GET', `/api/v1/secret-imports?workspaceId=${proj.id}&environment=prod&path=/`,
+        { token });
+    assertApiError(await apiCall(srv, 'DELETE', `/api/v1/secret-imports/${imps.json.secretImports[0].id}`,
+        { token: outsider, body: {} }), 404);
 });
 
 test('a cycle of imports terminates', T, async () => {

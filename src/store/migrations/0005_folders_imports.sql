@@ -11,7 +11,8 @@ CREATE TABLE folders (
     env_id TEXT NOT NULL,
     path TEXT NOT NULL,                     -- canonical, '/' is the root
     created_at INTEGER NOT NULL,
-    UNIQUE (env_id, path)
+    UNIQUE (env_id, path),
+    FOREIGN KEY (project_id, env_id) REFERENCES environments (project_id, id) ON DELETE CASCADE
 );
 
 WITH RECURSIVE p (project_id, env_id, path) AS (
@@ -29,6 +30,8 @@ SELECT lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' ||
        project_id, env_id, path, CAST(strftime('%s', 'now') AS INTEGER) * 1000
 FROM p;
 
+-- Both environments belong to the project; deleting an environment deletes
+-- its folders, its imports and the imports of it.
 -- The folder (env_id, path) sees the shared secrets of (import_env_id,
 -- import_path) below its own, in position order (1, 2, ...; the last wins).
 CREATE TABLE secret_imports (
@@ -41,6 +44,9 @@ CREATE TABLE secret_imports (
     position INTEGER NOT NULL CHECK (position >= 1),
     created_at INTEGER NOT NULL,
     created_by TEXT NOT NULL,
-    UNIQUE (env_id, path, import_env_id, import_path)
+    UNIQUE (env_id, path, import_env_id, import_path),
+    FOREIGN KEY (project_id, env_id) REFERENCES environments (project_id, id) ON DELETE CASCADE,
+    FOREIGN KEY (project_id, import_env_id) REFERENCES environments (project_id, id)
+        ON DELETE CASCADE
 );
 CREATE INDEX secret_imports_by_project ON secret_imports (project_id);
