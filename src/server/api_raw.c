@@ -387,7 +387,7 @@ void api_raw_list(struct req *r)
 {
     struct raw w = {0};
     struct store_secret *v = NULL;
-    size_t n = 0;
+    size_t n = 0, n_sub = 0;
     json_t *arr, *meta, *imports = NULL;
     struct audit_event e;
     bool show, view = flag(r, "viewSecretValue", true);
@@ -407,7 +407,7 @@ void api_raw_list(struct req *r)
     arr = json_array();
     ret = append_secrets(r, &w, NULL, v, n, show, arr);
     if (ret == 0 && flag(r, "recursive", false))
-        ret = append_subfolders(r, &w, view, arr, &n);
+        ret = append_subfolders(r, &w, view, arr, &n_sub);
     if (ret == 0)
         imports = imports_json(r, &w, want_imports(r), view);
     if (ret < 0 || !imports) {
@@ -416,7 +416,7 @@ void api_raw_list(struct req *r)
         goto out;
     }
     e = raw_event(&w, "secret.list", NULL);
-    meta = json_pack("{s:I, s:b, s:I}", "count", (json_int_t)n, "values", show, "imports",
+    meta = json_pack("{s:I, s:b, s:I}", "count", (json_int_t)(n + n_sub), "values", show, "imports",
                      (json_int_t)json_array_size(imports));
     e.metadata = meta;
     ret = audit_or_fail(r, &e);
