@@ -244,15 +244,18 @@ out:
 }
 
 /* Opens the folder named by the route's last parameter (an id, or a name in the
- * request's folder) with its project.  Replies and returns < 0 on failure. */
+ * request's folder) with its project.  Replies and returns < 0 on failure (f
+ * and s then hold nothing). */
 static int folder_open(struct req *r, const json_t *body, struct fscope *s, struct store_folder *f)
 {
     const char *idn = req_param(r, r->n_params - 1);
     int ret;
 
     if (name_uuid_valid(idn) && r->srv->store->ops->folder_get(r->srv->store, idn, f) == 0) {
-        if (project_open(r, f->project_id, &s->ctx) < 0)
+        if (project_open(r, f->project_id, &s->ctx) < 0) {
+            store_folder_release(f);
             return -ENOENT;
+        }
         s->env = env_by_id(&s->ctx.p, f->env_id);
         snprintf(s->path, sizeof(s->path), "%s", f->path);
         if (s->env)
@@ -271,6 +274,7 @@ static int folder_open(struct req *r, const json_t *body, struct fscope *s, stru
             return 0;
         project_release(&s->ctx);
     }
+    store_folder_release(f);
     http_fail(r, 404, "Folder with id or name '%.64s' not found", idn);
     return -ENOENT;
 }
