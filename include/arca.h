@@ -420,6 +420,8 @@ enum arca_scope_flags {
                                 * otherwise); setting one needs the shared secret (-EINVAL) */
     ARCA_OVERRIDES = 1 << 1,   /* list: the caller's override replaces the shared entry */
     ARCA_SHARED_ONLY = 1 << 2, /* list, expand: shared secrets only, overrides ignored */
+    ARCA_IMPORTS = 1 << 3,     /* list: merge in what the folder imports (see below) */
+    ARCA_RECURSIVE = 1 << 4,   /* list: add the secrets of every sub-folder */
 };
 
 /* Where secrets live: project, environment slug, folder path ("/" if NULL). */
@@ -435,19 +437,29 @@ struct arca_secret {
     char *value;   /* SECRET, NUL-terminated */
     char *comment; /* SECRET, NUL-terminated, "" if none */
     int64_t version;
-    char *updated_at; /* ISO-8601 */
-    int personal;     /* 1: the caller's personal override of the shared secret key */
+    char *updated_at;  /* ISO-8601 */
+    char *environment; /* where the secret lives: the listed folder's, or an */
+    char *path;        /* imported folder's, or a sub-folder's (recursive) */
+    int personal;      /* 1: the caller's personal override of the shared secret key */
 };
 
 struct arca_secret_list {
-    struct arca_secret *v; /* ordered by key */
+    struct arca_secret *v; /* ordered by key (then path) */
     size_t n;
 };
 
 /* Fetches and decrypts every secret of a folder: the shared ones and the
  * caller's personal overrides (personal set), each override after the
  * shared secret of its key; with ARCA_OVERRIDES an override replaces the
- * shared entry, with ARCA_SHARED_ONLY overrides are left out. */
+ * shared entry, with ARCA_SHARED_ONLY overrides are left out.
+ * With ARCA_IMPORTS, also the secrets of the folders it imports (arca imports
+ * add): the folder's own secrets win over imported ones, and among imports
+ * the last one (highest position) wins, as on the server's get-by-name and
+ * Infisical's CLI; an imported folder's own imports count too (nested, each
+ * folder once).  The server leaves out what the caller may not read.  With
+ * ARCA_RECURSIVE the secrets of every sub-folder the caller may read are
+ * added (a key may then appear once per folder).  Each secret's environment
+ * and path say where it lives. */
 int arca_secrets_list(struct arca *a, const struct arca_scope *scope,
                       struct arca_secret_list **ret);
 /* Fetches and decrypts one secret.  -ENOENT when absent. */
@@ -457,7 +469,9 @@ void arca_secret_free(struct arca_secret *s);
 void arca_secret_list_free(struct arca_secret_list *l);
 
 /* Expands the secret references in the values of l, the folder scope as
- * arca_secrets_list returned it, with the rules of the server's raw routes:
+ * arca_secrets_list(_ex) returned it, with the rules of the server's raw
+ * routes (each secret in the context of the folder it lives in, so that an
+ * imported secret's ${KEY} is KEY of its own folder):
  * ${KEY} is KEY in the same environment and folder, ${env.KEY} KEY at the
  * root "/" of environment env, ${env.a.b.KEY} KEY in folder /a/b of env (the
  * caller's personal override of KEY where it has one, unless ARCA_SHARED_ONLY); a
@@ -471,6 +485,48 @@ void arca_secret_list_free(struct arca_secret_list *l);
  * referenced folder; -E2BIG an expansion over 256 KiB.  The message names the
  * secret and the reference, never a value. */
 int arca_secrets_expand(struct arca *a, const struct arca_scope *scope, struct arca_secret_list *l);
+
+/* --- folders and imports -------------------------------------------------- */
+
+struct arca_folder {
+    char *id;
+    char *name;       /* the last part of path */
+    char *path;       /* canonical, e.g. /app/api */
+    char *created_at; /* ISO-8601 */
+};
+/* The sub-folders of scope's folder (every descendant when recursive), ordered
+ * by path.  A folder exists once a secret was written in it or below it, or
+ * it was created. */
+int arca_folders_list(struct arca *a, const struct arca_scope *scope, int recursive,
+                      struct arca_folder **ret, size_t *ret_n);
+/* Creates the folder name (letters, digits, '-', '_') in scope's folder, and
+ * any missing parent; an existing folder is returned as it is.  ret optional. */
+int arca_folder_create(struct arca *a, const struct arca_scope *parent, const char *name,
+                       struct arca_folder **ret);
+/* Deletes scope's folder and everything below it: each secret gets a deleted
+ * version (history is kept), the folders' imports go.  Folders cannot be
+ * renamed: values are sealed to their path. */
+int arca_folder_delete(struct arca *a, const struct arca_scope *folder);
+void arca_folders_free(struct arca_folder *f, size_t n);
+
+/* A secret import: the folder sees the secrets of environment:path below its
+ * own (see ARCA_IMPORTS, arca_secrets_list). */
+struct arca_import {
+    char *id;
+    char *environment; /* the source's environment slug */
+    char *path;        /* the source's folder */
+    int64_t position;  /* 1, 2, ...: a higher position wins */
+};
+/* The imports of scope's folder, by position. */
+int arca_imports_list(struct arca *a, const struct arca_scope *scope, struct arca_import **ret,
+                      size_t *ret_n);
+/* Makes scope's folder import from_env:from_path, last in order.  The server
+ * requires "folders edit" on the folder and "secrets read" on the source.
+ * -EINVAL for an import that exists, or a folder's twenty-first.  ret optional. */
+int arca_import_add(struct arca *a, const struct arca_scope *scope, const char *from_env,
+                    const char *from_path, struct arca_import **ret);
+int arca_import_remove(struct arca *a, const char *project_id, const char *import_id);
+void arca_imports_free(struct arca_import *v, size_t n);
 
 struct arca_secret_input {
     const char *key;

@@ -68,6 +68,7 @@ static const struct {
     {"ttl", offsetof(struct cli, ttl)},
     {"num-uses-limit", offsetof(struct cli, num_uses_limit)},
     {"position", offsetof(struct cli, position)},
+    {"from", offsetof(struct cli, from)},
 };
 
 static const struct {
@@ -94,6 +95,9 @@ static const struct {
     {"expand", offsetof(struct cli, no_expand), true},
     {"personal", offsetof(struct cli, personal)},
     {"no-overrides", offsetof(struct cli, no_overrides)},
+    {"imports", offsetof(struct cli, no_imports), true},
+    {"no-imports", offsetof(struct cli, no_imports)},
+    {"recursive", offsetof(struct cli, recursive)},
 };
 
 int cli_parse(struct cli *c, int argc, char **argv, int first)
@@ -432,7 +436,8 @@ int cli_fetch_folder(const struct cli *c, unsigned flags, struct arca **a,
 
     if (r)
         return r;
-    scope.flags = c->no_overrides ? ARCA_SHARED_ONLY : flags;
+    scope.flags = (c->no_overrides ? ARCA_SHARED_ONLY : flags) |
+                  (c->no_imports ? 0 : ARCA_IMPORTS) | (c->recursive ? ARCA_RECURSIVE : 0);
     r = arca_secrets_list(*a, &scope, ret);
     if (r >= 0 && !c->no_expand) {
         r = arca_secrets_expand(*a, &scope, *ret);

@@ -81,6 +81,9 @@ struct cli {
     bool no_expand;                 /* --expand=false: keep ${...} references as written */
     bool personal;                  /* secrets set/get/delete/history --personal */
     bool no_overrides;              /* run/export --no-overrides: shared values only */
+    bool no_imports;                /* --no-imports: leave the folder's imports out */
+    bool recursive;                 /* --recursive: sub-folders too (secrets list, folders list) */
+    const char *from;               /* imports add --from ENV:PATH */
     const char *args[CLI_MAX_ARGS]; /* positional arguments after the command words */
     size_t n_args;
     char **child_argv; /* after "--" (arca run), NULL-terminated, or NULL */
@@ -183,6 +186,12 @@ int cmd_secrets_set(struct cli *c);
 int cmd_secrets_get(struct cli *c);
 int cmd_secrets_list(struct cli *c);
 int cmd_secrets_delete(struct cli *c);
+int cmd_folders_list(struct cli *c);
+int cmd_folders_create(struct cli *c);
+int cmd_folders_delete(struct cli *c);
+int cmd_imports_list(struct cli *c);
+int cmd_imports_add(struct cli *c);
+int cmd_imports_remove(struct cli *c);
 int cmd_run(struct cli *c);
 int cmd_export(struct cli *c);
 int cmd_import(struct cli *c);

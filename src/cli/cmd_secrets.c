@@ -137,9 +137,10 @@ out:
 
 static json_t *secret_json(const struct arca_secret *s)
 {
-    return json_pack("{s:s, s:s, s:s, s:I, s:s}", "key", s->key, "type",
+    return json_pack("{s:s, s:s, s:s, s:I, s:s, s:s?, s:s?}", "key", s->key, "type",
                      s->personal ? "personal" : "shared", "value", s->value, "version",
-                     (json_int_t)s->version, "updatedAt", s->updated_at);
+                     (json_int_t)s->version, "updatedAt", s->updated_at, "environment",
+                     s->environment, "path", s->path);
 }
 
 /* Prints KEY=value lines as dotenv writes them; returns an exit code. */

@@ -18,6 +18,8 @@ struct command {
     "  --path PATH         folder path (default /)\n"                                              \
     "  --project-id ID     project (default: ARCA_PROJECT_ID, then .arca.json)\n"
 
+#define IMPORTS_FLAG "--no-imports leaves out the secrets the folder imports (arca imports add).\n"
+
 static const struct command commands[] = {
     {"server", cmd_server,
      "arca server [--listen 127.0.0.1:8200] [--data-dir ./arca-data] [--max-body BYTES]\n"
@@ -163,10 +165,13 @@ static const struct command commands[] = {
      "--personal gets your personal override instead of the shared secret.\n"
      "--expand=false keeps ${...} references unexpanded.\n" SCOPE_FLAGS},
     {"secrets list", cmd_secrets_list,
-     "arca secrets list [--format table|json|dotenv] [--show-values] [flags]\n"
+     "arca secrets list [--format table|json|dotenv] [--show-values] [--recursive]\n"
+     "                  [--no-imports] [flags]\n"
      "Your personal overrides are listed after the shared secret they override, TYPE\n"
      "personal (json: \"type\": \"personal\").\n"
-     "--expand=false keeps ${...} references unexpanded.\n" SCOPE_FLAGS},
+     "--expand=false keeps ${...} references unexpanded.\n"
+     "--recursive adds the secrets of every sub-folder (JSON says each one's path).\n" IMPORTS_FLAG
+         SCOPE_FLAGS},
     {"secrets delete", cmd_secrets_delete,
      "arca secrets delete KEY [KEY ...] [flags]\n"
      "Deletes secrets (a new, deleted version: history is kept).  Deleting a shared secret\n"
@@ -188,13 +193,35 @@ static const struct command commands[] = {
      "disk.\n"
      "Your personal overrides replace the shared values (also in references);\n"
      "--no-overrides uses the shared values only.\n"
-     "--expand=false keeps ${...} references unexpanded.\n" SCOPE_FLAGS},
+     "--expand=false keeps ${...} references unexpanded.\n" IMPORTS_FLAG SCOPE_FLAGS},
     {"export", cmd_export,
      "arca export [--format dotenv|dotenv-export|json|yaml|csv] [--output-file FILE] [flags]\n"
      "dotenv output reads back identically with the dotenv package and with sh\n"
      "(set -a; . ./file).  --output-file is written atomically with mode 0600.\n"
      "Your personal overrides replace the shared values; --no-overrides: shared only.\n"
-     "--expand=false keeps ${...} references unexpanded.\n" SCOPE_FLAGS},
+     "--expand=false keeps ${...} references unexpanded.\n" IMPORTS_FLAG SCOPE_FLAGS},
+    {"folders list", cmd_folders_list,
+     "arca folders list [--recursive] [--format json] [flags]\n"
+     "Lists the sub-folders of --path (every descendant with --recursive).  A folder exists\n"
+     "once a secret is written in it or below it, or once it is created.\n" SCOPE_FLAGS},
+    {"folders create", cmd_folders_create,
+     "arca folders create NAME [flags]\n"
+     "Creates folder NAME (letters, digits, '-', '_') in --path, and missing parents.\n"
+     "Folders cannot be renamed: values are sealed to their path.\n" SCOPE_FLAGS},
+    {"folders delete", cmd_folders_delete,
+     "arca folders delete PATH [--env ENV] [--project-id ID]\n"
+     "Deletes folder PATH and everything below it: each secret gets a deleted version\n"
+     "(history is kept, 'arca secrets history' shows it) and the folders' imports go.\n"},
+    {"imports list", cmd_imports_list,
+     "arca imports list [--format json] [flags]\n"
+     "Lists what the folder imports, by position (a higher position wins).\n" SCOPE_FLAGS},
+    {"imports add", cmd_imports_add,
+     "arca imports add --from ENV:PATH [--format json] [flags]\n"
+     "Makes the folder see the secrets of ENV:PATH below its own: its own secrets win, and\n"
+     "the import added last wins over earlier ones.  Needs 'folders edit' here and\n"
+     "'secrets read' on ENV:PATH.  Prints the import's id.\n" SCOPE_FLAGS},
+    {"imports remove", cmd_imports_remove,
+     "arca imports remove ID [--project-id ID]\nRemoves an import (see 'arca imports list').\n"},
     {"audit-logs list", cmd_audit_logs_list,
      "arca audit-logs list [--project-id ID] [--event E] [--actor A] [--since T] [--until T]\n"
      "                     [--limit N] [--format table|json]\n"

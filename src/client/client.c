@@ -1205,6 +1205,8 @@ static void secret_release(struct arca_secret *s)
     client_string_free(s->value);
     client_string_free(s->comment);
     free(s->updated_at);
+    free(s->environment);
+    free(s->path);
     memset(s, 0, sizeof(*s));
 }
 
@@ -1270,7 +1272,9 @@ static int secret_open(struct arca *a, const struct client_scope *scope, const u
 
     ret->key = strdup(key);
     ret->updated_at = strdup(updated_at);
-    if (!ret->key || !ret->updated_at)
+    ret->environment = strdup(s->environment);
+    ret->path = strdup(s->path);
+    if (!ret->key || !ret->updated_at || !ret->environment || !ret->path)
         return client_error(a, -ENOMEM, "out of memory");
     ret->version = version;
     r = client_record_open(a, s, pkey, key, "value", value, &ret->value);
@@ -1284,11 +1288,13 @@ static int secret_open(struct arca *a, const struct client_scope *scope, const u
     return 0;
 }
 
-/* By key, the shared secret before the override of the same key. */
+/* By key, then folder, the shared secret before the override of the same key. */
 static int secret_cmp(const void *x, const void *y)
 {
     const struct arca_secret *p = x, *q = y;
     int d = strcmp(p->key, q->key);
+    if (!d)
+        d = strcmp(p->path, q->path);
     return d ? d : (int)p->personal - (int)q->personal;
 }
 
@@ -1302,7 +1308,8 @@ static void secrets_overlay(struct arca_secret_list *l, unsigned flags)
         bool drop = l->v[i].personal
                         ? (flags & ARCA_SHARED_ONLY) != 0
                         : (flags & ARCA_OVERRIDES) && !(flags & ARCA_SHARED_ONLY) && i + 1 < l->n &&
-                              l->v[i + 1].personal && streq(l->v[i + 1].key, l->v[i].key);
+                              l->v[i + 1].personal && streq(l->v[i + 1].key, l->v[i].key) &&
+                              streq(l->v[i + 1].path, l->v[i].path);
         if (drop)
             secret_release(&l->v[i]);
         else
@@ -1311,25 +1318,81 @@ static void secrets_overlay(struct arca_secret_list *l, unsigned flags)
     l->n = k;
 }
 
-/* GET the folder's secrets: the raw array (BORROWED from *ret_answer). */
-static int folder_fetch(struct arca *a, const struct client_scope *s, json_t **ret_answer,
-                        json_t **ret_secrets)
+/* GET the folder's secrets (and what flags, ARCA_IMPORTS and ARCA_RECURSIVE,
+ * ask for): the answer. */
+static int folder_fetch(struct arca *a, const struct client_scope *s, unsigned flags,
+                        json_t **ret_answer, json_t **ret_secrets)
 {
     _cleanup_buf_ struct buf path = BUF_INIT;
     int r;
 
     r = client_secrets_path(a, s, NULL, &path);
+    if (r >= 0 && (flags & ARCA_IMPORTS))
+        r = buf_adds(&path, "&imports=true");
+    if (r >= 0 && (flags & ARCA_RECURSIVE))
+        r = buf_adds(&path, "&recursive=true");
+    if (r < 0)
+        return client_error(a, r, "out of memory");
+    return client_get_array(a, path.ptr, "secrets", ret_answer, ret_secrets);
+}
+
+/* The scope a secret object of a list answer says it lives in (a sub-folder,
+ * an imported folder), else def.  Decryption then proves it: the records are
+ * sealed to their environment and path. */
+static int located_scope(struct arca *a, const json_t *o, const struct client_scope *def,
+                         struct client_scope *ret)
+{
+    const char *env = NULL, *path = NULL;
+    struct arca_scope in = {def->project_id, def->environment, def->path};
+
+    if (wire_get_str(o, "environment", NAME_SLUG_MAX, &env) == 0)
+        in.environment = env;
+    if (wire_get_str(o, "path", NAME_PATH_MAX, &path) == 0)
+        in.path = path;
+    if (client_scope_check(a, &in, ret) < 0)
+        return client_error(a, -EPROTO, "the arca server sent a malformed secret location");
+    return 0;
+}
+
+/* Is path the folder base or below it? */
+static bool path_within(const char *path, const char *base)
+{
+    size_t n = strlen(base);
+
+    return streq(base, "/") || (strncmp(path, base, n) == 0 && (!path[n] || path[n] == '/'));
+}
+
+/* Opens the secret o of a list answer into the next entry of l.  The listed
+ * folder's own secrets (and sub-folders') come first, as l->v[0..n_own); an
+ * imported one (imported true) is left out when the listed folder or an
+ * import already put its key there. */
+static int list_add(struct arca *a, const struct client_scope *s, const uint8_t *pkey,
+                    const json_t *o, bool imported, size_t n_own, struct arca_secret_list *l)
+{
+    const char *key = json_string_value(json_object_get(o, "key"));
+    struct client_scope at;
+    int r;
+
+    for (size_t i = 0; imported && key && i < l->n; i++)
+        if (streq(l->v[i].key, key) && (i >= n_own || streq(l->v[i].path, s->path)))
+            return 0;
+    r = located_scope(a, o, s, &at);
     if (r < 0)
         return r;
-    return client_get_array(a, path.ptr, "secrets", ret_answer, ret_secrets);
+    if (!imported && (!streq(at.environment, s->environment) || !path_within(at.path, s->path)))
+        return client_error(a, -EPROTO, "the arca server sent a secret of another folder");
+    l->n++;
+    return secret_open(a, &at, pkey, o, &l->v[l->n - 1]);
 }
 
 int arca_secrets_list(struct arca *a, const struct arca_scope *scope, struct arca_secret_list **ret)
 {
     _cleanup_json_ json_t *answer = NULL;
     struct client_scope s;
+    struct arca_secret_list *l;
     const uint8_t *pkey;
-    json_t *arr;
+    json_t *arr, *blocks = NULL, *b, *o;
+    size_t n, i, k, n_own;
     int r;
 
     r = client_scope_begin(a, scope, NULL, &s);
@@ -1338,28 +1401,45 @@ int arca_secrets_list(struct arca *a, const struct arca_scope *scope, struct arc
     r = client_project_key(a, s.project_id, &pkey);
     if (r < 0)
         return r;
-    r = folder_fetch(a, &s, &answer, &arr);
+    r = folder_fetch(a, &s, s.flags, &answer, &arr);
     if (r < 0)
         return r;
-
-    struct arca_secret_list *l = calloc(1, sizeof(*l));
-    size_t n = json_array_size(arr);
+    n = json_array_size(arr);
+    if ((s.flags & ARCA_IMPORTS) && (r = client_answer_arr(a, answer, "imports", &blocks)) < 0)
+        return r;
+    json_array_foreach(blocks, i, b)
+    {
+        json_t *v = json_object_get(b, "secrets");
+        if (!json_is_array(v) || json_array_size(v) > CLIENT_LIST_MAX)
+            return client_error(a, -EPROTO, "the arca server sent a malformed import");
+        n += json_array_size(v);
+    }
+    l = calloc(1, sizeof(*l));
     if (!l || !(l->v = calloc(n ? n : 1, sizeof(*l->v)))) {
         free(l);
         return client_error(a, -ENOMEM, "out of memory");
     }
-    for (size_t i = 0; i < n; i++) {
-        l->n = i + 1;
-        r = secret_open(a, &s, pkey, json_array_get(arr, i), &l->v[i]);
-        if (r < 0) {
-            arca_secret_list_free(l);
-            return r;
+    json_array_foreach(arr, i, o)
+    {
+        if ((r = list_add(a, &s, pkey, o, false, 0, l)) < 0)
+            goto fail;
+    }
+    n_own = l->n;
+    /* the folder's own secrets first, then imports from the last: first one kept */
+    for (i = json_array_size(blocks); i-- > 0;) {
+        json_array_foreach(json_object_get(json_array_get(blocks, i), "secrets"), k, o)
+        {
+            if ((r = list_add(a, &s, pkey, o, true, n_own, l)) < 0)
+                goto fail;
         }
     }
-    qsort(l->v, n, sizeof(*l->v), secret_cmp);
+    qsort(l->v, l->n, sizeof(*l->v), secret_cmp);
     secrets_overlay(l, s.flags);
     *ret = l;
     return 0;
+fail:
+    arca_secret_list_free(l);
+    return r;
 }
 
 int arca_secret_get(struct arca *a, const struct arca_scope *scope, const char *key,
@@ -1558,7 +1638,7 @@ int arca_secrets_set(struct arca *a, const struct arca_scope *scope,
     r = client_project_key(a, s.project_id, &pkey);
     if (r < 0)
         return r;
-    r = folder_fetch(a, &s, &folder, &arr);
+    r = folder_fetch(a, &s, 0, &folder, &arr);
     if (r < 0)
         return r;
 

@@ -87,6 +87,13 @@ static int folder_get(struct expansion *x, const char *env, const char *path,
     return 0;
 }
 
+/* Does sec live in (env, path)? */
+static bool located(const struct arca_secret *sec, const char *env, const char *path)
+{
+    return (!sec->environment || streq(sec->environment, env)) &&
+           (!sec->path || streq(sec->path, path));
+}
+
 /* Resolves one reference <ref, len> (the text between "${" and "}") seen in
  * the secret at `at`, appending the referenced value, itself expanded. */
 static int resolve(struct expansion *x, const char *ref, size_t len, const struct ref_frame *at,
@@ -142,8 +149,8 @@ static int resolve(struct expansion *x, const char *ref, size_t len, const struc
             return ref_fail(x, -EINVAL, ref, len, "forms a cycle");
     if (depth >= REF_DEPTH_MAX)
         return ref_fail(x, -EINVAL, ref, len, "nests references too deeply");
-    for (size_t i = 0; i < l->n; i++) /* the override, if any, comes last */
-        if (streq(l->v[i].key, key))
+    for (size_t i = 0; i < l->n; i++) /* the folder's own; an override comes last */
+        if (streq(l->v[i].key, key) && located(&l->v[i], env, path))
             sec = &l->v[i];
     if (!sec)
         return ref_fail(x, -ENOENT, ref, len, "does not resolve");
@@ -206,7 +213,9 @@ int arca_secrets_expand(struct arca *a, const struct arca_scope *scope, struct a
 
     for (size_t i = 0; i < l->n; i++) {
         _cleanup_buf_ struct buf out = BUF_INIT;
-        struct ref_frame me = {s.environment, s.path, l->v[i].key, NULL};
+        /* in the context of its own folder (an import, a sub-folder) */
+        struct ref_frame me = {l->v[i].environment ? l->v[i].environment : s.environment,
+                               l->v[i].path ? l->v[i].path : s.path, l->v[i].key, NULL};
 
         if (!strstr(l->v[i].value, "${"))
             continue;

@@ -322,54 +322,148 @@ static bool shadowed(struct req *r, const struct store_secret *v, size_t n, size
     return is_v4(r) && !*v[i].owner_id && i + 1 < n && streq(v[i + 1].key, v[i].key);
 }
 
+/* include_imports (v3's spelling) or includeImports (v4's): both accepted on
+ * both versions; imports are included by default on v4 only. */
+static bool want_imports(struct req *r)
+{
+    return flag(r, "includeImports", flag(r, "include_imports", is_v4(r)));
+}
+
+/* Appends the secrets v to arr, each as if the request were about its own
+ * folder (envs[i], or the request's environment if envs is NULL, and the
+ * secret's path): references expand in that context.  On failure w->status
+ * and w->msg say why. */
+static int append_secrets(struct req *r, struct raw *w, const struct store_env *const *envs,
+                          const struct store_secret *v, size_t n, bool show, json_t *arr)
+{
+    const struct store_env *env0 = w->env;
+    char path0[sizeof(w->path)];
+    int ret = 0;
+
+    memcpy(path0, w->path, sizeof(path0));
+    for (size_t i = 0; i < n && ret == 0; i++) {
+        json_t *o;
+
+        if (shadowed(r, v, n, i))
+            continue;
+        w->env = envs ? envs[i] : env0;
+        snprintf(w->path, sizeof(w->path), "%s", v[i].path);
+        o = raw_json(r, w, &v[i], show);
+        if (!o)
+            ret = -EINVAL;
+        else
+            json_array_append_new(arr, o);
+    }
+    w->env = env0;
+    memcpy(w->path, path0, sizeof(path0));
+    return ret;
+}
+
+/* recursive=true: the secrets of every sub-folder the caller may list (others
+ * are left out silently, as Infisical filters them), values where it may read. */
+static int append_subfolders(struct req *r, struct raw *w, bool view, json_t *arr, size_t *count)
+{
+    struct store_folder *f = NULL;
+    size_t n_f = 0;
+    int ret;
+
+    ret = r->srv->store->ops->folder_list(r->srv->store, w->env->id, w->path, true, &f, &n_f);
+    for (size_t i = 0; i < n_f && ret == 0; i++) {
+        struct store_secret *v = NULL;
+        size_t n = 0;
+
+        if (!project_can(r, &w->ctx, AUTHZ_SECRETS, AUTHZ_DESCRIBE, w->env->slug, f[i].path))
+            continue;
+        ret = r->srv->store->ops->secrets_list_with(r->srv->store, w->env->id, f[i].path, w->owner,
+                                                    &v, &n);
+        if (ret == 0)
+            ret = append_secrets(
+                r, w, NULL, v, n,
+                view && project_can(r, &w->ctx, AUTHZ_SECRETS, AUTHZ_READ, w->env->slug, f[i].path),
+                arr);
+        *count += n;
+        store_secrets_free(v, n);
+    }
+    store_folders_free(f, n_f);
+    if (ret < 0 && !w->status) {
+        w->status = 503;
+        snprintf(w->msg, sizeof(w->msg), "store failure listing sub-folders (%d)", ret);
+    }
+    return ret;
+}
+
+/* The "imports" array of the request's folder (empty unless asked for). */
+static json_t *imports_json(struct req *r, struct raw *w, bool want, bool view)
+{
+    struct import_block *b = NULL;
+    size_t n = 0;
+    json_t *arr = json_array(), *secrets;
+    int ret = want ? imports_resolve(r, &w->ctx, w->env, w->path, &b, &n) : 0;
+
+    for (size_t i = 0; i < n && ret == 0; i++) {
+        secrets = json_array();
+        ret = append_secrets(r, w, b[i].envs, b[i].secrets, b[i].n, view, secrets);
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:o}", "secretPath", b[i].path,
+                                             "environment", b[i].env->slug, "folderId",
+                                             b[i].folder_id, "secrets", secrets));
+    }
+    import_blocks_free(b, n);
+    if (ret < 0) {
+        if (!w->status) {
+            w->status = 503;
+            snprintf(w->msg, sizeof(w->msg), "store failure reading imports (%d)", ret);
+        }
+        json_decref(arr);
+        return NULL;
+    }
+    return arr;
+}
+
 void api_raw_list(struct req *r)
 {
     struct raw w = {0};
     struct store_secret *v = NULL;
-    size_t n = 0;
-    json_t *arr, *meta, *o;
+    size_t n = 0, n_sub = 0;
+    json_t *arr, *meta, *imports = NULL;
     struct audit_event e;
-    bool show;
+    bool show, view = flag(r, "viewSecretValue", true);
     int ret;
 
-    if (flag(r, "recursive", false)) {
-        http_fail(r, 400, "recursive listing is not supported by this server yet");
-        return;
-    }
     if (raw_open(r, NULL, &w) < 0)
         return;
     w.expand = flag(r, "expandSecretReferences", is_v4(r));
     w.owner = list_owner(r);
     if (raw_allows(r, &w, AUTHZ_DESCRIBE) < 0)
         goto out;
-    show = flag(r, "viewSecretValue", true) &&
-           project_can(r, &w.ctx, AUTHZ_SECRETS, AUTHZ_READ, w.env->slug, w.path);
+    show = view && project_can(r, &w.ctx, AUTHZ_SECRETS, AUTHZ_READ, w.env->slug, w.path);
     ret = r->srv->store->ops->secrets_list_with(r->srv->store, w.env->id, w.path, w.owner, &v, &n);
     if (ret < 0) {
         http_fail(r, 503, "store failure listing secrets (%d)", ret);
         goto out;
     }
     arr = json_array();
-    for (size_t i = 0; i < n; i++) {
-        if (shadowed(r, v, n, i))
-            continue;
-        o = raw_json(r, &w, &v[i], show);
-        if (!o) {
-            json_decref(arr);
-            http_fail(r, w.status ? w.status : 500, "%s", w.msg);
-            goto out;
-        }
-        json_array_append_new(arr, o);
+    ret = append_secrets(r, &w, NULL, v, n, show, arr);
+    if (ret == 0 && flag(r, "recursive", false))
+        ret = append_subfolders(r, &w, view, arr, &n_sub);
+    if (ret == 0)
+        imports = imports_json(r, &w, want_imports(r), view);
+    if (ret < 0 || !imports) {
+        json_decref(arr);
+        http_fail(r, w.status ? w.status : 500, "%s", w.msg);
+        goto out;
     }
     e = raw_event(&w, "secret.list", NULL);
-    meta = json_pack("{s:I, s:b}", "count", (json_int_t)n, "values", show);
+    meta = json_pack("{s:I, s:b, s:I}", "count", (json_int_t)(n + n_sub), "values", show, "imports",
+                     (json_int_t)json_array_size(imports));
     e.metadata = meta;
     ret = audit_or_fail(r, &e);
     json_decref(meta);
-    if (ret < 0)
+    if (ret < 0) {
         json_decref(arr);
-    else
-        http_reply(r, 200, json_pack("{s:o, s:[]}", "secrets", arr, "imports"));
+        json_decref(imports);
+    } else {
+        http_reply(r, 200, json_pack("{s:o, s:o}", "secrets", arr, "imports", imports));
+    }
 out:
     store_secrets_free(v, n);
     raw_release(&w);
@@ -434,6 +528,39 @@ static int find_secret(struct req *r, struct raw *w, const char *name, const cha
     return rc;
 }
 
+/* Get-by-name of a secret the folder does not hold: the import blocks are
+ * searched from the last to the first (the last import wins).  Replies unless
+ * -ENOENT (no import has it). */
+static int reply_imported(struct req *r, struct raw *w, const char *name, struct audit_event *e)
+{
+    struct import_block *b = NULL;
+    size_t n = 0;
+    json_t *arr = NULL;
+    int ret = imports_resolve(r, &w->ctx, w->env, w->path, &b, &n);
+
+    if (ret < 0) {
+        http_fail(r, 503, "store failure reading imports (%d)", ret);
+        return ret;
+    }
+    ret = -ENOENT;
+    for (size_t i = n; i-- > 0 && ret == -ENOENT;)
+        for (size_t k = 0; k < b[i].n && ret == -ENOENT; k++)
+            if (streq(b[i].secrets[k].key, name)) {
+                arr = json_array();
+                ret = append_secrets(r, w, &b[i].envs[k], &b[i].secrets[k], 1,
+                                     flag(r, "viewSecretValue", true), arr);
+                e->environment = b[i].envs[k]->slug;
+                e->path = b[i].secrets[k].path;
+                if (ret < 0)
+                    http_fail(r, w->status ? w->status : 500, "%s", w->msg);
+                else if ((ret = audit_or_fail(r, e)) == 0)
+                    http_reply(r, 200, json_pack("{s:O}", "secret", json_array_get(arr, 0)));
+            }
+    json_decref(arr);
+    import_blocks_free(b, n);
+    return ret;
+}
+
 void api_raw_get(struct req *r)
 {
     struct raw w = {0};
@@ -451,6 +578,9 @@ void api_raw_get(struct req *r)
         goto out;
     ret = find_secret(r, &w, name, owner, req_query(r, "version"), &sec);
     e = raw_event(&w, "secret.read", name);
+    if (ret == -ENOENT && !req_query(r, "version") && want_imports(r) &&
+        reply_imported(r, &w, name, &e) != -ENOENT)
+        goto out;
     if (ret == -ENOENT) {
         e.outcome = "failure";
         audit_log(r, &e);

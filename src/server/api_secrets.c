@@ -118,13 +118,75 @@ static bool key_param_ok(struct req *r, const char *key)
     return false;
 }
 
+/* A secret of another folder than the request's (a sub-folder, an import):
+ * with where it lives, the associated data its records are sealed with. */
+static json_t *located_json(const struct store_secret *sec, const char *env, bool values)
+{
+    json_t *o = secret_json(sec, values);
+
+    json_object_set_new(o, "environment", json_string(env));
+    json_object_set_new(o, "path", json_string(sec->path));
+    return o;
+}
+
+/* A user's list holds their own personal overrides; machines have none. */
+static const char *list_owner(struct req *r)
+{
+    return r->who.kind == PRINCIPAL_USER ? r->who.id : NULL;
+}
+
+/* ?recursive=true: the secrets of every sub-folder the caller may list
+ * (others are left out), values where it may read them. */
+static int list_subfolders(struct req *r, struct scope *s, json_t *arr)
+{
+    struct store_folder *f = NULL;
+    size_t n_f = 0;
+    int ret = r->srv->store->ops->folder_list(r->srv->store, s->env->id, s->path, true, &f, &n_f);
+
+    for (size_t i = 0; i < n_f && ret == 0; i++) {
+        struct store_secret *v = NULL;
+        size_t n = 0;
+        bool values = project_can(r, &s->ctx, AUTHZ_SECRETS, AUTHZ_READ, s->env->slug, f[i].path);
+
+        if (!project_can(r, &s->ctx, AUTHZ_SECRETS, AUTHZ_DESCRIBE, s->env->slug, f[i].path))
+            continue;
+        ret = r->srv->store->ops->secrets_list_with(r->srv->store, s->env->id, f[i].path,
+                                                    list_owner(r), &v, &n);
+        for (size_t k = 0; k < n && ret == 0; k++)
+            json_array_append_new(arr, located_json(&v[k], s->env->slug, values));
+        store_secrets_free(v, n);
+    }
+    store_folders_free(f, n_f);
+    return ret;
+}
+
+/* ?imports=true: the folder's import blocks (api_folders.c), ciphertext. */
+static int list_imports(struct req *r, struct scope *s, json_t *arr)
+{
+    struct import_block *b = NULL;
+    size_t n = 0;
+    int ret = imports_resolve(r, &s->ctx, s->env, s->path, &b, &n);
+
+    for (size_t i = 0; i < n && ret == 0; i++) {
+        json_t *secrets = json_array();
+        for (size_t k = 0; k < b[i].n; k++)
+            json_array_append_new(secrets,
+                                  located_json(&b[i].secrets[k], b[i].envs[k]->slug, true));
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:o}", "environment", b[i].env->slug,
+                                             "path", b[i].path, "folderId", b[i].folder_id,
+                                             "secrets", secrets));
+    }
+    import_blocks_free(b, n);
+    return ret;
+}
+
 void api_secrets_list(struct req *r)
 {
     struct scope s = {0};
     struct store_secret *v = NULL;
     size_t n = 0;
     struct audit_event e;
-    json_t *arr, *meta;
+    json_t *arr = NULL, *imports = NULL, *meta;
     bool values;
     int ret;
 
@@ -133,24 +195,32 @@ void api_secrets_list(struct req *r)
     if (scope_allows(r, &s, AUTHZ_DESCRIBE) < 0)
         goto out;
     values = project_can(r, &s.ctx, AUTHZ_SECRETS, AUTHZ_READ, s.env->slug, s.path);
-    ret = r->srv->store->ops->secrets_list_with(
-        r->srv->store, s.env->id, s.path, r->who.kind == PRINCIPAL_USER ? r->who.id : NULL, &v, &n);
+    ret = r->srv->store->ops->secrets_list_with(r->srv->store, s.env->id, s.path, list_owner(r), &v,
+                                                &n);
+    arr = json_array();
+    imports = json_array();
+    for (size_t i = 0; i < n && ret == 0; i++)
+        json_array_append_new(arr, secret_json(&v[i], values));
+    if (ret == 0 && streq(req_query(r, "recursive") ?: "", "true"))
+        ret = list_subfolders(r, &s, arr);
+    if (ret == 0 && streq(req_query(r, "imports") ?: "", "true"))
+        ret = list_imports(r, &s, imports);
     if (ret < 0) {
         http_fail(r, 503, "store failure listing secrets (%d)", ret);
         goto out;
     }
     e = scope_event(&s, "secret.list", NULL);
-    meta = json_pack("{s:I, s:b}", "count", (json_int_t)n, "values", values);
+    meta = json_pack("{s:I, s:b, s:I}", "count", (json_int_t)json_array_size(arr), "values", values,
+                     "imports", (json_int_t)json_array_size(imports));
     e.metadata = meta;
     ret = audit_or_fail(r, &e);
     json_decref(meta);
-    if (ret < 0)
-        goto out;
-    arr = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, secret_json(&v[i], values));
-    http_reply(r, 200, json_pack("{s:o}", "secrets", arr));
+    if (ret == 0) {
+        http_reply(r, 200, json_pack("{s:O, s:O}", "secrets", arr, "imports", imports));
+    }
 out:
+    json_decref(arr);
+    json_decref(imports);
     store_secrets_free(v, n);
     project_release(&s.ctx);
 }

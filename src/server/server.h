@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/names.h"
 #include "http.h"
 #include "store/store.h"
 
@@ -114,6 +115,15 @@ void api_service_tokens_list(struct req *r);
 void api_service_tokens_revoke(struct req *r);
 void api_service_token_self(struct req *r);
 void api_audit_list(struct req *r);
+void api_folders_list(struct req *r);
+void api_folders_create(struct req *r);
+void api_folders_get(struct req *r);
+void api_folders_rename(struct req *r);
+void api_folders_delete(struct req *r);
+void api_imports_list(struct req *r);
+void api_imports_create(struct req *r);
+void api_imports_update(struct req *r);
+void api_imports_delete(struct req *r);
 void api_audit_verify(struct req *r);
 void api_workspace_create(struct req *r);
 void api_workspace_list(struct req *r);
@@ -181,6 +191,25 @@ bool role_exists(struct req *r, const char *project_id, const char *role);
 /* The row of the service token r authenticated with (r->who.kind must be
  * PRINCIPAL_SERVICE); ret OWNED.  Replies 503 and returns < 0 on failure. */
 int service_token_self(struct req *r, struct store_service_token *ret);
+/* The environment of p with that slug, or NULL.  BORROWED from p. */
+const struct store_env *env_by_slug(const struct store_project *p, const char *slug);
+
+/* What a folder imports (api_folders.c): one block per import whose source the
+ * caller may read ("secrets read"), in position order; its secrets are the
+ * source's own, then those of the source's imports (nested, last import first,
+ * each folder once, unreadable ones left out), the first of each key kept. */
+struct import_block {
+    const struct store_env *env;      /* BORROWED from the project: the source */
+    char path[NAME_PATH_MAX + 1];     /* the source's path */
+    char folder_id[STORE_ID_LEN + 1]; /* "" if the source folder does not exist */
+    struct store_secret *secrets;     /* OWNED; each secret's path is its own folder */
+    const struct store_env **envs;    /* OWNED array: the environment of each secret */
+    size_t n;
+};
+int imports_resolve(struct req *r, struct project_ctx *ctx, const struct store_env *env,
+                    const char *path, struct import_block **ret, size_t *ret_n);
+void import_blocks_free(struct import_block *b, size_t n);
+
 /* Role of user_id in org_id ("admin", "member") or NULL if not a member. */
 int org_role_of(struct req *r, const char *org_id, char role[16]);
 

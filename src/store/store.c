@@ -250,3 +250,38 @@ void store_audits_free(struct store_audit *a, size_t n)
         store_audit_release(&a[i]);
     free(a);
 }
+
+void store_folder_release(struct store_folder *f)
+{
+    if (!f)
+        return;
+    free(f->path);
+    memset(f, 0, sizeof(*f));
+}
+
+void store_folders_free(struct store_folder *f, size_t n)
+{
+    if (!f)
+        return;
+    for (size_t i = 0; i < n; i++)
+        store_folder_release(&f[i]);
+    free(f);
+}
+
+void store_import_release(struct store_import *i)
+{
+    if (!i)
+        return;
+    free(i->path);
+    free(i->import_path);
+    memset(i, 0, sizeof(*i));
+}
+
+void store_imports_free(struct store_import *i, size_t n)
+{
+    if (!i)
+        return;
+    for (size_t k = 0; k < n; k++)
+        store_import_release(&i[k]);
+    free(i);
+}

@@ -256,6 +256,32 @@ struct store_secret_at {
     struct store_secret then;    /* that version (value len 0 = deleted then); zeros if !existed */
 };
 
+/* A folder (migration 0005): every (environment, path) that holds secrets, or
+ * was created empty, has one, and so have all its ancestors ("/" included). */
+struct store_folder {
+    char id[STORE_ID_LEN + 1];
+    char project_id[STORE_ID_LEN + 1];
+    char env_id[STORE_ID_LEN + 1];
+    char *path; /* OWNED: canonical */
+    int64_t created_at;
+};
+
+/* A secret import: the folder (env_id, path) sees the shared secrets of
+ * (import_env_id, import_path) below its own.  Positions are 1..n per folder
+ * (a deleted source environment may leave a gap until the next move or
+ * delete); a higher position wins over a lower one. */
+struct store_import {
+    char id[STORE_ID_LEN + 1];
+    char project_id[STORE_ID_LEN + 1];
+    char env_id[STORE_ID_LEN + 1];
+    char *path; /* OWNED */
+    char import_env_id[STORE_ID_LEN + 1];
+    char *import_path; /* OWNED */
+    int64_t position;
+    int64_t created_at;
+    char created_by[STORE_ID_LEN + 1];
+};
+
 enum store_write_op {
     STORE_PUT,    /* create, or update if it exists */
     STORE_CREATE, /* -EEXIST if it exists */
@@ -469,6 +495,39 @@ struct store_ops {
     int (*secrets_at)(struct store *s, const char *env_id, const char *path, int64_t t,
                       struct store_secret_at **ret, size_t *ret_n);
 
+    /* --- folders and imports (migration 0005) --- */
+    /* Creates the folder and its missing ancestors; an existing folder is
+     * returned as it is (ret may be NULL).  ret_created (may be NULL): whether
+     * the folder itself was new. */
+    int (*folder_create)(struct store *s, const char *project_id, const char *env_id,
+                         const char *path, int64_t now, struct store_folder *ret,
+                         bool *ret_created);
+    /* The direct sub-folders of path (every descendant when recursive), ordered
+     * by path; path itself is not listed.  ret OWNED: store_folders_free. */
+    int (*folder_list)(struct store *s, const char *env_id, const char *path, bool recursive,
+                       struct store_folder **ret, size_t *ret_n);
+    int (*folder_get)(struct store *s, const char *id, struct store_folder *ret);
+    int (*folder_find)(struct store *s, const char *env_id, const char *path,
+                       struct store_folder *ret);
+    /* Deletes the folder and every sub-folder in one transaction: each of their
+     * live secrets gets a tombstone version (history is kept), the folders'
+     * import rows go.  -ENOENT if the folder does not exist, -EINVAL for "/".
+     * ret_n_secrets (may be NULL): how many secrets were deleted. */
+    int (*folder_delete)(struct store *s, const char *env_id, const char *path,
+                         const char *actor_id, int64_t now, size_t *ret_n_secrets);
+    /* Adds an import at the end of the folder's list (imp->position is set),
+     * creating the destination folder if needed.  -EEXIST if the folder already
+     * imports that source, -E2BIG if it has max imports already. */
+    int (*import_create)(struct store *s, struct store_import *imp, size_t max);
+    /* The imports of a folder, ordered by position.  ret OWNED: store_imports_free. */
+    int (*import_list)(struct store *s, const char *env_id, const char *path,
+                       struct store_import **ret, size_t *ret_n);
+    int (*import_get)(struct store *s, const char *id, struct store_import *ret);
+    /* Moves an import to position (clamped to 1..n), shifting the others. */
+    int (*import_move)(struct store *s, const char *id, int64_t position);
+    /* Removes an import; the later ones move up. */
+    int (*import_delete)(struct store *s, const char *id);
+
     /* --- audit log --- */
     /* Appends records in one transaction (one fsync), filling seq and, through
      * chain, prev_hash and hash: rec->seq and rec->prev_hash are set before
@@ -519,5 +578,9 @@ void store_service_token_release(struct store_service_token *t);
 void store_service_tokens_free(struct store_service_token *t, size_t n);
 void store_secrets_at_free(struct store_secret_at *v, size_t n);
 void store_version_refs_free(struct store_version_ref *v, size_t n);
+void store_folder_release(struct store_folder *f);
+void store_folders_free(struct store_folder *f, size_t n);
+void store_import_release(struct store_import *i);
+void store_imports_free(struct store_import *i, size_t n);
 void store_audit_release(struct store_audit *a);
 void store_audits_free(struct store_audit *a, size_t n);

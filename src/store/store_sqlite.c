@@ -149,6 +149,22 @@ enum sq_stmt {
     ST_SECRETS_AT,
     ST_AUDIT_LAST,
     ST_AUDIT_NEXT_SEQ,
+    /* migration 0005 */
+    ST_FOLDER_INSERT,
+    ST_FOLDER_GET,
+    ST_FOLDER_FIND,
+    ST_FOLDER_LIST,
+    ST_SUBTREE_LIVE_SECRETS,
+    ST_SECRET_TOMBSTONE,
+    ST_SUBTREE_IMPORTS_DELETE,
+    ST_SUBTREE_FOLDERS_DELETE,
+    ST_IMPORT_INSERT,
+    ST_IMPORT_COUNT,
+    ST_IMPORT_LAST_POSITION,
+    ST_IMPORT_LIST,
+    ST_IMPORT_GET,
+    ST_IMPORT_SET_POSITION,
+    ST_IMPORT_DELETE,
     ST_AUDIT_INSERT,
     ST__MAX
 };
@@ -181,6 +197,13 @@ enum sq_stmt {
     "seq, time, actor_type, actor_id, actor_name, event, org_id, project_id, environment, path, "  \
     "key, ip, user_agent, outcome, metadata, prev_hash, hash"
 /* A credential that may still be used at ?2 (now). */
+#define FOLDER_COLS "id, project_id, env_id, path, created_at"
+#define IMPORT_COLS                                                                                \
+    "id, project_id, env_id, path, import_env_id, import_path, position, created_at, created_by"
+/* The folder ?2 of environment ?1 and its descendants; ?3 is ?2 with a
+ * trailing '/' (the prefix of every descendant's path). */
+#define SUBTREE "env_id = ?1 AND (path = ?2 OR substr(path, 1, length(?3)) = ?3)"
+
 #define USABLE "revoked = 0 AND (num_uses_limit = 0 OR num_uses < num_uses_limit) AND "
 
 static const struct {
@@ -442,6 +465,39 @@ static const struct {
     [ST_AUDIT_NEXT_SEQ] = {"read audit seq", "SELECT max(coalesce((SELECT seq FROM sqlite_sequence "
                                              "WHERE name = 'audit_log'), 0), "
                                              "coalesce((SELECT max(seq) FROM audit_log), 0)) + 1"},
+    [ST_FOLDER_INSERT] = {"insert folder", "INSERT OR IGNORE INTO folders (" FOLDER_COLS ") "
+                                           "VALUES (?, ?, ?, ?, ?)"},
+    [ST_FOLDER_GET] = {"get folder", "SELECT " FOLDER_COLS " FROM folders WHERE id = ?"},
+    [ST_FOLDER_FIND] = {"find folder",
+                        "SELECT " FOLDER_COLS " FROM folders WHERE env_id = ? AND path = ?"},
+    /* ?3 the descendants' prefix, ?4 1: all of them, 0: direct children only. */
+    [ST_FOLDER_LIST] = {"list folders", "SELECT " FOLDER_COLS " FROM folders "
+                                        "WHERE env_id = ?1 AND path != ?2 "
+                                        "AND substr(path, 1, length(?3)) = ?3 "
+                                        "AND (?4 OR instr(substr(path, length(?3) + 1), '/') = 0) "
+                                        "ORDER BY path"},
+    [ST_SUBTREE_LIVE_SECRETS] = {"list live secrets of folders",
+                                 "SELECT id FROM secrets WHERE " SUBTREE " AND value IS NOT NULL"},
+    [ST_SECRET_TOMBSTONE] = {"delete secret", "UPDATE secrets SET version = version + 1, "
+                                              "value = NULL, comment = NULL, updated_at = ?2, "
+                                              "updated_by = ?3 WHERE id = ?1"},
+    [ST_SUBTREE_IMPORTS_DELETE] = {"delete imports of folders",
+                                   "DELETE FROM secret_imports WHERE " SUBTREE},
+    [ST_SUBTREE_FOLDERS_DELETE] = {"delete folders", "DELETE FROM folders WHERE " SUBTREE},
+    [ST_IMPORT_INSERT] = {"insert import", "INSERT INTO secret_imports (" IMPORT_COLS ") "
+                                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+    [ST_IMPORT_COUNT] = {"count imports",
+                         "SELECT count(*) FROM secret_imports WHERE env_id = ? AND path = ?"},
+    /* not count(*): deleting a source environment leaves a gap (see 0005) */
+    [ST_IMPORT_LAST_POSITION] = {"find last import",
+                                 "SELECT coalesce(max(position), 0) "
+                                 "FROM secret_imports WHERE env_id = ? AND path = ?"},
+    [ST_IMPORT_LIST] = {"list imports", "SELECT " IMPORT_COLS " FROM secret_imports "
+                                        "WHERE env_id = ? AND path = ? ORDER BY position, id"},
+    [ST_IMPORT_GET] = {"get import", "SELECT " IMPORT_COLS " FROM secret_imports WHERE id = ?"},
+    [ST_IMPORT_SET_POSITION] = {"move import",
+                                "UPDATE secret_imports SET position = ?2 WHERE id = ?1"},
+    [ST_IMPORT_DELETE] = {"delete import", "DELETE FROM secret_imports WHERE id = ?"},
     [ST_AUDIT_INSERT] = {"insert audit record",
                          "INSERT INTO audit_log (" AUDIT_COLS ") "
                          "VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
@@ -1971,6 +2027,33 @@ static int sq_write_one(struct sq_conn *c, const char *project_id, const char *e
     return 0;
 }
 
+/* Inserts the rows of path and its ancestors that are missing, inside the
+ * caller's transaction.  1 if the row of path itself was new, else 0. */
+static int sq_folder_ensure(struct sq_conn *c, const char *project_id, const char *env_id,
+                            const char *path, int64_t now)
+{
+    char p[NAME_PATH_MAX + 1];
+    int r, created = -1;
+
+    if (strlen(path) >= sizeof(p) || path[0] != '/')
+        return -EINVAL;
+    strcpy(p, path);
+    for (;;) {
+        char id[STORE_ID_LEN + 1], *slash;
+
+        name_uuid(id);
+        r = sq_run(c, ST_FOLDER_INSERT, "tttti", id, project_id, env_id, p, now);
+        if (r < 0)
+            return r;
+        if (created < 0)
+            created = sqlite3_changes(c->db) > 0;
+        if (streq(p, "/"))
+            return created;
+        slash = strrchr(p, '/');
+        slash[slash == p ? 1 : 0] = 0;
+    }
+}
+
 static int sq_secrets_write(struct store *s, const char *project_id, const char *env_id,
                             const char *path, struct store_write *w, size_t n, const char *actor_id,
                             int64_t now)
@@ -1999,6 +2082,10 @@ static int sq_secrets_write(struct store *s, const char *project_id, const char 
         return r;
     for (size_t i = 0; i < n; i++) {
         r = sq_write_one(c, project_id, env_id, path, &w[i], actor_id, now, &res[i]);
+        if (r < 0)
+            return r;
+        /* the folder of each write (w->path: a batch spans folders) exists */
+        r = sq_folder_ensure(c, project_id, env_id, w[i].path ? w[i].path : path, now);
         if (r < 0)
             return r;
     }
@@ -2867,6 +2954,300 @@ static void sq_close(struct store *s)
     sq_free(sq(s));
 }
 
+/* ---- folders and imports (migration 0005) ---- */
+
+static int sq_read_folder(struct sq_conn *c, sqlite3_stmt *st, void *ret)
+{
+    _cleanup_(store_folder_release) struct store_folder f = {0};
+    int r;
+
+    if ((r = col_id(c, st, 0, f.id)) < 0 || (r = col_id(c, st, 1, f.project_id)) < 0 ||
+        (r = col_id(c, st, 2, f.env_id)) < 0 || (r = col_str(st, 3, &f.path)) < 0)
+        return r;
+    f.created_at = sqlite3_column_int64(st, 4);
+    *(struct store_folder *)ret = TAKE_STRUCT(f);
+    return 0;
+}
+
+static void sq_release_folder(void *p)
+{
+    store_folder_release(p);
+}
+
+static int sq_read_import(struct sq_conn *c, sqlite3_stmt *st, void *ret)
+{
+    _cleanup_(store_import_release) struct store_import x = {0};
+    int r;
+
+    if ((r = col_id(c, st, 0, x.id)) < 0 || (r = col_id(c, st, 1, x.project_id)) < 0 ||
+        (r = col_id(c, st, 2, x.env_id)) < 0 || (r = col_str(st, 3, &x.path)) < 0 ||
+        (r = col_id(c, st, 4, x.import_env_id)) < 0 || (r = col_str(st, 5, &x.import_path)) < 0 ||
+        (r = col_id(c, st, 8, x.created_by)) < 0)
+        return r;
+    x.position = sqlite3_column_int64(st, 6);
+    x.created_at = sqlite3_column_int64(st, 7);
+    *(struct store_import *)ret = TAKE_STRUCT(x);
+    return 0;
+}
+
+static void sq_release_import(void *p)
+{
+    store_import_release(p);
+}
+
+/* The prefix of the paths below path: "/" for the root, else path + "/". */
+static int sq_subtree_prefix(const char *path, char out[NAME_PATH_MAX + 2])
+{
+    if (!path || path[0] != '/' || strlen(path) > NAME_PATH_MAX)
+        return -EINVAL;
+    snprintf(out, NAME_PATH_MAX + 2, "%s%s", path, streq(path, "/") ? "" : "/");
+    return 0;
+}
+
+static int sq_folder_create(struct store *s, const char *project_id, const char *env_id,
+                            const char *path, int64_t now, struct store_folder *ret,
+                            bool *ret_created)
+{
+    _cleanup_conn_ struct sq_conn *c = NULL;
+    int r, created;
+
+    if (!project_id || !env_id || !path)
+        return -EINVAL;
+    c = sq_writer(sq(s));
+    if ((r = sq_begin(c)) < 0 || (created = sq_folder_ensure(c, project_id, env_id, path, now)) < 0)
+        return r < 0 ? r : created;
+    if ((r = sq_commit(c)) < 0)
+        return r;
+    if (ret_created)
+        *ret_created = created > 0;
+    if (!ret)
+        return 0;
+    {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        if ((r = sq_query(c, ST_FOLDER_FIND, &st, "tt", env_id, path)) < 0 ||
+            (r = sq_step(c, st)) < 0)
+            return r;
+        return r ? sq_read_folder(c, st, ret) : -EIO;
+    }
+}
+
+static int sq_folder_list(struct store *s, const char *env_id, const char *path, bool recursive,
+                          struct store_folder **ret, size_t *ret_n)
+{
+    _cleanup_conn_ struct sq_conn *c = NULL;
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    char prefix[NAME_PATH_MAX + 2];
+    void *v = NULL;
+    int r;
+
+    if (!env_id || !ret || !ret_n || sq_subtree_prefix(path, prefix) < 0)
+        return -EINVAL;
+    if ((r = sq_reader(sq(s), &c)) < 0 ||
+        (r = sq_query(c, ST_FOLDER_LIST, &st, "ttti", env_id, path, prefix, (int64_t)recursive)) <
+            0 ||
+        (r = sq_collect(c, st, sizeof(**ret), sq_read_folder, sq_release_folder, &v, ret_n)) < 0)
+        return r;
+    *ret = v;
+    return 0;
+}
+
+static int sq_folder_get(struct store *s, const char *id, struct store_folder *ret)
+{
+    if (!id || !ret)
+        return -EINVAL;
+    return sq_get(s, sq_read_folder, ret, ST_FOLDER_GET, "t", id);
+}
+
+static int sq_folder_find(struct store *s, const char *env_id, const char *path,
+                          struct store_folder *ret)
+{
+    if (!env_id || !path || !ret)
+        return -EINVAL;
+    return sq_get(s, sq_read_folder, ret, ST_FOLDER_FIND, "tt", env_id, path);
+}
+
+/* The ids of the rows st returns (its first column). */
+static int sq_read_ids(struct sq_conn *c, sqlite3_stmt *st, char (**ret)[STORE_ID_LEN + 1],
+                       size_t *ret_n)
+{
+    char(*v)[STORE_ID_LEN + 1] = NULL;
+    size_t n = 0, cap = 0;
+    int r;
+
+    while ((r = sq_step(c, st)) > 0) {
+        void *p = sq_grow(v, &cap, n, sizeof(*v));
+        if (!p) {
+            r = -ENOMEM;
+            break;
+        }
+        v = p;
+        if ((r = col_id(c, st, 0, v[n])) < 0)
+            break;
+        n++;
+    }
+    if (r < 0) {
+        free(v);
+        return r;
+    }
+    *ret = v;
+    *ret_n = n;
+    return 0;
+}
+
+static int sq_folder_delete(struct store *s, const char *env_id, const char *path,
+                            const char *actor_id, int64_t now, size_t *ret_n_secrets)
+{
+    _cleanup_conn_ struct sq_conn *c = NULL;
+    _cleanup_free_ char(*ids)[STORE_ID_LEN + 1] = NULL;
+    char prefix[NAME_PATH_MAX + 2];
+    size_t n = 0;
+    int r;
+
+    if (!env_id || !actor_id || sq_subtree_prefix(path, prefix) < 0 || streq(path, "/"))
+        return -EINVAL;
+    c = sq_writer(sq(s));
+    if ((r = sq_begin(c)) < 0 || (r = sq_int(c, NULL, ST_FOLDER_FIND, "tt", env_id, path)) < 0)
+        return r;
+    if (r == 0)
+        return -ENOENT;
+    {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        if ((r = sq_query(c, ST_SUBTREE_LIVE_SECRETS, &st, "ttt", env_id, path, prefix)) < 0 ||
+            (r = sq_read_ids(c, st, &ids, &n)) < 0)
+            return r;
+    }
+    for (size_t i = 0; i < n; i++)
+        if ((r = sq_run(c, ST_SECRET_TOMBSTONE, "tit", ids[i], now, actor_id)) < 0 ||
+            (r = sq_run(c, ST_VERSION_INSERT, "t", ids[i])) < 0)
+            return r;
+    if ((r = sq_run(c, ST_SUBTREE_IMPORTS_DELETE, "ttt", env_id, path, prefix)) < 0 ||
+        (r = sq_run(c, ST_SUBTREE_FOLDERS_DELETE, "ttt", env_id, path, prefix)) < 0 ||
+        (r = sq_commit(c)) < 0)
+        return r;
+    if (ret_n_secrets)
+        *ret_n_secrets = n;
+    return 0;
+}
+
+static int sq_import_create(struct store *s, struct store_import *imp, size_t max)
+{
+    _cleanup_conn_ struct sq_conn *c = NULL;
+    int64_t count, last;
+    int r;
+
+    if (!imp || !imp->path || !imp->import_path || !name_uuid_valid(imp->id))
+        return -EINVAL;
+    c = sq_writer(sq(s));
+    if ((r = sq_begin(c)) < 0 ||
+        (r = sq_int(c, &count, ST_IMPORT_COUNT, "tt", imp->env_id, imp->path)) < 0 ||
+        (r = sq_int(c, &last, ST_IMPORT_LAST_POSITION, "tt", imp->env_id, imp->path)) < 0)
+        return r;
+    if ((size_t)count >= max)
+        return -E2BIG;
+    if ((r = sq_folder_ensure(c, imp->project_id, imp->env_id, imp->path, imp->created_at)) < 0 ||
+        (r = sq_run(c, ST_IMPORT_INSERT, "ttttttiit", imp->id, imp->project_id, imp->env_id,
+                    imp->path, imp->import_env_id, imp->import_path, last + 1, imp->created_at,
+                    imp->created_by)) < 0 ||
+        (r = sq_commit(c)) < 0)
+        return r;
+    imp->position = last + 1;
+    return 0;
+}
+
+static int sq_import_list(struct store *s, const char *env_id, const char *path,
+                          struct store_import **ret, size_t *ret_n)
+{
+    _cleanup_conn_ struct sq_conn *c = NULL;
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    void *v = NULL;
+    int r;
+
+    if (!env_id || !path || !ret || !ret_n)
+        return -EINVAL;
+    if ((r = sq_reader(sq(s), &c)) < 0 ||
+        (r = sq_query(c, ST_IMPORT_LIST, &st, "tt", env_id, path)) < 0 ||
+        (r = sq_collect(c, st, sizeof(**ret), sq_read_import, sq_release_import, &v, ret_n)) < 0)
+        return r;
+    *ret = v;
+    return 0;
+}
+
+static int sq_import_get(struct store *s, const char *id, struct store_import *ret)
+{
+    if (!id || !ret)
+        return -EINVAL;
+    return sq_get(s, sq_read_import, ret, ST_IMPORT_GET, "t", id);
+}
+
+/* Numbers the imports of the folder 1..n in their order, with `moved` (if
+ * not NULL) taken out and put at `position`; inside the caller's transaction. */
+static int sq_import_renumber(struct sq_conn *c, const char *env_id, const char *path,
+                              const char *moved, int64_t position)
+{
+    _cleanup_free_ char(*ids)[STORE_ID_LEN + 1] = NULL;
+    size_t n = 0, k = 0;
+    int64_t pos = 1;
+    int r;
+
+    {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        if ((r = sq_query(c, ST_IMPORT_LIST, &st, "tt", env_id, path)) < 0 ||
+            (r = sq_read_ids(c, st, &ids, &n)) < 0)
+            return r;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (moved && streq(ids[i], moved))
+            continue;
+        if (moved && pos == position &&
+            (r = sq_run(c, ST_IMPORT_SET_POSITION, "ti", moved, pos++)) < 0)
+            return r;
+        if ((r = sq_run(c, ST_IMPORT_SET_POSITION, "ti", ids[i], pos++)) < 0)
+            return r;
+        k++;
+    }
+    if (moved && k + 1 == (size_t)pos &&
+        (r = sq_run(c, ST_IMPORT_SET_POSITION, "ti", moved, pos)) < 0)
+        return r;
+    return 0;
+}
+
+/* Runs op on the import id (NULL: none) and renumbers its folder, in one
+ * transaction. */
+static int sq_import_change(struct store *s, const char *id, enum sq_stmt op, int64_t position)
+{
+    _cleanup_conn_ struct sq_conn *c = NULL;
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    _cleanup_(store_import_release) struct store_import imp = {0};
+    int r;
+
+    if (!id)
+        return -EINVAL;
+    c = sq_writer(sq(s));
+    if ((r = sq_begin(c)) < 0 || (r = sq_query(c, ST_IMPORT_GET, &st, "t", id)) < 0 ||
+        (r = sq_step(c, st)) < 0)
+        return r;
+    if (r == 0)
+        return -ENOENT;
+    r = sq_read_import(c, st, &imp);
+    sq_reset(st);
+    st = NULL;
+    if (r < 0 || (op != ST__MAX && (r = sq_run(c, op, "t", id)) < 0) ||
+        (r = sq_import_renumber(c, imp.env_id, imp.path, op == ST__MAX ? id : NULL,
+                                position < 1 ? 1 : position)) < 0)
+        return r;
+    return sq_commit(c);
+}
+
+static int sq_import_move(struct store *s, const char *id, int64_t position)
+{
+    return sq_import_change(s, id, ST__MAX, position);
+}
+
+static int sq_import_delete(struct store *s, const char *id)
+{
+    return sq_import_change(s, id, ST_IMPORT_DELETE, 0);
+}
+
 static const struct store_ops sq_ops = {
     .name = "sqlite",
     .close = sq_close,
@@ -2929,6 +3310,16 @@ static const struct store_ops sq_ops = {
     .project_versions = sq_project_versions,
     .project_rekey = sq_project_rekey,
     .secrets_at = sq_secrets_at,
+    .folder_create = sq_folder_create,
+    .folder_list = sq_folder_list,
+    .folder_get = sq_folder_get,
+    .folder_find = sq_folder_find,
+    .folder_delete = sq_folder_delete,
+    .import_create = sq_import_create,
+    .import_list = sq_import_list,
+    .import_get = sq_import_get,
+    .import_move = sq_import_move,
+    .import_delete = sq_import_delete,
     .audit_append = sq_audit_append,
     .audit_query = sq_audit_query,
 };

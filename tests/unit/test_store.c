@@ -2228,7 +2228,10 @@ Test(store, upgrades_a_0001_database_in_place)
             "INSERT INTO secrets (id, project_id, env_id, path, key, version, value, "
             "updated_at, updated_by) VALUES ('s1', '" PROJ_ID "', '" ENV_DEV
             "', '/', 'K', 1, x'76', 5, '" USER_ID "');"
-            "INSERT INTO secret_versions VALUES ('s1', 1, x'76', NULL, 5, '" USER_ID "');",
+            "INSERT INTO secret_versions VALUES ('s1', 1, x'76', NULL, 5, '" USER_ID "');"
+            "INSERT INTO secrets (id, project_id, env_id, path, key, version, value, "
+            "updated_at, updated_by) VALUES ('s2', '" PROJ_ID "', '" ENV_DEV
+            "', '/a/b', 'K', 1, x'76', 5, '" USER_ID "');",
             NULL, NULL, NULL),
         SQLITE_OK, "%s", sqlite3_errmsg(db));
     sqlite3_close(db);
@@ -2237,6 +2240,15 @@ Test(store, upgrades_a_0001_database_in_place)
     cr_assert_eq(sql_int("SELECT count(*) FROM schema_migrations"), (int64_t)store_n_migrations);
     cr_assert_eq(sql_int("SELECT applied_at FROM schema_migrations WHERE version = 1"), 42);
     cr_assert_eq(sql_int("SELECT count(*) FROM sqlite_master WHERE name = 'audit_log'"), 1);
+    /* migration 0005 made the folders of the stored secrets, ancestors included */
+    cr_assert_eq(sql_int("SELECT count(*) FROM folders"), 3);
+    {
+        struct store_folder f = {0};
+        cr_assert_eq(st->ops->folder_find(st, ENV_DEV, "/a", &f), 0);
+        cr_assert(name_uuid_valid(f.id), "%s", f.id);
+        cr_assert_str_eq(f.project_id, PROJ_ID);
+        store_folder_release(&f);
+    }
 
     cr_assert_eq(st->ops->user_get(st, USER_ID, &u), 0);
     cr_assert_str_eq(u.email, "ada@example.com");
@@ -2369,4 +2381,135 @@ Test(store, project_create_with_server_key)
     cr_assert_eq(p.server_key.len, sizeof(sk));
     cr_assert_arr_eq(p.server_key.ptr, sk, sizeof(sk));
     store_project_release(&p);
+}
+
+/* ---- folders and imports (migration 0005) ---- */
+
+static char **folder_paths(const char *env, const char *path, bool recursive, size_t *ret_n)
+{
+    struct store_folder *v = NULL;
+    char **out;
+
+    cr_assert_eq(st->ops->folder_list(st, env, path, recursive, &v, ret_n), 0);
+    out = calloc(*ret_n + 1, sizeof(*out));
+    for (size_t i = 0; i < *ret_n; i++)
+        out[i] = strdup(v[i].path);
+    store_folders_free(v, *ret_n);
+    return out;
+}
+
+static void assert_paths(const char *env, const char *path, bool recursive, const char *const *want,
+                         size_t n_want)
+{
+    size_t n = 0;
+    char **got = folder_paths(env, path, recursive, &n);
+
+    cr_assert_eq(n, n_want, "%zu folders under %s", n, path);
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_str_eq(got[i], want[i]);
+        free(got[i]);
+    }
+    free(got);
+}
+
+Test(store, folders_follow_secret_writes)
+{
+    struct store_folder f = {0};
+
+    setup_project();
+    cr_assert_eq(write1(ENV_DEV, "/a/b", STORE_PUT, "K", "v", NULL), 0);
+    cr_assert_eq(write1(ENV_DEV, "/ab", STORE_PUT, "K", "v", NULL), 0);
+    assert_paths(ENV_DEV, "/", false, (const char *[]){"/a", "/ab"}, 2);
+    assert_paths(ENV_DEV, "/", true, (const char *[]){"/a", "/a/b", "/ab"}, 3);
+    assert_paths(ENV_DEV, "/a", true, (const char *[]){"/a/b"}, 1);
+    assert_paths(ENV_PROD, "/", true, NULL, 0);
+    cr_assert_eq(st->ops->folder_find(st, ENV_DEV, "/", &f), 0, "the root has a row too");
+    store_folder_release(&f);
+}
+
+Test(store, folder_create_and_delete_keeps_history)
+{
+    struct store_folder f = {0}, g = {0};
+    struct store_secret *h = NULL, s = {0};
+    size_t n = 0, n_deleted = 0;
+    bool created = false;
+
+    setup_project();
+    cr_assert_eq(st->ops->folder_create(st, PROJ_ID, ENV_DEV, "/x/y/z", 1, &f, &created), 0);
+    cr_assert(created);
+    cr_assert_str_eq(f.path, "/x/y/z");
+    cr_assert_eq(st->ops->folder_create(st, PROJ_ID, ENV_DEV, "/x/y/z", 2, &g, &created), 0);
+    cr_assert_not(created);
+    cr_assert_str_eq(g.id, f.id, "an existing folder is returned");
+    cr_assert_eq(write1(ENV_DEV, "/x/y", STORE_PUT, "K", "v", NULL), 0);
+    cr_assert_eq(write1(ENV_DEV, "/xy", STORE_PUT, "K", "v", NULL), 0);
+
+    cr_assert_eq(st->ops->folder_delete(st, ENV_DEV, "/", USER_ID, 3, NULL), -EINVAL);
+    cr_assert_eq(st->ops->folder_delete(st, ENV_DEV, "/nope", USER_ID, 3, NULL), -ENOENT);
+    cr_assert_eq(st->ops->folder_delete(st, ENV_DEV, "/x", USER_ID, 3, &n_deleted), 0);
+    cr_assert_eq(n_deleted, 1);
+    assert_paths(ENV_DEV, "/", true, (const char *[]){"/xy"}, 1);
+    cr_assert_eq(st->ops->secret_get(st, ENV_DEV, "/x/y", "K", &s), -ENOENT);
+    cr_assert_eq(st->ops->secret_get(st, ENV_DEV, "/xy", "K", &s), 0, "a sibling is untouched");
+    store_secret_release(&s);
+    cr_assert_eq(st->ops->secret_history(st, ENV_DEV, "/x/y", "K", &h, &n), 0);
+    cr_assert_eq(n, 2, "the value and its tombstone");
+    cr_assert_eq(h[0].value.len, 0);
+    cr_assert(blob_is(&h[1].value, "v"));
+    store_secrets_free(h, n);
+    store_folder_release(&f);
+    store_folder_release(&g);
+}
+
+static void add_import(const char *id, const char *env, const char *path, const char *from_env,
+                       const char *from_path, size_t max, int want)
+{
+    struct store_import imp = {.path = (char *)path, .import_path = (char *)from_path};
+
+    strcpy(imp.id, id);
+    strcpy(imp.project_id, PROJ_ID);
+    strcpy(imp.env_id, env);
+    strcpy(imp.import_env_id, from_env);
+    strcpy(imp.created_by, USER_ID);
+    imp.created_at = clock_ms++;
+    cr_assert_eq(st->ops->import_create(st, &imp, max), want, "import %s", id);
+}
+
+static void assert_import_order(const char *const *ids, size_t n_ids)
+{
+    struct store_import *v = NULL;
+    size_t n = 0;
+
+    cr_assert_eq(st->ops->import_list(st, ENV_PROD, "/", &v, &n), 0);
+    cr_assert_eq(n, n_ids);
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_str_eq(v[i].id, ids[i]);
+        cr_assert_eq(v[i].position, (int64_t)i + 1);
+    }
+    store_imports_free(v, n);
+}
+
+#define IMP1 "66666666-6666-4666-8666-666666666601"
+#define IMP2 "66666666-6666-4666-8666-666666666602"
+#define IMP3 "66666666-6666-4666-8666-666666666603"
+#define IMP4 "66666666-6666-4666-8666-666666666604"
+
+Test(store, imports_are_ordered_moved_and_removed)
+{
+    setup_project();
+    add_import(IMP1, ENV_PROD, "/", ENV_DEV, "/", 3, 0);
+    add_import(IMP2, ENV_PROD, "/", ENV_STG, "/", 3, 0);
+    add_import(IMP3, ENV_PROD, "/", ENV_DEV, "/shared", 3, 0);
+    add_import(IMP4, ENV_PROD, "/", ENV_DEV, "/", 9, -EEXIST);
+    add_import(IMP4, ENV_PROD, "/", ENV_STG, "/x", 3, -E2BIG);
+    assert_import_order((const char *[]){IMP1, IMP2, IMP3}, 3);
+
+    cr_assert_eq(st->ops->import_move(st, IMP3, 1), 0);
+    assert_import_order((const char *[]){IMP3, IMP1, IMP2}, 3);
+    cr_assert_eq(st->ops->import_move(st, IMP3, 99), 0, "clamped to the end");
+    assert_import_order((const char *[]){IMP1, IMP2, IMP3}, 3);
+    cr_assert_eq(st->ops->import_delete(st, IMP1), 0);
+    assert_import_order((const char *[]){IMP2, IMP3}, 2);
+    cr_assert_eq(st->ops->import_delete(st, IMP1), -ENOENT);
+    cr_assert_eq(st->ops->import_move(st, IMP1, 1), -ENOENT);
 }

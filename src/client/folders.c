@@ -1,0 +1,265 @@
+/* folders.c - folders and secret imports of a project (arca folders ...,
+ * arca imports ...): thin calls to /projects/<id>/folders and /imports.
+ * Nothing here is secret: folder paths and import sources are names. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/util.h"
+#include "base/wire.h"
+#include "client.h"
+#include "transport.h"
+
+/* Appends /projects/<id><suffix>[/<segment>]?environment=<env>&path=<path>. */
+static int scope_route(struct arca *a, const struct client_scope *s, const char *suffix,
+                       const char *segment, struct buf *out)
+{
+    int r = client_project_path(a, s->project_id, suffix, out);
+
+    if (r >= 0 && segment && (r = buf_addch(out, '/')) >= 0)
+        r = transport_escape(a, segment, out);
+    if (r >= 0)
+        r = buf_adds(out, "?environment=");
+    if (r >= 0)
+        r = transport_escape(a, s->environment, out);
+    if (r >= 0)
+        r = buf_adds(out, "&path=");
+    if (r >= 0)
+        r = transport_escape(a, s->path, out);
+    return r < 0 ? client_error(a, r, "out of memory") : 0;
+}
+
+/* Reads one item of the answer (a folder, an import) into the caller's record. */
+typedef int (*item_parse_fn)(struct arca *a, const json_t *o, void *ret);
+typedef void (*item_release_fn)(void *item);
+
+/* GETs path and parses answer[key], an array, into a new array of `size`-byte
+ * records. */
+static int get_items(struct arca *a, const char *path, const char *key, size_t size,
+                     item_parse_fn parse, item_release_fn release, void **ret, size_t *ret_n)
+{
+    _cleanup_json_ json_t *answer = NULL;
+    json_t *arr;
+    char *v;
+    size_t n;
+    int r;
+
+    if ((r = client_get_array(a, path, key, &answer, &arr)) < 0)
+        return r;
+    n = json_array_size(arr);
+    v = calloc(n ? n : 1, size);
+    if (!v)
+        return client_error(a, -ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        if ((r = parse(a, json_array_get(arr, i), v + i * size)) < 0) {
+            for (size_t k = 0; k <= i; k++)
+                release(v + k * size);
+            free(v);
+            return r;
+        }
+    *ret = v;
+    *ret_n = n;
+    return 0;
+}
+
+/* POSTs body (TAKES it; NULL: out of memory) to path and parses answer[key]
+ * into a new `size`-byte record (*ret optional: NULL to drop it). */
+static int post_item(struct arca *a, const char *path, json_t *body, const char *key, size_t size,
+                     item_parse_fn parse, item_release_fn release, void **ret)
+{
+    _cleanup_json_ json_t *answer = NULL, *b = body;
+    json_t *o;
+    void *item;
+    int r;
+
+    if (!b)
+        return client_error(a, -ENOMEM, "out of memory");
+    if ((r = transport_call(a, "POST", path, b, &answer, NULL)) < 0 ||
+        (r = client_answer_obj(a, answer, key, &o)) < 0)
+        return r;
+    item = calloc(1, size);
+    if (!item)
+        return client_error(a, -ENOMEM, "out of memory");
+    r = parse(a, o, item);
+    if (r < 0 || !ret) {
+        release(item);
+        free(item);
+        return r;
+    }
+    *ret = item;
+    return 0;
+}
+
+static void folder_release(void *p)
+{
+    struct arca_folder *f = p;
+
+    free(f->id);
+    free(f->name);
+    free(f->path);
+    free(f->created_at);
+}
+
+void arca_folders_free(struct arca_folder *f, size_t n)
+{
+    for (size_t i = 0; f && i < n; i++)
+        folder_release(&f[i]);
+    free(f);
+}
+
+static int folder_parse(struct arca *a, const json_t *o, void *ret)
+{
+    struct arca_folder *f = ret;
+    int r =
+        json_is_object(o) ? 0 : client_error(a, -EPROTO, "the arca server sent a malformed folder");
+
+    if (r >= 0)
+        r = client_dup_field(a, o, "id", CLIENT_ID_MAX, &f->id);
+    if (r >= 0)
+        r = client_dup_field(a, o, "name", CLIENT_STRING_MAX, &f->name);
+    if (r >= 0)
+        r = client_dup_field(a, o, "path", CLIENT_STRING_MAX, &f->path);
+    if (r >= 0)
+        r = client_dup_field(a, o, "createdAt", CLIENT_STRING_MAX, &f->created_at);
+    return r;
+}
+
+int arca_folders_list(struct arca *a, const struct arca_scope *scope, int recursive,
+                      struct arca_folder **ret, size_t *ret_n)
+{
+    _cleanup_buf_ struct buf path = BUF_INIT;
+    struct client_scope s;
+    int r;
+
+    if ((r = client_scope_begin(a, scope, NULL, &s)) < 0 ||
+        (r = scope_route(a, &s, "/folders", NULL, &path)) < 0)
+        return r;
+    if (recursive && buf_adds(&path, "&recursive=true") < 0)
+        return client_error(a, -ENOMEM, "out of memory");
+    return get_items(a, path.ptr, "folders", sizeof(**ret), folder_parse, folder_release,
+                     (void **)ret, ret_n);
+}
+
+int arca_folder_create(struct arca *a, const struct arca_scope *parent, const char *name,
+                       struct arca_folder **ret)
+{
+    _cleanup_buf_ struct buf path = BUF_INIT;
+    struct client_scope s;
+    int r;
+
+    if ((r = client_scope_begin(a, parent, NULL, &s)) < 0 ||
+        (r = client_project_path(a, s.project_id, "/folders", &path)) < 0)
+        return r;
+    return post_item(a, path.ptr,
+                     json_pack("{s:s, s:s, s:s}", "environment", s.environment, "path", s.path,
+                               "name", name ? name : ""),
+                     "folder", sizeof(**ret), folder_parse, folder_release, (void **)ret);
+}
+
+int arca_folder_delete(struct arca *a, const struct arca_scope *folder)
+{
+    _cleanup_buf_ struct buf path = BUF_INIT;
+    struct client_scope s;
+    char *slash;
+    int r;
+
+    if ((r = client_scope_begin(a, folder, NULL, &s)) < 0)
+        return r;
+    if (streq(s.path, "/"))
+        return client_error(a, -EINVAL, "the root folder '/' cannot be deleted");
+    /* the server deletes a folder by name within its parent */
+    slash = strrchr(s.path, '/');
+    *slash = 0;
+    {
+        struct client_scope parent = s;
+        snprintf(parent.path, sizeof(parent.path), "%s", *s.path ? s.path : "/");
+        r = scope_route(a, &parent, "/folders", slash + 1, &path);
+    }
+    if (r < 0)
+        return r;
+    return transport_call(a, "DELETE", path.ptr, NULL, NULL, NULL);
+}
+
+static void import_release(void *p)
+{
+    struct arca_import *i = p;
+
+    free(i->id);
+    free(i->environment);
+    free(i->path);
+}
+
+void arca_imports_free(struct arca_import *v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        import_release(&v[i]);
+    free(v);
+}
+
+static int import_parse(struct arca *a, const json_t *o, void *ret)
+{
+    struct arca_import *imp = ret;
+    json_t *env = json_object_get(o, "importEnv");
+    long long pos = 0;
+    int r = json_is_object(env)
+                ? 0
+                : client_error(a, -EPROTO, "the arca server sent a malformed import");
+
+    if (r >= 0)
+        r = client_dup_field(a, o, "id", CLIENT_ID_MAX, &imp->id);
+    if (r >= 0)
+        r = client_dup_field(a, env, "slug", CLIENT_STRING_MAX, &imp->environment);
+    if (r >= 0)
+        r = client_dup_field(a, o, "importPath", CLIENT_STRING_MAX, &imp->path);
+    if (r >= 0)
+        r = client_answer_int(a, o, "position", &pos);
+    imp->position = pos;
+    return r;
+}
+
+int arca_imports_list(struct arca *a, const struct arca_scope *scope, struct arca_import **ret,
+                      size_t *ret_n)
+{
+    _cleanup_buf_ struct buf path = BUF_INIT;
+    struct client_scope s;
+    int r;
+
+    if ((r = client_scope_begin(a, scope, NULL, &s)) < 0 ||
+        (r = scope_route(a, &s, "/imports", NULL, &path)) < 0)
+        return r;
+    return get_items(a, path.ptr, "secretImports", sizeof(**ret), import_parse, import_release,
+                     (void **)ret, ret_n);
+}
+
+int arca_import_add(struct arca *a, const struct arca_scope *scope, const char *from_env,
+                    const char *from_path, struct arca_import **ret)
+{
+    _cleanup_buf_ struct buf path = BUF_INIT;
+    struct client_scope s;
+    int r;
+
+    if ((r = client_scope_begin(a, scope, NULL, &s)) < 0 ||
+        (r = client_project_path(a, s.project_id, "/imports", &path)) < 0)
+        return r;
+    return post_item(a, path.ptr,
+                     json_pack("{s:s, s:s, s:{s:s, s:s}}", "environment", s.environment, "path",
+                               s.path, "import", "environment", from_env ? from_env : "", "path",
+                               from_path ? from_path : "/"),
+                     "secretImport", sizeof(**ret), import_parse, import_release, (void **)ret);
+}
+
+int arca_import_remove(struct arca *a, const char *project_id, const char *import_id)
+{
+    _cleanup_buf_ struct buf path = BUF_INIT;
+    int r;
+
+    if ((r = client_require_project(a, project_id)) < 0)
+        return r;
+    if (!import_id || !*import_id)
+        return client_error(a, -EINVAL, "no import id given (see 'arca imports list')");
+    if ((r = client_project_path(a, project_id, "/imports/", &path)) < 0)
+        return r;
+    if (transport_escape(a, import_id, &path) < 0)
+        return client_error(a, -ENOMEM, "out of memory");
+    return transport_call(a, "DELETE", path.ptr, NULL, NULL, NULL);
+}
