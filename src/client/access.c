@@ -122,17 +122,38 @@ static int check_role(struct arca *a, const char *role)
     return 0;
 }
 
+static void member_release(void *item)
+{
+    struct arca_member *m = item;
+
+    free(m->principal_id);
+    free(m->name);
+    free(m->role);
+    free(m->created_at);
+}
+
 void arca_members_free(struct arca_member *m, size_t n)
 {
-    if (!m)
-        return;
-    for (size_t i = 0; i < n; i++) {
-        free(m[i].principal_id);
-        free(m[i].name);
-        free(m[i].role);
-        free(m[i].created_at);
-    }
-    free(m);
+    client_items_free(m, n, sizeof(*m), member_release);
+}
+
+static int member_parse(struct arca *a, const json_t *o, void *ret)
+{
+    struct arca_member *m = ret;
+    const char *type;
+    int r = 0;
+
+    if (!json_is_object(o) || wire_get_str(o, "principalType", 16, &type) < 0)
+        return client_error(a, -EPROTO, "the arca server sent a malformed member");
+    m->type = streq(type, "identity") ? ARCA_PRINCIPAL_IDENTITY : ARCA_PRINCIPAL_USER;
+    if ((r = client_dup_field(a, o, "principalId", CLIENT_ID_MAX, &m->principal_id)) >= 0 &&
+        (r = client_dup_field(a, o, "role", CLIENT_STRING_MAX, &m->role)) >= 0 &&
+        (r = client_dup_optional(a, o, "name", CLIENT_STRING_MAX, &m->name)) >= 0)
+        r = client_dup_optional(a, o, "createdAt", CLIENT_STRING_MAX, &m->created_at);
+    if (r >= 0 && ((!m->name && !(m->name = strdup(""))) ||
+                   (!m->created_at && !(m->created_at = strdup("")))))
+        r = client_error(a, -ENOMEM, "out of memory");
+    return r;
 }
 
 static int members_fetch(struct arca *a, const char *project_id, json_t **ret_answer,
@@ -163,35 +184,8 @@ int arca_members_list(struct arca *a, const char *project_id, struct arca_member
     r = members_fetch(a, project_id, &answer, &arr);
     if (r < 0)
         return r;
-    size_t n = json_array_size(arr);
-    struct arca_member *v = calloc(n ? n : 1, sizeof(*v));
-    if (!v)
-        return client_error(a, -ENOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        const json_t *o = json_array_get(arr, i);
-        const char *type;
-        struct arca_member *m = &v[i];
-
-        if (!json_is_object(o) || wire_get_str(o, "principalType", 16, &type) < 0)
-            r = client_error(a, -EPROTO, "the arca server sent a malformed member");
-        if (r >= 0) {
-            m->type = streq(type, "identity") ? ARCA_PRINCIPAL_IDENTITY : ARCA_PRINCIPAL_USER;
-            if ((r = client_dup_field(a, o, "principalId", CLIENT_ID_MAX, &m->principal_id)) >= 0 &&
-                (r = client_dup_field(a, o, "role", CLIENT_STRING_MAX, &m->role)) >= 0 &&
-                (r = client_dup_optional(a, o, "name", CLIENT_STRING_MAX, &m->name)) >= 0)
-                r = client_dup_optional(a, o, "createdAt", CLIENT_STRING_MAX, &m->created_at);
-        }
-        if (r >= 0 && ((!m->name && !(m->name = strdup(""))) ||
-                       (!m->created_at && !(m->created_at = strdup("")))))
-            r = client_error(a, -ENOMEM, "out of memory");
-        if (r < 0) {
-            arca_members_free(v, i + 1);
-            return r;
-        }
-    }
-    *ret = v;
-    *ret_n = n;
-    return 0;
+    return client_parse_items(a, arr, sizeof(**ret), member_parse, member_release, (void **)ret,
+                              ret_n);
 }
 
 int client_member_post(struct arca *a, const char *project_id, enum arca_principal_type type,
@@ -591,16 +585,41 @@ int arca_rules_from_specs(struct arca *a, const char *const *allow, size_t n_all
 
 /* --- roles --------------------------------------------------------------- */
 
+static void role_release(void *item)
+{
+    struct arca_role *v = item;
+
+    free(v->slug);
+    free(v->name);
+    free(v->rules);
+}
+
 void arca_roles_free(struct arca_role *v, size_t n)
 {
-    if (!v)
-        return;
-    for (size_t i = 0; i < n; i++) {
-        free(v[i].slug);
-        free(v[i].name);
-        free(v[i].rules);
-    }
-    free(v);
+    client_items_free(v, n, sizeof(*v), role_release);
+}
+
+static int role_parse(struct arca *a, const json_t *o, void *ret)
+{
+    _cleanup_buf_ struct buf rules = BUF_INIT;
+    struct arca_role *v = ret;
+    json_t *rj = json_is_object(o) ? json_object_get(o, "rules") : NULL;
+    bool builtin = false;
+    int r;
+
+    if (!json_is_object(o))
+        return client_error(a, -EPROTO, "the arca server sent a malformed role");
+    if ((r = client_dup_field(a, o, "slug", CLIENT_STRING_MAX, &v->slug)) >= 0)
+        r = client_dup_optional(a, o, "name", CLIENT_STRING_MAX, &v->name);
+    if (r >= 0 && !v->name && !(v->name = strdup(v->slug)))
+        r = client_error(a, -ENOMEM, "out of memory");
+    if (r >= 0 && wire_get_bool(o, "builtin", &builtin) == 0)
+        v->builtin = builtin;
+    if (r >= 0 && (rj ? wire_dump(&rules, rj) : buf_adds(&rules, "[]")) < 0)
+        r = client_error(a, -ENOMEM, "out of memory");
+    if (r >= 0 && !(v->rules = buf_detach(&rules)))
+        r = client_error(a, -ENOMEM, "out of memory");
+    return r;
 }
 
 int arca_role_create(struct arca *a, const char *project_id, const char *slug, const char *name,
@@ -646,9 +665,7 @@ int arca_role_create(struct arca *a, const char *project_id, const char *slug, c
 
 int arca_roles_list(struct arca *a, const char *project_id, struct arca_role **ret, size_t *ret_n)
 {
-    _cleanup_json_ json_t *answer = NULL;
     _cleanup_buf_ struct buf path = BUF_INIT;
-    json_t *arr;
     int r;
 
     r = client_require_project(a, project_id);
@@ -657,39 +674,8 @@ int arca_roles_list(struct arca *a, const char *project_id, struct arca_role **r
     r = client_project_path(a, project_id, "/roles", &path);
     if (r < 0)
         return r;
-    r = client_get_array(a, path.ptr, "roles", &answer, &arr);
-    if (r < 0)
-        return r;
-    size_t n = json_array_size(arr);
-    struct arca_role *v = calloc(n ? n : 1, sizeof(*v));
-    if (!v)
-        return client_error(a, -ENOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        const json_t *o = json_array_get(arr, i);
-        _cleanup_buf_ struct buf rules = BUF_INIT;
-        json_t *rj = json_is_object(o) ? json_object_get(o, "rules") : NULL;
-        bool builtin = false;
-
-        if (!json_is_object(o))
-            r = client_error(a, -EPROTO, "the arca server sent a malformed role");
-        if (r >= 0 && (r = client_dup_field(a, o, "slug", CLIENT_STRING_MAX, &v[i].slug)) >= 0)
-            r = client_dup_optional(a, o, "name", CLIENT_STRING_MAX, &v[i].name);
-        if (r >= 0 && !v[i].name && !(v[i].name = strdup(v[i].slug)))
-            r = client_error(a, -ENOMEM, "out of memory");
-        if (r >= 0 && wire_get_bool(o, "builtin", &builtin) == 0)
-            v[i].builtin = builtin;
-        if (r >= 0 && (rj ? wire_dump(&rules, rj) : buf_adds(&rules, "[]")) < 0)
-            r = client_error(a, -ENOMEM, "out of memory");
-        if (r >= 0 && !(v[i].rules = buf_detach(&rules)))
-            r = client_error(a, -ENOMEM, "out of memory");
-        if (r < 0) {
-            arca_roles_free(v, i + 1);
-            return r;
-        }
-    }
-    *ret = v;
-    *ret_n = n;
-    return 0;
+    return client_get_items(a, path.ptr, "roles", sizeof(**ret), role_parse, role_release,
+                            (void **)ret, ret_n);
 }
 
 int arca_role_delete(struct arca *a, const char *project_id, const char *slug)

@@ -346,6 +346,43 @@ int client_get_array(struct arca *a, const char *path, const char *key, json_t *
     return 0;
 }
 
+int client_parse_items(struct arca *a, const json_t *arr, size_t size, client_item_parse_fn parse,
+                       client_item_release_fn release, void **ret, size_t *ret_n)
+{
+    size_t n = json_array_size(arr);
+    char *v = calloc(n ? n : 1, size);
+    int r;
+
+    if (!v)
+        return client_error(a, -ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        if ((r = parse(a, json_array_get(arr, i), v + i * size)) < 0) {
+            client_items_free(v, i + 1, size, release);
+            return r;
+        }
+    *ret = v;
+    *ret_n = n;
+    return 0;
+}
+
+int client_get_items(struct arca *a, const char *path, const char *key, size_t size,
+                     client_item_parse_fn parse, client_item_release_fn release, void **ret,
+                     size_t *ret_n)
+{
+    _cleanup_json_ json_t *answer = NULL;
+    json_t *arr;
+    int r = client_get_array(a, path, key, &answer, &arr);
+
+    return r < 0 ? r : client_parse_items(a, arr, size, parse, release, ret, ret_n);
+}
+
+void client_items_free(void *v, size_t n, size_t size, client_item_release_fn release)
+{
+    for (size_t i = 0; v && i < n; i++)
+        release((char *)v + i * size);
+    free(v);
+}
+
 int client_require_login(struct arca *a)
 {
     if (!a->token)
@@ -743,8 +780,10 @@ int client_check_project_id(struct arca *a, const char *project_id)
     return 0;
 }
 
-static void project_release(struct arca_project *p)
+static void project_release(void *item)
 {
+    struct arca_project *p = item;
+
     free(p->id);
     free(p->name);
     free(p->slug);
@@ -768,11 +807,7 @@ void arca_project_free(struct arca_project *p)
 
 void arca_projects_free(struct arca_project *p, size_t n)
 {
-    if (!p)
-        return;
-    for (size_t i = 0; i < n; i++)
-        project_release(&p[i]);
-    free(p);
+    client_items_free(p, n, sizeof(*p), project_release);
 }
 
 int client_dup_field(struct arca *a, const json_t *o, const char *key, size_t max, char **ret)
@@ -804,8 +839,9 @@ int client_dup_optional(struct arca *a, const json_t *o, const char *key, size_t
 }
 
 /* Fills p from a project object; on failure p holds what was parsed (release it). */
-static int project_parse(struct arca *a, const json_t *o, struct arca_project *p)
+static int project_parse(struct arca *a, const json_t *o, void *ret)
 {
+    struct arca_project *p = ret;
     json_t *envs;
     int r;
 
@@ -1034,31 +1070,12 @@ int arca_project_set_server_access(struct arca *a, const char *project_id, int o
 
 int arca_projects_list(struct arca *a, struct arca_project **ret, size_t *ret_n)
 {
-    _cleanup_json_ json_t *answer = NULL;
-    json_t *arr;
-    int r;
+    int r = client_require_login(a);
 
-    r = client_require_login(a);
     if (r < 0)
         return r;
-    r = client_get_array(a, CLIENT_API "/projects", "projects", &answer, &arr);
-    if (r < 0)
-        return r;
-
-    size_t n = json_array_size(arr);
-    struct arca_project *v = calloc(n ? n : 1, sizeof(*v));
-    if (!v)
-        return client_error(a, -ENOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        r = project_parse(a, json_array_get(arr, i), &v[i]);
-        if (r < 0) {
-            arca_projects_free(v, i + 1);
-            return r;
-        }
-    }
-    *ret = v;
-    *ret_n = n;
-    return 0;
+    return client_get_items(a, CLIENT_API "/projects", "projects", sizeof(**ret), project_parse,
+                            project_release, (void **)ret, ret_n);
 }
 
 /* --- secrets ------------------------------------------------------------- */

@@ -110,6 +110,22 @@ int client_require_project(struct arca *a, const char *project_id);
 int client_get_array(struct arca *a, const char *path, const char *key, json_t **ret_answer,
                      json_t **ret_arr);
 
+/* Lists of records: parse fills one record from an answer's object (on
+ * failure the record holds what was filled); release frees what one record
+ * holds, not the record itself. */
+typedef int (*client_item_parse_fn)(struct arca *a, const json_t *o, void *ret);
+typedef void (*client_item_release_fn)(void *item);
+/* Parses every element of arr into a new array of n `size`-byte records:
+ * *ret OWNED (client_items_free); nothing is returned on failure. */
+int client_parse_items(struct arca *a, const json_t *arr, size_t size, client_item_parse_fn parse,
+                       client_item_release_fn release, void **ret, size_t *ret_n);
+/* client_get_array, then client_parse_items of answer[key]. */
+int client_get_items(struct arca *a, const char *path, const char *key, size_t size,
+                     client_item_parse_fn parse, client_item_release_fn release, void **ret,
+                     size_t *ret_n);
+/* Releases n records of v, then v (NULL is fine). */
+void client_items_free(void *v, size_t n, size_t size, client_item_release_fn release);
+
 /* Building requests: obj[key] = base64 of <data, len> (a secret buffer when
  * secret) or the string s.  -ENOMEM. */
 int client_set_b64(json_t *obj, const char *key, const void *data, size_t len, bool secret);

@@ -29,43 +29,10 @@ static int scope_route(struct arca *a, const struct client_scope *s, const char 
     return r < 0 ? client_error(a, r, "out of memory") : 0;
 }
 
-/* Reads one item of the answer (a folder, an import) into the caller's record. */
-typedef int (*item_parse_fn)(struct arca *a, const json_t *o, void *ret);
-typedef void (*item_release_fn)(void *item);
-
-/* GETs path and parses answer[key], an array, into a new array of `size`-byte
- * records. */
-static int get_items(struct arca *a, const char *path, const char *key, size_t size,
-                     item_parse_fn parse, item_release_fn release, void **ret, size_t *ret_n)
-{
-    _cleanup_json_ json_t *answer = NULL;
-    json_t *arr;
-    char *v;
-    size_t n;
-    int r;
-
-    if ((r = client_get_array(a, path, key, &answer, &arr)) < 0)
-        return r;
-    n = json_array_size(arr);
-    v = calloc(n ? n : 1, size);
-    if (!v)
-        return client_error(a, -ENOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++)
-        if ((r = parse(a, json_array_get(arr, i), v + i * size)) < 0) {
-            for (size_t k = 0; k <= i; k++)
-                release(v + k * size);
-            free(v);
-            return r;
-        }
-    *ret = v;
-    *ret_n = n;
-    return 0;
-}
-
 /* POSTs body (TAKES it; NULL: out of memory) to path and parses answer[key]
  * into a new `size`-byte record (*ret optional: NULL to drop it). */
 static int post_item(struct arca *a, const char *path, json_t *body, const char *key, size_t size,
-                     item_parse_fn parse, item_release_fn release, void **ret)
+                     client_item_parse_fn parse, client_item_release_fn release, void **ret)
 {
     _cleanup_json_ json_t *answer = NULL, *b = body;
     json_t *o;
@@ -102,9 +69,7 @@ static void folder_release(void *p)
 
 void arca_folders_free(struct arca_folder *f, size_t n)
 {
-    for (size_t i = 0; f && i < n; i++)
-        folder_release(&f[i]);
-    free(f);
+    client_items_free(f, n, sizeof(*f), folder_release);
 }
 
 static int folder_parse(struct arca *a, const json_t *o, void *ret)
@@ -136,8 +101,8 @@ int arca_folders_list(struct arca *a, const struct arca_scope *scope, int recurs
         return r;
     if (recursive && buf_adds(&path, "&recursive=true") < 0)
         return client_error(a, -ENOMEM, "out of memory");
-    return get_items(a, path.ptr, "folders", sizeof(**ret), folder_parse, folder_release,
-                     (void **)ret, ret_n);
+    return client_get_items(a, path.ptr, "folders", sizeof(**ret), folder_parse, folder_release,
+                            (void **)ret, ret_n);
 }
 
 int arca_folder_create(struct arca *a, const struct arca_scope *parent, const char *name,
@@ -191,9 +156,7 @@ static void import_release(void *p)
 
 void arca_imports_free(struct arca_import *v, size_t n)
 {
-    for (size_t i = 0; v && i < n; i++)
-        import_release(&v[i]);
-    free(v);
+    client_items_free(v, n, sizeof(*v), import_release);
 }
 
 static int import_parse(struct arca *a, const json_t *o, void *ret)
@@ -227,8 +190,8 @@ int arca_imports_list(struct arca *a, const struct arca_scope *scope, struct arc
     if ((r = client_scope_begin(a, scope, NULL, &s)) < 0 ||
         (r = scope_route(a, &s, "/imports", NULL, &path)) < 0)
         return r;
-    return get_items(a, path.ptr, "secretImports", sizeof(**ret), import_parse, import_release,
-                     (void **)ret, ret_n);
+    return client_get_items(a, path.ptr, "secretImports", sizeof(**ret), import_parse,
+                            import_release, (void **)ret, ret_n);
 }
 
 int arca_import_add(struct arca *a, const struct arca_scope *scope, const char *from_env,

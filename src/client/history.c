@@ -211,13 +211,32 @@ int arca_secret_rollback(struct arca *a, const struct arca_scope *scope, const c
     return 0;
 }
 
+static void rollback_release(void *item)
+{
+    free(((struct arca_rollback *)item)->key);
+}
+
 void arca_rollbacks_free(struct arca_rollback *v, size_t n)
 {
-    if (!v)
-        return;
-    for (size_t i = 0; i < n; i++)
-        free(v[i].key);
-    free(v);
+    client_items_free(v, n, sizeof(*v), rollback_release);
+}
+
+static int rollback_parse(struct arca *a, const json_t *o, void *ret)
+{
+    struct arca_rollback *v = ret;
+    const char *action;
+    long long version;
+    int r;
+
+    if (!json_is_object(o))
+        return client_error(a, -EPROTO, "the arca server sent a malformed result");
+    if ((r = client_dup_field(a, o, "key", NAME_KEY_MAX, &v->key)) < 0 ||
+        (r = client_answer_int(a, o, "version", &version)) < 0 ||
+        (r = client_answer_str(a, o, "action", 16, &action)) < 0 ||
+        (r = action_of(a, action, &v->action)) < 0)
+        return r;
+    v->version = version;
+    return 0;
 }
 
 /* Normalises an ISO-8601 time or a duration ago ("24h") to ISO-8601 UTC. */
@@ -274,31 +293,11 @@ int arca_secrets_rollback(struct arca *a, const struct arca_scope *scope, const 
     if (r < 0)
         return r;
 
-    size_t n = json_array_size(arr);
-    struct arca_rollback *v = calloc(n ? n : 1, sizeof(*v));
-    if (!v)
-        return client_error(a, -ENOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        const json_t *o = json_array_get(arr, i);
-        const char *action;
-        long long version;
-
-        if (!json_is_object(o))
-            r = client_error(a, -EPROTO, "the arca server sent a malformed result");
-        if (r >= 0)
-            r = client_dup_field(a, o, "key", NAME_KEY_MAX, &v[i].key);
-        if (r >= 0)
-            r = client_answer_int(a, o, "version", &version);
-        if (r >= 0)
-            r = client_answer_str(a, o, "action", 16, &action);
-        if (r >= 0)
-            r = action_of(a, action, &v[i].action);
-        if (r < 0) {
-            arca_rollbacks_free(v, n);
-            return r;
-        }
-        v[i].version = version;
-    }
+    struct arca_rollback *v;
+    size_t n;
+    r = client_parse_items(a, arr, sizeof(*v), rollback_parse, rollback_release, (void **)&v, &n);
+    if (r < 0)
+        return r;
     if (ret) {
         *ret = v;
         *ret_n = n;
@@ -310,8 +309,10 @@ int arca_secrets_rollback(struct arca *a, const struct arca_scope *scope, const 
 
 /* --- audit log ----------------------------------------------------------- */
 
-static void audit_release(struct arca_audit_record *r)
+static void audit_release(void *item)
 {
+    struct arca_audit_record *r = item;
+
     free(r->time);
     free(r->actor_type);
     free(r->actor_id);
@@ -330,11 +331,7 @@ static void audit_release(struct arca_audit_record *r)
 
 void arca_audit_records_free(struct arca_audit_record *v, size_t n)
 {
-    if (!v)
-        return;
-    for (size_t i = 0; i < n; i++)
-        audit_release(&v[i]);
-    free(v);
+    client_items_free(v, n, sizeof(*v), audit_release);
 }
 
 /* *ret = strdup(o[key]), "" when absent, null or not a string. */
@@ -347,8 +344,9 @@ static int dup_or_empty(const json_t *o, const char *key, char **ret)
     return *ret ? 0 : -ENOMEM;
 }
 
-static int audit_parse(struct arca *a, const json_t *o, struct arca_audit_record *rec)
+static int audit_parse(struct arca *a, const json_t *o, void *ret)
 {
+    struct arca_audit_record *rec = ret;
     _cleanup_buf_ struct buf text = BUF_INIT;
     json_t *actor = NULL;
     long long seq;
@@ -444,17 +442,11 @@ int arca_audit_logs_list(struct arca *a, const struct arca_audit_query *q,
     else if (r < 0)
         return client_error(a, -EPROTO, "the arca server sent a malformed 'next'");
 
-    size_t n = json_array_size(arr);
-    struct arca_audit_record *v = calloc(n ? n : 1, sizeof(*v));
-    if (!v)
-        return client_error(a, -ENOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        r = audit_parse(a, json_array_get(arr, i), &v[i]);
-        if (r < 0) {
-            arca_audit_records_free(v, n);
-            return r;
-        }
-    }
+    struct arca_audit_record *v;
+    size_t n;
+    r = client_parse_items(a, arr, sizeof(*v), audit_parse, audit_release, (void **)&v, &n);
+    if (r < 0)
+        return r;
     if (next >= 0 && next <= q->after) {
         arca_audit_records_free(v, n);
         return client_error(a, -EPROTO, "the arca server sent a 'next' that does not advance");

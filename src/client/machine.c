@@ -412,8 +412,10 @@ int arca_login_environment(struct arca *a)
 
 /* --- identities ---------------------------------------------------------- */
 
-static void identity_release(struct arca_identity *i)
+static void identity_release(void *item)
 {
+    struct arca_identity *i = item;
+
     free(i->id);
     free(i->name);
     free(i->client_id);
@@ -432,15 +434,12 @@ void arca_identity_free(struct arca_identity *i)
 
 void arca_identities_free(struct arca_identity *v, size_t n)
 {
-    if (!v)
-        return;
-    for (size_t i = 0; i < n; i++)
-        identity_release(&v[i]);
-    free(v);
+    client_items_free(v, n, sizeof(*v), identity_release);
 }
 
-static int identity_parse(struct arca *a, const json_t *o, struct arca_identity *i)
+static int identity_parse(struct arca *a, const json_t *o, void *ret)
 {
+    struct arca_identity *i = ret;
     long long ttl;
     int r;
 
@@ -648,30 +647,12 @@ int arca_identity_create(struct arca *a, const char *name, const struct arca_ide
 
 int arca_identities_list(struct arca *a, struct arca_identity **ret, size_t *ret_n)
 {
-    _cleanup_json_ json_t *answer = NULL;
-    json_t *arr;
-    int r;
+    int r = client_require_login(a);
 
-    r = client_require_login(a);
     if (r < 0)
         return r;
-    r = client_get_array(a, CLIENT_API "/identities", "identities", &answer, &arr);
-    if (r < 0)
-        return r;
-    size_t n = json_array_size(arr);
-    struct arca_identity *v = calloc(n ? n : 1, sizeof(*v));
-    if (!v)
-        return client_error(a, -ENOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        r = identity_parse(a, json_array_get(arr, i), &v[i]);
-        if (r < 0) {
-            arca_identities_free(v, i + 1);
-            return r;
-        }
-    }
-    *ret = v;
-    *ret_n = n;
-    return 0;
+    return client_get_items(a, CLIENT_API "/identities", "identities", sizeof(**ret),
+                            identity_parse, identity_release, (void **)ret, ret_n);
 }
 
 /* Finds an identity by id or name in GET /identities.  *ret BORROWED from
@@ -741,8 +722,10 @@ int arca_identity_delete(struct arca *a, const char *who)
 
 /* --- client secrets ------------------------------------------------------ */
 
-static void client_secret_release(struct arca_client_secret *s)
+static void client_secret_release(void *item)
 {
+    struct arca_client_secret *s = item;
+
     free(s->id);
     free(s->prefix);
     free(s->description);
@@ -761,15 +744,12 @@ void arca_client_secret_free(struct arca_client_secret *s)
 
 void arca_client_secrets_free(struct arca_client_secret *v, size_t n)
 {
-    if (!v)
-        return;
-    for (size_t i = 0; i < n; i++)
-        client_secret_release(&v[i]);
-    free(v);
+    client_items_free(v, n, sizeof(*v), client_secret_release);
 }
 
-static int client_secret_parse(struct arca *a, const json_t *o, struct arca_client_secret *s)
+static int client_secret_parse(struct arca *a, const json_t *o, void *ret)
 {
+    struct arca_client_secret *s = ret;
     long long v;
     int r;
 
@@ -899,33 +879,17 @@ int arca_client_secret_create(struct arca *a, const char *who,
 int arca_client_secrets_list(struct arca *a, const char *who, struct arca_client_secret **ret,
                              size_t *ret_n)
 {
-    _cleanup_json_ json_t *answer = NULL;
     _cleanup_buf_ struct buf path = BUF_INIT;
     char id[CLIENT_ID_MAX + 1];
-    json_t *arr;
     int r;
 
     r = client_require_login(a);
     if (r >= 0)
         r = identity_secrets_path(a, who, id, &path);
-    if (r >= 0)
-        r = client_get_array(a, path.ptr, "clientSecrets", &answer, &arr);
     if (r < 0)
         return r;
-    size_t n = json_array_size(arr);
-    struct arca_client_secret *v = calloc(n ? n : 1, sizeof(*v));
-    if (!v)
-        return client_error(a, -ENOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        r = client_secret_parse(a, json_array_get(arr, i), &v[i]);
-        if (r < 0) {
-            arca_client_secrets_free(v, i + 1);
-            return r;
-        }
-    }
-    *ret = v;
-    *ret_n = n;
-    return 0;
+    return client_get_items(a, path.ptr, "clientSecrets", sizeof(**ret), client_secret_parse,
+                            client_secret_release, (void **)ret, ret_n);
 }
 
 int arca_client_secret_revoke(struct arca *a, const char *who, const char *secret_id)
@@ -953,8 +917,10 @@ int arca_client_secret_revoke(struct arca *a, const char *who, const char *secre
 
 /* --- service tokens ------------------------------------------------------ */
 
-static void service_token_release(struct arca_service_token *t)
+static void service_token_release(void *item)
 {
+    struct arca_service_token *t = item;
+
     free(t->id);
     free(t->name);
     for (size_t i = 0; i < t->n_scopes; i++) {
@@ -977,15 +943,12 @@ void arca_service_token_free(struct arca_service_token *t)
 
 void arca_service_tokens_free(struct arca_service_token *v, size_t n)
 {
-    if (!v)
-        return;
-    for (size_t i = 0; i < n; i++)
-        service_token_release(&v[i]);
-    free(v);
+    client_items_free(v, n, sizeof(*v), service_token_release);
 }
 
-static int service_token_parse(struct arca *a, const json_t *o, struct arca_service_token *t)
+static int service_token_parse(struct arca *a, const json_t *o, void *ret)
 {
+    struct arca_service_token *t = ret;
     const char *access;
     json_t *scopes;
     int r;
@@ -1152,9 +1115,7 @@ int arca_service_token_create(struct arca *a, const char *project_id, const char
 int arca_service_tokens_list(struct arca *a, const char *project_id,
                              struct arca_service_token **ret, size_t *ret_n)
 {
-    _cleanup_json_ json_t *answer = NULL;
     _cleanup_buf_ struct buf path = BUF_INIT;
-    json_t *arr;
     int r;
 
     r = client_require_project(a, project_id);
@@ -1163,23 +1124,8 @@ int arca_service_tokens_list(struct arca *a, const char *project_id,
     r = client_project_path(a, project_id, "/service-tokens", &path);
     if (r < 0)
         return r;
-    r = client_get_array(a, path.ptr, "serviceTokens", &answer, &arr);
-    if (r < 0)
-        return r;
-    size_t n = json_array_size(arr);
-    struct arca_service_token *v = calloc(n ? n : 1, sizeof(*v));
-    if (!v)
-        return client_error(a, -ENOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        r = service_token_parse(a, json_array_get(arr, i), &v[i]);
-        if (r < 0) {
-            arca_service_tokens_free(v, i + 1);
-            return r;
-        }
-    }
-    *ret = v;
-    *ret_n = n;
-    return 0;
+    return client_get_items(a, path.ptr, "serviceTokens", sizeof(**ret), service_token_parse,
+                            service_token_release, (void **)ret, ret_n);
 }
 
 int arca_service_token_revoke(struct arca *a, const char *project_id, const char *token_id)
