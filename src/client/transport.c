@@ -107,19 +107,25 @@ bool transport_cleartext_remote(const char *url)
 {
     CURLU *u = curl_url();
     char *scheme = NULL, *host = NULL;
-    unsigned char addr[sizeof(struct in6_addr)];
-    bool remote = true;
+    struct in6_addr a6;
+    unsigned char a4[sizeof(struct in_addr)];
+    size_t len;
+    bool remote = true; /* when it cannot tell: assume the worst */
 
     if (!u || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
         curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
         curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
-        remote = true; /* cannot tell: assume the worst */
-    else if (strcasecmp(scheme, "http") != 0)
+        ;
+    else if (strcasecmp(scheme, "http") != 0 || strcasecmp(host, "localhost") == 0)
         remote = false;
-    else if (strcasecmp(host, "localhost") == 0 || streq(host, "[::1]"))
-        remote = false;
-    else if (inet_pton(AF_INET, host, addr) == 1)
-        remote = addr[0] != 127;
+    else if (inet_pton(AF_INET, host, a4) == 1)
+        remote = a4[0] != 127;
+    else if (host[0] == '[' && (len = strlen(host)) > 2 && host[len - 1] == ']') {
+        host[len - 1] = 0; /* "[::1]": the brackets are not part of the address */
+        if (inet_pton(AF_INET6, host + 1, &a6) == 1)
+            remote =
+                !IN6_IS_ADDR_LOOPBACK(&a6) && !(IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+    }
     curl_free(scheme);
     curl_free(host);
     curl_url_cleanup(u);

@@ -13,6 +13,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -119,10 +120,13 @@ function spawnChild(cmd, args, { env, cwd, input, timeoutMs = CHILD_TIMEOUT_MS }
 
 /* ---- the server -------------------------------------------------------- */
 
-export async function startServer({ args = [], env = {}, dataDir } = {}) {
+/* tls: {cert, key, ca} PEM file paths: the server serves HTTPS with cert and
+ * key; server.url is https://, and apiCall and newCli trust ca (server.caFile). */
+export async function startServer({ args = [], env = {}, dataDir, tls } = {}) {
     dataDir ??= await tempDir('arca-data-');
+    const tlsArgs = tls ? ['--tls-cert', tls.cert, '--tls-key', tls.key] : [];
     const { proc, done } = spawnChild(ARCA_BIN,
-        ['server', '--listen', '127.0.0.1:0', '--data-dir', dataDir, ...args],
+        ['server', '--listen', '127.0.0.1:0', '--data-dir', dataDir, ...tlsArgs, ...args],
         { env: baseEnv({ HOME: path.dirname(dataDir), ...env }), cwd: path.dirname(dataDir),
             timeoutMs: 30 * 60 * 1000 });
     const logs = [];
@@ -163,7 +167,8 @@ export async function startServer({ args = [], env = {}, dataDir } = {}) {
     assert.match(listen, /^127\.0\.0\.1:[1-9][0-9]*$/, 'the listening line names 127.0.0.1:PORT');
 
     const server = {
-        url: `http://${listen}`,
+        url: `${tls ? 'https' : 'http'}://${listen}`,
+        caFile: tls?.ca ?? null,
         listen,
         dataDir,
         proc,
@@ -215,7 +220,8 @@ export async function newCli(server, { apiUrl } = {}) {
         await mkdir(d, { mode: 0o700 });
 
     ctx.env = (extra = {}) => baseEnv({ HOME: ctx.home, TMPDIR: ctx.tmp,
-        ARCA_CONFIG_DIR: ctx.configDir, ARCA_API_URL: ctx.apiUrl, ...extra });
+        ARCA_CONFIG_DIR: ctx.configDir, ARCA_API_URL: ctx.apiUrl,
+        ARCA_CA_CERT: server?.caFile ?? undefined, ...extra });
 
     ctx.arca = async (args, { input, env, cwd, timeoutMs } = {}) => {
         const { done } = spawnChild(ARCA_BIN, args,
@@ -397,6 +403,30 @@ export function assertApiError(res, status, error, text) {
 
 /* ---- teams: HTTP calls, people, tokens --------------------------------- */
 
+/* fetch's subset apiCall uses ({status, headers, text()}), over node:https
+ * trusting the CA certificate file ca only (fetch cannot take a CA per request). */
+export async function httpsFetch(url, { method = 'GET', headers = {}, body, ca }) {
+    const caPem = await readFile(ca);
+    return new Promise((resolve, reject) => {
+        const req = https.request(url, { method, headers, ca: caPem, timeout: CHILD_TIMEOUT_MS },
+            (res) => {
+                const chunks = [];
+                res.on('data', (c) => chunks.push(c));
+                res.on('error', reject);
+                res.on('end', () => {
+                    const h = new Headers();
+                    for (const [k, v] of Object.entries(res.headers))
+                        h.set(k, Array.isArray(v) ? v.join(', ') : v);
+                    const text = Buffer.concat(chunks).toString('utf8');
+                    resolve({ status: res.statusCode, headers: h, text: async () => text });
+                });
+            });
+        req.on('timeout', () => req.destroy(new Error(`${method} ${url} timed out`)));
+        req.on('error', reject);
+        req.end(body);
+    });
+}
+
 /* One JSON API call: token (or null for none), body (object or string).
  * Returns {status, headers, text, json} (json null when the body is not JSON). */
 export async function apiCall(server, method, route, { token = null, body, headers = {} } = {}) {
@@ -408,8 +438,10 @@ export async function apiCall(server, method, route, { token = null, body, heade
         payload = typeof body === 'string' ? body : JSON.stringify(body);
         h['Content-Type'] ??= 'application/json';
     }
-    const res = await fetch(server.url + route, { method, headers: h, body: payload,
-        signal: AbortSignal.timeout(CHILD_TIMEOUT_MS) });
+    const res = server.caFile
+        ? await httpsFetch(server.url + route, { method, headers: h, body: payload, ca: server.caFile })
+        : await fetch(server.url + route, { method, headers: h, body: payload,
+            signal: AbortSignal.timeout(CHILD_TIMEOUT_MS) });
     const text = await res.text();
     let json = null;
     try {
