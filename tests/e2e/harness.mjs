@@ -9,9 +9,9 @@
 // any child's stderr fail the test that caused them.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
@@ -19,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const ARCA_BIN = process.env.ARCA_BIN
@@ -116,6 +117,32 @@ function spawnChild(cmd, args, { env, cwd, input, timeoutMs = CHILD_TIMEOUT_MS }
         });
     });
     return { proc, done, stdoutChunks: out };
+}
+
+/* ---- TLS certificates -------------------------------------------------- */
+
+/* Makes, with the openssl CLI in dir, a throwaway CA <ca>.pem/<ca>.key (unless
+ * it exists) and a certificate for 127.0.0.1 signed by it, <name>.pem with its
+ * key <name>.key (mode 0600), all P-256.  Returns {cert, key, ca}: the paths
+ * startServer({tls}) takes. */
+export async function makeTlsFiles(dir, { name = 'server', ca = 'ca' } = {}) {
+    const openssl = (...args) => promisify(execFile)('openssl', args,
+        { cwd: dir, timeout: CHILD_TIMEOUT_MS });
+    const newKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+    try {
+        await readFile(path.join(dir, `${ca}.pem`));
+    } catch {
+        await openssl('req', '-x509', ...newKey, '-days', '2', '-subj', `/CN=${ca}`,
+            '-keyout', `${ca}.key`, '-out', `${ca}.pem`);
+    }
+    await openssl('req', ...newKey, '-subj', '/CN=127.0.0.1', '-keyout', `${name}.key`,
+        '-out', `${name}.csr`);
+    await writeFile(path.join(dir, `${name}.ext`), 'subjectAltName=IP:127.0.0.1\n');
+    await openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`,
+        '-CAcreateserial', '-days', '2', '-extfile', `${name}.ext`, '-out', `${name}.pem`);
+    await chmod(path.join(dir, `${name}.key`), 0o600);
+    return { cert: path.join(dir, `${name}.pem`), key: path.join(dir, `${name}.key`),
+        ca: path.join(dir, `${ca}.pem`) };
 }
 
 /* ---- the server -------------------------------------------------------- */

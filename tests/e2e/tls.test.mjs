@@ -16,7 +16,7 @@ import { promisify } from 'node:util';
 
 import {
     apiCall, ARCA_BIN, assertErrorOutput, bootstrapAndLogin, CHILD_TIMEOUT_MS, createProject,
-    newCli, NODE, rawRequest, removeTempDirs, startServer, tempDir, thrown,
+    makeTlsFiles, newCli, NODE, rawRequest, removeTempDirs, startServer, tempDir, thrown,
 } from './harness.mjs';
 
 const run = promisify(execFile);
@@ -26,32 +26,10 @@ let dir; /* the certificates */
 let tls; /* {cert, key, ca} */
 let srv; /* serving tls */
 
-async function openssl(...args) {
-    return run('openssl', args, { cwd: dir, timeout: CHILD_TIMEOUT_MS });
-}
-
-/* A P-256 key and a certificate for 127.0.0.1 signed by the CA named ca. */
-async function makeCa(name) {
-    await openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
-        '-days', '2', '-subj', `/CN=${name}`, '-keyout', `${name}.key`, '-out', `${name}.pem`);
-}
-async function makeServerCert(name, ca) {
-    await openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
-        '-subj', '/CN=127.0.0.1', '-keyout', `${name}.key`, '-out', `${name}.csr`);
-    await writeFile(path.join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
-    await openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`,
-        '-CAcreateserial', '-days', '2', '-extfile', 'san.ext', '-out', `${name}.pem`);
-    await chmod(path.join(dir, `${name}.key`), 0o600);
-}
-
 before(async () => {
     dir = await tempDir('arca-tls-');
-    await makeCa('ca');
-    await makeServerCert('server', 'ca');
-    await makeCa('other-ca');
-    await makeServerCert('other', 'other-ca');
-    tls = { cert: path.join(dir, 'server.pem'), key: path.join(dir, 'server.key'),
-        ca: path.join(dir, 'ca.pem') };
+    tls = await makeTlsFiles(dir);
+    await makeTlsFiles(dir, { name: 'other', ca: 'other-ca' });
     srv = await startServer({ tls });
 });
 
