@@ -46,9 +46,24 @@ struct arca;
 
 /* Creates a client for the server at api_url (e.g. "http://127.0.0.1:8200";
  * a trailing "/api" or "/" is accepted).  NULL api_url means ARCA_API_URL, then
- * INFISICAL_API_URL, then http://127.0.0.1:8200.  -ENOMEM, -EINVAL. */
+ * INFISICAL_API_URL, then http://127.0.0.1:8200.  An https server's certificate
+ * is always verified, against the system's CA store or, when ARCA_CA_CERT names
+ * a file, against the CA certificates in it (as arca_set_ca_cert).  -ENOMEM,
+ * -EINVAL, and arca_set_ca_cert's errors for ARCA_CA_CERT. */
 int arca_new(const char *api_url, struct arca **ret);
 void arca_free(struct arca *a);
+
+/* Trusts the PEM CA certificate(s) in ca_file, instead of the system's store,
+ * to verify an https server: a private CA, or a self-signed server certificate.
+ * There is no way to turn verification off.  -ENOENT when the file cannot be
+ * read.  A TLS failure of a later call (untrusted certificate, failed
+ * handshake) is -ECONNABORTED, with the reason in arca_errmsg(). */
+int arca_set_ca_cert(struct arca *a, const char *ca_file);
+
+/* 1 when the API URL is plain http:// to a host that is not this machine
+ * (localhost, 127.0.0.0/8, ::1): tokens and keys would cross the network
+ * unencrypted, so an application should warn.  0 otherwise. */
+int arca_url_cleartext_remote(const struct arca *a);
 
 /* The message of the last failure.  BORROWED until the next call on a. */
 const char *arca_errmsg(const struct arca *a);

@@ -69,6 +69,9 @@ static const struct {
     {"num-uses-limit", offsetof(struct cli, num_uses_limit)},
     {"position", offsetof(struct cli, position)},
     {"from", offsetof(struct cli, from)},
+    {"tls-cert", offsetof(struct cli, tls_cert)},
+    {"tls-key", offsetof(struct cli, tls_key)},
+    {"ca-cert", offsetof(struct cli, ca_cert)},
 };
 
 static const struct {
@@ -196,6 +199,7 @@ int cli_exit_of(int err)
     case -ECONNREFUSED:
     case -EHOSTUNREACH:
     case -ETIMEDOUT:
+    case -ECONNABORTED: /* TLS: untrusted certificate, failed handshake */
         return EXIT_UNREACHABLE;
     case -EEXIST:
         return EXIT_CONFLICT;
@@ -276,10 +280,18 @@ static int client_open(const struct cli *c, bool need_login, bool use_env, struc
     int r;
 
     r = arca_new(c->api_url, &a);
+    if (r == -ENOENT) {
+        cli_error("set ARCA_CA_CERT to a readable PEM file, or unset it",
+                  "cannot read the CA certificate file '%s' (ARCA_CA_CERT)",
+                  getenv("ARCA_CA_CERT"));
+        return EXIT_NOTFOUND;
+    }
     if (r < 0) {
         cli_error("pass --api-url http://HOST:PORT or set ARCA_API_URL", "invalid API URL");
         return EXIT_USAGE;
     }
+    if (c->ca_cert && (r = arca_set_ca_cert(a, c->ca_cert)) < 0)
+        return cli_fail_free(a, r);
     if (need_login) {
         /* credentials in the environment log in in memory, before any saved session */
         r = use_env ? arca_login_environment(a) : -ENOENT;
@@ -303,6 +315,11 @@ static int client_open(const struct cli *c, bool need_login, bool use_env, struc
         if (r < 0)
             return cli_fail_free(a, r);
     }
+    if (arca_url_cleartext_remote(a))
+        fprintf(stderr,
+                "arca: warning: %s is plain http to another machine: tokens and keys cross the "
+                "network unencrypted (use https://, see docs/tls.md)\n",
+                arca_api_url(a));
     *ret = a;
     return EXIT_OK;
 }

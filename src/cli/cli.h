@@ -84,6 +84,9 @@ struct cli {
     bool no_imports;                /* --no-imports: leave the folder's imports out */
     bool recursive;                 /* --recursive: sub-folders too (secrets list, folders list) */
     const char *from;               /* imports add --from ENV:PATH */
+    const char *tls_cert;           /* arca server --tls-cert FILE */
+    const char *tls_key;            /* arca server --tls-key FILE */
+    const char *ca_cert;            /* --ca-cert FILE: trust this CA (ARCA_CA_CERT) */
     const char *args[CLI_MAX_ARGS]; /* positional arguments after the command words */
     size_t n_args;
     char **child_argv; /* after "--" (arca run), NULL-terminated, or NULL */

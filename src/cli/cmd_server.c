@@ -13,12 +13,23 @@ int cmd_server(struct cli *c)
         .listen = c->listen ? c->listen : "127.0.0.1:8200",
         .data_dir = c->data_dir ? c->data_dir : "./arca-data",
         .audit_async = c->audit_async,
+        .tls_cert = c->tls_cert ? c->tls_cert : getenv("ARCA_TLS_CERT"),
+        .tls_key = c->tls_key ? c->tls_key : getenv("ARCA_TLS_KEY"),
     };
     static const char *const levels[] = {"debug", "info", "warn", "error"};
     char *end;
 
     if (c->n_args) {
         cli_error("run 'arca server --help'", "unexpected argument '%s'", c->args[0]);
+        return EXIT_USAGE;
+    }
+    if (cfg.tls_cert && !*cfg.tls_cert)
+        cfg.tls_cert = NULL;
+    if (cfg.tls_key && !*cfg.tls_key)
+        cfg.tls_key = NULL;
+    if (!cfg.tls_cert != !cfg.tls_key) {
+        cli_error("run 'arca server --help'",
+                  "TLS needs both --tls-cert and --tls-key (or ARCA_TLS_CERT and ARCA_TLS_KEY)");
         return EXIT_USAGE;
     }
     if (c->max_body) {

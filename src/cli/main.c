@@ -23,12 +23,17 @@ struct command {
 static const struct command commands[] = {
     {"server", cmd_server,
      "arca server [--listen 127.0.0.1:8200] [--data-dir ./arca-data] [--max-body BYTES]\n"
-     "            [--log-level debug|info|warn|error] [--audit-async]\n"
+     "            [--tls-cert FILE --tls-key FILE] [--log-level debug|info|warn|error]\n"
+     "            [--audit-async]\n"
      "Runs the arca server on the embedded SQLite store in --data-dir.  The root key comes\n"
      "from ARCA_ENCRYPTION_KEY (base64 of 32 bytes) or, if unset, from root.key in the data\n"
      "directory (generated on first start).  Stops cleanly on SIGINT or SIGTERM.\n"
      "Every request is answered only once its audit record is on disk; --audit-async\n"
-     "answers first (for measuring what that costs; never in production).\n"},
+     "answers first (for measuring what that costs; never in production).\n"
+     "--tls-cert and --tls-key (or ARCA_TLS_CERT and ARCA_TLS_KEY; both or neither) serve\n"
+     "HTTPS (TLS 1.2 and 1.3 only) with a PEM certificate chain and its PEM private key;\n"
+     "the key file must not be readable by other users.  Restart to load new ones.\n"
+     "See docs/tls.md.\n"},
     {"bootstrap", cmd_bootstrap,
      "echo \"$PW\" | arca bootstrap --email EMAIL --password-stdin --organization NAME\n"
      "Creates the first administrator and their organization on a new server, then logs in.\n"
@@ -247,7 +252,8 @@ static void usage(FILE *f)
     for (size_t i = 0; i < ELEMENTSOF(commands); i++)
         fprintf(f, "  %s\n", commands[i].name);
     fprintf(f, "  version\n\nglobal flags: --api-url URL (ARCA_API_URL), --config-dir DIR "
-               "(ARCA_CONFIG_DIR)\n"
+               "(ARCA_CONFIG_DIR),\n"
+               "  --ca-cert FILE (ARCA_CA_CERT): trust this PEM CA for https:// (docs/tls.md)\n"
                "Run 'arca COMMAND --help' for a command's flags.\n");
 }
 

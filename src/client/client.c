@@ -131,8 +131,25 @@ int arca_new(const char *api_url, struct arca **ret)
     }
     a->api_url = TAKE_PTR(url);
     a->url_defaulted = defaulted;
+    const char *ca = secure_getenv("ARCA_CA_CERT");
+    if (ca && *ca && (r = transport_set_ca(a, ca)) < 0) {
+        arca_free(a);
+        return r;
+    }
     *ret = a;
     return 0;
+}
+
+int arca_set_ca_cert(struct arca *a, const char *ca_file)
+{
+    if (!a || !ca_file || !*ca_file)
+        return -EINVAL;
+    return transport_set_ca(a, ca_file);
+}
+
+int arca_url_cleartext_remote(const struct arca *a)
+{
+    return transport_cleartext_remote(a->api_url) ? 1 : 0;
 }
 
 static void key_cache_clear(struct arca *a)

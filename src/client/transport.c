@@ -9,10 +9,14 @@
  */
 #include "client/transport.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 #include "base/util.h"
 #include "base/wire.h"
@@ -83,6 +87,51 @@ void transport_free(struct transport *t)
     free(t);
 }
 
+int transport_set_ca(struct arca *a, const char *ca_file)
+{
+    CURL *c = a->transport->curl;
+    int fd = open(ca_file, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0)
+        return client_error(a, -ENOENT, "cannot read the CA certificate file '%s': %s", ca_file,
+                            strerror(errno));
+    close(fd);
+    /* only this file: no system store directory either */
+    if (curl_easy_setopt(c, CURLOPT_CAINFO, ca_file) != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_CAPATH, NULL) != CURLE_OK)
+        return client_error(a, -ENOMEM, "out of memory");
+    return 0;
+}
+
+bool transport_cleartext_remote(const char *url)
+{
+    CURLU *u = curl_url();
+    char *scheme = NULL, *host = NULL;
+    struct in6_addr a6;
+    unsigned char a4[sizeof(struct in_addr)];
+    size_t len;
+    bool remote = true; /* when it cannot tell: assume the worst */
+
+    if (!u || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+        ;
+    else if (strcasecmp(scheme, "http") != 0 || strcasecmp(host, "localhost") == 0)
+        remote = false;
+    else if (inet_pton(AF_INET, host, a4) == 1)
+        remote = a4[0] != 127;
+    else if (host[0] == '[' && (len = strlen(host)) > 2 && host[len - 1] == ']') {
+        host[len - 1] = 0; /* "[::1]": the brackets are not part of the address */
+        if (inet_pton(AF_INET6, host + 1, &a6) == 1)
+            remote =
+                !IN6_IS_ADDR_LOOPBACK(&a6) && !(IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+    }
+    curl_free(scheme);
+    curl_free(host);
+    curl_url_cleanup(u);
+    return remote;
+}
+
 int transport_escape(struct arca *a, const char *s, struct buf *out)
 {
     char *e = curl_easy_escape(a->transport->curl, s, (int)strlen(s));
@@ -125,6 +174,23 @@ static int map_curl_error(struct arca *a, CURLcode code)
         break;
     case CURLE_OUT_OF_MEMORY:
         return client_error(a, -ENOMEM, "out of memory");
+    case CURLE_GOT_NOTHING:
+        return client_error(a, -EIO,
+                            "the arca server at %s closed the connection without answering (if it "
+                            "serves https, use an https:// URL)",
+                            a->api_url);
+    case CURLE_PEER_FAILED_VERIFICATION:
+        return client_error(
+            a, -ECONNABORTED,
+            "the certificate of the arca server at %s is not trusted: %s (for a "
+            "private CA or a self-signed certificate set ARCA_CA_CERT or --ca-cert)",
+            a->api_url, t->errbuf[0] ? t->errbuf : curl_easy_strerror(code));
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_SSL_CACERT_BADFILE:
+        return client_error(a, -ECONNABORTED,
+                            "cannot set up TLS with the arca server at %s: %s (is it an https "
+                            "server? is the CA file (ARCA_CA_CERT, --ca-cert) PEM?)",
+                            a->api_url, t->errbuf[0] ? t->errbuf : curl_easy_strerror(code));
     default:
         break;
     }

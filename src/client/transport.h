@@ -5,6 +5,7 @@
 #pragma once
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "base/buf.h"
 
@@ -25,13 +26,20 @@ void transport_free(struct transport *t);
  * server's error mapped as 400 -EINVAL, 401/403 -EACCES, 404 -ENOENT,
  * 409 -EEXIST, 413 -E2BIG, 429 -EAGAIN (with a->retry_after from Retry-After),
  * 5xx -EIO, anything else -EPROTO (with the server's message); -ECONNREFUSED, -EHOSTUNREACH,
- * -ETIMEDOUT when the server cannot be reached; -E2BIG for an answer over 64 MiB; -EPROTO for an
+ * -ETIMEDOUT when the server cannot be reached; -ECONNABORTED when TLS fails (an untrusted
+ * certificate, a failed handshake); -E2BIG for an answer over 64 MiB; -EPROTO for an
  * answer that is not a JSON object.
  *
  * *ret_status (optional) is the HTTP status whenever the server answered, even
  * on failure, so that callers can tell the server's refusals apart. */
 int transport_call(struct arca *a, const char *method, const char *path_and_query, json_t *body,
                    json_t **ret_body, long *ret_status);
+
+/* Verifies https servers against the CA certificates in the PEM file ca_file
+ * instead of the system's store.  -ENOENT (unreadable), -ENOMEM. */
+int transport_set_ca(struct arca *a, const char *ca_file);
+/* Whether url is http:// to a host other than a loopback address. */
+bool transport_cleartext_remote(const char *url);
 
 /* Appends s URL-escaped (for a query value or a path segment) to out.  -ENOMEM, -E2BIG. */
 int transport_escape(struct arca *a, const char *s, struct buf *out);

@@ -366,11 +366,14 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
+    struct server *srv = cls;
     char msg[256];
 
     vsnprintf(msg, sizeof(msg), fmt, ap);
     msg[strcspn(msg, "\n")] = 0;
     log_warn("libmicrohttpd", "detail", msg, NULL);
+    if (!srv->daemon && !srv->http_error[0]) /* starting: why http_start fails, for its caller */
+        snprintf(srv->http_error, sizeof(srv->http_error), "%s", msg);
 }
 
 /* Parses "host:port" / "[v6]:port" into a socket address. */
@@ -414,11 +417,20 @@ int http_start(struct server *srv, const char *listen, char *bound, size_t bound
     const union MHD_DaemonInfo *info;
     char host[INET6_ADDRSTRLEN];
     struct MHD_Daemon *d;
+    /* TLS 1.2 and 1.3 only; libmicrohttpd keeps the key pointer (wiped at exit) */
+    struct MHD_OptionItem tls[] = {
+        {MHD_OPTION_HTTPS_MEM_CERT, 0, srv->tls_cert.ptr},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, srv->tls_key.ptr},
+        {MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"},
+        {MHD_OPTION_END, 0, NULL},
+    };
 
     if (parse_listen(listen, &ss, &v6) < 0)
         return -EINVAL;
     if (v6)
         flags |= MHD_USE_IPv6;
+    if (srv->tls_key.len)
+        flags |= MHD_USE_TLS;
     if (threads == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         threads = n > 0 ? (unsigned)n : 1;
@@ -428,7 +440,7 @@ int http_start(struct server *srv, const char *listen, char *bound, size_t bound
                          MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, 1024u,
                          MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
                          (size_t)64 * 1024, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-                         MHD_OPTION_END);
+                         MHD_OPTION_ARRAY, srv->tls_key.len ? tls : tls + 3, MHD_OPTION_END);
     if (!d)
         return -EADDRINUSE;
     srv->daemon = d;

@@ -138,6 +138,74 @@ static int root_key_load(struct server *srv)
     return 0;
 }
 
+/* Reads the PEM file path (what: "certificate" or "private key") into out,
+ * whose max bounds its size.  A private key must not be accessible to other
+ * users (group access is allowed: Debian's ssl-cert group convention). */
+static int tls_file_load(const char *path, const char *what, bool private, struct buf *out)
+{
+    char label[64];
+    struct stat st;
+    ssize_t n = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC), ret = 0;
+
+    snprintf(label, sizeof(label), "cannot read the TLS %s file", what);
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        ret = -errno;
+        log_error(label, "file", path, "error", strerror(errno), NULL);
+        if (fd >= 0)
+            close(fd);
+        return ret;
+    }
+    if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > SERVER_TLS_PEM_MAX) {
+        close(fd);
+        log_error(label, "file", path, "error",
+                  S_ISREG(st.st_mode) ? "larger than 1 MiB" : "not a regular file", NULL);
+        return -EINVAL;
+    }
+    if (private && (st.st_mode & 007)) {
+        close(fd);
+        log_error("the TLS private key file is accessible by other users: chmod 600 it "
+                  "(or 640 with a dedicated group)",
+                  "file", path, NULL);
+        return -EACCES;
+    }
+    if (buf_grow(out, (size_t)st.st_size) == 0)
+        while (out->len < (size_t)st.st_size &&
+               (n = read(fd, out->ptr + out->len, (size_t)st.st_size - out->len)) > 0)
+            out->len += (size_t)n;
+    close(fd);
+    if (out->ptr)
+        out->ptr[out->len] = 0;
+    if (n < 0 || out->len != (size_t)st.st_size) {
+        log_error(label, "file", path, "error", n < 0 ? strerror(errno) : "short read", NULL);
+        return -EIO;
+    }
+    snprintf(label, sizeof(label), private ? "PRIVATE KEY-----" : "CERTIFICATE-----");
+    if (!strstr(buf_str(out), "-----BEGIN ") || !strstr(buf_str(out), label)) {
+        snprintf(label, sizeof(label), "the TLS %s file is not in PEM format", what);
+        log_error(label, "file", path, "expected",
+                  private ? "-----BEGIN ... PRIVATE KEY-----" : "-----BEGIN CERTIFICATE-----",
+                  NULL);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* The TLS certificate and key named by the configuration, if any. */
+static int tls_load(struct server *srv)
+{
+    buf_init(&srv->tls_cert, SERVER_TLS_PEM_MAX);
+    buf_init_secret(&srv->tls_key, SERVER_TLS_PEM_MAX);
+    if (!srv->cfg.tls_cert && !srv->cfg.tls_key)
+        return 0;
+    if (!srv->cfg.tls_cert || !srv->cfg.tls_key) {
+        log_error("TLS needs both a certificate and a private key file", NULL);
+        return -EINVAL;
+    }
+    int ret = tls_file_load(srv->cfg.tls_cert, "certificate", false, &srv->tls_cert);
+    return ret < 0 ? ret : tls_file_load(srv->cfg.tls_key, "private key", true, &srv->tls_key);
+}
+
 int server_run(const struct server_config *cfg)
 {
     struct server srv = {.cfg = *cfg};
@@ -162,11 +230,14 @@ int server_run(const struct server_config *cfg)
     sigaddset(&set, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 
+    ret = tls_load(&srv);
+    if (ret < 0)
+        goto out;
     ret = store_sqlite_open(srv.cfg.data_dir, &srv.store, &err);
     if (ret < 0) {
         log_error("cannot open the store", "dataDir", srv.cfg.data_dir, "error", buf_str(&err),
                   NULL);
-        return ret;
+        goto out;
     }
     ret = root_key_load(&srv);
     if (ret < 0)
@@ -188,13 +259,15 @@ int server_run(const struct server_config *cfg)
                  NULL);
     ret = http_start(&srv, srv.cfg.listen, bound, sizeof(bound));
     if (ret < 0) {
-        log_error(ret == -EINVAL ? "invalid listen address (use HOST:PORT, e.g. 127.0.0.1:8200)"
-                                 : "cannot listen (address in use?)",
-                  "listen", srv.cfg.listen, NULL);
+        log_error(ret == -EINVAL    ? "invalid listen address (use HOST:PORT, e.g. 127.0.0.1:8200)"
+                  : srv.tls_key.len ? "cannot start the HTTPS server (a key that does not match "
+                                      "the certificate? the address in use?)"
+                                    : "cannot listen (address in use?)",
+                  "listen", srv.cfg.listen, "error", srv.http_error, NULL);
         goto out;
     }
     log_info("listening", "listen", bound, "dataDir", srv.cfg.data_dir, "version", ARCA_VERSION,
-             NULL);
+             "tls", srv.tls_key.len ? "true" : "false", NULL);
 
     sigdelset(&set, SIGPIPE);
     while (sigwait(&set, &sig) != 0)
@@ -210,6 +283,8 @@ out:
     ratelimit_free(srv.rl_token);
     store_close(srv.store);
     seal_free(srv.root_key);
+    buf_release(&srv.tls_cert);
+    buf_release(&srv.tls_key);
     if (ret == 0)
         log_info("stopped", NULL);
     return ret;

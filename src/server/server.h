@@ -25,14 +25,21 @@ struct server_config {
     size_t max_body;      /* request body limit in bytes */
     unsigned threads;     /* 0: one per core */
     bool audit_async;     /* answer before audit records are durable (measurements only) */
+    const char *tls_cert; /* PEM certificate (chain) file; NULL: plain HTTP */
+    const char *tls_key;  /* PEM private key file; set exactly when tls_cert is */
 };
+
+#define SERVER_TLS_PEM_MAX (1u << 20) /* bytes of a certificate or key file */
 
 struct server {
     struct server_config cfg;
     struct store *store;
-    uint8_t *root_key;  /* SECRET, seal_malloc'd, SEAL_KEY_BYTES */
-    void *daemon;       /* struct MHD_Daemon * */
-    uint8_t *audit_key; /* SECRET: keys the audit hash chain (derived from root_key) */
+    uint8_t *root_key;    /* SECRET, seal_malloc'd, SEAL_KEY_BYTES */
+    void *daemon;         /* struct MHD_Daemon * */
+    struct buf tls_cert;  /* PEM certificate chain, empty without TLS */
+    struct buf tls_key;   /* SECRET: PEM private key; libmicrohttpd borrows it until http_stop */
+    char http_error[256]; /* libmicrohttpd's last message while starting, "" if none */
+    uint8_t *audit_key;   /* SECRET: keys the audit hash chain (derived from root_key) */
     struct audit *audit;
     struct ratelimit *rl_ip;      /* login attempts per client address */
     struct ratelimit *rl_account; /* login attempts per account */

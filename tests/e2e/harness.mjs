@@ -9,15 +9,17 @@
 // any child's stderr fail the test that caused them.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const ARCA_BIN = process.env.ARCA_BIN
@@ -117,12 +119,41 @@ function spawnChild(cmd, args, { env, cwd, input, timeoutMs = CHILD_TIMEOUT_MS }
     return { proc, done, stdoutChunks: out };
 }
 
+/* ---- TLS certificates -------------------------------------------------- */
+
+/* Makes, with the openssl CLI in dir, a throwaway CA <ca>.pem/<ca>.key (unless
+ * it exists) and a certificate for 127.0.0.1 signed by it, <name>.pem with its
+ * key <name>.key (mode 0600), all P-256.  Returns {cert, key, ca}: the paths
+ * startServer({tls}) takes. */
+export async function makeTlsFiles(dir, { name = 'server', ca = 'ca' } = {}) {
+    const openssl = (...args) => promisify(execFile)('openssl', args,
+        { cwd: dir, timeout: CHILD_TIMEOUT_MS });
+    const newKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+    try {
+        await readFile(path.join(dir, `${ca}.pem`));
+    } catch {
+        await openssl('req', '-x509', ...newKey, '-days', '2', '-subj', `/CN=${ca}`,
+            '-keyout', `${ca}.key`, '-out', `${ca}.pem`);
+    }
+    await openssl('req', ...newKey, '-subj', '/CN=127.0.0.1', '-keyout', `${name}.key`,
+        '-out', `${name}.csr`);
+    await writeFile(path.join(dir, `${name}.ext`), 'subjectAltName=IP:127.0.0.1\n');
+    await openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`,
+        '-CAcreateserial', '-days', '2', '-extfile', `${name}.ext`, '-out', `${name}.pem`);
+    await chmod(path.join(dir, `${name}.key`), 0o600);
+    return { cert: path.join(dir, `${name}.pem`), key: path.join(dir, `${name}.key`),
+        ca: path.join(dir, `${ca}.pem`) };
+}
+
 /* ---- the server -------------------------------------------------------- */
 
-export async function startServer({ args = [], env = {}, dataDir } = {}) {
+/* tls: {cert, key, ca} PEM file paths: the server serves HTTPS with cert and
+ * key; server.url is https://, and apiCall and newCli trust ca (server.caFile). */
+export async function startServer({ args = [], env = {}, dataDir, tls } = {}) {
     dataDir ??= await tempDir('arca-data-');
+    const tlsArgs = tls ? ['--tls-cert', tls.cert, '--tls-key', tls.key] : [];
     const { proc, done } = spawnChild(ARCA_BIN,
-        ['server', '--listen', '127.0.0.1:0', '--data-dir', dataDir, ...args],
+        ['server', '--listen', '127.0.0.1:0', '--data-dir', dataDir, ...tlsArgs, ...args],
         { env: baseEnv({ HOME: path.dirname(dataDir), ...env }), cwd: path.dirname(dataDir),
             timeoutMs: 30 * 60 * 1000 });
     const logs = [];
@@ -163,7 +194,8 @@ export async function startServer({ args = [], env = {}, dataDir } = {}) {
     assert.match(listen, /^127\.0\.0\.1:[1-9][0-9]*$/, 'the listening line names 127.0.0.1:PORT');
 
     const server = {
-        url: `http://${listen}`,
+        url: `${tls ? 'https' : 'http'}://${listen}`,
+        caFile: tls?.ca ?? null,
         listen,
         dataDir,
         proc,
@@ -215,7 +247,8 @@ export async function newCli(server, { apiUrl } = {}) {
         await mkdir(d, { mode: 0o700 });
 
     ctx.env = (extra = {}) => baseEnv({ HOME: ctx.home, TMPDIR: ctx.tmp,
-        ARCA_CONFIG_DIR: ctx.configDir, ARCA_API_URL: ctx.apiUrl, ...extra });
+        ARCA_CONFIG_DIR: ctx.configDir, ARCA_API_URL: ctx.apiUrl,
+        ARCA_CA_CERT: server?.caFile ?? undefined, ...extra });
 
     ctx.arca = async (args, { input, env, cwd, timeoutMs } = {}) => {
         const { done } = spawnChild(ARCA_BIN, args,
@@ -397,6 +430,30 @@ export function assertApiError(res, status, error, text) {
 
 /* ---- teams: HTTP calls, people, tokens --------------------------------- */
 
+/* fetch's subset apiCall uses ({status, headers, text()}), over node:https
+ * trusting the CA certificate file ca only (fetch cannot take a CA per request). */
+export async function httpsFetch(url, { method = 'GET', headers = {}, body, ca }) {
+    const caPem = await readFile(ca);
+    return new Promise((resolve, reject) => {
+        const req = https.request(url, { method, headers, ca: caPem, timeout: CHILD_TIMEOUT_MS },
+            (res) => {
+                const chunks = [];
+                res.on('data', (c) => chunks.push(c));
+                res.on('error', reject);
+                res.on('end', () => {
+                    const h = new Headers();
+                    for (const [k, v] of Object.entries(res.headers))
+                        h.set(k, Array.isArray(v) ? v.join(', ') : v);
+                    const text = Buffer.concat(chunks).toString('utf8');
+                    resolve({ status: res.statusCode, headers: h, text: async () => text });
+                });
+            });
+        req.on('timeout', () => req.destroy(new Error(`${method} ${url} timed out`)));
+        req.on('error', reject);
+        req.end(body);
+    });
+}
+
 /* One JSON API call: token (or null for none), body (object or string).
  * Returns {status, headers, text, json} (json null when the body is not JSON). */
 export async function apiCall(server, method, route, { token = null, body, headers = {} } = {}) {
@@ -408,8 +465,10 @@ export async function apiCall(server, method, route, { token = null, body, heade
         payload = typeof body === 'string' ? body : JSON.stringify(body);
         h['Content-Type'] ??= 'application/json';
     }
-    const res = await fetch(server.url + route, { method, headers: h, body: payload,
-        signal: AbortSignal.timeout(CHILD_TIMEOUT_MS) });
+    const res = server.caFile
+        ? await httpsFetch(server.url + route, { method, headers: h, body: payload, ca: server.caFile })
+        : await fetch(server.url + route, { method, headers: h, body: payload,
+            signal: AbortSignal.timeout(CHILD_TIMEOUT_MS) });
     const text = await res.text();
     let json = null;
     try {

@@ -3,7 +3,8 @@
  * refusal of a readable file, another server's session; identity sessions and
  * their expiry), an unreachable server, the checks that refuse bad input before
  * any request is sent, and the pure parts: role rule specs, durations, service
- * token splitting, client secret derivation.
+ * token splitting, client secret derivation; which API URLs are cleartext to
+ * another machine, and an unreadable CA file.
  * The flows against a real server are in tests/e2e. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -30,6 +31,7 @@ static void setup(void)
     cr_assert_not_null(mkdtemp(tmpdir));
     unsetenv("ARCA_API_URL");
     unsetenv("ARCA_CONFIG_DIR");
+    unsetenv("ARCA_CA_CERT");
 }
 
 static void teardown(void)
@@ -83,6 +85,51 @@ Test(client, url_refused)
         cr_expect_eq(arca_new(bad[i], &a), -EINVAL, "arca_new(\"%s\")", bad[i]);
         cr_expect_null(a);
     }
+}
+
+static int cleartext_remote(const char *url)
+{
+    struct arca *a = NULL;
+    cr_assert_eq(arca_new(url, &a), 0, "arca_new(\"%s\")", url);
+    int r = arca_url_cleartext_remote(a);
+    arca_free(a);
+    return r;
+}
+
+Test(client, cleartext_remote_url)
+{
+    const char *local[] = {
+        "http://127.0.0.1:8200",     "http://127.9.9.9:8200", "http://localhost:8200",
+        "http://LocalHost/arca",     "http://[::1]:8200",     "http://[::ffff:127.0.0.1]:8200",
+        "https://vault.example.com", "https://10.0.0.7:8443", "https://[2001:db8::1]:8443"};
+    const char *remote[] = {"http://10.0.0.7:8200",         "http://vault.example.com",
+                            "http://127.0.0.1.example.com", "http://localhost.example.com",
+                            "http://[2001:db8::1]:8200",    "http://[::2]:8200",
+                            "http://[::ffff:10.0.0.7]:8200"};
+    for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++)
+        cr_expect_eq(cleartext_remote(local[i]), 0, "%s", local[i]);
+    for (size_t i = 0; i < sizeof(remote) / sizeof(remote[0]); i++)
+        cr_expect_eq(cleartext_remote(remote[i]), 1, "%s", remote[i]);
+}
+
+Test(client, ca_cert_file)
+{
+    struct arca *a = NULL;
+    char missing[128];
+    snprintf(missing, sizeof(missing), "%s/no-such-ca.pem", tmpdir);
+
+    cr_assert_eq(arca_new("https://127.0.0.1:8443", &a), 0);
+    cr_expect_eq(arca_set_ca_cert(a, missing), -ENOENT);
+    cr_expect(strstr(arca_errmsg(a), "no-such-ca.pem"), "%s", arca_errmsg(a));
+    cr_expect_eq(arca_set_ca_cert(a, ""), -EINVAL);
+    arca_free(a);
+
+    /* ARCA_CA_CERT naming an unreadable file fails arca_new itself */
+    setenv("ARCA_CA_CERT", missing, 1);
+    a = NULL;
+    cr_expect_eq(arca_new("https://127.0.0.1:8443", &a), -ENOENT);
+    cr_expect_null(a);
+    unsetenv("ARCA_CA_CERT");
 }
 
 /* A client logged in as alice with a fresh key pair, without a server. */

@@ -10,9 +10,10 @@
 # the command to run as root and returns 1.
 
 # sqlite3 (the command-line tool): tests/e2e/audit.test.mjs tampers with the database.
+# openssl (the command-line tool): tests/e2e/tls.test.mjs makes a throwaway CA.
 ARCA_DEB_PACKAGES=(meson ninja-build pkg-config gcc libsodium-dev libmicrohttpd-dev
     libjansson-dev libsqlite3-dev libcurl4-openssl-dev libpcre2-dev libcriterion-dev nodejs
-    sqlite3)
+    sqlite3 openssl)
 
 arca_deps_missing() {
     local p
