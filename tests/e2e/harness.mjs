@@ -138,6 +138,7 @@ async function pgDatabaseFor(dataDir) {
         db = { cluster, name: await cluster.createDatabase() };
         pgDatabases.set(dataDir, db);
     }
+    await mkdir(dataDir, { recursive: true, mode: 0o700 });
     const keyFile = path.join(dataDir, 'root.key');
     if (!(await access(keyFile).then(() => true, () => false)))
         await writeFile(keyFile, randomBytes(32).toString('base64') + '\n', { mode: 0o600 });
@@ -156,6 +157,20 @@ export async function storeSql(server, sql) {
     if (r.code !== 0)
         throw new Error(`sqlite3 failed: ${r.stderr}`);
     return r.stdout;
+}
+
+/* Every file that holds a server's data: its data directory and, on
+ * PostgreSQL, its database's files and the cluster's write-ahead log. */
+export async function storeFiles(server) {
+    const files = await listFiles(server.dataDir);
+    const db = pgDatabases.get(server.dataDir);
+    if (db) {
+        const oid = (await db.cluster.psql(db.name,
+            'SELECT oid FROM pg_database WHERE datname = current_database()')).trim();
+        for (const d of [path.join('base', oid), 'pg_wal'])
+            files.push(...(await listFiles(path.join(db.cluster.dataDir, d))));
+    }
+    return files;
 }
 
 export async function startServer({ args = [], env = {}, dataDir } = {}) {
