@@ -959,16 +959,18 @@ static void pg_conn_close_list(struct pg_conn *c)
 
 /* Notices (warnings the server sends along) would go to stderr: library
  * code does not log, and they may quote data. */
-static void pg_notice_ignore(void *arg, const char *message)
-{
-}
+static void pg_notice_ignore(void *arg, const char *message) {}
 
 static int pg_conn_open(struct pg_store *s, struct pg_conn **ret)
 {
-    /* Later entries win: the URL may set a timeout, never the encoding. */
-    static const char *const keys[] = {"connect_timeout", "application_name", "dbname",
-                                       "client_encoding", NULL};
-    const char *values[] = {"10", "arca", s->url, "UTF8", NULL};
+    /* Later entries win: the URL may change the timeouts, never the encoding.
+     * Keepalives and the TCP user timeout turn a database that vanished from
+     * the network into an error (-EIO, 503) instead of a request that hangs. */
+    static const char *const keys[] = {
+        "connect_timeout",  "keepalives_idle",  "keepalives_interval",
+        "keepalives_count", "tcp_user_timeout", "application_name",
+        "dbname",           "client_encoding",  NULL};
+    const char *values[] = {"10", "30", "10", "3", "30000", "arca", s->url, "UTF8", NULL};
     struct pg_conn *c = calloc(1, sizeof(*c));
 
     if (!c)
