@@ -4,7 +4,8 @@
 // modes of the suite.  Two servers on one database: a write on one is read on
 // the other at once; a session ended on one is refused by the other;
 // concurrent writes through both lose nothing (version numbers count every
-// write) and the audit log stays one verifiable chain.  Three servers started
+// write) and the audit log stays one verifiable chain; an access token limited
+// to N uses serves N requests through both in all.  Three servers started
 // at the same moment on an empty database all come up and apply each
 // migration once.  A database restart: requests get a 503 JSON error while it
 // is down, the server answers again by itself once it is back, and every write
@@ -133,6 +134,23 @@ test('concurrent writes through both servers lose nothing; the audit chain stays
     const [count, min, max] = seqs.trim().split('|').map(Number);
     assert.equal(min, 1);
     assert.equal(max, count, 'seq has no gaps');
+});
+
+test('an access token limited to N uses serves exactly N requests across both servers', T, async () => {
+    const N = 10;
+    const id = JSON.parse((await ok(cliA, ['identities', 'create', 'limited-bot',
+        '--access-token-num-uses-limit', String(N), '--format', 'json'])).stdout);
+    const login = await apiCall(b, 'POST', '/api/v1/auth/universal-auth/login',
+        { body: { clientId: id.clientId, clientSecret: id.clientSecret } });
+    assert.equal(login.status, 200, login.text);
+    const token = login.json.accessToken;
+    const calls = [];
+    for (let i = 0; i < N; i++)
+        for (const s of [a, b])
+            calls.push(apiCall(s, 'GET', `${V1}/identities`, { token }));
+    const statuses = (await Promise.all(calls)).map((r) => r.status);
+    assert.equal(statuses.filter((x) => x === 200).length, N, `statuses: ${statuses}`);
+    assert.equal(statuses.filter((x) => x === 401).length, N, `statuses: ${statuses}`);
 });
 
 test('servers started at the same moment on an empty database apply each migration once', T, async () => {
