@@ -722,8 +722,6 @@ enum pg_kind {
     PK_I64,      /* int64_t (or uint64_t) */
     PK_INT,      /* int */
     PK_BOOL,     /* bool: the integer is not 0 */
-    PK_PRESENT,  /* bool: the column is not NULL */
-    PK_SKIP,
 };
 
 struct pg_col {
@@ -826,11 +824,6 @@ static int pg_read_col(struct pg_conn *c, const PGresult *res, int row, int col,
         return 0;
     case PK_BOOL:
         *(bool *)f = pg_col_int(res, row, col) != 0;
-        return 0;
-    case PK_PRESENT:
-        *(bool *)f = !null;
-        return 0;
-    case PK_SKIP:
         return 0;
     }
     return -EINVAL;
@@ -1292,7 +1285,7 @@ static const struct pg_record rec_secret = RECORD(struct store_secret, secret_co
 /* ST_SECRETS_AT: the current row, whether a version existed then, that version. */
 static const struct pg_col secret_at_cols[] = {
     SECRET_FIELDS(struct store_secret_at, current.),
-    COL(PK_PRESENT, struct store_secret_at, existed),
+    COL(PK_BOOL, struct store_secret_at, existed),
     SECRET_FIELDS(struct store_secret_at, then.),
 };
 static const struct pg_record rec_secret_at = RECORD(struct store_secret_at, secret_at_cols);
