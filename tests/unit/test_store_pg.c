@@ -1,13 +1,16 @@
-/* test_store_pg.c - the PostgreSQL store's parts that need no server: its
+/* test_store_pg.c - what is particular to the PostgreSQL store: its
  * migrations mirror SQLite's, URLs are checked and described without their
- * password, and a database that cannot be reached is -EIO with a message that
- * names the host, never the password.  The store against a real PostgreSQL is
- * tested black-box (tests/e2e with ARCA_TEST_PG=1, tests/e2e/postgres.test.mjs). */
+ * password, a database that cannot be reached is -EIO with a message that
+ * names the host, never the password; and, with a cluster (ARCA_TEST_PG_URL,
+ * see pg_fixture.h; skipped otherwise), a database migrated by a newer arca
+ * is refused.  The store's contract is test_store.c, run on PostgreSQL as
+ * test_store_on_pg; several servers on one database, tests/e2e/postgres.test.mjs. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <string.h>
 
 #include "base/buf.h"
+#include "pg_fixture.h"
 #include "store/migrations.h"
 #include "store/store.h"
 
@@ -61,5 +64,23 @@ Test(store_pg, unreachable_database_is_eio_without_password)
     cr_assert_null(s);
     cr_assert(strstr(buf_str(&err), "127.0.0.1:1/arca"), "%s", buf_str(&err));
     cr_assert_null(strstr(buf_str(&err), "hunter2"), "%s", buf_str(&err));
+    buf_release(&err);
+}
+
+Test(store_pg, refuses_a_newer_schema, .fini = pg_fixture_drop)
+{
+    struct buf err = BUF_INIT;
+    struct store *s = NULL;
+
+    pg_fixture_create();
+    cr_assert_eq(store_pg_open(pg_url, &s, &err), 0, "%s", buf_str(&err));
+    store_close(s);
+    s = NULL;
+    cr_assert_eq(pg_fixture_int("SELECT count(*) FROM schema_migrations"),
+                 (int64_t)store_pg_n_migrations);
+    cr_assert_eq(pg_fixture_exec("INSERT INTO schema_migrations VALUES (999, 'future', 1)"), 0);
+    cr_assert_eq(store_pg_open(pg_url, &s, &err), -EIO);
+    cr_assert_null(s);
+    cr_assert(strstr(buf_str(&err), "newer"), "%s", buf_str(&err));
     buf_release(&err);
 }
