@@ -20,11 +20,12 @@
 #define SERVER_BATCH_MAX 1000
 
 struct server_config {
-    const char *listen;   /* "127.0.0.1:8200", "[::1]:8200" */
-    const char *data_dir; /* SQLite directory */
-    size_t max_body;      /* request body limit in bytes */
-    unsigned threads;     /* 0: one per core */
-    bool audit_async;     /* answer before audit records are durable (measurements only) */
+    const char *listen;       /* "127.0.0.1:8200", "[::1]:8200" */
+    const char *data_dir;     /* SQLite directory (and root.key) */
+    const char *database_url; /* postgres://...: PostgreSQL instead of SQLite; NULL: SQLite */
+    size_t max_body;          /* request body limit in bytes */
+    unsigned threads;         /* 0: one per core */
+    bool audit_async;         /* answer before audit records are durable (measurements only) */
 };
 
 struct server {

@@ -10,9 +10,11 @@
 # the command to run as root and returns 1.
 
 # sqlite3 (the command-line tool): tests/e2e/audit.test.mjs tampers with the database.
+# postgresql-15 (the server; its client brings psql): the PostgreSQL test stages
+# and tests/e2e/postgres.test.mjs start throwaway clusters with it.
 ARCA_DEB_PACKAGES=(meson ninja-build pkg-config gcc libsodium-dev libmicrohttpd-dev
-    libjansson-dev libsqlite3-dev libcurl4-openssl-dev libpcre2-dev libcriterion-dev nodejs
-    sqlite3)
+    libjansson-dev libsqlite3-dev libpq-dev libcurl4-openssl-dev libpcre2-dev libcriterion-dev
+    nodejs sqlite3 postgresql-15)
 
 arca_deps_missing() {
     local p
