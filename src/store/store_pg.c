@@ -46,6 +46,7 @@
 #include "base/names.h"
 #include "base/util.h"
 #include "store/migrations.h"
+#include "store/store_backend.h"
 
 #define PG_MAX_CONNS 8
 #define PG_MAX_ATTEMPTS 4 /* a body runs at most this often (see pg_tx) */
@@ -69,7 +70,7 @@
 #define _cleanup_(f) __attribute__((cleanup(f)))
 #endif
 
-#define SECRET_COLS "id, key, path, version, value, comment, updated_at, updated_by"
+#define SECRET_COLS "id, key, path, version, value, comment, updated_at, updated_by, owner_id"
 #define SHARED "type = 'shared' AND owner_id = ''"
 #define USER_COLS                                                                                  \
     "id, email, auth_hash, kdf_salt, kdf_opslimit, kdf_memlimit, public_key, "                     \
@@ -98,6 +99,12 @@
 #define AUDIT_COLS                                                                                 \
     "seq, time, actor_type, actor_id, actor_name, event, org_id, project_id, environment, path, "  \
     "key, ip, user_agent, outcome, metadata, prev_hash, hash"
+#define FOLDER_COLS "id, project_id, env_id, path, created_at"
+#define IMPORT_COLS                                                                                \
+    "id, project_id, env_id, path, import_env_id, import_path, position, created_at, created_by"
+/* The folder $2 of environment $1 and its descendants; $3 is $2 with a
+ * trailing '/' (the prefix of every descendant's path). */
+#define SUBTREE "env_id = $1 AND (path = $2 OR left(path, length($3)) = $3)"
 /* A credential that may still be used at $2 (now). */
 #define USABLE "revoked = 0 AND (num_uses_limit = 0 OR num_uses < num_uses_limit) AND "
 
@@ -181,6 +188,29 @@ enum pg_stmt {
     ST_AUDIT_INSERT,
     ST_SCHEMA_VERSION,
     ST_MIGRATION_RECORD,
+    ST_PERSONAL_TOMBSTONE,
+    ST_ENV_COUNT,
+    ST_ENV_SECRET_COUNTS,
+    ST_ENV_RESLUG_BLOCKED,
+    ST_ENV_UPDATE,
+    ST_ENV_SHIFT,
+    ST_ENV_DELETE,
+    ST_ENV_LOCK_PROJECT,
+    ST_FOLDER_INSERT,
+    ST_FOLDER_GET,
+    ST_FOLDER_FIND,
+    ST_FOLDER_LIST,
+    ST_SUBTREE_TOMBSTONE,
+    ST_SUBTREE_IMPORTS_DELETE,
+    ST_SUBTREE_FOLDERS_DELETE,
+    ST_IMPORT_LOCK_PROJECT,
+    ST_IMPORT_INSERT,
+    ST_IMPORT_COUNT,
+    ST_IMPORT_LAST_POSITION,
+    ST_IMPORT_LIST,
+    ST_IMPORT_GET,
+    ST_IMPORT_SET_POSITION,
+    ST_IMPORT_DELETE,
     ST__MAX
 };
 
@@ -240,26 +270,30 @@ static const struct {
          "VALUES ($1, $2, $3, $4, $5, $6)"},
     [ST_MEMBER_GET] = {"get member",
                        MEMBER_SELECT "WHERE m.project_id = $1 AND m.principal_id = $2"},
+    /* owner_id '' is the shared secret (0001's CHECK): shared rows sort first. */
     [ST_SECRETS_LIST] = {"list secrets", "SELECT " SECRET_COLS " FROM secrets "
-                                         "WHERE env_id = $1 AND path = $2 AND " SHARED
-                                         " AND value IS NOT NULL ORDER BY key"},
+                                         "WHERE env_id = $1 AND path = $2 "
+                                         "AND (owner_id = '' OR owner_id = $3) "
+                                         "AND value IS NOT NULL ORDER BY key, owner_id"},
     [ST_SECRET_GET] = {"get secret", "SELECT " SECRET_COLS " FROM secrets "
-                                     "WHERE env_id = $1 AND path = $2 AND key = $3 AND " SHARED},
+                                     "WHERE env_id = $1 AND path = $2 AND key = $3 "
+                                     "AND owner_id = $4"},
     [ST_SECRET_HISTORY] = {"secret history",
                            "SELECT s.id, s.key, s.path, v.version, v.value, v.comment, "
-                           "v.created_at, v.actor_id "
+                           "v.created_at, v.actor_id, s.owner_id "
                            "FROM secrets s JOIN secret_versions v ON v.secret_id = s.id "
-                           "WHERE s.env_id = $1 AND s.path = $2 AND s.key = $3 AND s." SHARED
-                           " ORDER BY v.version DESC"},
+                           "WHERE s.env_id = $1 AND s.path = $2 AND s.key = $3 "
+                           "AND s.owner_id = $4 ORDER BY v.version DESC"},
     [ST_SECRET_LOOKUP] = {"look up secret",
                           "SELECT id, project_id, version, value IS NOT NULL FROM secrets "
-                          "WHERE env_id = $1 AND path = $2 AND key = $3 AND " SHARED},
+                          "WHERE env_id = $1 AND path = $2 AND key = $3 AND owner_id = $4"},
     /* A comment bound as NULL keeps the current one; an empty one clears it;
      * a tombstone (value NULL) has none. */
     [ST_SECRET_INSERT] = {"insert secret",
                           "INSERT INTO secrets (id, project_id, env_id, path, key, version, "
-                          "value, comment, updated_at, updated_by) "
-                          "VALUES ($1, $2, $3, $4, $5, $6, $7, nullif($8, ''::bytea), $9, $10)"},
+                          "value, comment, updated_at, updated_by, type, owner_id) "
+                          "VALUES ($1, $2, $3, $4, $5, $6, $7, nullif($8, ''::bytea), $9, $10, "
+                          "CASE WHEN $11 = '' THEN 'shared' ELSE 'personal' END, $11)"},
     [ST_SECRET_UPDATE] = {"update secret",
                           "UPDATE secrets SET version = $1, value = $2, "
                           "comment = CASE WHEN $2 IS NULL THEN NULL "
@@ -368,7 +402,7 @@ static const struct {
     [ST_PROJECT_EXISTS] = {"find project", "SELECT 1 FROM projects WHERE id = $1"},
     [ST_PROJECT_VERSIONS] = {"list project versions",
                              "SELECT v.secret_id, e.slug, s.path, s.key, v.version, v.value, "
-                             "v.comment FROM secrets s "
+                             "v.comment, s.owner_id FROM secrets s "
                              "JOIN environments e ON e.id = s.env_id "
                              "JOIN secret_versions v ON v.secret_id = s.id "
                              "WHERE s.project_id = $1 ORDER BY e.position, e.slug, s.path, "
@@ -399,10 +433,11 @@ static const struct {
      * written at or before $3 (NULLs if none): the columns of rec_secret_at. */
     [ST_SECRETS_AT] = {"secrets at",
                        "SELECT s.id, s.key, s.path, s.version, s.value, s.comment, s.updated_at, "
-                       "s.updated_by, v.version IS NOT NULL, v.secret_id, "
+                       "s.updated_by, s.owner_id, v.version IS NOT NULL, v.secret_id, "
                        "CASE WHEN v.version IS NULL THEN NULL ELSE s.key END, "
                        "CASE WHEN v.version IS NULL THEN NULL ELSE s.path END, "
-                       "v.version, v.value, v.comment, v.created_at, v.actor_id "
+                       "v.version, v.value, v.comment, v.created_at, v.actor_id, "
+                       "CASE WHEN v.version IS NULL THEN NULL ELSE s.owner_id END "
                        "FROM secrets s LEFT JOIN secret_versions v ON v.secret_id = s.id "
                        "AND v.version = (SELECT max(x.version) FROM secret_versions x "
                        "WHERE x.secret_id = s.id AND x.created_at <= $3) "
@@ -416,6 +451,92 @@ static const struct {
                            "SELECT coalesce(max(version), 0) FROM schema_migrations"},
     [ST_MIGRATION_RECORD] = {"record migration", "INSERT INTO schema_migrations "
                                                  "(version, name, applied_at) VALUES ($1, $2, $3)"},
+    /* Deleting a shared secret deletes every personal override of it ($1 env,
+     * $2 path, $3 key): a tombstone version for each live one, a copy of its
+     * new current row. */
+    [ST_PERSONAL_TOMBSTONE] = {"tombstone personal secrets",
+                               "WITH t AS (UPDATE secrets SET version = version + 1, "
+                               "value = NULL, comment = NULL, updated_at = $4, updated_by = $5 "
+                               "WHERE env_id = $1 AND path = $2 AND key = $3 "
+                               "AND owner_id <> '' AND value IS NOT NULL "
+                               "RETURNING id, version, updated_at, updated_by) "
+                               "INSERT INTO secret_versions "
+                               "(secret_id, version, value, comment, created_at, actor_id) "
+                               "SELECT id, version, NULL, NULL, updated_at, updated_by FROM t"},
+    [ST_ENV_COUNT] = {"count environments",
+                      "SELECT count(*) FROM environments WHERE project_id = $1"},
+    /* Live secrets, then secrets with a history (deleted ones included). */
+    [ST_ENV_SECRET_COUNTS] = {"count environment secrets",
+                              "SELECT count(s.value), count(s.id) FROM environments e "
+                              "LEFT JOIN secrets s ON s.env_id = e.id "
+                              "WHERE e.project_id = $1 AND e.id = $2"},
+    /* Secrets whose ciphertext is bound to the environment's slug, if $3 is
+     * another slug. */
+    [ST_ENV_RESLUG_BLOCKED] = {"check environment slug change",
+                               "SELECT count(*) FROM environments e JOIN secrets s "
+                               "ON s.env_id = e.id WHERE e.project_id = $1 AND e.id = $2 "
+                               "AND e.slug <> $3"},
+    [ST_ENV_UPDATE] = {"update environment",
+                       "UPDATE environments SET slug = coalesce($3, slug), "
+                       "name = coalesce($4, name), "
+                       "position = CASE WHEN $5 > 0 THEN $5 ELSE position END "
+                       "WHERE project_id = $1 AND id = $2"},
+    /* Makes room at position $2 for environment $3. */
+    [ST_ENV_SHIFT] = {"shift environments",
+                      "UPDATE environments SET position = position + 1 "
+                      "WHERE project_id = $1 AND position >= $2 AND id <> $3"},
+    [ST_ENV_DELETE] = {"delete environment",
+                       "DELETE FROM environments WHERE project_id = $1 AND id = $2"},
+    /* ST_PROJECT_LOCK_WRITERS by an environment of the project. */
+    [ST_ENV_LOCK_PROJECT] = {"lock project of environment",
+                             "SELECT 1 FROM projects WHERE id = "
+                             "(SELECT project_id FROM environments WHERE id = $1) "
+                             "FOR NO KEY UPDATE"},
+    /* Servers creating the same folder at once: one row, no error. */
+    [ST_FOLDER_INSERT] = {"insert folder", "INSERT INTO folders (" FOLDER_COLS ") "
+                                           "VALUES ($1, $2, $3, $4, $5) "
+                                           "ON CONFLICT (env_id, path) DO NOTHING"},
+    [ST_FOLDER_GET] = {"get folder", "SELECT " FOLDER_COLS " FROM folders WHERE id = $1"},
+    [ST_FOLDER_FIND] = {"find folder",
+                        "SELECT " FOLDER_COLS " FROM folders WHERE env_id = $1 AND path = $2"},
+    /* $3 the descendants' prefix, $4 1: all of them, 0: direct children only. */
+    [ST_FOLDER_LIST] = {"list folders", "SELECT " FOLDER_COLS " FROM folders "
+                                        "WHERE env_id = $1 AND path <> $2 "
+                                        "AND left(path, length($3)) = $3 "
+                                        "AND ($4 <> 0 OR strpos(substr(path, length($3) + 1), "
+                                        "'/') = 0) ORDER BY path"},
+    /* A tombstone version for each live secret of the folders (overrides
+     * included); the number of rows is the number of secrets deleted. */
+    [ST_SUBTREE_TOMBSTONE] = {"delete secrets of folders",
+                              "WITH t AS (UPDATE secrets SET version = version + 1, "
+                              "value = NULL, comment = NULL, updated_at = $4, updated_by = $5 "
+                              "WHERE " SUBTREE " AND value IS NOT NULL "
+                              "RETURNING id, version, updated_at, updated_by) "
+                              "INSERT INTO secret_versions "
+                              "(secret_id, version, value, comment, created_at, actor_id) "
+                              "SELECT id, version, NULL, NULL, updated_at, updated_by FROM t"},
+    [ST_SUBTREE_IMPORTS_DELETE] = {"delete imports of folders",
+                                   "DELETE FROM secret_imports WHERE " SUBTREE},
+    [ST_SUBTREE_FOLDERS_DELETE] = {"delete folders", "DELETE FROM folders WHERE " SUBTREE},
+    /* ST_PROJECT_LOCK_WRITERS by an import of the project. */
+    [ST_IMPORT_LOCK_PROJECT] = {"lock project of import",
+                                "SELECT 1 FROM projects WHERE id = "
+                                "(SELECT project_id FROM secret_imports WHERE id = $1) "
+                                "FOR NO KEY UPDATE"},
+    [ST_IMPORT_INSERT] = {"insert import", "INSERT INTO secret_imports (" IMPORT_COLS ") "
+                                           "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"},
+    [ST_IMPORT_COUNT] = {"count imports",
+                         "SELECT count(*) FROM secret_imports WHERE env_id = $1 AND path = $2"},
+    /* not count(*): deleting a source environment leaves a gap (see 0005) */
+    [ST_IMPORT_LAST_POSITION] = {"find last import",
+                                 "SELECT coalesce(max(position), 0) "
+                                 "FROM secret_imports WHERE env_id = $1 AND path = $2"},
+    [ST_IMPORT_LIST] = {"list imports", "SELECT " IMPORT_COLS " FROM secret_imports "
+                                        "WHERE env_id = $1 AND path = $2 ORDER BY position, id"},
+    [ST_IMPORT_GET] = {"get import", "SELECT " IMPORT_COLS " FROM secret_imports WHERE id = $1"},
+    [ST_IMPORT_SET_POSITION] = {"move import",
+                                "UPDATE secret_imports SET position = $2 WHERE id = $1"},
+    [ST_IMPORT_DELETE] = {"delete import", "DELETE FROM secret_imports WHERE id = $1"},
 };
 
 /* audit_query has one statement per combination of filters (so that each
@@ -1278,7 +1399,7 @@ static const struct pg_record rec_member = RECORD(struct store_member, member_co
     COL(PK_TEXT, type, prefix id), COL(PK_STR, type, prefix key), COL(PK_STR, type, prefix path),  \
         COL(PK_I64, type, prefix version), COL(PK_BLOB, type, prefix value),                       \
         COL(PK_BLOB, type, prefix comment), COL(PK_I64, type, prefix updated_at),                  \
-        COL(PK_TEXT, type, prefix actor_id)
+        COL(PK_TEXT, type, prefix actor_id), COL(PK_TEXT, type, prefix owner_id)
 static const struct pg_col secret_cols[] = {SECRET_FIELDS(struct store_secret, )};
 static const struct pg_record rec_secret = RECORD(struct store_secret, secret_cols);
 
@@ -1376,6 +1497,7 @@ static const struct pg_col version_ref_cols[] = {
     COL(PK_I64, struct store_version_ref, version),
     COL(PK_BLOB, struct store_version_ref, value),
     COL(PK_BLOB, struct store_version_ref, comment),
+    COL(PK_TEXT, struct store_version_ref, owner_id),
 };
 static const struct pg_record rec_version_ref = RECORD(struct store_version_ref, version_ref_cols);
 
@@ -1540,6 +1662,8 @@ static int pg_project_create_body(struct pg_conn *c, void *arg)
     int r;
 
     r = pg_run(c, ST_PROJECT_INSERT, "tttti", p->id, p->org_id, p->name, p->slug, p->created_at);
+    if (r >= 0 && p->server_key.len)
+        r = pg_run(c, ST_PROJECT_SET_SERVER_KEY, "bt", p->server_key.ptr, p->server_key.len, p->id);
     for (size_t i = 0; i < p->n_envs && r >= 0; i++) {
         const struct store_env *e = &p->envs[i];
         r = pg_run(c, ST_ENV_INSERT, "tttti", e->id, p->id, e->slug, e->name, (int64_t)e->position);
@@ -1591,24 +1715,37 @@ static int pg_member_get(struct store *s, const char *project_id, const char *pr
 
 /* ---- secrets ---- */
 
-static int pg_secrets_list(struct store *s, const char *env_id, const char *path,
-                           struct store_secret **ret, size_t *ret_n)
+/* owner_id NULL or "": the shared secrets (store.h's personal overrides). */
+static const char *pg_owner(const char *owner_id)
+{
+    return owner_id ? owner_id : "";
+}
+
+static int pg_secrets_list_with(struct store *s, const char *env_id, const char *path,
+                                const char *owner_id, struct store_secret **ret, size_t *ret_n)
 {
     if (!env_id || !path)
         return -EINVAL;
-    return pg_list(s, PG_TX_NONE, &rec_secret, (void **)ret, ret_n, ST_SECRETS_LIST, "tt", env_id,
-                   path);
+    return pg_list(s, PG_TX_NONE, &rec_secret, (void **)ret, ret_n, ST_SECRETS_LIST, "ttt", env_id,
+                   path, pg_owner(owner_id));
 }
 
-static int pg_secret_get(struct store *s, const char *env_id, const char *path, const char *key,
-                         struct store_secret *ret)
+static int pg_secrets_list(struct store *s, const char *env_id, const char *path,
+                           struct store_secret **ret, size_t *ret_n)
+{
+    return pg_secrets_list_with(s, env_id, path, NULL, ret, ret_n);
+}
+
+static int pg_secret_get_of(struct store *s, const char *env_id, const char *path, const char *key,
+                            const char *owner_id, struct store_secret *ret)
 {
     struct store_secret x = {0};
     int r;
 
     if (!env_id || !path || !key || !ret)
         return -EINVAL;
-    r = pg_get(s, PG_TX_NONE, &rec_secret, &x, ST_SECRET_GET, "ttt", env_id, path, key);
+    r = pg_get(s, PG_TX_NONE, &rec_secret, &x, ST_SECRET_GET, "tttt", env_id, path, key,
+               pg_owner(owner_id));
     if (r < 0)
         return r;
     if (!x.value.ptr) { /* deleted */
@@ -1619,8 +1756,15 @@ static int pg_secret_get(struct store *s, const char *env_id, const char *path, 
     return 0;
 }
 
-static int pg_secret_history(struct store *s, const char *env_id, const char *path, const char *key,
-                             struct store_secret **ret, size_t *ret_n)
+static int pg_secret_get(struct store *s, const char *env_id, const char *path, const char *key,
+                         struct store_secret *ret)
+{
+    return pg_secret_get_of(s, env_id, path, key, NULL, ret);
+}
+
+static int pg_secret_history_of(struct store *s, const char *env_id, const char *path,
+                                const char *key, const char *owner_id, struct store_secret **ret,
+                                size_t *ret_n)
 {
     struct store_secret *v = NULL;
     size_t n = 0;
@@ -1628,8 +1772,8 @@ static int pg_secret_history(struct store *s, const char *env_id, const char *pa
 
     if (!env_id || !path || !key || !ret || !ret_n)
         return -EINVAL;
-    r = pg_list(s, PG_TX_NONE, &rec_secret, (void **)&v, &n, ST_SECRET_HISTORY, "ttt", env_id, path,
-                key);
+    r = pg_list(s, PG_TX_NONE, &rec_secret, (void **)&v, &n, ST_SECRET_HISTORY, "tttt", env_id,
+                path, key, pg_owner(owner_id));
     if (r < 0)
         return r;
     if (n == 0)
@@ -1638,6 +1782,15 @@ static int pg_secret_history(struct store *s, const char *env_id, const char *pa
     *ret_n = n;
     return 0;
 }
+
+static int pg_secret_history(struct store *s, const char *env_id, const char *path, const char *key,
+                             struct store_secret **ret, size_t *ret_n)
+{
+    return pg_secret_history_of(s, env_id, path, key, NULL, ret, ret_n);
+}
+
+static int pg_folder_ensure(struct pg_conn *c, const char *project_id, const char *env_id,
+                            const char *path, int64_t now);
 
 struct secret_lookup {
     char id[STORE_ID_LEN + 1];
@@ -1672,15 +1825,26 @@ static int pg_write_one(struct pg_conn *c, const struct secrets_tx *a, const str
                         struct write_result *res)
 {
     struct secret_lookup x = {0};
+    const char *owner = pg_owner(w->owner), *path = w->path ? w->path : a->path;
     bool exists;
     int r;
 
-    r = pg_row(c, &rec_secret_lookup, &x, ST_SECRET_LOOKUP, "ttt", a->env_id, a->path, w->key);
+    r = pg_row(c, &rec_secret_lookup, &x, ST_SECRET_LOOKUP, "tttt", a->env_id, path, w->key, owner);
     if (r < 0)
         return r;
     exists = r > 0;
     if (exists && strcmp(x.project_id, a->project_id) != 0)
         return -ENOENT; /* env_id is not an environment of project_id */
+    /* a personal override needs a live shared secret of its key */
+    if (*owner && w->op != STORE_DELETE) {
+        struct secret_lookup shared = {0};
+        r = pg_row(c, &rec_secret_lookup, &shared, ST_SECRET_LOOKUP, "tttt", a->env_id, path,
+                   w->key, "");
+        if (r < 0)
+            return r;
+        if (!shared.live)
+            return -ENOENT;
+    }
 
     switch (w->op) {
     case STORE_CREATE:
@@ -1709,10 +1873,14 @@ static int pg_write_one(struct pg_conn *c, const struct secrets_tx *a, const str
     } else {
         name_uuid(x.id);
         x.version = 1;
-        r = pg_run(c, ST_SECRET_INSERT, "tttttibbit", x.id, a->project_id, a->env_id, a->path,
-                   w->key, x.version, value, value_len, comment, comment_len, a->now, a->actor_id);
+        r = pg_run(c, ST_SECRET_INSERT, "tttttibbitt", x.id, a->project_id, a->env_id, path, w->key,
+                   x.version, value, value_len, comment, comment_len, a->now, a->actor_id, owner);
     }
     if (r < 0 || (r = pg_run(c, ST_VERSION_INSERT, "t", x.id)) < 0)
+        return r;
+    if (w->op == STORE_DELETE && !*owner &&
+        (r = pg_run(c, ST_PERSONAL_TOMBSTONE, "tttit", a->env_id, path, w->key, a->now,
+                    a->actor_id)) < 0)
         return r;
 
     res->version = x.version;
@@ -1733,6 +1901,10 @@ static int pg_secrets_write_body(struct pg_conn *c, void *arg)
         return r < 0 ? r : -ENOENT;
     for (size_t i = 0; i < a->n; i++) {
         r = pg_write_one(c, a, &a->w[i], &a->res[i]);
+        /* the folder of each write (w->path: a batch spans folders) exists */
+        if (r >= 0)
+            r = pg_folder_ensure(c, a->project_id, a->env_id, a->w[i].path ? a->w[i].path : a->path,
+                                 a->now);
         if (r < 0)
             return r;
     }
@@ -2591,6 +2763,429 @@ static void pg_close(struct store *s)
     pg_free(pg(s));
 }
 
+/* ---- environments ---- */
+
+struct env_tx {
+    const struct store_env *e;
+    size_t max;
+    const char *project_id, *env_id, *slug, *name;
+    int position;
+    int64_t live, total; /* env_delete's refusal */
+};
+
+/* Environment changes take the project's writer lock: they wait for its
+ * secret writers (a slug or a delete depends on what secrets exist) and for
+ * each other (counts and positions). */
+static int pg_lock_project(struct pg_conn *c, const char *project_id)
+{
+    int r = pg_int(c, NULL, ST_PROJECT_LOCK_WRITERS, "t", project_id);
+
+    return r < 0 ? r : r == 0 ? -ENOENT : 0;
+}
+
+static int pg_env_create_body(struct pg_conn *c, void *arg)
+{
+    const struct env_tx *a = arg;
+    const struct store_env *e = a->e;
+    int64_t n = 0;
+    int r;
+
+    if ((r = pg_lock_project(c, e->project_id)) < 0 ||
+        (r = pg_int(c, &n, ST_ENV_COUNT, "t", e->project_id)) < 0)
+        return r;
+    if ((size_t)n >= a->max)
+        return -E2BIG;
+    if ((r = pg_run(c, ST_ENV_SHIFT, "tit", e->project_id, (int64_t)e->position, e->id)) < 0 ||
+        (r = pg_run(c, ST_ENV_INSERT, "tttti", e->id, e->project_id, e->slug, e->name,
+                    (int64_t)e->position)) < 0)
+        return r;
+    return 0;
+}
+
+static int pg_env_create(struct store *s, const struct store_env *e, size_t max)
+{
+    struct env_tx a = {.e = e, .max = max};
+
+    if (!e || !e->slug || !e->name)
+        return -EINVAL;
+    return pg_tx(s, PG_TX_WRITE, pg_env_create_body, &a);
+}
+
+static int pg_env_update_body(struct pg_conn *c, void *arg)
+{
+    const struct env_tx *a = arg;
+    int64_t bound = 0;
+    int r;
+
+    if ((r = pg_lock_project(c, a->project_id)) < 0)
+        return r;
+    if (a->slug && (r = pg_int(c, &bound, ST_ENV_RESLUG_BLOCKED, "ttt", a->project_id, a->env_id,
+                               a->slug)) < 0)
+        return r;
+    if (bound > 0)
+        return -EBUSY;
+    if (a->position > 0 &&
+        (r = pg_run(c, ST_ENV_SHIFT, "tit", a->project_id, (int64_t)a->position, a->env_id)) < 0)
+        return r;
+    r = pg_run(c, ST_ENV_UPDATE, "tttti", a->project_id, a->env_id, a->slug, a->name,
+               (int64_t)a->position);
+    return r < 0 ? r : r == 0 ? -ENOENT : 0;
+}
+
+static int pg_env_update(struct store *s, const char *project_id, const char *env_id,
+                         const char *slug, const char *name, int position)
+{
+    struct env_tx a = {.project_id = project_id,
+                       .env_id = env_id,
+                       .slug = slug,
+                       .name = name,
+                       .position = position};
+
+    if (!project_id || !env_id)
+        return -EINVAL;
+    return pg_tx(s, PG_TX_WRITE, pg_env_update_body, &a);
+}
+
+struct env_counts {
+    int64_t live, total;
+};
+static const struct pg_col env_counts_cols[] = {
+    COL(PK_I64, struct env_counts, live),
+    COL(PK_I64, struct env_counts, total),
+};
+static const struct pg_record rec_env_counts = RECORD(struct env_counts, env_counts_cols);
+
+static int pg_env_delete_body(struct pg_conn *c, void *arg)
+{
+    struct env_tx *a = arg;
+    struct env_counts n = {0};
+    int r;
+
+    if ((r = pg_lock_project(c, a->project_id)) < 0 ||
+        (r = pg_row(c, &rec_env_counts, &n, ST_ENV_SECRET_COUNTS, "tt", a->project_id, a->env_id)) <
+            0)
+        return r;
+    if (n.total > 0) {
+        a->live = n.live;
+        a->total = n.total;
+        return -EBUSY;
+    }
+    r = pg_run(c, ST_ENV_DELETE, "tt", a->project_id, a->env_id);
+    return r < 0 ? r : r == 0 ? -ENOENT : 0;
+}
+
+static int pg_env_delete(struct store *s, const char *project_id, const char *env_id,
+                         int64_t *ret_live, int64_t *ret_total)
+{
+    struct env_tx a = {.project_id = project_id, .env_id = env_id};
+    int r;
+
+    if (!project_id || !env_id || !ret_live || !ret_total)
+        return -EINVAL;
+    r = pg_tx(s, PG_TX_WRITE, pg_env_delete_body, &a);
+    if (r == -EBUSY) {
+        *ret_live = a.live;
+        *ret_total = a.total;
+    }
+    return r;
+}
+
+/* ---- folders and imports (migration 0005) ---- */
+
+static const struct pg_col folder_cols[] = {
+    COL(PK_TEXT, struct store_folder, id),        COL(PK_TEXT, struct store_folder, project_id),
+    COL(PK_TEXT, struct store_folder, env_id),    COL(PK_STR, struct store_folder, path),
+    COL(PK_I64, struct store_folder, created_at),
+};
+static const struct pg_record rec_folder = RECORD(struct store_folder, folder_cols);
+
+static const struct pg_col import_cols[] = {
+    COL(PK_TEXT, struct store_import, id),
+    COL(PK_TEXT, struct store_import, project_id),
+    COL(PK_TEXT, struct store_import, env_id),
+    COL(PK_STR, struct store_import, path),
+    COL(PK_TEXT, struct store_import, import_env_id),
+    COL(PK_STR, struct store_import, import_path),
+    COL(PK_I64, struct store_import, position),
+    COL(PK_I64, struct store_import, created_at),
+    COL(PK_TEXT, struct store_import, created_by),
+};
+static const struct pg_record rec_import = RECORD(struct store_import, import_cols);
+
+struct folder_insert {
+    struct pg_conn *c;
+    const char *project_id, *env_id;
+    int64_t now;
+};
+
+/* store_folder_insert_fn: ON CONFLICT, another server may insert the same
+ * row at the same time. */
+static int pg_folder_insert(void *ctx, const char *path)
+{
+    const struct folder_insert *a = ctx;
+    char id[STORE_ID_LEN + 1];
+
+    name_uuid(id);
+    return pg_run(a->c, ST_FOLDER_INSERT, "tttti", id, a->project_id, a->env_id, path, a->now);
+}
+
+/* Inserts the rows of path and its ancestors that are missing, inside the
+ * caller's transaction.  1 if the row of path itself was new, else 0. */
+static int pg_folder_ensure(struct pg_conn *c, const char *project_id, const char *env_id,
+                            const char *path, int64_t now)
+{
+    struct folder_insert a = {c, project_id, env_id, now};
+
+    return store_folders_ensure(path, pg_folder_insert, &a);
+}
+
+struct folder_tx {
+    const char *project_id, *env_id, *path, *actor_id;
+    const char *prefix;
+    int64_t now;
+    struct store_folder folder; /* folder_create's, OWNED */
+    bool created;
+    size_t n_secrets; /* folder_delete's */
+};
+
+static int pg_folder_create_body(struct pg_conn *c, void *arg)
+{
+    struct folder_tx *a = arg;
+    int r, created;
+
+    store_folder_release(&a->folder); /* from an attempt that did not commit */
+    if ((r = pg_lock_project(c, a->project_id)) < 0 ||
+        (created = pg_folder_ensure(c, a->project_id, a->env_id, a->path, a->now)) < 0)
+        return r < 0 ? r : created;
+    r = pg_row(c, &rec_folder, &a->folder, ST_FOLDER_FIND, "tt", a->env_id, a->path);
+    if (r <= 0)
+        return r < 0 ? r : -EIO;
+    a->created = created > 0;
+    return 0;
+}
+
+static int pg_folder_create(struct store *s, const char *project_id, const char *env_id,
+                            const char *path, int64_t now, struct store_folder *ret,
+                            bool *ret_created)
+{
+    struct folder_tx a = {.project_id = project_id, .env_id = env_id, .path = path, .now = now};
+    int r;
+
+    if (!project_id || !env_id || !path)
+        return -EINVAL;
+    r = pg_tx(s, PG_TX_WRITE, pg_folder_create_body, &a);
+    if (r < 0) {
+        store_folder_release(&a.folder);
+        return r;
+    }
+    if (ret_created)
+        *ret_created = a.created;
+    if (ret)
+        *ret = a.folder;
+    else
+        store_folder_release(&a.folder);
+    return 0;
+}
+
+static int pg_folder_list(struct store *s, const char *env_id, const char *path, bool recursive,
+                          struct store_folder **ret, size_t *ret_n)
+{
+    char prefix[NAME_PATH_MAX + 2];
+
+    if (!env_id || store_subtree_prefix(path, prefix) < 0)
+        return -EINVAL;
+    return pg_list(s, PG_TX_NONE, &rec_folder, (void **)ret, ret_n, ST_FOLDER_LIST, "ttti", env_id,
+                   path, prefix, (int64_t)recursive);
+}
+
+static int pg_folder_get(struct store *s, const char *id, struct store_folder *ret)
+{
+    if (!id || !ret)
+        return -EINVAL;
+    return pg_get(s, PG_TX_NONE, &rec_folder, ret, ST_FOLDER_GET, "t", id);
+}
+
+static int pg_folder_find(struct store *s, const char *env_id, const char *path,
+                          struct store_folder *ret)
+{
+    if (!env_id || !path || !ret)
+        return -EINVAL;
+    return pg_get(s, PG_TX_NONE, &rec_folder, ret, ST_FOLDER_FIND, "tt", env_id, path);
+}
+
+static int pg_folder_delete_body(struct pg_conn *c, void *arg)
+{
+    struct folder_tx *a = arg;
+    int r;
+
+    /* The project's secret writers wait: none writes below the folder while
+     * it goes, and a folder made meanwhile is made after. */
+    r = pg_int(c, NULL, ST_ENV_LOCK_PROJECT, "t", a->env_id);
+    if (r <= 0)
+        return r < 0 ? r : -ENOENT;
+    r = pg_int(c, NULL, ST_FOLDER_FIND, "tt", a->env_id, a->path);
+    if (r <= 0)
+        return r < 0 ? r : -ENOENT;
+    r = pg_run(c, ST_SUBTREE_TOMBSTONE, "tttit", a->env_id, a->path, a->prefix, a->now,
+               a->actor_id);
+    if (r < 0)
+        return r;
+    a->n_secrets = (size_t)r;
+    if ((r = pg_run(c, ST_SUBTREE_IMPORTS_DELETE, "ttt", a->env_id, a->path, a->prefix)) < 0 ||
+        (r = pg_run(c, ST_SUBTREE_FOLDERS_DELETE, "ttt", a->env_id, a->path, a->prefix)) < 0)
+        return r;
+    return 0;
+}
+
+static int pg_folder_delete(struct store *s, const char *env_id, const char *path,
+                            const char *actor_id, int64_t now, size_t *ret_n_secrets)
+{
+    char prefix[NAME_PATH_MAX + 2];
+    struct folder_tx a = {
+        .env_id = env_id, .path = path, .actor_id = actor_id, .prefix = prefix, .now = now};
+    int r;
+
+    if (!env_id || !actor_id || store_subtree_prefix(path, prefix) < 0 || streq(path, "/"))
+        return -EINVAL;
+    r = pg_tx(s, PG_TX_WRITE, pg_folder_delete_body, &a);
+    if (r < 0)
+        return r;
+    if (ret_n_secrets)
+        *ret_n_secrets = a.n_secrets;
+    return 0;
+}
+
+struct import_tx {
+    struct store_import *imp; /* import_create */
+    size_t max;
+    int64_t position;
+    const char *id; /* import_move, import_delete */
+    enum pg_stmt op;
+};
+
+static int pg_import_create_body(struct pg_conn *c, void *arg)
+{
+    struct import_tx *a = arg;
+    const struct store_import *imp = a->imp;
+    int64_t count, last;
+    int r;
+
+    /* Imports of the project's folders take turns: positions are n + 1. */
+    if ((r = pg_lock_project(c, imp->project_id)) < 0 ||
+        (r = pg_int(c, &count, ST_IMPORT_COUNT, "tt", imp->env_id, imp->path)) < 0 ||
+        (r = pg_int(c, &last, ST_IMPORT_LAST_POSITION, "tt", imp->env_id, imp->path)) < 0)
+        return r;
+    if ((size_t)count >= a->max)
+        return -E2BIG;
+    if ((r = pg_folder_ensure(c, imp->project_id, imp->env_id, imp->path, imp->created_at)) < 0 ||
+        (r = pg_run(c, ST_IMPORT_INSERT, "ttttttiit", imp->id, imp->project_id, imp->env_id,
+                    imp->path, imp->import_env_id, imp->import_path, last + 1, imp->created_at,
+                    imp->created_by)) < 0)
+        return r;
+    a->position = last + 1;
+    return 0;
+}
+
+static int pg_import_create(struct store *s, struct store_import *imp, size_t max)
+{
+    struct import_tx a = {.imp = imp, .max = max};
+    int r;
+
+    if (!imp || !imp->path || !imp->import_path || !name_uuid_valid(imp->id))
+        return -EINVAL;
+    r = pg_tx(s, PG_TX_WRITE, pg_import_create_body, &a);
+    if (r < 0)
+        return r;
+    imp->position = a.position;
+    return 0;
+}
+
+static int pg_import_list(struct store *s, const char *env_id, const char *path,
+                          struct store_import **ret, size_t *ret_n)
+{
+    if (!env_id || !path)
+        return -EINVAL;
+    return pg_list(s, PG_TX_NONE, &rec_import, (void **)ret, ret_n, ST_IMPORT_LIST, "tt", env_id,
+                   path);
+}
+
+static int pg_import_get(struct store *s, const char *id, struct store_import *ret)
+{
+    if (!id || !ret)
+        return -EINVAL;
+    return pg_get(s, PG_TX_NONE, &rec_import, ret, ST_IMPORT_GET, "t", id);
+}
+
+/* store_import_place_fn */
+static int pg_import_place(void *ctx, const char *id, int64_t position)
+{
+    return pg_run(ctx, ST_IMPORT_SET_POSITION, "ti", id, position);
+}
+
+/* Numbers the imports of the folder 1..n in their order, with `moved` (if
+ * not NULL) taken out and put at `position`; inside the caller's transaction. */
+static int pg_import_renumber(struct pg_conn *c, const char *env_id, const char *path,
+                              const char *moved, int64_t position)
+{
+    struct store_import *v = NULL;
+    const char **order = NULL;
+    size_t n = 0;
+    int r;
+
+    if ((r = pg_rows(c, &rec_import, (void **)&v, &n, ST_IMPORT_LIST, "tt", env_id, path)) < 0)
+        return r;
+    order = calloc(n ? n : 1, sizeof(*order));
+    if (!order)
+        r = -ENOMEM;
+    for (size_t i = 0; order && i < n; i++)
+        order[i] = v[i].id;
+    if (r >= 0)
+        r = store_imports_renumber(order, n, moved, position, pg_import_place, c);
+    free(order);
+    store_imports_free(v, n);
+    return r;
+}
+
+static int pg_import_change_body(struct pg_conn *c, void *arg)
+{
+    const struct import_tx *a = arg;
+    _cleanup_(store_import_release) struct store_import imp = {0};
+    int r;
+
+    /* Changes of the project's imports take turns (positions). */
+    r = pg_int(c, NULL, ST_IMPORT_LOCK_PROJECT, "t", a->id);
+    if (r <= 0)
+        return r < 0 ? r : -ENOENT;
+    r = pg_row(c, &rec_import, &imp, ST_IMPORT_GET, "t", a->id);
+    if (r <= 0)
+        return r < 0 ? r : -ENOENT;
+    if (a->op != ST__MAX && (r = pg_run(c, a->op, "t", a->id)) < 0)
+        return r;
+    return pg_import_renumber(c, imp.env_id, imp.path, a->op == ST__MAX ? a->id : NULL,
+                              a->position < 1 ? 1 : a->position);
+}
+
+/* Runs op (ST__MAX: none, a move) on the import id and renumbers its folder,
+ * in one transaction. */
+static int pg_import_change(struct store *s, const char *id, enum pg_stmt op, int64_t position)
+{
+    struct import_tx a = {.id = id, .op = op, .position = position};
+
+    if (!id)
+        return -EINVAL;
+    return pg_tx(s, PG_TX_WRITE, pg_import_change_body, &a);
+}
+
+static int pg_import_move(struct store *s, const char *id, int64_t position)
+{
+    return pg_import_change(s, id, ST__MAX, position);
+}
+
+static int pg_import_delete(struct store *s, const char *id)
+{
+    return pg_import_change(s, id, ST_IMPORT_DELETE, 0);
+}
+
 static const struct store_ops pg_ops = {
     .name = "postgres",
     .close = pg_close,
@@ -2605,6 +3200,9 @@ static const struct store_ops pg_ops = {
     .project_create = pg_project_create,
     .project_get = pg_project_get,
     .project_list = pg_project_list,
+    .env_create = pg_env_create,
+    .env_update = pg_env_update,
+    .env_delete = pg_env_delete,
     .member_get = pg_member_get,
     .secrets_list = pg_secrets_list,
     .secret_get = pg_secret_get,
@@ -2644,9 +3242,22 @@ static const struct store_ops pg_ops = {
     .service_token_get = pg_service_token_get,
     .service_token_list = pg_service_token_list,
     .service_token_revoke = pg_service_token_revoke,
+    .secrets_list_with = pg_secrets_list_with,
+    .secret_get_of = pg_secret_get_of,
+    .secret_history_of = pg_secret_history_of,
     .project_versions = pg_project_versions,
     .project_rekey = pg_project_rekey,
     .secrets_at = pg_secrets_at,
+    .folder_create = pg_folder_create,
+    .folder_list = pg_folder_list,
+    .folder_get = pg_folder_get,
+    .folder_find = pg_folder_find,
+    .folder_delete = pg_folder_delete,
+    .import_create = pg_import_create,
+    .import_list = pg_import_list,
+    .import_get = pg_import_get,
+    .import_move = pg_import_move,
+    .import_delete = pg_import_delete,
     .audit_append = pg_audit_append,
     .audit_query = pg_audit_query,
 };
