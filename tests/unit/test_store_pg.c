@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/names.h"
 #include "pg_fixture.h"
 #include "store/migrations.h"
 #include "store/store.h"
@@ -82,5 +83,52 @@ Test(store_pg, refuses_a_newer_schema, .fini = pg_fixture_drop)
     cr_assert_eq(store_pg_open(pg_url, &s, &err), -EIO);
     cr_assert_null(s);
     cr_assert(strstr(buf_str(&err), "newer"), "%s", buf_str(&err));
+    buf_release(&err);
+}
+
+/* Migration 0005 on a database that already holds secrets (0001-0004): every
+ * folder that holds one gets a row, and so do its ancestors, with an id of
+ * name_uuid()'s form. */
+Test(store_pg, folders_migration_backfills_stored_secrets, .fini = pg_fixture_drop)
+{
+    static const char *const setup[] = {
+        "DROP TABLE secret_imports",
+        "DROP TABLE folders",
+        "DELETE FROM schema_migrations WHERE version = 5",
+        "INSERT INTO orgs VALUES ('o', 'o', 'o', 1)",
+        "INSERT INTO projects (id, org_id, name, slug, created_at) VALUES ('p', 'o', 'p', 'p', 1)",
+        "INSERT INTO environments VALUES ('e', 'p', 'dev', 'Dev', 1), ('f', 'p', 'prod', 'P', 2)",
+        "INSERT INTO secrets (id, project_id, env_id, path, key, version, value, updated_at, "
+        "updated_by) VALUES ('s1', 'p', 'e', '/a/b/c', 'K', 1, x'01', 1, 'u'), "
+        "('s2', 'p', 'e', '/a/d', 'K', 1, x'01', 1, 'u'), ('s3', 'p', 'f', '/', 'K', 1, NULL, 1, "
+        "'u')",
+    };
+    static const char *const dev[] = {"/a", "/a/b", "/a/b/c", "/a/d"};
+    struct store_folder *f = NULL, root = {0};
+    struct buf err = BUF_INIT;
+    struct store *s = NULL;
+    size_t n = 0;
+
+    pg_fixture_create();
+    cr_assert_eq(store_pg_open(pg_url, &s, &err), 0, "%s", buf_str(&err));
+    store_close(s);
+    for (size_t i = 0; i < sizeof(setup) / sizeof(setup[0]); i++)
+        cr_assert_eq(pg_fixture_exec(setup[i]), 0, "%s", setup[i]);
+
+    cr_assert_eq(store_pg_open(pg_url, &s, &err), 0, "%s", buf_str(&err));
+    cr_assert_eq(s->ops->folder_list(s, "e", "/", true, &f, &n), 0);
+    cr_assert_eq(n, sizeof(dev) / sizeof(dev[0]));
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_str_eq(f[i].path, dev[i]);
+        cr_assert(name_uuid_valid(f[i].id), "%s", f[i].id);
+        cr_assert_str_eq(f[i].project_id, "p");
+    }
+    cr_assert_eq(s->ops->folder_find(s, "e", "/", &root), 0);
+    store_folder_release(&root);
+    cr_assert_eq(s->ops->folder_find(s, "f", "/", &root), 0, "a deleted secret's folder too");
+    store_folder_release(&root);
+    cr_assert_eq(pg_fixture_int("SELECT count(*) FROM folders"), 6);
+    store_folders_free(f, n);
+    store_close(s);
     buf_release(&err);
 }
