@@ -4,7 +4,8 @@
 // modes of the suite.  Two servers on one database: a write on one is read on
 // the other at once; a session ended on one is refused by the other;
 // concurrent writes through both lose nothing (version numbers count every
-// write) and the audit log stays one verifiable chain; an access token limited
+// write) and the audit log stays one verifiable chain; folders and imports
+// made at once through both get one row each and positions without twins; an access token limited
 // to N uses serves N requests through both in all.  Three servers started
 // at the same moment on an empty database all come up and apply each
 // migration once.  A database restart: requests get a 503 JSON error while it
@@ -134,6 +135,35 @@ test('concurrent writes through both servers lose nothing; the audit chain stays
     const [count, min, max] = seqs.trim().split('|').map(Number);
     assert.equal(min, 1);
     assert.equal(max, count, 'seq has no gaps');
+});
+
+test('folders and imports made at once through both servers: one row each, positions 1..n', T, async () => {
+    const [ta, tb] = [await readToken(cliA), await readToken(cliB)];
+    const N = 12;
+    const calls = [];
+    /* secrets into new nested folders, the same ones through both servers */
+    for (let i = 0; i < N; i++)
+        for (const [s, t] of [[a, ta], [b, tb]])
+            calls.push(apiCall(s, 'POST', `${V1}/projects/${project.id}/secrets/batch`, { token: t,
+                body: { environment: 'prod', secretPath: `/race/f${i % 3}/deep`,
+                    secrets: [{ key: `K_${i}`, value: fakeRecord() }] } }));
+    /* and imports into one folder */
+    for (let i = 0; i < N; i++)
+        calls.push(apiCall(i % 2 ? a : b, 'POST', `${V1}/projects/${project.id}/imports`,
+            { token: i % 2 ? ta : tb, body: { environment: 'dev', path: '/imported',
+                import: { environment: 'prod', path: `/src${i}` } } }));
+    for (const r of await Promise.all(calls))
+        assert.equal(r.status, 200, r.text);
+
+    const rows = (await pg.psql(dbName, "SELECT path, count(*) FROM folders WHERE path LIKE '/race%' " +
+        'GROUP BY path ORDER BY path')).trim().split('\n');
+    assert.deepEqual(rows, ['/race|1', ...[0, 1, 2].flatMap((i) => [`/race/f${i}|1`, `/race/f${i}/deep|1`])]);
+    const list = await apiCall(b, 'GET', `${V1}/projects/${project.id}/imports?environment=dev&path=%2Fimported`,
+        { token: tb });
+    assert.equal(list.status, 200, list.text);
+    const imports = list.json.imports ?? list.json.secretImports ?? list.json;
+    assert.deepEqual(imports.map((x) => x.position).sort((x, y) => x - y),
+        Array.from({ length: N }, (_, i) => i + 1), 'no twins, no gaps');
 });
 
 test('an access token limited to N uses serves exactly N requests across both servers', T, async () => {
