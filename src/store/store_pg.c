@@ -20,8 +20,9 @@
  * Transactions: each call is one pg_tx(): BEGIN, a body, COMMIT.  Writes run
  * READ COMMITTED and take explicit locks where SQLite's single writer made a
  * read-modify-write atomic: a project row lock serialises the writers of a
- * project's secrets (and a key rotation), an advisory lock the audit chain
- * and the first user; counters are single UPDATEs.  A body that failed on a
+ * project's secrets, environments, folders and imports (and a key rotation),
+ * an advisory lock the audit chain and the first user; counters are single
+ * UPDATEs; folder rows are inserted ON CONFLICT DO NOTHING.  A body that failed on a
  * serialization failure, a deadlock or a connection that broke before COMMIT
  * was sent runs again, at most PG_MAX_ATTEMPTS times; a COMMIT whose outcome
  * is unknown is never repeated: -EIO.
