@@ -40,6 +40,7 @@ static const struct {
     {"organization", offsetof(struct cli, organization)},
     {"listen", offsetof(struct cli, listen)},
     {"data-dir", offsetof(struct cli, data_dir)},
+    {"database-url", offsetof(struct cli, database_url)},
     {"max-body", offsetof(struct cli, max_body)},
     {"log-level", offsetof(struct cli, log_level)},
     {"method", offsetof(struct cli, method)},

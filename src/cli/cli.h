@@ -41,6 +41,7 @@ struct cli {
     const char *organization;
     const char *listen;
     const char *data_dir;
+    const char *database_url; /* arca server: PostgreSQL instead of SQLite */
     const char *max_body;
     const char *log_level;
     const char *method;

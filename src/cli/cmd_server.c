@@ -23,6 +23,15 @@ int cmd_server(struct cli *c)
         cli_error("run 'arca server --help'", "unexpected argument '%s'", c->args[0]);
         return EXIT_USAGE;
     }
+    cfg.database_url = c->database_url ? c->database_url : getenv("ARCA_DATABASE_URL");
+    if (cfg.database_url && !*cfg.database_url)
+        cfg.database_url = NULL;
+    if (cfg.database_url && !startswith(cfg.database_url, "postgres://") &&
+        !startswith(cfg.database_url, "postgresql://")) {
+        cli_error("e.g. --database-url postgres://arca@db.example.com:5432/arca",
+                  "the database URL must start with postgres:// or postgresql://");
+        return EXIT_USAGE;
+    }
     if (cfg.tls_cert && !*cfg.tls_cert)
         cfg.tls_cert = NULL;
     if (cfg.tls_key && !*cfg.tls_key)

@@ -23,11 +23,16 @@ struct command {
 static const struct command commands[] = {
     {"server", cmd_server,
      "arca server [--listen 127.0.0.1:8200] [--data-dir ./arca-data] [--max-body BYTES]\n"
-     "            [--tls-cert FILE --tls-key FILE] [--log-level debug|info|warn|error]\n"
+     "            [--database-url postgres://USER@HOST:PORT/DB] [--tls-cert FILE --tls-key FILE]\n"
+     "            [--log-level debug|info|warn|error]\n"
      "            [--audit-async]\n"
      "Runs the arca server on the embedded SQLite store in --data-dir.  The root key comes\n"
      "from ARCA_ENCRYPTION_KEY (base64 of 32 bytes) or, if unset, from root.key in the data\n"
      "directory (generated on first start).  Stops cleanly on SIGINT or SIGTERM.\n"
+     "--database-url (or ARCA_DATABASE_URL; the flag wins) uses PostgreSQL instead: several\n"
+     "servers may share one database.  They need the same root key, so it is never generated\n"
+     "then: set ARCA_ENCRYPTION_KEY.  Prefer the variable (or ~/.pgpass) for a password: a\n"
+     "flag is visible to other users in the process list.\n"
      "Every request is answered only once its audit record is on disk; --audit-async\n"
      "answers first (for measuring what that costs; never in production).\n"
      "--tls-cert and --tls-key (or ARCA_TLS_CERT and ARCA_TLS_KEY; both or neither) serve\n"

@@ -72,7 +72,9 @@ static void harden_process(void)
 }
 
 /* Root key: ARCA_ENCRYPTION_KEY (base64 of 32 bytes), else <data-dir>/root.key,
- * generated (mode 0600) on first start with a warning. */
+ * generated (mode 0600) on first start with a warning, except on PostgreSQL:
+ * every server on the database needs the same key, and one generated here
+ * would be this server's alone. */
 static int root_key_load(struct server *srv)
 {
     const char *env = getenv("ARCA_ENCRYPTION_KEY");
@@ -118,6 +120,12 @@ static int root_key_load(struct server *srv)
     if (errno != ENOENT) {
         log_error("cannot open the root key file", "file", path, "error", strerror(errno), NULL);
         return -errno;
+    }
+    if (srv->cfg.database_url) {
+        log_error("with a PostgreSQL database, set ARCA_ENCRYPTION_KEY (the same on every server; "
+                  "make one with: head -c32 /dev/urandom | base64)",
+                  NULL);
+        return -EINVAL;
     }
     seal_random(srv->root_key, SEAL_KEY_BYTES);
     buf_init_secret(&enc, 0);
@@ -210,6 +218,7 @@ int server_run(const struct server_config *cfg)
 {
     struct server srv = {.cfg = *cfg};
     _cleanup_buf_ struct buf err = BUF_INIT;
+    _cleanup_buf_ struct buf where = BUF_INIT; /* the database, for logs */
     char bound[96];
     sigset_t set;
     int sig = 0, ret;
@@ -233,10 +242,22 @@ int server_run(const struct server_config *cfg)
     ret = tls_load(&srv);
     if (ret < 0)
         goto out;
-    ret = store_sqlite_open(srv.cfg.data_dir, &srv.store, &err);
+    if (srv.cfg.database_url) {
+        /* Logged as host:port/database: the URL may hold a password. */
+        if (store_pg_describe(srv.cfg.database_url, &where) < 0) {
+            log_error("the database URL must be postgres://[USER@]HOST[:PORT]/DATABASE", NULL);
+            ret = -EINVAL;
+            goto out;
+        }
+        ret = store_pg_open(srv.cfg.database_url, &srv.store, &err);
+    } else {
+        ret = buf_adds(&where, srv.cfg.data_dir);
+        if (ret >= 0)
+            ret = store_sqlite_open(srv.cfg.data_dir, &srv.store, &err);
+    }
     if (ret < 0) {
-        log_error("cannot open the store", "dataDir", srv.cfg.data_dir, "error", buf_str(&err),
-                  NULL);
+        log_error("cannot open the store", "store", srv.cfg.database_url ? "postgres" : "sqlite",
+                  "database", buf_str(&where), "error", buf_str(&err), NULL);
         goto out;
     }
     ret = root_key_load(&srv);
@@ -266,8 +287,9 @@ int server_run(const struct server_config *cfg)
                   "listen", srv.cfg.listen, "error", srv.http_error, NULL);
         goto out;
     }
-    log_info("listening", "listen", bound, "dataDir", srv.cfg.data_dir, "version", ARCA_VERSION,
-             "tls", srv.tls_key.len ? "true" : "false", NULL);
+    log_info("listening", "listen", bound, "dataDir", srv.cfg.data_dir, "store",
+             srv.store->ops->name, "database", buf_str(&where), "version", ARCA_VERSION, "tls",
+             srv.tls_key.len ? "true" : "false", NULL);
 
     sigdelset(&set, SIGPIPE);
     while (sigwait(&set, &sig) != 0)

@@ -20,13 +20,14 @@
 #define SERVER_BATCH_MAX 1000
 
 struct server_config {
-    const char *listen;   /* "127.0.0.1:8200", "[::1]:8200" */
-    const char *data_dir; /* SQLite directory */
-    size_t max_body;      /* request body limit in bytes */
-    unsigned threads;     /* 0: one per core */
-    bool audit_async;     /* answer before audit records are durable (measurements only) */
-    const char *tls_cert; /* PEM certificate (chain) file; NULL: plain HTTP */
-    const char *tls_key;  /* PEM private key file; set exactly when tls_cert is */
+    const char *listen;       /* "127.0.0.1:8200", "[::1]:8200" */
+    const char *data_dir;     /* SQLite directory (and root.key) */
+    const char *database_url; /* postgres://...: PostgreSQL instead of SQLite; NULL: SQLite */
+    size_t max_body;          /* request body limit in bytes */
+    unsigned threads;         /* 0: one per core */
+    bool audit_async;         /* answer before audit records are durable (measurements only) */
+    const char *tls_cert;     /* PEM certificate (chain) file; NULL: plain HTTP */
+    const char *tls_key;      /* PEM private key file; set exactly when tls_cert is */
 };
 
 #define SERVER_TLS_PEM_MAX (1u << 20) /* bytes of a certificate or key file */

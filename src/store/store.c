@@ -1,11 +1,18 @@
 /* store.c - the backend-independent part of the store: destructors for the
  * records that store_ops functions fill in.  Each *_release frees what the
  * record owns and zeroes it, so releasing twice is harmless; each *_free
- * releases an array and frees it.  All accept NULL. */
+ * releases an array and frees it.  All accept NULL.  Also the folder and
+ * import rules both backends apply (store_backend.h). */
 #include "store/store.h"
 
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "base/util.h"
+#include "store/store_backend.h"
 
 void store_blob_release(struct store_blob *b)
 {
@@ -284,4 +291,59 @@ void store_imports_free(struct store_import *i, size_t n)
     for (size_t k = 0; k < n; k++)
         store_import_release(&i[k]);
     free(i);
+}
+
+/* ---- for the backends (store_backend.h) ---- */
+
+int store_subtree_prefix(const char *path, char out[NAME_PATH_MAX + 2])
+{
+    if (!path || path[0] != '/' || strlen(path) > NAME_PATH_MAX)
+        return -EINVAL;
+    snprintf(out, NAME_PATH_MAX + 2, "%s%s", path, streq(path, "/") ? "" : "/");
+    return 0;
+}
+
+int store_folders_ensure(const char *path, store_folder_insert_fn insert, void *ctx)
+{
+    char p[NAME_PATH_MAX + 1];
+    int r, created = -1;
+
+    if (!path || strlen(path) >= sizeof(p) || path[0] != '/')
+        return -EINVAL;
+    strcpy(p, path);
+    for (;;) {
+        char *slash;
+
+        r = insert(ctx, p);
+        if (r < 0)
+            return r;
+        if (created < 0)
+            created = r > 0;
+        if (streq(p, "/"))
+            return created;
+        slash = strrchr(p, '/');
+        slash[slash == p ? 1 : 0] = 0;
+    }
+}
+
+int store_imports_renumber(const char *const *ids, size_t n, const char *moved, int64_t position,
+                           store_import_place_fn place, void *ctx)
+{
+    bool placed = !moved;
+    int64_t pos = 1;
+    int r = 0;
+
+    for (size_t i = 0; i < n && r >= 0; i++) {
+        if (moved && streq(ids[i], moved))
+            continue;
+        if (!placed && pos >= position) {
+            placed = true;
+            if ((r = place(ctx, moved, pos++)) < 0)
+                break;
+        }
+        r = place(ctx, ids[i], pos++);
+    }
+    if (r >= 0 && !placed)
+        r = place(ctx, moved, pos); /* after all the others */
+    return r < 0 ? r : 0;
 }

@@ -550,6 +550,16 @@ struct store {
  * migrations.  err receives a message on failure. */
 int store_sqlite_open(const char *dir, struct store **ret, struct buf *err);
 
+/* Opens the PostgreSQL store at url (postgres://... or postgresql://...; a
+ * libpq connection URI), applying migrations (once, when several servers
+ * start together).  Connections are opened lazily and again after a failure.
+ * -EINVAL for a malformed URL; err receives a message on failure (the URL's
+ * host and database, never its password). */
+int store_pg_open(const char *url, struct store **ret, struct buf *err);
+/* Appends "host[:port]/database" of a PostgreSQL URL to out, for logs: never
+ * the user or password.  -EINVAL if url is not a postgres:// URL. */
+int store_pg_describe(const char *url, struct buf *out);
+
 static inline void store_close(struct store *s)
 {
     if (s)

@@ -40,6 +40,7 @@
 #include "base/names.h"
 #include "base/util.h"
 #include "store/migrations.h"
+#include "store/store_backend.h"
 
 #define SQ_MAX_READERS 8
 #define SQ_BUSY_TIMEOUT_MS 5000
@@ -2027,31 +2028,32 @@ static int sq_write_one(struct sq_conn *c, const char *project_id, const char *e
     return 0;
 }
 
+struct folder_insert {
+    struct sq_conn *c;
+    const char *project_id, *env_id;
+    int64_t now;
+};
+
+/* store_folder_insert_fn */
+static int sq_folder_insert(void *ctx, const char *path)
+{
+    const struct folder_insert *a = ctx;
+    char id[STORE_ID_LEN + 1];
+    int r;
+
+    name_uuid(id);
+    r = sq_run(a->c, ST_FOLDER_INSERT, "tttti", id, a->project_id, a->env_id, path, a->now);
+    return r < 0 ? r : sqlite3_changes(a->c->db) > 0;
+}
+
 /* Inserts the rows of path and its ancestors that are missing, inside the
  * caller's transaction.  1 if the row of path itself was new, else 0. */
 static int sq_folder_ensure(struct sq_conn *c, const char *project_id, const char *env_id,
                             const char *path, int64_t now)
 {
-    char p[NAME_PATH_MAX + 1];
-    int r, created = -1;
+    struct folder_insert a = {c, project_id, env_id, now};
 
-    if (strlen(path) >= sizeof(p) || path[0] != '/')
-        return -EINVAL;
-    strcpy(p, path);
-    for (;;) {
-        char id[STORE_ID_LEN + 1], *slash;
-
-        name_uuid(id);
-        r = sq_run(c, ST_FOLDER_INSERT, "tttti", id, project_id, env_id, p, now);
-        if (r < 0)
-            return r;
-        if (created < 0)
-            created = sqlite3_changes(c->db) > 0;
-        if (streq(p, "/"))
-            return created;
-        slash = strrchr(p, '/');
-        slash[slash == p ? 1 : 0] = 0;
-    }
+    return store_folders_ensure(path, sq_folder_insert, &a);
 }
 
 static int sq_secrets_write(struct store *s, const char *project_id, const char *env_id,
@@ -2995,15 +2997,6 @@ static void sq_release_import(void *p)
     store_import_release(p);
 }
 
-/* The prefix of the paths below path: "/" for the root, else path + "/". */
-static int sq_subtree_prefix(const char *path, char out[NAME_PATH_MAX + 2])
-{
-    if (!path || path[0] != '/' || strlen(path) > NAME_PATH_MAX)
-        return -EINVAL;
-    snprintf(out, NAME_PATH_MAX + 2, "%s%s", path, streq(path, "/") ? "" : "/");
-    return 0;
-}
-
 static int sq_folder_create(struct store *s, const char *project_id, const char *env_id,
                             const char *path, int64_t now, struct store_folder *ret,
                             bool *ret_created)
@@ -3040,7 +3033,7 @@ static int sq_folder_list(struct store *s, const char *env_id, const char *path,
     void *v = NULL;
     int r;
 
-    if (!env_id || !ret || !ret_n || sq_subtree_prefix(path, prefix) < 0)
+    if (!env_id || !ret || !ret_n || store_subtree_prefix(path, prefix) < 0)
         return -EINVAL;
     if ((r = sq_reader(sq(s), &c)) < 0 ||
         (r = sq_query(c, ST_FOLDER_LIST, &st, "ttti", env_id, path, prefix, (int64_t)recursive)) <
@@ -3103,7 +3096,7 @@ static int sq_folder_delete(struct store *s, const char *env_id, const char *pat
     size_t n = 0;
     int r;
 
-    if (!env_id || !actor_id || sq_subtree_prefix(path, prefix) < 0 || streq(path, "/"))
+    if (!env_id || !actor_id || store_subtree_prefix(path, prefix) < 0 || streq(path, "/"))
         return -EINVAL;
     c = sq_writer(sq(s));
     if ((r = sq_begin(c)) < 0 || (r = sq_int(c, NULL, ST_FOLDER_FIND, "tt", env_id, path)) < 0)
@@ -3179,14 +3172,20 @@ static int sq_import_get(struct store *s, const char *id, struct store_import *r
     return sq_get(s, sq_read_import, ret, ST_IMPORT_GET, "t", id);
 }
 
+/* store_import_place_fn */
+static int sq_import_place(void *ctx, const char *id, int64_t position)
+{
+    return sq_run(ctx, ST_IMPORT_SET_POSITION, "ti", id, position);
+}
+
 /* Numbers the imports of the folder 1..n in their order, with `moved` (if
  * not NULL) taken out and put at `position`; inside the caller's transaction. */
 static int sq_import_renumber(struct sq_conn *c, const char *env_id, const char *path,
                               const char *moved, int64_t position)
 {
     _cleanup_free_ char(*ids)[STORE_ID_LEN + 1] = NULL;
-    size_t n = 0, k = 0;
-    int64_t pos = 1;
+    _cleanup_free_ const char **order = NULL;
+    size_t n = 0;
     int r;
 
     {
@@ -3195,20 +3194,12 @@ static int sq_import_renumber(struct sq_conn *c, const char *env_id, const char 
             (r = sq_read_ids(c, st, &ids, &n)) < 0)
             return r;
     }
-    for (size_t i = 0; i < n; i++) {
-        if (moved && streq(ids[i], moved))
-            continue;
-        if (moved && pos == position &&
-            (r = sq_run(c, ST_IMPORT_SET_POSITION, "ti", moved, pos++)) < 0)
-            return r;
-        if ((r = sq_run(c, ST_IMPORT_SET_POSITION, "ti", ids[i], pos++)) < 0)
-            return r;
-        k++;
-    }
-    if (moved && k + 1 == (size_t)pos &&
-        (r = sq_run(c, ST_IMPORT_SET_POSITION, "ti", moved, pos)) < 0)
-        return r;
-    return 0;
+    order = calloc(n ? n : 1, sizeof(*order));
+    if (!order)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        order[i] = ids[i];
+    return store_imports_renumber(order, n, moved, position, sq_import_place, c);
 }
 
 /* Runs op on the import id (NULL: none) and renumbers its folder, in one

@@ -2,12 +2,15 @@
 // record with the right event, actor and key and never a value or a token;
 // denials and failed logins are recorded; `audit-logs verify` passes on the
 // real chain and fails (exit 8, naming the record) after a record is changed or
-// a middle one removed with the sqlite3 tool; and the log fails closed: with
-// its data directory on a full tmpfs the server refuses reads (503, CLI exit 1,
-// no value printed), and serves them again once there is space.
+// a middle one removed with the sqlite3 tool (psql on PostgreSQL); and the log
+// fails closed: with its data directory on a full tmpfs the server refuses
+// reads (503, CLI exit 1, no value printed), and serves them again once there
+// is space.
 //
 // The fail-closed test mounts a tmpfs, so it needs root (as in CI); it fails,
-// rather than skips, when not run as root.
+// rather than skips, when not run as root.  On PostgreSQL (ARCA_TEST_PG=1) it
+// is skipped: the audit store is the database, not the data directory, and
+// postgres.test.mjs takes the database away instead.
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -18,9 +21,9 @@ import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 
 import {
-    NODE, apiCall, assertErrorOutput, bootstrapAndLogin, createProject, inviteAndSignup, newCli,
-    randomPassword, readCredentialMatching, readToken, removeTempDirs, serviceTokenBearer,
-    serviceTokenIn, startServer, tempDir,
+    NODE, PG_MODE, apiCall, assertErrorOutput, bootstrapAndLogin, createProject, inviteAndSignup,
+    newCli, randomPassword, readCredentialMatching, readToken, removeTempDirs, serviceTokenBearer,
+    serviceTokenIn, startServer, storeSql, tempDir,
 } from './harness.mjs';
 
 const T = { timeout: 300000 };
@@ -81,17 +84,21 @@ async function userId(c) {
     return r.json.user.id;
 }
 
-async function sqlite(dataDir, sql) {
-    const { stdout } = await execFileP('sqlite3', [path.join(dataDir, 'arca.db'), sql],
-        { timeout: 30000 });
-    return stdout.trim();
+async function sql(text) {
+    return (await storeSql(srv, text)).trim();
+}
+
+/* SQL that lets the next statements through one of the append-only triggers. */
+function dropGuard(trigger) {
+    return PG_MODE ? `ALTER TABLE audit_log DISABLE TRIGGER ${trigger}; `
+        : `DROP TRIGGER IF EXISTS ${trigger}; `;
 }
 
 /* Stops the server, runs sql on its database, starts it again on the same data
  * directory (and root key); the CLIs follow it. */
-async function restartWith(sql) {
+async function restartWith(text) {
     await srv.stop();
-    const out = sql ? await sqlite(srv.dataDir, sql) : '';
+    const out = text ? await sql(text) : '';
     srv = await startServer({ dataDir: srv.dataDir });
     servers.push(srv);
     /* a saved login belongs to the server it came from (its URL): log in again */
@@ -273,11 +280,11 @@ test('verify passes; a changed record fails it (exit 8, named); so does a remove
     assert.match(text.stdout, /intact/);
 
     /* change the outcome of a secret record in the middle */
-    const victim = Number(await sqlite(srv.dataDir,
+    const victim = Number(await sql(
         `SELECT min(seq) FROM audit_log WHERE event LIKE 'secret.%' AND outcome = 'success'`));
     assert.ok(victim < j.headSeq);
-    const was = await restartWith(`SELECT outcome FROM audit_log WHERE seq = ${victim}; ` +
-        `DROP TRIGGER IF EXISTS audit_log_no_update; ` +
+    const was = await sql(`SELECT outcome FROM audit_log WHERE seq = ${victim}`);
+    await restartWith(dropGuard('audit_log_no_update') +
         `UPDATE audit_log SET outcome = 'denied' WHERE seq = ${victim};`);
     assert.equal(was, 'success');
     ({ r, j } = await verify());
@@ -293,7 +300,7 @@ test('verify passes; a changed record fails it (exit 8, named); so does a remove
     await restartWith(`UPDATE audit_log SET outcome = 'success' WHERE seq = ${victim};`);
     ({ r, j } = await verify());
     assert.equal(r.code, 0, `restored: ${r.stdout} ${r.stderr}`);
-    const [keyRec, keyWas] = (await sqlite(srv.dataDir, `SELECT seq, key FROM audit_log ` +
+    const [keyRec, keyWas] = (await sql(`SELECT seq, key FROM audit_log ` +
         `WHERE key IS NOT NULL AND key <> '' AND seq > ${victim} ORDER BY seq LIMIT 1`)).split('|');
     assert.ok(Number(keyRec) > victim, 'a record that names a key');
     await restartWith(`UPDATE audit_log SET key = 'OTHER_KEY' WHERE seq = ${keyRec};`);
@@ -306,7 +313,7 @@ test('verify passes; a changed record fails it (exit 8, named); so does a remove
 
     /* remove a record in the middle */
     const middle = Math.floor((victim + j.headSeq) / 2);
-    await restartWith(`DROP TRIGGER IF EXISTS audit_log_no_delete; DELETE FROM audit_log WHERE seq = ${middle};`);
+    await restartWith(dropGuard('audit_log_no_delete') + `DELETE FROM audit_log WHERE seq = ${middle};`);
     ({ r, j } = await verify());
     assert.equal(r.code, 8, `verify after a deletion: exit 8 (stdout ${r.stdout})`);
     assert.equal(j.ok, false);
@@ -317,7 +324,8 @@ test('verify passes; a changed record fails it (exit 8, named); so does a remove
 });
 
 test('fail closed: with the audit store full, reads are refused and print nothing; then work again',
-    T, async (t) => {
+    { ...T, skip: PG_MODE && 'on PostgreSQL the audit store is not in the data directory' },
+    async (t) => {
         assert.equal(process.getuid(), 0, 'this test mounts a tmpfs and must run as root (as in CI)');
         const mnt = await tempDir('arca-tmpfs-');
         await execFileP('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', mnt]);

@@ -5,7 +5,8 @@
 // deleted secret) and are read back through every read path.  Then every file
 // of the data directory (arca.db, -wal, -shm, key files), while the server runs
 // and again after a graceful stop, and the server's log are searched for the
-// canaries, raw and base64 at every alignment; the logs and the data directory
+// canaries, raw and base64 at every alignment (on PostgreSQL, ARCA_TEST_PG=1,
+// also the database's files and the write-ahead log); the logs and the data directory
 // also for the session token and the password.  The CLI side (config dir,
 // HOME, TMPDIR, working directory) is searched too: `arca run` and friends
 // never write a value to disk.
@@ -17,8 +18,8 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 
 import {
-    NODE, bootstrapAndLogin, createProject, listFiles, newCli, readToken, removeTempDirs,
-    startServer, tempDir,
+    NODE, PG_MODE, bootstrapAndLogin, createProject, listFiles, newCli, readToken, removeTempDirs,
+    startServer, storeFiles, tempDir,
 } from './harness.mjs';
 
 const T = { timeout: 180000 };
@@ -130,8 +131,9 @@ test('canary values go in through every write path and come back intact', T, asy
 
 test('no file of the data directory holds a value, the token or the password (server running)', T,
     async () => {
-        const files = await listFiles(srv.dataDir);
-        assert.ok(files.some((f) => path.basename(f) === 'arca.db'), `arca.db in ${files.join(', ')}`);
+        const files = await storeFiles(srv);
+        const db = PG_MODE ? /^[0-9]+$/ : /^arca\.db$/;
+        assert.ok(files.some((f) => db.test(path.basename(f))), `the database in ${files.join(', ')}`);
         /* Positive control: key names are stored in clear, so the scan does see the data. */
         assert.ok((await findIn(files, [['a key name', Buffer.from('CANARY_TWO_ARG')]])).length > 0,
             'the scan finds a key name, so it reads the real data');
@@ -142,7 +144,7 @@ test('no file of the data directory holds a value, the token or the password (se
 
 test('no file of the data directory holds a value after a graceful stop', T, async () => {
     await srv.stop();
-    const files = await listFiles(srv.dataDir);
+    const files = await storeFiles(srv);
     const hits = await findIn(files, [...allNeedles(), ['the session token', Buffer.from(token)],
         ['the password', Buffer.from(admin.password)]]);
     assert.deepEqual(hits, []);

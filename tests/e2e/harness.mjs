@@ -2,7 +2,11 @@
 //
 // startServer() runs the real `arca server` on 127.0.0.1:0 with a fresh data
 // directory and waits for its "listening" log line, which carries the port the
-// kernel chose.  newCli(server) gives a test its own config directory, home,
+// kernel chose.  With ARCA_TEST_PG=1 every server runs on PostgreSQL instead:
+// a fresh database per data directory (so a restart on the same directory
+// finds its data again) in one throwaway cluster per test process (pg.mjs),
+// and a root key file written into the data directory (the server generates
+// none on PostgreSQL).  newCli(server) gives a test its own config directory, home,
 // TMPDIR and working directory, and runs the real `arca` CLI against the server
 // with a clean environment.  Every child has a timeout; every server still alive
 // when the process exits is killed.  Sanitizer reports (ASan, LSan, UBSan) on
@@ -11,7 +15,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
@@ -20,6 +24,8 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+
+import { sharedPostgres } from './pg.mjs';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const ARCA_BIN = process.env.ARCA_BIN
@@ -147,11 +153,61 @@ export async function makeTlsFiles(dir, { name = 'server', ca = 'ca' } = {}) {
 
 /* ---- the server -------------------------------------------------------- */
 
+/* True when the suite runs on PostgreSQL (ARCA_TEST_PG=1). */
+export const PG_MODE = process.env.ARCA_TEST_PG === '1';
+const pgDatabases = new Map(); /* data directory -> {cluster, name} */
+
+/* PostgreSQL mode: the database of dataDir (created on first use) and a root
+ * key file in dataDir; returns the --database-url. */
+async function pgDatabaseFor(dataDir) {
+    let db = pgDatabases.get(dataDir);
+    if (!db) {
+        const cluster = await sharedPostgres();
+        db = { cluster, name: await cluster.createDatabase() };
+        pgDatabases.set(dataDir, db);
+    }
+    await mkdir(dataDir, { recursive: true, mode: 0o700 });
+    const keyFile = path.join(dataDir, 'root.key');
+    if (!(await access(keyFile).then(() => true, () => false)))
+        await writeFile(keyFile, randomBytes(32).toString('base64') + '\n', { mode: 0o600 });
+    return db.cluster.url(db.name);
+}
+
+/* Runs sql against a server's store (sqlite3 on arca.db, psql on PostgreSQL)
+ * and returns the output: one row a line, columns separated by '|'. */
+export async function storeSql(server, sql) {
+    const db = pgDatabases.get(server.dataDir);
+    if (db)
+        return db.cluster.psql(db.name, sql);
+    const { done } = spawnChild('sqlite3', [path.join(server.dataDir, 'arca.db'), sql],
+        { env: baseEnv() });
+    const r = await done;
+    if (r.code !== 0)
+        throw new Error(`sqlite3 failed: ${r.stderr}`);
+    return r.stdout;
+}
+
+/* Every file that holds a server's data: its data directory and, on
+ * PostgreSQL, its database's files and the cluster's write-ahead log. */
+export async function storeFiles(server) {
+    const files = await listFiles(server.dataDir);
+    const db = pgDatabases.get(server.dataDir);
+    if (db) {
+        const oid = (await db.cluster.psql(db.name,
+            'SELECT oid FROM pg_database WHERE datname = current_database()')).trim();
+        for (const d of [path.join('base', oid), 'pg_wal'])
+            files.push(...(await listFiles(path.join(db.cluster.dataDir, d))));
+    }
+    return files;
+}
+
 /* tls: {cert, key, ca} PEM file paths: the server serves HTTPS with cert and
  * key; server.url is https://, and apiCall and newCli trust ca (server.caFile). */
 export async function startServer({ args = [], env = {}, dataDir, tls } = {}) {
     dataDir ??= await tempDir('arca-data-');
     const tlsArgs = tls ? ['--tls-cert', tls.cert, '--tls-key', tls.key] : [];
+    if (PG_MODE && !args.includes('--database-url'))
+        args = ['--database-url', await pgDatabaseFor(dataDir), ...args];
     const { proc, done } = spawnChild(ARCA_BIN,
         ['server', '--listen', '127.0.0.1:0', '--data-dir', dataDir, ...tlsArgs, ...args],
         { env: baseEnv({ HOME: path.dirname(dataDir), ...env }), cwd: path.dirname(dataDir),

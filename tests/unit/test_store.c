@@ -19,6 +19,13 @@
 #include "store/migrations.h"
 #include "store/store.h"
 
+#ifdef STORE_TEST_PG
+#include "pg_fixture.h" /* the same tests on PostgreSQL: see there */
+#define SQLITE_ONLY .disabled = true
+#else
+#define SQLITE_ONLY .disabled = false
+#endif
+
 #define USER_ID "11111111-1111-4111-8111-111111111111"
 #define USER2_ID "22222222-2222-4222-8222-222222222222"
 #define ORG_ID "33333333-3333-4333-8333-333333333333"
@@ -42,9 +49,15 @@ static int rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *
 static void open_store(void)
 {
     _cleanup_buf_ struct buf err = BUF_INIT;
+#ifdef STORE_TEST_PG
+    int r = store_pg_open(pg_url, &st, &err);
+    cr_assert_eq(r, 0, "store_pg_open: %d %s", r, buf_str(&err));
+    cr_assert_str_eq(st->ops->name, "postgres");
+#else
     int r = store_sqlite_open(data_dir, &st, &err);
     cr_assert_eq(r, 0, "store_sqlite_open: %d %s", r, buf_str(&err));
     cr_assert_str_eq(st->ops->name, "sqlite");
+#endif
 }
 
 static void reopen_store(void)
@@ -60,6 +73,9 @@ static void setup(void)
     cr_assert_not_null(mkdtemp(tmp));
     snprintf(data_dir, sizeof(data_dir), "%s/data", tmp);
     snprintf(db_path, sizeof(db_path), "%s/arca.db", data_dir);
+#ifdef STORE_TEST_PG
+    pg_fixture_create();
+#endif
     open_store();
 }
 
@@ -67,6 +83,9 @@ static void teardown(void)
 {
     store_close(st);
     st = NULL;
+#ifdef STORE_TEST_PG
+    pg_fixture_drop();
+#endif
     nftw(tmp, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 }
 
@@ -166,6 +185,9 @@ static bool blob_is(const struct store_blob *b, const char *s)
  * first row as an integer. */
 static int64_t sql_int(const char *sql)
 {
+#ifdef STORE_TEST_PG
+    return pg_fixture_int(sql);
+#endif
     sqlite3 *db;
     sqlite3_stmt *q;
     int64_t v = -1;
@@ -181,7 +203,7 @@ static int64_t sql_int(const char *sql)
 
 /* ---- users, orgs, sessions ---- */
 
-Test(store, creates_private_directory_and_file)
+Test(store, creates_private_directory_and_file, SQLITE_ONLY)
 {
     struct stat sb;
     cr_assert_eq(stat(data_dir, &sb), 0);
@@ -673,7 +695,7 @@ Test(store, list_ordered_by_key_without_deleted)
     cr_assert_null(list);
 }
 
-Test(store, folder_listing_uses_the_index)
+Test(store, folder_listing_uses_the_index, SQLITE_ONLY)
 {
     sqlite3 *db;
     sqlite3_stmt *q;
@@ -723,7 +745,7 @@ Test(store, reopen_keeps_everything_and_does_not_migrate_again)
     cr_assert_eq(w.ret_version, 3);
 }
 
-Test(store, refuses_a_newer_schema)
+Test(store, refuses_a_newer_schema, SQLITE_ONLY)
 {
     sqlite3 *db;
     _cleanup_buf_ struct buf err = BUF_INIT;
@@ -743,7 +765,7 @@ Test(store, refuses_a_newer_schema)
     cr_assert(strstr(buf_str(&err), "newer"), "message: %s", buf_str(&err));
 }
 
-Test(store, refuses_a_file_that_is_not_a_database)
+Test(store, refuses_a_file_that_is_not_a_database, SQLITE_ONLY)
 {
     _cleanup_buf_ struct buf err = BUF_INIT;
     struct store *s2 = NULL;
@@ -897,6 +919,9 @@ Test(store, concurrent_writers_and_readers, .timeout = 60)
 /* Runs SQL on the database file directly; the SQLite result code. */
 static int sql_exec(const char *sql)
 {
+#ifdef STORE_TEST_PG
+    return pg_fixture_exec(sql);
+#endif
     sqlite3 *db;
     int rc;
 
@@ -2163,7 +2188,7 @@ Test(store, audit_query_caps_the_limit, .timeout = 60)
     cr_assert_eq(audit_count((struct store_audit_query){.after_seq = 10000}, NULL), 5);
 }
 
-Test(store, audit_queries_use_their_index)
+Test(store, audit_queries_use_their_index, SQLITE_ONLY)
 {
     static const char *const cases[][2] = {
         {"project_id = 'p'", "audit_log_by_project"},
@@ -2192,7 +2217,7 @@ Test(store, audit_queries_use_their_index)
 
 /* ---- upgrading a 0001 database ---- */
 
-Test(store, upgrades_a_0001_database_in_place)
+Test(store, upgrades_a_0001_database_in_place, SQLITE_ONLY)
 {
     sqlite3 *db;
     struct store_member m = {0};

@@ -1,0 +1,252 @@
+// postgres.test.mjs - several arca servers on one PostgreSQL database.
+//
+// The file starts its own throwaway cluster (pg.mjs), so it runs in both
+// modes of the suite.  Two servers on one database: a write on one is read on
+// the other at once; a session ended on one is refused by the other;
+// concurrent writes through both lose nothing (version numbers count every
+// write) and the audit log stays one verifiable chain; folders and imports
+// made at once through both get one row each and positions without twins; an access token limited
+// to N uses serves N requests through both in all.  Three servers started
+// at the same moment on an empty database all come up and apply each
+// migration once.  A database restart: requests get a 503 JSON error while it
+// is down, the server answers again by itself once it is back, and every write
+// acknowledged before the stop is still there; a restart between two requests
+// goes unnoticed.
+
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, test } from 'node:test';
+
+import {
+    apiCall, assertApiError, bootstrapAndLogin, createProject, fakeRecord, newCli, readToken,
+    removeTempDirs, startServer, waitFor,
+} from './harness.mjs';
+import { startPostgres } from './pg.mjs';
+
+const T = { timeout: 300000 };
+const V1 = '/api/arca/v1';
+const ROOT_KEY = randomBytes(32).toString('base64'); /* every server on a database shares it */
+const q = (env) => `environment=${env}&secretPath=%2F`;
+
+let pg;
+let dbName;
+let a; /* servers A and B on one database */
+let b;
+let cliA;
+let cliB;
+let admin;
+let project;
+const servers = [];
+
+async function serverOn(db) {
+    const s = await startServer({ args: ['--database-url', pg.url(db)],
+        env: { ARCA_ENCRYPTION_KEY: ROOT_KEY } });
+    servers.push(s);
+    return s;
+}
+
+async function ok(c, args, opts) {
+    const r = await c.arca(args, opts);
+    assert.equal(r.code, 0, `arca ${args.join(' ')}: exit ${r.code}: ${r.stderr}`);
+    return r;
+}
+
+/* One write of KEY through the batch route of server s. */
+function write(s, token, key, value = fakeRecord()) {
+    return apiCall(s, 'POST', `${V1}/projects/${project.id}/secrets/batch`,
+        { token, body: { environment: 'prod', secretPath: '/', secrets: [{ key, value }] } });
+}
+
+async function versions(s, token, key) {
+    const r = await apiCall(s, 'GET', `${V1}/projects/${project.id}/secrets/${key}/versions?${q('prod')}`,
+        { token });
+    assert.equal(r.status, 200, r.text);
+    return r.json.versions;
+}
+
+before(async () => {
+    pg = await startPostgres();
+    dbName = await pg.createDatabase();
+    a = await serverOn(dbName);
+    b = await serverOn(dbName);
+    cliA = await newCli(a);
+    admin = await bootstrapAndLogin(cliA);
+    project = await createProject(cliA, 'shared');
+    cliB = await newCli(b);
+    await ok(cliB, ['login', '--email', admin.email, '--password-stdin'], { input: admin.password + '\n' });
+});
+
+after(async () => {
+    for (const s of servers)
+        await s.kill();
+    await pg?.destroy();
+    await removeTempDirs();
+});
+
+test('a write on one server is read on the other at once', T, async () => {
+    const pid = ['--project-id', project.id, '--env', 'prod'];
+    for (let i = 0; i < 5; i++) {
+        const value = `v${i}-${randomBytes(8).toString('hex')}`;
+        await ok(cliA, ['secrets', 'set', `SHARED_KEY=${value}`, ...pid]);
+        assert.equal((await ok(cliB, ['secrets', 'get', 'SHARED_KEY', '--plain', ...pid])).stdout, value + '\n');
+    }
+    await ok(cliB, ['secrets', 'delete', 'SHARED_KEY', ...pid]);
+    const gone = await cliA.arca(['secrets', 'get', 'SHARED_KEY', '--plain', ...pid]);
+    assert.equal(gone.code, 4, `deleted on B, not found on A: ${gone.stderr}`);
+});
+
+test('a session ended on one server is refused by the other', T, async () => {
+    const token = await readToken(cliA);
+    assert.equal((await apiCall(b, 'GET', `${V1}/users/me`, { token })).status, 200, 'valid on B');
+    await ok(cliA, ['logout']);
+    const r = await apiCall(b, 'GET', `${V1}/users/me`, { token });
+    assertApiError(r, 401, 'UnauthorizedError', r.text);
+    await ok(cliA, ['login', '--email', admin.email, '--password-stdin'], { input: admin.password + '\n' });
+});
+
+test('concurrent writes through both servers lose nothing; the audit chain stays one', T, async () => {
+    const [ta, tb] = [await readToken(cliA), await readToken(cliB)];
+    const N = 50;
+    const calls = [];
+    for (let i = 0; i < N; i++)
+        for (const [s, t, own] of [[a, ta, 'OWN_A'], [b, tb, 'OWN_B']])
+            calls.push(write(s, t, 'RACE'), write(s, t, own), write(s, t, `${own}_${i}`));
+    for (const r of await Promise.all(calls))
+        assert.equal(r.status, 200, r.text);
+
+    /* every write is a version, numbered without gaps or twins */
+    const race = (await versions(b, tb, 'RACE')).map((v) => v.version).sort((x, y) => x - y);
+    assert.deepEqual(race, Array.from({ length: 2 * N }, (_, i) => i + 1));
+    for (const key of ['OWN_A', 'OWN_B'])
+        assert.equal((await versions(a, ta, key)).length, N, key);
+    const list = await apiCall(a, 'GET', `${V1}/projects/${project.id}/secrets?${q('prod')}`, { token: ta });
+    assert.equal(list.status, 200, list.text);
+    const keys = new Set((list.json.secrets ?? list.json).map((x) => x.key));
+    for (let i = 0; i < N; i++)
+        assert.ok(keys.has(`OWN_A_${i}`) && keys.has(`OWN_B_${i}`), `OWN_A_${i}, OWN_B_${i}`);
+
+    /* both servers appended to one chain; either verifies all of it */
+    for (const c of [cliA, cliB]) {
+        const v = JSON.parse((await ok(c, ['audit-logs', 'verify', '--format', 'json'])).stdout);
+        assert.equal(v.ok, true, JSON.stringify(v));
+        assert.ok(v.records >= 6 * N, `records: ${v.records}`);
+    }
+    const seqs = await pg.psql(dbName, 'SELECT count(*), min(seq), max(seq) FROM audit_log');
+    const [count, min, max] = seqs.trim().split('|').map(Number);
+    assert.equal(min, 1);
+    assert.equal(max, count, 'seq has no gaps');
+});
+
+test('folders and imports made at once through both servers: one row each, positions 1..n', T, async () => {
+    const [ta, tb] = [await readToken(cliA), await readToken(cliB)];
+    const N = 12;
+    const calls = [];
+    /* secrets into new nested folders, the same ones through both servers */
+    for (let i = 0; i < N; i++)
+        for (const [s, t] of [[a, ta], [b, tb]])
+            calls.push(apiCall(s, 'POST', `${V1}/projects/${project.id}/secrets/batch`, { token: t,
+                body: { environment: 'prod', secretPath: `/race/f${i % 3}/deep`,
+                    secrets: [{ key: `K_${i}`, value: fakeRecord() }] } }));
+    /* and imports into one folder */
+    for (let i = 0; i < N; i++)
+        calls.push(apiCall(i % 2 ? a : b, 'POST', `${V1}/projects/${project.id}/imports`,
+            { token: i % 2 ? ta : tb, body: { environment: 'dev', path: '/imported',
+                import: { environment: 'prod', path: `/src${i}` } } }));
+    for (const r of await Promise.all(calls))
+        assert.equal(r.status, 200, r.text);
+
+    const rows = (await pg.psql(dbName, "SELECT path, count(*) FROM folders WHERE path LIKE '/race%' " +
+        'GROUP BY path ORDER BY path')).trim().split('\n');
+    assert.deepEqual(rows, ['/race|1', ...[0, 1, 2].flatMap((i) => [`/race/f${i}|1`, `/race/f${i}/deep|1`])]);
+    const list = await apiCall(b, 'GET', `${V1}/projects/${project.id}/imports?environment=dev&path=%2Fimported`,
+        { token: tb });
+    assert.equal(list.status, 200, list.text);
+    const imports = list.json.imports ?? list.json.secretImports ?? list.json;
+    assert.deepEqual(imports.map((x) => x.position).sort((x, y) => x - y),
+        Array.from({ length: N }, (_, i) => i + 1), 'no twins, no gaps');
+});
+
+test('an access token limited to N uses serves exactly N requests across both servers', T, async () => {
+    const N = 10;
+    const id = JSON.parse((await ok(cliA, ['identities', 'create', 'limited-bot',
+        '--access-token-num-uses-limit', String(N), '--format', 'json'])).stdout);
+    const login = await apiCall(b, 'POST', '/api/v1/auth/universal-auth/login',
+        { body: { clientId: id.clientId, clientSecret: id.clientSecret } });
+    assert.equal(login.status, 200, login.text);
+    const token = login.json.accessToken;
+    const calls = [];
+    for (let i = 0; i < N; i++)
+        for (const s of [a, b])
+            calls.push(apiCall(s, 'GET', `${V1}/identities`, { token }));
+    const statuses = (await Promise.all(calls)).map((r) => r.status);
+    assert.equal(statuses.filter((x) => x === 200).length, N, `statuses: ${statuses}`);
+    assert.equal(statuses.filter((x) => x === 401).length, N, `statuses: ${statuses}`);
+});
+
+test('servers started at the same moment on an empty database apply each migration once', T, async () => {
+    const db = await pg.createDatabase();
+    const three = await Promise.all([serverOn(db), serverOn(db), serverOn(db)]);
+    for (const s of three)
+        assert.equal((await apiCall(s, 'GET', '/api/status')).status, 200);
+    const rows = (await pg.psql(db, 'SELECT version, count(*) FROM schema_migrations GROUP BY version ' +
+        'ORDER BY version')).trim().split('\n').map((l) => l.split('|').map(Number));
+    assert.ok(rows.length >= 4, `migrations: ${JSON.stringify(rows)}`);
+    assert.deepEqual(rows, rows.map((_, i) => [i + 1, 1]), 'versions 1..n, each once');
+    /* and they work: bootstrap through one, log in through another */
+    const c = await newCli(three[0]);
+    const who = await bootstrapAndLogin(c, { email: 'race@example.com' });
+    const c2 = await newCli(three[2]);
+    await ok(c2, ['login', '--email', who.email, '--password-stdin'], { input: who.password + '\n' });
+    for (const s of three)
+        await s.stop();
+});
+
+test('a database restart: 503 while it is down, answers again by itself, nothing acknowledged lost', T,
+    async () => {
+        const ta = await readToken(cliA);
+        const acked = {};
+        for (let i = 0; i < 20; i++) {
+            const key = `DURABLE_${i}`;
+            const value = fakeRecord();
+            const r = await write(a, ta, key, value);
+            assert.equal(r.status, 200, r.text);
+            acked[key] = value;
+        }
+
+        await pg.stop();
+        for (const [method, route, body] of [['GET', `${V1}/projects/${project.id}/secrets?${q('prod')}`],
+            ['GET', `${V1}/users/me`],
+            ['POST', `${V1}/projects/${project.id}/secrets/batch`,
+                { environment: 'prod', secretPath: '/', secrets: [{ key: 'DOWN', value: fakeRecord() }] }]]) {
+            const r = await apiCall(a, method, route, { token: ta, body });
+            assertApiError(r, 503, 'ServiceUnavailable', r.text);
+        }
+        assert.ok(a.running && b.running, 'the servers keep running');
+
+        await pg.start();
+        await waitFor(async () => (await apiCall(a, 'GET', `${V1}/users/me`, { token: ta })).status === 200,
+            { what: 'server A to answer again' });
+        const tb = await readToken(cliB);
+        for (const [s, t] of [[a, ta], [b, tb]]) {
+            for (const [key, value] of Object.entries(acked)) {
+                const r = await apiCall(s, 'GET', `${V1}/projects/${project.id}/secrets/${key}?${q('prod')}`,
+                    { token: t });
+                assert.equal(r.status, 200, `${key}: ${r.text}`);
+                assert.ok(r.text.includes(value), `${key} has the acknowledged value`);
+            }
+        }
+        const w = await write(b, tb, 'AFTER_RESTART');
+        assert.equal(w.status, 200, w.text);
+
+        /* a restart between two requests goes unnoticed: the pooled connections
+         * are dead, the first request finds out and runs on a fresh one */
+        await pg.stop();
+        await pg.start();
+        const again = await write(b, tb, 'AFTER_SECOND_RESTART');
+        assert.equal(again.status, 200, again.text);
+        assert.equal((await apiCall(a, 'GET', `${V1}/users/me`, { token: ta })).status, 200);
+        const v = JSON.parse((await ok(cliA, ['audit-logs', 'verify', '--format', 'json'])).stdout);
+        assert.equal(v.ok, true, JSON.stringify(v));
+        for (const s of [a, b])
+            await s.stop();
+    });
