@@ -70,6 +70,8 @@ static const struct {
     {"num-uses-limit", offsetof(struct cli, num_uses_limit)},
     {"position", offsetof(struct cli, position)},
     {"from", offsetof(struct cli, from)},
+    {"output", offsetof(struct cli, output)},
+    {"input", offsetof(struct cli, input)},
 };
 
 static const struct {

@@ -85,6 +85,8 @@ struct cli {
     bool no_imports;                /* --no-imports: leave the folder's imports out */
     bool recursive;                 /* --recursive: sub-folders too (secrets list, folders list) */
     const char *from;               /* imports add --from ENV:PATH */
+    const char *output;             /* backup --output FILE */
+    const char *input;              /* restore --input FILE */
     const char *args[CLI_MAX_ARGS]; /* positional arguments after the command words */
     size_t n_args;
     char **child_argv; /* after "--" (arca run), NULL-terminated, or NULL */
@@ -175,6 +177,8 @@ int cli_write_file(const char *path, const void *data, size_t len, unsigned mode
 
 /* Commands: each returns an exit code. */
 int cmd_server(struct cli *c);
+int cmd_backup(struct cli *c);
+int cmd_restore(struct cli *c);
 int cmd_bootstrap(struct cli *c);
 int cmd_login(struct cli *c);
 int cmd_logout(struct cli *c);
