@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/b64.h"
@@ -225,20 +224,20 @@ struct reader {
 };
 
 /* Reads one line (newline included) into r->line: 1, 0 at the end of the
- * file, -E2BIG over the limit. */
+ * file, -E2BIG over the limit.  Byte by byte (stdio buffers): a NUL byte is
+ * kept, for the JSON parser to refuse. */
 static int read_line(struct reader *r)
 {
-    char chunk[65536];
+    int ch = 0;
 
     buf_clear(&r->line);
-    while (fgets(chunk, sizeof(chunk), r->f)) {
-        size_t n = strlen(chunk);
-        if (r->line.len + n > BACKUP_LINE_MAX)
+    while ((ch = getc_unlocked(r->f)) != EOF) {
+        if (r->line.len == BACKUP_LINE_MAX)
             return fail(r->err, -E2BIG, "line %zu: over the %u-byte line limit", r->lineno + 1,
                         BACKUP_LINE_MAX);
-        if (buf_add(&r->line, chunk, n) < 0)
+        if (buf_addch(&r->line, (char)ch) < 0)
             return -ENOMEM;
-        if (n && chunk[n - 1] == '\n')
+        if (ch == '\n')
             break;
     }
     if (ferror(r->f))
@@ -246,7 +245,7 @@ static int read_line(struct reader *r)
     if (r->line.len == 0)
         return 0;
     r->lineno++;
-    if (r->line.ptr[r->line.len - 1] != '\n')
+    if (ch != '\n')
         return fail(r->err, -EINVAL, "line %zu: truncated (no newline)", r->lineno);
     return 1;
 }

@@ -221,6 +221,7 @@ test('a truncated, edited, oversized or other-schema backup is refused and write
         'a line over 4 MiB': [lines[0] + '\n' + `{"t":"users","c":["${'x'.repeat(5 << 20)}"]}\n`, 8, /limit/],
         'another schema': [other.join('\n'), 5, /schema version 1.*then upgrade/],
         'not a backup': ['hello\n', 8, /not a JSON object/],
+        'a NUL byte': [text.replace('"format"', '"form\u0000at"'), 8, /not a JSON object/],
     };
     const dst = await newStore('sqlite');
     for (const [what, [content, code, re]] of Object.entries(cases)) {
