@@ -73,6 +73,8 @@ static const struct {
     {"tls-cert", offsetof(struct cli, tls_cert)},
     {"tls-key", offsetof(struct cli, tls_key)},
     {"ca-cert", offsetof(struct cli, ca_cert)},
+    {"output", offsetof(struct cli, output)},
+    {"input", offsetof(struct cli, input)},
 };
 
 static const struct {

@@ -88,6 +88,8 @@ struct cli {
     const char *tls_cert;           /* arca server --tls-cert FILE */
     const char *tls_key;            /* arca server --tls-key FILE */
     const char *ca_cert;            /* --ca-cert FILE: trust this CA (ARCA_CA_CERT) */
+    const char *output;             /* backup --output FILE */
+    const char *input;              /* restore --input FILE */
     const char *args[CLI_MAX_ARGS]; /* positional arguments after the command words */
     size_t n_args;
     char **child_argv; /* after "--" (arca run), NULL-terminated, or NULL */
@@ -178,6 +180,8 @@ int cli_write_file(const char *path, const void *data, size_t len, unsigned mode
 
 /* Commands: each returns an exit code. */
 int cmd_server(struct cli *c);
+int cmd_backup(struct cli *c);
+int cmd_restore(struct cli *c);
 int cmd_bootstrap(struct cli *c);
 int cmd_login(struct cli *c);
 int cmd_logout(struct cli *c);

@@ -1,17 +1,44 @@
-/* cmd_server.c - `arca server`: flags to struct server_config. */
+/* cmd_server.c - the commands that work on the store itself, not through a
+ * server: `arca server` (flags to struct server_config), `arca backup` and
+ * `arca restore` (server/backup.h).  All choose the store the same way. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/log.h"
 #include "base/util.h"
 #include "cli.h"
+#include "crypto/seal.h"
+#include "server/backup.h"
 #include "server/server.h"
+
+/* The store of --data-dir, or of --database-url / ARCA_DATABASE_URL (the flag
+ * wins): as `arca server` chooses it.  -EINVAL (reported) on a bad flag. */
+static int store_config(struct cli *c, struct server_config *cfg)
+{
+    if (c->n_args) {
+        cli_error(NULL, "unexpected argument '%s' (see 'arca %s --help')", c->args[0], c->command);
+        return -EINVAL;
+    }
+    cfg->data_dir = c->data_dir ? c->data_dir : "./arca-data";
+    cfg->database_url = c->database_url ? c->database_url : getenv("ARCA_DATABASE_URL");
+    if (cfg->database_url && !*cfg->database_url)
+        cfg->database_url = NULL;
+    if (cfg->database_url && !startswith(cfg->database_url, "postgres://") &&
+        !startswith(cfg->database_url, "postgresql://")) {
+        cli_error("e.g. --database-url postgres://arca@db.example.com:5432/arca",
+                  "the database URL must start with postgres:// or postgresql://");
+        return -EINVAL;
+    }
+    return 0;
+}
 
 int cmd_server(struct cli *c)
 {
     struct server_config cfg = {
         .listen = c->listen ? c->listen : "127.0.0.1:8200",
-        .data_dir = c->data_dir ? c->data_dir : "./arca-data",
         .audit_async = c->audit_async,
         .tls_cert = c->tls_cert ? c->tls_cert : getenv("ARCA_TLS_CERT"),
         .tls_key = c->tls_key ? c->tls_key : getenv("ARCA_TLS_KEY"),
@@ -19,19 +46,8 @@ int cmd_server(struct cli *c)
     static const char *const levels[] = {"debug", "info", "warn", "error"};
     char *end;
 
-    if (c->n_args) {
-        cli_error("run 'arca server --help'", "unexpected argument '%s'", c->args[0]);
+    if (store_config(c, &cfg) < 0)
         return EXIT_USAGE;
-    }
-    cfg.database_url = c->database_url ? c->database_url : getenv("ARCA_DATABASE_URL");
-    if (cfg.database_url && !*cfg.database_url)
-        cfg.database_url = NULL;
-    if (cfg.database_url && !startswith(cfg.database_url, "postgres://") &&
-        !startswith(cfg.database_url, "postgresql://")) {
-        cli_error("e.g. --database-url postgres://arca@db.example.com:5432/arca",
-                  "the database URL must start with postgres:// or postgresql://");
-        return EXIT_USAGE;
-    }
     if (cfg.tls_cert && !*cfg.tls_cert)
         cfg.tls_cert = NULL;
     if (cfg.tls_key && !*cfg.tls_key)
@@ -60,4 +76,50 @@ int cmd_server(struct cli *c)
         log_set_level((enum log_level)i);
     }
     return server_run(&cfg) < 0 ? EXIT_FAIL : EXIT_OK;
+}
+
+/* `arca backup` (restore false) or `arca restore`: the store as `arca server`
+ * would open it, the file of --output or --input. */
+static int backup_run(struct cli *c, bool restore)
+{
+    struct server_config cfg = {0};
+    _cleanup_buf_ struct buf where = BUF_INIT, err = BUF_INIT;
+    const char *path = restore ? c->input : c->output;
+    struct store *s = NULL;
+    size_t rows = 0;
+    int r;
+
+    if (store_config(c, &cfg) < 0)
+        return EXIT_USAGE;
+    if (!path || !*path) {
+        cli_error(NULL, "%s FILE is required (see 'arca %s --help')",
+                  restore ? "--input" : "--output", c->command);
+        return EXIT_USAGE;
+    }
+    if (seal_init() < 0 || server_store_open(&cfg, &s, &where) < 0)
+        return EXIT_FAIL;
+    r = restore ? backup_restore(s, path, &rows, &err) : backup_write(s, path, &rows, &err);
+    store_close(s);
+    if (r < 0) {
+        cli_error(NULL, "%s failed: %s", c->command, buf_str(&err));
+        if (!restore)
+            return EXIT_FAIL;
+        return r == -ENOTEMPTY               ? EXIT_CONFLICT
+               : r == -ENOTSUP               ? EXIT_INVALID
+               : r == -EINVAL || r == -E2BIG ? EXIT_TAMPERED
+                                             : EXIT_FAIL;
+    }
+    fprintf(stderr, restore ? "restored %zu rows from '%s'\n" : "wrote %zu rows to '%s'\n", rows,
+            path);
+    return EXIT_OK;
+}
+
+int cmd_backup(struct cli *c)
+{
+    return backup_run(c, false);
+}
+
+int cmd_restore(struct cli *c)
+{
+    return backup_run(c, true);
 }

@@ -39,6 +39,22 @@ static const struct command commands[] = {
      "HTTPS (TLS 1.2 and 1.3 only) with a PEM certificate chain and its PEM private key;\n"
      "the key file must not be readable by other users.  Restart to load new ones.\n"
      "See docs/tls.md.\n"},
+    {"backup", cmd_backup,
+     "arca backup --output FILE [--data-dir ./arca-data | --database-url postgres://...]\n"
+     "Writes a consistent copy of the whole store (the SQLite store in --data-dir, or the\n"
+     "PostgreSQL database of --database-url / ARCA_DATABASE_URL, chosen as by 'arca server')\n"
+     "to FILE, mode 0600, atomically.  Safe while servers run on the store: the copy is one\n"
+     "snapshot, writes go on.  It holds ciphertext, token hashes, names and e-mails, never\n"
+     "the root key: keep ARCA_ENCRYPTION_KEY (or root.key) apart, you need it to restore\n"
+     "server access and to verify the audit log.  Still sensitive: store it like a secret.\n"},
+    {"restore", cmd_restore,
+     "arca restore --input FILE [--data-dir DIR | --database-url postgres://...]\n"
+     "Loads a backup made by 'arca backup' into an EMPTY store (a new data directory or a\n"
+     "new database; a store with any row is refused, exit 7), in one transaction.  The file\n"
+     "is checked whole first (its BLAKE2b, row counts, line limit of 4 MiB): a truncated or\n"
+     "edited file is refused (exit 8) and nothing is written.  Use the arca version that\n"
+     "made the backup (same schema), then upgrade.  Either store restores into the other:\n"
+     "this is how to move from SQLite to PostgreSQL.  No server may run on the store yet.\n"},
     {"bootstrap", cmd_bootstrap,
      "echo \"$PW\" | arca bootstrap --email EMAIL --password-stdin --organization NAME\n"
      "Creates the first administrator and their organization on a new server, then logs in.\n"

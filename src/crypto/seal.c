@@ -397,3 +397,33 @@ int seal_token_new(const char *prefix, struct buf *out, uint8_t hash[SEAL_HASH_B
     seal_hash_token(out->ptr + start, plen + SEAL_TOKEN_CHARS, hash);
     return 0;
 }
+
+struct seal_hasher {
+    crypto_generichash_state st;
+};
+
+int seal_hasher_new(struct seal_hasher **ret)
+{
+    struct seal_hasher *h = sodium_malloc(sizeof(*h));
+
+    if (!h)
+        return -ENOMEM;
+    crypto_generichash_init(&h->st, NULL, 0, SEAL_HASH_BYTES);
+    *ret = h;
+    return 0;
+}
+
+void seal_hasher_update(struct seal_hasher *h, const void *data, size_t len)
+{
+    crypto_generichash_update(&h->st, data, len);
+}
+
+void seal_hasher_final(struct seal_hasher *h, uint8_t out[SEAL_HASH_BYTES])
+{
+    crypto_generichash_final(&h->st, out, SEAL_HASH_BYTES);
+}
+
+void seal_hasher_free(struct seal_hasher *h)
+{
+    sodium_free(h);
+}

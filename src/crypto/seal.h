@@ -141,6 +141,14 @@ void seal_hash_token(const void *token, size_t len, uint8_t out[SEAL_HASH_BYTES]
 void seal_hash_keyed(const uint8_t key[SEAL_KEY_BYTES], const void *data, size_t len,
                      uint8_t out[SEAL_HASH_BYTES]);
 
+/* Streaming BLAKE2b-256 of a long input (a backup file): new, update as
+ * often as needed, final writes the hash; free accepts NULL. */
+struct seal_hasher;
+int seal_hasher_new(struct seal_hasher **ret);
+void seal_hasher_update(struct seal_hasher *h, const void *data, size_t len);
+void seal_hasher_final(struct seal_hasher *h, uint8_t out[SEAL_HASH_BYTES]);
+void seal_hasher_free(struct seal_hasher *h);
+
 /* Appends a new token "<prefix><43 chars base64url of 32 random bytes>" to out
  * and writes its hash.  -E2BIG, -ENOMEM. */
 int seal_token_new(const char *prefix, struct buf *out, uint8_t hash[SEAL_HASH_BYTES]);

@@ -214,6 +214,29 @@ static int tls_load(struct server *srv)
     return ret < 0 ? ret : tls_file_load(srv->cfg.tls_key, "private key", true, &srv->tls_key);
 }
 
+int server_store_open(const struct server_config *cfg, struct store **ret, struct buf *where)
+{
+    _cleanup_buf_ struct buf err = BUF_INIT;
+    int r;
+
+    if (cfg->database_url) {
+        /* Logged as host:port/database: the URL may hold a password. */
+        if (store_pg_describe(cfg->database_url, where) < 0) {
+            log_error("the database URL must be postgres://[USER@]HOST[:PORT]/DATABASE", NULL);
+            return -EINVAL;
+        }
+        r = store_pg_open(cfg->database_url, ret, &err);
+    } else {
+        r = buf_adds(where, cfg->data_dir);
+        if (r >= 0)
+            r = store_sqlite_open(cfg->data_dir, ret, &err);
+    }
+    if (r < 0)
+        log_error("cannot open the store", "store", cfg->database_url ? "postgres" : "sqlite",
+                  "database", buf_str(where), "error", buf_str(&err), NULL);
+    return r;
+}
+
 int server_run(const struct server_config *cfg)
 {
     struct server srv = {.cfg = *cfg};
@@ -242,24 +265,9 @@ int server_run(const struct server_config *cfg)
     ret = tls_load(&srv);
     if (ret < 0)
         goto out;
-    if (srv.cfg.database_url) {
-        /* Logged as host:port/database: the URL may hold a password. */
-        if (store_pg_describe(srv.cfg.database_url, &where) < 0) {
-            log_error("the database URL must be postgres://[USER@]HOST[:PORT]/DATABASE", NULL);
-            ret = -EINVAL;
-            goto out;
-        }
-        ret = store_pg_open(srv.cfg.database_url, &srv.store, &err);
-    } else {
-        ret = buf_adds(&where, srv.cfg.data_dir);
-        if (ret >= 0)
-            ret = store_sqlite_open(srv.cfg.data_dir, &srv.store, &err);
-    }
-    if (ret < 0) {
-        log_error("cannot open the store", "store", srv.cfg.database_url ? "postgres" : "sqlite",
-                  "database", buf_str(&where), "error", buf_str(&err), NULL);
+    ret = server_store_open(&srv.cfg, &srv.store, &where);
+    if (ret < 0)
         goto out;
-    }
     ret = root_key_load(&srv);
     if (ret < 0)
         goto out;

@@ -47,6 +47,10 @@ struct server {
     struct ratelimit *rl_token;   /* invalid tokens per client address */
 };
 
+/* Opens the store cfg names (database_url, else data_dir), logging why not;
+ * where gets "host:port/database" or the data directory, for logs. */
+int server_store_open(const struct server_config *cfg, struct store **ret, struct buf *where);
+
 /* Runs the server until SIGINT or SIGTERM.  Returns 0 on a clean stop. */
 int server_run(const struct server_config *cfg);
 

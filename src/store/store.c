@@ -347,3 +347,78 @@ int store_imports_renumber(const char *const *ids, size_t n, const char *moved, 
         r = place(ctx, moved, pos); /* after all the others */
     return r < 0 ? r : 0;
 }
+
+/* ---- backup and restore: the tables of schema version 5 ---- */
+
+#define TABLE(name, types, key, ...)                                                               \
+    {                                                                                              \
+        name, (const char *const[]){__VA_ARGS__}, types,                                           \
+            sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *), key                 \
+    }
+
+const struct store_table store_tables[] = {
+    TABLE("users", "ttbbiibbiii", "id", "id", "email", "auth_hash", "kdf_salt", "kdf_opslimit",
+          "kdf_memlimit", "public_key", "encrypted_private_key", "created_at", "failed_logins",
+          "locked_until"),
+    TABLE("orgs", "ttti", "id", "id", "name", "slug", "created_at"),
+    TABLE("org_members", "ttti", "org_id, user_id", "org_id", "user_id", "role", "created_at"),
+    TABLE("sessions", "btii", "token_hash", "token_hash", "user_id", "created_at", "expires_at"),
+    TABLE("projects", "ttttib", "id", "id", "org_id", "name", "slug", "created_at", "server_key"),
+    TABLE("environments", "tttti", "id", "id", "project_id", "slug", "name", "position"),
+    TABLE("project_members", "tttbit", "project_id, principal_id", "project_id", "principal_id",
+          "role", "wrapped_key", "created_at", "principal_type"),
+    TABLE("secrets", "tttttttibbit", "id", "id", "project_id", "env_id", "path", "key", "type",
+          "owner_id", "version", "value", "comment", "updated_at", "updated_by"),
+    TABLE("secret_versions", "tibbit", "secret_id, version", "secret_id", "version", "value",
+          "comment", "created_at", "actor_id"),
+    TABLE("org_invites", "ttttbtiii", "id", "id", "org_id", "email", "org_role", "token_hash",
+          "created_by", "created_at", "expires_at", "accepted_at"),
+    TABLE("project_roles", "ttttti", "id", "id", "project_id", "slug", "name", "rules",
+          "created_at"),
+    TABLE("identities", "tttbtiiitti", "id", "id", "org_id", "name", "public_key", "client_id",
+          "access_token_ttl", "access_token_max_ttl", "access_token_num_uses_limit", "trusted_ips",
+          "created_by", "created_at"),
+    TABLE("identity_client_secrets", "ttbbttiiiii", "id", "id", "identity_id", "auth_hash",
+          "encrypted_private_key", "prefix", "description", "created_at", "expires_at", "num_uses",
+          "num_uses_limit", "revoked"),
+    TABLE("identity_access_tokens", "bttiiiiii", "token_hash", "token_hash", "identity_id",
+          "client_secret_id", "created_at", "expires_at", "max_expires_at", "num_uses",
+          "num_uses_limit", "revoked"),
+    TABLE("service_tokens", "tttbtibtiii", "id", "id", "project_id", "name", "secret_hash",
+          "scopes", "read_write", "wrapped_key", "created_by", "created_at", "expires_at",
+          "revoked"),
+    TABLE("audit_log", "iitttttttttttttbb", "seq", "seq", "time", "actor_type", "actor_id",
+          "actor_name", "event", "org_id", "project_id", "environment", "path", "key", "ip",
+          "user_agent", "outcome", "metadata", "prev_hash", "hash"),
+    TABLE("folders", "tttti", "id", "id", "project_id", "env_id", "path", "created_at"),
+    TABLE("secret_imports", "ttttttiit", "id", "id", "project_id", "env_id", "path",
+          "import_env_id", "import_path", "position", "created_at", "created_by"),
+};
+const size_t store_n_tables = ELEMENTSOF(store_tables);
+
+int store_schema_version(void)
+{
+    return 5;
+}
+
+int store_table_sql(const struct store_table *t, enum store_table_sql kind, struct buf *out)
+{
+    int r = 0;
+
+    if (kind == STORE_SQL_ANY)
+        return buf_printf(out, "SELECT 1 FROM %s LIMIT 1", t->name);
+    r = buf_adds(out, kind == STORE_SQL_SELECT ? "SELECT " : "INSERT INTO ");
+    if (r >= 0 && kind != STORE_SQL_SELECT)
+        r = buf_printf(out, "%s (", t->name);
+    for (size_t i = 0; i < t->n_cols && r >= 0; i++)
+        r = buf_printf(out, "%s%s", i ? ", " : "", t->cols[i]);
+    if (r < 0)
+        return r;
+    if (kind == STORE_SQL_SELECT)
+        return buf_printf(out, " FROM %s ORDER BY %s", t->name, t->key);
+    r = buf_adds(out, ") VALUES (");
+    for (size_t i = 0; i < t->n_cols && r >= 0; i++)
+        r = kind == STORE_SQL_INSERT_PG ? buf_printf(out, "%s$%zu", i ? ", " : "", i + 1)
+                                        : buf_adds(out, i ? ", ?" : "?");
+    return r < 0 ? r : buf_addch(out, ')');
+}

@@ -306,6 +306,45 @@ struct store_write {
     char ret_id[STORE_ID_LEN + 1]; /* the secret's id */
 };
 
+/* --- backup and restore --------------------------------------------------
+ * A logical copy of every table of the current schema, the same for every
+ * backend, so that a backup of one restores into the other.  The tables are
+ * store_tables[], in foreign-key order (a table refers only to earlier ones). */
+
+struct store_table {
+    const char *name;
+    const char *const *cols; /* column names, n_cols of them */
+    const char *types;       /* one letter per column: 't' text, 'i' integer, 'b' blob */
+    size_t n_cols;
+    const char *key; /* ORDER BY: the primary key */
+};
+
+extern const struct store_table store_tables[];
+extern const size_t store_n_tables;
+/* The schema version store_tables describes (the newest migration). */
+int store_schema_version(void);
+
+/* One column value of a row. */
+struct store_value {
+    bool null;
+    int64_t i;       /* 'i' */
+    const void *ptr; /* BORROWED: 't' (NUL-terminated) and 'b' */
+    size_t len;      /* bytes at ptr */
+};
+
+/* Receives a backup: once per table with row NULL (before its rows, also for
+ * an empty table), then once per row with t->n_cols values (BORROWED until it
+ * returns).  A negative return stops the backup with that error. */
+typedef int (*store_backup_fn)(void *ctx, const struct store_table *t,
+                               const struct store_value *row);
+
+/* Feeds a restore: sets *ret_t and *ret_row (t->n_cols values, BORROWED
+ * until the next call) and returns 1, or 0 when the rows are done and may be
+ * committed, or a negative errno to roll back.  Tables come in store_tables
+ * order (the caller checks it). */
+typedef int (*store_restore_fn)(void *ctx, const struct store_table **ret_t,
+                                const struct store_value **ret_row);
+
 struct store;
 
 struct store_ops {
@@ -539,6 +578,16 @@ struct store_ops {
      * the chain can be verified.  ret OWNED: store_audits_free. */
     int (*audit_query)(struct store *s, const struct store_audit_query *q, struct store_audit **ret,
                        size_t *ret_n);
+
+    /* --- backup and restore --- */
+    /* Calls fn with every row of every table of store_tables, in order, rows
+     * ordered by the table's key, all from one consistent snapshot: writers go
+     * on meanwhile (SQLite WAL, PostgreSQL MVCC) and are not in it. */
+    int (*backup)(struct store *s, store_backup_fn fn, void *ctx);
+    /* Inserts the rows next gives, in one transaction, into a store whose
+     * tables are all empty: -ENOTEMPTY otherwise (nothing is written).  Any
+     * failure (next's included) rolls everything back. */
+    int (*restore)(struct store *s, store_restore_fn next, void *ctx);
 };
 
 struct store {

@@ -31,3 +31,16 @@ typedef int (*store_import_place_fn)(void *ctx, const char *id, int64_t position
  * position (clamped to 1..n).  0 or place's first failure. */
 int store_imports_renumber(const char *const *ids, size_t n, const char *moved, int64_t position,
                            store_import_place_fn place, void *ctx);
+
+/* Appends the SQL text of a backup or restore statement on table t to out: its rows in key order,
+ * one INSERT of a row with '?' (SQLite) or '$n' (PostgreSQL) parameters, or a query with a row when
+ * the table is not empty.  Names come from store_tables only. */
+enum store_table_sql {
+    STORE_SQL_SELECT,
+    STORE_SQL_INSERT,
+    STORE_SQL_INSERT_PG,
+    STORE_SQL_ANY,
+};
+struct store_table;
+struct buf;
+int store_table_sql(const struct store_table *t, enum store_table_sql kind, struct buf *out);

@@ -3187,6 +3187,164 @@ static int pg_import_delete(struct store *s, const char *id)
     return pg_import_change(s, id, ST_IMPORT_DELETE, 0);
 }
 
+/* ---- backup and restore ----
+ * Statements assembled by store_table_sql from store_tables' names.  Each
+ * call is one transaction run once, not pg_tx's retried body: the rows stream
+ * through the caller's callback, which cannot be replayed. */
+
+#define PG_BACKUP_FETCH "FETCH 1000 FROM arca_backup"
+
+struct pg_stream {
+    store_backup_fn fn;
+    store_restore_fn next;
+    void *ctx;
+};
+
+static int pg_tx_once(struct store *s, const char *begin, pg_body_fn body, void *arg)
+{
+    _cleanup_conn_ struct pg_conn *c = NULL;
+    int r;
+
+    if ((r = pg_conn_get(pg(s), &c)) < 0)
+        return r;
+    c->retry = c->commit_sent = false;
+    if ((r = pg_simple(c, begin, "begin")) < 0 || (r = body(c, arg)) < 0)
+        return r;
+    return pg_commit(c);
+}
+
+/* Emits the rows of one fetched batch; 1 if there were any. */
+static int pg_backup_rows(struct pg_conn *c, const struct store_table *t, const PGresult *res,
+                          const struct pg_stream *a)
+{
+    struct store_value v[PG_MAX_PARAMS];
+    int r;
+
+    for (int row = 0; row < PQntuples(res); row++) {
+        for (size_t i = 0; i < t->n_cols; i++) {
+            int col = (int)i;
+            v[i] = (struct store_value){.null = PQgetisnull(res, row, col)};
+            if (v[i].null)
+                continue;
+            if (t->types[i] == 'i' && PQgetlength(res, row, col) != 8)
+                return pg_corrupt(c, res, col);
+            v[i].i = t->types[i] == 'i' ? pg_col_int(res, row, col) : 0;
+            v[i].ptr = PQgetvalue(res, row, col); /* NUL-terminated by libpq */
+            v[i].len = (size_t)PQgetlength(res, row, col);
+        }
+        if ((r = a->fn(a->ctx, t, v)) < 0)
+            return r;
+    }
+    return PQntuples(res) > 0;
+}
+
+static int pg_backup_body(struct pg_conn *c, void *arg)
+{
+    const struct pg_stream *a = arg;
+    _cleanup_(buf_release) struct buf sql = BUF_INIT;
+    int r = 0;
+
+    for (size_t i = 0; i < store_n_tables && r >= 0; i++) {
+        const struct store_table *t = &store_tables[i];
+        if (t->n_cols > PG_MAX_PARAMS)
+            return -E2BIG;
+        buf_clear(&sql);
+        if ((r = buf_adds(&sql, "DECLARE arca_backup NO SCROLL CURSOR FOR ")) < 0 ||
+            (r = store_table_sql(t, STORE_SQL_SELECT, &sql)) < 0)
+            return r;
+        if ((r = pg_simple(c, buf_str(&sql), t->name)) < 0 || (r = a->fn(a->ctx, t, NULL)) < 0)
+            return r;
+        do {
+            _cleanup_res_ PGresult *res = NULL;
+            r = pg_result(c, PQexecParams(c->db, PG_BACKUP_FETCH, 0, NULL, NULL, NULL, NULL, 1),
+                          t->name, &res);
+            if (r >= 0)
+                r = pg_backup_rows(c, t, res, a);
+        } while (r > 0);
+        if (r >= 0)
+            r = pg_simple(c, "CLOSE arca_backup", t->name);
+    }
+    return r;
+}
+
+static int pg_backup(struct store *s, store_backup_fn fn, void *ctx)
+{
+    struct pg_stream a = {.fn = fn, .ctx = ctx};
+
+    return pg_tx_once(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", pg_backup_body, &a);
+}
+
+static int pg_restore_row(struct pg_conn *c, const struct store_table *t,
+                          const struct store_value *v)
+{
+    struct pg_params p = {.fmt = t->types};
+    int r = 0;
+
+    for (size_t i = 0; i < t->n_cols && r >= 0; i++)
+        r = pg_bind_one(&p, t->types[i], v[i].null ? NULL : v[i].ptr, v[i].null ? 0 : v[i].len,
+                        v[i].i);
+    if (r < 0)
+        return r;
+    /* The NULL of an integer column: pg_bind_one binds its 8 bytes. */
+    for (size_t i = 0; i < t->n_cols; i++)
+        if (v[i].null)
+            p.values[i] = NULL;
+    return pg_result(c, PQexecPrepared(c->db, "", p.n, p.values, p.lengths, p.formats, 0), t->name,
+                     NULL);
+}
+
+static int pg_restore_body(struct pg_conn *c, void *arg)
+{
+    const struct pg_stream *a = arg;
+    _cleanup_(buf_release) struct buf sql = BUF_INIT;
+    const struct store_table *cur = NULL, *t;
+    const struct store_value *row;
+    int r;
+
+    /* The bootstrap lock: no first user can appear while this checks and fills. */
+    if ((r = pg_lock(c, PG_LOCK_BOOTSTRAP)) < 0)
+        return r;
+    for (size_t i = 0; i < store_n_tables; i++) {
+        _cleanup_res_ PGresult *res = NULL;
+        buf_clear(&sql);
+        if ((r = store_table_sql(&store_tables[i], STORE_SQL_ANY, &sql)) < 0 ||
+            (r = pg_result(c, PQexec(c->db, buf_str(&sql)), store_tables[i].name, &res)) < 0)
+            return r;
+        if (PQntuples(res) > 0) {
+            pg_set_err(c->owner, "the store is not empty (table '%s' has rows)",
+                       store_tables[i].name);
+            return -ENOTEMPTY;
+        }
+    }
+    while ((r = a->next(a->ctx, &t, &row)) > 0) {
+        if (t != cur) {
+            Oid types[PG_MAX_PARAMS];
+            if (t->n_cols > PG_MAX_PARAMS)
+                return -E2BIG;
+            for (size_t i = 0; i < t->n_cols; i++)
+                types[i] = t->types[i] == 'i'   ? PG_OID_INT8
+                           : t->types[i] == 'b' ? PG_OID_BYTEA
+                                                : PG_OID_TEXT;
+            buf_clear(&sql);
+            if ((r = store_table_sql(t, STORE_SQL_INSERT_PG, &sql)) < 0 ||
+                (r = pg_result(c, PQprepare(c->db, "", buf_str(&sql), (int)t->n_cols, types),
+                               t->name, NULL)) < 0)
+                return r;
+            cur = t;
+        }
+        if ((r = pg_restore_row(c, t, row)) < 0)
+            return r;
+    }
+    return r;
+}
+
+static int pg_restore(struct store *s, store_restore_fn next, void *ctx)
+{
+    struct pg_stream a = {.next = next, .ctx = ctx};
+
+    return pg_tx_once(s, "BEGIN ISOLATION LEVEL READ COMMITTED", pg_restore_body, &a);
+}
+
 static const struct store_ops pg_ops = {
     .name = "postgres",
     .close = pg_close,
@@ -3261,6 +3419,8 @@ static const struct store_ops pg_ops = {
     .import_delete = pg_import_delete,
     .audit_append = pg_audit_append,
     .audit_query = pg_audit_query,
+    .backup = pg_backup,
+    .restore = pg_restore,
 };
 
 /* Applies the next pending migration in one transaction; *ret_done when there

@@ -3239,6 +3239,138 @@ static int sq_import_delete(struct store *s, const char *id)
     return sq_import_change(s, id, ST_IMPORT_DELETE, 0);
 }
 
+/* ---- backup and restore ----
+ * Statements assembled by store_table_sql from store_tables' names, prepared
+ * once per table and finalized at its end: they run once per backup. */
+
+static void sq_finalizep(sqlite3_stmt **st)
+{
+    sqlite3_finalize(*st);
+}
+#define _cleanup_final_ _cleanup_(sq_finalizep)
+
+static int sq_prepare_table(struct sq_conn *c, const struct store_table *t,
+                            enum store_table_sql kind, sqlite3_stmt **ret)
+{
+    _cleanup_(buf_release) struct buf sql = BUF_INIT;
+    int rc, r;
+
+    r = store_table_sql(t, kind, &sql);
+    if (r < 0)
+        return r;
+    rc = sqlite3_prepare_v2(c->db, buf_str(&sql), -1, ret, NULL);
+    return rc == SQLITE_OK ? 0 : sq_fail(c, rc, t->name);
+}
+
+static int sq_backup_table(struct sq_conn *c, const struct store_table *t, store_backup_fn fn,
+                           void *ctx)
+{
+    _cleanup_final_ sqlite3_stmt *st = NULL;
+    struct store_value v[32];
+    int r;
+
+    if (t->n_cols > ELEMENTSOF(v))
+        return -E2BIG;
+    if ((r = sq_prepare_table(c, t, STORE_SQL_SELECT, &st)) < 0 || (r = fn(ctx, t, NULL)) < 0)
+        return r;
+    while ((r = sq_step(c, st)) > 0) {
+        for (size_t i = 0; i < t->n_cols; i++) {
+            int type = sqlite3_column_type(st, (int)i);
+            v[i] = (struct store_value){.null = type == SQLITE_NULL};
+            if (v[i].null)
+                continue;
+            if (t->types[i] == 'i') {
+                if (type != SQLITE_INTEGER)
+                    return sq_corrupt(c, st, (int)i);
+                v[i].i = sqlite3_column_int64(st, (int)i);
+                continue;
+            }
+            v[i].ptr = t->types[i] == 't' ? (const void *)sqlite3_column_text(st, (int)i)
+                                          : sqlite3_column_blob(st, (int)i);
+            v[i].len = (size_t)sqlite3_column_bytes(st, (int)i);
+            if (!v[i].ptr && v[i].len)
+                return -ENOMEM;
+            v[i].ptr = v[i].ptr ? v[i].ptr : "";
+        }
+        r = fn(ctx, t, v);
+        if (r < 0)
+            return r;
+    }
+    return r;
+}
+
+static int sq_backup(struct store *s, store_backup_fn fn, void *ctx)
+{
+    _cleanup_conn_ struct sq_conn *c = NULL;
+    int r;
+
+    /* A deferred BEGIN: the first SELECT takes the snapshot every later one
+     * reads, and the writer goes on in the WAL meanwhile. */
+    if ((r = sq_reader(sq(s), &c)) < 0 || (r = sq_begin(c)) < 0)
+        return r;
+    for (size_t i = 0; i < store_n_tables && r >= 0; i++)
+        r = sq_backup_table(c, &store_tables[i], fn, ctx);
+    return r < 0 ? r : sq_commit(c);
+}
+
+static int sq_restore_row(struct sq_conn *c, sqlite3_stmt *st, const struct store_table *t,
+                          const struct store_value *v)
+{
+    int rc = SQLITE_OK;
+
+    for (size_t i = 0; i < t->n_cols && rc == SQLITE_OK; i++) {
+        int idx = (int)i + 1;
+        if (v[i].null)
+            rc = sqlite3_bind_null(st, idx);
+        else if (t->types[i] == 'i')
+            rc = sqlite3_bind_int64(st, idx, v[i].i);
+        else if (t->types[i] == 't')
+            rc = sqlite3_bind_text64(st, idx, v[i].ptr, v[i].len, SQLITE_STATIC, SQLITE_UTF8);
+        else
+            rc = sqlite3_bind_blob64(st, idx, v[i].ptr, v[i].len, SQLITE_STATIC);
+    }
+    if (rc != SQLITE_OK)
+        return sq_fail(c, rc, t->name);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? 0 : sq_fail(c, rc, t->name);
+}
+
+static int sq_restore(struct store *s, store_restore_fn next, void *ctx)
+{
+    _cleanup_conn_ struct sq_conn *c = sq_writer(sq(s));
+    _cleanup_final_ sqlite3_stmt *ins = NULL;
+    const struct store_table *cur = NULL, *t;
+    const struct store_value *row;
+    int r;
+
+    if ((r = sq_begin(c)) < 0)
+        return r;
+    for (size_t i = 0; i < store_n_tables; i++) {
+        _cleanup_final_ sqlite3_stmt *any = NULL;
+        if ((r = sq_prepare_table(c, &store_tables[i], STORE_SQL_ANY, &any)) < 0 ||
+            (r = sq_step(c, any)) < 0)
+            return r;
+        if (r > 0) {
+            sq_set_err(sq(s), "the store is not empty (table '%s' has rows)", store_tables[i].name);
+            return -ENOTEMPTY;
+        }
+    }
+    while ((r = next(ctx, &t, &row)) > 0) {
+        if (t != cur) {
+            sqlite3_finalize(ins);
+            ins = NULL;
+            cur = t;
+            if ((r = sq_prepare_table(c, t, STORE_SQL_INSERT, &ins)) < 0)
+                return r;
+        }
+        if ((r = sq_restore_row(c, ins, t, row)) < 0)
+            return r;
+    }
+    return r < 0 ? r : sq_commit(c);
+}
+
 static const struct store_ops sq_ops = {
     .name = "sqlite",
     .close = sq_close,
@@ -3313,6 +3445,8 @@ static const struct store_ops sq_ops = {
     .import_delete = sq_import_delete,
     .audit_append = sq_audit_append,
     .audit_query = sq_audit_query,
+    .backup = sq_backup,
+    .restore = sq_restore,
 };
 
 /* ---- open and migrate ---- */
