@@ -75,7 +75,9 @@ const { wrk } = await import('./lib/wrk.mjs');
 const results = { date: new Date().toISOString(), config: cfg, binary: ARCA_BIN, rows: [],
     rss: {}, raw: {} };
 const rows = results.rows;
-const fmt = (v, d = 0) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(d) : String(v));
+/* d decimals, at least 2 below 10 (a 1.4 req/s figure must not print as 1) */
+const fmt = (v, d = 0) => (typeof v === 'number' && Number.isFinite(v)
+    ? v.toFixed(Math.abs(v) < 10 ? Math.max(d, 2) : d) : String(v));
 
 /* One table row; ratio is arca / peer; met (true/false/undefined) marks the goal. */
 const digitsOf = new Map();
