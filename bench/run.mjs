@@ -10,7 +10,7 @@
 // a run with a refused or failed request stops the bench rather than print it.
 //
 //   --quick        seconds instead of minutes (the smoke test): 1 s rounds, one
-//                  round, 2,000 secrets for the scale workload
+//                  round, 1,000 secrets for the scale workload
 //   --seconds N    seconds per wrk round (default 5)   --rounds N (default 3)
 //   --scale N      secrets in the scale project (default 100000, 10 environments)
 //   --results DIR  where the JSON goes (default bench/results)
@@ -32,7 +32,7 @@ const quick = flag('--quick');
 const cfg = {
     seconds: opt('--seconds', quick ? 1 : 5),
     rounds: opt('--rounds', quick ? 1 : 3),
-    scale: opt('--scale', quick ? 2000 : 100000),
+    scale: opt('--scale', quick ? 1000 : 100000),
     envs: 10,
     connections: 16,
     runs: quick ? 3 : 31, /* arca run / true / dotenvx run, each */
@@ -80,18 +80,18 @@ const fmt = (v, d = 0) => (typeof v === 'number' && Number.isFinite(v)
     ? v.toFixed(Math.abs(v) < 10 ? Math.max(d, 2) : d) : String(v));
 
 /* One table row; ratio is arca / peer; met (true/false/undefined) marks the goal. */
-const digitsOf = new Map();
 function addRow(figure, arca, peer, goal, met, digits = 0) {
     const ratio = typeof arca === 'number' && typeof peer === 'number' ? arca / peer : null;
-    rows.push({ figure, arca, peer, ratio, goal, met });
-    digitsOf.set(figure, digits);
+    rows.push({ figure, arca, peer, ratio, goal, met, digits });
     log(`${figure}: arca ${fmt(arca, digits)}, peer ${fmt(peer, digits)}`);
 }
 
+/* Runs the CLI; throws on a non-zero exit, naming the command but never its
+ * arguments (they hold the values being set). */
 async function ok(cli, args) {
     const r = await cli.arca(args, { timeoutMs: 10 * 60 * 1000 });
     if (r.code !== 0)
-        throw new Error(`arca ${args.slice(0, 3).join(' ')} ...: exit ${r.code}: ${r.stderr}`);
+        throw new Error(`arca ${args.slice(0, 2).join(' ')}: exit ${r.code}: ${r.stderr}`);
     return r;
 }
 
@@ -378,11 +378,8 @@ const out = [
     '',
     '| figure | arca | peer | ratio | goal |',
     '|---|---|---|---|---|',
-    ...rows.map((r) => {
-        const d = digitsOf.get(r.figure);
-        return `| ${r.figure} | ${fmt(r.arca, d)} | ${fmt(r.peer, d)} | ` +
-            `${r.ratio === null ? '—' : r.ratio.toFixed(2)} | ${r.goal}${mark(r.met)} |`;
-    }),
+    ...rows.map((r) => `| ${r.figure} | ${fmt(r.arca, r.digits)} | ${fmt(r.peer, r.digits)} | ` +
+        `${r.ratio === null ? '—' : r.ratio.toFixed(2)} | ${r.goal}${mark(r.met)} |`),
 ];
 console.log(out.join('\n'));
 const dir = argv.includes('--results') ? path.resolve(argv[argv.indexOf('--results') + 1])
