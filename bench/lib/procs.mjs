@@ -1,0 +1,136 @@
+// procs.mjs - the processes a benchmark measures: arca servers started on a
+// chosen loopback port and timed to their first 200 on /api/status, resident
+// memory from /proc, and one-shot commands timed from spawn to exit.
+import { spawn } from 'node:child_process';
+import { openSync, closeSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { ARCA_BIN, assertNoSanitizerReport, closedPort } from '../../tests/e2e/harness.mjs';
+
+const live = new Set();
+process.on('exit', () => {
+    for (const p of live)
+        try {
+            p.kill('SIGKILL');
+        } catch {
+            /* gone */
+        }
+});
+
+/* Milliseconds since t0 (a process.hrtime.bigint()). */
+export const msSince = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
+
+export const median = (v) => [...v].sort((a, b) => a - b)[(v.length - 1) >> 1];
+
+/* One GET; resolves to the status code, or 0 when nothing answers. */
+function getStatus(url) {
+    return new Promise((resolve) => {
+        const req = http.get(url, { agent: false }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode));
+        });
+        req.on('error', () => resolve(0));
+    });
+}
+
+/* Polls url until it answers 200, as fast as one request after the other. */
+export async function waitFor200(url, proc, timeoutMs = 60000) {
+    const end = Date.now() + timeoutMs;
+    while ((await getStatus(url)) !== 200) {
+        if (proc.exitCode !== null || proc.signalCode !== null)
+            throw new Error(`${url}: the process exited before answering 200`);
+        if (Date.now() > end)
+            throw new Error(`${url}: no 200 within ${timeoutMs} ms`);
+    }
+}
+
+/* Spawns cmd on a port chosen here and waits for its first 200 on statusPath;
+ * returns {url, port, proc, pid, startupMs, stop()}; stop() resolves to
+ * {code, signal}.  stderr goes to logFile (a pipe read by this process would
+ * cost the server more than a file). */
+export async function startTimed(cmd, args, { port, statusPath, logFile, env, cwd }) {
+    const fd = openSync(logFile, 'a');
+    const t0 = process.hrtime.bigint();
+    const proc = spawn(cmd, args, { env, cwd, stdio: ['ignore', fd, fd] });
+    closeSync(fd);
+    live.add(proc);
+    const exited = new Promise((r) => proc.on('exit', (code, signal) => r({ code, signal })));
+    const url = `http://127.0.0.1:${port}`;
+    try {
+        await waitFor200(url + statusPath, proc);
+    } catch (e) {
+        proc.kill('SIGKILL');
+        throw new Error(`${e.message}; log:\n${readFileSync(logFile, 'utf8').slice(-2000)}`);
+    }
+    return {
+        url, port, proc, pid: proc.pid, startupMs: msSince(t0),
+        async stop() {
+            if (proc.exitCode === null && proc.signalCode === null) {
+                proc.kill('SIGTERM');
+                const t = setTimeout(() => proc.kill('SIGKILL'), 30000);
+                await exited;
+                clearTimeout(t);
+            }
+            live.delete(proc);
+            return exited;
+        },
+    };
+}
+
+/* `arca server` on a fresh port with dataDir; HOME is the data dir's parent.
+ * Its stop() throws unless the server exits 0 with no sanitizer report. */
+export async function startArca(dataDir, args = []) {
+    const port = await closedPort();
+    const logFile = dataDir + '.log';
+    const env = { HOME: path.dirname(dataDir) };
+    for (const k of ['PATH', 'ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS'])
+        if (process.env[k] !== undefined)
+            env[k] = process.env[k];
+    const s = await startTimed(ARCA_BIN, ['server', '--listen', `127.0.0.1:${port}`, '--data-dir',
+        dataDir, ...args], { port, statusPath: '/api/status', logFile, env,
+        cwd: path.dirname(dataDir) });
+    const stop = s.stop;
+    s.stop = async () => {
+        const { code, signal } = await stop();
+        assertNoSanitizerReport(readFileSync(logFile, 'utf8'), 'arca server');
+        if (code !== 0)
+            throw new Error(`arca server exited ${code ?? signal} after SIGTERM`);
+    };
+    return s;
+}
+
+/* Resident set size of pid in MiB (VmRSS). */
+export function rssMiB(pid) {
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/* Runs cmd to completion; resolves to its wall time in ms, rejects on a non-zero
+ * exit.  Asynchronous, so this process stays free to serve its other children. */
+export function timeCommand(cmd, args, { env, cwd } = {}) {
+    return new Promise((resolve, reject) => {
+        const t0 = process.hrtime.bigint();
+        const child = spawn(cmd, args, { env, cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+        let err = '';
+        child.stderr.on('data', (d) => (err += d));
+        child.on('error', reject);
+        child.on('exit', (code) => {
+            const ms = msSince(t0);
+            if (code !== 0)
+                reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err.slice(-500)}`));
+            else
+                resolve(ms);
+        });
+    });
+}
+
+/* RSS of pid and its child processes (nginx's master and workers), in MiB. */
+export function rssTreeMiB(pid) {
+    let kids = [];
+    try {
+        kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean);
+    } catch {
+        /* no children file: count the process alone */
+    }
+    return kids.reduce((sum, k) => sum + rssTreeMiB(Number(k)), rssMiB(pid));
+}

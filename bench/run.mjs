@@ -1,0 +1,390 @@
+// run.mjs - arca's benchmark, the one command:  node bench/run.mjs [--quick]
+//
+// Builds arca in release mode (./build-rel; ARCA_BIN=path skips the build and
+// uses that binary), installs what is missing (nginx-light and wrk as root via
+// tools/lib/bench-deps.sh, @dotenvx/dotenvx with `npm ci` in bench/), starts
+// everything on 127.0.0.1, runs each workload against arca and against its peer
+// in alternating rounds, and prints a Markdown table (figure, arca, peer, ratio
+// arca/peer, goal) on stdout; progress goes to stderr and every raw number to
+// bench/results/<date>.json.  Load comes from wrk (keep-alive, bounded in time);
+// a run with a refused or failed request stops the bench rather than print it.
+//
+//   --quick        seconds instead of minutes (the smoke test): 1 s rounds, one
+//                  round, 1,000 secrets for the scale workload
+//   --seconds N    seconds per wrk round (default 5)   --rounds N (default 3)
+//   --scale N      secrets in the scale project (default 100000, 10 environments)
+//   --results DIR  where the JSON goes (default bench/results)
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const log = (...a) => console.error('bench:', ...a);
+
+const argv = process.argv.slice(2);
+const flag = (name) => argv.includes(name);
+const opt = (name, dflt) => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? Number(argv[i + 1]) : dflt;
+};
+const quick = flag('--quick');
+const cfg = {
+    seconds: opt('--seconds', quick ? 1 : 5),
+    rounds: opt('--rounds', quick ? 1 : 3),
+    scale: opt('--scale', quick ? 1000 : 100000),
+    envs: 10,
+    connections: 16,
+    runs: quick ? 3 : 31, /* arca run / true / dotenvx run, each */
+    startups: quick ? 2 : 7,
+};
+
+/* ---- what the bench needs ------------------------------------------------ */
+
+const sh = (cmd, args, opts = {}) => execFileSync(cmd, args, { cwd: ROOT, stdio: ['ignore',
+    process.stderr, process.stderr], ...opts });
+const have = (cmd) => {
+    try {
+        execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+        return true;
+    } catch {
+        return false;
+    }
+};
+if (!have('wrk') || !have('nginx'))
+    sh('bash', ['-c', '. tools/lib/deps.sh && . tools/lib/bench-deps.sh && arca_bench_deps_install']);
+if (!existsSync(path.join(ROOT, 'bench', 'node_modules', '.bin', 'dotenvx')))
+    sh('npm', ['ci', '--no-audit', '--no-fund'], { cwd: path.join(ROOT, 'bench') });
+if (!process.env.ARCA_BIN) {
+    if (!existsSync(path.join(ROOT, 'build-rel', 'meson-private', 'coredata.dat')))
+        sh('meson', ['setup', 'build-rel', '--buildtype=release']);
+    sh('ninja', ['-C', 'build-rel']);
+    process.env.ARCA_BIN = path.join(ROOT, 'build-rel', 'src', 'cli', 'arca');
+}
+
+/* the harness reads ARCA_BIN when it is loaded */
+const { bootstrapAndLogin, newCli, removeTempDirs, tempDir, ARCA_BIN } =
+    await import('../tests/e2e/harness.mjs');
+const { median, msSince, rssMiB, rssTreeMiB, startArca, timeCommand } =
+    await import('./lib/procs.mjs');
+const { startNginx } = await import('./lib/nginx.mjs');
+const { wrk } = await import('./lib/wrk.mjs');
+
+/* ---- helpers -------------------------------------------------------------- */
+
+const results = { date: new Date().toISOString(), config: cfg, binary: ARCA_BIN, rows: [],
+    rss: {}, raw: {} };
+const rows = results.rows;
+/* d decimals, at least 2 below 10 (a 1.4 req/s figure must not print as 1) */
+const fmt = (v, d = 0) => (typeof v === 'number' && Number.isFinite(v)
+    ? v.toFixed(Math.abs(v) < 10 ? Math.max(d, 2) : d) : String(v));
+
+/* One table row; ratio is arca / peer; met (true/false/undefined) marks the goal. */
+function addRow(figure, arca, peer, goal, met, digits = 0) {
+    const ratio = typeof arca === 'number' && typeof peer === 'number' ? arca / peer : null;
+    rows.push({ figure, arca, peer, ratio, goal, met, digits });
+    log(`${figure}: arca ${fmt(arca, digits)}, peer ${fmt(peer, digits)}`);
+}
+
+/* Runs the CLI; throws on a non-zero exit, naming the command but never its
+ * arguments (they hold the values being set). */
+async function ok(cli, args) {
+    const r = await cli.arca(args, { timeoutMs: 10 * 60 * 1000 });
+    if (r.code !== 0)
+        throw new Error(`arca ${args.slice(0, 2).join(' ')}: exit ${r.code}: ${r.stderr}`);
+    return r;
+}
+
+const secretValue = (i) => `value-${i}-${'s'.repeat(24)}-${(i * 2654435761 % 4294967296).toString(16)}`;
+
+/* KEY_<from>..KEY_<to-1> into env/secretPath, at most 1000 a call (the batch limit). */
+async function seed(cli, projectId, env, secretPath, from, to) {
+    for (let i = from; i < to; i += 1000) {
+        const pairs = [];
+        for (let k = i; k < Math.min(to, i + 1000); k++)
+            pairs.push(`KEY_${k}=${secretValue(k)}`);
+        await ok(cli, ['secrets', 'set', ...pairs, '--env', env, '--path', secretPath,
+            '--project-id', projectId]);
+    }
+}
+
+async function project(cli, name) {
+    const r = await ok(cli, ['projects', 'create', name, '--server-access', '--format', 'json']);
+    return JSON.parse(r.stdout);
+}
+
+/* A machine identity, member of the project, logged in with universal auth. */
+async function identity(server, cli, name, projectId) {
+    const r = await ok(cli, ['identities', 'create', name, '--project-id', projectId, '--role',
+        'member', '--format', 'json']);
+    const { clientId, clientSecret } = JSON.parse(r.stdout);
+    const token = await uaLogin(server, clientId, clientSecret);
+    return { clientId, clientSecret, token };
+}
+async function uaLogin(server, clientId, clientSecret) {
+    const res = await fetch(server.url + '/api/v1/auth/universal-auth/login', { method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ clientId, clientSecret }) });
+    const j = await res.json();
+    if (res.status !== 200)
+        throw new Error(`universal-auth login: ${res.status} ${j.message}`);
+    return j.accessToken;
+}
+
+/* A server on dataDir with its admin CLI and a 50-secret project with server
+ * access (the keys in prod and staging) read by a member machine identity. */
+async function smallSetup(dataDir, args = []) {
+    const server = await startArca(dataDir, args);
+    const idleRss = rssMiB(server.pid);
+    const cli = await newCli(server);
+    await bootstrapAndLogin(cli);
+    const small = await project(cli, 'bench');
+    await seed(cli, small.id, 'prod', '/', 0, 50);
+    await seed(cli, small.id, 'staging', '/', 0, 50);
+    const bot = await identity(server, cli, 'bench-bot', small.id);
+    return { server, idleRss, cli, small, bot };
+}
+
+/* The body a GET answers (the peer serves exactly these bytes). */
+async function body(url, token) {
+    const res = await fetch(url, { headers: { Authorization: `Bearer ${token}` } });
+    const buf = Buffer.from(await res.arrayBuffer());
+    if (res.status !== 200)
+        throw new Error(`GET ${url}: ${res.status} ${buf.toString().slice(0, 300)}`);
+    return buf;
+}
+
+/* Alternating wrk rounds of a and b (each {url, path, token?, ...}); medians. */
+async function versus(name, a, b) {
+    const runs = { a: [], b: [] };
+    for (let i = 0; i < cfg.rounds; i++) {
+        runs.a.push(await wrk({ connections: cfg.connections, seconds: cfg.seconds, ...a }));
+        if (b)
+            runs.b.push(await wrk({ connections: cfg.connections, seconds: cfg.seconds, ...b }));
+    }
+    results.raw[name] = runs;
+    const med = (v, k) => (v.length ? median(v.map((r) => r[k])) : '—');
+    const side = (v) => ({ rps: med(v, 'rps'), p50: med(v, 'p50_ms'), p99: med(v, 'p99_ms') });
+    return { arca: side(runs.a), peer: side(runs.b) };
+}
+const ge = (x, goal) => typeof x === 'number' && x >= goal;
+const le = (x, goal) => typeof x === 'number' && x <= goal;
+
+/* The figures of a read workload: req/s (goal on the ratio) and p50/p99. */
+function readRows(label, r, { ratioGoal, p99Goal } = {}) {
+    addRow(`${label} req/s`, r.arca.rps, r.peer.rps, ratioGoal ? `≥ ${ratioGoal} × peer` : '—',
+        ratioGoal ? ge(r.arca.rps / r.peer.rps, ratioGoal) : undefined);
+    addRow(`${label} p50 ms`, r.arca.p50, r.peer.p50, '—', undefined, 2);
+    addRow(`${label} p99 ms`, r.arca.p99, r.peer.p99, p99Goal ? `≤ ${p99Goal} ms` : '—',
+        p99Goal ? le(r.arca.p99, p99Goal) : undefined, 2);
+}
+
+/* ---- the run --------------------------------------------------------------- */
+
+const work = await tempDir('arca-bench-');
+const toStop = [];
+let mainServer;
+try {
+    /* w7: start-up to the first 200 and idle memory, fresh data directories,
+     * alternating with nginx starting on its own prefix */
+    const start = { arca: [], nginx: [], arcaRss: [], nginxRss: [] };
+    for (let i = 0; i < cfg.startups; i++) {
+        const s = await startArca(path.join(work, `fresh-${i}`));
+        start.arca.push(s.startupMs);
+        start.arcaRss.push(rssMiB(s.pid));
+        await s.stop();
+        const n = await startNginx({});
+        start.nginx.push(n.startupMs);
+        await new Promise((r) => setTimeout(r, 50)); /* let the workers come up */
+        start.nginxRss.push(rssTreeMiB(n.pid));
+        await n.stop();
+    }
+    results.raw.startup = start;
+
+    /* the server under load, its CLI user, a 50-secret project with server access */
+    const dataDir = path.join(work, 'data');
+    const main = await smallSetup(dataDir);
+    const { server, cli, small, bot } = main;
+    mainServer = server;
+    results.rss.idleSeeded = main.idleRss;
+
+    const q = (id, extra = '') => `workspaceId=${id}&environment=prod&secretPath=%2F${extra}`;
+    const p1 = `/api/v3/secrets/raw?${q(small.id)}`;
+    const p2 = `/api/arca/v1/projects/${small.id}/secrets?environment=prod&secretPath=%2F`;
+    const p3 = `/api/v3/secrets/raw/KEY_25?${q(small.id)}`;
+    const files = { w1: await body(server.url + p1, bot.token),
+        w2: await body(server.url + p2, bot.token), w3: await body(server.url + p3, bot.token) };
+    const nginx = await startNginx(files);
+    toStop.push(nginx);
+    const arcaReq = (p, extra) => ({ url: server.url, path: p, token: bot.token, ...extra });
+    const peerReq = (name) => ({ url: nginx.url, path: '/' + name });
+    const afterLoad = (name) => (results.rss[name] = rssMiB(server.pid));
+
+    /* w1-w3: reads, against nginx serving the same bytes from a file */
+    readRows('w1 list 50, /api/v3/secrets/raw (server access, audited)',
+        await versus('w1', arcaReq(p1), peerReq('w1')), { ratioGoal: 0.8, p99Goal: 5 });
+    afterLoad('w1');
+
+    /* what failing closed costs: w1 with every audit record durable before the
+     * answer (the default) against a second server answering first (--audit-async) */
+    const fast = await smallSetup(path.join(work, 'data-async'), ['--audit-async']);
+    toStop.push(fast.server);
+    const w1a = await versus('w1-audit-async', arcaReq(p1), { url: fast.server.url,
+        path: `/api/v3/secrets/raw?${q(fast.small.id)}`, token: fast.bot.token });
+    addRow('w1 list 50 req/s, audit durable first (peer: same, --audit-async)', w1a.arca.rps,
+        w1a.peer.rps, '—', undefined);
+    await fast.server.stop();
+    readRows('w2 list 50, arca E2EE route', await versus('w2', arcaReq(p2), peerReq('w2')),
+        { ratioGoal: 1.0 });
+    afterLoad('w2');
+    readRows('w3 get 1 by name, /api/v3/secrets/raw/:name',
+        await versus('w3', arcaReq(p3), peerReq('w3')));
+    afterLoad('w3');
+
+    /* w4: durable updates (new version + audit record each), 16 writers over the
+     * 50 keys of staging; no peer does that */
+    const w4 = await versus('w4', arcaReq('/api/v3/secrets/raw/{key}', { method: 'PATCH',
+        keys: 50, body: JSON.stringify({ workspaceId: small.id, environment: 'staging',
+            secretPath: '/', secretValue: 'updated-{n}' }) }));
+    addRow('w4 durable audited updates/s, 16 writers', w4.arca.rps, '—', '≥ 5000/s',
+        ge(w4.arca.rps, 5000));
+    addRow('w4 update p99 ms', w4.arca.p99, '—', '—', undefined, 2);
+    afterLoad('w4');
+
+    /* w5: universal-auth login.  The server allows 20 logins per address in a
+     * burst, then 20 a minute (and 10, then 5 a minute, per account until one
+     * succeeds), and has no flag to raise that: a throughput run would measure
+     * 429s.  What can be measured honestly is one login's latency. */
+    const lat = [];
+    for (let i = 0; i < 10; i++) {
+        const t0 = process.hrtime.bigint();
+        await uaLogin(server, bot.clientId, bot.clientSecret);
+        lat.push(msSince(t0));
+    }
+    results.raw.w5 = lat;
+    addRow('w5 UA login/s', 'n/a (TODO: needs a server flag to raise the login rate limit, ' +
+        '20 burst + 20/min per address)',
+        '—', '≥ 5000/s', undefined);
+    addRow('w5 UA login latency ms, 10 sequential, median', median(lat), '—', '—', undefined, 2);
+
+    /* w6: arca run vs a bare true vs dotenvx run with the same 50 secrets */
+    const envFile = path.join(work, 'bench.env');
+    writeFileSync(envFile, Array.from({ length: 50 }, (_, i) => `KEY_${i}=${secretValue(i)}\n`)
+        .join(''));
+    const dotenvx = path.join(ROOT, 'bench', 'node_modules', '.bin', 'dotenvx');
+    const runArgs = ['run', '--env=prod', '--project-id', small.id, '--', 'true'];
+    const opts = { env: cli.env(), cwd: cli.cwd };
+    await timeCommand(ARCA_BIN, runArgs, opts); /* warm up */
+    await timeCommand(dotenvx, ['run', '-q', '-f', envFile, '--', 'true'], opts);
+    const w6 = { arca: [], bare: [], dotenvx: [] };
+    for (let i = 0; i < cfg.runs; i++) {
+        w6.arca.push(await timeCommand(ARCA_BIN, runArgs, opts));
+        w6.bare.push(await timeCommand('true', [], opts));
+        w6.dotenvx.push(await timeCommand(dotenvx, ['run', '-q', '-f', envFile, '--', 'true'],
+            opts));
+    }
+    results.raw.w6 = w6;
+    const [ra, rb, rd] = [median(w6.arca), median(w6.bare), median(w6.dotenvx)];
+    addRow('w6 arca run --env=prod -- true, median ms (peer: dotenvx run -f .env)', ra, rd,
+        '≤ 0.05 × peer (20× faster)', le(ra / rd, 0.05), 2);
+    addRow('w6 bare true, median ms (spawned the same way)', rb, '—', '—', undefined, 2);
+    addRow('w6 arca run overhead over bare true, median ms', ra - rb, '—', '≤ 3 ms',
+        le(ra - rb, 3), 2);
+    addRow('w6 arca run, server stopped (local cache)', 'n/a (no cache yet)', '—', '—', undefined);
+    afterLoad('w6');
+
+    /* w8: scale - a project of cfg.scale secrets in 10 environments, each holding
+     * the 50 keys at / and the rest in /bulk; its reads against the same reads of
+     * the 50-secret project, alternating */
+    const big = await project(cli, 'bench-scale');
+    const perEnv = Math.floor(cfg.scale / cfg.envs);
+    const envs = ['dev', 'staging', 'prod'];
+    for (let i = envs.length; i < cfg.envs; i++) {
+        await ok(cli, ['environments', 'add', `e${i}`, '--project-id', big.id]);
+        envs.push(`e${i}`);
+    }
+    const t0 = Date.now();
+    for (const env of envs) {
+        await seed(cli, big.id, env, '/', 0, 50);
+        await ok(cli, ['folders', 'create', 'bulk', '--env', env, '--project-id', big.id]);
+        await seed(cli, big.id, env, '/bulk', 50, perEnv);
+        log(`seeded ${env}: ${perEnv} secrets`);
+    }
+    results.seedSeconds = (Date.now() - t0) / 1000;
+    results.seeded = perEnv * envs.length;
+    const bigBot = await identity(server, cli, 'bench-bot-scale', big.id);
+    const bigReq = (p) => ({ url: server.url, path: p, token: bigBot.token });
+    const n = results.seeded.toLocaleString('en-US');
+    const s1 = await versus('w8-list50', bigReq(`/api/v3/secrets/raw?${q(big.id)}`), arcaReq(p1));
+    addRow(`w8 list 50 req/s, ${n} secrets in project (peer: w1, 50)`, s1.arca.rps, s1.peer.rps,
+        '≥ 0.67 × peer (1.5×)', ge(s1.arca.rps / s1.peer.rps, 1 / 1.5));
+    const s3 = await versus('w8-get', bigReq(`/api/v3/secrets/raw/KEY_25?${q(big.id)}`),
+        arcaReq(p3));
+    addRow(`w8 get by name req/s, ${n} secrets in project (peer: w3)`, s3.arca.rps, s3.peer.rps,
+        '≥ 0.67 × peer (1.5×)', ge(s3.arca.rps / s3.peer.rps, 1 / 1.5));
+    const pAll = `/api/v3/secrets/raw?${q(big.id, '&recursive=true')}`;
+    const bigFiles = { w8all: await body(server.url + pAll, bigBot.token) };
+    const nginx2 = await startNginx(bigFiles);
+    toStop.push(nginx2);
+    /* answers of megabytes: 4 connections, so that none waits past wrk's timeout */
+    const sAll = await versus('w8-list-env', { ...bigReq(pAll), connections: 4 },
+        { url: nginx2.url, path: '/w8all', connections: 4 });
+    const perEnvN = perEnv.toLocaleString('en-US');
+    readRows(`w8 list ${perEnvN} (one environment, recursive, 4 connections, ` +
+        `${(bigFiles.w8all.length / 1e6).toFixed(1)} MB)`, sAll);
+    afterLoad('w8');
+    results.rss.nginxAfterLoad = rssTreeMiB(nginx.pid);
+    for (const s of toStop.splice(0))
+        await s.stop();
+    await server.stop();
+    mainServer = null;
+
+    /* w7 again: start-up on the data directory the load left behind */
+    const again = [];
+    for (let i = 0; i < cfg.startups; i++) {
+        const s = await startArca(dataDir);
+        again.push(s.startupMs);
+        await s.stop();
+    }
+    results.raw.startupExisting = again;
+    addRow('w7 start-up to first 200, fresh data dir, ms (peer: nginx)', median(start.arca),
+        median(start.nginx), '≤ 50 ms', le(median(start.arca), 50), 1);
+    addRow(`w7 start-up, data dir after the load (${n} secrets), ms`, median(again), '—',
+        '≤ 50 ms', le(median(again), 50), 1);
+    addRow('w7 RSS idle MiB (peer: nginx master + 2 workers)', median(start.arcaRss),
+        median(start.nginxRss), '≤ 10 MiB', le(median(start.arcaRss), 10), 1);
+    const loads = ['w1', 'w2', 'w3', 'w4', 'w6', 'w8'];
+    const maxRss = Math.max(...loads.map((w) => results.rss[w]));
+    addRow(`w7 RSS after load MiB, max over ${loads.join(' ')}`, maxRss,
+        results.rss.nginxAfterLoad, '≤ 64 MiB', le(maxRss, 64), 1);
+} finally {
+    for (const s of toStop)
+        await s.stop();
+    if (mainServer)
+        await mainServer.stop();
+    await removeTempDirs();
+}
+
+/* ---- the table -------------------------------------------------------------- */
+
+/* in workload order (w7's figures are taken partly at the end); sort is stable */
+rows.sort((a, b) => Number(a.figure.slice(1, 2)) - Number(b.figure.slice(1, 2)));
+const mark = (met) => (met === true ? ' ✓' : met === false ? ' ✗' : '');
+const out = [
+    `arca benchmark ${results.date}: ${cfg.connections} keep-alive connections (wrk), ` +
+        `${cfg.rounds} alternating round(s) of ${cfg.seconds} s, medians; ratio = arca / peer`,
+    `scale project: ${results.seeded.toLocaleString('en-US')} secrets seeded in ` +
+        `${results.seedSeconds.toFixed(1)} s`,
+    '',
+    '| figure | arca | peer | ratio | goal |',
+    '|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.figure} | ${fmt(r.arca, r.digits)} | ${fmt(r.peer, r.digits)} | ` +
+        `${r.ratio === null ? '—' : r.ratio.toFixed(2)} | ${r.goal}${mark(r.met)} |`),
+];
+console.log(out.join('\n'));
+const dir = argv.includes('--results') ? path.resolve(argv[argv.indexOf('--results') + 1])
+    : path.join(ROOT, 'bench', 'results');
+mkdirSync(dir, { recursive: true });
+const file = path.join(dir, `${results.date.replace(/[:.]/g, '-')}.json`);
+writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
+log(`raw numbers in ${path.relative(ROOT, file)}`);
