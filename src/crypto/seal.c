@@ -361,6 +361,17 @@ void seal_hash_token(const void *token, size_t len, uint8_t out[SEAL_HASH_BYTES]
                                              personal_token);
 }
 
+uint64_t seal_shorthash(const uint8_t key[SEAL_SHORTHASH_KEY_BYTES], const void *data, size_t len)
+{
+    uint8_t h[crypto_shorthash_BYTES];
+    uint64_t v = 0;
+
+    crypto_shorthash(h, data, len, key);
+    for (size_t i = 0; i < sizeof(h); i++)
+        v = v << 8 | h[i];
+    return v;
+}
+
 void seal_hash_keyed(const uint8_t key[SEAL_KEY_BYTES], const void *data, size_t len,
                      uint8_t out[SEAL_HASH_BYTES])
 {

@@ -137,6 +137,10 @@ void seal_secret_derive(const void *secret, size_t len, uint8_t auth_key[SEAL_KE
 /* Hash of a token or an authentication key, as stored by the server
  * (BLAKE2b-256 with a fixed personal string). */
 void seal_hash_token(const void *token, size_t len, uint8_t out[SEAL_HASH_BYTES]);
+/* SipHash-2-4 of data under a random key: bucket index for hash tables whose
+ * keys come from outside (no flooding one bucket). */
+#define SEAL_SHORTHASH_KEY_BYTES 16
+uint64_t seal_shorthash(const uint8_t key[SEAL_SHORTHASH_KEY_BYTES], const void *data, size_t len);
 /* Keyed BLAKE2b-256 (e.g. a deterministic decoy salt for unknown accounts). */
 void seal_hash_keyed(const uint8_t key[SEAL_KEY_BYTES], const void *data, size_t len,
                      uint8_t out[SEAL_HASH_BYTES]);

@@ -456,7 +456,7 @@ void api_raw_list(struct req *r)
     meta = json_pack("{s:I, s:b, s:I}", "count", (json_int_t)(n + n_sub), "values", show, "imports",
                      (json_int_t)json_array_size(imports));
     e.metadata = meta;
-    ret = audit_or_fail(r, &e);
+    ret = audit_defer(r, &e);
     json_decref(meta);
     if (ret < 0) {
         json_decref(arr);
@@ -553,7 +553,7 @@ static int reply_imported(struct req *r, struct raw *w, const char *name, struct
                 e->path = b[i].secrets[k].path;
                 if (ret < 0)
                     http_fail(r, w->status ? w->status : 500, "%s", w->msg);
-                else if ((ret = audit_or_fail(r, e)) == 0)
+                else if ((ret = audit_defer(r, e)) == 0)
                     http_reply(r, 200, json_pack("{s:O}", "secret", json_array_get(arr, 0)));
             }
     json_decref(arr);
@@ -583,7 +583,7 @@ void api_raw_get(struct req *r)
         goto out;
     if (ret == -ENOENT) {
         e.outcome = "failure";
-        audit_log(r, &e);
+        audit_defer(r, &e);
         http_fail(r, 404, "Secret with name '%s' not found", name);
         goto out;
     }
@@ -594,7 +594,7 @@ void api_raw_get(struct req *r)
     o = raw_json(r, &w, &sec, flag(r, "viewSecretValue", true));
     if (!o)
         http_fail(r, w.status ? w.status : 500, "%s", w.msg);
-    else if (audit_or_fail(r, &e) < 0)
+    else if (audit_defer(r, &e) < 0)
         json_decref(o);
     else
         http_reply(r, 200, json_pack("{s:o}", "secret", o));

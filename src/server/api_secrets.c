@@ -213,7 +213,7 @@ void api_secrets_list(struct req *r)
     meta = json_pack("{s:I, s:b, s:I}", "count", (json_int_t)json_array_size(arr), "values", values,
                      "imports", (json_int_t)json_array_size(imports));
     e.metadata = meta;
-    ret = audit_or_fail(r, &e);
+    ret = audit_defer(r, &e);
     json_decref(meta);
     if (ret == 0) {
         http_reply(r, 200, json_pack("{s:O, s:O}", "secrets", arr, "imports", imports));
@@ -242,11 +242,11 @@ void api_secrets_get(struct req *r)
     e = scope_event(&s, "secret.read", key);
     if (ret == -ENOENT) {
         e.outcome = "failure";
-        audit_log(r, &e);
+        audit_defer(r, &e);
         http_fail(r, 404, "secret '%s' not found in %s:%s", key, s.env->slug, s.path);
     } else if (ret < 0) {
         http_fail(r, 503, "store failure reading a secret (%d)", ret);
-    } else if (audit_or_fail(r, &e) == 0) {
+    } else if (audit_defer(r, &e) == 0) {
         http_reply(r, 200, json_pack("{s:o}", "secret", secret_json(&sec, true)));
     }
 out:
@@ -276,7 +276,7 @@ void api_secrets_versions(struct req *r)
         http_fail(r, 404, "secret '%s' not found in %s:%s", key, s.env->slug, s.path);
     } else if (ret < 0) {
         http_fail(r, 503, "store failure reading history (%d)", ret);
-    } else if (audit_or_fail(r, &e) == 0) {
+    } else if (audit_defer(r, &e) == 0) {
         arr = json_array();
         for (size_t i = 0; i < n; i++)
             json_array_append_new(

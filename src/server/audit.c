@@ -31,7 +31,8 @@ struct audit_item {
     struct audit_item *next;
     int result;
     bool done;
-    bool detached; /* nobody waits: the writer frees it */
+    bool detached;   /* nobody waits: the writer frees it */
+    struct req *req; /* audit_defer: the request whose reply waits for it */
 };
 
 struct audit {
@@ -40,6 +41,7 @@ struct audit {
     pthread_cond_t done;
     struct audit_item *head, *tail;
     bool stopping;
+    unsigned held; /* requests suspended until their records are durable */
     pthread_t thread;
     struct server *srv;
 };
@@ -124,6 +126,17 @@ static void *writer(void *arg)
 
         pthread_mutex_lock(&q->lock);
         for (size_t i = 0; i < n; i++) {
+            struct req *r = batch[i]->req;
+
+            if (r) {
+                if (ret < 0)
+                    r->audit_failed = ret;
+                if (--r->audit_pending == 0 && r->audit_held) {
+                    r->audit_held = false;
+                    q->held--;
+                    http_resume(r);
+                }
+            }
             if (batch[i]->detached) {
                 /* the record's strings are shared with recs[i]: free once */
                 item_free(batch[i]);
@@ -222,8 +235,9 @@ static struct audit_item *item_new(struct req *r, const struct audit_event *e)
     a->ip = dup_or_empty(r->remote);
     a->user_agent = dup_or_empty(r->user_agent);
     a->outcome = dup_or_empty(e->outcome ? e->outcome : "success");
-    a->metadata =
-        e->metadata ? json_dumps(e->metadata, JSON_COMPACT | JSON_SORT_KEYS) : strdup("{}");
+    a->metadata = e->metadata_text ? strdup(e->metadata_text)
+                  : e->metadata    ? json_dumps(e->metadata, JSON_COMPACT | JSON_SORT_KEYS)
+                                   : strdup("{}");
     if (!a->actor_name || !a->event || !a->environment || !a->path || !a->key || !a->ip ||
         !a->user_agent || !a->outcome || !a->metadata) {
         item_free(it);
@@ -233,7 +247,8 @@ static struct audit_item *item_new(struct req *r, const struct audit_event *e)
     return it;
 }
 
-int audit_log_n(struct req *r, const struct audit_event *e, size_t n)
+/* Queues n records for r; waits for them unless defer (or --audit-async). */
+static int enqueue(struct req *r, const struct audit_event *e, size_t n, bool defer)
 {
     struct audit *q = r->srv->audit;
     struct audit_item *first = NULL, *last = NULL, **items;
@@ -266,7 +281,14 @@ int audit_log_n(struct req *r, const struct audit_event *e, size_t n)
         q->head = first;
     q->tail = last;
     pthread_cond_signal(&q->work);
-    if (!r->srv->cfg.audit_async) {
+    if (defer && !r->srv->cfg.audit_async) {
+        for (size_t i = 0; i < n; i++) {
+            items[i]->req = r;
+            items[i]->detached = true;
+        }
+        r->audit_pending += n;
+    }
+    if (!defer && !r->srv->cfg.audit_async) {
         for (size_t i = 0; i < n; i++) {
             while (!items[i]->done)
                 pthread_cond_wait(&q->done, &q->lock);
@@ -275,16 +297,93 @@ int audit_log_n(struct req *r, const struct audit_event *e, size_t n)
         }
     }
     pthread_mutex_unlock(&q->lock);
-    if (!r->srv->cfg.audit_async)
+    if (!defer && !r->srv->cfg.audit_async)
         for (size_t i = 0; i < n; i++)
             item_free(items[i]);
     free(items);
     return ret;
 }
 
+int audit_log_n(struct req *r, const struct audit_event *e, size_t n)
+{
+    return enqueue(r, e, n, false);
+}
+
 int audit_log(struct req *r, const struct audit_event *e)
 {
-    return audit_log_n(r, e, 1);
+    return enqueue(r, e, 1, false);
+}
+
+/* ROUTE_CACHED: the handler's one event, kept with the reply (cache.c). */
+static void keep_event(struct req *r, const struct audit_event *e)
+{
+    _cleanup_free_ char *meta =
+        e->metadata ? json_dumps(e->metadata, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    const char *f[] = {e->event,          e->org_id ? e->org_id : r->who.org_id,
+                       e->project_id,     e->environment,
+                       e->path,           e->key,
+                       meta ? meta : "{}"};
+
+    buf_clear(&r->cache_event);
+    if (r->cache_events++ > 0 || e->outcome || e->actor_name || (e->metadata && !meta)) {
+        r->cache_events = 2; /* not one plain success by the caller: nothing is kept */
+        return;
+    }
+    for (size_t i = 0; i < ELEMENTSOF(f); i++)
+        if (buf_add(&r->cache_event, f[i] ? f[i] : "", strlen(f[i] ? f[i] : "") + 1) < 0)
+            r->cache_events = 2;
+}
+
+int audit_defer(struct req *r, const struct audit_event *e)
+{
+    int ret;
+
+    if (r->cache_reply)
+        keep_event(r, e);
+    ret = enqueue(r, e, 1, true);
+
+    if (ret < 0)
+        http_fail(r, 503, "the audit log cannot be written (%d): request refused", ret);
+    return ret;
+}
+
+bool audit_hold(struct req *r, void (*suspend)(struct req *r))
+{
+    struct audit *q = r->srv->audit;
+    bool held;
+
+    pthread_mutex_lock(&q->lock);
+    held = r->audit_pending > 0;
+    if (held) {
+        r->audit_held = true;
+        q->held++;
+        suspend(r); /* under the lock: the writer resumes only what is suspended */
+    }
+    pthread_mutex_unlock(&q->lock);
+    return held;
+}
+
+int audit_held_result(struct req *r)
+{
+    struct audit *q = r->srv->audit;
+    int ret;
+
+    pthread_mutex_lock(&q->lock);
+    ret = r->audit_failed;
+    pthread_mutex_unlock(&q->lock);
+    return ret;
+}
+
+void audit_drain_held(struct server *srv)
+{
+    struct audit *q = srv->audit;
+
+    if (!q)
+        return;
+    pthread_mutex_lock(&q->lock);
+    while (q->held) /* the writer resumes them as their batches commit */
+        pthread_cond_wait(&q->done, &q->lock);
+    pthread_mutex_unlock(&q->lock);
 }
 
 int audit_or_fail(struct req *r, const struct audit_event *e)

@@ -18,6 +18,7 @@
 #include "authz.h"
 #include "base/util.h"
 #include "base/wire.h"
+#include "cache.h"
 #include "crypto/seal.h"
 #include "ratelimit.h"
 #include "server.h"
@@ -85,6 +86,59 @@ bool ip_allowed(const char *list, const char *addr)
     return false;
 }
 
+/* Principals of sessions and access tokens, by the token's hash (cache.h):
+ * the principal as the store gave it, its expiry and the identity's trusted
+ * addresses, re-checked on every request.  Tokens with a use limit are never
+ * kept (each use is counted in the store), nor are service tokens. */
+struct principal_entry {
+    struct principal who; /* policy NULL */
+    int64_t expires_at;
+    char trusted_ips[]; /* NUL-terminated */
+};
+
+static void principal_key(const uint8_t hash[32], char key[2 + 64 + 1])
+{
+    memcpy(key, "p:", 2);
+    for (int i = 0; i < 32; i++)
+        snprintf(key + 2 + 2 * i, 3, "%02x", hash[i]);
+}
+
+/* Whether r->who.token_hash names a current principal in the cache; if so
+ * r->who is it.  Anything else (expired, another address) goes to the store. */
+static bool principal_cached(struct req *r)
+{
+    _cleanup_buf_ struct buf v = BUF_INIT;
+    const struct principal_entry *e;
+    char key[2 + 64 + 1];
+    int64_t now = now_ms();
+
+    principal_key(r->who.token_hash, key);
+    if (!r->epoch_ok || !r->srv->cache || !cache_get(r->srv->cache, key, r->epoch, now, &v) ||
+        v.len <= sizeof(*e) || v.ptr[v.len - 1] != 0)
+        return false;
+    e = (const struct principal_entry *)v.ptr;
+    if (e->expires_at <= now || !ip_allowed(e->trusted_ips, r->remote))
+        return false;
+    r->who = e->who;
+    return true;
+}
+
+static void principal_keep(struct req *r, int64_t expires_at, const char *trusted_ips)
+{
+    _cleanup_buf_ struct buf v = BUF_INIT;
+    struct principal_entry e = {.who = r->who, .expires_at = expires_at};
+    char key[2 + 64 + 1];
+
+    if (!r->epoch_ok || !r->srv->cache)
+        return;
+    e.who.policy = NULL;
+    trusted_ips = trusted_ips ? trusted_ips : "";
+    if (buf_add(&v, &e, sizeof(e)) < 0 || buf_add(&v, trusted_ips, strlen(trusted_ips) + 1) < 0)
+        return;
+    principal_key(r->who.token_hash, key);
+    cache_put(r->srv->cache, key, r->epoch, now_ms(), v.ptr, v.len);
+}
+
 static int auth_session(struct req *r, const char *tok, size_t len)
 {
     struct store *s = r->srv->store;
@@ -93,6 +147,8 @@ static int auth_session(struct req *r, const char *tok, size_t len)
     int ret;
 
     seal_hash_token(tok, len, r->who.token_hash);
+    if (principal_cached(r))
+        return 0;
     ret = s->ops->session_get(s, r->who.token_hash, &sess);
     if (ret == -ENOENT || (ret == 0 && sess.expires_at <= now_ms())) {
         if (ret == 0)
@@ -109,6 +165,7 @@ static int auth_session(struct req *r, const char *tok, size_t len)
     memcpy(r->who.id, sess.user_id, sizeof(r->who.id));
     snprintf(r->who.name, sizeof(r->who.name), "%s", u.email);
     store_user_release(&u);
+    principal_keep(r, sess.expires_at, NULL);
     return 0;
 }
 
@@ -121,6 +178,8 @@ static int auth_identity(struct req *r, const char *tok, size_t len)
     int ret;
 
     seal_hash_token(tok, len, r->who.token_hash);
+    if (principal_cached(r))
+        return 0;
     ret = s->ops->access_token_get(s, r->who.token_hash, &t);
     if (ret == -ENOENT || (ret == 0 && (t.revoked || t.expires_at <= now)))
         return refuse(r, ret == 0 && t.revoked ? "revoked" : "log in again");
@@ -146,6 +205,8 @@ static int auth_identity(struct req *r, const char *tok, size_t len)
     memcpy(r->who.id, id.id, sizeof(r->who.id));
     memcpy(r->who.org_id, id.org_id, sizeof(r->who.org_id));
     snprintf(r->who.name, sizeof(r->who.name), "%s", id.name);
+    if (t.num_uses_limit == 0)
+        principal_keep(r, t.expires_at, id.trusted_ips);
     store_identity_release(&id);
     return 0;
 }

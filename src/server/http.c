@@ -33,6 +33,28 @@ const char *req_query(struct req *r, const char *name)
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                               const char *value)
+{
+    struct buf *out = cls;
+
+    (void)kind;
+    value = value ? value : "";
+    /* length-prefixed: decoded parts may hold '&' or '=' themselves */
+    return buf_printf(out, "%c%zu:%s=%zu:%s", out->len ? '&' : '?', strlen(key), key, strlen(value),
+                      value) < 0
+               ? MHD_NO
+               : MHD_YES;
+}
+
+int req_query_text(struct req *r, struct buf *out)
+{
+    _cleanup_buf_ struct buf q = BUF_INIT; /* add_arg tells '?' from '&' by its length */
+
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, add_arg, &q);
+    return buf_add(out, q.ptr ? q.ptr : "", q.len);
+}
+
 const char *req_header(struct req *r, const char *name)
 {
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
@@ -118,6 +140,18 @@ void http_reply(struct req *r, unsigned status, json_t *body)
         buf_adds(&r->reply, "{}");
     }
     json_decref(body);
+    r->status = status;
+}
+
+void http_reply_bytes(struct req *r, unsigned status, const void *body, size_t len)
+{
+    if (r->status)
+        return;
+    buf_clear(&r->reply);
+    if (buf_add(&r->reply, body, len) < 0) {
+        http_fail(r, 500, "no memory for a reply of %zu bytes", len);
+        return;
+    }
     r->status = status;
 }
 
@@ -286,11 +320,30 @@ static void dispatch(struct req *r)
             http_fail(r, 404, "no route for %s %s", r->method, r->path);
         return;
     }
-    if (!(route->flags & ROUTE_PUBLIC) && auth_request(r) < 0)
-        return;
-    route->handler(r);
+    if (!(route->flags & ROUTE_PUBLIC)) {
+        /* before anything is loaded: what is loaded now is current for it */
+        r->epoch_ok = r->srv->store->ops->epoch(r->srv->store, &r->epoch) == 0;
+        if (auth_request(r) < 0)
+            return;
+        r->cache_reply = (route->flags & ROUTE_CACHED) && r->epoch_ok;
+    }
+    if (!r->cache_reply || !reply_from_cache(r)) {
+        route->handler(r);
+        if (r->cache_reply)
+            reply_to_cache(r);
+    }
     if (!r->status)
         http_fail(r, 500, "handler for %s %s gave no reply", r->method, r->path);
+}
+
+static void suspend(struct req *r)
+{
+    MHD_suspend_connection(r->conn);
+}
+
+void http_resume(struct req *r)
+{
+    MHD_resume_connection(r->conn);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -341,7 +394,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (r->queued)
         return MHD_YES;
-    dispatch(r);
+    if (!r->dispatched) {
+        r->dispatched = true;
+        dispatch(r);
+        if (audit_hold(r, suspend))
+            return MHD_YES; /* called again once resumed */
+    }
+    if (audit_held_result(r) < 0) {
+        r->status = 0; /* the held reply is not served */
+        http_fail(r, 503, "the audit log cannot be written (%d): request refused",
+                  audit_held_result(r));
+    }
     return queue(r);
 }
 
@@ -358,6 +421,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     authz_policy_free(r->who.policy);
     buf_release(&r->body);
     buf_release(&r->reply);
+    buf_release(&r->cache_event);
     free(r->param_buf);
     free(r->path);
     free(r);
@@ -411,8 +475,8 @@ int http_start(struct server *srv, const char *listen, char *bound, size_t bound
 {
     struct sockaddr_storage ss = {0};
     bool v6 = false;
-    unsigned flags =
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+                     MHD_ALLOW_SUSPEND_RESUME;
     unsigned threads = srv->cfg.threads;
     const union MHD_DaemonInfo *info;
     char host[INET6_ADDRSTRLEN];
@@ -458,6 +522,7 @@ void http_stop(struct server *srv)
     if (!srv->daemon)
         return;
     MHD_quiesce_daemon(srv->daemon);
+    audit_drain_held(srv); /* stopping with suspended connections is not allowed */
     MHD_stop_daemon(srv->daemon);
     srv->daemon = NULL;
 }

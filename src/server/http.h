@@ -64,10 +64,25 @@ struct req {
     unsigned retry_after;   /* seconds, for a 429 */
     struct buf reply;       /* reply body */
     bool queued;
+    bool dispatched;
+    /* audit_defer's records of this request; under the audit queue's lock */
+    unsigned audit_pending;
+    int audit_failed;
+    bool audit_held;
+    /* caches: the store epoch read before anything was loaded for r, and
+     * the one audit event of a ROUTE_CACHED reply, serialised (cache.c) */
+    uint64_t epoch;
+    bool epoch_ok;
+    bool cache_reply; /* a ROUTE_CACHED route: audit_defer keeps cache_event */
+    int cache_events;
+    struct buf cache_event;
 };
 
 /* Query-string parameter or NULL.  BORROWED for the request's lifetime. */
 const char *req_query(struct req *r, const char *name);
+/* The query string, decoded, as a cache key: "?<len>:k=<len>:v&..." in the
+ * order sent (unambiguous).  Appends to out. */
+int req_query_text(struct req *r, struct buf *out);
 /* Request header or NULL.  BORROWED. */
 const char *req_header(struct req *r, const char *name);
 /* The parsed JSON object body; on failure replies 400 (or 413) and returns NULL. */
@@ -77,6 +92,8 @@ const char *req_param(struct req *r, size_t i);
 
 /* Replies with status and body (TAKES body, may be NULL for "{}"). */
 void http_reply(struct req *r, unsigned status, json_t *body);
+/* Replies with a body serialised already (a JSON text of len bytes). */
+void http_reply_bytes(struct req *r, unsigned status, const void *body, size_t len);
 /* Replies with a JSON error {statusCode, error, message, reqId}.  The message
  * must never contain a secret value, token or key. */
 void http_fail(struct req *r, unsigned status, const char *fmt, ...)
@@ -90,3 +107,5 @@ unsigned http_status_of_errno(int err);
  * bound (e.g. "127.0.0.1:8200").  -EINVAL bad address, -EADDRINUSE, -EIO. */
 int http_start(struct server *srv, const char *listen, char *bound, size_t bound_size);
 void http_stop(struct server *srv);
+/* Resumes a connection suspended by audit_hold (any thread). */
+void http_resume(struct req *r);

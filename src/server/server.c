@@ -23,6 +23,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "base/wire.h"
+#include "cache.h"
 #include "crypto/seal.h"
 #include "ratelimit.h"
 #include "server.h"
@@ -277,6 +278,8 @@ int server_run(const struct server_config *cfg)
     if (ret == 0)
         ret = ratelimit_new(300, 300, 65536, &srv.rl_token);
     if (ret == 0)
+        ret = cache_new(&srv.cache);
+    if (ret == 0)
         ret = audit_start(&srv);
     if (ret < 0) {
         log_error("cannot start the audit writer", NULL);
@@ -311,6 +314,7 @@ out:
     ratelimit_free(srv.rl_ip);
     ratelimit_free(srv.rl_account);
     ratelimit_free(srv.rl_token);
+    cache_free(srv.cache);
     store_close(srv.store);
     seal_free(srv.root_key);
     buf_release(&srv.tls_cert);

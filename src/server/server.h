@@ -45,6 +45,7 @@ struct server {
     struct ratelimit *rl_ip;      /* login attempts per client address */
     struct ratelimit *rl_account; /* login attempts per account */
     struct ratelimit *rl_token;   /* invalid tokens per client address */
+    struct cache *cache;          /* principals and replies (cache.h) */
 };
 
 /* Opens the store cfg names (database_url, else data_dir), logging why not;
@@ -57,6 +58,11 @@ int server_run(const struct server_config *cfg);
 /* Routing: method + pattern with ":name" segments. */
 enum route_flags {
     ROUTE_PUBLIC = 1 << 0, /* no authentication */
+    /* A read whose 200 reply depends only on the caller and the URL, and
+     * whose handler audits with exactly one audit_defer: the reply and its
+     * audit event are kept in the cache (cache.h) and served from there while
+     * the store's epoch says nothing changed. */
+    ROUTE_CACHED = 1 << 1,
 };
 
 struct route {
@@ -234,8 +240,9 @@ struct audit_event {
     const char *environment;
     const char *path;
     const char *key;
-    const char *actor_name; /* NULL: the principal's */
-    json_t *metadata;       /* BORROWED, may be NULL; never a value or token */
+    const char *actor_name;    /* NULL: the principal's */
+    json_t *metadata;          /* BORROWED, may be NULL; never a value or token */
+    const char *metadata_text; /* the same, serialised already (wins over metadata) */
 };
 int audit_start(struct server *srv);
 void audit_stop(struct server *srv);
@@ -246,6 +253,24 @@ int audit_log(struct req *r, const struct audit_event *e);
 int audit_log_n(struct req *r, const struct audit_event *e, size_t n);
 /* audit_log, replying 503 on failure; returns < 0 then. */
 int audit_or_fail(struct req *r, const struct audit_event *e);
+/* For reads: queues e without waiting.  The reply the handler then gives is
+ * held back (the connection suspended, its thread free for others) until the
+ * record is durable, and replaced by a 503 if it cannot be made so: nothing
+ * is served unaudited, and one commit covers every request in flight.  Replies
+ * 503 itself and returns < 0 if the record cannot even be queued. */
+int audit_defer(struct req *r, const struct audit_event *e);
+/* http.c's side of audit_defer: after the handler, whether r waits for
+ * records (then suspend(r) was called under the queue's lock and http_resume
+ * will be); after the resume, the first failure or 0; at shutdown, waits until
+ * no request is held. */
+bool audit_hold(struct req *r, void (*suspend)(struct req *r));
+/* ROUTE_CACHED: serves r from the cache if its reply is there (deferring its
+ * audit record like the handler would); else, after the handler, keeps a 200
+ * reply.  Both need r->epoch_ok. */
+bool reply_from_cache(struct req *r);
+void reply_to_cache(struct req *r);
+int audit_held_result(struct req *r);
+void audit_drain_held(struct server *srv);
 
 struct audit_report {
     bool ok;

@@ -579,6 +579,17 @@ struct store_ops {
     int (*audit_query)(struct store *s, const struct store_audit_query *q, struct store_audit **ret,
                        size_t *ret_n);
 
+    /* --- caches --- */
+    /* The change counter: it grows (after the commit, before the call
+     * returns) with every call that changes what any read returns, in this
+     * process or, for PostgreSQL, in any server on the database.  Calls that
+     * only add what no reader has cached yet do not move it: new sessions and
+     * access tokens, token and client-secret use counts, audit records.  A
+     * value read before loading something from the store is the epoch that
+     * something is current for: while the counter still says so, nothing it
+     * was read from has changed since. */
+    int (*epoch)(struct store *s, uint64_t *ret);
+
     /* --- backup and restore --- */
     /* Calls fn with every row of every table of store_tables, in order, rows
      * ordered by the table's key, all from one consistent snapshot: writers go

@@ -188,6 +188,7 @@ enum pg_stmt {
     ST_AUDIT_HEAD,
     ST_AUDIT_INSERT,
     ST_SCHEMA_VERSION,
+    ST_EPOCH,
     ST_MIGRATION_RECORD,
     ST_PERSONAL_TOMBSTONE,
     ST_ENV_COUNT,
@@ -450,6 +451,7 @@ static const struct {
                          "$7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"},
     [ST_SCHEMA_VERSION] = {"read schema version",
                            "SELECT coalesce(max(version), 0) FROM schema_migrations"},
+    [ST_EPOCH] = {"read epoch", "SELECT last_value + is_called::int FROM arca_epoch"},
     [ST_MIGRATION_RECORD] = {"record migration", "INSERT INTO schema_migrations "
                                                  "(version, name, applied_at) VALUES ($1, $2, $3)"},
     /* Deleting a shared secret deletes every personal override of it ($1 env,
@@ -564,6 +566,7 @@ struct pg_conn {
     struct pg_conn *next; /* free list link */
     bool retry;           /* the last failure may succeed if the body runs again */
     bool commit_sent;     /* COMMIT went out: its outcome may be unknown */
+    bool dirty;           /* ran a statement that moves the epoch (store.h) */
 };
 
 struct pg_store {
@@ -769,8 +772,17 @@ static int pg_exec_slot(struct pg_conn *c, unsigned slot, const char *sql, const
                      what, ret);
 }
 
+/* Writes that only add what no cache holds yet (store.h epoch). */
+static bool pg_quiet(enum pg_stmt id)
+{
+    return id == ST_SESSION_INSERT || id == ST_ATOKEN_INSERT || id == ST_ATOKEN_USE ||
+           id == ST_CSECRET_USE || id == ST_AUDIT_INSERT || startswith(pg_stmts[id].sql, "SELECT ");
+}
+
 static int pg_execp(struct pg_conn *c, enum pg_stmt id, const struct pg_params *p, PGresult **ret)
 {
+    if (!pg_quiet(id))
+        c->dirty = true;
     return pg_exec_slot(c, id, pg_stmts[id].sql, pg_stmts[id].name, p, ret);
 }
 
@@ -1205,6 +1217,14 @@ static int pg_commit(struct pg_conn *c)
     return 0;
 }
 
+/* After a committed change: every server's caches go stale (store.h epoch).
+ * The change is durable whatever happens here; if the database went away
+ * meanwhile, the caches' age limit covers the gap. */
+static void pg_epoch_bump(struct pg_conn *c)
+{
+    (void)pg_simple(c, "SELECT nextval('arca_epoch')", "move the epoch");
+}
+
 /* Runs body in one transaction on a pooled connection, again (on a fresh
  * connection if the old one broke) while the failure says it may succeed. */
 static int pg_tx(struct store *s, enum pg_tx kind, pg_body_fn body, void *arg)
@@ -1221,13 +1241,15 @@ static int pg_tx(struct store *s, enum pg_tx kind, pg_body_fn body, void *arg)
         r = pg_conn_get(pg(s), &c);
         if (r < 0)
             return r;
-        c->retry = c->commit_sent = false;
+        c->retry = c->commit_sent = c->dirty = false;
         if (kind != PG_TX_NONE)
             r = pg_simple(c, begin[kind], "begin");
         if (r >= 0)
             r = body(c, arg);
         if (r >= 0 && kind != PG_TX_NONE)
             r = pg_commit(c);
+        if (c->dirty && (r >= 0 || c->commit_sent))
+            pg_epoch_bump(c);
         if (r >= 0 || !c->retry)
             return r;
     }
@@ -3345,6 +3367,20 @@ static int pg_restore(struct store *s, store_restore_fn next, void *ctx)
     return pg_tx_once(s, "BEGIN ISOLATION LEVEL READ COMMITTED", pg_restore_body, &a);
 }
 
+static int pg_epoch_body(struct pg_conn *c, void *arg)
+{
+    int64_t v = 0;
+    int r = pg_int(c, &v, ST_EPOCH, "");
+
+    *(uint64_t *)arg = (uint64_t)v;
+    return r < 0 ? r : 0;
+}
+
+static int pg_epoch(struct store *s, uint64_t *ret)
+{
+    return pg_tx(s, PG_TX_NONE, pg_epoch_body, ret);
+}
+
 static const struct store_ops pg_ops = {
     .name = "postgres",
     .close = pg_close,
@@ -3418,6 +3454,7 @@ static const struct store_ops pg_ops = {
     .import_move = pg_import_move,
     .import_delete = pg_import_delete,
     .audit_append = pg_audit_append,
+    .epoch = pg_epoch,
     .audit_query = pg_audit_query,
     .backup = pg_backup,
     .restore = pg_restore,
@@ -3469,7 +3506,8 @@ static int pg_migrate(struct pg_store *s)
         return r;
     r = pg_simple(c,
                   "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, "
-                  "name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+                  "name TEXT NOT NULL, applied_at BIGINT NOT NULL); "
+                  "CREATE SEQUENCE IF NOT EXISTS arca_epoch", /* not data: never backed up */
                   "create schema_migrations");
     while (r >= 0 && !done)
         r = pg_migrate_one(c, &done);

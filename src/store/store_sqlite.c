@@ -31,6 +31,7 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -525,6 +526,7 @@ struct sq_conn {
     sqlite3_stmt *audit_qs[AQ__SHAPES]; /* likewise, by enum audit_filter bits */
     struct sq_store *owner;
     bool writer;          /* the write connection (else a pooled reader) */
+    bool dirty;           /* the writer ran a statement that moves the epoch */
     struct sq_conn *next; /* free list link (readers) */
 };
 
@@ -538,6 +540,7 @@ struct sq_store {
     pthread_cond_t pool_cond;     /* signalled when a reader is returned */
     struct sq_conn *free_readers; /* idle readers */
     size_t n_readers;             /* readers opened (idle or busy) */
+    _Atomic uint64_t epoch;       /* store.h epoch: one process owns the file */
 };
 
 static struct sq_store *sq(struct store *s)
@@ -604,6 +607,15 @@ static int sq_fail(struct sq_conn *c, int rc, const char *what)
     return sq_errno(rc);
 }
 
+/* Transaction control, and writes that only add what no cache holds yet
+ * (store.h epoch). */
+static bool sq_quiet(enum sq_stmt id)
+{
+    return id == ST_BEGIN_IMMEDIATE || id == ST_COMMIT || id == ST_ROLLBACK ||
+           id == ST_SESSION_INSERT || id == ST_ATOKEN_INSERT || id == ST_ATOKEN_USE ||
+           id == ST_CSECRET_USE || id == ST_AUDIT_INSERT;
+}
+
 static int sq_stmt(struct sq_conn *c, enum sq_stmt id, sqlite3_stmt **ret)
 {
     if (!c->stmts[id]) {
@@ -612,6 +624,8 @@ static int sq_stmt(struct sq_conn *c, enum sq_stmt id, sqlite3_stmt **ret)
         if (rc != SQLITE_OK)
             return sq_fail(c, rc, sq_stmts[id].name);
     }
+    if (c->writer && !sq_quiet(id) && !sqlite3_stmt_readonly(c->stmts[id]))
+        c->dirty = true;
     *ret = c->stmts[id];
     return 0;
 }
@@ -874,6 +888,9 @@ static void sq_conn_releasep(struct sq_conn **cp)
         }
     }
     if (c->writer) {
+        if (c->dirty) /* after the COMMIT (or the rollback): readers see it */
+            atomic_fetch_add(&s->epoch, 1);
+        c->dirty = false;
         pthread_mutex_unlock(&s->write_lock);
         return;
     }
@@ -3371,6 +3388,12 @@ static int sq_restore(struct store *s, store_restore_fn next, void *ctx)
     return r < 0 ? r : sq_commit(c);
 }
 
+static int sq_epoch(struct store *s, uint64_t *ret)
+{
+    *ret = atomic_load(&sq(s)->epoch);
+    return 0;
+}
+
 static const struct store_ops sq_ops = {
     .name = "sqlite",
     .close = sq_close,
@@ -3444,6 +3467,7 @@ static const struct store_ops sq_ops = {
     .import_move = sq_import_move,
     .import_delete = sq_import_delete,
     .audit_append = sq_audit_append,
+    .epoch = sq_epoch,
     .audit_query = sq_audit_query,
     .backup = sq_backup,
     .restore = sq_restore,

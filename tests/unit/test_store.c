@@ -2647,3 +2647,41 @@ Test(store, backup_restores_into_an_empty_store_only)
     dump_release(&a);
     dump_release(&b);
 }
+
+/* ---- the change counter (caches) ---- */
+
+static uint64_t epoch(void)
+{
+    uint64_t e = 0;
+
+    cr_assert_eq(st->ops->epoch(st, &e), 0);
+    return e;
+}
+
+Test(store, epoch_moves_with_changes_only)
+{
+    struct store_session s = {.user_id = USER_ID, .created_at = 10, .expires_at = 20};
+    struct store_audit rec = make_audit(100, "secret.read", USER_ID, "ada@example.com", PROJ_ID);
+    struct chain_log log = {0};
+    struct store_secret *v = NULL;
+    size_t n = 0;
+    uint64_t e;
+
+    setup_project();
+    memset(s.token_hash, 0xcd, sizeof(s.token_hash));
+    e = epoch();
+    cr_assert_eq(put("A", "1"), 0);
+    cr_assert_gt(epoch(), e, "a secret write moves the epoch");
+    e = epoch();
+    cr_assert_eq(st->ops->secrets_list_with(st, ENV_DEV, "/", NULL, &v, &n), 0);
+    store_secrets_free(v, n);
+    cr_assert_eq(st->ops->session_create(st, &s), 0);
+    cr_assert_eq(st->ops->audit_append(st, &rec, 1, test_chain, &log), 0);
+    cr_assert_eq(epoch(), e, "reads, a new session and an audit record do not");
+    cr_assert_eq(st->ops->session_delete(st, s.token_hash), 0);
+    cr_assert_gt(epoch(), e, "ending a session does");
+    e = epoch();
+    cr_assert_eq(put("A", "1"), 0);
+    cr_assert_eq(write1(ENV_DEV, "/", STORE_DELETE, "A", NULL, NULL), 0);
+    cr_assert_geq(epoch(), e + 2, "every change moves it");
+}

@@ -1,0 +1,215 @@
+/* cache.c - see cache.h.  One mutex over a chained hash table: a get is a
+ * lookup and a copy, short enough that two cores don't queue on it. */
+#include "cache.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/util.h"
+#include "crypto/seal.h"
+#include "server.h"
+
+#define CACHE_BUCKETS 4096 /* a power of two */
+
+struct entry {
+    struct entry *next;
+    uint64_t hash;
+    int64_t born_ms;
+    size_t len, size; /* value bytes; bytes charged (key and value) */
+    char *key;
+    uint8_t *value; /* may be SECRET: wiped when dropped */
+};
+
+struct cache {
+    pthread_mutex_t lock;
+    uint64_t epoch; /* every entry's */
+    size_t bytes;
+    uint8_t hash_key[SEAL_SHORTHASH_KEY_BYTES];
+    struct entry *buckets[CACHE_BUCKETS];
+};
+
+int cache_new(struct cache **ret)
+{
+    struct cache *c = calloc(1, sizeof(*c));
+
+    if (!c)
+        return -ENOMEM;
+    pthread_mutex_init(&c->lock, NULL);
+    seal_random(c->hash_key, sizeof(c->hash_key));
+    *ret = c;
+    return 0;
+}
+
+static void entry_free(struct entry *e)
+{
+    explicit_bzero(e->value, e->len);
+    free(e->value);
+    free(e->key);
+    free(e);
+}
+
+/* Drops every entry; under the lock. */
+static void clear(struct cache *c)
+{
+    for (size_t i = 0; i < CACHE_BUCKETS; i++)
+        while (c->buckets[i]) {
+            struct entry *e = c->buckets[i];
+            c->buckets[i] = e->next;
+            entry_free(e);
+        }
+    c->bytes = 0;
+}
+
+void cache_free(struct cache *c)
+{
+    if (!c)
+        return;
+    clear(c);
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+}
+
+/* Moves to epoch if it is newer (dropping everything); whether entries of
+ * epoch may be read or kept.  Under the lock. */
+static bool at_epoch(struct cache *c, uint64_t epoch)
+{
+    if (epoch > c->epoch) {
+        clear(c);
+        c->epoch = epoch;
+    }
+    return epoch == c->epoch;
+}
+
+/* The link that points at key's entry (or at NULL). */
+static struct entry **find(struct cache *c, const char *key, uint64_t hash)
+{
+    struct entry **p = &c->buckets[hash & (CACHE_BUCKETS - 1)];
+
+    while (*p && ((*p)->hash != hash || !streq((*p)->key, key)))
+        p = &(*p)->next;
+    return p;
+}
+
+bool cache_get(struct cache *c, const char *key, uint64_t epoch, int64_t now_ms, struct buf *out)
+{
+    uint64_t hash = seal_shorthash(c->hash_key, key, strlen(key));
+    struct entry **p, *e;
+    bool hit = false;
+
+    buf_clear(out);
+    pthread_mutex_lock(&c->lock);
+    if (at_epoch(c, epoch)) {
+        p = find(c, key, hash);
+        e = *p;
+        if (e && now_ms - e->born_ms > CACHE_MAX_AGE_MS) {
+            *p = e->next;
+            c->bytes -= e->size;
+            entry_free(e);
+        } else if (e) {
+            hit = buf_add(out, e->value, e->len) == 0;
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+    return hit;
+}
+
+void cache_put(struct cache *c, const char *key, uint64_t epoch, int64_t now_ms, const void *value,
+               size_t len)
+{
+    uint64_t hash = seal_shorthash(c->hash_key, key, strlen(key));
+    struct entry *e, **p;
+
+    if (len > CACHE_MAX_ENTRY)
+        return;
+    e = calloc(1, sizeof(*e));
+    if (!e)
+        return;
+    e->hash = hash;
+    e->born_ms = now_ms;
+    e->len = len;
+    e->key = strdup(key);
+    e->value = malloc(len ? len : 1);
+    e->size = sizeof(*e) + strlen(key) + 1 + len;
+    if (!e->key || !e->value) {
+        entry_free(e);
+        return;
+    }
+    memcpy(e->value, value, len);
+    pthread_mutex_lock(&c->lock);
+    if (!at_epoch(c, epoch)) {
+        pthread_mutex_unlock(&c->lock);
+        entry_free(e);
+        return;
+    }
+    p = find(c, key, hash);
+    if (*p) { /* loaded twice at once: keep the newer copy */
+        struct entry *old = *p;
+        *p = old->next;
+        c->bytes -= old->size;
+        entry_free(old);
+    }
+    if (c->bytes + e->size > CACHE_MAX_BYTES)
+        clear(c); /* full: start over rather than track recency */
+    e->next = c->buckets[hash & (CACHE_BUCKETS - 1)];
+    c->buckets[hash & (CACHE_BUCKETS - 1)] = e;
+    c->bytes += e->size;
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* ---- replies (ROUTE_CACHED) ---- */
+
+#define EVENT_FIELDS 7 /* event org project environment path key metadata, NUL-ended */
+
+/* "r:<kind><id> <path>?<query>": replies depend on the caller and the URL. */
+static int reply_key(struct req *r, struct buf *key)
+{
+    int ret = buf_printf(key, "r:%d%s %s", (int)r->who.kind, r->who.id, r->path);
+
+    return ret < 0 ? ret : req_query_text(r, key);
+}
+
+bool reply_from_cache(struct req *r)
+{
+    _cleanup_buf_ struct buf key = BUF_INIT, v = BUF_INIT;
+    const char *f[EVENT_FIELDS], *p, *end;
+    struct audit_event e;
+
+    buf_init_secret(&v, 0);
+    if (reply_key(r, &key) < 0 || !cache_get(r->srv->cache, buf_str(&key), r->epoch, now_ms(), &v))
+        return false;
+    p = (const char *)v.ptr;
+    end = p + v.len;
+    for (size_t i = 0; i < EVENT_FIELDS; i++) {
+        const char *nul = memchr(p, 0, (size_t)(end - p));
+        if (!nul)
+            return false;
+        f[i] = p;
+        p = nul + 1;
+    }
+    e = (struct audit_event){.event = f[0],
+                             .org_id = f[1],
+                             .project_id = f[2],
+                             .environment = f[3],
+                             .path = f[4],
+                             .key = f[5],
+                             .metadata_text = f[6]};
+    r->cache_reply = false; /* served, not kept again */
+    if (audit_defer(r, &e) == 0)
+        http_reply_bytes(r, 200, p, (size_t)(end - p));
+    return true;
+}
+
+void reply_to_cache(struct req *r)
+{
+    _cleanup_buf_ struct buf key = BUF_INIT, v = BUF_INIT;
+
+    if (r->status != 200 || r->cache_events != 1)
+        return;
+    buf_init_secret(&v, 0);
+    if (reply_key(r, &key) < 0 || buf_add(&v, r->cache_event.ptr, r->cache_event.len) < 0 ||
+        buf_add(&v, r->reply.ptr, r->reply.len) < 0)
+        return;
+    cache_put(r->srv->cache, buf_str(&key), r->epoch, now_ms(), v.ptr, v.len);
+}
