@@ -160,7 +160,11 @@ void cache_put(struct cache *c, const char *key, uint64_t epoch, int64_t now_ms,
 
 /* ---- replies (ROUTE_CACHED) ---- */
 
-#define EVENT_FIELDS 7 /* event org project environment path key metadata, NUL-ended */
+/* An entry: the body, then its ETag (35 bytes with the NUL), the audit event's
+ * fields (event org project environment path key metadata, each NUL-ended),
+ * and the length of all but the body (4 bytes): the body is read in place. */
+#define EVENT_FIELDS 7
+#define ETAG_BYTES 35
 
 /* "r:<kind><id> <path>?<query>": replies depend on the caller and the URL. */
 static int reply_key(struct req *r, struct buf *key)
@@ -172,22 +176,32 @@ static int reply_key(struct req *r, struct buf *key)
 
 bool reply_from_cache(struct req *r)
 {
-    _cleanup_buf_ struct buf key = BUF_INIT, v = BUF_INIT;
+    _cleanup_buf_ struct buf key = BUF_INIT, tail = BUF_INIT;
     const char *f[EVENT_FIELDS], *p, *end;
     struct audit_event e;
+    uint32_t n;
 
-    buf_init_secret(&v, 0);
-    if (reply_key(r, &key) < 0 || !cache_get(r->srv->cache, buf_str(&key), r->epoch, now_ms(), &v))
+    if (reply_key(r, &key) < 0 ||
+        !cache_get(r->srv->cache, buf_str(&key), r->epoch, now_ms(), &r->reply))
         return false;
-    p = (const char *)v.ptr;
-    end = p + v.len;
+    if (r->reply.len < 4)
+        goto bad;
+    memcpy(&n, r->reply.ptr + r->reply.len - 4, 4);
+    if (n < ETAG_BYTES || n > r->reply.len - 4 ||
+        buf_add(&tail, r->reply.ptr + r->reply.len - 4 - n, n) < 0)
+        goto bad;
+    buf_truncate(&r->reply, r->reply.len - 4 - n);
+    p = (const char *)tail.ptr + ETAG_BYTES;
+    end = (const char *)tail.ptr + tail.len;
     for (size_t i = 0; i < EVENT_FIELDS; i++) {
         const char *nul = memchr(p, 0, (size_t)(end - p));
         if (!nul)
-            return false;
+            goto bad;
         f[i] = p;
         p = nul + 1;
     }
+    memcpy(r->etag, tail.ptr, ETAG_BYTES);
+    r->etag[ETAG_BYTES - 1] = 0;
     e = (struct audit_event){.event = f[0],
                              .org_id = f[1],
                              .project_id = f[2],
@@ -197,19 +211,27 @@ bool reply_from_cache(struct req *r)
                              .metadata_text = f[6]};
     r->cache_reply = false; /* served, not kept again */
     if (audit_defer(r, &e) == 0)
-        http_reply_bytes(r, 200, p, (size_t)(end - p));
+        r->status = 200;
     return true;
+bad: /* not what reply_to_cache wrote: a bug, answer from the store */
+    buf_clear(&r->reply);
+    r->etag[0] = 0;
+    return false;
 }
 
 void reply_to_cache(struct req *r)
 {
     _cleanup_buf_ struct buf key = BUF_INIT, v = BUF_INIT;
+    uint32_t n;
 
     if (r->status != 200 || r->cache_events != 1)
         return;
+    http_etag(r);
+    n = (uint32_t)(ETAG_BYTES + r->cache_event.len);
     buf_init_secret(&v, 0);
-    if (reply_key(r, &key) < 0 || buf_add(&v, r->cache_event.ptr, r->cache_event.len) < 0 ||
-        buf_add(&v, r->reply.ptr, r->reply.len) < 0)
+    if (reply_key(r, &key) < 0 || buf_add(&v, r->reply.ptr, r->reply.len) < 0 ||
+        buf_add(&v, r->etag, ETAG_BYTES) < 0 ||
+        buf_add(&v, r->cache_event.ptr, r->cache_event.len) < 0 || buf_add(&v, &n, 4) < 0)
         return;
     cache_put(r->srv->cache, buf_str(&key), r->epoch, now_ms(), v.ptr, v.len);
 }

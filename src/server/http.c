@@ -143,18 +143,6 @@ void http_reply(struct req *r, unsigned status, json_t *body)
     r->status = status;
 }
 
-void http_reply_bytes(struct req *r, unsigned status, const void *body, size_t len)
-{
-    if (r->status)
-        return;
-    buf_clear(&r->reply);
-    if (buf_add(&r->reply, body, len) < 0) {
-        http_fail(r, 500, "no memory for a reply of %zu bytes", len);
-        return;
-    }
-    r->status = status;
-}
-
 static void fail_v(struct req *r, unsigned status, const char *fmt, va_list ap)
 {
     char msg[512];
@@ -234,35 +222,39 @@ static void remote_addr(struct MHD_Connection *c, char *out, size_t size)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr, out, size);
 }
 
-/* ETag of a body: 128 bits of its hash, quoted. */
-static void etag_of(const char *body, size_t len, char out[35])
+/* ETag of the reply: 128 bits of its hash, quoted. */
+void http_etag(struct req *r)
 {
     uint8_t h[SEAL_HASH_BYTES];
 
-    seal_hash_token(body, len, h);
-    out[0] = '"';
+    if (r->etag[0])
+        return;
+    seal_hash_token(r->reply.ptr, r->reply.len, h);
+    r->etag[0] = '"';
     for (int i = 0; i < 16; i++)
-        snprintf(out + 1 + 2 * i, 3, "%02x", h[i]);
-    out[33] = '"';
-    out[34] = 0;
+        snprintf(r->etag + 1 + 2 * i, 3, "%02x", h[i]);
+    r->etag[33] = '"';
+    r->etag[34] = 0;
 }
 
 static enum MHD_Result queue(struct req *r)
 {
     struct MHD_Response *resp;
     size_t len = r->reply.len;
-    char *body = buf_detach(&r->reply);
     const char *inm;
-    char etag[35] = "";
+    bool get200 = r->status == 200 && streq(r->method, "GET");
+    char *body;
     enum MHD_Result ret;
 
+    if (get200)
+        http_etag(r);
+    body = buf_detach(&r->reply);
     if (!body)
         return MHD_NO;
-    if (r->status == 200 && streq(r->method, "GET")) {
+    if (get200) {
         /* clients poll with If-None-Match; an unchanged answer is a bodiless 304 */
-        etag_of(body, len, etag);
         inm = req_header(r, "If-None-Match");
-        if (inm && (streq(inm, etag) || (startswith(inm, "W/") && streq(inm + 2, etag)))) {
+        if (inm && (streq(inm, r->etag) || (startswith(inm, "W/") && streq(inm + 2, r->etag)))) {
             r->status = 304;
             explicit_bzero(body, len);
             len = 0;
@@ -278,8 +270,8 @@ static enum MHD_Result queue(struct req *r)
         MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
     MHD_add_response_header(resp, "Cache-Control", "no-store");
     MHD_add_response_header(resp, "X-Request-Id", r->req_id);
-    if (*etag)
-        MHD_add_response_header(resp, "ETag", etag);
+    if (get200)
+        MHD_add_response_header(resp, "ETag", r->etag);
     if (r->status == 429 && r->retry_after) {
         char retry[16];
         snprintf(retry, sizeof(retry), "%u", r->retry_after);

@@ -76,6 +76,7 @@ struct req {
     bool cache_reply; /* a ROUTE_CACHED route: audit_defer keeps cache_event */
     int cache_events;
     struct buf cache_event;
+    char etag[35]; /* a 200 GET's ETag, "" until computed (http_etag) */
 };
 
 /* Query-string parameter or NULL.  BORROWED for the request's lifetime. */
@@ -92,8 +93,8 @@ const char *req_param(struct req *r, size_t i);
 
 /* Replies with status and body (TAKES body, may be NULL for "{}"). */
 void http_reply(struct req *r, unsigned status, json_t *body);
-/* Replies with a body serialised already (a JSON text of len bytes). */
-void http_reply_bytes(struct req *r, unsigned status, const void *body, size_t len);
+/* Fills r->etag from r->reply (once). */
+void http_etag(struct req *r);
 /* Replies with a JSON error {statusCode, error, message, reqId}.  The message
  * must never contain a secret value, token or key. */
 void http_fail(struct req *r, unsigned status, const char *fmt, ...)

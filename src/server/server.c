@@ -9,6 +9,7 @@
  * memory never lands in a core file. */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -248,6 +249,10 @@ int server_run(const struct server_config *cfg)
     int sig = 0, ret;
 
     harden_process();
+    /* Requests allocate and free tens of KB each: without this, glibc hands the
+     * top of each thread's heap back to the kernel on every free (madvise,
+     * then page faults and TLB shootdowns on every core to take it again). */
+    mallopt(M_TRIM_THRESHOLD, 4 << 20);
     /* jansson's strings may hold secret values (plaintext routes): wipe them */
     json_set_alloc_funcs(malloc, free_wiped);
     if (seal_init() < 0) {

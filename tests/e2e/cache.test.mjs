@@ -74,6 +74,12 @@ test('every read is audited, the repeated ones too, with the same record', T, as
         assert.equal(again.text, first.text, 'the same reply');
         assert.equal(again.headers.get('etag'), first.headers.get('etag'));
     }
+    const etag = first.headers.get('etag');
+    assert.match(etag, /^"[0-9a-f]{32}"$/);
+    const same = await apiCall(srv, 'GET', `/api/v3/secrets/raw?${q()}`,
+        { token: bot, headers: { 'If-None-Match': etag } });
+    assert.equal(same.status, 304, 'unchanged: 304 from the cached reply');
+    assert.equal(same.text, '');
     for (let i = 0; i < 2; i++)
         assert.equal((await get(bot, 'A')).json.secret.secretValue, '1');
     const log = await ok(admin, ['audit-logs', 'export']);
@@ -81,7 +87,7 @@ test('every read is audited, the repeated ones too, with the same record', T, as
         .filter((x) => JSON.stringify(x).includes('cache-bot'));
     const lists = mine.filter((x) => x.event === 'secret.list');
     const reads = mine.filter((x) => x.event === 'secret.read' && x.key === 'A');
-    assert.equal(lists.length, 4, `four list records: ${JSON.stringify(mine)}`);
+    assert.equal(lists.length, 5, `five list records (the 304 too): ${JSON.stringify(mine)}`);
     assert.equal(reads.length, 2, 'two read records');
     for (const x of lists) {
         assert.equal(x.environment, 'prod');
@@ -92,9 +98,14 @@ test('every read is audited, the repeated ones too, with the same record', T, as
 });
 
 test('a write is seen by the next read, whoever wrote it and through which route', T, async () => {
-    assert.deepEqual(values(await listed(bot)), { A: '1', B: '2' });
+    const before = await listed(bot);
+    assert.deepEqual(values(before), { A: '1', B: '2' });
     await ok(admin, ['secrets', 'set', 'A=10', '--env=prod', ...pid]);
-    assert.deepEqual(values(await listed(bot)), { A: '10', B: '2' });
+    const changed = await apiCall(srv, 'GET', `/api/v3/secrets/raw?${q()}`,
+        { token: bot, headers: { 'If-None-Match': before.headers.get('etag') } });
+    assert.equal(changed.status, 200, 'changed: a new body, not 304');
+    assert.notEqual(changed.headers.get('etag'), before.headers.get('etag'));
+    assert.deepEqual(values(changed), { A: '10', B: '2' });
     assert.equal((await get(bot, 'A')).json.secret.secretValue, '10');
     const w = await apiCall(srv, 'PATCH', '/api/v3/secrets/raw/A', { token: bot,
         body: { workspaceId: proj.id, environment: 'prod', secretPath: '/', secretValue: '11' } });
