@@ -42,6 +42,7 @@ static const struct {
     {"data-dir", offsetof(struct cli, data_dir)},
     {"database-url", offsetof(struct cli, database_url)},
     {"max-body", offsetof(struct cli, max_body)},
+    {"threads", offsetof(struct cli, threads)},
     {"log-level", offsetof(struct cli, log_level)},
     {"method", offsetof(struct cli, method)},
     {"role", offsetof(struct cli, role)},

@@ -43,6 +43,7 @@ struct cli {
     const char *data_dir;
     const char *database_url; /* arca server: PostgreSQL instead of SQLite */
     const char *max_body;
+    const char *threads; /* arca server */
     const char *log_level;
     const char *method;
     const char *role;

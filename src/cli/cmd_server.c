@@ -65,6 +65,14 @@ int cmd_server(struct cli *c)
         }
         cfg.max_body = (size_t)v;
     }
+    if (c->threads) {
+        unsigned long v = strtoul(c->threads, &end, 10);
+        if (*end || v < 1 || v > SERVER_THREADS_MAX) {
+            cli_error(NULL, "--threads must be a number between 1 and %u", SERVER_THREADS_MAX);
+            return EXIT_USAGE;
+        }
+        cfg.threads = (unsigned)v;
+    }
     if (c->log_level) {
         size_t i;
         for (i = 0; i < ELEMENTSOF(levels) && !streq(levels[i], c->log_level); i++)

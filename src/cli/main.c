@@ -24,7 +24,7 @@ static const struct command commands[] = {
     {"server", cmd_server,
      "arca server [--listen 127.0.0.1:8200] [--data-dir ./arca-data] [--max-body BYTES]\n"
      "            [--database-url postgres://USER@HOST:PORT/DB] [--tls-cert FILE --tls-key FILE]\n"
-     "            [--log-level debug|info|warn|error]\n"
+     "            [--log-level debug|info|warn|error] [--threads N]\n"
      "            [--audit-async]\n"
      "Runs the arca server on the embedded SQLite store in --data-dir.  The root key comes\n"
      "from ARCA_ENCRYPTION_KEY (base64 of 32 bytes) or, if unset, from root.key in the data\n"
@@ -33,6 +33,9 @@ static const struct command commands[] = {
      "servers may share one database.  They need the same root key, so it is never generated\n"
      "then: set ARCA_ENCRYPTION_KEY.  Prefer the variable (or ~/.pgpass) for a password: a\n"
      "flag is visible to other users in the process list.\n"
+     "--threads: request threads (default 8 per core: a write waits for its commit in its\n"
+     "thread, and concurrent writes share one commit).  Reads wait for their audit record\n"
+     "without holding a thread.\n"
      "Every request is answered only once its audit record is on disk; --audit-async\n"
      "answers first (for measuring what that costs; never in production).\n"
      "--tls-cert and --tls-key (or ARCA_TLS_CERT and ARCA_TLS_KEY; both or neither) serve\n"

@@ -242,11 +242,8 @@ static void batch(struct req *r, enum batch_kind kind)
                           ws[i].key);
         ev[i].path = ws[i].path;
     }
-    if (audit_log_n(r, ev, n_ws) < 0) {
-        http_fail(r, 503,
-                  "the audit log cannot be written: the write is stored, but reported failed");
+    if (audit_defer_n(r, ev, n_ws) < 0)
         goto out;
-    }
     out = json_array();
     for (i = 0, n_ws = 0; i < n; i++) {
         n_ws += kind == BATCH_DELETE || v[i].target == v[i].key ? 1 : 2;

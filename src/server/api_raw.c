@@ -669,12 +669,8 @@ static void raw_commit(struct req *r, struct raw *w, struct store_write *ws, siz
     }
     for (size_t i = 0; i < n && i < 2; i++)
         ev[i] = raw_event(w, ws[i].op == STORE_DELETE ? "secret.delete" : event, ws[i].key);
-    if (audit_log_n(r, ev, n < 2 ? n : 2) < 0) {
-        http_fail(r, 503,
-                  "the audit log cannot be written: the write is stored, but reported "
-                  "failed");
+    if (audit_defer_n(r, ev, n < 2 ? n : 2) < 0)
         return;
-    }
     if (gone) {
         now = *gone;
         now.version = ws[0].ret_version;

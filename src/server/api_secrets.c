@@ -351,15 +351,10 @@ static void commit_writes(struct req *r, struct scope *s, struct store_write *w,
                                                   : "secret.update",
                             w[i].key);
     }
-    ret = audit_log_n(r, ev, n);
+    ret = audit_defer_n(r, ev, n);
     free(ev);
-    if (ret < 0) {
-        http_fail(r, 503,
-                  "the audit log cannot be written (%d): the write is stored, but "
-                  "reported failed",
-                  ret);
+    if (ret < 0)
         return;
-    }
     arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(

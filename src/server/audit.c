@@ -334,17 +334,22 @@ static void keep_event(struct req *r, const struct audit_event *e)
             r->cache_events = 2;
 }
 
-int audit_defer(struct req *r, const struct audit_event *e)
+int audit_defer_n(struct req *r, const struct audit_event *e, size_t n)
 {
     int ret;
 
-    if (r->cache_reply)
-        keep_event(r, e);
-    ret = enqueue(r, e, 1, true);
+    for (size_t i = 0; i < n && r->cache_reply; i++)
+        keep_event(r, &e[i]);
+    ret = enqueue(r, e, n, true);
 
     if (ret < 0)
         http_fail(r, 503, "the audit log cannot be written (%d): request refused", ret);
     return ret;
+}
+
+int audit_defer(struct req *r, const struct audit_event *e)
+{
+    return audit_defer_n(r, e, 1);
 }
 
 bool audit_hold(struct req *r, void (*suspend)(struct req *r))

@@ -394,7 +394,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (audit_held_result(r) < 0) {
         r->status = 0; /* the held reply is not served */
-        http_fail(r, 503, "the audit log cannot be written (%d): request refused",
+        http_fail(r, 503,
+                  "the audit log cannot be written (%d): request refused (any change it made "
+                  "is stored)",
                   audit_held_result(r));
     }
     return queue(r);
@@ -489,7 +491,8 @@ int http_start(struct server *srv, const char *listen, char *bound, size_t bound
         flags |= MHD_USE_TLS;
     if (threads == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
-        threads = n > 0 ? (unsigned)n : 1;
+        threads = SERVER_THREADS_PER_CORE * (n > 0 ? (unsigned)n : 1);
+        threads = threads < SERVER_THREADS_MAX ? threads : SERVER_THREADS_MAX;
     }
     d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
                          on_mhd_log, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,

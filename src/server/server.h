@@ -18,13 +18,15 @@
 #define SERVER_MAX_BODY_DEFAULT (2u * 1024 * 1024)
 #define SERVER_VALUE_MAX (64u * 1024) /* plaintext bytes of one secret value */
 #define SERVER_BATCH_MAX 1000
+#define SERVER_THREADS_PER_CORE 8
+#define SERVER_THREADS_MAX 256
 
 struct server_config {
     const char *listen;       /* "127.0.0.1:8200", "[::1]:8200" */
     const char *data_dir;     /* SQLite directory (and root.key) */
     const char *database_url; /* postgres://...: PostgreSQL instead of SQLite; NULL: SQLite */
     size_t max_body;          /* request body limit in bytes */
-    unsigned threads;         /* 0: one per core */
+    unsigned threads;         /* request threads; 0: SERVER_THREADS_PER_CORE per core */
     bool audit_async;         /* answer before audit records are durable (measurements only) */
     const char *tls_cert;     /* PEM certificate (chain) file; NULL: plain HTTP */
     const char *tls_key;      /* PEM private key file; set exactly when tls_cert is */
@@ -259,6 +261,9 @@ int audit_or_fail(struct req *r, const struct audit_event *e);
  * is served unaudited, and one commit covers every request in flight.  Replies
  * 503 itself and returns < 0 if the record cannot even be queued. */
 int audit_defer(struct req *r, const struct audit_event *e);
+/* The same for n events (a write's: the write is stored whatever happens to
+ * them, as with audit_log_n, but its thread is free meanwhile). */
+int audit_defer_n(struct req *r, const struct audit_event *e, size_t n);
 /* http.c's side of audit_defer: after the handler, whether r waits for
  * records (then suspend(r) was called under the queue's lock and http_resume
  * will be); after the resume, the first failure or 0; at shutdown, waits until

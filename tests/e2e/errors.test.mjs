@@ -245,7 +245,7 @@ test('usage errors: exit 2', T, async () => {
     for (const args of [['frobnicate'], ['secrets', 'frobnicate'], ['secrets', 'set'], ['secrets', 'get'],
         ['secrets', 'delete'], ['secrets', 'list', '--no-such-flag'], ['run', '--env', 'dev'],
         ['init'], ['login', '--email'], ['projects', 'create'], ['import'],
-        ['secrets', 'list', '--env']]) {
+        ['secrets', 'list', '--env'], ['server', '--threads', '0'], ['server', '--threads', '9x']]) {
         const r = await cli.arca(args);
         assertErrorOutput(r, 2);
         assert.equal(r.stdout, '', `arca ${args.join(' ')}`);
