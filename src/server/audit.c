@@ -42,6 +42,7 @@ struct audit {
     struct audit_item *head, *tail;
     bool stopping;
     unsigned held; /* requests suspended until their records are durable */
+    bool draining; /* no more suspensions: libmicrohttpd is stopping */
     pthread_t thread;
     struct server *srv;
 };
@@ -358,6 +359,8 @@ bool audit_hold(struct req *r, void (*suspend)(struct req *r))
     bool held;
 
     pthread_mutex_lock(&q->lock);
+    while (q->draining && r->audit_pending > 0) /* wait here, as audit_log does */
+        pthread_cond_wait(&q->done, &q->lock);
     held = r->audit_pending > 0;
     if (held) {
         r->audit_held = true;
@@ -386,6 +389,7 @@ void audit_drain_held(struct server *srv)
     if (!q)
         return;
     pthread_mutex_lock(&q->lock);
+    q->draining = true;
     while (q->held) /* the writer resumes them as their batches commit */
         pthread_cond_wait(&q->done, &q->lock);
     pthread_mutex_unlock(&q->lock);

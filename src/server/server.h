@@ -267,7 +267,7 @@ int audit_defer_n(struct req *r, const struct audit_event *e, size_t n);
 /* http.c's side of audit_defer: after the handler, whether r waits for
  * records (then suspend(r) was called under the queue's lock and http_resume
  * will be); after the resume, the first failure or 0; at shutdown, waits until
- * no request is held. */
+ * no request is held, and from then on audit_hold waits in the thread. */
 bool audit_hold(struct req *r, void (*suspend)(struct req *r));
 /* ROUTE_CACHED: serves r from the cache if its reply is there (deferring its
  * audit record like the handler would); else, after the handler, keeps a 200

@@ -169,3 +169,38 @@ test('a changed role or a removed member is seen at once', T, async () => {
     refused(await list(token), 404, 'NotFound');
     refused(await get(token, 'A'), 404, 'NotFound');
 });
+
+test('stopped in the middle of reads and writes, the server answers what it took and exits 0', T, async () => {
+    const s = await startServer();
+    try {
+        const c = await newCli(s);
+        await bootstrapAndLogin(c);
+        const p = JSON.parse((await ok(c, ['projects', 'create', 'busy', '--server-access',
+            '--format', 'json'])).stdout);
+        await ok(c, ['secrets', 'set', 'K=0', '--env=prod', '--project-id', p.id]);
+        const token = await readToken(c);
+        const base = `workspaceId=${p.id}&environment=prod&secretPath=%2F`;
+        let stopping = false;
+        const answered = [];
+        const loop = async (i) => {
+            for (let n = 0; !stopping; n++) {
+                const r = n % 2
+                    ? await apiCall(s, 'GET', `/api/v3/secrets/raw?${base}`, { token })
+                    : await apiCall(s, 'PATCH', '/api/v3/secrets/raw/K', { token, body: {
+                        workspaceId: p.id, environment: 'prod', secretPath: '/',
+                        secretValue: `v${i}-${n}` } });
+                answered.push(r.status);
+            }
+        };
+        const loops = Array.from({ length: 24 }, (_, i) => loop(i).catch(() => {}));
+        while (answered.length < 200)
+            await new Promise((r) => setTimeout(r, 20));
+        const stopped = s.stop(); /* asserts exit 0, no panic, no sanitizer report */
+        await stopped;
+        stopping = true;
+        await Promise.all(loops);
+        assert.ok(answered.every((st) => st === 200), `only 200s: ${[...new Set(answered)]}`);
+    } finally {
+        await s.kill();
+    }
+});
