@@ -18,8 +18,8 @@
 #include "base/buf.h"
 
 #define CACHE_MAX_AGE_MS 60000
-#define CACHE_MAX_BYTES (32u << 20)  /* all entries, keys included */
-#define CACHE_MAX_ENTRY (4u << 20)   /* larger values are not kept */
+#define CACHE_MAX_BYTES (32u << 20) /* all entries, keys included */
+#define CACHE_MAX_ENTRY (4u << 20)  /* larger values are not kept */
 
 struct cache;
 
