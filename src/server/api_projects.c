@@ -283,11 +283,10 @@ int project_seal_server_key(struct req *r, const char *project_id, const uint8_t
     return 0;
 }
 
-int project_server_key(struct req *r, const struct project_ctx *ctx, uint8_t **ret)
+int project_server_key(struct req *r, const struct project_ctx *ctx, uint8_t *ret)
 {
     _cleanup_buf_ struct buf key = BUF_INIT;
     char label[64];
-    uint8_t *k;
 
     if (ctx->p.server_key.len == 0) {
         http_fail(r, 400,
@@ -298,20 +297,16 @@ int project_server_key(struct req *r, const struct project_ctx *ctx, uint8_t **r
     }
     buf_init_secret(&key, 0);
     server_key_label(ctx->p.id, label, sizeof(label));
-    k = seal_malloc(SEAL_KEY_BYTES);
-    if (!k ||
-        seal_unbox(r->srv->root_key, label, ctx->p.server_key.ptr, ctx->p.server_key.len, &key) <
+    if (seal_unbox(r->srv->root_key, label, ctx->p.server_key.ptr, ctx->p.server_key.len, &key) <
             0 ||
         key.len != SEAL_KEY_BYTES) {
-        seal_free(k);
         http_fail(r, 500,
                   "the server-access key of project %s does not open with this "
                   "server's root key",
                   ctx->p.id);
         return -EBADMSG;
     }
-    memcpy(k, key.ptr, SEAL_KEY_BYTES);
-    *ret = k;
+    memcpy(ret, key.ptr, SEAL_KEY_BYTES);
     return 0;
 }
 

@@ -33,8 +33,7 @@
 
 void raw_release(struct raw *w)
 {
-    seal_free(w->key);
-    w->key = NULL;
+    seal_wipe(w->key, sizeof(w->key));
     project_release(&w->ctx);
 }
 
@@ -82,7 +81,7 @@ int raw_open(struct req *r, const json_t *body, struct raw *w)
         raw_release(w);
         return -ENOENT;
     }
-    if (project_server_key(r, &w->ctx, &w->key) < 0) {
+    if (project_server_key(r, &w->ctx, w->key) < 0) {
         raw_release(w);
         return -EACCES;
     }

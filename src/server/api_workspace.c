@@ -472,7 +472,7 @@ void api_workspace_members_add(struct req *r)
     struct audit_event *events = NULL;
     _cleanup_buf_ struct buf wrapped = BUF_INIT;
     const char *role;
-    uint8_t *key = NULL;
+    uint8_t key[SEAL_KEY_BYTES];
     size_t n = 0, added = 0;
     int ret;
 
@@ -490,7 +490,7 @@ void api_workspace_members_add(struct req *r)
                   ctx.p.slug, ctx.p.id);
         goto out;
     }
-    if (invitees_find(r, &ctx, body, &v, &n) < 0 || project_server_key(r, &ctx, &key) < 0)
+    if (invitees_find(r, &ctx, body, &v, &n) < 0 || project_server_key(r, &ctx, key) < 0)
         goto out;
     events = calloc(n, sizeof(*events));
     if (!events) {
@@ -535,7 +535,7 @@ void api_workspace_members_add(struct req *r)
 out:
     json_decref(arr);
     free(events);
-    seal_free(key);
+    seal_wipe(key, sizeof(key));
     invitees_free(v, n);
     project_release(&ctx);
 }

@@ -8,14 +8,15 @@
 #include <stdint.h>
 
 #include "base/names.h"
+#include "crypto/seal.h"
 #include "server.h"
 
 struct raw {
     struct project_ctx ctx;
     const struct store_env *env; /* BORROWED from ctx.p */
     char path[NAME_PATH_MAX + 1];
-    uint8_t *key;      /* SECRET: the project key (seal_malloc) */
-    bool expand;       /* expand ${...} references in values */
+    uint8_t key[SEAL_KEY_BYTES]; /* SECRET: the project key (wiped by raw_release) */
+    bool expand;                 /* expand ${...} references in values */
     const char *owner; /* BORROWED: whose personal overrides references resolve to, NULL none */
     unsigned status;   /* why raw_json failed: reply status and message */
     char msg[384];

@@ -178,9 +178,12 @@ bool project_can(struct req *r, struct project_ctx *ctx, int subject, unsigned a
                  const char *env, const char *path);
 void project_release(struct project_ctx *ctx);
 json_t *project_json(const struct store_project *p);
-/* The project key from the project's server-access copy, in seal_malloc'd
- * memory (OWNED: seal_free).  Replies 400 for an end-to-end encrypted project. */
-int project_server_key(struct req *r, const struct project_ctx *ctx, uint8_t **ret);
+/* The project key from the project's server-access copy, into ret
+ * (SEAL_KEY_BYTES, wiped by the caller with seal_wipe: a buffer of the
+ * request's, as seal_malloc's mmap and guard pages would cost every core a
+ * TLB shootdown per request).  Replies 400 for an end-to-end encrypted
+ * project. */
+int project_server_key(struct req *r, const struct project_ctx *ctx, uint8_t *ret);
 /* Creates p (id, org_id, name, slug and optionally server_key set by the
  * caller) with the default environments and the caller as its admin holding
  * wrapped (the project key sealed to the caller), audits "project.create" and
