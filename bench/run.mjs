@@ -187,10 +187,11 @@ let mainServer;
 try {
     /* w7: start-up to the first 200 and idle memory, fresh data directories,
      * alternating with nginx starting on its own prefix */
-    const start = { arca: [], nginx: [], arcaRss: [], nginxRss: [] };
+    const start = { arca: [], nginx: [], arcaRss: [], nginxRss: [], arcaCpu: [] };
     for (let i = 0; i < cfg.startups; i++) {
         const s = await startArca(path.join(work, `fresh-${i}`));
         start.arca.push(s.startupMs);
+        start.arcaCpu.push(s.cpuMs);
         start.arcaRss.push(rssMiB(s.pid));
         await s.stop();
         const n = await startNginx({});
@@ -352,6 +353,8 @@ try {
     results.raw.startupExisting = again;
     addRow('w7 start-up to first 200, fresh data dir, ms (peer: nginx)', median(start.arca),
         median(start.nginx), '≤ 50 ms', le(median(start.arca), 50), 1);
+    addRow('w7 start-up CPU ms of arca server (all threads) to the first 200, fresh data dir',
+        median(start.arcaCpu), '—', '—', undefined, 1);
     addRow(`w7 start-up, data dir after the load (${n} secrets), ms`, median(again), '—',
         '≤ 50 ms', le(median(again), 50), 1);
     addRow('w7 RSS idle MiB (peer: nginx master + 2 workers)', median(start.arcaRss),
