@@ -2,7 +2,7 @@
 // chosen loopback port and timed to their first 200 on /api/status, resident
 // memory from /proc, and one-shot commands timed from spawn to exit.
 import { spawn } from 'node:child_process';
-import { openSync, closeSync, readFileSync } from 'node:fs';
+import { openSync, closeSync, readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { ARCA_BIN, assertNoSanitizerReport, closedPort } from '../../tests/e2e/harness.mjs';
@@ -33,10 +33,15 @@ function getStatus(url) {
     });
 }
 
-/* Polls url until it answers 200, as fast as one request after the other. */
+/* Polls url until it answers 200: one request after the other, with a pause of
+ * about a millisecond after each failure.  Without the pause the poller spun
+ * on a core (a refused connection fails at once), taking from the starting
+ * server the CPU whose start-up it measures; the pause bounds the error of the
+ * figure by about a millisecond. */
 export async function waitFor200(url, proc, timeoutMs = 60000) {
     const end = Date.now() + timeoutMs;
     while ((await getStatus(url)) !== 200) {
+        await new Promise((r) => setTimeout(r, 1));
         if (proc.exitCode !== null || proc.signalCode !== null)
             throw new Error(`${url}: the process exited before answering 200`);
         if (Date.now() > end)
@@ -45,7 +50,9 @@ export async function waitFor200(url, proc, timeoutMs = 60000) {
 }
 
 /* Spawns cmd on a port chosen here and waits for its first 200 on statusPath;
- * returns {url, port, proc, pid, startupMs, stop()}; stop() resolves to
+ * returns {url, port, proc, pid, startupMs, cpuMs, stop()}: cpuMs is the CPU
+ * time the process (its threads, not its children) had used by then, a
+ * figure that a loaded machine does not inflate as it does startupMs; stop() resolves to
  * {code, signal}.  stderr goes to logFile (a pipe read by this process would
  * cost the server more than a file). */
 export async function startTimed(cmd, args, { port, statusPath, logFile, env, cwd }) {
@@ -62,8 +69,9 @@ export async function startTimed(cmd, args, { port, statusPath, logFile, env, cw
         proc.kill('SIGKILL');
         throw new Error(`${e.message}; log:\n${readFileSync(logFile, 'utf8').slice(-2000)}`);
     }
+    const startupMs = msSince(t0);
     return {
-        url, port, proc, pid: proc.pid, startupMs: msSince(t0),
+        url, port, proc, pid: proc.pid, startupMs, cpuMs: cpuMs(proc.pid),
         async stop() {
             if (proc.exitCode === null && proc.signalCode === null) {
                 proc.kill('SIGTERM');
@@ -97,6 +105,15 @@ export async function startArca(dataDir, args = []) {
             throw new Error(`arca server exited ${code ?? signal} after SIGTERM`);
     };
     return s;
+}
+
+/* CPU time used so far by pid's threads, in ms (/proc/PID/task/TID/schedstat:
+ * nanoseconds on a CPU). */
+export function cpuMs(pid) {
+    let ns = 0;
+    for (const t of readdirSync(`/proc/${pid}/task`))
+        ns += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]);
+    return ns / 1e6;
 }
 
 /* Resident set size of pid in MiB (VmRSS). */

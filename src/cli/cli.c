@@ -73,6 +73,8 @@ static const struct {
     {"from", offsetof(struct cli, from)},
     {"tls-cert", offsetof(struct cli, tls_cert)},
     {"tls-key", offsetof(struct cli, tls_key)},
+    {"login-limit-ip", offsetof(struct cli, login_limit_ip)},
+    {"login-limit-account", offsetof(struct cli, login_limit_account)},
     {"ca-cert", offsetof(struct cli, ca_cert)},
     {"output", offsetof(struct cli, output)},
     {"input", offsetof(struct cli, input)},

@@ -94,6 +94,9 @@ struct cli {
     const char *args[CLI_MAX_ARGS]; /* positional arguments after the command words */
     size_t n_args;
     char **child_argv; /* after "--" (arca run), NULL-terminated, or NULL */
+
+    /* arca server --login-limit-ip / --login-limit-account BURST,PER_MINUTE */
+    const char *login_limit_ip, *login_limit_account;
 };
 
 /* Parses argv from index first (after the command words).  Prints a usage

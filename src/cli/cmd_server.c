@@ -35,6 +35,34 @@ static int store_config(struct cli *c, struct server_config *cfg)
     return 0;
 }
 
+/* A login rate limit from flag (wins) or the environment variable env:
+ * "BURST,PER_MINUTE", each from 1 to SERVER_RATE_MAX.  -EINVAL (reported). */
+static int rate_config(const char *flag, const char *value, const char *env, const char *dflt,
+                       struct server_rate *ret)
+{
+    unsigned long long burst = 0, per_minute = 0;
+    char *end;
+
+    if (!value)
+        value = getenv(env);
+    if (!value || !*value)
+        return 0;
+    burst = strtoull(value, &end, 10);
+    if (*end == ',' && end[1] >= '0' && end[1] <= '9')
+        per_minute = strtoull(end + 1, &end, 10);
+    if (*end || !(value[0] >= '0' && value[0] <= '9') || burst < 1 || burst > SERVER_RATE_MAX ||
+        per_minute < 1 || per_minute > SERVER_RATE_MAX) {
+        cli_error(NULL,
+                  "--%s (or %s) must be BURST,PER_MINUTE: attempts at once, then attempts a "
+                  "minute, each from 1 to %u (default %s)",
+                  flag, env, SERVER_RATE_MAX, dflt);
+        return -EINVAL;
+    }
+    ret->burst = (unsigned)burst;
+    ret->per_minute = (unsigned)per_minute;
+    return 0;
+}
+
 int cmd_server(struct cli *c)
 {
     struct server_config cfg = {
@@ -57,6 +85,11 @@ int cmd_server(struct cli *c)
                   "TLS needs both --tls-cert and --tls-key (or ARCA_TLS_CERT and ARCA_TLS_KEY)");
         return EXIT_USAGE;
     }
+    if (rate_config("login-limit-ip", c->login_limit_ip, "ARCA_LOGIN_LIMIT_IP", "20,20",
+                    &cfg.login_ip) < 0 ||
+        rate_config("login-limit-account", c->login_limit_account, "ARCA_LOGIN_LIMIT_ACCOUNT",
+                    "10,5", &cfg.login_account) < 0)
+        return EXIT_USAGE;
     if (c->max_body) {
         unsigned long long v = strtoull(c->max_body, &end, 10);
         if (*end || v < 1024 || v > (1ull << 30)) {

@@ -7,6 +7,9 @@
  *
  * Buckets live in an array that grows by doubling up to max_keys and are found
  * through chained hash slots (indices, not pointers, so the array can move).
+ * A slot holds the complement of its first index, so that the zeroed memory
+ * of calloc reads as "none": the slot array (256 KiB for 65536 keys) costs no
+ * start-up time and no resident memory until keys arrive.
  * Keys are hashed with keyed BLAKE2b under a random per-table key, so clients
  * that choose their keys (account names) cannot pile them into one chain.  A
  * list in order of last use gives the oldest bucket in O(1).
@@ -48,7 +51,7 @@ struct ratelimit {
     unsigned per_minute;              /* units added per millisecond */
     size_t max_keys;                  /* buckets held at most */
     uint8_t hash_key[SEAL_KEY_BYTES]; /* random, keys the bucket hash */
-    uint32_t *slots;                  /* OWNED; n_slots chain heads */
+    uint32_t *slots;                  /* OWNED; n_slots chain heads, complemented */
     size_t n_slots;                   /* a power of two */
     struct bucket *buckets;           /* OWNED; n_alloc of them, n_used ever handed out */
     size_t n_alloc;                   /* buckets allocated (doubling up to max_keys) */
@@ -77,12 +80,11 @@ int ratelimit_new(unsigned burst, unsigned per_minute, size_t max_keys, struct r
     rl = calloc(1, sizeof(*rl));
     if (!rl)
         return -ENOMEM;
-    rl->slots = malloc(n_slots * sizeof(*rl->slots));
+    rl->slots = calloc(n_slots, sizeof(*rl->slots)); /* all NONE */
     if (!rl->slots) {
         free(rl);
         return -ENOMEM;
     }
-    memset(rl->slots, 0xff, n_slots * sizeof(*rl->slots)); /* NONE */
     pthread_mutex_init(&rl->lock, NULL);
     rl->full_units = (uint64_t)burst * UNITS_PER_TOKEN;
     rl->per_minute = per_minute;
@@ -172,11 +174,17 @@ static uint32_t *slot_of(struct ratelimit *rl, uint64_t hash)
     return &rl->slots[hash & (rl->n_slots - 1)];
 }
 
+/* The first bucket of hash's chain, or NONE. */
+static uint32_t chain_head(struct ratelimit *rl, uint64_t hash)
+{
+    return ~*slot_of(rl, hash);
+}
+
 static uint32_t find(struct ratelimit *rl, const char *key, size_t len, uint64_t hash)
 {
     size_t n = len < KEY_MAX ? len : KEY_MAX;
 
-    for (uint32_t i = *slot_of(rl, hash); i != NONE; i = rl->buckets[i].chain) {
+    for (uint32_t i = chain_head(rl, hash); i != NONE; i = rl->buckets[i].chain) {
         const struct bucket *b = &rl->buckets[i];
 
         if (b->hash == hash && b->key_len == len && memcmp(b->key, key, n) == 0)
@@ -187,11 +195,15 @@ static uint32_t find(struct ratelimit *rl, const char *key, size_t len, uint64_t
 
 static void drop(struct ratelimit *rl, uint32_t i)
 {
-    uint32_t *link = slot_of(rl, rl->buckets[i].hash);
+    uint32_t j = chain_head(rl, rl->buckets[i].hash);
 
-    while (*link != i)
-        link = &rl->buckets[*link].chain;
-    *link = rl->buckets[i].chain;
+    if (j == i) {
+        *slot_of(rl, rl->buckets[i].hash) = ~rl->buckets[i].chain;
+    } else {
+        while (rl->buckets[j].chain != i)
+            j = rl->buckets[j].chain;
+        rl->buckets[j].chain = rl->buckets[i].chain;
+    }
     list_unlink(rl, i);
     rl->buckets[i].chain = rl->free_list;
     rl->free_list = i;
@@ -281,8 +293,8 @@ unsigned ratelimit_take(struct ratelimit *rl, const char *key, int64_t now_ms)
         b->hash = hash;
         b->units = rl->full_units;
         b->stamp_ms = now_ms;
-        b->chain = *slot_of(rl, hash);
-        *slot_of(rl, hash) = i;
+        b->chain = chain_head(rl, hash);
+        *slot_of(rl, hash) = ~i;
         rl->count++;
     }
     list_push_newest(rl, i);

@@ -239,6 +239,14 @@ int server_store_open(const struct server_config *cfg, struct store **ret, struc
     return r;
 }
 
+/* A login rate limiter of setting rate, whose zero fields take the defaults. */
+static int rate_new(const struct server_rate *rate, unsigned burst, unsigned per_minute,
+                    struct ratelimit **ret)
+{
+    return ratelimit_new(rate->burst ? rate->burst : burst,
+                         rate->per_minute ? rate->per_minute : per_minute, 65536, ret);
+}
+
 int server_run(const struct server_config *cfg)
 {
     struct server srv = {.cfg = *cfg};
@@ -277,9 +285,9 @@ int server_run(const struct server_config *cfg)
     ret = root_key_load(&srv);
     if (ret < 0)
         goto out;
-    ret = ratelimit_new(20, 20, 65536, &srv.rl_ip);
+    ret = rate_new(&srv.cfg.login_ip, 20, 20, &srv.rl_ip);
     if (ret == 0)
-        ret = ratelimit_new(10, 5, 65536, &srv.rl_account);
+        ret = rate_new(&srv.cfg.login_account, 10, 5, &srv.rl_account);
     if (ret == 0)
         ret = ratelimit_new(300, 300, 65536, &srv.rl_token);
     if (ret == 0)

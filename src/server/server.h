@@ -21,6 +21,14 @@
 #define SERVER_THREADS_PER_CORE 8
 #define SERVER_THREADS_MAX 256
 
+/* A token bucket's setting: burst attempts at once, refilled at per_minute. */
+struct server_rate {
+    unsigned burst;      /* 0: the default */
+    unsigned per_minute; /* 0: the default */
+};
+
+#define SERVER_RATE_MAX 1000000000u /* either number of a server_rate, at most */
+
 struct server_config {
     const char *listen;       /* "127.0.0.1:8200", "[::1]:8200" */
     const char *data_dir;     /* SQLite directory (and root.key) */
@@ -30,6 +38,10 @@ struct server_config {
     bool audit_async;         /* answer before audit records are durable (measurements only) */
     const char *tls_cert;     /* PEM certificate (chain) file; NULL: plain HTTP */
     const char *tls_key;      /* PEM private key file; set exactly when tls_cert is */
+
+    /* Login attempts per client address (default 20, 20 a minute) and per
+     * account until one succeeds (default 10, 5 a minute). */
+    struct server_rate login_ip, login_account;
 };
 
 #define SERVER_TLS_PEM_MAX (1u << 20) /* bytes of a certificate or key file */

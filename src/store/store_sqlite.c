@@ -20,8 +20,8 @@
  * a write undoes what it did.
  *
  * At open, the migrations of migrations.h newer than the newest version in
- * schema_migrations are applied in order, each in its own transaction; a
- * database written by a newer binary is refused.
+ * schema_migrations are applied in order, all in one transaction; a database
+ * written by a newer binary is refused.
  */
 #include "store/store.h"
 
@@ -3534,12 +3534,12 @@ static int sq_record_migration(struct sq_conn *c, const struct store_migration *
     return rc == SQLITE_DONE ? 0 : sq_fail(c, rc, "record migration");
 }
 
-/* Applies the next pending migration in one transaction; *ret_done when there
- * was none. */
-static int sq_migrate_one(struct sq_store *s, struct sq_conn *c, bool *ret_done)
+/* Applies every pending migration, all in one transaction: a fresh database
+ * costs one commit (one fsync) rather than one per migration, and an upgrade
+ * that fails half-way leaves the database as the old binary knew it. */
+static int sq_migrate(struct sq_store *s, struct sq_conn *c)
 {
     int64_t known = store_n_migrations ? store_migrations[store_n_migrations - 1].version : 0;
-    const struct store_migration *m = NULL;
     int64_t current = 0;
     int r;
 
@@ -3564,10 +3564,11 @@ static int sq_migrate_one(struct sq_store *s, struct sq_conn *c, bool *ret_done)
         r = -EIO;
         goto out;
     }
-    for (size_t i = 0; i < store_n_migrations && !m; i++)
-        if (store_migrations[i].version > current)
-            m = &store_migrations[i];
-    if (m) {
+    for (size_t i = 0; i < store_n_migrations; i++) {
+        const struct store_migration *m = &store_migrations[i];
+
+        if (m->version <= current)
+            continue;
         r = sq_conn_exec(c, m->sql, m->name);
         if (r < 0)
             goto out;
@@ -3578,7 +3579,6 @@ static int sq_migrate_one(struct sq_store *s, struct sq_conn *c, bool *ret_done)
     r = sq_conn_exec(c, "COMMIT", "commit migration");
     if (r < 0)
         goto out;
-    *ret_done = !m;
     return 0;
 out:
     sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
@@ -3638,11 +3638,8 @@ int store_sqlite_open(const char *dir, struct store **ret, struct buf *err)
     close(fd);
 
     r = sq_conn_open(s, true, &s->writer);
-    if (r >= 0) {
-        bool done = false;
-        while (r >= 0 && !done)
-            r = sq_migrate_one(s, s->writer, &done);
-    }
+    if (r >= 0)
+        r = sq_migrate(s, s->writer);
     if (r < 0) {
         if (err)
             buf_adds(err, buf_str(&s->base.err));
