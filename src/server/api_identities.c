@@ -373,8 +373,8 @@ static void identity_login(struct req *r, const char *client_id, const uint8_t *
         http_fail(r, 503, "cannot create an access token (%d)", ret);
         goto out;
     }
-    if (audit_or_fail(r, &(struct audit_event){.event = "auth.identity.login"}) < 0)
-        goto out;
+    if (audit_defer(r, &(struct audit_event){.event = "auth.identity.login"}) < 0)
+        goto out; /* the reply is held until the record is durable */
     reply = token_json(token.ptr, token.len, id.access_token_ttl, id.access_token_max_ttl);
     if (!compat)
         json_object_set_new(reply, "identity",
