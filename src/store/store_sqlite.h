@@ -1,0 +1,15 @@
+/* store_sqlite.h - what the SQLite backend tells beyond store.h: how its
+ * group commit went (for tests and measurements). */
+#pragma once
+
+#include <stdint.h>
+
+struct store;
+
+struct store_sqlite_stats {
+    uint64_t commits; /* transactions committed by write calls */
+    uint64_t calls;   /* write calls whose changes those commits made durable */
+};
+
+/* The counts since the store was opened; zeros for a store of another backend. */
+void store_sqlite_stats(struct store *s, struct store_sqlite_stats *ret);
