@@ -835,6 +835,7 @@ static int sq_write_end(struct sq_conn *c, bool ok)
     s->waiters = &w;
     while (!w.done)
         pthread_cond_wait(&s->batch_cond, &s->write_lock);
+    c->op = SQ_OP_ENDED; /* write_lock is ours again, the connection's state too */
     return w.r;
 }
 
