@@ -572,6 +572,7 @@ struct sq_store {
     unsigned wanting;                /* calls waiting to take write_lock (atomic) */
     struct sq_waiter *waiters;       /* calls waiting for the open transaction's COMMIT */
     size_t batch_n;                  /* calls done in the open transaction */
+    size_t batch_max;                /* at most, SQ_BATCH_MAX unless set */
     struct store_sqlite_stats stats; /* under write_lock */
     pthread_mutex_t pool_lock;
     pthread_cond_t pool_cond;     /* signalled when a reader is returned */
@@ -818,7 +819,7 @@ static int sq_write_end(struct sq_conn *c, bool ok)
         (void)sq_run_quiet(c, ST_ROLLBACK); /* nothing of anyone's in it */
         return 0;
     }
-    if (!__atomic_load_n(&s->wanting, __ATOMIC_RELAXED) || s->batch_n >= SQ_BATCH_MAX) {
+    if (!__atomic_load_n(&s->wanting, __ATOMIC_RELAXED) || s->batch_n >= s->batch_max) {
         int r = sq_run(c, ST_COMMIT, "");
         if (r < 0 && !sqlite3_get_autocommit(c->db))
             (void)sq_run_quiet(c, ST_ROLLBACK);
@@ -3726,6 +3727,7 @@ int store_sqlite_open(const char *dir, struct store **ret, struct buf *err)
     pthread_mutex_init(&s->err_lock, NULL);
     pthread_mutex_init(&s->write_lock, NULL);
     pthread_cond_init(&s->batch_cond, NULL);
+    s->batch_max = SQ_BATCH_MAX;
     pthread_mutex_init(&s->pool_lock, NULL);
     pthread_cond_init(&s->pool_cond, NULL);
 
@@ -3781,5 +3783,14 @@ void store_sqlite_stats(struct store *s, struct store_sqlite_stats *ret)
         return;
     pthread_mutex_lock(&sq(s)->write_lock);
     *ret = sq(s)->stats;
+    pthread_mutex_unlock(&sq(s)->write_lock);
+}
+
+void store_sqlite_set_batch_max(struct store *s, size_t n)
+{
+    if (!s || s->ops != &sq_ops)
+        return;
+    pthread_mutex_lock(&sq(s)->write_lock);
+    sq(s)->batch_max = n < 1 ? 1 : n > SQ_BATCH_MAX ? SQ_BATCH_MAX : n;
     pthread_mutex_unlock(&sq(s)->write_lock);
 }

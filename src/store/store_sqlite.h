@@ -2,6 +2,7 @@
  * group commit went (for tests and measurements). */
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct store;
@@ -13,3 +14,7 @@ struct store_sqlite_stats {
 
 /* The counts since the store was opened; zeros for a store of another backend. */
 void store_sqlite_stats(struct store *s, struct store_sqlite_stats *ret);
+
+/* At most n (1..64; default 64) write calls per transaction: 1 commits each
+ * call on its own, as without group commit (for measuring what it brings). */
+void store_sqlite_set_batch_max(struct store *s, size_t n);
