@@ -14,6 +14,9 @@
  * changes are on disk, and fails if they are not; if SQLite rolls the whole
  * transaction back on its own (a full disk, an I/O error), every call of the
  * batch fails.  Every write call ends in sq_conn_releasep, with write_lock held.
+ * As a call may wait for the calls after it, a callback of a write call
+ * (audit_append's chain, restore's next) must not take a lock that a caller
+ * of the store may hold across a write call.
  * Reads take a connection from a pool of at most SQ_MAX_READERS (opened
  * lazily, kept on a free list, marked query_only) and wait only when all of
  * them are busy.  A connection is used by one thread at a time (a writer call
