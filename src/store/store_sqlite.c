@@ -818,7 +818,9 @@ static int sq_write_end(struct sq_conn *c, bool ok)
     }
     if (ok)
         s->batch_n++;
-    else if (!s->batch_n) {
+    else if (s->batch_n)
+        s->stats.failed_amid++;
+    else {
         (void)sq_run_quiet(c, ST_ROLLBACK); /* nothing of anyone's in it */
         return 0;
     }

@@ -8,8 +8,10 @@
 struct store;
 
 struct store_sqlite_stats {
-    uint64_t commits; /* transactions committed by write calls */
-    uint64_t calls;   /* write calls whose changes those commits made durable */
+    uint64_t commits;     /* transactions committed by write calls */
+    uint64_t calls;       /* write calls whose changes those commits made durable */
+    uint64_t failed_amid; /* failed calls that undid their own changes amid other
+                           * calls' in the same transaction */
 };
 
 /* The counts since the store was opened; zeros for a store of another backend. */

@@ -2300,6 +2300,7 @@ Test(store, concurrent_write_calls_durable_and_isolated, .timeout = 120)
     cr_assert_eq(after.calls - before.calls, 2 * GC_CALLS, "each successful call committed once");
     cr_assert_lt(after.commits - before.commits, after.calls - before.calls,
                  "no commit was shared by several calls");
+    cr_assert_gt(after.failed_amid, before.failed_amid, "no call failed amid others");
 #endif
 
     for (int i = 0; i < GC_THREADS; i++) {
