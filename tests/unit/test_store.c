@@ -2275,7 +2275,7 @@ static void *gc_main(void *arg)
  * version or seq it was told, none twice and none missing; the calls that
  * failed left nothing and undid nobody else's; and (SQLite) calls did share
  * commits. */
-Test(store, concurrent_write_calls_durable_and_isolated, .timeout = 120)
+Test(store, concurrent_write_calls_durable_and_isolated)
 {
     static struct gc_worker wk[GC_THREADS];
     static bool seen_version[GC_CALLS + 1], seen_seq[GC_CALLS + 1];
