@@ -3,11 +3,25 @@
  * One database file, <dir>/arca.db, in WAL mode with synchronous=FULL: a call
  * that returned 0 is on disk, and readers never wait for the writer.
  *
- * Threads: one write connection behind a mutex; every mutating call holds it
- * for exactly one BEGIN IMMEDIATE ... COMMIT.  Reads take a connection from a
- * pool of at most SQ_MAX_READERS (opened lazily, kept on a free list, marked
- * query_only) and wait only when all of them are busy.  A connection is used
- * by one thread at a time, so it is opened without SQLite's own mutex.
+ * Threads: one write connection behind a mutex (write_lock), with group
+ * commit: concurrent mutating calls share one transaction and one fsync.  A
+ * call takes write_lock, opens the transaction (BEGIN IMMEDIATE) unless one is
+ * open, and does its work inside its own SAVEPOINT, so that its failure rolls
+ * back its own changes only.  When it is done, if another call is waiting for
+ * write_lock and the batch has room, it hands the open transaction on and waits
+ * until someone commits it; else it COMMITs and gives every waiting call of the
+ * batch the COMMIT's result (sq_write_end).  A call still returns only once its
+ * changes are on disk, and fails if they are not; if SQLite rolls the whole
+ * transaction back on its own (a full disk, an I/O error), every call of the
+ * batch fails.  Every write call ends in sq_conn_releasep, with write_lock held.
+ * As a call may wait for the calls after it, a callback of a write call
+ * (audit_append's chain, restore's next) must not take a lock that a caller
+ * of the store may hold across a write call.
+ * Reads take a connection from a pool of at most SQ_MAX_READERS (opened
+ * lazily, kept on a free list, marked query_only) and wait only when all of
+ * them are busy.  A connection is used by one thread at a time (a writer call
+ * waiting for its batch has reset its statements), so it is opened without
+ * SQLite's own mutex.
  *
  * Every statement is in sq_stmts[] below and is prepared once per connection,
  * on first use; values are always bound, never formatted into SQL.  The one
@@ -42,8 +56,10 @@
 #include "base/util.h"
 #include "store/migrations.h"
 #include "store/store_backend.h"
+#include "store/store_sqlite.h"
 
 #define SQ_MAX_READERS 8
+#define SQ_BATCH_MAX 64 /* write calls at most in one transaction */
 #define SQ_BUSY_TIMEOUT_MS 5000
 #define SQ_ERR_MAX 256 /* longest message kept in store->err, NUL included */
 #define SQ_ROLE_SIZE sizeof(((struct store_member *)0)->role) /* a role name, NUL included */
@@ -68,6 +84,9 @@ enum sq_stmt {
     ST_BEGIN_IMMEDIATE,
     ST_COMMIT,
     ST_ROLLBACK,
+    ST_SAVEPOINT,
+    ST_RELEASE,
+    ST_ROLLBACK_TO,
     ST_USER_COUNT,
     ST_USER_INSERT,
     ST_USER_BY_ID,
@@ -216,6 +235,9 @@ static const struct {
     [ST_BEGIN_IMMEDIATE] = {"begin immediate", "BEGIN IMMEDIATE"},
     [ST_COMMIT] = {"commit", "COMMIT"},
     [ST_ROLLBACK] = {"rollback", "ROLLBACK"},
+    [ST_SAVEPOINT] = {"savepoint", "SAVEPOINT op"},
+    [ST_RELEASE] = {"release savepoint", "RELEASE op"},
+    [ST_ROLLBACK_TO] = {"rollback to savepoint", "ROLLBACK TO op"},
     [ST_USER_COUNT] = {"count users", "SELECT count(*) FROM users"},
     [ST_USER_INSERT] = {"insert user", "INSERT INTO users (" USER_COLS ") "
                                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"},
@@ -520,6 +542,20 @@ enum audit_filter {
 
 struct sq_store;
 
+/* Where the write call holding write_lock is (writer connection only). */
+enum sq_op {
+    SQ_OP_NONE,  /* no savepoint of its own (yet) */
+    SQ_OP_OPEN,  /* working inside its savepoint "op" */
+    SQ_OP_ENDED, /* committed, or handed on with nothing left to do */
+};
+
+/* A write call waiting for the COMMIT of its batch (on its stack). */
+struct sq_waiter {
+    struct sq_waiter *next;
+    int r; /* the COMMIT's result */
+    bool done;
+};
+
 struct sq_conn {
     sqlite3 *db;
     sqlite3_stmt *stmts[ST__MAX];       /* prepared on first use, finalized at close */
@@ -527,6 +563,7 @@ struct sq_conn {
     struct sq_store *owner;
     bool writer;          /* the write connection (else a pooled reader) */
     bool dirty;           /* the writer ran a statement that moves the epoch */
+    enum sq_op op;        /* writer: the call holding write_lock */
     struct sq_conn *next; /* free list link (readers) */
 };
 
@@ -534,8 +571,14 @@ struct sq_store {
     struct store base; /* must be first */
     char *db_path;     /* OWNED */
     pthread_mutex_t err_lock;
-    pthread_mutex_t write_lock; /* held for the whole of a write call */
+    pthread_mutex_t write_lock; /* held while a write call uses the writer */
+    pthread_cond_t batch_cond;  /* broadcast when a batch is committed (or failed) */
     struct sq_conn *writer;
+    unsigned wanting;                /* calls waiting to take write_lock (atomic) */
+    struct sq_waiter *waiters;       /* calls waiting for the open transaction's COMMIT */
+    size_t batch_n;                  /* calls done in the open transaction */
+    size_t batch_max;                /* at most, SQ_BATCH_MAX unless set */
+    struct store_sqlite_stats stats; /* under write_lock */
     pthread_mutex_t pool_lock;
     pthread_cond_t pool_cond;     /* signalled when a reader is returned */
     struct sq_conn *free_readers; /* idle readers */
@@ -611,9 +654,10 @@ static int sq_fail(struct sq_conn *c, int rc, const char *what)
  * (store.h epoch). */
 static bool sq_quiet(enum sq_stmt id)
 {
-    return id == ST_BEGIN_IMMEDIATE || id == ST_COMMIT || id == ST_ROLLBACK ||
-           id == ST_SESSION_INSERT || id == ST_ATOKEN_INSERT || id == ST_ATOKEN_USE ||
-           id == ST_CSECRET_USE || id == ST_AUDIT_INSERT;
+    return id == ST_BEGIN_IMMEDIATE || id == ST_COMMIT || id == ST_ROLLBACK || id == ST_SAVEPOINT ||
+           id == ST_RELEASE || id == ST_ROLLBACK_TO || id == ST_SESSION_INSERT ||
+           id == ST_ATOKEN_INSERT || id == ST_ATOKEN_USE || id == ST_CSECRET_USE ||
+           id == ST_AUDIT_INSERT;
 }
 
 static int sq_stmt(struct sq_conn *c, enum sq_stmt id, sqlite3_stmt **ret)
@@ -739,14 +783,115 @@ static int sq_run(struct sq_conn *c, enum sq_stmt id, const char *fmt, ...)
     return r;
 }
 
-static int sq_begin(struct sq_conn *c)
+/* Runs a statement whose failure the caller handles (rollbacks): the error
+ * of what failed before stays in store->err. */
+static int sq_run_quiet(struct sq_conn *c, enum sq_stmt id)
 {
-    return sq_run(c, c->writer ? ST_BEGIN_IMMEDIATE : ST_BEGIN, "");
+    sqlite3_stmt *st = NULL;
+    int rc = SQLITE_ERROR;
+
+    if (sq_stmt(c, id, &st) == 0) {
+        rc = sqlite3_step(st);
+        sqlite3_reset(st);
+    }
+    return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
+/* Gives every call waiting for the open transaction's COMMIT its result r. */
+static void sq_batch_done(struct sq_store *s, int r)
+{
+    /* after the COMMIT (or the rollback), before any call of the batch
+     * returns: readers loading from now on are current for the new epoch */
+    if (s->writer->dirty)
+        atomic_fetch_add(&s->epoch, 1);
+    s->writer->dirty = false;
+    for (struct sq_waiter *w = s->waiters; w; w = w->next) {
+        w->r = r;
+        w->done = true;
+    }
+    if (r == 0) {
+        s->stats.commits++;
+        s->stats.calls += s->batch_n;
+    }
+    s->waiters = NULL;
+    s->batch_n = 0;
+    pthread_cond_broadcast(&s->batch_cond);
+}
+
+/* The end of a write call's work (write_lock held): ok if its savepoint was
+ * released into the open transaction, else its changes were rolled back.
+ * Commits the transaction unless another call is waiting for write_lock and
+ * the batch has room: then an ok call waits for someone to commit it, and a
+ * failed one leaves it to the next.  Returns, for an ok call, whether its
+ * changes are on disk (the COMMIT's result), else 0. */
+static int sq_write_end(struct sq_conn *c, bool ok)
+{
+    struct sq_store *s = c->owner;
+    struct sq_waiter w = {0};
+
+    c->op = SQ_OP_ENDED;
+    if (sqlite3_get_autocommit(c->db)) {
+        /* None was begun, or SQLite rolled the batch back on its own. */
+        if (s->batch_n)
+            sq_batch_done(s, -EIO);
+        return ok ? -EIO : 0;
+    }
+    if (ok)
+        s->batch_n++;
+    else if (s->batch_n)
+        s->stats.failed_amid++;
+    else {
+        (void)sq_run_quiet(c, ST_ROLLBACK); /* nothing of anyone's in it */
+        return 0;
+    }
+    if (!__atomic_load_n(&s->wanting, __ATOMIC_RELAXED) || s->batch_n >= s->batch_max) {
+        int r = sq_run(c, ST_COMMIT, "");
+        if (r < 0 && !sqlite3_get_autocommit(c->db))
+            (void)sq_run_quiet(c, ST_ROLLBACK);
+        sq_batch_done(s, r);
+        return ok ? r : 0;
+    }
+    if (!ok)
+        return 0;
+    /* The next call uses the connection meanwhile: leave no statement busy. */
+    for (sqlite3_stmt *st = sqlite3_next_stmt(c->db, NULL); st; st = sqlite3_next_stmt(c->db, st))
+        if (sqlite3_stmt_busy(st))
+            sqlite3_reset(st);
+    w.next = s->waiters;
+    s->waiters = &w;
+    while (!w.done)
+        pthread_cond_wait(&s->batch_cond, &s->write_lock);
+    c->op = SQ_OP_ENDED; /* write_lock is ours again, the connection's state too */
+    return w.r;
+}
+
+/* A reader's BEGIN takes its snapshot; the writer's opens the transaction of
+ * a batch unless one is open, and the call's own savepoint in it. */
+static int sq_begin(struct sq_conn *c)
+{
+    int r;
+
+    if (!c->writer)
+        return sq_run(c, ST_BEGIN, "");
+    if (sqlite3_get_autocommit(c->db) && (r = sq_run(c, ST_BEGIN_IMMEDIATE, "")) < 0)
+        return r;
+    if ((r = sq_run(c, ST_SAVEPOINT, "")) < 0)
+        return r;
+    c->op = SQ_OP_OPEN;
+    return 0;
+}
+
+/* 0 once the call's changes are on disk, or a negative errno (and then none
+ * of them is).  The writer is not to be used after it. */
 static int sq_commit(struct sq_conn *c)
 {
-    return sq_run(c, ST_COMMIT, "");
+    int r;
+
+    if (!c->writer)
+        return sq_run(c, ST_COMMIT, "");
+    if ((r = sq_run(c, ST_RELEASE, "")) < 0)
+        return r; /* still SQ_OP_OPEN: sq_conn_releasep rolls it back */
+    return sq_write_end(c, true);
 }
 
 /* ---- connections ---- */
@@ -836,7 +981,9 @@ static int sq_conn_open(struct sq_store *s, bool writer, struct sq_conn **ret)
 
 static struct sq_conn *sq_writer(struct sq_store *s)
 {
+    __atomic_add_fetch(&s->wanting, 1, __ATOMIC_RELAXED);
     pthread_mutex_lock(&s->write_lock);
+    __atomic_sub_fetch(&s->wanting, 1, __ATOMIC_RELAXED);
     return s->writer;
 }
 
@@ -879,21 +1026,22 @@ static void sq_conn_releasep(struct sq_conn **cp)
     if (!c)
         return;
     s = c->owner;
-    if (!sqlite3_get_autocommit(c->db)) {
-        /* Statements are reset by their own cleanup, which runs first. */
-        sqlite3_stmt *st = NULL;
-        if (sq_stmt(c, ST_ROLLBACK, &st) == 0) {
-            sqlite3_step(st);
-            sqlite3_reset(st);
-        }
-    }
+    /* Statements are reset by their own cleanup, which runs first. */
     if (c->writer) {
-        if (c->dirty) /* after the COMMIT (or the rollback): readers see it */
-            atomic_fetch_add(&s->epoch, 1);
-        c->dirty = false;
+        /* The end of every write call.  Undo the call's own changes if it
+         * returned early; if that fails, the whole batch. */
+        if (c->op == SQ_OP_OPEN &&
+            (sq_run_quiet(c, ST_ROLLBACK_TO) < 0 || sq_run_quiet(c, ST_RELEASE) < 0) &&
+            !sqlite3_get_autocommit(c->db))
+            (void)sq_run_quiet(c, ST_ROLLBACK);
+        if (c->op != SQ_OP_ENDED)
+            (void)sq_write_end(c, false);
+        c->op = SQ_OP_NONE;
         pthread_mutex_unlock(&s->write_lock);
         return;
     }
+    if (!sqlite3_get_autocommit(c->db))
+        (void)sq_run_quiet(c, ST_ROLLBACK);
     pthread_mutex_lock(&s->pool_lock);
     c->next = s->free_readers;
     s->free_readers = c;
@@ -2961,6 +3109,7 @@ static void sq_free(struct sq_store *s)
     sq_conn_close(s->writer);
     pthread_cond_destroy(&s->pool_cond);
     pthread_mutex_destroy(&s->pool_lock);
+    pthread_cond_destroy(&s->batch_cond);
     pthread_mutex_destroy(&s->write_lock);
     pthread_mutex_destroy(&s->err_lock);
     buf_release(&s->base.err);
@@ -3026,19 +3175,23 @@ static int sq_folder_create(struct store *s, const char *project_id, const char 
     c = sq_writer(sq(s));
     if ((r = sq_begin(c)) < 0 || (created = sq_folder_ensure(c, project_id, env_id, path, now)) < 0)
         return r < 0 ? r : created;
-    if ((r = sq_commit(c)) < 0)
-        return r;
-    if (ret_created)
-        *ret_created = created > 0;
-    if (!ret)
-        return 0;
-    {
+    if (ret) {
+        /* read inside the transaction: the writer is not ours after the commit */
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         if ((r = sq_query(c, ST_FOLDER_FIND, &st, "tt", env_id, path)) < 0 ||
             (r = sq_step(c, st)) < 0)
             return r;
-        return r ? sq_read_folder(c, st, ret) : -EIO;
+        if ((r = r ? sq_read_folder(c, st, ret) : -EIO) < 0)
+            return r;
     }
+    if ((r = sq_commit(c)) < 0) {
+        if (ret)
+            store_folder_release(ret);
+        return r;
+    }
+    if (ret_created)
+        *ret_created = created > 0;
+    return 0;
 }
 
 static int sq_folder_list(struct store *s, const char *env_id, const char *path, bool recursive,
@@ -3605,6 +3758,8 @@ int store_sqlite_open(const char *dir, struct store **ret, struct buf *err)
     s->base.err = (struct buf)BUF_INIT;
     pthread_mutex_init(&s->err_lock, NULL);
     pthread_mutex_init(&s->write_lock, NULL);
+    pthread_cond_init(&s->batch_cond, NULL);
+    s->batch_max = SQ_BATCH_MAX;
     pthread_mutex_init(&s->pool_lock, NULL);
     pthread_cond_init(&s->pool_cond, NULL);
 
@@ -3648,4 +3803,23 @@ int store_sqlite_open(const char *dir, struct store **ret, struct buf *err)
     }
     *ret = &s->base;
     return 0;
+}
+
+void store_sqlite_stats(struct store *s, struct store_sqlite_stats *ret)
+{
+    *ret = (struct store_sqlite_stats){0};
+    if (!s || s->ops != &sq_ops)
+        return;
+    pthread_mutex_lock(&sq(s)->write_lock);
+    *ret = sq(s)->stats;
+    pthread_mutex_unlock(&sq(s)->write_lock);
+}
+
+void store_sqlite_set_batch_max(struct store *s, size_t n)
+{
+    if (!s || s->ops != &sq_ops)
+        return;
+    pthread_mutex_lock(&sq(s)->write_lock);
+    sq(s)->batch_max = n < 1 ? 1 : n > SQ_BATCH_MAX ? SQ_BATCH_MAX : n;
+    pthread_mutex_unlock(&sq(s)->write_lock);
 }

@@ -18,6 +18,7 @@
 #include "base/util.h"
 #include "store/migrations.h"
 #include "store/store.h"
+#include "store/store_sqlite.h"
 
 #ifdef STORE_TEST_PG
 #include "pg_fixture.h" /* the same tests on PostgreSQL: see there */
@@ -2213,6 +2214,124 @@ Test(store, audit_queries_use_their_index, SQLITE_ONLY)
         cr_assert(strstr(buf_str(&plan), cases[i][1]), "%s: %s", cases[i][0], buf_str(&plan));
     }
     sqlite3_close(db);
+}
+
+/* ---- group commit: concurrent write calls share transactions ---- */
+
+#define GC_THREADS 16
+#define GC_ROUNDS 40
+#define GC_CALLS (GC_THREADS * GC_ROUNDS) /* of each kind that succeeds */
+
+struct gc_worker {
+    pthread_t thread;
+    int id;
+    int errors;                  /* calls that did not answer as they should */
+    int conflicts;               /* -EEXIST answers to a CREATE of an existing key */
+    int64_t versions[GC_ROUNDS]; /* of SHARED, as returned */
+    int64_t seqs[GC_ROUNDS];     /* of the audit records, as returned */
+};
+
+static void *gc_main(void *arg)
+{
+    struct gc_worker *wk = arg;
+    char own[16], lost[16], value[32];
+
+    snprintf(own, sizeof(own), "OWN_%d", wk->id);
+    snprintf(lost, sizeof(lost), "LOST_%d", wk->id);
+    for (int i = 0; i < GC_ROUNDS; i++) {
+        struct store_write w[2] = {{.op = STORE_PUT, .key = "SHARED"},
+                                   {.op = STORE_PUT, .key = own}};
+        /* fails as a whole: LOST_n must never appear */
+        struct store_write bad[2] = {{.op = STORE_PUT, .key = lost},
+                                     {.op = STORE_CREATE, .key = "TAKEN"}};
+        struct store_audit a = make_audit(1000 + i, "secret.write", USER_ID, NULL, PROJ_ID);
+
+        snprintf(value, sizeof(value), "w%d-%d", wk->id, i);
+        for (int j = 0; j < 2; j++) {
+            w[j].value = bad[j].value = (const uint8_t *)value;
+            w[j].value_len = bad[j].value_len = strlen(value);
+        }
+        if (st->ops->secrets_write(st, PROJ_ID, ENV_DEV, "/", w, 2, USER_ID, 1000 + i) == 0 &&
+            w[1].ret_version == i + 1)
+            wk->versions[i] = w[0].ret_version;
+        else
+            wk->errors++;
+        if (st->ops->audit_append(st, &a, 1, test_chain, NULL) == 0)
+            wk->seqs[i] = a.seq;
+        else
+            wk->errors++;
+        if (i % 4 == wk->id % 4) {
+            if (st->ops->secrets_write(st, PROJ_ID, ENV_DEV, "/", bad, 2, USER_ID, 1000 + i) ==
+                -EEXIST)
+                wk->conflicts++;
+            else
+                wk->errors++;
+        }
+    }
+    return NULL;
+}
+
+/* Every write call that returned 0 is there after reopening, with the
+ * version or seq it was told, none twice and none missing; the calls that
+ * failed left nothing and undid nobody else's; and (SQLite) calls did share
+ * commits. */
+Test(store, concurrent_write_calls_durable_and_isolated)
+{
+    static struct gc_worker wk[GC_THREADS];
+    static bool seen_version[GC_CALLS + 1], seen_seq[GC_CALLS + 1];
+    struct store_secret *h = NULL, sec = {0};
+    size_t n = 0;
+    char key[16];
+
+    setup_project();
+    cr_assert_eq(put("TAKEN", "first"), 0);
+#ifndef STORE_TEST_PG
+    struct store_sqlite_stats before, after;
+    store_sqlite_stats(st, &before);
+#endif
+    for (int i = 0; i < GC_THREADS; i++) {
+        wk[i].id = i;
+        cr_assert_eq(pthread_create(&wk[i].thread, NULL, gc_main, &wk[i]), 0);
+    }
+    for (int i = 0; i < GC_THREADS; i++)
+        pthread_join(wk[i].thread, NULL);
+#ifndef STORE_TEST_PG
+    store_sqlite_stats(st, &after);
+    cr_assert_eq(after.calls - before.calls, 2 * GC_CALLS, "each successful call committed once");
+    cr_assert_lt(after.commits - before.commits, after.calls - before.calls,
+                 "no commit was shared by several calls");
+    cr_assert_gt(after.failed_amid, before.failed_amid, "no call failed amid others");
+#endif
+
+    for (int i = 0; i < GC_THREADS; i++) {
+        cr_assert_eq(wk[i].errors, 0, "thread %d", i);
+        cr_assert_eq(wk[i].conflicts, GC_ROUNDS / 4, "thread %d", i);
+        for (int j = 0; j < GC_ROUNDS; j++) {
+            int64_t v = wk[i].versions[j], q = wk[i].seqs[j];
+            cr_assert(v >= 1 && v <= GC_CALLS && !seen_version[v], "version %lld", (long long)v);
+            cr_assert(q >= 1 && q <= GC_CALLS && !seen_seq[q], "seq %lld", (long long)q);
+            seen_version[v] = seen_seq[q] = true;
+        }
+    }
+
+    reopen_store();
+    cr_assert_eq(st->ops->secret_history(st, ENV_DEV, "/", "SHARED", &h, &n), 0);
+    cr_assert_eq(n, GC_CALLS);
+    for (size_t i = 0; i < n; i++)
+        cr_assert_eq(h[i].version, (int64_t)(n - i));
+    store_secrets_free(h, n);
+    for (int i = 0; i < GC_THREADS; i++) {
+        snprintf(key, sizeof(key), "OWN_%d", i);
+        cr_assert_eq(st->ops->secret_get(st, ENV_DEV, "/", key, &sec), 0, "%s", key);
+        cr_assert_eq(sec.version, GC_ROUNDS, "%s", key);
+        store_secret_release(&sec);
+        snprintf(key, sizeof(key), "LOST_%d", i);
+        cr_assert_eq(st->ops->secret_history(st, ENV_DEV, "/", key, &h, &n), -ENOENT, "%s", key);
+    }
+    cr_assert_eq(st->ops->secret_get(st, ENV_DEV, "/", "TAKEN", &sec), 0);
+    cr_assert_eq(sec.version, 1);
+    store_secret_release(&sec);
+    assert_chain_intact(GC_CALLS);
 }
 
 /* ---- upgrading a 0001 database ---- */
