@@ -3,7 +3,8 @@
  *
  * The secrets go from the decrypted list straight into the child's environment
  * block: nothing is written to disk, and the parent wipes its copies once the
- * child has been started.  The parent stays to forward signals and to pass the
+ * child has been started (the offline cache, cli.c and libarca's cache.c, keeps
+ * only what the server sent, encrypted).  The parent stays to forward signals and to pass the
  * child's exit status through (128+N when the child died of signal N).
  *
  * Signals a user sends to arca (kill, a supervisor) are forwarded.  Signals
@@ -100,7 +101,7 @@ int cmd_run(struct cli *c)
     if (cli_no_args(c, "put the command after '--': arca run --env ENV -- COMMAND"))
         return EXIT_USAGE;
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* decrypted values must not land in a core file */
-    r = cli_fetch_folder(c, ARCA_OVERRIDES, &a, &l);
+    r = cli_fetch_folder_cached(c, ARCA_OVERRIDES, &a, &l);
     arca_free(a);
     if (r)
         return r;

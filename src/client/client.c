@@ -288,6 +288,7 @@ void arca_free(struct arca *a)
     if (!a)
         return;
     client_session_clear(a);
+    client_cache_free(a->cache);
     transport_free(a->transport);
     free(a->api_url);
     explicit_bzero(a->err, sizeof(a->err));
