@@ -129,8 +129,9 @@ int arca_session_save(struct arca *a, const char *config_dir);
  * saved session is for another API URL than a's, -ENOENT as well, unless a was
  * created with no URL at all (api_url NULL, ARCA_API_URL and INFISICAL_API_URL
  * unset): then the saved session's URL is used.  A machine identity's token that
- * expires within five minutes is renewed and the file rewritten; past its max
- * TTL, -EACCES (log in again). */
+ * expires within five minutes is renewed and the file rewritten (when the
+ * server cannot be reached, it is loaded as it is); past its max TTL, -EACCES
+ * (log in again). */
 int arca_session_load(struct arca *a, const char *config_dir);
 /* Deletes the saved session file. */
 int arca_session_forget(const char *config_dir);
