@@ -59,6 +59,10 @@ struct client_cache {
     uint8_t *key;                    /* SECRET, seal_malloc'd: K; NULL until a session sets it */
     char name[CACHE_NAME_CHARS + 1]; /* the entry's file name, once key is set */
     json_t *answers;                 /* OWNED: GET path -> answer, kept or loaded */
+    json_t *entry;                   /* OWNED: the entry on disk (entry_load), NULL if none */
+    bool entry_loaded;               /* entry_load was called */
+    bool recalled;                   /* the project's answer came from the entry */
+    bool no_recall;                  /* ... and was wrong: ask the server */
     bool replaying;                  /* answers come from the entry, the network is not used */
     bool refused;                    /* 401/403/404 seen: the entry is gone, nothing is saved */
     int err;                         /* the failure that started the replay */
@@ -74,6 +78,7 @@ void client_cache_free(struct client_cache *c)
     free(c->for_what);
     seal_free(c->key);
     json_decref(c->answers);
+    json_decref(c->entry);
     free(c);
 }
 
@@ -177,6 +182,48 @@ static int entry_read(struct arca *a, json_t **ret)
     }
     *ret = o;
     return 0;
+}
+
+/* The entry, read once; NULL when there is none or it does not open (that is
+ * reported where it matters: when the server is down). */
+static json_t *entry_load(struct arca *a)
+{
+    struct client_cache *c = a->cache;
+    char err[sizeof(a->err)];
+
+    if (!c->entry_loaded) {
+        c->entry_loaded = true;
+        memcpy(err, a->err, sizeof(err));
+        (void)entry_read(a, &c->entry);
+        memcpy(a->err, err, sizeof(err));
+    }
+    return c->entry;
+}
+
+bool client_cache_recall(struct arca *a, const char *path, json_t **ret)
+{
+    struct client_cache *c = a->cache;
+    json_t *o;
+
+    if (!c || !c->key || c->replaying || c->refused || c->no_recall || !entry_load(a))
+        return false;
+    o = json_object_get(json_object_get(c->entry, "answers"), path);
+    if (!o || !(*ret = json_deep_copy(o)))
+        return false;
+    client_cache_keep(a, "GET", path, o);
+    c->recalled = true;
+    return true;
+}
+
+bool client_cache_recalled(struct arca *a)
+{
+    struct client_cache *c = a->cache;
+
+    if (!c || !c->recalled)
+        return false;
+    c->recalled = false;
+    c->no_recall = true;
+    return true;
 }
 
 bool client_cache_offline(const struct arca *a)
@@ -300,7 +347,8 @@ int arca_cache_commit(struct arca *a)
     if (!c || !c->key || c->replaying || c->refused || json_object_size(c->answers) == 0)
         return 0;
     /* an unchanged entry is left alone for an hour: no fsync on every run */
-    if (entry_read(a, &old) >= 0 && wire_get_int(old, "savedAt", &saved_at) >= 0 &&
+    old = json_incref(entry_load(a));
+    if (old && wire_get_int(old, "savedAt", &saved_at) >= 0 &&
         now_ms() - saved_at < CACHE_REWRITE_MS &&
         json_equal(json_object_get(old, "answers"), c->answers))
         return 0;

@@ -268,5 +268,13 @@ int client_cache_fallback(struct arca *a, int r, long status, const char *method
                           json_t **ret_body);
 /* Keeps a copy of a 200 answer to a GET for arca_cache_commit. */
 void client_cache_keep(struct arca *a, const char *method, const char *path, const json_t *answer);
+/* Online, the answer to GET path from the entry on disk (a copy, OWNED; kept
+ * as if the server had sent it), to spare a round trip: only for an answer a
+ * later check proves (the project's membership: its key must open the
+ * records).  False when there is none. */
+bool client_cache_recall(struct arca *a, const char *path, json_t **ret);
+/* True once if an answer was recalled: the caller found it wrong (a rotated
+ * project key) and asks the server again; nothing is recalled after that. */
+bool client_cache_recalled(struct arca *a);
 /* A 401, 403 or 404: deletes the entry; nothing is written this time. */
 void client_cache_refuse(struct arca *a);

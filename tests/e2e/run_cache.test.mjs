@@ -59,6 +59,14 @@ test('arca run falls back to the encrypted cache only when the server is down', 
     r = await ok(cli, ['run', '--env=staging', ...pid, '--', 'true'], { env: { ARCA_NO_CACHE: '1' } });
     assert.deepEqual(await entries(), userEntries, 'ARCA_NO_CACHE=1 writes nothing');
 
+    /* the entry's project key spares a round trip; after a key rotation it no
+     * longer opens the records, and the run asks the server for the new one */
+    await ok(cli, ['projects', 'rotate-key', ...pid]);
+    r = await ok(cli, ['run', '--env=prod', ...pid, '--', ...SHOW]);
+    assert.equal(r.stdout, EXPECTED, 'the run after a key rotation');
+    assert.equal(r.stderr, '');
+    assert.deepEqual(await entries(), userEntries, 'the same entry, rewritten');
+
     /* a service token has its own entry, sealed under its key part */
     const st = await token('ci');
     r = await ok(cli, ['run', '--env=prod', '--', ...SHOW], { env: { ARCA_TOKEN: st } });
