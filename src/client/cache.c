@@ -259,7 +259,8 @@ int client_cache_fallback(struct arca *a, int r, long status, const char *method
         return r;
     c->err = r;
     snprintf(c->errmsg, sizeof(c->errmsg), "%s", a->err);
-    int e = entry_read(a, &entry);
+    entry = json_incref(entry_load(a));        /* read already when online it spared a round trip */
+    int e = entry ? 0 : entry_read(a, &entry); /* none, or refused: read again for the reason */
     if (e == -ENOENT)
         return client_error(a, r, "%s", c->errmsg);
     if (e < 0)
