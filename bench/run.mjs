@@ -294,8 +294,28 @@ try {
     addRow('w6 bare true, median ms (spawned the same way)', rb, '—', '—', undefined, 2);
     addRow('w6 arca run overhead over bare true, median ms', ra - rb, '—', '≤ 3 ms',
         le(ra - rb, 3), 2);
-    addRow('w6 arca run, server stopped (local cache)', 'n/a (no cache yet)', '—', '—', undefined);
     afterLoad('w6');
+    /* the same run with its server stopped: from the local encrypted cache, which
+     * a run with the server up wrote (a server of its own, so the others stay up) */
+    const gone = await smallSetup(path.join(work, 'data-offline'));
+    const goneArgs = ['run', '--env=prod', '--project-id', gone.small.id, '--', 'true'];
+    const goneOpts = { env: gone.cli.env(), cwd: gone.cli.cwd };
+    await ok(gone.cli, goneArgs);
+    await gone.server.stop();
+    const cached = await gone.cli.arca(goneArgs);
+    if (cached.code !== 0 || !/using secrets cached at/.test(cached.stderr))
+        throw new Error(`arca run with the server stopped: exit ${cached.code}: ${cached.stderr}`);
+    const w6c = { arca: [], bare: [] };
+    for (let i = 0; i < cfg.runs; i++) {
+        w6c.arca.push(await timeCommand(ARCA_BIN, goneArgs, goneOpts));
+        w6c.bare.push(await timeCommand('true', [], goneOpts));
+    }
+    results.raw.w6cached = w6c;
+    const [rc, rcb] = [median(w6c.arca), median(w6c.bare)];
+    addRow('w6 arca run, server stopped (local encrypted cache), median ms (peer: dotenvx run)',
+        rc, rd, '—', undefined, 2);
+    addRow('w6 arca run from the cache, overhead over bare true, median ms', rc - rcb, '—', '—',
+        undefined, 2);
 
     /* w8: scale - a project of cfg.scale secrets in 10 environments, each holding
      * the 50 keys at / and the rest in /bulk; its reads against the same reads of

@@ -129,8 +129,9 @@ int arca_session_save(struct arca *a, const char *config_dir);
  * saved session is for another API URL than a's, -ENOENT as well, unless a was
  * created with no URL at all (api_url NULL, ARCA_API_URL and INFISICAL_API_URL
  * unset): then the saved session's URL is used.  A machine identity's token that
- * expires within five minutes is renewed and the file rewritten; past its max
- * TTL, -EACCES (log in again). */
+ * expires within five minutes is renewed and the file rewritten (when the
+ * server cannot be reached, it is loaded as it is); past its max TTL, -EACCES
+ * (log in again). */
 int arca_session_load(struct arca *a, const char *config_dir);
 /* Deletes the saved session file. */
 int arca_session_forget(const char *config_dir);
@@ -161,6 +162,39 @@ unsigned arca_retry_after(const struct arca *a);
 
 /* Is the server up?  0 when GET /api/status answered. */
 int arca_status(struct arca *a);
+
+/* --- offline cache ------------------------------------------------------- */
+
+/* Keeps a local copy of what the server answers, for when it cannot be reached
+ * (arca run, arca export).  Call before logging in (arca_session_load,
+ * arca_login_environment).  for_what names what the calls read: the server
+ * URL, project, environment, folder and every option that changes the answer;
+ * one entry is kept per principal and for_what.  dir NULL means
+ * $XDG_CACHE_HOME/arca, else ~/.cache/arca (created 0700).
+ *
+ * With the cache on, every GET answered 200 is kept as the server sent it
+ * (encrypted records and wrapped keys, never a decrypted value) and
+ * arca_cache_commit writes them, sealed with XChaCha20-Poly1305 under a key
+ * derived from the session's private key or the service token's key part,
+ * which the server never sees.  When a later GET finds the server down
+ * (connection refused, unknown host, time-out, or 502/503/504), the entry is
+ * opened and that call and every later one are answered from it; a call the
+ * entry cannot answer fails as it would have without a cache.  An entry that
+ * fails authentication is refused (-EBADMSG).  A 401, 403 or 404 deletes the
+ * entry.  Only a session saved on disk (user, machine identity) or a service
+ * token can use it: a machine identity logging in from ARCA_CLIENT_ID needs
+ * the server to log in. */
+int arca_cache_enable(struct arca *a, const char *dir, const char *for_what);
+/* Writes the answers kept since arca_cache_enable as the entry (atomically, mode
+ * 0600; the oldest entries beyond 64 are deleted), unless they came from the
+ * cache, a call was refused, or the entry holds the same answers and is less
+ * than an hour old.  0 when there is nothing to write. */
+int arca_cache_commit(struct arca *a);
+/* 0 when the calls were answered by the server; else the failure that made them
+ * come from the entry (-ECONNREFUSED, -EHOSTUNREACH, -ETIMEDOUT, -EIO for a
+ * 502/503/504), and *ret_saved_at (optional) is when it was written (ms since
+ * the epoch). */
+int arca_cache_used(const struct arca *a, int64_t *ret_saved_at);
 
 /* --- projects ------------------------------------------------------------ */
 

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/buf.h"
@@ -107,6 +108,8 @@ static const struct {
     {"imports", offsetof(struct cli, no_imports), true},
     {"no-imports", offsetof(struct cli, no_imports)},
     {"recursive", offsetof(struct cli, recursive)},
+    {"no-cache", offsetof(struct cli, no_cache)},
+    {"cache", offsetof(struct cli, no_cache), true},
 };
 
 int cli_parse(struct cli *c, int argc, char **argv, int first)
@@ -280,7 +283,9 @@ void cli_print_json(json_t *v, bool secret)
     json_decref(v);
 }
 
-static int client_open(const struct cli *c, bool need_login, bool use_env, struct arca **ret)
+/* cache_for: arca_cache_enable's for_what, or NULL for no offline cache. */
+static int client_open(const struct cli *c, bool need_login, bool use_env, const char *cache_for,
+                       struct arca **ret)
 {
     struct arca *a = NULL;
     int r;
@@ -298,6 +303,8 @@ static int client_open(const struct cli *c, bool need_login, bool use_env, struc
     }
     if (c->ca_cert && (r = arca_set_ca_cert(a, c->ca_cert)) < 0)
         return cli_fail_free(a, r);
+    if (cache_for)
+        (void)arca_cache_enable(a, NULL, cache_for); /* without one, it works online only */
     if (need_login) {
         /* credentials in the environment log in in memory, before any saved session */
         r = use_env ? arca_login_environment(a) : -ENOENT;
@@ -419,17 +426,18 @@ int cli_scope(const struct cli *c, struct arca_scope *scope, char *project_buf, 
 
 int cli_client(const struct cli *c, bool need_login, struct arca **ret)
 {
-    return client_open(c, need_login, true, ret);
+    return client_open(c, need_login, true, NULL, ret);
 }
 
 int cli_client_saved(const struct cli *c, struct arca **ret)
 {
-    return client_open(c, true, false, ret);
+    return client_open(c, true, false, NULL, ret);
 }
 
-int cli_client_scoped(const struct cli *c, struct arca **ret, struct arca_scope *scope)
+static int client_scoped(const struct cli *c, const char *cache_for, struct arca **ret,
+                         struct arca_scope *scope)
 {
-    int r = cli_client(c, true, ret);
+    int r = client_open(c, true, true, cache_for, ret);
     if (r)
         return r;
     if (!scope->project_id)
@@ -443,6 +451,11 @@ int cli_client_scoped(const struct cli *c, struct arca **ret, struct arca_scope 
     return EXIT_OK;
 }
 
+int cli_client_scoped(const struct cli *c, struct arca **ret, struct arca_scope *scope)
+{
+    return client_scoped(c, NULL, ret, scope);
+}
+
 int cli_client_scope(const struct cli *c, struct arca **ret, struct arca_scope *scope,
                      char *project_buf, size_t size)
 {
@@ -450,17 +463,78 @@ int cli_client_scope(const struct cli *c, struct arca **ret, struct arca_scope *
     return r ? r : cli_client_scoped(c, ret, scope);
 }
 
-int cli_fetch_folder(const struct cli *c, unsigned flags, struct arca **a,
-                     struct arca_secret_list **ret)
+/* Is the offline cache on: not with --no-cache, nor with ARCA_NO_CACHE set
+ * (to anything but "", "0" or "false"). */
+static bool cache_wanted(const struct cli *c)
+{
+    const char *env = getenv("ARCA_NO_CACHE");
+
+    return !c->no_cache && (!env || !*env || streq(env, "0") || streq(env, "false"));
+}
+
+/* "3h12m": the age of what the cache held. */
+static void age_format(int64_t ms, char *out, size_t size)
+{
+    long long s = ms > 0 ? ms / 1000 : 0;
+
+    if (s < 60)
+        snprintf(out, size, "%llds", s);
+    else if (s < 3600)
+        snprintf(out, size, "%lldm%02llds", s / 60, s % 60);
+    else if (s < 86400)
+        snprintf(out, size, "%lldh%02lldm", s / 3600, s % 3600 / 60);
+    else
+        snprintf(out, size, "%lldd%02lldh", s / 86400, s % 86400 / 3600);
+}
+
+/* After a fetch with the cache on: says on stderr that the secrets came from
+ * it, or writes what the server answered into it. */
+static void cache_finish(struct arca *a)
+{
+    int64_t saved_at = 0;
+    int why = arca_cache_used(a, &saved_at);
+    char when[64] = "an unknown time", age[32];
+    time_t t = (time_t)(saved_at / 1000);
+    struct tm tm;
+
+    if (!why) {
+        if (arca_cache_commit(a) < 0)
+            fprintf(stderr, "arca: warning: the offline cache was not updated: %s\n",
+                    arca_errmsg(a));
+        return;
+    }
+    if (gmtime_r(&t, &tm))
+        strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+    age_format(now_ms() - saved_at, age, sizeof(age));
+    fprintf(stderr, "arca: server unreachable (%s); using secrets cached at %s (age %s)\n",
+            why == -ECONNREFUSED   ? "connection refused"
+            : why == -EHOSTUNREACH ? "host not found"
+            : why == -ETIMEDOUT    ? "no answer in time"
+                                   : "the proxy in front of it answered 502/503/504",
+            when, age);
+}
+
+static int fetch_folder(const struct cli *c, unsigned flags, bool cache, struct arca **a,
+                        struct arca_secret_list **ret)
 {
     struct arca_scope scope;
     char project[128];
-    int r = cli_client_scope(c, a, &scope, project, sizeof(project));
+    _cleanup_buf_ struct buf cache_for = BUF_INIT;
+    int r = cli_scope(c, &scope, project, sizeof(project));
 
     if (r)
         return r;
     scope.flags = (c->no_overrides ? ARCA_SHARED_ONLY : flags) |
                   (c->no_imports ? 0 : ARCA_IMPORTS) | (c->recursive ? ARCA_RECURSIVE : 0);
+    cache = cache && cache_wanted(c);
+    /* the server's URL is added by libarca; a service token's project is its own */
+    if (cache && buf_printf(&cache_for, "folder\n%s\n%s\n%s\n%u\n%d",
+                            scope.project_id ? scope.project_id : "", scope.environment, scope.path,
+                            scope.flags, !c->no_expand) < 0)
+        cache = false;
+    r = client_scoped(c, cache ? cache_for.ptr : NULL, a, &scope);
+    if (r)
+        return r;
     r = arca_secrets_list(*a, &scope, ret);
     if (r >= 0 && !c->no_expand) {
         r = arca_secrets_expand(*a, &scope, *ret);
@@ -469,7 +543,23 @@ int cli_fetch_folder(const struct cli *c, unsigned flags, struct arca **a,
             *ret = NULL;
         }
     }
-    return r < 0 ? cli_fail(*a, r) : EXIT_OK;
+    if (r < 0)
+        return cli_fail(*a, r);
+    if (cache)
+        cache_finish(*a);
+    return EXIT_OK;
+}
+
+int cli_fetch_folder(const struct cli *c, unsigned flags, struct arca **a,
+                     struct arca_secret_list **ret)
+{
+    return fetch_folder(c, flags, false, a, ret);
+}
+
+int cli_fetch_folder_cached(const struct cli *c, unsigned flags, struct arca **a,
+                            struct arca_secret_list **ret)
+{
+    return fetch_folder(c, flags, true, a, ret);
 }
 
 int cli_project(const struct cli *c, struct arca *a, const char **ret, char *project_buf,

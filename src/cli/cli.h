@@ -85,6 +85,7 @@ struct cli {
     bool no_overrides;              /* run/export --no-overrides: shared values only */
     bool no_imports;                /* --no-imports: leave the folder's imports out */
     bool recursive;                 /* --recursive: sub-folders too (secrets list, folders list) */
+    bool no_cache;                  /* run/export --no-cache: no offline copy, read or written */
     const char *from;               /* imports add --from ENV:PATH */
     const char *tls_cert;           /* arca server --tls-cert FILE */
     const char *tls_key;            /* arca server --tls-key FILE */
@@ -137,6 +138,11 @@ int cli_client_scope(const struct cli *c, struct arca **ret, struct arca_scope *
  * (also on a failed list), *ret OWNED (arca_secret_list_free). */
 int cli_fetch_folder(const struct cli *c, unsigned flags, struct arca **a,
                      struct arca_secret_list **ret);
+/* cli_fetch_folder with the offline cache (arca run, arca export): unless
+ * --no-cache or ARCA_NO_CACHE, what the server answers is kept, and when it
+ * cannot be reached the kept copy answers, with a notice on stderr. */
+int cli_fetch_folder_cached(const struct cli *c, unsigned flags, struct arca **a,
+                            struct arca_secret_list **ret);
 
 /* True when ARCA_TOKEN or INFISICAL_TOKEN is set (a service token logs in). */
 bool cli_env_token(void);

@@ -104,7 +104,7 @@ int cmd_export(struct cli *c)
         return EXIT_USAGE;
     if (cli_format(c, formats, &format) < 0)
         return EXIT_USAGE;
-    r = cli_fetch_folder(c, ARCA_OVERRIDES, &a, &l);
+    r = cli_fetch_folder_cached(c, ARCA_OVERRIDES, &a, &l);
     if (r)
         goto out;
     buf_init_secret(&out, 0);

@@ -19,6 +19,10 @@ struct command {
     "  --project-id ID     project (default: ARCA_PROJECT_ID, then .arca.json)\n"
 
 #define IMPORTS_FLAG "--no-imports leaves out the secrets the folder imports (arca imports add).\n"
+#define CACHE_FLAG                                                                                 \
+    "When the server cannot be reached, the copy of this scope's secrets kept (encrypted) in\n"    \
+    "~/.cache/arca from an earlier run is used, with a notice on stderr; a 401/403/404\n"          \
+    "deletes it.  --no-cache (or ARCA_NO_CACHE=1) neither reads nor writes it.\n"
 
 static const struct command commands[] = {
     {"server", cmd_server,
@@ -221,17 +225,17 @@ static const struct command commands[] = {
     {"run", cmd_run,
      "arca run [flags] -- COMMAND [ARGS ...]\n"
      "Runs COMMAND with the folder's secrets added to its environment.  Signals are\n"
-     "forwarded to it and its exit status is passed through; nothing is written to "
-     "disk.\n"
+     "forwarded to it and its exit status is passed through; no value is written to "
+     "disk in clear.\n"
      "Your personal overrides replace the shared values (also in references);\n"
      "--no-overrides uses the shared values only.\n"
-     "--expand=false keeps ${...} references unexpanded.\n" IMPORTS_FLAG SCOPE_FLAGS},
+     "--expand=false keeps ${...} references unexpanded.\n" CACHE_FLAG IMPORTS_FLAG SCOPE_FLAGS},
     {"export", cmd_export,
      "arca export [--format dotenv|dotenv-export|json|yaml|csv] [--output-file FILE] [flags]\n"
      "dotenv output reads back identically with the dotenv package and with sh\n"
      "(set -a; . ./file).  --output-file is written atomically with mode 0600.\n"
      "Your personal overrides replace the shared values; --no-overrides: shared only.\n"
-     "--expand=false keeps ${...} references unexpanded.\n" IMPORTS_FLAG SCOPE_FLAGS},
+     "--expand=false keeps ${...} references unexpanded.\n" CACHE_FLAG IMPORTS_FLAG SCOPE_FLAGS},
     {"folders list", cmd_folders_list,
      "arca folders list [--recursive] [--format json] [flags]\n"
      "Lists the sub-folders of --path (every descendant with --recursive).  A folder exists\n"

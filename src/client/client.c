@@ -288,6 +288,7 @@ void arca_free(struct arca *a)
     if (!a)
         return;
     client_session_clear(a);
+    client_cache_free(a->cache);
     transport_free(a->transport);
     free(a->api_url);
     explicit_bzero(a->err, sizeof(a->err));
@@ -943,6 +944,18 @@ void client_key_cache_put(struct arca *a, const char *project_id, uint8_t *key)
     a->keys[a->n_keys++] = (struct client_project_key){.project_id = id, .key = key};
 }
 
+static void key_cache_drop(struct arca *a, const char *project_id)
+{
+    for (size_t i = 0; i < a->n_keys; i++)
+        if (streq(a->keys[i].project_id, project_id)) {
+            free(a->keys[i].project_id);
+            seal_free(a->keys[i].key);
+            memmove(&a->keys[i], &a->keys[i + 1], (a->n_keys - i - 1) * sizeof(a->keys[0]));
+            a->n_keys--;
+            return;
+        }
+}
+
 const uint8_t *client_key_cache_get(struct arca *a, const char *project_id)
 {
     for (size_t i = 0; i < a->n_keys; i++)
@@ -965,6 +978,7 @@ int client_project_fetch(struct arca *a, const char *project_id, json_t **ret)
 
 int client_project_key(struct arca *a, const char *project_id, const uint8_t **ret)
 {
+    _cleanup_buf_ struct buf path = BUF_INIT;
     _cleanup_json_ json_t *answer = NULL;
     _cleanup_buf_ struct buf wrapped = BUF_INIT;
     _cleanup_seal_ uint8_t *key = NULL;
@@ -978,7 +992,11 @@ int client_project_key(struct arca *a, const char *project_id, const uint8_t **r
     }
     if (!a->has_keypair) /* a service token holds the key of its own project only */
         return client_error(a, -EACCES, "this service token is not for project '%s'", project_id);
-    r = client_project_fetch(a, project_id, &answer);
+    /* the membership the offline cache kept spares a round trip: the key it
+     * opens must open the records, else arca_secrets_list asks the server */
+    r = client_project_path(a, project_id, NULL, &path);
+    if (r < 0 || !client_cache_recall(a, path.ptr, &answer))
+        r = client_project_fetch(a, project_id, &answer);
     if (r < 0)
         return r;
     r = client_answer_obj(a, answer, "membership", &membership);
@@ -1419,7 +1437,8 @@ static int list_add(struct arca *a, const struct client_scope *s, const uint8_t 
     return secret_open(a, &at, pkey, o, &l->v[l->n - 1]);
 }
 
-int arca_secrets_list(struct arca *a, const struct arca_scope *scope, struct arca_secret_list **ret)
+static int secrets_list(struct arca *a, const struct arca_scope *scope,
+                        struct arca_secret_list **ret)
 {
     _cleanup_json_ json_t *answer = NULL;
     struct client_scope s;
@@ -1473,6 +1492,18 @@ int arca_secrets_list(struct arca *a, const struct arca_scope *scope, struct arc
     return 0;
 fail:
     arca_secret_list_free(l);
+    return r;
+}
+
+int arca_secrets_list(struct arca *a, const struct arca_scope *scope, struct arca_secret_list **ret)
+{
+    int r = secrets_list(a, scope, ret);
+
+    if (r == -EBADMSG && client_cache_recalled(a)) {
+        /* the project key the offline cache held predates a key rotation */
+        key_cache_drop(a, scope->project_id);
+        r = secrets_list(a, scope, ret);
+    }
     return r;
 }
 

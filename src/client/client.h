@@ -32,6 +32,7 @@
 #define CLIENT_API "/api/arca/v1"
 
 struct transport;
+struct client_cache;
 
 struct client_project_key {
     char *project_id; /* OWNED */
@@ -58,6 +59,7 @@ struct arca {
     uint8_t *sk;                 /* SECRET: seal_malloc'd, SEAL_SK_BYTES */
     struct client_project_key keys[CLIENT_KEY_CACHE]; /* opened project keys */
     size_t n_keys;                                    /* entries used in keys */
+    struct client_cache *cache; /* OWNED: arca_cache_enable's local copy, NULL when off */
 };
 
 /* Sets arca_errmsg() and returns r (a negative errno), so that failures read
@@ -232,3 +234,47 @@ void client_service_token_release(struct client_service_token *t);
 /* Overwrites the characters of the JSON string obj[key], if there is one, before
  * the object is released: for tokens and keys that jansson holds in ordinary memory. */
 void client_json_wipe(json_t *obj, const char *key);
+
+/* --- session.c: private files ------------------------------------------- */
+
+/* Appends $HOME/sub (else the passwd entry's home) to out.  -ENOENT, -E2BIG. */
+int client_home_path(const char *sub, struct buf *out);
+/* mkdir -p with mode for the directories it creates.  -ENOTDIR, -errno. */
+int client_mkdir_p(const char *path, mode_t mode);
+/* Writes <data, len> to file (in dir) through a temporary file in dir: mode
+ * 0600, fsync, rename, fsync of dir.  -errno. */
+int client_write_atomic(const char *dir, const char *file, const void *data, size_t len);
+/* Reads file into out (a secret buffer of at most max bytes), refusing a
+ * symbolic link, anything but a regular file, another user's file and a file
+ * others could read, each with its message.  -ENOENT when there is none. */
+int client_read_private(struct arca *a, const char *file, size_t max, struct buf *out);
+
+/* --- cache.c: the offline copy (arca_cache_enable) ---------------------- */
+
+void client_cache_free(struct client_cache *c);
+/* Derives the cache's key from secret, a key the server never sees (the
+ * session's private key, a service token's key part).  No-op with the cache off. */
+void client_cache_set_key(struct arca *a, const uint8_t secret[SEAL_KEY_BYTES]);
+/* True once the server was found down and the entry loaded: every call is
+ * answered by client_cache_answer. */
+bool client_cache_offline(const struct arca *a);
+/* The loaded entry's answer to method path (a copy, OWNED), or the failure
+ * that started the replay. */
+int client_cache_answer(struct arca *a, const char *method, const char *path, json_t **ret_body);
+/* After a failed call (r, and the HTTP status or 0 when none came): when the
+ * server cannot be reached and an entry exists, loads it and answers from it;
+ * else r.  -EBADMSG when the entry fails authentication. */
+int client_cache_fallback(struct arca *a, int r, long status, const char *method, const char *path,
+                          json_t **ret_body);
+/* Keeps a copy of a 200 answer to a GET for arca_cache_commit. */
+void client_cache_keep(struct arca *a, const char *method, const char *path, const json_t *answer);
+/* Online, the answer to GET path from the entry on disk (a copy, OWNED; kept
+ * as if the server had sent it), to spare a round trip: only for an answer a
+ * later check proves (the project's membership: its key must open the
+ * records).  False when there is none. */
+bool client_cache_recall(struct arca *a, const char *path, json_t **ret);
+/* True once if an answer was recalled: the caller found it wrong (a rotated
+ * project key) and asks the server again; nothing is recalled after that. */
+bool client_cache_recalled(struct arca *a);
+/* A 401, 403 or 404: deletes the entry; nothing is written this time. */
+void client_cache_refuse(struct arca *a);

@@ -328,6 +328,7 @@ int arca_login_service_token(struct arca *a, const char *token)
 
     buf_init_secret(&key, 4 * SEAL_KEY_BYTES);
     client_session_clear(a);
+    client_cache_set_key(a, st.key);
     a->token = strdup(st.bearer); /* for this one request */
     if (!a->token) {
         client_service_token_release(&st);

@@ -46,6 +46,18 @@ static void closep(int *fd)
 }
 #define _cleanup_close_ __attribute__((cleanup(closep)))
 
+int client_home_path(const char *sub, struct buf *out)
+{
+    const char *home = secure_getenv("HOME");
+    if (!home || !*home) {
+        struct passwd *pw = getpwuid(geteuid());
+        if (!pw || !pw->pw_dir || !*pw->pw_dir)
+            return -ENOENT;
+        home = pw->pw_dir;
+    }
+    return buf_printf(out, "%s/%s", home, sub);
+}
+
 /* The configuration directory: config_dir, else $ARCA_CONFIG_DIR, else
  * ~/.config/arca. */
 static int config_dir_resolve(const char *config_dir, struct buf *out)
@@ -55,14 +67,7 @@ static int config_dir_resolve(const char *config_dir, struct buf *out)
     const char *env = secure_getenv("ARCA_CONFIG_DIR");
     if (env && *env)
         return buf_adds(out, env);
-    const char *home = secure_getenv("HOME");
-    if (!home || !*home) {
-        struct passwd *pw = getpwuid(geteuid());
-        if (!pw || !pw->pw_dir || !*pw->pw_dir)
-            return -ENOENT;
-        home = pw->pw_dir;
-    }
-    return buf_printf(out, "%s/.config/arca", home);
+    return client_home_path(".config/arca", out);
 }
 
 static int credentials_path(const char *config_dir, struct buf *dir, struct buf *file)
@@ -75,8 +80,7 @@ static int credentials_path(const char *config_dir, struct buf *dir, struct buf 
     return r;
 }
 
-/* mkdir -p with mode for the directories it creates. */
-static int mkdir_p(const char *path, mode_t mode)
+int client_mkdir_p(const char *path, mode_t mode)
 {
     _cleanup_free_ char *p = strdup(path);
     if (!p)
@@ -113,13 +117,12 @@ static int write_all(int fd, const char *p, size_t len)
     return 0;
 }
 
-/* Writes <data, len> to file through a temporary file in dir. */
-static int write_atomic(const char *dir, const char *file, const char *data, size_t len)
+int client_write_atomic(const char *dir, const char *file, const void *data, size_t len)
 {
     _cleanup_buf_ struct buf tmp = BUF_INIT;
     int r;
 
-    r = buf_printf(&tmp, "%s/." CREDENTIALS_FILE ".XXXXXX", dir);
+    r = buf_printf(&tmp, "%s/.tmp.XXXXXX", dir);
     if (r < 0)
         return r;
     int fd = mkostemp(tmp.ptr, O_CLOEXEC);
@@ -168,7 +171,7 @@ int arca_session_save(struct arca *a, const char *config_dir)
     r = credentials_path(config_dir, &dir, &file);
     if (r < 0)
         return client_error(a, r, "cannot find the configuration directory (set ARCA_CONFIG_DIR)");
-    r = mkdir_p(dir.ptr, 0700);
+    r = client_mkdir_p(dir.ptr, 0700);
     if (r < 0)
         return client_error(a, r, "cannot create '%s': %s", dir.ptr, strerror(-r));
 
@@ -200,19 +203,19 @@ int arca_session_save(struct arca *a, const char *config_dir)
     if (r < 0)
         return client_error(a, r, "out of memory");
 
-    r = write_atomic(dir.ptr, file.ptr, text.ptr, text.len);
+    r = client_write_atomic(dir.ptr, file.ptr, text.ptr, text.len);
     if (r < 0)
         return client_error(a, r, "cannot write '%s': %s", file.ptr, strerror(-r));
     return 0;
 }
 
-static int read_credentials(struct arca *a, const char *file, struct buf *out)
+int client_read_private(struct arca *a, const char *file, size_t max, struct buf *out)
 {
     _cleanup_close_ int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
     struct stat st;
 
     if (fd < 0 && errno == ENOENT)
-        return client_error(a, -ENOENT, "not logged in");
+        return client_error(a, -ENOENT, "'%s' does not exist", file);
     if (fd < 0 && errno == ELOOP)
         return client_error(a, -EACCES, "'%s' is a symbolic link: refusing to read it", file);
     if (fd < 0)
@@ -228,10 +231,10 @@ static int read_credentials(struct arca *a, const char *file, struct buf *out)
                             "'%s' can be read by other users: run 'chmod 600 %s' and check who "
                             "could have read it",
                             file, file);
-    if ((size_t)st.st_size > CREDENTIALS_MAX)
-        return client_error(a, -E2BIG, "'%s' is larger than 1 MiB", file);
+    if ((size_t)st.st_size > max)
+        return client_error(a, -E2BIG, "'%s' is larger than %zu KiB", file, max / 1024);
 
-    buf_init_secret(out, CREDENTIALS_MAX);
+    buf_init_secret(out, max);
     int r = buf_grow(out, (size_t)st.st_size + 1);
     if (r < 0)
         return client_error(a, r, "out of memory");
@@ -249,9 +252,10 @@ static int read_credentials(struct arca *a, const char *file, struct buf *out)
             break;
         r = buf_add(out, chunk, (size_t)k);
         explicit_bzero(chunk, sizeof(chunk));
+        if (r == -E2BIG)
+            return client_error(a, r, "'%s' is larger than %zu KiB", file, max / 1024);
         if (r < 0)
-            return client_error(a, r, r == -E2BIG ? "'%s' is larger than 1 MiB" : "out of memory",
-                                file);
+            return client_error(a, r, "out of memory");
     }
     return 0;
 }
@@ -310,6 +314,8 @@ static int session_install(struct arca *a, const json_t *o)
         r = client_session_set(a, token, email, id, pk, sk);
     if (r == -ENOMEM)
         client_error(a, r, "out of memory");
+    if (r >= 0)
+        client_cache_set_key(a, a->sk);
     seal_wipe(pk, sizeof(pk));
     return r;
 }
@@ -329,6 +335,11 @@ static int session_refresh(struct arca *a, const char *config_dir)
                             "again with 'arca login --method=universal-auth'");
     }
     int r = arca_token_renew(a);
+    if (r == -ECONNREFUSED || r == -EHOSTUNREACH || r == -ETIMEDOUT) {
+        a->err[0] = 0; /* still valid until it expires; a call on a server that is down fails
+                        * on its own, or is answered from the offline cache */
+        return 0;
+    }
     if (r == -EACCES) {
         client_session_clear(a);
         return client_error(a, r,
@@ -353,7 +364,9 @@ int arca_session_load(struct arca *a, const char *config_dir)
     r = credentials_path(config_dir, &dir, &file);
     if (r < 0)
         return client_error(a, r, "cannot find the configuration directory (set ARCA_CONFIG_DIR)");
-    r = read_credentials(a, file.ptr, &text);
+    r = client_read_private(a, file.ptr, CREDENTIALS_MAX, &text);
+    if (r == -ENOENT)
+        return client_error(a, r, "not logged in");
     if (r < 0)
         return r;
 

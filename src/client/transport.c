@@ -276,6 +276,8 @@ int transport_call(struct arca *a, const char *method, const char *path_and_quer
     _cleanup_slist_ struct curl_slist *headers = NULL;
     int r;
 
+    if (client_cache_offline(a)) /* the server was found down: no second wait */
+        return client_cache_answer(a, method, path_and_query, ret_body);
     buf_init(&url, CLIENT_URL_MAX + 8192);
     buf_init_secret(&request, 0);
     buf_init_secret(&auth, CLIENT_TOKEN_MAX + 64);
@@ -356,7 +358,8 @@ int transport_call(struct arca *a, const char *method, const char *path_and_quer
 
     if (code != CURLE_OK) {
         buf_release(&t->response);
-        return map_curl_error(a, code);
+        return client_cache_fallback(a, map_curl_error(a, code), 0, method, path_and_query,
+                                     ret_body);
     }
 
     long status = 0;
@@ -367,7 +370,9 @@ int transport_call(struct arca *a, const char *method, const char *path_and_quer
     if (status != 200) {
         r = map_http_error(a, status);
         buf_release(&t->response);
-        return r;
+        if (status == 401 || status == 403 || status == 404)
+            client_cache_refuse(a);
+        return client_cache_fallback(a, r, status, method, path_and_query, ret_body);
     }
 
     json_t *answer = NULL;
@@ -380,6 +385,7 @@ int transport_call(struct arca *a, const char *method, const char *path_and_quer
                             "a JSON object",
                             a->api_url);
     }
+    client_cache_keep(a, method, path_and_query, answer);
     if (ret_body)
         *ret_body = answer;
     else
