@@ -328,12 +328,35 @@ static bool want_imports(struct req *r)
     return flag(r, "includeImports", flag(r, "include_imports", is_v4(r)));
 }
 
-/* Appends the secrets v to arr, each as if the request were about its own
+/* Where secret objects go: a JSON array, or the text of one written object by
+ * object (a list of 10,000 secrets as one jansson tree would take 30 MB per
+ * request; as text it takes its size). */
+struct sink {
+    json_t *arr;
+    struct buf *text;
+    size_t n;
+};
+
+static int sink_add(struct sink *s, json_t *o)
+{
+    int ret = 0;
+
+    if (s->arr)
+        return json_array_append_new(s->arr, o) == 0 ? 0 : -ENOMEM;
+    if (s->n++ > 0)
+        ret = buf_addch(s->text, ',');
+    if (ret == 0)
+        ret = wire_dump(s->text, o);
+    json_decref(o);
+    return ret;
+}
+
+/* Appends the secrets v to out, each as if the request were about its own
  * folder (envs[i], or the request's environment if envs is NULL, and the
  * secret's path): references expand in that context.  On failure w->status
  * and w->msg say why. */
 static int append_secrets(struct req *r, struct raw *w, const struct store_env *const *envs,
-                          const struct store_secret *v, size_t n, bool show, json_t *arr)
+                          const struct store_secret *v, size_t n, bool show, struct sink *out)
 {
     const struct store_env *env0 = w->env;
     char path0[sizeof(w->path)];
@@ -348,10 +371,7 @@ static int append_secrets(struct req *r, struct raw *w, const struct store_env *
         w->env = envs ? envs[i] : env0;
         snprintf(w->path, sizeof(w->path), "%s", v[i].path);
         o = raw_json(r, w, &v[i], show);
-        if (!o)
-            ret = -EINVAL;
-        else
-            json_array_append_new(arr, o);
+        ret = o ? sink_add(out, o) : -EINVAL;
     }
     w->env = env0;
     memcpy(w->path, path0, sizeof(path0));
@@ -360,7 +380,8 @@ static int append_secrets(struct req *r, struct raw *w, const struct store_env *
 
 /* recursive=true: the secrets of every sub-folder the caller may list (others
  * are left out silently, as Infisical filters them), values where it may read. */
-static int append_subfolders(struct req *r, struct raw *w, bool view, json_t *arr, size_t *count)
+static int append_subfolders(struct req *r, struct raw *w, bool view, struct sink *out,
+                             size_t *count)
 {
     struct store_folder *f = NULL;
     size_t n_f = 0;
@@ -379,7 +400,7 @@ static int append_subfolders(struct req *r, struct raw *w, bool view, json_t *ar
             ret = append_secrets(
                 r, w, NULL, v, n,
                 view && project_can(r, &w->ctx, AUTHZ_SECRETS, AUTHZ_READ, w->env->slug, f[i].path),
-                arr);
+                out);
         *count += n;
         store_secrets_free(v, n);
     }
@@ -400,8 +421,9 @@ static json_t *imports_json(struct req *r, struct raw *w, bool want, bool view)
     int ret = want ? imports_resolve(r, &w->ctx, w->env, w->path, &b, &n) : 0;
 
     for (size_t i = 0; i < n && ret == 0; i++) {
-        secrets = json_array();
-        ret = append_secrets(r, w, b[i].envs, b[i].secrets, b[i].n, view, secrets);
+        struct sink out = {.arr = secrets = json_array()};
+
+        ret = append_secrets(r, w, b[i].envs, b[i].secrets, b[i].n, view, &out);
         json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:o}", "secretPath", b[i].path,
                                              "environment", b[i].env->slug, "folderId",
                                              b[i].folder_id, "secrets", secrets));
@@ -423,11 +445,14 @@ void api_raw_list(struct req *r)
     struct raw w = {0};
     struct store_secret *v = NULL;
     size_t n = 0, n_sub = 0;
-    json_t *arr, *meta, *imports = NULL;
+    json_t *meta, *imports = NULL;
+    _cleanup_buf_ struct buf text = BUF_INIT; /* {"secrets":[...],"imports":[...]} */
+    struct sink out = {.text = &text};
     struct audit_event e;
     bool show, view = flag(r, "viewSecretValue", true);
     int ret;
 
+    buf_init_secret(&text, 0);
     if (raw_open(r, NULL, &w) < 0)
         return;
     w.expand = flag(r, "expandSecretReferences", is_v4(r));
@@ -440,15 +465,17 @@ void api_raw_list(struct req *r)
         http_fail(r, 503, "store failure listing secrets (%d)", ret);
         goto out;
     }
-    arr = json_array();
-    ret = append_secrets(r, &w, NULL, v, n, show, arr);
+    ret = buf_adds(&text, "{\"secrets\":[");
+    if (ret == 0)
+        ret = append_secrets(r, &w, NULL, v, n, show, &out);
     if (ret == 0 && flag(r, "recursive", false))
-        ret = append_subfolders(r, &w, view, arr, &n_sub);
+        ret = append_subfolders(r, &w, view, &out, &n_sub);
     if (ret == 0)
         imports = imports_json(r, &w, want_imports(r), view);
-    if (ret < 0 || !imports) {
-        json_decref(arr);
-        http_fail(r, w.status ? w.status : 500, "%s", w.msg);
+    if (ret < 0 || !imports || buf_adds(&text, "],\"imports\":") < 0 ||
+        wire_dump(&text, imports) < 0 || buf_addch(&text, '}') < 0) {
+        json_decref(imports);
+        http_fail(r, w.status ? w.status : 500, "%s", w.status ? w.msg : "out of memory");
         goto out;
     }
     e = raw_event(&w, "secret.list", NULL);
@@ -457,12 +484,9 @@ void api_raw_list(struct req *r)
     e.metadata = meta;
     ret = audit_defer(r, &e);
     json_decref(meta);
-    if (ret < 0) {
-        json_decref(arr);
-        json_decref(imports);
-    } else {
-        http_reply(r, 200, json_pack("{s:o, s:o}", "secrets", arr, "imports", imports));
-    }
+    json_decref(imports);
+    if (ret == 0)
+        http_reply_text(r, 200, &text);
 out:
     store_secrets_free(v, n);
     raw_release(&w);
@@ -545,9 +569,10 @@ static int reply_imported(struct req *r, struct raw *w, const char *name, struct
     for (size_t i = n; i-- > 0 && ret == -ENOENT;)
         for (size_t k = 0; k < b[i].n && ret == -ENOENT; k++)
             if (streq(b[i].secrets[k].key, name)) {
-                arr = json_array();
+                struct sink out = {.arr = arr = json_array()};
+
                 ret = append_secrets(r, w, &b[i].envs[k], &b[i].secrets[k], 1,
-                                     flag(r, "viewSecretValue", true), arr);
+                                     flag(r, "viewSecretValue", true), &out);
                 e->environment = b[i].envs[k]->slug;
                 e->path = b[i].secrets[k].path;
                 if (ret < 0)

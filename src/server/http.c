@@ -143,6 +143,18 @@ void http_reply(struct req *r, unsigned status, json_t *body)
     r->status = status;
 }
 
+void http_reply_text(struct req *r, unsigned status, struct buf *body)
+{
+    struct buf old = r->reply;
+
+    if (r->status)
+        return;
+    r->reply = *body;
+    *body = old; /* empty: released by the caller */
+    buf_clear(body);
+    r->status = status;
+}
+
 static void fail_v(struct req *r, unsigned status, const char *fmt, va_list ap)
 {
     char msg[512];

@@ -93,6 +93,9 @@ const char *req_param(struct req *r, size_t i);
 
 /* Replies with status and body (TAKES body, may be NULL for "{}"). */
 void http_reply(struct req *r, unsigned status, json_t *body);
+/* Replies with a JSON text built already (TAKES its content: body is left
+ * empty; init it with buf_init_secret when it may hold values). */
+void http_reply_text(struct req *r, unsigned status, struct buf *body);
 /* Fills r->etag from r->reply (once). */
 void http_etag(struct req *r);
 /* Replies with a JSON error {statusCode, error, message, reqId}.  The message
