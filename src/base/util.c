@@ -218,6 +218,17 @@ bool utf8_valid(const char *s, size_t len)
     return true;
 }
 
+void hex_encode(const uint8_t *p, size_t n, char *out)
+{
+    /* no table lookup, no branch: keys are encoded too (sodium_bin2hex's arithmetic) */
+    for (size_t i = 0; i < n; i++) {
+        unsigned c = p[i] & 0xfu, b = p[i] >> 4;
+        out[2 * i] = (char)(unsigned char)(87u + b + (((b - 10u) >> 8) & ~38u));
+        out[2 * i + 1] = (char)(unsigned char)(87u + c + (((c - 10u) >> 8) & ~38u));
+    }
+    out[2 * n] = 0;
+}
+
 void free_wiped(void *p)
 {
     if (p) {

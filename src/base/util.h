@@ -42,6 +42,9 @@ char *strdup_or_null(const char *s);
 /* free() that first wipes the whole allocation (malloc_usable_size): for
  * memory that may have held a secret.  Accepts NULL. */
 void free_wiped(void *p);
+/* Lower-case hex of n bytes into out (2n characters and a NUL), in constant
+ * time (fit for keys). */
+void hex_encode(const uint8_t *p, size_t n, char *out);
 
 /* True if s starts with prefix. */
 bool startswith(const char *s, const char *prefix);

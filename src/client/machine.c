@@ -35,16 +35,6 @@
 
 /* --- hex ----------------------------------------------------------------- */
 
-static void hex_encode(const uint8_t *in, size_t n, char *out)
-{
-    for (size_t i = 0; i < n; i++) {
-        unsigned c = in[i] & 0xfu, b = in[i] >> 4;
-        out[2 * i] = (char)(unsigned char)(87u + b + (((b - 10u) >> 8) & ~38u));
-        out[2 * i + 1] = (char)(unsigned char)(87u + c + (((c - 10u) >> 8) & ~38u));
-    }
-    out[2 * n] = 0;
-}
-
 /* Decodes exactly 2n hex characters (either case) into out.  -EINVAL. */
 static int hex_decode(const char *in, size_t len, uint8_t *out, size_t n)
 {

@@ -19,9 +19,9 @@ static json_t *hex(const uint8_t *p, size_t n)
 {
     char s[2 * 32 + 1];
 
-    for (size_t i = 0; i < n && i < 32; i++)
-        snprintf(s + 2 * i, 3, "%02x", p[i]);
-    return json_stringn(s, 2 * (n < 32 ? n : 32));
+    n = n < 32 ? n : 32;
+    hex_encode(p, n, s);
+    return json_stringn(s, 2 * n);
 }
 
 static json_t *audit_json(const struct store_audit *a)

@@ -99,8 +99,7 @@ struct principal_entry {
 static void principal_key(const uint8_t hash[32], char key[2 + 64 + 1])
 {
     memcpy(key, "p:", 2);
-    for (int i = 0; i < 32; i++)
-        snprintf(key + 2 + 2 * i, 3, "%02x", hash[i]);
+    hex_encode(hash, 32, key + 2);
 }
 
 /* Whether r->who.token_hash names a current principal in the cache; if so
@@ -113,8 +112,8 @@ static bool principal_cached(struct req *r)
     int64_t now = now_ms();
 
     principal_key(r->who.token_hash, key);
-    if (!r->epoch_ok || !r->srv->cache || !cache_get(r->srv->cache, key, r->epoch, now, &v) ||
-        v.len <= sizeof(*e) || v.ptr[v.len - 1] != 0)
+    if (!r->epoch_ok || !cache_get(r->srv->cache, key, r->epoch, now, &v) || v.len <= sizeof(*e) ||
+        v.ptr[v.len - 1] != 0)
         return false;
     e = (const struct principal_entry *)v.ptr;
     if (e->expires_at <= now || !ip_allowed(e->trusted_ips, r->remote))
@@ -129,7 +128,7 @@ static void principal_keep(struct req *r, int64_t expires_at, const char *truste
     struct principal_entry e = {.who = r->who, .expires_at = expires_at};
     char key[2 + 64 + 1];
 
-    if (!r->epoch_ok || !r->srv->cache)
+    if (!r->epoch_ok)
         return;
     e.who.policy = NULL;
     trusted_ips = trusted_ips ? trusted_ips : "";

@@ -243,8 +243,7 @@ void http_etag(struct req *r)
         return;
     seal_hash_token(r->reply.ptr, r->reply.len, h);
     r->etag[0] = '"';
-    for (int i = 0; i < 16; i++)
-        snprintf(r->etag + 1 + 2 * i, 3, "%02x", h[i]);
+    hex_encode(h, 16, r->etag + 1);
     r->etag[33] = '"';
     r->etag[34] = 0;
 }
@@ -404,12 +403,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (audit_hold(r, suspend))
             return MHD_YES; /* called again once resumed */
     }
-    if (audit_held_result(r) < 0) {
+    int failed = audit_held_result(r);
+    if (failed < 0) {
         r->status = 0; /* the held reply is not served */
         http_fail(r, 503,
                   "the audit log cannot be written (%d): request refused (any change it made "
                   "is stored)",
-                  audit_held_result(r));
+                  failed);
     }
     return queue(r);
 }
