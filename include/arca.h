@@ -641,6 +641,10 @@ struct arca_rollback {
  * what changed; ret may be NULL. */
 int arca_secrets_rollback(struct arca *a, const struct arca_scope *scope, const char *to,
                           struct arca_rollback **ret, size_t *ret_n);
+/* What arca_secrets_rollback would do, changing nothing: each item's version
+ * is the one now current, its action what the rollback would write. */
+int arca_secrets_rollback_plan(struct arca *a, const struct arca_scope *scope, const char *to,
+                               struct arca_rollback **ret, size_t *ret_n);
 void arca_rollbacks_free(struct arca_rollback *v, size_t n);
 
 /* --- audit log ----------------------------------------------------------- */

@@ -110,6 +110,8 @@ static const struct {
     {"recursive", offsetof(struct cli, recursive)},
     {"no-cache", offsetof(struct cli, no_cache)},
     {"cache", offsetof(struct cli, no_cache), true},
+    {"yes", offsetof(struct cli, yes)},
+    {"dry-run", offsetof(struct cli, dry_run)},
 };
 
 int cli_parse(struct cli *c, int argc, char **argv, int first)
@@ -691,4 +693,77 @@ int cli_write_file(const char *path, const void *data, size_t len, unsigned mode
         unlink(tmp);
     }
     return ret;
+}
+
+void cli_plan(const struct cli *c, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (c->yes && !c->dry_run)
+        return;
+    va_start(ap, fmt);
+    vfprintf(c->dry_run ? stdout : stderr, fmt, ap);
+    va_end(ap);
+}
+
+int cli_confirm(const struct cli *c, const char *question, bool *go)
+{
+    char line[16];
+
+    *go = false;
+    if (c->dry_run) {
+        fprintf(stderr, "dry run: nothing was changed\n");
+        return EXIT_OK;
+    }
+    if (c->yes) {
+        *go = true;
+        return EXIT_OK;
+    }
+    if (!isatty(STDIN_FILENO) || !isatty(STDERR_FILENO)) {
+        cli_error("pass --yes to go ahead, or --dry-run to see the plan only",
+                  "'arca %s' deletes or replaces data and there is no terminal to confirm on",
+                  c->command);
+        return EXIT_USAGE;
+    }
+    fprintf(stderr, "%s [y/N] ", question);
+    fflush(stderr);
+    if (fgets(line, sizeof(line), stdin) &&
+        (streq(line, "y\n") || streq(line, "Y\n") || streq(line, "yes\n"))) {
+        *go = true;
+        return EXIT_OK;
+    }
+    cli_error(NULL, "cancelled: nothing was changed");
+    return EXIT_FAIL;
+}
+
+void cli_ago(int64_t s, char *out, size_t size)
+{
+    static const struct {
+        int64_t seconds;
+        const char *unit;
+    } units[] = {{86400, "day"}, {3600, "hour"}, {60, "minute"}, {1, "second"}};
+
+    for (size_t i = 0; i < ELEMENTSOF(units); i++)
+        if (s >= units[i].seconds || i + 1 == ELEMENTSOF(units)) {
+            long long n = s / units[i].seconds;
+            snprintf(out, size, "%lld %s%s ago", n, units[i].unit, n == 1 ? "" : "s");
+            return;
+        }
+}
+
+int cli_time_arg(const char *flag, const char *in, char out[static 25], int64_t *ret_ago)
+{
+    int64_t ms, seconds, now = now_ms();
+
+    if (time_parse_iso(in, &ms) == 0 || arca_duration_parse(in, &seconds) == 0) {
+        if (time_parse_iso(in, &ms) < 0)
+            ms = now - seconds * 1000;
+        time_format_iso(ms, out);
+        strcpy(out + 19, "Z"); /* whole seconds: 2026-11-29T10:00:00Z */
+        *ret_ago = (now - ms) / 1000;
+        return 0;
+    }
+    cli_error("give an ISO-8601 time (2026-11-29T10:00:00Z) or a duration ago (30m, 2h, 1d)",
+              "%s '%s' is not a time", flag, in);
+    return -EINVAL;
 }

@@ -5,6 +5,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 
 #include "arca.h"
 #include "base/buf.h"
@@ -86,6 +88,8 @@ struct cli {
     bool no_imports;                /* --no-imports: leave the folder's imports out */
     bool recursive;                 /* --recursive: sub-folders too (secrets list, folders list) */
     bool no_cache;                  /* run/export --no-cache: no offline copy, read or written */
+    bool yes;                       /* --yes: a destructive command goes ahead unasked */
+    bool dry_run;                   /* --dry-run: print the plan, change nothing */
     const char *from;               /* imports add --from ENV:PATH */
     const char *tls_cert;           /* arca server --tls-cert FILE */
     const char *tls_key;            /* arca server --tls-key FILE */
@@ -180,6 +184,22 @@ int cli_format(const struct cli *c, const char *const *allowed, const char **ret
 /* cli_format for the two formats plain (the default: "table" or "text") and
  * "json"; *ret is true for json. */
 int cli_format_json(const struct cli *c, const char *plain, bool *ret);
+
+/* For a command about to delete or replace several things, once it has shown
+ * its plan (cli_plan): with --dry-run says nothing was changed and sets
+ * *go false (exit code EXIT_OK); with --yes sets *go; on a terminal asks
+ * "question [y/N]" and sets *go on "y"/"yes" (else EXIT_FAIL, nothing done);
+ * otherwise refuses with EXIT_USAGE and a hint to pass --yes or --dry-run. */
+int cli_confirm(const struct cli *c, const char *question, bool *go);
+/* Prints a line of a plan: on stdout with --dry-run (it is the output), not at
+ * all with --yes (the command's output says what it did), else on stderr. */
+void cli_plan(const struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A time given as ISO-8601 or as a duration ago ("1m", "24h") as ISO-8601
+ * UTC in out; *ret_ago the seconds ago it is (negative: in the future).
+ * Prints the error (naming flag) and returns -EINVAL if it is neither. */
+int cli_time_arg(const char *flag, const char *in, char out[static 25], int64_t *ret_ago);
+/* "1 minute ago", "3 hours ago", "2 days ago" (rounded down) into out. */
+void cli_ago(int64_t seconds, char *out, size_t size);
 
 /* Reads a whole file into out (make it a secret buffer; its max bounds the
  * size).  Prints the error and returns a negative errno on failure. */

@@ -127,6 +127,40 @@ out:
     return r;
 }
 
+/* Shows what importing in (n keys) changes and, when it replaces the value of
+ * more than one existing secret, asks.  Returns an exit code. */
+static int import_confirm(struct cli *c, struct arca *a, const struct arca_scope *scope,
+                          const struct arca_secret_input *in, size_t n)
+{
+    struct arca_secret_list *list = NULL;
+    struct arca_scope own = *scope;
+    size_t replaced = 0, created = 0;
+    bool go;
+    int r;
+
+    own.flags = ARCA_SHARED_ONLY;
+    r = arca_secrets_list(a, &own, &list);
+    if (r < 0)
+        return cli_fail(a, r);
+    for (size_t i = 0; i < n; i++) {
+        const char *what = "create";
+        for (size_t k = 0; k < list->n; k++)
+            if (streq(list->v[k].key, in[i].key))
+                what = streq(list->v[k].value, in[i].value) ? NULL : "replace";
+        if (what && (c->dry_run || streq(what, "replace")))
+            cli_plan(c, "  %s %s\n", what, in[i].key);
+        replaced += what && streq(what, "replace");
+        created += what && streq(what, "create");
+    }
+    arca_secret_list_free(list);
+    if (replaced <= 1 && !c->dry_run)
+        return EXIT_OK;
+    cli_plan(c, "importing into %s:%s creates %zu secrets and replaces the value of %zu\n",
+             scope->environment, scope->path, created, replaced);
+    r = cli_confirm(c, "Import?", &go);
+    return r ? r : go || c->dry_run ? EXIT_OK : EXIT_FAIL;
+}
+
 int cmd_import(struct cli *c)
 {
     struct arca *a = NULL;
@@ -175,6 +209,9 @@ int cmd_import(struct cli *c)
         in[i] = (struct arca_secret_input){.key = env.v[i].key, .value = env.v[i].value};
     r = cli_client_scoped(c, &a, &scope);
     if (r)
+        goto out;
+    r = import_confirm(c, a, &scope, in, env.n);
+    if (r || c->dry_run)
         goto out;
     r = arca_secrets_set(a, &scope, in, env.n, changes, NULL);
     if (r < 0) {

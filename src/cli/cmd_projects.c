@@ -136,6 +136,30 @@ out:
     return r;
 }
 
+/* Says what a key rotation takes (the service tokens it revokes) and asks. */
+static int rotate_confirm(struct cli *c, struct arca *a, const char *pid)
+{
+    struct arca_service_token *t = NULL;
+    size_t n = 0;
+    bool go;
+    int r;
+
+    cli_plan(c, "rotating the key of project %s re-encrypts every version of every secret\n", pid);
+    if (arca_service_tokens_list(a, pid, &t, &n) == 0) {
+        for (size_t i = 0; i < n; i++)
+            cli_plan(c, "  revoke service token %s (%s)\n", t[i].id, t[i].name);
+        cli_plan(c,
+                 "and revokes the project's %zu service tokens: whatever uses them stops "
+                 "working until given new ones\n",
+                 n);
+        arca_service_tokens_free(t, n);
+    } else {
+        cli_plan(c, "and revokes every service token of the project\n");
+    }
+    r = cli_confirm(c, "Rotate the key?", &go);
+    return r ? r : go || c->dry_run ? EXIT_OK : EXIT_FAIL;
+}
+
 int cmd_projects_rotate_key(struct cli *c)
 {
     struct arca *a = NULL;
@@ -152,6 +176,11 @@ int cmd_projects_rotate_key(struct cli *c)
     r = cli_client_project(c, &a, &pid, project, sizeof(project));
     if (r)
         return r;
+    r = rotate_confirm(c, a, pid);
+    if (r || c->dry_run) {
+        arca_free(a);
+        return r;
+    }
     r = arca_project_rotate_key(a, pid, &n_versions, &n_members);
     if (r < 0)
         return cli_fail_free(a, r);

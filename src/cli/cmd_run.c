@@ -36,8 +36,28 @@ static void forward(int sig, siginfo_t *info, void *uctx)
         kill(child_pid, sig);
 }
 
+/* Variables a secret may not replace in the child (as Infisical's CLI, plus
+ * the dynamic loader's and the shells' start-up files): a secret of that name
+ * from an imported .env would break or hijack the command.  Prefixes end in _. */
+static const char *const reserved[] = {
+    "HOME",     "PATH",  "PS1",  "PS2", "PWD", "EDITOR",   "XAUTHORITY", "USER", "LOGNAME", "TERM",
+    "TERMINFO", "SHELL", "MAIL", "IFS", "ENV", "BASH_ENV", "XDG_",       "LC_",  "LD_",     "DYLD_",
+};
+
+static bool reserved_name(const char *key)
+{
+    for (size_t i = 0; i < ELEMENTSOF(reserved); i++) {
+        size_t len = strlen(reserved[i]);
+        if (reserved[i][len - 1] == '_' ? strncmp(key, reserved[i], len) == 0
+                                        : streq(key, reserved[i]))
+            return true;
+    }
+    return false;
+}
+
 /* The environment for the child: ours, with each secret set (replacing a
- * variable of the same name).  Entries for secrets are OWNED and SECRET. */
+ * variable of the same name) but those of a reserved name, which are left out
+ * with a warning.  Entries for secrets are OWNED and SECRET. */
 static char **child_env(const struct arca_secret_list *l, size_t *ret_n_owned)
 {
     size_t n_env = 0, n = 0;
@@ -49,6 +69,12 @@ static char **child_env(const struct arca_secret_list *l, size_t *ret_n_owned)
     if (!env)
         return NULL;
     for (size_t i = 0; i < l->n; i++) {
+        if (reserved_name(l->v[i].key)) {
+            fprintf(stderr,
+                    "arca: warning: secret '%s' left out: it would replace the command's %s\n",
+                    l->v[i].key, l->v[i].key);
+            continue;
+        }
         if (asprintf(&env[n], "%s=%s", l->v[i].key, l->v[i].value) < 0) {
             while (n > 0)
                 arca_secret_string_free(env[--n]);
@@ -62,7 +88,8 @@ static char **child_env(const struct arca_secret_list *l, size_t *ret_n_owned)
         size_t kl = strcspn(environ[i], "=");
         bool replaced = false;
         for (size_t j = 0; j < l->n && !replaced; j++)
-            replaced = strlen(l->v[j].key) == kl && memcmp(l->v[j].key, environ[i], kl) == 0;
+            replaced = strlen(l->v[j].key) == kl && memcmp(l->v[j].key, environ[i], kl) == 0 &&
+                       !reserved_name(l->v[j].key);
         if (!replaced)
             env[n++] = environ[i];
     }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "base/log.h"
 #include "base/util.h"
@@ -119,6 +120,21 @@ int cmd_server(struct cli *c)
     return server_run(&cfg) < 0 ? EXIT_FAIL : EXIT_OK;
 }
 
+/* Does dir hold a SQLite store (arca.db)?  Says so on stderr when not: only
+ * `arca server` (and `arca restore`, which fills a new one) makes a store. */
+static bool store_exists(const char *dir)
+{
+    _cleanup_free_ char *db = NULL;
+    struct stat st;
+
+    if (asprintf(&db, "%s/arca.db", dir) < 0 || stat(db, &st) == 0)
+        return true;
+    cli_error("pass the server's --data-dir DIR (or --database-url), or run it where './arca-data' "
+              "is the server's",
+              "no arca store in '%s' (no arca.db there): nothing to back up", dir);
+    return false;
+}
+
 /* `arca backup` (restore false) or `arca restore`: the store as `arca server`
  * would open it, the file of --output or --input. */
 static int backup_run(struct cli *c, bool restore)
@@ -137,6 +153,8 @@ static int backup_run(struct cli *c, bool restore)
                   restore ? "--input" : "--output", c->command);
         return EXIT_USAGE;
     }
+    if (!restore && !cfg.database_url && !store_exists(cfg.data_dir))
+        return EXIT_NOTFOUND;
     if (seal_init() < 0 || server_store_open(&cfg, &s, &where) < 0)
         return EXIT_FAIL;
     r = restore ? backup_restore(s, path, &rows, &err) : backup_write(s, path, &rows, &err);

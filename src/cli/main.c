@@ -24,6 +24,11 @@ struct command {
     "~/.cache/arca from an earlier run is used, with a notice on stderr; a 401/403/404\n"          \
     "deletes it.  --no-cache (or ARCA_NO_CACHE=1) neither reads nor writes it.\n"
 
+#define CONFIRM_FLAGS                                                                              \
+    " (on a terminal; elsewhere it needs --yes).\n"                                                \
+    "  --yes               go ahead without asking\n"                                              \
+    "  --dry-run           print the plan and change nothing\n"
+
 static const struct command commands[] = {
     {"server", cmd_server,
      "arca server [--listen 127.0.0.1:8200] [--data-dir ./arca-data] [--max-body BYTES]\n"
@@ -104,10 +109,10 @@ static const struct command commands[] = {
      "work for this project; 'off' deletes the server's copy.  See docs/security.md.\n"},
     {"projects list", cmd_projects_list, "arca projects list [--format json]\n"},
     {"projects rotate-key", cmd_projects_rotate_key,
-     "arca projects rotate-key --project-id ID [--format json]\n"
+     "arca projects rotate-key [--project-id ID] [--yes | --dry-run] [--format json]\n"
      "Replaces the project key (project admins): every version of every secret is decrypted\n"
      "and re-encrypted here, and the new key is sealed to every member.  The project's service\n"
-     "tokens are revoked.\n"},
+     "tokens are revoked: it lists them and asks first" CONFIRM_FLAGS},
     {"environments list", cmd_environments_list,
      "arca environments list [--project-id ID] [--format table|json]\n"
      "Lists the project's environments: SLUG, NAME, POSITION.\n"},
@@ -121,9 +126,10 @@ static const struct command commands[] = {
      "Changes an environment's display name (and position).  The slug stays: stored\n"
      "secrets are encrypted bound to it.\n"},
     {"environments remove", cmd_environments_remove,
-     "arca environments remove SLUG [--project-id ID]\n"
+     "arca environments remove SLUG [--project-id ID] [--yes | --dry-run]\n"
      "Deletes an environment in which no secret was ever written.  One that holds secrets,\n"
-     "or the history of deleted ones, is refused (exit 7): history is never dropped.\n"},
+     "or the history of deleted ones, is refused (exit 7): history is never dropped.\n"
+     "It asks first" CONFIRM_FLAGS},
     {"members add", cmd_members_add,
      "arca members add EMAIL --role ROLE [--project-id ID] [--format json]\n"
      "arca members add --identity NAME --role ROLE [--project-id ID]\n"
@@ -219,9 +225,10 @@ static const struct command commands[] = {
      "--personal: the versions of your personal override.\n" SCOPE_FLAGS},
     {"secrets rollback", cmd_secrets_rollback,
      "arca secrets rollback KEY --version N [flags]\n"
-     "arca secrets rollback --to TIME [flags]\n"
+     "arca secrets rollback --to TIME [--yes | --dry-run] [flags]\n"
      "Writes version N of KEY again as a new version, or puts every secret of the folder back\n"
-     "as it was at TIME (ISO-8601, e.g. 2026-11-29T10:00:00Z).  History is kept.\n" SCOPE_FLAGS},
+     "as it was at TIME (ISO-8601, e.g. 2026-11-29T10:00:00Z, or a duration ago: 30m, 2h).\n"
+     "History is kept.  --to shows what it changes and asks first" CONFIRM_FLAGS SCOPE_FLAGS},
     {"run", cmd_run,
      "arca run [flags] -- COMMAND [ARGS ...]\n"
      "Runs COMMAND with the folder's secrets added to its environment.  Signals are\n"
@@ -229,7 +236,9 @@ static const struct command commands[] = {
      "disk in clear.\n"
      "Your personal overrides replace the shared values (also in references);\n"
      "--no-overrides uses the shared values only.\n"
-     "--expand=false keeps ${...} references unexpanded.\n" CACHE_FLAG IMPORTS_FLAG SCOPE_FLAGS},
+     "--expand=false keeps ${...} references unexpanded.\n"
+     "Secrets named PATH, HOME, LD_PRELOAD, ... (see docs/cli.md) are left out, with a\n"
+     "warning: they would change how COMMAND itself runs.\n" CACHE_FLAG IMPORTS_FLAG SCOPE_FLAGS},
     {"export", cmd_export,
      "arca export [--format dotenv|dotenv-export|json|yaml|csv] [--output-file FILE] [flags]\n"
      "dotenv output reads back identically with the dotenv package and with sh\n"
@@ -245,9 +254,10 @@ static const struct command commands[] = {
      "Creates folder NAME (letters, digits, '-', '_') in --path, and missing parents.\n"
      "Folders cannot be renamed: values are sealed to their path.\n" SCOPE_FLAGS},
     {"folders delete", cmd_folders_delete,
-     "arca folders delete PATH [--env ENV] [--project-id ID]\n"
+     "arca folders delete PATH [--env ENV] [--project-id ID] [--yes | --dry-run]\n"
      "Deletes folder PATH and everything below it: each secret gets a deleted version\n"
-     "(history is kept, 'arca secrets history' shows it) and the folders' imports go.\n"},
+     "(history is kept, 'arca secrets history' shows it) and the folders' imports go.\n"
+     "It lists the secrets it deletes and asks first" CONFIRM_FLAGS},
     {"imports list", cmd_imports_list,
      "arca imports list [--format json] [flags]\n"
      "Lists what the folder imports, by position (a higher position wins).\n" SCOPE_FLAGS},
@@ -271,9 +281,10 @@ static const struct command commands[] = {
      "Checks the audit log's hash chain (organization admins); exit 8 if it was tampered "
      "with.\n"},
     {"import", cmd_import,
-     "arca import FILE [flags]\n"
-     "Reads a .env file (as the dotenv package does) and stores every key, all at "
-     "once.\n" SCOPE_FLAGS},
+     "arca import FILE [--yes | --dry-run] [flags]\n"
+     "Reads a .env file (as the dotenv package does) and stores every key, all at once.\n"
+     "When it replaces the value of more than one existing secret it lists them and asks\n"
+     "first" CONFIRM_FLAGS SCOPE_FLAGS},
 };
 
 static void usage(FILE *f)

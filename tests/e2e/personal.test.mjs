@@ -132,7 +132,7 @@ test('refusals: no shared secret; machine identities and service tokens have no 
 });
 
 test('rotating the project key keeps overrides readable, on both kinds of route', T, async () => {
-    await ok(a, ['projects', 'rotate-key', ...pid]);
+    await ok(a, ['projects', 'rotate-key', '--yes', ...pid]);
     let r = await ok(a, ['secrets', 'get', 'DB_HOST', '--personal', '--plain', '--env=dev', ...pid]);
     assert.equal(r.stdout, 'localhost\n');
     assert.equal((await env(a)).DB_HOST, 'localhost');
