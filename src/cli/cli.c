@@ -1,9 +1,11 @@
 /* cli.c - flag parsing, errors and exit codes, the client handle, the project
  * scope and password input, shared by every command.
  *
- * Flags are looked up in one table (name -> field of struct cli) and take
- * "--flag value" or "--flag=value"; booleans take no value.  Everything after
- * "--" is the child command of `arca run`. */
+ * Flags are looked up in one table, cli_options (name, kind, help -> field of
+ * struct cli); a command takes only those its entry in cli_commands names.
+ * Values: "--flag value", "--flag=value" or "-f value"; booleans: "--flag",
+ * "--no-flag", "--flag=true|false".  After "--" come the child command of
+ * `arca run`, or positional arguments that start with '-'. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -25,109 +27,232 @@
 #define PASSWORD_MAX 1024
 #define ARCA_JSON_MAX (64u * 1024)
 
-static const struct {
-    const char *name;
-    size_t offset; /* of a const char * field */
-} value_flags[] = {
-    {"api-url", offsetof(struct cli, api_url)},
-    {"config-dir", offsetof(struct cli, config_dir)},
-    {"env", offsetof(struct cli, env)},
-    {"path", offsetof(struct cli, path)},
-    {"project-id", offsetof(struct cli, project_id)},
-    {"projectId", offsetof(struct cli, project_id)},
-    {"format", offsetof(struct cli, format)},
-    {"output-file", offsetof(struct cli, output_file)},
-    {"email", offsetof(struct cli, email)},
-    {"organization", offsetof(struct cli, organization)},
-    {"listen", offsetof(struct cli, listen)},
-    {"data-dir", offsetof(struct cli, data_dir)},
-    {"database-url", offsetof(struct cli, database_url)},
-    {"max-body", offsetof(struct cli, max_body)},
-    {"threads", offsetof(struct cli, threads)},
-    {"log-level", offsetof(struct cli, log_level)},
-    {"method", offsetof(struct cli, method)},
-    {"role", offsetof(struct cli, role)},
-    {"org-role", offsetof(struct cli, org_role)},
-    {"organization-id", offsetof(struct cli, organization_id)},
-    {"invite", offsetof(struct cli, invite)},
-    {"identity", offsetof(struct cli, identity)},
-    {"client-id", offsetof(struct cli, client_id)},
-    {"client-secret", offsetof(struct cli, client_secret)},
-    {"name", offsetof(struct cli, name)},
-    {"access", offsetof(struct cli, access)},
-    {"expires-in", offsetof(struct cli, expires_in)},
-    {"version", offsetof(struct cli, version)},
-    {"to", offsetof(struct cli, to)},
-    {"event", offsetof(struct cli, event)},
-    {"actor", offsetof(struct cli, actor)},
-    {"since", offsetof(struct cli, since)},
-    {"until", offsetof(struct cli, until)},
-    {"limit", offsetof(struct cli, limit)},
-    {"access-token-ttl", offsetof(struct cli, access_token_ttl)},
-    {"access-token-max-ttl", offsetof(struct cli, access_token_max_ttl)},
-    {"trusted-ips", offsetof(struct cli, trusted_ips)},
-    {"access-token-num-uses-limit", offsetof(struct cli, access_token_num_uses_limit)},
-    {"description", offsetof(struct cli, description)},
-    {"ttl", offsetof(struct cli, ttl)},
-    {"num-uses-limit", offsetof(struct cli, num_uses_limit)},
-    {"position", offsetof(struct cli, position)},
-    {"from", offsetof(struct cli, from)},
-    {"tls-cert", offsetof(struct cli, tls_cert)},
-    {"tls-key", offsetof(struct cli, tls_key)},
-    {"login-limit-ip", offsetof(struct cli, login_limit_ip)},
-    {"login-limit-account", offsetof(struct cli, login_limit_account)},
-    {"ca-cert", offsetof(struct cli, ca_cert)},
-    {"output", offsetof(struct cli, output)},
-    {"input", offsetof(struct cli, input)},
-};
+/* Every flag of every command, and what it means: a command takes those named
+ * in its entry of cli_commands (main.c), plus the global ones (CLI_OPT_GLOBAL).
+ * --help, the man page and the completion scripts are made from this table.
+ * To add a flag: a field in struct cli, a line here, its name in the flags of
+ * each command that takes it. */
+#define VALUE(n, s, field, arg, help)                                                              \
+    {                                                                                              \
+        n, s, CLI_OPT_VALUE, offsetof(struct cli, field), 0, arg, help                             \
+    }
+#define REPEAT(n, field, arg, help)                                                                \
+    {                                                                                              \
+        n, 0, CLI_OPT_REPEAT, offsetof(struct cli, field), offsetof(struct cli, n_##field), arg,   \
+            help                                                                                   \
+    }
+#define BOOL(n, s, field, help)                                                                    \
+    {                                                                                              \
+        n, s, CLI_OPT_BOOL, offsetof(struct cli, field), 0, NULL, help                             \
+    }
+/* on by default: the field holds its negation, --no-NAME sets it */
+#define NEG(n, field, help)                                                                        \
+    {                                                                                              \
+        n, 0, CLI_OPT_NEG, offsetof(struct cli, field), 0, NULL, help                              \
+    }
 
-static const struct {
-    const char *name;
-    size_t offset;   /* of a const char *[CLI_MAX_REPEAT] field */
-    size_t n_offset; /* of its size_t count */
-} repeat_flags[] = {
-    {"allow", offsetof(struct cli, allow), offsetof(struct cli, n_allow)},
-    {"deny", offsetof(struct cli, deny), offsetof(struct cli, n_deny)},
-    {"scope", offsetof(struct cli, scope), offsetof(struct cli, n_scope)},
+const struct cli_option cli_options[] = {
+    VALUE("api-url", 0, api_url, "URL",
+          "the arca server (ARCA_API_URL, default http://127.0.0.1:8200)"),
+    VALUE("config-dir", 0, config_dir, "DIR",
+          "where the session is kept (ARCA_CONFIG_DIR, ~/.config/arca)"),
+    VALUE("ca-cert", 0, ca_cert, "FILE", "trust this PEM CA for https:// (ARCA_CA_CERT)"),
+    BOOL("help", 'h', help, "print this help"),
+    VALUE("env", 'e', env, "ENV", "environment slug (default: .arca.json's, else dev)"),
+    VALUE("path", 'p', path, "PATH", "folder path (default /)"),
+    VALUE("project-id", 0, project_id, "ID",
+          "project id or slug (default: ARCA_PROJECT_ID, then .arca.json)"),
+    VALUE("format", 'f', format, "FORMAT", "output format (see above; json for programs)"),
+    VALUE("output-file", 'o', output_file, "FILE",
+          "write there (mode 0600, atomically), not stdout"),
+    VALUE("email", 0, email, "EMAIL", "your e-mail address"),
+    VALUE("organization", 0, organization, "NAME", "the organization's name"),
+    VALUE("listen", 0, listen, "ADDR:PORT", "where to listen (default 127.0.0.1:8200)"),
+    VALUE("data-dir", 0, data_dir, "DIR", "the SQLite store's directory (default ./arca-data)"),
+    VALUE("database-url", 0, database_url, "URL",
+          "PostgreSQL instead of SQLite (ARCA_DATABASE_URL)"),
+    VALUE("max-body", 0, max_body, "BYTES", "largest request body accepted"),
+    VALUE("threads", 0, threads, "N", "request threads (default 8 per core)"),
+    VALUE("log-level", 0, log_level, "LEVEL", "debug, info, warn or error"),
+    VALUE("method", 0, method, "METHOD", "user (default) or universal-auth"),
+    VALUE("role", 0, role, "ROLE", "admin, member, viewer, no-access or a custom role's slug"),
+    VALUE("org-role", 0, org_role, "ROLE", "admin or member (default member)"),
+    VALUE("organization-id", 0, organization_id, "ID", "the organization (default: your first)"),
+    VALUE("invite", 0, invite, "TOKEN", "the invite token"),
+    VALUE("identity", 0, identity, "NAME|ID", "a machine identity"),
+    VALUE("client-id", 0, client_id, "ID", "machine identity client ID (ARCA_CLIENT_ID)"),
+    VALUE("client-secret", 0, client_secret, "SECRET", "its client secret (ARCA_CLIENT_SECRET)"),
+    VALUE("name", 'n', name, "NAME", "a display name"),
+    VALUE("access", 0, access, "ACCESS", "read or read-write"),
+    VALUE("expires-in", 0, expires_in, "DURATION", "30d, 12h, 45m, 3600s, or 0 for never"),
+    VALUE("version", 0, version, "N", "a version number (see 'arca secrets history')"),
+    VALUE("to", 0, to, "TIME", "ISO-8601 time or a duration ago (30m, 2h, 1d)"),
+    VALUE("event", 0, event, "EVENT", "an event, or a prefix ending in '.' (secret.)"),
+    VALUE("actor", 0, actor, "ACTOR", "an actor's id or name"),
+    VALUE("since", 0, since, "TIME", "ISO-8601 time or a duration ago (24h)"),
+    VALUE("until", 0, until, "TIME", "ISO-8601 time or a duration ago"),
+    VALUE("limit", 0, limit, "N", "at most N records (1 to 1000, default 100)"),
+    VALUE("access-token-ttl", 0, access_token_ttl, "DURATION", "access token lifetime (2h)"),
+    VALUE("access-token-max-ttl", 0, access_token_max_ttl, "DURATION",
+          "renewed at most until (30d)"),
+    VALUE("trusted-ips", 0, trusted_ips, "CIDR,...", "the only addresses it may come from"),
+    VALUE("access-token-num-uses-limit", 0, access_token_num_uses_limit, "N",
+          "requests each access token may make (0: unlimited)"),
+    VALUE("description", 0, description, "TEXT", "a description"),
+    VALUE("ttl", 0, ttl, "DURATION", "expires after that long (default never)"),
+    VALUE("num-uses-limit", 0, num_uses_limit, "N", "logins it allows (0: unlimited)"),
+    VALUE("position", 0, position, "N", "1 to 1000 (default: last)"),
+    VALUE("from", 0, from, "ENV:PATH", "the folder to import"),
+    VALUE("tls-cert", 0, tls_cert, "FILE", "PEM certificate chain: serve HTTPS (ARCA_TLS_CERT)"),
+    VALUE("tls-key", 0, tls_key, "FILE", "its PEM private key (ARCA_TLS_KEY)"),
+    VALUE("login-limit-ip", 0, login_limit_ip, "BURST,PER_MINUTE", "logins per address (20,20)"),
+    VALUE("login-limit-account", 0, login_limit_account, "BURST,PER_MINUTE",
+          "failed logins per account (10,5)"),
+    VALUE("output", 0, output, "FILE", "the backup file to write"),
+    VALUE("input", 0, input, "FILE", "the backup file to read"),
+    REPEAT("allow", allow, "SPEC", "a rule the role grants (repeatable)"),
+    REPEAT("deny", deny, "SPEC", "a rule the role denies, winning over allow (repeatable)"),
+    REPEAT("scope", scope, "ENV:PATH", "a further folder the token reads (repeatable)"),
+    BOOL("plain", 0, plain, "print only the values, one per line"),
+    BOOL("show-values", 0, show_values, "show the values too"),
+    BOOL("password-stdin", 0, password_stdin, "read the password from stdin (else asked)"),
+    BOOL("audit-async", 0, audit_async,
+         "answer before audit records are durable (never in production)"),
+    BOOL("server-access", 0, server_access, "the server keeps a copy of the project key"),
+    NEG("expand", no_expand, "expand ${...} references (--no-expand: as written)"),
+    BOOL("personal", 0, personal, "your personal override, not the shared secret"),
+    NEG("overrides", no_overrides, "your personal overrides replace shared values"),
+    NEG("imports", no_imports, "include what the folder imports"),
+    BOOL("recursive", 0, recursive, "sub-folders too"),
+    NEG("cache", no_cache, "use the offline cache when the server is unreachable"),
+    BOOL("yes", 'y', yes, "go ahead without asking"),
+    BOOL("dry-run", 0, dry_run, "print the plan and change nothing"),
 };
+const size_t cli_n_options = ELEMENTSOF(cli_options);
 
-static const struct {
-    const char *name;
-    size_t offset; /* of a bool field */
-    bool invert;   /* the field holds the flag's negation (a flag that defaults to true) */
-} bool_flags[] = {
-    {"plain", offsetof(struct cli, plain)},
-    {"show-values", offsetof(struct cli, show_values)},
-    {"password-stdin", offsetof(struct cli, password_stdin)},
-    {"help", offsetof(struct cli, help)},
-    {"audit-async", offsetof(struct cli, audit_async)},
-    {"server-access", offsetof(struct cli, server_access)},
-    {"expand", offsetof(struct cli, no_expand), true},
-    {"personal", offsetof(struct cli, personal)},
-    {"no-overrides", offsetof(struct cli, no_overrides)},
-    {"imports", offsetof(struct cli, no_imports), true},
-    {"no-imports", offsetof(struct cli, no_imports)},
-    {"recursive", offsetof(struct cli, recursive)},
-    {"no-cache", offsetof(struct cli, no_cache)},
-    {"cache", offsetof(struct cli, no_cache), true},
-    {"yes", offsetof(struct cli, yes)},
-    {"dry-run", offsetof(struct cli, dry_run)},
-};
+bool cli_option_global(const struct cli_option *o)
+{
+    return streq(o->name, "api-url") || streq(o->name, "config-dir") || streq(o->name, "ca-cert") ||
+           streq(o->name, "help");
+}
+
+const struct cli_option *cli_option_find(const char *name, size_t len)
+{
+    for (size_t i = 0; i < ELEMENTSOF(cli_options); i++)
+        if (strlen(cli_options[i].name) == len && strncmp(cli_options[i].name, name, len) == 0)
+            return &cli_options[i];
+    if (len == 9 && strncmp(name, "projectId", 9) == 0) /* Infisical's CLI spelling */
+        return cli_option_find("project-id", 10);
+    return NULL;
+}
+
+bool cli_command_takes(const char *flags, const struct cli_option *o)
+{
+    size_t len = strlen(o->name);
+
+    if (cli_option_global(o))
+        return true;
+    for (const char *p = flags; p && *p;) {
+        size_t n = strcspn(p, " ");
+        if (n == len && strncmp(p, o->name, n) == 0)
+            return true;
+        p += n + (p[n] == ' ');
+    }
+    return false;
+}
+
+/* true/false and their usual spellings; -1 for anything else. */
+static int bool_value(const char *v)
+{
+    static const char *const yes[] = {"true", "yes", "on", "1"}, *const no[] = {"false", "no",
+                                                                                "off", "0"};
+    for (size_t i = 0; i < ELEMENTSOF(yes); i++) {
+        if (streq(v, yes[i]))
+            return 1;
+        if (streq(v, no[i]))
+            return 0;
+    }
+    return -1;
+}
+
+static int flag_unknown(const struct cli *c, const char *flags, const char *arg, size_t len)
+{
+    const char *best = NULL;
+    unsigned best_d = 3;
+
+    for (size_t i = 0; i < ELEMENTSOF(cli_options); i++) {
+        if (!cli_command_takes(flags, &cli_options[i]))
+            continue;
+        unsigned d = cli_distance(arg, len, cli_options[i].name);
+        if (d < best_d) {
+            best_d = d;
+            best = cli_options[i].name;
+        }
+    }
+    if (best)
+        fprintf(stderr,
+                "arca: error: unknown flag --%.*s for 'arca %s'\narca: hint: did you mean --%s?\n",
+                (int)len, arg, c->command, best);
+    else
+        cli_error(NULL, "unknown flag --%.*s for 'arca %s' (see 'arca %s --help')", (int)len, arg,
+                  c->command, c->command);
+    return -EINVAL;
+}
+
+/* Sets option o from value (NULL: none given; for a boolean, negate: --no-NAME). */
+static int option_set(struct cli *c, const struct cli_option *o, const char *value, bool negate)
+{
+    char *field = (char *)c + o->offset;
+    int kind = o->kind, b = 1;
+
+    c->given[o - cli_options] = 1;
+    if (kind == CLI_OPT_VALUE) {
+        *(const char **)field = value;
+        return 0;
+    }
+    if (kind == CLI_OPT_REPEAT) {
+        size_t *n = (size_t *)((char *)c + o->n_offset);
+        if (*n == CLI_MAX_REPEAT) {
+            cli_error(NULL, "--%s is given more than %d times", o->name, CLI_MAX_REPEAT);
+            return -E2BIG;
+        }
+        ((const char **)field)[(*n)++] = value;
+        return 0;
+    }
+    if (value && (b = bool_value(value)) < 0) {
+        cli_error("a flag that is on or off takes --NAME, --no-NAME or --NAME=true|false",
+                  "--%s takes true or false, not '%s'", o->name, value);
+        return -EINVAL;
+    }
+    *(bool *)field = (b != negate) != (kind == CLI_OPT_NEG);
+    return 0;
+}
 
 int cli_parse(struct cli *c, int argc, char **argv, int first)
 {
+    bool children = c->args_spec && strstr(c->args_spec, "--");
+
     for (int i = first; i < argc; i++) {
-        const char *arg = argv[i], *eq;
+        const char *arg = argv[i], *eq, *name, *value = NULL;
+        const struct cli_option *o = NULL;
         size_t nl;
-        bool found = false;
+        bool negate = false;
 
         if (streq(arg, "--")) {
-            c->child_argv = &argv[i + 1];
+            if (children) {
+                c->child_argv = &argv[i + 1];
+                return 0;
+            }
+            for (i++; i < argc; i++) {
+                if (c->n_args == CLI_MAX_ARGS) {
+                    cli_error(NULL, "too many arguments");
+                    return -E2BIG;
+                }
+                c->args[c->n_args++] = argv[i];
+            }
             return 0;
         }
-        if (streq(arg, "-h"))
-            arg = "--help";
-        if (!startswith(arg, "--") || arg[2] == 0) {
+        if (arg[0] != '-' || arg[1] == 0 || (arg[1] >= '0' && arg[1] <= '9')) {
             if (c->n_args == CLI_MAX_ARGS) {
                 cli_error(NULL, "too many arguments");
                 return -E2BIG;
@@ -135,49 +260,96 @@ int cli_parse(struct cli *c, int argc, char **argv, int first)
             c->args[c->n_args++] = arg;
             continue;
         }
-        arg += 2;
-        eq = strchr(arg, '=');
-        nl = eq ? (size_t)(eq - arg) : strlen(arg);
-        for (size_t f = 0; f < ELEMENTSOF(value_flags) && !found; f++) {
-            if (strlen(value_flags[f].name) != nl || strncmp(value_flags[f].name, arg, nl) != 0)
-                continue;
-            found = true;
-            if (!eq && i + 1 >= argc) {
-                cli_error("run 'arca %s --help'", "flag --%s needs a value", value_flags[f].name);
+        if (arg[1] != '-') { /* -e prod, -eprod */
+            for (size_t k = 0; k < ELEMENTSOF(cli_options) && !o; k++)
+                if (cli_options[k].short_name == arg[1] &&
+                    cli_command_takes(c->flags, &cli_options[k]))
+                    o = &cli_options[k];
+            if (!o) {
+                cli_error(NULL, "unknown flag %s for 'arca %s' (see 'arca %s --help')", arg,
+                          c->command, c->command);
                 return -EINVAL;
             }
-            *(const char **)((char *)c + value_flags[f].offset) = eq ? eq + 1 : argv[++i];
-        }
-        for (size_t f = 0; f < ELEMENTSOF(repeat_flags) && !found; f++) {
-            if (strlen(repeat_flags[f].name) != nl || strncmp(repeat_flags[f].name, arg, nl) != 0)
-                continue;
-            found = true;
-            if (!eq && i + 1 >= argc) {
-                cli_error("run 'arca %s --help'", "flag --%s needs a value", repeat_flags[f].name);
+            if (o->kind == CLI_OPT_VALUE || o->kind == CLI_OPT_REPEAT) {
+                if (!arg[2] && i + 1 >= argc) {
+                    cli_error("run 'arca %s --help'", "flag -%c needs a value", arg[1]);
+                    return -EINVAL;
+                }
+                value = arg[2] ? arg + 2 : argv[++i];
+            } else if (arg[2]) {
+                cli_error(NULL, "unknown flag %s for 'arca %s' (see 'arca %s --help')", arg,
+                          c->command, c->command);
                 return -EINVAL;
             }
-            size_t *n = (size_t *)((char *)c + repeat_flags[f].n_offset);
-            if (*n == CLI_MAX_REPEAT) {
-                cli_error(NULL, "--%s is given more than %d times", repeat_flags[f].name,
-                          CLI_MAX_REPEAT);
-                return -E2BIG;
-            }
-            ((const char **)((char *)c + repeat_flags[f].offset))[(*n)++] = eq ? eq + 1 : argv[++i];
+            if (option_set(c, o, value, false) < 0)
+                return -EINVAL;
+            continue;
         }
-        for (size_t f = 0; f < ELEMENTSOF(bool_flags) && !found; f++) {
-            if (strlen(bool_flags[f].name) != nl || strncmp(bool_flags[f].name, arg, nl) != 0)
-                continue;
-            found = true;
-            *(bool *)((char *)c + bool_flags[f].offset) =
-                (!eq || streq(eq + 1, "true")) != bool_flags[f].invert;
+        name = arg + 2;
+        eq = strchr(name, '=');
+        nl = eq ? (size_t)(eq - name) : strlen(name);
+        o = cli_option_find(name, nl);
+        if (!o && nl > 3 && strncmp(name, "no-", 3) == 0) {
+            o = cli_option_find(name + 3, nl - 3);
+            negate = true;
+            if (o && o->kind != CLI_OPT_BOOL && o->kind != CLI_OPT_NEG)
+                o = NULL;
         }
-        if (!found) {
-            cli_error(NULL, "unknown flag --%.*s for 'arca %s' (see 'arca %s --help')", (int)nl,
-                      arg, c->command, c->command);
+        if (!o)
+            return flag_unknown(c, c->flags, name, nl);
+        if (!cli_command_takes(c->flags, o)) {
+            cli_error(NULL, "'arca %s' does not take --%s (see 'arca %s --help')", c->command,
+                      o->name, c->command);
             return -EINVAL;
         }
+        if (o->kind == CLI_OPT_VALUE || o->kind == CLI_OPT_REPEAT) {
+            if (!eq && i + 1 >= argc) {
+                cli_error("run 'arca %s --help'", "flag --%s needs a value", o->name);
+                return -EINVAL;
+            }
+            value = eq ? eq + 1 : argv[++i];
+        } else if (eq) {
+            if (negate) {
+                cli_error(NULL, "--no-%s takes no value", o->name);
+                return -EINVAL;
+            }
+            value = eq + 1;
+        }
+        if (option_set(c, o, value, negate) < 0)
+            return -EINVAL;
     }
     return 0;
+}
+
+bool cli_given(const struct cli *c, const char *name)
+{
+    const struct cli_option *o = cli_option_find(name, strlen(name));
+    return o && c->given[o - cli_options];
+}
+
+unsigned cli_distance(const char *a, size_t la, const char *b)
+{
+    size_t lb = strlen(b);
+    unsigned row[64];
+
+    if (la >= 63 || lb >= 63)
+        return 99;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = (unsigned)j;
+    for (size_t i = 1; i <= la; i++) {
+        unsigned diag = row[0];
+        row[0] = (unsigned)i;
+        for (size_t j = 1; j <= lb; j++) {
+            unsigned up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            diag = up;
+            row[j] = best;
+        }
+    }
+    return row[lb];
 }
 
 void cli_error(const char *hint, const char *fmt, ...)

@@ -28,10 +28,46 @@ enum cli_exit {
 #define CLI_MAX_ARGS 4096
 #define CLI_MAX_REPEAT 64 /* values of a repeatable flag (--allow, --deny, --scope) */
 
+struct cli;
+
+/* A flag (cli.c's cli_options): --NAME VALUE, --NAME=VALUE, -S VALUE;
+ * booleans --NAME, --no-NAME, --NAME=true|false. */
+enum cli_opt_kind {
+    CLI_OPT_VALUE,  /* a const char * field */
+    CLI_OPT_REPEAT, /* a const char *[CLI_MAX_REPEAT] field with its n_ count */
+    CLI_OPT_BOOL,   /* a bool field, off by default */
+    CLI_OPT_NEG,    /* on by default: the bool field holds its negation (--no-NAME sets it) */
+};
+struct cli_option {
+    const char *name; /* "env" */
+    char short_name;  /* 'e', or 0 */
+    enum cli_opt_kind kind;
+    size_t offset, n_offset; /* of the field in struct cli (n_offset: REPEAT's count) */
+    const char *arg;         /* VALUE, REPEAT: "ENV" */
+    const char *help;        /* one line */
+};
+extern const struct cli_option cli_options[];
+extern const size_t cli_n_options;
+
+/* A command (main.c's cli_commands): its words, what runs it, what it takes. */
+struct cli_command {
+    const char *name; /* one to three words: "secrets set" */
+    int (*run)(struct cli *c);
+    const char *args;    /* its positional arguments, one synopsis a line: "KEY=VALUE ..." */
+    const char *flags;   /* the flags it takes (names in cli_options), space separated */
+    const char *summary; /* one line, for 'arca help' */
+    const char *text;    /* the rest of its --help */
+};
+extern const struct cli_command cli_commands[];
+extern const size_t cli_n_commands;
+
 /* Parsed command line.  Strings are BORROWED from argv. */
 struct cli {
-    const char *prog;    /* "arca" */
-    const char *command; /* "secrets set" */
+    const char *prog;         /* "arca" */
+    const char *command;      /* "secrets set" */
+    const char *flags;        /* the command's flags (struct cli_command) */
+    const char *args_spec;    /* the command's positional arguments */
+    unsigned char given[128]; /* by index in cli_options: the flag was on the line */
     const char *api_url;
     const char *config_dir;
     const char *env;
@@ -104,9 +140,20 @@ struct cli {
     const char *login_limit_ip, *login_limit_account;
 };
 
-/* Parses argv from index first (after the command words).  Prints a usage
- * error and returns -EINVAL on an unknown flag or a missing value. */
+/* Parses argv from index first (after the command words), taking the flags of
+ * c->flags and the global ones.  Prints a usage error and returns -EINVAL on an
+ * unknown flag, one the command does not take, a missing or wrong value. */
 int cli_parse(struct cli *c, int argc, char **argv, int first);
+/* The flag called name (len bytes), or NULL. */
+const struct cli_option *cli_option_find(const char *name, size_t len);
+/* Does every command take o (--api-url, --config-dir, --ca-cert, --help)? */
+bool cli_option_global(const struct cli_option *o);
+/* Does a command with these flags take o? */
+bool cli_command_takes(const char *flags, const struct cli_option *o);
+/* Was flag name on the command line? */
+bool cli_given(const struct cli *c, const char *name);
+/* Edit distance of <a, la> and b (for "did you mean"); large if either is long. */
+unsigned cli_distance(const char *a, size_t la, const char *b);
 
 /* Prints "arca: error: <msg>" (and a hint line if hint is non-NULL). */
 void cli_error(const char *hint, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -264,3 +311,13 @@ int cmd_secrets_rollback(struct cli *c);
 int cmd_audit_logs_list(struct cli *c);
 int cmd_audit_logs_export(struct cli *c);
 int cmd_audit_logs_verify(struct cli *c);
+/* help.c: help, man page, completion, "did you mean" */
+int cmd_help(struct cli *c);
+int cmd_completion(struct cli *c);
+int cmd_man(struct cli *c);
+/* Prints the --help of command cmd on f. */
+void cli_command_help(FILE *f, const struct cli_command *cmd);
+/* Prints the top-level help (one line per command) on f. */
+void cli_usage(FILE *f);
+/* The command whose name is closest to words (a typo), or NULL. */
+const char *cli_did_you_mean(const char *words);

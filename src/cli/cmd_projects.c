@@ -206,14 +206,18 @@ int cmd_projects_update(struct cli *c)
     bool json;
     int on, r;
 
-    if (c->n_args != 2 || !c->server_access ||
-        (!streq(c->args[1], "on") && !streq(c->args[1], "off"))) {
-        cli_error("arca projects update ID --server-access on|off", "nothing to update");
+    /* --server-access, --no-server-access, --server-access=on|off; and the
+     * older "--server-access on|off" */
+    bool legacy =
+        c->n_args == 2 && c->server_access && (streq(c->args[1], "on") || streq(c->args[1], "off"));
+    if (!cli_given(c, "server-access") || (c->n_args != 1 && !legacy)) {
+        cli_error("arca projects update ID --server-access | --no-server-access",
+                  c->n_args == 1 ? "nothing to update" : "give one project id");
         return EXIT_USAGE;
     }
     if (cli_format_json(c, "table", &json) < 0)
         return EXIT_USAGE;
-    on = streq(c->args[1], "on");
+    on = legacy ? streq(c->args[1], "on") : c->server_access;
     r = cli_client(c, true, &a);
     if (r)
         return r;
