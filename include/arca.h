@@ -534,6 +534,16 @@ void arca_secret_list_free(struct arca_secret_list *l);
  * referenced folder; -E2BIG an expansion over 256 KiB.  The message names the
  * secret and the reference, never a value. */
 int arca_secrets_expand(struct arca *a, const struct arca_scope *scope, struct arca_secret_list *l);
+/* arca_secrets_expand, where one secret's failing reference affects only that
+ * secret: a reference that does not resolve (missing secret or environment, a
+ * cycle, too deep, malformed, too large) leaves its value as written, one into
+ * a folder the caller may not read leaves the secret out of l; each gives a
+ * line in *ret_warnings (naming the secret and the reference, never a value;
+ * OWNED, arca_strings_free).  Fails only for what is not about one secret
+ * (network, server, memory).  In both, "\${" stands for a literal "${". */
+int arca_secrets_expand_lenient(struct arca *a, const struct arca_scope *scope,
+                                struct arca_secret_list *l, char ***ret_warnings, size_t *ret_n);
+void arca_strings_free(char **v, size_t n);
 
 /* --- folders and imports -------------------------------------------------- */
 

@@ -127,6 +127,7 @@ const struct cli_option cli_options[] = {
     NEG("cache", no_cache, "use the offline cache when the server is unreachable"),
     BOOL("yes", 'y', yes, "go ahead without asking"),
     BOOL("dry-run", 0, dry_run, "print the plan and change nothing"),
+    BOOL("strict", 0, strict, "fail when a reference does not resolve (else: a warning)"),
 };
 const size_t cli_n_options = ELEMENTSOF(cli_options);
 
@@ -688,6 +689,30 @@ static void cache_finish(struct arca *a)
             when, age);
 }
 
+int cli_expand(const struct cli *c, struct arca *a, const struct arca_scope *scope,
+               struct arca_secret_list *l, bool (*wanted)(const char *key, const void *ud),
+               const void *ud)
+{
+    char **warnings = NULL;
+    size_t n = 0;
+    int r;
+
+    if (c->no_expand)
+        return 0;
+    if (c->strict)
+        return arca_secrets_expand(a, scope, l);
+    r = arca_secrets_expand_lenient(a, scope, l, &warnings, &n);
+    for (size_t i = 0; r >= 0 && i < n; i++) {
+        /* "secret 'KEY' refers to ...": only about the keys asked for */
+        const char *k = warnings[i] + strlen("secret '");
+        _cleanup_free_ char *key = strndup(k, strcspn(k, "'"));
+        if (!wanted || (key && wanted(key, ud)))
+            fprintf(stderr, "arca: warning: %s (--strict: fail instead)\n", warnings[i]);
+    }
+    arca_strings_free(warnings, n);
+    return r;
+}
+
 static int fetch_folder(const struct cli *c, unsigned flags, bool cache, struct arca **a,
                         struct arca_secret_list **ret)
 {
@@ -710,8 +735,8 @@ static int fetch_folder(const struct cli *c, unsigned flags, bool cache, struct 
     if (r)
         return r;
     r = arca_secrets_list(*a, &scope, ret);
-    if (r >= 0 && !c->no_expand) {
-        r = arca_secrets_expand(*a, &scope, *ret);
+    if (r >= 0) {
+        r = cli_expand(c, *a, &scope, *ret, NULL, NULL);
         if (r < 0) {
             arca_secret_list_free(*ret);
             *ret = NULL;

@@ -126,6 +126,7 @@ struct cli {
     bool no_cache;                  /* run/export --no-cache: no offline copy, read or written */
     bool yes;                       /* --yes: a destructive command goes ahead unasked */
     bool dry_run;                   /* --dry-run: print the plan, change nothing */
+    bool strict;                    /* --strict: a reference that fails fails the command */
     const char *from;               /* imports add --from ENV:PATH */
     const char *tls_cert;           /* arca server --tls-cert FILE */
     const char *tls_key;            /* arca server --tls-key FILE */
@@ -189,6 +190,14 @@ int cli_client_scope(const struct cli *c, struct arca **ret, struct arca_scope *
  * (also on a failed list), *ret OWNED (arca_secret_list_free). */
 int cli_fetch_folder(const struct cli *c, unsigned flags, struct arca **a,
                      struct arca_secret_list **ret);
+/* Expands the references of l unless --expand=false: with --strict as
+ * arca_secrets_expand (the first failing reference fails all), else leniently
+ * (arca_secrets_expand_lenient), printing a warning on stderr for each secret
+ * kept as written or left out (only those whose key wanted says, if given).
+ * Returns 0 or a negative errno (not reported). */
+int cli_expand(const struct cli *c, struct arca *a, const struct arca_scope *scope,
+               struct arca_secret_list *l, bool (*wanted)(const char *key, const void *ud),
+               const void *ud);
 /* cli_fetch_folder with the offline cache (arca run, arca export): unless
  * --no-cache or ARCA_NO_CACHE, what the server answers is kept, and when it
  * cannot be reached the kept copy answers, with a notice on stderr. */

@@ -127,6 +127,25 @@ out:
     return r;
 }
 
+/* A single-quoted .env value is literal (dotenv and the shell expand nothing
+ * in it): each "${" in *value becomes "\${", which expansion turns back into
+ * "${" and never into a reference.  Replaces *value (wiped).  -ENOMEM. */
+static int literal_escape(char **value)
+{
+    _cleanup_buf_ struct buf out = BUF_INIT;
+    const char *v = *value;
+
+    if (!strstr(v, "${"))
+        return 0;
+    buf_init_secret(&out, 0);
+    for (; *v; v++)
+        if ((v[0] == '$' && v[1] == '{' ? buf_addch(&out, '\\') : 0) < 0 || buf_addch(&out, *v) < 0)
+            return -ENOMEM;
+    arca_secret_string_free(*value);
+    *value = buf_detach(&out);
+    return *value ? 0 : -ENOMEM;
+}
+
 /* Shows what importing in (n keys) changes and, when it replaces the value of
  * more than one existing secret, asks.  Returns an exit code. */
 static int import_confirm(struct cli *c, struct arca *a, const struct arca_scope *scope,
@@ -205,8 +224,13 @@ int cmd_import(struct cli *c)
         r = EXIT_FAIL;
         goto out;
     }
-    for (size_t i = 0; i < env.n; i++)
+    for (size_t i = 0; i < env.n; i++) {
+        if (env.v[i].literal && literal_escape(&env.v[i].value) < 0) {
+            r = EXIT_FAIL;
+            goto out;
+        }
         in[i] = (struct arca_secret_input){.key = env.v[i].key, .value = env.v[i].value};
+    }
     r = cli_client_scoped(c, &a, &scope);
     if (r)
         goto out;

@@ -164,6 +164,16 @@ static int print_dotenv(const struct arca_secret *const *v, size_t n)
  * for cross the network, and the audit log records a read of each. */
 /* Unless --expand=false, replaces the values of got that hold references by
  * their expansion in the folder.  Returns an exit code. */
+/* Is key one of those asked for (the arguments of c)? */
+static bool got_wanted(const char *key, const void *ud)
+{
+    const struct cli *c = ud;
+    for (size_t i = 0; i < c->n_args; i++)
+        if (streq(c->args[i], key))
+            return true;
+    return false;
+}
+
 static int expand_got(const struct cli *c, struct arca *a, const struct arca_scope *scope,
                       struct arca_secret **got, size_t n)
 {
@@ -177,10 +187,21 @@ static int expand_got(const struct cli *c, struct arca *a, const struct arca_sco
         return EXIT_OK;
     r = arca_secrets_list(a, scope, &l);
     if (r >= 0)
-        r = arca_secrets_expand(a, scope, l);
+        r = cli_expand(c, a, scope, l, got_wanted, c);
     if (r < 0) {
         arca_secret_list_free(l);
         return cli_fail(a, r);
+    }
+    for (size_t i = 0; i < n; i++) {
+        bool found = false;
+        for (size_t j = 0; j < l->n && !found; j++)
+            found = streq(got[i]->key, l->v[j].key);
+        if (!found) { /* left out: it refers to a folder the caller may not read */
+            arca_secret_list_free(l);
+            cli_error("ask for 'secrets read' there, or use --expand=false",
+                      "secret '%s' refers to a secret you may not read", got[i]->key);
+            return EXIT_AUTH;
+        }
     }
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < l->n; j++)

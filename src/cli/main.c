@@ -176,13 +176,13 @@ const struct cli_command cli_commands[] = {
      "KEY=@FILE reads the value from FILE.\n"
      "--personal sets your personal override of a shared secret: your own value, used for\n"
      "you only (users only; the shared secret must exist).\n"},
-    {"secrets get", cmd_secrets_get, "KEY [KEY ...]", SCOPE " personal plain expand format",
+    {"secrets get", cmd_secrets_get, "KEY [KEY ...]", SCOPE " personal plain expand strict format",
      "print secrets",
      "--plain prints only the values, one per line.\n"
      "--personal gets your personal override instead of the shared secret.\n"
      "--expand=false keeps ${...} references unexpanded.\n"},
-    {"secrets list", cmd_secrets_list, "", SCOPE " show-values expand recursive imports format",
-     "list the secrets of a folder",
+    {"secrets list", cmd_secrets_list, "",
+     SCOPE " show-values expand strict recursive imports format", "list the secrets of a folder",
      "Your personal overrides are listed after the shared secret they override, TYPE\n"
      "personal (json: \"type\": \"personal\").\n"
      "--expand=false keeps ${...} references unexpanded.\n"
@@ -202,7 +202,7 @@ const struct cli_command cli_commands[] = {
      "as it was at TIME (ISO-8601, e.g. 2026-11-29T10:00:00Z, or a duration ago: 30m, 2h).\n"
      "History is kept.  --to shows what it changes and asks first (on a terminal; elsewhere it "
      "needs --yes).\n"},
-    {"run", cmd_run, "-- COMMAND [ARGS ...]", SCOPE " expand imports overrides cache",
+    {"run", cmd_run, "-- COMMAND [ARGS ...]", SCOPE " expand strict imports overrides cache",
      "run a command with the secrets in its environment",
      "Runs COMMAND with the folder's secrets added to its environment.  Signals are\n"
      "forwarded to it and its exit status is passed through; no value is written to disk in "
@@ -216,7 +216,7 @@ const struct cli_command cli_commands[] = {
      "~/.cache/arca from an earlier run is used, with a notice on stderr; a 401/403/404\n"
      "deletes it.  --no-cache (or ARCA_NO_CACHE=1) neither reads nor writes it.\n"
      "--no-imports leaves out the secrets the folder imports (arca imports add).\n"},
-    {"export", cmd_export, "", SCOPE " format output-file expand imports overrides cache",
+    {"export", cmd_export, "", SCOPE " format output-file expand strict imports overrides cache",
      "write the secrets as dotenv, json, yaml or csv",
      "dotenv output reads back identically with the dotenv package and with sh\n"
      "(set -a; . ./file).  --output-file is written atomically with mode 0600.\n"

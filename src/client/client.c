@@ -1251,7 +1251,7 @@ int client_record_open(struct arca *a, const struct client_scope *s, const uint8
     return 0;
 }
 
-static void secret_release(struct arca_secret *s)
+void client_secret_free_fields(struct arca_secret *s)
 {
     free(s->key);
     client_string_free(s->value);
@@ -1266,7 +1266,7 @@ void arca_secret_free(struct arca_secret *s)
 {
     if (!s)
         return;
-    secret_release(s);
+    client_secret_free_fields(s);
     free(s);
 }
 
@@ -1275,7 +1275,7 @@ void arca_secret_list_free(struct arca_secret_list *l)
     if (!l)
         return;
     for (size_t i = 0; i < l->n; i++)
-        secret_release(&l->v[i]);
+        client_secret_free_fields(&l->v[i]);
     free(l->v);
     free(l);
 }
@@ -1363,7 +1363,7 @@ static void secrets_overlay(struct arca_secret_list *l, unsigned flags)
                               l->v[i + 1].personal && streq(l->v[i + 1].key, l->v[i].key) &&
                               streq(l->v[i + 1].path, l->v[i].path);
         if (drop)
-            secret_release(&l->v[i]);
+            client_secret_free_fields(&l->v[i]);
         else
             l->v[k++] = l->v[i];
     }
@@ -1598,7 +1598,7 @@ static int secret_unchanged(struct arca *a, const struct client_scope *s, const 
     struct arca_secret old = {0};
     int r = secret_open(a, s, pkey, o, &old);
     if (r == -ENOMEM) {
-        secret_release(&old);
+        client_secret_free_fields(&old);
         return r;
     }
     bool same = false;
@@ -1608,7 +1608,7 @@ static int secret_unchanged(struct arca *a, const struct client_scope *s, const 
         same = strlen(old.value) == vlen && seal_equal(old.value, in->value, vlen) &&
                strlen(old.comment) == clen && seal_equal(old.comment, comment, clen);
     }
-    secret_release(&old);
+    client_secret_free_fields(&old);
     *ret = same;
     return 0;
 }

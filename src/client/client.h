@@ -93,6 +93,8 @@ int client_session_set_service(struct arca *a, const char *bearer, const char *t
 
 /* Frees a string that held a secret, wiping it.  Accepts NULL. */
 void client_string_free(char *s);
+/* Frees what a secret holds (wiping value and comment) and zeroes it. */
+void client_secret_free_fields(struct arca_secret *s);
 
 static inline void client_seal_freep(uint8_t **p)
 {
