@@ -436,6 +436,7 @@ struct arca_service_token {
     int write;        /* 1: read-write, 0: read */
     char *expires_at; /* ISO-8601, NULL: never */
     char *created_at; /* ISO-8601, "" if unknown */
+    int revoked;      /* 1: revoked (lists keep revoked tokens) */
 };
 
 /* Creates a service token for n scopes of a project, read-only or read-write
@@ -669,6 +670,7 @@ struct arca_audit_query {
     const char *until;      /* ISO-8601, or a duration ago */
     int64_t after;          /* only records with seq > after (paging) */
     unsigned limit;         /* 1..1000, 0: the server's default (100) */
+    int newest_first;       /* 1: the last `limit` records, newest first (no paging) */
 };
 
 struct arca_audit_record {

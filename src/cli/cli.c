@@ -6,6 +6,7 @@
  * Values: "--flag value", "--flag=value" or "-f value"; booleans: "--flag",
  * "--no-flag", "--flag=true|false".  After "--" come the child command of
  * `arca run`, or positional arguments that start with '-'. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -84,7 +85,7 @@ const struct cli_option cli_options[] = {
     VALUE("client-secret", 0, client_secret, "SECRET", "its client secret (ARCA_CLIENT_SECRET)"),
     VALUE("name", 'n', name, "NAME", "a display name"),
     VALUE("access", 0, access, "ACCESS", "read or read-write"),
-    VALUE("expires-in", 0, expires_in, "DURATION", "30d, 12h, 45m, 3600s, or 0 for never"),
+    VALUE("expires-in", 0, expires_in, "DURATION", "30d (default), 12h, 45m, 3600s, or never"),
     VALUE("version", 0, version, "N", "a version number (see 'arca secrets history')"),
     VALUE("to", 0, to, "TIME", "ISO-8601 time or a duration ago (30m, 2h, 1d)"),
     VALUE("event", 0, event, "EVENT", "an event, or a prefix ending in '.' (secret.)"),
@@ -110,6 +111,13 @@ const struct cli_option cli_options[] = {
           "failed logins per account (10,5)"),
     VALUE("output", 0, output, "FILE", "the backup file to write"),
     VALUE("input", 0, input, "FILE", "the backup file to read"),
+    VALUE("type", 0, type, "TYPE", "shared or personal (= --personal)"),
+    VALUE("domain", 0, api_url, "URL", "= --api-url (Infisical's name)"),
+    BOOL("silent", 0, silent, "no warnings or notices on stderr (errors still)"),
+    VALUE("token", 0, token, "TOKEN", "a service token st.... for this command (= ARCA_TOKEN)"),
+    VALUE("command", 'c', run_command, "'SHELL COMMAND'", "run this with sh -c, not COMMAND"),
+    NEG("include-imports", no_imports, "= --[no-]imports (Infisical's name)"),
+    BOOL("all", 'a', all, "revoked ones too"),
     REPEAT("allow", allow, "SPEC", "a rule the role grants (repeatable)"),
     REPEAT("deny", deny, "SPEC", "a rule the role denies, winning over allow (repeatable)"),
     REPEAT("scope", scope, "ENV:PATH", "a further folder the token reads (repeatable)"),
@@ -133,8 +141,12 @@ const size_t cli_n_options = ELEMENTSOF(cli_options);
 
 bool cli_option_global(const struct cli_option *o)
 {
-    return streq(o->name, "api-url") || streq(o->name, "config-dir") || streq(o->name, "ca-cert") ||
-           streq(o->name, "help");
+    static const char *const globals[] = {"api-url", "config-dir", "ca-cert",
+                                          "help",    "domain",     "silent"};
+    for (size_t i = 0; i < ELEMENTSOF(globals); i++)
+        if (streq(o->name, globals[i]))
+            return true;
+    return false;
 }
 
 const struct cli_option *cli_option_find(const char *name, size_t len)
@@ -482,7 +494,11 @@ static int client_open(const struct cli *c, bool need_login, bool use_env, const
         (void)arca_cache_enable(a, NULL, cache_for); /* without one, it works online only */
     if (need_login) {
         /* credentials in the environment log in in memory, before any saved session */
-        r = use_env ? arca_login_environment(a) : -ENOENT;
+        r = c->token  ? arca_login_service_token(a, c->token)
+            : use_env ? arca_login_environment(a)
+                      : -ENOENT;
+        if (c->token && r == -EACCES && !strstr(arca_errmsg(a), "revoked"))
+            cli_error(NULL, "--token is not a valid service token (st.<id>.<secret>.<key>)");
         if (r == 0) {
             *ret = a;
             return EXIT_OK;
@@ -512,8 +528,12 @@ static int client_open(const struct cli *c, bool need_login, bool use_env, const
     return EXIT_OK;
 }
 
-/* Reads the project id from one project file: 0, -ENOENT (no such file),
- * -EINVAL (printed). */
+/* The defaultEnvironment of the project file read last (.arca.json or
+ * .infisical.json), "" if none. */
+static char file_env[NAME_SLUG_MAX + 1];
+
+/* Reads the project id (and defaultEnvironment) from one project file: 0,
+ * -ENOENT (no such file), -EINVAL (printed). */
 static int project_file_read(const char *path, const char *field, char *out, size_t size)
 {
     _cleanup_buf_ struct buf content = BUF_INIT;
@@ -537,6 +557,9 @@ static int project_file_read(const char *path, const char *field, char *out, siz
         return -EINVAL;
     }
     snprintf(out, size, "%s", id);
+    const char *env;
+    if (wire_get_str(j, "defaultEnvironment", NAME_SLUG_MAX, &env) == 0 && name_slug_valid(env))
+        snprintf(file_env, sizeof(file_env), "%s", env);
     return 0;
 }
 
@@ -573,12 +596,24 @@ static int project_from_file(char *out, size_t size)
     }
 }
 
+/* --project-id, else ARCA_PROJECT_ID, else INFISICAL_PROJECT_ID; NULL if none. */
+static const char *project_given(const struct cli *c)
+{
+    const char *pid = c->project_id;
+
+    if (!pid || !*pid)
+        pid = getenv("ARCA_PROJECT_ID");
+    if (!pid || !*pid)
+        pid = getenv("INFISICAL_PROJECT_ID");
+    return pid && *pid ? pid : NULL;
+}
+
 int cli_scope(const struct cli *c, struct arca_scope *scope, char *project_buf, size_t size)
 {
-    const char *pid = c->project_id ? c->project_id : getenv("ARCA_PROJECT_ID");
+    const char *pid = project_given(c);
     int r;
 
-    if ((!pid || !*pid) && cli_env_token()) {
+    if ((!pid || !*pid) && (cli_env_token() || c->token)) {
         pid = NULL; /* the service token's project, once logged in */
     } else if (!pid || !*pid) {
         r = project_from_file(project_buf, size);
@@ -593,7 +628,7 @@ int cli_scope(const struct cli *c, struct arca_scope *scope, char *project_buf, 
         pid = project_buf;
     }
     scope->project_id = pid;
-    scope->environment = c->env ? c->env : "dev";
+    scope->environment = c->env ? c->env : *file_env ? file_env : "dev";
     scope->path = c->path ? c->path : "/";
     scope->flags = c->personal ? ARCA_PERSONAL : 0;
     return EXIT_OK;
@@ -607,6 +642,44 @@ int cli_client(const struct cli *c, bool need_login, struct arca **ret)
 int cli_client_saved(const struct cli *c, struct arca **ret)
 {
     return client_open(c, true, false, NULL, ret);
+}
+
+/* Is s shaped like a project id (a UUID)? */
+static bool uuid_like(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n != 36)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (i == 8 || i == 13 || i == 18 || i == 23 ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+            return false;
+    return true;
+}
+
+int cli_project_resolve(const struct cli *c, struct arca *a, const char **pid)
+{
+    static char id[128];
+    struct arca_project *v = NULL;
+    size_t n = 0;
+    int r;
+
+    if (uuid_like(*pid) || arca_session_kind(a) == ARCA_SESSION_SERVICE_TOKEN)
+        return EXIT_OK;
+    r = arca_projects_list(a, &v, &n);
+    if (r < 0)
+        return EXIT_OK; /* let the command say what is wrong with it */
+    r = EXIT_NOTFOUND;
+    for (size_t i = 0; i < n && r; i++)
+        if (streq(v[i].slug, *pid) || streq(v[i].id, *pid)) {
+            snprintf(id, sizeof(id), "%s", v[i].id);
+            *pid = id;
+            r = EXIT_OK;
+        }
+    if (r)
+        cli_error("see 'arca projects list'", "no project with the id or slug '%s'", *pid);
+    arca_projects_free(v, n);
+    return r;
 }
 
 static int client_scoped(const struct cli *c, const char *cache_for, struct arca **ret,
@@ -623,7 +696,12 @@ static int client_scoped(const struct cli *c, const char *cache_for, struct arca
         *ret = NULL;
         return EXIT_NOTFOUND;
     }
-    return EXIT_OK;
+    r = cli_project_resolve(c, *ret, &scope->project_id);
+    if (r) {
+        arca_free(*ret);
+        *ret = NULL;
+    }
+    return r;
 }
 
 int cli_client_scoped(const struct cli *c, struct arca **ret, struct arca_scope *scope)
@@ -706,7 +784,7 @@ int cli_expand(const struct cli *c, struct arca *a, const struct arca_scope *sco
         /* "secret 'KEY' refers to ...": only about the keys asked for */
         const char *k = warnings[i] + strlen("secret '");
         _cleanup_free_ char *key = strndup(k, strcspn(k, "'"));
-        if (!wanted || (key && wanted(key, ud)))
+        if ((!wanted || (key && wanted(key, ud))) && !c->silent)
             fprintf(stderr, "arca: warning: %s (--strict: fail instead)\n", warnings[i]);
     }
     arca_strings_free(warnings, n);
@@ -764,7 +842,7 @@ int cli_fetch_folder_cached(const struct cli *c, unsigned flags, struct arca **a
 int cli_project(const struct cli *c, struct arca *a, const char **ret, char *project_buf,
                 size_t size)
 {
-    const char *pid = c->project_id ? c->project_id : getenv("ARCA_PROJECT_ID");
+    const char *pid = project_given(c);
 
     if (!pid || !*pid)
         pid = a ? arca_session_project_id(a) : NULL;
@@ -789,6 +867,8 @@ int cli_client_project(const struct cli *c, struct arca **a, const char **ret, c
     if (r)
         return r;
     r = cli_project(c, *a, ret, project_buf, size);
+    if (r == 0)
+        r = cli_project_resolve(c, *a, ret);
     if (r) {
         arca_free(*a);
         *a = NULL;

@@ -127,6 +127,11 @@ struct cli {
     bool yes;                       /* --yes: a destructive command goes ahead unasked */
     bool dry_run;                   /* --dry-run: print the plan, change nothing */
     bool strict;                    /* --strict: a reference that fails fails the command */
+    const char *type;               /* --type shared|personal (Infisical's --personal) */
+    bool silent;                    /* --silent: no warnings or notices */
+    const char *token;              /* --token: a service token, instead of ARCA_TOKEN */
+    const char *run_command;        /* run --command 'SHELL COMMAND' */
+    bool all;                       /* --all: revoked ones too */
     const char *from;               /* imports add --from ENV:PATH */
     const char *tls_cert;           /* arca server --tls-cert FILE */
     const char *tls_key;            /* arca server --tls-key FILE */
@@ -218,8 +223,12 @@ int cli_scope(const struct cli *c, struct arca_scope *scope, char *project_buf, 
  * client already made (a service token's project counts).  Returns an exit code. */
 int cli_project(const struct cli *c, struct arca *a, const char **ret, char *project_buf,
                 size_t size);
-/* cli_client (logged in), then cli_project.  Returns an exit code; *a OWNED,
- * NULL on failure. */
+/* When *pid is not a project id (a UUID), looks it up as a project's slug among
+ * the caller's projects and points *pid at its id.  Returns an exit code
+ * (EXIT_NOTFOUND, reported, when no project has that slug). */
+int cli_project_resolve(const struct cli *c, struct arca *a, const char **pid);
+/* cli_client (logged in), then cli_project (and cli_project_resolve).  Returns an exit code; *a
+ * OWNED, NULL on failure. */
 int cli_client_project(const struct cli *c, struct arca **a, const char **ret, char *project_buf,
                        size_t size);
 
@@ -277,6 +286,7 @@ int cmd_projects_update(struct cli *c);
 int cmd_projects_list(struct cli *c);
 int cmd_init(struct cli *c);
 int cmd_secrets_set(struct cli *c);
+int cmd_secrets_update(struct cli *c);
 int cmd_secrets_get(struct cli *c);
 int cmd_secrets_list(struct cli *c);
 int cmd_secrets_delete(struct cli *c);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/names.h"
 #include "base/util.h"
@@ -65,6 +66,14 @@ static int password_session(struct cli *c, const char *what)
     bool bootstrap = streq(what, "bootstrap"), signup = streq(what, "signup");
     int r;
 
+    char email[256];
+    if (!c->email && !c->password_stdin && isatty(STDIN_FILENO) && isatty(STDERR_FILENO)) {
+        /* on a terminal, ask (the password is asked for next, without echo) */
+        fputs("E-mail: ", stderr);
+        fflush(stderr);
+        if (fgets(email, sizeof(email), stdin) && (email[strcspn(email, "\r\n")] = 0, *email))
+            c->email = email;
+    }
     if (!c->email) {
         cli_error(bootstrap ? "arca bootstrap --email EMAIL --password-stdin --organization NAME"
                   : signup  ? "arca signup --invite TOKEN --email EMAIL --password-stdin"

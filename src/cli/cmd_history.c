@@ -276,6 +276,7 @@ int cmd_audit_logs_list(struct cli *c)
         }
     }
     q.limit = (unsigned)limit;
+    q.newest_first = 1; /* like tail: the last --limit records, newest first */
     if (cli_format_json(c, "table", &json) < 0)
         return EXIT_USAGE;
     r = cli_client(c, true, &a);
@@ -300,10 +301,10 @@ int cmd_audit_logs_list(struct cli *c)
                    dash(*v[i].actor_name ? v[i].actor_name : v[i].actor_id), dash(v[i].project_id),
                    dash(v[i].environment), dash(v[i].path), dash(v[i].key), v[i].outcome);
     }
-    if (next >= 0)
+    if (next >= 0 && !c->silent)
         fprintf(stderr,
-                "showing the first %zu records: narrow with --since/--event, raise --limit, or "
-                "use 'arca audit-logs export'\n",
+                "showing the newest %zu records: older ones with --until/--event, a higher "
+                "--limit, or 'arca audit-logs export'\n",
                 n);
     arca_audit_records_free(v, n);
     arca_free(a);

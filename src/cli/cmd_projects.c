@@ -2,9 +2,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "base/names.h"
 #include "base/util.h"
 #include "base/wire.h"
 #include "cli.h"
@@ -98,6 +100,38 @@ int cmd_projects_list(struct cli *c)
     return EXIT_OK;
 }
 
+/* On a terminal: lists the caller's projects and reads the number of one.
+ * Returns an exit code; *ret OWNED (arca_project_free). */
+static int pick_project(struct arca *a, struct arca_project **ret)
+{
+    struct arca_project *v = NULL;
+    size_t n = 0;
+    char line[32], *end;
+    unsigned long k;
+    int r = arca_projects_list(a, &v, &n);
+
+    if (r < 0)
+        return cli_fail(a, r);
+    if (n == 0) {
+        arca_projects_free(v, n);
+        cli_error("create one with 'arca projects create NAME'", "you have no project yet");
+        return EXIT_NOTFOUND;
+    }
+    for (size_t i = 0; i < n; i++)
+        fprintf(stderr, "  %zu) %s (%s)\n", i + 1, v[i].name, v[i].slug);
+    fprintf(stderr, "Project [1-%zu]: ", n);
+    fflush(stderr);
+    k = fgets(line, sizeof(line), stdin) ? strtoul(line, &end, 10) : 0;
+    if (k < 1 || k > n) {
+        arca_projects_free(v, n);
+        cli_error("run it again, or pass --project-id ID|SLUG", "no project picked");
+        return EXIT_USAGE;
+    }
+    r = arca_project_get(a, v[k - 1].id, ret);
+    arca_projects_free(v, n);
+    return r < 0 ? cli_fail(a, r) : EXIT_OK;
+}
+
 int cmd_init(struct cli *c)
 {
     struct arca *a = NULL;
@@ -106,18 +140,33 @@ int cmd_init(struct cli *c)
     json_t *j;
     int r;
 
-    if (!c->project_id || c->n_args) {
-        cli_error("arca init --project-id ID (see 'arca projects list')",
-                  "--project-id is required");
+    const char *pid = c->project_id;
+    bool tty = isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
+
+    if ((!pid && !tty) || c->n_args) {
+        cli_error("arca init --project-id ID|SLUG (see 'arca projects list')",
+                  "--project-id is required (or run it on a terminal to pick one)");
+        return EXIT_USAGE;
+    }
+    if (c->env && !name_slug_valid(c->env)) {
+        cli_error(NULL, "'%s' is not an environment slug", c->env);
         return EXIT_USAGE;
     }
     r = cli_client(c, true, &a);
     if (r)
         return r;
-    r = arca_project_get(a, c->project_id, &p);
-    if (r < 0)
+    if (!pid && (r = pick_project(a, &p)) != EXIT_OK) {
+        arca_free(a);
+        return r;
+    }
+    if (!p && (r = cli_project_resolve(c, a, &pid)) != EXIT_OK) {
+        arca_free(a);
+        return r;
+    }
+    if (!p && (r = arca_project_get(a, pid, &p)) < 0)
         return cli_fail_free(a, r);
-    j = json_pack("{s:s}", "projectId", p->id);
+    j = c->env ? json_pack("{s:s, s:s}", "projectId", p->id, "defaultEnvironment", c->env)
+               : json_pack("{s:s}", "projectId", p->id);
     if (!j || wire_dump(&text, j) < 0 || buf_addch(&text, '\n') < 0) {
         json_decref(j);
         r = EXIT_FAIL;

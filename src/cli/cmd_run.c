@@ -58,7 +58,7 @@ static bool reserved_name(const char *key)
 /* The environment for the child: ours, with each secret set (replacing a
  * variable of the same name) but those of a reserved name, which are left out
  * with a warning.  Entries for secrets are OWNED and SECRET. */
-static char **child_env(const struct arca_secret_list *l, size_t *ret_n_owned)
+static char **child_env(const struct arca_secret_list *l, bool silent, size_t *ret_n_owned)
 {
     size_t n_env = 0, n = 0;
     char **env;
@@ -70,9 +70,10 @@ static char **child_env(const struct arca_secret_list *l, size_t *ret_n_owned)
         return NULL;
     for (size_t i = 0; i < l->n; i++) {
         if (reserved_name(l->v[i].key)) {
-            fprintf(stderr,
-                    "arca: warning: secret '%s' left out: it would replace the command's %s\n",
-                    l->v[i].key, l->v[i].key);
+            if (!silent)
+                fprintf(stderr,
+                        "arca: warning: secret '%s' left out: it would replace the command's %s\n",
+                        l->v[i].key, l->v[i].key);
             continue;
         }
         if (asprintf(&env[n], "%s=%s", l->v[i].key, l->v[i].value) < 0) {
@@ -123,6 +124,14 @@ int cmd_run(struct cli *c)
     pid_t pid;
     int r, e;
 
+    char *shell_argv[] = {"sh", "-c", (char *)c->run_command, NULL};
+    if (c->run_command && c->child_argv && c->child_argv[0]) {
+        cli_error("arca run --command 'SHELL COMMAND', or arca run -- COMMAND [ARGS ...]",
+                  "give --command or a command after '--', not both");
+        return EXIT_USAGE;
+    }
+    if (c->run_command)
+        c->child_argv = shell_argv;
     if (!c->child_argv || !c->child_argv[0]) {
         cli_error("arca run --env ENV -- COMMAND [ARGS ...]", "no command given after '--'");
         return EXIT_USAGE;
@@ -134,7 +143,7 @@ int cmd_run(struct cli *c)
     arca_free(a);
     if (r)
         return r;
-    env = child_env(l, &n_owned);
+    env = child_env(l, c->silent, &n_owned);
     arca_secret_list_free(l);
     if (!env) {
         cli_error(NULL, "out of memory");

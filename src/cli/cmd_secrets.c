@@ -41,7 +41,47 @@ int cli_read_file(const char *path, size_t max, struct buf *out)
     return ret;
 }
 
-int cmd_secrets_set(struct cli *c)
+/* The keys (n) that the folder of scope does not hold (shared secrets, or with
+ * --personal the caller's overrides), as "'A', 'B'" in out.  Returns the number
+ * missing, or a negative errno (reported). */
+static int missing_keys(struct arca *a, const struct arca_scope *scope, const char *const *keys,
+                        size_t n, struct buf *out)
+{
+    struct arca_secret_list *l = NULL;
+    struct arca_scope own = *scope;
+    bool personal = scope->flags & ARCA_PERSONAL;
+    int missing = 0, r;
+
+    own.flags = 0;
+    r = arca_secrets_list(a, &own, &l);
+    if (r < 0)
+        return cli_fail(a, r), r;
+    for (size_t i = 0; i < n; i++) {
+        bool found = false;
+        for (size_t j = 0; j < l->n && !found; j++)
+            found = streq(l->v[j].key, keys[i]) && !l->v[j].personal == !personal;
+        if (!found && buf_printf(out, "%s'%s'", missing++ ? ", " : "", keys[i]) < 0)
+            missing = -ENOMEM;
+    }
+    arca_secret_list_free(l);
+    return missing;
+}
+
+/* --type shared|personal (Infisical's) sets --personal; EXIT_USAGE otherwise. */
+static int type_flag(struct cli *c)
+{
+    if (!c->type)
+        return EXIT_OK;
+    if (!streq(c->type, "shared") && !streq(c->type, "personal")) {
+        cli_error(NULL, "--type is shared or personal, not '%s'", c->type);
+        return EXIT_USAGE;
+    }
+    c->personal = streq(c->type, "personal");
+    return EXIT_OK;
+}
+
+/* secrets set, or secrets update (update: every key must exist already). */
+static int secrets_write(struct cli *c, bool update)
 {
     struct arca *a = NULL;
     struct arca_scope scope;
@@ -61,8 +101,7 @@ int cmd_secrets_set(struct cli *c)
     }
     if (cli_format_json(c, "table", &json) < 0)
         return EXIT_USAGE;
-    r = cli_scope(c, &scope, project, sizeof(project));
-    if (r)
+    if ((r = type_flag(c)) || (r = cli_scope(c, &scope, project, sizeof(project))))
         return r;
     n = pair ? 1 : c->n_args;
     in = calloc(n, sizeof(*in));
@@ -104,6 +143,21 @@ int cmd_secrets_set(struct cli *c)
     r = cli_client_scoped(c, &a, &scope);
     if (r)
         goto out;
+    if (update) {
+        _cleanup_buf_ struct buf missing = BUF_INIT;
+        const char **keys = calloc(n, sizeof(*keys));
+        for (size_t i = 0; keys && i < n; i++)
+            keys[i] = in[i].key;
+        r = keys ? missing_keys(a, &scope, keys, n, &missing) : -ENOMEM;
+        free(keys);
+        if (r != 0) {
+            if (r > 0)
+                cli_error("create them with 'arca secrets set'", "%s:%s has no secret %s",
+                          scope.environment, scope.path, buf_str(&missing));
+            r = r > 0 ? EXIT_NOTFOUND : cli_exit_of(r);
+            goto out;
+        }
+    }
     r = arca_secrets_set(a, &scope, in, n, changes, versions);
     if (r < 0) {
         r = cli_fail(a, r);
@@ -133,6 +187,16 @@ out:
     free(versions);
     arca_free(a);
     return r;
+}
+
+int cmd_secrets_set(struct cli *c)
+{
+    return secrets_write(c, false);
+}
+
+int cmd_secrets_update(struct cli *c)
+{
+    return secrets_write(c, true);
 }
 
 static json_t *secret_json(const struct arca_secret *s)
@@ -342,11 +406,19 @@ int cmd_secrets_delete(struct cli *c)
         cli_error("arca secrets delete KEY [KEY ...] --env ENV", "no secret name given");
         return EXIT_USAGE;
     }
-    r = cli_client_scope(c, &a, &scope, project, sizeof(project));
-    if (r)
+    if ((r = type_flag(c)) || (r = cli_client_scope(c, &a, &scope, project, sizeof(project))))
         return r;
     r = arca_secrets_delete(a, &scope, c->args, c->n_args);
-    if (r < 0) {
+    if (r == -ENOENT) { /* say which */
+        _cleanup_buf_ struct buf missing = BUF_INIT;
+        r = missing_keys(a, &scope, c->args, c->n_args, &missing);
+        if (r > 0)
+            cli_error("nothing was deleted; run again without them", "%s:%s has no secret %s",
+                      scope.environment, scope.path, buf_str(&missing));
+        else if (r == 0)
+            cli_fail(a, -ENOENT);
+        r = r < 0 ? cli_exit_of(r) : EXIT_NOTFOUND;
+    } else if (r < 0) {
         r = cli_fail(a, r);
     } else {
         for (size_t i = 0; i < c->n_args; i++)

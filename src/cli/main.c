@@ -65,7 +65,9 @@ const struct cli_command cli_commands[] = {
      "SECRET",
      "method email password-stdin client-id client-secret format",
      "log in (user, or machine identity)",
-     "Logs in; the session is kept in $ARCA_CONFIG_DIR (default ~/.config/arca), mode 0600.\n"
+     "Logs in; on a terminal, without --email, it asks for the e-mail address (and always\n"
+     "for the password, unless --password-stdin).  The session is kept in $ARCA_CONFIG_DIR\n"
+     "(default ~/.config/arca), mode 0600.\n"
      "The password never leaves this machine: it is stretched with Argon2id here.\n"
      "--method=universal-auth logs in as a machine identity (client ID and secret also from\n"
      "ARCA_CLIENT_ID / ARCA_CLIENT_SECRET); the secret is not saved, so the session lasts\n"
@@ -163,32 +165,43 @@ const struct cli_command cli_commands[] = {
     {"service-token create", cmd_service_token_create, "--name NAME --env ENV",
      "name env path scope access expires-in project-id format", "create a service token",
      "Creates a service token and prints it once: st.<id>.<secret>.<key>.  The <key> part\n"
-     "never reaches the server.  Use it as ARCA_TOKEN=... arca run --env ENV -- COMMAND.\n"},
-    {"service-token list", cmd_service_token_list, "", "project-id format",
-     "list a project's service tokens", ""},
+     "never reaches the server.  Use it as ARCA_TOKEN=... arca run --env ENV -- COMMAND.\n"
+     "It expires in 30 days unless --expires-in says otherwise (never: --expires-in never).\n"},
+    {"service-token list", cmd_service_token_list, "", "project-id all format",
+     "list a project's service tokens",
+     "Lists ID, NAME, ACCESS, STATUS (active, expired, revoked), EXPIRES, SCOPES; revoked\n"
+     "tokens only with --all.\n"},
     {"service-token revoke", cmd_service_token_revoke, "ID", "project-id", "revoke a service token",
-     ""},
-    {"init", cmd_init, "", "project-id", "write .arca.json: this directory uses a project",
-     "Writes .arca.json in the current directory so later commands use this project.\n"},
+     "Revokes a token (its id, or the whole token); one already revoked says so.\n"},
+    {"init", cmd_init, "", "project-id env", "write .arca.json: this directory uses a project",
+     "Writes .arca.json in the current directory so later commands use this project (and\n"
+     "--env as their default environment, \"defaultEnvironment\").  --project-id takes a\n"
+     "project's id or slug; without it, on a terminal, pick one from a numbered list.\n"},
     {"secrets set", cmd_secrets_set, "KEY=VALUE [KEY=VALUE ...]\nKEY VALUE",
-     SCOPE " personal format", "create or update secrets",
+     SCOPE " personal type token format", "create or update secrets",
      "Creates or updates secrets (each write is a new version), all at once.\n"
      "KEY=@FILE reads the value from FILE.\n"
      "--personal sets your personal override of a shared secret: your own value, used for\n"
      "you only (users only; the shared secret must exist).\n"},
-    {"secrets get", cmd_secrets_get, "KEY [KEY ...]", SCOPE " personal plain expand strict format",
-     "print secrets",
+    {"secrets update", cmd_secrets_update, "KEY=VALUE [KEY=VALUE ...]\nKEY VALUE",
+     SCOPE " personal type token format", "change existing secrets",
+     "As 'arca secrets set', but every KEY must exist already (else exit 4, naming the\n"
+     "missing ones, and nothing is written).\n"},
+    {"secrets get", cmd_secrets_get, "KEY [KEY ...]",
+     SCOPE " personal plain expand strict token format", "print secrets",
      "--plain prints only the values, one per line.\n"
      "--personal gets your personal override instead of the shared secret.\n"
      "--expand=false keeps ${...} references unexpanded.\n"},
     {"secrets list", cmd_secrets_list, "",
-     SCOPE " show-values expand strict recursive imports format", "list the secrets of a folder",
+     SCOPE " show-values expand strict recursive imports include-imports token format",
+     "list the secrets of a folder",
      "Your personal overrides are listed after the shared secret they override, TYPE\n"
      "personal (json: \"type\": \"personal\").\n"
      "--expand=false keeps ${...} references unexpanded.\n"
      "--recursive adds the secrets of every sub-folder (JSON says each one's path).\n"
      "--no-imports leaves out the secrets the folder imports (arca imports add).\n"},
-    {"secrets delete", cmd_secrets_delete, "KEY [KEY ...]", SCOPE " personal", "delete secrets",
+    {"secrets delete", cmd_secrets_delete, "KEY [KEY ...]", SCOPE " personal type token",
+     "delete secrets",
      "Deletes secrets (a new, deleted version: history is kept).  Deleting a shared secret\n"
      "deletes everyone's personal overrides of it; --personal deletes only your override.\n"},
     {"secrets history", cmd_secrets_history, "KEY", SCOPE " personal show-values format",
@@ -202,7 +215,8 @@ const struct cli_command cli_commands[] = {
      "as it was at TIME (ISO-8601, e.g. 2026-11-29T10:00:00Z, or a duration ago: 30m, 2h).\n"
      "History is kept.  --to shows what it changes and asks first (on a terminal; elsewhere it "
      "needs --yes).\n"},
-    {"run", cmd_run, "-- COMMAND [ARGS ...]", SCOPE " expand strict imports overrides cache",
+    {"run", cmd_run, "-- COMMAND [ARGS ...]\n--command 'SHELL COMMAND'",
+     SCOPE " expand strict imports include-imports overrides cache token command",
      "run a command with the secrets in its environment",
      "Runs COMMAND with the folder's secrets added to its environment.  Signals are\n"
      "forwarded to it and its exit status is passed through; no value is written to disk in "
@@ -216,7 +230,8 @@ const struct cli_command cli_commands[] = {
      "~/.cache/arca from an earlier run is used, with a notice on stderr; a 401/403/404\n"
      "deletes it.  --no-cache (or ARCA_NO_CACHE=1) neither reads nor writes it.\n"
      "--no-imports leaves out the secrets the folder imports (arca imports add).\n"},
-    {"export", cmd_export, "", SCOPE " format output-file expand strict imports overrides cache",
+    {"export", cmd_export, "",
+     SCOPE " format output-file expand strict imports include-imports overrides cache token",
      "write the secrets as dotenv, json, yaml or csv",
      "dotenv output reads back identically with the dotenv package and with sh\n"
      "(set -a; . ./file).  --output-file is written atomically with mode 0600.\n"

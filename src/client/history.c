@@ -439,6 +439,8 @@ int arca_audit_logs_list(struct arca *a, const struct arca_audit_query *q,
         snprintf(num, sizeof(num), "%lld", (long long)q->after);
         r = query_add(a, &path, "after", num);
     }
+    if (r >= 0 && q->newest_first)
+        r = query_add(a, &path, "order", "desc");
     if (r >= 0 && q->limit) {
         snprintf(num, sizeof(num), "%u", q->limit);
         r = query_add(a, &path, "limit", num);

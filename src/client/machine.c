@@ -955,6 +955,7 @@ static int service_token_parse(struct arca *a, const json_t *o, void *ret)
         return client_error(a, -ENOMEM, "out of memory");
     if (wire_get_str(o, "access", 16, &access) == 0)
         t->write = streq(access, "read-write");
+    t->revoked = json_is_true(json_object_get(o, "revoked"));
     if (wire_get_arr(o, "scopes", SCOPES_MAX, &scopes) < 0)
         return 0;
     size_t n = json_array_size(scopes);

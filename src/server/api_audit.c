@@ -73,6 +73,7 @@ void api_audit_list(struct req *r)
     q.actor_id = req_query(r, "actor");
     q.limit = limit ? strtoul(limit, NULL, 10) : AUDIT_PAGE_DEFAULT;
     q.after_seq = after ? strtoll(after, NULL, 10) : 0;
+    q.newest_first = req_query(r, "order") && streq(req_query(r, "order"), "desc");
     if (q.limit == 0 || q.limit > AUDIT_PAGE_MAX) {
         http_fail(r, 400, "'limit' must be 1 to %d", AUDIT_PAGE_MAX);
         return;

@@ -220,6 +220,7 @@ struct store_audit_query {
     int64_t since, until;   /* ms, 0 = unbounded; since <= time < until */
     int64_t after_seq;      /* only seq > after_seq */
     size_t limit;           /* at most this many, ordered by seq ascending */
+    bool newest_first;      /* ordered by seq descending: the last `limit` records */
 };
 
 /* Project key rotation: every stored version, re-encrypted by the client. */

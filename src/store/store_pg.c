@@ -552,7 +552,8 @@ enum audit_filter {
     AQ_EVENT_PREFIX = 1 << 4, /* "secret." */
     AQ_SINCE = 1 << 5,
     AQ_UNTIL = 1 << 6,
-    AQ__SHAPES = 1 << 7,
+    AQ_DESC = 1 << 7, /* newest first */
+    AQ__SHAPES = 1 << 8,
 };
 
 #define PG_N_SLOTS (ST__MAX + AQ__SHAPES) /* prepared statements per connection */
@@ -2747,7 +2748,9 @@ static int pg_audit_query(struct store *s, const struct store_audit_query *q,
         {event_end, 0, " AND event < ?", 't', event_end, 0},
         {q->since, AQ_SINCE, " AND time >= ?", 'i', NULL, q->since},
         {q->until, AQ_UNTIL, " AND time < ?", 'i', NULL, q->until},
-        {true, 0, " ORDER BY seq LIMIT ?", 'i', NULL,
+        {q->newest_first, AQ_DESC, " ORDER BY seq DESC", 0, NULL, 0},
+        {!q->newest_first, 0, " ORDER BY seq", 0, NULL, 0},
+        {true, 0, " LIMIT ?", 'i', NULL,
          q->limit == 0 || q->limit > PG_AUDIT_MAX_ROWS ? PG_AUDIT_MAX_ROWS : (int64_t)q->limit},
     };
 

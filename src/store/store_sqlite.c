@@ -537,7 +537,8 @@ enum audit_filter {
     AQ_EVENT_PREFIX = 1 << 4, /* "secret." */
     AQ_SINCE = 1 << 5,
     AQ_UNTIL = 1 << 6,
-    AQ__SHAPES = 1 << 7,
+    AQ_DESC = 1 << 7, /* newest first */
+    AQ__SHAPES = 1 << 8,
 };
 
 struct sq_store;
@@ -3013,7 +3014,8 @@ static int sq_audit_stmt(struct sq_conn *c, unsigned shape, sqlite3_stmt **ret)
             if (shape & filters[i].bit)
                 r = buf_adds(&sql, filters[i].sql);
         if (r >= 0)
-            r = buf_adds(&sql, " ORDER BY seq LIMIT :limit");
+            r = buf_adds(&sql, shape & AQ_DESC ? " ORDER BY seq DESC LIMIT :limit"
+                                               : " ORDER BY seq LIMIT :limit");
         if (r < 0)
             return r;
         int rc = sqlite3_prepare_v3(c->db, buf_str(&sql), -1, SQLITE_PREPARE_PERSISTENT,
@@ -3075,6 +3077,8 @@ static int sq_audit_query(struct store *s, const struct store_audit_query *q,
         shape |= AQ_SINCE;
     if (q->until)
         shape |= AQ_UNTIL;
+    if (q->newest_first)
+        shape |= AQ_DESC;
     limit = q->limit == 0 || q->limit > SQ_AUDIT_MAX_ROWS ? SQ_AUDIT_MAX_ROWS : q->limit;
 
     if ((r = sq_reader(sq(s), &c)) < 0 || (r = sq_audit_stmt(c, shape, &st)) < 0)

@@ -128,7 +128,7 @@ test('remove: refused while secrets or their history remain, done when never use
 
     /* every change is in the audit log */
     const a = await ok(admin, ['audit-logs', 'list', ...pid, '--event', 'environment.', '--format', 'json']);
-    const events = JSON.parse(a.stdout).map((e) => e.event);
+    const events = JSON.parse(a.stdout).map((e) => e.event).reverse(); /* newest first */
     assert.deepEqual(events, ['environment.create', 'environment.create', 'environment.update',
         'environment.update', 'environment.delete']);
 });
