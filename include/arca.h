@@ -614,6 +614,14 @@ int arca_secrets_set(struct arca *a, const struct arca_scope *scope,
 int arca_secrets_delete(struct arca *a, const struct arca_scope *scope, const char *const *keys,
                         size_t n);
 
+/* Renames secret from to to in the scope's folder, in one transaction: to is
+ * created with from's value and comment (sealed again to its name), from gets
+ * a deleted version (and so loses its personal overrides).  -ENOENT no from,
+ * -EEXIST to exists, -EINVAL a bad name or a personal scope.  *ret_version
+ * (optional): to's version. */
+int arca_secret_rename(struct arca *a, const struct arca_scope *scope, const char *from,
+                       const char *to, int64_t *ret_version);
+
 /* Frees memory that holds a secret (wiping it).  Accepts NULL. */
 void arca_secret_string_free(char *s);
 

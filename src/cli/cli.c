@@ -118,6 +118,7 @@ const struct cli_option cli_options[] = {
     VALUE("command", 'c', run_command, "'SHELL COMMAND'", "run this with sh -c, not COMMAND"),
     NEG("include-imports", no_imports, "= --[no-]imports (Infisical's name)"),
     BOOL("all", 'a', all, "revoked ones too"),
+    VALUE("comment", 0, comment, "TEXT", "the secrets' comment (encrypted like the value)"),
     REPEAT("allow", allow, "SPEC", "a rule the role grants (repeatable)"),
     REPEAT("deny", deny, "SPEC", "a rule the role denies, winning over allow (repeatable)"),
     REPEAT("scope", scope, "ENV:PATH", "a further folder the token reads (repeatable)"),
@@ -365,17 +366,50 @@ unsigned cli_distance(const char *a, size_t la, const char *b)
     return row[lb];
 }
 
+bool cli_color(FILE *f)
+{
+    const char *no = getenv("NO_COLOR"), *term = getenv("TERM");
+
+    return (!no || !*no) && (!term || !streq(term, "dumb")) && isatty(fileno(f));
+}
+
+const char *cli_paint(FILE *f, enum cli_paint what)
+{
+    static const char *const codes[] = {
+        [CLI_PAINT_OFF] = "\033[0m",        [CLI_PAINT_ERROR] = "\033[1;31m",
+        [CLI_PAINT_WARNING] = "\033[1;33m", [CLI_PAINT_HINT] = "\033[36m",
+        [CLI_PAINT_HEADER] = "\033[1m",
+    };
+    return cli_color(f) ? codes[what] : "";
+}
+
 void cli_error(const char *hint, const char *fmt, ...)
 {
     va_list ap;
 
-    fputs("arca: error: ", stderr);
+    fprintf(stderr, "%sarca: error:%s ", cli_paint(stderr, CLI_PAINT_ERROR),
+            cli_paint(stderr, CLI_PAINT_OFF));
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
     if (hint)
-        fprintf(stderr, "arca: hint: %s\n", hint);
+        fprintf(stderr, "%sarca: hint:%s %s\n", cli_paint(stderr, CLI_PAINT_HINT),
+                cli_paint(stderr, CLI_PAINT_OFF), hint);
+}
+
+void cli_warning(const struct cli *c, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (c && c->silent)
+        return;
+    fprintf(stderr, "%sarca: warning:%s ", cli_paint(stderr, CLI_PAINT_WARNING),
+            cli_paint(stderr, CLI_PAINT_OFF));
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
 }
 
 int cli_exit_of(int err)
@@ -520,10 +554,10 @@ static int client_open(const struct cli *c, bool need_login, bool use_env, const
             return cli_fail_free(a, r);
     }
     if (arca_url_cleartext_remote(a))
-        fprintf(stderr,
-                "arca: warning: %s is plain http to another machine: tokens and keys cross the "
-                "network unencrypted (use https://, see docs/tls.md)\n",
-                arca_api_url(a));
+        cli_warning(NULL,
+                    "%s is plain http to another machine: tokens and keys cross the network "
+                    "unencrypted (use https://, see docs/tls.md)",
+                    arca_api_url(a));
     *ret = a;
     return EXIT_OK;
 }
@@ -752,8 +786,7 @@ static void cache_finish(struct arca *a)
 
     if (!why) {
         if (arca_cache_commit(a) < 0)
-            fprintf(stderr, "arca: warning: the offline cache was not updated: %s\n",
-                    arca_errmsg(a));
+            cli_warning(NULL, "the offline cache was not updated: %s", arca_errmsg(a));
         return;
     }
     if (gmtime_r(&t, &tm))
@@ -784,8 +817,8 @@ int cli_expand(const struct cli *c, struct arca *a, const struct arca_scope *sco
         /* "secret 'KEY' refers to ...": only about the keys asked for */
         const char *k = warnings[i] + strlen("secret '");
         _cleanup_free_ char *key = strndup(k, strcspn(k, "'"));
-        if ((!wanted || (key && wanted(key, ud))) && !c->silent)
-            fprintf(stderr, "arca: warning: %s (--strict: fail instead)\n", warnings[i]);
+        if (!wanted || (key && wanted(key, ud)))
+            cli_warning(c, "%s (--strict: fail instead)", warnings[i]);
     }
     arca_strings_free(warnings, n);
     return r;

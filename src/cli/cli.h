@@ -132,6 +132,7 @@ struct cli {
     const char *token;              /* --token: a service token, instead of ARCA_TOKEN */
     const char *run_command;        /* run --command 'SHELL COMMAND' */
     bool all;                       /* --all: revoked ones too */
+    const char *comment;            /* secrets set --comment TEXT */
     const char *from;               /* imports add --from ENV:PATH */
     const char *tls_cert;           /* arca server --tls-cert FILE */
     const char *tls_key;            /* arca server --tls-key FILE */
@@ -161,6 +162,19 @@ bool cli_given(const struct cli *c, const char *name);
 /* Edit distance of <a, la> and b (for "did you mean"); large if either is long. */
 unsigned cli_distance(const char *a, size_t la, const char *b);
 
+/* Colour: only when f is a terminal, NO_COLOR is unset (or empty) and TERM is
+ * not "dumb".  cli_paint gives the escape sequence for what, or "". */
+enum cli_paint {
+    CLI_PAINT_OFF,
+    CLI_PAINT_ERROR,
+    CLI_PAINT_WARNING,
+    CLI_PAINT_HINT,
+    CLI_PAINT_HEADER
+};
+bool cli_color(FILE *f);
+const char *cli_paint(FILE *f, enum cli_paint what);
+/* Prints "arca: warning: <msg>" on stderr, unless --silent (c may be NULL). */
+void cli_warning(const struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints "arca: error: <msg>" (and a hint line if hint is non-NULL). */
 void cli_error(const char *hint, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Exit code for a negative errno from libarca. */
@@ -287,6 +301,7 @@ int cmd_projects_list(struct cli *c);
 int cmd_init(struct cli *c);
 int cmd_secrets_set(struct cli *c);
 int cmd_secrets_update(struct cli *c);
+int cmd_secrets_rename(struct cli *c);
 int cmd_secrets_get(struct cli *c);
 int cmd_secrets_list(struct cli *c);
 int cmd_secrets_delete(struct cli *c);

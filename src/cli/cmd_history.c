@@ -151,8 +151,7 @@ static int rollback_confirm(struct cli *c, const struct arca_scope *scope, const
         return EXIT_OK;
     }
     if (counts[ARCA_DELETED] > 0 && counts[ARCA_CREATED] + counts[ARCA_UPDATED] == 0)
-        fprintf(stderr, "arca: warning: every change is a deletion: was the folder empty at %s?\n",
-                when);
+        cli_warning(NULL, "every change is a deletion: was the folder empty at %s?", when);
     return cli_confirm(c, "Roll back?", go);
 }
 

@@ -58,7 +58,7 @@ static bool reserved_name(const char *key)
 /* The environment for the child: ours, with each secret set (replacing a
  * variable of the same name) but those of a reserved name, which are left out
  * with a warning.  Entries for secrets are OWNED and SECRET. */
-static char **child_env(const struct arca_secret_list *l, bool silent, size_t *ret_n_owned)
+static char **child_env(const struct cli *c, const struct arca_secret_list *l, size_t *ret_n_owned)
 {
     size_t n_env = 0, n = 0;
     char **env;
@@ -70,10 +70,8 @@ static char **child_env(const struct arca_secret_list *l, bool silent, size_t *r
         return NULL;
     for (size_t i = 0; i < l->n; i++) {
         if (reserved_name(l->v[i].key)) {
-            if (!silent)
-                fprintf(stderr,
-                        "arca: warning: secret '%s' left out: it would replace the command's %s\n",
-                        l->v[i].key, l->v[i].key);
+            cli_warning(c, "secret '%s' left out: it would replace the command's %s", l->v[i].key,
+                        l->v[i].key);
             continue;
         }
         if (asprintf(&env[n], "%s=%s", l->v[i].key, l->v[i].value) < 0) {
@@ -143,7 +141,7 @@ int cmd_run(struct cli *c)
     arca_free(a);
     if (r)
         return r;
-    env = child_env(l, c->silent, &n_owned);
+    env = child_env(c, l, &n_owned);
     arca_secret_list_free(l);
     if (!env) {
         cli_error(NULL, "out of memory");

@@ -129,6 +129,7 @@ static int secrets_write(struct cli *c, bool update)
         }
         in[i].key = key;
         in[i].value = pair ? c->args[1] : eq + 1;
+        in[i].comment = c->comment;
         if (in[i].value[0] == '@') {
             buf_init_secret(&files[i], VALUE_FILE_MAX);
             if (cli_read_file(in[i].value + 1, VALUE_FILE_MAX, &files[i]) < 0) {
@@ -201,10 +202,10 @@ int cmd_secrets_update(struct cli *c)
 
 static json_t *secret_json(const struct arca_secret *s)
 {
-    return json_pack("{s:s, s:s, s:s, s:I, s:s, s:s?, s:s?}", "key", s->key, "type",
-                     s->personal ? "personal" : "shared", "value", s->value, "version",
-                     (json_int_t)s->version, "updatedAt", s->updated_at, "environment",
-                     s->environment, "path", s->path);
+    return json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s?, s:s?}", "key", s->key, "type",
+                     s->personal ? "personal" : "shared", "value", s->value, "comment",
+                     s->comment ? s->comment : "", "version", (json_int_t)s->version, "updatedAt",
+                     s->updated_at, "environment", s->environment, "path", s->path);
 }
 
 /* Prints KEY=value lines as dotenv writes them; returns an exit code. */
@@ -427,4 +428,28 @@ int cmd_secrets_delete(struct cli *c)
     }
     arca_free(a);
     return r;
+}
+
+int cmd_secrets_rename(struct cli *c)
+{
+    struct arca *a = NULL;
+    struct arca_scope scope;
+    char project[128];
+    int64_t version = 0;
+    int r;
+
+    if (c->n_args != 2) {
+        cli_error("arca secrets rename OLD NEW --env ENV",
+                  "give the secret's name and its new name");
+        return EXIT_USAGE;
+    }
+    r = cli_client_scope(c, &a, &scope, project, sizeof(project));
+    if (r)
+        return r;
+    r = arca_secret_rename(a, &scope, c->args[0], c->args[1], &version);
+    if (r < 0)
+        return cli_fail_free(a, r);
+    printf("%s: renamed to %s (version %lld)\n", c->args[0], c->args[1], (long long)version);
+    arca_free(a);
+    return EXIT_OK;
 }

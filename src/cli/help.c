@@ -106,8 +106,8 @@ void cli_command_help(FILE *f, const struct cli_command *cmd)
 
 void cli_usage(FILE *f)
 {
-    fprintf(f, "arca %s - secrets manager\n\nusage: arca COMMAND [flags]\n\ncommands:\n",
-            ARCA_VERSION);
+    fprintf(f, "arca %s - secrets manager\n\nusage: arca COMMAND [flags]\n\n%scommands:%s\n",
+            ARCA_VERSION, cli_paint(f, CLI_PAINT_HEADER), cli_paint(f, CLI_PAINT_OFF));
     for (size_t i = 0; i < cli_n_commands; i++)
         fprintf(f, "  %-34s %s\n", cli_commands[i].name, cli_commands[i].summary);
     fprintf(f, "  %-34s %s\n", "version", "print arca's version");

@@ -178,13 +178,13 @@ const struct cli_command cli_commands[] = {
      "--env as their default environment, \"defaultEnvironment\").  --project-id takes a\n"
      "project's id or slug; without it, on a terminal, pick one from a numbered list.\n"},
     {"secrets set", cmd_secrets_set, "KEY=VALUE [KEY=VALUE ...]\nKEY VALUE",
-     SCOPE " personal type token format", "create or update secrets",
+     SCOPE " personal type comment token format", "create or update secrets",
      "Creates or updates secrets (each write is a new version), all at once.\n"
      "KEY=@FILE reads the value from FILE.\n"
      "--personal sets your personal override of a shared secret: your own value, used for\n"
      "you only (users only; the shared secret must exist).\n"},
     {"secrets update", cmd_secrets_update, "KEY=VALUE [KEY=VALUE ...]\nKEY VALUE",
-     SCOPE " personal type token format", "change existing secrets",
+     SCOPE " personal type comment token format", "change existing secrets",
      "As 'arca secrets set', but every KEY must exist already (else exit 4, naming the\n"
      "missing ones, and nothing is written).\n"},
     {"secrets get", cmd_secrets_get, "KEY [KEY ...]",
@@ -204,6 +204,11 @@ const struct cli_command cli_commands[] = {
      "delete secrets",
      "Deletes secrets (a new, deleted version: history is kept).  Deleting a shared secret\n"
      "deletes everyone's personal overrides of it; --personal deletes only your override.\n"},
+    {"secrets rename", cmd_secrets_rename, "OLD NEW", SCOPE, "rename a secret",
+     "Gives secret OLD the name NEW, in one transaction: NEW is created with OLD's value\n"
+     "and comment (version 1), OLD gets a deleted version (its history stays, as do\n"
+     "NEW's from now on); personal overrides of OLD are not carried over.  NEW must not\n"
+     "exist (exit 7).\n"},
     {"secrets history", cmd_secrets_history, "KEY", SCOPE " personal show-values format",
      "list every version of a secret",
      "Lists every version of a secret, newest first: VERSION, ACTION, TIME, BY.\n"

@@ -537,6 +537,39 @@ int client_kdf_to_json(json_t *obj, const uint8_t salt[SEAL_SALT_BYTES],
 /* Makes a new account's keys from the password and POSTs them to route with
  * extra_key: extra_value (the organization of a bootstrap, the invite token of a
  * signup); logs in as the new user. */
+#define PASSWORD_MIN_DEFAULT 12 /* characters: the policy of a server that publishes none */
+
+/* The server's password policy (POST /auth/params, "passwordPolicy"): a new
+ * password must have at least minLength characters (PASSWORD_MIN_DEFAULT from
+ * a server that says nothing).  The server never sees the password: every
+ * client checks it, here.  -EINVAL naming the lengths, never the password. */
+static int password_policy_check(struct arca *a, const char *email, const char *password,
+                                 size_t password_len)
+{
+    _cleanup_json_ json_t *body = json_object();
+    _cleanup_json_ json_t *answer = NULL;
+    long long min = PASSWORD_MIN_DEFAULT;
+    size_t chars = 0;
+    json_t *policy;
+    int r;
+
+    if (!body || client_set_str(body, "email", email) < 0)
+        return client_error(a, -ENOMEM, "out of memory");
+    r = transport_call(a, "POST", CLIENT_API "/auth/params", body, &answer, NULL);
+    if (r < 0)
+        return r;
+    policy = json_object_get(answer, "passwordPolicy");
+    if (policy && client_answer_int(a, policy, "minLength", &min) < 0)
+        return client_error(a, -EPROTO, "the arca server sent a malformed password policy");
+    for (size_t i = 0; i < password_len; i++) /* UTF-8 characters, not bytes */
+        chars += ((unsigned char)password[i] & 0xc0) != 0x80;
+    if ((long long)chars < min)
+        return client_error(a, -EINVAL,
+                            "the password has %zu characters: this server asks for at least %lld",
+                            chars, min);
+    return 0;
+}
+
 static int account_create(struct arca *a, const char *route, const char *extra_key,
                           const char *extra_value, bool extra_secret, const char *email,
                           const char *password, size_t password_len)
@@ -550,6 +583,9 @@ static int account_create(struct arca *a, const char *route, const char *extra_k
     struct seal_kdf_params params = {SEAL_KDF_OPSLIMIT, SEAL_KDF_MEMLIMIT};
     int r;
 
+    r = password_policy_check(a, email, password, password_len);
+    if (r < 0)
+        return r;
     keys = seal_malloc(2 * SEAL_KEY_BYTES);
     sk = seal_malloc(SEAL_SK_BYTES);
     if (!keys || !sk)
@@ -1838,4 +1874,88 @@ int arca_secrets_delete(struct arca *a, const struct arca_scope *scope, const ch
     if (r < 0)
         return r;
     return transport_call(a, "POST", path.ptr, body, NULL, NULL);
+}
+
+int arca_secret_rename(struct arca *a, const struct arca_scope *scope, const char *from,
+                       const char *to, int64_t *ret_version)
+{
+    _cleanup_json_ json_t *folder = NULL;
+    _cleanup_json_ json_t *body = NULL;
+    _cleanup_json_ json_t *answer = NULL;
+    _cleanup_buf_ struct buf path = BUF_INIT;
+    struct arca_secret old = {0};
+    struct client_scope s;
+    const uint8_t *pkey;
+    const json_t *found = NULL;
+    json_t *arr, *items, *item, *results;
+    int r;
+
+    r = client_scope_begin(a, scope, NULL, &s);
+    if (r < 0)
+        return r;
+    if (!from || !to || !name_key_valid(from) || !name_key_valid(to))
+        return client_error(a, -EINVAL, "'%s' is not a valid secret name",
+                            from && name_key_valid(from) ? (to ? to : "") : (from ? from : ""));
+    if (streq(from, to))
+        return client_error(a, -EINVAL, "'%s' already has that name", from);
+    if (*s.owner)
+        return client_error(a, -EINVAL, "personal overrides cannot be renamed: drop --personal");
+    r = client_project_key(a, s.project_id, &pkey);
+    if (r >= 0)
+        r = folder_fetch(a, &s, 0, &folder, &arr);
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        const json_t *o = json_array_get(arr, i);
+        const char *key, *type = "shared";
+        if (!json_is_object(o) || wire_get_str(o, "key", NAME_KEY_MAX, &key) < 0)
+            return client_error(a, -EPROTO, "the arca server sent a malformed secret");
+        wire_get_str(o, "type", 16, &type);
+        if (streq(type, "personal"))
+            continue;
+        if (streq(key, to))
+            return client_error(a, -EEXIST, "secret '%s' already exists in %s:%s", to,
+                                s.environment, s.path);
+        if (streq(key, from))
+            found = o;
+    }
+    if (!found)
+        return client_error(a, -ENOENT, "secret '%s' not found in %s:%s", from, s.environment,
+                            s.path);
+    /* the value and comment, sealed again to the new name, and the old one
+     * deleted: one batch, one transaction */
+    r = secret_open(a, &s, pkey, found, &old);
+    body = r < 0 ? NULL : batch_body(&s);
+    if (r >= 0 && !body)
+        r = client_error(a, -ENOMEM, "out of memory");
+    items = body ? json_object_get(body, "secrets") : NULL;
+    item = items ? batch_item(&s, items, to) : NULL;
+    if (r >= 0 && !item)
+        r = client_error(a, -ENOMEM, "out of memory");
+    if (r >= 0)
+        r = client_record_to_json(a, item, &s, pkey, to, "value", old.value);
+    if (r >= 0 && *old.comment)
+        r = client_record_to_json(a, item, &s, pkey, to, "comment", old.comment);
+    client_secret_free_fields(&old);
+    if (r < 0)
+        return r;
+    item = batch_item(&s, items, from);
+    if (!item || json_object_set_new(item, "delete", json_true()) < 0)
+        return client_error(a, -ENOMEM, "out of memory");
+    r = client_project_path(a, s.project_id, "/secrets/batch", &path);
+    if (r >= 0)
+        r = transport_call(a, "POST", path.ptr, body, &answer, NULL);
+    if (r >= 0)
+        r = client_answer_arr(a, answer, "secrets", &results);
+    if (r < 0)
+        return r;
+    for (size_t j = 0; j < json_array_size(results); j++) {
+        const json_t *o = json_array_get(results, j);
+        const char *key;
+        long long version;
+        if (wire_get_str(o, "key", NAME_KEY_MAX, &key) == 0 && streq(key, to) &&
+            wire_get_int(o, "version", &version) == 0 && ret_version)
+            *ret_version = version;
+    }
+    return 0;
 }

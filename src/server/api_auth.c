@@ -12,6 +12,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/names.h"
@@ -20,6 +21,8 @@
 #include "crypto/seal.h"
 #include "ratelimit.h"
 #include "server.h"
+
+#define PASSWORD_MIN_LENGTH 12 /* characters, unless ARCA_PASSWORD_MIN_LENGTH says */
 
 #define USER_KEY_BOX_BYTES (SEAL_RECORD_OVERHEAD + SEAL_SK_BYTES)
 
@@ -407,6 +410,19 @@ void api_users_lookup(struct req *r)
     store_org_memberships_free(theirs, n_theirs);
 }
 
+/* The password policy every client enforces (the server never sees a
+ * password): {"minLength": ARCA_PASSWORD_MIN_LENGTH, default 12}. */
+static json_t *password_policy_json(void)
+{
+    const char *v = getenv("ARCA_PASSWORD_MIN_LENGTH");
+    char *end = NULL;
+    long n = v && *v ? strtol(v, &end, 10) : PASSWORD_MIN_LENGTH;
+
+    if (v && *v && (*end || n < 1 || n > 1024))
+        n = PASSWORD_MIN_LENGTH;
+    return json_pack("{s:i}", "minLength", (int)n);
+}
+
 void api_auth_params(struct req *r)
 {
     json_t *body = req_body_json(r);
@@ -419,9 +435,10 @@ void api_auth_params(struct req *r)
         return;
     ret = r->srv->store->ops->user_get_by_email(r->srv->store, email, &u);
     if (ret == 0 && u.kdf_salt.len == SEAL_SALT_BYTES) {
-        http_reply(
-            r, 200,
-            json_pack("{s:o}", "kdf", kdf_json(u.kdf_salt.ptr, u.kdf_opslimit, u.kdf_memlimit)));
+        http_reply(r, 200,
+                   json_pack("{s:o, s:o}", "kdf",
+                             kdf_json(u.kdf_salt.ptr, u.kdf_opslimit, u.kdf_memlimit),
+                             "passwordPolicy", password_policy_json()));
         store_user_release(&u);
         return;
     }
@@ -432,7 +449,8 @@ void api_auth_params(struct req *r)
     }
     seal_hash_keyed(r->srv->root_key, email, strlen(email), decoy);
     http_reply(r, 200,
-               json_pack("{s:o}", "kdf", kdf_json(decoy, SEAL_KDF_OPSLIMIT, SEAL_KDF_MEMLIMIT)));
+               json_pack("{s:o, s:o}", "kdf", kdf_json(decoy, SEAL_KDF_OPSLIMIT, SEAL_KDF_MEMLIMIT),
+                         "passwordPolicy", password_policy_json()));
 }
 
 #define LOCK_AFTER 10              /* failed logins in a row */

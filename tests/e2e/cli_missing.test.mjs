@@ -1,0 +1,96 @@
+// cli_missing.test.mjs - what the CLI lacked (issue 14): secrets rename,
+// comments, a password policy (published by the server in /auth/params,
+// enforced by the client at bootstrap and sign-up), colour on a terminal only.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import {
+    INVITE_TOKEN_RE, apiCall, bootstrapAndLogin, createProject, newCli, removeTempDirs, startServer,
+} from './harness.mjs';
+
+const T = { timeout: 180000 };
+
+let srv;
+let cli;
+let pid;
+
+async function ok(args, opts, c = cli) {
+    const r = await c.arca(args, opts);
+    assert.equal(r.code, 0, `arca ${args.join(' ')}: exit ${r.code}: ${r.stderr}`);
+    return r;
+}
+
+async function list(env) {
+    const r = await ok(['secrets', 'list', '--env', env, '--format', 'json', ...pid]);
+    return Object.fromEntries(JSON.parse(r.stdout).map((s) => [s.key, s]));
+}
+
+before(async () => {
+    srv = await startServer({ env: { ARCA_PASSWORD_MIN_LENGTH: '16' } });
+    cli = await newCli(srv);
+    await bootstrapAndLogin(cli); /* randomPassword(): 35 characters */
+    pid = ['--project-id', (await createProject(cli, 'missing')).id];
+});
+
+after(async () => {
+    if (srv)
+        await srv.stop();
+    await removeTempDirs();
+});
+
+test('secrets rename OLD NEW keeps value and comment, in one step', T, async () => {
+    await ok(['secrets', 'set', 'DB_PASS=s3cret', '--comment', 'rotate monthly', '--env', 'prod', ...pid]);
+    assert.equal((await list('prod')).DB_PASS.comment, 'rotate monthly');
+    const r = await ok(['secrets', 'rename', 'DB_PASS', 'DATABASE_PASSWORD', '--env', 'prod', ...pid]);
+    assert.match(r.stdout, /DB_PASS: renamed to DATABASE_PASSWORD \(version 1\)/);
+    const l = await list('prod');
+    assert.deepEqual(Object.keys(l), ['DATABASE_PASSWORD']);
+    assert.equal(l.DATABASE_PASSWORD.value, 's3cret');
+    assert.equal(l.DATABASE_PASSWORD.comment, 'rotate monthly');
+    const h = JSON.parse((await ok(['secrets', 'history', 'DB_PASS', '--env', 'prod', '--format', 'json',
+        ...pid])).stdout);
+    assert.equal(h[0].action, 'deleted', 'the old name keeps its history');
+    await ok(['secrets', 'set', 'OTHER=x', '--env', 'prod', ...pid]);
+    assert.equal((await cli.arca(['secrets', 'rename', 'OTHER', 'DATABASE_PASSWORD', '--env', 'prod', ...pid])).code, 7);
+    assert.equal((await cli.arca(['secrets', 'rename', 'NOPE', 'X', '--env', 'prod', ...pid])).code, 4);
+    assert.equal((await list('prod')).OTHER.value, 'x');
+});
+
+test('the server publishes its password policy; clients enforce it at sign-up', T, async () => {
+    const p = await apiCall(srv, 'POST', '/api/arca/v1/auth/params', { body: { email: 'x@example.com' } });
+    assert.equal(p.status, 200);
+    assert.deepEqual(p.json.passwordPolicy, { minLength: 16 });
+    const inv = await ok(['users', 'invite', 'short@example.com']);
+    const token = INVITE_TOKEN_RE.exec(inv.stdout)[0];
+    const c = await newCli(srv);
+    const r = await c.arca(['signup', '--invite', token, '--email', 'short@example.com', '--password-stdin'],
+        { input: 'fifteen-chars-x\n' });
+    assert.equal(r.code, 5, r.stderr);
+    assert.match(r.stderr, /the password has 15 characters: this server asks for at least 16/);
+    const okr = await c.arca(['signup', '--invite', token, '--email', 'short@example.com', '--password-stdin'],
+        { input: 'sixteen-chars-xy\n' });
+    assert.equal(okr.code, 0, okr.stderr);
+    /* a server that sets nothing asks for 12 */
+    const other = await startServer();
+    try {
+        const d = await apiCall(other, 'POST', '/api/arca/v1/auth/params', { body: { email: 'x@example.com' } });
+        assert.deepEqual(d.json.passwordPolicy, { minLength: 12 });
+        const b = await (await newCli(other)).arca(['bootstrap', '--email', 'a@example.com', '--password-stdin',
+            '--organization', 'o'], { input: 'short-pw\n' });
+        assert.equal(b.code, 5, b.stderr);
+        assert.match(b.stderr, /at least 12/);
+    } finally {
+        await other.stop();
+    }
+});
+
+test('colour on a terminal only, never with NO_COLOR', T, async () => {
+    const plain = await cli.arca(['secrets', 'get', 'NOPE', '--env', 'prod', ...pid]);
+    assert.match(plain.stderr, /^arca: error: /);
+    const tty = await cli.pty(['secrets', 'get', 'NOPE', '--env', 'prod', ...pid]);
+    assert.match(tty.stdout, /\x1b\[1;31marca: error:\x1b\[0m /);
+    const no = await cli.pty(['secrets', 'get', 'NOPE', '--env', 'prod', ...pid], { env: { NO_COLOR: '1' } });
+    assert.ok(!no.stdout.includes('\x1b['), 'no escape sequence with NO_COLOR');
+    assert.match(no.stdout, /arca: error: /);
+});
