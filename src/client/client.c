@@ -537,6 +537,17 @@ int client_kdf_to_json(json_t *obj, const uint8_t salt[SEAL_SALT_BYTES],
 /* Makes a new account's keys from the password and POSTs them to route with
  * extra_key: extra_value (the organization of a bootstrap, the invite token of a
  * signup); logs in as the new user. */
+/* POST /auth/params for email: the account's key-derivation parameters and the
+ * server's password policy.  *ret OWNED. */
+static int auth_params(struct arca *a, const char *email, json_t **ret)
+{
+    _cleanup_json_ json_t *body = json_object();
+
+    if (!body || client_set_str(body, "email", email) < 0)
+        return client_error(a, -ENOMEM, "out of memory");
+    return transport_call(a, "POST", CLIENT_API "/auth/params", body, ret, NULL);
+}
+
 #define PASSWORD_MIN_DEFAULT 12 /* characters: the policy of a server that publishes none */
 
 /* The server's password policy (POST /auth/params, "passwordPolicy"): a new
@@ -546,16 +557,12 @@ int client_kdf_to_json(json_t *obj, const uint8_t salt[SEAL_SALT_BYTES],
 static int password_policy_check(struct arca *a, const char *email, const char *password,
                                  size_t password_len)
 {
-    _cleanup_json_ json_t *body = json_object();
     _cleanup_json_ json_t *answer = NULL;
     long long min = PASSWORD_MIN_DEFAULT;
     size_t chars = 0;
     json_t *policy;
-    int r;
+    int r = auth_params(a, email, &answer);
 
-    if (!body || client_set_str(body, "email", email) < 0)
-        return client_error(a, -ENOMEM, "out of memory");
-    r = transport_call(a, "POST", CLIENT_API "/auth/params", body, &answer, NULL);
     if (r < 0)
         return r;
     policy = json_object_get(answer, "passwordPolicy");
@@ -675,16 +682,12 @@ int arca_signup(struct arca *a, const char *invite_token, const char *email, con
 static int login_params(struct arca *a, const char *email, uint8_t salt[SEAL_SALT_BYTES],
                         struct seal_kdf_params *ret)
 {
-    _cleanup_json_ json_t *body = json_object();
     _cleanup_json_ json_t *answer = NULL;
     json_t *kdf;
     const char *salt_b64;
     long long ops, mem;
-    int r;
+    int r = auth_params(a, email, &answer);
 
-    if (!body || client_set_str(body, "email", email) < 0)
-        return client_error(a, -ENOMEM, "out of memory");
-    r = transport_call(a, "POST", CLIENT_API "/auth/params", body, &answer, NULL);
     if (r < 0)
         return r;
     r = client_answer_obj(a, answer, "kdf", &kdf);
