@@ -378,14 +378,34 @@ int cmd_secrets_list(struct cli *c)
         free(all);
         goto out;
     } else {
-        printf("%-32s  %-8s  %-7s  %-24s%s\n", "KEY", "TYPE", "VERSION", "UPDATED",
-               c->show_values ? "  VALUE" : "");
+        struct arca_scope scope;
+        char project[128];
+        cli_scope(c, &scope, project, sizeof(project));
+        printf("%s%-32s  %-8s  %-7s  %-24s  %-24s%s%s\n", cli_paint(stdout, CLI_PAINT_HEADER),
+               "KEY", "TYPE", "VERSION", "UPDATED", "FROM", c->show_values ? "  VALUE" : "",
+               cli_paint(stdout, CLI_PAINT_OFF));
         for (size_t i = 0; i < l->n; i++) {
-            printf("%-32s  %-8s  %-7lld  %-24s", l->v[i].key,
-                   l->v[i].personal ? "personal" : "shared", (long long)l->v[i].version,
-                   l->v[i].updated_at);
-            if (c->show_values)
-                printf("  %s", l->v[i].value);
+            /* FROM: "-" for the folder listed, else where the secret lives (an
+             * import: ENV:PATH, a sub-folder: its path) */
+            const struct arca_secret *v = &l->v[i];
+            bool here = (!v->environment || streq(v->environment, scope.environment)) &&
+                        (!v->path || streq(v->path, scope.path));
+            char from[NAME_SLUG_MAX + NAME_PATH_MAX + 2] = "-";
+            if (!here)
+                snprintf(from, sizeof(from), "%s:%s", v->environment ? v->environment : "",
+                         v->path ? v->path : "/");
+            printf("%-32s  %-8s  %-7lld  %-24s  %-24s", v->key, v->personal ? "personal" : "shared",
+                   (long long)v->version, v->updated_at, from);
+            if (c->show_values) { /* one line each: line breaks and controls escaped */
+                fputs("  ", stdout);
+                for (const char *p = v->value; *p; p++)
+                    if (*p == '\n')
+                        fputs("\\n", stdout);
+                    else if (*p == '\r' || *p == '\t' || (unsigned char)*p < 0x20)
+                        printf("\\x%02x", (unsigned char)*p);
+                    else
+                        putchar(*p);
+            }
             putchar('\n');
         }
     }

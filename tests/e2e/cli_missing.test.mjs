@@ -94,3 +94,18 @@ test('colour on a terminal only, never with NO_COLOR', T, async () => {
     assert.ok(!no.stdout.includes('\x1b['), 'no escape sequence with NO_COLOR');
     assert.match(no.stdout, /arca: error: /);
 });
+
+test('secrets list says where each secret comes from; multi-line values keep to one line', T, async () => {
+    await ok(['secrets', 'set', 'OWN=1', 'MULTI=line one\nline two', '--env', 'staging', ...pid]);
+    await ok(['secrets', 'set', 'DEEP=2', '--env', 'staging', '--path', '/app', ...pid]);
+    await ok(['secrets', 'set', 'SHARED=3', '--env', 'dev', ...pid]);
+    await ok(['imports', 'add', '--from', 'dev:/', '--env', 'staging', ...pid]);
+    const r = await ok(['secrets', 'list', '--env', 'staging', '--recursive', '--show-values', ...pid]);
+    const lines = r.stdout.trimEnd().split('\n');
+    assert.match(lines[0], /^KEY\s+TYPE\s+VERSION\s+UPDATED\s+FROM\s+VALUE$/);
+    assert.equal(lines.length, 5, r.stdout);
+    assert.match(r.stdout, /^OWN\s+shared\s+1\s+\S+\s+-\s+1$/m);
+    assert.match(r.stdout, /^DEEP\s+shared\s+1\s+\S+\s+staging:\/app\s+2$/m);
+    assert.match(r.stdout, /^SHARED\s+shared\s+1\s+\S+\s+dev:\/\s+3$/m);
+    assert.match(r.stdout, /^MULTI\s.*line one\\nline two$/m);
+});
