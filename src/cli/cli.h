@@ -297,6 +297,7 @@ int cmd_logout(struct cli *c);
 int cmd_whoami(struct cli *c);
 int cmd_projects_create(struct cli *c);
 int cmd_projects_update(struct cli *c);
+int cmd_projects_rename(struct cli *c);
 int cmd_projects_list(struct cli *c);
 int cmd_init(struct cli *c);
 int cmd_secrets_set(struct cli *c);

@@ -283,3 +283,31 @@ int cmd_projects_update(struct cli *c)
     arca_free(a);
     return EXIT_OK;
 }
+
+int cmd_projects_rename(struct cli *c)
+{
+    struct arca *a = NULL;
+    const char *pid;
+    char project[128];
+    int r;
+
+    if (c->n_args != 2) {
+        cli_error("arca projects rename ID|SLUG NEW-NAME", "give the project and its new name");
+        return EXIT_USAGE;
+    }
+    r = cli_client(c, true, &a);
+    if (r)
+        return r;
+    pid = c->args[0];
+    if ((r = cli_project_resolve(c, a, &pid)) != EXIT_OK) {
+        arca_free(a);
+        return r;
+    }
+    snprintf(project, sizeof(project), "%s", pid);
+    r = arca_project_rename(a, project, c->args[1]);
+    if (r < 0)
+        return cli_fail_free(a, r);
+    printf("renamed project %s to '%s' (its slug stays)\n", project, c->args[1]);
+    arca_free(a);
+    return EXIT_OK;
+}

@@ -91,6 +91,8 @@ const struct cli_command cli_commands[] = {
      "Server access (project admins): 'on' hands the server a copy of the project key,\n"
      "kept sealed under its root key, so that Infisical's SDKs and plaintext API routes\n"
      "work for this project; 'off' deletes the server's copy.  See docs/security.md.\n"},
+    {"projects rename", cmd_projects_rename, "ID|SLUG NEW-NAME", "", "rename a project",
+     "Changes a project's name (project admins); its id and slug stay.\n"},
     {"projects list", cmd_projects_list, "", "format", "list your projects", ""},
     {"projects rotate-key", cmd_projects_rotate_key, "", "project-id yes dry-run format",
      "replace the project key (revokes its service tokens)",

@@ -1142,6 +1142,27 @@ int arca_project_set_server_access(struct arca *a, const char *project_id, int o
     return r;
 }
 
+int arca_project_rename(struct arca *a, const char *project_id, const char *name)
+{
+    _cleanup_buf_ struct buf path = BUF_INIT;
+    _cleanup_json_ json_t *body = NULL;
+    int r = client_require_project(a, project_id);
+
+    if (r == 0 && (!name || !name_title_valid(name)))
+        return client_error(a, -EINVAL,
+                            "'%s' is not a valid project name: 1 to %d characters, no control "
+                            "characters",
+                            name ? name : "", NAME_TITLE_MAX);
+    if (r == 0)
+        r = client_project_path(a, project_id, NULL, &path);
+    if (r < 0)
+        return r;
+    body = json_pack("{s:s}", "name", name);
+    if (!body)
+        return client_error(a, -ENOMEM, "out of memory");
+    return transport_call(a, "PATCH", path.ptr, body, NULL, NULL);
+}
+
 int arca_projects_list(struct arca *a, struct arca_project **ret, size_t *ret_n)
 {
     int r = client_require_login(a);

@@ -334,6 +334,42 @@ static bool key_matches(struct req *r, const struct project_ctx *ctx, const uint
     return ok;
 }
 
+/* PATCH {name}: renames the project (settings:edit); its slug stays. */
+static void project_rename(struct req *r, json_t *body)
+{
+    struct project_ctx ctx;
+    const char *name;
+    json_t *meta;
+    int ret;
+
+    if (wire_get_str(body, "name", NAME_TITLE_MAX, &name) < 0 || !name_title_valid(name)) {
+        http_fail(r, 400, "'name' must be 1 to %d characters, no control characters",
+                  NAME_TITLE_MAX);
+        return;
+    }
+    if (project_open(r, req_param(r, 0), &ctx) < 0)
+        return;
+    if (project_allows(r, &ctx, AUTHZ_SETTINGS, AUTHZ_EDIT, NULL, NULL) < 0)
+        goto out;
+    ret = r->srv->store->ops->project_rename(r->srv->store, ctx.p.id, name);
+    if (ret < 0) {
+        http_fail(r, ret == -ENOENT ? 404 : 503, "cannot rename the project (%d)", ret);
+        goto out;
+    }
+    free(ctx.p.name);
+    ctx.p.name = strdup(name);
+    meta = json_pack("{s:s}", "name", name);
+    ret = audit_or_fail(r, &(struct audit_event){.event = "project.rename",
+                                                 .org_id = ctx.p.org_id,
+                                                 .project_id = ctx.p.id,
+                                                 .metadata = meta});
+    json_decref(meta);
+    if (ret == 0)
+        http_reply(r, 200, json_pack("{s:o}", "project", project_json(&ctx.p)));
+out:
+    project_release(&ctx);
+}
+
 void api_projects_update(struct req *r)
 {
     json_t *body = req_body_json(r), *meta;
@@ -344,8 +380,12 @@ void api_projects_update(struct req *r)
 
     if (!body)
         return;
+    if (json_object_get(body, "name") && !json_object_get(body, "serverAccess")) {
+        project_rename(r, body);
+        return;
+    }
     if (wire_get_bool(body, "serverAccess", &on) < 0) {
-        http_fail(r, 400, "'serverAccess' (true or false) is required");
+        http_fail(r, 400, "'serverAccess' (true or false) or 'name' is required");
         return;
     }
     buf_init_secret(&key, 0);

@@ -503,6 +503,8 @@ struct store_ops {
      * key.  -ENOENT for an unknown project. */
     int (*project_set_server_key)(struct store *s, const char *project_id, const uint8_t *key,
                                   size_t len);
+    /* Changes a project's name (the slug stays).  -ENOENT for an unknown project. */
+    int (*project_rename)(struct store *s, const char *project_id, const char *name);
 
     /* --- personal overrides (owner_id NULL or "": the shared secret) --- */
     /* Like secrets_list, plus owner_id's personal overrides: ordered by key,

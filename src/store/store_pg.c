@@ -167,6 +167,7 @@ enum pg_stmt {
     ST_CSECRET_EXISTS,
     ST_CSECRET_REVOKE,
     ST_PROJECT_SET_SERVER_KEY,
+    ST_PROJECT_RENAME,
     ST_ATOKEN_INSERT,
     ST_ATOKEN_GET,
     ST_ATOKEN_USE,
@@ -249,6 +250,7 @@ static const struct {
                                        "FROM projects WHERE id = $1"},
     [ST_PROJECT_SET_SERVER_KEY] = {"set server key",
                                    "UPDATE projects SET server_key = $1 WHERE id = $2"},
+    [ST_PROJECT_RENAME] = {"rename project", "UPDATE projects SET name = $1 WHERE id = $2"},
     [ST_PROJECT_LIST] = {"list projects",
                          "SELECT p.id, p.org_id, p.name, p.slug, p.created_at, p.server_key "
                          "FROM project_members m JOIN projects p ON p.id = m.project_id "
@@ -2359,6 +2361,13 @@ static int pg_client_secret_revoke(struct store *s, const char *identity_id, con
     return pg_write1(s, true, ST_CSECRET_REVOKE, "tt", identity_id, id);
 }
 
+static int pg_project_rename(struct store *s, const char *project_id, const char *name)
+{
+    if (!project_id || !name || !*name)
+        return -EINVAL;
+    return pg_write1(s, true, ST_PROJECT_RENAME, "tt", name, project_id);
+}
+
 static int pg_project_set_server_key(struct store *s, const char *project_id, const uint8_t *key,
                                      size_t len)
 {
@@ -3431,6 +3440,7 @@ static const struct store_ops pg_ops = {
     .client_secret_use = pg_client_secret_use,
     .client_secret_revoke = pg_client_secret_revoke,
     .project_set_server_key = pg_project_set_server_key,
+    .project_rename = pg_project_rename,
     .access_token_create = pg_access_token_create,
     .access_token_get = pg_access_token_get,
     .access_token_use = pg_access_token_use,

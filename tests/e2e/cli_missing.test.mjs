@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
 import {
-    INVITE_TOKEN_RE, apiCall, bootstrapAndLogin, createProject, newCli, removeTempDirs, startServer,
+    INVITE_TOKEN_RE, apiCall, bootstrapAndLogin, createProject, inviteAndSignup, newCli, removeTempDirs,
+    startServer,
 } from './harness.mjs';
 
 const T = { timeout: 180000 };
@@ -108,4 +109,22 @@ test('secrets list says where each secret comes from; multi-line values keep to 
     assert.match(r.stdout, /^DEEP\s+shared\s+1\s+\S+\s+staging:\/app\s+2$/m);
     assert.match(r.stdout, /^SHARED\s+shared\s+1\s+\S+\s+dev:\/\s+3$/m);
     assert.match(r.stdout, /^MULTI\s.*line one\\nline two$/m);
+});
+
+test('projects rename changes the name, by id or slug; the slug stays; members may not', T, async () => {
+    const p = await createProject(cli, 'old-name');
+    await ok(['projects', 'rename', p.slug, 'New Name']);
+    let l = JSON.parse((await ok(['projects', 'list', '--format', 'json'])).stdout);
+    assert.deepEqual(l.filter((x) => x.id === p.id).map((x) => [x.name, x.slug]), [['New Name', p.slug]]);
+    await ok(['projects', 'rename', p.id, 'Again']);
+    l = JSON.parse((await ok(['projects', 'list', '--format', 'json'])).stdout);
+    assert.equal(l.find((x) => x.id === p.id).name, 'Again');
+    assert.equal((await cli.arca(['projects', 'rename', p.id, 'bad\u0001name'])).code, 5);
+    const a = JSON.parse((await ok(['audit-logs', 'list', '--project-id', p.id, '--event', 'project.rename',
+        '--format', 'json'])).stdout);
+    assert.equal(a.length, 2);
+    const m = await inviteAndSignup(cli, srv, 'member@example.com');
+    await ok(['members', 'add', 'member@example.com', '--role', 'member', '--project-id', p.id]);
+    const denied = await m.cli.arca(['projects', 'rename', p.id, 'Mine']);
+    assert.equal(denied.code, 3, denied.stderr);
 });
