@@ -78,6 +78,12 @@ int arca_bootstrap(struct arca *a, const char *email, const char *password, size
                    const char *organization);
 
 /* Logs in with e-mail and password.  -EACCES on wrong credentials. */
+/* Changes the logged-in user's password: proves the current one, checks the
+ * new one against the server's policy, and sends the same private key sealed
+ * under the new password's key-encryption key (Argon2id, new salt).  Memberships
+ * and project keys do not change.  -EACCES the current password is wrong. */
+int arca_password_change(struct arca *a, const char *current, size_t current_len,
+                         const char *password, size_t password_len);
 int arca_login_password(struct arca *a, const char *email, const char *password,
                         size_t password_len);
 

@@ -911,6 +911,11 @@ int cli_client_project(const struct cli *c, struct arca **a, const char **ret, c
 
 int cli_read_password(const struct cli *c, char **ret, size_t *ret_len)
 {
+    return cli_read_password_prompt(c, "Password: ", ret, ret_len);
+}
+
+int cli_read_password_prompt(const struct cli *c, const char *prompt, char **ret, size_t *ret_len)
+{
     struct termios old, quiet;
     bool tty = !c->password_stdin && isatty(STDIN_FILENO);
     char *pw = calloc(1, PASSWORD_MAX + 2);
@@ -924,7 +929,7 @@ int cli_read_password(const struct cli *c, char **ret, size_t *ret_len)
         return -EINVAL;
     }
     if (tty) {
-        fputs("Password: ", stderr);
+        fputs(prompt, stderr);
         tcgetattr(STDIN_FILENO, &old);
         quiet = old;
         quiet.c_lflag &= ~(tcflag_t)ECHO;

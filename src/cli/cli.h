@@ -256,6 +256,8 @@ void cli_print_json(json_t *v, bool secret);
 /* Reads a password: one line from stdin with --password-stdin, else prompts on
  * the terminal without echo.  OWNED, wipe with arca_secret_string_free. */
 int cli_read_password(const struct cli *c, char **ret, size_t *ret_len);
+/* cli_read_password with another prompt ("New password: "). */
+int cli_read_password_prompt(const struct cli *c, const char *prompt, char **ret, size_t *ret_len);
 
 /* The --format of the command, allowed[0] by default.  Prints a usage error and
  * returns -EINVAL for a format not in allowed (NULL-terminated). */
@@ -295,6 +297,7 @@ int cmd_bootstrap(struct cli *c);
 int cmd_login(struct cli *c);
 int cmd_logout(struct cli *c);
 int cmd_whoami(struct cli *c);
+int cmd_password_change(struct cli *c);
 int cmd_projects_create(struct cli *c);
 int cmd_projects_update(struct cli *c);
 int cmd_projects_rename(struct cli *c);

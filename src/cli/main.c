@@ -76,6 +76,13 @@ const struct cli_command cli_commands[] = {
      "Revokes the saved session on the server and forgets it here.\n"},
     {"whoami", cmd_whoami, "", "format", "who is logged in, on which server",
      "Prints who is logged in (user, machine identity or service token) and the server.\n"},
+    {"password change", cmd_password_change, "", "password-stdin", "change your password",
+     "Asks for the current password and the new one (twice) on the terminal, or reads\n"
+     "them from stdin, one line each, with --password-stdin.  The new one must meet the\n"
+     "server's policy (at least 12 characters unless it says otherwise).  Your private key\n"
+     "is sealed again under the new password here; nothing else changes, and the server\n"
+     "never sees either password.  A forgotten password cannot be reset: see\n"
+     "docs/security.md, \"Passwords: policy and recovery\".\n"},
     {"token renew", cmd_token_renew, "", "format", "renew a machine identity's access token",
      "Renews the saved machine identity session's access token (up to its max TTL).\n"},
     {"users invite", cmd_users_invite, "EMAIL", "org-role organization-id format",

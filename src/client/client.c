@@ -712,6 +712,56 @@ static int login_params(struct arca *a, const char *email, uint8_t salt[SEAL_SAL
     return 0;
 }
 
+int arca_password_change(struct arca *a, const char *current, size_t current_len,
+                         const char *password, size_t password_len)
+{
+    _cleanup_seal_ uint8_t *old_keys = NULL; /* auth_key, then kek: of the current password */
+    _cleanup_seal_ uint8_t *keys = NULL;     /* of the new one */
+    _cleanup_json_ json_t *body = NULL;
+    _cleanup_buf_ struct buf sealed_sk = BUF_INIT;
+    uint8_t old_salt[SEAL_SALT_BYTES], salt[SEAL_SALT_BYTES];
+    struct seal_kdf_params old_params, params = {SEAL_KDF_OPSLIMIT, SEAL_KDF_MEMLIMIT};
+    int r;
+
+    if (a->kind != ARCA_SESSION_USER || !a->email || !a->has_keypair)
+        return client_error(a, -EINVAL, "only a logged-in user has a password: log in first");
+    if ((r = client_check_password(a, current, current_len)) < 0 ||
+        (r = client_check_password(a, password, password_len)) < 0 ||
+        (r = password_policy_check(a, a->email, password, password_len)) < 0 ||
+        (r = login_params(a, a->email, old_salt, &old_params)) < 0)
+        return r;
+    old_keys = seal_malloc(2 * SEAL_KEY_BYTES);
+    keys = seal_malloc(2 * SEAL_KEY_BYTES);
+    if (!old_keys || !keys)
+        return client_error(a, -ENOMEM, "out of memory");
+    r = seal_password_derive(current, current_len, old_salt, &old_params, old_keys,
+                             old_keys + SEAL_KEY_BYTES);
+    if (r >= 0) {
+        seal_random(salt, sizeof(salt));
+        r = seal_password_derive(password, password_len, salt, &params, keys,
+                                 keys + SEAL_KEY_BYTES);
+    }
+    if (r < 0)
+        return client_error(a, r, "cannot derive keys from the password");
+    /* the same private key, sealed under the new password's KEK */
+    r = seal_box(keys + SEAL_KEY_BYTES, USER_PRIVATE_KEY_LABEL, a->sk, SEAL_SK_BYTES, &sealed_sk);
+    if (r < 0)
+        return client_error(a, r, "cannot seal the private key");
+    body = json_object();
+    if (!body || client_set_b64(body, "currentAuthKey", old_keys, SEAL_KEY_BYTES, true) < 0 ||
+        client_set_b64(body, "authKey", keys, SEAL_KEY_BYTES, true) < 0 ||
+        client_kdf_to_json(body, salt, &params) < 0 ||
+        client_set_b64(body, "encryptedPrivateKey", sealed_sk.ptr, sealed_sk.len, false) < 0) {
+        client_json_wipe(body, "currentAuthKey");
+        client_json_wipe(body, "authKey");
+        return client_error(a, -ENOMEM, "out of memory");
+    }
+    r = transport_call(a, "POST", CLIENT_API "/auth/password", body, NULL, NULL);
+    client_json_wipe(body, "currentAuthKey");
+    client_json_wipe(body, "authKey");
+    return r;
+}
+
 int arca_login_password(struct arca *a, const char *email, const char *password,
                         size_t password_len)
 {

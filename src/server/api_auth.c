@@ -109,15 +109,15 @@ static void new_user_release(struct new_user *k)
     buf_release(&k->esk);
 }
 
-static int new_user_parse(struct req *r, const json_t *body, struct new_user *k,
-                          struct store_user *u)
+/* The keys of a new account, or of a password change (with_pk false: no
+ * publicKey, the account keeps its own). */
+static int new_user_parse_keys(struct req *r, const json_t *body, struct new_user *k,
+                               struct store_user *u, bool with_pk)
 {
     json_t *kdf;
     long long ops, mem;
     struct seal_kdf_params params;
 
-    if (email_field(r, body, k->email) < 0)
-        return -EINVAL;
     if (wire_get_obj(body, "kdf", &kdf) < 0 || wire_get_int(kdf, "opslimit", &ops) < 0 ||
         wire_get_int(kdf, "memlimit", &mem) < 0 || ops <= 0 || mem <= 0) {
         http_fail(r, 400, "'kdf' must be {salt, opslimit, memlimit}");
@@ -130,7 +130,8 @@ static int new_user_parse(struct req *r, const json_t *body, struct new_user *k,
     }
     if (req_b64_field(r, kdf, "salt", SEAL_SALT_BYTES, SEAL_SALT_BYTES, &k->salt) < 0 ||
         req_b64_field(r, body, "authKey", SEAL_KEY_BYTES, SEAL_KEY_BYTES, &k->auth) < 0 ||
-        req_b64_field(r, body, "publicKey", SEAL_PK_BYTES, SEAL_PK_BYTES, &k->pk) < 0 ||
+        (with_pk &&
+         req_b64_field(r, body, "publicKey", SEAL_PK_BYTES, SEAL_PK_BYTES, &k->pk) < 0) ||
         req_b64_field(r, body, "encryptedPrivateKey", USER_KEY_BOX_BYTES, USER_KEY_BOX_BYTES,
                       &k->esk) < 0)
         return -EINVAL;
@@ -144,6 +145,14 @@ static int new_user_parse(struct req *r, const json_t *body, struct new_user *k,
     u->encrypted_private_key = (struct store_blob){(uint8_t *)k->esk.ptr, k->esk.len};
     u->created_at = now_ms();
     return 0;
+}
+
+static int new_user_parse(struct req *r, const json_t *body, struct new_user *k,
+                          struct store_user *u)
+{
+    if (email_field(r, body, k->email) < 0)
+        return -EINVAL;
+    return new_user_parse_keys(r, body, k, u, true);
 }
 
 /* Replies {token, expiresIn, user, organization} for a new account, audited. */
@@ -557,6 +566,60 @@ void api_auth_login(struct req *r)
         return;
     }
     http_reply(r, 200, reply);
+}
+
+/* POST /auth/password (a user): {currentAuthKey, authKey, kdf, encryptedPrivateKey}.
+ * The client proved the current password (its authentication key, rate limited
+ * and counted like a login) and sends the same private key sealed under the new
+ * password's KEK; the public key, memberships and sealed project keys stay. */
+void api_auth_password(struct req *r)
+{
+    json_t *body = req_body_json(r);
+    _cleanup_buf_ struct buf current = BUF_INIT;
+    struct new_user k = {0};
+    struct store_user u = {0}, now_u = {0};
+    struct store *s = r->srv->store;
+    uint8_t hash[SEAL_HASH_BYTES];
+    int64_t locked_until = 0;
+    int ret;
+
+    if (!body)
+        return;
+    if (r->who.kind != PRINCIPAL_USER) {
+        http_fail(r, 400, "only a user has a password");
+        return;
+    }
+    ret = s->ops->user_get(s, r->who.id, &u);
+    if (ret < 0) {
+        http_fail(r, ret == -ENOENT ? 404 : 503, "cannot read the user (%d)", ret);
+        return;
+    }
+    if (req_b64_field(r, body, "currentAuthKey", SEAL_KEY_BYTES, SEAL_KEY_BYTES, &current) < 0 ||
+        login_rate_check(r, u.email) < 0)
+        goto out;
+    if (new_user_parse_keys(r, body, &k, &now_u, false) < 0)
+        goto out;
+    seal_hash_token(current.ptr, current.len, hash);
+    s->ops->user_locked_until(s, u.id, &locked_until);
+    if (locked_until > now_ms() || !seal_equal(hash, u.auth_hash, SEAL_HASH_BYTES)) {
+        if (locked_until <= now_ms())
+            s->ops->user_login_failed(s, u.id, now_ms(), LOCK_AFTER, LOCK_MS, &locked_until);
+        if (audit_or_fail(r, &(struct audit_event){.event = "auth.password.change",
+                                                   .outcome = "failure"}) == 0)
+            http_fail(r, 401, "the current password is wrong");
+        goto out;
+    }
+    memcpy(now_u.id, u.id, sizeof(now_u.id));
+    ret = s->ops->user_set_credentials(s, &now_u);
+    if (ret < 0) {
+        http_fail(r, 503, "cannot change the password (%d)", ret);
+        goto out;
+    }
+    if (audit_or_fail(r, &(struct audit_event){.event = "auth.password.change"}) == 0)
+        http_reply(r, 200, json_object());
+out:
+    new_user_release(&k);
+    store_user_release(&u);
 }
 
 void api_auth_logout(struct req *r)

@@ -19,6 +19,7 @@ static const struct route routes[] = {
     {"POST", A "/auth/params", api_auth_params, ROUTE_PUBLIC},
     {"POST", A "/auth/login", api_auth_login, ROUTE_PUBLIC},
     {"POST", A "/auth/logout", api_auth_logout, 0},
+    {"POST", A "/auth/password", api_auth_password, 0},
     {"GET", A "/users/me", api_users_me, 0},
     {"POST", A "/projects", api_projects_create, 0},
     {"GET", A "/projects", api_projects_list, 0},

@@ -100,6 +100,7 @@ void api_bootstrap(struct req *r);
 void api_auth_params(struct req *r);
 void api_auth_login(struct req *r);
 void api_auth_logout(struct req *r);
+void api_auth_password(struct req *r);
 void api_users_me(struct req *r);
 void api_projects_create(struct req *r);
 void api_projects_list(struct req *r);

@@ -437,6 +437,9 @@ struct store_ops {
     int (*user_login_failed)(struct store *s, const char *user_id, int64_t now, int lock_after,
                              int64_t lock_ms, int64_t *ret_locked_until);
     int (*user_login_ok)(struct store *s, const char *user_id);
+    /* A password change: u->id's auth_hash, kdf_* and encrypted_private_key (the
+     * same private key, sealed under the new password's KEK).  -ENOENT. */
+    int (*user_set_credentials)(struct store *s, const struct store_user *u);
     /* locked_until (0 if never locked or reset; may be in the past). */
     int (*user_locked_until)(struct store *s, const char *user_id, int64_t *ret);
 

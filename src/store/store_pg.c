@@ -144,6 +144,7 @@ enum pg_stmt {
     ST_ORG_ROLE,
     ST_LOGIN_FAILED,
     ST_LOGIN_OK,
+    ST_USER_CREDENTIALS,
     ST_LOCKED_UNTIL,
     ST_USER_EXISTS,
     ST_IDENTITY_EXISTS,
@@ -328,6 +329,9 @@ static const struct {
                          "locked_until = CASE WHEN $2 > 0 AND failed_logins + 1 >= $2 "
                          "THEN $3 ELSE locked_until END "
                          "WHERE id = $1 RETURNING failed_logins, locked_until"},
+    [ST_USER_CREDENTIALS] = {"change credentials",
+                             "UPDATE users SET auth_hash = $1, kdf_salt = $2, kdf_opslimit = $3, "
+                             "kdf_memlimit = $4, encrypted_private_key = $5 WHERE id = $6"},
     [ST_LOGIN_OK] = {"reset failed logins",
                      "UPDATE users SET failed_logins = 0, locked_until = 0 WHERE id = $1"},
     [ST_LOCKED_UNTIL] = {"get lock", "SELECT locked_until FROM users WHERE id = $1"},
@@ -2080,6 +2084,16 @@ static int pg_user_login_failed(struct store *s, const char *user_id, int64_t no
     return x.failures > INT_MAX ? INT_MAX : (int)x.failures;
 }
 
+static int pg_user_set_credentials(struct store *s, const struct store_user *u)
+{
+    if (!u || !u->kdf_salt.len || !u->encrypted_private_key.len)
+        return -EINVAL;
+    return pg_write1(s, true, ST_USER_CREDENTIALS, "bbiibt", u->auth_hash, (size_t)STORE_HASH_BYTES,
+                     u->kdf_salt.ptr, u->kdf_salt.len, (int64_t)u->kdf_opslimit,
+                     (int64_t)u->kdf_memlimit, u->encrypted_private_key.ptr,
+                     u->encrypted_private_key.len, u->id);
+}
+
 static int pg_user_login_ok(struct store *s, const char *user_id)
 {
     if (!user_id)
@@ -3421,6 +3435,7 @@ static const struct store_ops pg_ops = {
     .org_role = pg_org_role,
     .user_login_failed = pg_user_login_failed,
     .user_login_ok = pg_user_login_ok,
+    .user_set_credentials = pg_user_set_credentials,
     .user_locked_until = pg_user_locked_until,
     .member_add = pg_member_add,
     .member_list = pg_member_list,

@@ -127,6 +127,7 @@ enum sq_stmt {
     ST_ORG_ROLE,
     ST_LOGIN_FAILED,
     ST_LOGIN_OK,
+    ST_USER_CREDENTIALS,
     ST_LOCKED_UNTIL,
     ST_USER_EXISTS,
     ST_IDENTITY_EXISTS,
@@ -373,6 +374,9 @@ static const struct {
                          "locked_until = CASE WHEN ?2 > 0 AND failed_logins + 1 >= ?2 "
                          "THEN ?3 ELSE locked_until END "
                          "WHERE id = ?1 RETURNING failed_logins, locked_until"},
+    [ST_USER_CREDENTIALS] = {"change credentials",
+                             "UPDATE users SET auth_hash = ?, kdf_salt = ?, kdf_opslimit = ?, "
+                             "kdf_memlimit = ?, encrypted_private_key = ? WHERE id = ?"},
     [ST_LOGIN_OK] = {"reset failed logins",
                      "UPDATE users SET failed_logins = 0, locked_until = 0 WHERE id = ?"},
     [ST_LOCKED_UNTIL] = {"get lock", "SELECT locked_until FROM users WHERE id = ?"},
@@ -2385,6 +2389,16 @@ static int sq_user_login_failed(struct store *s, const char *user_id, int64_t no
     return failures > INT_MAX ? INT_MAX : (int)failures;
 }
 
+static int sq_user_set_credentials(struct store *s, const struct store_user *u)
+{
+    if (!u || !u->kdf_salt.len || !u->encrypted_private_key.len)
+        return -EINVAL;
+    return sq_write1(s, true, ST_USER_CREDENTIALS, "bbiibt", u->auth_hash, (size_t)STORE_HASH_BYTES,
+                     u->kdf_salt.ptr, u->kdf_salt.len, (int64_t)u->kdf_opslimit,
+                     (int64_t)u->kdf_memlimit, u->encrypted_private_key.ptr,
+                     u->encrypted_private_key.len, u->id);
+}
+
 static int sq_user_login_ok(struct store *s, const char *user_id)
 {
     if (!user_id)
@@ -3588,6 +3602,7 @@ static const struct store_ops sq_ops = {
     .org_role = sq_org_role,
     .user_login_failed = sq_user_login_failed,
     .user_login_ok = sq_user_login_ok,
+    .user_set_credentials = sq_user_set_credentials,
     .user_locked_until = sq_user_locked_until,
     .member_add = sq_member_add,
     .member_list = sq_member_list,

@@ -128,3 +128,25 @@ test('projects rename changes the name, by id or slug; the slug stays; members m
     const denied = await m.cli.arca(['projects', 'rename', p.id, 'Mine']);
     assert.equal(denied.code, 3, denied.stderr);
 });
+
+test('password change re-seals the private key: the new password logs in and decrypts', T, async () => {
+    const c = await newCli(srv);
+    const email = 'changer@example.com';
+    const m = await inviteAndSignup(cli, srv, email);
+    await ok(['members', 'add', email, '--role', 'member', ...pid]);
+    await ok(['secrets', 'set', 'SEEN=yes', '--env', 'dev', ...pid]);
+    const newPw = 'a-new-long-password-42';
+    const wrong = await m.cli.arca(['password', 'change', '--password-stdin'], { input: `not-it-at-all\n${newPw}\n` });
+    assert.equal(wrong.code, 3, wrong.stderr);
+    const short = await m.cli.arca(['password', 'change', '--password-stdin'], { input: `${m.password}\nshort\n` });
+    assert.equal(short.code, 5, short.stderr);
+    await ok(['password', 'change', '--password-stdin'], { input: `${m.password}\n${newPw}\n` }, m.cli);
+    const old = await c.arca(['login', '--email', email, '--password-stdin'], { input: m.password + '\n' });
+    assert.equal(old.code, 3, 'the old password no longer logs in');
+    await ok(['login', '--email', email, '--password-stdin'], { input: newPw + '\n' }, c);
+    assert.equal((await ok(['secrets', 'get', 'SEEN', '--plain', '--env', 'dev', ...pid], undefined, c)).stdout,
+        'yes\n', 'the same private key opens the project key');
+    const a = JSON.parse((await ok(['audit-logs', 'list', '--event', 'auth.password.change', '--format', 'json']))
+        .stdout);
+    assert.deepEqual(a.map((x) => x.outcome).sort(), ['failure', 'success']);
+});
