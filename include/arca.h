@@ -158,6 +158,8 @@ const char *arca_session_name(const struct arca *a);
 const char *arca_session_id(const struct arca *a);
 /* A service token's project id, NULL for other sessions.  BORROWED. */
 const char *arca_session_project_id(const struct arca *a);
+/* A service token's environment when all its scopes are in one, else NULL. */
+const char *arca_session_environment(const struct arca *a);
 /* An identity session's token expiry and max expiry (ms since the epoch; 0
  * when unknown or for other sessions).  Either pointer may be NULL. */
 void arca_session_expiry(const struct arca *a, int64_t *ret_expires_at, int64_t *ret_max);

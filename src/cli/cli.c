@@ -722,8 +722,12 @@ static int client_scoped(const struct cli *c, const char *cache_for, struct arca
     int r = client_open(c, true, true, cache_for, ret);
     if (r)
         return r;
+    bool from_token = !scope->project_id;
     if (!scope->project_id)
         scope->project_id = arca_session_project_id(*ret);
+    /* the service token's project, and no --env: its only environment */
+    if (from_token && !c->env && !*file_env && arca_session_environment(*ret))
+        scope->environment = arca_session_environment(*ret);
     if (!scope->project_id) {
         cli_error("pass --project-id", "no project selected");
         arca_free(*ret);
@@ -838,9 +842,13 @@ static int fetch_folder(const struct cli *c, unsigned flags, bool cache, struct 
                   (c->no_imports ? 0 : ARCA_IMPORTS) | (c->recursive ? ARCA_RECURSIVE : 0);
     cache = cache && cache_wanted(c);
     /* the server's URL is added by libarca; a service token's project is its own */
-    if (cache && buf_printf(&cache_for, "folder\n%s\n%s\n%s\n%u\n%d",
-                            scope.project_id ? scope.project_id : "", scope.environment, scope.path,
-                            scope.flags, !c->no_expand) < 0)
+    /* a service token's project and (implicit) environment are the token's own,
+     * the same on every run: the entry says "the token's" rather than a guess */
+    bool token_env = !c->env && !*file_env && !scope.project_id;
+    if (cache &&
+        buf_printf(&cache_for, "folder\n%s\n%s\n%s\n%u\n%d",
+                   scope.project_id ? scope.project_id : "", token_env ? "" : scope.environment,
+                   scope.path, scope.flags, !c->no_expand) < 0)
         cache = false;
     r = client_scoped(c, cache ? cache_for.ptr : NULL, a, &scope);
     if (r)

@@ -175,6 +175,7 @@ void client_session_clear(struct arca *a)
     a->client_id = NULL;
     free(a->project_id);
     a->project_id = NULL;
+    a->token_env[0] = 0;
     a->expires_at = a->max_expires_at = 0;
     seal_free(a->sk);
     a->sk = NULL;
@@ -328,6 +329,11 @@ const char *arca_session_id(const struct arca *a)
 const char *arca_session_project_id(const struct arca *a)
 {
     return a->project_id;
+}
+
+const char *arca_session_environment(const struct arca *a)
+{
+    return a->kind == ARCA_SESSION_SERVICE_TOKEN && a->token_env[0] ? a->token_env : NULL;
 }
 
 void arca_session_expiry(const struct arca *a, int64_t *ret_expires_at, int64_t *ret_max)

@@ -185,3 +185,17 @@ test('audit-logs list shows the newest first, the last N', T, async () => {
     assert.equal(all[0].event, 'audit.read');
     assert.equal(all[1].seq, j[0].seq, 'the first list began with the very last record');
 });
+
+test("a service token's only environment is the default --env", T, async () => {
+    const t = await ok(['service-token', 'create', '--name', 'prod-only', '--env', 'prod', ...pid]);
+    const token = serviceTokenIn(t.stdout);
+    const c = await newCli(srv);
+    const r = await ok(['secrets', 'get', 'B', '--plain'], { env: { ARCA_TOKEN: token } }, c);
+    assert.equal(r.stdout, '2\n');
+    const e = await ok(['export', '--format', 'json'], { env: { ARCA_TOKEN: token } }, c);
+    assert.equal(JSON.parse(e.stdout).B, '2');
+    /* two environments: no guess, dev as always */
+    const t2 = await ok(['service-token', 'create', '--name', 'two', '--env', 'prod', '--scope', 'dev:/', ...pid]);
+    const two = await c.arca(['secrets', 'get', 'B', '--plain'], { env: { ARCA_TOKEN: serviceTokenIn(t2.stdout) } });
+    assert.equal(two.code, 4, two.stderr);
+});
