@@ -274,6 +274,8 @@ struct arca_invite {
     char *email;
     char *org_role;   /* "admin" or "member" */
     char *expires_at; /* ISO-8601 */
+    char *created_at; /* ISO-8601; lists only, else NULL */
+    char *status;     /* "pending", "accepted" or "expired"; lists only, else NULL */
 };
 
 /* Invites email into an organization (organization_id NULL: the caller's
@@ -284,6 +286,12 @@ struct arca_invite {
 int arca_invite_create(struct arca *a, const char *email, const char *org_role,
                        const char *organization_id, struct arca_invite **ret, char **ret_token);
 void arca_invite_free(struct arca_invite *i);
+/* The invites of the caller's organization (organization admins), oldest
+ * first; never a token.  *ret OWNED: arca_invites_free. */
+int arca_invites_list(struct arca *a, struct arca_invite **ret, size_t *ret_n);
+void arca_invites_free(struct arca_invite *v, size_t n);
+/* Revokes a pending invite: its token no longer signs up.  -ENOENT: none. */
+int arca_invite_revoke(struct arca *a, const char *invite_id);
 
 /* --- project members ----------------------------------------------------- */
 

@@ -89,6 +89,12 @@ const struct cli_command cli_commands[] = {
      "invite a person into your organization",
      "Invites a person into your organization (organization admins).  Prints only the invite\n"
      "token on stdout; the person signs up with 'arca signup --invite TOKEN'.\n"},
+    {"invites list", cmd_invites_list, "", "format", "list your organization's invites",
+     "Lists ID, EMAIL, ROLE, STATUS (pending, accepted, expired), EXPIRES (organization\n"
+     "admins); never a token.\n"},
+    {"invites revoke", cmd_invites_revoke, "ID", "", "revoke a pending invite",
+     "Its token no longer signs anyone up (organization admins).  Exit 4 if there is no\n"
+     "pending invite with that id.\n"},
     {"projects create", cmd_projects_create, "NAME", "server-access format", "create a project",
      "Creates an end-to-end encrypted project with environments dev, staging and prod.\n"
      "--server-access also hands the server a copy of the project key (see\n"

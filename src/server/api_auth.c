@@ -385,6 +385,59 @@ out:
     store_invite_release(&inv);
 }
 
+/* GET /invites (organization admins): the organization's invites, never a token. */
+void api_invites_list(struct req *r)
+{
+    struct store_invite *v = NULL;
+    size_t n = 0;
+    char org[STORE_ID_LEN + 1];
+    json_t *arr;
+    int ret;
+
+    if (request_org_admin(r, NULL, org) < 0)
+        return;
+    ret = r->srv->store->ops->invite_list(r->srv->store, org, &v, &n);
+    if (ret < 0) {
+        http_fail(r, 503, "store failure listing invites (%d)", ret);
+        return;
+    }
+    arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:o, s:o, s:s}", "id", v[i].id,
+                                             "email", v[i].email, "orgRole", v[i].org_role,
+                                             "createdAt", json_time(v[i].created_at), "expiresAt",
+                                             json_time(v[i].expires_at), "status",
+                                             v[i].accepted_at              ? "accepted"
+                                             : v[i].expires_at <= now_ms() ? "expired"
+                                                                           : "pending"));
+    store_invites_free(v, n);
+    http_reply(r, 200, json_pack("{s:o}", "invites", arr));
+}
+
+/* DELETE /invites/:inviteId (organization admins): a pending invite no longer
+ * signs anyone up. */
+void api_invites_revoke(struct req *r)
+{
+    const char *id = req_param(r, 0);
+    char org[STORE_ID_LEN + 1];
+    json_t *meta;
+    int ret;
+
+    if (request_org_admin(r, NULL, org) < 0)
+        return;
+    ret = r->srv->store->ops->invite_revoke(r->srv->store, org, id);
+    if (ret < 0) {
+        http_fail(r, ret == -ENOENT ? 404 : 503, "no pending invite '%.64s'", id);
+        return;
+    }
+    meta = json_pack("{s:s}", "inviteId", id);
+    ret = audit_or_fail(
+        r, &(struct audit_event){.event = "invite.revoke", .org_id = org, .metadata = meta});
+    json_decref(meta);
+    if (ret == 0)
+        http_reply(r, 200, json_object());
+}
+
 void api_users_lookup(struct req *r)
 {
     const char *email = req_query(r, "email");

@@ -33,6 +33,8 @@ static const struct route routes[] = {
     {"POST", A "/projects/:projectId/secrets/:key/rollback", api_secrets_rollback_one, 0},
     {"POST", A "/projects/:projectId/secrets/rollback", api_secrets_rollback_folder, 0},
     {"POST", A "/invites", api_invites_create, 0},
+    {"GET", A "/invites", api_invites_list, 0},
+    {"DELETE", A "/invites/:inviteId", api_invites_revoke, 0},
     {"POST", A "/signup", api_signup, ROUTE_PUBLIC},
     {"GET", A "/users/lookup", api_users_lookup, 0},
     {"GET", A "/projects/:projectId/members", api_members_list, 0},

@@ -128,6 +128,15 @@ void store_invite_release(struct store_invite *i)
     memset(i, 0, sizeof(*i));
 }
 
+void store_invites_free(struct store_invite *v, size_t n)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++)
+        store_invite_release(&v[i]);
+    free(v);
+}
+
 void store_role_release(struct store_role *r)
 {
     if (!r)

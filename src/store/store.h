@@ -421,6 +421,13 @@ struct store_ops {
 
     /* --- people --- */
     int (*invite_create)(struct store *s, const struct store_invite *inv);
+    /* An organization's invites, pending or accepted, oldest first.  ret OWNED:
+     * store_invites_free. */
+    int (*invite_list)(struct store *s, const char *org_id, struct store_invite **ret,
+                       size_t *ret_n);
+    /* Deletes a pending invite (its token no longer signs up).  -ENOENT: no such
+     * pending invite in the organization. */
+    int (*invite_revoke)(struct store *s, const char *org_id, const char *id);
     int (*invite_get)(struct store *s, const uint8_t token_hash[STORE_HASH_BYTES],
                       struct store_invite *ret);
     /* Creates the user, their organization membership (inv->org_role) and marks
@@ -644,6 +651,7 @@ void store_secret_release(struct store_secret *s);
 void store_secrets_free(struct store_secret *s, size_t n);
 void store_members_free(struct store_member *m, size_t n);
 void store_invite_release(struct store_invite *i);
+void store_invites_free(struct store_invite *v, size_t n);
 void store_role_release(struct store_role *r);
 void store_roles_free(struct store_role *r, size_t n);
 void store_identity_release(struct store_identity *i);

@@ -139,6 +139,8 @@ enum pg_stmt {
     ST_VERSION_INSERT,
     ST_INVITE_INSERT,
     ST_INVITE_GET,
+    ST_INVITE_LIST,
+    ST_INVITE_REVOKE,
     ST_INVITE_STATE,
     ST_INVITE_ACCEPT,
     ST_ORG_ROLE,
@@ -312,6 +314,10 @@ static const struct {
                            "FROM secrets WHERE id = $1"},
     [ST_INVITE_INSERT] = {"insert invite", "INSERT INTO org_invites (" INVITE_COLS ") "
                                            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"},
+    [ST_INVITE_LIST] = {"list invites", "SELECT " INVITE_COLS " FROM org_invites "
+                                        "WHERE org_id = $1 ORDER BY created_at, id"},
+    [ST_INVITE_REVOKE] = {"revoke invite", "DELETE FROM org_invites WHERE org_id = $1 "
+                                           "AND id = $2 AND accepted_at = 0"},
     [ST_INVITE_GET] = {"get invite",
                        "SELECT " INVITE_COLS " FROM org_invites WHERE token_hash = $1"},
     /* Locked: a second acceptance waits, then sees accepted_at. */
@@ -1985,6 +1991,21 @@ static int pg_invite_create(struct store *s, const struct store_invite *inv)
                      inv->created_at, inv->expires_at, inv->accepted_at);
 }
 
+static int pg_invite_list(struct store *s, const char *org_id, struct store_invite **ret,
+                          size_t *ret_n)
+{
+    if (!org_id)
+        return -EINVAL;
+    return pg_list(s, PG_TX_NONE, &rec_invite, (void **)ret, ret_n, ST_INVITE_LIST, "t", org_id);
+}
+
+static int pg_invite_revoke(struct store *s, const char *org_id, const char *id)
+{
+    if (!org_id || !id)
+        return -EINVAL;
+    return pg_write1(s, true, ST_INVITE_REVOKE, "tt", org_id, id);
+}
+
 static int pg_invite_get(struct store *s, const uint8_t token_hash[STORE_HASH_BYTES],
                          struct store_invite *ret)
 {
@@ -3431,6 +3452,8 @@ static const struct store_ops pg_ops = {
     .secrets_write = pg_secrets_write,
     .invite_create = pg_invite_create,
     .invite_get = pg_invite_get,
+    .invite_list = pg_invite_list,
+    .invite_revoke = pg_invite_revoke,
     .invite_accept = pg_invite_accept,
     .org_role = pg_org_role,
     .user_login_failed = pg_user_login_failed,

@@ -122,6 +122,8 @@ enum sq_stmt {
     /* migration 0002 */
     ST_INVITE_INSERT,
     ST_INVITE_GET,
+    ST_INVITE_LIST,
+    ST_INVITE_REVOKE,
     ST_INVITE_STATE,
     ST_INVITE_ACCEPT,
     ST_ORG_ROLE,
@@ -359,6 +361,10 @@ static const struct {
     /* ---- migration 0002 ---- */
     [ST_INVITE_INSERT] = {"insert invite", "INSERT INTO org_invites (" INVITE_COLS ") "
                                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+    [ST_INVITE_LIST] = {"list invites", "SELECT " INVITE_COLS " FROM org_invites "
+                                        "WHERE org_id = ? ORDER BY created_at, id"},
+    [ST_INVITE_REVOKE] = {"revoke invite", "DELETE FROM org_invites WHERE org_id = ? "
+                                           "AND id = ? AND accepted_at = 0"},
     [ST_INVITE_GET] = {"get invite",
                        "SELECT " INVITE_COLS " FROM org_invites WHERE token_hash = ?"},
     /* Also says whether the user's e-mail is the invited one (NOCASE column). */
@@ -1448,6 +1454,11 @@ static int sq_read_role(struct sq_conn *c, sqlite3_stmt *st, void *ret)
     return 0;
 }
 
+static void sq_release_invite(void *p)
+{
+    store_invite_release(p);
+}
+
 static void sq_release_role(void *p)
 {
     store_role_release(p);
@@ -2284,6 +2295,28 @@ static int sq_invite_create(struct store *s, const struct store_invite *inv)
     return sq_write1(s, false, ST_INVITE_INSERT, "ttttbtiii", inv->id, inv->org_id, inv->email,
                      inv->org_role, inv->token_hash, (size_t)STORE_HASH_BYTES, inv->created_by,
                      inv->created_at, inv->expires_at, inv->accepted_at);
+}
+
+static int sq_invite_list(struct store *s, const char *org_id, struct store_invite **ret,
+                          size_t *ret_n)
+{
+    void *v = NULL;
+    int r;
+
+    if (!org_id || !ret)
+        return -EINVAL;
+    r = sq_list(s, ST_INVITE_LIST, org_id, sizeof(**ret), sq_read_invite, sq_release_invite, &v,
+                ret_n);
+    if (r >= 0)
+        *ret = v;
+    return r;
+}
+
+static int sq_invite_revoke(struct store *s, const char *org_id, const char *id)
+{
+    if (!org_id || !id)
+        return -EINVAL;
+    return sq_write1(s, true, ST_INVITE_REVOKE, "tt", org_id, id);
 }
 
 static int sq_invite_get(struct store *s, const uint8_t token_hash[STORE_HASH_BYTES],
@@ -3598,6 +3631,8 @@ static const struct store_ops sq_ops = {
     .secrets_write = sq_secrets_write,
     .invite_create = sq_invite_create,
     .invite_get = sq_invite_get,
+    .invite_list = sq_invite_list,
+    .invite_revoke = sq_invite_revoke,
     .invite_accept = sq_invite_accept,
     .org_role = sq_org_role,
     .user_login_failed = sq_user_login_failed,

@@ -150,3 +150,28 @@ test('password change re-seals the private key: the new password logs in and dec
         .stdout);
     assert.deepEqual(a.map((x) => x.outcome).sort(), ['failure', 'success']);
 });
+
+test('invites list shows status and no token; invites revoke stops a pending one', T, async () => {
+    const a = await ok(['users', 'invite', 'later@example.com']);
+    const token = INVITE_TOKEN_RE.exec(a.stdout)[0];
+    await ok(['users', 'invite', 'kept@example.com']);
+    const l = await ok(['invites', 'list']);
+    assert.match(l.stdout, /^ID\s+EMAIL\s+ROLE\s+STATUS\s+EXPIRES$/m);
+    assert.ok(!l.stdout.includes('arca_inv_'), 'no token listed');
+    const j = JSON.parse((await ok(['invites', 'list', '--format', 'json'])).stdout);
+    const inv = j.find((x) => x.email === 'later@example.com');
+    assert.equal(inv.status, 'pending');
+    assert.ok(j.some((x) => x.email === 'short@example.com' && x.status === 'accepted'));
+    await ok(['invites', 'revoke', inv.id]);
+    const again = await cli.arca(['invites', 'revoke', inv.id]);
+    assert.equal(again.code, 4, again.stderr);
+    const c = await newCli(srv);
+    const su = await c.arca(['signup', '--invite', token, '--email', 'later@example.com', '--password-stdin'],
+        { input: 'a-long-enough-password\n' });
+    assert.equal(su.code, 3, 'a revoked invite does not sign up');
+    const m = JSON.parse((await ok(['invites', 'list', '--format', 'json'])).stdout);
+    assert.ok(!m.some((x) => x.id === inv.id));
+    /* a member is not an organization admin */
+    const member = await inviteAndSignup(cli, srv, 'plain@example.com');
+    assert.equal((await member.cli.arca(['invites', 'list'])).code, 3);
+});
