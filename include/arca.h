@@ -290,6 +290,17 @@ void arca_invite_free(struct arca_invite *i);
  * first; never a token.  *ret OWNED: arca_invites_free. */
 int arca_invites_list(struct arca *a, struct arca_invite **ret, size_t *ret_n);
 void arca_invites_free(struct arca_invite *v, size_t n);
+struct arca_org_user {
+    char *id;
+    char *email;
+    char *org_role;   /* "admin" or "member" */
+    char *created_at; /* ISO-8601: when they joined */
+};
+/* The people of the caller's organization (organization admins), oldest
+ * first.  *ret OWNED: arca_org_users_free. */
+int arca_org_users_list(struct arca *a, struct arca_org_user **ret, size_t *ret_n);
+void arca_org_users_free(struct arca_org_user *v, size_t n);
+
 /* Revokes a pending invite: its token no longer signs up.  -ENOENT: none. */
 int arca_invite_revoke(struct arca *a, const char *invite_id);
 

@@ -322,6 +322,7 @@ int cmd_signup(struct cli *c);
 int cmd_token_renew(struct cli *c);
 int cmd_users_invite(struct cli *c);
 int cmd_invites_list(struct cli *c);
+int cmd_users_list(struct cli *c);
 int cmd_invites_revoke(struct cli *c);
 int cmd_members_add(struct cli *c);
 int cmd_members_list(struct cli *c);

@@ -89,6 +89,8 @@ const struct cli_command cli_commands[] = {
      "invite a person into your organization",
      "Invites a person into your organization (organization admins).  Prints only the invite\n"
      "token on stdout; the person signs up with 'arca signup --invite TOKEN'.\n"},
+    {"users list", cmd_users_list, "", "format", "list the people of your organization",
+     "Lists EMAIL, ROLE (admin, member), JOINED, ID (organization admins).\n"},
     {"invites list", cmd_invites_list, "", "format", "list your organization's invites",
      "Lists ID, EMAIL, ROLE, STATUS (pending, accepted, expired), EXPIRES (organization\n"
      "admins); never a token.\n"},

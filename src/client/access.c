@@ -86,6 +86,46 @@ int arca_invites_list(struct arca *a, struct arca_invite **ret, size_t *ret_n)
                             invite_release, (void **)ret, ret_n);
 }
 
+static void org_user_release(void *item)
+{
+    struct arca_org_user *u = item;
+
+    free(u->id);
+    free(u->email);
+    free(u->org_role);
+    free(u->created_at);
+}
+
+void arca_org_users_free(struct arca_org_user *v, size_t n)
+{
+    client_items_free(v, n, sizeof(*v), org_user_release);
+}
+
+static int org_user_parse(struct arca *a, const json_t *o, void *ret)
+{
+    struct arca_org_user *u = ret;
+    int r;
+
+    if (!json_is_object(o))
+        return client_error(a, -EPROTO, "the arca server sent a malformed user");
+    if ((r = client_dup_field(a, o, "id", CLIENT_ID_MAX, &u->id)) < 0 ||
+        (r = client_dup_field(a, o, "email", NAME_EMAIL_MAX, &u->email)) < 0 ||
+        (r = client_dup_field(a, o, "orgRole", 16, &u->org_role)) < 0 ||
+        (r = client_dup_field(a, o, "createdAt", CLIENT_STRING_MAX, &u->created_at)) < 0)
+        return r;
+    return 0;
+}
+
+int arca_org_users_list(struct arca *a, struct arca_org_user **ret, size_t *ret_n)
+{
+    int r = client_require_login(a);
+
+    if (r < 0)
+        return r;
+    return client_get_items(a, CLIENT_API "/users", "users", sizeof(**ret), org_user_parse,
+                            org_user_release, (void **)ret, ret_n);
+}
+
 int arca_invite_revoke(struct arca *a, const char *invite_id)
 {
     _cleanup_buf_ struct buf path = BUF_INIT;

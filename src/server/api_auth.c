@@ -385,6 +385,31 @@ out:
     store_invite_release(&inv);
 }
 
+/* GET /users (organization admins): the people of the organization. */
+void api_users_list(struct req *r)
+{
+    struct store_org_member *v = NULL;
+    size_t n = 0;
+    char org[STORE_ID_LEN + 1];
+    json_t *arr;
+    int ret;
+
+    if (request_org_admin(r, NULL, org) < 0)
+        return;
+    ret = r->srv->store->ops->org_members(r->srv->store, org, &v, &n);
+    if (ret < 0) {
+        http_fail(r, 503, "store failure listing users (%d)", ret);
+        return;
+    }
+    arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:o}", "id", v[i].user_id, "email",
+                                             v[i].email, "orgRole", v[i].role, "createdAt",
+                                             json_time(v[i].created_at)));
+    store_org_members_free(v, n);
+    http_reply(r, 200, json_pack("{s:s, s:o}", "organizationId", org, "users", arr));
+}
+
 /* GET /invites (organization admins): the organization's invites, never a token. */
 void api_invites_list(struct req *r)
 {

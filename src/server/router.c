@@ -37,6 +37,7 @@ static const struct route routes[] = {
     {"DELETE", A "/invites/:inviteId", api_invites_revoke, 0},
     {"POST", A "/signup", api_signup, ROUTE_PUBLIC},
     {"GET", A "/users/lookup", api_users_lookup, 0},
+    {"GET", A "/users", api_users_list, 0},
     {"GET", A "/projects/:projectId/members", api_members_list, 0},
     {"POST", A "/projects/:projectId/members", api_members_add, 0},
     {"PATCH", A "/projects/:projectId/members/:principalId", api_members_update, 0},

@@ -124,6 +124,7 @@ void api_secrets_rollback_one(struct req *r);
 void api_secrets_rollback_folder(struct req *r);
 void api_invites_create(struct req *r);
 void api_invites_list(struct req *r);
+void api_users_list(struct req *r);
 void api_invites_revoke(struct req *r);
 void api_signup(struct req *r);
 void api_users_lookup(struct req *r);

@@ -53,6 +53,14 @@ struct store_org_membership {
     char role[16]; /* "admin", "member" */
 };
 
+/* A user's membership of an organization, seen from the organization. */
+struct store_org_member {
+    char user_id[STORE_ID_LEN + 1];
+    char *email;   /* OWNED */
+    char role[16]; /* "admin", "member" */
+    int64_t created_at;
+};
+
 struct store_session {
     uint8_t token_hash[STORE_HASH_BYTES];
     char user_id[STORE_ID_LEN + 1];
@@ -437,6 +445,9 @@ struct store_ops {
                          int64_t now);
     /* The role of user_id in org_id.  -ENOENT if not a member. */
     int (*org_role)(struct store *s, const char *org_id, const char *user_id, char role[16]);
+    /* The users of an organization, oldest first.  ret OWNED: store_org_members_free. */
+    int (*org_members)(struct store *s, const char *org_id, struct store_org_member **ret,
+                       size_t *ret_n);
     /* Records a failed login for a user and returns the failures in a row (> 0);
      * each failure from the lock_after-th on (re)locks the account until now +
      * lock_ms (lock_after 0: never).  Only user_login_ok resets the count.
@@ -652,6 +663,8 @@ void store_secrets_free(struct store_secret *s, size_t n);
 void store_members_free(struct store_member *m, size_t n);
 void store_invite_release(struct store_invite *i);
 void store_invites_free(struct store_invite *v, size_t n);
+void store_org_member_release(struct store_org_member *m);
+void store_org_members_free(struct store_org_member *v, size_t n);
 void store_role_release(struct store_role *r);
 void store_roles_free(struct store_role *r, size_t n);
 void store_identity_release(struct store_identity *i);

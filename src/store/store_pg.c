@@ -116,6 +116,7 @@ enum pg_stmt {
     ST_USER_BY_ID,
     ST_USER_BY_EMAIL,
     ST_USER_ORGS,
+    ST_ORG_MEMBERS,
     ST_ORG_INSERT,
     ST_ORG_MEMBER_INSERT,
     ST_SESSION_INSERT,
@@ -232,6 +233,9 @@ static const struct {
     /* lower() of a "C" column folds ASCII only, as SQLite's NOCASE does. */
     [ST_USER_BY_EMAIL] = {"get user by email",
                           "SELECT " USER_COLS " FROM users WHERE lower(email) = lower($1)"},
+    [ST_ORG_MEMBERS] = {"list org members", "SELECT u.id, u.email, m.role, m.created_at "
+                                            "FROM org_members m JOIN users u ON u.id = m.user_id "
+                                            "WHERE m.org_id = $1 ORDER BY m.created_at, u.id"},
     [ST_USER_ORGS] = {"list user orgs", "SELECT o.id, o.name, o.slug, o.created_at, m.role "
                                         "FROM org_members m JOIN orgs o ON o.id = m.org_id "
                                         "WHERE m.user_id = $1 ORDER BY o.created_at, o.id"},
@@ -1377,6 +1381,14 @@ static const struct pg_col org_membership_cols[] = {
 static const struct pg_record rec_org_membership =
     RECORD(struct store_org_membership, org_membership_cols);
 
+static const struct pg_col org_member_cols[] = {
+    COL(PK_TEXT, struct store_org_member, user_id),
+    COL(PK_STR, struct store_org_member, email),
+    COL(PK_TEXT, struct store_org_member, role),
+    COL(PK_I64, struct store_org_member, created_at),
+};
+static const struct pg_record rec_org_member = RECORD(struct store_org_member, org_member_cols);
+
 static const struct pg_col session_cols[] = {
     COL(PK_HASH, struct store_session, token_hash),
     COL(PK_TEXT, struct store_session, user_id),
@@ -1659,6 +1671,15 @@ static int pg_user_orgs(struct store *s, const char *user_id, struct store_org_m
         return -EINVAL;
     return pg_list(s, PG_TX_NONE, &rec_org_membership, (void **)ret, ret_n, ST_USER_ORGS, "t",
                    user_id);
+}
+
+static int pg_org_members(struct store *s, const char *org_id, struct store_org_member **ret,
+                          size_t *ret_n)
+{
+    if (!org_id)
+        return -EINVAL;
+    return pg_list(s, PG_TX_NONE, &rec_org_member, (void **)ret, ret_n, ST_ORG_MEMBERS, "t",
+                   org_id);
 }
 
 static int pg_session_create(struct store *s, const struct store_session *sess)
@@ -3436,6 +3457,7 @@ static const struct store_ops pg_ops = {
     .user_get = pg_user_get,
     .user_get_by_email = pg_user_get_by_email,
     .user_orgs = pg_user_orgs,
+    .org_members = pg_org_members,
     .session_create = pg_session_create,
     .session_get = pg_session_get,
     .session_delete = pg_session_delete,

@@ -92,6 +92,7 @@ enum sq_stmt {
     ST_USER_BY_ID,
     ST_USER_BY_EMAIL,
     ST_USER_ORGS,
+    ST_ORG_MEMBERS,
     ST_ORG_INSERT,
     ST_ORG_MEMBER_INSERT,
     ST_SESSION_INSERT,
@@ -247,6 +248,9 @@ static const struct {
                                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"},
     [ST_USER_BY_ID] = {"get user", "SELECT " USER_COLS " FROM users WHERE id = ?"},
     [ST_USER_BY_EMAIL] = {"get user by email", "SELECT " USER_COLS " FROM users WHERE email = ?"},
+    [ST_ORG_MEMBERS] = {"list org members", "SELECT u.id, u.email, m.role, m.created_at "
+                                            "FROM org_members m JOIN users u ON u.id = m.user_id "
+                                            "WHERE m.org_id = ? ORDER BY m.created_at, u.id"},
     [ST_USER_ORGS] = {"list user orgs", "SELECT o.id, o.name, o.slug, o.created_at, m.role "
                                         "FROM org_members m JOIN orgs o ON o.id = m.org_id "
                                         "WHERE m.user_id = ? ORDER BY o.created_at, o.id"},
@@ -1733,6 +1737,40 @@ struct org_vec {
 static void org_vec_release(struct org_vec *x)
 {
     store_org_memberships_free(x->v, x->n);
+}
+
+/* ST_ORG_MEMBERS */
+static int sq_read_org_member(struct sq_conn *c, sqlite3_stmt *st, void *ret)
+{
+    _cleanup_(store_org_member_release) struct store_org_member x = {0};
+    int r;
+
+    if ((r = col_id(c, st, 0, x.user_id)) < 0 || (r = col_str(st, 1, &x.email)) < 0 ||
+        (r = col_fixed_text(c, st, 2, x.role, sizeof(x.role))) < 0)
+        return r;
+    x.created_at = sqlite3_column_int64(st, 3);
+    *(struct store_org_member *)ret = TAKE_STRUCT(x);
+    return 0;
+}
+
+static void sq_release_org_member(void *p)
+{
+    store_org_member_release(p);
+}
+
+static int sq_org_members(struct store *s, const char *org_id, struct store_org_member **ret,
+                          size_t *ret_n)
+{
+    void *v = NULL;
+    int r;
+
+    if (!org_id || !ret)
+        return -EINVAL;
+    r = sq_list(s, ST_ORG_MEMBERS, org_id, sizeof(**ret), sq_read_org_member, sq_release_org_member,
+                &v, ret_n);
+    if (r >= 0)
+        *ret = v;
+    return r;
 }
 
 static int sq_user_orgs(struct store *s, const char *user_id, struct store_org_membership **ret,
@@ -3615,6 +3653,7 @@ static const struct store_ops sq_ops = {
     .user_get = sq_user_get,
     .user_get_by_email = sq_user_get_by_email,
     .user_orgs = sq_user_orgs,
+    .org_members = sq_org_members,
     .session_create = sq_session_create,
     .session_get = sq_session_get,
     .session_delete = sq_session_delete,

@@ -175,3 +175,13 @@ test('invites list shows status and no token; invites revoke stops a pending one
     const member = await inviteAndSignup(cli, srv, 'plain@example.com');
     assert.equal((await member.cli.arca(['invites', 'list'])).code, 3);
 });
+
+test('users list shows the people of the organization (organization admins)', T, async () => {
+    const r = await ok(['users', 'list']);
+    assert.match(r.stdout, /^EMAIL\s+ROLE\s+JOINED\s+ID$/m);
+    assert.match(r.stdout, /^admin@example\.com\s+admin\s/m);
+    const j = JSON.parse((await ok(['users', 'list', '--format', 'json'])).stdout);
+    assert.ok(j.some((u) => u.email === 'short@example.com' && u.orgRole === 'member'));
+    const m = await inviteAndSignup(cli, srv, 'lister@example.com');
+    assert.equal((await m.cli.arca(['users', 'list'])).code, 3);
+});
