@@ -555,6 +555,9 @@ void api_service_tokens_create(struct req *r)
     if (project_open(r, req_param(r, 0), &ctx) < 0)
         return;
     if (r->who.kind == PRINCIPAL_SERVICE) {
+        audit_denied(r, &(struct audit_event){.event = "permission.denied",
+                                              .org_id = ctx.p.org_id,
+                                              .project_id = ctx.p.id});
         http_fail(r, 403, "a service token cannot create service tokens");
         goto out;
     }

@@ -228,6 +228,7 @@ void api_projects_create(struct req *r)
         request_org_member(r, body, p.org_id) < 0)
         return;
     if (r->who.kind != PRINCIPAL_USER) {
+        audit_denied(r, &(struct audit_event){.event = "permission.denied"});
         http_fail(r, 403, "only users can create projects");
         return;
     }

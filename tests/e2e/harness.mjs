@@ -541,6 +541,8 @@ export async function apiCall(server, method, route, { token = null, body, heade
 
 /* One plain-HTTP request from a given local address; apiCall's result shape. */
 function httpFrom(localAddress, url, { method, headers, body }) {
+    if (body !== undefined)
+        headers = { ...headers, 'Content-Length': Buffer.byteLength(body) }; /* DELETE is not chunked */
     return new Promise((resolve, reject) => {
         const req = http.request(url, { method, headers, localAddress, agent: false,
             timeout: CHILD_TIMEOUT_MS }, (res) => {
