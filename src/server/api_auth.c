@@ -581,7 +581,12 @@ void api_users_me(struct req *r)
         json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s}", "id", orgs[i].org.id, "name",
                                              orgs[i].org.name, "slug", orgs[i].org.slug, "role",
                                              orgs[i].role));
-    http_reply(r, 200, json_pack("{s:o, s:o}", "user", user_json(&u, true), "organizations", arr));
+    /* the reply carries the caller's sealed private key: key material, audited */
+    if (audit_defer(r, &(struct audit_event){.event = "user.key.read"}) == 0)
+        http_reply(r, 200,
+                   json_pack("{s:o, s:o}", "user", user_json(&u, true), "organizations", arr));
+    else
+        json_decref(arr);
     store_user_release(&u);
     store_org_memberships_free(orgs, n_orgs);
 }

@@ -11,7 +11,7 @@
 // auth.token.invalid, auth.ip.denied), r a read of secret material (a value,
 // a ciphertext record, a wrapped project key: secret.read, secret.list,
 // secret.versions, project.versions, project.key.read,
-// service-token.key.read), f any other record with outcome failure, w any
+// service-token.key.read, user.key.read), f any other record with outcome failure, w any
 // other record (a write).  Each request carries its own User-Agent, which its
 // records keep, so that cells run in parallel (one principal per client
 // address, 127.0.0.10 on) and are told apart afterwards.  A reply that
@@ -60,7 +60,7 @@ const EXPECTED = {
     'POST /api/arca/v1/auth/params':                                        '400  400  400  400  400  400  400  400  400  400',
     'POST /api/arca/v1/auth/login':                                         '400  400  400  400  400  400  400  400  400  400',
     'POST /api/arca/v1/auth/logout':                                        '401d 401d 401d 401d 200w 200w 200w 400  400  200w',
-    'GET /api/arca/v1/users/me':                                            '401d 401d 401d 401d 200  200  200  401  401  200',
+    'GET /api/arca/v1/users/me':                                            '401d 401d 401d 401d 200r 200r 200r 401  401  200r',
     'POST /api/arca/v1/projects':                                           '401d 401d 401d 401d 400  400  400  400  400  400',
     'GET /api/arca/v1/projects':                                            '401d 401d 401d 401d 200  200  200  200  200  200',
     'GET /api/arca/v1/projects/:projectId':                                 '401d 401d 401d 401d 200r 200r 200r 200r 200  404d',
@@ -260,7 +260,8 @@ function secretIn(json, text) {
             return;
         for (const [k, v] of Object.entries(x)) {
             if (typeof v === 'string' && v.length > 0 &&
-                (k === 'value' || k === 'encryptedProjectKey' || (k === 'secretValue' && v !== HIDDEN)))
+                (k === 'value' || k === 'encryptedProjectKey' || k === 'encryptedPrivateKey' ||
+                 (k === 'secretValue' && v !== HIDDEN)))
                 found = `'${k}'`;
             walk(v);
         }
@@ -271,7 +272,7 @@ function secretIn(json, text) {
 
 const REFUSALS = new Set(['permission.denied', 'auth.token.missing', 'auth.token.invalid', 'auth.ip.denied']);
 const READS = new Set(['secret.read', 'secret.list', 'secret.versions', 'project.versions',
-    'project.key.read', 'service-token.key.read']);
+    'project.key.read', 'service-token.key.read', 'user.key.read']);
 
 function letter(event, outcome) {
     if (REFUSALS.has(event))
