@@ -182,7 +182,7 @@ static void batch(struct req *r, enum batch_kind kind)
     struct audit_event *ev = NULL;
     char root[NAME_PATH_MAX + 1];
     const char *mode = "failOnNotFound";
-    size_t n = 0, n_ws = 0, n_ev, i;
+    size_t n = 0, n_ws = 0, n_writes, n_ev, i;
     int64_t at = now_ms();
     int ret;
 
@@ -240,7 +240,7 @@ static void batch(struct req *r, enum batch_kind kind)
     }
     /* values go back only where the caller may read them: each such reply
      * entry is a read, audited as one */
-    n_ev = n_ws;
+    n_ev = n_writes = n_ws;
     out = json_array();
     for (i = 0, n_ws = 0; i < n; i++) {
         bool show;
@@ -250,7 +250,7 @@ static void batch(struct req *r, enum batch_kind kind)
         show = raw_may_read(r, &w);
         o = item_json(r, &w, kind, &v[i], &ws[n_ws - 1], at, show);
         if (!o) {
-            audit_defer_n(r, ev, n_ev); /* the writes are stored all the same */
+            audit_defer_n(r, ev, n_writes); /* stored all the same; nothing was shown */
             if (!r->status)
                 http_fail(r, 500, "cannot show secret '%s'", v[i].target);
             goto out;
