@@ -38,7 +38,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 
 import {
-    apiCall, bootstrapAndLogin, createProject, inviteAndSignup, newCli, PG_MODE,
+    apiCall, bootstrapAndLogin, createProject, fakeRecord, inviteAndSignup, newCli, PG_MODE,
     readCredentialMatching, readToken, removeTempDirs, REPO_ROOT, serviceTokenBearer, serviceTokenIn,
     startServer, storeSql, waitFor,
 } from './harness.mjs';
@@ -72,18 +72,18 @@ const EXPECTED = {
     'GET /api/arca/v1/projects/:projectId/secrets/:key/versions':           '401d 401d 401d 401d 200r 200r 200r 200r 200r 404d',
     'POST /api/arca/v1/projects/:projectId/secrets/:key/rollback':          '401d 401d 401d 401d 403d 404  404  404  404  404d',
     'POST /api/arca/v1/projects/:projectId/secrets/rollback':               '401d 401d 401d 401d 403d 200  200  200  403d 404d',
-    'POST /api/arca/v1/invites':                                            '401d 401d 401d 401d 400  400  400  400  400  400',
+    'POST /api/arca/v1/invites':                                            '401d 401d 401d 401d 403d 403d 403d 403d 403d 403d',
     'POST /api/arca/v1/signup':                                             '400  400  400  400  400  400  400  400  400  400',
     'GET /api/arca/v1/users/lookup':                                        '401d 401d 401d 401d 200  200  200  404  404  200',
     'GET /api/arca/v1/projects/:projectId/members':                         '401d 401d 401d 401d 200  200  403d 200  403d 404d',
-    'POST /api/arca/v1/projects/:projectId/members':                        '401d 401d 401d 401d 400  400  400  400  400  400',
-    'PATCH /api/arca/v1/projects/:projectId/members/:principalId':          '401d 401d 401d 401d 400  400  400  400  400  400',
+    'POST /api/arca/v1/projects/:projectId/members':                        '401d 401d 401d 401d 403d 403d 403d 403d 403d 404d',
+    'PATCH /api/arca/v1/projects/:projectId/members/:principalId':          '401d 401d 401d 401d 403d 403d 403d 403d 403d 404d',
     'DELETE /api/arca/v1/projects/:projectId/members/:principalId':         '401d 401d 401d 401d 403d 403d 403d 403d 403d 404d',
     'GET /api/arca/v1/projects/:projectId/roles':                           '401d 401d 401d 401d 200  200  403d 200  403d 404d',
-    'POST /api/arca/v1/projects/:projectId/roles':                          '401d 401d 401d 401d 400  400  400  400  400  400',
+    'POST /api/arca/v1/projects/:projectId/roles':                          '401d 401d 401d 401d 403d 403d 403d 403d 403d 404d',
     'DELETE /api/arca/v1/projects/:projectId/roles/:slug':                  '401d 401d 401d 401d 403d 403d 403d 403d 403d 404d',
     'GET /api/arca/v1/projects/:projectId/versions':                        '401d 401d 401d 401d 403d 403d 403d 403d 403d 404d',
-    'POST /api/arca/v1/projects/:projectId/rotate-key':                     '401d 401d 401d 401d 400  400  400  400  400  400',
+    'POST /api/arca/v1/projects/:projectId/rotate-key':                     '401d 401d 401d 401d 403d 403d 403d 403d 403d 404d',
     'POST /api/arca/v1/identities':                                         '401d 401d 401d 401d 400  400  400  400  400  400',
     'GET /api/arca/v1/identities':                                          '401d 401d 401d 401d 200  200  200  200  403d 200',
     'DELETE /api/arca/v1/identities/:identityId':                           '401d 401d 401d 401d 403d 403d 403d 404d 404d 403d',
@@ -93,7 +93,7 @@ const EXPECTED = {
     'POST /api/arca/v1/auth/identity/login':                                '400  400  400  400  400  400  400  400  400  400',
     'POST /api/arca/v1/auth/token/renew':                                   '400  400  400  400  400  400  400  400  400  400',
     'POST /api/arca/v1/auth/token/revoke':                                  '400  400  400  400  400  400  400  400  400  400',
-    'POST /api/arca/v1/projects/:projectId/service-tokens':                 '401d 401d 401d 401d 400  400  400  400  400  400',
+    'POST /api/arca/v1/projects/:projectId/service-tokens':                 '401d 401d 401d 401d 403d 200w 403d 200w 403d 404d',
     'GET /api/arca/v1/projects/:projectId/service-tokens':                  '401d 401d 401d 401d 403d 200  403d 200  403d 404d',
     'DELETE /api/arca/v1/projects/:projectId/service-tokens/:tokenId':      '401d 401d 401d 401d 403d 200w 403d 200w 403d 404d',
     'GET /api/arca/v1/projects/:projectId/folders':                         '401d 401d 401d 401d 200  200  200  200  200  404d',
@@ -128,15 +128,15 @@ const EXPECTED = {
     'POST /api/v2/workspace':                                               '401d 401d 401d 401d 400  400  400  400  400  400',
     'GET /api/v1/workspace':                                                '401d 401d 401d 401d 200  200  200  200  403d 200',
     'GET /api/v1/workspace/:workspaceId':                                   '401d 401d 401d 401d 200  200  200  200  200  404d',
-    'POST /api/v1/workspace/:workspaceId/environments':                     '401d 401d 401d 401d 400  400  400  400  400  400',
+    'POST /api/v1/workspace/:workspaceId/environments':                     '401d 401d 401d 401d 403d 403d 403d 403d 403d 404d',
     'GET /api/v1/workspace/:workspaceId/environments/:envId':               '401d 401d 401d 401d 200  200  200  200  200  404d',
-    'PATCH /api/v1/workspace/:workspaceId/environments/:envId':             '401d 401d 401d 401d 400  400  400  400  400  400',
+    'PATCH /api/v1/workspace/:workspaceId/environments/:envId':             '401d 401d 401d 401d 403d 403d 403d 403d 403d 404d',
     'DELETE /api/v1/workspace/:workspaceId/environments/:envId':            '401d 401d 401d 401d 403d 403d 403d 403d 403d 404d',
     'GET /api/v1/workspace/:workspaceId/memberships':                       '401d 401d 401d 401d 200  200  403d 200  403d 404d',
     'POST /api/v2/workspace/:projectId/memberships':                        '401d 401d 401d 401d 403d 403d 403d 403d 403d 404d',
     'GET /api/v2/service-token':                                            '401d 401d 401d 401d 403d 403d 403d 403d 200  403d',
-    'POST /api/arca/v1/projects/:projectId/environments':                   '401d 401d 401d 401d 400  400  400  400  400  400',
-    'PATCH /api/arca/v1/projects/:projectId/environments/:slug':            '401d 401d 401d 401d 400  400  400  400  400  400',
+    'POST /api/arca/v1/projects/:projectId/environments':                   '401d 401d 401d 401d 403d 403d 403d 403d 403d 404d',
+    'PATCH /api/arca/v1/projects/:projectId/environments/:slug':            '401d 401d 401d 401d 403d 403d 403d 403d 403d 404d',
     'DELETE /api/arca/v1/projects/:projectId/environments/:slug':           '401d 401d 401d 401d 403d 403d 403d 403d 403d 404d',
     'GET /api/v1/folders':                                                  '401d 401d 401d 401d 200  200  200  200  200  404d',
     'POST /api/v1/folders':                                                 '401d 401d 401d 401d 403d 200w 403d 200w 403d 404d',
@@ -240,6 +240,24 @@ function request(route, n, p, sfx = '') {
         body = { workspaceId: pid, projectId: pid, environment: 'prod', path: '/app', directory: '/app',
             secretPath: '/app', name: `f${n}-${p}`,
             import: { environment: 'dev', path: `/src${n}-${p}` }, importEnv: 'dev', importPath: `/src${n}-${p}` };
+    else if (r === 'POST /projects/:projectId/members' || r === 'POST /api/v2/workspace/:projectId/memberships')
+        body = { principalType: 'user', principalId: ids.spare, role: 'viewer', emails: ['spare@example.com'],
+            encryptedProjectKey: randomBytes(80).toString('base64') };
+    else if (r === 'PATCH /projects/:projectId/members/:principalId')
+        body = { role: 'member' };
+    else if (r === 'POST /projects/:projectId/roles')
+        body = { slug: `r-${p}`, rules: [{ subject: 'secrets', actions: ['read'], environments: ['dev'] }] };
+    else if (r === 'POST /projects/:projectId/service-tokens')
+        body = { name: `t-${p}`, scopes: [{ environment: 'prod', secretPath: '/app' }], access: 'read',
+            expiresIn: 0, encryptedProjectKey: fakeRecord(73) };
+    else if (/^POST .*environments$/.test(r))
+        body = { name: `Env ${p}`, slug: `env-${p}` };
+    else if (/^PATCH .*environments\//.test(r))
+        body = { name: `Staging ${p}` };
+    else if (r === 'POST /projects/:projectId/rotate-key')
+        body = { members: [], versions: [] };
+    else if (r === 'POST /invites')
+        body = { email: `invited-${p}@example.com` };
     else if (r === 'GET /users/lookup')
         url += '?email=owner%40example.com';
     else if (r === 'GET /audit-logs')
