@@ -5,7 +5,13 @@
 // a middle one removed with the sqlite3 tool (psql on PostgreSQL); and the log
 // fails closed: with its data directory on a full tmpfs the server refuses
 // reads (503, CLI exit 1, no value printed), and serves them again once there
-// is space.
+// is space.  Every stored column is covered by the chain (each changed in turn
+// fails verify, naming the record); a store written in the old chain format
+// (tests/vectors/audit-v1) still verifies; the project versions route is
+// audited and fails closed (an insert trigger makes the log unwritable);
+// refusals are recorded (no token, a non-member, another project's token, an
+// identity token from 127.0.0.2 outside its trusted 127.0.0.1/32, cached or
+// not, non-admins on client secrets), at most a budget per address.
 //
 // The fail-closed test mounts a tmpfs, so it needs root (as in CI); it fails,
 // rather than skips, when not run as root.  On PostgreSQL (ARCA_TEST_PG=1) it
