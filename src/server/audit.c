@@ -9,9 +9,23 @@
  * request does not wait (measurements of what failing closed costs).
  *
  * Chain: hash = BLAKE2b-256 keyed with a key derived from the root key, over
- * prev_hash and every field, each length-prefixed, so that a changed, inserted
- * or removed record breaks the chain and, without the root key, the chain
- * cannot be recomputed.  The same function verifies. */
+ * every stored field, each length-prefixed, so that a changed, inserted or
+ * removed record breaks the chain and, without the root key, the chain cannot
+ * be recomputed.  The same function verifies.
+ *
+ * Chain formats (the first bytes hashed name the format):
+ *   "arca.audit.v1"  prev_hash, time, then the text fields; seq and the NULL /
+ *                    empty distinction of optional text are not covered.
+ *                    Written by servers before v2; verify still accepts them,
+ *                    but only before the first v2 record.
+ *   "arca.audit.v2"  prev_hash, seq (8 bytes big-endian), time, then each text
+ *                    field as a presence byte (0 NULL, 1 present) followed by
+ *                    its length-prefixed bytes: every column of the row.
+ * No schema change marks the switch: verify tries v2 first, and from the first
+ * record that verifies as v2 on, every record must be v2 (a v2 record cannot
+ * be passed off as v1: the two formats hash different bytes).  A new format
+ * is a new name and a new case of audit_hash, accepted only after the last
+ * one. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -22,6 +36,7 @@
 #include "base/util.h"
 #include "base/wire.h"
 #include "crypto/seal.h"
+#include "ratelimit.h"
 #include "server.h"
 
 #define AUDIT_BATCH_MAX 1024
@@ -60,31 +75,59 @@ static int add_str(struct buf *b, const char *s)
     return add_field(b, s, s ? strlen(s) : 0);
 }
 
-static void audit_chain(void *ctx, const uint8_t prev[STORE_HASH_BYTES], struct store_audit *a)
+/* v2's optional text: NULL and "" hash differently. */
+static int add_opt(struct buf *b, const char *s)
 {
-    struct server *srv = ctx;
-    _cleanup_buf_ struct buf b = BUF_INIT;
+    int ret = buf_addch(b, s ? 1 : 0);
+
+    return ret < 0 || !s ? ret : add_str(b, s);
+}
+
+static void add_i64(struct buf *b, int64_t v)
+{
     uint8_t t[8];
 
     for (int i = 0; i < 8; i++)
-        t[i] = (uint8_t)((uint64_t)a->time >> (56 - 8 * i));
-    buf_add(&b, "arca.audit.v1", 14);
+        t[i] = (uint8_t)((uint64_t)v >> (56 - 8 * i));
+    add_field(b, t, sizeof(t));
+}
+
+enum audit_format { AUDIT_V1 = 1, AUDIT_V2 = 2 };
+#define AUDIT_FORMAT_CURRENT AUDIT_V2
+
+/* a's hash in format fmt, chained to prev, into out. */
+static void audit_hash(const struct server *srv, enum audit_format fmt,
+                       const uint8_t prev[STORE_HASH_BYTES], const struct store_audit *a,
+                       uint8_t out[STORE_HASH_BYTES])
+{
+    _cleanup_buf_ struct buf b = BUF_INIT;
+    int (*text)(struct buf *, const char *) = fmt == AUDIT_V1 ? add_str : add_opt;
+
+    buf_add(&b, fmt == AUDIT_V1 ? "arca.audit.v1" : "arca.audit.v2", 14);
     add_field(&b, prev, STORE_HASH_BYTES);
-    add_field(&b, t, sizeof(t));
-    add_str(&b, a->actor_type);
-    add_str(&b, a->actor_id);
-    add_str(&b, a->actor_name);
-    add_str(&b, a->event);
-    add_str(&b, a->org_id);
-    add_str(&b, a->project_id);
-    add_str(&b, a->environment);
-    add_str(&b, a->path);
-    add_str(&b, a->key);
-    add_str(&b, a->ip);
-    add_str(&b, a->user_agent);
-    add_str(&b, a->outcome);
-    add_str(&b, a->metadata);
-    seal_hash_keyed(srv->audit_key, b.ptr, b.len, a->hash);
+    if (fmt != AUDIT_V1)
+        add_i64(&b, a->seq);
+    add_i64(&b, a->time);
+    text(&b, a->actor_type);
+    text(&b, a->actor_id);
+    text(&b, a->actor_name);
+    text(&b, a->event);
+    text(&b, a->org_id);
+    text(&b, a->project_id);
+    text(&b, a->environment);
+    text(&b, a->path);
+    text(&b, a->key);
+    text(&b, a->ip);
+    text(&b, a->user_agent);
+    text(&b, a->outcome);
+    text(&b, a->metadata);
+    seal_hash_keyed(srv->audit_key, b.ptr, b.len, out);
+}
+
+/* store_audit_chain_fn: a new record is always in the current format. */
+static void audit_chain(void *ctx, const uint8_t prev[STORE_HASH_BYTES], struct store_audit *a)
+{
+    audit_hash(ctx, AUDIT_FORMAT_CURRENT, prev, a, a->hash);
 }
 
 static void item_free(struct audit_item *it)
@@ -404,10 +447,21 @@ int audit_or_fail(struct req *r, const struct audit_event *e)
     return ret;
 }
 
+void audit_denied(struct req *r, const struct audit_event *e)
+{
+    struct audit_event d = *e;
+
+    if (ratelimit_take(r->srv->rl_denied, r->remote, now_ms()))
+        return; /* over the address's budget: refused all the same, not recorded */
+    d.outcome = d.outcome ? d.outcome : "denied";
+    audit_log(r, &d); /* best effort: the request is refused either way */
+}
+
 int audit_verify(struct server *srv, struct audit_report *ret)
 {
     struct store_audit_query qy = {.limit = 5000};
-    uint8_t prev[STORE_HASH_BYTES] = {0};
+    uint8_t prev[STORE_HASH_BYTES] = {0}, h[STORE_HASH_BYTES];
+    enum audit_format fmt = AUDIT_V1; /* the oldest format still allowed */
     struct store_audit *v;
     size_t n;
     int r;
@@ -419,7 +473,6 @@ int audit_verify(struct server *srv, struct audit_report *ret)
         if (r < 0)
             return r;
         for (size_t i = 0; i < n && ret->ok; i++) {
-            struct store_audit check = v[i];
             if (memcmp(v[i].prev_hash, prev, sizeof(prev)) != 0) {
                 ret->ok = false;
                 ret->first_bad_seq = v[i].seq;
@@ -427,8 +480,15 @@ int audit_verify(struct server *srv, struct audit_report *ret)
                               "removed or inserted)";
                 break;
             }
-            audit_chain(srv, prev, &check);
-            if (memcmp(check.hash, v[i].hash, sizeof(prev)) != 0) {
+            audit_hash(srv, AUDIT_FORMAT_CURRENT, prev, &v[i], h);
+            if (memcmp(h, v[i].hash, sizeof(h)) == 0) {
+                fmt = AUDIT_FORMAT_CURRENT;
+            } else if (fmt == AUDIT_V1) {
+                audit_hash(srv, AUDIT_V1, prev, &v[i], h);
+                if (memcmp(h, v[i].hash, sizeof(h)) == 0)
+                    ret->records_v1++;
+            }
+            if (memcmp(h, v[i].hash, sizeof(h)) != 0) {
                 ret->ok = false;
                 ret->first_bad_seq = v[i].seq;
                 ret->reason = "the record was changed after it was written";

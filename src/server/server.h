@@ -27,7 +27,11 @@ struct server_rate {
     unsigned per_minute; /* 0: the default */
 };
 
-#define SERVER_RATE_MAX 1000000000u /* either number of a server_rate, at most */
+#define SERVER_RATE_MAX 1000000000u
+
+#define SERVER_DENIED_BURST 300 /* audit_denied: records per address at once */
+#define SERVER_DENIED_PER_MINUTE                                                                   \
+    300 /* and refilled at */ /* either number of a server_rate, at most */
 
 struct server_config {
     const char *listen;       /* "127.0.0.1:8200", "[::1]:8200" */
@@ -59,6 +63,7 @@ struct server {
     struct ratelimit *rl_ip;      /* login attempts per client address */
     struct ratelimit *rl_account; /* login attempts per account */
     struct ratelimit *rl_token;   /* invalid tokens per client address */
+    struct ratelimit *rl_denied;  /* audit records of refusals per client address */
     struct cache *cache;          /* principals and replies (cache.h) */
 };
 
@@ -292,9 +297,17 @@ void reply_to_cache(struct req *r);
 int audit_held_result(struct req *r);
 void audit_drain_held(struct server *srv);
 
+/* Records a refused request (outcome "denied" unless e says otherwise); the
+ * caller replies its 401, 403 or 404.  At most SERVER_DENIED_BURST records
+ * per client address at once, refilled at SERVER_DENIED_PER_MINUTE: past
+ * that, refusals are not recorded (they are refused all the same), so that
+ * no address can flood the log. */
+void audit_denied(struct req *r, const struct audit_event *e);
+
 struct audit_report {
     bool ok;
     int64_t records;
+    int64_t records_v1; /* of them, in chain format v1 (seq not covered: audit.c) */
     int64_t head_seq;
     uint8_t head_hash[32];
     int64_t first_bad_seq;

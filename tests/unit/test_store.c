@@ -2227,9 +2227,32 @@ struct gc_worker {
     int id;
     int errors;                  /* calls that did not answer as they should */
     int conflicts;               /* -EEXIST answers to a CREATE of an existing key */
+    int early;                   /* calls that returned before a reader could see them */
     int64_t versions[GC_ROUNDS]; /* of SHARED, as returned */
     int64_t seqs[GC_ROUNDS];     /* of the audit records, as returned */
 };
+
+/* Whether a reader sees version of key (written by the calling thread). */
+static bool gc_committed_secret(const char *key, int64_t version)
+{
+    struct store_secret sec = {0};
+    bool ok = st->ops->secret_get(st, ENV_DEV, "/", key, &sec) == 0 && sec.version == version;
+
+    store_secret_release(&sec);
+    return ok;
+}
+
+/* Whether a reader sees the audit record seq. */
+static bool gc_committed_audit(int64_t seq)
+{
+    struct store_audit_query q = {.after_seq = seq - 1, .limit = 1};
+    struct store_audit *v = NULL;
+    size_t n = 0;
+    bool ok = st->ops->audit_query(st, &q, &v, &n) == 0 && n == 1 && v[0].seq == seq;
+
+    store_audits_free(v, n);
+    return ok;
+}
 
 static void *gc_main(void *arg)
 {
@@ -2256,10 +2279,15 @@ static void *gc_main(void *arg)
             wk->versions[i] = w[0].ret_version;
         else
             wk->errors++;
+        /* returned, so committed: another connection (a reader) sees it now */
+        if (!gc_committed_secret(own, i + 1))
+            wk->early++;
         if (st->ops->audit_append(st, &a, 1, test_chain, NULL) == 0)
             wk->seqs[i] = a.seq;
         else
             wk->errors++;
+        if (wk->seqs[i] && !gc_committed_audit(a.seq))
+            wk->early++;
         if (i % 4 == wk->id % 4) {
             if (st->ops->secrets_write(st, PROJ_ID, ENV_DEV, "/", bad, 2, USER_ID, 1000 + i) ==
                 -EEXIST)
@@ -2272,9 +2300,10 @@ static void *gc_main(void *arg)
 }
 
 /* Every write call that returned 0 is there after reopening, with the
- * version or seq it was told, none twice and none missing; the calls that
- * failed left nothing and undid nobody else's; and (SQLite) calls did share
- * commits. */
+ * version or seq it was told, none twice and none missing; no call returned
+ * before its batch was committed (a reader sees each write as soon as its
+ * call returns); the calls that failed left nothing and undid nobody else's;
+ * and (SQLite) calls did share commits. */
 Test(store, concurrent_write_calls_durable_and_isolated)
 {
     static struct gc_worker wk[GC_THREADS];
@@ -2305,6 +2334,8 @@ Test(store, concurrent_write_calls_durable_and_isolated)
 
     for (int i = 0; i < GC_THREADS; i++) {
         cr_assert_eq(wk[i].errors, 0, "thread %d", i);
+        cr_assert_eq(wk[i].early, 0, "thread %d: %d calls returned before their commit", i,
+                     wk[i].early);
         cr_assert_eq(wk[i].conflicts, GC_ROUNDS / 4, "thread %d", i);
         for (int j = 0; j < GC_ROUNDS; j++) {
             int64_t v = wk[i].versions[j], q = wk[i].seqs[j];
