@@ -123,8 +123,11 @@ static void *writer(void *arg)
 
         ret = q->srv->store->ops->audit_append(q->srv->store, recs, n, audit_chain, q->srv);
         if (ret < 0)
-            log_error("cannot write audit records: requests are refused until it works", "error",
-                      strerror(-ret), NULL);
+            log_error(ret == -EKEYREJECTED
+                          ? "the root key was rotated: restart this server with the new key "
+                            "(requests are refused)"
+                          : "cannot write audit records: requests are refused until it works",
+                      "error", strerror(-ret), NULL);
 
         pthread_mutex_lock(&q->lock);
         q->failing = ret < 0;

@@ -233,6 +233,8 @@ int root_key_check(struct server *srv)
                   NULL);
     srv->root_generation = keys[n - 1].generation;
     store_root_keys_free(keys, n);
+    if (r == 0) /* a rotation from now on fails the audit log, closed */
+        srv->store->root_generation = srv->root_generation;
     return r;
 }
 

@@ -640,6 +640,12 @@ struct store_ops {
 struct store {
     const struct store_ops *ops;
     struct buf err; /* last backend error message, for logs (never data) */
+    /* Set by the server once it checked its root key: from then on
+     * audit_append fails (-EKEYREJECTED, nothing appended) when the store's
+     * newest root key generation is another one (a rotation by another
+     * process), so a server left running with the old key cannot extend the
+     * chain with it.  0: not checked. */
+    int64_t root_generation;
 };
 
 /* Opens the SQLite store in dir (created 0700 if missing), applying

@@ -2637,19 +2637,30 @@ struct audit_tx {
     size_t n;
     store_audit_chain_fn chain;
     void *ctx;
+    bool check_generation; /* audit_append: refuse after a rotation (store.h) */
 };
 
 static int pg_audit_append_body(struct pg_conn *c, void *arg)
 {
     const struct audit_tx *a = arg;
     struct audit_head head = {0};
+    int64_t want = c->owner->base.root_generation, newest = 0;
     int r;
 
     /* One chain for every server on the database: appenders take turns,
-     * each extending the head the previous one committed. */
+     * each extending the head the previous one committed, with the key of
+     * the root key generation that is the newest (rotations take the lock). */
     if ((r = pg_lock(c, PG_LOCK_AUDIT)) < 0 ||
         (r = pg_row(c, &rec_audit_head, &head, ST_AUDIT_HEAD, "")) < 0)
         return r;
+    if (want && a->check_generation &&
+        ((r = pg_int(c, &newest, ST_ROOT_KEY_NEWEST, "")) < 0 || newest != want)) {
+        if (r >= 0)
+            pg_set_err(c->owner,
+                       "the root key was rotated (generation %lld): restart with the new key",
+                       (long long)newest);
+        return r < 0 ? r : -EKEYREJECTED;
+    }
     for (size_t i = 0; i < a->n; i++) {
         struct store_audit *x = &a->recs[i];
 
@@ -2670,7 +2681,7 @@ static int pg_audit_append_body(struct pg_conn *c, void *arg)
 static int pg_audit_append(struct store *s, struct store_audit *recs, size_t n,
                            store_audit_chain_fn chain, void *ctx)
 {
-    struct audit_tx a = {recs, n, chain, ctx};
+    struct audit_tx a = {recs, n, chain, ctx, true};
     int r;
 
     if ((n && !recs) || !chain)
@@ -2801,7 +2812,7 @@ static int pg_root_key_rotate(struct store *s, struct store_root_key *k, struct 
                               store_audit_chain_fn chain, void *ctx, store_rewrap_fn rewrap,
                               void *rewrap_ctx)
 {
-    struct rotate_tx a = {k, {link, 1, chain, ctx}, rewrap, rewrap_ctx};
+    struct rotate_tx a = {k, {link, 1, chain, ctx, false}, rewrap, rewrap_ctx};
     int r;
 
     if (!k || !link || !chain || !rewrap || !k->audit_key.len || !link->event || !link->event[0])

@@ -2986,8 +2986,14 @@ static int sq_audit_insert(struct sq_conn *c, struct store_audit *recs, size_t n
 static int sq_audit_append_tx(struct sq_conn *c, struct store_audit *recs, size_t n,
                               store_audit_chain_fn chain, void *ctx)
 {
+    int64_t want = c->owner->base.root_generation, newest = 0;
     int r = sq_begin(c);
 
+    if (r >= 0 && want && (r = sq_int(c, &newest, ST_ROOT_KEY_NEWEST, "")) >= 0 && newest != want) {
+        sq_set_err(c->owner, "the root key was rotated (generation %lld): restart with the new key",
+                   (long long)newest);
+        return -EKEYREJECTED;
+    }
     if (r < 0 || (r = sq_audit_insert(c, recs, n, chain, ctx)) < 0)
         return r;
     return sq_commit(c);

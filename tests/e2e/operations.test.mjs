@@ -9,7 +9,8 @@
 // with a link record: a project with server access still serves its values,
 // verify checks the whole chain across two rotations (one to a new root.key,
 // one from ARCA_ENCRYPTION_KEY to ARCA_NEW_ENCRYPTION_KEY), and the old keys
-// are refused.  Readiness: /api/ready answers 503 while the audit log cannot
+// are refused; a server left running with the old key fails closed
+// rather than extending the chain with it.  Readiness: /api/ready answers 503 while the audit log cannot
 // be written (and 200 again once it can), /api/status stays 200, neither is
 // logged at info.  `arca version` names the schema version and the build.
 //
@@ -196,10 +197,21 @@ test('rotate-root-key: server access and the audit chain carry over, old keys ar
     assert.equal(link[0].metadata.generation, 2);
     await s2.stop();
 
-    /* 2 -> 3: from ARCA_ENCRYPTION_KEY to ARCA_NEW_ENCRYPTION_KEY */
+    /* 2 -> 3: from ARCA_ENCRYPTION_KEY to ARCA_NEW_ENCRYPTION_KEY, with a server
+     * forgotten running: it fails closed instead of chaining with the old key */
+    s2 = await serve({ dataDir: s.dataDir, args: rest });
+    c2 = await loginOn(s2, admin);
     const k3 = randomBytes(32).toString('base64');
     r = await rotate({ ARCA_ENCRYPTION_KEY: k2, ARCA_NEW_ENCRYPTION_KEY: k3 });
     assert.equal(r.code, 0, r.stderr);
+    const late = await apiCall(s2, 'GET', `/api/v3/secrets/raw/DB_URL?workspaceId=${p.id}` +
+        '&environment=prod&secretPath=%2F', { token: await readToken(c2) });
+    assert.equal(late.status, 500, 'the re-sealed project key does not open with the old key');
+    const audited = await apiCall(s2, 'GET', '/api/arca/v1/audit-logs?limit=1', { token: await readToken(c2) });
+    assert.equal(audited.status, 503, audited.text);
+    assert.equal((await apiCall(s2, 'GET', '/api/ready')).status, 503);
+    await s2.stop();
+    assert.ok(s2.logs.some((l) => l.includes('the root key was rotated: restart this server')));
     r = await rotate({ ARCA_ENCRYPTION_KEY: k3, ARCA_NEW_ENCRYPTION_KEY: k3 });
     assert.equal(r.code, 1, 'the same key again is refused');
     await refusedStart(s, { ARCA_ENCRYPTION_KEY: k2 });
