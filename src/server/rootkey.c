@@ -190,6 +190,10 @@ int root_key_check(struct server *srv)
         r = root_key_first(srv); /* -EEXIST: another server was first, read its check */
         if (r < 0 && r != -EEXIST)
             break;
+        if (r == 0)
+            log_info("the store had no root key check: wrote the one of this server's key "
+                     "(servers with another key will refuse to start)",
+                     NULL);
     }
     if (r < 0 || n == 0) {
         log_error("cannot read or write the root key check in the store", "error",

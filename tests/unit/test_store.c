@@ -2902,7 +2902,15 @@ Test(store, root_key_rotation_rewraps_and_links)
     cr_assert_eq(st->ops->root_key_rotate(st, &g2, &link, test_chain, NULL, test_rewrap, &log),
                  -ESTALE, "generations follow each other");
     g2.generation = 2;
+    st->root_generation = 1; /* a server checked generation 1 */
     cr_assert_eq(st->ops->root_key_rotate(st, &g2, &link, test_chain, NULL, test_rewrap, &log), 0);
+    {
+        struct store_audit late = make_audit(102, "secret.read", USER_ID, NULL, PROJ_ID);
+        cr_assert_eq(st->ops->audit_append(st, &late, 1, test_chain, NULL), -EKEYREJECTED,
+                     "a server with the old key cannot extend the chain");
+        cr_assert_eq(late.seq, 0);
+        st->root_generation = 0;
+    }
     cr_assert_eq(log.audit, 1, "generation 1's audit key is re-sealed");
     cr_assert_eq(log.project, 1, "only the project with server access");
     cr_assert_eq(link.seq, before.seq + 1, "the link record follows the chain");
