@@ -189,6 +189,8 @@ enum pg_stmt {
     ST_AUDIT_HEAD,
     ST_AUDIT_INSERT,
     ST_SCHEMA_VERSION,
+    ST_MIGRATION_COUNT,
+    ST_MIGRATION_DONE,
     ST_EPOCH,
     ST_MIGRATION_RECORD,
     ST_PERSONAL_TOMBSTONE,
@@ -459,6 +461,9 @@ static const struct {
     [ST_SCHEMA_VERSION] = {"read schema version",
                            "SELECT coalesce(max(version), 0) FROM schema_migrations"},
     [ST_EPOCH] = {"read epoch", "SELECT last_value + is_called::int FROM arca_epoch"},
+    [ST_MIGRATION_COUNT] = {"count migrations", "SELECT count(*) FROM schema_migrations"},
+    [ST_MIGRATION_DONE] = {"find migration",
+                           "SELECT count(*) FROM schema_migrations WHERE version = $1"},
     [ST_MIGRATION_RECORD] = {"record migration", "INSERT INTO schema_migrations "
                                                  "(version, name, applied_at) VALUES ($1, $2, $3)"},
     /* Deleting a shared secret deletes every personal override of it ($1 env,
@@ -3616,28 +3621,34 @@ static const struct store_ops pg_ops = {
     .root_key_rotate = pg_root_key_rotate,
 };
 
-/* Applies the next pending migration in one transaction; *ret_done when there
- * was none. */
+/* Applies the next pending migration (not recorded, whatever the newest
+ * recorded one: numbers are handed out to changes developed at once) in one
+ * transaction; *ret_done when there was none.  A recorded version this binary
+ * does not know is refused. */
 static int pg_migrate_one(struct pg_conn *c, bool *ret_done)
 {
     const struct store_migration *all = store_pg_migrations, *m = NULL;
     size_t n = store_pg_n_migrations;
-    int64_t known = n ? all[n - 1].version : 0, current = 0;
+    int64_t known = n ? all[n - 1].version : 0, current = 0, recorded = 0, found = 0, done = 0;
     int r;
 
     if ((r = pg_simple(c, "BEGIN", "begin migration")) < 0 ||
-        (r = pg_int(c, &current, ST_SCHEMA_VERSION, "")) < 0)
+        (r = pg_int(c, &current, ST_SCHEMA_VERSION, "")) < 0 ||
+        (r = pg_int(c, &recorded, ST_MIGRATION_COUNT, "")) < 0)
         return r;
-    if (current > known) {
+    for (size_t i = 0; i < n; i++, found += done) {
+        if ((r = pg_int(c, &done, ST_MIGRATION_DONE, "i", (int64_t)all[i].version)) < 0)
+            return r;
+        if (!done && !m)
+            m = &all[i];
+    }
+    if (current > known || recorded > found) {
         pg_set_err(c->owner,
-                   "database has schema version %lld, newer than this arca knows (%lld): "
-                   "upgrade arca",
+                   "database has schema version %lld, which this arca does not know (its "
+                   "newest is %lld): upgrade arca",
                    (long long)current, (long long)known);
         return -EIO;
     }
-    for (size_t i = 0; i < n && !m; i++)
-        if (all[i].version > current)
-            m = &all[i];
     if (m &&
         ((r = pg_simple(c, m->sql, m->name)) < 0 ||
          (r = pg_run(c, ST_MIGRATION_RECORD, "iti", (int64_t)m->version, m->name, now_ms())) < 0))

@@ -3822,11 +3822,14 @@ static int mkdir_parents(const char *dir, mode_t mode)
     return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
-static int sq_schema_version(struct sq_conn *c, int64_t *ret)
+/* One integer of a migration query, arg bound to its parameter if it has one. */
+static int sq_migration_int(struct sq_conn *c, const char *sql, int64_t arg, int64_t *ret)
 {
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(c->db, "SELECT coalesce(max(version), 0) FROM schema_migrations",
-                                -1, &st, NULL);
+    int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+
+    if (rc == SQLITE_OK && sqlite3_bind_parameter_count(st) == 1)
+        rc = sqlite3_bind_int64(st, 1, arg);
     if (rc == SQLITE_OK)
         rc = sqlite3_step(st);
     if (rc != SQLITE_ROW) {
@@ -3838,6 +3841,8 @@ static int sq_schema_version(struct sq_conn *c, int64_t *ret)
     sqlite3_finalize(st);
     return 0;
 }
+
+#define MIGRATION_DONE "SELECT count(*) FROM schema_migrations WHERE version = ?"
 
 static int sq_record_migration(struct sq_conn *c, const struct store_migration *m)
 {
@@ -3860,11 +3865,14 @@ static int sq_record_migration(struct sq_conn *c, const struct store_migration *
 
 /* Applies every pending migration, all in one transaction: a fresh database
  * costs one commit (one fsync) rather than one per migration, and an upgrade
- * that fails half-way leaves the database as the old binary knew it. */
+ * that fails half-way leaves the database as the old binary knew it.
+ * Pending: not recorded, whatever the newest recorded one (numbers are handed
+ * out to changes developed at once and may be merged out of order).  A
+ * recorded version this binary does not know is refused. */
 static int sq_migrate(struct sq_store *s, struct sq_conn *c)
 {
     int64_t known = store_n_migrations ? store_migrations[store_n_migrations - 1].version : 0;
-    int64_t current = 0;
+    int64_t current = 0, recorded = 0, found = 0, done = 0;
     int r;
 
     r = sq_conn_exec(c, "BEGIN IMMEDIATE", "begin migration");
@@ -3877,13 +3885,17 @@ static int sq_migrate(struct sq_store *s, struct sq_conn *c)
                      "create schema_migrations");
     if (r < 0)
         goto out;
-    r = sq_schema_version(c, &current);
+    r = sq_migration_int(c, "SELECT coalesce(max(version), 0) FROM schema_migrations", 0, &current);
+    if (r >= 0)
+        r = sq_migration_int(c, "SELECT count(*) FROM schema_migrations", 0, &recorded);
+    for (size_t i = 0; i < store_n_migrations && r >= 0; i++, found += done)
+        r = sq_migration_int(c, MIGRATION_DONE, store_migrations[i].version, &done);
     if (r < 0)
         goto out;
-    if (current > known) {
+    if (current > known || recorded > found) {
         sq_set_err(s,
-                   "database '%s' has schema version %lld, newer than this arca knows (%lld): "
-                   "upgrade arca",
+                   "database '%s' has schema version %lld, which this arca does not know (its "
+                   "newest is %lld): upgrade arca",
                    s->db_path, (long long)current, (long long)known);
         r = -EIO;
         goto out;
@@ -3891,7 +3903,9 @@ static int sq_migrate(struct sq_store *s, struct sq_conn *c)
     for (size_t i = 0; i < store_n_migrations; i++) {
         const struct store_migration *m = &store_migrations[i];
 
-        if (m->version <= current)
+        if ((r = sq_migration_int(c, MIGRATION_DONE, m->version, &done)) < 0)
+            goto out;
+        if (done)
             continue;
         r = sq_conn_exec(c, m->sql, m->name);
         if (r < 0)

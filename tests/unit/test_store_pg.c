@@ -82,7 +82,7 @@ Test(store_pg, refuses_a_newer_schema, .fini = pg_fixture_drop)
     cr_assert_eq(pg_fixture_exec("INSERT INTO schema_migrations VALUES (999, 'future', 1)"), 0);
     cr_assert_eq(store_pg_open(pg_url, &s, &err), -EIO);
     cr_assert_null(s);
-    cr_assert(strstr(buf_str(&err), "newer"), "%s", buf_str(&err));
+    cr_assert(strstr(buf_str(&err), "does not know"), "%s", buf_str(&err));
     buf_release(&err);
 }
 
@@ -94,8 +94,7 @@ Test(store_pg, folders_migration_backfills_stored_secrets, .fini = pg_fixture_dr
     static const char *const setup[] = {
         "DROP TABLE secret_imports",
         "DROP TABLE folders",
-        "DROP TABLE root_keys",
-        "DELETE FROM schema_migrations WHERE version >= 5",
+        "DELETE FROM schema_migrations WHERE version = 5", /* 8 stays: a gap is filled */
         "INSERT INTO orgs VALUES ('o', 'o', 'o', 1)",
         "INSERT INTO projects (id, org_id, name, slug, created_at) VALUES ('p', 'o', 'p', 'p', 1)",
         "INSERT INTO environments VALUES ('e', 'p', 'dev', 'Dev', 1), ('f', 'p', 'prod', 'P', 2)",
