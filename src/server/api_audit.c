@@ -133,6 +133,8 @@ void api_audit_verify(struct req *r)
                              hex(rep.head_hash, sizeof(rep.head_hash))));
     else
         http_reply(r, 200,
-                   json_pack("{s:b, s:I, s:I, s:s}", "ok", 0, "records", (json_int_t)rep.records,
-                             "firstBadSeq", (json_int_t)rep.first_bad_seq, "reason", rep.reason));
+                   json_pack("{s:b, s:I, s:I, s:s, s:s}", "ok", 0, "records",
+                             (json_int_t)rep.records, "firstBadSeq", (json_int_t)rep.first_bad_seq,
+                             "reason", rep.reason, "cause",
+                             rep.wrong_key ? "wrong-key" : "tampered"));
 }

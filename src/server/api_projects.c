@@ -284,8 +284,7 @@ void api_projects_get(struct req *r)
     project_release(&ctx);
 }
 
-/* The label a project's server-access key copy is sealed under. */
-static void server_key_label(const char *project_id, char *out, size_t size)
+void project_server_key_label(const char *project_id, char *out, size_t size)
 {
     snprintf(out, size, "server-access:%s", project_id);
 }
@@ -295,7 +294,7 @@ int project_seal_server_key(struct req *r, const char *project_id, const uint8_t
 {
     char label[64];
 
-    server_key_label(project_id, label, sizeof(label));
+    project_server_key_label(project_id, label, sizeof(label));
     if (seal_box(r->srv->root_key, label, key, SEAL_KEY_BYTES, out) < 0) {
         http_fail(r, 500, "cannot seal the project key");
         return -EIO;
@@ -316,7 +315,7 @@ int project_server_key(struct req *r, const struct project_ctx *ctx, uint8_t *re
         return -EACCES;
     }
     buf_init_secret(&key, 0);
-    server_key_label(ctx->p.id, label, sizeof(label));
+    project_server_key_label(ctx->p.id, label, sizeof(label));
     if (seal_unbox(r->srv->root_key, label, ctx->p.server_key.ptr, ctx->p.server_key.len, &key) <
             0 ||
         key.len != SEAL_KEY_BYTES) {

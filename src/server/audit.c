@@ -58,6 +58,7 @@ struct audit {
     bool stopping;
     unsigned held; /* requests suspended until their records are durable */
     bool draining; /* no more suspensions: libmicrohttpd is stopping */
+    bool failing;  /* the last batch could not be written */
     pthread_t thread;
     struct server *srv;
 };
@@ -165,10 +166,14 @@ static void *writer(void *arg)
 
         ret = q->srv->store->ops->audit_append(q->srv->store, recs, n, audit_chain, q->srv);
         if (ret < 0)
-            log_error("cannot write audit records: requests are refused until it works", "error",
-                      strerror(-ret), NULL);
+            log_error(ret == -EKEYREJECTED
+                          ? "the root key was rotated: restart this server with the new key "
+                            "(requests are refused)"
+                          : "cannot write audit records: requests are refused until it works",
+                      "error", strerror(-ret), NULL);
 
         pthread_mutex_lock(&q->lock);
+        q->failing = ret < 0;
         for (size_t i = 0; i < n; i++) {
             struct req *r = batch[i]->req;
 
@@ -197,6 +202,16 @@ static void *writer(void *arg)
     return NULL;
 }
 
+void audit_key_derive(const uint8_t *root_key, uint8_t *ret)
+{
+    seal_hash_keyed(root_key, "arca audit chain v1", 19, ret);
+}
+
+store_audit_chain_fn audit_chain_fn(void)
+{
+    return audit_chain;
+}
+
 int audit_start(struct server *srv)
 {
     struct audit *q = calloc(1, sizeof(*q));
@@ -212,7 +227,7 @@ int audit_start(struct server *srv)
         free(q);
         return -ENOMEM;
     }
-    seal_hash_keyed(srv->root_key, "arca audit chain v1", 19, srv->audit_key);
+    audit_key_derive(srv->root_key, srv->audit_key);
     if (pthread_create(&q->thread, NULL, writer, q) != 0) {
         free(q);
         return -EAGAIN;
@@ -414,6 +429,17 @@ bool audit_hold(struct req *r, void (*suspend)(struct req *r))
     return held;
 }
 
+bool audit_failing(struct server *srv)
+{
+    struct audit *q = srv->audit;
+    bool ret;
+
+    pthread_mutex_lock(&q->lock);
+    ret = q->failing;
+    pthread_mutex_unlock(&q->lock);
+    return ret;
+}
+
 int audit_held_result(struct req *r)
 {
     struct audit *q = r->srv->audit;
@@ -457,6 +483,36 @@ void audit_denied(struct req *r, const struct audit_event *e)
     audit_log(r, &d); /* best effort: the request is refused either way */
 }
 
+/* The audit key of the root key generation that chained record seq, as a
+ * server whose audit_hash can use it: the records of each generation are
+ * chained with its own key (rootkey.c). */
+static void key_for(struct server *srv, int64_t seq, struct server *ret)
+{
+    ret->audit_key = srv->audit_key;
+    for (size_t i = 0; i < srv->n_audit_gens; i++)
+        if (srv->audit_gens[i].first_seq <= seq)
+            ret->audit_key = srv->audit_gens[i].key;
+}
+
+/* v[i] does not verify: the next records tell a server with another root key
+ * (they link to it and to each other, and fail too, in either format) from a
+ * changed record (the next one verifies). */
+static bool written_with_other_key(struct server *srv, const struct store_audit *v, size_t i,
+                                   size_t n)
+{
+    uint8_t h[STORE_HASH_BYTES];
+    struct server k = {0};
+
+    if (i + 1 >= n || memcmp(v[i + 1].prev_hash, v[i].hash, STORE_HASH_BYTES) != 0)
+        return false;
+    key_for(srv, v[i + 1].seq, &k);
+    audit_hash(&k, AUDIT_FORMAT_CURRENT, v[i + 1].prev_hash, &v[i + 1], h);
+    if (memcmp(h, v[i + 1].hash, sizeof(h)) == 0)
+        return false;
+    audit_hash(&k, AUDIT_V1, v[i + 1].prev_hash, &v[i + 1], h);
+    return memcmp(h, v[i + 1].hash, sizeof(h)) != 0;
+}
+
 int audit_verify(struct server *srv, struct audit_report *ret)
 {
     struct store_audit_query qy = {.limit = 5000};
@@ -473,6 +529,8 @@ int audit_verify(struct server *srv, struct audit_report *ret)
         if (r < 0)
             return r;
         for (size_t i = 0; i < n && ret->ok; i++) {
+            struct server k = {0};
+
             if (memcmp(v[i].prev_hash, prev, sizeof(prev)) != 0) {
                 ret->ok = false;
                 ret->first_bad_seq = v[i].seq;
@@ -480,20 +538,34 @@ int audit_verify(struct server *srv, struct audit_report *ret)
                               "removed or inserted)";
                 break;
             }
-            audit_hash(srv, AUDIT_FORMAT_CURRENT, prev, &v[i], h);
+            key_for(srv, v[i].seq, &k);
+            audit_hash(&k, AUDIT_FORMAT_CURRENT, prev, &v[i], h);
             if (memcmp(h, v[i].hash, sizeof(h)) == 0) {
                 fmt = AUDIT_FORMAT_CURRENT;
             } else if (fmt == AUDIT_V1) {
-                audit_hash(srv, AUDIT_V1, prev, &v[i], h);
+                audit_hash(&k, AUDIT_V1, prev, &v[i], h);
                 if (memcmp(h, v[i].hash, sizeof(h)) == 0)
                     ret->records_v1++;
             }
             if (memcmp(h, v[i].hash, sizeof(h)) != 0) {
                 ret->ok = false;
                 ret->first_bad_seq = v[i].seq;
-                ret->reason = "the record was changed after it was written";
+                ret->wrong_key = written_with_other_key(srv, v, i, n);
+                ret->reason = ret->wrong_key
+                                  ? "the records from here on were written by a server with "
+                                    "another root key (ARCA_ENCRYPTION_KEY)"
+                                  : "the record was changed after it was written";
                 break;
             }
+            for (size_t g = 1; g < srv->n_audit_gens; g++)
+                if (v[i].seq + 1 == srv->audit_gens[g].first_seq &&
+                    !streq(v[i].event ? v[i].event : "", "server.root_key.rotate")) {
+                    ret->ok = false;
+                    ret->first_bad_seq = v[i].seq;
+                    ret->reason = "the link record of a root key rotation is missing";
+                }
+            if (!ret->ok)
+                break;
             memcpy(prev, v[i].hash, sizeof(prev));
             ret->records++;
             ret->head_seq = v[i].seq;

@@ -580,7 +580,8 @@ test('fail closed: with the audit store full, reads are refused and print nothin
         }
         t.diagnostic(`reads served on the full disk before the first refusal: ${served}`);
         assert.ok(refused, 'a read is refused once the audit record cannot be written');
-        assertErrorOutput(refused, 1);
+        assertErrorOutput(refused, 6); /* the server's 503: "the database is unavailable" */
+        assert.match(refused.stderr, /the arca server answered 503: the database is unavailable/);
         assert.equal(refused.stdout, '', 'no value printed');
         assert.ok(!refused.stderr.includes(value));
 
@@ -589,7 +590,7 @@ test('fail closed: with the audit store full, reads are refused and print nothin
             ['secrets', 'list', '--env', 'prod', '--format', 'json', ...fp], ['export', '--env', 'prod', ...fp],
             ['run', '--env', 'prod', ...fp, '--', NODE, '-e', 'process.stdout.write(process.env.DB_PASSWORD)']]) {
             const r = await c.arca(args);
-            assertErrorOutput(r, 1);
+            assertErrorOutput(r, 6);
             assert.equal(r.stdout, '', `arca ${args[0]} ${args[1]}: nothing printed`);
             assert.ok(!r.stderr.includes(value));
         }
@@ -599,11 +600,15 @@ test('fail closed: with the audit store full, reads are refused and print nothin
         assert.equal(h.status, 503, h.text);
         assert.equal(h.json?.error, 'ServiceUnavailable');
         assert.ok(!h.text.includes('"value"'), 'no ciphertext either');
+        const notReady = await apiCall(fs, 'GET', '/api/ready');
+        assert.equal(notReady.status, 503, 'readiness says so');
+        assert.equal(notReady.json.auditLog, 'failing');
 
         /* free the space: reads work again, the chain is intact, each served read was recorded */
         for (let i = 0; i < 3; i++)
             await rm(path.join(mnt, `filler-${i}`), { force: true });
         assert.ok((await stat(mnt)).isDirectory());
+        assert.equal((await apiCall(fs, 'GET', '/api/ready')).status, 200, 'ready again');
         assert.equal((await ok(c, ['secrets', 'get', 'DB_PASSWORD', '--env', 'prod', '--plain', ...fp])).stdout,
             value + '\n');
         const v = await ok(c, ['audit-logs', 'verify', '--format', 'json']);

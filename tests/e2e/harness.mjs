@@ -202,8 +202,9 @@ export async function storeFiles(server) {
 }
 
 /* tls: {cert, key, ca} PEM file paths: the server serves HTTPS with cert and
- * key; server.url is https://, and apiCall and newCli trust ca (server.caFile). */
-export async function startServer({ args = [], env = {}, dataDir, tls } = {}) {
+ * key; server.url is https://, and apiCall and newCli trust ca (server.caFile).
+ * onLine(line): called with each log line, from the first one on. */
+export async function startServer({ args = [], env = {}, dataDir, tls, onLine } = {}) {
     dataDir ??= await tempDir('arca-data-');
     const tlsArgs = tls ? ['--tls-cert', tls.cert, '--tls-key', tls.key] : [];
     if (PG_MODE && !args.includes('--database-url'))
@@ -227,6 +228,7 @@ export async function startServer({ args = [], env = {}, dataDir, tls } = {}) {
         }, CHILD_TIMEOUT_MS);
         rl.on('line', (line) => {
             logs.push(line);
+            onLine?.(line);
             let rec;
             try {
                 rec = JSON.parse(line);
