@@ -56,6 +56,7 @@ const PRINCIPALS = ['none', 'bad', 'expired', 'revoked', 'viewer', 'member', 'cu
 const EXPECTED = {
     //                                                                       none bad  exp  rev  view mem  cust idn  svc  other
     'GET /api/status':                                                      '200  200  200  200  200  200  200  200  200  200',
+    'GET /api/ready':                                                       '200  200  200  200  200  200  200  200  200  200',
     'POST /api/arca/v1/bootstrap':                                          '400  400  400  400  400  400  400  400  400  400',
     'POST /api/arca/v1/auth/params':                                        '400  400  400  400  400  400  400  400  400  400',
     'POST /api/arca/v1/auth/login':                                         '400  400  400  400  400  400  400  400  400  400',
