@@ -79,6 +79,10 @@ static const struct {
     {"ca-cert", offsetof(struct cli, ca_cert)},
     {"output", offsetof(struct cli, output)},
     {"input", offsetof(struct cli, input)},
+    {"secret", offsetof(struct cli, secret)},
+    {"max-views", offsetof(struct cli, max_views)},
+    {"max-lifetime", offsetof(struct cli, max_lifetime)},
+    {"anonymous", offsetof(struct cli, anonymous)},
 };
 
 static const struct {
@@ -110,6 +114,8 @@ static const struct {
     {"recursive", offsetof(struct cli, recursive)},
     {"no-cache", offsetof(struct cli, no_cache)},
     {"cache", offsetof(struct cli, no_cache), true},
+    {"value-stdin", offsetof(struct cli, value_stdin)},
+    {"org-only", offsetof(struct cli, org_only)},
 };
 
 int cli_parse(struct cli *c, int argc, char **argv, int first)
