@@ -378,6 +378,21 @@ void seal_hash_keyed(const uint8_t key[SEAL_KEY_BYTES], const void *data, size_t
     crypto_generichash(out, SEAL_HASH_BYTES, data, len, key, SEAL_KEY_BYTES);
 }
 
+void seal_share_keys(const uint8_t link_key[SEAL_KEY_BYTES], const uint8_t *kek,
+                     uint8_t access[SEAL_KEY_BYTES], uint8_t content[SEAL_KEY_BYTES])
+{
+    static const char a[] = "arca.share.access.v1", c[] = "arca.share.content.v1";
+    uint8_t k0[SEAL_KEY_BYTES];
+
+    seal_hash_keyed(link_key, a, sizeof(a) - 1, access);
+    seal_hash_keyed(link_key, c, sizeof(c) - 1, k0);
+    if (kek)
+        seal_hash_keyed(kek, k0, sizeof(k0), content);
+    else
+        memcpy(content, k0, sizeof(k0));
+    seal_wipe(k0, sizeof(k0));
+}
+
 int seal_token_new(const char *prefix, struct buf *out, uint8_t hash[SEAL_HASH_BYTES])
 {
     uint8_t raw[SEAL_TOKEN_RAW];

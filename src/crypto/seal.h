@@ -145,6 +145,16 @@ uint64_t seal_shorthash(const uint8_t key[SEAL_SHORTHASH_KEY_BYTES], const void 
 void seal_hash_keyed(const uint8_t key[SEAL_KEY_BYTES], const void *data, size_t len,
                      uint8_t out[SEAL_HASH_BYTES]);
 
+/* Share links (docs/api.md): from the 32-byte key in a link's fragment, the
+ * access key an opener shows the server (it keeps only its hash) and the key
+ * that seal_box'es the value (label "share:<id>"):
+ *   access  = BLAKE2b-256(key = link_key, "arca.share.access.v1")
+ *   content = BLAKE2b-256(key = link_key, "arca.share.content.v1"), and with a
+ *             password BLAKE2b-256(key = kek, that), kek from seal_password_derive
+ * kek may be NULL (no password). */
+void seal_share_keys(const uint8_t link_key[SEAL_KEY_BYTES], const uint8_t *kek,
+                     uint8_t access[SEAL_KEY_BYTES], uint8_t content[SEAL_KEY_BYTES]);
+
 /* Streaming BLAKE2b-256 of a long input (a backup file): new, update as
  * often as needed, final writes the hash; free accepts NULL. */
 struct seal_hasher;

@@ -143,6 +143,17 @@ test('keyed hash: BLAKE2b-256 with a 32-byte key', () => {
     }
 });
 
+test('share links: the access and content keys of a link key (and a password\'s kek)', () => {
+    assert.ok(V.share.length >= 2);
+    const kh = (key, data) => blake2b(data, { dkLen: 32, key });
+    for (const v of V.share) {
+        const link = unhex(v.link_key);
+        assert.equal(hex(kh(link, utf8ToBytes('arca.share.access.v1'))), v.access);
+        const k0 = kh(link, utf8ToBytes('arca.share.content.v1'));
+        assert.equal(hex(v.kek ? kh(unhex(v.kek), k0) : k0), v.content);
+    }
+});
+
 test('keypair: crypto_box_seed_keypair', () => {
     assert.ok(V.keypair.length >= 1);
     for (const v of V.keypair) {

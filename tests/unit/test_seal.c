@@ -679,6 +679,26 @@ Test(seal, kat_keyed_hash)
     }
 }
 
+Test(seal, kat_share_keys)
+{
+    json_t *arr = vectors("share"), *v;
+    size_t i;
+
+    json_array_foreach(arr, i, v)
+    {
+        uint8_t link[SEAL_KEY_BYTES], kek[SEAL_KEY_BYTES], access[SEAL_KEY_BYTES],
+            content[SEAL_KEY_BYTES];
+        bool has_kek = json_object_get(v, "kek") != NULL;
+
+        hex_fixed(v, "link_key", link, sizeof(link));
+        if (has_kek)
+            hex_fixed(v, "kek", kek, sizeof(kek));
+        seal_share_keys(link, has_kek ? kek : NULL, access, content);
+        assert_bytes(access, sizeof(access), v, "access");
+        assert_bytes(content, sizeof(content), v, "content");
+    }
+}
+
 Test(seal, kat_keypair)
 {
     json_t *arr = vectors("keypair"), *v;
