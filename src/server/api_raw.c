@@ -42,24 +42,27 @@ static bool is_v4(struct req *r)
     return startswith(r->path, "/api/v4/");
 }
 
-/* A parameter from the JSON body of writes or the query of reads. */
-const char *raw_param(struct req *r, const json_t *body, const char *name)
-{
-    if (body) {
-        const char *v = NULL;
-        return wire_get_str(body, name, NAME_PATH_MAX, &v) == 0 ? v : NULL;
-    }
-    return req_query(r, name);
-}
+/* The boolean query flags of these routes: "true" or "false" (checked once by
+ * raw_open, then read with flag()). */
+static const char *const flag_names[] = {
+    "viewSecretValue", "expandSecretReferences", "recursive",
+    "includeImports",  "include_imports",        "includePersonalOverrides",
+};
 
 /* Opens project (workspaceId / projectId), environment and secretPath, and the
  * project key.  Replies and returns < 0 on failure. */
 int raw_open(struct req *r, const json_t *body, struct raw *w)
 {
-    const char *pid = raw_param(r, body, is_v4(r) ? "projectId" : "workspaceId");
-    const char *env = raw_param(r, body, "environment");
-    const char *path = raw_param(r, body, "secretPath");
+    const char *pid, *env, *path;
+    bool b;
 
+    if (req_arg(r, body, is_v4(r) ? "projectId" : "workspaceId", NAME_PATH_MAX, &pid) < 0 ||
+        req_arg(r, body, "environment", NAME_PATH_MAX, &env) < 0 ||
+        req_arg(r, body, "secretPath", NAME_PATH_MAX, &path) < 0)
+        return -EINVAL;
+    for (size_t i = 0; i < ELEMENTSOF(flag_names); i++)
+        if (req_query_bool(r, flag_names[i], false, &b) < 0)
+            return -EINVAL;
     if (!pid && r->who.kind == PRINCIPAL_SERVICE)
         pid = r->who.project_id;
     if (!pid || !env) {
@@ -507,8 +510,12 @@ static const char *raw_name(struct req *r)
     return name;
 }
 
-int raw_owner(struct req *r, const char *type, const char *verb, const char **ret)
+int raw_owner(struct req *r, const json_t *body, const char *verb, const char **ret)
 {
+    const char *type;
+
+    if (req_arg(r, body, "type", NAME_SLUG_MAX, &type) < 0)
+        return -EINVAL;
     if (!type || streq(type, "shared")) {
         *ret = "";
         return 0;
@@ -594,8 +601,10 @@ void api_raw_get(struct req *r)
     json_t *o;
     int ret;
 
-    if (!name || raw_owner(r, req_query(r, "type"), "read", &owner) < 0 ||
-        raw_open(r, NULL, &w) < 0)
+    long long version;
+
+    if (!name || raw_owner(r, NULL, "read", &owner) < 0 ||
+        req_query_int(r, "version", 1, INT64_MAX, 0, &version) < 0 || raw_open(r, NULL, &w) < 0)
         return;
     w.expand = flag(r, "expandSecretReferences", is_v4(r));
     if (raw_allows(r, &w, AUTHZ_READ) < 0)
@@ -721,7 +730,7 @@ void api_raw_create(struct req *r)
     struct store_write ws = {.op = STORE_CREATE};
     const char *name = raw_name(r), *v, *c = NULL, *owner;
 
-    if (!body || !name || raw_owner(r, raw_param(r, body, "type"), "create", &owner) < 0)
+    if (!body || !name || raw_owner(r, body, "create", &owner) < 0)
         return;
     if (wire_get_str(body, "secretValue", SERVER_VALUE_MAX, &v) < 0 ||
         wire_get_str_or(body, "secretComment", SERVER_VALUE_MAX, "", &c) < 0) {
@@ -764,11 +773,11 @@ void api_raw_update(struct req *r)
     const char *name = raw_name(r), *v = NULL, *c = NULL, *rename = NULL, *target, *owner;
     int ret;
 
-    if (!body || !name || raw_owner(r, raw_param(r, body, "type"), "update", &owner) < 0)
+    if (!body || !name || raw_owner(r, body, "update", &owner) < 0)
         return;
-    if (wire_get_str(body, "secretValue", SERVER_VALUE_MAX, &v) == -EINVAL ||
-        wire_get_str(body, "secretComment", SERVER_VALUE_MAX, &c) == -EINVAL ||
-        wire_get_str(body, "newSecretName", NAME_KEY_MAX, &rename) == -EINVAL ||
+    if (wire_get_str_or(body, "secretValue", SERVER_VALUE_MAX, NULL, &v) < 0 ||
+        wire_get_str_or(body, "secretComment", SERVER_VALUE_MAX, NULL, &c) < 0 ||
+        wire_get_str_or(body, "newSecretName", NAME_KEY_MAX, NULL, &rename) < 0 ||
         (rename && !name_key_valid(rename))) {
         http_fail(r, 400,
                   "'secretValue', 'secretComment' and 'newSecretName' must be strings "
@@ -837,8 +846,7 @@ void api_raw_delete(struct req *r)
     const char *name = raw_name(r), *owner;
     int ret;
 
-    if ((r->body.len && !body) || !name ||
-        raw_owner(r, raw_param(r, body, "type"), "delete", &owner) < 0)
+    if ((r->body.len && !body) || !name || raw_owner(r, body, "delete", &owner) < 0)
         return;
     if (raw_open(r, body, &w) < 0)
         return;

@@ -22,8 +22,6 @@ struct raw {
     char msg[384];
 };
 
-/* A parameter from the JSON body of writes or the query of reads. */
-const char *raw_param(struct req *r, const json_t *body, const char *name);
 /* Opens project (workspaceId / projectId), environment and secretPath, and the
  * project key.  Replies and returns < 0 on failure. */
 int raw_open(struct req *r, const json_t *body, struct raw *w);
@@ -38,10 +36,11 @@ json_t *raw_json(struct req *r, struct raw *w, const struct store_secret *sec, b
  * record is rec, into out (empty for no record).  -EBADMSG. */
 int raw_open_field(const struct raw *w, const struct store_secret *sec, const char *field,
                    const struct store_blob *rec, struct buf *out);
-/* The owner a request's "type" is about: "" for shared (or absent), the
- * caller for personal; only users have personal secrets ("Must be user to
- * <verb> personal secret").  Replies 400 and returns < 0 otherwise. */
-int raw_owner(struct req *r, const char *type, const char *verb, const char **ret);
+/* The owner a request's "type" (body[type], or the query's without a body) is
+ * about: "" for shared (or absent), the caller for personal; only users have
+ * personal secrets ("Must be user to <verb> personal secret").  Replies 400
+ * and returns < 0 otherwise. */
+int raw_owner(struct req *r, const json_t *body, const char *verb, const char **ret);
 /* Infisical's value rule: trimmed, one trailing newline kept if there was one. */
 int raw_normalize_value(const char *in, struct buf *out);
 /* Seals plain as field ("value", "comment") of key of owner ("" shared) in
