@@ -181,6 +181,8 @@ struct client_scope {
     const char *owner;            /* BORROWED: "" shared; else the user whose personal
                                    * override the records are (their AD field) */
     unsigned flags;               /* enum arca_scope_flags */
+    bool project_key;             /* seal the caller's overrides under the project key too
+                                   * (a rotation keeps each record's kind) */
 };
 int client_scope_check(struct arca *a, const struct arca_scope *in, struct client_scope *out);
 /* The start of a call on secrets: client_require_login, client_scope_check and,

@@ -131,6 +131,8 @@ static int item_prepare(struct req *r, struct raw *w, enum batch_kind kind, bool
         http_fail(r, 400, "Secret already exist");
         return -EEXIST;
     }
+    if (it->exists && kind != BATCH_DELETE && raw_refuse_sealed(r, &it->cur))
+        return -EINVAL;
     if (!it->exists && (kind == BATCH_DELETE || (kind == BATCH_UPDATE && !upsert))) {
         http_fail(r, 404, "Secret '%s' not found in %s:%s; nothing was written", it->key,
                   w->env->slug, it->path);

@@ -11,7 +11,11 @@
  * Personal overrides (type=personal) belong to one user: only a user makes,
  * reads or deletes them, and only their own.  Their records are sealed with
  * the owner in the associated data (seal_ad_field).  For a user, references
- * resolve to the user's override where one exists (raw.owner). */
+ * resolve to the user's override where one exists (raw.owner).  An override
+ * written by arca's own client is sealed to its owner (seal_owner_key): the
+ * server cannot open it, so these routes pass it over (lists and references
+ * show the shared value, a get of it answers 404, an update 400; a delete
+ * works). */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -124,6 +128,22 @@ static int open_at(const struct raw *w, const char *env, const char *path, const
     return seal_record_decrypt(w->key, &ad, rec->ptr, rec->len, out);
 }
 
+bool raw_sealed_to_owner(const struct store_secret *sec)
+{
+    return *sec->owner_id && seal_record_kind(sec->value.ptr, sec->value.len) == SEAL_RECORD_OWNER;
+}
+
+bool raw_refuse_sealed(struct req *r, const struct store_secret *sec)
+{
+    if (!raw_sealed_to_owner(sec))
+        return false;
+    http_fail(r, 400,
+              "'%s' is a personal override sealed to its owner by arca's own client: the "
+              "server cannot read or change it (use 'arca secrets set --personal', or delete it)",
+              sec->key);
+    return true;
+}
+
 int raw_open_field(const struct raw *w, const struct store_secret *sec, const char *field,
                    const struct store_blob *rec, struct buf *out)
 {
@@ -140,6 +160,10 @@ static int ref_get(struct req *r, const struct raw *w, const char *env_id, const
 
     if (w->owner)
         rc = st->ops->secret_get_of(st, env_id, path, key, w->owner, ret);
+    if (rc == 0 && raw_sealed_to_owner(ret)) { /* the server cannot open it */
+        store_secret_release(ret);
+        rc = -ENOENT;
+    }
     if (rc == -ENOENT)
         rc = st->ops->secret_get(st, env_id, path, key, ret);
     return rc;
@@ -265,6 +289,7 @@ json_t *raw_json(struct req *r, struct raw *w, const struct store_secret *sec, b
 
     buf_init_secret(&value, 0);
     buf_init_secret(&comment, 0);
+    show = show && !raw_sealed_to_owner(sec); /* e.g. the reply to its delete */
     if (show && (raw_open_field(w, sec, "value", &sec->value, &value) < 0 ||
                  raw_open_field(w, sec, "comment", &sec->comment, &comment) < 0)) {
         w->status = 500;
@@ -318,10 +343,12 @@ static const char *list_owner(struct req *r)
     return !is_v4(r) || flag(r, "includePersonalOverrides", false) ? r->who.id : NULL;
 }
 
-/* v4: a shared entry followed by the caller's override of its key gives way. */
+/* v4: a shared entry followed by the caller's override of its key gives way
+ * (to one the server can open). */
 static bool shadowed(struct req *r, const struct store_secret *v, size_t n, size_t i)
 {
-    return is_v4(r) && !*v[i].owner_id && i + 1 < n && streq(v[i + 1].key, v[i].key);
+    return is_v4(r) && !*v[i].owner_id && i + 1 < n && streq(v[i + 1].key, v[i].key) &&
+           !raw_sealed_to_owner(&v[i + 1]);
 }
 
 /* include_imports (v3's spelling) or includeImports (v4's): both accepted on
@@ -369,7 +396,7 @@ static int append_secrets(struct req *r, struct raw *w, const struct store_env *
     for (size_t i = 0; i < n && ret == 0; i++) {
         json_t *o;
 
-        if (shadowed(r, v, n, i))
+        if (shadowed(r, v, n, i) || raw_sealed_to_owner(&v[i]))
             continue;
         w->env = envs ? envs[i] : env0;
         snprintf(w->path, sizeof(w->path), "%s", v[i].path);
@@ -614,6 +641,15 @@ void api_raw_get(struct req *r)
     if (ret == -ENOENT && !req_query(r, "version") && want_imports(r) &&
         reply_imported(r, &w, name, &e) != -ENOENT)
         goto out;
+    if (ret == 0 && raw_sealed_to_owner(&sec)) {
+        e.outcome = "failure";
+        audit_defer(r, &e);
+        http_fail(r, 404,
+                  "Secret with name '%s' not found: your personal override of it is sealed to "
+                  "you by arca's own client, and the server cannot read it",
+                  name);
+        goto out;
+    }
     if (ret == -ENOENT) {
         e.outcome = "failure";
         audit_defer(r, &e);
@@ -798,6 +834,8 @@ void api_raw_update(struct req *r)
         http_fail(r, ret == -ENOENT ? 404 : 503, "Secret not found");
         goto out;
     }
+    if (raw_refuse_sealed(r, &cur))
+        goto out;
     target = rename && !streq(rename, name) ? rename : name;
     buf_init_secret(&plain, 0);
     buf_init_secret(&old_comment, 0);

@@ -285,15 +285,20 @@ out:
     project_release(&s.ctx);
 }
 
-/* Decodes a ciphertext record field; it must be of a known format version. */
-static int record_field(struct req *r, const json_t *item, const char *name, bool required,
-                        struct buf *out)
+/* Decodes a ciphertext record field; it must be of a known format version:
+ * under the project key, or (a personal override: owner not "") sealed to its
+ * owner. */
+static int record_field(struct req *r, const json_t *item, const char *name, const char *owner,
+                        bool required, struct buf *out)
 {
+    int kind;
+
     if (!required && !json_object_get(item, name))
         return 0;
     if (req_b64_field(r, item, name, SEAL_RECORD_OVERHEAD, RECORD_MAX, out) < 0)
         return -EINVAL;
-    if ((uint8_t)out->ptr[0] != SEAL_RECORD_VERSION) {
+    kind = seal_record_kind(out->ptr, out->len);
+    if (kind != SEAL_RECORD_VERSION && !(kind == SEAL_RECORD_OWNER && *owner)) {
         http_fail(r, 400, "'%s' is not an arca ciphertext record", name);
         return -EINVAL;
     }
@@ -424,8 +429,8 @@ void api_secrets_batch(struct req *r)
         }
         buf_init(&bufs[2 * i], 0);
         buf_init(&bufs[2 * i + 1], 0);
-        if (record_field(r, item, "value", true, &bufs[2 * i]) < 0 ||
-            record_field(r, item, "comment", false, &bufs[2 * i + 1]) < 0)
+        if (record_field(r, item, "value", owner, true, &bufs[2 * i]) < 0 ||
+            record_field(r, item, "comment", owner, false, &bufs[2 * i + 1]) < 0)
             goto out;
         if (scope_allows(r, &s, put_action(r, &s, key, owner)) < 0)
             goto out;

@@ -32,6 +32,10 @@ struct audit_event raw_event(const struct raw *w, const char *event, const char 
 /* Infisical's secret object for sec of w's folder (value and comment
  * decrypted); NULL with w->status and w->msg set on failure. */
 json_t *raw_json(struct req *r, struct raw *w, const struct store_secret *sec, bool show);
+/* Whether sec is a personal override sealed to its owner (seal_owner_key):
+ * the server cannot open it.  raw_refuse_sealed replies 400 when it is. */
+bool raw_sealed_to_owner(const struct store_secret *sec);
+bool raw_refuse_sealed(struct req *r, const struct store_secret *sec);
 /* Opens field ("value", "comment") of sec, a secret of w's folder, whose
  * record is rec, into out (empty for no record).  -EBADMSG. */
 int raw_open_field(const struct raw *w, const struct store_secret *sec, const char *field,
