@@ -33,6 +33,9 @@
 #define HIDDEN_VALUE "<hidden-by-infisical>"
 
 #define REF_DEPTH_MAX 8 /* references within references */
+/* references resolved for one value, nested ones included: eight levels of
+ * eight would otherwise be 16 million store reads for a few hundred bytes */
+#define REF_RESOLVED_MAX 256
 #define REF_EXPANDED_MAX (256u * 1024)
 
 void raw_release(struct raw *w)
@@ -238,6 +241,9 @@ static int resolve(struct req *r, struct raw *w, const char *ref, size_t len,
             return ref_fail(w, 400, "secret references form a cycle at", ref, len);
     if (depth >= REF_DEPTH_MAX)
         return ref_fail(w, 400, "secret references nest too deeply at", ref, len);
+    if (++w->n_resolved > REF_RESOLVED_MAX)
+        return ref_fail(w, 400, "a value makes more than 256 references to expand in all, at", ref,
+                        len);
     /* every hop is a read, checked like one */
     if (!project_can(r, &w->ctx, AUTHZ_SECRETS, AUTHZ_READ, e->slug, path))
         return ref_fail(w, 403, "you are not allowed to read the referenced secret", ref, len);
@@ -301,6 +307,7 @@ json_t *raw_json(struct req *r, struct raw *w, const struct store_secret *sec, b
         struct ref_frame me = {w->env->slug, w->path, sec->key, NULL};
 
         buf_init_secret(&out, REF_EXPANDED_MAX);
+        w->n_resolved = 0;
         if (expand(r, w, buf_str(&value), value.len, &me, 0, &out) < 0) {
             char why[sizeof(w->msg) + NAME_KEY_MAX + 16];
             snprintf(why, sizeof(why), "secret '%s': %s", sec->key, w->msg);

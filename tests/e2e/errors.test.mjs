@@ -414,6 +414,25 @@ test('HTTP: a field of the wrong JSON type or a malformed query flag answers 400
         [['TYPED', '1']]);
 });
 
+test('references that fan out are refused, not expanded for ever (client and server)', T, async () => {
+    /* eight levels of eight references: 16 million lookups for 360 bytes of values */
+    const p = JSON.parse((await ok(cli, ['projects', 'create', 'fanout', '--server-access',
+        '--format', 'json'])).stdout);
+    const pairs = Array.from({ length: 8 }, (_, i) => `L${i}=${`\${L${i + 1}}`.repeat(8)}`);
+    await ok(cli, ['secrets', 'set', ...pairs, 'L8=', '--env', 'dev', '--project-id', p.id]);
+    const r = await cli.arca(['export', '--env', 'dev', '--project-id', p.id, '--no-cache']);
+    assert.notEqual(r.code, 0, 'the export fails');
+    assert.match(r.stderr, /more than 256 references/);
+    const q = new URLSearchParams({ projectId: p.id, environment: 'dev', expandSecretReferences: 'true' });
+    const res = await api('GET', `/api/v4/secrets?${q}`);
+    expectError(res, 400, 'BadRequest');
+    assert.match(JSON.parse(res.text).message, /more than 256 references/);
+    /* without expansion the values are served as they are */
+    const plain = await ok(cli, ['export', '--env', 'dev', '--project-id', p.id, '--expand=false',
+        '--format', 'json']);
+    assert.equal(JSON.parse(plain.stdout).L7, '${L8}'.repeat(8));
+});
+
 test('HTTP: a missing or invalid token answers 401', T, async () => {
     const flipped = token.slice(0, -1) + (token.endsWith('A') ? 'B' : 'A');
     for (const auth of [false, 'Bearer', 'Bearer ', 'Bearer garbage', `Bearer ${flipped}`,
