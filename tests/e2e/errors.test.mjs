@@ -393,6 +393,10 @@ test('HTTP: a field of the wrong JSON type or a malformed query flag answers 400
         await expect400('v3 update value', await api('PATCH', '/api/v3/secrets/raw/TYPED',
             { body: { workspaceId: sa.id, environment: 'dev', secretValue: bad } }), 'secretValue');
     }
+    /* a rotation's version record of another type is refused, not taken for a deletion */
+    await expect400('rotate-key value', await api('POST', `/api/arca/v1/projects/${sa.id}/rotate-key`,
+        { body: { members: [], versions: [{ secretId: sa.id, version: 1, value: 5 }] } }),
+    "'value' must be base64");
     /* a value over the limit on an update is refused, not taken for "keep the old one" */
     await expect400('v3 update, long value', await api('PATCH', '/api/v3/secrets/raw/TYPED',
         { body: { workspaceId: sa.id, environment: 'dev', secretValue: 'x'.repeat(64 * 1024 + 1) } }),
