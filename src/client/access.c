@@ -716,7 +716,6 @@ static int reseal_field(struct arca *a, const struct client_scope *s, const uint
                         const uint8_t *new_key, const char *key, const char *field, const json_t *o,
                         json_t *out)
 {
-    _cleanup_buf_ struct buf rec = BUF_INIT;
     const char *b64;
     char *plain = NULL;
     int r = wire_get_str(o, field, CLIENT_B64_MAX, &b64);
@@ -727,8 +726,7 @@ static int reseal_field(struct arca *a, const struct client_scope *s, const uint
                    : 0;
     if (r < 0)
         return client_error(a, -EPROTO, "the arca server sent a malformed '%s'", field);
-    if (*s->owner && b64_decode(&rec, b64, strlen(b64), B64_STD) >= 0 &&
-        seal_record_kind(rec.ptr, rec.len) == SEAL_RECORD_OWNER)
+    if (*s->owner && client_record_kind(b64) == SEAL_RECORD_OWNER)
         return client_set_str(out, field, b64) < 0 ? client_error(a, -ENOMEM, "out of memory") : 0;
     r = client_record_open(a, s, old_key, key, field, b64, &plain);
     if (r < 0)

@@ -1219,6 +1219,14 @@ static bool scope_mine(const struct arca *a, const struct client_scope *s)
     return *s->owner && !s->project_key && a->user_id && a->sk && streq(s->owner, a->user_id);
 }
 
+int client_record_kind(const char *b64)
+{
+    _cleanup_buf_ struct buf rec = BUF_INIT;
+    int r = b64_decode(&rec, b64, strlen(b64), B64_STD);
+
+    return r < 0 ? r : seal_record_kind(rec.ptr, rec.len);
+}
+
 /* Opens the base64 record b64 of field ("value" or "comment") of secret key into
  * a NUL-terminated string.  OWNED, SECRET (string_wipe_free).  An owner-sealed
  * record opens only with the caller's owner key, in the caller's own scope. */
@@ -1620,6 +1628,11 @@ static int secret_unchanged(struct arca *a, const struct client_scope *s, const 
         return r;
     }
     bool same = false;
+    const char *b64 = NULL;
+    /* an override of the caller's still under the project key is rewritten sealed to them */
+    if (r >= 0 && scope_mine(a, s) && wire_get_str(o, "value", CLIENT_B64_MAX, &b64) == 0 &&
+        client_record_kind(b64) != SEAL_RECORD_OWNER)
+        r = -EAGAIN;
     if (r >= 0) {
         const char *comment = in->comment ? in->comment : "";
         size_t vlen = strlen(in->value), clen = strlen(comment);

@@ -247,6 +247,12 @@ test('rotating the project key keeps overrides readable, on both kinds of route'
     assert.equal(g.status, 200, g.text);
     assert.equal(g.json.secret.secretValue, 'raw-mine');
     assert.equal((await rawAs(a, 'GET', 'DB_HOST', { type: 'personal' })).status, 404);
+    /* its owner setting it with the CLI, even to the same value, seals it to them */
+    const set = await ok(a, ['secrets', 'set', '--personal', 'PLAIN=raw-mine', '--env=dev', ...pid]);
+    assert.match(set.stdout, /PLAIN: updated/);
+    assert.equal((await rawAs(a, 'GET', 'PLAIN', { type: 'personal' })).status, 404);
+    r = await ok(a, ['secrets', 'get', 'PLAIN', '--personal', '--plain', '--env=dev', ...pid]);
+    assert.equal(r.stdout, 'raw-mine\n');
     /* the owner may delete a sealed override through the raw routes */
     const d = await rawAs(b, 'DELETE', 'DB_HOST', {}, { type: 'personal' });
     assert.equal(d.status, 200, d.text);
