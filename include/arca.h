@@ -581,13 +581,13 @@ void arca_secret_list_free(struct arca_secret_list *l);
  * root "/" of environment env, ${env.a.b.KEY} KEY in folder /a/b of env (the
  * caller's personal override of KEY where it has one, unless ARCA_SHARED_ONLY); a
  * referenced value is itself expanded, at most 8 references deep; "${" with
- * no closing "}" is kept as is; an expanded value holds at most 256 KiB.
- * Other folders are fetched with arca_secrets_list (each once per call).  On
- * success every value holding a reference is replaced by its expansion (the
- * old value wiped); on failure l is unchanged.  -ENOENT a reference names an
+ * no closing "}" is kept as is; an expanded value holds at most 256 KiB and
+ * takes at most 256 references to expand, nested ones included.  Other folders are fetched with
+ * arca_secrets_list (each once per call).  On success every value holding a reference is replaced
+ * by its expansion (the old value wiped); on failure l is unchanged.  -ENOENT a reference names an
  * unknown environment or a missing secret; -EINVAL a cycle, too deep a
  * nesting or a malformed reference; -EACCES the server refused reading a
- * referenced folder; -E2BIG an expansion over 256 KiB.  The message names the
+ * referenced folder; -E2BIG an expansion over 256 KiB or 256 references.  The message names the
  * secret and the reference, never a value. */
 int arca_secrets_expand(struct arca *a, const struct arca_scope *scope, struct arca_secret_list *l);
 

@@ -91,6 +91,22 @@ test('record: AD layout and XChaCha20-Poly1305 record', () => {
     }
 });
 
+test('owner record: owner key from the user\'s secret key, record with first byte 0x02', () => {
+    assert.ok(V.owner_record.length >= 1);
+    const PERSONAL_OWNER = concatBytes(utf8ToBytes('arca-owner-key'), NUL, NUL);
+    assert.equal(PERSONAL_OWNER.length, 16);
+    for (const v of V.owner_record) {
+        const key = blake2b(utf8ToBytes(v.ad.project_id), { dkLen: 32, key: unhex(v.sk),
+            personalization: PERSONAL_OWNER });
+        assert.equal(hex(key), v.owner_key);
+        const ad = recordAd(v.ad);
+        assert.equal(hex(ad), v.ad_hex);
+        const rec = concatBytes(new Uint8Array([0x02]), unhex(v.nonce),
+            xchacha20poly1305(key, unhex(v.nonce), ad).encrypt(unhex(v.plaintext)));
+        assert.equal(hex(rec), v.record);
+    }
+});
+
 test('box: symmetric wrapping with the label AD', () => {
     assert.ok(V.box.length >= 1);
     for (const v of V.box) {
