@@ -137,6 +137,14 @@ const struct cli_option cli_options[] = {
     BOOL("yes", 'y', yes, "go ahead without asking"),
     BOOL("dry-run", 0, dry_run, "print the plan and change nothing"),
     BOOL("strict", 0, strict, "fail when a reference does not resolve (else: a warning)"),
+    VALUE("verify", 0, verify, "FILE", "check this backup file as a restore would, no store"),
+    VALUE("db-wait", 0, db_wait, "SECONDS", "retry a store that is not up yet (ARCA_DB_WAIT)"),
+    VALUE("secret", 0, secret, "KEY", "share this secret's value"),
+    VALUE("max-views", 0, max_views, "N", "views allowed: 1 (default), N or unlimited"),
+    VALUE("max-lifetime", 0, max_lifetime, "DURATION", "the longest a share may live (30d)"),
+    VALUE("anonymous", 0, anonymous, "on|off", "shares open without an account (off: members)"),
+    BOOL("value-stdin", 0, value_stdin, "read the value to share from stdin"),
+    BOOL("org-only", 0, org_only, "only members of your organization may open it"),
 };
 const size_t cli_n_options = ELEMENTSOF(cli_options);
 
@@ -430,6 +438,7 @@ int cli_exit_of(int err)
     case -EHOSTUNREACH:
     case -ETIMEDOUT:
     case -ECONNABORTED: /* TLS: untrusted certificate, failed handshake */
+    case -ENOTCONN:     /* the server's database is unavailable (503) */
         return EXIT_UNREACHABLE;
     case -EEXIST:
         return EXIT_CONFLICT;
@@ -800,6 +809,7 @@ static void cache_finish(struct arca *a)
             why == -ECONNREFUSED   ? "connection refused"
             : why == -EHOSTUNREACH ? "host not found"
             : why == -ETIMEDOUT    ? "no answer in time"
+            : why == -ENOTCONN     ? "it answered 503: the database is unavailable"
                                    : "the proxy in front of it answered 502/503/504",
             when, age);
 }
