@@ -947,11 +947,14 @@ int cli_read_password_prompt(const struct cli *c, const char *prompt, char **ret
         return -EINVAL;
     }
     if (tty) {
-        fputs(prompt, stderr);
+        /* echo off (and what was typed before dropped) first, then the prompt:
+         * an answer typed once the prompt shows is never flushed */
         tcgetattr(STDIN_FILENO, &old);
         quiet = old;
         quiet.c_lflag &= ~(tcflag_t)ECHO;
         tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+        fputs(prompt, stderr);
+        fflush(stderr);
     }
     if (!fgets(pw, PASSWORD_MAX + 2, stdin))
         pw[0] = 0;
