@@ -61,6 +61,7 @@ const EXPECTED = {
     'POST /api/arca/v1/auth/params':                                        '400  400  400  400  400  400  400  400  400  400',
     'POST /api/arca/v1/auth/login':                                         '400  400  400  400  400  400  400  400  400  400',
     'POST /api/arca/v1/auth/logout':                                        '401d 401d 401d 401d 200w 200w 200w 400  400  200w',
+    'POST /api/arca/v1/auth/password':                                      '401d 401d 401d 401d 400  400  400  400  400  400',
     'GET /api/arca/v1/users/me':                                            '401d 401d 401d 401d 200r 200r 200r 401  401  200r',
     'POST /api/arca/v1/projects':                                           '401d 401d 401d 401d 400  400  400  400  400  400',
     'GET /api/arca/v1/projects':                                            '401d 401d 401d 401d 200  200  200  200  200  200',
@@ -74,8 +75,11 @@ const EXPECTED = {
     'POST /api/arca/v1/projects/:projectId/secrets/:key/rollback':          '401d 401d 401d 401d 403d 404  404  404  404  404d',
     'POST /api/arca/v1/projects/:projectId/secrets/rollback':               '401d 401d 401d 401d 403d 200  200  200  403d 404d',
     'POST /api/arca/v1/invites':                                            '401d 401d 401d 401d 403d 403d 403d 403d 403d 403d',
+    'GET /api/arca/v1/invites':                                             '401d 401d 401d 401d 403d 403d 403d 403d 403d 403d',
+    'DELETE /api/arca/v1/invites/:inviteId':                                '401d 401d 401d 401d 403d 403d 403d 403d 403d 403d',
     'POST /api/arca/v1/signup':                                             '400  400  400  400  400  400  400  400  400  400',
     'GET /api/arca/v1/users/lookup':                                        '401d 401d 401d 401d 200  200  200  404  404  200',
+    'GET /api/arca/v1/users':                                               '401d 401d 401d 401d 403d 403d 403d 403d 403d 403d',
     'GET /api/arca/v1/projects/:projectId/members':                         '401d 401d 401d 401d 200  200  403d 200  403d 404d',
     'POST /api/arca/v1/projects/:projectId/members':                        '401d 401d 401d 401d 403d 403d 403d 403d 403d 404d',
     'PATCH /api/arca/v1/projects/:projectId/members/:principalId':          '401d 401d 401d 401d 403d 403d 403d 403d 403d 404d',
@@ -211,6 +215,7 @@ function request(route, n, p, sfx = '') {
         projectId: pid, workspaceId: pid, key, secretName: key, principalId: ids.spare, slug: 'staging',
         identityId: ids.spareIdentity, secretId: randomUUID(), tokenId: spareTokens[p] ?? randomUUID(),
         folderIdOrName: `fd${n}-${p}`, folderId, importId: randomUUID(), secretImportId: randomUUID(),
+        inviteId: randomUUID(),
         envId: stagingId,
     };
     let url = pattern.replace(/:([A-Za-z]+)/g, (_, name) => params[name]);
