@@ -59,7 +59,13 @@ static int format_secrets(struct buf *out, const struct arca_secret_list *l, con
         const struct arca_secret *s = &l->v[i];
 
         *bad_key = s->key;
-        if (streq(format, "dotenv") || streq(format, "dotenv-export")) {
+        if (streq(format, "dotenv-eval")) { /* for sh's eval only: POSIX single quotes */
+            ret = buf_printf(out, "export %s='", s->key);
+            for (const char *p = s->value; ret == 0 && *p; p++)
+                ret = *p == '\'' ? buf_adds(out, "'\\''") : buf_addch(out, *p);
+            if (ret == 0)
+                ret = buf_adds(out, "'\n");
+        } else if (streq(format, "dotenv") || streq(format, "dotenv-export")) {
             ret = dotenv_write(out, s->key, s->value,
                                streq(format, "dotenv") ? DOTENV_PLAIN : DOTENV_EXPORT, reason);
         } else if (streq(format, "json")) {
@@ -93,7 +99,8 @@ static int format_secrets(struct buf *out, const struct arca_secret_list *l, con
 
 int cmd_export(struct cli *c)
 {
-    static const char *const formats[] = {"dotenv", "dotenv-export", "json", "yaml", "csv", NULL};
+    static const char *const formats[] = {"dotenv", "dotenv-export", "dotenv-eval", "json",
+                                          "yaml",   "csv",           NULL};
     struct arca *a = NULL;
     struct arca_secret_list *l = NULL;
     _cleanup_buf_ struct buf out = BUF_INIT;

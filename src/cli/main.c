@@ -298,8 +298,10 @@ const struct cli_command cli_commands[] = {
     {"export", cmd_export, "",
      SCOPE " format output-file expand strict imports include-imports overrides cache token",
      "write the secrets as dotenv, json, yaml or csv",
+     "--format dotenv, dotenv-export, dotenv-eval, json, yaml or csv.\n"
      "dotenv output reads back identically with the dotenv package and with sh\n"
-     "(set -a; . ./file).  --output-file is written atomically with mode 0600.\n"
+     "(set -a; . ./file); dotenv-eval is for eval \"$(arca export --format dotenv-eval)\".  "
+     "--output-file is written atomically with mode 0600.\n"
      "Your personal overrides replace the shared values; --no-overrides: shared only.\n"
      "--expand=false keeps ${...} references unexpanded.\n"
      "When the server cannot be reached, the copy of this scope's secrets kept (encrypted) in\n"

@@ -199,3 +199,16 @@ test("a service token's only environment is the default --env", T, async () => {
     const two = await c.arca(['secrets', 'get', 'B', '--plain'], { env: { ARCA_TOKEN: serviceTokenIn(t2.stdout) } });
     assert.equal(two.code, 4, two.stderr);
 });
+
+test('export --format dotenv-eval is for sh eval: any value comes back exactly', T, async () => {
+    const tricky = { Q1: "it's", Q2: "a'b'c", NL: 'one\ntwo', DOLLAR: '$HOME `x` $(y)' };
+    await ok(['secrets', 'set', ...Object.entries(tricky).map(([k, v]) => `${k}=${v}`), '--env', 'staging',
+        '--path', '/eval', ...pid]);
+    const e = await ok(['export', '-e', 'staging', '--path', '/eval', '-f', 'dotenv-eval', ...pid]);
+    assert.match(e.stdout, /^export Q1='it'\\''s'$/m);
+    const { execFile } = await import('node:child_process');
+    const out = await new Promise((resolve, reject) => execFile('sh', ['-c',
+        `eval "$1"; printf '%s\\0' "$Q1" "$Q2" "$NL" "$DOLLAR"`, 'sh', e.stdout],
+    (err, stdout) => (err ? reject(err) : resolve(stdout))));
+    assert.deepEqual(out.split('\0').slice(0, 4), [tricky.Q1, tricky.Q2, tricky.NL, tricky.DOLLAR]);
+});
