@@ -220,9 +220,11 @@ int cmd_import(struct cli *c)
     }
     for (size_t i = 0; i < env.n; i++)
         if (!name_key_valid(env.v[i].key)) {
-            cli_error("names use letters, digits and _, not starting with a digit; nothing "
-                      "was imported",
-                      "'%s' in '%s' is not a valid secret name", env.v[i].key, c->args[0]);
+            char why[96];
+            cli_error("names are 1 to 255 letters, digits and _, not starting with a digit; "
+                      "nothing was imported",
+                      "'%.64s' in '%s' is not a valid secret name: %s", env.v[i].key, c->args[0],
+                      name_key_problem(env.v[i].key, why, sizeof(why)));
             return EXIT_INVALID;
         }
     in = calloc(env.n, sizeof(*in));

@@ -1320,11 +1320,14 @@ int client_secrets_path(struct arca *a, const struct client_scope *s, const char
 
 int client_check_key(struct arca *a, const char *key)
 {
+    char why[96];
+
     if (!key || !name_key_valid(key))
         return client_error(a, -EINVAL,
-                            "'%.*s' is not a valid secret name: use letters, digits and _; not "
-                            "starting with a digit",
-                            NAME_KEY_MAX, key ? key : "");
+                            "'%.64s%s' is not a valid secret name: %s (names are 1 to %d letters, "
+                            "digits and _, not starting with a digit)",
+                            key ? key : "", key && strlen(key) > 64 ? "..." : "",
+                            name_key_problem(key, why, sizeof(why)), NAME_KEY_MAX);
     return 0;
 }
 
@@ -2010,9 +2013,8 @@ int arca_secret_rename(struct arca *a, const struct arca_scope *scope, const cha
     r = client_scope_begin(a, scope, NULL, &s);
     if (r < 0)
         return r;
-    if (!from || !to || !name_key_valid(from) || !name_key_valid(to))
-        return client_error(a, -EINVAL, "'%s' is not a valid secret name",
-                            from && name_key_valid(from) ? (to ? to : "") : (from ? from : ""));
+    if ((r = client_check_key(a, from)) < 0 || (r = client_check_key(a, to)) < 0)
+        return r;
     if (streq(from, to))
         return client_error(a, -EINVAL, "'%s' already has that name", from);
     if (*s.owner)

@@ -185,3 +185,14 @@ test('users list shows the people of the organization (organization admins)', T,
     const m = await inviteAndSignup(cli, srv, 'lister@example.com');
     assert.equal((await m.cli.arca(['users', 'list'])).code, 3);
 });
+
+test('a bad secret name says what is wrong with it and the limit', T, async () => {
+    let r = await cli.arca(['secrets', 'set', 'A-B=1', '--env', 'dev', ...pid]);
+    assert.equal(r.code, 5, r.stderr);
+    assert.match(r.stderr, /'A-B' is not a valid secret name: '-' is not a letter \(a-z, A-Z\), a digit or _ \(names are 1 to 255/);
+    r = await cli.arca(['secrets', 'set', `${'K'.repeat(256)}=1`, '--env', 'dev', ...pid]);
+    assert.equal(r.code, 5, r.stderr);
+    assert.match(r.stderr, /it is longer than 255 characters/);
+    r = await cli.arca(['secrets', 'set', '9LIVES=1', '--env', 'dev', ...pid]);
+    assert.match(r.stderr, /it starts with a digit/);
+});
