@@ -234,6 +234,10 @@ int arca_project_get(struct arca *a, const char *project_id, struct arca_project
  * routes) or off (the server's copy is deleted).  Needs a project admin. */
 int arca_project_set_server_access(struct arca *a, const char *project_id, int on);
 int arca_projects_list(struct arca *a, struct arca_project **ret, size_t *ret_n);
+/* Deletes a project and everything in it: environments, secrets and their
+ * history, members, roles, service tokens (project admins).  The audit log
+ * keeps its records.  Nothing brings it back. */
+int arca_project_delete(struct arca *a, const char *project_id);
 /* Changes a project's name (settings:edit); its slug and id stay. */
 int arca_project_rename(struct arca *a, const char *project_id, const char *name);
 void arca_project_free(struct arca_project *p);

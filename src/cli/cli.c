@@ -1072,6 +1072,23 @@ int cli_confirm(const struct cli *c, const char *question, bool *go)
     return EXIT_FAIL;
 }
 
+int cli_confirm_typed(const struct cli *c, const char *what, const char *word, bool *go)
+{
+    char line[256];
+
+    *go = false;
+    if (c->dry_run || c->yes || !isatty(STDIN_FILENO) || !isatty(STDERR_FILENO))
+        return cli_confirm(c, what, go);
+    fprintf(stderr, "%s Type '%s' to go ahead: ", what, word);
+    fflush(stderr);
+    if (fgets(line, sizeof(line), stdin) && (line[strcspn(line, "\r\n")] = 0, streq(line, word))) {
+        *go = true;
+        return EXIT_OK;
+    }
+    cli_error(NULL, "cancelled: nothing was changed");
+    return EXIT_FAIL;
+}
+
 void cli_ago(int64_t s, char *out, size_t size)
 {
     static const struct {

@@ -282,6 +282,9 @@ int cli_format_json(const struct cli *c, const char *plain, bool *ret);
  * "question [y/N]" and sets *go on "y"/"yes" (else EXIT_FAIL, nothing done);
  * otherwise refuses with EXIT_USAGE and a hint to pass --yes or --dry-run. */
 int cli_confirm(const struct cli *c, const char *question, bool *go);
+/* cli_confirm for what cannot be undone: on a terminal the user types word
+ * (a project's slug), not just "y". */
+int cli_confirm_typed(const struct cli *c, const char *what, const char *word, bool *go);
 /* Prints a line of a plan: on stdout with --dry-run (it is the output), not at
  * all with --yes (the command's output says what it did), else on stderr. */
 void cli_plan(const struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -317,6 +320,7 @@ int cmd_password_change(struct cli *c);
 int cmd_projects_create(struct cli *c);
 int cmd_projects_update(struct cli *c);
 int cmd_projects_rename(struct cli *c);
+int cmd_projects_delete(struct cli *c);
 int cmd_projects_list(struct cli *c);
 int cmd_init(struct cli *c);
 int cmd_secrets_set(struct cli *c);

@@ -311,3 +311,54 @@ int cmd_projects_rename(struct cli *c)
     arca_free(a);
     return EXIT_OK;
 }
+
+int cmd_projects_delete(struct cli *c)
+{
+    struct arca *a = NULL;
+    struct arca_project *p = NULL;
+    struct arca_member *m = NULL;
+    struct arca_service_token *t = NULL;
+    size_t n_m = 0, n_t = 0;
+    const char *pid;
+    bool go;
+    int r;
+
+    if (c->n_args != 1) {
+        cli_error("arca projects delete ID|SLUG [--yes | --dry-run]", "give one project");
+        return EXIT_USAGE;
+    }
+    r = cli_client(c, true, &a);
+    if (r)
+        return r;
+    pid = c->args[0];
+    if ((r = cli_project_resolve(c, a, &pid)) != EXIT_OK) {
+        arca_free(a);
+        return r;
+    }
+    if ((r = arca_project_get(a, pid, &p)) < 0)
+        return cli_fail_free(a, r);
+    if (arca_members_list(a, p->id, &m, &n_m) < 0)
+        m = NULL, n_m = 0;
+    if (arca_service_tokens_list(a, p->id, &t, &n_t) < 0)
+        t = NULL, n_t = 0;
+    cli_plan(c, "deleting project '%s' (%s, id %s) deletes, for good:\n", p->name, p->slug, p->id);
+    for (size_t i = 0; i < p->n_environments; i++)
+        cli_plan(c, "  environment %s with every secret and its history\n",
+                 p->environments[i].slug);
+    cli_plan(c, "  its %zu members' access, its roles, its %zu service tokens and its imports\n",
+             n_m, n_t);
+    cli_plan(c, "the audit log keeps its records; nothing brings the secrets back\n");
+    arca_members_free(m, n_m);
+    arca_service_tokens_free(t, n_t);
+    r = cli_confirm_typed(c, "Delete the project?", p->slug, &go);
+    if (r == EXIT_OK && go) {
+        r = arca_project_delete(a, p->id);
+        if (r < 0)
+            r = cli_fail(a, r);
+        else
+            printf("deleted project '%s' (%s)\n", p->name, p->id);
+    }
+    arca_project_free(p);
+    arca_free(a);
+    return r;
+}

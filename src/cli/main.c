@@ -132,6 +132,11 @@ const struct cli_command cli_commands[] = {
      "work for this project; 'off' deletes the server's copy.  See docs/security.md.\n"},
     {"projects rename", cmd_projects_rename, "ID|SLUG NEW-NAME", "", "rename a project",
      "Changes a project's name (project admins); its id and slug stay.\n"},
+    {"projects delete", cmd_projects_delete, "ID|SLUG", "yes dry-run", "delete a project for good",
+     "Deletes the project and everything in it: its environments, every secret and its\n"
+     "history, its members' access, roles, service tokens and imports (project admins).\n"
+     "The audit log keeps its records.  It shows what goes and, on a terminal, asks you to\n"
+     "type the project's slug; elsewhere it needs --yes.  --dry-run shows it only.\n"},
     {"projects list", cmd_projects_list, "", "format", "list your projects", ""},
     {"projects rotate-key", cmd_projects_rotate_key, "", "project-id yes dry-run format",
      "replace the project key (revokes its service tokens)",

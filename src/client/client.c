@@ -1198,6 +1198,21 @@ int arca_project_set_server_access(struct arca *a, const char *project_id, int o
     return r;
 }
 
+int arca_project_delete(struct arca *a, const char *project_id)
+{
+    _cleanup_buf_ struct buf path = BUF_INIT;
+    int r = client_require_project(a, project_id);
+
+    if (r == 0)
+        r = client_project_path(a, project_id, NULL, &path);
+    if (r < 0)
+        return r;
+    r = transport_call(a, "DELETE", path.ptr, NULL, NULL, NULL);
+    if (r == 0)
+        key_cache_clear(a);
+    return r;
+}
+
 int arca_project_rename(struct arca *a, const char *project_id, const char *name)
 {
     _cleanup_buf_ struct buf path = BUF_INIT;

@@ -354,6 +354,35 @@ static bool key_matches(struct req *r, const struct project_ctx *ctx, const uint
     return ok;
 }
 
+/* DELETE /projects/:projectId (project admins: settings:delete): the project and
+ * everything in it.  The audit log keeps its records. */
+void api_projects_delete(struct req *r)
+{
+    struct project_ctx ctx;
+    json_t *meta;
+    int ret;
+
+    if (project_open(r, req_param(r, 0), &ctx) < 0)
+        return;
+    if (project_allows(r, &ctx, AUTHZ_SETTINGS, AUTHZ_DELETE, NULL, NULL) < 0)
+        goto out;
+    ret = r->srv->store->ops->project_delete(r->srv->store, ctx.p.id);
+    if (ret < 0) {
+        http_fail(r, ret == -ENOENT ? 404 : 503, "cannot delete the project (%d)", ret);
+        goto out;
+    }
+    meta = json_pack("{s:s, s:s}", "name", ctx.p.name, "slug", ctx.p.slug);
+    ret = audit_or_fail(r, &(struct audit_event){.event = "project.delete",
+                                                 .org_id = ctx.p.org_id,
+                                                 .project_id = ctx.p.id,
+                                                 .metadata = meta});
+    json_decref(meta);
+    if (ret == 0)
+        http_reply(r, 200, json_object());
+out:
+    project_release(&ctx);
+}
+
 /* PATCH {name}: renames the project (settings:edit); its slug stays. */
 static void project_rename(struct req *r, json_t *body)
 {

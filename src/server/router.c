@@ -26,6 +26,7 @@ static const struct route routes[] = {
     {"GET", A "/projects", api_projects_list, 0},
     {"GET", A "/projects/:projectId", api_projects_get, 0},
     {"PATCH", A "/projects/:projectId", api_projects_update, 0},
+    {"DELETE", A "/projects/:projectId", api_projects_delete, 0},
     {"GET", A "/projects/:projectId/secrets", api_secrets_list, ROUTE_CACHED},
     {"POST", A "/projects/:projectId/secrets/batch", api_secrets_batch, 0},
     {"GET", A "/projects/:projectId/secrets/:key", api_secrets_get, ROUTE_CACHED},

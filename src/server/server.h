@@ -141,6 +141,7 @@ void api_projects_create(struct req *r);
 void api_projects_list(struct req *r);
 void api_projects_get(struct req *r);
 void api_projects_update(struct req *r);
+void api_projects_delete(struct req *r);
 void api_ua_login(struct req *r);
 void api_raw_list(struct req *r);
 void api_raw_get(struct req *r);

@@ -573,6 +573,10 @@ struct store_ops {
                                   size_t len);
     /* Changes a project's name (the slug stays).  -ENOENT for an unknown project. */
     int (*project_rename)(struct store *s, const char *project_id, const char *name);
+    /* Deletes a project and everything that is its (environments, folders,
+     * secrets and their history, imports, members, roles, service tokens): the
+     * foreign keys cascade.  The audit log keeps its records.  -ENOENT. */
+    int (*project_delete)(struct store *s, const char *project_id);
 
     /* --- personal overrides (owner_id NULL or "": the shared secret) --- */
     /* Like secrets_list, plus owner_id's personal overrides: ordered by key,

@@ -183,6 +183,7 @@ enum pg_stmt {
     ST_CSECRET_REVOKE,
     ST_PROJECT_SET_SERVER_KEY,
     ST_PROJECT_RENAME,
+    ST_PROJECT_DELETE,
     ST_ATOKEN_INSERT,
     ST_ATOKEN_GET,
     ST_ATOKEN_USE,
@@ -284,6 +285,7 @@ static const struct {
                                        "FROM projects WHERE id = $1"},
     [ST_PROJECT_SET_SERVER_KEY] = {"set server key",
                                    "UPDATE projects SET server_key = $1 WHERE id = $2"},
+    [ST_PROJECT_DELETE] = {"delete project", "DELETE FROM projects WHERE id = $1"},
     [ST_PROJECT_RENAME] = {"rename project", "UPDATE projects SET name = $1 WHERE id = $2"},
     [ST_PROJECT_LIST] = {"list projects",
                          "SELECT p.id, p.org_id, p.name, p.slug, p.created_at, p.server_key "
@@ -2484,6 +2486,13 @@ static int pg_client_secret_revoke(struct store *s, const char *identity_id, con
     return pg_write1(s, true, ST_CSECRET_REVOKE, "tt", identity_id, id);
 }
 
+static int pg_project_delete(struct store *s, const char *project_id)
+{
+    if (!project_id)
+        return -EINVAL;
+    return pg_write1(s, true, ST_PROJECT_DELETE, "t", project_id);
+}
+
 static int pg_project_rename(struct store *s, const char *project_id, const char *name)
 {
     if (!project_id || !name || !*name)
@@ -3826,6 +3835,7 @@ static const struct store_ops pg_ops = {
     .client_secret_revoke = pg_client_secret_revoke,
     .project_set_server_key = pg_project_set_server_key,
     .project_rename = pg_project_rename,
+    .project_delete = pg_project_delete,
     .access_token_create = pg_access_token_create,
     .access_token_get = pg_access_token_get,
     .access_token_use = pg_access_token_use,

@@ -162,6 +162,7 @@ enum sq_stmt {
     ST_CSECRET_REVOKE,
     ST_PROJECT_SET_SERVER_KEY,
     ST_PROJECT_RENAME,
+    ST_PROJECT_DELETE,
     ST_ATOKEN_INSERT,
     ST_ATOKEN_GET,
     ST_ATOKEN_USE,
@@ -294,6 +295,7 @@ static const struct {
                                        "FROM projects WHERE id = ?"},
     [ST_PROJECT_SET_SERVER_KEY] = {"set server key",
                                    "UPDATE projects SET server_key = ? WHERE id = ?"},
+    [ST_PROJECT_DELETE] = {"delete project", "DELETE FROM projects WHERE id = ?"},
     [ST_PROJECT_RENAME] = {"rename project", "UPDATE projects SET name = ? WHERE id = ?"},
     [ST_PROJECT_LIST] = {"list projects",
                          "SELECT p.id, p.org_id, p.name, p.slug, p.created_at, p.server_key "
@@ -2820,6 +2822,13 @@ static int sq_client_secret_revoke(struct store *s, const char *identity_id, con
     return sq_write1(s, true, ST_CSECRET_REVOKE, "tt", identity_id, id);
 }
 
+static int sq_project_delete(struct store *s, const char *project_id)
+{
+    if (!project_id)
+        return -EINVAL;
+    return sq_write1(s, true, ST_PROJECT_DELETE, "t", project_id);
+}
+
 static int sq_project_rename(struct store *s, const char *project_id, const char *name)
 {
     if (!project_id || !name || !*name)
@@ -4070,6 +4079,7 @@ static const struct store_ops sq_ops = {
     .client_secret_revoke = sq_client_secret_revoke,
     .project_set_server_key = sq_project_set_server_key,
     .project_rename = sq_project_rename,
+    .project_delete = sq_project_delete,
     .access_token_create = sq_access_token_create,
     .access_token_get = sq_access_token_get,
     .access_token_use = sq_access_token_use,

@@ -209,3 +209,29 @@ test('arca run keeps PATH, HOME and LD_PRELOAD of the child, with a warning', T,
         assert.match(r.stderr, new RegExp(`warning: secret '${k}' left out`));
     assert.ok(ARCA_BIN);
 });
+
+test('projects delete shows what goes, asks for the slug on a terminal, needs --yes elsewhere', T, async () => {
+    const p = await createProject(cli, 'doomed');
+    await ok(['secrets', 'set', 'GONE=1', '--env', 'prod', '--project-id', p.id]);
+    const r = await cli.arca(['projects', 'delete', p.slug]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /deleting project 'doomed'.*deletes, for good/);
+    assert.match(r.stderr, /environment prod with every secret and its history/);
+    const dry = await ok(['projects', 'delete', p.slug, '--dry-run']);
+    assert.match(dry.stdout, /environment dev/);
+    const y = await cli.pty(['projects', 'delete', p.slug], { input: 'y\n' });
+    assert.equal(y.code, 1, 'a plain y is not the slug');
+    assert.match(y.stdout, /Type 'doomed' to go ahead/);
+    let l = JSON.parse((await ok(['projects', 'list', '--format', 'json'])).stdout);
+    assert.ok(l.some((x) => x.id === p.id), 'still there');
+    const typed = await cli.pty(['projects', 'delete', p.slug], { input: `${p.slug}\n` });
+    assert.equal(typed.code, 0, typed.stdout);
+    l = JSON.parse((await ok(['projects', 'list', '--format', 'json'])).stdout);
+    assert.ok(!l.some((x) => x.id === p.id), 'deleted');
+    assert.equal((await cli.arca(['secrets', 'list', '--env', 'prod', '--project-id', p.id])).code, 4);
+    const other = await createProject(cli, 'doomed-too');
+    await ok(['projects', 'delete', other.id, '--yes']);
+    const a = JSON.parse((await ok(['audit-logs', 'list', '--event', 'project.delete', '--format', 'json']))
+        .stdout);
+    assert.equal(a.length, 2);
+});

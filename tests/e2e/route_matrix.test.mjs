@@ -67,6 +67,7 @@ const EXPECTED = {
     'GET /api/arca/v1/projects':                                            '401d 401d 401d 401d 200  200  200  200  200  200',
     'GET /api/arca/v1/projects/:projectId':                                 '401d 401d 401d 401d 200r 200r 200r 200r 200  404d',
     'PATCH /api/arca/v1/projects/:projectId':                               '401d 401d 401d 401d 400  400  400  400  400  400',
+    'DELETE /api/arca/v1/projects/:projectId':                              '401d 401d 401d 401d 403d 403d 403d 403d 403d 404d',
     'GET /api/arca/v1/projects/:projectId/secrets':                         '401d 401d 401d 401d 200r 200r 200r 200r 200r 404d',
     'POST /api/arca/v1/projects/:projectId/secrets/batch':                  '401d 401d 401d 401d 403d 200w 200w 200w 200w 404d',
     'GET /api/arca/v1/projects/:projectId/secrets/:key':                    '401d 401d 401d 401d 200r 200r 200r 200r 200r 404d',
