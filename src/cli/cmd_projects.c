@@ -284,6 +284,30 @@ int cmd_projects_update(struct cli *c)
     return EXIT_OK;
 }
 
+/* A command on the project of its first argument (an id or a slug) that takes
+ * n arguments: the client and the project's id.  Returns an exit code; *a
+ * OWNED on success. */
+static int project_arg(struct cli *c, size_t n, const char *usage, struct arca **a,
+                       const char **pid)
+{
+    int r;
+
+    if (c->n_args != n) {
+        cli_error(usage, "give the project (its id or slug)%s", n > 1 ? " and its new name" : "");
+        return EXIT_USAGE;
+    }
+    r = cli_client(c, true, a);
+    if (r)
+        return r;
+    *pid = c->args[0];
+    r = cli_project_resolve(c, *a, pid);
+    if (r) {
+        arca_free(*a);
+        *a = NULL;
+    }
+    return r;
+}
+
 int cmd_projects_rename(struct cli *c)
 {
     struct arca *a = NULL;
@@ -291,18 +315,9 @@ int cmd_projects_rename(struct cli *c)
     char project[128];
     int r;
 
-    if (c->n_args != 2) {
-        cli_error("arca projects rename ID|SLUG NEW-NAME", "give the project and its new name");
-        return EXIT_USAGE;
-    }
-    r = cli_client(c, true, &a);
+    r = project_arg(c, 2, "arca projects rename ID|SLUG NEW-NAME", &a, &pid);
     if (r)
         return r;
-    pid = c->args[0];
-    if ((r = cli_project_resolve(c, a, &pid)) != EXIT_OK) {
-        arca_free(a);
-        return r;
-    }
     snprintf(project, sizeof(project), "%s", pid);
     r = arca_project_rename(a, project, c->args[1]);
     if (r < 0)
@@ -323,18 +338,9 @@ int cmd_projects_delete(struct cli *c)
     bool go;
     int r;
 
-    if (c->n_args != 1) {
-        cli_error("arca projects delete ID|SLUG [--yes | --dry-run]", "give one project");
-        return EXIT_USAGE;
-    }
-    r = cli_client(c, true, &a);
+    r = project_arg(c, 1, "arca projects delete ID|SLUG [--yes | --dry-run]", &a, &pid);
     if (r)
         return r;
-    pid = c->args[0];
-    if ((r = cli_project_resolve(c, a, &pid)) != EXIT_OK) {
-        arca_free(a);
-        return r;
-    }
     if ((r = arca_project_get(a, pid, &p)) < 0)
         return cli_fail_free(a, r);
     if (arca_members_list(a, p->id, &m, &n_m) < 0)
