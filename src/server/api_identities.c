@@ -506,23 +506,13 @@ static json_t *service_token_json(const struct store_service_token *t)
                      json_time(t->created_at), "revoked", t->revoked);
 }
 
-/* The literal part of a glob, up to its first wildcard segment, as a folder. */
-static void glob_base(const char *glob, char *out, size_t size)
-{
-    size_t n = strcspn(glob, "*?");
-
-    while (n > 1 && glob[n - 1] != '/')
-        n--;
-    if (n > 1 && glob[n - 1] == '/')
-        n--;
-    snprintf(out, size, "%.*s", (int)(n ? n : 1), n ? glob : "/");
-}
-
 void api_service_tokens_create(struct req *r)
 {
     json_t *body = req_body_json(r), *scopes, *sc, *canon, *meta;
     struct project_ctx ctx;
     struct store_service_token t = {0};
+    const char *envs[SERVICE_SCOPES_MAX], *globs[SERVICE_SCOPES_MAX];
+    struct authz_policy *granted = NULL;
     _cleanup_buf_ struct buf wrapped = BUF_INIT, secret = BUF_INIT, text = BUF_INIT;
     const char *name, *access;
     int64_t expires_in;
@@ -559,7 +549,6 @@ void api_service_tokens_create(struct req *r)
     json_array_foreach(scopes, i, sc)
     {
         const char *env, *path;
-        char base[NAME_PATH_MAX + 1];
         bool env_ok = false;
 
         if (wire_get_str(sc, "environment", NAME_SLUG_MAX, &env) < 0 ||
@@ -577,20 +566,22 @@ void api_service_tokens_create(struct req *r)
             http_fail(r, 404, "environment '%.64s' not found in project '%s'", env, ctx.p.slug);
             goto out;
         }
-        /* least privilege: nobody makes a token stronger than themselves */
-        glob_base(path, base, sizeof(base));
-        if (project_allows(r, &ctx, AUTHZ_SECRETS, AUTHZ_READ, env, base) < 0 ||
-            (t.write && (project_allows(r, &ctx, AUTHZ_SECRETS, AUTHZ_CREATE, env, base) < 0 ||
-                         project_allows(r, &ctx, AUTHZ_SECRETS, AUTHZ_EDIT, env, base) < 0 ||
-                         project_allows(r, &ctx, AUTHZ_SECRETS, AUTHZ_DELETE, env, base) < 0))) {
-            json_decref(canon);
-            goto out;
-        }
+        envs[i] = env;
+        globs[i] = path;
         json_array_append_new(canon,
                               json_pack("{s:s, s:s}", "environment", env, "secretPath", path));
     }
     wire_dump(&text, canon);
     json_decref(canon);
+    /* least privilege: nobody makes a token stronger than themselves, for
+     * every environment and folder its scopes can match */
+    ret = authz_policy_for_scopes(envs, globs, json_array_size(scopes), t.write, &granted);
+    if (ret < 0) {
+        http_fail(r, 500, "cannot compile the token's scopes (%d)", ret);
+        goto out;
+    }
+    if (project_may_grant(r, &ctx, granted, "create this service token") < 0)
+        goto out;
 
     name_uuid(t.id);
     memcpy(t.project_id, ctx.p.id, sizeof(t.project_id));
@@ -624,6 +615,7 @@ void api_service_tokens_create(struct req *r)
                              service_token_json(&t)));
     }
 out:
+    authz_policy_free(granted);
     project_release(&ctx);
 }
 
