@@ -161,11 +161,12 @@ static const struct command commands[] = {
     {"identities client-secret create", cmd_client_secret_create,
      "arca identities client-secret create --identity NAME|ID [--description D] [--ttl 30d]\n"
      "                                     [--num-uses-limit N] [--format json]\n"
-     "Makes a further client secret for a machine identity and prints it once.  Run it as the\n"
-     "identity itself (ARCA_CLIENT_ID / ARCA_CLIENT_SECRET, or 'arca login\n"
-     "--method=universal-auth'): the new secret seals the identity's private key, which only\n"
-     "its own session holds; a user gets exit 3.  --ttl: it expires after that long (default\n"
-     "never); --num-uses-limit: logins it allows (default 0: unlimited).  JSON:\n"
+     "Makes a new client secret for a machine identity and prints it once.  Organization\n"
+     "admins who hold the identity's role in each of its projects (else exit 3); never the\n"
+     "identity itself.  The secret comes with a new key pair (the project keys are sealed to\n"
+     "it here), so the identity's other client secrets and their tokens are revoked.\n"
+     "--ttl: it expires after that long (default never); --num-uses-limit: logins it allows\n"
+     "(default 0: unlimited).  JSON:\n"
      "{\"clientSecretId\", \"clientSecret\", \"prefix\", \"expiresAt\", \"numUsesLimit\"}.\n"},
     {"identities client-secret list", cmd_client_secret_list,
      "arca identities client-secret list --identity NAME|ID [--format json]\n"
@@ -173,8 +174,8 @@ static const struct command commands[] = {
      "DESCRIPTION.  Organization admins or the identity itself.\n"},
     {"identities client-secret revoke", cmd_client_secret_revoke,
      "arca identities client-secret revoke SECRET-ID --identity NAME|ID\n"
-     "Revokes one client secret: it no longer logs in.  Organization admins or the identity\n"
-     "itself.\n"},
+     "Revokes one client secret: it no longer logs in.  Organization admins; never the\n"
+     "identity itself.\n"},
     {"service-token create", cmd_service_token_create,
      "arca service-token create --name NAME --env ENV [--path PATH] [--scope ENV:PATH ...]\n"
      "                          [--access read|read-write] [--expires-in 30d|12h|45m|3600s|0]\n"

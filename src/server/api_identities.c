@@ -27,6 +27,7 @@
 #define IDENTITY_MAX_TTL_DEFAULT 2592000
 #define IDENTITY_KEY_BOX_BYTES (SEAL_RECORD_OVERHEAD + SEAL_SK_BYTES)
 #define SERVICE_SCOPES_MAX 32
+#define IDENTITY_PROJECTS_MAX 1000
 
 static json_t *identity_json(const struct store_identity *id)
 {
@@ -186,7 +187,8 @@ void api_identities_list(struct req *r)
 }
 
 /* The identity of path parameter 0, if the caller is an admin of its
- * organization (or, with self_ok, the identity itself).  404 otherwise. */
+ * organization (or, with self_ok, the identity itself: it may list its client
+ * secrets, never make or revoke them).  404 otherwise. */
 static int identity_open(struct req *r, bool self_ok, struct store_identity *ret)
 {
     const char *id = req_param(r, 0);
@@ -194,8 +196,17 @@ static int identity_open(struct req *r, bool self_ok, struct store_identity *ret
     int rc =
         name_uuid_valid(id) ? r->srv->store->ops->identity_get(r->srv->store, id, ret) : -ENOENT;
 
-    if (rc == 0 && self_ok && r->who.kind == PRINCIPAL_IDENTITY && streq(r->who.id, id))
-        return 0;
+    if (rc == 0 && r->who.kind == PRINCIPAL_IDENTITY && streq(r->who.id, id)) {
+        if (self_ok)
+            return 0;
+        audit_log(r, &(struct audit_event){
+                         .event = "permission.denied", .outcome = "denied", .org_id = ret->org_id});
+        store_identity_release(ret);
+        http_fail(r, 403,
+                  "an identity cannot make or revoke its own client secrets: an organization "
+                  "admin who holds its project roles does ('arca identities client-secret')");
+        return -EACCES;
+    }
     if (rc == 0 && org_role_of(r, ret->org_id, role) == 0) {
         if (streq(role, "admin"))
             return 0;
@@ -230,30 +241,143 @@ void api_identities_delete(struct req *r)
     store_identity_release(&id);
 }
 
+/* A new client secret gives whoever holds it everything the identity may do,
+ * so the caller must hold that too: be a member of each of the identity's
+ * projects with a role that covers the identity's role there. */
+static int may_mint_for(struct req *r, const struct store_identity *id)
+{
+    struct store *s = r->srv->store;
+    struct store_project *v = NULL;
+    size_t n = 0;
+    int ret = s->ops->project_list(s, id->id, &v, &n);
+
+    if (ret < 0)
+        http_fail(r, 503, "store failure listing the identity's projects (%d)", ret);
+    for (size_t i = 0; ret == 0 && i < n; i++) {
+        struct store_member theirs = {0}, mine = {0};
+        struct project_ctx ctx;
+        char what[NAME_TITLE_MAX + NAME_SLUG_MAX + 96];
+
+        ret = s->ops->member_get(s, v[i].id, id->id, &theirs);
+        if (ret == 0)
+            ret = s->ops->member_get(s, v[i].id, r->who.id, &mine);
+        store_member_release(&mine);
+        if (ret == -ENOENT) {
+            audit_log(r, &(struct audit_event){.event = "permission.denied",
+                                               .outcome = "denied",
+                                               .org_id = id->org_id,
+                                               .project_id = v[i].id});
+            http_fail(r, 403,
+                      "identity '%s' is a member of project '%s', which you are not: only a "
+                      "member who holds at least its role '%s' there can give it a client secret",
+                      id->name, v[i].slug, theirs.role);
+            ret = -EACCES;
+        } else if (ret < 0) {
+            http_fail(r, 503, "store failure reading a membership (%d)", ret);
+        } else if ((ret = project_open(r, v[i].id, &ctx)) == 0) {
+            snprintf(what, sizeof(what),
+                     "give identity '%s' a client secret: in project '%s' it has role", id->name,
+                     v[i].slug);
+            ret = project_may_grant_role(r, &ctx, theirs.role, what);
+            project_release(&ctx);
+        }
+        store_member_release(&theirs);
+    }
+    store_projects_free(v, n);
+    return ret;
+}
+
+/* A new key pair for the identity: publicKey and, for each of its projects,
+ * the project key sealed to it (memberships: [{projectId,
+ * encryptedProjectKey}]).  The caller's client makes it: it does not hold the
+ * identity's private key, but holds every project key the identity has (the
+ * caller holds the identity's role in each project: may_mint_for).  The
+ * wrapped keys land in bufs (n of them, released by the caller). */
+static int rekey_parse(struct req *r, const json_t *body, struct buf *pk,
+                       struct store_rekey_membership **ret, struct buf **bufs, size_t *ret_n)
+{
+    json_t *arr, *it;
+    size_t i;
+
+    if (req_b64_field(r, body, "publicKey", SEAL_PK_BYTES, SEAL_PK_BYTES, pk) < 0)
+        return -EINVAL;
+    if (wire_get_arr(body, "memberships", IDENTITY_PROJECTS_MAX, &arr) < 0) {
+        http_fail(r, 400,
+                  "'memberships' must be an array of at most %d {projectId, "
+                  "encryptedProjectKey}, one for each project of the identity",
+                  IDENTITY_PROJECTS_MAX);
+        return -EINVAL;
+    }
+    *ret_n = json_array_size(arr);
+    *ret = calloc(*ret_n ? *ret_n : 1, sizeof(**ret));
+    *bufs = calloc(*ret_n ? *ret_n : 1, sizeof(**bufs));
+    if (!*ret || !*bufs) {
+        http_fail(r, 500, "out of memory");
+        return -ENOMEM;
+    }
+    json_array_foreach(arr, i, it)
+    {
+        if (wire_get_str(it, "projectId", STORE_ID_LEN, &(*ret)[i].project_id) < 0 ||
+            !name_uuid_valid((*ret)[i].project_id)) {
+            http_fail(r, 400, "each of 'memberships' needs a 'projectId'");
+            return -EINVAL;
+        }
+        if (req_b64_field(r, it, "encryptedProjectKey", SEAL_WRAPPED_BYTES, SEAL_WRAPPED_BYTES,
+                          &(*bufs)[i]) < 0)
+            return -EINVAL;
+        (*ret)[i].wrapped_key = (const uint8_t *)(*bufs)[i].ptr;
+        (*ret)[i].wrapped_key_len = (*bufs)[i].len;
+    }
+    return 0;
+}
+
 void api_client_secrets_create(struct req *r)
 {
     json_t *body = req_body_json(r), *meta;
+    struct store *s = r->srv->store;
     struct store_identity id = {0};
     struct store_client_secret cs = {0};
-    _cleanup_buf_ struct buf esk = BUF_INIT;
+    struct store_rekey_membership *m = NULL;
+    struct buf *bufs = NULL;
+    _cleanup_buf_ struct buf esk = BUF_INIT, pk = BUF_INIT;
+    bool rekey = body && json_object_get(body, "publicKey");
+    size_t n = 0;
     int ret;
 
-    if (!body || identity_open(r, true, &id) < 0)
+    if (!body || identity_open(r, false, &id) < 0)
         return;
-    if (client_secret_parse(r, body, id.id, &cs, &esk) < 0)
+    if (client_secret_parse(r, body, id.id, &cs, &esk) < 0 ||
+        (rekey && rekey_parse(r, body, &pk, &m, &bufs, &n) < 0) || may_mint_for(r, &id) < 0)
         goto out;
-    ret = r->srv->store->ops->client_secret_create(r->srv->store, &cs);
-    if (ret < 0) {
-        http_fail(r, 503, "store failure creating a client secret (%d)", ret);
+    if (rekey)
+        ret = s->ops->identity_rekey(s, id.id, (const uint8_t *)pk.ptr, pk.len, m, n, &cs);
+    else
+        ret = s->ops->client_secret_create(s, &cs);
+    if (ret == -EINVAL && rekey) {
+        http_fail(r, 400,
+                  "'memberships' must name each project of identity '%s' exactly once (did "
+                  "they change meanwhile? try again)",
+                  id.name);
         goto out;
     }
-    meta = json_pack("{s:s, s:s}", "identityId", id.id, "clientSecretId", cs.id);
+    if (ret < 0) {
+        http_fail(r, ret == -ENOENT ? 404 : 503, "cannot create a client secret (%d)", ret);
+        goto out;
+    }
+    meta = json_pack("{s:s, s:s, s:b}", "identityId", id.id, "clientSecretId", cs.id, "newKeyPair",
+                     rekey);
     if (audit_or_fail(r, &(struct audit_event){.event = "identity.client-secret.create",
                                                .org_id = id.org_id,
                                                .metadata = meta}) == 0)
-        http_reply(r, 200, json_pack("{s:o}", "clientSecret", client_secret_json(&cs)));
+        http_reply(r, 200,
+                   json_pack("{s:o, s:b}", "clientSecret", client_secret_json(&cs),
+                             "otherSecretsRevoked", rekey));
     json_decref(meta);
 out:
+    for (size_t i = 0; bufs && i < n; i++)
+        buf_release(&bufs[i]);
+    free(bufs);
+    free(m);
     store_identity_release(&id);
 }
 
@@ -285,7 +409,7 @@ void api_client_secrets_revoke(struct req *r)
     json_t *meta;
     int ret;
 
-    if (identity_open(r, true, &id) < 0)
+    if (identity_open(r, false, &id) < 0)
         return;
     ret = r->srv->store->ops->client_secret_revoke(r->srv->store, id.id, sid);
     if (ret < 0) {

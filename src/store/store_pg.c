@@ -166,6 +166,9 @@ enum pg_stmt {
     ST_CSECRET_USE,
     ST_CSECRET_EXISTS,
     ST_CSECRET_REVOKE,
+    ST_CSECRET_REVOKE_ALL,
+    ST_IDENTITY_SET_KEY,
+    ST_IDENTITY_MEMBER_COUNT,
     ST_PROJECT_SET_SERVER_KEY,
     ST_ATOKEN_INSERT,
     ST_ATOKEN_GET,
@@ -376,6 +379,13 @@ static const struct {
                            "SELECT 1 FROM identity_client_secrets WHERE id = $1"},
     [ST_CSECRET_REVOKE] = {"revoke client secret", "UPDATE identity_client_secrets SET revoked = 1 "
                                                    "WHERE identity_id = $1 AND id = $2"},
+    [ST_CSECRET_REVOKE_ALL] = {"revoke client secrets", "UPDATE identity_client_secrets "
+                                                        "SET revoked = 1 WHERE identity_id = $1"},
+    [ST_IDENTITY_SET_KEY] = {"set identity key",
+                             "UPDATE identities SET public_key = $2 WHERE id = $1"},
+    [ST_IDENTITY_MEMBER_COUNT] = {"count identity memberships",
+                                  "SELECT count(*) FROM project_members "
+                                  "WHERE principal_type = 'identity' AND principal_id = $1"},
     [ST_ATOKEN_INSERT] = {"insert access token",
                           "INSERT INTO identity_access_tokens (" ATOKEN_COLS ") "
                           "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"},
@@ -2591,6 +2601,53 @@ static int pg_project_rekey(struct store *s, const char *project_id,
     return pg_tx(s, PG_TX_WRITE, pg_project_rekey_body, &a);
 }
 
+struct identity_rekey_tx {
+    const char *identity_id;
+    const uint8_t *public_key;
+    size_t public_key_len;
+    const struct store_rekey_membership *m;
+    size_t n;
+    const struct store_client_secret *cs;
+};
+
+static int pg_identity_rekey_body(struct pg_conn *c, void *arg)
+{
+    const struct identity_rekey_tx *a = arg;
+    int64_t count;
+    int r;
+
+    r = pg_run(c, ST_IDENTITY_SET_KEY, "tb", a->identity_id, a->public_key, a->public_key_len);
+    if (r != 1)
+        return r < 0 ? r : -ENOENT;
+    if ((r = pg_int(c, &count, ST_IDENTITY_MEMBER_COUNT, "t", a->identity_id)) < 0)
+        return r;
+    if ((uint64_t)count != (uint64_t)a->n)
+        return -EINVAL;
+    /* each update must hit one row, else the sets differ (returning rolls back) */
+    for (size_t i = 0; i < a->n; i++) {
+        r = pg_run(c, ST_MEMBER_REKEY, "ttb", a->m[i].project_id, a->identity_id,
+                   a->m[i].wrapped_key, a->m[i].wrapped_key_len);
+        if (r != 1)
+            return r < 0 ? r : -EINVAL;
+    }
+    if ((r = pg_run(c, ST_CSECRET_REVOKE_ALL, "t", a->identity_id)) < 0 ||
+        (r = pg_insert_client_secret(c, a->cs, a->identity_id)) < 0)
+        return r;
+    return 0;
+}
+
+static int pg_identity_rekey(struct store *s, const char *identity_id, const uint8_t *public_key,
+                             size_t public_key_len, const struct store_rekey_membership *m,
+                             size_t n, const struct store_client_secret *cs)
+{
+    struct identity_rekey_tx a = {identity_id, public_key, public_key_len, m, n, cs};
+    int r = store_identity_rekey_check(identity_id, public_key, public_key_len, m, n);
+
+    if (r < 0 || !cs || !pg_client_secret_valid(cs) || !streq(cs->identity_id, identity_id))
+        return r < 0 ? r : -EINVAL;
+    return pg_tx(s, PG_TX_WRITE, pg_identity_rekey_body, &a);
+}
+
 /* ---- history ---- */
 
 static int pg_secrets_at(struct store *s, const char *env_id, const char *path, int64_t t,
@@ -3427,6 +3484,7 @@ static const struct store_ops pg_ops = {
     .client_secret_list = pg_client_secret_list,
     .client_secret_use = pg_client_secret_use,
     .client_secret_revoke = pg_client_secret_revoke,
+    .identity_rekey = pg_identity_rekey,
     .project_set_server_key = pg_project_set_server_key,
     .access_token_create = pg_access_token_create,
     .access_token_get = pg_access_token_get,

@@ -149,6 +149,9 @@ enum sq_stmt {
     ST_CSECRET_USE,
     ST_CSECRET_EXISTS,
     ST_CSECRET_REVOKE,
+    ST_CSECRET_REVOKE_ALL,
+    ST_IDENTITY_SET_KEY,
+    ST_IDENTITY_MEMBER_COUNT,
     ST_PROJECT_SET_SERVER_KEY,
     ST_ATOKEN_INSERT,
     ST_ATOKEN_GET,
@@ -420,6 +423,13 @@ static const struct {
                            "SELECT 1 FROM identity_client_secrets WHERE id = ?"},
     [ST_CSECRET_REVOKE] = {"revoke client secret", "UPDATE identity_client_secrets SET revoked = 1 "
                                                    "WHERE identity_id = ? AND id = ?"},
+    [ST_CSECRET_REVOKE_ALL] = {"revoke client secrets", "UPDATE identity_client_secrets "
+                                                        "SET revoked = 1 WHERE identity_id = ?"},
+    [ST_IDENTITY_SET_KEY] = {"set identity key",
+                             "UPDATE identities SET public_key = ?2 WHERE id = ?1"},
+    [ST_IDENTITY_MEMBER_COUNT] = {"count identity memberships",
+                                  "SELECT count(*) FROM project_members "
+                                  "WHERE principal_type = 'identity' AND principal_id = ?"},
     [ST_ATOKEN_INSERT] = {"insert access token",
                           "INSERT INTO identity_access_tokens (" ATOKEN_COLS ") "
                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"},
@@ -2679,6 +2689,42 @@ static int sq_client_secret_revoke(struct store *s, const char *identity_id, con
     return sq_write1(s, true, ST_CSECRET_REVOKE, "tt", identity_id, id);
 }
 
+static int sq_identity_rekey(struct store *s, const char *identity_id, const uint8_t *public_key,
+                             size_t public_key_len, const struct store_rekey_membership *m,
+                             size_t n, const struct store_client_secret *cs)
+{
+    _cleanup_conn_ struct sq_conn *c = NULL;
+    int64_t count;
+    int r;
+
+    r = store_identity_rekey_check(identity_id, public_key, public_key_len, m, n);
+    if (r < 0 || !cs || !sq_client_secret_valid(cs) || !streq(cs->identity_id, identity_id))
+        return r < 0 ? r : -EINVAL;
+    c = sq_writer(sq(s));
+    if ((r = sq_begin(c)) < 0 ||
+        (r = sq_run(c, ST_IDENTITY_SET_KEY, "tb", identity_id, public_key, public_key_len)) < 0)
+        return r;
+    if (sqlite3_changes(c->db) != 1)
+        return -ENOENT;
+    if ((r = sq_int(c, &count, ST_IDENTITY_MEMBER_COUNT, "t", identity_id)) < 0)
+        return r;
+    if ((uint64_t)count != (uint64_t)n)
+        return -EINVAL;
+    /* each update must hit one row, else the sets differ (returning rolls back) */
+    for (size_t i = 0; i < n; i++) {
+        r = sq_run(c, ST_MEMBER_REKEY, "ttb", m[i].project_id, identity_id, m[i].wrapped_key,
+                   m[i].wrapped_key_len);
+        if (r < 0)
+            return r;
+        if (sqlite3_changes(c->db) != 1)
+            return -EINVAL;
+    }
+    if ((r = sq_run(c, ST_CSECRET_REVOKE_ALL, "t", identity_id)) < 0 ||
+        (r = sq_insert_client_secret(c, cs, identity_id)) < 0)
+        return r;
+    return sq_commit(c);
+}
+
 static int sq_project_set_server_key(struct store *s, const char *project_id, const uint8_t *key,
                                      size_t len)
 {
@@ -3593,6 +3639,7 @@ static const struct store_ops sq_ops = {
     .client_secret_list = sq_client_secret_list,
     .client_secret_use = sq_client_secret_use,
     .client_secret_revoke = sq_client_secret_revoke,
+    .identity_rekey = sq_identity_rekey,
     .project_set_server_key = sq_project_set_server_key,
     .access_token_create = sq_access_token_create,
     .access_token_get = sq_access_token_get,

@@ -5,6 +5,8 @@
 //  - members: nobody gives, changes or takes away a role with a right they lack,
 //    nobody changes their own role, the last admin stays; the same for custom
 //    roles and for identities added to projects;
+//  - an identity never makes or revokes its own client secrets, and an admin
+//    makes one only when they hold the identity's roles;
 //  - a sample of the grant property test (tests/unit/test_authz.c) through
 //    HTTP: random roles, random grants, the answer checked by brute force here.
 //
@@ -196,6 +198,56 @@ test('members and roles: nobody gives, changes or removes a role beyond their ow
         await call(owner, 'DELETE', m(admin2.id), undefined, 200);
         await call(owner, 'PATCH', m(owner.id), { role: 'member' }, 403, /your own role/);
         await call(owner, 'DELETE', m(owner.id), undefined, 409, /last admin/);
+    });
+
+/* Item 3: with only its access token, an identity made itself a client secret
+ * that never expires, and kept access after its secrets were revoked. */
+test('an identity never makes or revokes its own client secrets; admins only within theirs', T,
+    async () => {
+        const r = await ok(owner, ['identities', 'create', 'self-minter', ...pid, '--role', 'member',
+            '--format', 'json']);
+        const ident = JSON.parse(r.stdout);
+        const idCli = await newCli(srv);
+        await ok(idCli, ['login', '--method=universal-auth', '--client-id', ident.clientId,
+            '--client-secret', ident.clientSecret]);
+        const self = { token: await readCredentialMatching(idCli, /^arca_i_/) };
+        const CS = `${V1}/identities/${ident.identityId}/client-secrets`;
+        const secretBody = () => ({ authKey: randomBytes(32).toString('base64'),
+            encryptedPrivateKey: fakeRecord(73), prefix: 'p' });
+
+        await refused(idCli, ['identities', 'client-secret', 'create', '--identity', 'self-minter'],
+            3, /cannot make or revoke its own client secrets/);
+        await call(self, 'POST', CS, secretBody(), 403, /its own client secrets/);
+        const own = await call(self, 'GET', CS, undefined, 200); /* it may still list them */
+        assert.equal(own.json.clientSecrets.length, 1);
+        await call(self, 'DELETE', `${CS}/${own.json.clientSecrets[0].id}`, undefined, 403,
+            /its own client secrets/);
+
+        /* an organization admin who is not in the identity's project, or holds less there */
+        const oadm = await inviteAndSignup(owner, srv, 'org-admin3@example.com', { orgRole: 'admin' });
+        oadm.token = await readToken(oadm.cli);
+        await call(oadm, 'POST', CS, secretBody(), 403,
+            /member of project 'grants', which you are not/);
+        await ok(owner, ['members', 'add', 'org-admin3@example.com', '--role', 'viewer', ...pid]);
+        await call(oadm, 'POST', CS, secretBody(), 403,
+            /give identity 'self-minter' a client secret: in project 'grants' it has role 'member'/);
+        await refused(oadm.cli, ['identities', 'client-secret', 'create', '--identity',
+            'self-minter'], 3, /it has role 'member'/);
+        /* the project's admin, an organization admin, may: a new key pair, the old secret
+         * and the identity's tokens revoked */
+        await call(owner, 'POST', CS, secretBody(), 200);
+        const made = await ok(owner, ['identities', 'client-secret', 'create', '--identity',
+            'self-minter', '--format', 'json']);
+        const fresh = JSON.parse(made.stdout).clientSecret;
+        const list = await call(owner, 'GET', CS, undefined, 200);
+        assert.equal(list.json.clientSecrets.length, 3);
+        assert.equal(list.json.clientSecrets.filter((x) => !x.revoked).length, 1);
+        await call(self, 'GET', `${V1}/identities`, undefined, 401);
+        const again = await newCli(srv);
+        await ok(again, ['login', '--method=universal-auth', '--client-id', ident.clientId,
+            '--client-secret', fresh]);
+        const top = await ok(again, ['secrets', 'get', 'TOP', '--env', 'dev', '--plain', ...pid]);
+        assert.equal(top.stdout.trim(), 'top');
     });
 
 /* ---- the grant property, sampled through the server ---- */
