@@ -260,6 +260,10 @@ void api_members_update(struct req *r)
         goto out;
     }
     ret = r->srv->store->ops->member_set_role(r->srv->store, ctx.p.id, id, role_name);
+    if (ret == -EBUSY) { /* another admin was demoted meanwhile */
+        http_fail(r, 409, "the project's last admin cannot be demoted");
+        goto out;
+    }
     if (ret < 0) {
         http_fail(r, ret == -ENOENT ? 404 : 503, "member '%.64s' not found", id);
         goto out;
@@ -295,6 +299,10 @@ void api_members_remove(struct req *r)
         goto out;
     }
     ret = r->srv->store->ops->member_remove(r->srv->store, ctx.p.id, id);
+    if (ret == -EBUSY) { /* another admin was demoted meanwhile */
+        http_fail(r, 409, "the project's last admin cannot be removed");
+        goto out;
+    }
     if (ret < 0) {
         http_fail(r, ret == -ENOENT ? 404 : 503, "member '%.64s' not found", id);
         goto out;

@@ -455,6 +455,8 @@ struct store_ops {
      * OWNED: store_members_free. */
     int (*member_list)(struct store *s, const char *project_id, struct store_member **ret,
                        size_t *ret_n);
+    /* Both refuse with -EBUSY, in the same transaction as the change, when the
+     * project's last admin would stop being one; -ENOENT for no such member. */
     int (*member_remove)(struct store *s, const char *project_id, const char *principal_id);
     int (*member_set_role)(struct store *s, const char *project_id, const char *principal_id,
                            const char *role);

@@ -150,6 +150,7 @@ enum pg_stmt {
     ST_MEMBER_LIST,
     ST_MEMBER_DELETE,
     ST_MEMBER_SET_ROLE,
+    ST_MEMBER_LAST_ADMIN,
     ST_ROLE_INSERT,
     ST_ROLE_GET,
     ST_ROLE_LIST,
@@ -341,6 +342,11 @@ static const struct {
                                            "WHERE project_id = $1 AND principal_id = $2"},
     [ST_MEMBER_SET_ROLE] = {"set member role", "UPDATE project_members SET role = $3 "
                                                "WHERE project_id = $1 AND principal_id = $2"},
+    [ST_MEMBER_LAST_ADMIN] = {"find last admin",
+                              "SELECT 1 FROM project_members WHERE project_id = $1 "
+                              "AND principal_id = $2 AND role = 'admin' AND NOT EXISTS "
+                              "(SELECT 1 FROM project_members WHERE project_id = $1 "
+                              "AND principal_id <> $2 AND role = 'admin')"},
     [ST_ROLE_INSERT] = {"insert role", "INSERT INTO project_roles (" ROLE_COLS ") "
                                        "VALUES ($1, $2, $3, $4, $5, $6)"},
     [ST_ROLE_GET] = {"get role", "SELECT " ROLE_COLS " FROM project_roles "
@@ -2138,19 +2144,46 @@ static int pg_member_list(struct store *s, const char *project_id, struct store_
                    project_id);
 }
 
+struct member_change_tx {
+    const char *project_id, *principal_id, *role; /* role NULL: remove */
+};
+
+/* The project's row lock orders concurrent changes of its members, so that
+ * two admins demoting each other cannot both see the other one stay. */
+static int pg_member_change_body(struct pg_conn *c, void *arg)
+{
+    const struct member_change_tx *a = arg;
+    int r = pg_int(c, NULL, ST_PROJECT_LOCK_ALL, "t", a->project_id);
+
+    if (r <= 0)
+        return r < 0 ? r : -ENOENT;
+    if (!a->role || !streq(a->role, "admin")) {
+        r = pg_int(c, NULL, ST_MEMBER_LAST_ADMIN, "tt", a->project_id, a->principal_id);
+        if (r != 0)
+            return r < 0 ? r : -EBUSY;
+    }
+    r = a->role ? pg_run(c, ST_MEMBER_SET_ROLE, "ttt", a->project_id, a->principal_id, a->role)
+                : pg_run(c, ST_MEMBER_DELETE, "tt", a->project_id, a->principal_id);
+    return r < 0 ? r : r == 0 ? -ENOENT : 0;
+}
+
 static int pg_member_remove(struct store *s, const char *project_id, const char *principal_id)
 {
+    struct member_change_tx a = {project_id, principal_id, NULL};
+
     if (!project_id || !principal_id)
         return -EINVAL;
-    return pg_write1(s, true, ST_MEMBER_DELETE, "tt", project_id, principal_id);
+    return pg_tx(s, PG_TX_WRITE, pg_member_change_body, &a);
 }
 
 static int pg_member_set_role(struct store *s, const char *project_id, const char *principal_id,
                               const char *role)
 {
+    struct member_change_tx a = {project_id, principal_id, role};
+
     if (!project_id || !principal_id || !pg_fits(role, PG_ROLE_SIZE))
         return -EINVAL;
-    return pg_write1(s, true, ST_MEMBER_SET_ROLE, "ttt", project_id, principal_id, role);
+    return pg_tx(s, PG_TX_WRITE, pg_member_change_body, &a);
 }
 
 static int pg_role_create(struct store *s, const struct store_role *x)

@@ -133,6 +133,7 @@ enum sq_stmt {
     ST_MEMBER_LIST,
     ST_MEMBER_DELETE,
     ST_MEMBER_SET_ROLE,
+    ST_MEMBER_LAST_ADMIN,
     ST_ROLE_INSERT,
     ST_ROLE_GET,
     ST_ROLE_LIST,
@@ -387,6 +388,11 @@ static const struct {
                                            "WHERE project_id = ? AND principal_id = ?"},
     [ST_MEMBER_SET_ROLE] = {"set member role", "UPDATE project_members SET role = ?3 "
                                                "WHERE project_id = ?1 AND principal_id = ?2"},
+    [ST_MEMBER_LAST_ADMIN] = {"find last admin",
+                              "SELECT 1 FROM project_members WHERE project_id = ?1 "
+                              "AND principal_id = ?2 AND role = 'admin' AND NOT EXISTS "
+                              "(SELECT 1 FROM project_members WHERE project_id = ?1 "
+                              "AND principal_id <> ?2 AND role = 'admin')"},
     [ST_ROLE_INSERT] = {"insert role",
                         "INSERT INTO project_roles (" ROLE_COLS ") VALUES (?, ?, ?, ?, ?, ?)"},
     [ST_ROLE_GET] = {"get role", "SELECT " ROLE_COLS " FROM project_roles "
@@ -2460,11 +2466,35 @@ static int sq_member_list(struct store *s, const char *project_id, struct store_
     return r;
 }
 
+/* Removes the member (role NULL) or sets its role; -EBUSY, in the same
+ * transaction, when the project's last admin would stop being one. */
+static int sq_member_change(struct store *s, const char *project_id, const char *principal_id,
+                            const char *role)
+{
+    _cleanup_conn_ struct sq_conn *c = sq_writer(sq(s));
+    int r = sq_begin(c);
+
+    if (r < 0)
+        return r;
+    if (!role || !streq(role, "admin")) {
+        r = sq_int(c, NULL, ST_MEMBER_LAST_ADMIN, "tt", project_id, principal_id);
+        if (r != 0)
+            return r < 0 ? r : -EBUSY;
+    }
+    r = role ? sq_run(c, ST_MEMBER_SET_ROLE, "ttt", project_id, principal_id, role)
+             : sq_run(c, ST_MEMBER_DELETE, "tt", project_id, principal_id);
+    if (r < 0)
+        return r;
+    if (sqlite3_changes(c->db) == 0)
+        return -ENOENT;
+    return sq_commit(c);
+}
+
 static int sq_member_remove(struct store *s, const char *project_id, const char *principal_id)
 {
     if (!project_id || !principal_id)
         return -EINVAL;
-    return sq_write1(s, true, ST_MEMBER_DELETE, "tt", project_id, principal_id);
+    return sq_member_change(s, project_id, principal_id, NULL);
 }
 
 static int sq_member_set_role(struct store *s, const char *project_id, const char *principal_id,
@@ -2472,7 +2502,7 @@ static int sq_member_set_role(struct store *s, const char *project_id, const cha
 {
     if (!project_id || !principal_id || !sq_fits(role, SQ_ROLE_SIZE))
         return -EINVAL;
-    return sq_write1(s, true, ST_MEMBER_SET_ROLE, "ttt", project_id, principal_id, role);
+    return sq_member_change(s, project_id, principal_id, role);
 }
 
 static int sq_role_create(struct store *s, const struct store_role *x)

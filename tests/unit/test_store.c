@@ -1197,6 +1197,59 @@ Test(store, members_add_list_set_role_remove)
     cr_assert_null(list);
 }
 
+struct demote_worker {
+    pthread_t thread;
+    const char *who;
+    bool remove;
+    int ret;
+};
+
+static void *demote_main(void *arg)
+{
+    struct demote_worker *w = arg;
+
+    w->ret = w->remove ? st->ops->member_remove(st, PROJ_ID, w->who)
+                       : st->ops->member_set_role(st, PROJ_ID, w->who, "member");
+    return NULL;
+}
+
+/* The last admin stays, also when two admins demote (or remove) each other at
+ * once: exactly one of them succeeds. */
+Test(store, last_admin_stays, .timeout = 60)
+{
+    setup_project(); /* USER_ID is its admin */
+    add_user(USER2_ID, INVITE_ID, "Zed@example.com", 0x31);
+    cr_assert_eq(st->ops->member_set_role(st, PROJ_ID, USER_ID, "viewer"), -EBUSY);
+    cr_assert_eq(st->ops->member_remove(st, PROJ_ID, USER_ID), -EBUSY);
+    cr_assert_eq(st->ops->member_set_role(st, PROJ_ID, USER_ID, "admin"), 0, "stays admin");
+    cr_assert_eq(add_member("user", USER2_ID, "admin"), 0);
+
+    for (int round = 0; round < 20; round++) {
+        struct demote_worker w[2] = {{.who = USER_ID, .remove = round % 2},
+                                     {.who = USER2_ID, .remove = round % 3 == 0}};
+        struct store_member *list = NULL;
+        size_t n = 0, admins = 0;
+
+        for (int i = 0; i < 2; i++)
+            cr_assert_eq(pthread_create(&w[i].thread, NULL, demote_main, &w[i]), 0);
+        for (int i = 0; i < 2; i++)
+            pthread_join(w[i].thread, NULL);
+        cr_assert((w[0].ret == 0 && w[1].ret == -EBUSY) || (w[0].ret == -EBUSY && w[1].ret == 0),
+                  "round %d: %d %d", round, w[0].ret, w[1].ret);
+        cr_assert_eq(st->ops->member_list(st, PROJ_ID, &list, &n), 0);
+        for (size_t i = 0; i < n; i++)
+            admins += strcmp(list[i].role, "admin") == 0;
+        store_members_free(list, n);
+        cr_assert_eq(admins, 1, "round %d", round);
+        /* back to two admins */
+        for (int i = 0; i < 2; i++)
+            if (w[i].ret == 0 && w[i].remove)
+                cr_assert_eq(add_member("user", w[i].who, "admin"), 0);
+            else if (w[i].ret == 0)
+                cr_assert_eq(st->ops->member_set_role(st, PROJ_ID, w[i].who, "admin"), 0);
+    }
+}
+
 static int create_role(const char *id, const char *slug, const char *name)
 {
     struct store_role r = {.slug = (char *)slug,
