@@ -228,7 +228,12 @@ void api_identities_delete(struct req *r)
     if (identity_open(r, false, &id) < 0)
         return;
     ret = r->srv->store->ops->identity_delete(r->srv->store, id.id);
-    if (ret < 0) {
+    if (ret == -EBUSY) {
+        http_fail(r, 409,
+                  "machine identity '%s' is the last admin of a project: make someone else "
+                  "admin there first",
+                  id.name);
+    } else if (ret < 0) {
         http_fail(r, 503, "store failure deleting an identity (%d)", ret);
     } else {
         meta = json_pack("{s:s, s:s}", "identityId", id.id, "name", id.name);

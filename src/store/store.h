@@ -479,7 +479,8 @@ struct store_ops {
                                      struct store_identity *ret);
     int (*identity_list)(struct store *s, const char *org_id, struct store_identity **ret,
                          size_t *ret_n);
-    /* Deletes the identity, its secrets, tokens and memberships. */
+    /* Deletes the identity, its secrets, tokens and memberships; -EBUSY when
+     * it is the last admin of a project. */
     int (*identity_delete)(struct store *s, const char *id);
     int (*client_secret_create)(struct store *s, const struct store_client_secret *cs);
     int (*client_secret_list)(struct store *s, const char *identity_id,

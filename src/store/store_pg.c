@@ -151,6 +151,8 @@ enum pg_stmt {
     ST_MEMBER_DELETE,
     ST_MEMBER_SET_ROLE,
     ST_MEMBER_LAST_ADMIN,
+    ST_IDENTITY_LAST_ADMIN,
+    ST_IDENTITY_LOCK_PROJECTS,
     ST_ROLE_INSERT,
     ST_ROLE_GET,
     ST_ROLE_LIST,
@@ -347,6 +349,19 @@ static const struct {
                               "AND principal_id = $2 AND role = 'admin' AND NOT EXISTS "
                               "(SELECT 1 FROM project_members WHERE project_id = $1 "
                               "AND principal_id <> $2 AND role = 'admin')"},
+    /* the projects the identity is an admin of, locked as member_change does */
+    [ST_IDENTITY_LOCK_PROJECTS] = {"lock identity admin projects",
+                                   "SELECT 1 FROM projects WHERE id IN (SELECT project_id "
+                                   "FROM project_members WHERE principal_id = $1 "
+                                   "AND role = 'admin') ORDER BY id FOR UPDATE"},
+    /* a project where the identity is the only admin */
+    [ST_IDENTITY_LAST_ADMIN] =
+        {"find identity as last admin",
+         "SELECT 1 FROM projects p WHERE p.id IN (SELECT project_id "
+         "FROM project_members WHERE principal_id = $1 AND role = 'admin') "
+         "AND NOT EXISTS (SELECT 1 FROM project_members o WHERE "
+         "o.project_id = p.id AND o.principal_id <> $1 AND o.role = 'admin') "
+         "LIMIT 1"},
     [ST_ROLE_INSERT] = {"insert role", "INSERT INTO project_roles (" ROLE_COLS ") "
                                        "VALUES ($1, $2, $3, $4, $5, $6)"},
     [ST_ROLE_GET] = {"get role", "SELECT " ROLE_COLS " FROM project_roles "
@@ -2316,7 +2331,13 @@ static int pg_identity_list(struct store *s, const char *org_id, struct store_id
 static int pg_identity_delete_body(struct pg_conn *c, void *arg)
 {
     const char *id = arg;
-    int r = pg_run(c, ST_IDENTITY_DELETE, "t", id);
+    int r = pg_run(c, ST_IDENTITY_LOCK_PROJECTS, "t", id);
+
+    if (r >= 0)
+        r = pg_int(c, NULL, ST_IDENTITY_LAST_ADMIN, "t", id);
+    if (r != 0)
+        return r < 0 ? r : -EBUSY;
+    r = pg_run(c, ST_IDENTITY_DELETE, "t", id);
 
     if (r <= 0)
         return r < 0 ? r : -ENOENT;

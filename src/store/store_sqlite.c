@@ -134,6 +134,7 @@ enum sq_stmt {
     ST_MEMBER_DELETE,
     ST_MEMBER_SET_ROLE,
     ST_MEMBER_LAST_ADMIN,
+    ST_IDENTITY_LAST_ADMIN,
     ST_ROLE_INSERT,
     ST_ROLE_GET,
     ST_ROLE_LIST,
@@ -393,6 +394,14 @@ static const struct {
                               "AND principal_id = ?2 AND role = 'admin' AND NOT EXISTS "
                               "(SELECT 1 FROM project_members WHERE project_id = ?1 "
                               "AND principal_id <> ?2 AND role = 'admin')"},
+    /* a project where the identity is the only admin */
+    [ST_IDENTITY_LAST_ADMIN] =
+        {"find identity as last admin",
+         "SELECT 1 FROM projects p WHERE p.id IN (SELECT project_id "
+         "FROM project_members WHERE principal_id = ?1 AND role = 'admin') "
+         "AND NOT EXISTS (SELECT 1 FROM project_members o WHERE "
+         "o.project_id = p.id AND o.principal_id <> ?1 AND o.role = 'admin') "
+         "LIMIT 1"},
     [ST_ROLE_INSERT] = {"insert role",
                         "INSERT INTO project_roles (" ROLE_COLS ") VALUES (?, ?, ?, ?, ?, ?)"},
     [ST_ROLE_GET] = {"get role", "SELECT " ROLE_COLS " FROM project_roles "
@@ -2643,7 +2652,11 @@ static int sq_identity_delete(struct store *s, const char *id)
     if (!id)
         return -EINVAL;
     c = sq_writer(sq(s));
-    if ((r = sq_begin(c)) < 0 || (r = sq_run(c, ST_IDENTITY_DELETE, "t", id)) < 0)
+    if ((r = sq_begin(c)) < 0 || (r = sq_int(c, NULL, ST_IDENTITY_LAST_ADMIN, "t", id)) < 0)
+        return r;
+    if (r > 0)
+        return -EBUSY;
+    if ((r = sq_run(c, ST_IDENTITY_DELETE, "t", id)) < 0)
         return r;
     if (sqlite3_changes(c->db) == 0)
         return -ENOENT;

@@ -1250,6 +1250,23 @@ Test(store, last_admin_stays, .timeout = 60)
     }
 }
 
+/* Deleting an identity that is a project's only admin would leave it without one. */
+Test(store, identity_delete_keeps_the_last_admin)
+{
+    struct store_member m = {0};
+
+    setup_project(); /* USER_ID is its admin */
+    cr_assert_eq(create_identity(IDENT_ID, CLIENT_ID, "admin-bot", NULL), 0);
+    cr_assert_eq(add_member("identity", IDENT_ID, "admin"), 0);
+    cr_assert_eq(st->ops->member_set_role(st, PROJ_ID, USER_ID, "member"), 0);
+    cr_assert_eq(st->ops->identity_delete(st, IDENT_ID), -EBUSY);
+    cr_assert_eq(st->ops->member_get(st, PROJ_ID, IDENT_ID, &m), 0, "nothing deleted");
+    store_member_release(&m);
+    cr_assert_eq(st->ops->member_set_role(st, PROJ_ID, USER_ID, "admin"), 0);
+    cr_assert_eq(st->ops->identity_delete(st, IDENT_ID), 0);
+    cr_assert_eq(st->ops->member_get(st, PROJ_ID, IDENT_ID, &m), -ENOENT);
+}
+
 static int create_role(const char *id, const char *slug, const char *name)
 {
     struct store_role r = {.slug = (char *)slug,
