@@ -238,8 +238,8 @@ void api_members_update(struct req *r)
         return;
     if (streq(id, r->who.id)) {
         http_fail(r, 403,
-                  "you cannot change your own role: another member who may edit members "
-                  "and holds the new role's rights has to");
+                  "you cannot change your own role: ask another member who may edit members "
+                  "(and holds the role's rights) to do it");
         goto out;
     }
     if (!role_exists(r, ctx.p.id, role_name)) {

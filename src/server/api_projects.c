@@ -168,8 +168,8 @@ int project_may_grant(struct req *r, struct project_ctx *ctx, const struct authz
                   "you cannot %s: it would give %s, which your role '%s' does not allow (nobody "
                   "grants a right they do not hold)%s",
                   what, buf_str(&why), ctx->m.role,
-                  approximate ? "; a folder pattern with a wildcard inside a name, or '**' "
-                                "before its end, counts as its whole starting folder here: write "
+                  approximate ? "; folder patterns with a wildcard inside a name, or '**' "
+                                "before their end, are compared on the safe side only: write "
                                 "FOLDER, FOLDER/* or FOLDER/** instead"
                               : "");
     return -EACCES;
