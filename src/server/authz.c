@@ -13,7 +13,15 @@
  * unrestricted.
  *
  * The JSON form is validated strictly: every refusal says which rule and why,
- * quoting at most a short printable name from the input. */
+ * quoting at most a short printable name from the input.
+ *
+ * Grants (authz_policy_covers) are decided by trying both policies on every
+ * request that tells them apart: rules only compare environment names for
+ * equality, and folder globs of the forms FOLDER, FOLDER/ * and FOLDER/ **
+ * only ask whether a path is a named folder, its child or a deeper descendant,
+ * so the named environments, one unnamed one, each named folder with a child
+ * and a grandchild of an unnamed name, and "none given" cover every case.
+ * Other globs are first rounded to those forms on the safe side. */
 #include "authz.h"
 
 #include <errno.h>
