@@ -306,7 +306,7 @@ function within(granted, granter) {
     return true;
 }
 
-test('grant property sample: random roles grant random roles, members and tokens', T, async (t) => {
+test('grant property sample: random roles grant random roles, members, identities and tokens', T, async (t) => {
     let seed = 20261206;
     const rnd = (n) => {
         seed = (seed * 1103515245 + 12345) % 2147483648;
@@ -331,7 +331,7 @@ test('grant property sample: random roles grant random roles, members and tokens
     /* what the granter needs to attempt each kind of grant at all */
     const tools = [{ subject: 'roles', actions: ['create'] },
         { subject: 'service-tokens', actions: ['create'] },
-        { subject: 'members', actions: ['read', 'edit'] }];
+        { subject: 'members', actions: ['read', 'create', 'edit'] }];
 
     /* often a part of the granter's own role (with its deny rules), so that
      * both answers come up */
@@ -345,6 +345,8 @@ test('grant property sample: random roles grant random roles, members and tokens
     };
     const granter = await person('granter', 'no-access');
     const target = await person('target', 'no-access');
+    const bot = JSON.parse((await ok(owner, ['identities', 'create', 'sample-bot', '--format',
+        'json'])).stdout);
     let yes = 0, no = 0;
     const attempt = async (what, res, want) => {
         assert.equal(res.status, want ? 200 : 403, `${what}: ${res.text}`);
@@ -387,6 +389,14 @@ test('grant property sample: random roles grant random roles, members and tokens
                 body: { role: `y-${i}` } }), want);
         if (want)
             await call(owner, 'PATCH', `${P}/members/${target.id}`, { role: 'no-access' }, 200);
+
+        /* an identity added to the project with that role */
+        await attempt(`round ${i}: identity with role ${JSON.stringify(theirs)}`,
+            await apiCall(srv, 'POST', `${P}/members`, { token: granter.token,
+                body: { principalType: 'identity', principalId: bot.identityId, role: `y-${i}`,
+                    encryptedProjectKey: randomBytes(80).toString('base64') } }), want);
+        if (want)
+            await call(owner, 'DELETE', `${P}/members/${bot.identityId}`, undefined, 200);
     }
     t.diagnostic(`${yes} grants allowed, ${no} refused`);
     assert.ok(yes > 0 && no > 0, 'the sample exercises both answers');
