@@ -132,7 +132,9 @@ static const struct command commands[] = {
      "role's slug.\n"},
     {"members list", cmd_members_list, "arca members list [--project-id ID] [--format json]\n"},
     {"members update", cmd_members_update,
-     "arca members update EMAIL|IDENTITY-NAME --role ROLE [--project-id ID]\n"},
+     "arca members update EMAIL|IDENTITY-NAME --role ROLE [--project-id ID]\n"
+     "Nobody changes their own role, nor gives, changes or removes a role with a right their\n"
+     "own role lacks (exit 3); the last admin stays (exit 7).\n"},
     {"members remove", cmd_members_remove,
      "arca members remove EMAIL|IDENTITY-NAME [--project-id ID]\n"
      "The member loses access to new versions; rotate the key ('arca projects rotate-key') so\n"
@@ -181,7 +183,8 @@ static const struct command commands[] = {
      "                          [--access read|read-write] [--expires-in 30d|12h|45m|3600s|0]\n"
      "                          [--project-id ID] [--format json]\n"
      "Creates a service token and prints it once: st.<id>.<secret>.<key>.  The <key> part\n"
-     "never reaches the server.  Use it as ARCA_TOKEN=... arca run --env ENV -- COMMAND.\n"},
+     "never reaches the server.  Use it as ARCA_TOKEN=... arca run --env ENV -- COMMAND.\n"
+     "Your own role must allow each scope for every folder its PATH can match (else exit 3).\n"},
     {"service-token list", cmd_service_token_list,
      "arca service-token list [--project-id ID] [--format json]\n"},
     {"service-token revoke", cmd_service_token_revoke,
