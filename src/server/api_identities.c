@@ -264,6 +264,10 @@ static int may_mint_for(struct req *r, const struct store_identity *id)
         char what[NAME_TITLE_MAX + NAME_SLUG_MAX + 96];
 
         ret = s->ops->member_get(s, v[i].id, id->id, &theirs);
+        if (ret == -ENOENT) { /* it left the project meanwhile */
+            ret = 0;
+            continue;
+        }
         if (ret == 0)
             ret = s->ops->member_get(s, v[i].id, r->who.id, &mine);
         store_member_release(&mine);
