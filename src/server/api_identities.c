@@ -187,8 +187,7 @@ void api_identities_list(struct req *r)
 }
 
 /* The identity of path parameter 0, if the caller is an admin of its
- * organization (or, with self_ok, the identity itself: it may list its client
- * secrets, never make or revoke them).  404 otherwise. */
+ * organization (or, with self_ok, the identity itself).  404 otherwise. */
 static int identity_open(struct req *r, bool self_ok, struct store_identity *ret)
 {
     const char *id = req_param(r, 0);
@@ -196,17 +195,8 @@ static int identity_open(struct req *r, bool self_ok, struct store_identity *ret
     int rc =
         name_uuid_valid(id) ? r->srv->store->ops->identity_get(r->srv->store, id, ret) : -ENOENT;
 
-    if (rc == 0 && r->who.kind == PRINCIPAL_IDENTITY && streq(r->who.id, id)) {
-        if (self_ok)
-            return 0;
-        audit_log(r, &(struct audit_event){
-                         .event = "permission.denied", .outcome = "denied", .org_id = ret->org_id});
-        store_identity_release(ret);
-        http_fail(r, 403,
-                  "an identity cannot make or revoke its own client secrets: an organization "
-                  "admin who holds its project roles does ('arca identities client-secret')");
-        return -EACCES;
-    }
+    if (rc == 0 && self_ok && r->who.kind == PRINCIPAL_IDENTITY && streq(r->who.id, id))
+        return 0;
     if (rc == 0 && org_role_of(r, ret->org_id, role) == 0) {
         if (streq(role, "admin"))
             return 0;
@@ -244,6 +234,20 @@ void api_identities_delete(struct req *r)
         json_decref(meta);
     }
     store_identity_release(&id);
+}
+
+/* An identity never makes or revokes its own client secrets (it may list
+ * them): a leaked access token must not turn into a lasting login.  Replies
+ * 403 and returns true for the identity itself. */
+static bool self_refused(struct req *r)
+{
+    if (r->who.kind != PRINCIPAL_IDENTITY || !streq(r->who.id, req_param(r, 0)))
+        return false;
+    audit_log(r, &(struct audit_event){.event = "permission.denied", .outcome = "denied"});
+    http_fail(r, 403,
+              "an identity cannot make or revoke its own client secrets: an organization admin "
+              "who holds its project roles does ('arca identities client-secret')");
+    return true;
 }
 
 /* A new client secret gives whoever holds it everything the identity may do,
@@ -353,7 +357,7 @@ void api_client_secrets_create(struct req *r)
     size_t n = 0;
     int ret;
 
-    if (!body || identity_open(r, false, &id) < 0)
+    if (!body || self_refused(r) || identity_open(r, false, &id) < 0)
         return;
     if (client_secret_parse(r, body, id.id, &cs, &esk) < 0 ||
         (rekey && rekey_parse(r, body, &pk, &m, &bufs, &n) < 0) || may_mint_for(r, &id) < 0)
@@ -418,7 +422,7 @@ void api_client_secrets_revoke(struct req *r)
     json_t *meta;
     int ret;
 
-    if (identity_open(r, false, &id) < 0)
+    if (self_refused(r) || identity_open(r, false, &id) < 0)
         return;
     ret = r->srv->store->ops->client_secret_revoke(r->srv->store, id.id, sid);
     if (ret < 0) {
