@@ -148,8 +148,8 @@ int project_may_grant(struct req *r, struct project_ctx *ctx, const struct authz
 
     if (ret == 0)
         return 0;
-    if (ret == -ENOMEM) {
-        http_fail(r, 500, "out of memory");
+    if (ret != -EACCES && ret != -E2BIG) {
+        http_fail(r, 500, "cannot compare %s with your role (%d)", what, ret);
         return ret;
     }
     meta =

@@ -119,7 +119,14 @@ void authz_policy_free(struct authz_policy *p)
     for (size_t i = 0; i < p->n; i++)
         rule_release(&p->rules[i]);
     free(p->rules);
+    authz_policy_free(p->within);
     free(p);
+}
+
+void authz_policy_limit(struct authz_policy *p, struct authz_policy *within)
+{
+    authz_policy_free(p->within);
+    p->within = within;
 }
 
 static void authz_policy_freep(struct authz_policy **p)
@@ -288,6 +295,8 @@ bool authz_allows(const struct authz_policy *p, enum authz_subject subject, unsi
         return false;
     if (action == 0 || (action & (action - 1)) != 0 || (action & ~(unsigned)AUTHZ_ALL) != 0)
         return false; /* not exactly one known action */
+    if (p->within && !authz_allows(p->within, subject, action, env, path))
+        return false;
 
     for (size_t i = 0; i < p->n; i++) {
         const struct authz_rule *r = &p->rules[i];
@@ -865,7 +874,7 @@ int authz_policy_covers(const struct authz_policy *granter, const struct authz_p
 
     if (approximate)
         *approximate = false;
-    if (!granter || !granted)
+    if (!granter || !granted || granter->within)
         return -EINVAL;
     r = policy_round(granter, false, &have, &rounded);
     if (r == 0)

@@ -58,6 +58,9 @@ struct authz_rule {
 struct authz_policy {
     struct authz_rule *rules; /* OWNED */
     size_t n;
+    /* OWNED; NULL, or a policy that must allow each request as well: a
+     * service token's is its creator's current role (authz_policy_limit) */
+    struct authz_policy *within;
 };
 
 /* The built-in project roles:
@@ -84,6 +87,9 @@ int authz_policy_for_scopes(const char *const *envs, const char *const *globs, s
 
 void authz_policy_free(struct authz_policy *p);
 
+/* Limits p to what within allows too (TAKES within; replaces an earlier one). */
+void authz_policy_limit(struct authz_policy *p, struct authz_policy *within);
+
 /* Is action (one bit) on subject allowed?  env and path are the environment
  * slug and canonical folder path of the object for secrets and folders, NULL
  * otherwise. */
@@ -106,7 +112,8 @@ bool authz_allows(const struct authz_policy *p, enum authz_subject subject, unsi
  * that gives more (granted allows, granter denies), and as matching nothing
  * where that gives less (granted denies, granter allows).  The answer never
  * says yes wrongly; *approximate (may be NULL) tells whether a refusal may be
- * due to that rounding. */
+ * due to that rounding.  A granted policy's `within` is left out (it only
+ * narrows); a granter with one is -EINVAL (service tokens grant nothing). */
 int authz_policy_covers(const struct authz_policy *granter, const struct authz_policy *granted,
                         struct buf *why, bool *approximate);
 

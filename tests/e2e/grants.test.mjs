@@ -136,6 +136,17 @@ test('a service token never exceeds its creator, deny rules and near misses incl
         await call(alice, 'POST', `${P}/service-tokens`, body('dev', '/**'), 403,
             /cannot create this service token: it would give secrets:read in dev:\/<other>/);
         await call(owner, 'POST', `${P}/service-tokens`, body('dev', '/app-*/**'), 200);
+
+        /* a token never does more than its creator may now: a narrower role narrows it,
+         * and it ends when its creator leaves the project */
+        const list = `${P}/secrets?environment=dev&secretPath=%2F`;
+        await call(tok, 'GET', list, undefined, 200);
+        await ok(owner, ['members', 'update', alice.email, '--role', 'prod-reader', ...pid]);
+        await call(tok, 'GET', list, undefined, 403);
+        await ok(owner, ['members', 'update', alice.email, '--role', 'root-reader', ...pid]);
+        await call(tok, 'GET', list, undefined, 200);
+        await ok(owner, ['members', 'remove', alice.email, ...pid]);
+        await call(tok, 'GET', list, undefined, 401, /creator is no longer a member/);
     });
 
 /* Item 2: members:edit set its own role to admin; members:create added an admin. */

@@ -461,6 +461,30 @@ Test(authz, refusals_never_echo_long_input)
             "unknown subject (not shown)");
 }
 
+/* A service token's policy limited by its creator's current role. */
+Test(authz, limit_by_a_second_policy)
+{
+    const char *env = "dev", *glob = "/**";
+    struct authz_policy *t = NULL;
+    struct authz_policy *creator =
+        from_json("[{\"subject\":\"secrets\",\"actions\":[\"read\"],\"environments\":[\"dev\"],"
+                  "\"secretPath\":\"/app/**\"}]");
+    _cleanup_buf_ struct buf why = BUF_INIT;
+
+    cr_assert_eq(authz_policy_for_scopes(&env, &glob, 1, true, &t), 0);
+    cr_assert(authz_allows(t, AUTHZ_SECRETS, AUTHZ_READ, "dev", "/db"));
+    authz_policy_limit(t, creator);
+    cr_assert_not(authz_allows(t, AUTHZ_SECRETS, AUTHZ_READ, "dev", "/db"));
+    cr_assert(authz_allows(t, AUTHZ_SECRETS, AUTHZ_READ, "dev", "/app/x"));
+    cr_assert_not(authz_allows(t, AUTHZ_SECRETS, AUTHZ_CREATE, "dev", "/app/x"));
+    cr_assert_not(authz_allows(t, AUTHZ_SECRETS, AUTHZ_READ, "prod", "/app/x"));
+    /* a limited policy grants nothing */
+    cr_assert_eq(authz_policy_covers(t, t, &why, NULL), -EINVAL);
+    authz_policy_limit(t, builtin("admin")); /* replaces (and frees) the first */
+    cr_assert(authz_allows(t, AUTHZ_SECRETS, AUTHZ_CREATE, "dev", "/db"));
+    authz_policy_free(t);
+}
+
 /* ---- grants: authz_policy_covers ---- */
 
 /* covers(granter, granted): 0, or -EACCES with why matching the substring want
