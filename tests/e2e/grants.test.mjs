@@ -1,7 +1,8 @@
 // grants.test.mjs - nobody grants, assigns or mints a right they do not hold
 // (issue 11, items 1-3), against the real server and CLI:
 //  - a service token's scopes stay within its creator's role for every
-//    environment and folder its pattern matches, deny rules included;
+//    environment and folder its pattern matches, deny rules included, and at
+//    each use within the creator's role of the moment;
 //  - members: nobody gives, changes or takes away a role with a right they lack,
 //    nobody changes their own role, the last admin stays; the same for custom
 //    roles and for identities added to projects;
