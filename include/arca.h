@@ -401,13 +401,17 @@ struct arca_client_secret_options {
     int64_t num_uses_limit;  /* logins allowed; 0: unlimited */
 };
 
-/* Makes a further client secret for the identity who (its name or id), which
- * must be the identity logged in on a: the new secret seals the identity's
- * private key, and only the identity's own session holds it.  Made and sealed
- * as by arca_identity_create.  *ret_client_secret is shown once (OWNED, SECRET:
- * arca_secret_string_free); ret optional; opts may be NULL.  -EACCES when a is
- * not logged in as that identity (a user, even an organization admin, cannot),
- * -ENOENT for an unknown identity. */
+/* Makes a new client secret for the identity who (its name or id), as an
+ * organization admin who holds the identity's role in each of its projects;
+ * an identity never makes its own.  This client cannot open the identity's
+ * private key, so the secret comes with a new key pair: the project key of each
+ * of the identity's projects (opened here) is sealed to the new public key, and
+ * the server revokes the identity's other client secrets and their access
+ * tokens in the same transaction.  *ret_client_secret is shown once (OWNED,
+ * SECRET: arca_secret_string_free); ret optional; opts may be NULL.  -EACCES
+ * when a is an identity's session or the server refuses (not an organization
+ * admin, or a role of the identity's that the caller does not hold), -ENOENT
+ * for an unknown identity. */
 int arca_client_secret_create(struct arca *a, const char *who,
                               const struct arca_client_secret_options *opts,
                               struct arca_client_secret **ret, char **ret_client_secret);

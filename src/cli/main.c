@@ -158,7 +158,9 @@ static const struct command commands[] = {
      "role's slug.\n"},
     {"members list", cmd_members_list, "arca members list [--project-id ID] [--format json]\n"},
     {"members update", cmd_members_update,
-     "arca members update EMAIL|IDENTITY-NAME --role ROLE [--project-id ID]\n"},
+     "arca members update EMAIL|IDENTITY-NAME --role ROLE [--project-id ID]\n"
+     "Nobody changes their own role, nor gives, changes or removes a role with a right their\n"
+     "own role lacks (exit 3); the last admin stays (exit 7).\n"},
     {"members remove", cmd_members_remove,
      "arca members remove EMAIL|IDENTITY-NAME [--project-id ID]\n"
      "The member loses access to new versions; rotate the key ('arca projects rotate-key') so\n"
@@ -187,11 +189,12 @@ static const struct command commands[] = {
     {"identities client-secret create", cmd_client_secret_create,
      "arca identities client-secret create --identity NAME|ID [--description D] [--ttl 30d]\n"
      "                                     [--num-uses-limit N] [--format json]\n"
-     "Makes a further client secret for a machine identity and prints it once.  Run it as the\n"
-     "identity itself (ARCA_CLIENT_ID / ARCA_CLIENT_SECRET, or 'arca login\n"
-     "--method=universal-auth'): the new secret seals the identity's private key, which only\n"
-     "its own session holds; a user gets exit 3.  --ttl: it expires after that long (default\n"
-     "never); --num-uses-limit: logins it allows (default 0: unlimited).  JSON:\n"
+     "Makes a new client secret for a machine identity and prints it once.  Organization\n"
+     "admins who hold the identity's role in each of its projects (else exit 3); never the\n"
+     "identity itself.  The secret comes with a new key pair (the project keys are sealed to\n"
+     "it here), so the identity's other client secrets and their tokens are revoked.\n"
+     "--ttl: it expires after that long (default never); --num-uses-limit: logins it allows\n"
+     "(default 0: unlimited).  JSON:\n"
      "{\"clientSecretId\", \"clientSecret\", \"prefix\", \"expiresAt\", \"numUsesLimit\"}.\n"},
     {"identities client-secret list", cmd_client_secret_list,
      "arca identities client-secret list --identity NAME|ID [--format json]\n"
@@ -199,14 +202,15 @@ static const struct command commands[] = {
      "DESCRIPTION.  Organization admins or the identity itself.\n"},
     {"identities client-secret revoke", cmd_client_secret_revoke,
      "arca identities client-secret revoke SECRET-ID --identity NAME|ID\n"
-     "Revokes one client secret: it no longer logs in.  Organization admins or the identity\n"
-     "itself.\n"},
+     "Revokes one client secret: it no longer logs in.  Organization admins; never the\n"
+     "identity itself.\n"},
     {"service-token create", cmd_service_token_create,
      "arca service-token create --name NAME --env ENV [--path PATH] [--scope ENV:PATH ...]\n"
      "                          [--access read|read-write] [--expires-in 30d|12h|45m|3600s|0]\n"
      "                          [--project-id ID] [--format json]\n"
      "Creates a service token and prints it once: st.<id>.<secret>.<key>.  The <key> part\n"
-     "never reaches the server.  Use it as ARCA_TOKEN=... arca run --env ENV -- COMMAND.\n"},
+     "never reaches the server.  Use it as ARCA_TOKEN=... arca run --env ENV -- COMMAND.\n"
+     "Your own role must allow each scope for every folder its PATH can match (else exit 3).\n"},
     {"service-token list", cmd_service_token_list,
      "arca service-token list [--project-id ID] [--format json]\n"},
     {"service-token revoke", cmd_service_token_revoke,

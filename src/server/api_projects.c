@@ -40,24 +40,30 @@ void project_release(struct project_ctx *ctx)
     ctx->policy = NULL;
 }
 
-/* Compiles the member's role: built-in, or a custom role of the project. */
-static int load_policy(struct req *r, struct project_ctx *ctx)
+int project_role_policy(struct req *r, const char *project_id, const char *role_name,
+                        struct authz_policy **ret)
 {
     struct store_role role = {0};
     _cleanup_buf_ struct buf err = BUF_INIT;
-    int ret;
+    int rc;
 
+    if (authz_role_is_builtin(role_name))
+        return authz_policy_builtin(role_name, ret);
+    rc = r->srv->store->ops->role_get(r->srv->store, project_id, role_name, &role);
+    if (rc == 0)
+        rc = authz_policy_from_json(role.rules, strlen(role.rules), ret, &err);
+    store_role_release(&role);
+    if (rc == -ENOENT) /* the role was deleted: nothing is allowed */
+        rc = authz_policy_builtin("no-access", ret);
+    return rc;
+}
+
+/* Compiles the member's role: built-in, or a custom role of the project. */
+static int load_policy(struct req *r, struct project_ctx *ctx)
+{
     if (ctx->policy)
         return 0;
-    if (authz_role_is_builtin(ctx->m.role))
-        return authz_policy_builtin(ctx->m.role, &ctx->policy);
-    ret = r->srv->store->ops->role_get(r->srv->store, ctx->p.id, ctx->m.role, &role);
-    if (ret == 0)
-        ret = authz_policy_from_json(role.rules, strlen(role.rules), &ctx->policy, &err);
-    store_role_release(&role);
-    if (ret == -ENOENT) /* the role was deleted: nothing is allowed */
-        ret = authz_policy_builtin("no-access", &ctx->policy);
-    return ret;
+    return project_role_policy(r, ctx->p.id, ctx->m.role, &ctx->policy);
 }
 
 /* Records a request for a project the caller is not in (or that does not
@@ -145,6 +151,60 @@ int project_allows(struct req *r, struct project_ctx *ctx, int subject, unsigned
         http_fail(r, 403, "you are not allowed to %s %s in this project (role '%s')", aname, sname,
                   ctx->m.role);
     return -EACCES;
+}
+
+int project_may_grant(struct req *r, struct project_ctx *ctx, const struct authz_policy *granted,
+                      const char *what)
+{
+    _cleanup_buf_ struct buf why = BUF_INIT;
+    bool approximate = false;
+    json_t *meta;
+    int ret = authz_policy_covers(ctx->policy, granted, &why, &approximate);
+
+    if (ret == 0)
+        return 0;
+    if (ret != -EACCES && ret != -E2BIG) {
+        http_fail(r, 500, "cannot compare %s with your role (%d)", what, ret);
+        return ret;
+    }
+    meta =
+        json_pack("{s:s, s:s, s:s}", "grant", what, "missing", buf_str(&why), "role", ctx->m.role);
+    audit_log(r, &(struct audit_event){.event = "permission.denied",
+                                       .outcome = "denied",
+                                       .org_id = ctx->p.org_id,
+                                       .project_id = ctx->p.id,
+                                       .metadata = meta});
+    json_decref(meta);
+    if (ret == -E2BIG)
+        http_fail(r, 400, "cannot check %s against your role '%s': %s", what, ctx->m.role,
+                  buf_str(&why));
+    else
+        http_fail(r, 403,
+                  "you cannot %s: it would give %s, which your role '%s' does not allow (nobody "
+                  "grants a right they do not hold)%s",
+                  what, buf_str(&why), ctx->m.role,
+                  approximate ? "; folder patterns with a wildcard inside a name, or '**' "
+                                "before their end, are compared on the safe side only: write "
+                                "FOLDER, FOLDER/* or FOLDER/** instead"
+                              : "");
+    return -EACCES;
+}
+
+int project_may_grant_role(struct req *r, struct project_ctx *ctx, const char *role_name,
+                           const char *what)
+{
+    struct authz_policy *p = NULL;
+    char text[NAME_TITLE_MAX + 4 * NAME_SLUG_MAX];
+    int ret = project_role_policy(r, ctx->p.id, role_name, &p);
+
+    if (ret < 0) {
+        http_fail(r, 503, "cannot read role '%.64s' (%d)", role_name, ret);
+        return ret;
+    }
+    snprintf(text, sizeof(text), "%s '%.64s'", what, role_name);
+    ret = project_may_grant(r, ctx, p, text);
+    authz_policy_free(p);
+    return ret;
 }
 
 json_t *project_json(const struct store_project *p)

@@ -231,6 +231,20 @@ int project_allows(struct req *r, struct project_ctx *ctx, int subject, unsigned
 bool project_can(struct req *r, struct project_ctx *ctx, int subject, unsigned action,
                  const char *env, const char *path);
 void project_release(struct project_ctx *ctx);
+/* The compiled policy of role_name in project_id (built-in or custom; a
+ * deleted custom role is no-access); ret OWNED. */
+int project_role_policy(struct req *r, const char *project_id, const char *role_name,
+                        struct authz_policy **ret);
+/* May the caller grant what `granted` allows (authz_policy_covers against the
+ * caller's own policy)?  0, or replies 403 naming a missing right (audited as
+ * permission.denied), 400 when too large to compare, and returns < 0.  what
+ * completes "you cannot ...", e.g. "give role 'admin'". */
+int project_may_grant(struct req *r, struct project_ctx *ctx, const struct authz_policy *granted,
+                      const char *what);
+/* project_may_grant for the rights of role_name; what is followed by the
+ * role's name ("give role" -> "you cannot give role 'admin': ..."). */
+int project_may_grant_role(struct req *r, struct project_ctx *ctx, const char *role_name,
+                           const char *what);
 json_t *project_json(const struct store_project *p);
 /* The project key from the project's server-access copy, into ret
  * (SEAL_KEY_BYTES, wiped by the caller with seal_wipe: a buffer of the
