@@ -70,6 +70,7 @@ int cmd_server(struct cli *c)
         .audit_async = c->audit_async,
         .tls_cert = c->tls_cert ? c->tls_cert : getenv("ARCA_TLS_CERT"),
         .tls_key = c->tls_key ? c->tls_key : getenv("ARCA_TLS_KEY"),
+        .metrics_listen = c->metrics_listen ? c->metrics_listen : getenv("ARCA_METRICS_LISTEN"),
     };
     static const char *const levels[] = {"debug", "info", "warn", "error"};
     char *end;
@@ -80,6 +81,8 @@ int cmd_server(struct cli *c)
         cfg.tls_cert = NULL;
     if (cfg.tls_key && !*cfg.tls_key)
         cfg.tls_key = NULL;
+    if (cfg.metrics_listen && !*cfg.metrics_listen)
+        cfg.metrics_listen = NULL;
     if (!cfg.tls_cert != !cfg.tls_key) {
         cli_error("run 'arca server --help'",
                   "TLS needs both --tls-cert and --tls-key (or ARCA_TLS_CERT and ARCA_TLS_KEY)");

@@ -52,14 +52,22 @@ const char *raw_param(struct req *r, const json_t *body, const char *name)
     return req_query(r, name);
 }
 
-/* Opens project (workspaceId / projectId), environment and secretPath, and the
- * project key.  Replies and returns < 0 on failure. */
+/* Opens project (workspaceId / projectId; on v3 also the project's slug, as
+ * workspaceSlug in a query and projectSlug in a body), environment and
+ * secretPath, and the project key.  Replies and returns < 0 on failure. */
 int raw_open(struct req *r, const json_t *body, struct raw *w)
 {
     const char *pid = raw_param(r, body, is_v4(r) ? "projectId" : "workspaceId");
     const char *env = raw_param(r, body, "environment");
     const char *path = raw_param(r, body, "secretPath");
+    const char *slug = is_v4(r) ? NULL : raw_param(r, body, body ? "projectSlug" : "workspaceSlug");
+    char by_slug[STORE_ID_LEN + 1];
 
+    if (!pid && slug && env) {
+        if (project_id_of_slug(r, slug, by_slug) < 0)
+            return -ENOENT;
+        pid = by_slug;
+    }
     if (!pid && r->who.kind == PRINCIPAL_SERVICE)
         pid = r->who.project_id;
     if (!pid || !env) {

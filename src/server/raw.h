@@ -24,7 +24,8 @@ struct raw {
 
 /* A parameter from the JSON body of writes or the query of reads. */
 const char *raw_param(struct req *r, const json_t *body, const char *name);
-/* Opens project (workspaceId / projectId), environment and secretPath, and the
+/* Opens project (workspaceId / projectId, or on v3 its slug: workspaceSlug /
+ * projectSlug), environment and secretPath, and the
  * project key.  Replies and returns < 0 on failure. */
 int raw_open(struct req *r, const json_t *body, struct raw *w);
 void raw_release(struct raw *w);

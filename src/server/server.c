@@ -26,6 +26,7 @@
 #include "base/wire.h"
 #include "cache.h"
 #include "crypto/seal.h"
+#include "metrics.h"
 #include "ratelimit.h"
 #include "server.h"
 
@@ -298,6 +299,8 @@ int server_run(const struct server_config *cfg)
     if (ret == 0)
         ret = cache_new(&srv.cache);
     if (ret == 0)
+        ret = metrics_init();
+    if (ret == 0)
         ret = audit_start(&srv);
     if (ret < 0) {
         log_error("cannot start the audit writer", NULL);
@@ -307,6 +310,17 @@ int server_run(const struct server_config *cfg)
         log_warn("audit records are not made durable before answering (--audit-async): "
                  "for measurements only",
                  NULL);
+    if (srv.cfg.metrics_listen) {
+        ret = http_start_metrics(&srv, srv.cfg.metrics_listen, bound, sizeof(bound));
+        if (ret < 0) {
+            log_error(ret == -EINVAL ? "invalid metrics address (use HOST:PORT, e.g. "
+                                       "127.0.0.1:9200)"
+                                     : "cannot listen for metrics (address in use?)",
+                      "metricsListen", srv.cfg.metrics_listen, "error", srv.http_error, NULL);
+            goto out;
+        }
+        log_info("metrics listening", "listen", bound, NULL);
+    }
     ret = http_start(&srv, srv.cfg.listen, bound, sizeof(bound));
     if (ret < 0) {
         log_error(ret == -EINVAL    ? "invalid listen address (use HOST:PORT, e.g. 127.0.0.1:8200)"

@@ -30,14 +30,15 @@ struct server_rate {
 #define SERVER_RATE_MAX 1000000000u /* either number of a server_rate, at most */
 
 struct server_config {
-    const char *listen;       /* "127.0.0.1:8200", "[::1]:8200" */
-    const char *data_dir;     /* SQLite directory (and root.key) */
-    const char *database_url; /* postgres://...: PostgreSQL instead of SQLite; NULL: SQLite */
-    size_t max_body;          /* request body limit in bytes */
-    unsigned threads;         /* request threads; 0: SERVER_THREADS_PER_CORE per core */
-    bool audit_async;         /* answer before audit records are durable (measurements only) */
-    const char *tls_cert;     /* PEM certificate (chain) file; NULL: plain HTTP */
-    const char *tls_key;      /* PEM private key file; set exactly when tls_cert is */
+    const char *listen;         /* "127.0.0.1:8200", "[::1]:8200" */
+    const char *data_dir;       /* SQLite directory (and root.key) */
+    const char *database_url;   /* postgres://...: PostgreSQL instead of SQLite; NULL: SQLite */
+    size_t max_body;            /* request body limit in bytes */
+    unsigned threads;           /* request threads; 0: SERVER_THREADS_PER_CORE per core */
+    bool audit_async;           /* answer before audit records are durable (measurements only) */
+    const char *tls_cert;       /* PEM certificate (chain) file; NULL: plain HTTP */
+    const char *tls_key;        /* PEM private key file; set exactly when tls_cert is */
+    const char *metrics_listen; /* "127.0.0.1:9200": serve GET /metrics there; NULL: off */
 
     /* Login attempts per client address (default 20, 20 a minute) and per
      * account until one succeeds (default 10, 5 a minute). */
@@ -51,6 +52,7 @@ struct server {
     struct store *store;
     uint8_t *root_key;    /* SECRET, seal_malloc'd, SEAL_KEY_BYTES */
     void *daemon;         /* struct MHD_Daemon * */
+    void *metrics_daemon; /* struct MHD_Daemon * of --metrics-listen, NULL if off */
     struct buf tls_cert;  /* PEM certificate chain, empty without TLS */
     struct buf tls_key;   /* SECRET: PEM private key; libmicrohttpd borrows it until http_stop */
     char http_error[256]; /* libmicrohttpd's last message while starting, "" if none */
@@ -89,6 +91,8 @@ struct route {
 /* Finds the route for r->method and r->path, filling r's path parameters.
  * Returns the route, or NULL with *ret_status 404 or 405. */
 const struct route *router_match(struct req *r, unsigned *ret_status);
+/* The route table (its n_routes entries), for metrics. BORROWED, static. */
+const struct route *router_table(size_t *ret_n);
 
 /* Authenticates r from its Authorization header; on failure replies 401 and
  * returns a negative errno. */
@@ -189,6 +193,11 @@ int project_allows(struct req *r, struct project_ctx *ctx, int subject, unsigned
 bool project_can(struct req *r, struct project_ctx *ctx, int subject, unsigned action,
                  const char *env, const char *path);
 void project_release(struct project_ctx *ctx);
+/* The ID of the caller's project whose slug is slug (Infisical's workspaceSlug
+ * and projectSlug) into ret: among the projects the caller is a member of (a
+ * service token: its own).  Replies 404 for none (as project_open does), 400
+ * when the slug is in several of the caller's organizations, 503. */
+int project_id_of_slug(struct req *r, const char *slug, char ret[STORE_ID_LEN + 1]);
 json_t *project_json(const struct store_project *p);
 /* The project key from the project's server-access copy, into ret
  * (SEAL_KEY_BYTES, wiped by the caller with seal_wipe: a buffer of the
