@@ -418,8 +418,9 @@ static void dispatch(struct req *r)
             return;
         r->cache_reply = (route->flags & ROUTE_CACHED) && r->epoch_ok;
     }
-    bool hit = r->cache_reply && reply_from_cache(r);
-    if (r->cache_reply)
+    bool cached = r->cache_reply; /* reply_from_cache clears it on a hit */
+    bool hit = cached && reply_from_cache(r);
+    if (cached)
         metrics_cache(hit);
     if (!hit) {
         route->handler(r);
