@@ -41,6 +41,7 @@ struct cli {
     const char *organization;
     const char *listen;
     const char *metrics_listen; /* server: GET /metrics on this address */
+    const char *site_url;       /* server: the URL users reach it at */
     const char *data_dir;
     const char *database_url; /* arca server: PostgreSQL instead of SQLite */
     const char *max_body;

@@ -30,7 +30,7 @@ static const struct command commands[] = {
      "            [--database-url postgres://USER@HOST:PORT/DB] [--tls-cert FILE --tls-key FILE]\n"
      "            [--log-level debug|info|warn|error] [--threads N]\n"
      "            [--audit-async] [--login-limit-ip 20,20] [--login-limit-account 10,5]\n"
-     "            [--metrics-listen 127.0.0.1:9200]\n"
+     "            [--metrics-listen 127.0.0.1:9200] [--site-url https://arca.example.com]\n"
      "Runs the arca server on the embedded SQLite store in --data-dir.  The root key comes\n"
      "from ARCA_ENCRYPTION_KEY (base64 of 32 bytes) or, if unset, from root.key in the data\n"
      "directory (generated on first start).  Stops cleanly on SIGINT or SIGTERM.\n"
@@ -52,6 +52,8 @@ static const struct command commands[] = {
      "--metrics-listen HOST:PORT (or ARCA_METRICS_LISTEN) serves GET /metrics (Prometheus\n"
      "text) on that second address, without authentication: off by default; bind it where\n"
      "only the scraper reaches it (docs/metrics.md).\n"
+     "--site-url (or ARCA_SITE_URL): the URL users reach this server at (behind a proxy or a\n"
+     "container's port mapping), logged at start in place of guessing it from --listen.\n"
      "See docs/tls.md.\n"},
     {"backup", cmd_backup,
      "arca backup --output FILE [--data-dir ./arca-data | --database-url postgres://...]\n"

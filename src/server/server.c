@@ -332,7 +332,8 @@ int server_run(const struct server_config *cfg)
     }
     log_info("listening", "listen", bound, "dataDir", srv.cfg.data_dir, "store",
              srv.store->ops->name, "database", buf_str(&where), "version", ARCA_VERSION, "tls",
-             srv.tls_key.len ? "true" : "false", NULL);
+             srv.tls_key.len ? "true" : "false", "siteUrl",
+             srv.cfg.site_url ? srv.cfg.site_url : "", NULL);
 
     sigdelset(&set, SIGPIPE);
     while (sigwait(&set, &sig) != 0)

@@ -39,6 +39,8 @@ struct server_config {
     const char *tls_cert;       /* PEM certificate (chain) file; NULL: plain HTTP */
     const char *tls_key;        /* PEM private key file; set exactly when tls_cert is */
     const char *metrics_listen; /* "127.0.0.1:9200": serve GET /metrics there; NULL: off */
+    const char *site_url;       /* how users reach the server ("https://arca.example.com"), for
+                                   the links it prints; NULL: unknown */
 
     /* Login attempts per client address (default 20, 20 a minute) and per
      * account until one succeeds (default 10, 5 a minute). */
