@@ -26,8 +26,10 @@
 #include "metrics.h"
 #include "server.h"
 
-/* A form body's field names, at most (values: the body's own limit). */
+/* A form body's field names, at most, and its fields (values: the body's own
+ * limit).  Forms carry logins: a few short fields. */
 #define FORM_KEY_MAX 128
+#define FORM_FIELDS_MAX 64
 
 /* Bodies over the limit but under this are read and dropped before the 413. */
 #define DRAIN_MAX (64ull * 1024 * 1024)
@@ -90,6 +92,8 @@ static void form_flush(struct form *f)
         f->why = "a form field's value is not UTF-8 text";
     else if (json_object_get(f->obj, f->key))
         f->why = "a form field is given twice";
+    else if (json_object_size(f->obj) >= FORM_FIELDS_MAX)
+        f->why = "more than 64 form fields";
     else if (json_object_set(f->obj, f->key, v) < 0)
         f->why = "cannot decode the form body";
     json_decref(v);

@@ -125,6 +125,8 @@ test('form bodies: strict decoding, the same answers as JSON', T, async () => {
     refused(r, 400, 'BadRequest', /malformed form body: a form field's value is not UTF-8/);
     r = await login(`clientId=a%00b&clientSecret=x`);
     refused(r, 400, 'BadRequest', /malformed form body/);
+    r = await login(Array.from({ length: 65 }, (_, i) => `f${i}=x`).join('&'));
+    refused(r, 400, 'BadRequest', /malformed form body: more than 64 form fields/);
     /* a wrong secret: the same 401 as with JSON */
     r = await login(form({ clientId: ident.clientId, clientSecret: 'f'.repeat(64) }));
     const j = await apiCall(server, 'POST', '/api/v1/auth/universal-auth/login',
