@@ -27,7 +27,9 @@ before(async () => {
     for (const args of [['projects', 'update', project.id, '--server-access', 'on'],
         ['projects', 'update', other.id, '--server-access', 'on'],
         ['secrets', 'set', 'DB_URL=postgres://db/shop', 'REF=${DB_URL}?ssl=1', '--env=prod', ...pid],
-        ['secrets', 'set', 'OTHER=x', '--env=prod', '--project-id', other.id]]) {
+        ['secrets', 'set', 'OTHER=x', '--env=prod', '--project-id', other.id],
+        ['secrets', 'set', 'SHARED=from-staging', 'DB_URL=staging-db', '--env=staging', ...pid],
+        ['imports', 'add', '--from', 'staging:/', '--env=prod', ...pid]]) {
         const r = await admin.arca(args);
         assert.equal(r.code, 0, r.stderr);
     }
@@ -65,10 +67,15 @@ test('the action\'s requests: a form-encoded login, then a list by workspaceSlug
         recursive: 'false', include_imports: 'true', expandSecretReferences: 'true' });
     const r = await apiCall(server, 'GET', `/api/v3/secrets/raw?${q}`, { token });
     assert.equal(r.status, 200, r.text);
+    /* the action's own merge: the folder's secrets, then imports from the last to the
+     * first, a key already there kept */
     const got = Object.fromEntries(r.json.secrets.map((s) => [s.secretKey, s.secretValue]));
-    assert.deepEqual(got, { DB_URL: 'postgres://db/shop', REF: 'postgres://db/shop?ssl=1' });
+    for (let i = r.json.imports.length - 1; i >= 0; i--)
+        for (const s of r.json.imports[i].secrets)
+            got[s.secretKey] ??= s.secretValue;
+    assert.deepEqual(got, { DB_URL: 'postgres://db/shop', REF: 'postgres://db/shop?ssl=1',
+        SHARED: 'from-staging' });
     assert.ok(r.json.secrets.every((s) => s.workspace === project.id));
-    assert.deepEqual(r.json.imports, []);
 
     /* one secret by slug; the ID still wins when both are given */
     const one = await apiCall(server, 'GET',
