@@ -7,13 +7,12 @@
 #   2. podman build of the Dockerfile (which builds the .deb, installs it with apt and
 #      makes the minimal image of it); the image size is printed and must be <= 40 MB;
 #      user, port, volume and HEALTHCHECK are checked
-#   3. docker-compose.sqlite.yml with podman-compose: up, the first workflow with the CLI
-#      from the host (bootstrap, login, project, secrets set, run), the HEALTHCHECK, a
-#      restart, then down and up again (a new container on the same volume): the data is
+#   3. docker-compose.sqlite.yml, then 4. docker-compose.yml (arca and PostgreSQL 15; where
+#      no registry serves postgres:15, a stand-in built from Debian's package,
+#      tools/container/postgres), each with podman-compose: up, the first workflow with the
+#      CLI from the host (bootstrap, login, project, secrets set, run), the HEALTHCHECK, a
+#      restart, then down and up again (new containers on the same volumes): the data is
 #      still there; the time from `up` to the first 200 is printed
-#   4. the image on PostgreSQL 15 (ARCA_DATABASE_URL, a throwaway cluster of
-#      tests/e2e/with_postgres.mjs): what docker-compose.yml runs, without the postgres
-#      image no registry serves here
 #   5. the .deb (tools/deb/build.sh, made in the build stage): copied out to
 #      build-container/, its contents checked; in the build stage's image, where apt
 #      installed it: the user, /etc/arca, the unit, a server run as arca, removal
@@ -62,30 +61,6 @@ wait_log() {
     pod logs "$1" >&2
     return 1
 }
-
-# ---- 4 (run by with_postgres.mjs, next to its cluster) ---------------------------------
-if [ "${1:-}" = pg ]; then
-    port=$(free_port)
-    ctr=arca-ct-pg-$$
-    trap 'pod rm -f -v "$ctr" >/dev/null 2>&1 || true' EXIT
-    psql -q "$ARCA_TEST_PG_URL/postgres" -c 'CREATE DATABASE arca_container'
-    ARCA_DATABASE_URL=$ARCA_TEST_PG_URL/arca_container pod run -d --name "$ctr" --network=host --no-healthcheck \
-        -e ARCA_ENCRYPTION_KEY -e ARCA_DATABASE_URL "$image" \
-        server --listen "127.0.0.1:$port" --data-dir /data >/dev/null
-    wait_up "http://127.0.0.1:$port" || { pod logs "$ctr"; fail "no answer on PostgreSQL"; }
-    wait_log "$ctr" '"msg":"listening".*"store":"postgres"' ||
-        fail "the server in the image is not on PostgreSQL"
-    export ARCA_API_URL=http://127.0.0.1:$port ARCA_CONFIG_DIR=$WORK/config-pg
-    echo "$PW" | "$arca" bootstrap --email admin@example.com --password-stdin --organization acme >/dev/null
-    pid=$("$arca" projects create shop --format json | jq -r .id)
-    "$arca" secrets set DATABASE_URL=postgres://on-pg --env=prod --project-id "$pid" >/dev/null
-    pod restart "$ctr" >/dev/null 2>&1
-    wait_up "$ARCA_API_URL" || fail "no answer after the restart on PostgreSQL"
-    [ "$("$arca" secrets get DATABASE_URL --plain --env=prod --project-id "$pid")" = postgres://on-pg ] ||
-        fail "the secret did not survive a restart on PostgreSQL"
-    echo "PostgreSQL: the image's server stored and served a secret across a restart"
-    exit 0
-fi
 
 # ---- can podman run here? ----------------------------------------------------------------
 need=(podman runc mmdebstrap podman-compose)
@@ -142,6 +117,16 @@ grep -E 'STEP|^arca [0-9]|/rootfs$' "$WORK/build.log" || true
 pod build --network=host --format docker --pull=never --build-arg "BASE=$base" --target build \
     -t "$builder" . >"$WORK/build.log" 2>&1 || { tail -40 "$WORK/build.log"; fail "podman build --target build"; }
 echo "build: $(($(ms) - t)) ms"
+# PostgreSQL 15 for docker-compose.yml: the postgres:15 image where a registry serves it,
+# else a stand-in built from Debian's package (tools/container/postgres)
+pgimage=localhost/arca-test-postgres:15
+if pod image exists docker.io/library/postgres:15; then
+    pgimage=docker.io/library/postgres:15
+else
+    pod build --network=host --pull=never --build-arg "BASE=$base" -t "$pgimage" \
+        tools/container/postgres >"$WORK/build.log" 2>&1 ||
+        { tail -40 "$WORK/build.log"; fail "podman build tools/container/postgres"; }
+fi
 new=$(pod image inspect --format '{{.Id}}' "$image" "$builder")
 for id in $old; do
     grep -qx "$id" <<<"$new" || pod rmi "$id" >/dev/null 2>&1 || true
@@ -159,57 +144,67 @@ pod run --rm --network=none --no-healthcheck "$image" --version | grep -q '^arca
 ! pod run --rm --network=none --no-healthcheck --entrypoint /bin/sh "$image" -c true >/dev/null 2>&1 ||
     fail "the image has a shell: it should hold arca and its libraries only"
 
-# ---- 3 compose (SQLite): the first workflow, restart, recreate -----------------------------
-step "docker-compose.sqlite.yml with podman-compose: the first workflow from the host"
-cp docker-compose.sqlite.yml "$WORK/compose.yml"
-port=$(free_port)
-url=http://127.0.0.1:$port
+# ---- 3, 4 compose: the first workflow, restart, recreate ----------------------------------
 ARCA_ENCRYPTION_KEY=$(head -c32 /dev/urandom | base64)
+POSTGRES_PASSWORD=$(head -c18 /dev/urandom | base64 | tr -d /+=)
 PW=$(head -c18 /dev/urandom | base64)
-export ARCA_ENCRYPTION_KEY PW ARCA_IMAGE=$image ARCA_PORT=$port ARCA_SITE_URL=$url
+export ARCA_ENCRYPTION_KEY POSTGRES_PASSWORD ARCA_IMAGE=$image ARCA_POSTGRES_IMAGE=$pgimage
 compose() {
     (cd "$WORK" && podman-compose --podman-args='--runtime runc' -p "$project" -f compose.yml "$@") \
         >"$WORK/compose.log" 2>&1 || { cat "$WORK/compose.log"; fail "podman-compose $*"; }
 }
-ctr=${project}_arca_1
-t=$(ms)
-compose up -d
-wait_up "$url" || { pod logs "$ctr"; fail "the container does not answer on $url"; }
-echo "container start to first 200: $(($(ms) - t)) ms"
-wait_log "$ctr" "\"msg\":\"listening\".*\"siteUrl\":\"$url\"" ||
-    fail "the start line does not name ARCA_SITE_URL"
-[ "$(pod top "$ctr" user | tail -1 | tr -d ' ')" = arca ] || fail "the server does not run as arca"
 
-export ARCA_API_URL=$url ARCA_CONFIG_DIR=$WORK/config
-echo "$PW" | "$arca" bootstrap --email admin@example.com --password-stdin --organization acme >/dev/null
-echo "$PW" | "$arca" login --email admin@example.com --password-stdin >/dev/null
-pid=$("$arca" projects create shop --format json | jq -r .id)
-"$arca" secrets set DATABASE_URL=postgres://u:p@db/prod 'GREETING=hello
+# compose_test FILE STORE: up, the first workflow from the host's CLI, the HEALTHCHECK, a
+# restart, down and up (new containers, the same volumes): the data is still there.
+compose_test() {
+    local file=$1 store=$2 port url ctr pid got t
+    cp "$file" "$WORK/compose.yml"
+    port=$(free_port)
+    url=http://127.0.0.1:$port
+    export ARCA_PORT=$port ARCA_SITE_URL=$url
+    ctr=${project}_arca_1
+    t=$(ms)
+    compose up -d
+    wait_up "$url" || { pod logs "$ctr"; fail "$file: the container does not answer on $url"; }
+    echo "container start to first 200: $(($(ms) - t)) ms"
+    wait_log "$ctr" "\"msg\":\"listening\".*\"store\":\"$store\".*\"siteUrl\":\"$url\"" ||
+        fail "$file: the start line does not name the $store store and ARCA_SITE_URL"
+    [ "$(pod top "$ctr" user | tail -1 | tr -d ' ')" = arca ] || fail "the server does not run as arca"
+
+    export ARCA_API_URL=$url ARCA_CONFIG_DIR=$WORK/config-$store
+    echo "$PW" | "$arca" bootstrap --email admin@example.com --password-stdin --organization acme \
+        >/dev/null 2>&1 || fail "$file: arca bootstrap"
+    echo "$PW" | "$arca" login --email admin@example.com --password-stdin >/dev/null 2>&1 ||
+        fail "$file: arca login"
+    pid=$("$arca" projects create shop --format json | jq -r .id)
+    "$arca" secrets set DATABASE_URL=postgres://u:p@db/prod 'GREETING=hello
 world' --env=prod --project-id "$pid" >/dev/null
-# shellcheck disable=SC2016 # expanded by the child
-got=$("$arca" run --env=prod --project-id "$pid" -- sh -c 'printf "%s|%s" "$DATABASE_URL" "$GREETING"')
-[ "$got" = "postgres://u:p@db/prod|hello
-world" ] || fail "arca run against the container gave '$got'"
-echo "workflow: bootstrap, login, project, secrets set, run: ok"
-pod healthcheck run "$ctr" >/dev/null 2>&1 || fail "the HEALTHCHECK does not pass"
-echo "HEALTHCHECK: healthy"
+    # shellcheck disable=SC2016 # expanded by the child
+    got=$("$arca" run --env=prod --project-id "$pid" -- sh -c 'printf "%s|%s" "$DATABASE_URL" "$GREETING"')
+    [ "$got" = "postgres://u:p@db/prod|hello
+world" ] || fail "$file: arca run against the container gave '$got'"
+    echo "workflow: bootstrap, login, project, secrets set, run: ok"
+    pod healthcheck run "$ctr" >/dev/null 2>&1 || fail "$file: the HEALTHCHECK does not pass"
+    echo "HEALTHCHECK: healthy"
 
-check_data() { # WHAT
-    wait_up "$url" || { pod logs "$ctr"; fail "no answer after $1"; }
-    [ "$("$arca" secrets get DATABASE_URL --plain --env=prod --project-id "$pid")" = postgres://u:p@db/prod ] ||
-        fail "the secret is gone after $1"
-    echo "after $1: the session and the secrets are still there"
+    pod restart "$ctr" >/dev/null 2>&1
+    check_data "$url" "$pid" "a container restart"
+    compose down
+    compose up -d
+    check_data "$url" "$pid" "compose down and up (new containers, the same volumes)"
+    compose down -v
 }
-pod restart "$ctr" >/dev/null 2>&1
-check_data "a container restart"
-compose down
-compose up -d
-check_data "compose down and up (a new container, the same volume)"
+check_data() { # URL PROJECT WHAT
+    wait_up "$1" || { pod logs "${project}_arca_1"; fail "no answer after $3"; }
+    [ "$("$arca" secrets get DATABASE_URL --plain --env=prod --project-id "$2")" = postgres://u:p@db/prod ] ||
+        fail "the secret is gone after $3"
+    echo "after $3: the session and the secrets are still there"
+}
 
-# ---- 4 PostgreSQL --------------------------------------------------------------------------
-step "the image on PostgreSQL 15 (ARCA_DATABASE_URL)"
-export image
-node tests/e2e/with_postgres.mjs bash tools/container/test.sh pg
+step "docker-compose.sqlite.yml with podman-compose: one container on SQLite"
+compose_test docker-compose.sqlite.yml sqlite
+step "docker-compose.yml with podman-compose: arca and PostgreSQL 15 ($pgimage)"
+compose_test docker-compose.yml postgres
 
 # ---- 5 the .deb -----------------------------------------------------------------------------
 step "the .deb from the build stage"
