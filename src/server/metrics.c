@@ -8,12 +8,14 @@
  * printed. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "arca.h"
 #include "base/util.h"
 #include "metrics.h"
 #include "server.h"
+#include "store/store_sqlite.h"
 
 #define INC(p, n) __atomic_fetch_add((p), (n), __ATOMIC_RELAXED)
 #define LOAD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
@@ -231,6 +233,28 @@ static int render_audit(struct buf *out)
     return r;
 }
 
+/* The SQLite store's group commit: concurrent writes share a transaction (the
+ * store's own counts, read under its write lock). */
+static int render_sqlite(const struct server *srv, struct buf *out)
+{
+    struct store_sqlite_stats st;
+    int r;
+
+    store_sqlite_stats(srv->store, &st);
+    r = head(out, "arca_store_write_commits_total", "counter",
+             "SQLite transactions committed by write calls (group commit: one fsync each).");
+    if (r == 0)
+        r = buf_printf(out, "arca_store_write_commits_total %llu\n",
+                       (unsigned long long)st.commits);
+    if (r == 0)
+        r = head(out, "arca_store_write_calls_total", "counter",
+                 "SQLite write calls made durable by those commits (calls / commits: the mean "
+                 "group size).");
+    if (r == 0)
+        r = buf_printf(out, "arca_store_write_calls_total %llu\n", (unsigned long long)st.calls);
+    return r;
+}
+
 /* A counter with one label of two values. */
 static int counter2(struct buf *out, const char *name, const char *help, const char *label,
                     const char *a, const uint64_t *va, const char *b, const uint64_t *vb)
@@ -275,6 +299,8 @@ int metrics_render(const struct server *srv, struct buf *out)
     if (r == 0)
         r = counter2(out, "arca_rate_limited_total", "Requests refused with 429 by a rate limit.",
                      "limit", "login", &m.limited[0], "token", &m.limited[1]);
+    if (r == 0 && streq(srv->store->ops->name, "sqlite"))
+        r = render_sqlite(srv, out);
     if (r == 0)
         r = counter2(out, "arca_store_errors_total",
                      "Store calls that failed (database unreachable, I/O error, full disk).", "op",

@@ -142,6 +142,12 @@ test('the counters move with the traffic, promtool accepts the text, no label le
             sample(text, 'arca_audit_commit_records_count', {}));
         assert.equal(sample(text, 'arca_audit_queue_depth', {}), 0);
         assert.equal(sample(text, 'arca_store_errors_total', { op: 'epoch' }), 0);
+        if (process.env.ARCA_TEST_PG !== '1') {
+            /* the writes above (project, secret, identity) went through group commits */
+            const commits = sample(text, 'arca_store_write_commits_total', {});
+            assert.ok(commits >= 3, `arca_store_write_commits_total ${commits}`);
+            assert.ok(sample(text, 'arca_store_write_calls_total', {}) >= commits);
+        }
 
         /* nothing a client sent, no secret, token, key name or ID in any label or value */
         for (const leak of [p.id, id.clientId, id.clientSecret, token, 'STRIPE_KEY_NAME_XYZ',
