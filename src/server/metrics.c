@@ -203,7 +203,7 @@ static int render_audit(struct buf *out)
 {
     uint64_t queued = LOAD(&m.audit_queued), done = LOAD(&m.audit_committed), cum = 0;
     int r = head(out, "arca_audit_queue_depth", "gauge",
-                 "Audit records queued and not yet taken by the writer.");
+                 "Audit records queued or being written: not yet durable.");
 
     if (r == 0)
         r = buf_printf(out, "arca_audit_queue_depth %llu\n",

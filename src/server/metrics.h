@@ -26,6 +26,7 @@ void metrics_request(int route, unsigned status, int64_t us);
 
 /* The audit queue: n records queued; a group commit of n records (ok or not). */
 void metrics_audit_queued(size_t n);
+/* (after the group commit of n records, whether it worked or not) */
 void metrics_audit_commit(size_t n, bool ok);
 
 /* The reply cache of ROUTE_CACHED routes. */
