@@ -16,6 +16,7 @@
  *       -E2BIG   over a limit
  *       -EAGAIN  rate limited: the message says when to try again (arca_retry_after)
  *       -ECONNREFUSED / -EHOSTUNREACH / -ETIMEDOUT  the server could not be reached
+ *       -ENOTCONN the server answered 503: its database is unavailable (try again)
  *       -EPROTO  the server answered something unexpected
  *       -EIO     any other failure
  *     and leave a one-line, human-readable message in arca_errmsg(), which never
@@ -191,8 +192,9 @@ int arca_cache_enable(struct arca *a, const char *dir, const char *for_what);
  * than an hour old.  0 when there is nothing to write. */
 int arca_cache_commit(struct arca *a);
 /* 0 when the calls were answered by the server; else the failure that made them
- * come from the entry (-ECONNREFUSED, -EHOSTUNREACH, -ETIMEDOUT, -EIO for a
- * 502/503/504), and *ret_saved_at (optional) is when it was written (ms since
+ * come from the entry (-ECONNREFUSED, -EHOSTUNREACH, -ETIMEDOUT, -ENOTCONN for
+ * the server's own 503: its database is unavailable, -EIO for a 502/503/504
+ * of a proxy), and *ret_saved_at (optional) is when it was written (ms since
  * the epoch). */
 int arca_cache_used(const struct arca *a, int64_t *ret_saved_at);
 
@@ -688,6 +690,8 @@ struct arca_audit_verify {
     char *head_hash;       /* ok: its hash */
     int64_t first_bad_seq; /* !ok: the first record that breaks the chain */
     char *reason;          /* !ok: why */
+    int wrong_key;         /* !ok: 1 when the records from first_bad_seq on were written by a
+                            * server with another root key, 0 when one was changed */
 };
 
 /* Asks the server to check the audit chain (organization admins).  A broken

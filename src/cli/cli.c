@@ -81,6 +81,8 @@ static const struct {
     {"ca-cert", offsetof(struct cli, ca_cert)},
     {"output", offsetof(struct cli, output)},
     {"input", offsetof(struct cli, input)},
+    {"verify", offsetof(struct cli, verify)},
+    {"db-wait", offsetof(struct cli, db_wait)},
 };
 
 static const struct {
@@ -211,6 +213,7 @@ int cli_exit_of(int err)
     case -EHOSTUNREACH:
     case -ETIMEDOUT:
     case -ECONNABORTED: /* TLS: untrusted certificate, failed handshake */
+    case -ENOTCONN:     /* the server's database is unavailable (503) */
         return EXIT_UNREACHABLE;
     case -EEXIST:
         return EXIT_CONFLICT;
@@ -512,6 +515,7 @@ static void cache_finish(struct arca *a)
             why == -ECONNREFUSED   ? "connection refused"
             : why == -EHOSTUNREACH ? "host not found"
             : why == -ETIMEDOUT    ? "no answer in time"
+            : why == -ENOTCONN     ? "it answered 503: the database is unavailable"
                                    : "the proxy in front of it answered 502/503/504",
             when, age);
 }

@@ -94,6 +94,8 @@ struct cli {
     const char *ca_cert;            /* --ca-cert FILE: trust this CA (ARCA_CA_CERT) */
     const char *output;             /* backup --output FILE */
     const char *input;              /* restore --input FILE */
+    const char *verify;             /* backup --verify FILE */
+    const char *db_wait;            /* arca server --db-wait SECONDS */
     const char *args[CLI_MAX_ARGS]; /* positional arguments after the command words */
     size_t n_args;
     char **child_argv; /* after "--" (arca run), NULL-terminated, or NULL */
@@ -194,6 +196,7 @@ int cli_write_file(const char *path, const void *data, size_t len, unsigned mode
 int cmd_server(struct cli *c);
 int cmd_backup(struct cli *c);
 int cmd_restore(struct cli *c);
+int cmd_rotate_root_key(struct cli *c);
 int cmd_bootstrap(struct cli *c);
 int cmd_login(struct cli *c);
 int cmd_logout(struct cli *c);

@@ -270,6 +270,7 @@ static int request_org(struct req *r, const json_t *body, char out[STORE_ID_LEN 
         return -EINVAL;
     }
     if (r->who.kind != PRINCIPAL_USER) {
+        audit_denied(r, &(struct audit_event){.event = "permission.denied"});
         http_fail(r, 403, "only users can do this");
         return -EACCES;
     }
@@ -300,8 +301,7 @@ int request_org_admin(struct req *r, const json_t *body, char org_id[STORE_ID_LE
     if (ret < 0)
         return ret;
     if (!streq(role, "admin")) {
-        audit_log(r, &(struct audit_event){
-                         .event = "permission.denied", .outcome = "denied", .org_id = org_id});
+        audit_denied(r, &(struct audit_event){.event = "permission.denied", .org_id = org_id});
         http_fail(r, 403, "only organization admins can do this");
         return -EACCES;
     }
@@ -583,7 +583,12 @@ void api_users_me(struct req *r)
         json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s}", "id", orgs[i].org.id, "name",
                                              orgs[i].org.name, "slug", orgs[i].org.slug, "role",
                                              orgs[i].role));
-    http_reply(r, 200, json_pack("{s:o, s:o}", "user", user_json(&u, true), "organizations", arr));
+    /* the reply carries the caller's sealed private key: key material, audited */
+    if (audit_defer(r, &(struct audit_event){.event = "user.key.read"}) == 0)
+        http_reply(r, 200,
+                   json_pack("{s:o, s:o}", "user", user_json(&u, true), "organizations", arr));
+    else
+        json_decref(arr);
     store_user_release(&u);
     store_org_memberships_free(orgs, n_orgs);
 }

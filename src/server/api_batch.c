@@ -159,23 +159,18 @@ static int item_prepare(struct req *r, struct raw *w, enum batch_kind kind, bool
     return 0;
 }
 
-/* The reply entry of an item once written. */
+/* The reply entry of an item once written: what this request wrote (last,
+ * its create or update), or the secret a delete removed; its value only if
+ * show. */
 static json_t *item_json(struct req *r, struct raw *w, enum batch_kind kind, struct item *it,
-                         const struct store_write *last)
+                         const struct store_write *last, int64_t at, bool show)
 {
-    struct store *st = r->srv->store;
-    struct store_secret now = {0};
-    json_t *o = NULL;
-
     snprintf(w->path, sizeof(w->path), "%s", it->path);
     if (kind == BATCH_DELETE) {
         it->cur.version = last->ret_version;
-        return raw_json(r, w, &it->cur, true);
+        return raw_json(r, w, &it->cur, show);
     }
-    if (st->ops->secret_get_of(st, w->env->id, it->path, it->target, it->owner, &now) == 0)
-        o = raw_json(r, w, &now, true);
-    store_secret_release(&now);
-    return o;
+    return raw_written_json(r, w, last, at, show);
 }
 
 static void batch(struct req *r, enum batch_kind kind)
@@ -187,7 +182,8 @@ static void batch(struct req *r, enum batch_kind kind)
     struct audit_event *ev = NULL;
     char root[NAME_PATH_MAX + 1];
     const char *mode = "failOnNotFound";
-    size_t n = 0, n_ws = 0, i;
+    size_t n = 0, n_ws = 0, n_writes, n_ev, i;
+    int64_t at = now_ms();
     int ret;
 
     if (!body || raw_open(r, body, &w) < 0)
@@ -207,7 +203,7 @@ static void batch(struct req *r, enum batch_kind kind)
     n = json_array_size(arr);
     v = calloc(n, sizeof(*v));
     ws = calloc(2 * n, sizeof(*ws));
-    ev = calloc(2 * n, sizeof(*ev));
+    ev = calloc(3 * n, sizeof(*ev));
     if (!v || !ws || !ev) {
         http_fail(r, 500, "out of memory");
         goto out;
@@ -224,7 +220,7 @@ static void batch(struct req *r, enum batch_kind kind)
             }
     }
     ret = r->srv->store->ops->secrets_write(r->srv->store, w.ctx.p.id, w.env->id, root, ws, n_ws,
-                                            r->who.id, now_ms());
+                                            r->who.id, at);
     if (raw_write_failed(r, ret, ws, n_ws))
         goto out;
     if (ret < 0) {
@@ -242,19 +238,31 @@ static void batch(struct req *r, enum batch_kind kind)
                           ws[i].key);
         ev[i].path = ws[i].path;
     }
-    if (audit_defer_n(r, ev, n_ws) < 0)
-        goto out;
+    /* values go back only where the caller may read them: each such reply
+     * entry is a read, audited as one */
+    n_ev = n_writes = n_ws;
     out = json_array();
     for (i = 0, n_ws = 0; i < n; i++) {
+        bool show;
+
         n_ws += kind == BATCH_DELETE || v[i].target == v[i].key ? 1 : 2;
-        o = item_json(r, &w, kind, &v[i], &ws[n_ws - 1]);
+        snprintf(w.path, sizeof(w.path), "%s", v[i].path);
+        show = raw_may_read(r, &w);
+        o = item_json(r, &w, kind, &v[i], &ws[n_ws - 1], at, show);
         if (!o) {
-            http_fail(r, 500, "cannot read back secret '%s'", v[i].target);
+            audit_defer_n(r, ev, n_writes); /* stored all the same; nothing was shown */
+            if (!r->status)
+                http_fail(r, 500, "cannot show secret '%s'", v[i].target);
             goto out;
         }
         json_array_append_new(out, o);
+        if (show) {
+            ev[n_ev] = raw_event(&w, "secret.read", v[i].target);
+            ev[n_ev++].path = v[i].path;
+        }
     }
-    http_reply(r, 200, json_pack("{s:O}", "secrets", out));
+    if (audit_defer_n(r, ev, n_ev) == 0)
+        http_reply(r, 200, json_pack("{s:O}", "secrets", out));
 out:
     json_decref(out);
     free(ev);

@@ -677,18 +677,43 @@ bool raw_write_failed(struct req *r, int ret, const struct store_write *ws, size
     return false;
 }
 
-/* Writes the batch, audits one event per write, replies {secret} for the
- * secret named reply_key as it now is. */
+json_t *raw_written_json(struct req *r, struct raw *w, const struct store_write *ws, int64_t at,
+                         bool show)
+{
+    struct store_secret sec = {
+        .key = (char *)ws->key,
+        .path = w->path,
+        .version = ws->ret_version,
+        .value = {(uint8_t *)ws->value, ws->value_len},
+        .comment = {(uint8_t *)ws->comment, ws->comment ? ws->comment_len : 0},
+        .updated_at = at};
+
+    snprintf(sec.id, sizeof(sec.id), "%s", ws->ret_id);
+    snprintf(sec.owner_id, sizeof(sec.owner_id), "%s", ws->owner ? ws->owner : "");
+    return raw_json(r, w, &sec, show); /* borrows: nothing of sec to release */
+}
+
+bool raw_may_read(struct req *r, struct raw *w)
+{
+    return project_can(r, &w->ctx, AUTHZ_SECRETS, AUTHZ_READ, w->env->slug, w->path);
+}
+
+/* Writes the batch and replies {secret}: the last write (or gone, the secret a
+ * delete removed), with its value only if the caller may read it, which is
+ * then audited as a read too.  One event per write. */
 static void raw_commit(struct req *r, struct raw *w, struct store_write *ws, size_t n,
-                       const char *event, const char *reply_key, const struct store_secret *gone)
+                       const char *event, const struct store_secret *gone)
 {
     struct store_secret now = {0};
-    struct audit_event ev[2];
+    struct audit_event ev[3];
+    size_t n_ev = 0;
+    int64_t at = now_ms();
+    bool show = raw_may_read(r, w);
     json_t *o;
     int ret;
 
     ret = r->srv->store->ops->secrets_write(r->srv->store, w->ctx.p.id, w->env->id, w->path, ws, n,
-                                            r->who.id, now_ms());
+                                            r->who.id, at);
     if (raw_write_failed(r, ret, ws, n))
         return;
     if (ret == -ENOENT) {
@@ -700,25 +725,27 @@ static void raw_commit(struct req *r, struct raw *w, struct store_write *ws, siz
         return;
     }
     for (size_t i = 0; i < n && i < 2; i++)
-        ev[i] = raw_event(w, ws[i].op == STORE_DELETE ? "secret.delete" : event, ws[i].key);
-    if (audit_defer_n(r, ev, n < 2 ? n : 2) < 0)
-        return;
+        ev[n_ev++] = raw_event(w, ws[i].op == STORE_DELETE ? "secret.delete" : event, ws[i].key);
+    if (show)
+        ev[n_ev++] = raw_event(w, "secret.read", ws[n - 1].key);
     if (gone) {
         now = *gone;
         now.version = ws[0].ret_version;
-        o = raw_json(r, w, &now, true);
+        o = raw_json(r, w, &now, show);
         memset(&now, 0, sizeof(now));
-    } else if (r->srv->store->ops->secret_get_of(r->srv->store, w->env->id, w->path, reply_key,
-                                                 ws[n - 1].owner, &now) == 0) {
-        o = raw_json(r, w, &now, true);
-        store_secret_release(&now);
     } else {
-        o = NULL;
+        o = raw_written_json(r, w, &ws[n - 1], at, show);
     }
-    if (!o)
-        http_fail(r, 500, "cannot read back secret '%s'", reply_key);
-    else
+    if (!o) {
+        /* written all the same: its records are kept, the reply says what failed */
+        audit_defer_n(r, ev, n_ev - show);
+        if (!r->status)
+            http_fail(r, 500, "cannot show secret '%s'", ws[n - 1].key);
+    } else if (audit_defer_n(r, ev, n_ev) < 0) {
+        json_decref(o);
+    } else {
         http_reply(r, 200, json_pack("{s:o}", "secret", o));
+    }
 }
 
 void api_raw_create(struct req *r)
@@ -756,7 +783,7 @@ void api_raw_create(struct req *r)
     ws.value_len = value.len;
     ws.comment = comment.len ? (const uint8_t *)comment.ptr : NULL;
     ws.comment_len = comment.len;
-    raw_commit(r, &w, &ws, 1, "secret.create", name, NULL);
+    raw_commit(r, &w, &ws, 1, "secret.create", NULL);
 out:
     raw_release(&w);
 }
@@ -821,7 +848,7 @@ void api_raw_update(struct req *r)
         ws[0].value_len = value.len;
         ws[0].comment = (const uint8_t *)(comment.len ? comment.ptr : "");
         ws[0].comment_len = comment.len;
-        raw_commit(r, &w, ws, 1, "secret.update", name, NULL);
+        raw_commit(r, &w, ws, 1, "secret.update", NULL);
     } else {
         ws[0] = (struct store_write){.op = STORE_DELETE, .key = name};
         ws[1].key = target;
@@ -829,7 +856,7 @@ void api_raw_update(struct req *r)
         ws[1].value_len = value.len;
         ws[1].comment = comment.len ? (const uint8_t *)comment.ptr : NULL;
         ws[1].comment_len = comment.len;
-        raw_commit(r, &w, ws, 2, "secret.create", target, NULL);
+        raw_commit(r, &w, ws, 2, "secret.create", NULL);
     }
 out:
     store_secret_release(&cur);
@@ -859,7 +886,7 @@ void api_raw_delete(struct req *r)
     }
     ws.key = name;
     ws.owner = owner;
-    raw_commit(r, &w, &ws, 1, "secret.delete", name, &cur);
+    raw_commit(r, &w, &ws, 1, "secret.delete", &cur);
 out:
     store_secret_release(&cur);
     raw_release(&w);

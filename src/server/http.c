@@ -210,6 +210,7 @@ unsigned http_status_of_errno(int err)
         return 413;
     case -EAGAIN:
     case -EBUSY:
+    case -EIO: /* the store failed */
         return 503;
     default:
         return 500;
@@ -249,9 +250,10 @@ static void fail_v(struct req *r, unsigned status, const char *fmt, va_list ap)
 
     vsnprintf(msg, sizeof(msg), fmt, ap);
     if (status >= 500) {
-        /* the details go to the log, the client gets a generic message */
+        /* the details go to the log, the client gets a generic message: a 503
+         * is always the store (or the audit log in it) failing */
         log_error("request failed", "reqId", r->req_id, "path", r->path, "error", msg, NULL);
-        snprintf(msg, sizeof(msg), "Something went wrong");
+        snprintf(msg, sizeof(msg), status == 503 ? HTTP_STORE_DOWN : "Something went wrong");
     }
     http_reply(r, status,
                json_pack("{s:i, s:s, s:s, s:s}", "statusCode", (int)status, "error",
@@ -413,6 +415,7 @@ static void dispatch(struct req *r)
     }
     size_t n_routes;
     r->route = (int)(route - router_table(&n_routes));
+    r->quiet = route->flags & ROUTE_QUIET;
     if (!(route->flags & ROUTE_PUBLIC)) {
         /* before anything is loaded: what is loaded now is current for it */
         r->epoch_ok = r->srv->store->ops->epoch(r->srv->store, &r->epoch) == 0;
@@ -519,7 +522,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!r)
         return;
     int64_t us = mono_us() - r->start_us;
-    log_request(r->req_id, r->method, r->path ? r->path : "", r->status, us, r->remote);
+    log_request(r->quiet ? LOG_DEBUG : LOG_INFO, r->req_id, r->method, r->path ? r->path : "",
+                r->status, us, r->remote);
     metrics_request(r->route, r->status, us);
     json_decref(r->json);
     authz_policy_free(r->who.policy);

@@ -44,6 +44,9 @@ struct principal {
     bool token_write;                  /* service tokens: read-write */
 };
 
+/* The message of every 503: no detail of the failure reaches the client. */
+#define HTTP_STORE_DOWN "the database is unavailable"
+
 struct req {
     struct server *srv;          /* BORROWED */
     struct MHD_Connection *conn; /* BORROWED */
@@ -78,6 +81,7 @@ struct req {
     int cache_events;
     struct buf cache_event;
     char etag[35]; /* a 200 GET's ETag, "" until computed (http_etag) */
+    bool quiet;    /* a ROUTE_QUIET route: logged at debug */
 };
 
 /* Query-string parameter or NULL.  BORROWED for the request's lifetime. */

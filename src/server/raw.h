@@ -35,6 +35,15 @@ struct audit_event raw_event(const struct raw *w, const char *event, const char 
 /* Infisical's secret object for sec of w's folder (value and comment
  * decrypted); NULL with w->status and w->msg set on failure. */
 json_t *raw_json(struct req *r, struct raw *w, const struct store_secret *sec, bool show);
+/* The reply object of the secret ws (a create or update of w's folder) wrote
+ * at time at: the very records this request wrote, with the id and version
+ * the store gave them, not a read-back (another request may have written the
+ * key since).  NULL with w->status and w->msg set on failure. */
+json_t *raw_written_json(struct req *r, struct raw *w, const struct store_write *ws, int64_t at,
+                         bool show);
+/* Whether the caller may read secrets of w's folder: a reply to a write
+ * carries a value only then (and is audited as a read too). */
+bool raw_may_read(struct req *r, struct raw *w);
 /* Opens field ("value", "comment") of sec, a secret of w's folder, whose
  * record is rec, into out (empty for no record).  -EBADMSG. */
 int raw_open_field(const struct raw *w, const struct store_secret *sec, const char *field,

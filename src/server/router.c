@@ -14,7 +14,8 @@
 #define A "/api/arca/v1"
 
 static const struct route routes[] = {
-    {"GET", "/api/status", api_status, ROUTE_PUBLIC},
+    {"GET", "/api/status", api_status, ROUTE_PUBLIC | ROUTE_QUIET},
+    {"GET", "/api/ready", api_ready, ROUTE_PUBLIC | ROUTE_QUIET},
     {"POST", A "/bootstrap", api_bootstrap, ROUTE_PUBLIC},
     {"POST", A "/auth/params", api_auth_params, ROUTE_PUBLIC},
     {"POST", A "/auth/login", api_auth_login, ROUTE_PUBLIC},

@@ -306,6 +306,26 @@ struct store_write {
     char ret_id[STORE_ID_LEN + 1]; /* the secret's id */
 };
 
+/* --- the root key (migration 0008) ---------------------------------------
+ * One row per root key the store has had: the first written by the first
+ * server that starts on the store, one more by each rotation. */
+struct store_root_key {
+    int64_t generation;              /* 1, 2, ...: the newest is the root key in use */
+    uint8_t check[STORE_HASH_BYTES]; /* keyed hash of a constant under that root key: never
+                                      * the key, only a way to tell it is the right one */
+    struct store_blob audit_key;     /* that generation's audit chain key, sealed under the
+                                      * newest root key */
+    int64_t first_seq;               /* the first audit record chained with it (1 for the
+                                      * first generation) */
+    int64_t created_at;
+};
+
+/* Re-seals one blob sealed under the old root key: what is "audit" (old is
+ * the audit key of generation id) or "project" (old is the server-access
+ * key of project id).  Writes the new blob to out (empty on entry). */
+typedef int (*store_rewrap_fn)(void *ctx, const char *what, const char *id,
+                               const struct store_blob *old, struct buf *out);
+
 /* --- backup and restore --------------------------------------------------
  * A logical copy of every table of the current schema, the same for every
  * backend, so that a backup of one restores into the other.  The tables are
@@ -590,6 +610,22 @@ struct store_ops {
      * was read from has changed since. */
     int (*epoch)(struct store *s, uint64_t *ret);
 
+    /* --- the root key (migration 0008) --- */
+    /* Every generation, oldest first; ret_n 0 before the first server started.
+     * ret OWNED: store_root_keys_free. */
+    int (*root_keys)(struct store *s, struct store_root_key **ret, size_t *ret_n);
+    /* Adds k as generation 1 of a store that has none: -EEXIST otherwise. */
+    int (*root_key_init)(struct store *s, const struct store_root_key *k);
+    /* A root key rotation, in one transaction: appends link (chained by
+     * chain, ctx, as audit_append does: with the old key), calls rewrap for the
+     * audit key of every generation and the server-access key of every project
+     * and stores what it gives, then adds k (its first_seq is set to link's
+     * seq + 1).  -ESTALE unless k->generation is the newest one + 1; nothing is
+     * written on any failure. */
+    int (*root_key_rotate)(struct store *s, struct store_root_key *k, struct store_audit *link,
+                           store_audit_chain_fn chain, void *ctx, store_rewrap_fn rewrap,
+                           void *rewrap_ctx);
+
     /* --- backup and restore --- */
     /* Calls fn with every row of every table of store_tables, in order, rows
      * ordered by the table's key, all from one consistent snapshot: writers go
@@ -604,6 +640,12 @@ struct store_ops {
 struct store {
     const struct store_ops *ops;
     struct buf err; /* last backend error message, for logs (never data) */
+    /* Set by the server once it checked its root key: from then on
+     * audit_append fails (-EKEYREJECTED, nothing appended) when the store's
+     * newest root key generation is another one (a rotation by another
+     * process), so a server left running with the old key cannot extend the
+     * chain with it.  0: not checked. */
+    int64_t root_generation;
 };
 
 /* Opens the SQLite store in dir (created 0700 if missing), applying
@@ -613,8 +655,9 @@ int store_sqlite_open(const char *dir, struct store **ret, struct buf *err);
 /* Opens the PostgreSQL store at url (postgres://... or postgresql://...; a
  * libpq connection URI), applying migrations (once, when several servers
  * start together).  Connections are opened lazily and again after a failure.
- * -EINVAL for a malformed URL; err receives a message on failure (the URL's
- * host and database, never its password). */
+ * -EINVAL for a malformed URL, -ECONNREFUSED when the database cannot be
+ * reached (worth trying again: it may be starting); err receives a message on
+ * failure (the URL's host and database, never its password). */
 int store_pg_open(const char *url, struct store **ret, struct buf *err);
 /* Appends "host[:port]/database" of a PostgreSQL URL to out, for logs: never
  * the user or password.  -EINVAL if url is not a postgres:// URL. */
@@ -654,3 +697,4 @@ void store_import_release(struct store_import *i);
 void store_imports_free(struct store_import *i, size_t n);
 void store_audit_release(struct store_audit *a);
 void store_audits_free(struct store_audit *a, size_t n);
+void store_root_keys_free(struct store_root_key *k, size_t n);
