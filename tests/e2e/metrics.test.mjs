@@ -74,7 +74,7 @@ test('off by default; --metrics-listen serves /metrics only there', T, async () 
     assert.equal((await fetch(base + '/api/status')).status, 404);
     assert.equal((await fetch(base + '/metrics', { method: 'POST', body: 'x' })).status, 405);
     const text = await scrape(s);
-    const version = (await run(ARCA_BIN, ['--version'])).stdout.trim().split(' ')[1];
+    const version = (await run(ARCA_BIN, ['--version'])).stdout.split('\n')[0].split(' ')[1];
     assert.equal(sample(text, 'arca_build_info', { version, store: process.env.ARCA_TEST_PG === '1'
         ? 'postgres' : 'sqlite' }), 1, text.split('\n').filter((l) => l.includes('build')).join('\n'));
 

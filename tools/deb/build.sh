@@ -13,7 +13,7 @@ out=${2:?usage: tools/deb/build.sh BUILD_DIR OUT_DIR}
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 bin=$build/src/cli/arca
 
-version=$("$bin" --version | awk '{print $2}')
+version=$("$bin" --version | awk 'NR == 1 {print $2}')
 arch=$(dpkg --print-architecture)
 # What arca links (ldd) and loads on first use (libcurl for the CLI, libpq for PostgreSQL),
 # by Debian 12 package.  Checked below against the binary, so a new library cannot be
