@@ -83,6 +83,10 @@ static const struct {
     {"input", offsetof(struct cli, input)},
     {"verify", offsetof(struct cli, verify)},
     {"db-wait", offsetof(struct cli, db_wait)},
+    {"secret", offsetof(struct cli, secret)},
+    {"max-views", offsetof(struct cli, max_views)},
+    {"max-lifetime", offsetof(struct cli, max_lifetime)},
+    {"anonymous", offsetof(struct cli, anonymous)},
 };
 
 static const struct {
@@ -114,6 +118,8 @@ static const struct {
     {"recursive", offsetof(struct cli, recursive)},
     {"no-cache", offsetof(struct cli, no_cache)},
     {"cache", offsetof(struct cli, no_cache), true},
+    {"value-stdin", offsetof(struct cli, value_stdin)},
+    {"org-only", offsetof(struct cli, org_only)},
 };
 
 int cli_parse(struct cli *c, int argc, char **argv, int first)

@@ -102,6 +102,14 @@ struct cli {
 
     /* arca server --login-limit-ip / --login-limit-account BURST,PER_MINUTE */
     const char *login_limit_ip, *login_limit_account;
+
+    /* arca share */
+    bool value_stdin;         /* share create --value-stdin */
+    bool org_only;            /* share create --org-only */
+    const char *secret;       /* share create --secret KEY */
+    const char *max_views;    /* share create --max-views N|unlimited */
+    const char *max_lifetime; /* share policy --max-lifetime DURATION */
+    const char *anonymous;    /* share policy --anonymous on|off */
 };
 
 /* Parses argv from index first (after the command words).  Prints a usage
@@ -194,6 +202,11 @@ int cli_write_file(const char *path, const void *data, size_t len, unsigned mode
 
 /* Commands: each returns an exit code. */
 int cmd_server(struct cli *c);
+int cmd_share_create(struct cli *c);
+int cmd_share_open(struct cli *c);
+int cmd_share_list(struct cli *c);
+int cmd_share_revoke(struct cli *c);
+int cmd_share_policy(struct cli *c);
 int cmd_backup(struct cli *c);
 int cmd_restore(struct cli *c);
 int cmd_rotate_root_key(struct cli *c);

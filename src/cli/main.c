@@ -221,6 +221,28 @@ static const struct command commands[] = {
      "arca service-token list [--project-id ID] [--format json]\n"},
     {"service-token revoke", cmd_service_token_revoke,
      "arca service-token revoke ID [--project-id ID]\n"},
+    {"share create", cmd_share_create,
+     "arca share create (--value-stdin | --secret KEY --env ENV [--path PATH]) [--expires-in 1d]\n"
+     "                  [--max-views 1|N|unlimited] [--password-stdin] [--org-only]\n"
+     "                  [--format json]\n"
+     "Prints a link <site>/s/<id>#<key> that shows the value once (or N times) until it\n"
+     "expires (5m to 30d, default 1d).  The value is encrypted here under a random key that\n"
+     "only the link holds, after '#': the server cannot read it.  --password-stdin: the\n"
+     "viewer also needs that password (read as the first line; with --value-stdin, the value\n"
+     "is the rest).  --org-only: only members of your organization may open it.\n"},
+    {"share open", cmd_share_open,
+     "arca share open LINK [--password-stdin] [--format json]\n"
+     "Opens a share link (counts a view) and prints the value.\n"},
+    {"share list", cmd_share_list,
+     "arca share list [--format json]\n"
+     "Your active shares: id, created, expires, views left (never the value).\n"},
+    {"share revoke", cmd_share_revoke,
+     "arca share revoke ID\n"
+     "Deletes a share now (yours, or any of your organization's as its admin).\n"},
+    {"share policy", cmd_share_policy,
+     "arca share policy [--max-lifetime 30d] [--anonymous on|off] [--format json]\n"
+     "Shows the organization's rules for shares; its admins change them: the longest lifetime\n"
+     "and whether shares may be opened without an account (off: members only).\n"},
     {"init", cmd_init,
      "arca init --project-id ID\n"
      "Writes .arca.json in the current directory so later commands use this project.\n"},

@@ -265,8 +265,8 @@ static int request_org(struct req *r, const json_t *body, char out[STORE_ID_LEN 
     const char *want = NULL;
     int ret;
 
-    if (body && wire_get_str(body, "organizationId", STORE_ID_LEN, &want) == -EINVAL) {
-        http_fail(r, 400, "'organizationId' must be a string");
+    if (body && wire_get_str_or(body, "organizationId", STORE_ID_LEN, NULL, &want) < 0) {
+        http_fail(r, 400, "'organizationId' must be a string (an organization id)");
         return -EINVAL;
     }
     if (r->who.kind != PRINCIPAL_USER) {

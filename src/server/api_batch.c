@@ -51,8 +51,9 @@ static int item_seal(struct req *r, struct raw *w, const json_t *o, struct item 
     const char *v = NULL, *c = NULL;
     int ret = 0;
 
-    if (wire_get_str(o, "secretValue", SERVER_VALUE_MAX, &v) == -EINVAL ||
-        wire_get_str(o, "secretComment", SERVER_VALUE_MAX, &c) == -EINVAL || (!v && !it->exists)) {
+    if (wire_get_str_or(o, "secretValue", SERVER_VALUE_MAX, NULL, &v) < 0 ||
+        wire_get_str_or(o, "secretComment", SERVER_VALUE_MAX, NULL, &c) < 0 ||
+        (!v && !it->exists)) {
         http_fail(r, 400,
                   "'%s': 'secretValue' (at most %u bytes) is required for a new secret; "
                   "'secretComment' must be a string",
@@ -97,15 +98,15 @@ static int item_prepare(struct req *r, struct raw *w, enum batch_kind kind, bool
         http_fail(r, 400, "each item of 'secrets' needs a valid 'secretKey'");
         return -EINVAL;
     }
-    if (raw_owner(r, raw_param(r, o, "type"),
+    if (raw_owner(r, o,
                   kind == BATCH_DELETE   ? "delete"
                   : kind == BATCH_UPDATE ? "update"
                                          : "create",
                   &it->owner) < 0)
         return -EINVAL;
     if ((kind == BATCH_UPDATE &&
-         (wire_get_str(o, "secretPath", NAME_PATH_MAX, &path) == -EINVAL ||
-          wire_get_str(o, "newSecretName", NAME_KEY_MAX, &rename) == -EINVAL)) ||
+         (wire_get_str_or(o, "secretPath", NAME_PATH_MAX, NULL, &path) < 0 ||
+          wire_get_str_or(o, "newSecretName", NAME_KEY_MAX, NULL, &rename) < 0)) ||
         name_path_normalize(path && *path ? path : root, it->path, sizeof(it->path)) < 0 ||
         (rename && !name_key_valid(rename))) {
         http_fail(r, 400,
@@ -130,6 +131,8 @@ static int item_prepare(struct req *r, struct raw *w, enum batch_kind kind, bool
         http_fail(r, 400, "Secret already exist");
         return -EEXIST;
     }
+    if (it->exists && kind != BATCH_DELETE && raw_refuse_sealed(r, &it->cur))
+        return -EINVAL;
     if (!it->exists && (kind == BATCH_DELETE || (kind == BATCH_UPDATE && !upsert))) {
         http_fail(r, 404, "Secret '%s' not found in %s:%s; nothing was written", it->key,
                   w->env->slug, it->path);

@@ -521,11 +521,12 @@ void api_project_rotate_key(struct req *r)
             goto out;
         }
         v[i].version = version;
-        if (json_is_string(json_object_get(it, "value")) &&
+        /* null (a deletion) or a record: another type is refused, not taken for null */
+        if (json_object_get(it, "value") && !json_is_null(json_object_get(it, "value")) &&
             req_b64_field(r, it, "value", SEAL_RECORD_OVERHEAD,
                           SERVER_VALUE_MAX + SEAL_RECORD_OVERHEAD, bv) < 0)
             goto out;
-        if (json_is_string(json_object_get(it, "comment")) &&
+        if (json_object_get(it, "comment") && !json_is_null(json_object_get(it, "comment")) &&
             req_b64_field(r, it, "comment", SEAL_RECORD_OVERHEAD,
                           SERVER_VALUE_MAX + SEAL_RECORD_OVERHEAD, bc) < 0)
             goto out;

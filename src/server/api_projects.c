@@ -383,8 +383,9 @@ static bool key_matches(struct req *r, const struct project_ctx *ctx, const uint
     if (r->srv->store->ops->project_versions(r->srv->store, ctx->p.id, &v, &n) < 0)
         return false;
     for (size_t i = 0; i < n; i++) {
-        if (v[i].value.len == 0)
-            continue;
+        if (v[i].value.len == 0 ||
+            seal_record_kind(v[i].value.ptr, v[i].value.len) == SEAL_RECORD_OWNER)
+            continue; /* a tombstone, or a personal override not under the project key */
         char field[SEAL_FIELD_MAX];
         struct seal_ad ad = {ctx->p.id, v[i].environment, v[i].path, v[i].key, field};
         ok = seal_ad_field(v[i].owner_id, "value", field, sizeof(field)) == 0 &&

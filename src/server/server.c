@@ -256,6 +256,7 @@ int server_run(const struct server_config *cfg)
         ret = ratelimit_new(300, 300, 65536, &srv.rl_token);
     if (ret == 0)
         ret = ratelimit_new(SERVER_DENIED_BURST, SERVER_DENIED_PER_MINUTE, 65536, &srv.rl_denied);
+    ret = ratelimit_new(60, 30, 65536, &srv.rl_share);
     if (ret == 0)
         ret = cache_new(&srv.cache);
     if (ret == 0)
@@ -308,6 +309,7 @@ out:
     ratelimit_free(srv.rl_account);
     ratelimit_free(srv.rl_token);
     ratelimit_free(srv.rl_denied);
+    ratelimit_free(srv.rl_share);
     cache_free(srv.cache);
     store_close(srv.store);
     seal_free(srv.root_key);

@@ -76,6 +76,7 @@ struct server {
     struct ratelimit *rl_account; /* login attempts per account */
     struct ratelimit *rl_token;   /* invalid tokens per client address */
     struct ratelimit *rl_denied;  /* audit records of refusals per client address */
+    struct ratelimit *rl_share;   /* share link look-ups per client address */
     struct cache *cache;          /* principals and replies (cache.h) */
 };
 
@@ -207,6 +208,13 @@ void api_environments_get(struct req *r);
 void api_environments_update(struct req *r);
 void api_environments_delete(struct req *r);
 void api_service_token_v2(struct req *r);
+void api_shares_create(struct req *r);
+void api_shares_list(struct req *r);
+void api_shares_revoke(struct req *r);
+void api_shares_get(struct req *r);
+void api_shares_open(struct req *r);
+void api_share_policy_get(struct req *r);
+void api_share_policy_set(struct req *r);
 
 /* Projects.  project_open checks that the caller is a member (or, for a
  * service token, that it is the token's project): 404 for a project that does

@@ -302,6 +302,24 @@ void store_imports_free(struct store_import *i, size_t n)
     free(i);
 }
 
+void store_share_release(struct store_share *sh)
+{
+    if (!sh)
+        return;
+    store_blob_release(&sh->ciphertext);
+    store_blob_release(&sh->kdf_salt);
+    memset(sh, 0, sizeof(*sh));
+}
+
+void store_shares_free(struct store_share *sh, size_t n)
+{
+    if (!sh)
+        return;
+    for (size_t k = 0; k < n; k++)
+        store_share_release(&sh[k]);
+    free(sh);
+}
+
 /* ---- for the backends (store_backend.h) ---- */
 
 int store_subtree_prefix(const char *path, char out[NAME_PATH_MAX + 2])
@@ -357,7 +375,7 @@ int store_imports_renumber(const char *const *ids, size_t n, const char *moved, 
     return r < 0 ? r : 0;
 }
 
-/* ---- backup and restore: the tables of schema version 8 ---- */
+/* ---- backup and restore: the tables of schema version 9 ---- */
 
 #define TABLE(name, types, key, ...)                                                               \
     {                                                                                              \
@@ -404,12 +422,15 @@ const struct store_table store_tables[] = {
           "import_env_id", "import_path", "position", "created_at", "created_by"),
     TABLE("root_keys", "ibbii", "generation", "generation", "key_check", "audit_key", "first_seq",
           "created_at"),
+    /* Not "shares": a share is short-lived and viewed a limited number of
+     * times, which a restored copy would undo. */
+    TABLE("org_share_policy", "tii", "org_id", "org_id", "max_ttl", "allow_anonymous"),
 };
 const size_t store_n_tables = ELEMENTSOF(store_tables);
 
 int store_schema_version(void)
 {
-    return 8;
+    return 9;
 }
 
 int store_table_sql(const struct store_table *t, enum store_table_sql kind, struct buf *out)

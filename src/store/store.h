@@ -23,6 +23,7 @@
 
 #define STORE_ID_LEN 36
 #define STORE_HASH_BYTES 32
+#define STORE_SHARE_ID_LEN 22
 
 struct store_blob {
     uint8_t *ptr; /* OWNED (malloc) */
@@ -209,6 +210,32 @@ struct store_audit {
  * write lock, in seq order. */
 typedef void (*store_audit_chain_fn)(void *ctx, const uint8_t prev[STORE_HASH_BYTES],
                                      struct store_audit *rec);
+
+/* A share link (api_shares.c): ciphertext the server cannot open, with the
+ * limits it holds. */
+struct store_share {
+    char id[STORE_SHARE_ID_LEN + 1]; /* base64url, made by the sharer's client */
+    char org_id[STORE_ID_LEN + 1];
+    char created_by[STORE_ID_LEN + 1];     /* user or identity */
+    struct store_blob ciphertext;          /* empty in lists and purge results */
+    uint8_t access_hash[STORE_HASH_BYTES]; /* hash of the access key the link's key gives */
+    bool has_password;
+    uint8_t auth_hash[STORE_HASH_BYTES]; /* hash of the password's authentication key */
+    struct store_blob kdf_salt;          /* Argon2id salt (password only) */
+    uint64_t kdf_opslimit;
+    uint64_t kdf_memlimit;
+    bool org_only;     /* only members of org_id may open it */
+    int64_t max_views; /* 0: unlimited */
+    int64_t views;     /* so far (share_open: including this one) */
+    int64_t created_at;
+    int64_t expires_at;
+};
+
+/* An organization's rules for shares; without a row, the defaults. */
+struct store_share_policy {
+    int64_t max_ttl;      /* ms */
+    bool allow_anonymous; /* shares may be opened without an account */
+};
 
 struct store_audit_query {
     const char *org_id;     /* NULL = any; else that organization's records and the
@@ -587,6 +614,31 @@ struct store_ops {
     /* Removes an import; the later ones move up. */
     int (*import_delete)(struct store *s, const char *id);
 
+    /* --- share links --- */
+    /* -EEXIST when the id is taken. */
+    int (*share_create)(struct store *s, const struct store_share *sh);
+    /* The share, ciphertext included, without counting a view.  -ENOENT if
+     * there is none or it expired by now (it is then left for share_purge). */
+    int (*share_get)(struct store *s, const char *id, int64_t now, struct store_share *ret);
+    /* Counts a view and returns the share as it is after it, in one
+     * transaction: the view that reaches max_views deletes the share, so two
+     * opens of a one-view share never both succeed.  -ENOENT as share_get. */
+    int (*share_open)(struct store *s, const char *id, int64_t now, struct store_share *ret);
+    /* Active shares made by created_by, oldest first, without ciphertext.
+     * ret OWNED: store_shares_free. */
+    int (*share_list)(struct store *s, const char *created_by, int64_t now,
+                      struct store_share **ret, size_t *ret_n);
+    /* Deletes a share now.  -ENOENT. */
+    int (*share_delete)(struct store *s, const char *id);
+    /* Deletes every share expired by now and returns them (without
+     * ciphertext), at most max; ret OWNED: store_shares_free. */
+    int (*share_purge)(struct store *s, int64_t now, size_t max, struct store_share **ret,
+                       size_t *ret_n);
+    /* -ENOENT when the organization has no policy of its own. */
+    int (*share_policy_get)(struct store *s, const char *org_id, struct store_share_policy *ret);
+    int (*share_policy_set)(struct store *s, const char *org_id,
+                            const struct store_share_policy *p);
+
     /* --- audit log --- */
     /* Appends records in one transaction (one fsync), filling seq and, through
      * chain, prev_hash and hash: rec->seq and rec->prev_hash are set before
@@ -695,6 +747,8 @@ void store_folder_release(struct store_folder *f);
 void store_folders_free(struct store_folder *f, size_t n);
 void store_import_release(struct store_import *i);
 void store_imports_free(struct store_import *i, size_t n);
+void store_share_release(struct store_share *sh);
+void store_shares_free(struct store_share *sh, size_t n);
 void store_audit_release(struct store_audit *a);
 void store_audits_free(struct store_audit *a, size_t n);
 void store_root_keys_free(struct store_root_key *k, size_t n);

@@ -72,6 +72,16 @@
 #endif
 
 #define SECRET_COLS "id, key, path, version, value, comment, updated_at, updated_by, owner_id"
+#define SHARE_COLS                                                                                 \
+    "id, org_id, created_by, ciphertext, auth_hash, kdf_salt, kdf_opslimit, kdf_memlimit, "        \
+    "org_only, max_views, views, created_at, expires_at, access_hash"
+/* rec_share's columns; a list leaves the ciphertext out (NULL). */
+#define SHARE_READ_FROM(ct)                                                                        \
+    "id, org_id, created_by, " ct ", auth_hash IS NOT NULL, "                                      \
+    "coalesce(auth_hash, decode(repeat('00', 32), 'hex')), kdf_salt, kdf_opslimit, "               \
+    "kdf_memlimit, org_only <> 0, max_views, views, created_at, expires_at, access_hash"
+#define SHARE_READ_COLS SHARE_READ_FROM("ciphertext")
+#define SHARE_LIST_COLS SHARE_READ_FROM("NULL::bytea")
 #define SHARED "type = 'shared' AND owner_id = ''"
 #define USER_COLS                                                                                  \
     "id, email, auth_hash, kdf_salt, kdf_opslimit, kdf_memlimit, public_key, "                     \
@@ -222,6 +232,14 @@ enum pg_stmt {
     ST_ROOT_KEY_INSERT,
     ST_ROOT_KEY_SET_AUDIT,
     ST_SERVER_KEYS_LIST,
+    ST_SHARE_INSERT,
+    ST_SHARE_GET,
+    ST_SHARE_VIEW,
+    ST_SHARE_LIST,
+    ST_SHARE_DELETE,
+    ST_SHARE_PURGE,
+    ST_SHARE_POLICY_GET,
+    ST_SHARE_POLICY_SET,
     ST__MAX
 };
 
@@ -563,6 +581,30 @@ static const struct {
     [ST_SERVER_KEYS_LIST] = {"list server-access keys",
                              "SELECT id, server_key FROM projects WHERE server_key IS NOT NULL "
                              "ORDER BY id"},
+    [ST_SHARE_INSERT] = {"insert share",
+                         "INSERT INTO shares (" SHARE_COLS ") "
+                         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"},
+    [ST_SHARE_GET] = {"get share", "SELECT " SHARE_READ_COLS " FROM shares "
+                                   "WHERE id = $1 AND expires_at > $2"},
+    /* Counts a view of a live share; the caller deletes it at max_views. */
+    [ST_SHARE_VIEW] = {"view share", "UPDATE shares SET views = views + 1 WHERE id = $1 AND "
+                                     "expires_at > $2 AND (max_views = 0 OR views < max_views) "
+                                     "RETURNING " SHARE_READ_COLS},
+    [ST_SHARE_LIST] = {"list shares",
+                       "SELECT " SHARE_LIST_COLS " FROM shares WHERE "
+                       "created_by = $1 AND expires_at > $2 ORDER BY created_at, id"},
+    [ST_SHARE_DELETE] = {"delete share", "DELETE FROM shares WHERE id = $1"},
+    [ST_SHARE_PURGE] = {"purge shares",
+                        "DELETE FROM shares WHERE id IN (SELECT id FROM shares WHERE "
+                        "expires_at <= $1 ORDER BY expires_at, id LIMIT $2) "
+                        "RETURNING " SHARE_LIST_COLS},
+    [ST_SHARE_POLICY_GET] = {"get share policy", "SELECT max_ttl, allow_anonymous FROM "
+                                                 "org_share_policy WHERE org_id = $1"},
+    [ST_SHARE_POLICY_SET] =
+        {"set share policy",
+         "INSERT INTO org_share_policy (org_id, max_ttl, allow_anonymous) "
+         "VALUES ($1, $2, $3) ON CONFLICT (org_id) DO UPDATE SET "
+         "max_ttl = excluded.max_ttl, allow_anonymous = excluded.allow_anonymous"},
 };
 
 /* audit_query has one statement per combination of filters (so that each
@@ -799,7 +841,9 @@ static int pg_exec_slot(struct pg_conn *c, unsigned slot, const char *sql, const
 static bool pg_quiet(enum pg_stmt id)
 {
     return id == ST_SESSION_INSERT || id == ST_ATOKEN_INSERT || id == ST_ATOKEN_USE ||
-           id == ST_CSECRET_USE || id == ST_AUDIT_INSERT || startswith(pg_stmts[id].sql, "SELECT ");
+           id == ST_CSECRET_USE || id == ST_AUDIT_INSERT ||
+           (id >= ST_SHARE_INSERT && id <= ST_SHARE_POLICY_SET) || /* shares are never cached */
+           startswith(pg_stmts[id].sql, "SELECT ");
 }
 
 static int pg_execp(struct pg_conn *c, enum pg_stmt id, const struct pg_params *p, PGresult **ret)
@@ -2465,6 +2509,129 @@ static int pg_service_token_revoke(struct store *s, const char *project_id, cons
     return pg_write1(s, true, ST_STOKEN_REVOKE, "tt", project_id, id);
 }
 
+/* ---- share links ---- */
+
+static const struct pg_col share_cols[] = {
+    COL(PK_TEXT, struct store_share, id),           COL(PK_TEXT, struct store_share, org_id),
+    COL(PK_TEXT, struct store_share, created_by),   COL(PK_BLOB, struct store_share, ciphertext),
+    COL(PK_BOOL, struct store_share, has_password), COL(PK_HASH, struct store_share, auth_hash),
+    COL(PK_BLOB, struct store_share, kdf_salt),     COL(PK_I64, struct store_share, kdf_opslimit),
+    COL(PK_I64, struct store_share, kdf_memlimit),  COL(PK_BOOL, struct store_share, org_only),
+    COL(PK_I64, struct store_share, max_views),     COL(PK_I64, struct store_share, views),
+    COL(PK_I64, struct store_share, created_at),    COL(PK_I64, struct store_share, expires_at),
+    COL(PK_HASH, struct store_share, access_hash),
+};
+static const struct pg_record rec_share = RECORD(struct store_share, share_cols);
+
+static const struct pg_col share_policy_cols[] = {
+    COL(PK_I64, struct store_share_policy, max_ttl),
+    COL(PK_BOOL, struct store_share_policy, allow_anonymous),
+};
+static const struct pg_record rec_share_policy =
+    RECORD(struct store_share_policy, share_policy_cols);
+
+static int pg_share_create(struct store *s, const struct store_share *sh)
+{
+    if (!sh || !sh->ciphertext.ptr || !sh->ciphertext.len || sh->max_views < 0 ||
+        sh->kdf_opslimit > INT64_MAX || sh->kdf_memlimit > INT64_MAX ||
+        (sh->has_password && !sh->kdf_salt.len))
+        return -EINVAL;
+    return pg_write1(
+        s, false, ST_SHARE_INSERT, "tttbbbiiiiiiib", sh->id, sh->org_id, sh->created_by,
+        sh->ciphertext.ptr, sh->ciphertext.len, sh->has_password ? sh->auth_hash : NULL,
+        (size_t)STORE_HASH_BYTES, sh->has_password ? sh->kdf_salt.ptr : NULL, sh->kdf_salt.len,
+        (int64_t)sh->kdf_opslimit, (int64_t)sh->kdf_memlimit, (int64_t)sh->org_only, sh->max_views,
+        sh->views, sh->created_at, sh->expires_at, sh->access_hash, (size_t)STORE_HASH_BYTES);
+}
+
+static int pg_share_get(struct store *s, const char *id, int64_t now, struct store_share *ret)
+{
+    if (!id || !ret)
+        return -EINVAL;
+    return pg_get(s, PG_TX_NONE, &rec_share, ret, ST_SHARE_GET, "ti", id, now);
+}
+
+struct share_open_tx {
+    const char *id;
+    int64_t now;
+    struct store_share *ret;
+};
+
+static int pg_share_open_body(struct pg_conn *c, void *arg)
+{
+    const struct share_open_tx *a = arg;
+    _cleanup_(store_share_release) struct store_share x = {0};
+    int r;
+
+    /* The row lock of the UPDATE orders concurrent opens of one share. */
+    r = pg_row(c, &rec_share, &x, ST_SHARE_VIEW, "ti", a->id, a->now);
+    if (r <= 0)
+        return r < 0 ? r : -ENOENT;
+    if (x.max_views && x.views >= x.max_views && (r = pg_run(c, ST_SHARE_DELETE, "t", a->id)) < 0)
+        return r;
+    store_share_release(a->ret);
+    *a->ret = x;
+    x = (struct store_share){0};
+    return 0;
+}
+
+static int pg_share_open(struct store *s, const char *id, int64_t now, struct store_share *ret)
+{
+    _cleanup_(store_share_release) struct store_share x = {0};
+    struct share_open_tx a = {id, now, &x};
+    int r;
+
+    if (!id || !ret)
+        return -EINVAL;
+    r = pg_tx(s, PG_TX_WRITE, pg_share_open_body, &a);
+    if (r < 0)
+        return r;
+    *ret = x;
+    x = (struct store_share){0};
+    return 0;
+}
+
+static int pg_share_list(struct store *s, const char *created_by, int64_t now,
+                         struct store_share **ret, size_t *ret_n)
+{
+    if (!created_by)
+        return -EINVAL;
+    return pg_list(s, PG_TX_NONE, &rec_share, (void **)ret, ret_n, ST_SHARE_LIST, "ti", created_by,
+                   now);
+}
+
+static int pg_share_delete(struct store *s, const char *id)
+{
+    if (!id)
+        return -EINVAL;
+    return pg_write1(s, true, ST_SHARE_DELETE, "t", id);
+}
+
+static int pg_share_purge(struct store *s, int64_t now, size_t max, struct store_share **ret,
+                          size_t *ret_n)
+{
+    if (max > INT64_MAX)
+        return -EINVAL;
+    return pg_list(s, PG_TX_WRITE, &rec_share, (void **)ret, ret_n, ST_SHARE_PURGE, "ii", now,
+                   (int64_t)max);
+}
+
+static int pg_share_policy_get(struct store *s, const char *org_id, struct store_share_policy *ret)
+{
+    if (!org_id || !ret)
+        return -EINVAL;
+    return pg_get(s, PG_TX_NONE, &rec_share_policy, ret, ST_SHARE_POLICY_GET, "t", org_id);
+}
+
+static int pg_share_policy_set(struct store *s, const char *org_id,
+                               const struct store_share_policy *p)
+{
+    if (!org_id || !p || p->max_ttl <= 0)
+        return -EINVAL;
+    return pg_write1(s, false, ST_SHARE_POLICY_SET, "tii", org_id, p->max_ttl,
+                     (int64_t)p->allow_anonymous);
+}
+
 /* ---- project key rotation ---- */
 
 struct versions_tx {
@@ -3595,6 +3762,14 @@ static const struct store_ops pg_ops = {
     .service_token_get = pg_service_token_get,
     .service_token_list = pg_service_token_list,
     .service_token_revoke = pg_service_token_revoke,
+    .share_create = pg_share_create,
+    .share_get = pg_share_get,
+    .share_open = pg_share_open,
+    .share_list = pg_share_list,
+    .share_delete = pg_share_delete,
+    .share_purge = pg_share_purge,
+    .share_policy_get = pg_share_policy_get,
+    .share_policy_set = pg_share_policy_set,
     .secrets_list_with = pg_secrets_list_with,
     .secret_get_of = pg_secret_get_of,
     .secret_history_of = pg_secret_history_of,

@@ -77,6 +77,13 @@
     })
 
 #define SECRET_COLS "id, key, path, version, value, comment, updated_at, updated_by, owner_id"
+/* sq_read_share reads either: a list leaves the ciphertext out (NULL). */
+#define SHARE_COLS                                                                                 \
+    "id, org_id, created_by, ciphertext, auth_hash, kdf_salt, kdf_opslimit, kdf_memlimit, "        \
+    "org_only, max_views, views, created_at, expires_at, access_hash"
+#define SHARE_LIST_COLS                                                                            \
+    "id, org_id, created_by, NULL, auth_hash, kdf_salt, kdf_opslimit, kdf_memlimit, "              \
+    "org_only, max_views, views, created_at, expires_at, access_hash"
 #define SHARED "type = 'shared' AND owner_id = ''"
 
 enum sq_stmt {
@@ -186,6 +193,14 @@ enum sq_stmt {
     ST_IMPORT_GET,
     ST_IMPORT_SET_POSITION,
     ST_IMPORT_DELETE,
+    ST_SHARE_INSERT,
+    ST_SHARE_GET,
+    ST_SHARE_VIEW,
+    ST_SHARE_LIST,
+    ST_SHARE_DELETE,
+    ST_SHARE_EXPIRED,
+    ST_SHARE_POLICY_GET,
+    ST_SHARE_POLICY_SET,
     ST_AUDIT_INSERT,
     /* migration 0008 */
     ST_ROOT_KEYS_LIST,
@@ -529,6 +544,27 @@ static const struct {
     [ST_IMPORT_SET_POSITION] = {"move import",
                                 "UPDATE secret_imports SET position = ?2 WHERE id = ?1"},
     [ST_IMPORT_DELETE] = {"delete import", "DELETE FROM secret_imports WHERE id = ?"},
+    [ST_SHARE_INSERT] = {"insert share", "INSERT INTO shares (" SHARE_COLS ") "
+                                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+    [ST_SHARE_GET] = {"get share",
+                      "SELECT " SHARE_COLS " FROM shares WHERE id = ?1 AND expires_at > ?2"},
+    /* Counts a view of a live share; the caller deletes it at max_views. */
+    [ST_SHARE_VIEW] = {"view share", "UPDATE shares SET views = views + 1 WHERE id = ?1 AND "
+                                     "expires_at > ?2 AND (max_views = 0 OR views < max_views)"},
+    [ST_SHARE_LIST] = {"list shares",
+                       "SELECT " SHARE_LIST_COLS " FROM shares WHERE "
+                       "created_by = ?1 AND expires_at > ?2 ORDER BY created_at, id"},
+    [ST_SHARE_DELETE] = {"delete share", "DELETE FROM shares WHERE id = ?"},
+    [ST_SHARE_EXPIRED] = {"list expired shares",
+                          "SELECT " SHARE_LIST_COLS " FROM shares WHERE expires_at <= ?1 "
+                          "ORDER BY expires_at, id LIMIT ?2"},
+    [ST_SHARE_POLICY_GET] = {"get share policy", "SELECT max_ttl, allow_anonymous FROM "
+                                                 "org_share_policy WHERE org_id = ?"},
+    [ST_SHARE_POLICY_SET] =
+        {"set share policy",
+         "INSERT INTO org_share_policy (org_id, max_ttl, allow_anonymous) "
+         "VALUES (?1, ?2, ?3) ON CONFLICT (org_id) DO UPDATE SET "
+         "max_ttl = excluded.max_ttl, allow_anonymous = excluded.allow_anonymous"},
     [ST_AUDIT_INSERT] = {"insert audit record",
                          "INSERT INTO audit_log (" AUDIT_COLS ") "
                          "VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
@@ -668,13 +704,13 @@ static int sq_fail(struct sq_conn *c, int rc, const char *what)
 }
 
 /* Transaction control, and writes that only add what no cache holds yet
- * (store.h epoch). */
+ * (store.h epoch): shares are never cached. */
 static bool sq_quiet(enum sq_stmt id)
 {
     return id == ST_BEGIN_IMMEDIATE || id == ST_COMMIT || id == ST_ROLLBACK || id == ST_SAVEPOINT ||
            id == ST_RELEASE || id == ST_ROLLBACK_TO || id == ST_SESSION_INSERT ||
            id == ST_ATOKEN_INSERT || id == ST_ATOKEN_USE || id == ST_CSECRET_USE ||
-           id == ST_AUDIT_INSERT;
+           id == ST_AUDIT_INSERT || (id >= ST_SHARE_INSERT && id <= ST_SHARE_POLICY_SET);
 }
 
 static int sq_stmt(struct sq_conn *c, enum sq_stmt id, sqlite3_stmt **ret)
@@ -2785,6 +2821,175 @@ static int sq_service_token_revoke(struct store *s, const char *project_id, cons
     return sq_write1(s, true, ST_STOKEN_REVOKE, "tt", project_id, id);
 }
 
+/* ---- share links ---- */
+
+/* SHARE_COLS or SHARE_LIST_COLS */
+static int sq_read_share(struct sq_conn *c, sqlite3_stmt *st, void *ret)
+{
+    _cleanup_(store_share_release) struct store_share x = {0};
+    int r;
+
+    if ((r = col_fixed_text(c, st, 0, x.id, sizeof(x.id))) < 0 ||
+        (r = col_id(c, st, 1, x.org_id)) < 0 || (r = col_id(c, st, 2, x.created_by)) < 0 ||
+        (r = col_blob(st, 3, &x.ciphertext)) < 0 || (r = col_blob(st, 5, &x.kdf_salt)) < 0)
+        return r;
+    x.has_password = sqlite3_column_type(st, 4) != SQLITE_NULL;
+    if (x.has_password && (r = col_hash(c, st, 4, x.auth_hash)) < 0)
+        return r;
+    x.kdf_opslimit = (uint64_t)sqlite3_column_int64(st, 6);
+    x.kdf_memlimit = (uint64_t)sqlite3_column_int64(st, 7);
+    x.org_only = sqlite3_column_int(st, 8) != 0;
+    x.max_views = sqlite3_column_int64(st, 9);
+    x.views = sqlite3_column_int64(st, 10);
+    x.created_at = sqlite3_column_int64(st, 11);
+    x.expires_at = sqlite3_column_int64(st, 12);
+    if ((r = col_hash(c, st, 13, x.access_hash)) < 0)
+        return r;
+    *(struct store_share *)ret = TAKE_STRUCT(x);
+    return 0;
+}
+
+static void sq_release_share(void *p)
+{
+    store_share_release(p);
+}
+
+static int sq_share_create(struct store *s, const struct store_share *sh)
+{
+    if (!sh || !sh->ciphertext.ptr || !sh->ciphertext.len || sh->max_views < 0 ||
+        sh->kdf_opslimit > INT64_MAX || sh->kdf_memlimit > INT64_MAX ||
+        (sh->has_password && !sh->kdf_salt.len))
+        return -EINVAL;
+    return sq_write1(
+        s, false, ST_SHARE_INSERT, "tttbbbiiiiiiib", sh->id, sh->org_id, sh->created_by,
+        sh->ciphertext.ptr, sh->ciphertext.len, sh->has_password ? sh->auth_hash : NULL,
+        (size_t)STORE_HASH_BYTES, sh->has_password ? sh->kdf_salt.ptr : NULL, sh->kdf_salt.len,
+        (int64_t)sh->kdf_opslimit, (int64_t)sh->kdf_memlimit, (int64_t)sh->org_only, sh->max_views,
+        sh->views, sh->created_at, sh->expires_at, sh->access_hash, (size_t)STORE_HASH_BYTES);
+}
+
+static int sq_share_get(struct store *s, const char *id, int64_t now, struct store_share *ret)
+{
+    if (!id || !ret)
+        return -EINVAL;
+    return sq_get(s, sq_read_share, ret, ST_SHARE_GET, "ti", id, now);
+}
+
+static int sq_share_open(struct store *s, const char *id, int64_t now, struct store_share *ret)
+{
+    _cleanup_conn_ struct sq_conn *c = NULL;
+    _cleanup_(store_share_release) struct store_share x = {0};
+    int r;
+
+    if (!id || !ret)
+        return -EINVAL;
+    c = sq_writer(sq(s));
+    if ((r = sq_begin(c)) < 0 || (r = sq_run(c, ST_SHARE_VIEW, "ti", id, now)) < 0)
+        return r;
+    if (sqlite3_changes(c->db) == 0)
+        return -ENOENT;
+    {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        if ((r = sq_query(c, ST_SHARE_GET, &st, "ti", id, now)) < 0 || (r = sq_step(c, st)) < 0)
+            return r;
+        if (r == 0)
+            return -ENOENT;
+        if ((r = sq_read_share(c, st, &x)) < 0)
+            return r;
+    }
+    if (x.max_views && x.views >= x.max_views && (r = sq_run(c, ST_SHARE_DELETE, "t", id)) < 0)
+        return r;
+    if ((r = sq_commit(c)) < 0)
+        return r;
+    *ret = TAKE_STRUCT(x);
+    return 0;
+}
+
+static int sq_share_list(struct store *s, const char *created_by, int64_t now,
+                         struct store_share **ret, size_t *ret_n)
+{
+    _cleanup_conn_ struct sq_conn *c = NULL;
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    void *v = NULL;
+    int r;
+
+    if (!created_by || !ret || !ret_n)
+        return -EINVAL;
+    if ((r = sq_reader(sq(s), &c)) < 0 ||
+        (r = sq_query(c, ST_SHARE_LIST, &st, "ti", created_by, now)) < 0 ||
+        (r = sq_collect(c, st, sizeof(**ret), sq_read_share, sq_release_share, &v, ret_n)) < 0)
+        return r;
+    *ret = v;
+    return 0;
+}
+
+static int sq_share_delete(struct store *s, const char *id)
+{
+    if (!id)
+        return -EINVAL;
+    return sq_write1(s, true, ST_SHARE_DELETE, "t", id);
+}
+
+static int sq_share_purge(struct store *s, int64_t now, size_t max, struct store_share **ret,
+                          size_t *ret_n)
+{
+    _cleanup_conn_ struct sq_conn *c = NULL;
+    struct store_share *v = NULL;
+    size_t n = 0;
+    int r;
+
+    if (!ret || !ret_n || max > INT64_MAX)
+        return -EINVAL;
+    c = sq_writer(sq(s));
+    if ((r = sq_begin(c)) < 0)
+        return r;
+    {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        if ((r = sq_query(c, ST_SHARE_EXPIRED, &st, "ii", now, (int64_t)max)) < 0 ||
+            (r = sq_collect(c, st, sizeof(*v), sq_read_share, sq_release_share, (void **)&v, &n)) <
+                0)
+            return r;
+    }
+    for (size_t i = 0; i < n && r >= 0; i++)
+        r = sq_run(c, ST_SHARE_DELETE, "t", v[i].id);
+    if (r >= 0)
+        r = n ? sq_commit(c) : 0;
+    if (r < 0) {
+        store_shares_free(v, n);
+        return r;
+    }
+    *ret = v;
+    *ret_n = n;
+    return 0;
+}
+
+static int sq_share_policy_get(struct store *s, const char *org_id, struct store_share_policy *ret)
+{
+    _cleanup_conn_ struct sq_conn *c = NULL;
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    int r;
+
+    if (!org_id || !ret)
+        return -EINVAL;
+    if ((r = sq_reader(sq(s), &c)) < 0 ||
+        (r = sq_query(c, ST_SHARE_POLICY_GET, &st, "t", org_id)) < 0 || (r = sq_step(c, st)) < 0)
+        return r;
+    if (r == 0)
+        return -ENOENT;
+    ret->max_ttl = sqlite3_column_int64(st, 0);
+    ret->allow_anonymous = sqlite3_column_int(st, 1) != 0;
+    return 0;
+}
+
+static int sq_share_policy_set(struct store *s, const char *org_id,
+                               const struct store_share_policy *p)
+{
+    if (!org_id || !p || p->max_ttl <= 0)
+        return -EINVAL;
+    return sq_write1(s, false, ST_SHARE_POLICY_SET, "tii", org_id, p->max_ttl,
+                     (int64_t)p->allow_anonymous);
+}
+
 /* ---- project key rotation ---- */
 
 static int sq_project_versions(struct store *s, const char *project_id,
@@ -3771,6 +3976,14 @@ static const struct store_ops sq_ops = {
     .service_token_get = sq_service_token_get,
     .service_token_list = sq_service_token_list,
     .service_token_revoke = sq_service_token_revoke,
+    .share_create = sq_share_create,
+    .share_get = sq_share_get,
+    .share_open = sq_share_open,
+    .share_list = sq_share_list,
+    .share_delete = sq_share_delete,
+    .share_purge = sq_share_purge,
+    .share_policy_get = sq_share_policy_get,
+    .share_policy_set = sq_share_policy_set,
     .secrets_list_with = sq_secrets_list_with,
     .secret_get_of = sq_secret_get_of,
     .secret_history_of = sq_secret_history_of,

@@ -187,8 +187,10 @@ test('the backup names every column of every table', T, async () => {
     const text = await readFile(backupFile, 'utf8');
     const cols = Object.fromEntries(text.split('\n').filter((l) => l.includes('"c":'))
         .map((l) => JSON.parse(l)).map((l) => [l.t, l.c.join(',')]));
+    /* shares are left out on purpose: short-lived, viewed a limited number of times */
     const tables = (await storeSql(src, "SELECT name FROM sqlite_master WHERE type = 'table' AND " +
-        "name NOT IN ('schema_migrations', 'sqlite_sequence') ORDER BY name")).trim().split('\n');
+        "name NOT IN ('schema_migrations', 'sqlite_sequence', 'shares') ORDER BY name")).trim()
+        .split('\n');
     assert.deepEqual(Object.keys(cols).sort(), tables);
     for (const t of tables) {
         const have = (await storeSql(src, `SELECT group_concat(name, ',') FROM pragma_table_info('${t}')`)).trim();

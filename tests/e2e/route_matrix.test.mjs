@@ -56,6 +56,7 @@ const PRINCIPALS = ['none', 'bad', 'expired', 'revoked', 'viewer', 'member', 'cu
 const EXPECTED = {
     //                                                                       none bad  exp  rev  view mem  cust idn  svc  other
     'GET /api/status':                                                      '200  200  200  200  200  200  200  200  200  200',
+    'GET /api/ready':                                                       '200  200  200  200  200  200  200  200  200  200',
     'POST /api/arca/v1/bootstrap':                                          '400  400  400  400  400  400  400  400  400  400',
     'POST /api/arca/v1/auth/params':                                        '400  400  400  400  400  400  400  400  400  400',
     'POST /api/arca/v1/auth/login':                                         '400  400  400  400  400  400  400  400  400  400',
@@ -106,6 +107,13 @@ const EXPECTED = {
     'GET /api/arca/v1/service-token':                                       '401d 401d 401d 401d 400  400  400  400  200r 400',
     'GET /api/arca/v1/audit-logs':                                          '401d 401d 401d 401d 200w 200w 403d 200w 403d 404d',
     'GET /api/arca/v1/audit-logs/verify':                                   '401d 401d 401d 401d 403d 403d 403d 403d 403d 403d',
+    'POST /api/arca/v1/shares':                                             '401d 401d 401d 401d 400  400  400  400  403d 400',
+    'GET /api/arca/v1/shares':                                              '401d 401d 401d 401d 200  200  200  200  403d 200',
+    'DELETE /api/arca/v1/shares/:shareId':                                  '401d 401d 401d 401d 404  404  404  404  403d 404',
+    'POST /api/arca/v1/shares/:shareId/info':                               '400  400  400  400  400  400  400  400  400  400',
+    'POST /api/arca/v1/shares/:shareId/open':                               '400  400  400  400  400  400  400  400  400  400',
+    'GET /api/arca/v1/share-policy':                                        '401d 401d 401d 401d 200  200  200  200  403d 200',
+    'PUT /api/arca/v1/share-policy':                                        '401d 401d 401d 401d 403d 403d 403d 403d 403d 403d',
     'POST /api/v1/auth/universal-auth/login':                               '400  400  400  400  400  400  400  400  400  400',
     'POST /api/v1/auth/token/renew':                                        '400  400  400  400  400  400  400  400  400  400',
     'POST /api/v1/auth/token/revoke':                                       '400  400  400  400  400  400  400  400  400  400',

@@ -3006,3 +3006,148 @@ Test(store, root_key_rotation_rewraps_and_links)
     cr_assert(memcmp(p.server_key.ptr, "new:oldkey!", 4 + sizeof(sk) - 1) == 0);
     store_project_release(&p);
 }
+
+/* ---- share links ---- */
+
+static uint8_t share_ct[64] = "share-ciphertext-share-ciphertext-share-ciphertext-share-ciphe";
+
+static struct store_share make_share(const char *id, int64_t max_views, int64_t expires_at)
+{
+    struct store_share sh = {.ciphertext = {share_ct, sizeof(share_ct)},
+                             .max_views = max_views,
+                             .created_at = 1700000000000,
+                             .expires_at = expires_at};
+    snprintf(sh.id, sizeof(sh.id), "%s", id);
+    strcpy(sh.org_id, ORG_ID);
+    strcpy(sh.created_by, USER_ID);
+    memset(sh.access_hash, 0xac, sizeof(sh.access_hash));
+    return sh;
+}
+
+Test(store, shares_count_views_and_expire)
+{
+    struct store_share a = make_share("AAAAAAAAAAAAAAAAAAAAAA", 2, 2000),
+                       b = make_share("BBBBBBBBBBBBBBBBBBBBBB", 0, 3000), got = {0}, *v = NULL;
+    size_t n = 0;
+
+    bootstrap();
+    b.has_password = true;
+    memset(b.auth_hash, 0x5a, sizeof(b.auth_hash));
+    b.kdf_salt = (struct store_blob){salt, sizeof(salt)};
+    b.kdf_opslimit = 3;
+    b.kdf_memlimit = 64u << 20;
+    b.org_only = true;
+    cr_assert_eq(st->ops->share_create(st, &a), 0);
+    cr_assert_eq(st->ops->share_create(st, &a), -EEXIST);
+    cr_assert_eq(st->ops->share_create(st, &b), 0);
+
+    cr_assert_eq(st->ops->share_get(st, a.id, 1000, &got), 0);
+    cr_assert_arr_eq(got.ciphertext.ptr, share_ct, sizeof(share_ct));
+    cr_assert_eq(got.access_hash[31], 0xac);
+    cr_assert_not(got.has_password);
+    cr_assert_eq(got.views, 0, "a get counts no view");
+    store_share_release(&got);
+    cr_assert_eq(st->ops->share_get(st, b.id, 1000, &got), 0);
+    cr_assert(got.has_password);
+    cr_assert(got.org_only);
+    cr_assert_eq(got.auth_hash[0], 0x5a);
+    cr_assert_arr_eq(got.kdf_salt.ptr, salt, sizeof(salt));
+    cr_assert_eq(got.kdf_memlimit, 64u << 20);
+    store_share_release(&got);
+
+    /* two views of a two-view share, then it is deleted */
+    cr_assert_eq(st->ops->share_open(st, a.id, 1000, &got), 0);
+    cr_assert_eq(got.views, 1);
+    cr_assert_arr_eq(got.ciphertext.ptr, share_ct, sizeof(share_ct));
+    store_share_release(&got);
+    cr_assert_eq(st->ops->share_open(st, a.id, 1000, &got), 0);
+    cr_assert_eq(got.views, 2);
+    store_share_release(&got);
+    cr_assert_eq(st->ops->share_open(st, a.id, 1000, &got), -ENOENT);
+    cr_assert_eq(st->ops->share_get(st, a.id, 1000, &got), -ENOENT, "used up: deleted");
+    cr_assert_eq(st->ops->share_create(st, &a), 0, "its row is gone: the id is free");
+
+    /* unlimited views until it expires; expired is gone for get and open */
+    for (int i = 0; i < 5; i++) {
+        cr_assert_eq(st->ops->share_open(st, b.id, 2999, &got), 0);
+        store_share_release(&got);
+    }
+    cr_assert_eq(st->ops->share_open(st, b.id, 3000, &got), -ENOENT, "expired at expires_at");
+    cr_assert_eq(st->ops->share_get(st, b.id, 3000, &got), -ENOENT);
+
+    /* list: the creator's live shares, without ciphertext */
+    cr_assert_eq(st->ops->share_list(st, USER_ID, 1000, &v, &n), 0);
+    cr_assert_eq(n, 2);
+    cr_assert_eq(v[0].ciphertext.len, 0, "lists hold no ciphertext");
+    store_shares_free(v, n);
+    cr_assert_eq(st->ops->share_list(st, USER_ID, 2500, &v, &n), 0);
+    cr_assert_eq(n, 1);
+    cr_assert_str_eq(v[0].id, b.id);
+    cr_assert_eq(v[0].views, 5);
+    store_shares_free(v, n);
+
+    /* purge deletes what expired, and says which */
+    cr_assert_eq(st->ops->share_purge(st, 2500, 100, &v, &n), 0);
+    cr_assert_eq(n, 1);
+    cr_assert_str_eq(v[0].id, a.id);
+    store_shares_free(v, n);
+    cr_assert_eq(st->ops->share_purge(st, 2500, 100, &v, &n), 0);
+    cr_assert_eq(n, 0);
+    store_shares_free(v, n);
+    cr_assert_eq(st->ops->share_delete(st, b.id), 0);
+    cr_assert_eq(st->ops->share_delete(st, b.id), -ENOENT);
+}
+
+Test(store, share_policy_per_organization)
+{
+    struct store_share_policy p = {0};
+
+    bootstrap();
+    cr_assert_eq(st->ops->share_policy_get(st, ORG_ID, &p), -ENOENT, "defaults: no row");
+    cr_assert_eq(
+        st->ops->share_policy_set(st, ORG_ID, &(struct store_share_policy){.max_ttl = 7200000}), 0);
+    cr_assert_eq(st->ops->share_policy_get(st, ORG_ID, &p), 0);
+    cr_assert_eq(p.max_ttl, 7200000);
+    cr_assert_not(p.allow_anonymous);
+    cr_assert_eq(
+        st->ops->share_policy_set(
+            st, ORG_ID, &(struct store_share_policy){.max_ttl = 3600000, .allow_anonymous = true}),
+        0);
+    cr_assert_eq(st->ops->share_policy_get(st, ORG_ID, &p), 0);
+    cr_assert_eq(p.max_ttl, 3600000);
+    cr_assert(p.allow_anonymous);
+}
+
+/* Concurrent opens of a one-view share: exactly one gets it. */
+struct share_opener {
+    pthread_t thread;
+    int r;
+};
+
+static void *share_opener_main(void *arg)
+{
+    struct share_opener *o = arg;
+    struct store_share got = {0};
+
+    o->r = st->ops->share_open(st, "CCCCCCCCCCCCCCCCCCCCCC", 1000, &got);
+    store_share_release(&got);
+    return NULL;
+}
+
+Test(store, share_open_once_among_concurrent_openers)
+{
+    struct store_share s = make_share("CCCCCCCCCCCCCCCCCCCCCC", 1, 5000);
+    struct share_opener o[8];
+    int ok = 0;
+
+    bootstrap();
+    cr_assert_eq(st->ops->share_create(st, &s), 0);
+    for (int i = 0; i < 8; i++)
+        cr_assert_eq(pthread_create(&o[i].thread, NULL, share_opener_main, &o[i]), 0);
+    for (int i = 0; i < 8; i++) {
+        pthread_join(o[i].thread, NULL);
+        cr_assert(o[i].r == 0 || o[i].r == -ENOENT, "open: %d", o[i].r);
+        ok += o[i].r == 0;
+    }
+    cr_assert_eq(ok, 1);
+}

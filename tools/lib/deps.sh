@@ -20,6 +20,10 @@ ARCA_DEB_PACKAGES=(meson ninja-build pkg-config gcc libsodium-dev libmicrohttpd-
     libjansson-dev libsqlite3-dev libpq-dev libcurl4-openssl-dev libpcre2-dev libcriterion-dev
     nodejs sqlite3 openssl postgresql-15 systemd prometheus jq)
 
+# clang and its runtime libraries (libFuzzer, ASan, UBSan): tools/fuzz, the
+# `fuzz` stage of tools/test.
+ARCA_FUZZ_PACKAGES=(clang libclang-rt-14-dev)
+
 arca_deps_missing() {
     local p
     for p in "${ARCA_DEB_PACKAGES[@]}" "$@"; do
