@@ -40,6 +40,8 @@ static const struct {
     {"email", offsetof(struct cli, email)},
     {"organization", offsetof(struct cli, organization)},
     {"listen", offsetof(struct cli, listen)},
+    {"metrics-listen", offsetof(struct cli, metrics_listen)},
+    {"site-url", offsetof(struct cli, site_url)},
     {"data-dir", offsetof(struct cli, data_dir)},
     {"database-url", offsetof(struct cli, database_url)},
     {"max-body", offsetof(struct cli, max_body)},

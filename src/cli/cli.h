@@ -40,6 +40,8 @@ struct cli {
     const char *email;
     const char *organization;
     const char *listen;
+    const char *metrics_listen; /* server: GET /metrics on this address */
+    const char *site_url;       /* server: the URL users reach it at */
     const char *data_dir;
     const char *database_url; /* arca server: PostgreSQL instead of SQLite */
     const char *max_body;
@@ -212,6 +214,7 @@ int cmd_bootstrap(struct cli *c);
 int cmd_login(struct cli *c);
 int cmd_logout(struct cli *c);
 int cmd_whoami(struct cli *c);
+int cmd_status(struct cli *c);
 int cmd_projects_create(struct cli *c);
 int cmd_projects_update(struct cli *c);
 int cmd_projects_list(struct cli *c);

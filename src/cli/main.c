@@ -44,7 +44,8 @@ static const struct command commands[] = {
      "            [--database-url postgres://USER@HOST:PORT/DB] [--tls-cert FILE --tls-key FILE]\n"
      "            [--log-level debug|info|warn|error] [--threads N]\n"
      "            [--audit-async] [--login-limit-ip 20,20] [--login-limit-account 10,5]\n"
-     "            [--db-wait SECONDS]\n"
+     "            [--db-wait SECONDS] [--metrics-listen 127.0.0.1:9200]\n"
+     "            [--site-url https://arca.example.com]\n"
      "Runs the arca server on the embedded SQLite store in --data-dir.  The root key comes\n"
      "from ARCA_ENCRYPTION_KEY (base64 of 32 bytes) or, if unset, from root.key in the data\n"
      "directory (generated on first start).  Stops cleanly on SIGINT or SIGTERM.\n"
@@ -69,6 +70,11 @@ static const struct command commands[] = {
      "--tls-cert and --tls-key (or ARCA_TLS_CERT and ARCA_TLS_KEY; both or neither) serve\n"
      "HTTPS (TLS 1.2 and 1.3 only) with a PEM certificate chain and its PEM private key;\n"
      "the key file must not be readable by other users.  Restart to load new ones.\n"
+     "--metrics-listen HOST:PORT (or ARCA_METRICS_LISTEN) serves GET /metrics (Prometheus\n"
+     "text) on that second address, without authentication: off by default; bind it where\n"
+     "only the scraper reaches it (docs/metrics.md).\n"
+     "--site-url (or ARCA_SITE_URL): the URL users reach this server at (behind a proxy or a\n"
+     "container's port mapping), logged at start in place of guessing it from --listen.\n"
      "See docs/tls.md.\n"},
     {"backup", cmd_backup,
      "arca backup --output FILE [--data-dir ./arca-data | --database-url postgres://...]\n"
@@ -108,6 +114,10 @@ static const struct command commands[] = {
      "until the token's max TTL (it is renewed on use when near expiry).\n"},
     {"logout", cmd_logout,
      "arca logout\nRevokes the saved session on the server and forgets it here.\n"},
+    {"status", cmd_status,
+     "arca status [--api-url URL]\n"
+     "Asks the server whether it is up (GET /api/status, no login); exit 0 if it answers 200.\n"
+     "The container image's HEALTHCHECK runs it.\n"},
     {"whoami", cmd_whoami,
      "arca whoami [--format json]\nPrints who is logged in (user, machine identity or "
      "service token) and the server.\n"},

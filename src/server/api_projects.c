@@ -121,6 +121,48 @@ int project_open(struct req *r, const char *project_id, struct project_ctx *ctx)
     return 0;
 }
 
+int project_id_of_slug(struct req *r, const char *slug, char ret[STORE_ID_LEN + 1])
+{
+    struct store *s = r->srv->store;
+    struct store_project *ps = NULL, one = {0};
+    size_t n = 0, found = 0;
+    int rc;
+
+    if (r->who.kind == PRINCIPAL_SERVICE) {
+        rc = s->ops->project_get(s, r->who.project_id, &one);
+        ps = rc == 0 ? &one : NULL;
+        n = rc == 0 ? 1 : 0;
+    } else {
+        rc = s->ops->project_list(s, r->who.id, &ps, &n);
+    }
+    if (rc < 0 && rc != -ENOENT) {
+        http_fail(r, 503, "cannot list projects (%d)", rc);
+        return rc;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (streq(ps[i].slug, slug)) {
+            memcpy(ret, ps[i].id, STORE_ID_LEN + 1);
+            found++;
+        }
+    if (ps == &one)
+        store_project_release(&one);
+    else
+        store_projects_free(ps, n);
+    if (found == 0) {
+        /* not a member looks the same as no project */
+        http_fail(r, 404, "project with slug '%.64s' not found", slug);
+        return -ENOENT;
+    }
+    if (found > 1) {
+        http_fail(r, 400,
+                  "project slug '%.64s' names projects in several of your organizations: "
+                  "use the project ID instead",
+                  slug);
+        return -EINVAL;
+    }
+    return 0;
+}
+
 bool project_can(struct req *r, struct project_ctx *ctx, int subject, unsigned action,
                  const char *env, const char *path)
 {

@@ -20,6 +20,7 @@
 #include "base/wire.h"
 #include "cache.h"
 #include "crypto/seal.h"
+#include "metrics.h"
 #include "ratelimit.h"
 #include "server.h"
 
@@ -34,6 +35,7 @@ static int refuse(struct req *r, const char *why)
      * how many refusals are audited */
     unsigned wait = ratelimit_take(r->srv->rl_token, r->remote, now_ms());
     if (wait) {
+        metrics_rate_limited(METRICS_LIMIT_TOKEN);
         r->retry_after = wait;
         http_fail(r, 429, "too many invalid tokens: retry in %u seconds", wait);
         return -EAGAIN;

@@ -65,6 +65,7 @@ struct req {
     struct principal who;
     const char *user_agent; /* BORROWED header, for audit */
     unsigned status;        /* reply status, 0 until replied */
+    int route;              /* index in the route table (router_table), -1: none matched */
     unsigned retry_after;   /* seconds, for a 429 */
     struct buf reply;       /* reply body */
     bool queued;
@@ -129,5 +130,8 @@ unsigned http_status_of_errno(int err);
  * bound (e.g. "127.0.0.1:8200").  -EINVAL bad address, -EADDRINUSE, -EIO. */
 int http_start(struct server *srv, const char *listen, char *bound, size_t bound_size);
 void http_stop(struct server *srv);
+/* Starts the metrics listener (GET /metrics only) on listen; http_stop stops
+ * it.  Errors as http_start. */
+int http_start_metrics(struct server *srv, const char *listen, char *bound, size_t bound_size);
 /* Resumes a connection suspended by audit_hold (any thread). */
 void http_resume(struct req *r);

@@ -163,6 +163,12 @@ static bool match(const char *pattern, char *scratch, struct req *r)
     return true;
 }
 
+const struct route *router_table(size_t *ret_n)
+{
+    *ret_n = ELEMENTSOF(routes);
+    return routes;
+}
+
 const struct route *router_match(struct req *r, unsigned *ret_status)
 {
     size_t n = strlen(r->path) + 1;

@@ -44,6 +44,9 @@ struct server_config {
     const char *tls_cert;     /* PEM certificate (chain) file; NULL: plain HTTP */
     const char *tls_key;      /* PEM private key file; set exactly when tls_cert is */
     unsigned db_wait_s;       /* PostgreSQL unreachable at start: retry for this long */
+    const char *metrics_addr; /* "127.0.0.1:9200": serve GET /metrics there; NULL: off */
+    const char *site_url;     /* how users reach the server ("https://arca.example.com"), for
+                                 the links it prints; NULL: unknown */
 
     /* Login attempts per client address (default 20, 20 a minute) and per
      * account until one succeeds (default 10, 5 a minute). */
@@ -57,6 +60,7 @@ struct server {
     struct store *store;
     uint8_t *root_key;       /* SECRET, seal_malloc'd, SEAL_KEY_BYTES */
     void *daemon;            /* struct MHD_Daemon * */
+    void *metrics_daemon;    /* struct MHD_Daemon * of --metrics-listen, NULL if off */
     struct buf tls_cert;     /* PEM certificate chain, empty without TLS */
     struct buf tls_key;      /* SECRET: PEM private key; libmicrohttpd borrows it until http_stop */
     char http_error[256];    /* libmicrohttpd's last message while starting, "" if none */
@@ -123,6 +127,8 @@ struct route {
 /* Finds the route for r->method and r->path, filling r's path parameters.
  * Returns the route, or NULL with *ret_status 404 or 405. */
 const struct route *router_match(struct req *r, unsigned *ret_status);
+/* The route table (its n_routes entries), for metrics. BORROWED, static. */
+const struct route *router_table(size_t *ret_n);
 
 /* Authenticates r from its Authorization header; on failure replies 401 and
  * returns a negative errno. */
@@ -245,6 +251,11 @@ int project_may_grant(struct req *r, struct project_ctx *ctx, const struct authz
  * role's name ("give role" -> "you cannot give role 'admin': ..."). */
 int project_may_grant_role(struct req *r, struct project_ctx *ctx, const char *role_name,
                            const char *what);
+/* The ID of the caller's project whose slug is slug (Infisical's workspaceSlug
+ * and projectSlug) into ret: among the projects the caller is a member of (a
+ * service token: its own).  Replies 404 for none (as project_open does), 400
+ * when the slug is in several of the caller's organizations, 503. */
+int project_id_of_slug(struct req *r, const char *slug, char ret[STORE_ID_LEN + 1]);
 json_t *project_json(const struct store_project *p);
 /* The project key from the project's server-access copy, into ret
  * (SEAL_KEY_BYTES, wiped by the caller with seal_wipe: a buffer of the
