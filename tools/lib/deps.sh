@@ -14,7 +14,7 @@
 # postgresql-15 (the server; its client brings psql): the PostgreSQL test stages
 # and tests/e2e/postgres.test.mjs start throwaway clusters with it.
 ARCA_DEB_PACKAGES=(meson ninja-build pkg-config gcc libsodium-dev libmicrohttpd-dev
-    libjansson-dev libsqlite3-dev libpq-dev libcurl4-openssl-dev libpcre2-dev libcriterion-dev
+    libjansson-dev libyaml-dev libsqlite3-dev libpq-dev libcurl4-openssl-dev libpcre2-dev libcriterion-dev
     nodejs sqlite3 openssl postgresql-15)
 
 arca_deps_missing() {
