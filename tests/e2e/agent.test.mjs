@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { startServer, newCli, bootstrapAndLogin, createProject, removeTempDirs, tempDir,
-    apiCall, readToken, waitFor, assertErrorOutput, ARCA_BIN } from './harness.mjs';
+    apiCall, readToken, waitFor, assertErrorOutput, ARCA_BIN, REPO_ROOT } from './harness.mjs';
 
 const V1 = '/api/arca/v1';
 const VALUES = { DB_PASSWORD: 'pw-3c9e1f7a-agent-check', API_KEY: "key-'quoted\"-8b2d" };
@@ -356,4 +356,54 @@ test('run --watch: restarts the child on a change, passes signals and the exit c
     const s = await stubborn.done;
     assert.equal(s.code, 42, s.stderr);
     assert.match(s.stderr, /did not stop within 1s: killing it/);
+});
+
+test('kubernetes: the agent config of deploy/kubernetes/app-with-agent.yaml runs as init container, sidecar and app', async () => {
+    const manifest = await readFile(path.join(REPO_ROOT, 'deploy', 'kubernetes', 'app-with-agent.yaml'),
+        'utf8');
+    /* the ConfigMap's agent.yaml: the block under "agent.yaml: |", indented 4 */
+    const lines = manifest.split('\n');
+    const start = lines.findIndex((l) => l.trim() === 'agent.yaml: |') + 1;
+    assert.ok(start > 0, 'the manifest has a ConfigMap agent.yaml');
+    const block = [];
+    for (const l of lines.slice(start)) {
+        if (l.trim() && !l.startsWith('    '))
+            break;
+        block.push(l.slice(4));
+    }
+    const emptyDir = await tempDir('arca-pod-run-');
+    const idDir = await tempDir('arca-pod-identity-');
+    await writeFile(path.join(idDir, 'client-id'), ident.clientId + '\n', { mode: 0o400 });
+    await writeFile(path.join(idDir, 'client-secret'), await readFile(secretFile), { mode: 0o400 });
+    const text = block.join('\n')
+        .replace(/^server: .*$/m, `server: ${srv.url}`)
+        .replace(/^project-id: .*$/m, `project-id: ${project.id}`)
+        .replaceAll('/etc/arca/identity', idDir)
+        .replaceAll('/run/arca', emptyDir);
+    assert.match(text, /client-secret-file:/, 'the identity comes from mounted files');
+    const cfg = path.join(dir, 'pod-agent.yaml');
+    await writeFile(cfg, text);
+    const sock = path.join(emptyDir, 'agent.sock');
+    const envFile = path.join(emptyDir, 'app.env');
+
+    /* the init container: renders, exits 0 */
+    const init = await startAgent(cfg, ['--once']).done;
+    assert.equal(init.code, 0, init.stderr);
+    assert.match(await fileText(envFile), /^DB_PASSWORD=/m);
+    assert.equal((await stat(envFile)).mode & 0o777, 0o600);
+    /* the sidecar, then the app container's command (arca run through the socket) */
+    assert.match(manifest, /"arca", "run", "--agent-socket", "\/run\/arca\/agent.sock", "--env", "prod"/);
+    const sidecar = startAgent(cfg);
+    try {
+        await waitFor(async () => (await stat(sock).catch(() => null))?.isSocket(), { what: 'the socket' });
+        const app = await owner.arca(['run', '--agent-socket', sock, '--env', 'prod', '--', 'sh', '-c',
+            'printf "%s" "$API_KEY"']);
+        assert.equal(app.code, 0, app.stderr);
+        assert.equal(app.stdout, VALUES.API_KEY);
+        await setSecret('API_KEY', 'key-pod-2');
+        await waitFor(async () => (await fileText(envFile))?.includes('key-pod-2'), { what: 'the pod render' });
+    } finally {
+        assert.equal((await stopAgent(sidecar)).code, 0);
+        await setSecret('API_KEY', VALUES.API_KEY);
+    }
 });
