@@ -264,6 +264,12 @@ static int config_load(const char *file)
             0)
         return -EINVAL;
     agent.client_id = strdup(buf_str(&id));
+    /* the templates' commands must not inherit the client secret */
+    unsetenv("ARCA_CLIENT_SECRET");
+    unsetenv("INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET");
+    /* the templates' commands must not inherit the client secret */
+    unsetenv("ARCA_CLIENT_SECRET");
+    unsetenv("INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET");
 
     templates = json_object_get(agent.cfg, "templates");
     serve = json_object_get(agent.cfg, "serve");
@@ -609,6 +615,33 @@ static int socket_open(void)
 
 /* --- the loop ------------------------------------------------------------ */
 
+/* Renews a's token when it nears its expiry; when it nears its max TTL (no
+ * renewal goes past it) or the renewal fails, frees a (the caller logs in
+ * again) and returns true.  "Near": 2 minutes, or a quarter of the time since
+ * the last login or renewal (*authed_at) for short TTLs. */
+static bool session_stale(struct arca *a, int64_t *authed_at)
+{
+    int64_t exp = 0, max = 0, now = now_ms(), margin_max, margin_exp;
+
+    arca_session_expiry(a, &exp, &max);
+    margin_max = (max - *authed_at) / 4;
+    margin_exp = (exp - *authed_at) / 4;
+    margin_max = margin_max < 120000 ? margin_max : 120000;
+    margin_exp = margin_exp < 120000 ? margin_exp : 120000;
+    if (max && max - now < margin_max)
+        ;
+    else if (exp && exp - now < margin_exp && arca_token_renew(a) < 0)
+        ;
+    else {
+        if (exp && exp - now < margin_exp)
+            *authed_at = now;
+        return false;
+    }
+    arca_free(a);
+    *authed_at = now;
+    return true;
+}
+
 /* Ends the process (from any thread). */
 static void agent_exit(int code)
 {
@@ -625,27 +658,29 @@ static void *refresh_main(void *arg)
     struct arca_scope first = {agent.project_id, agent.scopes[0].environment, agent.scopes[0].path,
                                0};
     char cursor[ARCA_CURSOR_MAX] = "";
-    int64_t backoff = 0, last_fetch = now_ms();
+    int64_t backoff = 0, last_fetch = now_ms(), authed_at = now_ms();
     bool watch = agent.watch;
 
     for (;;) {
         int r = 0, changed = 0;
-        int64_t exp = 0;
 
-        if (!a && (r = agent_login(&a)) == -EACCES)
-            agent_exit(EXIT_AUTH);
-        if (a) {
-            arca_session_expiry(a, &exp, NULL);
-            if (exp && exp - now_ms() < 120 * 1000 && arca_token_renew(a) < 0) {
-                arca_free(a); /* past the max TTL: log in again */
-                a = NULL;
-                continue;
-            }
+        if (a && session_stale(a, &authed_at))
+            a = NULL; /* freed: log in again */
+        if (!a) {
+            if ((r = agent_login(&a)) == -EACCES)
+                agent_exit(EXIT_AUTH);
+            authed_at = now_ms();
         }
         if (a && watch) {
             int64_t left = agent.interval_s * 1000 - (now_ms() - last_fetch);
-            unsigned t = left <= 1000 ? 1 : left >= 25000 ? 25 : (unsigned)(left / 1000);
+            int64_t exp = 0;
+            unsigned t;
             bool had_cursor = cursor[0];
+
+            arca_session_expiry(a, &exp, NULL);
+            if (exp && (exp - now_ms()) / 2 < left) /* back before the token needs renewing */
+                left = (exp - now_ms()) / 2;
+            t = left <= 1000 ? 1 : left >= 25000 ? 25 : (unsigned)(left / 1000);
             r = arca_watch(a, &first, cursor, t, &changed);
             if (r == 0 && !had_cursor)
                 changed = 1; /* what changed before the cursor was read is fetched now */

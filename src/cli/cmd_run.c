@@ -199,6 +199,10 @@ static void *watch_main(void *arg)
         bool had_cursor = cursor[0];
         struct arca_secret_list *l = NULL;
 
+        int64_t exp = 0;
+        arca_session_expiry(watch.a, &exp, NULL); /* an identity's token: renew it in time */
+        if (exp && exp - now_ms() < 120 * 1000 && arca_token_renew(watch.a) < 0)
+            arca_login_environment(watch.a); /* past its max TTL: ARCA_CLIENT_ID again, if set */
         if (feed) {
             int64_t left = WATCH_INTERVAL_S * 1000 - (now_ms() - last);
             unsigned t = left <= 1000 ? 1 : left >= 25000 ? 25 : (unsigned)(left / 1000);
@@ -287,9 +291,9 @@ static int run_watch(struct cli *c)
     pthread_t t;
     pid_t pid;
     int r;
+    const char *sock = c->agent_socket ? c->agent_socket : getenv("ARCA_AGENT_SOCKET");
 
-    if ((c->agent_socket && *c->agent_socket) ||
-        (getenv("ARCA_AGENT_SOCKET") && !c->agent_socket && *getenv("ARCA_AGENT_SOCKET"))) {
+    if (sock && *sock) {
         cli_error("unset ARCA_AGENT_SOCKET for --watch",
                   "--watch asks the server's change feed: it does not use the agent's socket");
         return EXIT_USAGE;

@@ -87,9 +87,9 @@ async function writeConfig(name, cfg) {
 }
 
 /* A running agent: {proc, done, logs()} */
-function startAgent(cfgFile, extraArgs = []) {
+function startAgent(cfgFile, extraArgs = [], env = {}) {
     const child = owner.spawn(['agent', '--config', cfgFile, ...extraArgs],
-        { env: { ARCA_API_URL: undefined }, timeoutMs: 10 * 60 * 1000 });
+        { env: { ARCA_API_URL: undefined, ...env }, timeoutMs: 10 * 60 * 1000 });
     const err = [];
     child.proc.stderr.on('data', (c) => err.push(c));
     child.logs = () => Buffer.concat(err).toString('utf8');
@@ -224,12 +224,23 @@ test('agent --once renders and exits 0 (init container); the same config as a si
     assert.match(await fileText(envFile), /DB_PASSWORD=/);
     assert.equal((await stat(envFile)).mode & 0o777, 0o600);
 
-    const sidecar = startAgent(cfg);
+    /* the sidecar, this time with its client secret in the environment: the
+     * template's command does not inherit it */
+    const dump = path.join(shared, 'command.env');
+    const envCfg = await writeConfig('pod-env.yaml', {
+        server: srv.url, 'project-id': project.id, auth: { 'client-id': ident.clientId },
+        templates: [{ environment: 'prod', destination: envFile, command: `env > ${dump}` }],
+    });
+    const sidecar = startAgent(envCfg, [],
+        { ARCA_CLIENT_SECRET: (await readFile(secretFile, 'utf8')).trim() });
     try {
         await waitFor(() => /agent running/.test(sidecar.logs()), { what: 'the sidecar' });
         await setSecret('API_KEY', 'key-sidecar-2');
         await waitFor(async () => (await fileText(envFile))?.includes('key-sidecar-2'),
             { what: 'the sidecar render' });
+        const env = await waitFor(() => fileText(dump), { what: 'the command' });
+        assert.match(env, /^PATH=/m);
+        assert.ok(!env.includes(ident.clientSecret), 'the command does not see the client secret');
     } finally {
         const s = await stopAgent(sidecar);
         assert.equal(s.code, 0);
@@ -330,8 +341,9 @@ test('change feed: answers on a write, refuses outsiders, is audited and bounded
 
 test('run --watch: restarts the child on a change, passes signals and the exit code through', async () => {
     const marker = path.join(dir, 'watch-exit');
-    /* the child prints its value, stops on SIGTERM with 0; exits 7 when the marker appears */
-    const script = `echo "value=$DB_PASSWORD"; trap 'echo "term $DB_PASSWORD"; exit 0' TERM; ` +
+    /* the child prints its value once its trap is set, stops on SIGTERM with 0, exits 7
+     * when the marker appears */
+    const script = `trap 'echo "term $DB_PASSWORD"; exit 0' TERM; echo "value=$DB_PASSWORD"; ` +
         `while [ ! -e ${marker} ]; do sleep 0.05; done; exit 7`;
     const w = owner.spawn(['run', '--watch', '--env', 'prod', '--project-id', project.id, '--',
         'sh', '-c', script]);
@@ -348,7 +360,8 @@ test('run --watch: restarts the child on a change, passes signals and the exit c
     /* a child that ignores SIGTERM is killed after --grace; a signal sent to arca reaches the child */
     const stubborn = owner.spawn(['run', '--watch', '--grace', '1s', '--env', 'prod', '--project-id',
         project.id, '--', 'sh', '-c',
-        `echo "v=$DB_PASSWORD"; trap 'echo ignored' TERM; trap 'echo usr1; exit 42' USR1; while :; do sleep 0.05; done`]);
+        /* the traps first: a signal must not find the shell without them */
+        `trap 'echo ignored' TERM; trap 'echo usr1; exit 42' USR1; echo "v=$DB_PASSWORD"; while :; do sleep 0.05; done`]);
     await stubborn.waitForStdout(/v=pw-watch-2/);
     await setSecret('DB_PASSWORD', 'pw-watch-3');
     await stubborn.waitForStdout(/v=pw-watch-3/);
@@ -404,6 +417,29 @@ test('kubernetes: the agent config of deploy/kubernetes/app-with-agent.yaml runs
         await waitFor(async () => (await fileText(envFile))?.includes('key-pod-2'), { what: 'the pod render' });
     } finally {
         assert.equal((await stopAgent(sidecar)).code, 0);
+        await setSecret('API_KEY', VALUES.API_KEY);
+    }
+});
+
+test('agent without the change feed: conditional requests (304) every interval, a change still arrives', async () => {
+    const envFile = path.join(dir, 'polled.env');
+    const cfg = await writeConfig('polled.yaml', config(ident, {
+        watch: 'false', interval: '1s',
+        templates: [{ environment: 'prod', destination: envFile }],
+    }));
+    const route = `/api/arca/v1/projects/${project.id}/secrets`;
+    const from = srv.logs.length; /* the requests of this agent only */
+    const seen = (status) => srv.logs.slice(from).some((l) => l.includes(`"path":"${route}"`) &&
+        l.includes(`"status":${status}`));
+    const agent = startAgent(cfg);
+    try {
+        await waitFor(() => seen(304), { what: 'a 304 answer to the agent' });
+        assert.ok(seen(200), 'the first fetch was a 200');
+        await setSecret('API_KEY', 'key-polled-2');
+        await waitFor(async () => (await fileText(envFile))?.includes('key-polled-2'),
+            { what: 'the polled render' });
+    } finally {
+        assert.equal((await stopAgent(agent)).code, 0);
         await setSecret('API_KEY', VALUES.API_KEY);
     }
 });
