@@ -37,9 +37,11 @@
 
 #include "agent_proto.h"
 #include "base/log.h"
+#include "base/names.h"
 #include "base/util.h"
 #include "cli.h"
 #include "conf.h"
+#include "template.h"
 
 #define AGENT_CONFIG_MAX (256u * 1024)
 #define AGENT_TEMPLATES_MAX 64
@@ -54,12 +56,14 @@ struct agent_scope {
 };
 
 struct agent_template {
-    size_t scope;       /* index in agent.scopes */
-    char *format;       /* OWNED: an export format */
-    char *destination;  /* OWNED */
-    char *command;      /* OWNED, NULL: none; run with /bin/sh -c */
-    int64_t timeout_s;  /* of the command */
-    bool rendered_once; /* the first render runs no command */
+    size_t scope;                /* index in agent.scopes */
+    char *format;                /* OWNED: an export format, or "template" */
+    char *text;                  /* OWNED: format template: the template */
+    enum template_escape escape; /* format template: how values are escaped */
+    char *destination;           /* OWNED */
+    char *command;               /* OWNED, NULL: none; run with /bin/sh -c */
+    int64_t timeout_s;           /* of the command */
+    bool rendered_once;          /* the first render runs no command */
 };
 
 static struct {
@@ -203,6 +207,45 @@ static int scope_add(const char *env, const char *path, size_t *ret)
     return 0;
 }
 
+/* A template's text (format template) from 'template' or 'template-file'. */
+static int template_load(struct agent_template *tp, size_t i, const char *format, const char *text,
+                         const char *text_file, const char *escape)
+{
+    _cleanup_buf_ struct buf file = BUF_INIT;
+    size_t off;
+
+    if (!streq(format, "template")) {
+        if (!text && !text_file)
+            return 0;
+        cli_error("add 'format: template'",
+                  "agent config: template %zu: 'template' needs format template", i + 1);
+        return -EINVAL;
+    }
+    if (!text == !text_file) {
+        cli_error("see docs/agent.md",
+                  "agent config: template %zu: give either 'template' or 'template-file'", i + 1);
+        return -EINVAL;
+    }
+    if (template_escape_parse(escape, &tp->escape) < 0) {
+        cli_error(NULL, "agent config: template %zu: escape must be none, json or shell", i + 1);
+        return -EINVAL;
+    }
+    if (text_file) {
+        buf_init(&file, AGENT_CONFIG_MAX);
+        if (cli_read_file(text_file, AGENT_CONFIG_MAX, &file) < 0)
+            return -EINVAL;
+        text = buf_str(&file);
+    }
+    if (template_check(text, &off) < 0) {
+        cli_error("a placeholder is {{ KEY }}",
+                  "agent config: template %zu: malformed placeholder at character %zu", i + 1,
+                  off + 1);
+        return -EINVAL;
+    }
+    tp->text = strdup(text);
+    return tp->text ? 0 : -ENOMEM;
+}
+
 static int config_load(const char *file)
 {
     static const char *const top[] = {"server",    "ca-cert", "project-id", "interval",
@@ -211,8 +254,10 @@ static int config_load(const char *file)
     static const char *const auth_keys[] = {"type",          "client-id",          "client-id-file",
                                             "client-secret", "client-secret-file", NULL};
     static const char *const tmpl_keys[] = {
-        "environment", "path", "format", "destination", "command", "command-timeout", NULL};
-    static const char *const formats[] = {"dotenv", "dotenv-export", "json", "yaml", "csv", NULL};
+        "environment",     "path",     "format",        "destination", "command",
+        "command-timeout", "template", "template-file", "escape",      NULL};
+    static const char *const formats[] = {"dotenv", "dotenv-export", "json", "yaml",
+                                          "csv",    "template",      NULL};
     _cleanup_buf_ struct buf text = BUF_INIT, err = BUF_INIT, id = BUF_INIT;
     json_t *auth, *templates, *serve, *t;
     const char *type = NULL;
@@ -285,13 +330,15 @@ static int config_load(const char *file)
     {
         struct agent_template *tp = &agent.templates[agent.n_templates];
         const char *env = NULL, *path = NULL, *format = "dotenv", *dest = NULL, *cmd = NULL;
+        const char *inline_text = NULL, *text_file = NULL, *escape = "none";
         bool ok = false;
 
         tp->timeout_s = AGENT_COMMAND_TIMEOUT_DEFAULT;
         if (!json_is_object(t) || conf_known(t, " in a template", tmpl_keys) < 0 ||
             conf_str(t, "environment", &env) < 0 || conf_str(t, "path", &path) < 0 ||
             conf_str(t, "format", &format) < 0 || conf_str(t, "destination", &dest) < 0 ||
-            conf_str(t, "command", &cmd) < 0 ||
+            conf_str(t, "command", &cmd) < 0 || conf_str(t, "template", &inline_text) < 0 ||
+            conf_str(t, "template-file", &text_file) < 0 || conf_str(t, "escape", &escape) < 0 ||
             conf_duration(t, "command-timeout", &tp->timeout_s) < 0)
             return -EINVAL;
         if (!env || !dest) {
@@ -304,10 +351,12 @@ static int config_load(const char *file)
         if (!ok) {
             cli_error(NULL,
                       "agent config: template %zu: format '%.32s' is not one of dotenv, "
-                      "dotenv-export, json, yaml, csv",
+                      "dotenv-export, json, yaml, csv, template",
                       i + 1, format);
             return -EINVAL;
         }
+        if (template_load(tp, i, format, inline_text, text_file, escape) < 0)
+            return -EINVAL;
         if (scope_add(env, path, &tp->scope) < 0)
             return -EINVAL;
         tp->format = strdup(format);
@@ -452,7 +501,7 @@ static int render_all(void)
         struct agent_template *t = &agent.templates[i];
         _cleanup_buf_ struct buf out = BUF_INIT;
         const char *bad_key = NULL, *reason = NULL;
-        char count[24];
+        char count[24], missing[NAME_KEY_MAX + 1];
         bool same;
         int r;
 
@@ -462,7 +511,15 @@ static int render_all(void)
             pthread_mutex_unlock(&agent.lock);
             continue;
         }
-        r = cli_format_secrets(&out, agent.scopes[t->scope].list, t->format, &bad_key, &reason);
+        if (t->text) {
+            r = template_render(&out, t->text, agent.scopes[t->scope].list, t->escape, missing,
+                                sizeof(missing));
+            bad_key = missing;
+            reason = r == -ENOENT ? "the template names a secret the folder does not hold"
+                                  : "a value is not valid UTF-8 text (escape json)";
+        } else {
+            r = cli_format_secrets(&out, agent.scopes[t->scope].list, t->format, &bad_key, &reason);
+        }
         snprintf(count, sizeof(count), "%zu", agent.scopes[t->scope].list->n);
         pthread_mutex_unlock(&agent.lock);
         if (r < 0) {

@@ -31,6 +31,12 @@ async function setSecret(key, value) {
     await ok(owner, ['secrets', 'set', `${key}=${value}`, '--env', 'prod', '--project-id', project.id]);
 }
 
+/* The prod values as the owner reads them now (earlier tests change DB_PASSWORD). */
+async function currentValues() {
+    const r = await ok(owner, ['export', '--env', 'prod', '--project-id', project.id, '--format', 'json']);
+    return JSON.parse(r.stdout);
+}
+
 async function fileText(f) {
     try {
         return await readFile(f, 'utf8');
@@ -442,4 +448,29 @@ test('agent without the change feed: conditional requests (304) every interval, 
         assert.equal((await stopAgent(agent)).code, 0);
         await setSecret('API_KEY', VALUES.API_KEY);
     }
+});
+
+test('agent: format template fills {{ KEY }} with values escaped for the file; a missing key writes nothing', async () => {
+    const out = path.join(dir, 'app.conf');
+    const cfg = await writeConfig('tmpl.yaml', config(ident, { once: 'true', templates: [
+        { environment: 'prod', destination: out, format: 'template', escape: 'shell',
+            template: 'export PW={{ .DB_PASSWORD }}\nexport KEY={{API_KEY}}\n' }] }));
+    await ok(owner, ['agent', '--config', cfg]);
+    const sh = await ok(owner, ['run', '--env', 'dev', '--project-id', project.id, '--', 'sh', '-c',
+        `. ${out}; printf '%s|%s' "$PW" "$KEY"`]);
+    assert.equal(sh.stdout, `${(await currentValues()).DB_PASSWORD}|${VALUES.API_KEY}`);
+    assert.equal((await stat(out)).mode & 0o777, 0o600);
+
+    const missing = path.join(dir, 'missing.conf');
+    const bad = await writeConfig('tmpl-bad.yaml', config(ident, { once: 'true', templates: [
+        { environment: 'prod', destination: missing, format: 'template', template: 'x={{ NOPE }}' }] }));
+    const r = await owner.arca(['agent', '--config', bad]);
+    assert.equal(r.code, 5, r.stderr);
+    assert.match(r.stderr, /"key":"NOPE".*names a secret the folder does not hold/);
+    assert.equal(await fileText(missing), null, 'nothing is written');
+    const malformed = await writeConfig('tmpl-malformed.yaml', config(ident, { templates: [
+        { environment: 'prod', destination: missing, format: 'template', template: 'x={{ A B }}' }] }));
+    const m = await owner.arca(['agent', '--config', malformed]);
+    assert.equal(m.code, 5);
+    assert.match(m.stderr, /malformed placeholder at character 3/);
 });
