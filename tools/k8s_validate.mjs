@@ -14,7 +14,8 @@
 //   node tools/k8s_validate.mjs [DIR]   (default deploy/kubernetes)
 import { execFile } from 'node:child_process';
 import http from 'node:http';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 const dir = process.argv[2] ?? path.join(path.dirname(new URL(import.meta.url).pathname), '..',
@@ -49,12 +50,14 @@ const server = http.createServer((req, res) => {
 await new Promise((r) => server.listen(0, '127.0.0.1', r));
 const url = `http://127.0.0.1:${server.address().port}`;
 const files = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
+/* kubectl keeps a discovery cache under $HOME/.kube: a throwaway home */
+const home = mkdtempSync(path.join(os.tmpdir(), 'arca-kubectl-'));
 let failed = 0;
 for (const f of files) {
     /* asynchronously: this process answers kubectl's requests meanwhile */
     const r = await new Promise((resolve) => execFile('kubectl', ['apply', '--dry-run=client',
         '--validate=false', '--server', url, '--namespace', 'ci', '-o', 'name', '-f', path.join(dir, f)],
-    { encoding: 'utf8', env: { ...process.env, KUBECONFIG: '/dev/null', HOME: '/nonexistent' },
+    { encoding: 'utf8', env: { ...process.env, KUBECONFIG: '/dev/null', HOME: home },
         timeout: 60000 }, (error, stdout, stderr) => resolve({ status: error ? error.code ?? 1 : 0,
         stdout, stderr, error })));
     const names = r.stdout.trim().split('\n').filter(Boolean);
@@ -66,4 +69,5 @@ for (const f of files) {
     }
 }
 server.close();
+rmSync(home, { recursive: true, force: true });
 process.exit(failed ? 1 : 0);
