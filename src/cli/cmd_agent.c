@@ -765,9 +765,11 @@ static void *refresh_main(void *arg)
             }
             continue;
         }
-        if (r == -EACCES || r == -ENOENT) {
+        if (r == -EACCES || r == -ENOENT || r == -EBADMSG) {
             /* the token may have been revoked on its own: one new login says
-             * whether the identity still may */
+             * whether the identity still may; a record that does not open
+             * with the project key the handle holds: a rotated key, which a
+             * new handle fetches */
             arca_free(a);
             a = NULL;
             if ((r = agent_login(&a)) == -EACCES)
@@ -790,8 +792,10 @@ static void *refresh_main(void *arg)
         {
             char wait[24];
             snprintf(wait, sizeof(wait), "%lld", (long long)backoff);
-            log_warn("the server cannot be reached: serving the last data", "error",
-                     a ? arca_errmsg(a) : "no session", "retryInMs", wait, NULL);
+            bool down = r == -ECONNREFUSED || r == -EHOSTUNREACH || r == -ETIMEDOUT || r == -EIO;
+            log_warn(down ? "the server cannot be reached: serving the last data"
+                          : "cannot refresh the secrets: serving the last data",
+                     "error", a ? arca_errmsg(a) : "no session", "retryInMs", wait, NULL);
         }
         cursor[0] = 0;
         usleep((useconds_t)backoff * 1000);

@@ -168,6 +168,8 @@ static int spawn(const struct cli *c, const struct arca_secret_list *l, const si
 
 static struct {
     struct arca *a;                   /* OWNED by the watcher thread */
+    const struct cli *cli;            /* BORROWED: the command line */
+    char project[128];                /* scope.project_id (not the handle's: it is replaced) */
     struct arca_scope scope;          /* the folder watched */
     struct arca_secret_list *current; /* what the child has; watcher thread only */
     struct arca_secret_list *next;    /* OWNED, under lock: the new list, NULL if none */
@@ -175,6 +177,21 @@ static struct {
     pthread_t main;
     bool expand;
 } watch = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* Replaces watch.a with a new client (same login, same scope): one holds no
+ * opened project key.  Keeps the old one when that fails. */
+static void renew_handle(void)
+{
+    struct arca *a = NULL;
+    struct arca_scope scope;
+    char project[128];
+
+    if (cli_client_scope(watch.cli, &a, &scope, project, sizeof(project)) != 0)
+        return;
+    arca_conditional_enable(a);
+    arca_free(watch.a);
+    watch.a = a;
+}
 
 static bool lists_equal(const struct arca_secret_list *x, const struct arca_secret_list *y)
 {
@@ -225,6 +242,8 @@ static void *watch_main(void *arg)
             arca_secret_list_free(l);
             fprintf(stderr, "arca: warning: cannot watch the secrets: %s (retrying)\n",
                     arca_errmsg(watch.a));
+            if (r == -EBADMSG) /* the project key was rotated: a new handle opens the new one */
+                renew_handle();
             cursor[0] = 0;
             backoff =
                 backoff ? (backoff * 2 > WATCH_INTERVAL_S ? WATCH_INTERVAL_S : backoff * 2) : 1;
@@ -308,6 +327,9 @@ static int run_watch(struct cli *c)
     watch.scope.flags = (c->no_overrides ? ARCA_SHARED_ONLY : ARCA_OVERRIDES) |
                         (c->no_imports ? 0 : ARCA_IMPORTS) | (c->recursive ? ARCA_RECURSIVE : 0);
     watch.expand = !c->no_expand;
+    watch.cli = c;
+    snprintf(watch.project, sizeof(watch.project), "%s", watch.scope.project_id);
+    watch.scope.project_id = watch.project;
     arca_conditional_enable(watch.a);
     r = arca_secrets_list(watch.a, &watch.scope, &l);
     if (r == 0 && watch.expand)

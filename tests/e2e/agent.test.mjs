@@ -474,3 +474,35 @@ test('agent: format template fills {{ KEY }} with values escaped for the file; a
     assert.equal(m.code, 5);
     assert.match(m.stderr, /malformed placeholder at character 3/);
 });
+
+test('agent: follows a rotation of the project key (a new handle opens the new key)', async () => {
+    const envFile = path.join(dir, 'rotated.env');
+    const cfg = await writeConfig('rotate.yaml', config(ident, {
+        templates: [{ environment: 'prod', destination: envFile }],
+    }));
+    const agent = startAgent(cfg);
+    try {
+        await waitFor(() => /agent running/.test(agent.logs()), { what: 'the agent' });
+        await ok(owner, ['projects', 'rotate-key', '--project-id', project.id]);
+        await setSecret('API_KEY', 'key-after-rotation');
+        await waitFor(async () => (await fileText(envFile))?.includes('key-after-rotation'),
+            { what: 'the render after the rotation' });
+        assert.equal(agent.proc.exitCode, null, 'still running');
+    } finally {
+        assert.equal((await stopAgent(agent)).code, 0);
+        await setSecret('API_KEY', VALUES.API_KEY);
+    }
+});
+
+test('run --watch: follows a rotation of the project key', async () => {
+    const w = owner.spawn(['run', '--watch', '--env', 'prod', '--project-id', project.id, '--',
+        'sh', '-c', `trap 'exit 0' TERM; echo "key=$API_KEY"; while :; do sleep 0.05; done`]);
+    await w.waitForStdout(/key=/);
+    await ok(owner, ['projects', 'rotate-key', '--project-id', project.id]);
+    await setSecret('API_KEY', 'key-watch-rotated');
+    await w.waitForStdout(/key=key-watch-rotated/);
+    w.proc.kill('SIGTERM');
+    const r = await w.done;
+    assert.equal(r.code, 0, r.stderr);
+    await setSecret('API_KEY', VALUES.API_KEY);
+});
