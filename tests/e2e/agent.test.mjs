@@ -353,10 +353,11 @@ test('run --watch: restarts the child on a change, passes signals and the exit c
         `while [ ! -e ${marker} ]; do sleep 0.05; done; exit 7`;
     const w = owner.spawn(['run', '--watch', '--env', 'prod', '--project-id', project.id, '--',
         'sh', '-c', script]);
-    await w.waitForStdout(/value=pw-/);
+    const out = (c) => Buffer.concat(c.stdoutChunks).toString('utf8');
+    await waitFor(() => /value=pw-/.test(out(w)), { what: 'the child' });
     await setSecret('DB_PASSWORD', 'pw-watch-2');
-    const text = await w.waitForStdout(/value=pw-watch-2/);
-    assert.match(text, /term pw-/, 'the old child got SIGTERM');
+    await waitFor(() => /value=pw-watch-2/.test(out(w)), { what: 'the restart' });
+    assert.match(out(w), /term pw-/, 'the old child got SIGTERM');
     await writeFile(marker, '');
     const r = await w.done;
     assert.equal(r.code, 7, 'the exit code of the child passes through');
@@ -368,9 +369,9 @@ test('run --watch: restarts the child on a change, passes signals and the exit c
         project.id, '--', 'sh', '-c',
         /* the traps first: a signal must not find the shell without them */
         `trap 'echo ignored' TERM; trap 'echo usr1; exit 42' USR1; echo "v=$DB_PASSWORD"; while :; do sleep 0.05; done`]);
-    await stubborn.waitForStdout(/v=pw-watch-2/);
+    await waitFor(() => /v=pw-watch-2/.test(out(stubborn)), { what: 'the child' });
     await setSecret('DB_PASSWORD', 'pw-watch-3');
-    await stubborn.waitForStdout(/v=pw-watch-3/);
+    await waitFor(() => /v=pw-watch-3/.test(out(stubborn)), { what: 'the kill and restart' });
     stubborn.proc.kill('SIGUSR1');
     const s = await stubborn.done;
     assert.equal(s.code, 42, s.stderr);
@@ -497,11 +498,15 @@ test('agent: follows a rotation of the project key (a new handle opens the new k
 test('run --watch: follows a rotation of the project key', async () => {
     const w = owner.spawn(['run', '--watch', '--env', 'prod', '--project-id', project.id, '--',
         'sh', '-c', `trap 'exit 0' TERM; echo "key=$API_KEY"; while :; do sleep 0.05; done`]);
-    await w.waitForStdout(/key=/);
-    await ok(owner, ['projects', 'rotate-key', '--project-id', project.id]);
-    await setSecret('API_KEY', 'key-watch-rotated');
-    await w.waitForStdout(/key=key-watch-rotated/);
-    w.proc.kill('SIGTERM');
+    const out = () => Buffer.concat(w.stdoutChunks).toString('utf8');
+    try {
+        await waitFor(() => /key=/.test(out()), { what: 'the child' });
+        await ok(owner, ['projects', 'rotate-key', '--project-id', project.id]);
+        await setSecret('API_KEY', 'key-watch-rotated');
+        await waitFor(() => out().includes('key=key-watch-rotated'), { what: 'the restart' });
+    } finally {
+        w.proc.kill('SIGTERM'); /* forwarded: the child's trap ends it */
+    }
     const r = await w.done;
     assert.equal(r.code, 0, r.stderr);
     await setSecret('API_KEY', VALUES.API_KEY);
