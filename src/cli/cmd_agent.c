@@ -256,6 +256,7 @@ static int config_load(const char *file)
     static const char *const tmpl_keys[] = {
         "environment",     "path",     "format",        "destination", "command",
         "command-timeout", "template", "template-file", "escape",      NULL};
+    static const char *const serve_keys[] = {"environment", "path", NULL};
     static const char *const formats[] = {"dotenv", "dotenv-export", "json", "yaml",
                                           "csv",    "template",      NULL};
     _cleanup_buf_ struct buf text = BUF_INIT, err = BUF_INIT, id = BUF_INIT;
@@ -369,8 +370,8 @@ static int config_load(const char *file)
         const char *env = NULL, *path = NULL;
         size_t ignored;
 
-        if (!json_is_object(t) || conf_str(t, "environment", &env) < 0 ||
-            conf_str(t, "path", &path) < 0 || !env) {
+        if (!json_is_object(t) || conf_known(t, " in 'serve'", serve_keys) < 0 ||
+            conf_str(t, "environment", &env) < 0 || conf_str(t, "path", &path) < 0 || !env) {
             cli_error("see docs/agent.md",
                       "agent config: each 'serve' entry needs an 'environment' (and a 'path')");
             return -EINVAL;

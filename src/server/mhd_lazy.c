@@ -29,6 +29,11 @@
       (struct MHD_Connection * connection, enum MHD_ValueKind kind, MHD_KeyValueIterator iterator, \
        void *iterator_cls),                                                                        \
       (connection, kind, iterator, iterator_cls))                                                  \
+    X(int, MHD_get_connection_values_n,                                                            \
+      (struct MHD_Connection * connection, enum MHD_ValueKind kind,                                \
+       MHD_KeyValueIteratorN iterator, void *iterator_cls),                                        \
+      (connection, kind, iterator, iterator_cls))                                                  \
+    X(size_t, MHD_http_unescape, (char *val), (val))                                               \
     X(const char *, MHD_lookup_connection_value,                                                   \
       (struct MHD_Connection * connection, enum MHD_ValueKind kind, const char *key),              \
       (connection, kind, key))                                                                     \
