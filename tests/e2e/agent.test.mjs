@@ -291,6 +291,9 @@ test('agent: config errors are refused with the reason', async () => {
     await bad(`${base}templates: [{environment: prod}]\nauth: {client-id: x, client-secret-file: ${secretFile}}\n`,
         /needs 'environment' and 'destination'/);
     await bad('- a list\n', /must be a mapping/);
+    await bad(`${base}socket: /tmp/x.sock\nserve:\n  - {environment: prod, paht: /}\n` +
+        `auth: {client-id: x, client-secret-file: ${secretFile}}\n`, /unknown setting 'paht' in 'serve'/);
+    await bad(`${base}interval: 0s\n`, /'interval' must be a duration from 1s to 24h/);
     /* JSON is YAML too */
     const json = path.join(dir, 'agent.json');
     const envFile = path.join(dir, 'from-json.env');
