@@ -358,6 +358,12 @@ static int config_load(const char *file)
         }
         if (template_load(tp, i, format, inline_text, text_file, escape) < 0)
             return -EINVAL;
+        for (size_t k = 0; k < agent.n_templates; k++)
+            if (streq(agent.templates[k].destination, dest)) {
+                cli_error(NULL, "agent config: templates %zu and %zu write the same file '%s'",
+                          k + 1, i + 1, dest);
+                return -EINVAL;
+            }
         if (scope_add(env, path, &tp->scope) < 0)
             return -EINVAL;
         tp->format = strdup(format);

@@ -294,6 +294,9 @@ test('agent: config errors are refused with the reason', async () => {
     await bad(`${base}socket: /tmp/x.sock\nserve:\n  - {environment: prod, paht: /}\n` +
         `auth: {client-id: x, client-secret-file: ${secretFile}}\n`, /unknown setting 'paht' in 'serve'/);
     await bad(`${base}interval: 0s\n`, /'interval' must be a duration from 1s to 24h/);
+    await bad(`${base}templates:\n  - {environment: prod, destination: /tmp/same.env}\n` +
+        `  - {environment: dev, destination: /tmp/same.env}\nauth: {client-id: x, client-secret-file: ${secretFile}}\n`,
+    /templates 1 and 2 write the same file/);
     /* JSON is YAML too */
     const json = path.join(dir, 'agent.json');
     const envFile = path.join(dir, 'from-json.env');
