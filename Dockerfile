@@ -13,7 +13,7 @@ FROM ${BASE} AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       meson ninja-build pkg-config gcc libc6-dev python3 ca-certificates \
-      libsodium-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev libpq-dev \
+      libsodium-dev libmicrohttpd-dev libjansson-dev libyaml-dev libsqlite3-dev libpq-dev \
       libcurl4-openssl-dev libpcre2-dev
 WORKDIR /src
 COPY . .

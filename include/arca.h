@@ -757,6 +757,29 @@ struct arca_audit_verify {
 int arca_audit_logs_verify(struct arca *a, struct arca_audit_verify **ret);
 void arca_audit_verify_free(struct arca_audit_verify *v);
 
+/* --- long-running clients (arca agent, arca run --watch) ----------------- */
+
+/* Makes a's GETs conditional: each answer is kept in memory (at most 64
+ * paths) with its ETag, the next GET of the same path sends If-None-Match,
+ * and the server's bodiless 304 is answered with a copy of the kept answer.
+ * For a process that reads the same folders again and again. */
+void arca_conditional_enable(struct arca *a);
+/* Conditional GETs answered 200 (a new answer) and 304 (unchanged) so far.
+ * Either pointer may be NULL. */
+void arca_conditional_stats(const struct arca *a, uint64_t *ret_fresh, uint64_t *ret_not_modified);
+
+#define ARCA_CURSOR_MAX 32 /* bytes of a change-feed cursor, with its NUL */
+
+/* The server's change feed, a long poll.  cursor "" answers at once with the
+ * current cursor (*ret_changed 0): read it before fetching what you watch.
+ * With the cursor of the last answer, waits until the server changes
+ * something or timeout_s (1..25) passes; *ret_changed (optional) is 1 then,
+ * and cursor is updated.  A change anywhere on the server may wake it: fetch
+ * again (conditionally) to know whether the folder changed.  The caller must
+ * be allowed to list scope's folder; each call is audited. */
+int arca_watch(struct arca *a, const struct arca_scope *scope, char cursor[ARCA_CURSOR_MAX],
+               unsigned timeout_s, int *ret_changed);
+
 #ifdef __cplusplus
 }
 #endif

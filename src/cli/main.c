@@ -291,7 +291,21 @@ static const struct command commands[] = {
      "disk in clear.\n"
      "Your personal overrides replace the shared values (also in references);\n"
      "--no-overrides uses the shared values only.\n"
-     "--expand=false keeps ${...} references unexpanded.\n" CACHE_FLAG IMPORTS_FLAG SCOPE_FLAGS},
+     "--expand=false keeps ${...} references unexpanded.\n"
+     "--watch restarts COMMAND when the folder's secrets change (the server's change feed,\n"
+     "then a conditional fetch; every 30 s at the latest): SIGTERM, then SIGKILL after\n"
+     "--grace (default 10s).  arca exits when COMMAND exits on its own, with its status.\n"
+     "--agent-socket PATH (or ARCA_AGENT_SOCKET) takes the secrets from 'arca agent' on\n"
+     "this host (its 'socket'): no login, no TLS, no fetch (docs/agent.md).\n" CACHE_FLAG
+         IMPORTS_FLAG SCOPE_FLAGS},
+    {"agent", cmd_agent,
+     "arca agent --config agent.yaml [--once]\n"
+     "Runs the agent: logs in as a machine identity, renders the config's templates to\n"
+     "files (mode 0600, atomically), re-renders them when a secret changes and then runs\n"
+     "their command, and serves 'arca run --agent-socket' on a Unix socket (mode 0600).\n"
+     "--once (or 'once: true'): render once and exit (a Kubernetes init container).\n"
+     "Exit codes: 3 the credentials were refused (revoked), 5 a bad config.  The config\n"
+     "(YAML or JSON) is described in docs/agent.md.\n"},
     {"export", cmd_export,
      "arca export [--format dotenv|dotenv-export|json|yaml|csv] [--output-file FILE] [flags]\n"
      "dotenv output reads back identically with the dotenv package and with sh\n"

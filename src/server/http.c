@@ -615,6 +615,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                   "is stored)",
                   failed);
     }
+    if (watch_hold(r, suspend))
+        return MHD_YES; /* called again once the change feed answers */
     return queue(r);
 }
 
@@ -630,6 +632,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                 r->status, us, r->remote);
     metrics_request(r->route, r->status, us);
     json_decref(r->json);
+    free(r->watch); /* never in watch.c's hub here: those are suspended */
     authz_policy_free(r->who.policy);
     buf_release(&r->body);
     buf_release(&r->reply);
@@ -813,6 +816,7 @@ void http_stop(struct server *srv)
     if (!srv->daemon)
         return;
     MHD_quiesce_daemon(srv->daemon);
+    watch_drain();
     audit_drain_held(srv); /* stopping with suspended connections is not allowed */
     MHD_stop_daemon(srv->daemon);
     srv->daemon = NULL;

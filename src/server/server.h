@@ -188,6 +188,7 @@ void api_service_tokens_list(struct req *r);
 void api_service_tokens_revoke(struct req *r);
 void api_service_token_self(struct req *r);
 void api_audit_list(struct req *r);
+void api_watch(struct req *r);
 void api_folders_list(struct req *r);
 void api_folders_create(struct req *r);
 void api_folders_get(struct req *r);
@@ -359,6 +360,13 @@ void reply_to_cache(struct req *r);
 int audit_held_result(struct req *r);
 /* Whether the last group of records could not be written. */
 bool audit_failing(struct server *srv);
+
+/* The change feed (watch.c).  http.c's side: after the handler (and its audit
+ * record), whether r waits for a change (then suspend(r) was called and
+ * http_resume will be, and the reply is rewritten on the next call); at
+ * shutdown, watch_drain answers every wait and stops the feed. */
+bool watch_hold(struct req *r, void (*suspend)(struct req *r));
+void watch_drain(void);
 void audit_drain_held(struct server *srv);
 
 /* Records a refused request (outcome "denied" unless e says otherwise); the

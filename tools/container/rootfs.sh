@@ -20,7 +20,8 @@ install -m 0755 /usr/bin/arca "$dest/usr/bin/arca"
 
 # Every file ldd resolves for arca and for the libraries it dlopens (src/base/dynlib.h),
 # plus libgcc_s (glibc loads it to unwind a thread that is cancelled or exits early).
-objs=(/usr/bin/arca "$libdir/libcurl.so.4" "$libdir/libpq.so.5" "$libdir/libgcc_s.so.1")
+objs=(/usr/bin/arca "$libdir/libcurl.so.4" "$libdir/libpq.so.5" "$libdir/libmicrohttpd.so.12"
+    "$libdir/libgcc_s.so.1")
 mapfile -t libs < <(for o in "${objs[@]}"; do
     echo "$o"
     ldd "$o" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}'

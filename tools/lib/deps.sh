@@ -17,8 +17,8 @@
 # prometheus (for its promtool): tests/e2e/metrics.test.mjs checks GET /metrics with
 # `promtool check metrics`.  jq: the GitHub action's script (tests/e2e/github_action.test.mjs).
 ARCA_DEB_PACKAGES=(meson ninja-build pkg-config gcc libsodium-dev libmicrohttpd-dev
-    libjansson-dev libsqlite3-dev libpq-dev libcurl4-openssl-dev libpcre2-dev libcriterion-dev
-    nodejs sqlite3 openssl postgresql-15 systemd prometheus jq)
+    libjansson-dev libyaml-dev libsqlite3-dev libpq-dev libcurl4-openssl-dev libpcre2-dev
+    libcriterion-dev nodejs sqlite3 openssl postgresql-15 systemd prometheus jq)
 
 # clang and its runtime libraries (libFuzzer, ASan, UBSan): tools/fuzz, the
 # `fuzz` stage of tools/test.
