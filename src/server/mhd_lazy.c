@@ -22,6 +22,16 @@
     X(enum MHD_Result, MHD_add_response_header,                                                    \
       (struct MHD_Response * response, const char *header, const char *content),                   \
       (response, header, content))                                                                 \
+    X(struct MHD_Response *, MHD_create_response_from_buffer,                                      \
+      (size_t size, void *buffer, enum MHD_ResponseMemoryMode mode), (size, buffer, mode))         \
+    X(struct MHD_PostProcessor *, MHD_create_post_processor,                                       \
+      (struct MHD_Connection * connection, size_t buffer_size, MHD_PostDataIterator iter,          \
+       void *iter_cls),                                                                            \
+      (connection, buffer_size, iter, iter_cls))                                                   \
+    X(enum MHD_Result, MHD_post_process,                                                           \
+      (struct MHD_PostProcessor * pp, const char *post_data, size_t post_data_len),                \
+      (pp, post_data, post_data_len))                                                              \
+    X(enum MHD_Result, MHD_destroy_post_processor, (struct MHD_PostProcessor * pp), (pp))          \
     X(struct MHD_Response *, MHD_create_response_from_buffer_with_free_callback,                   \
       (size_t size, void *buffer, MHD_ContentReaderFreeCallback crfc), (size, buffer, crfc))       \
     V(MHD_destroy_response, (struct MHD_Response * response), (response))                          \
