@@ -145,6 +145,13 @@ const struct cli_option cli_options[] = {
     VALUE("anonymous", 0, anonymous, "on|off", "shares open without an account (off: members)"),
     BOOL("value-stdin", 0, value_stdin, "read the value to share from stdin"),
     BOOL("org-only", 0, org_only, "only members of your organization may open it"),
+    VALUE("metrics-listen", 0, metrics_listen, "ADDR:PORT", "serve GET /metrics there"),
+    VALUE("site-url", 0, site_url, "URL", "the URL users reach the server at"),
+    VALUE("config", 0, config, "FILE", "the agent's configuration file"),
+    VALUE("agent-socket", 0, agent_socket, "PATH", "fetch through this agent (ARCA_AGENT_SOCKET)"),
+    VALUE("grace", 0, grace, "DURATION", "--watch: how long the child gets to stop (10s)"),
+    BOOL("watch", 0, watch, "restart the command when its secrets change"),
+    BOOL("once", 0, once, "render the templates once and exit"),
 };
 const size_t cli_n_options = ELEMENTSOF(cli_options);
 
@@ -609,7 +616,7 @@ static int project_file_read(const char *path, const char *field, char *out, siz
 /* Looks for .arca.json in the current directory and its parents; where a
  * directory has none, Infisical's .infisical.json ("workspaceId") serves, so
  * existing setups keep working. */
-static int project_from_file(char *out, size_t size)
+int cli_project_file(char *out, size_t size)
 {
     static const struct {
         const char *name, *field;
@@ -659,7 +666,7 @@ int cli_scope(const struct cli *c, struct arca_scope *scope, char *project_buf, 
     if ((!pid || !*pid) && (cli_env_token() || c->token)) {
         pid = NULL; /* the service token's project, once logged in */
     } else if (!pid || !*pid) {
-        r = project_from_file(project_buf, size);
+        r = cli_project_file(project_buf, size);
         if (r == -ENOENT) {
             cli_error("run 'arca init --project-id <id>' in your project's directory, or pass "
                       "--project-id",
@@ -898,7 +905,7 @@ int cli_project(const struct cli *c, struct arca *a, const char **ret, char *pro
     if (!pid || !*pid)
         pid = a ? arca_session_project_id(a) : NULL;
     if (!pid || !*pid) {
-        int r = project_from_file(project_buf, size);
+        int r = cli_project_file(project_buf, size);
         if (r == -ENOENT) {
             cli_error("pass --project-id ID (see 'arca projects list')", "no project selected");
             return EXIT_NOTFOUND;

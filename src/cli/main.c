@@ -30,7 +30,7 @@ const struct cli_command cli_commands[] = {
      "failure.  See docs/deploy.md, 'Rotating the root key'.\n"},
     {"server", cmd_server, "",
      "listen data-dir database-url max-body threads log-level audit-async login-limit-ip "
-     "login-limit-account tls-cert tls-key db-wait",
+     "login-limit-account tls-cert tls-key db-wait metrics-listen site-url",
      "run the arca server",
      "Runs the arca server on the embedded SQLite store in --data-dir.  The root key comes\n"
      "from ARCA_ENCRYPTION_KEY (base64 of 32 bytes) or, if unset, from root.key in the data\n"
@@ -56,6 +56,11 @@ const struct cli_command cli_commands[] = {
      "--tls-cert and --tls-key (or ARCA_TLS_CERT and ARCA_TLS_KEY; both or neither) serve\n"
      "HTTPS (TLS 1.2 and 1.3 only) with a PEM certificate chain and its PEM private key;\n"
      "the key file must not be readable by other users.  Restart to load new ones.\n"
+     "--metrics-listen HOST:PORT (or ARCA_METRICS_LISTEN) serves GET /metrics (Prometheus\n"
+     "text) on that second address, without authentication: off by default; bind it where\n"
+     "only the scraper reaches it (docs/metrics.md).\n"
+     "--site-url (or ARCA_SITE_URL): the URL users reach this server at (behind a proxy or a\n"
+     "container's port mapping), logged at start in place of guessing it from --listen.\n"
      "See docs/tls.md.\n"},
     {"backup", cmd_backup, "--output FILE\n--verify FILE", "output verify data-dir database-url",
      "copy the whole store to a file, online; or check a backup",
@@ -98,6 +103,9 @@ const struct cli_command cli_commands[] = {
      "until the token's max TTL (it is renewed on use when near expiry).\n"},
     {"logout", cmd_logout, "", "", "revoke and forget the saved session",
      "Revokes the saved session on the server and forgets it here.\n"},
+    {"status", cmd_status, "", "", "ask the server whether it is up (no login)",
+     "Asks the server whether it is up (GET /api/status, no login); exit 0 if it answers 200.\n"
+     "The container image's HEALTHCHECK runs it.\n"},
     {"whoami", cmd_whoami, "", "format", "who is logged in, on which server",
      "Prints who is logged in (user, machine identity or service token) and the server.\n"},
     {"password change", cmd_password_change, "", "password-stdin", "change your password",
@@ -167,7 +175,9 @@ const struct cli_command cli_commands[] = {
      "role's slug.\n"},
     {"members list", cmd_members_list, "", "project-id format", "list a project's members", ""},
     {"members update", cmd_members_update, "EMAIL|IDENTITY-NAME --role ROLE",
-     "role identity project-id", "change a member's role", ""},
+     "role identity project-id", "change a member's role",
+     "Nobody changes their own role, nor gives, changes or removes a role with a right their\n"
+     "own role lacks (exit 3); the last admin stays (exit 7).\n"},
     {"members remove", cmd_members_remove, "EMAIL|IDENTITY-NAME", "identity project-id",
      "remove a member from a project",
      "The member loses access to new versions; rotate the key ('arca projects rotate-key') so\n"
@@ -194,11 +204,12 @@ const struct cli_command cli_commands[] = {
     {"identities client-secret create", cmd_client_secret_create, "--identity NAME|ID",
      "identity description ttl num-uses-limit format",
      "make a further client secret for an identity",
-     "Makes a further client secret for a machine identity and prints it once.  Run it as the\n"
-     "identity itself (ARCA_CLIENT_ID / ARCA_CLIENT_SECRET, or 'arca login\n"
-     "--method=universal-auth'): the new secret seals the identity's private key, which only\n"
-     "its own session holds; a user gets exit 3.  --ttl: it expires after that long (default\n"
-     "never); --num-uses-limit: logins it allows (default 0: unlimited).  JSON:\n"
+     "Makes a new client secret for a machine identity and prints it once.  Organization\n"
+     "admins who hold the identity's role in each of its projects (else exit 3); never the\n"
+     "identity itself.  The secret comes with a new key pair (the project keys are sealed to\n"
+     "it here), so the identity's other client secrets and their tokens are revoked.\n"
+     "--ttl: it expires after that long (default never); --num-uses-limit: logins it allows\n"
+     "(default 0: unlimited).  JSON:\n"
      "{\"clientSecretId\", \"clientSecret\", \"prefix\", \"expiresAt\", \"numUsesLimit\"}.\n"},
     {"identities client-secret list", cmd_client_secret_list, "--identity NAME|ID",
      "identity format", "list an identity's client secrets",
@@ -206,13 +217,14 @@ const struct cli_command cli_commands[] = {
      "DESCRIPTION.  Organization admins or the identity itself.\n"},
     {"identities client-secret revoke", cmd_client_secret_revoke, "SECRET-ID --identity NAME|ID",
      "identity", "revoke a client secret",
-     "Revokes one client secret: it no longer logs in.  Organization admins or the identity\n"
-     "itself.\n"},
+     "Revokes one client secret: it no longer logs in.  Organization admins; never the\n"
+     "identity itself.\n"},
     {"service-token create", cmd_service_token_create, "--name NAME --env ENV",
      "name env path scope access expires-in project-id format", "create a service token",
      "Creates a service token and prints it once: st.<id>.<secret>.<key>.  The <key> part\n"
      "never reaches the server.  Use it as ARCA_TOKEN=... arca run --env ENV -- COMMAND.\n"
-     "It expires in 30 days unless --expires-in says otherwise (never: --expires-in never).\n"},
+     "It expires in 30 days unless --expires-in says otherwise (never: --expires-in never).\n"
+     "Your own role must allow each scope for every folder its PATH can match (else exit 3).\n"},
     {"service-token list", cmd_service_token_list, "", "project-id all format",
      "list a project's service tokens",
      "Lists ID, NAME, ACCESS, STATUS (active, expired, revoked), EXPIRES, SCOPES; revoked\n"
@@ -286,7 +298,8 @@ const struct cli_command cli_commands[] = {
      "History is kept.  --to shows what it changes and asks first (on a terminal; elsewhere it "
      "needs --yes).\n"},
     {"run", cmd_run, "-- COMMAND [ARGS ...]\n--command 'SHELL COMMAND'",
-     SCOPE " expand strict imports include-imports overrides cache token command",
+     SCOPE " expand strict imports include-imports overrides cache token command watch grace "
+           "agent-socket",
      "run a command with the secrets in its environment",
      "Runs COMMAND with the folder's secrets added to its environment.  Signals are\n"
      "forwarded to it and its exit status is passed through; no value is written to disk in "
@@ -299,7 +312,19 @@ const struct cli_command cli_commands[] = {
      "When the server cannot be reached, the copy of this scope's secrets kept (encrypted) in\n"
      "~/.cache/arca from an earlier run is used, with a notice on stderr; a 401/403/404\n"
      "deletes it.  --no-cache (or ARCA_NO_CACHE=1) neither reads nor writes it.\n"
-     "--no-imports leaves out the secrets the folder imports (arca imports add).\n"},
+     "--no-imports leaves out the secrets the folder imports (arca imports add).\n"
+     "--watch restarts COMMAND when the folder's secrets change (the server's change feed,\n"
+     "then a conditional fetch; every 30 s at the latest): SIGTERM, then SIGKILL after\n"
+     "--grace (default 10s).  arca exits when COMMAND exits on its own, with its status.\n"
+     "--agent-socket PATH (or ARCA_AGENT_SOCKET) takes the secrets from 'arca agent' on\n"
+     "this host (its 'socket'): no login, no TLS, no fetch (docs/agent.md).\n"},
+    {"agent", cmd_agent, "--config FILE", "config once", "run the agent (templates, socket)",
+     "Runs the agent: logs in as a machine identity, renders the config's templates to\n"
+     "files (mode 0600, atomically), re-renders them when a secret changes and then runs\n"
+     "their command, and serves 'arca run --agent-socket' on a Unix socket (mode 0600).\n"
+     "--once (or 'once: true'): render once and exit (a Kubernetes init container).\n"
+     "Exit codes: 3 the credentials were refused (revoked), 5 a bad config.  The config\n"
+     "(YAML or JSON) is described in docs/agent.md.\n"},
     {"export", cmd_export, "",
      SCOPE " format output-file expand strict imports include-imports overrides cache token",
      "write the secrets as dotenv, json, yaml or csv",

@@ -144,6 +144,8 @@ enum sq_stmt {
     ST_MEMBER_LIST,
     ST_MEMBER_DELETE,
     ST_MEMBER_SET_ROLE,
+    ST_MEMBER_LAST_ADMIN,
+    ST_IDENTITY_LAST_ADMIN,
     ST_ROLE_INSERT,
     ST_ROLE_GET,
     ST_ROLE_LIST,
@@ -160,6 +162,9 @@ enum sq_stmt {
     ST_CSECRET_USE,
     ST_CSECRET_EXISTS,
     ST_CSECRET_REVOKE,
+    ST_CSECRET_REVOKE_ALL,
+    ST_IDENTITY_SET_KEY,
+    ST_IDENTITY_MEMBER_COUNT,
     ST_PROJECT_SET_SERVER_KEY,
     ST_PROJECT_RENAME,
     ST_PROJECT_DELETE,
@@ -424,6 +429,19 @@ static const struct {
                                            "WHERE project_id = ? AND principal_id = ?"},
     [ST_MEMBER_SET_ROLE] = {"set member role", "UPDATE project_members SET role = ?3 "
                                                "WHERE project_id = ?1 AND principal_id = ?2"},
+    [ST_MEMBER_LAST_ADMIN] = {"find last admin",
+                              "SELECT 1 FROM project_members WHERE project_id = ?1 "
+                              "AND principal_id = ?2 AND role = 'admin' AND NOT EXISTS "
+                              "(SELECT 1 FROM project_members WHERE project_id = ?1 "
+                              "AND principal_id <> ?2 AND role = 'admin')"},
+    /* a project where the identity is the only admin */
+    [ST_IDENTITY_LAST_ADMIN] =
+        {"find identity as last admin",
+         "SELECT 1 FROM projects p WHERE p.id IN (SELECT project_id "
+         "FROM project_members WHERE principal_id = ?1 AND role = 'admin') "
+         "AND NOT EXISTS (SELECT 1 FROM project_members o WHERE "
+         "o.project_id = p.id AND o.principal_id <> ?1 AND o.role = 'admin') "
+         "LIMIT 1"},
     [ST_ROLE_INSERT] = {"insert role",
                         "INSERT INTO project_roles (" ROLE_COLS ") VALUES (?, ?, ?, ?, ?, ?)"},
     [ST_ROLE_GET] = {"get role", "SELECT " ROLE_COLS " FROM project_roles "
@@ -460,6 +478,13 @@ static const struct {
                            "SELECT 1 FROM identity_client_secrets WHERE id = ?"},
     [ST_CSECRET_REVOKE] = {"revoke client secret", "UPDATE identity_client_secrets SET revoked = 1 "
                                                    "WHERE identity_id = ? AND id = ?"},
+    [ST_CSECRET_REVOKE_ALL] = {"revoke client secrets", "UPDATE identity_client_secrets "
+                                                        "SET revoked = 1 WHERE identity_id = ?"},
+    [ST_IDENTITY_SET_KEY] = {"set identity key",
+                             "UPDATE identities SET public_key = ?2 WHERE id = ?1"},
+    [ST_IDENTITY_MEMBER_COUNT] = {"count identity memberships",
+                                  "SELECT count(*) FROM project_members "
+                                  "WHERE principal_type = 'identity' AND principal_id = ?"},
     [ST_ATOKEN_INSERT] = {"insert access token",
                           "INSERT INTO identity_access_tokens (" ATOKEN_COLS ") "
                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"},
@@ -2593,11 +2618,35 @@ static int sq_member_list(struct store *s, const char *project_id, struct store_
     return r;
 }
 
+/* Removes the member (role NULL) or sets its role; -EBUSY, in the same
+ * transaction, when the project's last admin would stop being one. */
+static int sq_member_change(struct store *s, const char *project_id, const char *principal_id,
+                            const char *role)
+{
+    _cleanup_conn_ struct sq_conn *c = sq_writer(sq(s));
+    int r = sq_begin(c);
+
+    if (r < 0)
+        return r;
+    if (!role || !streq(role, "admin")) {
+        r = sq_int(c, NULL, ST_MEMBER_LAST_ADMIN, "tt", project_id, principal_id);
+        if (r != 0)
+            return r < 0 ? r : -EBUSY;
+    }
+    r = role ? sq_run(c, ST_MEMBER_SET_ROLE, "ttt", project_id, principal_id, role)
+             : sq_run(c, ST_MEMBER_DELETE, "tt", project_id, principal_id);
+    if (r < 0)
+        return r;
+    if (sqlite3_changes(c->db) == 0)
+        return -ENOENT;
+    return sq_commit(c);
+}
+
 static int sq_member_remove(struct store *s, const char *project_id, const char *principal_id)
 {
     if (!project_id || !principal_id)
         return -EINVAL;
-    return sq_write1(s, true, ST_MEMBER_DELETE, "tt", project_id, principal_id);
+    return sq_member_change(s, project_id, principal_id, NULL);
 }
 
 static int sq_member_set_role(struct store *s, const char *project_id, const char *principal_id,
@@ -2605,7 +2654,7 @@ static int sq_member_set_role(struct store *s, const char *project_id, const cha
 {
     if (!project_id || !principal_id || !sq_fits(role, SQ_ROLE_SIZE))
         return -EINVAL;
-    return sq_write1(s, true, ST_MEMBER_SET_ROLE, "ttt", project_id, principal_id, role);
+    return sq_member_change(s, project_id, principal_id, role);
 }
 
 static int sq_role_create(struct store *s, const struct store_role *x)
@@ -2746,7 +2795,11 @@ static int sq_identity_delete(struct store *s, const char *id)
     if (!id)
         return -EINVAL;
     c = sq_writer(sq(s));
-    if ((r = sq_begin(c)) < 0 || (r = sq_run(c, ST_IDENTITY_DELETE, "t", id)) < 0)
+    if ((r = sq_begin(c)) < 0 || (r = sq_int(c, NULL, ST_IDENTITY_LAST_ADMIN, "t", id)) < 0)
+        return r;
+    if (r > 0)
+        return -EBUSY;
+    if ((r = sq_run(c, ST_IDENTITY_DELETE, "t", id)) < 0)
         return r;
     if (sqlite3_changes(c->db) == 0)
         return -ENOENT;
@@ -2834,6 +2887,42 @@ static int sq_project_rename(struct store *s, const char *project_id, const char
     if (!project_id || !name || !*name)
         return -EINVAL;
     return sq_write1(s, true, ST_PROJECT_RENAME, "tt", name, project_id);
+}
+
+static int sq_identity_rekey(struct store *s, const char *identity_id, const uint8_t *public_key,
+                             size_t public_key_len, const struct store_rekey_membership *m,
+                             size_t n, const struct store_client_secret *cs)
+{
+    _cleanup_conn_ struct sq_conn *c = NULL;
+    int64_t count;
+    int r;
+
+    r = store_identity_rekey_check(identity_id, public_key, public_key_len, m, n);
+    if (r < 0 || !cs || !sq_client_secret_valid(cs) || !streq(cs->identity_id, identity_id))
+        return r < 0 ? r : -EINVAL;
+    c = sq_writer(sq(s));
+    if ((r = sq_begin(c)) < 0 ||
+        (r = sq_run(c, ST_IDENTITY_SET_KEY, "tb", identity_id, public_key, public_key_len)) < 0)
+        return r;
+    if (sqlite3_changes(c->db) != 1)
+        return -ENOENT;
+    if ((r = sq_int(c, &count, ST_IDENTITY_MEMBER_COUNT, "t", identity_id)) < 0)
+        return r;
+    if ((uint64_t)count != (uint64_t)n)
+        return -EINVAL;
+    /* each update must hit one row, else the sets differ (returning rolls back) */
+    for (size_t i = 0; i < n; i++) {
+        r = sq_run(c, ST_MEMBER_REKEY, "ttb", m[i].project_id, identity_id, m[i].wrapped_key,
+                   m[i].wrapped_key_len);
+        if (r < 0)
+            return r;
+        if (sqlite3_changes(c->db) != 1)
+            return -EINVAL;
+    }
+    if ((r = sq_run(c, ST_CSECRET_REVOKE_ALL, "t", identity_id)) < 0 ||
+        (r = sq_insert_client_secret(c, cs, identity_id)) < 0)
+        return r;
+    return sq_commit(c);
 }
 
 static int sq_project_set_server_key(struct store *s, const char *project_id, const uint8_t *key,
@@ -4077,6 +4166,7 @@ static const struct store_ops sq_ops = {
     .client_secret_list = sq_client_secret_list,
     .client_secret_use = sq_client_secret_use,
     .client_secret_revoke = sq_client_secret_revoke,
+    .identity_rekey = sq_identity_rekey,
     .project_set_server_key = sq_project_set_server_key,
     .project_rename = sq_project_rename,
     .project_delete = sq_project_delete,
