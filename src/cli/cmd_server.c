@@ -150,7 +150,7 @@ int cmd_server(struct cli *c)
 
 /* Does dir hold a SQLite store (arca.db)?  Says so on stderr when not: only
  * `arca server` (and `arca restore`, which fills a new one) makes a store. */
-static bool store_exists(const char *dir)
+static bool store_exists(const char *dir, const char *what)
 {
     _cleanup_free_ char *db = NULL;
     struct stat st;
@@ -159,7 +159,7 @@ static bool store_exists(const char *dir)
         return true;
     cli_error("pass the server's --data-dir DIR (or --database-url), or run it where './arca-data' "
               "is the server's",
-              "no arca store in '%s' (no arca.db there): nothing to back up", dir);
+              "no arca store in '%s' (no arca.db there): nothing to %s", dir, what);
     return false;
 }
 
@@ -209,7 +209,7 @@ static int backup_run(struct cli *c, bool restore)
                   restore ? "--input" : "--output", c->command);
         return EXIT_USAGE;
     }
-    if (!restore && !cfg.database_url && !store_exists(cfg.data_dir))
+    if (!restore && !cfg.database_url && !store_exists(cfg.data_dir, "back up"))
         return EXIT_NOTFOUND;
     if (seal_init() < 0)
         return EXIT_FAIL;
@@ -250,5 +250,7 @@ int cmd_rotate_root_key(struct cli *c)
 
     if (store_config(c, &cfg) < 0)
         return EXIT_USAGE;
+    if (!cfg.database_url && !store_exists(cfg.data_dir, "rotate"))
+        return EXIT_NOTFOUND;
     return server_rotate_root_key(&cfg) < 0 ? EXIT_FAIL : EXIT_OK;
 }

@@ -197,6 +197,10 @@ test('backup of a store that does not exist fails and creates nothing', T, async
     assert.match(r.stderr, /no arca store in '\.\/arca-data'/);
     await assert.rejects(access(path.join(dir, 'arca-data')), 'no ./arca-data was created');
     await assert.rejects(access(path.join(dir, 'b.jsonl')));
+    const k = await cli.arca(['server', 'rotate-root-key'], { cwd: dir });
+    assertErrorOutput(k, 4, { hint: /--data-dir/ });
+    assert.match(k.stderr, /nothing to rotate/);
+    await assert.rejects(access(path.join(dir, 'arca-data')), 'rotate-root-key made no store either');
 });
 
 test('arca run keeps PATH, HOME and LD_PRELOAD of the child, with a warning', T, async () => {
