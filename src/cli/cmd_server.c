@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "base/log.h"
 #include "base/util.h"
@@ -147,6 +148,21 @@ int cmd_server(struct cli *c)
     return server_run(&cfg) < 0 ? EXIT_FAIL : EXIT_OK;
 }
 
+/* Does dir hold a SQLite store (arca.db)?  Says so on stderr when not: only
+ * `arca server` (and `arca restore`, which fills a new one) makes a store. */
+static bool store_exists(const char *dir, const char *what)
+{
+    _cleanup_free_ char *db = NULL;
+    struct stat st;
+
+    if (asprintf(&db, "%s/arca.db", dir) < 0 || stat(db, &st) == 0)
+        return true;
+    cli_error("pass the server's --data-dir DIR (or --database-url), or run it where './arca-data' "
+              "is the server's",
+              "no arca store in '%s' (no arca.db there): nothing to %s", dir, what);
+    return false;
+}
+
 /* `arca backup --verify FILE`: the checks of a restore, without a store. */
 static int backup_verify(struct cli *c)
 {
@@ -193,6 +209,8 @@ static int backup_run(struct cli *c, bool restore)
                   restore ? "--input" : "--output", c->command);
         return EXIT_USAGE;
     }
+    if (!restore && !cfg.database_url && !store_exists(cfg.data_dir, "back up"))
+        return EXIT_NOTFOUND;
     if (seal_init() < 0)
         return EXIT_FAIL;
     r = restore ? backup_check(path, NULL, &err) : 0;
@@ -232,5 +250,7 @@ int cmd_rotate_root_key(struct cli *c)
 
     if (store_config(c, &cfg) < 0)
         return EXIT_USAGE;
+    if (!cfg.database_url && !store_exists(cfg.data_dir, "rotate"))
+        return EXIT_NOTFOUND;
     return server_rotate_root_key(&cfg) < 0 ? EXIT_FAIL : EXIT_OK;
 }

@@ -127,6 +127,7 @@ enum pg_stmt {
     ST_USER_BY_ID,
     ST_USER_BY_EMAIL,
     ST_USER_ORGS,
+    ST_ORG_MEMBERS,
     ST_ORG_INSERT,
     ST_ORG_MEMBER_INSERT,
     ST_SESSION_INSERT,
@@ -150,11 +151,14 @@ enum pg_stmt {
     ST_VERSION_INSERT,
     ST_INVITE_INSERT,
     ST_INVITE_GET,
+    ST_INVITE_LIST,
+    ST_INVITE_REVOKE,
     ST_INVITE_STATE,
     ST_INVITE_ACCEPT,
     ST_ORG_ROLE,
     ST_LOGIN_FAILED,
     ST_LOGIN_OK,
+    ST_USER_CREDENTIALS,
     ST_LOCKED_UNTIL,
     ST_USER_EXISTS,
     ST_IDENTITY_EXISTS,
@@ -184,6 +188,8 @@ enum pg_stmt {
     ST_IDENTITY_SET_KEY,
     ST_IDENTITY_MEMBER_COUNT,
     ST_PROJECT_SET_SERVER_KEY,
+    ST_PROJECT_RENAME,
+    ST_PROJECT_DELETE,
     ST_ATOKEN_INSERT,
     ST_ATOKEN_GET,
     ST_ATOKEN_USE,
@@ -261,6 +267,9 @@ static const struct {
     /* lower() of a "C" column folds ASCII only, as SQLite's NOCASE does. */
     [ST_USER_BY_EMAIL] = {"get user by email",
                           "SELECT " USER_COLS " FROM users WHERE lower(email) = lower($1)"},
+    [ST_ORG_MEMBERS] = {"list org members", "SELECT u.id, u.email, m.role, m.created_at "
+                                            "FROM org_members m JOIN users u ON u.id = m.user_id "
+                                            "WHERE m.org_id = $1 ORDER BY m.created_at, u.id"},
     [ST_USER_ORGS] = {"list user orgs", "SELECT o.id, o.name, o.slug, o.created_at, m.role "
                                         "FROM org_members m JOIN orgs o ON o.id = m.org_id "
                                         "WHERE m.user_id = $1 ORDER BY o.created_at, o.id"},
@@ -282,6 +291,8 @@ static const struct {
                                        "FROM projects WHERE id = $1"},
     [ST_PROJECT_SET_SERVER_KEY] = {"set server key",
                                    "UPDATE projects SET server_key = $1 WHERE id = $2"},
+    [ST_PROJECT_DELETE] = {"delete project", "DELETE FROM projects WHERE id = $1"},
+    [ST_PROJECT_RENAME] = {"rename project", "UPDATE projects SET name = $1 WHERE id = $2"},
     [ST_PROJECT_LIST] = {"list projects",
                          "SELECT p.id, p.org_id, p.name, p.slug, p.created_at, p.server_key "
                          "FROM project_members m JOIN projects p ON p.id = m.project_id "
@@ -342,6 +353,10 @@ static const struct {
                            "FROM secrets WHERE id = $1"},
     [ST_INVITE_INSERT] = {"insert invite", "INSERT INTO org_invites (" INVITE_COLS ") "
                                            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"},
+    [ST_INVITE_LIST] = {"list invites", "SELECT " INVITE_COLS " FROM org_invites "
+                                        "WHERE org_id = $1 ORDER BY created_at, id"},
+    [ST_INVITE_REVOKE] = {"revoke invite", "DELETE FROM org_invites WHERE org_id = $1 "
+                                           "AND id = $2 AND accepted_at = 0"},
     [ST_INVITE_GET] = {"get invite",
                        "SELECT " INVITE_COLS " FROM org_invites WHERE token_hash = $1"},
     /* Locked: a second acceptance waits, then sees accepted_at. */
@@ -359,6 +374,9 @@ static const struct {
                          "locked_until = CASE WHEN $2 > 0 AND failed_logins + 1 >= $2 "
                          "THEN $3 ELSE locked_until END "
                          "WHERE id = $1 RETURNING failed_logins, locked_until"},
+    [ST_USER_CREDENTIALS] = {"change credentials",
+                             "UPDATE users SET auth_hash = $1, kdf_salt = $2, kdf_opslimit = $3, "
+                             "kdf_memlimit = $4, encrypted_private_key = $5 WHERE id = $6"},
     [ST_LOGIN_OK] = {"reset failed logins",
                      "UPDATE users SET failed_logins = 0, locked_until = 0 WHERE id = $1"},
     [ST_LOCKED_UNTIL] = {"get lock", "SELECT locked_until FROM users WHERE id = $1"},
@@ -648,7 +666,8 @@ enum audit_filter {
     AQ_EVENT_PREFIX = 1 << 4, /* "secret." */
     AQ_SINCE = 1 << 5,
     AQ_UNTIL = 1 << 6,
-    AQ__SHAPES = 1 << 7,
+    AQ_DESC = 1 << 7, /* newest first */
+    AQ__SHAPES = 1 << 8,
 };
 
 #define PG_N_SLOTS (ST__MAX + AQ__SHAPES) /* prepared statements per connection */
@@ -1462,6 +1481,14 @@ static const struct pg_col org_membership_cols[] = {
 static const struct pg_record rec_org_membership =
     RECORD(struct store_org_membership, org_membership_cols);
 
+static const struct pg_col org_member_cols[] = {
+    COL(PK_TEXT, struct store_org_member, user_id),
+    COL(PK_STR, struct store_org_member, email),
+    COL(PK_TEXT, struct store_org_member, role),
+    COL(PK_I64, struct store_org_member, created_at),
+};
+static const struct pg_record rec_org_member = RECORD(struct store_org_member, org_member_cols);
+
 static const struct pg_col session_cols[] = {
     COL(PK_HASH, struct store_session, token_hash),
     COL(PK_TEXT, struct store_session, user_id),
@@ -1744,6 +1771,15 @@ static int pg_user_orgs(struct store *s, const char *user_id, struct store_org_m
         return -EINVAL;
     return pg_list(s, PG_TX_NONE, &rec_org_membership, (void **)ret, ret_n, ST_USER_ORGS, "t",
                    user_id);
+}
+
+static int pg_org_members(struct store *s, const char *org_id, struct store_org_member **ret,
+                          size_t *ret_n)
+{
+    if (!org_id)
+        return -EINVAL;
+    return pg_list(s, PG_TX_NONE, &rec_org_member, (void **)ret, ret_n, ST_ORG_MEMBERS, "t",
+                   org_id);
 }
 
 static int pg_session_create(struct store *s, const struct store_session *sess)
@@ -2076,6 +2112,21 @@ static int pg_invite_create(struct store *s, const struct store_invite *inv)
                      inv->created_at, inv->expires_at, inv->accepted_at);
 }
 
+static int pg_invite_list(struct store *s, const char *org_id, struct store_invite **ret,
+                          size_t *ret_n)
+{
+    if (!org_id)
+        return -EINVAL;
+    return pg_list(s, PG_TX_NONE, &rec_invite, (void **)ret, ret_n, ST_INVITE_LIST, "t", org_id);
+}
+
+static int pg_invite_revoke(struct store *s, const char *org_id, const char *id)
+{
+    if (!org_id || !id)
+        return -EINVAL;
+    return pg_write1(s, true, ST_INVITE_REVOKE, "tt", org_id, id);
+}
+
 static int pg_invite_get(struct store *s, const uint8_t token_hash[STORE_HASH_BYTES],
                          struct store_invite *ret)
 {
@@ -2173,6 +2224,16 @@ static int pg_user_login_failed(struct store *s, const char *user_id, int64_t no
     if (ret_locked_until)
         *ret_locked_until = x.locked_until > now ? x.locked_until : 0;
     return x.failures > INT_MAX ? INT_MAX : (int)x.failures;
+}
+
+static int pg_user_set_credentials(struct store *s, const struct store_user *u)
+{
+    if (!u || !u->kdf_salt.len || !u->encrypted_private_key.len)
+        return -EINVAL;
+    return pg_write1(s, true, ST_USER_CREDENTIALS, "bbiibt", u->auth_hash, (size_t)STORE_HASH_BYTES,
+                     u->kdf_salt.ptr, u->kdf_salt.len, (int64_t)u->kdf_opslimit,
+                     (int64_t)u->kdf_memlimit, u->encrypted_private_key.ptr,
+                     u->encrypted_private_key.len, u->id);
 }
 
 static int pg_user_login_ok(struct store *s, const char *user_id)
@@ -2487,6 +2548,20 @@ static int pg_client_secret_revoke(struct store *s, const char *identity_id, con
     if (!identity_id || !id)
         return -EINVAL;
     return pg_write1(s, true, ST_CSECRET_REVOKE, "tt", identity_id, id);
+}
+
+static int pg_project_delete(struct store *s, const char *project_id)
+{
+    if (!project_id)
+        return -EINVAL;
+    return pg_write1(s, true, ST_PROJECT_DELETE, "t", project_id);
+}
+
+static int pg_project_rename(struct store *s, const char *project_id, const char *name)
+{
+    if (!project_id || !name || !*name)
+        return -EINVAL;
+    return pg_write1(s, true, ST_PROJECT_RENAME, "tt", name, project_id);
 }
 
 static int pg_project_set_server_key(struct store *s, const char *project_id, const uint8_t *key,
@@ -3183,7 +3258,9 @@ static int pg_audit_query(struct store *s, const struct store_audit_query *q,
         {event_end, 0, " AND event < ?", 't', event_end, 0},
         {q->since, AQ_SINCE, " AND time >= ?", 'i', NULL, q->since},
         {q->until, AQ_UNTIL, " AND time < ?", 'i', NULL, q->until},
-        {true, 0, " ORDER BY seq LIMIT ?", 'i', NULL,
+        {q->newest_first, AQ_DESC, " ORDER BY seq DESC", 0, NULL, 0},
+        {!q->newest_first, 0, " ORDER BY seq", 0, NULL, 0},
+        {true, 0, " LIMIT ?", 'i', NULL,
          q->limit == 0 || q->limit > PG_AUDIT_MAX_ROWS ? PG_AUDIT_MAX_ROWS : (int64_t)q->limit},
     };
 
@@ -3825,6 +3902,7 @@ static const struct store_ops pg_ops = {
     .user_get = pg_user_get,
     .user_get_by_email = pg_user_get_by_email,
     .user_orgs = pg_user_orgs,
+    .org_members = pg_org_members,
     .session_create = pg_session_create,
     .session_get = pg_session_get,
     .session_delete = pg_session_delete,
@@ -3841,10 +3919,13 @@ static const struct store_ops pg_ops = {
     .secrets_write = pg_secrets_write,
     .invite_create = pg_invite_create,
     .invite_get = pg_invite_get,
+    .invite_list = pg_invite_list,
+    .invite_revoke = pg_invite_revoke,
     .invite_accept = pg_invite_accept,
     .org_role = pg_org_role,
     .user_login_failed = pg_user_login_failed,
     .user_login_ok = pg_user_login_ok,
+    .user_set_credentials = pg_user_set_credentials,
     .user_locked_until = pg_user_locked_until,
     .member_add = pg_member_add,
     .member_list = pg_member_list,
@@ -3865,6 +3946,8 @@ static const struct store_ops pg_ops = {
     .client_secret_revoke = pg_client_secret_revoke,
     .identity_rekey = pg_identity_rekey,
     .project_set_server_key = pg_project_set_server_key,
+    .project_rename = pg_project_rename,
+    .project_delete = pg_project_delete,
     .access_token_create = pg_access_token_create,
     .access_token_get = pg_access_token_get,
     .access_token_use = pg_access_token_use,

@@ -99,6 +99,7 @@ enum sq_stmt {
     ST_USER_BY_ID,
     ST_USER_BY_EMAIL,
     ST_USER_ORGS,
+    ST_ORG_MEMBERS,
     ST_ORG_INSERT,
     ST_ORG_MEMBER_INSERT,
     ST_SESSION_INSERT,
@@ -129,11 +130,14 @@ enum sq_stmt {
     /* migration 0002 */
     ST_INVITE_INSERT,
     ST_INVITE_GET,
+    ST_INVITE_LIST,
+    ST_INVITE_REVOKE,
     ST_INVITE_STATE,
     ST_INVITE_ACCEPT,
     ST_ORG_ROLE,
     ST_LOGIN_FAILED,
     ST_LOGIN_OK,
+    ST_USER_CREDENTIALS,
     ST_LOCKED_UNTIL,
     ST_USER_EXISTS,
     ST_IDENTITY_EXISTS,
@@ -162,6 +166,8 @@ enum sq_stmt {
     ST_IDENTITY_SET_KEY,
     ST_IDENTITY_MEMBER_COUNT,
     ST_PROJECT_SET_SERVER_KEY,
+    ST_PROJECT_RENAME,
+    ST_PROJECT_DELETE,
     ST_ATOKEN_INSERT,
     ST_ATOKEN_GET,
     ST_ATOKEN_USE,
@@ -270,6 +276,9 @@ static const struct {
                                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"},
     [ST_USER_BY_ID] = {"get user", "SELECT " USER_COLS " FROM users WHERE id = ?"},
     [ST_USER_BY_EMAIL] = {"get user by email", "SELECT " USER_COLS " FROM users WHERE email = ?"},
+    [ST_ORG_MEMBERS] = {"list org members", "SELECT u.id, u.email, m.role, m.created_at "
+                                            "FROM org_members m JOIN users u ON u.id = m.user_id "
+                                            "WHERE m.org_id = ? ORDER BY m.created_at, u.id"},
     [ST_USER_ORGS] = {"list user orgs", "SELECT o.id, o.name, o.slug, o.created_at, m.role "
                                         "FROM org_members m JOIN orgs o ON o.id = m.org_id "
                                         "WHERE m.user_id = ? ORDER BY o.created_at, o.id"},
@@ -291,6 +300,8 @@ static const struct {
                                        "FROM projects WHERE id = ?"},
     [ST_PROJECT_SET_SERVER_KEY] = {"set server key",
                                    "UPDATE projects SET server_key = ? WHERE id = ?"},
+    [ST_PROJECT_DELETE] = {"delete project", "DELETE FROM projects WHERE id = ?"},
+    [ST_PROJECT_RENAME] = {"rename project", "UPDATE projects SET name = ? WHERE id = ?"},
     [ST_PROJECT_LIST] = {"list projects",
                          "SELECT p.id, p.org_id, p.name, p.slug, p.created_at, p.server_key "
                          "FROM project_members m JOIN projects p ON p.id = m.project_id "
@@ -383,6 +394,10 @@ static const struct {
     /* ---- migration 0002 ---- */
     [ST_INVITE_INSERT] = {"insert invite", "INSERT INTO org_invites (" INVITE_COLS ") "
                                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+    [ST_INVITE_LIST] = {"list invites", "SELECT " INVITE_COLS " FROM org_invites "
+                                        "WHERE org_id = ? ORDER BY created_at, id"},
+    [ST_INVITE_REVOKE] = {"revoke invite", "DELETE FROM org_invites WHERE org_id = ? "
+                                           "AND id = ? AND accepted_at = 0"},
     [ST_INVITE_GET] = {"get invite",
                        "SELECT " INVITE_COLS " FROM org_invites WHERE token_hash = ?"},
     /* Also says whether the user's e-mail is the invited one (NOCASE column). */
@@ -398,6 +413,9 @@ static const struct {
                          "locked_until = CASE WHEN ?2 > 0 AND failed_logins + 1 >= ?2 "
                          "THEN ?3 ELSE locked_until END "
                          "WHERE id = ?1 RETURNING failed_logins, locked_until"},
+    [ST_USER_CREDENTIALS] = {"change credentials",
+                             "UPDATE users SET auth_hash = ?, kdf_salt = ?, kdf_opslimit = ?, "
+                             "kdf_memlimit = ?, encrypted_private_key = ? WHERE id = ?"},
     [ST_LOGIN_OK] = {"reset failed logins",
                      "UPDATE users SET failed_logins = 0, locked_until = 0 WHERE id = ?"},
     [ST_LOCKED_UNTIL] = {"get lock", "SELECT locked_until FROM users WHERE id = ?"},
@@ -615,7 +633,8 @@ enum audit_filter {
     AQ_EVENT_PREFIX = 1 << 4, /* "secret." */
     AQ_SINCE = 1 << 5,
     AQ_UNTIL = 1 << 6,
-    AQ__SHAPES = 1 << 7,
+    AQ_DESC = 1 << 7, /* newest first */
+    AQ__SHAPES = 1 << 8,
 };
 
 struct sq_store;
@@ -1519,6 +1538,11 @@ static int sq_read_role(struct sq_conn *c, sqlite3_stmt *st, void *ret)
     return 0;
 }
 
+static void sq_release_invite(void *p)
+{
+    store_invite_release(p);
+}
+
 static void sq_release_role(void *p)
 {
     store_role_release(p);
@@ -1793,6 +1817,40 @@ struct org_vec {
 static void org_vec_release(struct org_vec *x)
 {
     store_org_memberships_free(x->v, x->n);
+}
+
+/* ST_ORG_MEMBERS */
+static int sq_read_org_member(struct sq_conn *c, sqlite3_stmt *st, void *ret)
+{
+    _cleanup_(store_org_member_release) struct store_org_member x = {0};
+    int r;
+
+    if ((r = col_id(c, st, 0, x.user_id)) < 0 || (r = col_str(st, 1, &x.email)) < 0 ||
+        (r = col_fixed_text(c, st, 2, x.role, sizeof(x.role))) < 0)
+        return r;
+    x.created_at = sqlite3_column_int64(st, 3);
+    *(struct store_org_member *)ret = TAKE_STRUCT(x);
+    return 0;
+}
+
+static void sq_release_org_member(void *p)
+{
+    store_org_member_release(p);
+}
+
+static int sq_org_members(struct store *s, const char *org_id, struct store_org_member **ret,
+                          size_t *ret_n)
+{
+    void *v = NULL;
+    int r;
+
+    if (!org_id || !ret)
+        return -EINVAL;
+    r = sq_list(s, ST_ORG_MEMBERS, org_id, sizeof(**ret), sq_read_org_member, sq_release_org_member,
+                &v, ret_n);
+    if (r >= 0)
+        *ret = v;
+    return r;
 }
 
 static int sq_user_orgs(struct store *s, const char *user_id, struct store_org_membership **ret,
@@ -2357,6 +2415,28 @@ static int sq_invite_create(struct store *s, const struct store_invite *inv)
                      inv->created_at, inv->expires_at, inv->accepted_at);
 }
 
+static int sq_invite_list(struct store *s, const char *org_id, struct store_invite **ret,
+                          size_t *ret_n)
+{
+    void *v = NULL;
+    int r;
+
+    if (!org_id || !ret)
+        return -EINVAL;
+    r = sq_list(s, ST_INVITE_LIST, org_id, sizeof(**ret), sq_read_invite, sq_release_invite, &v,
+                ret_n);
+    if (r >= 0)
+        *ret = v;
+    return r;
+}
+
+static int sq_invite_revoke(struct store *s, const char *org_id, const char *id)
+{
+    if (!org_id || !id)
+        return -EINVAL;
+    return sq_write1(s, true, ST_INVITE_REVOKE, "tt", org_id, id);
+}
+
 static int sq_invite_get(struct store *s, const uint8_t token_hash[STORE_HASH_BYTES],
                          struct store_invite *ret)
 {
@@ -2458,6 +2538,16 @@ static int sq_user_login_failed(struct store *s, const char *user_id, int64_t no
     if (ret_locked_until)
         *ret_locked_until = until > now ? until : 0;
     return failures > INT_MAX ? INT_MAX : (int)failures;
+}
+
+static int sq_user_set_credentials(struct store *s, const struct store_user *u)
+{
+    if (!u || !u->kdf_salt.len || !u->encrypted_private_key.len)
+        return -EINVAL;
+    return sq_write1(s, true, ST_USER_CREDENTIALS, "bbiibt", u->auth_hash, (size_t)STORE_HASH_BYTES,
+                     u->kdf_salt.ptr, u->kdf_salt.len, (int64_t)u->kdf_opslimit,
+                     (int64_t)u->kdf_memlimit, u->encrypted_private_key.ptr,
+                     u->encrypted_private_key.len, u->id);
 }
 
 static int sq_user_login_ok(struct store *s, const char *user_id)
@@ -2783,6 +2873,20 @@ static int sq_client_secret_revoke(struct store *s, const char *identity_id, con
     if (!identity_id || !id)
         return -EINVAL;
     return sq_write1(s, true, ST_CSECRET_REVOKE, "tt", identity_id, id);
+}
+
+static int sq_project_delete(struct store *s, const char *project_id)
+{
+    if (!project_id)
+        return -EINVAL;
+    return sq_write1(s, true, ST_PROJECT_DELETE, "t", project_id);
+}
+
+static int sq_project_rename(struct store *s, const char *project_id, const char *name)
+{
+    if (!project_id || !name || !*name)
+        return -EINVAL;
+    return sq_write1(s, true, ST_PROJECT_RENAME, "tt", name, project_id);
 }
 
 static int sq_identity_rekey(struct store *s, const char *identity_id, const uint8_t *public_key,
@@ -3338,7 +3442,8 @@ static int sq_audit_stmt(struct sq_conn *c, unsigned shape, sqlite3_stmt **ret)
             if (shape & filters[i].bit)
                 r = buf_adds(&sql, filters[i].sql);
         if (r >= 0)
-            r = buf_adds(&sql, " ORDER BY seq LIMIT :limit");
+            r = buf_adds(&sql, shape & AQ_DESC ? " ORDER BY seq DESC LIMIT :limit"
+                                               : " ORDER BY seq LIMIT :limit");
         if (r < 0)
             return r;
         int rc = sqlite3_prepare_v3(c->db, buf_str(&sql), -1, SQLITE_PREPARE_PERSISTENT,
@@ -3400,6 +3505,8 @@ static int sq_audit_query(struct store *s, const struct store_audit_query *q,
         shape |= AQ_SINCE;
     if (q->until)
         shape |= AQ_UNTIL;
+    if (q->newest_first)
+        shape |= AQ_DESC;
     limit = q->limit == 0 || q->limit > SQ_AUDIT_MAX_ROWS ? SQ_AUDIT_MAX_ROWS : q->limit;
 
     if ((r = sq_reader(sq(s), &c)) < 0 || (r = sq_audit_stmt(c, shape, &st)) < 0)
@@ -4017,6 +4124,7 @@ static const struct store_ops sq_ops = {
     .user_get = sq_user_get,
     .user_get_by_email = sq_user_get_by_email,
     .user_orgs = sq_user_orgs,
+    .org_members = sq_org_members,
     .session_create = sq_session_create,
     .session_get = sq_session_get,
     .session_delete = sq_session_delete,
@@ -4033,10 +4141,13 @@ static const struct store_ops sq_ops = {
     .secrets_write = sq_secrets_write,
     .invite_create = sq_invite_create,
     .invite_get = sq_invite_get,
+    .invite_list = sq_invite_list,
+    .invite_revoke = sq_invite_revoke,
     .invite_accept = sq_invite_accept,
     .org_role = sq_org_role,
     .user_login_failed = sq_user_login_failed,
     .user_login_ok = sq_user_login_ok,
+    .user_set_credentials = sq_user_set_credentials,
     .user_locked_until = sq_user_locked_until,
     .member_add = sq_member_add,
     .member_list = sq_member_list,
@@ -4057,6 +4168,8 @@ static const struct store_ops sq_ops = {
     .client_secret_revoke = sq_client_secret_revoke,
     .identity_rekey = sq_identity_rekey,
     .project_set_server_key = sq_project_set_server_key,
+    .project_rename = sq_project_rename,
+    .project_delete = sq_project_delete,
     .access_token_create = sq_access_token_create,
     .access_token_get = sq_access_token_get,
     .access_token_use = sq_access_token_use,

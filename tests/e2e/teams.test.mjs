@@ -303,7 +303,7 @@ test('projects rotate-key: every member still reads every value and the history;
         const before = await apiCall(srv, 'GET', `${V1}/projects/${project.id}`,
             { token: await readToken(owner) });
 
-        await ok(owner, ['projects', 'rotate-key', ...pid]);
+        await ok(owner, ['projects', 'rotate-key', '--yes', ...pid]);
 
         const afterRot = await apiCall(srv, 'GET', `${V1}/projects/${project.id}`,
             { token: await readToken(owner) });
