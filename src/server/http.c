@@ -24,6 +24,7 @@
 #include "base/wire.h"
 #include "crypto/seal.h"
 #include "server.h"
+#include "web.h"
 
 /* Bodies over the limit but under this are read and dropped before the 413. */
 #define DRAIN_MAX (64ull * 1024 * 1024)
@@ -248,6 +249,39 @@ void http_etag(struct req *r)
     r->etag[34] = 0;
 }
 
+/* A file of the web app (web.h): gzip when the client takes it, the
+ * security headers, its ETag and caching.  The bytes are static. */
+static enum MHD_Result queue_asset(struct req *r)
+{
+    const struct web_asset *a = r->asset;
+    const char *ae = req_header(r, "Accept-Encoding");
+    bool gz = a->gz && ae && strstr(ae, "gzip") && !strstr(ae, "gzip;q=0");
+    struct MHD_Response *resp;
+    enum MHD_Result ret;
+
+    if (r->status == 304)
+        resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    else
+        resp = MHD_create_response_from_buffer(
+            gz ? a->gz_len : a->len, (void *)(gz ? a->gz : a->body), MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return MHD_NO;
+    if (r->status != 304)
+        MHD_add_response_header(resp, "Content-Type", a->type);
+    if (gz && r->status != 304)
+        MHD_add_response_header(resp, "Content-Encoding", "gzip");
+    MHD_add_response_header(resp, "Vary", "Accept-Encoding");
+    MHD_add_response_header(resp, "ETag", a->etag);
+    MHD_add_response_header(resp, "Cache-Control",
+                            a->immutable ? "public, max-age=31536000, immutable" : "no-cache");
+    for (const struct web_header *h = web_headers; h->name; h++)
+        MHD_add_response_header(resp, h->name, h->value);
+    ret = MHD_queue_response(r->conn, r->status, resp);
+    MHD_destroy_response(resp);
+    r->queued = true;
+    return ret;
+}
+
 static enum MHD_Result queue(struct req *r)
 {
     struct MHD_Response *resp;
@@ -256,6 +290,9 @@ static enum MHD_Result queue(struct req *r)
     bool get200 = r->status == 200 && streq(r->method, "GET");
     char *body;
     enum MHD_Result ret;
+
+    if (r->asset)
+        return queue_asset(r);
 
     if (get200)
         http_etag(r);
@@ -316,6 +353,8 @@ static void dispatch(struct req *r)
     unsigned status;
 
     route = router_match(r, &status);
+    if (!route && status == 404 && web_route(r))
+        return;
     if (!route) {
         if (status == 405)
             http_fail(r, 405, "method %s is not allowed on %s", r->method, r->path);

@@ -28,6 +28,7 @@
 #include "crypto/seal.h"
 #include "ratelimit.h"
 #include "server.h"
+#include "web.h"
 
 #define ROOT_KEY_FILE "root.key"
 
@@ -240,6 +241,29 @@ int server_store_open(const struct server_config *cfg, struct store **ret, struc
 }
 
 /* A login rate limiter of setting rate, whose zero fields take the defaults. */
+/* On a server with no user yet, says where the first account is made: the
+ * web app's setup page (an address to open, not the wildcard it listens on),
+ * or `arca bootstrap` when the app is not built in. */
+static void log_first_run(struct server *srv, const char *bound)
+{
+    char url[160];
+    const char *port = strrchr(bound, ':');
+    int64_t n_users = 0;
+
+    if (srv->store->ops->user_count(srv->store, &n_users) < 0 || n_users > 0 || !port)
+        return;
+    if (!web_built_in()) {
+        log_info("no account yet: create the first one with 'arca bootstrap'", NULL);
+        return;
+    }
+    bool any = startswith(bound, "0.0.0.0:") || startswith(bound, "[::]:");
+    snprintf(url, sizeof(url), "%s://%.*s%s/setup", srv->tls_key.len ? "https" : "http",
+             any ? 9 : (int)(port - bound), any ? "localhost" : bound, port);
+    log_info("no account yet: open the web app to create the first one (or run 'arca "
+             "bootstrap')",
+             "url", url, NULL);
+}
+
 static int rate_new(const struct server_rate *rate, unsigned burst, unsigned per_minute,
                     struct ratelimit **ret)
 {
@@ -319,6 +343,7 @@ int server_run(const struct server_config *cfg)
     log_info("listening", "listen", bound, "dataDir", srv.cfg.data_dir, "store",
              srv.store->ops->name, "database", buf_str(&where), "version", ARCA_VERSION, "tls",
              srv.tls_key.len ? "true" : "false", NULL);
+    log_first_run(&srv, bound);
 
     sigdelset(&set, SIGPIPE);
     while (sigwait(&set, &sig) != 0)
