@@ -1,0 +1,118 @@
+// The web app's client (web/src/lib/client.js: every key and value sealed and
+// opened in the browser) against a real server and the real CLI: what one
+// writes the other reads, both ways, for shared values, comments, multi-line
+// values and personal overrides; service tokens and member keys sealed here
+// work for the CLI; and the server never gets a value, a password or a key.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import {
+    bootstrapAndLogin, createProject, inviteAndSignup, newCli, removeTempDirs, startServer,
+} from '../e2e/harness.mjs';
+import * as C from '../../web/src/crypto/index.js';
+import { Api, ApiError, signIn } from '../../web/src/lib/client.js';
+
+let server, cli, admin, session, sent;
+
+before(async () => {
+    await C.ready();
+    server = await startServer();
+    cli = await newCli(server);
+    admin = await bootstrapAndLogin(cli);
+    sent = [];
+    // every request body the client sends, to check no secret leaves in clear
+    const recording = (url, init) => {
+        sent.push(`${init?.method} ${url} ${init?.body ?? ''}`);
+        return fetch(url, init);
+    };
+    session = await signIn(new Api(server.url, recording), admin.email, admin.password);
+});
+after(async () => {
+    await server?.stop();
+    await removeTempDirs();
+});
+
+async function runEnv(c, projectId, env, args = []) {
+    const r = await c.arca(['run', '--project-id', projectId, `--env=${env}`, ...args, '--',
+        process.execPath, '-e', 'process.stdout.write(JSON.stringify(process.env))']);
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout);
+}
+
+test('sign-in: a wrong password is refused in words, the right one opens the key pair', async () => {
+    const e = await signIn(new Api(server.url), admin.email, 'not-the-password').catch((x) => x);
+    assert.ok(e instanceof ApiError);
+    assert.equal(e.status, 401);
+    assert.match(e.message, /invalid email or password/i);
+    assert.equal(session.user.email, admin.email);
+    assert.ok(C.keypairMatches(session.publicKey, session.privateKey));
+});
+
+test('browser writes, arca run reads: a project made in the browser, three environments', async () => {
+    const p = await session.createProject('web-made', false);
+    assert.equal(p.serverAccess, false);
+    for (const env of ['dev', 'staging', 'prod'])
+        await session.batch(p.id, env, '/', [
+            { key: 'DATABASE_URL', value: `postgres://${env}-db/app`, comment: `the ${env} db` },
+            { key: 'MULTI', value: 'line one\nline "two"\n  three' },
+        ]);
+    for (const env of ['dev', 'staging', 'prod']) {
+        const got = await runEnv(cli, p.id, env);
+        assert.equal(got.DATABASE_URL, `postgres://${env}-db/app`);
+        assert.equal(got.MULTI, 'line one\nline "two"\n  three');
+    }
+    // the CLI shows no comments: read the sealed comment back in the client
+    const again = await session.secrets(p.id, 'prod', '/');
+    assert.equal(again.find((x) => x.key === 'DATABASE_URL').comment, 'the prod db');
+});
+
+test('the CLI writes, the browser reads (and a record moved by the server fails to open)', async () => {
+    const p = await createProject(cli, 'cli-made');
+    const s = await cli.arca(['secrets', 'set', '--project-id', p.id, '--env=prod', 'API_KEY=from-the-cli',
+        'OTHER=x']);
+    assert.equal(s.code, 0, s.stderr);
+    await session.project(p.id);
+    const secrets = await session.secrets(p.id, 'prod', '/');
+    assert.deepEqual(secrets.map((x) => [x.key, x.value]), [['API_KEY', 'from-the-cli'], ['OTHER', 'x']]);
+    // the same ciphertext presented under another key does not open
+    const moved = session.open(p.id, { key: 'OTHER', type: 'shared', value: (await session.call('GET',
+        `/api/arca/v1/projects/${p.id}/secrets?environment=prod&secretPath=/`)).secrets[0].value }, 'prod', '/');
+    assert.equal(moved.value, null);
+    assert.match(moved.error, /does not decrypt/);
+});
+
+test('personal overrides: the browser writes one, arca run gives it to its owner only', async () => {
+    const p = await session.createProject('overrides', false);
+    await session.batch(p.id, 'dev', '/', [{ key: 'TOKEN', value: 'shared' }]);
+    await session.batch(p.id, 'dev', '/', [{ key: 'TOKEN', value: 'mine', personal: true }]);
+    assert.equal((await runEnv(cli, p.id, 'dev')).TOKEN, 'mine');
+    const list = await session.secrets(p.id, 'dev', '/');
+    assert.deepEqual(list.map((s) => [s.type, s.value]), [['shared', 'shared'], ['personal', 'mine']]);
+});
+
+test('members and service tokens: keys sealed in the browser work for the CLI', async () => {
+    const p = await session.createProject('team', false);
+    await session.batch(p.id, 'prod', '/', [{ key: 'SHARED', value: 'for-bob' }]);
+    const bob = await inviteAndSignup(cli, server, 'bob@example.com');
+    await session.addMember(p.id, 'bob@example.com', 'viewer');
+    assert.equal((await runEnv(bob.cli, p.id, 'prod')).SHARED, 'for-bob');
+
+    const { token } = await session.createServiceToken(p.id, {
+        name: 'ci', scopes: [{ environment: 'prod', secretPath: '/' }], write: false, expiresIn: 3600,
+    });
+    assert.match(token, /^st\.[^.]+\.[^.]+\.[0-9a-f]{64}$/);
+    const anon = await newCli(server);
+    const r = await anon.arca(['run', '--env=prod', '--', process.execPath, '-e',
+        'process.stdout.write(process.env.SHARED || "")'], { env: { ARCA_TOKEN: token } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'for-bob');
+});
+
+test('nothing the client sent holds a value, the password, or a key in clear', () => {
+    const all = sent.join('\n');
+    assert.ok(sent.length > 10);
+    for (const plain of ['postgres://prod-db/app', 'line one', 'the prod db', 'for-bob', 'mine',
+        admin.password, C.toB64(session.privateKey)])
+        assert.ok(!all.includes(plain), `sent in clear: ${plain}`);
+    for (const k of session.keys.values()) assert.ok(!all.includes(C.toB64(k)), 'a project key in clear');
+});

@@ -1,0 +1,407 @@
+// @ts-check
+/* The web app's arca client: the routes of docs/api.md with every key and
+ * value sealed and opened here, never on the server.  Plain JavaScript (JSDoc
+ * types) like the crypto module, so node --test drives it against a real
+ * server and the CLI (tests/web/client.test.mjs).
+ *
+ * A Session holds the bearer token, the user's key pair and the project keys
+ * it opened, in memory only: nothing is written to localStorage. */
+import * as C from '../crypto/index.js';
+
+const A = '/api/arca/v1';
+
+/** An API refusal, in words a person can act on. */
+export class ApiError extends Error {
+    /** @param {number} status @param {string} message @param {any} [body] @param {number} [retryAfter] */
+    constructor(status, message, body, retryAfter) {
+        super(message);
+        this.status = status;
+        this.body = body;
+        this.retryAfter = retryAfter || 0;
+    }
+}
+
+/** @param {number} status @param {any} body @param {number} retry */
+function explain(status, body, retry) {
+    const msg = body && typeof body.message === 'string' ? body.message : '';
+    if (status === 429)
+        return `Too many attempts: try again in ${retry || 60} seconds.`;
+    if (status === 403) return msg ? `Not allowed: ${msg}.` : 'Not allowed.';
+    if (status === 401 && !msg) return 'Your session has ended: sign in again.';
+    if (status >= 500 && !msg) return 'The server failed; try again.';
+    if (status === 0) return 'The server cannot be reached.';
+    return msg ? msg.charAt(0).toUpperCase() + msg.slice(1) + (/[.!?]$/.test(msg) ? '' : '.') :
+        `The server answered ${status}.`;
+}
+
+export class Api {
+    /** @param {string} [base] the server's origin ('' in the browser) @param {typeof fetch} [fetchImpl] */
+    constructor(base = '', fetchImpl) {
+        this.base = base;
+        this.fetch = fetchImpl || globalThis.fetch.bind(globalThis);
+        /** @type {((e: ApiError) => void) | null} */
+        this.onUnauthorized = null;
+    }
+
+    /** @param {string} method @param {string} path @param {any} [body] @param {string} [token] */
+    async call(method, path, body, token) {
+        /** @type {Record<string, string>} */
+        const headers = {};
+        if (body !== undefined) headers['Content-Type'] = 'application/json';
+        if (token) headers.Authorization = `Bearer ${token}`;
+        let res;
+        try {
+            res = await this.fetch(this.base + path, {
+                method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+                cache: 'no-store', credentials: 'omit', referrerPolicy: 'no-referrer',
+            });
+        } catch {
+            throw new ApiError(0, explain(0, null, 0));
+        }
+        let json = null;
+        try {
+            json = await res.json();
+        } catch {
+            json = null;
+        }
+        if (!res.ok) {
+            const retry = Number(res.headers.get('retry-after')) || 0;
+            const e = new ApiError(res.status, explain(res.status, json, retry), json, retry);
+            if (res.status === 401 && token && this.onUnauthorized) this.onUnauthorized(e);
+            throw e;
+        }
+        return json;
+    }
+}
+
+/** @param {Record<string, string | number | boolean | undefined | null>} q */
+export function qs(q) {
+    const p = new URLSearchParams();
+    for (const [k, v] of Object.entries(q)) if (v !== undefined && v !== null) p.set(k, String(v));
+    const s = p.toString();
+    return s ? `?${s}` : '';
+}
+
+/** The keys and body fields of a new account (setup, sign-up).
+ * @param {string} password */
+function newAccount(password) {
+    const salt = C.random(C.SALT_BYTES);
+    const { authKey, kek } = C.passwordDerive(password, salt, C.KDF_OPSLIMIT, C.KDF_MEMLIMIT);
+    const kp = C.keypairNew();
+    const sealed = C.box(kek, C.USER_PRIVATE_KEY_LABEL, kp.privateKey);
+    C.wipe(kek);
+    const body = {
+        authKey: C.toB64(authKey),
+        kdf: { salt: C.toB64(salt), opslimit: C.KDF_OPSLIMIT, memlimit: C.KDF_MEMLIMIT },
+        publicKey: C.toB64(kp.publicKey),
+        encryptedPrivateKey: C.toB64(sealed),
+    };
+    C.wipe(authKey);
+    return { body, kp };
+}
+
+/** First run: the admin account and its organization.
+ * @param {Api} api @param {{email: string, password: string, organization: string}} a */
+export async function setup(api, { email, password, organization }) {
+    await C.ready();
+    const { body, kp } = newAccount(password);
+    const r = await api.call('POST', `${A}/bootstrap`, { email, organization, ...body });
+    return new Session(api, r.token, r.user, kp.publicKey, kp.privateKey);
+}
+
+/** Sign-up from an invite.
+ * @param {Api} api @param {{inviteToken: string, email: string, password: string}} a */
+export async function signUp(api, { inviteToken, email, password }) {
+    await C.ready();
+    const { body, kp } = newAccount(password);
+    const r = await api.call('POST', `${A}/signup`, { inviteToken, email, ...body });
+    return new Session(api, r.token, r.user, kp.publicKey, kp.privateKey);
+}
+
+/** Sign-in: the server's KDF parameters, the auth key sent, the private key
+ * opened with the KEK (and checked against the public key the server sent).
+ * @param {Api} api @param {string} email @param {string} password */
+export async function signIn(api, email, password) {
+    await C.ready();
+    const { kdf } = await api.call('POST', `${A}/auth/params`, { email });
+    const { authKey, kek } = C.passwordDerive(password, C.fromB64(kdf.salt), kdf.opslimit,
+        kdf.memlimit);
+    let r;
+    try {
+        r = await api.call('POST', `${A}/auth/login`, { email, authKey: C.toB64(authKey) });
+    } finally {
+        C.wipe(authKey);
+    }
+    let sk;
+    try {
+        sk = C.unbox(kek, C.USER_PRIVATE_KEY_LABEL, C.fromB64(r.user.encryptedPrivateKey));
+    } catch {
+        throw new ApiError(0, 'Your private key cannot be opened: the server sent a damaged or foreign key.');
+    } finally {
+        C.wipe(kek);
+    }
+    const pk = C.fromB64(r.user.publicKey);
+    if (!C.keypairMatches(pk, sk))
+        throw new ApiError(0, 'The server sent a public key that does not match your private key.');
+    return new Session(api, r.token, r.user, pk, sk);
+}
+
+/**
+ * @typedef {{id: string, key: string, type: string, version: number, value: string | null,
+ *   comment: string, updatedAt: string, environment: string, path: string, error?: string}} Secret
+ */
+
+export class Session {
+    /** @param {Api} api @param {string} token @param {{id: string, email: string}} user
+     *  @param {Uint8Array} publicKey @param {Uint8Array} privateKey */
+    constructor(api, token, user, publicKey, privateKey) {
+        this.api = api;
+        this.token = token;
+        this.user = { id: user.id, email: user.email };
+        this.publicKey = publicKey;
+        this.privateKey = privateKey;
+        /** @type {Map<string, Uint8Array>} */
+        this.keys = new Map();
+    }
+
+    /** @param {string} method @param {string} path @param {any} [body] */
+    call(method, path, body) {
+        return this.api.call(method, path, body, this.token);
+    }
+
+    /** Forgets every key (lock, sign-out). */
+    wipe() {
+        C.wipe(this.privateKey);
+        for (const k of this.keys.values()) C.wipe(k);
+        this.keys.clear();
+        this.token = '';
+    }
+
+    async signOut() {
+        try {
+            await this.call('POST', `${A}/auth/logout`, {});
+        } finally {
+            this.wipe();
+        }
+    }
+
+    me() {
+        return this.call('GET', `${A}/users/me`);
+    }
+
+    async projects() {
+        return (await this.call('GET', `${A}/projects`)).projects;
+    }
+
+    /** A project with the caller's role, its key opened.  @param {string} id */
+    async project(id) {
+        const r = await this.call('GET', `${A}/projects/${encodeURIComponent(id)}`);
+        if (!this.keys.has(id)) {
+            try {
+                this.keys.set(id, C.unwrap(this.publicKey, this.privateKey,
+                    C.fromB64(r.membership.encryptedProjectKey)));
+            } catch {
+                throw new ApiError(0, 'The key of this project cannot be opened: it was not sealed to your key pair.');
+            }
+        }
+        return r;
+    }
+
+    /** @param {string} id */
+    key(id) {
+        const k = this.keys.get(id);
+        if (!k) throw new Error('project key not loaded');
+        return k;
+    }
+
+    /** A new project: a random key sealed to the caller; with serverAccess the
+     * server is handed the key too (Infisical-compatible routes, integrations).
+     * @param {string} name @param {boolean} serverAccess */
+    async createProject(name, serverAccess) {
+        const key = C.random(C.KEY_BYTES);
+        const r = await this.call('POST', `${A}/projects`, {
+            name, encryptedProjectKey: C.toB64(C.wrap(this.publicKey, key)),
+        });
+        this.keys.set(r.project.id, key);
+        if (serverAccess) return (await this.setServerAccess(r.project.id, true)).project;
+        return r.project;
+    }
+
+    /** @param {string} id @param {boolean} on */
+    setServerAccess(id, on) {
+        return this.call('PATCH', `${A}/projects/${id}`,
+            on ? { serverAccess: true, projectKey: C.toB64(this.key(id)) } : { serverAccess: false });
+    }
+
+    /** Opens a listed secret's records.  @param {string} projectId @param {any} s
+     *  @param {string} environment @param {string} path */
+    open(projectId, s, environment, path) {
+        const owner = s.type === 'personal' ? this.user.id : '';
+        const env = s.environment || environment, p = s.path || path;
+        const ad = { projectId, environment: env, path: p, key: s.key, field: '' };
+        /** @type {Secret} */
+        const out = { id: s.id, key: s.key, type: s.type, version: s.version, value: null,
+            comment: '', updatedAt: s.updatedAt, environment: env, path: p };
+        try {
+            if (s.value != null)
+                out.value = C.recordOpenText(this.key(projectId),
+                    { ...ad, field: C.adField(owner, 'value') }, s.value);
+            if (s.comment)
+                out.comment = C.recordOpenText(this.key(projectId),
+                    { ...ad, field: C.adField(owner, 'comment') }, s.comment);
+        } catch {
+            out.value = null;
+            out.error = 'does not decrypt (tampered with, or moved)';
+        }
+        return out;
+    }
+
+    /** The folder's secrets, opened.  @param {string} projectId @param {string} environment @param {string} path */
+    async secrets(projectId, environment, path = '/') {
+        const r = await this.call('GET', `${A}/projects/${projectId}/secrets${qs({ environment, secretPath: path })}`);
+        return /** @type {Secret[]} */ (r.secrets.map((s) => this.open(projectId, s, environment, path)));
+    }
+
+    /**
+     * Writes and deletes in one transaction.
+     * @param {string} projectId @param {string} environment @param {string} path
+     * @param {{key: string, value?: string, comment?: string, delete?: boolean, personal?: boolean}[]} items
+     */
+    async batch(projectId, environment, path, items) {
+        const key = this.key(projectId);
+        const secrets = items.map((it) => {
+            const type = it.personal ? 'personal' : undefined;
+            if (it.delete) return { key: it.key, delete: true, ...(type ? { type } : {}) };
+            const owner = it.personal ? this.user.id : '';
+            const ad = { projectId, environment, path, key: it.key, field: '' };
+            /** @type {any} */
+            const o = {
+                key: it.key,
+                value: C.recordSealText(key, { ...ad, field: C.adField(owner, 'value') }, it.value ?? ''),
+            };
+            if (it.comment)
+                o.comment = C.recordSealText(key, { ...ad, field: C.adField(owner, 'comment') }, it.comment);
+            if (type) o.type = type;
+            return o;
+        });
+        return (await this.call('POST', `${A}/projects/${projectId}/secrets/batch`,
+            { environment, secretPath: path, secrets })).secrets;
+    }
+
+    /** @param {string} projectId @param {string} environment @param {string} path @param {string} key */
+    async versions(projectId, environment, path, key) {
+        const r = await this.call('GET', `${A}/projects/${projectId}/secrets/${encodeURIComponent(key)}/versions${qs({ environment, secretPath: path })}`);
+        return r.versions.map((/** @type {any} */ v) => ({
+            ...this.open(projectId, { key, type: 'shared', value: v.value, comment: v.comment, version: v.version, updatedAt: v.updatedAt }, environment, path),
+            actorId: v.actorId, deleted: v.value == null,
+        }));
+    }
+
+    /** @param {string} projectId @param {string} environment @param {string} path @param {string} key @param {number} version */
+    rollbackOne(projectId, environment, path, key, version) {
+        return this.call('POST', `${A}/projects/${projectId}/secrets/${encodeURIComponent(key)}/rollback`,
+            { environment, secretPath: path, version });
+    }
+
+    /** @param {string} projectId @param {string} environment @param {string} path @param {string} to ISO time */
+    rollbackFolder(projectId, environment, path, to) {
+        return this.call('POST', `${A}/projects/${projectId}/secrets/rollback`, { environment, secretPath: path, to });
+    }
+
+    /** @param {string} projectId @param {string} environment @param {string} path */
+    async folders(projectId, environment, path = '/') {
+        return (await this.call('GET', `${A}/projects/${projectId}/folders${qs({ environment, path })}`)).folders;
+    }
+
+    /** @param {string} projectId @param {string} environment @param {string} path @param {string} name */
+    createFolder(projectId, environment, path, name) {
+        return this.call('POST', `${A}/projects/${projectId}/folders`, { environment, path, name });
+    }
+
+    /** @param {string} projectId @param {string} environment @param {string} path @param {string} name */
+    deleteFolder(projectId, environment, path, name) {
+        return this.call('DELETE', `${A}/projects/${projectId}/folders/${encodeURIComponent(name)}${qs({ environment, path })}`);
+    }
+
+    /** @param {string} projectId */
+    async members(projectId) {
+        return (await this.call('GET', `${A}/projects/${projectId}/members`)).members;
+    }
+
+    /** Adds a person of the organization: the project key sealed to them here.
+     * @param {string} projectId @param {string} email @param {string} role */
+    async addMember(projectId, email, role) {
+        const { user } = await this.call('GET', `${A}/users/lookup${qs({ email })}`);
+        return this.call('POST', `${A}/projects/${projectId}/members`, {
+            principalType: 'user', principalId: user.id, role,
+            encryptedProjectKey: C.toB64(C.wrap(C.fromB64(user.publicKey), this.key(projectId))),
+        });
+    }
+
+    /** @param {string} projectId @param {string} principalId @param {string} role */
+    setRole(projectId, principalId, role) {
+        return this.call('PATCH', `${A}/projects/${projectId}/members/${principalId}`, { role });
+    }
+
+    /** @param {string} projectId @param {string} principalId */
+    removeMember(projectId, principalId) {
+        return this.call('DELETE', `${A}/projects/${projectId}/members/${principalId}`);
+    }
+
+    /** @param {string} email @param {string} orgRole */
+    invite(email, orgRole = 'member') {
+        return this.call('POST', `${A}/invites`, { email, orgRole });
+    }
+
+    /** @param {string} projectId */
+    async roles(projectId) {
+        return (await this.call('GET', `${A}/projects/${projectId}/roles`)).roles;
+    }
+
+    /** A service token: the project key boxed under a key that only the token carries.
+     * @param {string} projectId @param {{name: string, scopes: {environment: string, secretPath: string}[], write: boolean, expiresIn: number}} t */
+    async createServiceToken(projectId, { name, scopes, write, expiresIn }) {
+        const tk = C.random(C.KEY_BYTES);
+        const r = await this.call('POST', `${A}/projects/${projectId}/service-tokens`, {
+            name, scopes, access: write ? 'read-write' : 'read', expiresIn,
+            encryptedProjectKey: C.toB64(C.box(tk, C.SERVICE_TOKEN_LABEL, this.key(projectId))),
+        });
+        const token = `${r.serviceToken}.${C.toHex(tk)}`;
+        C.wipe(tk);
+        return { token, data: r.serviceTokenData };
+    }
+
+    /** @param {string} projectId */
+    async serviceTokens(projectId) {
+        return (await this.call('GET', `${A}/projects/${projectId}/service-tokens`)).serviceTokens;
+    }
+
+    /** @param {string} projectId @param {string} id */
+    revokeServiceToken(projectId, id) {
+        return this.call('DELETE', `${A}/projects/${projectId}/service-tokens/${id}`);
+    }
+
+    /** @param {Record<string, string | number | undefined>} q */
+    auditLogs(q) {
+        return this.call('GET', `${A}/audit-logs${qs(q)}`);
+    }
+
+    auditVerify() {
+        return this.call('GET', `${A}/audit-logs/verify`);
+    }
+
+    /** @param {string} projectId @param {{name: string, slug: string}} e */
+    addEnvironment(projectId, e) {
+        return this.call('POST', `${A}/projects/${projectId}/environments`, e);
+    }
+
+    /** @param {string} projectId @param {string} slug @param {{name?: string, slug?: string, position?: number}} e */
+    updateEnvironment(projectId, slug, e) {
+        return this.call('PATCH', `${A}/projects/${projectId}/environments/${slug}`, e);
+    }
+
+    /** @param {string} projectId @param {string} slug */
+    deleteEnvironment(projectId, slug) {
+        return this.call('DELETE', `${A}/projects/${projectId}/environments/${slug}`);
+    }
+}
