@@ -272,14 +272,17 @@ export function keypairMatches(publicKey, privateKey) {
 /**
  * A short keyed fingerprint of a value, the same in every environment of a
  * project, so the overview shows which values differ without showing them.
- * Keyed by a key derived from the project key: the server (which never has it
- * for an end-to-end project) cannot test guesses against it.
- * @param {Uint8Array} projectKey @param {string} path @param {string} key @param {string} value
+ * Keyed by a key derived from the project key (fingerprintKey): the server,
+ * which never has it for an end-to-end project, cannot test guesses.
+ * @param {Uint8Array} projectKey
  */
-export function fingerprint(projectKey, path, key, value) {
+export function fingerprintKey(projectKey) {
+    return lib().crypto_generichash(32, utf8('arca.web.fingerprint.v1'), projectKey);
+}
+
+/** 7 characters (5 bytes, base64url) of BLAKE2b(fk; path 00 key 00 value).
+ * @param {Uint8Array} fk from fingerprintKey @param {string} path @param {string} key @param {string} value */
+export function fingerprint(fk, path, key, value) {
     const s = lib();
-    const fk = s.crypto_generichash(32, utf8('arca.web.fingerprint.v1'), projectKey);
-    const h = s.crypto_generichash(5, joinAd([path, key, value]), fk);
-    wipe(fk);
-    return s.to_base64(h, s.base64_variants.URLSAFE_NO_PADDING);
+    return s.to_base64(s.crypto_generichash(5, joinAd([path, key, value]), fk), s.base64_variants.URLSAFE_NO_PADDING);
 }

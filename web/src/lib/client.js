@@ -207,6 +207,13 @@ export class Session {
         return r;
     }
 
+    /** The fingerprint function of a project's values (overview grid).
+     * @param {string} id @returns {(path: string, key: string, value: string) => string} */
+    fingerprinter(id) {
+        const fk = C.fingerprintKey(this.key(id));
+        return (path, key, value) => C.fingerprint(fk, path, key, value);
+    }
+
     /** @param {string} id */
     key(id) {
         const k = this.keys.get(id);
@@ -259,7 +266,7 @@ export class Session {
     /** The folder's secrets, opened.  @param {string} projectId @param {string} environment @param {string} path */
     async secrets(projectId, environment, path = '/') {
         const r = await this.call('GET', `${A}/projects/${projectId}/secrets${qs({ environment, secretPath: path })}`);
-        return /** @type {Secret[]} */ (r.secrets.map((s) => this.open(projectId, s, environment, path)));
+        return /** @type {Secret[]} */ (r.secrets.map((/** @type {any} */ s) => this.open(projectId, s, environment, path)));
     }
 
     /**

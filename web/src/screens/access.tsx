@@ -1,0 +1,297 @@
+/* Access: members (add with the project key sealed to them here, change role,
+ * remove), invites (the link carries the token in its #fragment), roles, and
+ * service tokens (the project key boxed under a key only the token holds;
+ * shown once). */
+import { useState } from 'preact/hooks';
+
+import { say, sayError, state } from '../state';
+import { copyText, Dialog, Field, useAsync, when } from '../ui';
+import { Confirm } from './common';
+import type { Loaded } from './projects';
+
+type Member = { principalType: string; principalId: string; name: string; role: string; createdAt: string };
+type Role = { slug: string; name: string; builtin: boolean };
+type Token = { id: string; name: string; scopes: { environment: string; secretPath: string }[]; access: string; expiresAt: string | null; createdAt: string };
+
+function Once(p: { title: string; text: string; value: string; onClose: () => void }) {
+    return (
+        <Dialog title={p.title} open onClose={p.onClose}>
+            <p>{p.text}</p>
+            <pre class="mono once" aria-label={p.title}>
+                {p.value}
+            </pre>
+            <div class="actions">
+                <button class="primary" onClick={async () => say((await copyText(p.value)) ? 'Copied.' : 'The browser refused the clipboard.')}>
+                    Copy
+                </button>
+                <button onClick={p.onClose}>Done</button>
+            </div>
+        </Dialog>
+    );
+}
+
+export function Access({ l }: { l: Loaded }) {
+    const pid = l.project.id;
+    const admin = l.role === 'admin';
+    const members = useAsync(() => state.session!.members(pid) as Promise<Member[]>, [pid]);
+    const roles = useAsync(() => state.session!.roles(pid) as Promise<Role[]>, [pid]);
+    const tokens = useAsync(() => state.session!.serviceTokens(pid) as Promise<Token[]>, [pid]);
+    const [email, setEmail] = useState('');
+    const [role, setRole] = useState('member');
+    const [invEmail, setInvEmail] = useState('');
+    const [invRole, setInvRole] = useState('member');
+    const [once, setOnce] = useState<{ title: string; text: string; value: string } | null>(null);
+    const [removing, setRemoving] = useState<Member | null>(null);
+    const [tName, setTName] = useState('');
+    const [tEnv, setTEnv] = useState(l.project.environments[0]?.slug || 'dev');
+    const [tPath, setTPath] = useState('/');
+    const [tWrite, setTWrite] = useState(false);
+    const [tTtl, setTTtl] = useState('2592000');
+    const roleNames = (roles.data || []).map((r) => r.slug);
+    return (
+        <div class="stack">
+            <section aria-labelledby="members-h">
+                <h2 id="members-h">Members</h2>
+                {members.error && (
+                    <p role="alert" class="error">
+                        {members.error}
+                    </p>
+                )}
+                <table class="list">
+                    <thead>
+                        <tr>
+                            <th scope="col">Member</th>
+                            <th scope="col">Role</th>
+                            <th scope="col" class="hide-narrow">
+                                Since
+                            </th>
+                            <th scope="col">
+                                <span class="sr-only">Actions</span>
+                            </th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {(members.data || []).map((m) => (
+                            <tr key={m.principalId}>
+                                <th scope="row">
+                                    {m.name} {m.principalType === 'identity' && <span class="badge">machine</span>}
+                                </th>
+                                <td>
+                                    {admin && m.principalId !== state.session!.user.id ? (
+                                        <select
+                                            aria-label={`Role of ${m.name}`}
+                                            value={m.role}
+                                            onChange={async (e) => {
+                                                try {
+                                                    await state.session!.setRole(pid, m.principalId, e.currentTarget.value);
+                                                    say(`${m.name} is now ${e.currentTarget.value}.`);
+                                                } catch (x) {
+                                                    sayError(x);
+                                                }
+                                                members.reload();
+                                            }}
+                                        >
+                                            {(roleNames.length ? roleNames : [m.role]).map((r) => (
+                                                <option key={r}>{r}</option>
+                                            ))}
+                                        </select>
+                                    ) : (
+                                        m.role
+                                    )}
+                                </td>
+                                <td class="hide-narrow">{when(m.createdAt)}</td>
+                                <td>
+                                    {admin && m.principalId !== state.session!.user.id && (
+                                        <button class="small danger" aria-label={`Remove ${m.name}`} onClick={() => setRemoving(m)}>
+                                            Remove
+                                        </button>
+                                    )}
+                                </td>
+                            </tr>
+                        ))}
+                    </tbody>
+                </table>
+                {admin && (
+                    <form
+                        class="inline-form"
+                        aria-label="Add a member"
+                        onSubmit={async (e) => {
+                            e.preventDefault();
+                            try {
+                                await state.session!.addMember(pid, email.trim(), role);
+                                say(`${email} added as ${role}: the project key was sealed to them in this browser.`);
+                                setEmail('');
+                                members.reload();
+                            } catch (x) {
+                                sayError(x);
+                            }
+                        }}
+                    >
+                        <Field label="Member email" type="email" value={email} onInput={setEmail} required hint="Someone of your organization (invite them first)." />
+                        <div class="field">
+                            <label for="add-role">Role</label>
+                            <select id="add-role" value={role} onChange={(e) => setRole(e.currentTarget.value)}>
+                                {(roleNames.length ? roleNames : ['admin', 'member', 'viewer']).filter((r) => r !== 'no-access').map((r) => (
+                                    <option key={r}>{r}</option>
+                                ))}
+                            </select>
+                        </div>
+                        <button type="submit" class="primary">
+                            Add member
+                        </button>
+                    </form>
+                )}
+            </section>
+
+            {admin && (
+                <section aria-labelledby="invite-h">
+                    <h2 id="invite-h">Invite someone</h2>
+                    <form
+                        class="inline-form"
+                        aria-label="Invite"
+                        onSubmit={async (e) => {
+                            e.preventDefault();
+                            try {
+                                const r = await state.session!.invite(invEmail.trim(), invRole);
+                                const link = `${location.origin}/signup#token=${encodeURIComponent(r.token)}&email=${encodeURIComponent(invEmail.trim())}`;
+                                setOnce({ title: 'Invite link', text: `Send this link to ${invEmail}: it works once, for 7 days. Then add them to the project above.`, value: link });
+                                setInvEmail('');
+                            } catch (x) {
+                                sayError(x);
+                            }
+                        }}
+                    >
+                        <Field label="Email to invite" type="email" value={invEmail} onInput={setInvEmail} required />
+                        <div class="field">
+                            <label for="inv-role">Organization role</label>
+                            <select id="inv-role" value={invRole} onChange={(e) => setInvRole(e.currentTarget.value)}>
+                                <option>member</option>
+                                <option>admin</option>
+                            </select>
+                        </div>
+                        <button type="submit">Create invite</button>
+                    </form>
+                </section>
+            )}
+
+            <section aria-labelledby="roles-h">
+                <h2 id="roles-h">Roles</h2>
+                <ul class="chips">
+                    {(roles.data || []).map((r) => (
+                        <li key={r.slug}>
+                            <span class="badge">{r.slug}</span> {r.builtin ? <span class="muted small">built-in</span> : <span class="muted small">custom</span>}
+                        </li>
+                    ))}
+                </ul>
+                <p class="muted small">Custom roles (allow and deny rules by environment and folder glob) are made with arca roles create.</p>
+            </section>
+
+            <section aria-labelledby="tokens-h">
+                <h2 id="tokens-h">Service tokens</h2>
+                {tokens.error && <p class="muted">{tokens.error}</p>}
+                {(tokens.data || []).length > 0 && (
+                    <table class="list">
+                        <thead>
+                            <tr>
+                                <th scope="col">Name</th>
+                                <th scope="col">Scope</th>
+                                <th scope="col">Access</th>
+                                <th scope="col" class="hide-narrow">
+                                    Expires
+                                </th>
+                                <th scope="col">
+                                    <span class="sr-only">Actions</span>
+                                </th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {(tokens.data || []).map((t) => (
+                                <tr key={t.id}>
+                                    <th scope="row">{t.name}</th>
+                                    <td class="mono small">{t.scopes.map((s) => `${s.environment}:${s.secretPath}`).join(', ')}</td>
+                                    <td>{t.access}</td>
+                                    <td class="hide-narrow">{t.expiresAt ? when(t.expiresAt) : 'never'}</td>
+                                    <td>
+                                        <button
+                                            class="small danger"
+                                            aria-label={`Revoke ${t.name}`}
+                                            onClick={async () => {
+                                                try {
+                                                    await state.session!.revokeServiceToken(pid, t.id);
+                                                    say(`${t.name} revoked.`);
+                                                    tokens.reload();
+                                                } catch (x) {
+                                                    sayError(x);
+                                                }
+                                            }}
+                                        >
+                                            Revoke
+                                        </button>
+                                    </td>
+                                </tr>
+                            ))}
+                        </tbody>
+                    </table>
+                )}
+                <form
+                    class="inline-form"
+                    aria-label="New service token"
+                    onSubmit={async (e) => {
+                        e.preventDefault();
+                        try {
+                            const r = await state.session!.createServiceToken(pid, { name: tName.trim(), scopes: [{ environment: tEnv, secretPath: tPath }], write: tWrite, expiresIn: Number(tTtl) });
+                            setOnce({ title: 'Service token', text: 'Copy it now: it is shown once. It carries its own decryption key; arca run reads it from ARCA_TOKEN.', value: r.token });
+                            setTName('');
+                            tokens.reload();
+                        } catch (x) {
+                            sayError(x);
+                        }
+                    }}
+                >
+                    <Field label="Token name" value={tName} onInput={setTName} required />
+                    <div class="field">
+                        <label for="tok-env">Environment</label>
+                        <select id="tok-env" value={tEnv} onChange={(e) => setTEnv(e.currentTarget.value)}>
+                            {l.project.environments.map((x) => (
+                                <option key={x.slug} value={x.slug}>
+                                    {x.name}
+                                </option>
+                            ))}
+                        </select>
+                    </div>
+                    <Field label="Folder path" value={tPath} onInput={setTPath} mono />
+                    <div class="field">
+                        <label for="tok-ttl">Expires</label>
+                        <select id="tok-ttl" value={tTtl} onChange={(e) => setTTtl(e.currentTarget.value)}>
+                            <option value="86400">in a day</option>
+                            <option value="604800">in 7 days</option>
+                            <option value="2592000">in 30 days</option>
+                            <option value="0">never</option>
+                        </select>
+                    </div>
+                    <label class="check">
+                        <input type="checkbox" checked={tWrite} onChange={(e) => setTWrite(e.currentTarget.checked)} /> <span>Can write</span>
+                    </label>
+                    <button type="submit">Create token</button>
+                </form>
+            </section>
+            {once && <Once {...once} onClose={() => setOnce(null)} />}
+            <Confirm
+                open={!!removing}
+                title="Remove member"
+                body={removing ? `Remove ${removing.name} from ${l.project.name}? They keep what they already copied: rotate the project key (arca projects rotate-key) if that matters.` : ''}
+                action="Remove"
+                onClose={() => setRemoving(null)}
+                onConfirm={async () => {
+                    try {
+                        await state.session!.removeMember(pid, removing!.principalId);
+                        say(`${removing!.name} removed.`);
+                        members.reload();
+                    } catch (x) {
+                        sayError(x);
+                    }
+                }}
+            />
+        </div>
+    );
+}
