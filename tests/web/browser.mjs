@@ -55,12 +55,12 @@ export async function axe(page, what) {
         `axe-core on ${what}`);
 }
 
-/* page screenshot at SHOTS/<name>-<scheme>-<width>.png */
+/* the viewport (what a person sees first) at SHOTS/<name>-<scheme>-<width>.png */
 export async function shot(page, name) {
     await mkdir(SHOTS, { recursive: true });
     const scheme = await page.evaluate(() => (matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light'));
     const w = page.viewportSize().width;
-    await page.screenshot({ path: path.join(SHOTS, `${name}-${scheme}-${w}.png`), fullPage: true });
+    await page.screenshot({ path: path.join(SHOTS, `${name}-${scheme}-${w}.png`), fullPage: false });
 }
 
 /* Every non-2xx API reply is a bug of the test unless it expects one. */

@@ -121,10 +121,11 @@ test('key pairs from a seed, and the sealed box of the vector opens to its plain
 });
 
 test('fingerprint: equal values agree across environments, others and other projects differ', () => {
-    const k = C.random(32);
+    const k = C.fingerprintKey(C.random(32));
     const a = C.fingerprint(k, '/', 'DB', 'postgres://x');
     assert.equal(a, C.fingerprint(k, '/', 'DB', 'postgres://x'));
     assert.match(a, /^[A-Za-z0-9_-]{7}$/);
     assert.notEqual(a, C.fingerprint(k, '/', 'DB', 'postgres://y'));
-    assert.notEqual(a, C.fingerprint(C.random(32), '/', 'DB', 'postgres://x'));
+    assert.notEqual(a, C.fingerprint(k, '/', 'DB2', 'postgres://x'));
+    assert.notEqual(a, C.fingerprint(C.fingerprintKey(C.random(32)), '/', 'DB', 'postgres://x'));
 });

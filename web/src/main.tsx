@@ -204,4 +204,18 @@ function App() {
     );
 }
 
+/* "More" menus (<details class="menu">): an action or a click elsewhere closes them, so do Escape */
+document.addEventListener('click', (e) => {
+    const t = e.target as Element;
+    for (const d of document.querySelectorAll('details.menu[open]'))
+        if (!d.contains(t) || (t.closest('.menu-body') && t.closest('button'))) d.removeAttribute('open');
+});
+document.addEventListener('keydown', (e) => {
+    if (e.key !== 'Escape') return;
+    for (const d of document.querySelectorAll('details.menu[open]')) {
+        d.removeAttribute('open');
+        (d.querySelector('summary') as HTMLElement | null)?.focus();
+    }
+});
+
 render(<App />, document.getElementById('app')!);

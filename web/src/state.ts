@@ -21,14 +21,18 @@ export const state = {
 };
 
 const listeners = new Set<() => void>();
+let version = 0;
 export function emit() {
+    version++;
     for (const l of [...listeners]) l();
 }
 export function useStore() {
     const [, set] = useState(0);
+    const seen = version;
     useEffect(() => {
         const l = () => set((n) => n + 1);
         listeners.add(l);
+        if (version !== seen) l(); // changed between render and subscription
         return () => void listeners.delete(l);
     }, []);
     return state;

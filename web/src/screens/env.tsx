@@ -10,6 +10,7 @@ import { badKeys, type Change, diff, parseDotenv, toDotenv } from '../dotenv';
 import { emit, say, sayError, state } from '../state';
 import { copyText, Dialog, download, Field, Link, Masked, useAsync, when } from '../ui';
 import { AddSecret, Confirm, Crumbs, currentPath, joinPath, NewFolder, withPath } from './common';
+import { byKey } from './overview';
 import { canWrite, type Loaded } from './projects';
 
 function History(p: { pid: string; env: string; path: string; k: string; write: boolean; onClose: () => void; onDone: () => void }) {
@@ -101,7 +102,7 @@ function Review(p: { changes: Change[]; busy: boolean; onSave: () => void; onClo
             <p>
                 {n('added')} added, {n('changed')} changed, {n('deleted')} deleted — saved together, all or nothing.
             </p>
-            <ul class="changes" aria-label="Changes">
+            <ul class="changes" aria-label="Changes" tabIndex={0}>
                 {p.changes.map((c) => (
                     <li key={c.key} class={c.kind}>
                         <span class={`badge ${c.kind === 'deleted' ? 'bad' : c.kind === 'added' ? 'ok' : 'warn'}`}>{c.kind}</span> <span class="mono">{c.key}</span>
@@ -287,7 +288,7 @@ export function EnvView({ l, env }: { l: Loaded; env: string }) {
     const rows = useMemo(() => {
         const q = filter.trim().toLowerCase();
         const all = data?.secrets || [];
-        return all.filter((s) => !q || s.key.toLowerCase().includes(q) || (s.value ?? '').toLowerCase().includes(q) || s.comment.toLowerCase().includes(q));
+        return [...all].sort((a, b) => byKey(a.key, b.key) || (a.type < b.type ? 1 : -1)).filter((s) => !q || s.key.toLowerCase().includes(q) || (s.value ?? '').toLowerCase().includes(q) || s.comment.toLowerCase().includes(q));
     }, [data, filter]);
     if (!e)
         return (
@@ -553,7 +554,7 @@ function FolderRollback(p: { pid: string; env: string; envName: string; path: st
                 </button>
             </div>
             {preview && (
-                <ul class="changes" aria-label="What changes">
+                <ul class="changes" aria-label="What changes" tabIndex={0}>
                     {preview.length === 0 && <li class="muted">No current key changes (keys deleted since then come back).</li>}
                     {preview.map((c) => (
                         <li key={c.key}>

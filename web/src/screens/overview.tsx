@@ -11,6 +11,9 @@ import { copyText, Link, Masked, useAsync } from '../ui';
 import { AddSecret, Confirm, Crumbs, currentPath, joinPath, NewFolder, withPath } from './common';
 import { canWrite, type Loaded } from './projects';
 
+const collator = new Intl.Collator('en', { numeric: true });
+export const byKey = (a: string, b: string) => collator.compare(a, b);
+
 type Cell = (Secret & { fp: string }) | undefined;
 
 function hue(fp: string) {
@@ -42,7 +45,7 @@ export function Overview({ l }: { l: Loaded }) {
         });
         const folders = [...new Set(folderLists.flat().map((f: { name: string }) => f.name))].sort();
         const errors = lists.map((x, i) => (x instanceof Error ? `${envs[i].name}: ${x.message}` : '')).filter(Boolean);
-        return { rows: [...rows].sort(([a], [b]) => (a < b ? -1 : 1)), folders, errors };
+        return { rows: [...rows].sort(([a], [b]) => byKey(a, b)), folders, errors };
     }, [pid, path]);
 
     const [filter, setFilter] = useState('');
