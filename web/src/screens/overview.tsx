@@ -3,7 +3,7 @@
  * fingerprint (computed here, from the project key) shows at a glance which
  * environments hold the same value and which differ.  Reveal, copy, edit in
  * place, add and delete from the grid itself. */
-import { useMemo, useRef, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 
 import type { Secret } from '../lib/client.js';
 import { say, sayError, state } from '../state';
@@ -30,8 +30,10 @@ export function Overview({ l }: { l: Loaded }) {
     const write = canWrite(l.role);
     const { data, error, reload, loading } = useAsync(async () => {
         const s = state.session!;
+        performance.mark('grid-start');
         const fp = s.fingerprinter(pid);
         const lists = await Promise.all(envs.map((e) => s.secrets(pid, e.slug, path).catch((x) => x as Error)));
+        performance.mark('grid-decrypted');
         const folderLists = await Promise.all(envs.map((e) => s.folders(pid, e.slug, path).catch(() => [])));
         const rows = new Map<string, Cell[]>();
         lists.forEach((list, i) => {
@@ -56,6 +58,9 @@ export function Overview({ l }: { l: Loaded }) {
     const [folderOpen, setFolderOpen] = useState(false);
     const filterRef = useRef<HTMLInputElement>(null);
 
+    useEffect(() => {
+        if (data) performance.mark('grid-drawn');
+    }, [data]);
     const rows = useMemo(() => {
         const q = filter.trim().toLowerCase();
         return (data?.rows || []).filter(([k]) => !q || k.toLowerCase().includes(q));
@@ -147,8 +152,12 @@ export function Overview({ l }: { l: Loaded }) {
                                         <th scope="row">
                                             <div class="keycell">
                                                 <span class="mono key">{key}</span>
-                                                {differs && <span class="badge warn">differs</span>}
-                                                {missing && <span class="badge bad">missing</span>}
+                                                {(differs || missing) && (
+                                                    <span class="badges">
+                                                        {differs && <span class="badge warn">differs</span>}
+                                                        {missing && <span class="badge bad">missing</span>}
+                                                    </span>
+                                                )}
                                                 <button class="small" aria-pressed={open} onClick={() => toggle(key)} aria-label={open ? 'Hide' : 'Reveal'} title={`${open ? 'Hide' : 'Reveal'} ${key}`}>
                                                     {open ? 'Hide' : 'Reveal'}
                                                 </button>
