@@ -313,6 +313,25 @@ test('invite -> sign-up in a second browser -> a viewer sees the project, no edi
     await ctx2.close();
 });
 
+test('a machine identity made in the browser: its client secret shown once, arca run logs in with it', async () => {
+    await page.getByRole('link', { name: 'Access' }).click();
+    await page.getByLabel('Identity name').fill('deploy-bot');
+    await page.getByRole('button', { name: 'Create identity' }).click();
+    const dlg = page.getByRole('dialog', { name: 'Client secret' });
+    const secret = (await dlg.locator('pre').textContent()).trim();
+    assert.match(secret, /^[0-9a-f]{64}$/);
+    PLAIN.push(secret);
+    const clientId = /client ID (\S+)/.exec(await dlg.textContent())[1];
+    await axe(page, 'client secret dialog');
+    await dlg.getByRole('button', { name: 'Done' }).click();
+    await page.getByRole('row', { name: /deploy-bot/ }).getByText('in this project').waitFor();
+    const bot = await newCli(server);
+    const r = await bot.arca(['run', '--project-id', projectId, '--env=prod', '--', process.execPath, '-e',
+        'process.stdout.write(process.env.DATABASE_URL || "")'], { env: { ARCA_CLIENT_ID: clientId, ARCA_CLIENT_SECRET: secret } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'postgres://prod-db/shop');
+});
+
 test('audit log and settings screens', async () => {
     await page.getByRole('link', { name: 'Audit log' }).click();
     await page.getByRole('cell', { name: 'secret.create' }).first().waitFor();
@@ -327,6 +346,10 @@ test('audit log and settings screens', async () => {
     await page.getByRole('textbox', { name: 'Name of qa' }).waitFor();
     await axe(page, 'settings');
     await shot(page, 'settings');
+    await page.getByRole('button', { name: 'Rotate the project key' }).click();
+    await page.getByRole('dialog', { name: 'Rotate the project key' }).getByRole('button', { name: 'Rotate' }).click();
+    await page.getByText(/Key rotated: \d+ versions sealed again for 3 members/).waitFor();
+    assert.equal((await runEnv(cli, 'prod')).DATABASE_URL, 'postgres://prod-db/shop', 'the CLI opens the new key');
     await page.getByRole('link', { name: 'Overview' }).click();
     await page.getByRole('columnheader', { name: 'QA' }).waitFor();
 });

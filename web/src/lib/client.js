@@ -360,6 +360,87 @@ export class Session {
         return this.call('POST', `${A}/invites`, { email, orgRole });
     }
 
+    /**
+     * A machine identity of the organization: its key pair and client secret
+     * are made here; the server gets the public key, the auth key derived from
+     * the secret and the private key sealed under the secret's KEK.  With a
+     * projectId it joins the project (its key sealed to it here).  The client
+     * secret is returned once, to be shown once.
+     * @param {string} name @param {{projectId?: string, role?: string}} [opts]
+     */
+    async createIdentity(name, { projectId, role } = {}) {
+        const kp = C.keypairNew();
+        const raw = C.random(32);
+        const secret = C.toHex(raw);
+        C.wipe(raw);
+        const { authKey, kek } = C.secretDerive(C.utf8(secret));
+        const sealed = C.box(kek, C.IDENTITY_PRIVATE_KEY_LABEL, kp.privateKey);
+        C.wipe(kek);
+        C.wipe(kp.privateKey);
+        /** @type {any} */
+        const body = {
+            name, publicKey: C.toB64(kp.publicKey),
+            clientSecret: { authKey: C.toB64(authKey), encryptedPrivateKey: C.toB64(sealed), prefix: secret.slice(0, 6) },
+        };
+        C.wipe(authKey);
+        if (projectId) body.organizationId = (await this.project(projectId)).project.organizationId;
+        const r = await this.call('POST', `${A}/identities`, body);
+        if (projectId)
+            await this.addIdentity(projectId, { id: r.identity.id, publicKey: C.toB64(kp.publicKey) }, role || 'viewer');
+        return { identity: r.identity, clientSecret: secret };
+    }
+
+    async identities() {
+        return (await this.call('GET', `${A}/identities`)).identities;
+    }
+
+    /** @param {string} id */
+    deleteIdentity(id) {
+        return this.call('DELETE', `${A}/identities/${id}`);
+    }
+
+    /** @param {string} projectId @param {{id: string, publicKey: string}} identity @param {string} role */
+    addIdentity(projectId, identity, role) {
+        return this.call('POST', `${A}/projects/${projectId}/members`, {
+            principalType: 'identity', principalId: identity.id, role,
+            encryptedProjectKey: C.toB64(C.wrap(C.fromB64(identity.publicKey), this.key(projectId))),
+        });
+    }
+
+    /**
+     * Key rotation: every stored version re-sealed here under a new key, the
+     * new key sealed to every member, all in one request (all or nothing);
+     * with server access on, the server is handed the new key.  The project's
+     * service tokens are revoked by the server (they hold the old key).
+     * @param {string} projectId
+     */
+    async rotateKey(projectId) {
+        const { project } = await this.project(projectId);
+        const old = this.key(projectId);
+        const r = await this.call('GET', `${A}/projects/${projectId}/versions`);
+        const nk = C.random(C.KEY_BYTES);
+        /** @param {any} v @param {string} field @param {string | null} b64 */
+        const reseal = (v, field, b64) => {
+            if (b64 == null) return null;
+            const ad = { projectId, environment: v.environment, path: v.path, key: v.key, field: C.adField(v.owner, field) };
+            const plain = C.recordDecrypt(old, ad, C.fromB64(b64));
+            const out = C.toB64(C.recordEncrypt(nk, ad, plain));
+            C.wipe(plain);
+            return out;
+        };
+        const versions = r.versions.map((/** @type {any} */ v) => ({
+            secretId: v.secretId, version: v.version, value: reseal(v, 'value', v.value), comment: reseal(v, 'comment', v.comment),
+        }));
+        const members = r.members.map((/** @type {any} */ m) => ({
+            principalId: m.principalId, encryptedProjectKey: C.toB64(C.wrap(C.fromB64(m.publicKey), nk)),
+        }));
+        await this.call('POST', `${A}/projects/${projectId}/rotate-key`, { members, versions });
+        C.wipe(old);
+        this.keys.set(projectId, nk);
+        if (project.serverAccess) await this.setServerAccess(projectId, true);
+        return { versions: versions.length, members: members.length };
+    }
+
     /** @param {string} projectId */
     async roles(projectId) {
         return (await this.call('GET', `${A}/projects/${projectId}/roles`)).roles;

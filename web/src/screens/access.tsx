@@ -30,6 +30,100 @@ function Once(p: { title: string; text: string; value: string; onClose: () => vo
     );
 }
 
+type Identity = { id: string; name: string; clientId: string; publicKey: string };
+
+/** Machine identities of the organization: made here (key pair, client secret
+ * shown once), added to the project with its key sealed to them here. */
+function Identities(p: { l: Loaded; members: Member[]; roleNames: string[]; onChange: () => void; show: (o: { title: string; text: string; value: string }) => void }) {
+    const pid = p.l.project.id;
+    const list = useAsync(() => state.session!.identities() as Promise<Identity[]>, [pid]);
+    const [name, setName] = useState('');
+    const [role, setRole] = useState('viewer');
+    const roles = (p.roleNames.length ? p.roleNames : ['admin', 'member', 'viewer']).filter((r) => r !== 'no-access');
+    const inProject = new Set(p.members.map((m) => m.principalId));
+    return (
+        <section aria-labelledby="ids-h">
+            <h2 id="ids-h">Machine identities</h2>
+            {list.error && <p class="muted">{list.error}</p>}
+            {(list.data || []).length > 0 && (
+                <table class="list">
+                    <thead>
+                        <tr>
+                            <th scope="col">Name</th>
+                            <th scope="col" class="hide-narrow">
+                                Client ID
+                            </th>
+                            <th scope="col">
+                                <span class="sr-only">Actions</span>
+                            </th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {(list.data || []).map((i) => (
+                            <tr key={i.id}>
+                                <th scope="row">{i.name}</th>
+                                <td class="mono small hide-narrow">{i.clientId}</td>
+                                <td>
+                                    {inProject.has(i.id) ? (
+                                        <span class="badge ok">in this project</span>
+                                    ) : (
+                                        <button
+                                            class="small"
+                                            aria-label={`Add ${i.name} to the project as ${role}`}
+                                            onClick={async () => {
+                                                try {
+                                                    await state.session!.addIdentity(pid, i, role);
+                                                    say(`${i.name} added as ${role}.`);
+                                                    p.onChange();
+                                                } catch (x) {
+                                                    sayError(x);
+                                                }
+                                            }}
+                                        >
+                                            Add to project
+                                        </button>
+                                    )}
+                                </td>
+                            </tr>
+                        ))}
+                    </tbody>
+                </table>
+            )}
+            <form
+                class="inline-form"
+                aria-label="New machine identity"
+                onSubmit={async (e) => {
+                    e.preventDefault();
+                    try {
+                        const r = await state.session!.createIdentity(name.trim(), { projectId: pid, role });
+                        p.show({
+                            title: 'Client secret',
+                            text: `${r.identity.name} can log in with client ID ${r.identity.clientId} and this secret (ARCA_CLIENT_ID, ARCA_CLIENT_SECRET). It is shown once.`,
+                            value: r.clientSecret,
+                        });
+                        setName('');
+                        list.reload();
+                        p.onChange();
+                    } catch (x) {
+                        sayError(x);
+                    }
+                }}
+            >
+                <Field label="Identity name" value={name} onInput={setName} required placeholder="ci-bot" />
+                <div class="field">
+                    <label for="id-role">Its role here</label>
+                    <select id="id-role" value={role} onChange={(e) => setRole(e.currentTarget.value)}>
+                        {roles.map((r) => (
+                            <option key={r}>{r}</option>
+                        ))}
+                    </select>
+                </div>
+                <button type="submit">Create identity</button>
+            </form>
+        </section>
+    );
+}
+
 export function Access({ l }: { l: Loaded }) {
     const pid = l.project.id;
     const admin = l.role === 'admin';
@@ -173,6 +267,8 @@ export function Access({ l }: { l: Loaded }) {
                     </form>
                 </section>
             )}
+
+            {admin && <Identities l={l} members={members.data || []} roleNames={roleNames} onChange={members.reload} show={setOnce} />}
 
             <section aria-labelledby="roles-h">
                 <h2 id="roles-h">Roles</h2>

@@ -15,10 +15,11 @@ export function Settings({ l }: { l: Loaded }) {
     const [names, setNames] = useState<Record<string, string>>({});
     const [deleting, setDeleting] = useState<Env | null>(null);
     const [access, setAccess] = useState(false);
-    const act = async (fn: () => Promise<unknown>, ok: string) => {
+    const [rotate, setRotate] = useState(false);
+    const act = async (fn: () => Promise<unknown>, ok: string | null) => {
         try {
             await fn();
-            say(ok);
+            if (ok) say(ok);
             l.reload();
         } catch (x) {
             sayError(x);
@@ -104,6 +105,27 @@ export function Settings({ l }: { l: Loaded }) {
                 </p>
                 <button onClick={() => setAccess(true)}>{l.project.serverAccess ? 'Turn server access off' : 'Give the server access'}</button>
             </section>
+            <section aria-labelledby="rotate-h">
+                <h2 id="rotate-h">Key rotation</h2>
+                <p>
+                    A new project key, made in this browser: every version of every secret is decrypted and sealed again under it here, and the key is sealed to every
+                    member. Do it after someone leaves. The project’s service tokens stop working (they hold the old key); make new ones.
+                </p>
+                <button onClick={() => setRotate(true)}>Rotate the project key</button>
+            </section>
+            <Confirm
+                open={rotate}
+                title="Rotate the project key"
+                body="Every version is sealed again under a new key, in one transaction; service tokens of this project are revoked."
+                action="Rotate"
+                onClose={() => setRotate(false)}
+                onConfirm={() =>
+                    act(async () => {
+                        const r = await state.session!.rotateKey(pid);
+                        say(`Key rotated: ${r.versions} versions sealed again for ${r.members} members.`);
+                    }, null)
+                }
+            />
             <Confirm
                 open={access}
                 title={l.project.serverAccess ? 'Turn server access off' : 'Give the server access'}
