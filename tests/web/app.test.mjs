@@ -229,6 +229,21 @@ test('history: versions, compare, and rollback of one secret; the CLI reads the 
     assert.equal((await runEnv(cli, 'prod')).STRIPE_KEY, 'sk_live_same_everywhere');
 });
 
+test('a reference: marked, resolved in the browser when revealed, as arca run resolves it', async () => {
+    await page.getByRole('button', { name: 'Add secret' }).click();
+    const dlg = page.getByRole('dialog', { name: 'Add secret' });
+    await dlg.getByLabel('Key').fill('DB_SSL');
+    await dlg.getByLabel('Value').fill('${DATABASE_URL}?sslmode=require');
+    await dlg.getByRole('button', { name: 'Save' }).click();
+    await dlg.waitFor({ state: 'hidden' });
+    const row = page.getByRole('row', { name: /DB_SSL/ });
+    await row.getByText('reference').waitFor();
+    await row.getByRole('button', { name: 'Reveal' }).click();
+    await row.getByText('postgres://prod-db/shop?sslmode=require').waitFor();
+    PLAIN.push('postgres://prod-db/shop?sslmode=require');
+    assert.equal((await runEnv(cli, 'prod')).DB_SSL, 'postgres://prod-db/shop?sslmode=require');
+});
+
 test('a value is text: markup in a value or comment is shown, never run', async () => {
     await page.getByRole('button', { name: 'Add secret' }).click();
     const dlg = page.getByRole('dialog', { name: 'Add secret' });

@@ -151,6 +151,25 @@ test('key rotation in the browser: every version re-sealed, the CLI and the hist
     assert.equal(raw.secrets.find((x) => x.secretKey === 'R').secretValue, 'after');
 });
 
+test('imports and references resolve in the browser as arca run resolves them', async () => {
+    const p = await session.createProject('refs', false);
+    await session.batch(p.id, 'prod', '/', [{ key: 'HOST', value: 'db.internal' }, { key: 'SHARED', value: 'from-prod' }]);
+    await session.batch(p.id, 'dev', '/app', [{ key: 'URL', value: 'postgres://${prod.HOST}:5432/${NAME}' }, { key: 'NAME', value: 'app' },
+        { key: 'LOOP', value: '${LOOP}' }, { key: 'MISSING', value: '${prod.NOPE}' }]);
+    await session.addImport(p.id, 'dev', '/app', { environment: 'prod', path: '/' });
+    const { secrets, imported } = await session.secretsWithImports(p.id, 'dev', '/app');
+    assert.deepEqual(secrets.map((x) => x.key).sort(), ['LOOP', 'MISSING', 'NAME', 'URL']);
+    assert.deepEqual(imported.map((x) => [x.key, x.value, x.from]).sort(), [['HOST', 'db.internal', 'prod:/'], ['SHARED', 'from-prod', 'prod:/']]);
+    const url = secrets.find((x) => x.key === 'URL').value;
+    assert.equal(await session.expand(p.id, 'dev', '/app', url), 'postgres://db.internal:5432/app');
+    await assert.rejects(session.expand(p.id, 'dev', '/app', '${LOOP}'), /cycle/);
+    await assert.rejects(session.expand(p.id, 'dev', '/app', '${prod.NOPE}'), /does not resolve/);
+    await session.batch(p.id, 'dev', '/app', [{ key: 'LOOP', delete: true }, { key: 'MISSING', delete: true }]);
+    const got = await runEnv(cli, p.id, 'dev', ['--path', '/app']);
+    assert.equal(got.URL, 'postgres://db.internal:5432/app');
+    assert.equal(got.SHARED, 'from-prod');
+});
+
 test('nothing the client sent holds a value, the password, or a key in clear', () => {
     const all = sent.join('\n');
     assert.ok(sent.length > 10);

@@ -270,6 +270,89 @@ export class Session {
     }
 
     /**
+     * The folder's secrets and its imports' (the server's blocks, opened):
+     * imported keys the folder does not have itself, the last import winning,
+     * as libarca merges them.
+     * @param {string} projectId @param {string} environment @param {string} path
+     */
+    async secretsWithImports(projectId, environment, path = '/') {
+        const r = await this.call('GET', `${A}/projects/${projectId}/secrets${qs({ environment, secretPath: path, imports: 'true' })}`);
+        const own = /** @type {Secret[]} */ (r.secrets.map((/** @type {any} */ s) => this.open(projectId, s, environment, path)));
+        const have = new Set(own.map((s) => s.key));
+        /** @type {(Secret & {from: string})[]} */
+        const imported = [];
+        for (const block of [...(r.imports || [])].reverse())
+            for (const s of block.secrets) {
+                if (s.type === 'personal' || have.has(s.key)) continue;
+                have.add(s.key);
+                imported.push({ ...this.open(projectId, s, s.environment || block.environment, s.path || block.path), from: `${block.environment}:${block.path}` });
+            }
+        return { secrets: own, imported };
+    }
+
+    /** @param {string} projectId @param {string} environment @param {string} path */
+    async imports(projectId, environment, path) {
+        return (await this.call('GET', `${A}/projects/${projectId}/imports${qs({ environment, path })}`)).secretImports;
+    }
+
+    /** @param {string} projectId @param {string} environment @param {string} path @param {{environment: string, path: string}} from */
+    addImport(projectId, environment, path, from) {
+        return this.call('POST', `${A}/projects/${projectId}/imports`, { environment, path, import: from });
+    }
+
+    /** @param {string} projectId @param {string} id */
+    removeImport(projectId, id) {
+        return this.call('DELETE', `${A}/projects/${projectId}/imports/${id}`);
+    }
+
+    /**
+     * Expands ${KEY}, ${env.KEY} and ${env.a.b.KEY} in value as libarca and the
+     * server do (at most 8 deep, a cycle or a missing secret is an error),
+     * fetching other folders once.  Throws an Error naming the reference.
+     * @param {string} projectId @param {string} environment @param {string} path
+     * @param {string} value @param {Map<string, Map<string, string>>} [cache]
+     */
+    async expand(projectId, environment, path, value, cache = new Map()) {
+        /** @param {string} env @param {string} p */
+        const folder = async (env, p) => {
+            const k = `${env}\0${p}`;
+            if (!cache.has(k)) {
+                const list = await this.secrets(projectId, env, p);
+                const m = new Map();
+                for (const s of list) if (s.value !== null && (s.type === 'shared' || s.type === 'personal')) {
+                    if (s.type === 'personal' || !m.has(s.key)) m.set(s.key, s.value);
+                }
+                cache.set(k, m);
+            }
+            return /** @type {Map<string, string>} */ (cache.get(k));
+        };
+        /** @param {string} v @param {string} env @param {string} p @param {string[]} chain */
+        const run = async (v, env, p, chain) => {
+            if (chain.length > 8) throw new Error(`references nest deeper than 8: ${chain.join(' -> ')}`);
+            let out = '';
+            let i = 0;
+            for (;;) {
+                const at = v.indexOf('${', i);
+                const end = at < 0 ? -1 : v.indexOf('}', at + 2);
+                if (at < 0 || end < 0) return out + v.slice(i);
+                out += v.slice(i, at);
+                const ref = v.slice(at + 2, end);
+                const parts = ref.split('.');
+                const key = /** @type {string} */ (parts.pop());
+                const renv = parts.length ? /** @type {string} */ (parts.shift()) : env;
+                const rpath = parts.length ? '/' + parts.join('/') : ref.includes('.') ? '/' : p;
+                const id = `${renv}:${rpath}:${key}`;
+                if (chain.includes(id)) throw new Error(`\${${ref}} is a cycle`);
+                const m = await folder(renv, rpath).catch(() => new Map());
+                if (!m.has(key)) throw new Error(`\${${ref}} does not resolve`);
+                out += await run(/** @type {string} */ (m.get(key)), renv, rpath, [...chain, id]);
+                i = end + 1;
+            }
+        };
+        return run(value, environment, path, []);
+    }
+
+    /**
      * Writes and deletes in one transaction.
      * @param {string} projectId @param {string} environment @param {string} path
      * @param {{key: string, value?: string, comment?: string, delete?: boolean, personal?: boolean}[]} items

@@ -262,6 +262,84 @@ function Edit(p: { s: Secret; onClose: () => void; onSave: (value: string, comme
     );
 }
 
+type Imp = { id: string; importPath: string; importEnv: { slug: string; name: string } };
+
+/** A revealed value with references: the value, then what it resolves to (in the browser). */
+function Resolved(p: { pid: string; env: string; path: string; value: string }) {
+    const { data, error } = useAsync(() => state.session!.expand(p.pid, p.env, p.path, p.value), [p.value]);
+    return (
+        <div class="resolved small">
+            <span class="muted">resolves to </span>
+            {error ? <span class="bad">{error}</span> : data === undefined ? <span class="muted">…</span> : <span class="value mono">{data}</span>}
+        </div>
+    );
+}
+
+function Imports(p: { pid: string; env: string; path: string; envs: { slug: string; name: string }[]; imports: Imp[]; write: boolean; onChange: () => void }) {
+    const [from, setFrom] = useState(p.envs.find((e) => e.slug !== p.env)?.slug || p.env);
+    const [fromPath, setFromPath] = useState('/');
+    return (
+        <details class="imports">
+            <summary>Imports ({p.imports.length})</summary>
+            <p class="muted small">Secrets of other folders that this folder also gives, unless it has the key itself (the last import wins).</p>
+            <ul>
+                {p.imports.map((i) => (
+                    <li key={i.id}>
+                        <span class="mono">
+                            {i.importEnv.name}:{i.importPath}
+                        </span>{' '}
+                        {p.write && (
+                            <button
+                                class="small danger"
+                                aria-label={`Remove the import of ${i.importEnv.name}:${i.importPath}`}
+                                onClick={async () => {
+                                    try {
+                                        await state.session!.removeImport(p.pid, i.id);
+                                        p.onChange();
+                                    } catch (x) {
+                                        sayError(x);
+                                    }
+                                }}
+                            >
+                                Remove
+                            </button>
+                        )}
+                    </li>
+                ))}
+            </ul>
+            {p.write && (
+                <form
+                    class="inline-form"
+                    aria-label="Add an import"
+                    onSubmit={async (e) => {
+                        e.preventDefault();
+                        try {
+                            await state.session!.addImport(p.pid, p.env, p.path, { environment: from, path: fromPath });
+                            say('Import added.');
+                            p.onChange();
+                        } catch (x) {
+                            sayError(x);
+                        }
+                    }}
+                >
+                    <div class="field">
+                        <label for="imp-env">Import from</label>
+                        <select id="imp-env" value={from} onChange={(e) => setFrom(e.currentTarget.value)}>
+                            {p.envs.map((e) => (
+                                <option key={e.slug} value={e.slug}>
+                                    {e.name}
+                                </option>
+                            ))}
+                        </select>
+                    </div>
+                    <Field label="Folder" value={fromPath} onInput={setFromPath} mono />
+                    <button type="submit">Add import</button>
+                </form>
+            )}
+        </details>
+    );
+}
+
 export function EnvView({ l, env }: { l: Loaded; env: string }) {
     const pid = l.project.id;
     const envs = l.project.environments;
@@ -270,8 +348,12 @@ export function EnvView({ l, env }: { l: Loaded; env: string }) {
     const base = `/projects/${pid}/env/${env}`;
     const write = canWrite(l.role);
     const { data, error, reload } = useAsync(async () => {
-        const [secrets, folders] = await Promise.all([state.session!.secrets(pid, env, path), state.session!.folders(pid, env, path)]);
-        return { secrets, folders: folders as { name: string; id: string }[] };
+        const [all, folders, imports] = await Promise.all([
+            state.session!.secretsWithImports(pid, env, path),
+            state.session!.folders(pid, env, path),
+            state.session!.imports(pid, env, path).catch(() => []),
+        ]);
+        return { secrets: all.secrets, imported: all.imported, imports: imports as Imp[], folders: folders as { name: string; id: string }[] };
     }, [pid, env, path]);
     const [filter, setFilter] = useState('');
     const [shown, setShown] = useState<Set<string>>(new Set());
@@ -409,6 +491,7 @@ export function EnvView({ l, env }: { l: Loaded; env: string }) {
                                             </th>
                                             <td class="valcell">
                                                 <Masked value={s.value} shown={open} error={s.error} />
+                                                {s.value?.includes('${') && (open ? <Resolved pid={pid} env={env} path={path} value={s.value} /> : <span class="badge">reference</span>)}
                                             </td>
                                             <td class="hide-narrow comment">{s.comment}</td>
                                             <td>
@@ -456,6 +539,42 @@ export function EnvView({ l, env }: { l: Loaded; env: string }) {
                         </table>
                     )}
                     {data.secrets.length > 0 && rows.length === 0 && <p class="muted">Nothing matches “{filter}”.</p>}
+                    {data.imported.length > 0 && (
+                        <table class="list imported" aria-label="Imported secrets">
+                            <caption class="muted small">Imported (read-only here)</caption>
+                            <tbody>
+                                {data.imported.map((s) => (
+                                    <tr key={`imp:${s.key}`}>
+                                        <th scope="row">
+                                            <span class="mono key">{s.key}</span> <span class="badge">from {s.from}</span>
+                                        </th>
+                                        <td class="valcell">
+                                            <Masked value={s.value} shown={shown.has(`imp:${s.key}`)} error={s.error} />
+                                        </td>
+                                        <td>
+                                            <div class="row-actions" role="group" aria-label={`${s.key} (imported)`}>
+                                                <button
+                                                    class="small"
+                                                    onClick={() => {
+                                                        const n = new Set(shown);
+                                                        if (n.has(`imp:${s.key}`)) n.delete(`imp:${s.key}`);
+                                                        else n.add(`imp:${s.key}`);
+                                                        setShown(n);
+                                                    }}
+                                                >
+                                                    {shown.has(`imp:${s.key}`) ? 'Hide' : 'Reveal'}
+                                                </button>
+                                                <button class="small" onClick={async () => say((await copyText(s.value ?? '')) ? `Copied ${s.key}.` : 'The browser refused the clipboard.')}>
+                                                    Copy
+                                                </button>
+                                            </div>
+                                        </td>
+                                    </tr>
+                                ))}
+                            </tbody>
+                        </table>
+                    )}
+                    <Imports pid={pid} env={env} path={path} envs={envs} imports={data.imports} write={write} onChange={reload} />
                 </>
             )}
             {adding && <AddSecret key={env + path} open onClose={() => setAdding(false)} projectId={pid} path={path} envs={envs} checked={[env]} onDone={reload} />}
