@@ -22,6 +22,7 @@ export function joinPath(path: string, name: string) {
 
 export function Crumbs(p: { base: string; path: string; root: string }) {
     const parts = p.path.split('/').filter(Boolean);
+    if (parts.length === 0) return null; // at the root the tabs already say where you are
     return (
         <nav aria-label="Folder" class="crumbs folder">
             {parts.length === 0 ? (

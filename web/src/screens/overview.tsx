@@ -14,6 +14,8 @@ import { canWrite, type Loaded } from './projects';
 const collator = new Intl.Collator('en', { numeric: true });
 export const byKey = (a: string, b: string) => collator.compare(a, b);
 
+const FIRST_ROWS = 60;
+
 type Cell = (Secret & { fp: string }) | undefined;
 
 function hue(fp: string) {
@@ -51,6 +53,15 @@ export function Overview({ l }: { l: Loaded }) {
     }, [pid, path]);
 
     const [filter, setFilter] = useState('');
+    // over a few hundred rows the rows follow the filter once typing pauses,
+    // so that each keystroke is drawn at once
+    const [applied, setApplied] = useState('');
+    useEffect(() => {
+        const t = setTimeout(() => setApplied(filter), (data?.rows.length ?? 0) > 300 ? 120 : 0);
+        return () => clearTimeout(t);
+    }, [filter]);
+    // the first screenful is drawn at once, the rest right after
+    const [limit, setLimit] = useState(FIRST_ROWS);
     const [shown, setShown] = useState<Set<string>>(new Set());
     const [editing, setEditing] = useState<{ key: string; env: string; value: string } | null>(null);
     const [adding, setAdding] = useState<{ key?: string; envs: string[] } | null>(null);
@@ -58,13 +69,18 @@ export function Overview({ l }: { l: Loaded }) {
     const [folderOpen, setFolderOpen] = useState(false);
     const filterRef = useRef<HTMLInputElement>(null);
 
-    useEffect(() => {
-        if (data) performance.mark('grid-drawn');
-    }, [data]);
     const rows = useMemo(() => {
-        const q = filter.trim().toLowerCase();
+        const q = applied.trim().toLowerCase();
         return (data?.rows || []).filter(([k]) => !q || k.toLowerCase().includes(q));
-    }, [data, filter]);
+    }, [data, applied]);
+    useEffect(() => {
+        if (!data) return;
+        if (rows.length > limit) {
+            const t = setTimeout(() => setLimit(Infinity), 0);
+            return () => clearTimeout(t);
+        }
+        performance.mark('grid-drawn');
+    }, [data, rows, limit]);
 
     const toggle = (k: string) => {
         const n = new Set(shown);
@@ -142,7 +158,7 @@ export function Overview({ l }: { l: Loaded }) {
                                     </th>
                                 </tr>
                             ))}
-                            {rows.map(([key, cells]) => {
+                            {rows.slice(0, limit).map(([key, cells]) => {
                                 const fps = new Set(cells.filter((c) => c && c.fp).map((c) => c!.fp));
                                 const differs = fps.size > 1;
                                 const missing = cells.some((c) => !c);

@@ -36,6 +36,7 @@ export function Settings({ l }: { l: Loaded }) {
         <div class="stack">
             <section aria-labelledby="envs-h">
                 <h2 id="envs-h">Environments</h2>
+                <div class="table-wrap">
                 <table class="list">
                     <thead>
                         <tr>
@@ -67,7 +68,7 @@ export function Settings({ l }: { l: Loaded }) {
                                 </td>
                                 <td class="mono">{e.slug}</td>
                                 <td>
-                                    <div class="row-actions">
+                                    <div class="row-actions nowrap">
                                         <button class="small" aria-label={`Move ${e.name} up`} disabled={i === 0} onClick={() => move(i, -1)}>
                                             ↑
                                         </button>
@@ -83,6 +84,7 @@ export function Settings({ l }: { l: Loaded }) {
                         ))}
                     </tbody>
                 </table>
+                </div>
                 <form
                     class="inline-form"
                     aria-label="Add an environment"
