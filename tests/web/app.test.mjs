@@ -389,6 +389,29 @@ test('command palette, lock and unlock', async () => {
     await page.getByRole('table', { name: /Secrets in Staging/ }).waitFor();
 });
 
+test('opt-in per tab: "Stay unlocked in this tab" survives a reload, not a new tab nor a lock', async () => {
+    const c = await newContext(browser);
+    const p = await c.newPage();
+    await p.goto(server.url + projectUrl);
+    await p.getByLabel('Email').fill(ADMIN);
+    await p.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await p.getByRole('checkbox', { name: /Stay unlocked in this tab/ }).check();
+    await p.getByRole('button', { name: 'Sign in' }).click();
+    await cell(p, 'DATABASE_URL', 'Production').waitFor();
+    await p.reload();
+    await cell(p, 'DATABASE_URL', 'Production').waitFor(); // no password asked
+    assert.equal(await p.evaluate(() => localStorage.length), 0, 'nothing in localStorage');
+    const other = await c.newPage();
+    await other.goto(server.url + projectUrl);
+    await other.getByRole('heading', { name: 'Sign in' }).waitFor(); // another tab: not unlocked
+    await p.getByRole('button', { name: 'Lock' }).click();
+    await p.getByRole('heading', { name: 'Locked' }).waitFor();
+    await p.reload();
+    await p.getByRole('heading', { name: 'Sign in' }).waitFor();
+    assert.equal(await p.evaluate(() => sessionStorage.length), 0, 'the lock forgot the tab\'s session');
+    await c.close();
+});
+
 test('idle lock after 30 minutes', async () => {
     const c = await newContext(browser);
     const p = await c.newPage();

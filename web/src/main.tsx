@@ -13,7 +13,7 @@ import { EnvView } from './screens/env';
 import { Overview } from './screens/overview';
 import { ProjectFrame, Projects, type Project } from './screens/projects';
 import { Settings } from './screens/settings';
-import { emit, lib, lock, navigate, signOut, state, useStore } from './state';
+import { emit, lib, lock, navigate, restoreTab, signOut, state, useStore } from './state';
 import { Link } from './ui';
 
 type Command = { label: string; run: () => void; hint?: string };
@@ -142,6 +142,12 @@ function Toast() {
 function Routes() {
     const s = useStore();
     const p = s.path.replace(/\/+$/, '') || '/';
+    if (s.restoring)
+        return (
+            <main id="main" class="page">
+                <p class="muted">Unlocking…</p>
+            </main>
+        );
     if (p === '/setup') return <Setup />;
     if (p === '/signup') return <SignUp />;
     if (!s.session) {
@@ -218,4 +224,5 @@ document.addEventListener('keydown', (e) => {
     }
 });
 
+restoreTab();
 render(<App />, document.getElementById('app')!);

@@ -18,6 +18,7 @@ export const state = {
     search: location.search,
     hash: location.hash,
     paletteOpen: false,
+    restoring: false, // a tab's kept session being opened
 };
 
 const listeners = new Set<() => void>();
@@ -108,7 +109,46 @@ setInterval(() => {
     if (state.session && Date.now() - lastActivity > IDLE_LOCK_MS) lock('Locked after 30 minutes without activity.');
 }, 15000);
 
-export function signedIn(s: Session) {
+/* Opt-in per tab: the session kept in sessionStorage (this tab only, gone when
+ * it closes) so that a reload does not ask for the password. */
+const TAB_KEY = 'arca.session';
+function forgetTab() {
+    try {
+        sessionStorage.removeItem(TAB_KEY);
+    } catch {
+        /* storage disabled */
+    }
+}
+
+export async function restoreTab() {
+    let text: string | null = null;
+    try {
+        text = sessionStorage.getItem(TAB_KEY);
+    } catch {
+        return;
+    }
+    if (!text) return;
+    state.restoring = true;
+    emit();
+    try {
+        const l = await lib();
+        signedIn(await l.Session.restore(await api(), text), true);
+    } catch {
+        forgetTab();
+    } finally {
+        state.restoring = false;
+        emit();
+    }
+}
+
+export function signedIn(s: Session, keepInTab = false) {
+    if (keepInTab)
+        try {
+            sessionStorage.setItem(TAB_KEY, s.saved());
+        } catch {
+            /* storage disabled: memory only */
+        }
+    else forgetTab();
     state.session = s;
     state.email = s.user.email;
     state.locked = false;
@@ -121,6 +161,7 @@ export function signedIn(s: Session) {
 export function lock(why = 'Locked.') {
     const s = state.session;
     if (!s) return;
+    forgetTab();
     state.session = null;
     state.locked = true;
     state.dirty = '';
@@ -131,6 +172,7 @@ export function lock(why = 'Locked.') {
 
 export async function signOut() {
     const s = state.session;
+    forgetTab();
     state.session = null;
     state.locked = false;
     state.email = '';

@@ -169,6 +169,23 @@ export class Session {
         return this.api.call(method, path, body, this.token);
     }
 
+    /** What a tab that opted in keeps in sessionStorage (the token and key pair;
+     * project keys are opened again from the server). */
+    saved() {
+        return JSON.stringify({ token: this.token, user: this.user, publicKey: C.toB64(this.publicKey), privateKey: C.toB64(this.privateKey) });
+    }
+
+    /** @param {Api} api @param {string} text from saved() */
+    static async restore(api, text) {
+        await C.ready();
+        const o = JSON.parse(text);
+        const pk = C.fromB64(o.publicKey), sk = C.fromB64(o.privateKey);
+        if (!C.keypairMatches(pk, sk)) throw new Error('damaged saved session');
+        const s = new Session(api, o.token, o.user, pk, sk);
+        await s.me(); // the token still works (else 401)
+        return s;
+    }
+
     /** Forgets every key (lock, sign-out). */
     wipe() {
         C.wipe(this.privateKey);

@@ -105,6 +105,7 @@ export function Audit({ l }: { l: Loaded }) {
                     {error}
                 </p>
             )}
+            <div class="table-wrap">
             <table class="list audit">
                 <thead>
                     <tr>
@@ -121,7 +122,7 @@ export function Audit({ l }: { l: Loaded }) {
                     {shown.map((r) => (
                         <tr key={r.seq}>
                             <td class="small">{when(r.time)}</td>
-                            <td>{r.actor.name || r.actor.type}</td>
+                            <td class="small">{r.actor.name || r.actor.type}</td>
                             <td class="mono small">{r.event}</td>
                             <td class="hide-narrow mono small">{[r.environment, r.path, r.key].filter(Boolean).join(' ')}</td>
                             <td>
@@ -131,6 +132,7 @@ export function Audit({ l }: { l: Loaded }) {
                     ))}
                 </tbody>
             </table>
+            </div>
             {shown.length === 0 && !busy && <p class="muted">No record matches.</p>}
             <div ref={sentinel} />
             {next !== null && (

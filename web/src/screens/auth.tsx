@@ -92,6 +92,7 @@ export function SignIn() {
     const [password, setPassword] = useState('');
     const [error, setError] = useState('');
     const [busy, setBusy] = useState(false);
+    const [keep, setKeep] = useState(false);
     const locked = s.locked && !!s.email;
     return (
         <Card
@@ -105,7 +106,7 @@ export function SignIn() {
                     setBusy(true);
                     try {
                         const l = await lib();
-                        signedIn(await l.signIn(await api(), locked ? s.email : email, password));
+                        signedIn(await l.signIn(await api(), locked ? s.email : email, password), keep);
                         setPassword('');
                         if (state.path === '/login' || state.path === '/') After();
                     } catch (x) {
@@ -122,6 +123,13 @@ export function SignIn() {
                         {error}
                     </p>
                 )}
+                <label class="check">
+                    <input type="checkbox" checked={keep} onChange={(e) => setKeep(e.currentTarget.checked)} />
+                    <span>
+                        Stay unlocked in this tab
+                        <small class="hint block">Keeps your keys in this tab’s session storage until it closes, so a reload does not ask again. Off: memory only.</small>
+                    </span>
+                </label>
                 <Busy busy={busy} label={locked ? 'Unlock' : 'Sign in'} busyLabel="Opening your keys…" />
                 {locked ? (
                     <button
