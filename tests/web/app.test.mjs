@@ -347,6 +347,25 @@ test('a machine identity made in the browser: its client secret shown once, arca
     assert.equal(r.stdout, 'postgres://prod-db/shop');
 });
 
+test('a custom role with allow and deny rules, made and deleted from the Access screen', async () => {
+    await page.getByLabel('Role slug').fill('developer');
+    await page.getByRole('group', { name: 'Actions of rule 1' }).getByRole('checkbox', { name: 'create' }).check();
+    await page.getByRole('group', { name: 'Actions of rule 1' }).getByRole('checkbox', { name: 'edit' }).check();
+    await page.getByRole('group', { name: /Environments of rule 1/ }).getByRole('checkbox', { name: 'Development' }).check();
+    await page.getByRole('group', { name: /Environments of rule 1/ }).getByRole('checkbox', { name: 'Staging' }).check();
+    await page.getByRole('button', { name: 'Add rule' }).click();
+    await page.getByLabel('Effect').nth(1).selectOption('deny');
+    await page.getByRole('group', { name: 'Actions of rule 2' }).getByRole('checkbox', { name: 'edit' }).check();
+    await page.getByRole('group', { name: /Environments of rule 2/ }).getByRole('checkbox', { name: 'Production' }).check();
+    await axe(page, 'access (new role)');
+    await page.getByRole('button', { name: 'Create role' }).click();
+    await page.getByText('allow secrets: read, create, edit in dev, staging at /**').waitFor();
+    await page.getByText('deny secrets: read, edit in prod at /**').waitFor();
+    await shot(page, 'roles');
+    await page.getByRole('button', { name: 'Delete role developer' }).click();
+    await page.getByText('Role developer deleted.').waitFor();
+});
+
 test('audit log and settings screens', async () => {
     await page.getByRole('link', { name: 'Audit log' }).click();
     await page.getByRole('cell', { name: 'secret.create' }).first().waitFor();

@@ -546,6 +546,18 @@ export class Session {
         return (await this.call('GET', `${A}/projects/${projectId}/roles`)).roles;
     }
 
+    /** A custom role: rules {subject, actions, environments?, secretPath?, deny?}
+     * (authz.h); the server refuses rules beyond the creator's own rights.
+     * @param {string} projectId @param {{slug: string, name?: string, rules: any[]}} role */
+    createRole(projectId, role) {
+        return this.call('POST', `${A}/projects/${projectId}/roles`, role);
+    }
+
+    /** @param {string} projectId @param {string} slug */
+    deleteRole(projectId, slug) {
+        return this.call('DELETE', `${A}/projects/${projectId}/roles/${encodeURIComponent(slug)}`);
+    }
+
     /** A service token: the project key boxed under a key that only the token carries.
      * @param {string} projectId @param {{name: string, scopes: {environment: string, secretPath: string}[], write: boolean, expiresIn: number}} t */
     async createServiceToken(projectId, { name, scopes, write, expiresIn }) {

@@ -10,7 +10,159 @@ import { Confirm } from './common';
 import type { Loaded } from './projects';
 
 type Member = { principalType: string; principalId: string; name: string; role: string; createdAt: string };
-type Role = { slug: string; name: string; builtin: boolean };
+type Rule = { subject: string; actions: string[]; environments?: string[]; secretPath?: string; deny?: boolean };
+type Role = { slug: string; name: string; builtin: boolean; rules: Rule[] };
+
+const SUBJECTS = ['secrets', 'folders', 'members', 'roles', 'identities', 'service-tokens', 'audit-logs', 'settings'];
+const ACTIONS = ['read', 'describe', 'create', 'edit', 'delete'];
+
+function ruleText(r: Rule) {
+    return `${r.deny ? 'deny' : 'allow'} ${r.subject}: ${r.actions.join(', ')}${r.environments?.length ? ` in ${r.environments.join(', ')}` : ''}${r.secretPath ? ` at ${r.secretPath}` : ''}`;
+}
+
+/** Custom roles: allow and deny rules by subject, actions, environments and folder glob. */
+function Roles(p: { l: Loaded; roles: Role[]; admin: boolean; onChange: () => void }) {
+    const pid = p.l.project.id;
+    const envs = p.l.project.environments;
+    const blank = (): Rule => ({ subject: 'secrets', actions: ['read'], environments: [], secretPath: '/**', deny: false });
+    const [slug, setSlug] = useState('');
+    const [rules, setRules] = useState<Rule[]>([blank()]);
+    const set = (i: number, r: Partial<Rule>) => setRules(rules.map((x, j) => (j === i ? { ...x, ...r } : x)));
+    return (
+        <section aria-labelledby="roles-h">
+            <h2 id="roles-h">Roles</h2>
+            <ul class="roles">
+                {p.roles.map((r) => (
+                    <li key={r.slug}>
+                        <span class="badge">{r.slug}</span> <span class="muted small">{r.builtin ? 'built-in' : 'custom'}</span>
+                        {!r.builtin && (
+                            <>
+                                <ul class="small rules">
+                                    {r.rules.map((x, i) => (
+                                        <li key={i} class="mono">
+                                            {ruleText(x)}
+                                        </li>
+                                    ))}
+                                </ul>
+                                {p.admin && (
+                                    <button
+                                        class="small danger"
+                                        aria-label={`Delete role ${r.slug}`}
+                                        onClick={async () => {
+                                            try {
+                                                await state.session!.deleteRole(pid, r.slug);
+                                                say(`Role ${r.slug} deleted.`);
+                                                p.onChange();
+                                            } catch (x) {
+                                                sayError(x);
+                                            }
+                                        }}
+                                    >
+                                        Delete
+                                    </button>
+                                )}
+                            </>
+                        )}
+                    </li>
+                ))}
+            </ul>
+            {p.admin && (
+                <form
+                    aria-label="New role"
+                    class="role-form"
+                    onSubmit={async (e) => {
+                        e.preventDefault();
+                        try {
+                            await state.session!.createRole(pid, {
+                                slug: slug.trim(),
+                                rules: rules.map((r) => {
+                                    const scoped = r.subject === 'secrets' || r.subject === 'folders';
+                                    return {
+                                        subject: r.subject,
+                                        actions: r.actions,
+                                        ...(scoped && r.environments?.length ? { environments: r.environments } : {}),
+                                        ...(scoped && r.secretPath ? { secretPath: r.secretPath } : {}),
+                                        ...(r.deny ? { deny: true } : {}),
+                                    };
+                                }),
+                            });
+                            say(`Role ${slug} created.`);
+                            setSlug('');
+                            setRules([blank()]);
+                            p.onChange();
+                        } catch (x) {
+                            sayError(x);
+                        }
+                    }}
+                >
+                    <h3>New role</h3>
+                    <Field label="Role slug" value={slug} onInput={setSlug} required mono placeholder="developer" />
+                    {rules.map((r, i) => (
+                        <fieldset key={i} class="rule">
+                            <legend>Rule {i + 1}</legend>
+                            <div class="inline-form tight">
+                                <div class="field">
+                                    <label for={`rule-${i}-effect`}>Effect</label>
+                                    <select id={`rule-${i}-effect`} value={r.deny ? 'deny' : 'allow'} onChange={(e) => set(i, { deny: e.currentTarget.value === 'deny' })}>
+                                        <option value="allow">allow</option>
+                                        <option value="deny">deny</option>
+                                    </select>
+                                </div>
+                                <div class="field">
+                                    <label for={`rule-${i}-subject`}>Subject</label>
+                                    <select id={`rule-${i}-subject`} value={r.subject} onChange={(e) => set(i, { subject: e.currentTarget.value })}>
+                                        {SUBJECTS.map((x) => (
+                                            <option key={x}>{x}</option>
+                                        ))}
+                                    </select>
+                                </div>
+                                {(r.subject === 'secrets' || r.subject === 'folders') && (
+                                    <Field label={`Folder glob of rule ${i + 1}`} value={r.secretPath || ''} onInput={(v) => set(i, { secretPath: v })} mono />
+                                )}
+                            </div>
+                            <div class="checks" role="group" aria-label={`Actions of rule ${i + 1}`}>
+                                <span class="muted small" aria-hidden="true">
+                                    Actions:
+                                </span>
+                                {ACTIONS.map((a) => (
+                                    <label class="check" key={a}>
+                                        <input type="checkbox" checked={r.actions.includes(a)} onChange={(e) => set(i, { actions: e.currentTarget.checked ? [...r.actions, a] : r.actions.filter((x) => x !== a) })} />
+                                        <span>{a}</span>
+                                    </label>
+                                ))}
+                            </div>
+                            {(r.subject === 'secrets' || r.subject === 'folders') && (
+                                <div class="checks" role="group" aria-label={`Environments of rule ${i + 1} (none: all)`}>
+                                    <span class="muted small" aria-hidden="true">
+                                        Environments (none ticked: all):
+                                    </span>
+                                    {envs.map((x) => (
+                                        <label class="check" key={x.slug}>
+                                            <input
+                                                type="checkbox"
+                                                checked={!!r.environments?.includes(x.slug)}
+                                                onChange={(e) => set(i, { environments: e.currentTarget.checked ? [...(r.environments || []), x.slug] : (r.environments || []).filter((y) => y !== x.slug) })}
+                                            />
+                                            <span>{x.name}</span>
+                                        </label>
+                                    ))}
+                                </div>
+                            )}
+                        </fieldset>
+                    ))}
+                    <div class="actions">
+                        <button type="button" onClick={() => setRules([...rules, blank()])}>
+                            Add rule
+                        </button>
+                        <button type="submit" class="primary">
+                            Create role
+                        </button>
+                    </div>
+                </form>
+            )}
+        </section>
+    );
+}
 type Token = { id: string; name: string; scopes: { environment: string; secretPath: string }[]; access: string; expiresAt: string | null; createdAt: string };
 
 function Once(p: { title: string; text: string; value: string; onClose: () => void }) {
@@ -270,17 +422,7 @@ export function Access({ l }: { l: Loaded }) {
 
             {admin && <Identities l={l} members={members.data || []} roleNames={roleNames} onChange={members.reload} show={setOnce} />}
 
-            <section aria-labelledby="roles-h">
-                <h2 id="roles-h">Roles</h2>
-                <ul class="chips">
-                    {(roles.data || []).map((r) => (
-                        <li key={r.slug}>
-                            <span class="badge">{r.slug}</span> {r.builtin ? <span class="muted small">built-in</span> : <span class="muted small">custom</span>}
-                        </li>
-                    ))}
-                </ul>
-                <p class="muted small">Custom roles (allow and deny rules by environment and folder glob) are made with arca roles create.</p>
-            </section>
+            <Roles l={l} roles={roles.data || []} admin={admin} onChange={roles.reload} />
 
             <section aria-labelledby="tokens-h">
                 <h2 id="tokens-h">Service tokens</h2>
