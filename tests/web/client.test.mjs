@@ -98,6 +98,14 @@ test('members and service tokens: keys sealed in the browser work for the CLI', 
     await session.addMember(p.id, 'bob@example.com', 'viewer');
     assert.equal((await runEnv(bob.cli, p.id, 'prod')).SHARED, 'for-bob');
 
+    // a refusal is shown in words: what was refused
+    const bobSession = await signIn(new Api(server.url), bob.email, bob.password);
+    await bobSession.project(p.id);
+    const denied = await bobSession.batch(p.id, 'prod', '/', [{ key: 'NOPE', value: 'x' }]).catch((x) => x);
+    assert.ok(denied instanceof ApiError);
+    assert.equal(denied.status, 403);
+    assert.match(denied.message, /^Not allowed: you are not allowed to create secrets in prod:\/.*\.$/);
+
     const { token } = await session.createServiceToken(p.id, {
         name: 'ci', scopes: [{ environment: 'prod', secretPath: '/' }], write: false, expiresIn: 3600,
     });
@@ -168,6 +176,15 @@ test('imports and references resolve in the browser as arca run resolves them', 
     const got = await runEnv(cli, p.id, 'dev', ['--path', '/app']);
     assert.equal(got.URL, 'postgres://db.internal:5432/app');
     assert.equal(got.SHARED, 'from-prod');
+});
+
+test('a rate limit is shown with its wait', async () => {
+    let e;
+    for (let i = 0; i < 30 && !(e && e.status === 429); i++)
+        e = await signIn(new Api(server.url), 'nobody@example.com', 'wrong password').catch((x) => x);
+    assert.equal(e.status, 429);
+    assert.ok(e.retryAfter > 0);
+    assert.equal(e.message, `Too many attempts: try again in ${e.retryAfter} seconds.`);
 });
 
 test('nothing the client sent holds a value, the password, or a key in clear', () => {
