@@ -8,7 +8,9 @@
 //     sent) before the crypto module and with it, and the time until the form
 //     is usable;
 //   - the overview grid of N keys (default 1,000) x 3 environments: from the
-//     click on the project to every row decrypted and drawn;
+//     click on the project to every row decrypted and those on screen drawn
+//     (above 300 rows the grid draws only the rows near the screen), then a
+//     jump to the last row;
 //   - typing in the grid's filter: the time from a keystroke to the next frame.
 // Goals from the issue: <= 250 KB before crypto, <= 450 KB with it; grid
 // <= 300 ms; a keystroke < 16 ms.
@@ -77,21 +79,29 @@ try {
     await page.getByLabel('Password', { exact: true }).fill(admin.password);
     await page.getByRole('button', { name: 'Sign in' }).click();
     const grids = [];
+    const scrolls = [];
     const phases = [];
     for (let n = 0; n < 3; n++) {
         await page.getByRole('link', { name: /bench/ }).first().waitFor();
-        const last = `KEY_${String(keys - 1).padStart(5, '0')} in Production`;
+        const first = `KEY_00000 in Production`;
         const t0 = Date.now();
         await page.getByRole('link', { name: /bench/ }).first().click();
-        await page.getByRole('group', { name: last }).locator('.fp').waitFor({ state: 'attached' });
+        await page.getByRole('group', { name: first }).locator('.fp').waitFor();
         grids.push(Date.now() - t0);
+        // the grid draws the rows near the screen (above 300 rows): to the last one
+        const t1 = Date.now();
+        await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+        await page.getByRole('group', { name: `KEY_${String(keys - 1).padStart(5, '0')} in Production` }).locator('.fp').waitFor();
+        scrolls.push(Date.now() - t1);
+        await page.evaluate(() => window.scrollTo(0, 0));
         phases.push(await page.evaluate(() => {
             const at = (n) => performance.getEntriesByName(n).at(-1)?.startTime ?? NaN;
             return { fetchDecrypt: at('grid-decrypted') - at('grid-start'), render: at('grid-drawn') - at('grid-decrypted') };
         }));
         await page.getByRole('link', { name: 'Projects' }).first().click();
     }
-    rows.push([`overview grid, ${keys} keys × 3 environments, every row decrypted and drawn`, `${median(grids)} ms`, '≤ 300 ms']);
+    rows.push([`overview grid, ${keys} keys × 3 environments: every row decrypted, the screen drawn`, `${median(grids)} ms`, '≤ 300 ms']);
+    rows.push(['  then a jump to the last row, drawn', `${median(scrolls)} ms`, '']);
     rows.push(['  of which fetching and decrypting', `${median(phases.map((x) => x.fetchDecrypt)).toFixed(0)} ms`, '']);
     rows.push(['  of which drawing the rows', `${median(phases.map((x) => x.render)).toFixed(0)} ms`, '']);
 

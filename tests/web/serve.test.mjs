@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 
-import { bootstrapAndLogin, newCli, removeTempDirs, startServer } from '../e2e/harness.mjs';
+import { bootstrapAndLogin, newCli, removeTempDirs, startServer, waitFor } from '../e2e/harness.mjs';
 
 let server;
 
@@ -30,7 +30,9 @@ function assertSecurityHeaders(res) {
     assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
 }
 
-test('the first-run log names the setup page to open', () => {
+test('the first-run log names the setup page to open', async () => {
+    // logged right after "listening", which is what startServer waits for
+    await waitFor(() => server.logs.some((l) => l.includes('"url"')), { what: 'the setup URL in the log' });
     const rec = server.logs.map((l) => { try { return JSON.parse(l); } catch { return {}; } })
         .find((r) => r.url);
     assert.ok(rec, `a log line with the URL:\n${server.logs.join('\n')}`);
@@ -113,5 +115,8 @@ test('once an account exists, the log no longer asks for setup', async () => {
     await bootstrapAndLogin(cli);
     await server.stop();
     server = await startServer({ dataDir: server.dataDir });
+    // a request's log line comes after any start-up line: once it is read, all are
+    await get('/api/status');
+    await waitFor(() => server.logs.some((l) => l.includes('/api/status')), { what: 'the request log line' });
     assert.ok(!server.logs.some((l) => l.includes('/setup')), server.logs.join('\n'));
 });

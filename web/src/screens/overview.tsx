@@ -3,7 +3,7 @@
  * fingerprint (computed here, from the project key) shows at a glance which
  * environments hold the same value and which differ.  Reveal, copy, edit in
  * place, add and delete from the grid itself. */
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 
 import type { Secret } from '../lib/client.js';
 import { say, sayError, state } from '../state';
@@ -14,7 +14,10 @@ import { canWrite, type Loaded } from './projects';
 const collator = new Intl.Collator('en', { numeric: true });
 export const byKey = (a: string, b: string) => collator.compare(a, b);
 
-const FIRST_ROWS = 60;
+/* Above this many rows only those near the screen are in the page (spacer rows
+ * keep the scroll height): a thousand keys draw as fast as fifty. */
+const WINDOW_MIN = 300;
+const ROW_EST = 46; // px, a grid row with its values hidden
 
 type Cell = (Secret & { fp: string }) | undefined;
 
@@ -60,8 +63,9 @@ export function Overview({ l }: { l: Loaded }) {
         const t = setTimeout(() => setApplied(filter), (data?.rows.length ?? 0) > 300 ? 120 : 0);
         return () => clearTimeout(t);
     }, [filter]);
-    // the first screenful is drawn at once, the rest right after
-    const [limit, setLimit] = useState(FIRST_ROWS);
+    const tbodyRef = useRef<HTMLTableSectionElement>(null);
+    const [win, setWin] = useState({ start: 0, end: 80 });
+    const rowH = useRef(ROW_EST); // measured: the average height of the rows drawn
     const [shown, setShown] = useState<Set<string>>(new Set());
     const [editing, setEditing] = useState<{ key: string; env: string; value: string } | null>(null);
     const [adding, setAdding] = useState<{ key?: string; envs: string[] } | null>(null);
@@ -73,14 +77,39 @@ export function Overview({ l }: { l: Loaded }) {
         const q = applied.trim().toLowerCase();
         return (data?.rows || []).filter(([k]) => !q || k.toLowerCase().includes(q));
     }, [data, applied]);
+    const windowed = rows.length > WINDOW_MIN;
     useEffect(() => {
-        if (!data) return;
-        if (rows.length > limit) {
-            const t = setTimeout(() => setLimit(Infinity), 0);
-            return () => clearTimeout(t);
-        }
-        performance.mark('grid-drawn');
-    }, [data, rows, limit]);
+        if (!windowed) return;
+        let raf = 0;
+        const update = () => {
+            raf = 0;
+            const tb = tbodyRef.current;
+            if (!tb) return;
+            const first = Math.max(0, Math.floor(-tb.getBoundingClientRect().top / rowH.current) - 20);
+            const end = first + Math.ceil(innerHeight / rowH.current) + 40;
+            setWin((w) => (w.start === first && w.end === end ? w : { start: first, end }));
+        };
+        const on = () => {
+            if (!raf) raf = requestAnimationFrame(update);
+        };
+        update();
+        addEventListener('scroll', on, { passive: true });
+        addEventListener('resize', on);
+        return () => {
+            removeEventListener('scroll', on);
+            removeEventListener('resize', on);
+            cancelAnimationFrame(raf);
+        };
+    }, [windowed, rows]);
+    const start = windowed ? Math.min(win.start, rows.length) : 0;
+    const end = windowed ? Math.min(win.end, rows.length) : rows.length;
+    useLayoutEffect(() => {
+        const drawn = tbodyRef.current ? [...tbodyRef.current.rows].filter((r) => r.dataset.key) : [];
+        if (drawn.length) rowH.current = drawn.reduce((n, r) => n + r.getBoundingClientRect().height, 0) / drawn.length;
+    });
+    useEffect(() => {
+        if (data) performance.mark('grid-drawn');
+    }, [data]);
 
     const toggle = (k: string) => {
         const n = new Set(shown);
@@ -147,7 +176,7 @@ export function Overview({ l }: { l: Loaded }) {
                                 ))}
                             </tr>
                         </thead>
-                        <tbody>
+                        <tbody ref={tbodyRef}>
                             {data.folders.map((f) => (
                                 <tr key={`dir:${f}`} class="folder-row">
                                     <th scope="row" colSpan={envs.length + 1}>
@@ -158,13 +187,18 @@ export function Overview({ l }: { l: Loaded }) {
                                     </th>
                                 </tr>
                             ))}
-                            {rows.slice(0, limit).map(([key, cells]) => {
+                            {start > 0 && (
+                                <tr aria-hidden="true" class="spacer" style={{ height: `${Math.round(start * rowH.current)}px` }}>
+                                    <td colSpan={envs.length + 1} />
+                                </tr>
+                            )}
+                            {rows.slice(start, end).map(([key, cells]) => {
                                 const fps = new Set(cells.filter((c) => c && c.fp).map((c) => c!.fp));
                                 const differs = fps.size > 1;
                                 const missing = cells.some((c) => !c);
                                 const open = shown.has(key);
                                 return (
-                                    <tr key={key} class={differs ? 'differs' : undefined}>
+                                    <tr key={key} data-key={key} class={differs ? 'differs' : undefined}>
                                         <th scope="row">
                                             <div class="keycell">
                                                 <span class="mono key">{key}</span>
@@ -272,6 +306,11 @@ export function Overview({ l }: { l: Loaded }) {
                                     </tr>
                                 );
                             })}
+                            {end < rows.length && (
+                                <tr aria-hidden="true" class="spacer" style={{ height: `${Math.round((rows.length - end) * rowH.current)}px` }}>
+                                    <td colSpan={envs.length + 1} />
+                                </tr>
+                            )}
                         </tbody>
                     </table>
                     {data.rows.length === 0 && data.folders.length === 0 && (
