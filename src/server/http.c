@@ -249,13 +249,37 @@ void http_etag(struct req *r)
     r->etag[34] = 0;
 }
 
+/* Whether an Accept-Encoding value takes gzip: a "gzip" or "*" coding whose
+ * q is not 0. */
+static bool accepts_gzip(const char *ae)
+{
+    while (ae && *ae) {
+        const char *end = strchr(ae, ',');
+        size_t n = end ? (size_t)(end - ae) : strlen(ae);
+        char tok[64];
+
+        while (n > 0 && (*ae == ' ' || *ae == '\t'))
+            ae++, n--;
+        if (n < sizeof(tok)) {
+            memcpy(tok, ae, n);
+            tok[n] = 0;
+            const char *q = strstr(tok, ";q=");
+            size_t name = strcspn(tok, "; \t");
+            if (((name == 4 && strncasecmp(tok, "gzip", 4) == 0) || (name == 1 && tok[0] == '*')) &&
+                (!q || strtod(q + 3, NULL) > 0))
+                return true;
+        }
+        ae = end ? end + 1 : NULL;
+    }
+    return false;
+}
+
 /* A file of the web app (web.h): gzip when the client takes it, the
  * security headers, its ETag and caching.  The bytes are static. */
 static enum MHD_Result queue_asset(struct req *r)
 {
     const struct web_asset *a = r->asset;
-    const char *ae = req_header(r, "Accept-Encoding");
-    bool gz = a->gz && ae && strstr(ae, "gzip") && !strstr(ae, "gzip;q=0");
+    bool gz = a->gz && accepts_gzip(req_header(r, "Accept-Encoding"));
     struct MHD_Response *resp;
     enum MHD_Result ret;
 

@@ -97,13 +97,18 @@ test('hashed assets: immutable, ETag and 304, gzip that unpacks to the same byte
 
     // undici would unpack gzip itself: ask with a raw request
     const { request } = await import('node:http');
-    const gz = await new Promise((resolve, reject) => {
-        request(server.url + js, { headers: { 'accept-encoding': 'gzip, br' } }, (res) => {
+    const raw = (ae) => new Promise((resolve, reject) => {
+        request(server.url + js, { headers: { 'accept-encoding': ae } }, (res) => {
             const chunks = [];
             res.on('data', (c) => chunks.push(c));
             res.on('end', () => resolve({ res, body: Buffer.concat(chunks) }));
         }).on('error', reject).end();
     });
+    const gz = await raw('gzip, br');
+    for (const ae of ['br;q=1.0, gzip;q=0.5', 'GZIP', '*'])
+        assert.equal((await raw(ae)).res.headers['content-encoding'], 'gzip', ae);
+    for (const ae of ['gzip;q=0', 'br', 'identity', 'x-gzip-not'])
+        assert.equal((await raw(ae)).res.headers['content-encoding'], undefined, ae);
     assert.equal(gz.res.headers['content-encoding'], 'gzip');
     assert.equal(gz.res.headers.vary, 'Accept-Encoding');
     assert.ok(gz.body.length < body.length);
