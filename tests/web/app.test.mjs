@@ -388,6 +388,41 @@ test('audit log and settings screens', async () => {
     await page.getByRole('columnheader', { name: 'QA' }).waitFor();
 });
 
+test('folder rollback to a time, with a preview; the CLI reads the old value', async () => {
+    await page.getByRole('link', { name: 'Secrets' }).click();
+    await page.getByRole('link', { name: 'QA' }).click();
+    await page.getByRole('heading', { name: 'No secret in QA' }).waitFor();
+    await page.getByRole('button', { name: 'Add secret' }).click();
+    const dlg = page.getByRole('dialog', { name: 'Add secret' });
+    await dlg.getByLabel('Key').fill('ROLL');
+    await dlg.getByLabel('Value').fill('first');
+    await dlg.getByRole('button', { name: 'Save' }).click();
+    await dlg.waitFor({ state: 'hidden' });
+    // a moment between the two writes, at the input's precision (a second)
+    await new Promise((r) => setTimeout(r, 1100));
+    const mid = new Date();
+    await new Promise((r) => setTimeout(r, 1100));
+    const row = page.getByRole('row', { name: /ROLL/ });
+    await row.getByRole('button', { name: 'Edit' }).click();
+    const ed = page.getByRole('dialog', { name: 'Edit ROLL' });
+    await ed.getByLabel('Value').fill('second');
+    await ed.getByRole('button', { name: 'Save' }).click();
+    await ed.waitFor({ state: 'hidden' });
+    assert.equal((await runEnv(cli, 'qa')).ROLL, 'second');
+    await page.getByText('More', { exact: true }).click();
+    await page.getByRole('button', { name: 'Roll back folder…' }).click();
+    const rb = page.getByRole('dialog', { name: /Roll back QA/ });
+    const pad = (n) => String(n).padStart(2, '0');
+    await rb.getByLabel('Back to (your local time)').fill(`${mid.getFullYear()}-${pad(mid.getMonth() + 1)}-${pad(mid.getDate())}T` +
+        `${pad(mid.getHours())}:${pad(mid.getMinutes())}:${pad(mid.getSeconds())}`);
+    await rb.getByRole('button', { name: 'Preview' }).click();
+    await rb.getByText('back to version 1').waitFor();
+    await axe(page, 'folder rollback dialog');
+    await rb.getByRole('button', { name: 'Roll back', exact: true }).click();
+    await rb.waitFor({ state: 'hidden' });
+    assert.equal((await runEnv(cli, 'qa')).ROLL, 'first');
+});
+
 test('command palette, lock and unlock', async () => {
     await page.keyboard.press('Control+K');
     const cmd = page.getByRole('combobox', { name: 'Command' });

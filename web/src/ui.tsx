@@ -44,6 +44,7 @@ type FieldProps = {
     mono?: boolean;
     rows?: number;
     minLength?: number;
+    step?: number;
 };
 export function Field(p: FieldProps) {
     const id = useId();
@@ -68,7 +69,7 @@ export function Field(p: FieldProps) {
             {p.multiline ? (
                 <textarea {...common} rows={p.rows ?? 3} autocomplete="off" />
             ) : (
-                <input {...common} type={(p.type ?? 'text') as 'text'} autocomplete={p.autocomplete ?? 'off'} minLength={p.minLength} />
+                <input {...common} type={(p.type ?? 'text') as 'text'} autocomplete={p.autocomplete ?? 'off'} minLength={p.minLength} step={p.step} />
             )}
             {p.hint && (
                 <small id={`${id}-hint`} class="hint">

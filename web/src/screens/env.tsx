@@ -621,14 +621,14 @@ function FolderRollback(p: { pid: string; env: string; envName: string; path: st
     const [to, setTo] = useState(() => {
         const d = new Date(Date.now() - 3600_000);
         d.setMinutes(d.getMinutes() - d.getTimezoneOffset());
-        return d.toISOString().slice(0, 16);
+        return d.toISOString().slice(0, 19);
     });
     const [preview, setPreview] = useState<{ key: string; what: string }[] | null>(null);
     const [busy, setBusy] = useState(false);
     const iso = () => new Date(to).toISOString();
     return (
         <Dialog title={`Roll back ${p.envName} ${p.path}`} open onClose={p.onClose}>
-            <Field label="Back to (your local time)" type="datetime-local" value={to} onInput={(v) => (setTo(v), setPreview(null))} />
+            <Field label="Back to (your local time)" type="datetime-local" step={1} value={to} onInput={(v) => (setTo(v), setPreview(null))} />
             <div class="actions">
                 <button
                     type="button"
