@@ -16,6 +16,7 @@
  *       -E2BIG   over a limit
  *       -EAGAIN  rate limited: the message says when to try again (arca_retry_after)
  *       -ECONNREFUSED / -EHOSTUNREACH / -ETIMEDOUT  the server could not be reached
+ *       -ENOTCONN the server answered 503: its database is unavailable (try again)
  *       -EPROTO  the server answered something unexpected
  *       -EIO     any other failure
  *     and leave a one-line, human-readable message in arca_errmsg(), which never
@@ -191,8 +192,9 @@ int arca_cache_enable(struct arca *a, const char *dir, const char *for_what);
  * than an hour old.  0 when there is nothing to write. */
 int arca_cache_commit(struct arca *a);
 /* 0 when the calls were answered by the server; else the failure that made them
- * come from the entry (-ECONNREFUSED, -EHOSTUNREACH, -ETIMEDOUT, -EIO for a
- * 502/503/504), and *ret_saved_at (optional) is when it was written (ms since
+ * come from the entry (-ECONNREFUSED, -EHOSTUNREACH, -ETIMEDOUT, -ENOTCONN for
+ * the server's own 503: its database is unavailable, -EIO for a 502/503/504
+ * of a proxy), and *ret_saved_at (optional) is when it was written (ms since
  * the epoch). */
 int arca_cache_used(const struct arca *a, int64_t *ret_saved_at);
 
@@ -458,6 +460,60 @@ void arca_service_tokens_free(struct arca_service_token *t, size_t n);
  * Needs no handle. */
 int arca_duration_parse(const char *s, int64_t *ret_seconds);
 
+/* --- share links ----------------------------------------------------------- */
+
+/* A value handed to someone through a link "<site>/s/<id>#<key>" that shows it
+ * a limited number of times until it expires.  The value is encrypted here
+ * under a random key that only the link holds (in its fragment, which browsers
+ * never send); the server stores ciphertext it cannot open.  With a password,
+ * the opener also needs it (Argon2id, as for accounts). */
+struct arca_share_options {
+    int64_t expires_in;   /* seconds, 300 to 30 days; 0: the server's default (1 day) */
+    int64_t max_views;    /* 1 to 100; 0: the default (1); -1: unlimited */
+    const char *password; /* NULL: none */
+    size_t password_len;
+    int org_only; /* only members of the organization may open it */
+};
+
+struct arca_share {
+    char *id;
+    char *created_at;
+    char *expires_at;
+    int64_t max_views;  /* 0: unlimited */
+    int64_t views_left; /* -1: unlimited */
+    int org_only;
+    int password_protected;
+};
+
+/* Shares <value, len> (at most 64 KiB); *ret_link OWNED, SECRET
+ * (arca_secret_string_free): the only copy of the key.  ret optional. */
+int arca_share_create(struct arca *a, const char *value, size_t len,
+                      const struct arca_share_options *o, struct arca_share **ret, char **ret_link);
+/* The site a link belongs to ("https://host[:port]", for arca_new): OWNED
+ * (free).  -EINVAL when link is not of the form above.  Needs no handle. */
+int arca_share_link_site(const char *link, char **ret_site);
+/* What the server says of a share before it is opened (no view counted).
+ * -ENOENT when it does not exist, expired or was used up (one answer). */
+int arca_share_info(struct arca *a, const char *link, struct arca_share **ret);
+/* Opens a share: counts a view and decrypts the value into *ret_value
+ * (OWNED, SECRET: arca_secret_string_free; *ret_len its length).  password
+ * NULL for a share without one (-EACCES when it needs one, or is wrong: no view
+ * is counted then).  -ENOENT as arca_share_info; -EBADMSG when the link's key
+ * does not open it.  ret (optional) gets the share as it is after this view. */
+int arca_share_open(struct arca *a, const char *link, const char *password, size_t password_len,
+                    char **ret_value, size_t *ret_len, struct arca_share **ret);
+/* The caller's active shares, oldest first (never values). */
+int arca_shares_list(struct arca *a, struct arca_share **ret, size_t *ret_n);
+/* Deletes a share now (its creator, or an admin of its organization). */
+int arca_share_revoke(struct arca *a, const char *id);
+/* Organization rules for shares (admins set them): the longest lifetime, in
+ * seconds, and whether shares may be opened without an account.  set: a
+ * max_expires_in of 0 or allow_anonymous of -1 keeps the current one. */
+int arca_share_policy_get(struct arca *a, int64_t *ret_max_expires_in, int *ret_allow_anonymous);
+int arca_share_policy_set(struct arca *a, int64_t max_expires_in, int allow_anonymous);
+void arca_share_free(struct arca_share *s);
+void arca_shares_free(struct arca_share *s, size_t n);
+
 /* --- secrets ------------------------------------------------------------- */
 
 /* Personal overrides: a user's own value for a shared secret, seen by that
@@ -525,13 +581,13 @@ void arca_secret_list_free(struct arca_secret_list *l);
  * root "/" of environment env, ${env.a.b.KEY} KEY in folder /a/b of env (the
  * caller's personal override of KEY where it has one, unless ARCA_SHARED_ONLY); a
  * referenced value is itself expanded, at most 8 references deep; "${" with
- * no closing "}" is kept as is; an expanded value holds at most 256 KiB.
- * Other folders are fetched with arca_secrets_list (each once per call).  On
- * success every value holding a reference is replaced by its expansion (the
- * old value wiped); on failure l is unchanged.  -ENOENT a reference names an
+ * no closing "}" is kept as is; an expanded value holds at most 256 KiB and
+ * takes at most 256 references to expand, nested ones included.  Other folders are fetched with
+ * arca_secrets_list (each once per call).  On success every value holding a reference is replaced
+ * by its expansion (the old value wiped); on failure l is unchanged.  -ENOENT a reference names an
  * unknown environment or a missing secret; -EINVAL a cycle, too deep a
  * nesting or a malformed reference; -EACCES the server refused reading a
- * referenced folder; -E2BIG an expansion over 256 KiB.  The message names the
+ * referenced folder; -E2BIG an expansion over 256 KiB or 256 references.  The message names the
  * secret and the reference, never a value. */
 int arca_secrets_expand(struct arca *a, const struct arca_scope *scope, struct arca_secret_list *l);
 
@@ -688,6 +744,8 @@ struct arca_audit_verify {
     char *head_hash;       /* ok: its hash */
     int64_t first_bad_seq; /* !ok: the first record that breaks the chain */
     char *reason;          /* !ok: why */
+    int wrong_key;         /* !ok: 1 when the records from first_bad_seq on were written by a
+                            * server with another root key, 0 when one was changed */
 };
 
 /* Asks the server to check the audit chain (organization admins).  A broken

@@ -148,14 +148,14 @@ void log_emit(enum log_level level, const char *msg, ...)
     json_decref(o);
 }
 
-void log_request(const char *req_id, const char *method, const char *path, unsigned status,
-                 int64_t duration_us, const char *remote)
+void log_request(enum log_level level, const char *req_id, const char *method, const char *path,
+                 unsigned status, int64_t duration_us, const char *remote)
 {
     json_t *o;
 
-    if (LOG_INFO < atomic_load(&log_min))
+    if ((int)level < atomic_load(&log_min))
         return;
-    o = line_new(LOG_INFO, "request");
+    o = line_new(level, "request");
     if (!o)
         return;
     set_str(o, "reqId", req_id);

@@ -21,9 +21,9 @@ void log_set_fd(int fd);
 
 void log_emit(enum log_level level, const char *msg, ...) __attribute__((sentinel));
 
-/* A request log line: numeric fields are written as JSON numbers. */
-void log_request(const char *req_id, const char *method, const char *path, unsigned status,
-                 int64_t duration_us, const char *remote);
+/* A request log line at level: numeric fields are written as JSON numbers. */
+void log_request(enum log_level level, const char *req_id, const char *method, const char *path,
+                 unsigned status, int64_t duration_us, const char *remote);
 
 #define log_debug(...) log_emit(LOG_DEBUG, __VA_ARGS__)
 #define log_info(...) log_emit(LOG_INFO, __VA_ARGS__)

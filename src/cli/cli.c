@@ -79,6 +79,12 @@ static const struct {
     {"ca-cert", offsetof(struct cli, ca_cert)},
     {"output", offsetof(struct cli, output)},
     {"input", offsetof(struct cli, input)},
+    {"verify", offsetof(struct cli, verify)},
+    {"db-wait", offsetof(struct cli, db_wait)},
+    {"secret", offsetof(struct cli, secret)},
+    {"max-views", offsetof(struct cli, max_views)},
+    {"max-lifetime", offsetof(struct cli, max_lifetime)},
+    {"anonymous", offsetof(struct cli, anonymous)},
 };
 
 static const struct {
@@ -110,6 +116,8 @@ static const struct {
     {"recursive", offsetof(struct cli, recursive)},
     {"no-cache", offsetof(struct cli, no_cache)},
     {"cache", offsetof(struct cli, no_cache), true},
+    {"value-stdin", offsetof(struct cli, value_stdin)},
+    {"org-only", offsetof(struct cli, org_only)},
 };
 
 int cli_parse(struct cli *c, int argc, char **argv, int first)
@@ -209,6 +217,7 @@ int cli_exit_of(int err)
     case -EHOSTUNREACH:
     case -ETIMEDOUT:
     case -ECONNABORTED: /* TLS: untrusted certificate, failed handshake */
+    case -ENOTCONN:     /* the server's database is unavailable (503) */
         return EXIT_UNREACHABLE;
     case -EEXIST:
         return EXIT_CONFLICT;
@@ -510,6 +519,7 @@ static void cache_finish(struct arca *a)
             why == -ECONNREFUSED   ? "connection refused"
             : why == -EHOSTUNREACH ? "host not found"
             : why == -ETIMEDOUT    ? "no answer in time"
+            : why == -ENOTCONN     ? "it answered 503: the database is unavailable"
                                    : "the proxy in front of it answered 502/503/504",
             when, age);
 }

@@ -92,12 +92,22 @@ struct cli {
     const char *ca_cert;            /* --ca-cert FILE: trust this CA (ARCA_CA_CERT) */
     const char *output;             /* backup --output FILE */
     const char *input;              /* restore --input FILE */
+    const char *verify;             /* backup --verify FILE */
+    const char *db_wait;            /* arca server --db-wait SECONDS */
     const char *args[CLI_MAX_ARGS]; /* positional arguments after the command words */
     size_t n_args;
     char **child_argv; /* after "--" (arca run), NULL-terminated, or NULL */
 
     /* arca server --login-limit-ip / --login-limit-account BURST,PER_MINUTE */
     const char *login_limit_ip, *login_limit_account;
+
+    /* arca share */
+    bool value_stdin;         /* share create --value-stdin */
+    bool org_only;            /* share create --org-only */
+    const char *secret;       /* share create --secret KEY */
+    const char *max_views;    /* share create --max-views N|unlimited */
+    const char *max_lifetime; /* share policy --max-lifetime DURATION */
+    const char *anonymous;    /* share policy --anonymous on|off */
 };
 
 /* Parses argv from index first (after the command words).  Prints a usage
@@ -190,8 +200,14 @@ int cli_write_file(const char *path, const void *data, size_t len, unsigned mode
 
 /* Commands: each returns an exit code. */
 int cmd_server(struct cli *c);
+int cmd_share_create(struct cli *c);
+int cmd_share_open(struct cli *c);
+int cmd_share_list(struct cli *c);
+int cmd_share_revoke(struct cli *c);
+int cmd_share_policy(struct cli *c);
 int cmd_backup(struct cli *c);
 int cmd_restore(struct cli *c);
+int cmd_rotate_root_key(struct cli *c);
 int cmd_bootstrap(struct cli *c);
 int cmd_login(struct cli *c);
 int cmd_logout(struct cli *c);

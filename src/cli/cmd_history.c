@@ -318,13 +318,17 @@ int cmd_audit_logs_verify(struct cli *c)
                                      "headHash", v->head_hash),
                            false);
         else
-            cli_print_json(json_pack("{s:b, s:I, s:I, s:s}", "ok", 0, "records",
+            cli_print_json(json_pack("{s:b, s:I, s:I, s:s, s:s}", "ok", 0, "records",
                                      (json_int_t)v->records, "firstBadSeq",
-                                     (json_int_t)v->first_bad_seq, "reason", v->reason),
+                                     (json_int_t)v->first_bad_seq, "reason", v->reason, "cause",
+                                     v->wrong_key ? "wrong-key" : "tampered"),
                            false);
     } else if (v->ok) {
         printf("audit log intact: %" PRId64 " records, head %" PRId64 " %s\n", v->records,
                v->head_seq, v->head_hash);
+    } else if (v->wrong_key) {
+        printf("audit log written with ANOTHER ROOT KEY from record %" PRId64 ": %s\n",
+               v->first_bad_seq, v->reason);
     } else {
         printf("audit log TAMPERED at record %" PRId64 ": %s\n", v->first_bad_seq, v->reason);
     }

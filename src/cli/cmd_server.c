@@ -72,6 +72,7 @@ int cmd_server(struct cli *c)
         .tls_key = c->tls_key ? c->tls_key : getenv("ARCA_TLS_KEY"),
     };
     static const char *const levels[] = {"debug", "info", "warn", "error"};
+    const char *value;
     char *end;
 
     if (store_config(c, &cfg) < 0)
@@ -98,6 +99,19 @@ int cmd_server(struct cli *c)
         }
         cfg.max_body = (size_t)v;
     }
+    value = c->db_wait ? c->db_wait : getenv("ARCA_DB_WAIT");
+    cfg.db_wait_s = SERVER_DB_WAIT_DEFAULT;
+    if (value && *value) {
+        unsigned long v = strtoul(value, &end, 10);
+        if (*end || !(*value >= '0' && *value <= '9') || v > 3600) {
+            cli_error(NULL,
+                      "--db-wait (or ARCA_DB_WAIT) must be a number of seconds from 0 to "
+                      "3600 (default %u)",
+                      SERVER_DB_WAIT_DEFAULT);
+            return EXIT_USAGE;
+        }
+        cfg.db_wait_s = (unsigned)v;
+    }
     if (c->threads) {
         unsigned long v = strtoul(c->threads, &end, 10);
         if (*end || v < 1 || v > SERVER_THREADS_MAX) {
@@ -119,8 +133,34 @@ int cmd_server(struct cli *c)
     return server_run(&cfg) < 0 ? EXIT_FAIL : EXIT_OK;
 }
 
+/* `arca backup --verify FILE`: the checks of a restore, without a store. */
+static int backup_verify(struct cli *c)
+{
+    _cleanup_buf_ struct buf err = BUF_INIT;
+    size_t rows = 0;
+    int r;
+
+    if (c->n_args || c->output || c->data_dir || c->database_url) {
+        cli_error("arca backup --verify FILE", "--verify takes only the backup file");
+        return EXIT_USAGE;
+    }
+    if (seal_init() < 0)
+        return EXIT_FAIL;
+    r = backup_check(c->verify, &rows, &err);
+    if (r < 0) {
+        cli_error(NULL, "'%s' cannot be restored: %s", c->verify, buf_str(&err));
+        return r == -ENOTSUP                 ? EXIT_INVALID
+               : r == -EINVAL || r == -E2BIG ? EXIT_TAMPERED
+                                             : EXIT_FAIL;
+    }
+    printf("backup '%s' is intact: %zu rows of schema version %d, restorable by this arca\n",
+           c->verify, rows, store_schema_version());
+    return EXIT_OK;
+}
+
 /* `arca backup` (restore false) or `arca restore`: the store as `arca server`
- * would open it, the file of --output or --input. */
+ * would open it, the file of --output or --input.  A restore checks the whole
+ * file before it opens (and so creates, or migrates) the store. */
 static int backup_run(struct cli *c, bool restore)
 {
     struct server_config cfg = {0};
@@ -130,6 +170,8 @@ static int backup_run(struct cli *c, bool restore)
     size_t rows = 0;
     int r;
 
+    if (!restore && c->verify)
+        return backup_verify(c);
     if (store_config(c, &cfg) < 0)
         return EXIT_USAGE;
     if (!path || !*path) {
@@ -137,12 +179,17 @@ static int backup_run(struct cli *c, bool restore)
                   restore ? "--input" : "--output", c->command);
         return EXIT_USAGE;
     }
-    if (seal_init() < 0 || server_store_open(&cfg, &s, &where) < 0)
+    if (seal_init() < 0)
         return EXIT_FAIL;
-    r = restore ? backup_restore(s, path, &rows, &err) : backup_write(s, path, &rows, &err);
+    r = restore ? backup_check(path, NULL, &err) : 0;
+    if (r >= 0 && server_store_open(&cfg, &s, &where) < 0)
+        return EXIT_FAIL;
+    if (r >= 0)
+        r = restore ? backup_restore(s, path, &rows, &err) : backup_write(s, path, &rows, &err);
     store_close(s);
     if (r < 0) {
-        cli_error(NULL, "%s failed: %s", c->command, buf_str(&err));
+        cli_error(NULL, "%s failed: %s%s", c->command, buf_str(&err),
+                  restore ? " (nothing was written)" : "");
         if (!restore)
             return EXIT_FAIL;
         return r == -ENOTEMPTY               ? EXIT_CONFLICT
@@ -163,4 +210,13 @@ int cmd_backup(struct cli *c)
 int cmd_restore(struct cli *c)
 {
     return backup_run(c, true);
+}
+
+int cmd_rotate_root_key(struct cli *c)
+{
+    struct server_config cfg = {0};
+
+    if (store_config(c, &cfg) < 0)
+        return EXIT_USAGE;
+    return server_rotate_root_key(&cfg) < 0 ? EXIT_FAIL : EXIT_OK;
 }

@@ -6,6 +6,8 @@
 
 #include "base/util.h"
 #include "cli.h"
+#include "cli/build_info.h"
+#include "store/store.h"
 
 struct command {
     const char *name; /* one to three words */
@@ -25,18 +27,37 @@ struct command {
     "deletes it.  --no-cache (or ARCA_NO_CACHE=1) neither reads nor writes it.\n"
 
 static const struct command commands[] = {
+    /* before "server": the longer name matches first */
+    {"server rotate-root-key", cmd_rotate_root_key,
+     "arca server rotate-root-key [--data-dir ./arca-data | --database-url postgres://...]\n"
+     "Replaces the root key, with EVERY server on the store stopped.  The current key comes\n"
+     "from ARCA_ENCRYPTION_KEY or root.key, as for 'arca server' (a wrong one is refused);\n"
+     "the new one from ARCA_NEW_ENCRYPTION_KEY (base64 of 32 bytes), or, when the current one\n"
+     "is root.key, a new random key written over root.key.  In one transaction: every\n"
+     "server-access project key is re-sealed under the new key, the audit chain continues\n"
+     "under a new key with a link record 'server.root_key.rotate' (audit-logs verify checks\n"
+     "the whole chain), and the store's root key check changes: servers with the old key\n"
+     "refuse to start.  Then start every server with the new key.  Nothing changes on a\n"
+     "failure.  See docs/deploy.md, 'Rotating the root key'.\n"},
     {"server", cmd_server,
      "arca server [--listen 127.0.0.1:8200] [--data-dir ./arca-data] [--max-body BYTES]\n"
      "            [--database-url postgres://USER@HOST:PORT/DB] [--tls-cert FILE --tls-key FILE]\n"
      "            [--log-level debug|info|warn|error] [--threads N]\n"
      "            [--audit-async] [--login-limit-ip 20,20] [--login-limit-account 10,5]\n"
+     "            [--db-wait SECONDS]\n"
      "Runs the arca server on the embedded SQLite store in --data-dir.  The root key comes\n"
      "from ARCA_ENCRYPTION_KEY (base64 of 32 bytes) or, if unset, from root.key in the data\n"
      "directory (generated on first start).  Stops cleanly on SIGINT or SIGTERM.\n"
      "--database-url (or ARCA_DATABASE_URL; the flag wins) uses PostgreSQL instead: several\n"
      "servers may share one database.  They need the same root key, so it is never generated\n"
      "then: set ARCA_ENCRYPTION_KEY.  Prefer the variable (or ~/.pgpass) for a password: a\n"
-     "flag is visible to other users in the process list.\n"
+     "flag is visible to other users in the process list.  A database that cannot be reached\n"
+     "at start is tried again, with backoff, for --db-wait seconds (ARCA_DB_WAIT, default\n"
+     "60; 0: fail at once), each attempt logged.\n"
+     "The root key must be the one the store was made with (the store keeps a check value,\n"
+     "never the key): a server with another key refuses to start.\n"
+     "Probes: GET /api/status (liveness: 200 while the process serves) and GET /api/ready\n"
+     "(readiness: 503 while the database or the audit log cannot be written).\n"
      "--threads: request threads (default 8 per core: a write waits for its commit in its\n"
      "thread, and concurrent writes share one commit).  Reads wait for their audit record\n"
      "without holding a thread.\n"
@@ -51,18 +72,23 @@ static const struct command commands[] = {
      "See docs/tls.md.\n"},
     {"backup", cmd_backup,
      "arca backup --output FILE [--data-dir ./arca-data | --database-url postgres://...]\n"
+     "arca backup --verify FILE\n"
      "Writes a consistent copy of the whole store (the SQLite store in --data-dir, or the\n"
      "PostgreSQL database of --database-url / ARCA_DATABASE_URL, chosen as by 'arca server')\n"
      "to FILE, mode 0600, atomically.  Safe while servers run on the store: the copy is one\n"
      "snapshot, writes go on.  It holds ciphertext, token hashes, names and e-mails, never\n"
      "the root key: keep ARCA_ENCRYPTION_KEY (or root.key) apart, you need it to restore\n"
-     "server access and to verify the audit log.  Still sensitive: store it like a secret.\n"},
+     "server access and to verify the audit log.  Still sensitive: store it like a secret.\n"
+     "--verify FILE checks a backup as a restore would (hash, row counts, line limit, schema\n"
+     "version) without any store: exit 0 if this arca can restore it, 8 if it is damaged or\n"
+     "edited, 5 if it is of another schema version.\n"},
     {"restore", cmd_restore,
      "arca restore --input FILE [--data-dir DIR | --database-url postgres://...]\n"
      "Loads a backup made by 'arca backup' into an EMPTY store (a new data directory or a\n"
      "new database; a store with any row is refused, exit 7), in one transaction.  The file\n"
      "is checked whole first (its BLAKE2b, row counts, line limit of 4 MiB): a truncated or\n"
-     "edited file is refused (exit 8) and nothing is written.  Use the arca version that\n"
+     "edited file is refused (exit 8) and nothing is written, not even a new database file or\n"
+     "schema.  Use the arca version that\n"
      "made the backup (same schema), then upgrade.  Either store restores into the other:\n"
      "this is how to move from SQLite to PostgreSQL.  No server may run on the store yet.\n"},
     {"bootstrap", cmd_bootstrap,
@@ -185,6 +211,28 @@ static const struct command commands[] = {
      "arca service-token list [--project-id ID] [--format json]\n"},
     {"service-token revoke", cmd_service_token_revoke,
      "arca service-token revoke ID [--project-id ID]\n"},
+    {"share create", cmd_share_create,
+     "arca share create (--value-stdin | --secret KEY --env ENV [--path PATH]) [--expires-in 1d]\n"
+     "                  [--max-views 1|N|unlimited] [--password-stdin] [--org-only]\n"
+     "                  [--format json]\n"
+     "Prints a link <site>/s/<id>#<key> that shows the value once (or N times) until it\n"
+     "expires (5m to 30d, default 1d).  The value is encrypted here under a random key that\n"
+     "only the link holds, after '#': the server cannot read it.  --password-stdin: the\n"
+     "viewer also needs that password (read as the first line; with --value-stdin, the value\n"
+     "is the rest).  --org-only: only members of your organization may open it.\n"},
+    {"share open", cmd_share_open,
+     "arca share open LINK [--password-stdin] [--format json]\n"
+     "Opens a share link (counts a view) and prints the value.\n"},
+    {"share list", cmd_share_list,
+     "arca share list [--format json]\n"
+     "Your active shares: id, created, expires, views left (never the value).\n"},
+    {"share revoke", cmd_share_revoke,
+     "arca share revoke ID\n"
+     "Deletes a share now (yours, or any of your organization's as its admin).\n"},
+    {"share policy", cmd_share_policy,
+     "arca share policy [--max-lifetime 30d] [--anonymous on|off] [--format json]\n"
+     "Shows the organization's rules for shares; its admins change them: the longest lifetime\n"
+     "and whether shares may be opened without an account (off: members only).\n"},
     {"init", cmd_init,
      "arca init --project-id ID\n"
      "Writes .arca.json in the current directory so later commands use this project.\n"},
@@ -268,8 +316,9 @@ static const struct command commands[] = {
      "Prints every matching record as one JSON line.\n"},
     {"audit-logs verify", cmd_audit_logs_verify,
      "arca audit-logs verify [--format json]\n"
-     "Checks the audit log's hash chain (organization admins); exit 8 if it was tampered "
-     "with.\n"},
+     "Checks the audit log's hash chain (organization admins), across root key rotations;\n"
+     "exit 8 if it was tampered with, or written by a server with another root key (told\n"
+     "apart: 'cause' is \"tampered\" or \"wrong-key\").\n"},
     {"import", cmd_import,
      "arca import FILE [flags]\n"
      "Reads a .env file (as the dotenv package does) and stores every key, all at "
@@ -329,7 +378,9 @@ int main(int argc, char **argv)
         return argc < 2 ? EXIT_USAGE : EXIT_OK;
     }
     if (streq(argv[1], "version") || streq(argv[1], "--version")) {
-        printf("arca %s\n", ARCA_VERSION);
+        printf("arca %s\nschema version %d (the store's; 'arca server' migrates an older one)\n"
+               "build %s\n",
+               ARCA_VERSION, store_schema_version(), ARCA_BUILD);
         return EXIT_OK;
     }
     for (size_t i = 0; i < ELEMENTSOF(commands); i++) {

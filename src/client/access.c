@@ -707,7 +707,11 @@ int arca_role_delete(struct arca *a, const char *project_id, const char *slug)
 /* --- key rotation -------------------------------------------------------- */
 
 /* Re-encrypts the record o[field] (base64, or null) of one version under
- * new_key into out[field]. */
+ * new_key into out[field].  A personal override sealed to its owner is not
+ * under the project key: it goes back as it came (the rotating admin cannot
+ * open another user's, and needs not); one under the project key (written
+ * through the raw routes, or before overrides were sealed to their owners)
+ * stays under it, readable by the server as before. */
 static int reseal_field(struct arca *a, const struct client_scope *s, const uint8_t *old_key,
                         const uint8_t *new_key, const char *key, const char *field, const json_t *o,
                         json_t *out)
@@ -722,6 +726,8 @@ static int reseal_field(struct arca *a, const struct client_scope *s, const uint
                    : 0;
     if (r < 0)
         return client_error(a, -EPROTO, "the arca server sent a malformed '%s'", field);
+    if (*s->owner && client_record_kind(b64) == SEAL_RECORD_OWNER)
+        return client_set_str(out, field, b64) < 0 ? client_error(a, -ENOMEM, "out of memory") : 0;
     r = client_record_open(a, s, old_key, key, field, b64, &plain);
     if (r < 0)
         return r;
@@ -828,7 +834,8 @@ int arca_project_rotate_key(struct arca *a, const char *project_id, size_t *ret_
         if (client_scope_check(a, &in, &s) < 0 || !name_key_valid(key) ||
             wire_get_str(v, "owner", CLIENT_ID_MAX, &owner) == -EINVAL)
             return client_error(a, -EPROTO, "the arca server sent an invalid secret location");
-        s.owner = owner; /* a personal override: its owner is in its records' AD */
+        s.owner = owner;      /* a personal override: its owner is in its records' AD */
+        s.project_key = true; /* one under the project key stays so (reseal_field) */
 
         json_t *o = json_object();
         if (!o || json_array_append_new(out_versions, o) < 0 ||

@@ -1140,6 +1140,7 @@ int client_scope_check(struct arca *a, const struct arca_scope *in, struct clien
     out->project_id = in->project_id;
     out->environment = in->environment;
     out->flags = in->flags;
+    out->project_key = false;
     out->owner = "";
     if (in->flags & ARCA_PERSONAL) {
         if (a->kind != ARCA_SESSION_USER || !a->user_id)
@@ -1211,8 +1212,24 @@ int client_check_key(struct arca *a, const char *key)
     return 0;
 }
 
+/* Whether s's records are the caller's own personal overrides, which the
+ * caller seals under its owner key (seal_owner_key): a user with a key pair. */
+static bool scope_mine(const struct arca *a, const struct client_scope *s)
+{
+    return *s->owner && !s->project_key && a->user_id && a->sk && streq(s->owner, a->user_id);
+}
+
+int client_record_kind(const char *b64)
+{
+    _cleanup_buf_ struct buf rec = BUF_INIT;
+    int r = b64_decode(&rec, b64, strlen(b64), B64_STD);
+
+    return r < 0 ? r : seal_record_kind(rec.ptr, rec.len);
+}
+
 /* Opens the base64 record b64 of field ("value" or "comment") of secret key into
- * a NUL-terminated string.  OWNED, SECRET (string_wipe_free). */
+ * a NUL-terminated string.  OWNED, SECRET (string_wipe_free).  An owner-sealed
+ * record opens only with the caller's owner key, in the caller's own scope. */
 int client_record_open(struct arca *a, const struct client_scope *s, const uint8_t *pkey,
                        const char *key, const char *field, const char *b64, char **ret)
 {
@@ -1235,8 +1252,17 @@ int client_record_open(struct arca *a, const struct client_scope *s, const uint8
     r = b64_decode(&rec, b64, strlen(b64), B64_STD);
     if (r == -ENOMEM)
         return client_error(a, r, "out of memory");
-    if (r >= 0)
+    if (r >= 0 && seal_record_kind(rec.ptr, rec.len) == SEAL_RECORD_OWNER) {
+        uint8_t okey[SEAL_KEY_BYTES];
+        if (!scope_mine(a, s))
+            return client_error(a, -EBADMSG,
+                                "'%s' is another user's personal override, sealed to them", key);
+        seal_owner_key(a->sk, s->project_id, okey);
+        r = seal_owner_record_decrypt(okey, &ad, rec.ptr, rec.len, &plain);
+        seal_wipe(okey, sizeof(okey));
+    } else if (r >= 0) {
         r = seal_record_decrypt(pkey, &ad, rec.ptr, rec.len, &plain);
+    }
     if (r == -ENOMEM)
         return client_error(a, r, "out of memory");
     if (r < 0)
@@ -1602,6 +1628,11 @@ static int secret_unchanged(struct arca *a, const struct client_scope *s, const 
         return r;
     }
     bool same = false;
+    const char *b64 = NULL;
+    /* an override of the caller's still under the project key is rewritten sealed to them */
+    if (r >= 0 && scope_mine(a, s) && wire_get_str(o, "value", CLIENT_B64_MAX, &b64) == 0 &&
+        client_record_kind(b64) != SEAL_RECORD_OWNER)
+        r = -EAGAIN;
     if (r >= 0) {
         const char *comment = in->comment ? in->comment : "";
         size_t vlen = strlen(in->value), clen = strlen(comment);
@@ -1627,8 +1658,14 @@ int client_record_to_json(struct arca *a, json_t *obj, const struct client_scope
         .field = f,
     };
     int r = seal_ad_field(s->owner, field, f, sizeof(f));
-    if (r >= 0)
+    if (r >= 0 && scope_mine(a, s)) { /* an override of the caller's: for their eyes only */
+        uint8_t okey[SEAL_KEY_BYTES];
+        seal_owner_key(a->sk, s->project_id, okey);
+        r = seal_owner_record_encrypt(okey, &ad, plain, strlen(plain), &rec);
+        seal_wipe(okey, sizeof(okey));
+    } else if (r >= 0) {
         r = seal_record_encrypt(pkey, &ad, plain, strlen(plain), &rec);
+    }
     if (r >= 0)
         r = client_set_b64(obj, field, rec.ptr, rec.len, false);
     if (r < 0)

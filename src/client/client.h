@@ -181,6 +181,8 @@ struct client_scope {
     const char *owner;            /* BORROWED: "" shared; else the user whose personal
                                    * override the records are (their AD field) */
     unsigned flags;               /* enum arca_scope_flags */
+    bool project_key;             /* seal the caller's overrides under the project key too
+                                   * (a rotation keeps each record's kind) */
 };
 int client_scope_check(struct arca *a, const struct arca_scope *in, struct client_scope *out);
 /* The start of a call on secrets: client_require_login, client_scope_check and,
@@ -192,6 +194,9 @@ json_t *client_scope_body(const struct client_scope *s);
 /* Appends /projects/<id>/secrets[/<key>]?environment=<env>&secretPath=<path>. */
 int client_secrets_path(struct arca *a, const struct client_scope *s, const char *key,
                         struct buf *out);
+/* The kind of the base64 record b64 (seal_record_kind): SEAL_RECORD_VERSION
+ * under the project key, SEAL_RECORD_OWNER sealed to its owner; < 0 malformed. */
+int client_record_kind(const char *b64);
 /* Opens the base64 record b64 of field ("value" or "comment") of secret key.
  * *ret OWNED, SECRET (client_string_free). */
 int client_record_open(struct arca *a, const struct client_scope *s, const uint8_t *pkey,

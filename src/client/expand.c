@@ -7,7 +7,9 @@
  * referenced value is itself expanded, at most REF_DEPTH_MAX references deep;
  * a cycle, an unknown environment or a missing secret is an error; "${" with
  * no closing "}" is kept as is; an expanded value holds at most
- * REF_EXPANDED_MAX bytes.  Folders other than the caller's are fetched with
+ * REF_EXPANDED_MAX bytes and resolves at most REF_RESOLVED_MAX references in
+ * all (eight levels of eight references each would otherwise be 16 million
+ * lookups for a few hundred bytes of values).  Folders other than the caller's are fetched with
  * arca_secrets_list, once per call.  A reference resolves to the caller's
  * personal override of the key where there is one (as the server's does for
  * a user), unless the scope says ARCA_SHARED_ONLY. */
@@ -22,7 +24,8 @@
 
 #define REF_DEPTH_MAX 8 /* references within references */
 #define REF_EXPANDED_MAX (256u * 1024)
-#define REF_SHOWN_MAX 200 /* characters of a reference shown in a message */
+#define REF_SHOWN_MAX 200    /* characters of a reference shown in a message */
+#define REF_RESOLVED_MAX 256 /* references resolved for one value, nested ones included */
 
 struct folder {
     char env[NAME_SLUG_MAX + 1];
@@ -34,8 +37,9 @@ struct folder {
 struct expansion {
     struct arca *a;
     const char *project_id;
-    unsigned flags;  /* the scope's ARCA_SHARED_ONLY */
-    const char *top; /* the key whose value is being expanded, for messages */
+    unsigned flags;      /* the scope's ARCA_SHARED_ONLY */
+    const char *top;     /* the key whose value is being expanded, for messages */
+    unsigned n_resolved; /* references resolved for top so far */
     struct folder *folders;
     size_t n_folders;
 };
@@ -149,6 +153,8 @@ static int resolve(struct expansion *x, const char *ref, size_t len, const struc
             return ref_fail(x, -EINVAL, ref, len, "forms a cycle");
     if (depth >= REF_DEPTH_MAX)
         return ref_fail(x, -EINVAL, ref, len, "nests references too deeply");
+    if (++x->n_resolved > REF_RESOLVED_MAX)
+        return ref_fail(x, -E2BIG, ref, len, "makes more than 256 references to expand in all");
     for (size_t i = 0; i < l->n; i++) /* the folder's own; an override comes last */
         if (streq(l->v[i].key, key) && located(&l->v[i], env, path))
             sec = &l->v[i];
@@ -221,6 +227,7 @@ int arca_secrets_expand(struct arca *a, const struct arca_scope *scope, struct a
             continue;
         buf_init_secret(&out, REF_EXPANDED_MAX);
         x.top = l->v[i].key;
+        x.n_resolved = 0;
         r = expand(&x, l->v[i].value, strlen(l->v[i].value), &me, 0, &out);
         if (r < 0)
             goto out;

@@ -497,6 +497,8 @@ int arca_audit_logs_verify(struct arca *a, struct arca_audit_verify **ret)
         if (wire_get_int(answer, "firstBadSeq", &seq) == 0)
             v->first_bad_seq = seq;
         r = dup_or_empty(answer, "reason", &v->reason);
+        const char *cause = json_string_value(json_object_get(answer, "cause"));
+        v->wrong_key = cause && streq(cause, "wrong-key");
     }
     if (r < 0) {
         arca_audit_verify_free(v);

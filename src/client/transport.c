@@ -216,6 +216,7 @@ static int map_http_error(struct arca *a, long status)
     _cleanup_json_ json_t *err = NULL;
     char msg[TRANSPORT_SERVER_MSG_MAX + 1] = "";
     char req_id[65] = "";
+    bool unavailable = false; /* arca's own 503, not a proxy's */
 
     if (wire_parse(t->response.ptr ? t->response.ptr : "", t->response.len, &err, NULL) >= 0 &&
         json_is_object(err)) {
@@ -224,6 +225,8 @@ static int map_http_error(struct arca *a, long status)
             copy_server_message(s, msg, sizeof(msg));
         if (wire_get_str(err, "reqId", 0, &s) >= 0)
             copy_server_message(s, req_id, sizeof(req_id));
+        unavailable = status == 503 && wire_get_str(err, "error", 0, &s) >= 0 &&
+                      streq(s, "ServiceUnavailable");
     }
     if (!msg[0])
         snprintf(msg, sizeof(msg), "the arca server answered HTTP %ld", status);
@@ -257,9 +260,13 @@ static int map_http_error(struct arca *a, long status)
         return client_error(a, -EAGAIN, "rate limited: %s", msg);
     }
     default:
-        r = status >= 500 && status <= 599 ? -EIO : -EPROTO;
+        r = unavailable ? -ENOTCONN : status >= 500 && status <= 599 ? -EIO : -EPROTO;
         break;
     }
+    if (r == -ENOTCONN)
+        return client_error(a, r,
+                            "the arca server answered 503: %s (request %s); try again shortly", msg,
+                            req_id[0] ? req_id : "unknown");
     if (r == -EIO && req_id[0])
         return client_error(a, r, "%s (request %s)", msg, req_id);
     return client_error(a, r, "%s", msg);

@@ -13,6 +13,9 @@
  *   record AD       "arca.record.v1" 00 project_id 00 environment 00 path 00 key 00 field
  *                   (no trailing 00; fields are C strings, so the encoding is injective)
  *   box AD          "arca.box.v1" 00 label
+ *   owner key       BLAKE2b-256 keyed with the user's X25519 secret key (32 bytes), no salt,
+ *                   personal "arca-owner-key" 00 00 (16 bytes), over the project id;
+ *                   owner-sealed records: the record format with first byte 0x02
  *   AEAD            crypto_aead_xchacha20poly1305_ietf (= XChaCha20-Poly1305,
  * draft-irtf-cfrg-xchacha) password        Argon2id v1.3, t = opslimit, m = memlimit / 1024 KiB, p
  * = 1, 64-byte output: [0..32) auth key, [32..64) KEK secret          BLAKE2b-512, no key, salt 0,
@@ -44,6 +47,7 @@
 /* 16 bytes each, the trailing NUL included: BLAKE2b's personal field size. */
 static const uint8_t personal_secret[crypto_generichash_blake2b_PERSONALBYTES] = "arca-secret-kdf";
 static const uint8_t personal_token[crypto_generichash_blake2b_PERSONALBYTES] = "arca-token-hash";
+static const uint8_t personal_owner[crypto_generichash_blake2b_PERSONALBYTES] = "arca-owner-key";
 
 int seal_init(void)
 {
@@ -127,10 +131,11 @@ static void buf_commit(struct buf *out, size_t n)
     out->ptr[out->len] = '\0';
 }
 
-/* The record format over an already built AD: version, nonce, ciphertext||tag. */
-static int record_seal(const uint8_t key[SEAL_KEY_BYTES], const uint8_t *ad, size_t ad_len,
-                       const uint8_t nonce[SEAL_NONCE_BYTES], const void *plain, size_t len,
-                       struct buf *out)
+/* The record format over an already built AD: version (the kind of key), nonce,
+ * ciphertext||tag. */
+static int record_seal_kind(uint8_t kind, const uint8_t key[SEAL_KEY_BYTES], const uint8_t *ad,
+                            size_t ad_len, const uint8_t nonce[SEAL_NONCE_BYTES], const void *plain,
+                            size_t len, struct buf *out)
 {
     unsigned long long clen;
     uint8_t *p;
@@ -147,7 +152,7 @@ static int record_seal(const uint8_t key[SEAL_KEY_BYTES], const uint8_t *ad, siz
         return r;
 
     p = (uint8_t *)out->ptr + out->len;
-    p[0] = SEAL_RECORD_VERSION;
+    p[0] = kind;
     memcpy(p + 1, nonce, SEAL_NONCE_BYTES);
     if (crypto_aead_xchacha20poly1305_ietf_encrypt(p + 1 + SEAL_NONCE_BYTES, &clen, plain, len, ad,
                                                    ad_len, NULL, nonce, key) != 0) {
@@ -158,8 +163,15 @@ static int record_seal(const uint8_t key[SEAL_KEY_BYTES], const uint8_t *ad, siz
     return 0;
 }
 
-static int record_open(const uint8_t key[SEAL_KEY_BYTES], const uint8_t *ad, size_t ad_len,
-                       const void *rec, size_t len, struct buf *out)
+static int record_seal(const uint8_t key[SEAL_KEY_BYTES], const uint8_t *ad, size_t ad_len,
+                       const uint8_t nonce[SEAL_NONCE_BYTES], const void *plain, size_t len,
+                       struct buf *out)
+{
+    return record_seal_kind(SEAL_RECORD_VERSION, key, ad, ad_len, nonce, plain, len, out);
+}
+
+static int record_open_kind(uint8_t kind, const uint8_t key[SEAL_KEY_BYTES], const uint8_t *ad,
+                            size_t ad_len, const void *rec, size_t len, struct buf *out)
 {
     const uint8_t *c = rec;
     unsigned long long mlen;
@@ -169,7 +181,7 @@ static int record_open(const uint8_t key[SEAL_KEY_BYTES], const uint8_t *ad, siz
 
     if (!key || !out)
         return -EINVAL;
-    if (!rec || len < SEAL_RECORD_OVERHEAD || c[0] != SEAL_RECORD_VERSION)
+    if (!rec || len < SEAL_RECORD_OVERHEAD || c[0] != kind)
         return -EBADMSG;
 
     n = len - SEAL_RECORD_OVERHEAD;
@@ -190,18 +202,50 @@ static int record_open(const uint8_t key[SEAL_KEY_BYTES], const uint8_t *ad, siz
     return 0;
 }
 
+static int record_open(const uint8_t key[SEAL_KEY_BYTES], const uint8_t *ad, size_t ad_len,
+                       const void *rec, size_t len, struct buf *out)
+{
+    return record_open_kind(SEAL_RECORD_VERSION, key, ad, ad_len, rec, len, out);
+}
+
+/* A record of the given kind (first byte) under key, bound to ad; nonce NULL
+ * draws a random one. */
+static int record_encrypt_ad(uint8_t kind, const uint8_t key[SEAL_KEY_BYTES],
+                             const struct seal_ad *ad, const uint8_t *nonce, const void *plain,
+                             size_t len, struct buf *out)
+{
+    uint8_t adb[SEAL_AD_MAX], rnd[SEAL_NONCE_BYTES];
+    size_t ad_len;
+    int r = ad_record(adb, &ad_len, ad);
+
+    if (r < 0)
+        return r;
+    if (!nonce) {
+        randombytes_buf(rnd, sizeof(rnd));
+        nonce = rnd;
+    }
+    return record_seal_kind(kind, key, adb, ad_len, nonce, plain, len, out);
+}
+
+static int record_decrypt_ad(uint8_t kind, const uint8_t key[SEAL_KEY_BYTES],
+                             const struct seal_ad *ad, const void *rec, size_t len, struct buf *out)
+{
+    uint8_t adb[SEAL_AD_MAX];
+    size_t ad_len;
+    int r = ad_record(adb, &ad_len, ad);
+
+    if (r < 0)
+        return r;
+    return record_open_kind(kind, key, adb, ad_len, rec, len, out);
+}
+
 int seal_record_encrypt_with_nonce(const uint8_t key[SEAL_KEY_BYTES], const struct seal_ad *ad,
                                    const uint8_t nonce[SEAL_NONCE_BYTES], const void *plain,
                                    size_t len, struct buf *out)
 {
-    uint8_t adb[SEAL_AD_MAX];
-    size_t ad_len;
-    int r;
-
-    r = ad_record(adb, &ad_len, ad);
-    if (r < 0)
-        return r;
-    return record_seal(key, adb, ad_len, nonce, plain, len, out);
+    if (!nonce)
+        return -EINVAL;
+    return record_encrypt_ad(SEAL_RECORD_VERSION, key, ad, nonce, plain, len, out);
 }
 
 int seal_ad_field(const char *owner, const char *field, char *out, size_t size)
@@ -215,23 +259,53 @@ int seal_ad_field(const char *owner, const char *field, char *out, size_t size)
 int seal_record_encrypt(const uint8_t key[SEAL_KEY_BYTES], const struct seal_ad *ad,
                         const void *plain, size_t len, struct buf *out)
 {
-    uint8_t nonce[SEAL_NONCE_BYTES];
-
-    randombytes_buf(nonce, sizeof(nonce));
-    return seal_record_encrypt_with_nonce(key, ad, nonce, plain, len, out);
+    return record_encrypt_ad(SEAL_RECORD_VERSION, key, ad, NULL, plain, len, out);
 }
 
 int seal_record_decrypt(const uint8_t key[SEAL_KEY_BYTES], const struct seal_ad *ad,
                         const void *rec, size_t len, struct buf *out)
 {
-    uint8_t adb[SEAL_AD_MAX];
-    size_t ad_len;
-    int r;
+    return record_decrypt_ad(SEAL_RECORD_VERSION, key, ad, rec, len, out);
+}
 
-    r = ad_record(adb, &ad_len, ad);
-    if (r < 0)
-        return r;
-    return record_open(key, adb, ad_len, rec, len, out);
+int seal_record_kind(const void *rec, size_t len)
+{
+    const uint8_t *c = rec;
+
+    if (!rec || len < SEAL_RECORD_OVERHEAD ||
+        (c[0] != SEAL_RECORD_VERSION && c[0] != SEAL_RECORD_OWNER))
+        return -EBADMSG;
+    return c[0];
+}
+
+void seal_owner_key(const uint8_t sk[SEAL_SK_BYTES], const char *project_id,
+                    uint8_t out[SEAL_KEY_BYTES])
+{
+    crypto_generichash_blake2b_salt_personal(out, SEAL_KEY_BYTES, (const uint8_t *)project_id,
+                                             strlen(project_id), sk, SEAL_SK_BYTES, NULL,
+                                             personal_owner);
+}
+
+int seal_owner_record_encrypt_with_nonce(const uint8_t owner_key[SEAL_KEY_BYTES],
+                                         const struct seal_ad *ad,
+                                         const uint8_t nonce[SEAL_NONCE_BYTES], const void *plain,
+                                         size_t len, struct buf *out)
+{
+    if (!nonce)
+        return -EINVAL;
+    return record_encrypt_ad(SEAL_RECORD_OWNER, owner_key, ad, nonce, plain, len, out);
+}
+
+int seal_owner_record_encrypt(const uint8_t owner_key[SEAL_KEY_BYTES], const struct seal_ad *ad,
+                              const void *plain, size_t len, struct buf *out)
+{
+    return record_encrypt_ad(SEAL_RECORD_OWNER, owner_key, ad, NULL, plain, len, out);
+}
+
+int seal_owner_record_decrypt(const uint8_t owner_key[SEAL_KEY_BYTES], const struct seal_ad *ad,
+                              const void *rec, size_t len, struct buf *out)
+{
+    return record_decrypt_ad(SEAL_RECORD_OWNER, owner_key, ad, rec, len, out);
 }
 
 int seal_box(const uint8_t key[SEAL_KEY_BYTES], const char *label, const void *plain, size_t len,
@@ -376,6 +450,21 @@ void seal_hash_keyed(const uint8_t key[SEAL_KEY_BYTES], const void *data, size_t
                      uint8_t out[SEAL_HASH_BYTES])
 {
     crypto_generichash(out, SEAL_HASH_BYTES, data, len, key, SEAL_KEY_BYTES);
+}
+
+void seal_share_keys(const uint8_t link_key[SEAL_KEY_BYTES], const uint8_t *kek,
+                     uint8_t access[SEAL_KEY_BYTES], uint8_t content[SEAL_KEY_BYTES])
+{
+    static const char a[] = "arca.share.access.v1", c[] = "arca.share.content.v1";
+    uint8_t k0[SEAL_KEY_BYTES];
+
+    seal_hash_keyed(link_key, a, sizeof(a) - 1, access);
+    seal_hash_keyed(link_key, c, sizeof(c) - 1, k0);
+    if (kek)
+        seal_hash_keyed(kek, k0, sizeof(k0), content);
+    else
+        memcpy(content, k0, sizeof(k0));
+    seal_wipe(k0, sizeof(k0));
 }
 
 int seal_token_new(const char *prefix, struct buf *out, uint8_t hash[SEAL_HASH_BYTES])

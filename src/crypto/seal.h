@@ -8,7 +8,8 @@
  * Record format (secret values and comments), version 1:
  *
  *   OFFSET  SIZE  DESCRIPTION
- *   0       1     format version, 0x01
+ *   0       1     format version and key: 0x01 the project key; 0x02 the owner key
+ *                 (a personal override sealed to its owner, see below)
  *   1       24    random XChaCha20 nonce
  *   25      n+16  XChaCha20-Poly1305-IETF ciphertext of the n plaintext bytes, then tag
  *
@@ -21,6 +22,14 @@
  * shared value or as another user's override.  The same format is used
  * whether the project key is held only by members (end-to-end) or also by the
  * server (server access): switching needs no migration.
+ *
+ * Owner-sealed records (first byte 0x02): arca's own clients seal a user's
+ * personal override not under the project key, which every member (and a
+ * server with server access) holds, but under the user's owner key for the
+ * project: keyed BLAKE2b-256 of the project id under the user's X25519 secret
+ * key (seal_owner_key).  Only the owner's client can derive it, so neither the
+ * server nor another member opens the override; the layout and the associated
+ * data are those above.  A project-key rotation leaves such records as they are.
  *
  * Key wrapping:
  *   - to a principal's X25519 public key: crypto_box_seal (80 bytes for a 32-byte key);
@@ -100,6 +109,27 @@ int seal_record_encrypt_with_nonce(const uint8_t key[SEAL_KEY_BYTES], const stru
                                    const uint8_t nonce[SEAL_NONCE_BYTES], const void *plain,
                                    size_t len, struct buf *out);
 
+#define SEAL_RECORD_OWNER 0x02 /* first byte of an owner-sealed record */
+
+/* The key of record rec: SEAL_RECORD_VERSION (the project key) or
+ * SEAL_RECORD_OWNER (its owner's key); -EBADMSG when it is neither, or too
+ * short to be a record.  Says nothing of whether it opens. */
+int seal_record_kind(const void *rec, size_t len);
+/* The owner key of the user with X25519 secret key sk in project_id (see
+ * above).  SECRET: wipe out after use. */
+void seal_owner_key(const uint8_t sk[SEAL_SK_BYTES], const char *project_id,
+                    uint8_t out[SEAL_KEY_BYTES]);
+/* seal_record_encrypt / _decrypt for owner-sealed records (first byte 0x02)
+ * under an owner key: decrypt refuses a record of the other kind. */
+int seal_owner_record_encrypt(const uint8_t owner_key[SEAL_KEY_BYTES], const struct seal_ad *ad,
+                              const void *plain, size_t len, struct buf *out);
+int seal_owner_record_encrypt_with_nonce(const uint8_t owner_key[SEAL_KEY_BYTES],
+                                         const struct seal_ad *ad,
+                                         const uint8_t nonce[SEAL_NONCE_BYTES], const void *plain,
+                                         size_t len, struct buf *out);
+int seal_owner_record_decrypt(const uint8_t owner_key[SEAL_KEY_BYTES], const struct seal_ad *ad,
+                              const void *rec, size_t len, struct buf *out);
+
 /* Symmetric wrapping of key material under key, bound to label. */
 int seal_box(const uint8_t key[SEAL_KEY_BYTES], const char *label, const void *plain, size_t len,
              struct buf *out);
@@ -144,6 +174,16 @@ uint64_t seal_shorthash(const uint8_t key[SEAL_SHORTHASH_KEY_BYTES], const void 
 /* Keyed BLAKE2b-256 (e.g. a deterministic decoy salt for unknown accounts). */
 void seal_hash_keyed(const uint8_t key[SEAL_KEY_BYTES], const void *data, size_t len,
                      uint8_t out[SEAL_HASH_BYTES]);
+
+/* Share links (docs/api.md): from the 32-byte key in a link's fragment, the
+ * access key an opener shows the server (it keeps only its hash) and the key
+ * that seal_box'es the value (label "share:<id>"):
+ *   access  = BLAKE2b-256(key = link_key, "arca.share.access.v1")
+ *   content = BLAKE2b-256(key = link_key, "arca.share.content.v1"), and with a
+ *             password BLAKE2b-256(key = kek, that), kek from seal_password_derive
+ * kek may be NULL (no password). */
+void seal_share_keys(const uint8_t link_key[SEAL_KEY_BYTES], const uint8_t *kek,
+                     uint8_t access[SEAL_KEY_BYTES], uint8_t content[SEAL_KEY_BYTES]);
 
 /* Streaming BLAKE2b-256 of a long input (a backup file): new, update as
  * often as needed, final writes the hash; free accepts NULL. */

@@ -63,20 +63,19 @@ void api_audit_list(struct req *r)
     struct store_audit *v = NULL;
     size_t n = 0;
     char org[STORE_ID_LEN + 1];
-    const char *project = req_query(r, "projectId"), *after = req_query(r, "after");
-    const char *limit = req_query(r, "limit");
+    const char *project = req_query(r, "projectId");
+    long long limit, after;
     bool opened = false;
     json_t *arr;
     int ret;
 
     q.event = req_query(r, "event");
     q.actor_id = req_query(r, "actor");
-    q.limit = limit ? strtoul(limit, NULL, 10) : AUDIT_PAGE_DEFAULT;
-    q.after_seq = after ? strtoll(after, NULL, 10) : 0;
-    if (q.limit == 0 || q.limit > AUDIT_PAGE_MAX) {
-        http_fail(r, 400, "'limit' must be 1 to %d", AUDIT_PAGE_MAX);
+    if (req_query_int(r, "limit", 1, AUDIT_PAGE_MAX, AUDIT_PAGE_DEFAULT, &limit) < 0 ||
+        req_query_int(r, "after", 0, INT64_MAX, 0, &after) < 0)
         return;
-    }
+    q.limit = (size_t)limit;
+    q.after_seq = after;
     if (time_param(r, "since", &q.since) < 0 || time_param(r, "until", &q.until) < 0)
         return;
     if (project) {
@@ -127,11 +126,14 @@ void api_audit_verify(struct req *r)
     }
     if (rep.ok)
         http_reply(r, 200,
-                   json_pack("{s:b, s:I, s:I, s:o}", "ok", 1, "records", (json_int_t)rep.records,
+                   json_pack("{s:b, s:I, s:I, s:I, s:o}", "ok", 1, "records",
+                             (json_int_t)rep.records, "legacyRecords", (json_int_t)rep.records_v1,
                              "headSeq", (json_int_t)rep.head_seq, "headHash",
                              hex(rep.head_hash, sizeof(rep.head_hash))));
     else
         http_reply(r, 200,
-                   json_pack("{s:b, s:I, s:I, s:s}", "ok", 0, "records", (json_int_t)rep.records,
-                             "firstBadSeq", (json_int_t)rep.first_bad_seq, "reason", rep.reason));
+                   json_pack("{s:b, s:I, s:I, s:s, s:s}", "ok", 0, "records",
+                             (json_int_t)rep.records, "firstBadSeq", (json_int_t)rep.first_bad_seq,
+                             "reason", rep.reason, "cause",
+                             rep.wrong_key ? "wrong-key" : "tampered"));
 }

@@ -264,11 +264,12 @@ static int request_org(struct req *r, const json_t *body, char out[STORE_ID_LEN 
     const char *want = NULL;
     int ret;
 
-    if (body && wire_get_str(body, "organizationId", STORE_ID_LEN, &want) == -EINVAL) {
-        http_fail(r, 400, "'organizationId' must be a string");
+    if (body && wire_get_str_or(body, "organizationId", STORE_ID_LEN, NULL, &want) < 0) {
+        http_fail(r, 400, "'organizationId' must be a string (an organization id)");
         return -EINVAL;
     }
     if (r->who.kind != PRINCIPAL_USER) {
+        audit_denied(r, &(struct audit_event){.event = "permission.denied"});
         http_fail(r, 403, "only users can do this");
         return -EACCES;
     }
@@ -299,8 +300,7 @@ int request_org_admin(struct req *r, const json_t *body, char org_id[STORE_ID_LE
     if (ret < 0)
         return ret;
     if (!streq(role, "admin")) {
-        audit_log(r, &(struct audit_event){
-                         .event = "permission.denied", .outcome = "denied", .org_id = org_id});
+        audit_denied(r, &(struct audit_event){.event = "permission.denied", .org_id = org_id});
         http_fail(r, 403, "only organization admins can do this");
         return -EACCES;
     }
@@ -581,7 +581,12 @@ void api_users_me(struct req *r)
         json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s}", "id", orgs[i].org.id, "name",
                                              orgs[i].org.name, "slug", orgs[i].org.slug, "role",
                                              orgs[i].role));
-    http_reply(r, 200, json_pack("{s:o, s:o}", "user", user_json(&u, true), "organizations", arr));
+    /* the reply carries the caller's sealed private key: key material, audited */
+    if (audit_defer(r, &(struct audit_event){.event = "user.key.read"}) == 0)
+        http_reply(r, 200,
+                   json_pack("{s:o, s:o}", "user", user_json(&u, true), "organizations", arr));
+    else
+        json_decref(arr);
     store_user_release(&u);
     store_org_memberships_free(orgs, n_orgs);
 }

@@ -51,8 +51,9 @@ static int item_seal(struct req *r, struct raw *w, const json_t *o, struct item 
     const char *v = NULL, *c = NULL;
     int ret = 0;
 
-    if (wire_get_str(o, "secretValue", SERVER_VALUE_MAX, &v) == -EINVAL ||
-        wire_get_str(o, "secretComment", SERVER_VALUE_MAX, &c) == -EINVAL || (!v && !it->exists)) {
+    if (wire_get_str_or(o, "secretValue", SERVER_VALUE_MAX, NULL, &v) < 0 ||
+        wire_get_str_or(o, "secretComment", SERVER_VALUE_MAX, NULL, &c) < 0 ||
+        (!v && !it->exists)) {
         http_fail(r, 400,
                   "'%s': 'secretValue' (at most %u bytes) is required for a new secret; "
                   "'secretComment' must be a string",
@@ -97,15 +98,15 @@ static int item_prepare(struct req *r, struct raw *w, enum batch_kind kind, bool
         http_fail(r, 400, "each item of 'secrets' needs a valid 'secretKey'");
         return -EINVAL;
     }
-    if (raw_owner(r, raw_param(r, o, "type"),
+    if (raw_owner(r, o,
                   kind == BATCH_DELETE   ? "delete"
                   : kind == BATCH_UPDATE ? "update"
                                          : "create",
                   &it->owner) < 0)
         return -EINVAL;
     if ((kind == BATCH_UPDATE &&
-         (wire_get_str(o, "secretPath", NAME_PATH_MAX, &path) == -EINVAL ||
-          wire_get_str(o, "newSecretName", NAME_KEY_MAX, &rename) == -EINVAL)) ||
+         (wire_get_str_or(o, "secretPath", NAME_PATH_MAX, NULL, &path) < 0 ||
+          wire_get_str_or(o, "newSecretName", NAME_KEY_MAX, NULL, &rename) < 0)) ||
         name_path_normalize(path && *path ? path : root, it->path, sizeof(it->path)) < 0 ||
         (rename && !name_key_valid(rename))) {
         http_fail(r, 400,
@@ -130,6 +131,8 @@ static int item_prepare(struct req *r, struct raw *w, enum batch_kind kind, bool
         http_fail(r, 400, "Secret already exist");
         return -EEXIST;
     }
+    if (it->exists && kind != BATCH_DELETE && raw_refuse_sealed(r, &it->cur))
+        return -EINVAL;
     if (!it->exists && (kind == BATCH_DELETE || (kind == BATCH_UPDATE && !upsert))) {
         http_fail(r, 404, "Secret '%s' not found in %s:%s; nothing was written", it->key,
                   w->env->slug, it->path);
@@ -159,23 +162,18 @@ static int item_prepare(struct req *r, struct raw *w, enum batch_kind kind, bool
     return 0;
 }
 
-/* The reply entry of an item once written. */
+/* The reply entry of an item once written: what this request wrote (last,
+ * its create or update), or the secret a delete removed; its value only if
+ * show. */
 static json_t *item_json(struct req *r, struct raw *w, enum batch_kind kind, struct item *it,
-                         const struct store_write *last)
+                         const struct store_write *last, int64_t at, bool show)
 {
-    struct store *st = r->srv->store;
-    struct store_secret now = {0};
-    json_t *o = NULL;
-
     snprintf(w->path, sizeof(w->path), "%s", it->path);
     if (kind == BATCH_DELETE) {
         it->cur.version = last->ret_version;
-        return raw_json(r, w, &it->cur, true);
+        return raw_json(r, w, &it->cur, show);
     }
-    if (st->ops->secret_get_of(st, w->env->id, it->path, it->target, it->owner, &now) == 0)
-        o = raw_json(r, w, &now, true);
-    store_secret_release(&now);
-    return o;
+    return raw_written_json(r, w, last, at, show);
 }
 
 static void batch(struct req *r, enum batch_kind kind)
@@ -187,7 +185,8 @@ static void batch(struct req *r, enum batch_kind kind)
     struct audit_event *ev = NULL;
     char root[NAME_PATH_MAX + 1];
     const char *mode = "failOnNotFound";
-    size_t n = 0, n_ws = 0, i;
+    size_t n = 0, n_ws = 0, n_writes, n_ev, i;
+    int64_t at = now_ms();
     int ret;
 
     if (!body || raw_open(r, body, &w) < 0)
@@ -207,7 +206,7 @@ static void batch(struct req *r, enum batch_kind kind)
     n = json_array_size(arr);
     v = calloc(n, sizeof(*v));
     ws = calloc(2 * n, sizeof(*ws));
-    ev = calloc(2 * n, sizeof(*ev));
+    ev = calloc(3 * n, sizeof(*ev));
     if (!v || !ws || !ev) {
         http_fail(r, 500, "out of memory");
         goto out;
@@ -224,7 +223,7 @@ static void batch(struct req *r, enum batch_kind kind)
             }
     }
     ret = r->srv->store->ops->secrets_write(r->srv->store, w.ctx.p.id, w.env->id, root, ws, n_ws,
-                                            r->who.id, now_ms());
+                                            r->who.id, at);
     if (raw_write_failed(r, ret, ws, n_ws))
         goto out;
     if (ret < 0) {
@@ -242,19 +241,31 @@ static void batch(struct req *r, enum batch_kind kind)
                           ws[i].key);
         ev[i].path = ws[i].path;
     }
-    if (audit_defer_n(r, ev, n_ws) < 0)
-        goto out;
+    /* values go back only where the caller may read them: each such reply
+     * entry is a read, audited as one */
+    n_ev = n_writes = n_ws;
     out = json_array();
     for (i = 0, n_ws = 0; i < n; i++) {
+        bool show;
+
         n_ws += kind == BATCH_DELETE || v[i].target == v[i].key ? 1 : 2;
-        o = item_json(r, &w, kind, &v[i], &ws[n_ws - 1]);
+        snprintf(w.path, sizeof(w.path), "%s", v[i].path);
+        show = raw_may_read(r, &w);
+        o = item_json(r, &w, kind, &v[i], &ws[n_ws - 1], at, show);
         if (!o) {
-            http_fail(r, 500, "cannot read back secret '%s'", v[i].target);
+            audit_defer_n(r, ev, n_writes); /* stored all the same; nothing was shown */
+            if (!r->status)
+                http_fail(r, 500, "cannot show secret '%s'", v[i].target);
             goto out;
         }
         json_array_append_new(out, o);
+        if (show) {
+            ev[n_ev] = raw_event(&w, "secret.read", v[i].target);
+            ev[n_ev++].path = v[i].path;
+        }
     }
-    http_reply(r, 200, json_pack("{s:O}", "secrets", out));
+    if (audit_defer_n(r, ev, n_ev) == 0)
+        http_reply(r, 200, json_pack("{s:O}", "secrets", out));
 out:
     json_decref(out);
     free(ev);

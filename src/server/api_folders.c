@@ -44,16 +44,6 @@ static bool is_native(struct req *r)
     return startswith(r->path, "/api/arca/");
 }
 
-/* A string argument: from the body when there is one, else the query. */
-static const char *arg(struct req *r, const json_t *body, const char *name)
-{
-    const char *v = NULL;
-
-    if (body)
-        return wire_get_str(body, name, NAME_PATH_MAX, &v) == 0 ? v : NULL;
-    return req_query(r, name);
-}
-
 /* The request's JSON body, or NULL (replied 400) when the method has one and it
  * is malformed; *ok tells the two apart. */
 static json_t *body_of(struct req *r, bool *ok)
@@ -87,16 +77,21 @@ static const struct store_env *env_by_id(const struct store_project *p, const ch
  * Replies and returns < 0 on failure. */
 static int fscope_open(struct req *r, const json_t *body, const char *project_id, struct fscope *s)
 {
-    const char *env = arg(r, body, "environment"), *path = arg(r, body, "path");
+    const char *env, *path, *dir;
+    const char *pid_name = startswith(r->path, "/api/v2/") ? "projectId" : "workspaceId";
 
-    if (!project_id)
-        project_id = is_native(r)                      ? req_param(r, 0)
-                     : startswith(r->path, "/api/v2/") ? arg(r, body, "projectId")
-                                                       : arg(r, body, "workspaceId");
+    if (req_arg(r, body, "environment", NAME_PATH_MAX, &env) < 0 ||
+        req_arg(r, body, "path", NAME_PATH_MAX, &path) < 0 ||
+        req_arg(r, body, "directory", NAME_PATH_MAX, &dir) < 0)
+        return -EINVAL;
+    if (!project_id && is_native(r))
+        project_id = req_param(r, 0);
+    else if (!project_id && req_arg(r, body, pid_name, NAME_PATH_MAX, &project_id) < 0)
+        return -EINVAL;
     if (!project_id && r->who.kind == PRINCIPAL_SERVICE)
         project_id = r->who.project_id;
     if (!path || !*path)
-        path = arg(r, body, "directory");
+        path = dir;
     if (!project_id || !env) {
         http_fail(r, 400, "Missing project id or environment");
         return -EINVAL;
@@ -173,11 +168,12 @@ void api_folders_list(struct req *r)
     struct fscope s = {0};
     struct store_folder *v = NULL;
     size_t n = 0;
-    bool ok, recursive = streq(req_query(r, "recursive") ?: "", "true");
+    bool ok, recursive;
     json_t *body = body_of(r, &ok), *arr;
     int ret;
 
-    if (!ok || fscope_open(r, body, NULL, &s) < 0)
+    if (!ok || req_query_bool(r, "recursive", false, &recursive) < 0 ||
+        fscope_open(r, body, NULL, &s) < 0)
         return;
     if (fscope_can_see(r, &s, s.path) < 0)
         goto out;

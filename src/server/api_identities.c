@@ -199,12 +199,18 @@ static int identity_open(struct req *r, bool self_ok, struct store_identity *ret
     if (rc == 0 && org_role_of(r, ret->org_id, role) == 0) {
         if (streq(role, "admin"))
             return 0;
-        store_identity_release(ret);
+        audit_denied(r, &(struct audit_event){.event = "permission.denied", .org_id = ret->org_id});
         http_fail(r, 403, "only organization admins can do this");
+        store_identity_release(ret);
         return -EACCES;
     }
     store_identity_release(ret);
-    http_fail(r, rc < 0 && rc != -ENOENT ? 503 : 404, "identity '%.64s' not found", id);
+    if (rc < 0 && rc != -ENOENT) {
+        http_fail(r, 503, "store failure reading identity '%.64s' (%d)", id, rc);
+    } else {
+        audit_denied(r, &(struct audit_event){.event = "permission.denied"});
+        http_fail(r, 404, "identity '%.64s' not found", id);
+    }
     return -ENOENT;
 }
 
@@ -549,6 +555,9 @@ void api_service_tokens_create(struct req *r)
     if (project_open(r, req_param(r, 0), &ctx) < 0)
         return;
     if (r->who.kind == PRINCIPAL_SERVICE) {
+        audit_denied(r, &(struct audit_event){.event = "permission.denied",
+                                              .org_id = ctx.p.org_id,
+                                              .project_id = ctx.p.id});
         http_fail(r, 403, "a service token cannot create service tokens");
         goto out;
     }
@@ -695,8 +704,12 @@ void api_service_token_self(struct req *r)
     }
     if (service_token_self(r, &t) < 0)
         return;
-    http_reply(r, 200,
-               json_pack("{s:o, s:o}", "serviceTokenData", service_token_json(&t),
-                         "encryptedProjectKey", json_b64(t.wrapped_key.ptr, t.wrapped_key.len)));
+    /* the project key sealed to the token's key part: key material, audited */
+    if (audit_defer(r, &(struct audit_event){.event = "service-token.key.read",
+                                             .project_id = t.project_id}) == 0)
+        http_reply(r, 200,
+                   json_pack("{s:o, s:o}", "serviceTokenData", service_token_json(&t),
+                             "encryptedProjectKey",
+                             json_b64(t.wrapped_key.ptr, t.wrapped_key.len)));
     store_service_token_release(&t);
 }

@@ -421,7 +421,7 @@ void api_project_versions(struct req *r)
     struct store_version_ref *v = NULL;
     struct store_member *m = NULL;
     size_t n = 0, n_m = 0;
-    json_t *versions, *members;
+    json_t *versions, *members, *meta;
     int ret;
 
     if (open_admin(r, &ctx) < 0)
@@ -450,7 +450,20 @@ void api_project_versions(struct req *r)
                                                  m[i].principal_type, "publicKey", blob_json(&pk)));
         store_blob_release(&pk);
     }
-    http_reply(r, 200, json_pack("{s:o, s:o}", "versions", versions, "members", members));
+    /* every stored record of the project, ciphertext: audited as a read,
+     * served only once the record is durable */
+    meta = json_pack("{s:I}", "versions", (json_int_t)n);
+    ret = audit_defer(r, &(struct audit_event){.event = "project.versions",
+                                               .org_id = ctx.p.org_id,
+                                               .project_id = ctx.p.id,
+                                               .metadata = meta});
+    json_decref(meta);
+    if (ret == 0) {
+        http_reply(r, 200, json_pack("{s:o, s:o}", "versions", versions, "members", members));
+    } else {
+        json_decref(versions);
+        json_decref(members);
+    }
 out:
     store_version_refs_free(v, n);
     store_members_free(m, n_m);
@@ -508,11 +521,12 @@ void api_project_rotate_key(struct req *r)
             goto out;
         }
         v[i].version = version;
-        if (json_is_string(json_object_get(it, "value")) &&
+        /* null (a deletion) or a record: another type is refused, not taken for null */
+        if (json_object_get(it, "value") && !json_is_null(json_object_get(it, "value")) &&
             req_b64_field(r, it, "value", SEAL_RECORD_OVERHEAD,
                           SERVER_VALUE_MAX + SEAL_RECORD_OVERHEAD, bv) < 0)
             goto out;
-        if (json_is_string(json_object_get(it, "comment")) &&
+        if (json_object_get(it, "comment") && !json_is_null(json_object_get(it, "comment")) &&
             req_b64_field(r, it, "comment", SEAL_RECORD_OVERHEAD,
                           SERVER_VALUE_MAX + SEAL_RECORD_OVERHEAD, bc) < 0)
             goto out;

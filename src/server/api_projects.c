@@ -60,6 +60,20 @@ static int load_policy(struct req *r, struct project_ctx *ctx)
     return ret;
 }
 
+/* Records a request for a project the caller is not in (or that does not
+ * exist: the same record, no oracle), under that project's id if it is one. */
+static void project_denied(struct req *r, const char *project_id)
+{
+    json_t *meta = json_pack("{s:s, s:s, s:s%}", "reason", "not a member of the project", "method",
+                             r->method, "request", r->path, strnlen(r->path, 256));
+
+    audit_denied(
+        r, &(struct audit_event){.event = "permission.denied",
+                                 .project_id = name_uuid_valid(project_id) ? project_id : NULL,
+                                 .metadata = meta});
+    json_decref(meta);
+}
+
 int project_open(struct req *r, const char *project_id, struct project_ctx *ctx)
 {
     struct store *s = r->srv->store;
@@ -68,6 +82,7 @@ int project_open(struct req *r, const char *project_id, struct project_ctx *ctx)
     memset(ctx, 0, sizeof(*ctx));
     if (!name_uuid_valid(project_id) ||
         (r->who.kind == PRINCIPAL_SERVICE && !streq(project_id, r->who.project_id))) {
+        project_denied(r, project_id);
         http_fail(r, 404, "project '%.64s' not found", project_id);
         return -ENOENT;
     }
@@ -84,6 +99,7 @@ int project_open(struct req *r, const char *project_id, struct project_ctx *ctx)
     }
     if (ret == -ENOENT) {
         /* not a member looks the same as no project */
+        project_denied(r, project_id);
         http_fail(r, 404, "project '%s' not found", project_id);
         return ret;
     }
@@ -115,13 +131,12 @@ int project_allows(struct req *r, struct project_ctx *ctx, int subject, unsigned
     if (project_can(r, ctx, subject, action, env, path))
         return 0;
     meta = json_pack("{s:s, s:s, s:s}", "subject", sname, "action", aname, "role", ctx->m.role);
-    audit_log(r, &(struct audit_event){.event = "permission.denied",
-                                       .outcome = "denied",
-                                       .org_id = ctx->p.org_id,
-                                       .project_id = ctx->p.id,
-                                       .environment = env,
-                                       .path = path,
-                                       .metadata = meta});
+    audit_denied(r, &(struct audit_event){.event = "permission.denied",
+                                          .org_id = ctx->p.org_id,
+                                          .project_id = ctx->p.id,
+                                          .environment = env,
+                                          .path = path,
+                                          .metadata = meta});
     json_decref(meta);
     if (env)
         http_fail(r, 403, "you are not allowed to %s %s in %.64s:%.200s (role '%s')", aname, sname,
@@ -213,6 +228,7 @@ void api_projects_create(struct req *r)
         request_org_member(r, body, p.org_id) < 0)
         return;
     if (r->who.kind != PRINCIPAL_USER) {
+        audit_denied(r, &(struct audit_event){.event = "permission.denied"});
         http_fail(r, 403, "only users can create projects");
         return;
     }
@@ -254,7 +270,11 @@ void api_projects_get(struct req *r)
         return;
     if (r->who.kind == PRINCIPAL_SERVICE)
         http_reply(r, 200, json_pack("{s:o}", "project", project_json(&ctx.p)));
-    else
+    else if (!ctx.m.wrapped_key.len ||
+             audit_defer(r, &(struct audit_event){.event = "project.key.read",
+                                                  .org_id = ctx.p.org_id,
+                                                  .project_id = ctx.p.id}) == 0)
+        /* the project key sealed to the caller: key material, audited */
         http_reply(r, 200,
                    json_pack("{s:o, s:{s:s, s:o}}", "project", project_json(&ctx.p), "membership",
                              "role", ctx.m.role, "encryptedProjectKey",
@@ -264,8 +284,7 @@ void api_projects_get(struct req *r)
     project_release(&ctx);
 }
 
-/* The label a project's server-access key copy is sealed under. */
-static void server_key_label(const char *project_id, char *out, size_t size)
+void project_server_key_label(const char *project_id, char *out, size_t size)
 {
     snprintf(out, size, "server-access:%s", project_id);
 }
@@ -275,7 +294,7 @@ int project_seal_server_key(struct req *r, const char *project_id, const uint8_t
 {
     char label[64];
 
-    server_key_label(project_id, label, sizeof(label));
+    project_server_key_label(project_id, label, sizeof(label));
     if (seal_box(r->srv->root_key, label, key, SEAL_KEY_BYTES, out) < 0) {
         http_fail(r, 500, "cannot seal the project key");
         return -EIO;
@@ -296,7 +315,7 @@ int project_server_key(struct req *r, const struct project_ctx *ctx, uint8_t *re
         return -EACCES;
     }
     buf_init_secret(&key, 0);
-    server_key_label(ctx->p.id, label, sizeof(label));
+    project_server_key_label(ctx->p.id, label, sizeof(label));
     if (seal_unbox(r->srv->root_key, label, ctx->p.server_key.ptr, ctx->p.server_key.len, &key) <
             0 ||
         key.len != SEAL_KEY_BYTES) {
@@ -322,8 +341,9 @@ static bool key_matches(struct req *r, const struct project_ctx *ctx, const uint
     if (r->srv->store->ops->project_versions(r->srv->store, ctx->p.id, &v, &n) < 0)
         return false;
     for (size_t i = 0; i < n; i++) {
-        if (v[i].value.len == 0)
-            continue;
+        if (v[i].value.len == 0 ||
+            seal_record_kind(v[i].value.ptr, v[i].value.len) == SEAL_RECORD_OWNER)
+            continue; /* a tombstone, or a personal override not under the project key */
         char field[SEAL_FIELD_MAX];
         struct seal_ad ad = {ctx->p.id, v[i].environment, v[i].path, v[i].key, field};
         ok = seal_ad_field(v[i].owner_id, "value", field, sizeof(field)) == 0 &&

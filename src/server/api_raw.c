@@ -11,7 +11,11 @@
  * Personal overrides (type=personal) belong to one user: only a user makes,
  * reads or deletes them, and only their own.  Their records are sealed with
  * the owner in the associated data (seal_ad_field).  For a user, references
- * resolve to the user's override where one exists (raw.owner). */
+ * resolve to the user's override where one exists (raw.owner).  An override
+ * written by arca's own client is sealed to its owner (seal_owner_key): the
+ * server cannot open it, so these routes pass it over (lists and references
+ * show the shared value, a get of it answers 404, an update 400; a delete
+ * works). */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -29,6 +33,9 @@
 #define HIDDEN_VALUE "<hidden-by-infisical>"
 
 #define REF_DEPTH_MAX 8 /* references within references */
+/* references resolved for one value, nested ones included: eight levels of
+ * eight would otherwise be 16 million store reads for a few hundred bytes */
+#define REF_RESOLVED_MAX 256
 #define REF_EXPANDED_MAX (256u * 1024)
 
 void raw_release(struct raw *w)
@@ -42,24 +49,27 @@ static bool is_v4(struct req *r)
     return startswith(r->path, "/api/v4/");
 }
 
-/* A parameter from the JSON body of writes or the query of reads. */
-const char *raw_param(struct req *r, const json_t *body, const char *name)
-{
-    if (body) {
-        const char *v = NULL;
-        return wire_get_str(body, name, NAME_PATH_MAX, &v) == 0 ? v : NULL;
-    }
-    return req_query(r, name);
-}
+/* The boolean query flags of these routes: "true" or "false" (checked once by
+ * raw_open, then read with flag()). */
+static const char *const flag_names[] = {
+    "viewSecretValue", "expandSecretReferences", "recursive",
+    "includeImports",  "include_imports",        "includePersonalOverrides",
+};
 
 /* Opens project (workspaceId / projectId), environment and secretPath, and the
  * project key.  Replies and returns < 0 on failure. */
 int raw_open(struct req *r, const json_t *body, struct raw *w)
 {
-    const char *pid = raw_param(r, body, is_v4(r) ? "projectId" : "workspaceId");
-    const char *env = raw_param(r, body, "environment");
-    const char *path = raw_param(r, body, "secretPath");
+    const char *pid, *env, *path;
+    bool b;
 
+    if (req_arg(r, body, is_v4(r) ? "projectId" : "workspaceId", NAME_PATH_MAX, &pid) < 0 ||
+        req_arg(r, body, "environment", NAME_PATH_MAX, &env) < 0 ||
+        req_arg(r, body, "secretPath", NAME_PATH_MAX, &path) < 0)
+        return -EINVAL;
+    for (size_t i = 0; i < ELEMENTSOF(flag_names); i++)
+        if (req_query_bool(r, flag_names[i], false, &b) < 0)
+            return -EINVAL;
     if (!pid && r->who.kind == PRINCIPAL_SERVICE)
         pid = r->who.project_id;
     if (!pid || !env) {
@@ -121,6 +131,22 @@ static int open_at(const struct raw *w, const char *env, const char *path, const
     return seal_record_decrypt(w->key, &ad, rec->ptr, rec->len, out);
 }
 
+bool raw_sealed_to_owner(const struct store_secret *sec)
+{
+    return *sec->owner_id && seal_record_kind(sec->value.ptr, sec->value.len) == SEAL_RECORD_OWNER;
+}
+
+bool raw_refuse_sealed(struct req *r, const struct store_secret *sec)
+{
+    if (!raw_sealed_to_owner(sec))
+        return false;
+    http_fail(r, 400,
+              "'%s' is a personal override sealed to its owner by arca's own client: the "
+              "server cannot read or change it (use 'arca secrets set --personal', or delete it)",
+              sec->key);
+    return true;
+}
+
 int raw_open_field(const struct raw *w, const struct store_secret *sec, const char *field,
                    const struct store_blob *rec, struct buf *out)
 {
@@ -137,6 +163,10 @@ static int ref_get(struct req *r, const struct raw *w, const char *env_id, const
 
     if (w->owner)
         rc = st->ops->secret_get_of(st, env_id, path, key, w->owner, ret);
+    if (rc == 0 && raw_sealed_to_owner(ret)) { /* the server cannot open it */
+        store_secret_release(ret);
+        rc = -ENOENT;
+    }
     if (rc == -ENOENT)
         rc = st->ops->secret_get(st, env_id, path, key, ret);
     return rc;
@@ -211,6 +241,9 @@ static int resolve(struct req *r, struct raw *w, const char *ref, size_t len,
             return ref_fail(w, 400, "secret references form a cycle at", ref, len);
     if (depth >= REF_DEPTH_MAX)
         return ref_fail(w, 400, "secret references nest too deeply at", ref, len);
+    if (++w->n_resolved > REF_RESOLVED_MAX)
+        return ref_fail(w, 400, "a value makes more than 256 references to expand in all, at", ref,
+                        len);
     /* every hop is a read, checked like one */
     if (!project_can(r, &w->ctx, AUTHZ_SECRETS, AUTHZ_READ, e->slug, path))
         return ref_fail(w, 403, "you are not allowed to read the referenced secret", ref, len);
@@ -262,6 +295,7 @@ json_t *raw_json(struct req *r, struct raw *w, const struct store_secret *sec, b
 
     buf_init_secret(&value, 0);
     buf_init_secret(&comment, 0);
+    show = show && !raw_sealed_to_owner(sec); /* e.g. the reply to its delete */
     if (show && (raw_open_field(w, sec, "value", &sec->value, &value) < 0 ||
                  raw_open_field(w, sec, "comment", &sec->comment, &comment) < 0)) {
         w->status = 500;
@@ -273,6 +307,7 @@ json_t *raw_json(struct req *r, struct raw *w, const struct store_secret *sec, b
         struct ref_frame me = {w->env->slug, w->path, sec->key, NULL};
 
         buf_init_secret(&out, REF_EXPANDED_MAX);
+        w->n_resolved = 0;
         if (expand(r, w, buf_str(&value), value.len, &me, 0, &out) < 0) {
             char why[sizeof(w->msg) + NAME_KEY_MAX + 16];
             snprintf(why, sizeof(why), "secret '%s': %s", sec->key, w->msg);
@@ -315,10 +350,12 @@ static const char *list_owner(struct req *r)
     return !is_v4(r) || flag(r, "includePersonalOverrides", false) ? r->who.id : NULL;
 }
 
-/* v4: a shared entry followed by the caller's override of its key gives way. */
+/* v4: a shared entry followed by the caller's override of its key gives way
+ * (to one the server can open). */
 static bool shadowed(struct req *r, const struct store_secret *v, size_t n, size_t i)
 {
-    return is_v4(r) && !*v[i].owner_id && i + 1 < n && streq(v[i + 1].key, v[i].key);
+    return is_v4(r) && !*v[i].owner_id && i + 1 < n && streq(v[i + 1].key, v[i].key) &&
+           !raw_sealed_to_owner(&v[i + 1]);
 }
 
 /* include_imports (v3's spelling) or includeImports (v4's): both accepted on
@@ -366,7 +403,7 @@ static int append_secrets(struct req *r, struct raw *w, const struct store_env *
     for (size_t i = 0; i < n && ret == 0; i++) {
         json_t *o;
 
-        if (shadowed(r, v, n, i))
+        if (shadowed(r, v, n, i) || raw_sealed_to_owner(&v[i]))
             continue;
         w->env = envs ? envs[i] : env0;
         snprintf(w->path, sizeof(w->path), "%s", v[i].path);
@@ -507,8 +544,12 @@ static const char *raw_name(struct req *r)
     return name;
 }
 
-int raw_owner(struct req *r, const char *type, const char *verb, const char **ret)
+int raw_owner(struct req *r, const json_t *body, const char *verb, const char **ret)
 {
+    const char *type;
+
+    if (req_arg(r, body, "type", NAME_SLUG_MAX, &type) < 0)
+        return -EINVAL;
     if (!type || streq(type, "shared")) {
         *ret = "";
         return 0;
@@ -594,8 +635,10 @@ void api_raw_get(struct req *r)
     json_t *o;
     int ret;
 
-    if (!name || raw_owner(r, req_query(r, "type"), "read", &owner) < 0 ||
-        raw_open(r, NULL, &w) < 0)
+    long long version;
+
+    if (!name || raw_owner(r, NULL, "read", &owner) < 0 ||
+        req_query_int(r, "version", 1, INT64_MAX, 0, &version) < 0 || raw_open(r, NULL, &w) < 0)
         return;
     w.expand = flag(r, "expandSecretReferences", is_v4(r));
     if (raw_allows(r, &w, AUTHZ_READ) < 0)
@@ -605,6 +648,15 @@ void api_raw_get(struct req *r)
     if (ret == -ENOENT && !req_query(r, "version") && want_imports(r) &&
         reply_imported(r, &w, name, &e) != -ENOENT)
         goto out;
+    if (ret == 0 && raw_sealed_to_owner(&sec)) {
+        e.outcome = "failure";
+        audit_defer(r, &e);
+        http_fail(r, 404,
+                  "Secret with name '%s' not found: your personal override of it is sealed to "
+                  "you by arca's own client, and the server cannot read it",
+                  name);
+        goto out;
+    }
     if (ret == -ENOENT) {
         e.outcome = "failure";
         audit_defer(r, &e);
@@ -669,18 +721,43 @@ bool raw_write_failed(struct req *r, int ret, const struct store_write *ws, size
     return false;
 }
 
-/* Writes the batch, audits one event per write, replies {secret} for the
- * secret named reply_key as it now is. */
+json_t *raw_written_json(struct req *r, struct raw *w, const struct store_write *ws, int64_t at,
+                         bool show)
+{
+    struct store_secret sec = {
+        .key = (char *)ws->key,
+        .path = w->path,
+        .version = ws->ret_version,
+        .value = {(uint8_t *)ws->value, ws->value_len},
+        .comment = {(uint8_t *)ws->comment, ws->comment ? ws->comment_len : 0},
+        .updated_at = at};
+
+    snprintf(sec.id, sizeof(sec.id), "%s", ws->ret_id);
+    snprintf(sec.owner_id, sizeof(sec.owner_id), "%s", ws->owner ? ws->owner : "");
+    return raw_json(r, w, &sec, show); /* borrows: nothing of sec to release */
+}
+
+bool raw_may_read(struct req *r, struct raw *w)
+{
+    return project_can(r, &w->ctx, AUTHZ_SECRETS, AUTHZ_READ, w->env->slug, w->path);
+}
+
+/* Writes the batch and replies {secret}: the last write (or gone, the secret a
+ * delete removed), with its value only if the caller may read it, which is
+ * then audited as a read too.  One event per write. */
 static void raw_commit(struct req *r, struct raw *w, struct store_write *ws, size_t n,
-                       const char *event, const char *reply_key, const struct store_secret *gone)
+                       const char *event, const struct store_secret *gone)
 {
     struct store_secret now = {0};
-    struct audit_event ev[2];
+    struct audit_event ev[3];
+    size_t n_ev = 0;
+    int64_t at = now_ms();
+    bool show = raw_may_read(r, w);
     json_t *o;
     int ret;
 
     ret = r->srv->store->ops->secrets_write(r->srv->store, w->ctx.p.id, w->env->id, w->path, ws, n,
-                                            r->who.id, now_ms());
+                                            r->who.id, at);
     if (raw_write_failed(r, ret, ws, n))
         return;
     if (ret == -ENOENT) {
@@ -692,25 +769,27 @@ static void raw_commit(struct req *r, struct raw *w, struct store_write *ws, siz
         return;
     }
     for (size_t i = 0; i < n && i < 2; i++)
-        ev[i] = raw_event(w, ws[i].op == STORE_DELETE ? "secret.delete" : event, ws[i].key);
-    if (audit_defer_n(r, ev, n < 2 ? n : 2) < 0)
-        return;
+        ev[n_ev++] = raw_event(w, ws[i].op == STORE_DELETE ? "secret.delete" : event, ws[i].key);
+    if (show)
+        ev[n_ev++] = raw_event(w, "secret.read", ws[n - 1].key);
     if (gone) {
         now = *gone;
         now.version = ws[0].ret_version;
-        o = raw_json(r, w, &now, true);
+        o = raw_json(r, w, &now, show);
         memset(&now, 0, sizeof(now));
-    } else if (r->srv->store->ops->secret_get_of(r->srv->store, w->env->id, w->path, reply_key,
-                                                 ws[n - 1].owner, &now) == 0) {
-        o = raw_json(r, w, &now, true);
-        store_secret_release(&now);
     } else {
-        o = NULL;
+        o = raw_written_json(r, w, &ws[n - 1], at, show);
     }
-    if (!o)
-        http_fail(r, 500, "cannot read back secret '%s'", reply_key);
-    else
+    if (!o) {
+        /* written all the same: its records are kept, the reply says what failed */
+        audit_defer_n(r, ev, n_ev - show);
+        if (!r->status)
+            http_fail(r, 500, "cannot show secret '%s'", ws[n - 1].key);
+    } else if (audit_defer_n(r, ev, n_ev) < 0) {
+        json_decref(o);
+    } else {
         http_reply(r, 200, json_pack("{s:o}", "secret", o));
+    }
 }
 
 void api_raw_create(struct req *r)
@@ -721,7 +800,7 @@ void api_raw_create(struct req *r)
     struct store_write ws = {.op = STORE_CREATE};
     const char *name = raw_name(r), *v, *c = NULL, *owner;
 
-    if (!body || !name || raw_owner(r, raw_param(r, body, "type"), "create", &owner) < 0)
+    if (!body || !name || raw_owner(r, body, "create", &owner) < 0)
         return;
     if (wire_get_str(body, "secretValue", SERVER_VALUE_MAX, &v) < 0 ||
         wire_get_str_or(body, "secretComment", SERVER_VALUE_MAX, "", &c) < 0) {
@@ -748,7 +827,7 @@ void api_raw_create(struct req *r)
     ws.value_len = value.len;
     ws.comment = comment.len ? (const uint8_t *)comment.ptr : NULL;
     ws.comment_len = comment.len;
-    raw_commit(r, &w, &ws, 1, "secret.create", name, NULL);
+    raw_commit(r, &w, &ws, 1, "secret.create", NULL);
 out:
     raw_release(&w);
 }
@@ -764,11 +843,11 @@ void api_raw_update(struct req *r)
     const char *name = raw_name(r), *v = NULL, *c = NULL, *rename = NULL, *target, *owner;
     int ret;
 
-    if (!body || !name || raw_owner(r, raw_param(r, body, "type"), "update", &owner) < 0)
+    if (!body || !name || raw_owner(r, body, "update", &owner) < 0)
         return;
-    if (wire_get_str(body, "secretValue", SERVER_VALUE_MAX, &v) == -EINVAL ||
-        wire_get_str(body, "secretComment", SERVER_VALUE_MAX, &c) == -EINVAL ||
-        wire_get_str(body, "newSecretName", NAME_KEY_MAX, &rename) == -EINVAL ||
+    if (wire_get_str_or(body, "secretValue", SERVER_VALUE_MAX, NULL, &v) < 0 ||
+        wire_get_str_or(body, "secretComment", SERVER_VALUE_MAX, NULL, &c) < 0 ||
+        wire_get_str_or(body, "newSecretName", NAME_KEY_MAX, NULL, &rename) < 0 ||
         (rename && !name_key_valid(rename))) {
         http_fail(r, 400,
                   "'secretValue', 'secretComment' and 'newSecretName' must be strings "
@@ -789,6 +868,8 @@ void api_raw_update(struct req *r)
         http_fail(r, ret == -ENOENT ? 404 : 503, "Secret not found");
         goto out;
     }
+    if (raw_refuse_sealed(r, &cur))
+        goto out;
     target = rename && !streq(rename, name) ? rename : name;
     buf_init_secret(&plain, 0);
     buf_init_secret(&old_comment, 0);
@@ -813,7 +894,7 @@ void api_raw_update(struct req *r)
         ws[0].value_len = value.len;
         ws[0].comment = (const uint8_t *)(comment.len ? comment.ptr : "");
         ws[0].comment_len = comment.len;
-        raw_commit(r, &w, ws, 1, "secret.update", name, NULL);
+        raw_commit(r, &w, ws, 1, "secret.update", NULL);
     } else {
         ws[0] = (struct store_write){.op = STORE_DELETE, .key = name};
         ws[1].key = target;
@@ -821,7 +902,7 @@ void api_raw_update(struct req *r)
         ws[1].value_len = value.len;
         ws[1].comment = comment.len ? (const uint8_t *)comment.ptr : NULL;
         ws[1].comment_len = comment.len;
-        raw_commit(r, &w, ws, 2, "secret.create", target, NULL);
+        raw_commit(r, &w, ws, 2, "secret.create", NULL);
     }
 out:
     store_secret_release(&cur);
@@ -837,8 +918,7 @@ void api_raw_delete(struct req *r)
     const char *name = raw_name(r), *owner;
     int ret;
 
-    if ((r->body.len && !body) || !name ||
-        raw_owner(r, raw_param(r, body, "type"), "delete", &owner) < 0)
+    if ((r->body.len && !body) || !name || raw_owner(r, body, "delete", &owner) < 0)
         return;
     if (raw_open(r, body, &w) < 0)
         return;
@@ -851,7 +931,7 @@ void api_raw_delete(struct req *r)
     }
     ws.key = name;
     ws.owner = owner;
-    raw_commit(r, &w, &ws, 1, "secret.delete", name, &cur);
+    raw_commit(r, &w, &ws, 1, "secret.delete", &cur);
 out:
     store_secret_release(&cur);
     raw_release(&w);

@@ -37,19 +37,12 @@ struct scope {
  * body if given, else from the query).  Replies and returns < 0 on failure. */
 static int scope_open(struct req *r, const json_t *body, struct scope *s)
 {
-    const char *env = NULL, *path = NULL;
+    const char *env, *path;
     int ret;
 
-    if (body) {
-        if (wire_get_str(body, "environment", NAME_SLUG_MAX, &env) == -EINVAL ||
-            wire_get_str_or(body, "secretPath", NAME_PATH_MAX, "/", &path) < 0) {
-            http_fail(r, 400, "'environment' and 'secretPath' must be strings");
-            return -EINVAL;
-        }
-    } else {
-        env = req_query(r, "environment");
-        path = req_query(r, "secretPath");
-    }
+    if (req_arg(r, body, "environment", NAME_SLUG_MAX, &env) < 0 ||
+        req_arg(r, body, "secretPath", NAME_PATH_MAX, &path) < 0)
+        return -EINVAL;
     if (!env || !*env) {
         http_fail(r, 400, "'environment' is required (an environment slug such as 'prod')");
         return -EINVAL;
@@ -187,10 +180,11 @@ void api_secrets_list(struct req *r)
     size_t n = 0;
     struct audit_event e;
     json_t *arr = NULL, *imports = NULL, *meta;
-    bool values;
+    bool values, recursive, with_imports;
     int ret;
 
-    if (scope_open(r, NULL, &s) < 0)
+    if (req_query_bool(r, "recursive", false, &recursive) < 0 ||
+        req_query_bool(r, "imports", false, &with_imports) < 0 || scope_open(r, NULL, &s) < 0)
         return;
     if (scope_allows(r, &s, AUTHZ_DESCRIBE) < 0)
         goto out;
@@ -201,9 +195,9 @@ void api_secrets_list(struct req *r)
     imports = json_array();
     for (size_t i = 0; i < n && ret == 0; i++)
         json_array_append_new(arr, secret_json(&v[i], values));
-    if (ret == 0 && streq(req_query(r, "recursive") ?: "", "true"))
+    if (ret == 0 && recursive)
         ret = list_subfolders(r, &s, arr);
-    if (ret == 0 && streq(req_query(r, "imports") ?: "", "true"))
+    if (ret == 0 && with_imports)
         ret = list_imports(r, &s, imports);
     if (ret < 0) {
         http_fail(r, 503, "store failure listing secrets (%d)", ret);
@@ -233,7 +227,7 @@ void api_secrets_get(struct req *r)
     struct audit_event e;
     int ret;
 
-    if (!key_param_ok(r, key) || raw_owner(r, req_query(r, "type"), "read", &owner) < 0 ||
+    if (!key_param_ok(r, key) || raw_owner(r, NULL, "read", &owner) < 0 ||
         scope_open(r, NULL, &s) < 0)
         return;
     if (scope_allows(r, &s, AUTHZ_READ) < 0)
@@ -264,7 +258,7 @@ void api_secrets_versions(struct req *r)
     json_t *arr;
     int ret;
 
-    if (!key_param_ok(r, key) || raw_owner(r, req_query(r, "type"), "read", &owner) < 0 ||
+    if (!key_param_ok(r, key) || raw_owner(r, NULL, "read", &owner) < 0 ||
         scope_open(r, NULL, &s) < 0)
         return;
     if (scope_allows(r, &s, AUTHZ_READ) < 0)
@@ -291,15 +285,20 @@ out:
     project_release(&s.ctx);
 }
 
-/* Decodes a ciphertext record field; it must be of a known format version. */
-static int record_field(struct req *r, const json_t *item, const char *name, bool required,
-                        struct buf *out)
+/* Decodes a ciphertext record field; it must be of a known format version:
+ * under the project key, or (a personal override: owner not "") sealed to its
+ * owner. */
+static int record_field(struct req *r, const json_t *item, const char *name, const char *owner,
+                        bool required, struct buf *out)
 {
+    int kind;
+
     if (!required && !json_object_get(item, name))
         return 0;
     if (req_b64_field(r, item, name, SEAL_RECORD_OVERHEAD, RECORD_MAX, out) < 0)
         return -EINVAL;
-    if ((uint8_t)out->ptr[0] != SEAL_RECORD_VERSION) {
+    kind = seal_record_kind(out->ptr, out->len);
+    if (kind != SEAL_RECORD_VERSION && !(kind == SEAL_RECORD_OWNER && *owner)) {
         http_fail(r, 400, "'%s' is not an arca ciphertext record", name);
         return -EINVAL;
     }
@@ -408,7 +407,7 @@ void api_secrets_batch(struct req *r)
             http_fail(r, 400, "each item of 'secrets' needs a 'key'");
             goto out;
         }
-        if (!key_param_ok(r, key) || raw_owner(r, raw_param(r, item, "type"), "write", &owner) < 0)
+        if (!key_param_ok(r, key) || raw_owner(r, item, "write", &owner) < 0)
             goto out;
         for (size_t j = 0; j < i; j++)
             if (streq(w[j].key, key) && streq(w[j].owner, owner)) {
@@ -430,8 +429,8 @@ void api_secrets_batch(struct req *r)
         }
         buf_init(&bufs[2 * i], 0);
         buf_init(&bufs[2 * i + 1], 0);
-        if (record_field(r, item, "value", true, &bufs[2 * i]) < 0 ||
-            record_field(r, item, "comment", false, &bufs[2 * i + 1]) < 0)
+        if (record_field(r, item, "value", owner, true, &bufs[2 * i]) < 0 ||
+            record_field(r, item, "comment", owner, false, &bufs[2 * i + 1]) < 0)
             goto out;
         if (scope_allows(r, &s, put_action(r, &s, key, owner)) < 0)
             goto out;
@@ -456,7 +455,7 @@ void api_secrets_delete(struct req *r)
     struct store_write w = {.op = STORE_DELETE};
 
     w.key = req_param(r, 1);
-    if (!key_param_ok(r, w.key) || raw_owner(r, req_query(r, "type"), "delete", &w.owner) < 0 ||
+    if (!key_param_ok(r, w.key) || raw_owner(r, NULL, "delete", &w.owner) < 0 ||
         scope_open(r, NULL, &s) < 0)
         return;
     if (scope_allows(r, &s, AUTHZ_DELETE) == 0)

@@ -134,10 +134,12 @@ out:
 
 void api_workspace_list(struct req *r)
 {
-    if (r->who.kind == PRINCIPAL_SERVICE)
+    if (r->who.kind == PRINCIPAL_SERVICE) {
+        audit_denied(r, &(struct audit_event){.event = "permission.denied"});
         http_fail(r, 403, "a service token is bound to one project: use GET /api/v2/service-token");
-    else
+    } else {
         project_list_reply(r, "workspaces", workspace_json);
+    }
 }
 
 void api_workspace_get(struct req *r)
@@ -584,6 +586,7 @@ void api_service_token_v2(struct req *r)
     json_t *scopes = NULL;
 
     if (r->who.kind != PRINCIPAL_SERVICE) {
+        audit_denied(r, &(struct audit_event){.event = "permission.denied"});
         http_fail(r, 403, "this route is for service tokens (st.<id>.<secret>)");
         return;
     }

@@ -9,9 +9,23 @@
  * request does not wait (measurements of what failing closed costs).
  *
  * Chain: hash = BLAKE2b-256 keyed with a key derived from the root key, over
- * prev_hash and every field, each length-prefixed, so that a changed, inserted
- * or removed record breaks the chain and, without the root key, the chain
- * cannot be recomputed.  The same function verifies. */
+ * every stored field, each length-prefixed, so that a changed, inserted or
+ * removed record breaks the chain and, without the root key, the chain cannot
+ * be recomputed.  The same function verifies.
+ *
+ * Chain formats (the first bytes hashed name the format):
+ *   "arca.audit.v1"  prev_hash, time, then the text fields; seq and the NULL /
+ *                    empty distinction of optional text are not covered.
+ *                    Written by servers before v2; verify still accepts them,
+ *                    but only before the first v2 record.
+ *   "arca.audit.v2"  prev_hash, seq (8 bytes big-endian), time, then each text
+ *                    field as a presence byte (0 NULL, 1 present) followed by
+ *                    its length-prefixed bytes: every column of the row.
+ * No schema change marks the switch: verify tries v2 first, and from the first
+ * record that verifies as v2 on, every record must be v2 (a v2 record cannot
+ * be passed off as v1: the two formats hash different bytes).  A new format
+ * is a new name and a new case of audit_hash, accepted only after the last
+ * one. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -22,6 +36,7 @@
 #include "base/util.h"
 #include "base/wire.h"
 #include "crypto/seal.h"
+#include "ratelimit.h"
 #include "server.h"
 
 #define AUDIT_BATCH_MAX 1024
@@ -43,6 +58,7 @@ struct audit {
     bool stopping;
     unsigned held; /* requests suspended until their records are durable */
     bool draining; /* no more suspensions: libmicrohttpd is stopping */
+    bool failing;  /* the last batch could not be written */
     pthread_t thread;
     struct server *srv;
 };
@@ -60,31 +76,59 @@ static int add_str(struct buf *b, const char *s)
     return add_field(b, s, s ? strlen(s) : 0);
 }
 
-static void audit_chain(void *ctx, const uint8_t prev[STORE_HASH_BYTES], struct store_audit *a)
+/* v2's optional text: NULL and "" hash differently. */
+static int add_opt(struct buf *b, const char *s)
 {
-    struct server *srv = ctx;
-    _cleanup_buf_ struct buf b = BUF_INIT;
+    int ret = buf_addch(b, s ? 1 : 0);
+
+    return ret < 0 || !s ? ret : add_str(b, s);
+}
+
+static void add_i64(struct buf *b, int64_t v)
+{
     uint8_t t[8];
 
     for (int i = 0; i < 8; i++)
-        t[i] = (uint8_t)((uint64_t)a->time >> (56 - 8 * i));
-    buf_add(&b, "arca.audit.v1", 14);
+        t[i] = (uint8_t)((uint64_t)v >> (56 - 8 * i));
+    add_field(b, t, sizeof(t));
+}
+
+enum audit_format { AUDIT_V1 = 1, AUDIT_V2 = 2 };
+#define AUDIT_FORMAT_CURRENT AUDIT_V2
+
+/* a's hash in format fmt, chained to prev, into out. */
+static void audit_hash(const struct server *srv, enum audit_format fmt,
+                       const uint8_t prev[STORE_HASH_BYTES], const struct store_audit *a,
+                       uint8_t out[STORE_HASH_BYTES])
+{
+    _cleanup_buf_ struct buf b = BUF_INIT;
+    int (*text)(struct buf *, const char *) = fmt == AUDIT_V1 ? add_str : add_opt;
+
+    buf_add(&b, fmt == AUDIT_V1 ? "arca.audit.v1" : "arca.audit.v2", 14);
     add_field(&b, prev, STORE_HASH_BYTES);
-    add_field(&b, t, sizeof(t));
-    add_str(&b, a->actor_type);
-    add_str(&b, a->actor_id);
-    add_str(&b, a->actor_name);
-    add_str(&b, a->event);
-    add_str(&b, a->org_id);
-    add_str(&b, a->project_id);
-    add_str(&b, a->environment);
-    add_str(&b, a->path);
-    add_str(&b, a->key);
-    add_str(&b, a->ip);
-    add_str(&b, a->user_agent);
-    add_str(&b, a->outcome);
-    add_str(&b, a->metadata);
-    seal_hash_keyed(srv->audit_key, b.ptr, b.len, a->hash);
+    if (fmt != AUDIT_V1)
+        add_i64(&b, a->seq);
+    add_i64(&b, a->time);
+    text(&b, a->actor_type);
+    text(&b, a->actor_id);
+    text(&b, a->actor_name);
+    text(&b, a->event);
+    text(&b, a->org_id);
+    text(&b, a->project_id);
+    text(&b, a->environment);
+    text(&b, a->path);
+    text(&b, a->key);
+    text(&b, a->ip);
+    text(&b, a->user_agent);
+    text(&b, a->outcome);
+    text(&b, a->metadata);
+    seal_hash_keyed(srv->audit_key, b.ptr, b.len, out);
+}
+
+/* store_audit_chain_fn: a new record is always in the current format. */
+static void audit_chain(void *ctx, const uint8_t prev[STORE_HASH_BYTES], struct store_audit *a)
+{
+    audit_hash(ctx, AUDIT_FORMAT_CURRENT, prev, a, a->hash);
 }
 
 static void item_free(struct audit_item *it)
@@ -122,10 +166,14 @@ static void *writer(void *arg)
 
         ret = q->srv->store->ops->audit_append(q->srv->store, recs, n, audit_chain, q->srv);
         if (ret < 0)
-            log_error("cannot write audit records: requests are refused until it works", "error",
-                      strerror(-ret), NULL);
+            log_error(ret == -EKEYREJECTED
+                          ? "the root key was rotated: restart this server with the new key "
+                            "(requests are refused)"
+                          : "cannot write audit records: requests are refused until it works",
+                      "error", strerror(-ret), NULL);
 
         pthread_mutex_lock(&q->lock);
+        q->failing = ret < 0;
         for (size_t i = 0; i < n; i++) {
             struct req *r = batch[i]->req;
 
@@ -154,6 +202,16 @@ static void *writer(void *arg)
     return NULL;
 }
 
+void audit_key_derive(const uint8_t *root_key, uint8_t *ret)
+{
+    seal_hash_keyed(root_key, "arca audit chain v1", 19, ret);
+}
+
+store_audit_chain_fn audit_chain_fn(void)
+{
+    return audit_chain;
+}
+
 int audit_start(struct server *srv)
 {
     struct audit *q = calloc(1, sizeof(*q));
@@ -169,7 +227,7 @@ int audit_start(struct server *srv)
         free(q);
         return -ENOMEM;
     }
-    seal_hash_keyed(srv->root_key, "arca audit chain v1", 19, srv->audit_key);
+    audit_key_derive(srv->root_key, srv->audit_key);
     if (pthread_create(&q->thread, NULL, writer, q) != 0) {
         free(q);
         return -EAGAIN;
@@ -371,6 +429,17 @@ bool audit_hold(struct req *r, void (*suspend)(struct req *r))
     return held;
 }
 
+bool audit_failing(struct server *srv)
+{
+    struct audit *q = srv->audit;
+    bool ret;
+
+    pthread_mutex_lock(&q->lock);
+    ret = q->failing;
+    pthread_mutex_unlock(&q->lock);
+    return ret;
+}
+
 int audit_held_result(struct req *r)
 {
     struct audit *q = r->srv->audit;
@@ -404,10 +473,51 @@ int audit_or_fail(struct req *r, const struct audit_event *e)
     return ret;
 }
 
+void audit_denied(struct req *r, const struct audit_event *e)
+{
+    struct audit_event d = *e;
+
+    if (ratelimit_take(r->srv->rl_denied, r->remote, now_ms()))
+        return; /* over the address's budget: refused all the same, not recorded */
+    d.outcome = d.outcome ? d.outcome : "denied";
+    audit_log(r, &d); /* best effort: the request is refused either way */
+}
+
+/* The audit key of the root key generation that chained record seq, as a
+ * server whose audit_hash can use it: the records of each generation are
+ * chained with its own key (rootkey.c). */
+static void key_for(struct server *srv, int64_t seq, struct server *ret)
+{
+    ret->audit_key = srv->audit_key;
+    for (size_t i = 0; i < srv->n_audit_gens; i++)
+        if (srv->audit_gens[i].first_seq <= seq)
+            ret->audit_key = srv->audit_gens[i].key;
+}
+
+/* v[i] does not verify: the next records tell a server with another root key
+ * (they link to it and to each other, and fail too, in either format) from a
+ * changed record (the next one verifies). */
+static bool written_with_other_key(struct server *srv, const struct store_audit *v, size_t i,
+                                   size_t n)
+{
+    uint8_t h[STORE_HASH_BYTES];
+    struct server k = {0};
+
+    if (i + 1 >= n || memcmp(v[i + 1].prev_hash, v[i].hash, STORE_HASH_BYTES) != 0)
+        return false;
+    key_for(srv, v[i + 1].seq, &k);
+    audit_hash(&k, AUDIT_FORMAT_CURRENT, v[i + 1].prev_hash, &v[i + 1], h);
+    if (memcmp(h, v[i + 1].hash, sizeof(h)) == 0)
+        return false;
+    audit_hash(&k, AUDIT_V1, v[i + 1].prev_hash, &v[i + 1], h);
+    return memcmp(h, v[i + 1].hash, sizeof(h)) != 0;
+}
+
 int audit_verify(struct server *srv, struct audit_report *ret)
 {
     struct store_audit_query qy = {.limit = 5000};
-    uint8_t prev[STORE_HASH_BYTES] = {0};
+    uint8_t prev[STORE_HASH_BYTES] = {0}, h[STORE_HASH_BYTES];
+    enum audit_format fmt = AUDIT_V1; /* the oldest format still allowed */
     struct store_audit *v;
     size_t n;
     int r;
@@ -419,7 +529,8 @@ int audit_verify(struct server *srv, struct audit_report *ret)
         if (r < 0)
             return r;
         for (size_t i = 0; i < n && ret->ok; i++) {
-            struct store_audit check = v[i];
+            struct server k = {0};
+
             if (memcmp(v[i].prev_hash, prev, sizeof(prev)) != 0) {
                 ret->ok = false;
                 ret->first_bad_seq = v[i].seq;
@@ -427,13 +538,34 @@ int audit_verify(struct server *srv, struct audit_report *ret)
                               "removed or inserted)";
                 break;
             }
-            audit_chain(srv, prev, &check);
-            if (memcmp(check.hash, v[i].hash, sizeof(prev)) != 0) {
+            key_for(srv, v[i].seq, &k);
+            audit_hash(&k, AUDIT_FORMAT_CURRENT, prev, &v[i], h);
+            if (memcmp(h, v[i].hash, sizeof(h)) == 0) {
+                fmt = AUDIT_FORMAT_CURRENT;
+            } else if (fmt == AUDIT_V1) {
+                audit_hash(&k, AUDIT_V1, prev, &v[i], h);
+                if (memcmp(h, v[i].hash, sizeof(h)) == 0)
+                    ret->records_v1++;
+            }
+            if (memcmp(h, v[i].hash, sizeof(h)) != 0) {
                 ret->ok = false;
                 ret->first_bad_seq = v[i].seq;
-                ret->reason = "the record was changed after it was written";
+                ret->wrong_key = written_with_other_key(srv, v, i, n);
+                ret->reason = ret->wrong_key
+                                  ? "the records from here on were written by a server with "
+                                    "another root key (ARCA_ENCRYPTION_KEY)"
+                                  : "the record was changed after it was written";
                 break;
             }
+            for (size_t g = 1; g < srv->n_audit_gens; g++)
+                if (v[i].seq + 1 == srv->audit_gens[g].first_seq &&
+                    !streq(v[i].event ? v[i].event : "", "server.root_key.rotate")) {
+                    ret->ok = false;
+                    ret->first_bad_seq = v[i].seq;
+                    ret->reason = "the link record of a root key rotation is missing";
+                }
+            if (!ret->ok)
+                break;
             memcpy(prev, v[i].hash, sizeof(prev));
             ret->records++;
             ret->head_seq = v[i].seq;

@@ -46,6 +46,17 @@ static int refuse(struct req *r, const char *why)
     return -EACCES;
 }
 
+/* Records a refused request with what it asked for (method and path, never
+ * a header): audit_denied. */
+static void denied(struct req *r, const char *event, const char *outcome, const char *why)
+{
+    json_t *meta = json_pack("{s:s, s:s, s:s%}", "reason", why, "method", r->method, "request",
+                             r->path, strnlen(r->path, 256));
+
+    audit_denied(r, &(struct audit_event){.event = event, .outcome = outcome, .metadata = meta});
+    json_decref(meta);
+}
+
 /* Does addr (text) fall in one of the comma-separated CIDRs of list? */
 bool ip_allowed(const char *list, const char *addr)
 {
@@ -196,8 +207,14 @@ static int auth_identity(struct req *r, const char *tok, size_t len)
         return ret;
     }
     if (!ip_allowed(id.trusted_ips, r->remote)) {
+        r->who.kind = PRINCIPAL_IDENTITY; /* the record names who was refused */
+        memcpy(r->who.id, id.id, sizeof(r->who.id));
+        memcpy(r->who.org_id, id.org_id, sizeof(r->who.org_id));
+        snprintf(r->who.name, sizeof(r->who.name), "%s", id.name);
         store_identity_release(&id);
+        denied(r, "auth.ip.denied", "denied", "address not trusted");
         http_fail(r, 403, "this identity may not be used from %s", r->remote);
+        r->who.kind = PRINCIPAL_NONE;
         return -EACCES;
     }
     r->who.kind = PRINCIPAL_IDENTITY;
@@ -275,6 +292,7 @@ int auth_request(struct req *r)
     size_t len;
 
     if (!h || strncasecmp(h, "Bearer ", 7) != 0 || h[7] == 0) {
+        denied(r, "auth.token.missing", "failure", "no bearer token");
         http_fail(r, 401, "authentication required: send Authorization: Bearer <token>");
         return -EACCES;
     }

@@ -6,10 +6,10 @@
  * fsync and rename.
  *
  * Restoring reads the file twice with the same reader (reader_next): once
- * without a store, to refuse a malformed, truncated or edited file before
- * anything is written, then as the feed of the store's restore op, which
- * checks it again (the file could change in between) and rolls back on any
- * failure.
+ * without a store (backup_check, before the store is even opened), to refuse
+ * a malformed, truncated or edited file before anything is written, then as
+ * the feed of the store's restore op, which checks it again (the file could
+ * change in between) and rolls back on any failure.
  */
 #include "server/backup.h"
 
@@ -452,22 +452,26 @@ static int reader_open(struct reader *r, const char *path, struct buf *err)
     return check_header(r);
 }
 
-int backup_restore(struct store *s, const char *path, size_t *ret_rows, struct buf *err)
+int backup_check(const char *path, size_t *ret_rows, struct buf *err)
 {
     const struct store_table *t;
     const struct store_value *row;
     struct reader r;
-    int ret;
+    int ret = reader_open(&r, path, err);
 
-    /* First pass: the whole file, no store. */
-    ret = reader_open(&r, path, err);
     while (ret >= 0 && (ret = reader_next(&r, &t, &row)) > 0)
         ;
+    if (ret >= 0 && ret_rows)
+        *ret_rows = r.n_rows;
     reader_release(&r);
-    if (ret < 0)
-        return ret;
+    return ret;
+}
 
-    ret = reader_open(&r, path, err);
+int backup_restore(struct store *s, const char *path, size_t *ret_rows, struct buf *err)
+{
+    struct reader r;
+    int ret = reader_open(&r, path, err);
+
     if (ret >= 0) {
         ret = s->ops->restore(s, reader_next, &r);
         if (ret < 0 && ret != -ENOTEMPTY)

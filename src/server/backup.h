@@ -31,8 +31,14 @@
  * receives a message on failure (never a value). */
 int backup_write(struct store *s, const char *path, size_t *ret_rows, struct buf *err);
 
-/* Checks the whole file first (structure, limits, schema version, row counts
- * and hash), then inserts it into s in one transaction: -ENOTEMPTY if s has
- * any row, -EINVAL for a malformed, truncated or edited file, -ENOTSUP for a
- * backup of another schema version; nothing is written then. */
+/* Checks the whole file, without a store: structure, limits, schema version,
+ * row counts and hash.  -EINVAL for a malformed, truncated or edited file,
+ * -ENOTSUP for a backup of another schema version.  ret_rows (may be NULL):
+ * the rows it holds.  `arca restore` calls it before it opens (creates) the
+ * store, `arca backup --verify` alone. */
+int backup_check(const char *path, size_t *ret_rows, struct buf *err);
+
+/* Inserts the file into s in one transaction, checking it again as it reads
+ * (the file could change after backup_check): -ENOTEMPTY if s has any row,
+ * and backup_check's errors; nothing is written then. */
 int backup_restore(struct store *s, const char *path, size_t *ret_rows, struct buf *err);

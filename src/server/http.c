@@ -3,10 +3,15 @@
  * The daemon runs with an internal epoll thread pool.  For every request the
  * access handler is called several times: the first call allocates a struct
  * req, the following ones stream the body into it (bounded by max_body: past
- * it a 413 is queued at once and the rest is discarded), and the last call
- * (no more upload data) routes, authenticates and runs the handler, then
- * queues its reply.  The completion callback logs the request and frees it. */
+ * it the rest is read and dropped, up to drain_max, and answered 413; a body
+ * longer than that, chunked or not, has its connection closed), and the last
+ * call (no more upload data) routes, authenticates and runs the handler, then
+ * queues its reply.  The completion callback logs the request and frees it.
+ *
+ * A NUL byte (%00) anywhere in the URL's path or query is refused with 400:
+ * C strings would silently cut a name or path at it. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
@@ -26,8 +31,16 @@
 #include "server.h"
 #include "web.h"
 
-/* Bodies over the limit but under this are read and dropped before the 413. */
+/* A body over the limit is read and dropped (so that the client, still
+ * sending, reads the 413) up to the limit again, at most this much more. */
 #define DRAIN_MAX (64ull * 1024 * 1024)
+
+/* How many bytes of a body over max_body the server reads in all: past it the
+ * connection is closed (libmicrohttpd cannot answer before the body ends). */
+static unsigned long long drain_max(size_t max_body)
+{
+    return max_body + (max_body < DRAIN_MAX ? max_body : DRAIN_MAX);
+}
 
 const char *req_query(struct req *r, const char *name)
 {
@@ -46,6 +59,50 @@ static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *k
                       value) < 0
                ? MHD_NO
                : MHD_YES;
+}
+
+int req_arg(struct req *r, const json_t *body, const char *name, size_t max, const char **ret)
+{
+    const char *v = NULL;
+
+    if (body ? wire_get_str_or(body, name, max, NULL, &v) < 0
+             : (v = req_query(r, name)) && strlen(v) > max) {
+        http_fail(r, 400, "'%s' must be a string of at most %zu bytes", name, max);
+        return -EINVAL;
+    }
+    *ret = v;
+    return 0;
+}
+
+int req_query_bool(struct req *r, const char *name, bool def, bool *ret)
+{
+    const char *v = req_query(r, name);
+
+    if (v && !streq(v, "true") && !streq(v, "false")) {
+        http_fail(r, 400, "'%s' must be true or false", name);
+        return -EINVAL;
+    }
+    *ret = v ? streq(v, "true") : def;
+    return 0;
+}
+
+int req_query_int(struct req *r, const char *name, long long min, long long max, long long def,
+                  long long *ret)
+{
+    const char *v = req_query(r, name);
+    char *end = NULL;
+    long long n = def;
+
+    if (v) {
+        errno = 0;
+        n = strtoll(v, &end, 10);
+        if (!(isdigit((unsigned char)*v) || *v == '-') || *end || errno || n < min || n > max) {
+            http_fail(r, 400, "'%s' must be a number from %lld to %lld", name, min, max);
+            return -EINVAL;
+        }
+    }
+    *ret = n;
+    return 0;
 }
 
 int req_query_text(struct req *r, struct buf *out)
@@ -123,6 +180,7 @@ unsigned http_status_of_errno(int err)
         return 413;
     case -EAGAIN:
     case -EBUSY:
+    case -EIO: /* the store failed */
         return 503;
     default:
         return 500;
@@ -162,9 +220,10 @@ static void fail_v(struct req *r, unsigned status, const char *fmt, va_list ap)
 
     vsnprintf(msg, sizeof(msg), fmt, ap);
     if (status >= 500) {
-        /* the details go to the log, the client gets a generic message */
+        /* the details go to the log, the client gets a generic message: a 503
+         * is always the store (or the audit log in it) failing */
         log_error("request failed", "reqId", r->req_id, "path", r->path, "error", msg, NULL);
-        snprintf(msg, sizeof(msg), "Something went wrong");
+        snprintf(msg, sizeof(msg), status == 503 ? HTTP_STORE_DOWN : "Something went wrong");
     }
     http_reply(r, status,
                json_pack("{s:i, s:s, s:s, s:s}", "statusCode", (int)status, "error",
@@ -368,7 +427,41 @@ static bool refuse_early(struct MHD_Connection *conn, size_t max_body)
 
     if (len <= max_body)
         return false;
-    return (expect && strcasecmp(expect, "100-continue") == 0) || len > DRAIN_MAX;
+    return (expect && strcasecmp(expect, "100-continue") == 0) || len > drain_max(max_body);
+}
+
+/* Whether a URL decoded to a NUL byte: unescape() turns such a part into a
+ * leading NUL (the path then reads "", a query argument's size stays whole). */
+static enum MHD_Result arg_has_nul(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   size_t key_size, const char *value, size_t value_size)
+{
+    bool *nul = cls;
+
+    (void)kind;
+    if (memchr(key, 0, key_size) || (value && memchr(value, 0, value_size)))
+        *nul = true;
+    return MHD_YES;
+}
+
+static bool url_has_nul(struct MHD_Connection *conn, const char *url)
+{
+    bool nul = !*url; /* a request target is never empty: unescape() emptied it */
+
+    MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, arg_has_nul, &nul);
+    return nul;
+}
+
+/* %HH-decodes s as libmicrohttpd does by default; a part holding a NUL byte
+ * once decoded starts with one, so that url_has_nul sees it whatever the rest. */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+    size_t n = MHD_http_unescape(s);
+
+    (void)cls;
+    (void)c;
+    if (memchr(s, 0, n))
+        s[0] = 0;
+    return n;
 }
 
 static void dispatch(struct req *r)
@@ -386,6 +479,7 @@ static void dispatch(struct req *r)
             http_fail(r, 404, "no route for %s %s", r->method, r->path);
         return;
     }
+    r->quiet = route->flags & ROUTE_QUIET;
     if (!(route->flags & ROUTE_PUBLIC)) {
         /* before anything is loaded: what is loaded now is current for it */
         r->epoch_ok = r->srv->store->ops->epoch(r->srv->store, &r->epoch) == 0;
@@ -436,6 +530,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *con_cls = r;
         if (!r->path)
             return MHD_NO;
+        if (url_has_nul(conn, url)) {
+            http_fail(r, 400,
+                      "the URL holds a NUL byte (%%00), which no path, name or "
+                      "parameter may contain");
+            return queue(r);
+        }
         if (refuse_early(conn, srv->cfg.max_body)) {
             /* libmicrohttpd closes the connection after this reply and never
              * reads the body */
@@ -446,12 +546,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
 
     if (*upload_data_size > 0) {
-        /* over the limit: keep reading (and dropping) the body, answer 413 at the end */
+        /* over the limit: keep reading (and dropping) the body, answer 413 at the
+         * end; past drain_max (a chunked body has no length to refuse early) close */
+        r->body_read += *upload_data_size;
         if (!r->body_too_large && buf_add(&r->body, upload_data, *upload_data_size) < 0) {
             r->body_too_large = true;
             buf_release(&r->body);
         }
         *upload_data_size = 0;
+        if (r->body_read > drain_max(srv->cfg.max_body)) {
+            /* the status is for the log line: the client gets no answer */
+            http_fail(r, 413, "request body is larger than %zu bytes", srv->cfg.max_body);
+            return MHD_NO;
+        }
         return MHD_YES;
     }
     if (r->body_too_large) {
@@ -484,8 +591,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
     if (!r)
         return;
-    log_request(r->req_id, r->method, r->path ? r->path : "", r->status, mono_us() - r->start_us,
-                r->remote);
+    log_request(r->quiet ? LOG_DEBUG : LOG_INFO, r->req_id, r->method, r->path ? r->path : "",
+                r->status, mono_us() - r->start_us, r->remote);
     json_decref(r->json);
     authz_policy_free(r->who.policy);
     buf_release(&r->body);
@@ -574,7 +681,8 @@ int http_start(struct server *srv, const char *listen, char *bound, size_t bound
                          MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, 1024u,
                          MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
                          (size_t)64 * 1024, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-                         MHD_OPTION_ARRAY, srv->tls_key.len ? tls : tls + 3, MHD_OPTION_END);
+                         MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_ARRAY,
+                         srv->tls_key.len ? tls : tls + 3, MHD_OPTION_END);
     if (!d)
         return -EADDRINUSE;
     srv->daemon = d;

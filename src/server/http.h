@@ -45,6 +45,9 @@ struct principal {
     bool token_write;                  /* service tokens: read-write */
 };
 
+/* The message of every 503: no detail of the failure reaches the client. */
+#define HTTP_STORE_DOWN "the database is unavailable"
+
 struct req {
     struct server *srv;          /* BORROWED */
     struct MHD_Connection *conn; /* BORROWED */
@@ -55,6 +58,7 @@ struct req {
     int64_t start_us;
     struct buf body; /* request body, bounded by the server's max_body */
     bool body_too_large;
+    unsigned long long body_read;       /* bytes of body received, kept or not */
     json_t *json;                       /* OWNED: parsed body, once asked for */
     const char *params[REQ_MAX_PARAMS]; /* path parameters, BORROWED from path copy */
     char *param_buf;                    /* OWNED storage for params */
@@ -78,11 +82,25 @@ struct req {
     int cache_events;
     struct buf cache_event;
     char etag[35];                 /* a 200 GET's ETag, "" until computed (http_etag) */
+    bool quiet;                    /* a ROUTE_QUIET route: logged at debug */
     const struct web_asset *asset; /* the web app's file to send instead (web.h) */
 };
 
 /* Query-string parameter or NULL.  BORROWED for the request's lifetime. */
 const char *req_query(struct req *r, const char *name);
+/* A string argument of at most max bytes: body[name] when there is a body (the
+ * JSON object of a write, or one item of it), else the query's.  *ret is NULL
+ * when absent (or JSON null), BORROWED otherwise.  Any other JSON type or a
+ * longer string replies 400 and returns -EINVAL: a wrong type is never taken
+ * for an absent argument. */
+int req_arg(struct req *r, const json_t *body, const char *name, size_t max, const char **ret);
+/* A query flag: "true" or "false", def when absent; anything else replies 400
+ * and returns -EINVAL. */
+int req_query_bool(struct req *r, const char *name, bool def, bool *ret);
+/* A query integer from min to max, def when absent; anything else (not all
+ * digits, out of range) replies 400 and returns -EINVAL. */
+int req_query_int(struct req *r, const char *name, long long min, long long max, long long def,
+                  long long *ret);
 /* The query string, decoded, as a cache key: "?<len>:k=<len>:v&..." in the
  * order sent (unambiguous).  Appends to out. */
 int req_query_text(struct req *r, struct buf *out);

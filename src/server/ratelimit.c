@@ -263,7 +263,9 @@ static uint32_t bucket_alloc(struct ratelimit *rl, int64_t now)
     return (uint32_t)rl->n_used++;
 }
 
-unsigned ratelimit_take(struct ratelimit *rl, const char *key, int64_t now_ms)
+/* ratelimit_take, or with !consume ratelimit_wait: a key without a bucket
+ * gets none then (it has all its tokens). */
+static unsigned bucket_take(struct ratelimit *rl, const char *key, int64_t now_ms, bool consume)
 {
     size_t len;
     uint64_t hash, wait_ms;
@@ -283,6 +285,8 @@ unsigned ratelimit_take(struct ratelimit *rl, const char *key, int64_t now_ms)
     if (i != NONE) {
         list_unlink(rl, i);
         refill(rl, &rl->buckets[i], now_ms);
+    } else if (!consume) {
+        goto out;
     } else {
         i = bucket_alloc(rl, now_ms);
         if (i == NONE)
@@ -301,7 +305,8 @@ unsigned ratelimit_take(struct ratelimit *rl, const char *key, int64_t now_ms)
 
     b = &rl->buckets[i];
     if (b->units >= UNITS_PER_TOKEN) {
-        b->units -= UNITS_PER_TOKEN;
+        if (consume)
+            b->units -= UNITS_PER_TOKEN;
     } else {
         wait_ms = (UNITS_PER_TOKEN - b->units + rl->per_minute - 1) / rl->per_minute;
         ret = (unsigned)((wait_ms + 999) / 1000);
@@ -311,6 +316,16 @@ unsigned ratelimit_take(struct ratelimit *rl, const char *key, int64_t now_ms)
 out:
     pthread_mutex_unlock(&rl->lock);
     return ret;
+}
+
+unsigned ratelimit_take(struct ratelimit *rl, const char *key, int64_t now_ms)
+{
+    return bucket_take(rl, key, now_ms, true);
+}
+
+unsigned ratelimit_wait(struct ratelimit *rl, const char *key, int64_t now_ms)
+{
+    return bucket_take(rl, key, now_ms, false);
 }
 
 void ratelimit_reset(struct ratelimit *rl, const char *key)

@@ -16,6 +16,9 @@ void ratelimit_free(struct ratelimit *rl);
 /* Takes one token for key at time now_ms.  Returns 0 when allowed, else the
  * number of seconds (>= 1) until a token is available (for Retry-After). */
 unsigned ratelimit_take(struct ratelimit *rl, const char *key, int64_t now_ms);
+/* The seconds until key has a token again, without taking one: 0 when it
+ * has one (for limits that count failures only: check, then take on failure). */
+unsigned ratelimit_wait(struct ratelimit *rl, const char *key, int64_t now_ms);
 /* Forgets key (e.g. after a successful login). */
 void ratelimit_reset(struct ratelimit *rl, const char *key);
 /* Number of keys held (at most max_keys), for metrics and tests. */

@@ -17,13 +17,12 @@ struct raw {
     char path[NAME_PATH_MAX + 1];
     uint8_t key[SEAL_KEY_BYTES]; /* SECRET: the project key (wiped by raw_release) */
     bool expand;                 /* expand ${...} references in values */
+    unsigned n_resolved;         /* references resolved for the value being expanded */
     const char *owner; /* BORROWED: whose personal overrides references resolve to, NULL none */
     unsigned status;   /* why raw_json failed: reply status and message */
     char msg[384];
 };
 
-/* A parameter from the JSON body of writes or the query of reads. */
-const char *raw_param(struct req *r, const json_t *body, const char *name);
 /* Opens project (workspaceId / projectId), environment and secretPath, and the
  * project key.  Replies and returns < 0 on failure. */
 int raw_open(struct req *r, const json_t *body, struct raw *w);
@@ -34,14 +33,28 @@ struct audit_event raw_event(const struct raw *w, const char *event, const char 
 /* Infisical's secret object for sec of w's folder (value and comment
  * decrypted); NULL with w->status and w->msg set on failure. */
 json_t *raw_json(struct req *r, struct raw *w, const struct store_secret *sec, bool show);
+/* The reply object of the secret ws (a create or update of w's folder) wrote
+ * at time at: the very records this request wrote, with the id and version
+ * the store gave them, not a read-back (another request may have written the
+ * key since).  NULL with w->status and w->msg set on failure. */
+json_t *raw_written_json(struct req *r, struct raw *w, const struct store_write *ws, int64_t at,
+                         bool show);
+/* Whether the caller may read secrets of w's folder: a reply to a write
+ * carries a value only then (and is audited as a read too). */
+bool raw_may_read(struct req *r, struct raw *w);
+/* Whether sec is a personal override sealed to its owner (seal_owner_key):
+ * the server cannot open it.  raw_refuse_sealed replies 400 when it is. */
+bool raw_sealed_to_owner(const struct store_secret *sec);
+bool raw_refuse_sealed(struct req *r, const struct store_secret *sec);
 /* Opens field ("value", "comment") of sec, a secret of w's folder, whose
  * record is rec, into out (empty for no record).  -EBADMSG. */
 int raw_open_field(const struct raw *w, const struct store_secret *sec, const char *field,
                    const struct store_blob *rec, struct buf *out);
-/* The owner a request's "type" is about: "" for shared (or absent), the
- * caller for personal; only users have personal secrets ("Must be user to
- * <verb> personal secret").  Replies 400 and returns < 0 otherwise. */
-int raw_owner(struct req *r, const char *type, const char *verb, const char **ret);
+/* The owner a request's "type" (body[type], or the query's without a body) is
+ * about: "" for shared (or absent), the caller for personal; only users have
+ * personal secrets ("Must be user to <verb> personal secret").  Replies 400
+ * and returns < 0 otherwise. */
+int raw_owner(struct req *r, const json_t *body, const char *verb, const char **ret);
 /* Infisical's value rule: trimmed, one trailing newline kept if there was one. */
 int raw_normalize_value(const char *in, struct buf *out);
 /* Seals plain as field ("value", "comment") of key of owner ("" shared) in

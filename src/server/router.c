@@ -14,7 +14,8 @@
 #define A "/api/arca/v1"
 
 static const struct route routes[] = {
-    {"GET", "/api/status", api_status, ROUTE_PUBLIC},
+    {"GET", "/api/status", api_status, ROUTE_PUBLIC | ROUTE_QUIET},
+    {"GET", "/api/ready", api_ready, ROUTE_PUBLIC | ROUTE_QUIET},
     {"POST", A "/bootstrap", api_bootstrap, ROUTE_PUBLIC},
     {"POST", A "/auth/params", api_auth_params, ROUTE_PUBLIC},
     {"POST", A "/auth/login", api_auth_login, ROUTE_PUBLIC},
@@ -65,6 +66,13 @@ static const struct route routes[] = {
     {"GET", A "/service-token", api_service_token_self, 0},
     {"GET", A "/audit-logs", api_audit_list, 0},
     {"GET", A "/audit-logs/verify", api_audit_verify, 0},
+    {"POST", A "/shares", api_shares_create, 0},
+    {"GET", A "/shares", api_shares_list, 0},
+    {"DELETE", A "/shares/:shareId", api_shares_revoke, 0},
+    {"POST", A "/shares/:shareId/info", api_shares_get, ROUTE_PUBLIC},
+    {"POST", A "/shares/:shareId/open", api_shares_open, ROUTE_PUBLIC},
+    {"GET", A "/share-policy", api_share_policy_get, 0},
+    {"PUT", A "/share-policy", api_share_policy_set, 0},
     /* Infisical-compatible routes (infisical-api.md) */
     {"POST", "/api/v1/auth/universal-auth/login", api_ua_login, ROUTE_PUBLIC},
     {"POST", "/api/v1/auth/token/renew", api_token_renew, ROUTE_PUBLIC},

@@ -17,6 +17,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "arca.h"
@@ -29,8 +30,6 @@
 #include "ratelimit.h"
 #include "server.h"
 #include "web.h"
-
-#define ROOT_KEY_FILE "root.key"
 
 json_t *json_time(int64_t ms)
 {
@@ -72,81 +71,6 @@ static void harden_process(void)
 
     setrlimit(RLIMIT_CORE, &rl);
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-}
-
-/* Root key: ARCA_ENCRYPTION_KEY (base64 of 32 bytes), else <data-dir>/root.key,
- * generated (mode 0600) on first start with a warning, except on PostgreSQL:
- * every server on the database needs the same key, and one generated here
- * would be this server's alone. */
-static int root_key_load(struct server *srv)
-{
-    const char *env = getenv("ARCA_ENCRYPTION_KEY");
-    _cleanup_free_ char *path = NULL;
-    char text[64] = {0};
-    _cleanup_buf_ struct buf enc = BUF_INIT;
-    int fd, ret;
-    ssize_t n;
-
-    srv->root_key = seal_malloc(SEAL_KEY_BYTES);
-    if (!srv->root_key)
-        return -ENOMEM;
-    if (env && *env) {
-        if (b64_decode_exact(env, B64_STD, srv->root_key, SEAL_KEY_BYTES) < 0) {
-            log_error("ARCA_ENCRYPTION_KEY must be the base64 encoding of 32 bytes "
-                      "(make one with: head -c32 /dev/urandom | base64)",
-                      NULL);
-            return -EINVAL;
-        }
-        return 0;
-    }
-    if (asprintf(&path, "%s/%s", srv->cfg.data_dir, ROOT_KEY_FILE) < 0)
-        return -ENOMEM;
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd >= 0) {
-        struct stat st;
-        n = read(fd, text, sizeof(text) - 1);
-        ret = fstat(fd, &st);
-        close(fd);
-        if (ret == 0 && (st.st_mode & 077)) {
-            log_error("root key file is readable by others: chmod 600 it", "file", path, NULL);
-            return -EACCES;
-        }
-        text[n > 0 ? strcspn(text, "\r\n") : 0] = 0;
-        ret = b64_decode_exact(text, B64_STD, srv->root_key, SEAL_KEY_BYTES);
-        seal_wipe(text, sizeof(text));
-        if (ret < 0) {
-            log_error("cannot read the root key file", "file", path, NULL);
-            return -EINVAL;
-        }
-        return 0;
-    }
-    if (errno != ENOENT) {
-        log_error("cannot open the root key file", "file", path, "error", strerror(errno), NULL);
-        return -errno;
-    }
-    if (srv->cfg.database_url) {
-        log_error("with a PostgreSQL database, set ARCA_ENCRYPTION_KEY (the same on every server; "
-                  "make one with: head -c32 /dev/urandom | base64)",
-                  NULL);
-        return -EINVAL;
-    }
-    seal_random(srv->root_key, SEAL_KEY_BYTES);
-    buf_init_secret(&enc, 0);
-    if (b64_encode(&enc, srv->root_key, SEAL_KEY_BYTES, B64_STD) < 0 || buf_addch(&enc, '\n') < 0)
-        return -ENOMEM;
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0 || write(fd, enc.ptr, enc.len) != (ssize_t)enc.len || fsync(fd) < 0) {
-        ret = -errno;
-        log_error("cannot write the root key file", "file", path, "error", strerror(errno), NULL);
-        if (fd >= 0)
-            close(fd);
-        return ret;
-    }
-    close(fd);
-    log_warn("generated a root key in the data directory; for production set "
-             "ARCA_ENCRYPTION_KEY and keep the key away from the database",
-             "file", path, NULL);
-    return 0;
 }
 
 /* Reads the PEM file path (what: "certificate" or "private key") into out,
@@ -217,6 +141,36 @@ static int tls_load(struct server *srv)
     return ret < 0 ? ret : tls_file_load(srv->cfg.tls_key, "private key", true, &srv->tls_key);
 }
 
+/* server_store_open's retries while PostgreSQL cannot be reached (r). */
+static int pg_wait(const struct server_config *cfg, int r, struct store **ret, struct buf *err,
+                   const struct buf *where)
+{
+    int64_t deadline = mono_us() + (int64_t)cfg->db_wait_s * 1000000, wait_ms = 500;
+    sigset_t stop;
+
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    for (unsigned attempt = 2; r == -ECONNREFUSED && mono_us() < deadline; attempt++) {
+        int64_t left_ms = (deadline - mono_us()) / 1000;
+        struct timespec ts;
+        char n[16], in[24];
+
+        wait_ms = wait_ms < left_ms ? wait_ms : left_ms > 0 ? left_ms : 0;
+        snprintf(n, sizeof(n), "%u", attempt);
+        snprintf(in, sizeof(in), "%lld", (long long)wait_ms);
+        log_warn("cannot reach the database yet: trying again", "database", buf_str(where), "error",
+                 buf_str(err), "attempt", n, "inMs", in, NULL);
+        ts = (struct timespec){wait_ms / 1000, (long)(wait_ms % 1000) * 1000000};
+        if (sigtimedwait(&stop, NULL, &ts) >= 0) /* blocked by server_run: a stop request */
+            return -EINTR;
+        buf_clear(err);
+        r = store_pg_open(cfg->database_url, ret, err);
+        wait_ms = wait_ms * 2 > 5000 ? 5000 : wait_ms * 2;
+    }
+    return r;
+}
+
 int server_store_open(const struct server_config *cfg, struct store **ret, struct buf *where)
 {
     _cleanup_buf_ struct buf err = BUF_INIT;
@@ -229,6 +183,7 @@ int server_store_open(const struct server_config *cfg, struct store **ret, struc
             return -EINVAL;
         }
         r = store_pg_open(cfg->database_url, ret, &err);
+        r = pg_wait(cfg, r, ret, &err, where);
     } else {
         r = buf_adds(where, cfg->data_dir);
         if (r >= 0)
@@ -311,7 +266,10 @@ int server_run(const struct server_config *cfg)
     ret = server_store_open(&srv.cfg, &srv.store, &where);
     if (ret < 0)
         goto out;
-    ret = root_key_load(&srv);
+    ret = root_key_load(&srv, NULL);
+    if (ret < 0)
+        goto out;
+    ret = root_key_check(&srv);
     if (ret < 0)
         goto out;
     ret = rate_new(&srv.cfg.login_ip, 20, 20, &srv.rl_ip);
@@ -319,6 +277,9 @@ int server_run(const struct server_config *cfg)
         ret = rate_new(&srv.cfg.login_account, 10, 5, &srv.rl_account);
     if (ret == 0)
         ret = ratelimit_new(300, 300, 65536, &srv.rl_token);
+    if (ret == 0)
+        ret = ratelimit_new(SERVER_DENIED_BURST, SERVER_DENIED_PER_MINUTE, 65536, &srv.rl_denied);
+    ret = ratelimit_new(60, 30, 65536, &srv.rl_share);
     if (ret == 0)
         ret = cache_new(&srv.cache);
     if (ret == 0)
@@ -357,9 +318,12 @@ out:
     ratelimit_free(srv.rl_ip);
     ratelimit_free(srv.rl_account);
     ratelimit_free(srv.rl_token);
+    ratelimit_free(srv.rl_denied);
+    ratelimit_free(srv.rl_share);
     cache_free(srv.cache);
     store_close(srv.store);
     seal_free(srv.root_key);
+    audit_gens_free(&srv);
     buf_release(&srv.tls_cert);
     buf_release(&srv.tls_key);
     if (ret == 0)

@@ -20,6 +20,7 @@
 #define SERVER_BATCH_MAX 1000
 #define SERVER_THREADS_PER_CORE 8
 #define SERVER_THREADS_MAX 256
+#define SERVER_DB_WAIT_DEFAULT 60 /* seconds: --db-wait */
 
 /* A token bucket's setting: burst attempts at once, refilled at per_minute. */
 struct server_rate {
@@ -27,7 +28,11 @@ struct server_rate {
     unsigned per_minute; /* 0: the default */
 };
 
-#define SERVER_RATE_MAX 1000000000u /* either number of a server_rate, at most */
+#define SERVER_RATE_MAX 1000000000u
+
+#define SERVER_DENIED_BURST 300 /* audit_denied: records per address at once */
+#define SERVER_DENIED_PER_MINUTE                                                                   \
+    300 /* and refilled at */ /* either number of a server_rate, at most */
 
 struct server_config {
     const char *listen;       /* "127.0.0.1:8200", "[::1]:8200" */
@@ -38,6 +43,7 @@ struct server_config {
     bool audit_async;         /* answer before audit records are durable (measurements only) */
     const char *tls_cert;     /* PEM certificate (chain) file; NULL: plain HTTP */
     const char *tls_key;      /* PEM private key file; set exactly when tls_cert is */
+    unsigned db_wait_s;       /* PostgreSQL unreachable at start: retry for this long */
 
     /* Login attempts per client address (default 20, 20 a minute) and per
      * account until one succeeds (default 10, 5 a minute). */
@@ -49,25 +55,51 @@ struct server_config {
 struct server {
     struct server_config cfg;
     struct store *store;
-    uint8_t *root_key;    /* SECRET, seal_malloc'd, SEAL_KEY_BYTES */
-    void *daemon;         /* struct MHD_Daemon * */
-    struct buf tls_cert;  /* PEM certificate chain, empty without TLS */
-    struct buf tls_key;   /* SECRET: PEM private key; libmicrohttpd borrows it until http_stop */
-    char http_error[256]; /* libmicrohttpd's last message while starting, "" if none */
-    uint8_t *audit_key;   /* SECRET: keys the audit hash chain (derived from root_key) */
+    uint8_t *root_key;       /* SECRET, seal_malloc'd, SEAL_KEY_BYTES */
+    void *daemon;            /* struct MHD_Daemon * */
+    struct buf tls_cert;     /* PEM certificate chain, empty without TLS */
+    struct buf tls_key;      /* SECRET: PEM private key; libmicrohttpd borrows it until http_stop */
+    char http_error[256];    /* libmicrohttpd's last message while starting, "" if none */
+    uint8_t *audit_key;      /* SECRET: keys the audit hash chain (derived from root_key) */
+    int64_t root_generation; /* of root_key in the store (rootkey.c) */
+    struct audit_gen {
+        int64_t first_seq; /* the first record it chains */
+        uint8_t *key;      /* SECRET, seal_malloc'd */
+    } * audit_gens;        /* every root key generation's audit key, oldest first */
+    size_t n_audit_gens;
     struct audit *audit;
     struct ratelimit *rl_ip;      /* login attempts per client address */
     struct ratelimit *rl_account; /* login attempts per account */
     struct ratelimit *rl_token;   /* invalid tokens per client address */
+    struct ratelimit *rl_denied;  /* audit records of refusals per client address */
+    struct ratelimit *rl_share;   /* share link look-ups per client address */
     struct cache *cache;          /* principals and replies (cache.h) */
 };
 
 /* Opens the store cfg names (database_url, else data_dir), logging why not;
- * where gets "host:port/database" or the data directory, for logs. */
+ * where gets "host:port/database" or the data directory, for logs.  A
+ * PostgreSQL database that cannot be reached is tried again, with backoff (0.5
+ * s doubling up to 5 s), for cfg->db_wait_s seconds, each attempt logged; a
+ * SIGINT or SIGTERM meanwhile stops waiting (-EINTR). */
 int server_store_open(const struct server_config *cfg, struct store **ret, struct buf *where);
 
 /* Runs the server until SIGINT or SIGTERM.  Returns 0 on a clean stop. */
 int server_run(const struct server_config *cfg);
+
+/* The root key (rootkey.c).  root_key_load reads it into srv->root_key from
+ * ARCA_ENCRYPTION_KEY, else <data-dir>/root.key, generated (mode 0600) on
+ * first start with a warning, except on PostgreSQL: every server on the
+ * database needs the same key.  ret_file (may be NULL): the key file's path
+ * (OWNED) when the key came from it.  root_key_check compares it with the
+ * store's check value (written first with this key if the store has none)
+ * and loads srv->audit_gens; -EKEYREJECTED (logged) for another key.
+ * server_rotate_root_key: `arca server rotate-root-key` (docs/deploy.md). */
+int root_key_load(struct server *srv, char **ret_file);
+int root_key_check(struct server *srv);
+void audit_gens_free(struct server *srv);
+int server_rotate_root_key(const struct server_config *cfg);
+/* The label project keys are sealed under for server access. */
+void project_server_key_label(const char *project_id, char *out, size_t size);
 
 /* Routing: method + pattern with ":name" segments. */
 enum route_flags {
@@ -77,6 +109,8 @@ enum route_flags {
      * audit event are kept in the cache (cache.h) and served from there while
      * the store's epoch says nothing changed. */
     ROUTE_CACHED = 1 << 1,
+    /* Probes (liveness, readiness): asked every few seconds, logged at debug. */
+    ROUTE_QUIET = 1 << 2,
 };
 
 struct route {
@@ -96,6 +130,7 @@ int auth_request(struct req *r);
 
 /* Handlers, one file per resource. */
 void api_status(struct req *r);
+void api_ready(struct req *r);
 void api_bootstrap(struct req *r);
 void api_auth_params(struct req *r);
 void api_auth_login(struct req *r);
@@ -167,6 +202,13 @@ void api_environments_get(struct req *r);
 void api_environments_update(struct req *r);
 void api_environments_delete(struct req *r);
 void api_service_token_v2(struct req *r);
+void api_shares_create(struct req *r);
+void api_shares_list(struct req *r);
+void api_shares_revoke(struct req *r);
+void api_shares_get(struct req *r);
+void api_shares_open(struct req *r);
+void api_share_policy_get(struct req *r);
+void api_share_policy_set(struct req *r);
 
 /* Projects.  project_open checks that the caller is a member (or, for a
  * service token, that it is the token's project): 404 for a project that does
@@ -290,17 +332,36 @@ bool audit_hold(struct req *r, void (*suspend)(struct req *r));
 bool reply_from_cache(struct req *r);
 void reply_to_cache(struct req *r);
 int audit_held_result(struct req *r);
+/* Whether the last group of records could not be written. */
+bool audit_failing(struct server *srv);
 void audit_drain_held(struct server *srv);
+
+/* Records a refused request (outcome "denied" unless e says otherwise); the
+ * caller replies its 401, 403 or 404.  At most SERVER_DENIED_BURST records
+ * per client address at once, refilled at SERVER_DENIED_PER_MINUTE: past
+ * that, refusals are not recorded (they are refused all the same), so that
+ * no address can flood the log. */
+void audit_denied(struct req *r, const struct audit_event *e);
 
 struct audit_report {
     bool ok;
     int64_t records;
+    int64_t records_v1; /* of them, in chain format v1 (seq not covered: audit.c) */
     int64_t head_seq;
     uint8_t head_hash[32];
     int64_t first_bad_seq;
     const char *reason; /* static */
+    /* !ok: the records from first_bad_seq on are linked to each other but do
+     * not verify with any key of this store: written by a server with another
+     * root key, rather than changed after they were written. */
+    bool wrong_key;
 };
 int audit_verify(struct server *srv, struct audit_report *ret);
+/* The audit chain key of a root key; SEAL_KEY_BYTES each. */
+void audit_key_derive(const uint8_t *root_key, uint8_t *ret);
+/* The chain function audit_append is given (ctx: the server), for a record
+ * appended outside the writer (the link record of a root key rotation). */
+store_audit_chain_fn audit_chain_fn(void);
 
 bool ip_allowed(const char *cidr_list, const char *addr);
 

@@ -258,6 +258,15 @@ void store_audits_free(struct store_audit *a, size_t n)
     free(a);
 }
 
+void store_root_keys_free(struct store_root_key *k, size_t n)
+{
+    if (!k)
+        return;
+    for (size_t i = 0; i < n; i++)
+        store_blob_release(&k[i].audit_key);
+    free(k);
+}
+
 void store_folder_release(struct store_folder *f)
 {
     if (!f)
@@ -291,6 +300,24 @@ void store_imports_free(struct store_import *i, size_t n)
     for (size_t k = 0; k < n; k++)
         store_import_release(&i[k]);
     free(i);
+}
+
+void store_share_release(struct store_share *sh)
+{
+    if (!sh)
+        return;
+    store_blob_release(&sh->ciphertext);
+    store_blob_release(&sh->kdf_salt);
+    memset(sh, 0, sizeof(*sh));
+}
+
+void store_shares_free(struct store_share *sh, size_t n)
+{
+    if (!sh)
+        return;
+    for (size_t k = 0; k < n; k++)
+        store_share_release(&sh[k]);
+    free(sh);
 }
 
 /* ---- for the backends (store_backend.h) ---- */
@@ -348,7 +375,7 @@ int store_imports_renumber(const char *const *ids, size_t n, const char *moved, 
     return r < 0 ? r : 0;
 }
 
-/* ---- backup and restore: the tables of schema version 5 ---- */
+/* ---- backup and restore: the tables of schema version 9 ---- */
 
 #define TABLE(name, types, key, ...)                                                               \
     {                                                                                              \
@@ -393,12 +420,17 @@ const struct store_table store_tables[] = {
     TABLE("folders", "tttti", "id", "id", "project_id", "env_id", "path", "created_at"),
     TABLE("secret_imports", "ttttttiit", "id", "id", "project_id", "env_id", "path",
           "import_env_id", "import_path", "position", "created_at", "created_by"),
+    TABLE("root_keys", "ibbii", "generation", "generation", "key_check", "audit_key", "first_seq",
+          "created_at"),
+    /* Not "shares": a share is short-lived and viewed a limited number of
+     * times, which a restored copy would undo. */
+    TABLE("org_share_policy", "tii", "org_id", "org_id", "max_ttl", "allow_anonymous"),
 };
 const size_t store_n_tables = ELEMENTSOF(store_tables);
 
 int store_schema_version(void)
 {
-    return 5;
+    return 9;
 }
 
 int store_table_sql(const struct store_table *t, enum store_table_sql kind, struct buf *out)

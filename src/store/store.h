@@ -23,6 +23,7 @@
 
 #define STORE_ID_LEN 36
 #define STORE_HASH_BYTES 32
+#define STORE_SHARE_ID_LEN 22
 
 struct store_blob {
     uint8_t *ptr; /* OWNED (malloc) */
@@ -210,6 +211,32 @@ struct store_audit {
 typedef void (*store_audit_chain_fn)(void *ctx, const uint8_t prev[STORE_HASH_BYTES],
                                      struct store_audit *rec);
 
+/* A share link (api_shares.c): ciphertext the server cannot open, with the
+ * limits it holds. */
+struct store_share {
+    char id[STORE_SHARE_ID_LEN + 1]; /* base64url, made by the sharer's client */
+    char org_id[STORE_ID_LEN + 1];
+    char created_by[STORE_ID_LEN + 1];     /* user or identity */
+    struct store_blob ciphertext;          /* empty in lists and purge results */
+    uint8_t access_hash[STORE_HASH_BYTES]; /* hash of the access key the link's key gives */
+    bool has_password;
+    uint8_t auth_hash[STORE_HASH_BYTES]; /* hash of the password's authentication key */
+    struct store_blob kdf_salt;          /* Argon2id salt (password only) */
+    uint64_t kdf_opslimit;
+    uint64_t kdf_memlimit;
+    bool org_only;     /* only members of org_id may open it */
+    int64_t max_views; /* 0: unlimited */
+    int64_t views;     /* so far (share_open: including this one) */
+    int64_t created_at;
+    int64_t expires_at;
+};
+
+/* An organization's rules for shares; without a row, the defaults. */
+struct store_share_policy {
+    int64_t max_ttl;      /* ms */
+    bool allow_anonymous; /* shares may be opened without an account */
+};
+
 struct store_audit_query {
     const char *org_id;     /* NULL = any; else that organization's records and the
                              * server-level ones (org_id "": e.g. failed logins of
@@ -305,6 +332,26 @@ struct store_write {
     bool ret_created;              /* true if the secret did not exist (or was deleted) */
     char ret_id[STORE_ID_LEN + 1]; /* the secret's id */
 };
+
+/* --- the root key (migration 0008) ---------------------------------------
+ * One row per root key the store has had: the first written by the first
+ * server that starts on the store, one more by each rotation. */
+struct store_root_key {
+    int64_t generation;              /* 1, 2, ...: the newest is the root key in use */
+    uint8_t check[STORE_HASH_BYTES]; /* keyed hash of a constant under that root key: never
+                                      * the key, only a way to tell it is the right one */
+    struct store_blob audit_key;     /* that generation's audit chain key, sealed under the
+                                      * newest root key */
+    int64_t first_seq;               /* the first audit record chained with it (1 for the
+                                      * first generation) */
+    int64_t created_at;
+};
+
+/* Re-seals one blob sealed under the old root key: what is "audit" (old is
+ * the audit key of generation id) or "project" (old is the server-access
+ * key of project id).  Writes the new blob to out (empty on entry). */
+typedef int (*store_rewrap_fn)(void *ctx, const char *what, const char *id,
+                               const struct store_blob *old, struct buf *out);
 
 /* --- backup and restore --------------------------------------------------
  * A logical copy of every table of the current schema, the same for every
@@ -567,6 +614,31 @@ struct store_ops {
     /* Removes an import; the later ones move up. */
     int (*import_delete)(struct store *s, const char *id);
 
+    /* --- share links --- */
+    /* -EEXIST when the id is taken. */
+    int (*share_create)(struct store *s, const struct store_share *sh);
+    /* The share, ciphertext included, without counting a view.  -ENOENT if
+     * there is none or it expired by now (it is then left for share_purge). */
+    int (*share_get)(struct store *s, const char *id, int64_t now, struct store_share *ret);
+    /* Counts a view and returns the share as it is after it, in one
+     * transaction: the view that reaches max_views deletes the share, so two
+     * opens of a one-view share never both succeed.  -ENOENT as share_get. */
+    int (*share_open)(struct store *s, const char *id, int64_t now, struct store_share *ret);
+    /* Active shares made by created_by, oldest first, without ciphertext.
+     * ret OWNED: store_shares_free. */
+    int (*share_list)(struct store *s, const char *created_by, int64_t now,
+                      struct store_share **ret, size_t *ret_n);
+    /* Deletes a share now.  -ENOENT. */
+    int (*share_delete)(struct store *s, const char *id);
+    /* Deletes every share expired by now and returns them (without
+     * ciphertext), at most max; ret OWNED: store_shares_free. */
+    int (*share_purge)(struct store *s, int64_t now, size_t max, struct store_share **ret,
+                       size_t *ret_n);
+    /* -ENOENT when the organization has no policy of its own. */
+    int (*share_policy_get)(struct store *s, const char *org_id, struct store_share_policy *ret);
+    int (*share_policy_set)(struct store *s, const char *org_id,
+                            const struct store_share_policy *p);
+
     /* --- audit log --- */
     /* Appends records in one transaction (one fsync), filling seq and, through
      * chain, prev_hash and hash: rec->seq and rec->prev_hash are set before
@@ -590,6 +662,22 @@ struct store_ops {
      * was read from has changed since. */
     int (*epoch)(struct store *s, uint64_t *ret);
 
+    /* --- the root key (migration 0008) --- */
+    /* Every generation, oldest first; ret_n 0 before the first server started.
+     * ret OWNED: store_root_keys_free. */
+    int (*root_keys)(struct store *s, struct store_root_key **ret, size_t *ret_n);
+    /* Adds k as generation 1 of a store that has none: -EEXIST otherwise. */
+    int (*root_key_init)(struct store *s, const struct store_root_key *k);
+    /* A root key rotation, in one transaction: appends link (chained by
+     * chain, ctx, as audit_append does: with the old key), calls rewrap for the
+     * audit key of every generation and the server-access key of every project
+     * and stores what it gives, then adds k (its first_seq is set to link's
+     * seq + 1).  -ESTALE unless k->generation is the newest one + 1; nothing is
+     * written on any failure. */
+    int (*root_key_rotate)(struct store *s, struct store_root_key *k, struct store_audit *link,
+                           store_audit_chain_fn chain, void *ctx, store_rewrap_fn rewrap,
+                           void *rewrap_ctx);
+
     /* --- backup and restore --- */
     /* Calls fn with every row of every table of store_tables, in order, rows
      * ordered by the table's key, all from one consistent snapshot: writers go
@@ -604,6 +692,12 @@ struct store_ops {
 struct store {
     const struct store_ops *ops;
     struct buf err; /* last backend error message, for logs (never data) */
+    /* Set by the server once it checked its root key: from then on
+     * audit_append fails (-EKEYREJECTED, nothing appended) when the store's
+     * newest root key generation is another one (a rotation by another
+     * process), so a server left running with the old key cannot extend the
+     * chain with it.  0: not checked. */
+    int64_t root_generation;
 };
 
 /* Opens the SQLite store in dir (created 0700 if missing), applying
@@ -613,8 +707,9 @@ int store_sqlite_open(const char *dir, struct store **ret, struct buf *err);
 /* Opens the PostgreSQL store at url (postgres://... or postgresql://...; a
  * libpq connection URI), applying migrations (once, when several servers
  * start together).  Connections are opened lazily and again after a failure.
- * -EINVAL for a malformed URL; err receives a message on failure (the URL's
- * host and database, never its password). */
+ * -EINVAL for a malformed URL, -ECONNREFUSED when the database cannot be
+ * reached (worth trying again: it may be starting); err receives a message on
+ * failure (the URL's host and database, never its password). */
 int store_pg_open(const char *url, struct store **ret, struct buf *err);
 /* Appends "host[:port]/database" of a PostgreSQL URL to out, for logs: never
  * the user or password.  -EINVAL if url is not a postgres:// URL. */
@@ -652,5 +747,8 @@ void store_folder_release(struct store_folder *f);
 void store_folders_free(struct store_folder *f, size_t n);
 void store_import_release(struct store_import *i);
 void store_imports_free(struct store_import *i, size_t n);
+void store_share_release(struct store_share *sh);
+void store_shares_free(struct store_share *sh, size_t n);
 void store_audit_release(struct store_audit *a);
 void store_audits_free(struct store_audit *a, size_t n);
+void store_root_keys_free(struct store_root_key *k, size_t n);

@@ -72,6 +72,16 @@
 #endif
 
 #define SECRET_COLS "id, key, path, version, value, comment, updated_at, updated_by, owner_id"
+#define SHARE_COLS                                                                                 \
+    "id, org_id, created_by, ciphertext, auth_hash, kdf_salt, kdf_opslimit, kdf_memlimit, "        \
+    "org_only, max_views, views, created_at, expires_at, access_hash"
+/* rec_share's columns; a list leaves the ciphertext out (NULL). */
+#define SHARE_READ_FROM(ct)                                                                        \
+    "id, org_id, created_by, " ct ", auth_hash IS NOT NULL, "                                      \
+    "coalesce(auth_hash, decode(repeat('00', 32), 'hex')), kdf_salt, kdf_opslimit, "               \
+    "kdf_memlimit, org_only <> 0, max_views, views, created_at, expires_at, access_hash"
+#define SHARE_READ_COLS SHARE_READ_FROM("ciphertext")
+#define SHARE_LIST_COLS SHARE_READ_FROM("NULL::bytea")
 #define SHARED "type = 'shared' AND owner_id = ''"
 #define USER_COLS                                                                                  \
     "id, email, auth_hash, kdf_salt, kdf_opslimit, kdf_memlimit, public_key, "                     \
@@ -101,6 +111,7 @@
     "seq, time, actor_type, actor_id, actor_name, event, org_id, project_id, environment, path, "  \
     "key, ip, user_agent, outcome, metadata, prev_hash, hash"
 #define FOLDER_COLS "id, project_id, env_id, path, created_at"
+#define ROOT_KEY_COLS "generation, key_check, audit_key, first_seq, created_at"
 #define IMPORT_COLS                                                                                \
     "id, project_id, env_id, path, import_env_id, import_path, position, created_at, created_by"
 /* The folder $2 of environment $1 and its descendants; $3 is $2 with a
@@ -188,6 +199,8 @@ enum pg_stmt {
     ST_AUDIT_HEAD,
     ST_AUDIT_INSERT,
     ST_SCHEMA_VERSION,
+    ST_MIGRATION_COUNT,
+    ST_MIGRATION_DONE,
     ST_EPOCH,
     ST_MIGRATION_RECORD,
     ST_PERSONAL_TOMBSTONE,
@@ -213,6 +226,20 @@ enum pg_stmt {
     ST_IMPORT_GET,
     ST_IMPORT_SET_POSITION,
     ST_IMPORT_DELETE,
+    /* migration 0008 */
+    ST_ROOT_KEYS_LIST,
+    ST_ROOT_KEY_NEWEST,
+    ST_ROOT_KEY_INSERT,
+    ST_ROOT_KEY_SET_AUDIT,
+    ST_SERVER_KEYS_LIST,
+    ST_SHARE_INSERT,
+    ST_SHARE_GET,
+    ST_SHARE_VIEW,
+    ST_SHARE_LIST,
+    ST_SHARE_DELETE,
+    ST_SHARE_PURGE,
+    ST_SHARE_POLICY_GET,
+    ST_SHARE_POLICY_SET,
     ST__MAX
 };
 
@@ -452,6 +479,9 @@ static const struct {
     [ST_SCHEMA_VERSION] = {"read schema version",
                            "SELECT coalesce(max(version), 0) FROM schema_migrations"},
     [ST_EPOCH] = {"read epoch", "SELECT last_value + is_called::int FROM arca_epoch"},
+    [ST_MIGRATION_COUNT] = {"count migrations", "SELECT count(*) FROM schema_migrations"},
+    [ST_MIGRATION_DONE] = {"find migration",
+                           "SELECT count(*) FROM schema_migrations WHERE version = $1"},
     [ST_MIGRATION_RECORD] = {"record migration", "INSERT INTO schema_migrations "
                                                  "(version, name, applied_at) VALUES ($1, $2, $3)"},
     /* Deleting a shared secret deletes every personal override of it ($1 env,
@@ -540,6 +570,41 @@ static const struct {
     [ST_IMPORT_SET_POSITION] = {"move import",
                                 "UPDATE secret_imports SET position = $2 WHERE id = $1"},
     [ST_IMPORT_DELETE] = {"delete import", "DELETE FROM secret_imports WHERE id = $1"},
+    [ST_ROOT_KEYS_LIST] = {"list root keys",
+                           "SELECT " ROOT_KEY_COLS " FROM root_keys ORDER BY generation"},
+    [ST_ROOT_KEY_NEWEST] = {"read root key generation",
+                            "SELECT coalesce(max(generation), 0) FROM root_keys"},
+    [ST_ROOT_KEY_INSERT] = {"insert root key", "INSERT INTO root_keys (" ROOT_KEY_COLS ") "
+                                               "VALUES ($1, $2, $3, $4, $5)"},
+    [ST_ROOT_KEY_SET_AUDIT] = {"rewrap audit key",
+                               "UPDATE root_keys SET audit_key = $2 WHERE generation = $1"},
+    [ST_SERVER_KEYS_LIST] = {"list server-access keys",
+                             "SELECT id, server_key FROM projects WHERE server_key IS NOT NULL "
+                             "ORDER BY id"},
+    [ST_SHARE_INSERT] = {"insert share",
+                         "INSERT INTO shares (" SHARE_COLS ") "
+                         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"},
+    [ST_SHARE_GET] = {"get share", "SELECT " SHARE_READ_COLS " FROM shares "
+                                   "WHERE id = $1 AND expires_at > $2"},
+    /* Counts a view of a live share; the caller deletes it at max_views. */
+    [ST_SHARE_VIEW] = {"view share", "UPDATE shares SET views = views + 1 WHERE id = $1 AND "
+                                     "expires_at > $2 AND (max_views = 0 OR views < max_views) "
+                                     "RETURNING " SHARE_READ_COLS},
+    [ST_SHARE_LIST] = {"list shares",
+                       "SELECT " SHARE_LIST_COLS " FROM shares WHERE "
+                       "created_by = $1 AND expires_at > $2 ORDER BY created_at, id"},
+    [ST_SHARE_DELETE] = {"delete share", "DELETE FROM shares WHERE id = $1"},
+    [ST_SHARE_PURGE] = {"purge shares",
+                        "DELETE FROM shares WHERE id IN (SELECT id FROM shares WHERE "
+                        "expires_at <= $1 ORDER BY expires_at, id LIMIT $2) "
+                        "RETURNING " SHARE_LIST_COLS},
+    [ST_SHARE_POLICY_GET] = {"get share policy", "SELECT max_ttl, allow_anonymous FROM "
+                                                 "org_share_policy WHERE org_id = $1"},
+    [ST_SHARE_POLICY_SET] =
+        {"set share policy",
+         "INSERT INTO org_share_policy (org_id, max_ttl, allow_anonymous) "
+         "VALUES ($1, $2, $3) ON CONFLICT (org_id) DO UPDATE SET "
+         "max_ttl = excluded.max_ttl, allow_anonymous = excluded.allow_anonymous"},
 };
 
 /* audit_query has one statement per combination of filters (so that each
@@ -776,7 +841,9 @@ static int pg_exec_slot(struct pg_conn *c, unsigned slot, const char *sql, const
 static bool pg_quiet(enum pg_stmt id)
 {
     return id == ST_SESSION_INSERT || id == ST_ATOKEN_INSERT || id == ST_ATOKEN_USE ||
-           id == ST_CSECRET_USE || id == ST_AUDIT_INSERT || startswith(pg_stmts[id].sql, "SELECT ");
+           id == ST_CSECRET_USE || id == ST_AUDIT_INSERT ||
+           (id >= ST_SHARE_INSERT && id <= ST_SHARE_POLICY_SET) || /* shares are never cached */
+           startswith(pg_stmts[id].sql, "SELECT ");
 }
 
 static int pg_execp(struct pg_conn *c, enum pg_stmt id, const struct pg_params *p, PGresult **ret)
@@ -2442,6 +2509,129 @@ static int pg_service_token_revoke(struct store *s, const char *project_id, cons
     return pg_write1(s, true, ST_STOKEN_REVOKE, "tt", project_id, id);
 }
 
+/* ---- share links ---- */
+
+static const struct pg_col share_cols[] = {
+    COL(PK_TEXT, struct store_share, id),           COL(PK_TEXT, struct store_share, org_id),
+    COL(PK_TEXT, struct store_share, created_by),   COL(PK_BLOB, struct store_share, ciphertext),
+    COL(PK_BOOL, struct store_share, has_password), COL(PK_HASH, struct store_share, auth_hash),
+    COL(PK_BLOB, struct store_share, kdf_salt),     COL(PK_I64, struct store_share, kdf_opslimit),
+    COL(PK_I64, struct store_share, kdf_memlimit),  COL(PK_BOOL, struct store_share, org_only),
+    COL(PK_I64, struct store_share, max_views),     COL(PK_I64, struct store_share, views),
+    COL(PK_I64, struct store_share, created_at),    COL(PK_I64, struct store_share, expires_at),
+    COL(PK_HASH, struct store_share, access_hash),
+};
+static const struct pg_record rec_share = RECORD(struct store_share, share_cols);
+
+static const struct pg_col share_policy_cols[] = {
+    COL(PK_I64, struct store_share_policy, max_ttl),
+    COL(PK_BOOL, struct store_share_policy, allow_anonymous),
+};
+static const struct pg_record rec_share_policy =
+    RECORD(struct store_share_policy, share_policy_cols);
+
+static int pg_share_create(struct store *s, const struct store_share *sh)
+{
+    if (!sh || !sh->ciphertext.ptr || !sh->ciphertext.len || sh->max_views < 0 ||
+        sh->kdf_opslimit > INT64_MAX || sh->kdf_memlimit > INT64_MAX ||
+        (sh->has_password && !sh->kdf_salt.len))
+        return -EINVAL;
+    return pg_write1(
+        s, false, ST_SHARE_INSERT, "tttbbbiiiiiiib", sh->id, sh->org_id, sh->created_by,
+        sh->ciphertext.ptr, sh->ciphertext.len, sh->has_password ? sh->auth_hash : NULL,
+        (size_t)STORE_HASH_BYTES, sh->has_password ? sh->kdf_salt.ptr : NULL, sh->kdf_salt.len,
+        (int64_t)sh->kdf_opslimit, (int64_t)sh->kdf_memlimit, (int64_t)sh->org_only, sh->max_views,
+        sh->views, sh->created_at, sh->expires_at, sh->access_hash, (size_t)STORE_HASH_BYTES);
+}
+
+static int pg_share_get(struct store *s, const char *id, int64_t now, struct store_share *ret)
+{
+    if (!id || !ret)
+        return -EINVAL;
+    return pg_get(s, PG_TX_NONE, &rec_share, ret, ST_SHARE_GET, "ti", id, now);
+}
+
+struct share_open_tx {
+    const char *id;
+    int64_t now;
+    struct store_share *ret;
+};
+
+static int pg_share_open_body(struct pg_conn *c, void *arg)
+{
+    const struct share_open_tx *a = arg;
+    _cleanup_(store_share_release) struct store_share x = {0};
+    int r;
+
+    /* The row lock of the UPDATE orders concurrent opens of one share. */
+    r = pg_row(c, &rec_share, &x, ST_SHARE_VIEW, "ti", a->id, a->now);
+    if (r <= 0)
+        return r < 0 ? r : -ENOENT;
+    if (x.max_views && x.views >= x.max_views && (r = pg_run(c, ST_SHARE_DELETE, "t", a->id)) < 0)
+        return r;
+    store_share_release(a->ret);
+    *a->ret = x;
+    x = (struct store_share){0};
+    return 0;
+}
+
+static int pg_share_open(struct store *s, const char *id, int64_t now, struct store_share *ret)
+{
+    _cleanup_(store_share_release) struct store_share x = {0};
+    struct share_open_tx a = {id, now, &x};
+    int r;
+
+    if (!id || !ret)
+        return -EINVAL;
+    r = pg_tx(s, PG_TX_WRITE, pg_share_open_body, &a);
+    if (r < 0)
+        return r;
+    *ret = x;
+    x = (struct store_share){0};
+    return 0;
+}
+
+static int pg_share_list(struct store *s, const char *created_by, int64_t now,
+                         struct store_share **ret, size_t *ret_n)
+{
+    if (!created_by)
+        return -EINVAL;
+    return pg_list(s, PG_TX_NONE, &rec_share, (void **)ret, ret_n, ST_SHARE_LIST, "ti", created_by,
+                   now);
+}
+
+static int pg_share_delete(struct store *s, const char *id)
+{
+    if (!id)
+        return -EINVAL;
+    return pg_write1(s, true, ST_SHARE_DELETE, "t", id);
+}
+
+static int pg_share_purge(struct store *s, int64_t now, size_t max, struct store_share **ret,
+                          size_t *ret_n)
+{
+    if (max > INT64_MAX)
+        return -EINVAL;
+    return pg_list(s, PG_TX_WRITE, &rec_share, (void **)ret, ret_n, ST_SHARE_PURGE, "ii", now,
+                   (int64_t)max);
+}
+
+static int pg_share_policy_get(struct store *s, const char *org_id, struct store_share_policy *ret)
+{
+    if (!org_id || !ret)
+        return -EINVAL;
+    return pg_get(s, PG_TX_NONE, &rec_share_policy, ret, ST_SHARE_POLICY_GET, "t", org_id);
+}
+
+static int pg_share_policy_set(struct store *s, const char *org_id,
+                               const struct store_share_policy *p)
+{
+    if (!org_id || !p || p->max_ttl <= 0)
+        return -EINVAL;
+    return pg_write1(s, false, ST_SHARE_POLICY_SET, "tii", org_id, p->max_ttl,
+                     (int64_t)p->allow_anonymous);
+}
+
 /* ---- project key rotation ---- */
 
 struct versions_tx {
@@ -2619,19 +2809,30 @@ struct audit_tx {
     size_t n;
     store_audit_chain_fn chain;
     void *ctx;
+    bool check_generation; /* audit_append: refuse after a rotation (store.h) */
 };
 
 static int pg_audit_append_body(struct pg_conn *c, void *arg)
 {
     const struct audit_tx *a = arg;
     struct audit_head head = {0};
+    int64_t want = c->owner->base.root_generation, newest = 0;
     int r;
 
     /* One chain for every server on the database: appenders take turns,
-     * each extending the head the previous one committed. */
+     * each extending the head the previous one committed, with the key of
+     * the root key generation that is the newest (rotations take the lock). */
     if ((r = pg_lock(c, PG_LOCK_AUDIT)) < 0 ||
         (r = pg_row(c, &rec_audit_head, &head, ST_AUDIT_HEAD, "")) < 0)
         return r;
+    if (want && a->check_generation &&
+        ((r = pg_int(c, &newest, ST_ROOT_KEY_NEWEST, "")) < 0 || newest != want)) {
+        if (r >= 0)
+            pg_set_err(c->owner,
+                       "the root key was rotated (generation %lld): restart with the new key",
+                       (long long)newest);
+        return r < 0 ? r : -EKEYREJECTED;
+    }
     for (size_t i = 0; i < a->n; i++) {
         struct store_audit *x = &a->recs[i];
 
@@ -2652,7 +2853,7 @@ static int pg_audit_append_body(struct pg_conn *c, void *arg)
 static int pg_audit_append(struct store *s, struct store_audit *recs, size_t n,
                            store_audit_chain_fn chain, void *ctx)
 {
-    struct audit_tx a = {recs, n, chain, ctx};
+    struct audit_tx a = {recs, n, chain, ctx, true};
     int r;
 
     if ((n && !recs) || !chain)
@@ -2667,6 +2868,130 @@ static int pg_audit_append(struct store *s, struct store_audit *recs, size_t n,
     if (r < 0)
         for (size_t i = 0; i < n; i++)
             recs[i].seq = 0; /* nothing was appended */
+    return r;
+}
+
+/* ---- the root key (migration 0008) ---- */
+
+static const struct pg_col root_key_cols[] = {
+    COL(PK_I64, struct store_root_key, generation), COL(PK_HASH, struct store_root_key, check),
+    COL(PK_BLOB, struct store_root_key, audit_key), COL(PK_I64, struct store_root_key, first_seq),
+    COL(PK_I64, struct store_root_key, created_at),
+};
+static const struct pg_record rec_root_key = RECORD(struct store_root_key, root_key_cols);
+
+struct server_key {
+    char id[STORE_ID_LEN + 1];
+    struct store_blob key;
+};
+static const struct pg_col server_key_cols[] = {
+    COL(PK_TEXT, struct server_key, id),
+    COL(PK_BLOB, struct server_key, key),
+};
+static const struct pg_record rec_server_key = RECORD(struct server_key, server_key_cols);
+
+static int pg_root_keys(struct store *s, struct store_root_key **ret, size_t *ret_n)
+{
+    return pg_list(s, PG_TX_NONE, &rec_root_key, (void **)ret, ret_n, ST_ROOT_KEYS_LIST, "");
+}
+
+static int pg_root_key_insert(struct pg_conn *c, const struct store_root_key *k)
+{
+    return pg_run(c, ST_ROOT_KEY_INSERT, "ibbii", k->generation, k->check, (size_t)STORE_HASH_BYTES,
+                  k->audit_key.ptr, k->audit_key.len, k->first_seq, k->created_at);
+}
+
+/* Under the audit lock: the generation changes only between two appends. */
+static int pg_root_key_init_body(struct pg_conn *c, void *arg)
+{
+    int64_t newest;
+    int r;
+
+    if ((r = pg_lock(c, PG_LOCK_AUDIT)) < 0 || (r = pg_int(c, &newest, ST_ROOT_KEY_NEWEST, "")) < 0)
+        return r;
+    if (newest)
+        return -EEXIST;
+    r = pg_root_key_insert(c, arg);
+    return r < 0 ? r : 0;
+}
+
+static int pg_root_key_init(struct store *s, const struct store_root_key *k)
+{
+    if (!k || k->generation != 1 || !k->audit_key.len)
+        return -EINVAL;
+    return pg_tx(s, PG_TX_WRITE, pg_root_key_init_body, (void *)k);
+}
+
+struct rotate_tx {
+    struct store_root_key *k;
+    struct audit_tx link;
+    store_rewrap_fn rewrap;
+    void *ctx;
+};
+
+static int pg_rewrap(struct pg_conn *c, struct rotate_tx *a, const char *what, const char *id,
+                     const struct store_blob *old, enum pg_stmt set, const char *fmt, int64_t gen)
+{
+    _cleanup_buf_ struct buf out = BUF_INIT;
+    int r = a->rewrap(a->ctx, what, id, old, &out);
+
+    if (r < 0)
+        return r;
+    r = *fmt == 'i' ? pg_run(c, set, fmt, gen, out.ptr, out.len)
+                    : pg_run(c, set, fmt, out.ptr, out.len, id);
+    return r < 0 ? r : 0;
+}
+
+static int pg_root_key_rotate_body(struct pg_conn *c, void *arg)
+{
+    struct rotate_tx *a = arg;
+    struct store_root_key *keys = NULL;
+    struct server_key *projects = NULL;
+    size_t n_keys = 0, n_projects = 0;
+    int64_t newest;
+    char gen[24];
+    int r;
+
+    /* the audit lock first: pg_audit_append_body takes it again (a no-op) */
+    if ((r = pg_lock(c, PG_LOCK_AUDIT)) < 0 || (r = pg_int(c, &newest, ST_ROOT_KEY_NEWEST, "")) < 0)
+        return r;
+    if (newest == 0 || a->k->generation != newest + 1)
+        return -ESTALE;
+    if ((r = pg_rows(c, &rec_root_key, (void **)&keys, &n_keys, ST_ROOT_KEYS_LIST, "")) < 0)
+        return r;
+    r = pg_rows(c, &rec_server_key, (void **)&projects, &n_projects, ST_SERVER_KEYS_LIST, "");
+    if (r >= 0)
+        r = pg_audit_append_body(c, &a->link);
+    for (size_t i = 0; i < n_keys && r >= 0; i++) {
+        snprintf(gen, sizeof(gen), "%lld", (long long)keys[i].generation);
+        r = pg_rewrap(c, a, "audit", gen, &keys[i].audit_key, ST_ROOT_KEY_SET_AUDIT, "ib",
+                      keys[i].generation);
+    }
+    for (size_t i = 0; i < n_projects && r >= 0; i++)
+        r = pg_rewrap(c, a, "project", projects[i].id, &projects[i].key, ST_PROJECT_SET_SERVER_KEY,
+                      "bt", 0);
+    a->k->first_seq = a->link.recs[0].seq + 1;
+    if (r >= 0)
+        r = pg_root_key_insert(c, a->k);
+    store_root_keys_free(keys, n_keys);
+    for (size_t i = 0; i < n_projects; i++)
+        store_blob_release(&projects[i].key);
+    free(projects);
+    return r < 0 ? r : 0;
+}
+
+static int pg_root_key_rotate(struct store *s, struct store_root_key *k, struct store_audit *link,
+                              store_audit_chain_fn chain, void *ctx, store_rewrap_fn rewrap,
+                              void *rewrap_ctx)
+{
+    struct rotate_tx a = {k, {link, 1, chain, ctx, false}, rewrap, rewrap_ctx};
+    int r;
+
+    if (!k || !link || !chain || !rewrap || !k->audit_key.len || !link->event || !link->event[0])
+        return -EINVAL;
+    r = pg_tx(s, PG_TX_WRITE, pg_root_key_rotate_body, &a);
+    if (r < 0)
+        link->seq = 0;
     return r;
 }
 
@@ -3437,6 +3762,14 @@ static const struct store_ops pg_ops = {
     .service_token_get = pg_service_token_get,
     .service_token_list = pg_service_token_list,
     .service_token_revoke = pg_service_token_revoke,
+    .share_create = pg_share_create,
+    .share_get = pg_share_get,
+    .share_open = pg_share_open,
+    .share_list = pg_share_list,
+    .share_delete = pg_share_delete,
+    .share_purge = pg_share_purge,
+    .share_policy_get = pg_share_policy_get,
+    .share_policy_set = pg_share_policy_set,
     .secrets_list_with = pg_secrets_list_with,
     .secret_get_of = pg_secret_get_of,
     .secret_history_of = pg_secret_history_of,
@@ -3458,30 +3791,39 @@ static const struct store_ops pg_ops = {
     .audit_query = pg_audit_query,
     .backup = pg_backup,
     .restore = pg_restore,
+    .root_keys = pg_root_keys,
+    .root_key_init = pg_root_key_init,
+    .root_key_rotate = pg_root_key_rotate,
 };
 
-/* Applies the next pending migration in one transaction; *ret_done when there
- * was none. */
+/* Applies the next pending migration (not recorded, whatever the newest
+ * recorded one: numbers are handed out to changes developed at once) in one
+ * transaction; *ret_done when there was none.  A recorded version this binary
+ * does not know is refused. */
 static int pg_migrate_one(struct pg_conn *c, bool *ret_done)
 {
     const struct store_migration *all = store_pg_migrations, *m = NULL;
     size_t n = store_pg_n_migrations;
-    int64_t known = n ? all[n - 1].version : 0, current = 0;
+    int64_t known = n ? all[n - 1].version : 0, current = 0, recorded = 0, found = 0, done = 0;
     int r;
 
     if ((r = pg_simple(c, "BEGIN", "begin migration")) < 0 ||
-        (r = pg_int(c, &current, ST_SCHEMA_VERSION, "")) < 0)
+        (r = pg_int(c, &current, ST_SCHEMA_VERSION, "")) < 0 ||
+        (r = pg_int(c, &recorded, ST_MIGRATION_COUNT, "")) < 0)
         return r;
-    if (current > known) {
+    for (size_t i = 0; i < n; i++, found += done) {
+        if ((r = pg_int(c, &done, ST_MIGRATION_DONE, "i", (int64_t)all[i].version)) < 0)
+            return r;
+        if (!done && !m)
+            m = &all[i];
+    }
+    if (current > known || recorded > found) {
         pg_set_err(c->owner,
-                   "database has schema version %lld, newer than this arca knows (%lld): "
-                   "upgrade arca",
+                   "database has schema version %lld, which this arca does not know (its "
+                   "newest is %lld): upgrade arca",
                    (long long)current, (long long)known);
         return -EIO;
     }
-    for (size_t i = 0; i < n && !m; i++)
-        if (all[i].version > current)
-            m = &all[i];
     if (m &&
         ((r = pg_simple(c, m->sql, m->name)) < 0 ||
          (r = pg_run(c, ST_MIGRATION_RECORD, "iti", (int64_t)m->version, m->name, now_ms())) < 0))
@@ -3502,7 +3844,9 @@ static int pg_migrate(struct pg_store *s)
     int r;
 
     snprintf(lock, sizeof(lock), "SELECT pg_advisory_lock(%lld)", (long long)PG_LOCK_MIGRATE);
-    if ((r = pg_conn_get(s, &c)) < 0 || (r = pg_simple(c, lock, "lock for migrations")) < 0)
+    if ((r = pg_conn_get(s, &c)) < 0)
+        return r == -EIO ? -ECONNREFUSED : r;
+    if ((r = pg_simple(c, lock, "lock for migrations")) < 0)
         return r;
     r = pg_simple(c,
                   "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, "

@@ -77,6 +77,13 @@
     })
 
 #define SECRET_COLS "id, key, path, version, value, comment, updated_at, updated_by, owner_id"
+/* sq_read_share reads either: a list leaves the ciphertext out (NULL). */
+#define SHARE_COLS                                                                                 \
+    "id, org_id, created_by, ciphertext, auth_hash, kdf_salt, kdf_opslimit, kdf_memlimit, "        \
+    "org_only, max_views, views, created_at, expires_at, access_hash"
+#define SHARE_LIST_COLS                                                                            \
+    "id, org_id, created_by, NULL, auth_hash, kdf_salt, kdf_opslimit, kdf_memlimit, "              \
+    "org_only, max_views, views, created_at, expires_at, access_hash"
 #define SHARED "type = 'shared' AND owner_id = ''"
 
 enum sq_stmt {
@@ -186,7 +193,21 @@ enum sq_stmt {
     ST_IMPORT_GET,
     ST_IMPORT_SET_POSITION,
     ST_IMPORT_DELETE,
+    ST_SHARE_INSERT,
+    ST_SHARE_GET,
+    ST_SHARE_VIEW,
+    ST_SHARE_LIST,
+    ST_SHARE_DELETE,
+    ST_SHARE_EXPIRED,
+    ST_SHARE_POLICY_GET,
+    ST_SHARE_POLICY_SET,
     ST_AUDIT_INSERT,
+    /* migration 0008 */
+    ST_ROOT_KEYS_LIST,
+    ST_ROOT_KEY_NEWEST,
+    ST_ROOT_KEY_INSERT,
+    ST_ROOT_KEY_SET_AUDIT,
+    ST_SERVER_KEYS_LIST,
     ST__MAX
 };
 
@@ -217,6 +238,7 @@ enum sq_stmt {
 #define AUDIT_COLS                                                                                 \
     "seq, time, actor_type, actor_id, actor_name, event, org_id, project_id, environment, path, "  \
     "key, ip, user_agent, outcome, metadata, prev_hash, hash"
+#define ROOT_KEY_COLS "generation, key_check, audit_key, first_seq, created_at"
 /* A credential that may still be used at ?2 (now). */
 #define FOLDER_COLS "id, project_id, env_id, path, created_at"
 #define IMPORT_COLS                                                                                \
@@ -522,9 +544,40 @@ static const struct {
     [ST_IMPORT_SET_POSITION] = {"move import",
                                 "UPDATE secret_imports SET position = ?2 WHERE id = ?1"},
     [ST_IMPORT_DELETE] = {"delete import", "DELETE FROM secret_imports WHERE id = ?"},
+    [ST_SHARE_INSERT] = {"insert share", "INSERT INTO shares (" SHARE_COLS ") "
+                                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+    [ST_SHARE_GET] = {"get share",
+                      "SELECT " SHARE_COLS " FROM shares WHERE id = ?1 AND expires_at > ?2"},
+    /* Counts a view of a live share; the caller deletes it at max_views. */
+    [ST_SHARE_VIEW] = {"view share", "UPDATE shares SET views = views + 1 WHERE id = ?1 AND "
+                                     "expires_at > ?2 AND (max_views = 0 OR views < max_views)"},
+    [ST_SHARE_LIST] = {"list shares",
+                       "SELECT " SHARE_LIST_COLS " FROM shares WHERE "
+                       "created_by = ?1 AND expires_at > ?2 ORDER BY created_at, id"},
+    [ST_SHARE_DELETE] = {"delete share", "DELETE FROM shares WHERE id = ?"},
+    [ST_SHARE_EXPIRED] = {"list expired shares",
+                          "SELECT " SHARE_LIST_COLS " FROM shares WHERE expires_at <= ?1 "
+                          "ORDER BY expires_at, id LIMIT ?2"},
+    [ST_SHARE_POLICY_GET] = {"get share policy", "SELECT max_ttl, allow_anonymous FROM "
+                                                 "org_share_policy WHERE org_id = ?"},
+    [ST_SHARE_POLICY_SET] =
+        {"set share policy",
+         "INSERT INTO org_share_policy (org_id, max_ttl, allow_anonymous) "
+         "VALUES (?1, ?2, ?3) ON CONFLICT (org_id) DO UPDATE SET "
+         "max_ttl = excluded.max_ttl, allow_anonymous = excluded.allow_anonymous"},
     [ST_AUDIT_INSERT] = {"insert audit record",
                          "INSERT INTO audit_log (" AUDIT_COLS ") "
                          "VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+    [ST_ROOT_KEYS_LIST] = {"list root keys", "SELECT " ROOT_KEY_COLS " FROM root_keys "
+                                             "ORDER BY generation"},
+    [ST_ROOT_KEY_NEWEST] = {"read root key generation",
+                            "SELECT coalesce(max(generation), 0) FROM root_keys"},
+    [ST_ROOT_KEY_INSERT] = {"insert root key",
+                            "INSERT INTO root_keys (" ROOT_KEY_COLS ") VALUES (?, ?, ?, ?, ?)"},
+    [ST_ROOT_KEY_SET_AUDIT] = {"rewrap audit key",
+                               "UPDATE root_keys SET audit_key = ?2 WHERE generation = ?1"},
+    [ST_SERVER_KEYS_LIST] = {"list server-access keys", "SELECT id, server_key FROM projects "
+                                                        "WHERE server_key IS NOT NULL ORDER BY id"},
 };
 
 /* audit_query has one statement per combination of filters (so that each
@@ -651,13 +704,13 @@ static int sq_fail(struct sq_conn *c, int rc, const char *what)
 }
 
 /* Transaction control, and writes that only add what no cache holds yet
- * (store.h epoch). */
+ * (store.h epoch): shares are never cached. */
 static bool sq_quiet(enum sq_stmt id)
 {
     return id == ST_BEGIN_IMMEDIATE || id == ST_COMMIT || id == ST_ROLLBACK || id == ST_SAVEPOINT ||
            id == ST_RELEASE || id == ST_ROLLBACK_TO || id == ST_SESSION_INSERT ||
            id == ST_ATOKEN_INSERT || id == ST_ATOKEN_USE || id == ST_CSECRET_USE ||
-           id == ST_AUDIT_INSERT;
+           id == ST_AUDIT_INSERT || (id >= ST_SHARE_INSERT && id <= ST_SHARE_POLICY_SET);
 }
 
 static int sq_stmt(struct sq_conn *c, enum sq_stmt id, sqlite3_stmt **ret)
@@ -2768,6 +2821,175 @@ static int sq_service_token_revoke(struct store *s, const char *project_id, cons
     return sq_write1(s, true, ST_STOKEN_REVOKE, "tt", project_id, id);
 }
 
+/* ---- share links ---- */
+
+/* SHARE_COLS or SHARE_LIST_COLS */
+static int sq_read_share(struct sq_conn *c, sqlite3_stmt *st, void *ret)
+{
+    _cleanup_(store_share_release) struct store_share x = {0};
+    int r;
+
+    if ((r = col_fixed_text(c, st, 0, x.id, sizeof(x.id))) < 0 ||
+        (r = col_id(c, st, 1, x.org_id)) < 0 || (r = col_id(c, st, 2, x.created_by)) < 0 ||
+        (r = col_blob(st, 3, &x.ciphertext)) < 0 || (r = col_blob(st, 5, &x.kdf_salt)) < 0)
+        return r;
+    x.has_password = sqlite3_column_type(st, 4) != SQLITE_NULL;
+    if (x.has_password && (r = col_hash(c, st, 4, x.auth_hash)) < 0)
+        return r;
+    x.kdf_opslimit = (uint64_t)sqlite3_column_int64(st, 6);
+    x.kdf_memlimit = (uint64_t)sqlite3_column_int64(st, 7);
+    x.org_only = sqlite3_column_int(st, 8) != 0;
+    x.max_views = sqlite3_column_int64(st, 9);
+    x.views = sqlite3_column_int64(st, 10);
+    x.created_at = sqlite3_column_int64(st, 11);
+    x.expires_at = sqlite3_column_int64(st, 12);
+    if ((r = col_hash(c, st, 13, x.access_hash)) < 0)
+        return r;
+    *(struct store_share *)ret = TAKE_STRUCT(x);
+    return 0;
+}
+
+static void sq_release_share(void *p)
+{
+    store_share_release(p);
+}
+
+static int sq_share_create(struct store *s, const struct store_share *sh)
+{
+    if (!sh || !sh->ciphertext.ptr || !sh->ciphertext.len || sh->max_views < 0 ||
+        sh->kdf_opslimit > INT64_MAX || sh->kdf_memlimit > INT64_MAX ||
+        (sh->has_password && !sh->kdf_salt.len))
+        return -EINVAL;
+    return sq_write1(
+        s, false, ST_SHARE_INSERT, "tttbbbiiiiiiib", sh->id, sh->org_id, sh->created_by,
+        sh->ciphertext.ptr, sh->ciphertext.len, sh->has_password ? sh->auth_hash : NULL,
+        (size_t)STORE_HASH_BYTES, sh->has_password ? sh->kdf_salt.ptr : NULL, sh->kdf_salt.len,
+        (int64_t)sh->kdf_opslimit, (int64_t)sh->kdf_memlimit, (int64_t)sh->org_only, sh->max_views,
+        sh->views, sh->created_at, sh->expires_at, sh->access_hash, (size_t)STORE_HASH_BYTES);
+}
+
+static int sq_share_get(struct store *s, const char *id, int64_t now, struct store_share *ret)
+{
+    if (!id || !ret)
+        return -EINVAL;
+    return sq_get(s, sq_read_share, ret, ST_SHARE_GET, "ti", id, now);
+}
+
+static int sq_share_open(struct store *s, const char *id, int64_t now, struct store_share *ret)
+{
+    _cleanup_conn_ struct sq_conn *c = NULL;
+    _cleanup_(store_share_release) struct store_share x = {0};
+    int r;
+
+    if (!id || !ret)
+        return -EINVAL;
+    c = sq_writer(sq(s));
+    if ((r = sq_begin(c)) < 0 || (r = sq_run(c, ST_SHARE_VIEW, "ti", id, now)) < 0)
+        return r;
+    if (sqlite3_changes(c->db) == 0)
+        return -ENOENT;
+    {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        if ((r = sq_query(c, ST_SHARE_GET, &st, "ti", id, now)) < 0 || (r = sq_step(c, st)) < 0)
+            return r;
+        if (r == 0)
+            return -ENOENT;
+        if ((r = sq_read_share(c, st, &x)) < 0)
+            return r;
+    }
+    if (x.max_views && x.views >= x.max_views && (r = sq_run(c, ST_SHARE_DELETE, "t", id)) < 0)
+        return r;
+    if ((r = sq_commit(c)) < 0)
+        return r;
+    *ret = TAKE_STRUCT(x);
+    return 0;
+}
+
+static int sq_share_list(struct store *s, const char *created_by, int64_t now,
+                         struct store_share **ret, size_t *ret_n)
+{
+    _cleanup_conn_ struct sq_conn *c = NULL;
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    void *v = NULL;
+    int r;
+
+    if (!created_by || !ret || !ret_n)
+        return -EINVAL;
+    if ((r = sq_reader(sq(s), &c)) < 0 ||
+        (r = sq_query(c, ST_SHARE_LIST, &st, "ti", created_by, now)) < 0 ||
+        (r = sq_collect(c, st, sizeof(**ret), sq_read_share, sq_release_share, &v, ret_n)) < 0)
+        return r;
+    *ret = v;
+    return 0;
+}
+
+static int sq_share_delete(struct store *s, const char *id)
+{
+    if (!id)
+        return -EINVAL;
+    return sq_write1(s, true, ST_SHARE_DELETE, "t", id);
+}
+
+static int sq_share_purge(struct store *s, int64_t now, size_t max, struct store_share **ret,
+                          size_t *ret_n)
+{
+    _cleanup_conn_ struct sq_conn *c = NULL;
+    struct store_share *v = NULL;
+    size_t n = 0;
+    int r;
+
+    if (!ret || !ret_n || max > INT64_MAX)
+        return -EINVAL;
+    c = sq_writer(sq(s));
+    if ((r = sq_begin(c)) < 0)
+        return r;
+    {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        if ((r = sq_query(c, ST_SHARE_EXPIRED, &st, "ii", now, (int64_t)max)) < 0 ||
+            (r = sq_collect(c, st, sizeof(*v), sq_read_share, sq_release_share, (void **)&v, &n)) <
+                0)
+            return r;
+    }
+    for (size_t i = 0; i < n && r >= 0; i++)
+        r = sq_run(c, ST_SHARE_DELETE, "t", v[i].id);
+    if (r >= 0)
+        r = n ? sq_commit(c) : 0;
+    if (r < 0) {
+        store_shares_free(v, n);
+        return r;
+    }
+    *ret = v;
+    *ret_n = n;
+    return 0;
+}
+
+static int sq_share_policy_get(struct store *s, const char *org_id, struct store_share_policy *ret)
+{
+    _cleanup_conn_ struct sq_conn *c = NULL;
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    int r;
+
+    if (!org_id || !ret)
+        return -EINVAL;
+    if ((r = sq_reader(sq(s), &c)) < 0 ||
+        (r = sq_query(c, ST_SHARE_POLICY_GET, &st, "t", org_id)) < 0 || (r = sq_step(c, st)) < 0)
+        return r;
+    if (r == 0)
+        return -ENOENT;
+    ret->max_ttl = sqlite3_column_int64(st, 0);
+    ret->allow_anonymous = sqlite3_column_int(st, 1) != 0;
+    return 0;
+}
+
+static int sq_share_policy_set(struct store *s, const char *org_id,
+                               const struct store_share_policy *p)
+{
+    if (!org_id || !p || p->max_ttl <= 0)
+        return -EINVAL;
+    return sq_write1(s, false, ST_SHARE_POLICY_SET, "tii", org_id, p->max_ttl,
+                     (int64_t)p->allow_anonymous);
+}
+
 /* ---- project key rotation ---- */
 
 static int sq_project_versions(struct store *s, const char *project_id,
@@ -2925,16 +3147,14 @@ static int sq_secrets_at(struct store *s, const char *env_id, const char *path, 
 
 #define SQ_AUDIT_MAX_ROWS 10000 /* audit_query's cap on limit */
 
-static int sq_audit_append_tx(struct sq_conn *c, struct store_audit *recs, size_t n,
-                              store_audit_chain_fn chain, void *ctx)
+/* Inserts recs after the head of the chain, in the open transaction. */
+static int sq_audit_insert(struct sq_conn *c, struct store_audit *recs, size_t n,
+                           store_audit_chain_fn chain, void *ctx)
 {
     uint8_t prev[STORE_HASH_BYTES] = {0};
     int64_t seq;
     int r;
 
-    r = sq_begin(c);
-    if (r < 0)
-        return r;
     {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         if ((r = sq_query(c, ST_AUDIT_LAST, &st, "")) < 0 || (r = sq_step(c, st)) < 0)
@@ -2965,6 +3185,22 @@ static int sq_audit_append_tx(struct sq_conn *c, struct store_audit *recs, size_
         }
         memcpy(prev, a->hash, sizeof(prev));
     }
+    return 0;
+}
+
+static int sq_audit_append_tx(struct sq_conn *c, struct store_audit *recs, size_t n,
+                              store_audit_chain_fn chain, void *ctx)
+{
+    int64_t want = c->owner->base.root_generation, newest = 0;
+    int r = sq_begin(c);
+
+    if (r >= 0 && want && (r = sq_int(c, &newest, ST_ROOT_KEY_NEWEST, "")) >= 0 && newest != want) {
+        sq_set_err(c->owner, "the root key was rotated (generation %lld): restart with the new key",
+                   (long long)newest);
+        return -EKEYREJECTED;
+    }
+    if (r < 0 || (r = sq_audit_insert(c, recs, n, chain, ctx)) < 0)
+        return r;
     return sq_commit(c);
 }
 
@@ -3541,6 +3777,143 @@ static int sq_restore(struct store *s, store_restore_fn next, void *ctx)
     return r < 0 ? r : sq_commit(c);
 }
 
+/* ---- the root key (migration 0008) ---- */
+
+static int sq_read_root_key(struct sq_conn *c, sqlite3_stmt *st, void *ret)
+{
+    struct store_root_key *k = ret;
+    int r;
+
+    *k = (struct store_root_key){.generation = sqlite3_column_int64(st, 0),
+                                 .first_seq = sqlite3_column_int64(st, 3),
+                                 .created_at = sqlite3_column_int64(st, 4)};
+    if ((r = col_hash(c, st, 1, k->check)) < 0 || (r = col_blob(st, 2, &k->audit_key)) < 0)
+        return r;
+    return 0;
+}
+
+static void sq_release_root_key(void *p)
+{
+    store_blob_release(&((struct store_root_key *)p)->audit_key);
+}
+
+static int sq_root_keys(struct store *s, struct store_root_key **ret, size_t *ret_n)
+{
+    _cleanup_conn_ struct sq_conn *c = NULL;
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    int r;
+
+    if ((r = sq_reader(sq(s), &c)) < 0 || (r = sq_query(c, ST_ROOT_KEYS_LIST, &st, "")) < 0)
+        return r;
+    return sq_collect(c, st, sizeof(**ret), sq_read_root_key, sq_release_root_key, (void **)ret,
+                      ret_n);
+}
+
+static int sq_root_key_insert(struct sq_conn *c, const struct store_root_key *k)
+{
+    return sq_run(c, ST_ROOT_KEY_INSERT, "ibbii", k->generation, k->check, (size_t)STORE_HASH_BYTES,
+                  k->audit_key.ptr, k->audit_key.len, k->first_seq, k->created_at);
+}
+
+static int sq_root_key_init(struct store *s, const struct store_root_key *k)
+{
+    _cleanup_conn_ struct sq_conn *c = NULL;
+    int64_t newest;
+    int r;
+
+    if (!k || k->generation != 1 || !k->audit_key.len)
+        return -EINVAL;
+    c = sq_writer(sq(s));
+    if ((r = sq_begin(c)) < 0 || (r = sq_int(c, &newest, ST_ROOT_KEY_NEWEST, "")) < 0)
+        return r;
+    if (newest)
+        return -EEXIST;
+    if ((r = sq_root_key_insert(c, k)) < 0)
+        return r;
+    return sq_commit(c);
+}
+
+/* The server-access keys, read whole before any is rewritten. */
+struct sq_server_key {
+    char id[STORE_ID_LEN + 1];
+    struct store_blob key;
+};
+
+static int sq_read_server_key(struct sq_conn *c, sqlite3_stmt *st, void *ret)
+{
+    struct sq_server_key *k = ret;
+    int r = col_id(c, st, 0, k->id);
+
+    return r < 0 ? r : col_blob(st, 1, &k->key);
+}
+
+static void sq_release_server_key(void *p)
+{
+    store_blob_release(&((struct sq_server_key *)p)->key);
+}
+
+static int sq_root_key_rotate(struct store *s, struct store_root_key *k, struct store_audit *link,
+                              store_audit_chain_fn chain, void *ctx, store_rewrap_fn rewrap,
+                              void *rewrap_ctx)
+{
+    _cleanup_conn_ struct sq_conn *c = NULL;
+    _cleanup_buf_ struct buf out = BUF_INIT;
+    struct store_root_key *keys = NULL;
+    struct sq_server_key *projects = NULL;
+    size_t n_keys = 0, n_projects = 0;
+    int64_t newest;
+    char gen[24];
+    int r;
+
+    if (!k || !link || !chain || !rewrap || !k->audit_key.len)
+        return -EINVAL;
+    c = sq_writer(sq(s));
+    if ((r = sq_begin(c)) < 0 || (r = sq_int(c, &newest, ST_ROOT_KEY_NEWEST, "")) < 0)
+        return r;
+    if (newest == 0 || k->generation != newest + 1)
+        return -ESTALE;
+    {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        if ((r = sq_query(c, ST_ROOT_KEYS_LIST, &st, "")) < 0 ||
+            (r = sq_collect(c, st, sizeof(*keys), sq_read_root_key, sq_release_root_key,
+                            (void **)&keys, &n_keys)) < 0)
+            return r;
+    }
+    {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        if ((r = sq_query(c, ST_SERVER_KEYS_LIST, &st, "")) < 0 ||
+            (r = sq_collect(c, st, sizeof(*projects), sq_read_server_key, sq_release_server_key,
+                            (void **)&projects, &n_projects)) < 0)
+            goto out;
+    }
+    if ((r = sq_audit_insert(c, link, 1, chain, ctx)) < 0)
+        goto out;
+    for (size_t i = 0; i < n_keys && r >= 0; i++) {
+        buf_clear(&out);
+        snprintf(gen, sizeof(gen), "%lld", (long long)keys[i].generation);
+        r = rewrap(rewrap_ctx, "audit", gen, &keys[i].audit_key, &out);
+        if (r >= 0)
+            r = sq_run(c, ST_ROOT_KEY_SET_AUDIT, "ib", keys[i].generation, out.ptr, out.len);
+    }
+    for (size_t i = 0; i < n_projects && r >= 0; i++) {
+        buf_clear(&out);
+        r = rewrap(rewrap_ctx, "project", projects[i].id, &projects[i].key, &out);
+        if (r >= 0)
+            r = sq_run(c, ST_PROJECT_SET_SERVER_KEY, "bt", out.ptr, out.len, projects[i].id);
+    }
+    k->first_seq = link->seq + 1;
+    if (r >= 0 && (r = sq_root_key_insert(c, k)) >= 0)
+        r = sq_commit(c);
+out:
+    store_root_keys_free(keys, n_keys);
+    for (size_t i = 0; i < n_projects; i++)
+        sq_release_server_key(&projects[i]);
+    free(projects);
+    if (r < 0)
+        link->seq = 0;
+    return r;
+}
+
 static int sq_epoch(struct store *s, uint64_t *ret)
 {
     *ret = atomic_load(&sq(s)->epoch);
@@ -3603,6 +3976,14 @@ static const struct store_ops sq_ops = {
     .service_token_get = sq_service_token_get,
     .service_token_list = sq_service_token_list,
     .service_token_revoke = sq_service_token_revoke,
+    .share_create = sq_share_create,
+    .share_get = sq_share_get,
+    .share_open = sq_share_open,
+    .share_list = sq_share_list,
+    .share_delete = sq_share_delete,
+    .share_purge = sq_share_purge,
+    .share_policy_get = sq_share_policy_get,
+    .share_policy_set = sq_share_policy_set,
     .secrets_list_with = sq_secrets_list_with,
     .secret_get_of = sq_secret_get_of,
     .secret_history_of = sq_secret_history_of,
@@ -3624,6 +4005,9 @@ static const struct store_ops sq_ops = {
     .audit_query = sq_audit_query,
     .backup = sq_backup,
     .restore = sq_restore,
+    .root_keys = sq_root_keys,
+    .root_key_init = sq_root_key_init,
+    .root_key_rotate = sq_root_key_rotate,
 };
 
 /* ---- open and migrate ---- */
@@ -3651,11 +4035,14 @@ static int mkdir_parents(const char *dir, mode_t mode)
     return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
-static int sq_schema_version(struct sq_conn *c, int64_t *ret)
+/* One integer of a migration query, arg bound to its parameter if it has one. */
+static int sq_migration_int(struct sq_conn *c, const char *sql, int64_t arg, int64_t *ret)
 {
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(c->db, "SELECT coalesce(max(version), 0) FROM schema_migrations",
-                                -1, &st, NULL);
+    int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+
+    if (rc == SQLITE_OK && sqlite3_bind_parameter_count(st) == 1)
+        rc = sqlite3_bind_int64(st, 1, arg);
     if (rc == SQLITE_OK)
         rc = sqlite3_step(st);
     if (rc != SQLITE_ROW) {
@@ -3667,6 +4054,8 @@ static int sq_schema_version(struct sq_conn *c, int64_t *ret)
     sqlite3_finalize(st);
     return 0;
 }
+
+#define MIGRATION_DONE "SELECT count(*) FROM schema_migrations WHERE version = ?"
 
 static int sq_record_migration(struct sq_conn *c, const struct store_migration *m)
 {
@@ -3689,11 +4078,14 @@ static int sq_record_migration(struct sq_conn *c, const struct store_migration *
 
 /* Applies every pending migration, all in one transaction: a fresh database
  * costs one commit (one fsync) rather than one per migration, and an upgrade
- * that fails half-way leaves the database as the old binary knew it. */
+ * that fails half-way leaves the database as the old binary knew it.
+ * Pending: not recorded, whatever the newest recorded one (numbers are handed
+ * out to changes developed at once and may be merged out of order).  A
+ * recorded version this binary does not know is refused. */
 static int sq_migrate(struct sq_store *s, struct sq_conn *c)
 {
     int64_t known = store_n_migrations ? store_migrations[store_n_migrations - 1].version : 0;
-    int64_t current = 0;
+    int64_t current = 0, recorded = 0, found = 0, done = 0;
     int r;
 
     r = sq_conn_exec(c, "BEGIN IMMEDIATE", "begin migration");
@@ -3706,13 +4098,17 @@ static int sq_migrate(struct sq_store *s, struct sq_conn *c)
                      "create schema_migrations");
     if (r < 0)
         goto out;
-    r = sq_schema_version(c, &current);
+    r = sq_migration_int(c, "SELECT coalesce(max(version), 0) FROM schema_migrations", 0, &current);
+    if (r >= 0)
+        r = sq_migration_int(c, "SELECT count(*) FROM schema_migrations", 0, &recorded);
+    for (size_t i = 0; i < store_n_migrations && r >= 0; i++, found += done)
+        r = sq_migration_int(c, MIGRATION_DONE, store_migrations[i].version, &done);
     if (r < 0)
         goto out;
-    if (current > known) {
+    if (current > known || recorded > found) {
         sq_set_err(s,
-                   "database '%s' has schema version %lld, newer than this arca knows (%lld): "
-                   "upgrade arca",
+                   "database '%s' has schema version %lld, which this arca does not know (its "
+                   "newest is %lld): upgrade arca",
                    s->db_path, (long long)current, (long long)known);
         r = -EIO;
         goto out;
@@ -3720,7 +4116,9 @@ static int sq_migrate(struct sq_store *s, struct sq_conn *c)
     for (size_t i = 0; i < store_n_migrations; i++) {
         const struct store_migration *m = &store_migrations[i];
 
-        if (m->version <= current)
+        if ((r = sq_migration_int(c, MIGRATION_DONE, m->version, &done)) < 0)
+            goto out;
+        if (done)
             continue;
         r = sq_conn_exec(c, m->sql, m->name);
         if (r < 0)

@@ -5,7 +5,13 @@
 // a middle one removed with the sqlite3 tool (psql on PostgreSQL); and the log
 // fails closed: with its data directory on a full tmpfs the server refuses
 // reads (503, CLI exit 1, no value printed), and serves them again once there
-// is space.
+// is space.  Every stored column is covered by the chain (each changed in turn
+// fails verify, naming the record); a store written in the old chain format
+// (tests/vectors/audit-v1) still verifies; the project versions route is
+// audited and fails closed (an insert trigger makes the log unwritable);
+// refusals are recorded (no token, a non-member, another project's token, an
+// identity token from 127.0.0.2 outside its trusted 127.0.0.1/32, cached or
+// not, non-admins on client secrets), at most a budget per address.
 //
 // The fail-closed test mounts a tmpfs, so it needs root (as in CI); it fails,
 // rather than skips, when not run as root.  On PostgreSQL (ARCA_TEST_PG=1) it
@@ -15,7 +21,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -76,6 +82,13 @@ async function listLog(c, args) {
     const arr = Array.isArray(j) ? j : j.auditLogs;
     assert.ok(Array.isArray(arr), r.stdout);
     return arr;
+}
+
+/* listLog with another CLI. */
+async function listLogOf(c, args) {
+    const r = await ok(c, ['audit-logs', 'list', ...args, '--format', 'json']);
+    const j = JSON.parse(r.stdout);
+    return Array.isArray(j) ? j : j.auditLogs;
 }
 
 async function userId(c) {
@@ -323,6 +336,209 @@ test('verify passes; a changed record fails it (exit 8, named); so does a remove
     assertErrorOutput(await viewer.cli.arca(['audit-logs', 'verify']), 3);
 });
 
+/* SQL that makes every audit append fail while the rest of the store works,
+ * and its undo. */
+const REFUSE_AUDIT = PG_MODE
+    ? `CREATE TRIGGER audit_log_refuse BEFORE INSERT ON audit_log FOR EACH ROW ` +
+      `EXECUTE FUNCTION arca_refuse('test: the audit log cannot be written');`
+    : `CREATE TRIGGER audit_log_refuse BEFORE INSERT ON audit_log ` +
+      `BEGIN SELECT RAISE(ABORT, 'test: the audit log cannot be written'); END;`;
+const ALLOW_AUDIT = PG_MODE ? 'DROP TRIGGER audit_log_refuse ON audit_log;' : 'DROP TRIGGER audit_log_refuse;';
+
+/* A server of its own with a few records: bootstrap, a project, a write, a
+ * read and a list. */
+async function smallServer(name) {
+    const s = await startServer();
+    servers.push(s);
+    const c = await newCli(s);
+    await bootstrapAndLogin(c);
+    const p = await createProject(c, name);
+    for (const args of [['secrets', 'set', 'COL_KEY=col-value', '--env', 'prod'],
+        ['secrets', 'get', 'COL_KEY', '--env', 'prod'], ['secrets', 'list', '--env', 'prod']])
+        await ok(c, [...args, '--project-id', p.id]);
+    const run = (text) => storeSql(s, (PG_MODE ? '' : 'PRAGMA busy_timeout = 10000; ') + text);
+    const one = async (text) => (await storeSql(s, text)).trim().split('\n').pop();
+    const check = async () => {
+        const r = await c.arca(['audit-logs', 'verify', '--format', 'json']);
+        return { r, j: r.stdout ? JSON.parse(r.stdout) : null };
+    };
+    return { s, c, p, run, one, check };
+}
+
+test('every stored column is covered by the hash: changing any one fails verify, naming the record', T,
+    async () => {
+        const { run, one, check } = await smallServer('columns');
+        let { r, j } = await check();
+        assert.equal(r.code, 0, r.stderr);
+        const victim = Number(await one(`SELECT min(seq) FROM audit_log WHERE event = 'secret.read'`));
+        const head = Number(await one('SELECT max(seq) FROM audit_log'));
+        assert.ok(victim > 1 && victim < head, `a record in the middle: ${victim} of ${head}`);
+        /* a record whose key is '' (a list names no key): '' and NULL must differ */
+        const listRec = Number(await one(`SELECT max(seq) FROM audit_log WHERE event = 'secret.list'`));
+        assert.equal(await one(`SELECT count(*) FROM audit_log WHERE seq = ${listRec} AND key = ''`), '1');
+        await run(dropGuard('audit_log_no_update') +
+            `CREATE TABLE audit_snap AS SELECT * FROM audit_log;`);
+        const other = '00000000-0000-4000-8000-000000000000';
+        const blob = (b) => (PG_MODE ? `decode('${b.repeat(32)}', 'hex')` : `X'${b.repeat(32)}'`);
+        const cases = [
+            ['time', 'time + 1'], ['actor_type', `'service'`], ['actor_id', `'${other}'`],
+            ['actor_name', `'mallory@example.com'`], ['event', `'secret.list'`], ['org_id', `'${other}'`],
+            ['project_id', `'${other}'`], ['environment', `'dev'`], ['path', `'/other'`],
+            ['key', `'OTHER_KEY'`], ['ip', `'10.9.8.7'`], ['user_agent', `'curl/8.0'`],
+            ['outcome', `'denied'`], ['metadata', `'{"count":2}'`], ['prev_hash', blob('00')],
+            ['hash', blob('11')], ['key', 'NULL', listRec],
+            ['seq', `${head + 1000}`, head, head + 1000],
+        ];
+        for (const [col, value, rec = victim, named = rec] of cases) {
+            await run(`UPDATE audit_log SET ${col} = ${value} WHERE seq = ${rec};`);
+            ({ r, j } = await check());
+            assert.equal(r.code, 8, `verify after changing ${col} of #${rec}: exit 8 (${r.stdout} ${r.stderr})`);
+            assert.equal(j.ok, false);
+            assert.equal(j.firstBadSeq, named, `changing ${col} names record ${named}: ${JSON.stringify(j)}`);
+            await run(`UPDATE audit_log SET ${col} = (SELECT ${col} FROM audit_snap WHERE seq = ${rec}) ` +
+                `WHERE seq = ${named};`);
+            ({ r, j } = await check());
+            assert.equal(r.code, 0, `${col} put back: intact again (${r.stdout} ${r.stderr})`);
+        }
+    });
+
+test('a store written in the old chain format (v1) still verifies; records after it are v2', {
+    ...T, skip: PG_MODE && 'the v1 store is a SQLite dump',
+}, async () => {
+    const dir = new URL('../vectors/audit-v1/', import.meta.url);
+    const fx = JSON.parse(await readFile(new URL('fixture.json', dir), 'utf8'));
+    const dataDir = await tempDir('arca-v1-');
+    await execFileP('sqlite3', [path.join(dataDir, 'arca.db'), `.read ${new URL('store.sql', dir).pathname}`]);
+    await copyFile(new URL('root.key', dir), path.join(dataDir, 'root.key'));
+    await chmod(path.join(dataDir, 'root.key'), 0o600);
+    const s = await startServer({ dataDir });
+    servers.push(s);
+    const c = await newCli(s);
+    await ok(c, ['login', '--email', fx.email, '--password-stdin'], { input: fx.password + '\n' });
+    const v1 = Number((await storeSql(s, 'SELECT count(*) FROM audit_log WHERE seq <= 7')).trim());
+    assert.equal(v1, 7, 'the dump holds 7 records written by the v1 chain');
+    await ok(c, ['secrets', 'get', 'OLD_KEY', '--env', 'prod', '--project-id', fx.projectId]);
+    let r = await ok(c, ['audit-logs', 'verify', '--format', 'json']);
+    assert.equal(JSON.parse(r.stdout).ok, true, r.stdout);
+    const j = (await apiCall(s, 'GET', `${V1}/audit-logs/verify`, { token: await readToken(c) })).json;
+    assert.equal(j.legacyRecords, 7, `the old records verify in the old format: ${JSON.stringify(j)}`);
+    assert.ok(j.records > 7, 'and the new ones after them');
+    /* a changed old record is still caught (its fields were always hashed) */
+    const sqlite = (text) => storeSql(s, 'PRAGMA busy_timeout = 10000; ' + text);
+    await sqlite(dropGuard('audit_log_no_update') + `UPDATE audit_log SET key = 'NOT_OLD' WHERE seq = 6;`);
+    r = await c.arca(['audit-logs', 'verify', '--format', 'json']);
+    assert.equal(r.code, 8);
+    assert.equal(JSON.parse(r.stdout).firstBadSeq, 6);
+    await sqlite(`UPDATE audit_log SET key = 'OLD_KEY' WHERE seq = 6;`);
+    /* the newest record is v2: its seq is covered */
+    const head = Number((await storeSql(s, 'SELECT max(seq) FROM audit_log')).trim());
+    await sqlite(`UPDATE audit_log SET seq = ${head + 50} WHERE seq = ${head};`);
+    r = await c.arca(['audit-logs', 'verify', '--format', 'json']);
+    assert.equal(r.code, 8, `a changed seq of a v2 record: ${r.stdout}`);
+    assert.equal(JSON.parse(r.stdout).firstBadSeq, head + 50);
+});
+
+test('the project versions route (every ciphertext) is audited and fails closed', T, async () => {
+    const { s, c, p, run } = await smallServer('versions');
+    const token = await readToken(c);
+    const route = `${V1}/projects/${p.id}/versions`;
+    let h = await apiCall(s, 'GET', route, { token });
+    assert.equal(h.status, 200, h.text);
+    assert.ok(h.json.versions.length >= 1 && h.json.versions[0].value, 'ciphertext is served');
+    const recs = (await listLogOf(c, ['--project-id', p.id, '--event', 'project.versions']));
+    assert.equal(recs.length, 1, 'one project.versions record');
+    assert.equal(recs[0].outcome, 'success');
+    assert.equal(recs[0].metadata.versions, h.json.versions.length);
+
+    await run(REFUSE_AUDIT);
+    for (const [what, url] of [['versions', route], ['project (its wrapped key)', `${V1}/projects/${p.id}`],
+        ['secrets list', `${V1}/projects/${p.id}/secrets?environment=prod&secretPath=/`]]) {
+        h = await apiCall(s, 'GET', url, { token });
+        assert.equal(h.status, 503, `${what} with an unwritable audit log: ${h.text}`);
+        assert.ok(!/"value"|encryptedProjectKey/.test(h.text), `${what}: nothing served`);
+    }
+    await run(ALLOW_AUDIT);
+    h = await apiCall(s, 'GET', route, { token });
+    assert.equal(h.status, 200, h.text);
+});
+
+test('denials are recorded: no token, a non-member, another project\'s token, an untrusted address, ' +
+    'a non-admin on client secrets; at most a budget per address', T, async () => {
+    const { s, c, p } = await smallServer('denials');
+    const other = await inviteAndSignup(c, s, 'other@example.com');
+    const otherToken = await readToken(other.cli);
+    const otherProject = await createProject(other.cli, 'theirs');
+    const st = serviceTokenBearer(serviceTokenIn((await ok(other.cli, ['service-token', 'create', '--name',
+        'theirs', '--env=prod', '--project-id', otherProject.id])).stdout));
+    /* an identity trusted from 127.0.0.1 only */
+    const idr = JSON.parse((await ok(c, ['identities', 'create', 'pinned', '--project-id', p.id,
+        '--role', 'viewer', '--trusted-ips', '127.0.0.1/32', '--format', 'json'])).stdout);
+    const ic = await newCli(s);
+    await ok(ic, ['login', '--method=universal-auth', '--client-id', idr.clientId, '--client-secret',
+        idr.clientSecret]);
+    const idToken = await readCredentialMatching(ic, /^arca_i_/);
+    const P = `${V1}/projects/${p.id}`;
+
+    const before = Number((await storeSql(s, 'SELECT max(seq) FROM audit_log')).trim());
+    const calls = [
+        ['no Authorization', 'GET', P, null, 401, 'auth.token.missing'],
+        ['a non-member', 'GET', P, otherToken, 404, 'permission.denied'],
+        ['a non-member, no such project', 'GET', `${V1}/projects/00000000-0000-4000-8000-000000000000`,
+            otherToken, 404, 'permission.denied'],
+        ['another project\'s service token', 'GET', `${P}/secrets?environment=prod&secretPath=/`, st, 404,
+            'permission.denied'],
+        ['an identity from an untrusted address', 'GET', P, idToken, 403, 'auth.ip.denied', '127.0.0.2'],
+        ['a non-admin listing client secrets', 'GET', `${V1}/identities/${idr.identityId}/client-secrets`,
+            otherToken, 403, 'permission.denied'],
+        ['a non-admin making a client secret', 'POST', `${V1}/identities/${idr.identityId}/client-secrets`,
+            otherToken, 403, 'permission.denied', undefined, {}],
+    ];
+    for (const [what, method, url, token, status, event, from, body] of calls) {
+        const n0 = Number((await storeSql(s, 'SELECT max(seq) FROM audit_log')).trim());
+        const h = await apiCall(s, method, url, { token, localAddress: from, body });
+        assert.equal(h.status, status, `${what}: ${h.text}`);
+        const rows = (await storeSql(s, `SELECT event, outcome, ip, actor_type FROM audit_log WHERE seq > ${n0}`))
+            .trim().split('\n').filter(Boolean);
+        assert.equal(rows.length, 1, `${what}: one record (${rows.join('; ')})`);
+        const [ev, outcome, ip] = rows[0].split('|');
+        assert.equal(ev, event, what);
+        assert.notEqual(outcome, 'success', what);
+        assert.equal(ip, from ?? '127.0.0.1', what);
+    }
+    assert.ok(before > 0);
+    /* the identity's token from 127.0.0.2: refused when its principal is not
+     * cached (after a write) and when it is (right after a served call) */
+    for (let i = 0; i < 2; i++) {
+        await ok(c, ['secrets', 'set', `BUMP=${i}`, '--env', 'dev', '--project-id', p.id]);
+        let h = await apiCall(s, 'GET', P, { token: idToken, localAddress: '127.0.0.2' });
+        assert.equal(h.status, 403, `uncached, from 127.0.0.2: ${h.text}`);
+        h = await apiCall(s, 'GET', P, { token: idToken });
+        assert.equal(h.status, 200, `from 127.0.0.1: ${h.text}`);
+        h = await apiCall(s, 'GET', P, { token: idToken, localAddress: '127.0.0.2' });
+        assert.equal(h.status, 403, `cached, from 127.0.0.2: ${h.text}`);
+    }
+
+    /* the budget: 600 refusals from one address are all refused, at most 300
+     * (plus what refilled meanwhile, 5 a second) recorded */
+    const n0 = Number((await storeSql(s, 'SELECT max(seq) FROM audit_log')).trim());
+    const t0 = Date.now();
+    const statuses = [];
+    for (let i = 0; i < 600; i += 50)
+        statuses.push(...(await Promise.all(Array.from({ length: 50 }, () =>
+            apiCall(s, 'GET', P, { localAddress: '127.0.0.3' })))).map((x) => x.status));
+    const seconds = (Date.now() - t0) / 1000;
+    assert.ok(statuses.every((x) => x === 401), 'every one refused with 401');
+    const recorded = Number((await storeSql(s,
+        `SELECT count(*) FROM audit_log WHERE seq > ${n0} AND ip = '127.0.0.3'`)).trim());
+    assert.ok(recorded >= 300, `the first 300 are recorded: ${recorded}`);
+    assert.ok(recorded <= 300 + Math.ceil(seconds * 5) + 1 && recorded < 600,
+        `the rest are not: ${recorded} in ${seconds} s`);
+    /* another address still has its budget */
+    const h = await apiCall(s, 'GET', P, { localAddress: '127.0.0.4' });
+    assert.equal(h.status, 401);
+    assert.equal((await storeSql(s, `SELECT count(*) FROM audit_log WHERE ip = '127.0.0.4'`)).trim(), '1');
+});
+
 test('fail closed: with the audit store full, reads are refused and print nothing; then work again',
     { ...T, skip: PG_MODE && 'on PostgreSQL the audit store is not in the data directory' },
     async (t) => {
@@ -364,7 +580,8 @@ test('fail closed: with the audit store full, reads are refused and print nothin
         }
         t.diagnostic(`reads served on the full disk before the first refusal: ${served}`);
         assert.ok(refused, 'a read is refused once the audit record cannot be written');
-        assertErrorOutput(refused, 1);
+        assertErrorOutput(refused, 6); /* the server's 503: "the database is unavailable" */
+        assert.match(refused.stderr, /the arca server answered 503: the database is unavailable/);
         assert.equal(refused.stdout, '', 'no value printed');
         assert.ok(!refused.stderr.includes(value));
 
@@ -373,7 +590,7 @@ test('fail closed: with the audit store full, reads are refused and print nothin
             ['secrets', 'list', '--env', 'prod', '--format', 'json', ...fp], ['export', '--env', 'prod', ...fp],
             ['run', '--env', 'prod', ...fp, '--', NODE, '-e', 'process.stdout.write(process.env.DB_PASSWORD)']]) {
             const r = await c.arca(args);
-            assertErrorOutput(r, 1);
+            assertErrorOutput(r, 6);
             assert.equal(r.stdout, '', `arca ${args[0]} ${args[1]}: nothing printed`);
             assert.ok(!r.stderr.includes(value));
         }
@@ -383,11 +600,15 @@ test('fail closed: with the audit store full, reads are refused and print nothin
         assert.equal(h.status, 503, h.text);
         assert.equal(h.json?.error, 'ServiceUnavailable');
         assert.ok(!h.text.includes('"value"'), 'no ciphertext either');
+        const notReady = await apiCall(fs, 'GET', '/api/ready');
+        assert.equal(notReady.status, 503, 'readiness says so');
+        assert.equal(notReady.json.auditLog, 'failing');
 
         /* free the space: reads work again, the chain is intact, each served read was recorded */
         for (let i = 0; i < 3; i++)
             await rm(path.join(mnt, `filler-${i}`), { force: true });
         assert.ok((await stat(mnt)).isDirectory());
+        assert.equal((await apiCall(fs, 'GET', '/api/ready')).status, 200, 'ready again');
         assert.equal((await ok(c, ['secrets', 'get', 'DB_PASSWORD', '--env', 'prod', '--plain', ...fp])).stdout,
             value + '\n');
         const v = await ok(c, ['audit-logs', 'verify', '--format', 'json']);

@@ -123,9 +123,13 @@ test('each URL and each caller has its own reply', T, async () => {
     assert.ok(hidden.json.secrets.every((s) => s.secretValueHidden && s.secretValue !== '11'),
         hidden.text);
     assert.equal((await listed(bot)).text, full.text);
-    /* bob's personal override is his alone: the same URL answers him and the bot differently */
-    await ok(bob, ['secrets', 'set', '--personal', 'A=bobs', '--env=prod', ...pid]);
+    /* bob's personal override is his alone: the same URL answers him and the bot differently
+     * (written through the raw routes, so the server can read it: one set with the CLI is
+     * sealed to bob and these routes pass it over) */
     const bobToken = await readToken(bob);
+    const w = await apiCall(srv, 'POST', '/api/v3/secrets/raw/A', { token: bobToken, body: {
+        workspaceId: proj.id, environment: 'prod', secretValue: 'bobs', type: 'personal' } });
+    assert.equal(w.status, 200, w.text);
     const forBob = await listed(bobToken);
     assert.ok(forBob.json.secrets.some((s) => s.type === 'personal' && s.secretValue === 'bobs'));
     const forBot = await listed(bot);

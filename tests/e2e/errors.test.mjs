@@ -323,6 +323,120 @@ test('HTTP: a body over 2 MiB answers 413', T, async () => {
     expectError(res, 413, 'PayloadTooLarge');
 });
 
+test('HTTP: a chunked body far over the limit is cut off while it is read', T, async () => {
+    /* a chunked body has no length to refuse up front: the server reads at most
+     * twice --max-body (2 MiB) and closes the connection, it does not drain 16 MiB */
+    const body = Buffer.alloc(16 * MiB, 'a');
+    await assert.rejects(rawRequest(srv.url + '/api/arca/v1/auth/login',
+        { headers: { 'Content-Type': 'application/json' }, body, chunked: true }),
+    /no HTTP response, the server closed the connection/);
+    const res = await fetch(srv.url + '/api/status', { signal: AbortSignal.timeout(10000) });
+    assert.equal(res.status, 200, 'the server is still up');
+});
+
+test('HTTP: a NUL byte (%00) in a path, name or parameter answers 400', T, async () => {
+    const secret = (key, query) => `/api/arca/v1/projects/${project.id}/secrets/${key}?${query}`;
+    for (const route of [secretsRoute('environment=dev&secretPath=/a%00b'),
+        secretsRoute('environment=dev&secretPath=%00'), secretsRoute('environment=de%00v&secretPath=/'),
+        secretsRoute('environment=dev&secretPath=/&x%00=1'),
+        secret('EXISTING%00X', 'environment=dev&secretPath=/'),
+        secret('EXISTING', 'environment=dev&secretPath=/%00/'),
+        `/api/arca/v1/projects/${project.id}%00/secrets?environment=dev&secretPath=/`,
+        '/api/status%00', `/api/v3/secrets/raw/EXISTING%00?workspaceId=${project.id}&environment=dev`]) {
+        const res = await api('GET', route);
+        expectError(res, 400, 'BadRequest');
+        assert.match(JSON.parse(res.text).message, /NUL/, route);
+    }
+    /* the same name without the NUL is found: the refusal is about the byte */
+    assert.equal((await api('GET', secret('EXISTING', 'environment=dev&secretPath=/'))).status, 200);
+    /* JSON strings: \u0000 anywhere is a malformed body */
+    for (const body of [{ environment: 'dev', secretPath: '/a\u0000b', secrets: [] },
+        { environment: 'dev', secretPath: '/', secrets: [{ key: 'K\u0000EY', value: fakeCiphertext() }] }]) {
+        const text = JSON.stringify(body);
+        assert.match(text, /\\u0000/);
+        expectError(await api('POST', batchRoute(), { body: text }), 400, 'BadRequest');
+    }
+    assert.deepEqual(await keysIn('dev'), ['EXISTING']);
+});
+
+test('HTTP: a field of the wrong JSON type or a malformed query flag answers 400', T, async () => {
+    const sa = JSON.parse((await ok(cli, ['projects', 'create', 'typed', '--server-access',
+        '--format', 'json'])).stdout);
+    await ok(cli, ['secrets', 'set', 'TYPED=1', '--env', 'dev', '--project-id', sa.id]);
+    const expect400 = async (what, res, field) => {
+        const body = expectError(res, 400, 'BadRequest');
+        assert.match(body.message, new RegExp(field), `${what}: ${body.message}`);
+    };
+    /* a number, an object or an array is never taken for "absent" (secretPath 5 was "/") */
+    for (const bad of [5, { p: '/' }, ['/'], true]) {
+        const raw = { workspaceId: sa.id, environment: 'dev', secretPath: bad };
+        await expect400('v3 create', await api('POST', '/api/v3/secrets/raw/NEW_ONE',
+            { body: { ...raw, secretValue: 'v' } }), 'secretPath');
+        await expect400('v3 update', await api('PATCH', '/api/v3/secrets/raw/TYPED',
+            { body: { ...raw, secretValue: 'v' } }), 'secretPath');
+        await expect400('v3 delete', await api('DELETE', '/api/v3/secrets/raw/TYPED',
+            { body: raw }), 'secretPath');
+        await expect400('v4 create', await api('POST', '/api/v4/secrets/NEW_ONE',
+            { body: { projectId: sa.id, environment: 'dev', secretPath: bad, secretValue: 'v' } }),
+        'secretPath');
+        await expect400('v3 batch', await api('POST', '/api/v3/secrets/batch/raw',
+            { body: { ...raw, secrets: [{ secretKey: 'NEW_ONE', secretValue: 'v' }] } }),
+        'secretPath');
+        await expect400('arca batch', await api('POST', batchRoute(), { body: { environment: 'dev',
+            secretPath: bad, secrets: [{ key: 'NEW_ONE', value: fakeCiphertext() }] } }), 'secretPath');
+        await expect400('folder create', await api('POST', '/api/v1/folders',
+            { body: { workspaceId: sa.id, environment: 'dev', path: bad, name: 'sub' } }), 'path');
+        await expect400('v3 create type', await api('POST', '/api/v3/secrets/raw/NEW_ONE',
+            { body: { workspaceId: sa.id, environment: 'dev', secretValue: 'v', type: bad } }), 'type');
+        await expect400('v3 create environment', await api('POST', '/api/v3/secrets/raw/NEW_ONE',
+            { body: { workspaceId: sa.id, environment: bad, secretValue: 'v' } }), 'environment');
+        await expect400('v3 update value', await api('PATCH', '/api/v3/secrets/raw/TYPED',
+            { body: { workspaceId: sa.id, environment: 'dev', secretValue: bad } }), 'secretValue');
+    }
+    /* a rotation's version record of another type is refused, not taken for a deletion */
+    await expect400('rotate-key value', await api('POST', `/api/arca/v1/projects/${sa.id}/rotate-key`,
+        { body: { members: [], versions: [{ secretId: sa.id, version: 1, value: 5 }] } }),
+    "'value' must be base64");
+    /* a value over the limit on an update is refused, not taken for "keep the old one" */
+    await expect400('v3 update, long value', await api('PATCH', '/api/v3/secrets/raw/TYPED',
+        { body: { workspaceId: sa.id, environment: 'dev', secretValue: 'x'.repeat(64 * 1024 + 1) } }),
+    'secretValue');
+    const q = `workspaceId=${sa.id}&environment=dev&secretPath=/`;
+    for (const [route, field] of [[`/api/v3/secrets/raw?${q}&recursive=yes`, 'recursive'],
+        [`/api/v3/secrets/raw/TYPED?${q}&viewSecretValue=1`, 'viewSecretValue'],
+        [`/api/v3/secrets/raw/TYPED?${q}&version=abc`, 'version'],
+        [`/api/v3/secrets/raw/TYPED?${q}&version=1x`, 'version'],
+        [secretsRoute('environment=dev&secretPath=/&recursive=1'), 'recursive'],
+        [`/api/v1/folders?${q}&recursive=yes`, 'recursive'],
+        [`/api/arca/v1/audit-logs?projectId=${project.id}&limit=5abc`, 'limit'],
+        [`/api/arca/v1/audit-logs?projectId=${project.id}&after=x`, 'after']])
+        await expect400(route, await api('GET', route), field);
+    /* nothing was written, and the well-typed forms still work */
+    const list = await api('GET', `/api/v3/secrets/raw?${q}&recursive=true`);
+    assert.equal(list.status, 200, list.text);
+    assert.deepEqual(JSON.parse(list.text).secrets.map((x) => [x.secretKey, x.secretValue]),
+        [['TYPED', '1']]);
+});
+
+test('references that fan out are refused, not expanded for ever (client and server)', T, async () => {
+    /* eight levels of eight references: 16 million lookups for 360 bytes of values */
+    const p = JSON.parse((await ok(cli, ['projects', 'create', 'fanout', '--server-access',
+        '--format', 'json'])).stdout);
+    const pairs = Array.from({ length: 8 }, (_, i) => `L${i}=${`\${L${i + 1}}`.repeat(8)}`);
+    await ok(cli, ['secrets', 'set', ...pairs, 'L8=', '--env', 'dev', '--project-id', p.id]);
+    const r = await cli.arca(['export', '--env', 'dev', '--project-id', p.id, '--no-cache']);
+    assert.equal(r.code, 5, `the export fails with exit 5: ${r.stderr}`);
+    assert.match(r.stderr, /more than 256 references/);
+    const q = new URLSearchParams({ projectId: p.id, environment: 'dev', expandSecretReferences: 'true' });
+    const res = await api('GET', `/api/v4/secrets?${q}`);
+    expectError(res, 400, 'BadRequest');
+    assert.match(JSON.parse(res.text).message, /more than 256 references/);
+    /* without expansion the values are served as they are */
+    const plain = await ok(cli, ['export', '--env', 'dev', '--project-id', p.id, '--expand=false',
+        '--format', 'json']);
+    assert.equal(JSON.parse(plain.stdout).L7, '${L8}'.repeat(8));
+});
+
 test('HTTP: a missing or invalid token answers 401', T, async () => {
     const flipped = token.slice(0, -1) + (token.endsWith('A') ? 'B' : 'A');
     for (const auth of [false, 'Bearer', 'Bearer ', 'Bearer garbage', `Bearer ${flipped}`,

@@ -202,8 +202,9 @@ export async function storeFiles(server) {
 }
 
 /* tls: {cert, key, ca} PEM file paths: the server serves HTTPS with cert and
- * key; server.url is https://, and apiCall and newCli trust ca (server.caFile). */
-export async function startServer({ args = [], env = {}, dataDir, tls } = {}) {
+ * key; server.url is https://, and apiCall and newCli trust ca (server.caFile).
+ * onLine(line): called with each log line, from the first one on. */
+export async function startServer({ args = [], env = {}, dataDir, tls, onLine } = {}) {
     dataDir ??= await tempDir('arca-data-');
     const tlsArgs = tls ? ['--tls-cert', tls.cert, '--tls-key', tls.key] : [];
     if (PG_MODE && !args.includes('--database-url'))
@@ -227,6 +228,7 @@ export async function startServer({ args = [], env = {}, dataDir, tls } = {}) {
         }, CHILD_TIMEOUT_MS);
         rl.on('line', (line) => {
             logs.push(line);
+            onLine?.(line);
             let rec;
             try {
                 rec = JSON.parse(line);
@@ -512,7 +514,9 @@ export async function httpsFetch(url, { method = 'GET', headers = {}, body, ca }
 
 /* One JSON API call: token (or null for none), body (object or string).
  * Returns {status, headers, text, json} (json null when the body is not JSON). */
-export async function apiCall(server, method, route, { token = null, body, headers = {} } = {}) {
+/* localAddress: send from that loopback address (127.0.0.2, ...) instead of
+ * 127.0.0.1, over node:http (plain HTTP only). */
+export async function apiCall(server, method, route, { token = null, body, headers = {}, localAddress } = {}) {
     const h = { ...headers };
     if (token)
         h.Authorization = `Bearer ${token}`;
@@ -521,6 +525,8 @@ export async function apiCall(server, method, route, { token = null, body, heade
         payload = typeof body === 'string' ? body : JSON.stringify(body);
         h['Content-Type'] ??= 'application/json';
     }
+    if (localAddress)
+        return httpFrom(localAddress, server.url + route, { method, headers: h, body: payload });
     const res = server.caFile
         ? await httpsFetch(server.url + route, { method, headers: h, body: payload, ca: server.caFile })
         : await fetch(server.url + route, { method, headers: h, body: payload,
@@ -533,6 +539,32 @@ export async function apiCall(server, method, route, { token = null, body, heade
         /* not JSON */
     }
     return { status: res.status, headers: res.headers, text, json };
+}
+
+/* One plain-HTTP request from a given local address; apiCall's result shape. */
+function httpFrom(localAddress, url, { method, headers, body }) {
+    if (body !== undefined)
+        headers = { ...headers, 'Content-Length': Buffer.byteLength(body) }; /* DELETE is not chunked */
+    return new Promise((resolve, reject) => {
+        const req = http.request(url, { method, headers, localAddress, agent: false,
+            timeout: CHILD_TIMEOUT_MS }, (res) => {
+            const chunks = [];
+            res.on('data', (c) => chunks.push(c));
+            res.on('end', () => {
+                const text = Buffer.concat(chunks).toString('utf8');
+                let json = null;
+                try {
+                    json = JSON.parse(text);
+                } catch {
+                    /* not JSON */
+                }
+                resolve({ status: res.statusCode, headers: new Headers(res.headers), text, json });
+            });
+        });
+        req.on('timeout', () => req.destroy(new Error(`${method} ${url}: timed out`)));
+        req.on('error', reject);
+        req.end(body);
+    });
 }
 
 /* Bytes the server accepts as a ciphertext record (it checks only the format):

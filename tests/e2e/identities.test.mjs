@@ -296,3 +296,19 @@ test('audit: identity logins and failures are recorded, never with a secret or a
             assert.ok(!ex.stdout.includes(authKey(value)), `the audit log holds no auth key of the ${what}`);
     }
 });
+
+test('a 1-second access token is refused right after it expires, with nothing written meanwhile ' +
+    '(its principal cached)', T, async () => {
+    const ident = await createIdentity(a, 'brief', ['--access-token-ttl', '1s', '--access-token-max-ttl', '1s']);
+    const tok = (await loginOk(a.srv, ident)).accessToken;
+    const issued = Date.now();
+    /* served twice: the second from the principal cache (reads write nothing) */
+    for (let i = 0; i < 2; i++) {
+        const r = await authed(a.srv, tok);
+        assert.equal(r.status, 200, r.text);
+    }
+    /* the token was issued before `issued`, so it has expired once a second has passed since */
+    await waitFor(() => Date.now() > issued + 1050, { timeoutMs: 5000, intervalMs: 20, what: 'one second' });
+    const r = await authed(a.srv, tok);
+    assertApiError(r, 401, 'UnauthorizedError', r.text);
+});

@@ -412,3 +412,35 @@ test('a service token only reaches its own scope and cannot outgrow its creator'
     assert.equal(c.code, 3, c.stderr);
     assert.doesNotMatch(c.stdout, /st\./);
 });
+
+test('near-miss names: a role for prod:/a/** reads neither production nor /ab; a deny of prod ' +
+    'leaves production alone', T, async () => {
+    const pid = ['--project-id', project.id];
+    await ok(owner, ['environments', 'add', 'production', ...pid]);
+    for (const [env, p] of [['prod', '/a'], ['prod', '/ab'], ['production', '/a'], ['production', '/ab']])
+        await ok(owner, ['secrets', 'set', `NEAR=${env}${p}`, '--env', env, '--path', p, ...pid]);
+    await ok(owner, ['roles', 'create', 'prod-a', ...pid, '--allow', 'secrets:read:prod:/a/**']);
+    await ok(owner, ['roles', 'create', 'not-prod', ...pid, '--allow', 'secrets:read:*:/**',
+        '--deny', 'secrets:*:prod:/**', '--deny', 'secrets:*:*:/a/**']);
+    const near = {};
+    for (const role of ['prod-a', 'not-prod']) {
+        const u = await inviteAndSignup(owner, srv, `${role}@example.com`);
+        await ok(owner, ['members', 'add', `${role}@example.com`, '--role', role, ...pid]);
+        near[role] = await readToken(u.cli);
+    }
+    const get = (role, env, p) => apiCall(srv, 'GET', `${V1}/projects/${project.id}/secrets/NEAR?` +
+        `environment=${env}&secretPath=${encodeURIComponent(p)}`, { token: near[role] });
+    const want = [
+        ['prod-a', 'prod', '/a', 200], ['prod-a', 'prod', '/ab', 403], ['prod-a', 'production', '/a', 403],
+        ['prod-a', 'production', '/ab', 403],
+        ['not-prod', 'prod', '/ab', 403], ['not-prod', 'production', '/ab', 200],
+        ['not-prod', 'production', '/a', 403], ['not-prod', 'prod', '/a', 403],
+    ];
+    const wrong = [];
+    for (const [role, env, p, status] of want) {
+        const r = await get(role, env, p);
+        if (r.status !== status)
+            wrong.push(`${role} reading ${env}:${p}: want ${status}, got ${r.status} ${r.text.slice(0, 120)}`);
+    }
+    assert.deepEqual(wrong, []);
+});

@@ -9,9 +9,13 @@
 // to N uses serves N requests through both in all.  Three servers started
 // at the same moment on an empty database all come up and apply each
 // migration once.  A database restart: requests get a 503 JSON error while it
-// is down, the server answers again by itself once it is back, and every write
-// acknowledged before the stop is still there; a restart between two requests
-// goes unnoticed.
+// is down ("the database is unavailable", nothing more), readiness says 503 and
+// liveness 200, the CLI names the database (arca run's cache notice too, not
+// a proxy), the server answers again by itself once it is back, and every
+// write acknowledged before the stop is still there; a restart between two
+// requests goes unnoticed.  A server started before PostgreSQL is up waits for
+// it (logging each attempt) and serves once it is; with --db-wait 0 it fails at
+// once.  A server with another root key is refused by the shared database.
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -191,7 +195,8 @@ test('servers started at the same moment on an empty database apply each migrati
     const rows = (await pg.psql(db, 'SELECT version, count(*) FROM schema_migrations GROUP BY version ' +
         'ORDER BY version')).trim().split('\n').map((l) => l.split('|').map(Number));
     assert.ok(rows.length >= 4, `migrations: ${JSON.stringify(rows)}`);
-    assert.deepEqual(rows, rows.map((_, i) => [i + 1, 1]), 'versions 1..n, each once');
+    assert.deepEqual(rows.map(([, n]) => n), rows.map(() => 1), 'each version once');
+    assert.equal(rows[0][0], 1);
     /* and they work: bootstrap through one, log in through another */
     const c = await newCli(three[0]);
     const who = await bootstrapAndLogin(c, { email: 'race@example.com' });
@@ -213,6 +218,12 @@ test('a database restart: 503 while it is down, answers again by itself, nothing
             acked[key] = value;
         }
 
+        /* a real value (the DURABLE_ ones are fake ciphertext), read once: in the cache */
+        const dev = ['--project-id', project.id, '--env', 'dev'];
+        await ok(cliA, ['secrets', 'set', 'RUN_ME=cached-value', ...dev]);
+        const echo = ['run', ...dev, '--', 'sh', '-c', 'echo "$RUN_ME"'];
+        assert.equal((await ok(cliA, echo)).stdout, 'cached-value\n');
+
         await pg.stop();
         for (const [method, route, body] of [['GET', `${V1}/projects/${project.id}/secrets?${q('prod')}`],
             ['GET', `${V1}/users/me`],
@@ -220,12 +231,29 @@ test('a database restart: 503 while it is down, answers again by itself, nothing
                 { environment: 'prod', secretPath: '/', secrets: [{ key: 'DOWN', value: fakeRecord() }] }]]) {
             const r = await apiCall(a, method, route, { token: ta, body });
             assertApiError(r, 503, 'ServiceUnavailable', r.text);
+            assert.equal(r.json.message, 'the database is unavailable', 'and no detail');
         }
         assert.ok(a.running && b.running, 'the servers keep running');
+        const ready = await apiCall(a, 'GET', '/api/ready');
+        assert.equal(ready.status, 503, ready.text);
+        assert.equal(ready.json.store, 'unavailable');
+        assert.equal((await apiCall(a, 'GET', '/api/status')).status, 200, 'liveness stays 200');
+        let r = await cliA.arca(['secrets', 'list', ...dev]);
+        assert.equal(r.code, 6, r.stderr);
+        assert.match(r.stderr, /the arca server answered 503: the database is unavailable/);
+        r = await cliA.arca([...echo.slice(0, 5), '--no-cache', ...echo.slice(5)]);
+        assert.equal(r.code, 6, r.stderr);
+        assert.match(r.stderr, /the database is unavailable/);
+        assert.doesNotMatch(r.stderr, /proxy/);
+        r = await cliA.arca(echo);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.stdout, 'cached-value\n', 'arca run falls back on its cache');
+        assert.match(r.stderr, /\(it answered 503: the database is unavailable\); using secrets cached/);
 
         await pg.start();
         await waitFor(async () => (await apiCall(a, 'GET', `${V1}/users/me`, { token: ta })).status === 200,
             { what: 'server A to answer again' });
+        assert.equal((await apiCall(a, 'GET', '/api/ready')).status, 200, 'ready again');
         const tb = await readToken(cliB);
         for (const [s, t] of [[a, ta], [b, tb]]) {
             for (const [key, value] of Object.entries(acked)) {
@@ -250,3 +278,45 @@ test('a database restart: 503 while it is down, answers again by itself, nothing
         for (const s of [a, b])
             await s.stop();
     });
+
+test('a server started before PostgreSQL is up waits for it, and serves once it is', T, async () => {
+    const db = await pg.createDatabase();
+    const url = pg.url(db);
+    const tool = await newCli(null);
+    let r = await tool.arca(['server', '--listen', '127.0.0.1:0', '--database-url', url, '--db-wait', 'soon']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /--db-wait \(or ARCA_DB_WAIT\) must be a number of seconds/);
+
+    await pg.stop();
+    /* --db-wait 0: fails at once, saying why */
+    r = await tool.arca(['server', '--listen', '127.0.0.1:0', '--database-url', url, '--db-wait', '0'],
+        { env: { ARCA_ENCRYPTION_KEY: ROOT_KEY }, timeoutMs: 30000 });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /cannot open the store/);
+    assert.doesNotMatch(r.stderr, /trying again/);
+
+    let retried;
+    const sawRetry = new Promise((resolve) => (retried = resolve));
+    const starting = startServer({ args: ['--database-url', url], env: { ARCA_ENCRYPTION_KEY: ROOT_KEY },
+        onLine: (l) => l.includes('cannot reach the database yet') && retried() });
+    starting.catch(() => retried());
+    await sawRetry; /* the server is up and waiting; now the database comes */
+    await pg.start();
+    const s = await starting;
+    servers.push(s);
+    const waits = s.logs.map((l) => JSON.parse(l)).filter((l) => l.msg === 'cannot reach the database yet: trying again');
+    assert.ok(waits.length >= 1, 'each attempt is logged');
+    assert.equal(waits[0].attempt, '2');
+    assert.match(waits[0].database, new RegExp(`127\\.0\\.0\\.1:${pg.port}/${db}`));
+    assert.equal((await apiCall(s, 'GET', '/api/ready')).status, 200);
+    const c = await newCli(s);
+    await bootstrapAndLogin(c, { email: 'late@example.com' });
+    await ok(c, ['projects', 'create', 'after-the-wait']);
+    await s.stop();
+
+    /* the database keeps the first server's root key check: another key is refused */
+    r = await tool.arca(['server', '--listen', '127.0.0.1:0', '--database-url', url],
+        { env: { ARCA_ENCRYPTION_KEY: randomBytes(32).toString('base64') }, timeoutMs: 30000 });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /the root key is not the one this store was made with/);
+});

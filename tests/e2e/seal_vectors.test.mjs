@@ -91,6 +91,22 @@ test('record: AD layout and XChaCha20-Poly1305 record', () => {
     }
 });
 
+test('owner record: owner key from the user\'s secret key, record with first byte 0x02', () => {
+    assert.ok(V.owner_record.length >= 1);
+    const PERSONAL_OWNER = concatBytes(utf8ToBytes('arca-owner-key'), NUL, NUL);
+    assert.equal(PERSONAL_OWNER.length, 16);
+    for (const v of V.owner_record) {
+        const key = blake2b(utf8ToBytes(v.ad.project_id), { dkLen: 32, key: unhex(v.sk),
+            personalization: PERSONAL_OWNER });
+        assert.equal(hex(key), v.owner_key);
+        const ad = recordAd(v.ad);
+        assert.equal(hex(ad), v.ad_hex);
+        const rec = concatBytes(new Uint8Array([0x02]), unhex(v.nonce),
+            xchacha20poly1305(key, unhex(v.nonce), ad).encrypt(unhex(v.plaintext)));
+        assert.equal(hex(rec), v.record);
+    }
+});
+
 test('box: symmetric wrapping with the label AD', () => {
     assert.ok(V.box.length >= 1);
     for (const v of V.box) {
@@ -140,6 +156,17 @@ test('keyed hash: BLAKE2b-256 with a 32-byte key', () => {
     for (const v of V.keyed_hash) {
         const h = blake2b(unhex(v.data), { dkLen: 32, key: unhex(v.key) });
         assert.equal(hex(h), v.hash);
+    }
+});
+
+test('share links: the access and content keys of a link key (and a password\'s kek)', () => {
+    assert.ok(V.share.length >= 2);
+    const kh = (key, data) => blake2b(data, { dkLen: 32, key });
+    for (const v of V.share) {
+        const link = unhex(v.link_key);
+        assert.equal(hex(kh(link, utf8ToBytes('arca.share.access.v1'))), v.access);
+        const k0 = kh(link, utf8ToBytes('arca.share.content.v1'));
+        assert.equal(hex(v.kek ? kh(unhex(v.kek), k0) : k0), v.content);
     }
 });
 

@@ -460,3 +460,57 @@ Test(authz, refusals_never_echo_long_input)
     refused("[{\"subject\": \"sec rets\", \"actions\": [\"read\"]}]",
             "unknown subject (not shown)");
 }
+
+/* Names that share a prefix with a rule's are other names: an environment
+ * "prod" is not "production" (nor the other way round), a folder "/a" is not
+ * "/ab", for allows, denies and service-token scopes alike. */
+Test(authz, near_miss_names)
+{
+    static const char *other_envs[] = {"production", "pro", "prod2", "preprod", "PROD", "prodx"};
+    struct authz_policy *p =
+        from_json("[{\"subject\": \"secrets\", \"actions\": [\"*\"],"
+                  "  \"environments\": [\"prod\"], \"secretPath\": \"/a/**\"}]");
+    const char *envs[] = {"prod"};
+    const char *globs[] = {"/a"};
+
+    cr_assert(authz_allows(p, AUTHZ_SECRETS, AUTHZ_READ, "prod", "/a"));
+    cr_assert(authz_allows(p, AUTHZ_SECRETS, AUTHZ_READ, "prod", "/a/b"));
+    for (size_t i = 0; i < sizeof(other_envs) / sizeof(other_envs[0]); i++)
+        cr_assert_not(authz_allows(p, AUTHZ_SECRETS, AUTHZ_READ, other_envs[i], "/a"), "%s",
+                      other_envs[i]);
+    cr_assert_not(authz_allows(p, AUTHZ_SECRETS, AUTHZ_READ, "prod", "/ab"));
+    cr_assert_not(authz_allows(p, AUTHZ_SECRETS, AUTHZ_READ, "prod", "/ab/c"));
+    cr_assert_not(authz_allows(p, AUTHZ_SECRETS, AUTHZ_READ, "prod", "/"));
+    authz_policy_free(p);
+
+    p = from_json("[{\"subject\": \"secrets\", \"actions\": [\"read\"],"
+                  "  \"environments\": [\"production\"], \"secretPath\": \"/ab/**\"}]");
+    cr_assert(authz_allows(p, AUTHZ_SECRETS, AUTHZ_READ, "production", "/ab"));
+    cr_assert_not(authz_allows(p, AUTHZ_SECRETS, AUTHZ_READ, "prod", "/ab"));
+    cr_assert_not(authz_allows(p, AUTHZ_SECRETS, AUTHZ_READ, "production", "/a"));
+    cr_assert_not(authz_allows(p, AUTHZ_SECRETS, AUTHZ_READ, "production", "/a/b"));
+    authz_policy_free(p);
+
+    /* denies: the near miss stays allowed, the name itself is denied */
+    p = from_json("[{\"subject\": \"secrets\", \"actions\": [\"*\"]},"
+                  " {\"subject\": \"secrets\", \"actions\": [\"*\"], \"environments\": [\"prod\"],"
+                  "  \"deny\": true},"
+                  " {\"subject\": \"secrets\", \"actions\": [\"*\"], \"secretPath\": \"/a/**\","
+                  "  \"deny\": true}]");
+    cr_assert_not(authz_allows(p, AUTHZ_SECRETS, AUTHZ_READ, "prod", "/x"));
+    cr_assert(authz_allows(p, AUTHZ_SECRETS, AUTHZ_READ, "production", "/x"));
+    cr_assert(authz_allows(p, AUTHZ_SECRETS, AUTHZ_READ, "pro", "/x"));
+    cr_assert_not(authz_allows(p, AUTHZ_SECRETS, AUTHZ_READ, "dev", "/a"));
+    cr_assert_not(authz_allows(p, AUTHZ_SECRETS, AUTHZ_READ, "dev", "/a/b"));
+    cr_assert(authz_allows(p, AUTHZ_SECRETS, AUTHZ_READ, "dev", "/ab"));
+    cr_assert(authz_allows(p, AUTHZ_SECRETS, AUTHZ_READ, "dev", "/ab/c"));
+    authz_policy_free(p);
+
+    p = NULL;
+    cr_assert_eq(authz_policy_for_scopes(envs, globs, 1, false, &p), 0);
+    cr_assert(authz_allows(p, AUTHZ_SECRETS, AUTHZ_READ, "prod", "/a"));
+    cr_assert_not(authz_allows(p, AUTHZ_SECRETS, AUTHZ_READ, "production", "/a"));
+    cr_assert_not(authz_allows(p, AUTHZ_SECRETS, AUTHZ_READ, "prod", "/ab"));
+    cr_assert_not(authz_allows(p, AUTHZ_SECRETS, AUTHZ_READ, "prod", "/a/b"));
+    authz_policy_free(p);
+}

@@ -139,7 +139,8 @@ Test(log, level_filter)
     log_debug("hidden at info", NULL);
     log_set_level(LOG_WARN);
     log_info("hidden at warn", NULL);
-    log_request("r1", "GET", "/", 200, 5, "127.0.0.1");
+    log_request(LOG_INFO, "r1", "GET", "/", 200, 5, "127.0.0.1");
+    log_request(LOG_DEBUG, "probe", "GET", "/api/ready", 200, 5, "127.0.0.1");
     log_error("shown", NULL);
     drain(&all);
     o = one_line(&all);
@@ -165,7 +166,7 @@ Test(log, request_line)
     _cleanup_buf_ struct buf all = BUF_INIT;
     json_t *o;
 
-    log_request("req-1", "POST", "/api/v3/secrets/raw/KEY", 201, 1234, "10.0.0.1:5555");
+    log_request(LOG_INFO, "req-1", "POST", "/api/v3/secrets/raw/KEY", 201, 1234, "10.0.0.1:5555");
     drain(&all);
     o = one_line(&all);
     cr_assert_str_eq(json_string_value(json_object_get(o, "msg")), "request");

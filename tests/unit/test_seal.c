@@ -578,6 +578,56 @@ Test(seal, kat_record)
     }
 }
 
+Test(seal, kat_owner_record)
+{
+    json_t *arr = vectors("owner_record"), *v;
+    size_t i;
+
+    cr_assert_gt(json_array_size(arr), 0);
+    json_array_foreach(arr, i, v)
+    {
+        _cleanup_buf_ struct buf plain = BUF_INIT, rec = BUF_INIT, out = BUF_INIT;
+        uint8_t sk[SEAL_SK_BYTES], key[SEAL_KEY_BYTES], nonce[SEAL_NONCE_BYTES];
+        json_t *a = json_object_get(v, "ad");
+        struct seal_ad ad = {str(a, "project_id"), str(a, "environment"), str(a, "path"),
+                             str(a, "key"), str(a, "field")};
+
+        hex_fixed(v, "sk", sk, sizeof(sk));
+        seal_owner_key(sk, ad.project_id, key);
+        assert_bytes(key, sizeof(key), v, "owner_key");
+        hex_fixed(v, "nonce", nonce, sizeof(nonce));
+        hex(v, "plaintext", &plain);
+        cr_assert_eq(
+            seal_owner_record_encrypt_with_nonce(key, &ad, nonce, plain.ptr, plain.len, &rec), 0);
+        assert_bytes(rec.ptr, rec.len, v, "record");
+        cr_assert_eq(seal_record_kind(rec.ptr, rec.len), SEAL_RECORD_OWNER);
+
+        hex(v, "record", &rec);
+        cr_assert_eq(seal_owner_record_decrypt(key, &ad, rec.ptr, rec.len, &out), 0);
+        assert_bytes(out.ptr, out.len, v, "plaintext");
+        /* the other kind of record, or the project-key opener, refuses it */
+        cr_assert_eq(seal_record_decrypt(key, &ad, rec.ptr, rec.len, &out), -EBADMSG);
+        rec.ptr[0] = SEAL_RECORD_VERSION;
+        cr_assert_eq(seal_owner_record_decrypt(key, &ad, rec.ptr, rec.len, &out), -EBADMSG);
+    }
+}
+
+Test(seal, owner_key_is_per_user_and_project)
+{
+    uint8_t sk1[SEAL_SK_BYTES], sk2[SEAL_SK_BYTES], a[SEAL_KEY_BYTES], b[SEAL_KEY_BYTES];
+
+    key_fill(sk1, 1);
+    key_fill(sk2, 2);
+    seal_owner_key(sk1, "p1", a);
+    seal_owner_key(sk1, "p1", b);
+    cr_assert(seal_equal(a, b, sizeof(a)));
+    seal_owner_key(sk1, "p2", b);
+    cr_assert_not(seal_equal(a, b, sizeof(a)));
+    seal_owner_key(sk2, "p1", b);
+    cr_assert_not(seal_equal(a, b, sizeof(a)));
+    cr_assert_eq(seal_record_kind("\x01", 1), -EBADMSG);
+}
+
 Test(seal, kat_box)
 {
     json_t *arr = vectors("box"), *v;
@@ -676,6 +726,26 @@ Test(seal, kat_keyed_hash)
         hex(v, "data", &data);
         seal_hash_keyed(key, data.ptr, data.len, h);
         assert_bytes(h, sizeof(h), v, "hash");
+    }
+}
+
+Test(seal, kat_share_keys)
+{
+    json_t *arr = vectors("share"), *v;
+    size_t i;
+
+    json_array_foreach(arr, i, v)
+    {
+        uint8_t link[SEAL_KEY_BYTES], kek[SEAL_KEY_BYTES], access[SEAL_KEY_BYTES],
+            content[SEAL_KEY_BYTES];
+        bool has_kek = json_object_get(v, "kek") != NULL;
+
+        hex_fixed(v, "link_key", link, sizeof(link));
+        if (has_kek)
+            hex_fixed(v, "kek", kek, sizeof(kek));
+        seal_share_keys(link, has_kek ? kek : NULL, access, content);
+        assert_bytes(access, sizeof(access), v, "access");
+        assert_bytes(content, sizeof(content), v, "content");
     }
 }
 

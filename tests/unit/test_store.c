@@ -756,14 +756,57 @@ Test(store, refuses_a_newer_schema, SQLITE_ONLY)
     store_close(st);
     st = NULL;
     cr_assert_eq(sqlite3_open(db_path, &db), SQLITE_OK);
-    snprintf(sql, sizeof(sql), "INSERT INTO schema_migrations VALUES (%zu, 'from_the_future', 0)",
-             store_n_migrations + 1);
+    snprintf(sql, sizeof(sql), "INSERT INTO schema_migrations VALUES (%d, 'from_the_future', 0)",
+             store_migrations[store_n_migrations - 1].version + 1);
     cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
 
     cr_assert_eq(store_sqlite_open(data_dir, &s2, &err), -EIO);
     cr_assert_null(s2);
-    cr_assert(strstr(buf_str(&err), "newer"), "message: %s", buf_str(&err));
+    cr_assert(strstr(buf_str(&err), "does not know"), "message: %s", buf_str(&err));
+}
+
+/* Migration numbers are handed out to changes developed at once: one merged
+ * later than a higher one is still applied, and a version this binary does
+ * not know is refused even below its newest. */
+Test(store, applies_a_migration_missing_below_the_newest, SQLITE_ONLY)
+{
+    sqlite3 *db;
+
+    store_close(st);
+    st = NULL;
+    cr_assert_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(db,
+                              "DROP TABLE secret_imports; DROP TABLE folders; "
+                              "DELETE FROM schema_migrations WHERE version = 5",
+                              NULL, NULL, NULL),
+                 SQLITE_OK, "%s", sqlite3_errmsg(db));
+    sqlite3_close(db);
+    open_store();
+    cr_assert_eq(sql_int("SELECT count(*) FROM schema_migrations"), (int64_t)store_n_migrations);
+    cr_assert_eq(sql_int("SELECT count(*) FROM sqlite_master WHERE name = 'folders'"), 1);
+}
+
+Test(store, refuses_an_unknown_version_below_the_newest, SQLITE_ONLY)
+{
+    _cleanup_buf_ struct buf err = BUF_INIT;
+    struct store *s2 = NULL;
+    sqlite3 *db;
+    char sql[128];
+    int unknown = 1;
+
+    for (size_t i = 0; i < store_n_migrations && store_migrations[i].version == unknown; i++)
+        unknown++; /* the first number without a migration (a gap, or the next one) */
+    store_close(st);
+    st = NULL;
+    cr_assert_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+    snprintf(sql, sizeof(sql), "INSERT INTO schema_migrations VALUES (%d, 'from_a_branch', 0)",
+             unknown);
+    cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    cr_assert_eq(store_sqlite_open(data_dir, &s2, &err), -EIO);
+    cr_assert_null(s2);
+    cr_assert(strstr(buf_str(&err), "does not know"), "message: %s", buf_str(&err));
 }
 
 Test(store, refuses_a_file_that_is_not_a_database, SQLITE_ONLY)
@@ -2227,9 +2270,32 @@ struct gc_worker {
     int id;
     int errors;                  /* calls that did not answer as they should */
     int conflicts;               /* -EEXIST answers to a CREATE of an existing key */
+    int early;                   /* calls that returned before a reader could see them */
     int64_t versions[GC_ROUNDS]; /* of SHARED, as returned */
     int64_t seqs[GC_ROUNDS];     /* of the audit records, as returned */
 };
+
+/* Whether a reader sees version of key (written by the calling thread). */
+static bool gc_committed_secret(const char *key, int64_t version)
+{
+    struct store_secret sec = {0};
+    bool ok = st->ops->secret_get(st, ENV_DEV, "/", key, &sec) == 0 && sec.version == version;
+
+    store_secret_release(&sec);
+    return ok;
+}
+
+/* Whether a reader sees the audit record seq. */
+static bool gc_committed_audit(int64_t seq)
+{
+    struct store_audit_query q = {.after_seq = seq - 1, .limit = 1};
+    struct store_audit *v = NULL;
+    size_t n = 0;
+    bool ok = st->ops->audit_query(st, &q, &v, &n) == 0 && n == 1 && v[0].seq == seq;
+
+    store_audits_free(v, n);
+    return ok;
+}
 
 static void *gc_main(void *arg)
 {
@@ -2256,10 +2322,15 @@ static void *gc_main(void *arg)
             wk->versions[i] = w[0].ret_version;
         else
             wk->errors++;
+        /* returned, so committed: another connection (a reader) sees it now */
+        if (!gc_committed_secret(own, i + 1))
+            wk->early++;
         if (st->ops->audit_append(st, &a, 1, test_chain, NULL) == 0)
             wk->seqs[i] = a.seq;
         else
             wk->errors++;
+        if (wk->seqs[i] && !gc_committed_audit(a.seq))
+            wk->early++;
         if (i % 4 == wk->id % 4) {
             if (st->ops->secrets_write(st, PROJ_ID, ENV_DEV, "/", bad, 2, USER_ID, 1000 + i) ==
                 -EEXIST)
@@ -2272,9 +2343,10 @@ static void *gc_main(void *arg)
 }
 
 /* Every write call that returned 0 is there after reopening, with the
- * version or seq it was told, none twice and none missing; the calls that
- * failed left nothing and undid nobody else's; and (SQLite) calls did share
- * commits. */
+ * version or seq it was told, none twice and none missing; no call returned
+ * before its batch was committed (a reader sees each write as soon as its
+ * call returns); the calls that failed left nothing and undid nobody else's;
+ * and (SQLite) calls did share commits. */
 Test(store, concurrent_write_calls_durable_and_isolated)
 {
     static struct gc_worker wk[GC_THREADS];
@@ -2305,6 +2377,8 @@ Test(store, concurrent_write_calls_durable_and_isolated)
 
     for (int i = 0; i < GC_THREADS; i++) {
         cr_assert_eq(wk[i].errors, 0, "thread %d", i);
+        cr_assert_eq(wk[i].early, 0, "thread %d: %d calls returned before their commit", i,
+                     wk[i].early);
         cr_assert_eq(wk[i].conflicts, GC_ROUNDS / 4, "thread %d", i);
         for (int j = 0; j < GC_ROUNDS; j++) {
             int64_t v = wk[i].versions[j], q = wk[i].seqs[j];
@@ -2803,4 +2877,277 @@ Test(store, epoch_moves_with_changes_only)
     cr_assert_eq(put("A", "1"), 0);
     cr_assert_eq(write1(ENV_DEV, "/", STORE_DELETE, "A", NULL, NULL), 0);
     cr_assert_geq(epoch(), e + 2, "every change moves it");
+}
+
+/* ---- the root key (migration 0008) ---- */
+
+static struct store_root_key root_key_row(int64_t generation, uint8_t fill)
+{
+    static uint8_t sealed[48];
+    struct store_root_key k = {.generation = generation, .created_at = 1700000200000};
+
+    memset(k.check, fill, sizeof(k.check));
+    memset(sealed, fill, sizeof(sealed));
+    k.audit_key = (struct store_blob){sealed, sizeof(sealed)};
+    k.first_seq = 1;
+    return k;
+}
+
+/* A rewrap that prefixes what it re-seals with "new:", and fails on "fail". */
+struct rewrap_log {
+    int audit, project;
+    const char *fail_on; /* what: fail when asked for it */
+};
+
+static int test_rewrap(void *ctx, const char *what, const char *id, const struct store_blob *old,
+                       struct buf *out)
+{
+    struct rewrap_log *log = ctx;
+
+    if (log->fail_on && streq(log->fail_on, what))
+        return -EBADMSG;
+    *(streq(what, "audit") ? &log->audit : &log->project) += 1;
+    cr_assert(streq(what, "audit") || streq(id, PROJ_ID), "only projects with a key: %s", id);
+    return buf_adds(out, "new:") < 0 ? -ENOMEM : buf_add(out, old->ptr, old->len);
+}
+
+Test(store, root_key_first_generation_once)
+{
+    struct store_root_key a = root_key_row(1, 0xa1), b = root_key_row(1, 0xb2);
+    struct store_root_key *v = NULL;
+    size_t n = 7;
+
+    cr_assert_eq(st->ops->root_keys(st, &v, &n), 0);
+    cr_assert_eq(n, 0, "a new store has no root key check");
+    store_root_keys_free(v, n);
+    a.generation = 2;
+    cr_assert_eq(st->ops->root_key_init(st, &a), -EINVAL, "only generation 1 starts");
+    a.generation = 1;
+    cr_assert_eq(st->ops->root_key_init(st, &a), 0);
+    cr_assert_eq(st->ops->root_key_init(st, &b), -EEXIST, "the first server's key stays");
+    reopen_store();
+    cr_assert_eq(st->ops->root_keys(st, &v, &n), 0);
+    cr_assert_eq(n, 1);
+    cr_assert_eq(v[0].generation, 1);
+    cr_assert_eq(v[0].check[0], 0xa1);
+    cr_assert_eq(v[0].audit_key.len, 48);
+    cr_assert_eq(v[0].first_seq, 1);
+    store_root_keys_free(v, n);
+}
+
+Test(store, root_key_rotation_rewraps_and_links)
+{
+    struct store_root_key g1 = root_key_row(1, 0x11), g2 = root_key_row(2, 0x22);
+    struct store_audit before = make_audit(100, "secret.read", USER_ID, NULL, PROJ_ID);
+    struct store_audit link = make_audit(101, "server.root_key.rotate", USER_ID, NULL, NULL);
+    struct rewrap_log log = {0};
+    struct store_root_key *v = NULL;
+    struct store_project p = {0};
+    uint8_t sk[8] = "oldkey!";
+    size_t n = 0;
+
+    setup_project();
+    cr_assert_eq(
+        create_project(PROJ2_ID, "e2e-only",
+                       (const char *const[]){ENV2_DEV, "77777777-7777-4777-8777-777777777702",
+                                             "77777777-7777-4777-8777-777777777703"},
+                       USER_ID),
+        0);
+    cr_assert_eq(st->ops->project_set_server_key(st, PROJ_ID, sk, sizeof(sk)), 0);
+    cr_assert_eq(st->ops->root_key_rotate(st, &g2, &link, test_chain, NULL, test_rewrap, &log),
+                 -ESTALE, "a store without generation 1 is not rotated");
+    cr_assert_eq(st->ops->root_key_init(st, &g1), 0);
+    cr_assert_eq(st->ops->audit_append(st, &before, 1, test_chain, NULL), 0);
+
+    /* a failing rewrap changes nothing: no link record, same keys */
+    log.fail_on = "project";
+    cr_assert_lt(st->ops->root_key_rotate(st, &g2, &link, test_chain, NULL, test_rewrap, &log), 0);
+    cr_assert_eq(link.seq, 0);
+    assert_chain_intact(1);
+    cr_assert_eq(st->ops->root_keys(st, &v, &n), 0);
+    cr_assert_eq(n, 1);
+    store_root_keys_free(v, n);
+    cr_assert_eq(st->ops->project_get(st, PROJ_ID, &p), 0);
+    cr_assert_arr_eq(p.server_key.ptr, sk, sizeof(sk));
+    store_project_release(&p);
+
+    g2.generation = 3;
+    log = (struct rewrap_log){0};
+    cr_assert_eq(st->ops->root_key_rotate(st, &g2, &link, test_chain, NULL, test_rewrap, &log),
+                 -ESTALE, "generations follow each other");
+    g2.generation = 2;
+    st->root_generation = 1; /* a server checked generation 1 */
+    cr_assert_eq(st->ops->root_key_rotate(st, &g2, &link, test_chain, NULL, test_rewrap, &log), 0);
+    {
+        struct store_audit late = make_audit(102, "secret.read", USER_ID, NULL, PROJ_ID);
+        cr_assert_eq(st->ops->audit_append(st, &late, 1, test_chain, NULL), -EKEYREJECTED,
+                     "a server with the old key cannot extend the chain");
+        cr_assert_eq(late.seq, 0);
+        st->root_generation = 0;
+    }
+    cr_assert_eq(log.audit, 1, "generation 1's audit key is re-sealed");
+    cr_assert_eq(log.project, 1, "only the project with server access");
+    cr_assert_eq(link.seq, before.seq + 1, "the link record follows the chain");
+    cr_assert_eq(g2.first_seq, link.seq + 1);
+    assert_chain_intact(2);
+
+    reopen_store();
+    cr_assert_eq(st->ops->root_keys(st, &v, &n), 0);
+    cr_assert_eq(n, 2);
+    cr_assert_eq(v[1].generation, 2);
+    cr_assert_eq(v[1].check[0], 0x22);
+    cr_assert_eq(v[1].first_seq, link.seq + 1);
+    cr_assert_eq(v[0].audit_key.len, 4 + 48);
+    cr_assert(memcmp(v[0].audit_key.ptr, "new:", 4) == 0);
+    cr_assert_eq(v[1].audit_key.len, 48, "the new generation is stored as given");
+    store_root_keys_free(v, n);
+    cr_assert_eq(st->ops->project_get(st, PROJ_ID, &p), 0);
+    cr_assert_eq(p.server_key.len, 4 + sizeof(sk));
+    cr_assert(memcmp(p.server_key.ptr, "new:oldkey!", 4 + sizeof(sk) - 1) == 0);
+    store_project_release(&p);
+}
+
+/* ---- share links ---- */
+
+static uint8_t share_ct[64] = "share-ciphertext-share-ciphertext-share-ciphertext-share-ciphe";
+
+static struct store_share make_share(const char *id, int64_t max_views, int64_t expires_at)
+{
+    struct store_share sh = {.ciphertext = {share_ct, sizeof(share_ct)},
+                             .max_views = max_views,
+                             .created_at = 1700000000000,
+                             .expires_at = expires_at};
+    snprintf(sh.id, sizeof(sh.id), "%s", id);
+    strcpy(sh.org_id, ORG_ID);
+    strcpy(sh.created_by, USER_ID);
+    memset(sh.access_hash, 0xac, sizeof(sh.access_hash));
+    return sh;
+}
+
+Test(store, shares_count_views_and_expire)
+{
+    struct store_share a = make_share("AAAAAAAAAAAAAAAAAAAAAA", 2, 2000),
+                       b = make_share("BBBBBBBBBBBBBBBBBBBBBB", 0, 3000), got = {0}, *v = NULL;
+    size_t n = 0;
+
+    bootstrap();
+    b.has_password = true;
+    memset(b.auth_hash, 0x5a, sizeof(b.auth_hash));
+    b.kdf_salt = (struct store_blob){salt, sizeof(salt)};
+    b.kdf_opslimit = 3;
+    b.kdf_memlimit = 64u << 20;
+    b.org_only = true;
+    cr_assert_eq(st->ops->share_create(st, &a), 0);
+    cr_assert_eq(st->ops->share_create(st, &a), -EEXIST);
+    cr_assert_eq(st->ops->share_create(st, &b), 0);
+
+    cr_assert_eq(st->ops->share_get(st, a.id, 1000, &got), 0);
+    cr_assert_arr_eq(got.ciphertext.ptr, share_ct, sizeof(share_ct));
+    cr_assert_eq(got.access_hash[31], 0xac);
+    cr_assert_not(got.has_password);
+    cr_assert_eq(got.views, 0, "a get counts no view");
+    store_share_release(&got);
+    cr_assert_eq(st->ops->share_get(st, b.id, 1000, &got), 0);
+    cr_assert(got.has_password);
+    cr_assert(got.org_only);
+    cr_assert_eq(got.auth_hash[0], 0x5a);
+    cr_assert_arr_eq(got.kdf_salt.ptr, salt, sizeof(salt));
+    cr_assert_eq(got.kdf_memlimit, 64u << 20);
+    store_share_release(&got);
+
+    /* two views of a two-view share, then it is deleted */
+    cr_assert_eq(st->ops->share_open(st, a.id, 1000, &got), 0);
+    cr_assert_eq(got.views, 1);
+    cr_assert_arr_eq(got.ciphertext.ptr, share_ct, sizeof(share_ct));
+    store_share_release(&got);
+    cr_assert_eq(st->ops->share_open(st, a.id, 1000, &got), 0);
+    cr_assert_eq(got.views, 2);
+    store_share_release(&got);
+    cr_assert_eq(st->ops->share_open(st, a.id, 1000, &got), -ENOENT);
+    cr_assert_eq(st->ops->share_get(st, a.id, 1000, &got), -ENOENT, "used up: deleted");
+    cr_assert_eq(st->ops->share_create(st, &a), 0, "its row is gone: the id is free");
+
+    /* unlimited views until it expires; expired is gone for get and open */
+    for (int i = 0; i < 5; i++) {
+        cr_assert_eq(st->ops->share_open(st, b.id, 2999, &got), 0);
+        store_share_release(&got);
+    }
+    cr_assert_eq(st->ops->share_open(st, b.id, 3000, &got), -ENOENT, "expired at expires_at");
+    cr_assert_eq(st->ops->share_get(st, b.id, 3000, &got), -ENOENT);
+
+    /* list: the creator's live shares, without ciphertext */
+    cr_assert_eq(st->ops->share_list(st, USER_ID, 1000, &v, &n), 0);
+    cr_assert_eq(n, 2);
+    cr_assert_eq(v[0].ciphertext.len, 0, "lists hold no ciphertext");
+    store_shares_free(v, n);
+    cr_assert_eq(st->ops->share_list(st, USER_ID, 2500, &v, &n), 0);
+    cr_assert_eq(n, 1);
+    cr_assert_str_eq(v[0].id, b.id);
+    cr_assert_eq(v[0].views, 5);
+    store_shares_free(v, n);
+
+    /* purge deletes what expired, and says which */
+    cr_assert_eq(st->ops->share_purge(st, 2500, 100, &v, &n), 0);
+    cr_assert_eq(n, 1);
+    cr_assert_str_eq(v[0].id, a.id);
+    store_shares_free(v, n);
+    cr_assert_eq(st->ops->share_purge(st, 2500, 100, &v, &n), 0);
+    cr_assert_eq(n, 0);
+    store_shares_free(v, n);
+    cr_assert_eq(st->ops->share_delete(st, b.id), 0);
+    cr_assert_eq(st->ops->share_delete(st, b.id), -ENOENT);
+}
+
+Test(store, share_policy_per_organization)
+{
+    struct store_share_policy p = {0};
+
+    bootstrap();
+    cr_assert_eq(st->ops->share_policy_get(st, ORG_ID, &p), -ENOENT, "defaults: no row");
+    cr_assert_eq(
+        st->ops->share_policy_set(st, ORG_ID, &(struct store_share_policy){.max_ttl = 7200000}), 0);
+    cr_assert_eq(st->ops->share_policy_get(st, ORG_ID, &p), 0);
+    cr_assert_eq(p.max_ttl, 7200000);
+    cr_assert_not(p.allow_anonymous);
+    cr_assert_eq(
+        st->ops->share_policy_set(
+            st, ORG_ID, &(struct store_share_policy){.max_ttl = 3600000, .allow_anonymous = true}),
+        0);
+    cr_assert_eq(st->ops->share_policy_get(st, ORG_ID, &p), 0);
+    cr_assert_eq(p.max_ttl, 3600000);
+    cr_assert(p.allow_anonymous);
+}
+
+/* Concurrent opens of a one-view share: exactly one gets it. */
+struct share_opener {
+    pthread_t thread;
+    int r;
+};
+
+static void *share_opener_main(void *arg)
+{
+    struct share_opener *o = arg;
+    struct store_share got = {0};
+
+    o->r = st->ops->share_open(st, "CCCCCCCCCCCCCCCCCCCCCC", 1000, &got);
+    store_share_release(&got);
+    return NULL;
+}
+
+Test(store, share_open_once_among_concurrent_openers)
+{
+    struct store_share s = make_share("CCCCCCCCCCCCCCCCCCCCCC", 1, 5000);
+    struct share_opener o[8];
+    int ok = 0;
+
+    bootstrap();
+    cr_assert_eq(st->ops->share_create(st, &s), 0);
+    for (int i = 0; i < 8; i++)
+        cr_assert_eq(pthread_create(&o[i].thread, NULL, share_opener_main, &o[i]), 0);
+    for (int i = 0; i < 8; i++) {
+        pthread_join(o[i].thread, NULL);
+        cr_assert(o[i].r == 0 || o[i].r == -ENOENT, "open: %d", o[i].r);
+        ok += o[i].r == 0;
+    }
+    cr_assert_eq(ok, 1);
 }

@@ -13,9 +13,14 @@
 # openssl (the command-line tool): tests/e2e/tls.test.mjs makes a throwaway CA.
 # postgresql-15 (the server; its client brings psql): the PostgreSQL test stages
 # and tests/e2e/postgres.test.mjs start throwaway clusters with it.
+# systemd (for systemd-analyze): tests/e2e/systemd.test.mjs checks the unit.
 ARCA_DEB_PACKAGES=(meson ninja-build pkg-config gcc libsodium-dev libmicrohttpd-dev
     libjansson-dev libsqlite3-dev libpq-dev libcurl4-openssl-dev libpcre2-dev libcriterion-dev
-    nodejs sqlite3 openssl postgresql-15)
+    nodejs sqlite3 openssl postgresql-15 systemd)
+
+# clang and its runtime libraries (libFuzzer, ASan, UBSan): tools/fuzz, the
+# `fuzz` stage of tools/test.
+ARCA_FUZZ_PACKAGES=(clang libclang-rt-14-dev)
 
 # The browser tests (tests/web, tools/test's web stage) drive Debian's Chromium
 # with playwright-core: never a browser downloaded by npm.
