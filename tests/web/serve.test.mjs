@@ -121,7 +121,7 @@ test('once an account exists, the log no longer asks for setup', async () => {
     await server.stop();
     server = await startServer({ dataDir: server.dataDir });
     // a request's log line comes after any start-up line: once it is read, all are
-    await get('/api/status');
-    await waitFor(() => server.logs.some((l) => l.includes('/api/status')), { what: 'the request log line' });
+    await get('/login');
+    await waitFor(() => server.logs.some((l) => l.includes('"/login"')), { what: 'the request log line' });
     assert.ok(!server.logs.some((l) => l.includes('/setup')), server.logs.join('\n'));
 });
