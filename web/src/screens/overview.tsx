@@ -16,7 +16,7 @@ export const byKey = (a: string, b: string) => collator.compare(a, b);
 
 /* Above this many rows only those near the screen are in the page (spacer rows
  * keep the scroll height): a thousand keys draw as fast as fifty. */
-const WINDOW_MIN = 300;
+const WINDOW_MIN = 150;
 const ROW_EST = 46; // px, a grid row with its values hidden
 
 type Cell = (Secret & { fp: string }) | undefined;
@@ -56,11 +56,11 @@ export function Overview({ l }: { l: Loaded }) {
     }, [pid, path]);
 
     const [filter, setFilter] = useState('');
-    // over a few hundred rows the rows follow the filter once typing pauses,
+    // over WINDOW_MIN rows the rows follow the filter once typing pauses,
     // so that each keystroke is drawn at once
     const [applied, setApplied] = useState('');
     useEffect(() => {
-        const t = setTimeout(() => setApplied(filter), (data?.rows.length ?? 0) > 300 ? 120 : 0);
+        const t = setTimeout(() => setApplied(filter), (data?.rows.length ?? 0) > WINDOW_MIN ? 120 : 0);
         return () => clearTimeout(t);
     }, [filter]);
     const tbodyRef = useRef<HTMLTableSectionElement>(null);
