@@ -24,7 +24,6 @@ before(async () => {
     browser = await launch();
     ctx = await newContext(browser);
     page = await ctx.newPage();
-    page.setDefaultTimeout(15000);
     errors = watchErrors(page);
     page.on('dialog', (d) => d.dismiss()); // an alert() would be an XSS
     cli = await newCli(server);

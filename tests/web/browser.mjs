@@ -25,6 +25,8 @@ export async function launch() {
  * body and response body of the API, as text. */
 export async function newContext(browser, { colorScheme = 'light', width = 1280, height = 860 } = {}) {
     const ctx = await browser.newContext({ colorScheme, viewport: { width, height }, reducedMotion: 'reduce' });
+    // an upper bound for waits, not a figure: the suite shares 2 cores with two other lanes
+    ctx.setDefaultTimeout(60000);
     await ctx.grantPermissions(['clipboard-read', 'clipboard-write']);
     const log = [];
     const others = [];
