@@ -465,6 +465,29 @@ test('opt-in per tab: "Stay unlocked in this tab" survives a reload, not a new t
     await c.close();
 });
 
+test('a share link from the CLI opens in a browser with no account, once', async () => {
+    const r = await cli.arca(['share', 'create', '--value-stdin'], { input: 'shared <b>once</b>\n' });
+    assert.equal(r.code, 0, r.stderr);
+    const link = /http\S+\/s\/\S+#\S+/.exec(r.stdout)[0];
+    PLAIN.push('shared <b>once</b>');
+    const c = await newContext(browser);
+    const p = await c.newPage();
+    await p.goto(link);
+    await p.getByRole('heading', { name: 'A shared secret' }).waitFor();
+    await p.getByText('It can be opened once').waitFor();
+    await axe(p, 'share link');
+    await p.getByRole('button', { name: 'Open it (this uses the only view)' }).click();
+    await p.getByLabel('Shared value').getByText('shared <b>once</b>').waitFor();
+    assert.ok(!p.url().includes('#'), 'the key leaves the address bar');
+    await shot(p, 'share-open');
+    const p2 = await c.newPage();
+    await p2.goto(link);
+    await p2.getByRole('alert').filter({ hasText: /does not exist, has expired or has been viewed already/ }).waitFor();
+    const traffic = c.traffic();
+    assert.ok(!traffic.includes('shared <b>once</b>') && !traffic.includes(link.split('#')[1]), 'neither the value nor the link key on the wire');
+    await c.close();
+});
+
 test('idle lock after 30 minutes', async () => {
     const c = await newContext(browser);
     const p = await c.newPage();

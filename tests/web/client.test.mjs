@@ -187,6 +187,28 @@ test('a rate limit is shown with its wait', async () => {
     assert.equal(e.message, `Too many attempts: try again in ${e.retryAfter} seconds.`);
 });
 
+test('share links the CLI makes open in the browser client (with a password too), once', async () => {
+    const mk = async (args, input) => {
+        const r = await cli.arca(['share', 'create', ...args], { input });
+        assert.equal(r.code, 0, r.stderr);
+        return /\/s\/([A-Za-z0-9_-]+)#([A-Za-z0-9_-]+)/.exec(r.stdout);
+    };
+    const [, id, key] = await mk(['--value-stdin'], 'a shared value\nwith two lines\n');
+    const api = new Api(server.url);
+    const { openShare } = await import('../../web/src/lib/client.js');
+    const peek = await openShare(api, id, key, { count: false });
+    assert.equal(peek.info.viewsLeft, 1);
+    const r = await openShare(api, id, key);
+    assert.equal(r.value, 'a shared value\nwith two lines');
+    const again = await openShare(api, id, key).catch((x) => x);
+    assert.equal(again.status, 404, 'one view: gone');
+
+    const [, id2, key2] = await mk(['--value-stdin', '--password-stdin'], 'pw-for-share\nbehind a password');
+    assert.equal((await openShare(api, id2, key2).catch((x) => x)).message, 'This share is protected by a password.');
+    assert.equal((await openShare(api, id2, key2, { password: 'wrong' }).catch((x) => x)).status, 403);
+    assert.equal((await openShare(api, id2, key2, { password: 'pw-for-share' })).value, 'behind a password');
+});
+
 test('nothing the client sent holds a value, the password, or a key in clear', () => {
     const all = sent.join('\n');
     assert.ok(sent.length > 10);

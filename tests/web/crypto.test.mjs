@@ -129,3 +129,12 @@ test('fingerprint: equal values agree across environments, others and other proj
     assert.notEqual(a, C.fingerprint(k, '/', 'DB2', 'postgres://x'));
     assert.notEqual(a, C.fingerprint(C.fingerprintKey(C.random(32)), '/', 'DB', 'postgres://x'));
 });
+
+test('share links: access and content keys, with and without a password KEK', () => {
+    assert.ok(V.share.length >= 2);
+    for (const v of V.share) {
+        const { access, content } = C.shareKeys(unhex(v.link_key), v.kek ? unhex(v.kek) : null);
+        assert.equal(hex(access), v.access);
+        assert.equal(hex(content), v.content);
+    }
+});

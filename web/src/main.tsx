@@ -13,6 +13,7 @@ import { EnvView } from './screens/env';
 import { Overview } from './screens/overview';
 import { ProjectFrame, Projects, type Project } from './screens/projects';
 import { Settings } from './screens/settings';
+import { ShareOpen } from './screens/share';
 import { emit, lib, lock, navigate, restoreTab, signOut, state, useStore } from './state';
 import { Link } from './ui';
 
@@ -150,6 +151,8 @@ function Routes() {
         );
     if (p === '/setup') return <Setup />;
     if (p === '/signup') return <SignUp />;
+    const share = /^\/s\/([A-Za-z0-9_-]{1,64})$/.exec(p);
+    if (share) return <ShareOpen id={share[1]} />;
     if (!s.session) {
         if (p !== '/login' && !s.locked) {
             // remember where to come back to once signed in

@@ -286,3 +286,24 @@ export function fingerprint(fk, path, key, value) {
     const s = lib();
     return s.to_base64(s.crypto_generichash(5, joinAd([path, key, value]), fk), s.base64_variants.URLSAFE_NO_PADDING);
 }
+
+/** Share links (docs/api.md): the access key an opener shows the server and the
+ * key the value's box is sealed under; with a password, the content key is
+ * keyed again by the password's KEK (seal_share_keys).
+ * @param {Uint8Array} linkKey @param {Uint8Array | null} [kek] */
+export function shareKeys(linkKey, kek) {
+    const s = lib();
+    const access = s.crypto_generichash(32, utf8('arca.share.access.v1'), linkKey);
+    let content = s.crypto_generichash(32, utf8('arca.share.content.v1'), linkKey);
+    if (kek) {
+        const k = s.crypto_generichash(32, content, kek);
+        wipe(content);
+        content = k;
+    }
+    return { access, content };
+}
+
+/** @param {string} s base64url without padding */
+export function fromB64url(s) {
+    return lib().from_base64(s, lib().base64_variants.URLSAFE_NO_PADDING);
+}

@@ -605,3 +605,45 @@ export class Session {
         return this.call('DELETE', `${A}/projects/${projectId}/environments/${slug}`);
     }
 }
+
+/**
+ * Opens a share link's value: `info` first (no view counted), then `open`
+ * (counts one).  The link's key never leaves the browser: only the access key
+ * derived from it is sent; with a password, only its auth key.
+ * @param {Api} api @param {string} id @param {string} keyB64url @param {{password?: string, token?: string, count?: boolean}} [o]
+ */
+export async function openShare(api, id, keyB64url, { password, token, count = true } = {}) {
+    await C.ready();
+    const linkKey = C.fromB64url(keyB64url);
+    if (linkKey.length !== 32) throw new ApiError(0, 'This link is damaged: its key is not 32 bytes.');
+    let { access } = C.shareKeys(linkKey);
+    const info = await api.call('POST', `${A}/shares/${encodeURIComponent(id)}/info`, { accessKey: C.toB64(access) }, token);
+    const kdf = info.kdf || info.share?.kdf || null;
+    if (!count) return { info: info.share, kdf };
+    /** @type {any} */
+    const body = { accessKey: C.toB64(access) };
+    let kek = null;
+    if (kdf) {
+        if (!password) throw new ApiError(0, 'This share is protected by a password.');
+        const d = C.passwordDerive(password, C.fromB64(kdf.salt), kdf.opslimit, kdf.memlimit);
+        body.authKey = C.toB64(d.authKey);
+        C.wipe(d.authKey);
+        kek = d.kek;
+    }
+    const keys = C.shareKeys(linkKey, kek);
+    C.wipe(kek);
+    const r = await api.call('POST', `${A}/shares/${encodeURIComponent(id)}/open`, body, token);
+    let value;
+    try {
+        const plain = C.unbox(keys.content, `share:${id}`, C.fromB64(r.share.ciphertext));
+        value = C.fromUtf8(plain);
+        C.wipe(plain);
+    } catch {
+        throw new ApiError(0, 'The shared value does not decrypt: the link is damaged.');
+    } finally {
+        C.wipe(keys.content);
+        C.wipe(linkKey);
+    }
+    delete r.share.ciphertext;
+    return { value, share: r.share };
+}
