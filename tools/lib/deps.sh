@@ -25,6 +25,20 @@ ARCA_DEB_PACKAGES=(meson ninja-build pkg-config gcc libsodium-dev libmicrohttpd-
 # `fuzz` stage of tools/test.
 ARCA_FUZZ_PACKAGES=(clang libclang-rt-14-dev)
 
+# The browser tests (tests/web, tools/test's web stage) drive Debian's Chromium
+# with playwright-core: never a browser downloaded by npm.
+ARCA_WEB_TEST_PACKAGES=(chromium)
+
+# npm ci in web/ (the web app's build dependencies) unless node_modules already
+# holds what web/package-lock.json says.
+arca_web_npm_ci() {
+    if [ -f web/node_modules/.package-lock.json ] &&
+        [ ! web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
+        return 0
+    fi
+    (cd web && npm ci --no-audit --no-fund)
+}
+
 arca_deps_missing() {
     local p
     for p in "${ARCA_DEB_PACKAGES[@]}" "$@"; do
