@@ -60,7 +60,9 @@ bool web_route(struct req *r)
 
     if (!streq(r->method, "GET") && !streq(r->method, "HEAD"))
         return false;
-    if (streq(r->path, "/api") || startswith(r->path, "/api/"))
+    /* the API's paths, and /metrics: a scraper pointed at the API's address gets
+     * a 404, not the app's page (metrics have a listener of their own) */
+    if (streq(r->path, "/api") || startswith(r->path, "/api/") || streq(r->path, "/metrics"))
         return false;
     if (!web_built_in()) {
         if (!streq(r->path, "/"))
