@@ -20,6 +20,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
@@ -229,6 +230,24 @@ test('rotate-root-key: server access and the audit chain carry over, old keys ar
     assert.equal(v.ok, false);
     assert.equal(v.firstBadSeq, Number(seq));
     await s2.stop();
+});
+
+test('rotate-root-key refuses a data directory that holds no store, or no current key', T, async () => {
+    const dir = path.join(os.tmpdir(), `arca-no-store-${randomBytes(6).toString('hex')}`);
+    const r = await tool.arca(['server', 'rotate-root-key', '--data-dir', dir, '--database-url', '']);
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stderr, /no arca store in '.*' \(it has no arca.db\)/);
+    await assert.rejects(stat(dir), 'neither a store nor a key was made there');
+
+    /* the key in ARCA_ENCRYPTION_KEY (as /etc/arca/arca.env has it), forgotten here: said so,
+     * and no root.key is made in the data directory */
+    const s = await serve({ env: { ARCA_ENCRYPTION_KEY: randomBytes(32).toString('base64') } });
+    await s.stop();
+    const none = await tool.arca(['server', 'rotate-root-key', ...storeArgs(s)],
+        { env: { ARCA_ENCRYPTION_KEY: '', ARCA_NEW_ENCRYPTION_KEY: randomBytes(32).toString('base64') } });
+    assert.equal(none.code, 1, none.stderr);
+    assert.match(none.stderr, /^arca: error: no current root key: ARCA_ENCRYPTION_KEY is not set and there is no '.*root\.key'\narca: hint: set ARCA_ENCRYPTION_KEY/);
+    await assert.rejects(stat(keyFile(s)), 'no stray root.key');
 });
 
 test('readiness: 503 while the audit log cannot be written, 200 again after; liveness stays 200', T,
