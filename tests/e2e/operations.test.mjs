@@ -182,7 +182,9 @@ test('rotate-root-key: server access and the audit chain carry over, old keys ar
     assert.notEqual(k2, k1);
     assert.equal((await stat(keyFile(s))).mode & 0o777, 0o600);
     assert.ok(!r.stderr.includes(k1) && !r.stderr.includes(k2), 'no key in the output');
-    await refusedStart(s, { ARCA_ENCRYPTION_KEY: k1 });
+    r = await refusedStart(s, { ARCA_ENCRYPTION_KEY: k1 });
+    assert.match(r.stderr, /the root key is one this store had before 'arca server rotate-root-key' replaced it: refusing to start \(.*to the new key/);
+    assert.match(r.stderr, /"generation":"1"/);
 
     let s2 = await serve({ dataDir: s.dataDir, args: rest });
     let c2 = await loginOn(s2, admin);
@@ -215,7 +217,8 @@ test('rotate-root-key: server access and the audit chain carry over, old keys ar
     assert.ok(s2.logs.some((l) => l.includes('the root key was rotated: restart this server')));
     r = await rotate({ ARCA_ENCRYPTION_KEY: k3, ARCA_NEW_ENCRYPTION_KEY: k3 });
     assert.equal(r.code, 1, 'the same key again is refused');
-    await refusedStart(s, { ARCA_ENCRYPTION_KEY: k2 });
+    r = await refusedStart(s, { ARCA_ENCRYPTION_KEY: k2 });
+    assert.match(r.stderr, /before 'arca server rotate-root-key' replaced it.*"generation":"2"/);
     s2 = await serve({ dataDir: s.dataDir, args: rest, env: { ARCA_ENCRYPTION_KEY: k3 } });
     c2 = await loginOn(s2, admin);
     assert.equal(await raw(s2, c2), 'postgres://db/two');
