@@ -243,7 +243,10 @@ test('rotate-root-key refuses a data directory that holds no store, or no curren
     await assert.rejects(stat(dir), 'neither a store nor a key was made there');
 
     /* the key in ARCA_ENCRYPTION_KEY (as /etc/arca/arca.env has it), forgotten here: said so,
-     * and no root.key is made in the data directory */
+     * and no root.key is made in the data directory (SQLite: on PostgreSQL the harness keeps
+     * a root.key in every data directory) */
+    if (PG_MODE)
+        return;
     const s = await serve({ env: { ARCA_ENCRYPTION_KEY: randomBytes(32).toString('base64') } });
     await s.stop();
     const none = await tool.arca(['server', 'rotate-root-key', ...storeArgs(s)],
