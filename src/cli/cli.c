@@ -560,6 +560,14 @@ static int client_open(const struct cli *c, bool need_login, bool use_env, const
             return cli_exit_of(r);
         }
         r = arca_session_load(a, c->config_dir);
+        if (r == -ENOENT && startswith(arca_errmsg(a), "not logged in to ")) {
+            /* a session for another URL: libarca's message names both */
+            cli_error("log in to this server ('arca login --email EMAIL' replaces the saved "
+                      "session), or give the saved one's --api-url",
+                      "%s", arca_errmsg(a));
+            arca_free(a);
+            return EXIT_AUTH;
+        }
         if (r == -ENOENT) {
             cli_error("run 'arca login --email EMAIL' first (or set ARCA_CONFIG_DIR)",
                       "not logged in to %s", arca_api_url(a));

@@ -680,7 +680,10 @@ int arca_signup(struct arca *a, const char *invite_token, const char *email, con
     r = account_create(a, CLIENT_API "/signup", "inviteToken", invite_token, true, email, password,
                        password_len);
     if (r == -EACCES)
-        return client_error(a, r, "the invite token is unknown, already used or expired");
+        return client_error(a, r,
+                            "this invite is unknown, already used or expired, or was sent to "
+                            "another e-mail address: sign up with the invited address, or ask an "
+                            "organization admin for a new invite");
     return r;
 }
 

@@ -284,7 +284,8 @@ int server_run(const struct server_config *cfg)
         ret = ratelimit_new(300, 300, 65536, &srv.rl_token);
     if (ret == 0)
         ret = ratelimit_new(SERVER_DENIED_BURST, SERVER_DENIED_PER_MINUTE, 65536, &srv.rl_denied);
-    ret = ratelimit_new(60, 30, 65536, &srv.rl_share);
+    if (ret == 0)
+        ret = ratelimit_new(60, 30, 65536, &srv.rl_share);
     if (ret == 0)
         ret = cache_new(&srv.cache);
     if (ret == 0)

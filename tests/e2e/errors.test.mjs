@@ -228,6 +228,14 @@ test('not logged in: exit 3 with a hint to log in', T, async () => {
     }
 });
 
+test('a saved session for another URL: the message names both URLs', T, async () => {
+    const other = srv.url.replace('127.0.0.1', 'localhost');
+    const r = await cli.arca(['whoami', '--api-url', other]);
+    assertErrorOutput(r, 3, { hint: /arca login --email EMAIL' replaces the saved session/ });
+    assert.ok(r.stderr.startsWith(`arca: error: not logged in to ${other} (the saved session is for ${srv.url})\n`),
+        r.stderr);
+});
+
 test('logout forgets the session and revokes the token', T, async () => {
     const c = await newCli(srv);
     await ok(c, ['login', '--email', admin.email, '--password-stdin'], { input: admin.password + '\n' });
