@@ -199,7 +199,7 @@ test('backup of a store that does not exist fails and creates nothing', T, async
     await assert.rejects(access(path.join(dir, 'b.jsonl')));
     const k = await cli.arca(['server', 'rotate-root-key'], { cwd: dir });
     assertErrorOutput(k, 4, { hint: /--data-dir/ });
-    assert.match(k.stderr, /nothing to rotate/);
+    assert.match(k.stderr, /no arca store in/);
     await assert.rejects(access(path.join(dir, 'arca-data')), 'rotate-root-key made no store either');
 });
 
