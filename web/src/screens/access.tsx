@@ -453,9 +453,10 @@ export function Access({ l }: { l: Loaded }) {
                                             aria-label={`Role of ${m.name}`}
                                             value={m.role}
                                             onChange={async (e) => {
+                                                const to = e.currentTarget.value; // currentTarget is gone after the await
                                                 try {
-                                                    await state.session!.setRole(pid, m.principalId, e.currentTarget.value);
-                                                    say(`${m.name} is now ${e.currentTarget.value}.`);
+                                                    await state.session!.setRole(pid, m.principalId, to);
+                                                    say(`${m.name} is now ${to}.`);
                                                 } catch (x) {
                                                     sayError(x);
                                                 }
