@@ -2,14 +2,15 @@
 // crypto, the real CLI on the other side: the browser makes a link (the Share
 // page, an environment's row, a grid cell) and `arca share open` reads it (with
 // and without a password; a wrong one refused); the CLI makes one and a browser
-// with no account reveals it once, then sees it gone; org-only refuses an
+// with no account reveals it once, then sees it gone (in the same words as an
+// expired link and one that never existed); org-only refuses an
 // anonymous browser; the list and Revoke; the admin's share policy.  The link's
 // key and the value never reach the wire.  Then machine identities' client
 // secrets (issue 12): a new one re-keys the identity and the CLI logs in with it.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { bootstrapAndLogin, createProject, newCli, removeTempDirs, startServer } from '../e2e/harness.mjs';
+import { bootstrapAndLogin, createProject, newCli, removeTempDirs, startServer, storeSql } from '../e2e/harness.mjs';
 import { axe, launch, newContext, shot, watchErrors } from './browser.mjs';
 
 const GONE = /does not exist, has expired or has been viewed already/;
@@ -129,7 +130,7 @@ test('Share on a grid cell: unlimited views, opened twice by the CLI', async () 
     await dlg.getByRole('button', { name: 'Done' }).click();
 });
 
-test('a CLI link in a browser with no account: "Reveal secret" once, then gone in the same words as a link that never existed', async () => {
+test('a CLI link in a browser with no account: "Reveal secret" once, then gone in the same words as an expired link and one that never existed', async () => {
     const r = await cli.arca(['share', 'create', '--value-stdin', '--max-views', '1'], { input: 'from the cli <i>x</i>\n' });
     assert.equal(r.code, 0, r.stderr);
     const link = LINK_RE.exec(r.stdout)[0];
@@ -153,6 +154,12 @@ test('a CLI link in a browser with no account: "Reveal secret" once, then gone i
     await p2.goto(never);
     const never2 = await p2.getByRole('alert').filter({ hasText: GONE }).textContent();
     assert.equal(never2, gone);
+    // an expired one (its time set in the past, as tests/e2e/share.test.mjs does): the same words
+    const r2 = await cli.arca(['share', 'create', '--value-stdin'], { input: 'expires\n' });
+    const expired = LINK_RE.exec(r2.stdout)[0];
+    await storeSql(server, `UPDATE shares SET expires_at = 1000 WHERE id = '${expired.split('/s/')[1].split('#')[0]}'`);
+    await p2.goto(expired);
+    assert.equal(await p2.getByRole('alert').filter({ hasText: GONE }).textContent(), gone);
     assert.equal(await p2.getByRole('button', { name: 'Reveal secret' }).count(), 0);
     const traffic = c.traffic();
     assert.ok(!traffic.includes('from the cli') && !traffic.includes(link.split('#')[1]), 'neither the value nor the key on the wire');

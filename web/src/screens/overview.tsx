@@ -291,7 +291,7 @@ export function Overview({ l }: { l: Loaded }) {
                                                                 Copy
                                                             </button>
                                                             {c.value !== null && !c.error && (
-                                                                <button class="small ghost" aria-label="Share" title={`Share ${label}`} onClick={() => setSharing({ name: label, value: c.value ?? '' })}>
+                                                                <button class="small ghost hide-narrow" aria-label="Share" title={`Share ${label}`} onClick={() => setSharing({ name: label, value: c.value ?? '' })}>
                                                                     Share
                                                                 </button>
                                                             )}
