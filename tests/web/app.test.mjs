@@ -476,7 +476,7 @@ test('a share link from the CLI opens in a browser with no account, once', async
     await p.getByRole('heading', { name: 'A shared secret' }).waitFor();
     await p.getByText('It can be opened once').waitFor();
     await axe(p, 'share link');
-    await p.getByRole('button', { name: 'Open it (this uses the only view)' }).click();
+    await p.getByRole('button', { name: 'Reveal secret' }).click();
     await p.getByLabel('Shared value').getByText('shared <b>once</b>').waitFor();
     assert.ok(!p.url().includes('#'), 'the key leaves the address bar');
     await shot(p, 'share-open');

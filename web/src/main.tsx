@@ -13,7 +13,7 @@ import { EnvView } from './screens/env';
 import { Overview } from './screens/overview';
 import { ProjectFrame, Projects, type Project } from './screens/projects';
 import { Settings } from './screens/settings';
-import { ShareOpen } from './screens/share';
+import { ShareOpen, SharePage } from './screens/share';
 import { emit, lib, lock, navigate, restoreTab, signOut, state, useStore } from './state';
 import { Link } from './ui';
 
@@ -48,6 +48,7 @@ function Palette() {
             out.push({ label: 'Settings', hint: current.name, run: () => navigate(`${b}/settings`) });
         }
         for (const p of projects) if (p !== current) out.push({ label: `Open project ${p.name}`, run: () => navigate(`/projects/${p.id}`) });
+        out.push({ label: 'Share a secret', hint: 'your shares', run: () => navigate('/share') });
         out.push({ label: 'Lock', run: () => lock() });
         out.push({ label: 'Sign out', run: () => signOut() });
         const t = q.trim().toLowerCase();
@@ -112,6 +113,14 @@ function Header() {
             </Link>
             {s.session && (
                 <div class="top-actions">
+                    <nav aria-label="Main" class="top-nav">
+                        <Link href="/projects" class="ghost-link hide-narrow" aria-current={s.path.startsWith('/projects') ? 'page' : undefined}>
+                            Projects
+                        </Link>
+                        <Link href="/share" class="ghost-link" aria-current={s.path === '/share' ? 'page' : undefined}>
+                            Share<span class="hide-narrow"> a secret</span>
+                        </Link>
+                    </nav>
                     <button class="ghost hide-narrow" onClick={() => ((state.paletteOpen = true), emit())} aria-keyshortcuts="Control+K Meta+K">
                         Commands <kbd>Ctrl K</kbd>
                     </button>
@@ -167,6 +176,7 @@ function Routes() {
         return null;
     }
     if (p === '/projects') return <Projects />;
+    if (p === '/share') return <SharePage />;
     const m = /^\/projects\/([^/]+)(?:\/(env)\/([^/]+)|\/(access|audit|settings))?$/.exec(p);
     if (m) {
         const [, id, env, slug, other] = m;

@@ -307,3 +307,8 @@ export function shareKeys(linkKey, kek) {
 export function fromB64url(s) {
     return lib().from_base64(s, lib().base64_variants.URLSAFE_NO_PADDING);
 }
+
+/** @param {Uint8Array} b base64url without padding (share ids and link keys) */
+export function toB64url(b) {
+    return lib().to_base64(b, lib().base64_variants.URLSAFE_NO_PADDING);
+}

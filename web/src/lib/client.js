@@ -151,6 +151,26 @@ export async function signIn(api, email, password) {
  *   comment: string, updatedAt: string, environment: string, path: string, error?: string}} Secret
  */
 
+/**
+ * A machine identity's client secret (32 random bytes, hex) for the private
+ * key given (wiped here): the body the server gets — the auth key derived from
+ * the secret and the private key sealed under its KEK — and the secret, to be
+ * shown once.
+ * @param {Uint8Array} privateKey
+ */
+function newClientSecret(privateKey) {
+    const raw = C.random(32);
+    const secret = C.toHex(raw);
+    C.wipe(raw);
+    const { authKey, kek } = C.secretDerive(C.utf8(secret));
+    const sealed = C.box(kek, C.IDENTITY_PRIVATE_KEY_LABEL, privateKey);
+    C.wipe(kek);
+    C.wipe(privateKey);
+    const body = { authKey: C.toB64(authKey), encryptedPrivateKey: C.toB64(sealed), prefix: secret.slice(0, 6) };
+    C.wipe(authKey);
+    return { secret, body };
+}
+
 export class Session {
     /** @param {Api} api @param {string} token @param {{id: string, email: string}} user
      *  @param {Uint8Array} publicKey @param {Uint8Array} privateKey */
@@ -470,19 +490,9 @@ export class Session {
      */
     async createIdentity(name, { projectId, role } = {}) {
         const kp = C.keypairNew();
-        const raw = C.random(32);
-        const secret = C.toHex(raw);
-        C.wipe(raw);
-        const { authKey, kek } = C.secretDerive(C.utf8(secret));
-        const sealed = C.box(kek, C.IDENTITY_PRIVATE_KEY_LABEL, kp.privateKey);
-        C.wipe(kek);
-        C.wipe(kp.privateKey);
+        const { secret, body: clientSecret } = newClientSecret(kp.privateKey);
         /** @type {any} */
-        const body = {
-            name, publicKey: C.toB64(kp.publicKey),
-            clientSecret: { authKey: C.toB64(authKey), encryptedPrivateKey: C.toB64(sealed), prefix: secret.slice(0, 6) },
-        };
-        C.wipe(authKey);
+        const body = { name, publicKey: C.toB64(kp.publicKey), clientSecret };
         if (projectId) body.organizationId = (await this.project(projectId)).project.organizationId;
         const r = await this.call('POST', `${A}/identities`, body);
         if (projectId)
@@ -497,6 +507,103 @@ export class Session {
     /** @param {string} id */
     deleteIdentity(id) {
         return this.call('DELETE', `${A}/identities/${id}`);
+    }
+
+    /** @param {string} id */
+    async clientSecrets(id) {
+        return (await this.call('GET', `${A}/identities/${encodeURIComponent(id)}/client-secrets`)).clientSecrets;
+    }
+
+    /**
+     * A new client secret re-keys the identity (this browser cannot open its
+     * private key): a new key pair made here, the key of each of its projects
+     * sealed to the new public key, the private key sealed under the new
+     * secret's KEK.  The server revokes its other secrets.  Only projects this
+     * browser can see count: for one it cannot, the server answers which.
+     * @param {string} id @param {{description?: string}} [o]
+     */
+    async createClientSecret(id, { description } = {}) {
+        const kp = C.keypairNew();
+        /** @type {any[]} */
+        const memberships = [];
+        for (const p of await this.projects()) {
+            let members;
+            try {
+                members = await this.members(p.id);
+            } catch {
+                continue; // members not listable: the server names the project
+            }
+            if (!members.some((/** @type {any} */ m) => m.principalType === 'identity' && m.principalId === id)) continue;
+            if (!this.keys.has(p.id)) await this.project(p.id);
+            memberships.push({ projectId: p.id, encryptedProjectKey: C.toB64(C.wrap(kp.publicKey, this.key(p.id))) });
+        }
+        const { secret, body: cs } = newClientSecret(kp.privateKey);
+        /** @type {any} */
+        const body = { ...cs, publicKey: C.toB64(kp.publicKey), memberships };
+        if (description) body.description = description;
+        const r = await this.call('POST', `${A}/identities/${encodeURIComponent(id)}/client-secrets`, body);
+        return { clientSecret: r.clientSecret, secret, otherSecretsRevoked: !!r.otherSecretsRevoked };
+    }
+
+    /** @param {string} id @param {string} secretId */
+    revokeClientSecret(id, secretId) {
+        return this.call('DELETE', `${A}/identities/${encodeURIComponent(id)}/client-secrets/${encodeURIComponent(secretId)}`);
+    }
+
+    /**
+     * A share link, made here as arca_share_create does (src/client/share.c):
+     * random id and link key, the value boxed under the content key (label
+     * "share:<id>"), with a password split by Argon2id.  Only ciphertext, the
+     * access key and the password's auth key are sent; the link (with its key
+     * after #) is returned to be shown once.
+     * @param {string} value @param {{expiresIn?: number, maxViews?: number, password?: string, orgOnly?: boolean, origin?: string}} [o]
+     */
+    async createShare(value, { expiresIn = 86400, maxViews = 1, password, orgOnly = false, origin = location.origin } = {}) {
+        await C.ready();
+        const plain = C.utf8(value);
+        if (plain.length > 65536) throw new ApiError(0, `The value is ${plain.length} bytes: a share holds at most 65536.`);
+        const rawId = C.random(16), key = C.random(C.KEY_BYTES);
+        const id = C.toB64url(rawId);
+        /** @type {any} */
+        const body = { id, expiresIn, maxViews, orgOnly };
+        let kek = null;
+        if (password) {
+            const salt = C.random(C.SALT_BYTES);
+            const d = C.passwordDerive(password, salt, C.KDF_OPSLIMIT, C.KDF_MEMLIMIT);
+            body.password = { authKey: C.toB64(d.authKey), salt: C.toB64(salt), opslimit: C.KDF_OPSLIMIT, memlimit: C.KDF_MEMLIMIT };
+            C.wipe(d.authKey);
+            kek = d.kek;
+        }
+        const keys = C.shareKeys(key, kek);
+        C.wipe(kek);
+        body.accessKey = C.toB64(keys.access);
+        body.ciphertext = C.toB64(C.box(keys.content, `share:${id}`, plain));
+        C.wipe(keys.content);
+        C.wipe(keys.access);
+        C.wipe(plain);
+        const r = await this.call('POST', `${A}/shares`, body);
+        const link = `${origin}/s/${id}#${C.toB64url(key)}`;
+        C.wipe(key);
+        return { share: r.share, link };
+    }
+
+    /** The caller's active shares (never a value). */
+    async shares() {
+        return (await this.call('GET', `${A}/shares`)).shares;
+    }
+
+    /** @param {string} id */
+    revokeShare(id) {
+        return this.call('DELETE', `${A}/shares/${encodeURIComponent(id)}`);
+    }
+
+    async sharePolicy() {
+        return (await this.call('GET', `${A}/share-policy`)).policy;
+    }
+
+    /** @param {{maxExpiresIn?: number, allowAnonymous?: boolean}} p */
+    async setSharePolicy(p) {
+        return (await this.call('PUT', `${A}/share-policy`, p)).policy;
     }
 
     /** @param {string} projectId @param {{id: string, publicKey: string}} identity @param {string} role */

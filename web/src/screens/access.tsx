@@ -183,6 +183,103 @@ function Once(p: { title: string; text: string; value: string; onClose: () => vo
 }
 
 type Identity = { id: string; name: string; clientId: string; publicKey: string };
+type ClientSecret = { id: string; prefix: string; description: string; createdAt: string; expiresAt: string | null; numUses?: number; revoked?: boolean };
+
+/** An identity's client secrets: the list, revoke, and a new one.  A new one
+ * re-keys the identity (this browser cannot open its private key): the server
+ * then revokes its other secrets, which the dialog says before. */
+function ClientSecrets(p: { identity: Identity; onClose: () => void; show: (o: { title: string; text: string; value: string }) => void }) {
+    const i = p.identity;
+    const list = useAsync(() => state.session!.clientSecrets(i.id) as Promise<ClientSecret[]>, [i.id]);
+    const [desc, setDesc] = useState('');
+    const [busy, setBusy] = useState(false);
+    const active = (list.data || []).filter((c) => !c.revoked);
+    return (
+        <Dialog title={`Client secrets of ${i.name}`} open onClose={p.onClose} wide>
+            {list.error && (
+                <p role="alert" class="error">
+                    {list.error}
+                </p>
+            )}
+            {list.data && active.length === 0 && <p class="muted">No active client secret: {i.name} cannot log in.</p>}
+            {active.length > 0 && (
+                <table class="list" aria-label={`Client secrets of ${i.name}`}>
+                    <thead>
+                        <tr>
+                            <th scope="col">Starts with</th>
+                            <th scope="col">Description</th>
+                            <th scope="col" class="hide-narrow">
+                                Created
+                            </th>
+                            <th scope="col">
+                                <span class="sr-only">Actions</span>
+                            </th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {active.map((c) => (
+                            <tr key={c.id}>
+                                <th scope="row" class="mono">
+                                    {c.prefix}…
+                                </th>
+                                <td>{c.description}</td>
+                                <td class="hide-narrow">{when(c.createdAt)}</td>
+                                <td>
+                                    <button
+                                        class="small danger"
+                                        aria-label={`Revoke client secret ${c.prefix}`}
+                                        onClick={async () => {
+                                            try {
+                                                await state.session!.revokeClientSecret(i.id, c.id);
+                                                say('Client secret revoked: its access tokens stop working.');
+                                            } catch (x) {
+                                                sayError(x);
+                                            }
+                                            list.reload();
+                                        }}
+                                    >
+                                        Revoke
+                                    </button>
+                                </td>
+                            </tr>
+                        ))}
+                    </tbody>
+                </table>
+            )}
+            <form
+                class="inline-form"
+                aria-label="New client secret"
+                onSubmit={async (e) => {
+                    e.preventDefault();
+                    setBusy(true);
+                    try {
+                        const r = await state.session!.createClientSecret(i.id, { description: desc.trim() || undefined });
+                        setDesc('');
+                        p.onClose();
+                        p.show({
+                            title: 'Client secret',
+                            text: `${i.name} logs in with client ID ${i.clientId} and this secret. It is shown once.${r.otherSecretsRevoked ? ' Its other client secrets were revoked.' : ''}`,
+                            value: r.secret,
+                        });
+                    } catch (x) {
+                        sayError(x);
+                    } finally {
+                        setBusy(false);
+                    }
+                }}
+            >
+                <Field label="Description (optional)" value={desc} onInput={setDesc} placeholder="rotated 2026-12" />
+                <button type="submit" disabled={busy}>
+                    New client secret
+                </button>
+            </form>
+            <p class="muted small">
+                A new secret gives {i.name} a new key pair, made in this browser with the key of each of its projects sealed to it; the server then revokes its other
+                secrets and their access tokens. You must be an organization admin whose role holds {i.name}'s role in each of its projects.
+            </p>
+        </Dialog>
+    );
+}
 
 /** Machine identities of the organization: made here (key pair, client secret
  * shown once), added to the project with its key sealed to them here. */
@@ -193,6 +290,8 @@ function Identities(p: { l: Loaded; members: Member[]; roleNames: string[]; onCh
     const [role, setRole] = useState('viewer');
     const roles = (p.roleNames.length ? p.roleNames : ['admin', 'member', 'viewer']).filter((r) => r !== 'no-access');
     const inProject = new Set(p.members.map((m) => m.principalId));
+    const [secrets, setSecrets] = useState<Identity | null>(null);
+    const [deleting, setDeleting] = useState<Identity | null>(null);
     return (
         <section aria-labelledby="ids-h">
             <h2 id="ids-h">Machine identities</h2>
@@ -216,6 +315,7 @@ function Identities(p: { l: Loaded; members: Member[]; roleNames: string[]; onCh
                                 <th scope="row">{i.name}</th>
                                 <td class="mono small hide-narrow">{i.clientId}</td>
                                 <td>
+                                    <div class="row-actions nowrap">
                                     {inProject.has(i.id) ? (
                                         <span class="badge ok">in this project</span>
                                     ) : (
@@ -235,6 +335,13 @@ function Identities(p: { l: Loaded; members: Member[]; roleNames: string[]; onCh
                                             Add to project
                                         </button>
                                     )}
+                                    <button class="small" aria-label={`Client secrets of ${i.name}`} onClick={() => setSecrets(i)}>
+                                        Client secrets
+                                    </button>
+                                    <button class="small danger" aria-label={`Delete identity ${i.name}`} onClick={() => setDeleting(i)}>
+                                        Delete
+                                    </button>
+                                    </div>
                                 </td>
                             </tr>
                         ))}
@@ -272,6 +379,24 @@ function Identities(p: { l: Loaded; members: Member[]; roleNames: string[]; onCh
                 </div>
                 <button type="submit">Create identity</button>
             </form>
+            {secrets && <ClientSecrets identity={secrets} onClose={() => setSecrets(null)} show={p.show} />}
+            <Confirm
+                open={!!deleting}
+                title="Delete machine identity"
+                body={deleting ? `Delete ${deleting.name}? It leaves every project of the organization and its client secrets and access tokens stop working.` : ''}
+                action="Delete"
+                onClose={() => setDeleting(null)}
+                onConfirm={async () => {
+                    try {
+                        await state.session!.deleteIdentity(deleting!.id);
+                        say(`${deleting!.name} deleted.`);
+                    } catch (x) {
+                        sayError(x);
+                    }
+                    list.reload();
+                    p.onChange();
+                }}
+            />
         </section>
     );
 }
@@ -328,9 +453,10 @@ export function Access({ l }: { l: Loaded }) {
                                             aria-label={`Role of ${m.name}`}
                                             value={m.role}
                                             onChange={async (e) => {
+                                                const to = e.currentTarget.value; // currentTarget is gone after the await
                                                 try {
-                                                    await state.session!.setRole(pid, m.principalId, e.currentTarget.value);
-                                                    say(`${m.name} is now ${e.currentTarget.value}.`);
+                                                    await state.session!.setRole(pid, m.principalId, to);
+                                                    say(`${m.name} is now ${to}.`);
                                                 } catch (x) {
                                                     sayError(x);
                                                 }

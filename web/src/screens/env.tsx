@@ -11,6 +11,7 @@ import { emit, say, sayError, state } from '../state';
 import { copyText, Dialog, download, Field, Link, Masked, useAsync, when } from '../ui';
 import { AddSecret, Confirm, Crumbs, currentPath, joinPath, NewFolder, withPath } from './common';
 import { byKey } from './overview';
+import { ShareDialog } from './share';
 import { canWrite, type Loaded } from './projects';
 
 function History(p: { pid: string; env: string; path: string; k: string; write: boolean; onClose: () => void; onDone: () => void }) {
@@ -363,6 +364,7 @@ export function EnvView({ l, env }: { l: Loaded; env: string }) {
     const [deleting, setDeleting] = useState<Secret | null>(null);
     const [history, setHistory] = useState<string | null>(null);
     const [override, setOverride] = useState<Secret | null>(null);
+    const [sharing, setSharing] = useState<Secret | null>(null);
     const [folderOpen, setFolderOpen] = useState(false);
     const [rollback, setRollback] = useState(false);
     useEffect(() => setBulk(false), [env, path]);
@@ -521,6 +523,7 @@ export function EnvView({ l, env }: { l: Loaded; env: string }) {
                                                             ⋯
                                                         </summary>
                                                         <div class="menu-body">
+                                                            {s.value !== null && <button onClick={() => setSharing(s)}>Share</button>}
                                                             {s.type === 'shared' && <button onClick={() => setHistory(s.key)}>History</button>}
                                                             {s.type === 'shared' && !hasOverride && <button onClick={() => setOverride(s)}>Override for me</button>}
                                                             {write && (
@@ -586,6 +589,7 @@ export function EnvView({ l, env }: { l: Loaded; env: string }) {
                     onSave={(v, c) => save({ key: override.key, personal: true }, v, c)}
                 />
             )}
+            {sharing && <ShareDialog name={sharing.key} value={sharing.value ?? ''} onClose={() => setSharing(null)} />}
             {history && <History pid={pid} env={env} path={path} k={history} write={write} onClose={() => setHistory(null)} onDone={reload} />}
             <Confirm
                 open={!!deleting}

@@ -10,6 +10,7 @@ import { say, sayError, state } from '../state';
 import { copyText, Link, Masked, useAsync } from '../ui';
 import { AddSecret, Confirm, Crumbs, currentPath, joinPath, NewFolder, withPath } from './common';
 import { canWrite, type Loaded } from './projects';
+import { ShareDialog } from './share';
 
 const collator = new Intl.Collator('en', { numeric: true });
 export const byKey = (a: string, b: string) => collator.compare(a, b);
@@ -70,6 +71,7 @@ export function Overview({ l }: { l: Loaded }) {
     const [editing, setEditing] = useState<{ key: string; env: string; value: string } | null>(null);
     const [adding, setAdding] = useState<{ key?: string; envs: string[] } | null>(null);
     const [deleting, setDeleting] = useState<{ key: string; env: string } | null>(null);
+    const [sharing, setSharing] = useState<{ name: string; value: string } | null>(null);
     const [folderOpen, setFolderOpen] = useState(false);
     const filterRef = useRef<HTMLInputElement>(null);
 
@@ -288,6 +290,11 @@ export function Overview({ l }: { l: Loaded }) {
                                                             >
                                                                 Copy
                                                             </button>
+                                                            {c.value !== null && !c.error && (
+                                                                <button class="small ghost hide-narrow" aria-label="Share" title={`Share ${label}`} onClick={() => setSharing({ name: label, value: c.value ?? '' })}>
+                                                                    Share
+                                                                </button>
+                                                            )}
                                                             {write && (
                                                                 <>
                                                                     <button class="small ghost" aria-label="Edit" title={`Edit ${label}`} onClick={() => setEditing({ key, env: env.slug, value: c.value ?? '' })}>
@@ -335,6 +342,7 @@ export function Overview({ l }: { l: Loaded }) {
                     onDone={reload}
                 />
             )}
+            {sharing && <ShareDialog name={sharing.name} value={sharing.value} onClose={() => setSharing(null)} />}
             <Confirm
                 open={!!deleting}
                 title="Delete secret"
