@@ -24,17 +24,6 @@ static struct audit_event project_event(const struct project_ctx *ctx, const cha
         .event = event, .org_id = ctx->p.org_id, .project_id = ctx->p.id, .metadata = meta};
 }
 
-int project_open_checked(struct req *r, int subject, unsigned action, struct project_ctx *ctx)
-{
-    if (project_open(r, req_param(r, 0), ctx) < 0)
-        return -ENOENT;
-    if (project_allows(r, ctx, subject, action, NULL, NULL) < 0) {
-        project_release(ctx);
-        return -EACCES;
-    }
-    return 0;
-}
-
 /* Audits e and replies body (TAKES body); on audit failure replies 503. */
 static void reply_audited(struct req *r, struct audit_event e, json_t *body)
 {
@@ -42,18 +31,6 @@ static void reply_audited(struct req *r, struct audit_event e, json_t *body)
         json_decref(body);
     else
         http_reply(r, 200, body);
-}
-
-bool role_exists(struct req *r, const char *project_id, const char *role)
-{
-    struct store_role sr = {0};
-    bool ok;
-
-    if (authz_role_is_builtin(role))
-        return true;
-    ok = r->srv->store->ops->role_get(r->srv->store, project_id, role, &sr) == 0;
-    store_role_release(&sr);
-    return ok;
 }
 
 static json_t *member_json(const struct store_member *m, const uint8_t *pk, size_t pk_len)

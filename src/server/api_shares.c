@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "authz.h"
 #include "base/util.h"
 #include "base/wire.h"
 #include "crypto/seal.h"
