@@ -80,7 +80,7 @@ int members_json(struct req *r, const char *project_id,
     int err = r->srv->store->ops->member_list(r->srv->store, project_id, &m, &n);
 
     if (err < 0) {
-        http_fail(r, 503, "store failure listing members (%d)", err);
+        http_fail_store(r, err, "store failure listing members");
         return err;
     }
     arr = json_array();
@@ -166,7 +166,7 @@ void api_members_add(struct req *r)
         goto out;
     }
     if (ret < 0) {
-        http_fail(r, 503, "store failure adding a member (%d)", ret);
+        http_fail_store(r, ret, "store failure adding a member");
         goto out;
     }
     meta =
@@ -299,11 +299,13 @@ void api_roles_list(struct req *r)
     struct store_role *v = NULL;
     size_t n = 0;
     json_t *arr;
+    int ret;
 
     if (project_open_checked(r, AUTHZ_ROLES, AUTHZ_READ, &ctx) < 0)
         return;
-    if (r->srv->store->ops->role_list(r->srv->store, ctx.p.id, &v, &n) < 0) {
-        http_fail(r, 503, "store failure listing roles");
+    ret = r->srv->store->ops->role_list(r->srv->store, ctx.p.id, &v, &n);
+    if (ret < 0) {
+        http_fail_store(r, ret, "store failure listing roles");
         goto out;
     }
     arr = json_array();
@@ -450,7 +452,7 @@ void api_project_versions(struct req *r)
     if (ret == 0)
         ret = r->srv->store->ops->member_list(r->srv->store, ctx.p.id, &m, &n_m);
     if (ret < 0) {
-        http_fail(r, 503, "store failure reading the project (%d)", ret);
+        http_fail_store(r, ret, "store failure reading the project");
         goto out;
     }
     versions = json_array();
@@ -563,7 +565,7 @@ void api_project_rotate_key(struct req *r)
         goto out;
     }
     if (ret < 0) {
-        http_fail(r, 503, "store failure rotating the key (%d)", ret);
+        http_fail_store(r, ret, "store failure rotating the key");
         goto out;
     }
     meta = json_pack("{s:I, s:I}", "members", (json_int_t)n_m, "versions", (json_int_t)n_v);

@@ -39,7 +39,7 @@ int project_id_of_slug(struct req *r, const char *slug, char ret[STORE_ID_LEN + 
         rc = s->ops->project_list(s, r->who.id, &ps, &n);
     }
     if (rc < 0 && rc != -ENOENT) {
-        http_fail(r, 503, "cannot list projects (%d)", rc);
+        http_fail_store(r, rc, "cannot list projects");
         return rc;
     }
     for (size_t i = 0; i < n; i++)
@@ -108,7 +108,7 @@ void project_create_reply(struct req *r, struct store_project *p, const struct b
         http_fail(r, dup_status, "a project with the slug '%s' already exists in this organization",
                   p->slug);
     else if (ret < 0)
-        http_fail(r, 503, "store failure creating a project (%d)", ret);
+        http_fail_store(r, ret, "store failure creating a project");
     if (ret < 0)
         goto out;
     meta = json_pack("{s:s, s:b}", "slug", p->slug, "serverAccess", p->server_key.len > 0);
@@ -166,7 +166,7 @@ void project_list_reply(struct req *r, const char *field,
     int ret = r->srv->store->ops->project_list(r->srv->store, r->who.id, &ps, &n);
 
     if (ret < 0) {
-        http_fail(r, 503, "store failure listing projects (%d)", ret);
+        http_fail_store(r, ret, "store failure listing projects");
         return;
     }
     arr = json_array();
@@ -372,7 +372,7 @@ void api_projects_update(struct req *r)
     ret = r->srv->store->ops->project_set_server_key(
         r->srv->store, ctx.p.id, on ? (const uint8_t *)sealed.ptr : NULL, on ? sealed.len : 0);
     if (ret < 0) {
-        http_fail(r, 503, "store failure updating the project (%d)", ret);
+        http_fail_store(r, ret, "store failure updating the project");
         goto out;
     }
     store_blob_release(&ctx.p.server_key);

@@ -453,7 +453,7 @@ void api_raw_list(struct req *r)
     show = view && project_can(r, &w.ctx, AUTHZ_SECRETS, AUTHZ_READ, w.env->slug, w.path);
     ret = r->srv->store->ops->secrets_list_with(r->srv->store, w.env->id, w.path, w.owner, &v, &n);
     if (ret < 0) {
-        http_fail(r, 503, "store failure listing secrets (%d)", ret);
+        http_fail_store(r, ret, "store failure listing secrets");
         goto out;
     }
     ret = buf_adds(&text, "{\"secrets\":[");
@@ -557,7 +557,7 @@ static int reply_imported(struct req *r, struct raw *w, const char *name, struct
     int ret = imports_resolve(r, &w->ctx, w->env, w->path, &b, &n);
 
     if (ret < 0) {
-        http_fail(r, 503, "store failure reading imports (%d)", ret);
+        http_fail_store(r, ret, "store failure reading imports");
         return ret;
     }
     ret = -ENOENT;
@@ -619,7 +619,7 @@ void api_raw_get(struct req *r)
         goto out;
     }
     if (ret < 0) {
-        http_fail(r, 503, "store failure reading a secret (%d)", ret);
+        http_fail_store(r, ret, "store failure reading a secret");
         goto out;
     }
     o = raw_json(r, &w, &sec, flag(r, "viewSecretValue", true));
@@ -720,7 +720,7 @@ static void raw_commit(struct req *r, struct raw *w, struct store_write *ws, siz
         return;
     }
     if (ret < 0) {
-        http_fail(r, 503, "store failure writing a secret (%d)", ret);
+        http_fail_store(r, ret, "store failure writing a secret");
         return;
     }
     for (size_t i = 0; i < n && i < 2; i++)

@@ -106,7 +106,7 @@ int project_open(struct req *r, const char *project_id, struct project_ctx *ctx)
         ret = load_policy(r, ctx);
     if (ret < 0) {
         project_release(ctx);
-        http_fail(r, ret == -ENOENT ? 404 : 503, "cannot open project '%s' (%d)", project_id, ret);
+        http_fail_store(r, ret, "cannot open project '%s'", project_id);
         return ret;
     }
     return 0;
@@ -189,7 +189,7 @@ int project_may_grant_role(struct req *r, struct project_ctx *ctx, const char *r
     int ret = project_role_policy(r, ctx->p.id, role_name, &p);
 
     if (ret < 0) {
-        http_fail(r, 503, "cannot read role '%.64s' (%d)", role_name, ret);
+        http_fail_store(r, ret, "cannot read role '%.64s'", role_name);
         return ret;
     }
     snprintf(text, sizeof(text), "%s '%.64s'", what, role_name);
