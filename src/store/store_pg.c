@@ -65,18 +65,14 @@ struct pg_conn {
     PGconn *db;
     char *fmts[SQL_N_SLOTS]; /* OWNED: the parameter format each slot was prepared with */
     struct pg_store *owner;
-    struct pg_conn *next; /* free list link */
-    bool retry;           /* the last failure may succeed if the body runs again */
-    bool commit_sent;     /* COMMIT went out: its outcome may be unknown */
+    bool retry;       /* the last failure may succeed if the body runs again */
+    bool commit_sent; /* COMMIT went out: its outcome may be unknown */
 };
 
 struct pg_store {
     struct sql_store base; /* must be first */
     char *url;             /* OWNED, SECRET (may hold a password) */
-    pthread_mutex_t pool_lock;
-    pthread_cond_t pool_cond; /* signalled when a connection is returned or closed */
-    struct pg_conn *free;     /* idle connections */
-    size_t n_conns;           /* connections open or being opened (idle or busy) */
+    struct sql_pool pool;
 };
 
 static struct pg_store *pg(struct store *s)
@@ -288,11 +284,11 @@ static void pg_conn_close(struct pg_conn *c)
     free(c);
 }
 
-static void pg_conn_close_list(struct pg_conn *c)
+static void pg_conn_close_list(struct sql_conn *c)
 {
     while (c) {
-        struct pg_conn *next = c->next;
-        pg_conn_close(c);
+        struct sql_conn *next = c->next;
+        pg_conn_close((struct pg_conn *)c);
         c = next;
     }
 }
@@ -301,8 +297,9 @@ static void pg_conn_close_list(struct pg_conn *c)
  * code does not log, and they may quote data. */
 static void pg_notice_ignore(void *arg, const char *message) {}
 
-static int pg_conn_open(struct pg_store *s, struct pg_conn **ret)
+static int pg_conn_open(struct sql_store *store, struct sql_conn **ret)
 {
+    struct pg_store *s = (struct pg_store *)store;
     /* Later entries win: the URL may change the timeouts, never the encoding.
      * Keepalives and the TCP user timeout turn a database that vanished from
      * the network into an error (-EIO, 503) instead of a request that hangs. */
@@ -331,39 +328,13 @@ static int pg_conn_open(struct pg_store *s, struct pg_conn **ret)
         pg_conn_close(c);
         return -EIO;
     }
-    *ret = c;
+    *ret = &c->base;
     return 0;
 }
 
 static int pg_conn_get(struct pg_store *s, struct pg_conn **ret)
 {
-    struct pg_conn *c;
-    int r;
-
-    pthread_mutex_lock(&s->pool_lock);
-    while (!s->free && s->n_conns >= PG_MAX_CONNS)
-        pthread_cond_wait(&s->pool_cond, &s->pool_lock);
-    c = s->free;
-    if (c) {
-        s->free = c->next;
-        pthread_mutex_unlock(&s->pool_lock);
-        c->next = NULL;
-        *ret = c;
-        return 0;
-    }
-    s->n_conns++; /* reserve the slot, connect outside the lock */
-    pthread_mutex_unlock(&s->pool_lock);
-
-    r = pg_conn_open(s, &c);
-    if (r < 0) {
-        pthread_mutex_lock(&s->pool_lock);
-        s->n_conns--;
-        pthread_cond_signal(&s->pool_cond);
-        pthread_mutex_unlock(&s->pool_lock);
-        return r;
-    }
-    *ret = c;
-    return 0;
+    return sql_pool_get(&s->pool, &s->base, (struct sql_conn **)ret);
 }
 
 /* Returns a connection to the pool, rolling back what was not committed.  A
@@ -371,7 +342,7 @@ static int pg_conn_get(struct pg_store *s, struct pg_conn **ret)
  * (a database restart), and the next calls connect afresh. */
 static void pg_conn_releasep(struct pg_conn **cp)
 {
-    struct pg_conn *c = *cp, *idle = NULL;
+    struct pg_conn *c = *cp;
     struct pg_store *s;
     bool broken;
 
@@ -382,24 +353,12 @@ static void pg_conn_releasep(struct pg_conn **cp)
         PQclear(PQexec(c->db, "ROLLBACK"));
     broken = PQstatus(c->db) != CONNECTION_OK || PQtransactionStatus(c->db) != PQTRANS_IDLE;
 
-    pthread_mutex_lock(&s->pool_lock);
-    if (broken) {
-        idle = s->free;
-        s->free = NULL;
-        s->n_conns--;
-        for (struct pg_conn *i = idle; i; i = i->next)
-            s->n_conns--;
-        pthread_cond_broadcast(&s->pool_cond);
-    } else {
-        c->next = s->free;
-        s->free = c;
-        pthread_cond_signal(&s->pool_cond);
+    if (!broken) {
+        sql_pool_put(&s->pool, &c->base);
+        return;
     }
-    pthread_mutex_unlock(&s->pool_lock);
-    if (broken) {
-        pg_conn_close(c);
-        pg_conn_close_list(idle);
-    }
+    pg_conn_close_list(sql_pool_drop(&s->pool, &c->base));
+    pg_conn_close(c);
 }
 #define _cleanup_conn_ _cleanup_(pg_conn_releasep)
 
@@ -634,9 +593,7 @@ static void pg_free(struct pg_store *s)
 {
     if (!s)
         return;
-    pg_conn_close_list(s->free);
-    pthread_cond_destroy(&s->pool_cond);
-    pthread_mutex_destroy(&s->pool_lock);
+    pg_conn_close_list(sql_pool_destroy(&s->pool));
     sql_store_release(&s->base);
     free_wiped(s->url);
     free(s);
@@ -771,10 +728,8 @@ int store_pg_open(const char *url, struct store **ret, struct buf *err)
     if (!s)
         return -ENOMEM;
     r = sql_store_init(&s->base, &pg_driver, &store_pg_ops);
-    pthread_mutex_init(&s->pool_lock, NULL);
-    pthread_cond_init(&s->pool_cond, NULL);
+    sql_pool_init(&s->pool, PG_MAX_CONNS, pg_conn_open);
     s->url = strdup(url);
-    /* Full capacity now, so that pg_set_err never reallocates. */
     if (r >= 0 && !s->url)
         r = -ENOMEM;
     if (r >= 0)

@@ -656,6 +656,74 @@ void sql_set_err(struct sql_store *s, const char *fmt, ...)
     pthread_mutex_unlock(&s->err_lock);
 }
 
+void sql_pool_init(struct sql_pool *p, size_t max,
+                   int (*open)(struct sql_store *s, struct sql_conn **ret))
+{
+    *p = (struct sql_pool){.max = max, .open = open};
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->cond, NULL);
+}
+
+struct sql_conn *sql_pool_destroy(struct sql_pool *p)
+{
+    struct sql_conn *idle = p->free;
+
+    pthread_cond_destroy(&p->cond);
+    pthread_mutex_destroy(&p->lock);
+    p->free = NULL;
+    return idle;
+}
+
+int sql_pool_get(struct sql_pool *p, struct sql_store *s, struct sql_conn **ret)
+{
+    struct sql_conn *c;
+    int r;
+
+    pthread_mutex_lock(&p->lock);
+    while (!p->free && p->n >= p->max)
+        pthread_cond_wait(&p->cond, &p->lock);
+    c = p->free;
+    if (c)
+        p->free = c->next;
+    else
+        p->n++; /* reserve the slot, open outside the lock */
+    pthread_mutex_unlock(&p->lock);
+    if (!c && (r = p->open(s, &c)) < 0) {
+        pthread_mutex_lock(&p->lock);
+        p->n--;
+        pthread_cond_signal(&p->cond);
+        pthread_mutex_unlock(&p->lock);
+        return r;
+    }
+    c->next = NULL;
+    *ret = c;
+    return 0;
+}
+
+void sql_pool_put(struct sql_pool *p, struct sql_conn *c)
+{
+    pthread_mutex_lock(&p->lock);
+    c->next = p->free;
+    p->free = c;
+    pthread_cond_signal(&p->cond);
+    pthread_mutex_unlock(&p->lock);
+}
+
+struct sql_conn *sql_pool_drop(struct sql_pool *p, struct sql_conn *c)
+{
+    struct sql_conn *idle;
+
+    pthread_mutex_lock(&p->lock);
+    idle = p->free;
+    p->free = NULL;
+    p->n--;
+    for (struct sql_conn *i = idle; i; i = i->next)
+        p->n--;
+    pthread_cond_broadcast(&p->cond);
+    pthread_mutex_unlock(&p->lock);
+    return idle;
+}
+
 static const struct sql_driver *sql_drv(struct store *s)
 {
     return ((struct sql_store *)s)->drv;

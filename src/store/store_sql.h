@@ -48,8 +48,29 @@ struct sql_store;
 /* The part of a driver's connection store_sql.c sees: its first member. */
 struct sql_conn {
     struct sql_store *store;
-    bool dirty; /* ran a statement that moves the epoch (store.h) */
+    bool dirty;            /* ran a statement that moves the epoch (store.h) */
+    struct sql_conn *next; /* a pool's free list */
 };
+
+/* A pool of at most max connections (SQLite's readers, PostgreSQL's), opened
+ * lazily by open and used by one thread at a time: sql_pool_get waits only
+ * when all of them are busy. */
+struct sql_pool {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;   /* signalled when a connection is returned or dropped */
+    struct sql_conn *free; /* idle connections */
+    size_t n, max;         /* connections open or being opened (idle or busy) */
+    int (*open)(struct sql_store *s, struct sql_conn **ret);
+};
+void sql_pool_init(struct sql_pool *p, size_t max,
+                   int (*open)(struct sql_store *s, struct sql_conn **ret));
+/* Returns the idle connections, for the caller to close. */
+struct sql_conn *sql_pool_destroy(struct sql_pool *p);
+int sql_pool_get(struct sql_pool *p, struct sql_store *s, struct sql_conn **ret);
+void sql_pool_put(struct sql_pool *p, struct sql_conn *c);
+/* Forgets c (broken) and every idle connection, which it returns for the
+ * caller to close with c: after a database restart they all are dead. */
+struct sql_conn *sql_pool_drop(struct sql_pool *p, struct sql_conn *c);
 
 /* Parameters $1.. of a statement: fmt has one letter per value, 't' text,
  * 'b' blob, 'i' integer; a NULL ptr of 't' or 'b' is NULL. */

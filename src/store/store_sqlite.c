@@ -105,9 +105,8 @@ struct sq_conn {
     sqlite3_stmt *stmts[SQL_N_SLOTS]; /* prepared on first use, finalized at close */
     sqlite3_stmt *ctl[ST__CTL];       /* likewise */
     struct sq_store *owner;
-    bool writer;          /* the write connection (else a pooled reader) */
-    enum sq_op op;        /* writer: the call holding write_lock */
-    struct sq_conn *next; /* free list link (readers) */
+    bool writer;   /* the write connection (else a pooled reader) */
+    enum sq_op op; /* writer: the call holding write_lock */
 };
 
 struct sq_store {
@@ -121,11 +120,8 @@ struct sq_store {
     size_t batch_n;                  /* calls done in the open transaction */
     size_t batch_max;                /* at most, SQ_BATCH_MAX unless set */
     struct store_sqlite_stats stats; /* under write_lock */
-    pthread_mutex_t pool_lock;
-    pthread_cond_t pool_cond;     /* signalled when a reader is returned */
-    struct sq_conn *free_readers; /* idle readers */
-    size_t n_readers;             /* readers opened (idle or busy) */
-    _Atomic uint64_t epoch;       /* store.h epoch: one process owns the file */
+    struct sql_pool readers;
+    _Atomic uint64_t epoch; /* store.h epoch: one process owns the file */
 };
 
 static struct sq_store *sq(struct store *s)
@@ -488,35 +484,14 @@ static struct sq_conn *sq_writer(struct sq_store *s)
     return s->writer;
 }
 
+static int sq_reader_open(struct sql_store *s, struct sql_conn **ret)
+{
+    return sq_conn_open((struct sq_store *)s, false, (struct sq_conn **)ret);
+}
+
 static int sq_reader(struct sq_store *s, struct sq_conn **ret)
 {
-    struct sq_conn *c;
-    int r;
-
-    pthread_mutex_lock(&s->pool_lock);
-    while (!s->free_readers && s->n_readers >= SQ_MAX_READERS)
-        pthread_cond_wait(&s->pool_cond, &s->pool_lock);
-    c = s->free_readers;
-    if (c) {
-        s->free_readers = c->next;
-        pthread_mutex_unlock(&s->pool_lock);
-        c->next = NULL;
-        *ret = c;
-        return 0;
-    }
-    s->n_readers++; /* reserve the slot, open outside the lock */
-    pthread_mutex_unlock(&s->pool_lock);
-
-    r = sq_conn_open(s, false, &c);
-    if (r < 0) {
-        pthread_mutex_lock(&s->pool_lock);
-        s->n_readers--;
-        pthread_cond_signal(&s->pool_cond);
-        pthread_mutex_unlock(&s->pool_lock);
-        return r;
-    }
-    *ret = c;
-    return 0;
+    return sql_pool_get(&s->readers, &s->base, (struct sql_conn **)ret);
 }
 
 static void sq_conn_releasep(struct sq_conn **cp)
@@ -543,11 +518,7 @@ static void sq_conn_releasep(struct sq_conn **cp)
     }
     if (!sqlite3_get_autocommit(c->db))
         (void)sq_run_quiet(c, ST_ROLLBACK);
-    pthread_mutex_lock(&s->pool_lock);
-    c->next = s->free_readers;
-    s->free_readers = c;
-    pthread_cond_signal(&s->pool_cond);
-    pthread_mutex_unlock(&s->pool_lock);
+    sql_pool_put(&s->readers, &c->base);
 }
 #define _cleanup_conn_ _cleanup_(sq_conn_releasep)
 
@@ -714,14 +685,11 @@ static void sq_free(struct sq_store *s)
     if (!s)
         return;
     /* Readers first: closing the writer last checkpoints and removes the WAL. */
-    while (s->free_readers) {
-        struct sq_conn *c = s->free_readers;
-        s->free_readers = c->next;
-        sq_conn_close(c);
+    for (struct sql_conn *c = sql_pool_destroy(&s->readers), *next; c; c = next) {
+        next = c->next;
+        sq_conn_close((struct sq_conn *)c);
     }
     sq_conn_close(s->writer);
-    pthread_cond_destroy(&s->pool_cond);
-    pthread_mutex_destroy(&s->pool_lock);
     pthread_cond_destroy(&s->batch_cond);
     pthread_mutex_destroy(&s->write_lock);
     sql_store_release(&s->base);
@@ -890,10 +858,8 @@ int store_sqlite_open(const char *dir, struct store **ret, struct buf *err)
     pthread_mutex_init(&s->write_lock, NULL);
     pthread_cond_init(&s->batch_cond, NULL);
     s->batch_max = SQ_BATCH_MAX;
-    pthread_mutex_init(&s->pool_lock, NULL);
-    pthread_cond_init(&s->pool_cond, NULL);
+    sql_pool_init(&s->readers, SQ_MAX_READERS, sq_reader_open);
 
-    /* Full capacity now, so that sq_set_err never reallocates (see there). */
     r = sql_store_init(&s->base, &sq_driver, &store_sqlite_ops);
     if (r < 0) {
         sq_free(s);
