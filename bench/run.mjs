@@ -14,8 +14,8 @@
 //   --seconds N    seconds per wrk round (default 5)   --rounds N (default 3)
 //   --scale N      secrets in the scale project (default 100000, 10 environments)
 //   --results DIR  where the JSON goes (default bench/results)
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -65,7 +65,7 @@ if (!process.env.ARCA_BIN) {
 /* the harness reads ARCA_BIN when it is loaded */
 const { bootstrapAndLogin, newCli, removeTempDirs, tempDir, ARCA_BIN } =
     await import('../tests/e2e/harness.mjs');
-const { median, rssMiB, rssTreeMiB, startArca, timeCommand } =
+const { median, msSince, rssMiB, rssTreeMiB, startArca, timeCommand } =
     await import('./lib/procs.mjs');
 const { startNginx } = await import('./lib/nginx.mjs');
 const { wrk } = await import('./lib/wrk.mjs');
@@ -166,6 +166,25 @@ async function versus(name, a, b) {
     const med = (v, k) => (v.length ? median(v.map((r) => r[k])) : '—');
     const side = (v) => ({ rps: med(v, 'rps'), p50: med(v, 'p50_ms'), p99: med(v, 'p99_ms') });
     return { arca: side(runs.a), peer: side(runs.b) };
+}
+/* A background process with stdout and stderr to logFile. */
+function spawnLogged(cmd, args, logFile) {
+    const fd = openSync(logFile, 'a');
+    const child = spawn(cmd, args, { stdio: ['ignore', fd, fd] });
+    child.on('exit', (code, signal) => {
+        if (code !== 0 && signal !== 'SIGTERM')
+            log(`${path.basename(logFile)}: exited ${code ?? signal}`);
+    });
+    return child;
+}
+/* Polls fn every intervalMs until it is true (60 s at most). */
+async function waitUntil(fn, what, intervalMs = 20) {
+    const end = Date.now() + 60000;
+    while (!fn()) {
+        if (Date.now() > end)
+            throw new Error(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, intervalMs));
+    }
 }
 const ge = (x, goal) => typeof x === 'number' && x >= goal;
 const le = (x, goal) => typeof x === 'number' && x <= goal;
@@ -316,6 +335,97 @@ try {
         rc, rd, '—', undefined, 2);
     addRow('w6 arca run from the cache, overhead over bare true, median ms', rc - rcb, '—', '—',
         undefined, 2);
+
+    /* w9: arca agent (docs/agent.md) - arca run through its socket against a bare
+     * true and dotenvx run, alternating; then the time from a write acknowledged by
+     * the server to the agent's file holding it (change feed on, and off: polling
+     * every 2 s) and to arca run --watch's new child printing it */
+    const agentDir = path.join(work, 'agent');
+    mkdirSync(agentDir, { recursive: true });
+    writeFileSync(path.join(agentDir, 'secret'), bot.clientSecret + '\n', { mode: 0o600 });
+    const agentCfg = (name, extra) => {
+        const f = path.join(agentDir, `${name}.yaml`);
+        writeFileSync(f, [`server: ${server.url}`, `project-id: ${small.id}`, 'auth:',
+            `  client-id: ${bot.clientId}`, `  client-secret-file: ${path.join(agentDir, 'secret')}`,
+            ...extra].join('\n') + '\n');
+        return f;
+    };
+    const sock = path.join(agentDir, 'agent.sock');
+    const feedFile = path.join(agentDir, 'feed.env');
+    const pollFile = path.join(agentDir, 'poll.env');
+    const agents = [
+        spawnLogged(ARCA_BIN, ['agent', '--config', agentCfg('feed', [`socket: ${sock}`,
+            'serve:', '  - environment: prod', 'templates:', '  - environment: staging', `    destination: ${feedFile}`])],
+        path.join(agentDir, 'feed.log')),
+        spawnLogged(ARCA_BIN, ['agent', '--config', agentCfg('poll', ['watch: false',
+            'interval: 2s', 'templates:', '  - environment: staging',
+            `    destination: ${pollFile}`])], path.join(agentDir, 'poll.log')),
+    ];
+    try {
+        await waitUntil(() => existsSync(sock) && existsSync(feedFile) && existsSync(pollFile),
+            'the agents to render');
+        const sockArgs = ['run', '--env=prod', '--agent-socket', sock, '--', 'true'];
+        await timeCommand(ARCA_BIN, sockArgs, opts);
+        const w9 = { arca: [], bare: [], dotenvx: [] };
+        for (let i = 0; i < cfg.runs; i++) {
+            w9.arca.push(await timeCommand(ARCA_BIN, sockArgs, opts));
+            w9.bare.push(await timeCommand('true', [], opts));
+            w9.dotenvx.push(await timeCommand(dotenvx, ['run', '-q', '-f', envFile, '--', 'true'],
+                opts));
+        }
+        results.raw.w9run = w9;
+        const [sa, sb, sd] = [median(w9.arca), median(w9.bare), median(w9.dotenvx)];
+        addRow('w9 arca run via the agent socket, median ms (peer: dotenvx run -f .env)', sa, sd,
+            '≤ 0.01 × peer (100× faster)', le(sa / sd, 0.01), 2);
+        addRow('w9 arca run via the agent socket, overhead over bare true, median ms', sa - sb, '—',
+            '≤ 2 ms', le(sa - sb, 2), 2);
+
+        /* the watch: a child printing KEY_0 of staging, restarted on each write */
+        const watcher = spawn(ARCA_BIN, ['run', '--watch', '--grace', '1s', '--env=staging',
+            '--project-id', small.id, '--', 'sh', '-c', 'echo "v=$KEY_0"; exec sleep 1000'],
+        { env: cli.env(), cwd: cli.cwd, stdio: ['ignore', 'pipe', 'ignore'] });
+        let watchOut = '';
+        watcher.stdout.on('data', (d) => (watchOut += d));
+        const lat = { feed: [], poll: [], watch: [] };
+        try {
+            await waitUntil(() => /v=/.test(watchOut), 'run --watch to start');
+            const rounds = quick ? 2 : 7;
+            for (let i = 0; i < rounds; i++) {
+                const value = `agent-bench-${i}-${Date.now()}`;
+                const res = await fetch(`${server.url}/api/v3/secrets/raw/KEY_0`, { method: 'PATCH',
+                    headers: { Authorization: `Bearer ${bot.token}`, 'Content-Type': 'application/json' },
+                    body: JSON.stringify({ workspaceId: small.id, environment: 'staging',
+                        secretPath: '/', secretValue: value }) });
+                const t0 = process.hrtime.bigint();
+                if (res.status !== 200)
+                    throw new Error(`PATCH KEY_0: ${res.status} ${await res.text()}`);
+                const seen = { feed: null, poll: null, watch: null };
+                await waitUntil(() => {
+                    if (seen.feed === null && readFileSync(feedFile, 'utf8').includes(value))
+                        seen.feed = msSince(t0);
+                    if (seen.poll === null && readFileSync(pollFile, 'utf8').includes(value))
+                        seen.poll = msSince(t0);
+                    if (seen.watch === null && watchOut.includes(`v=${value}`))
+                        seen.watch = msSince(t0);
+                    return seen.feed !== null && seen.poll !== null && seen.watch !== null;
+                }, 'the agents and run --watch to follow a write', 1);
+                for (const k of Object.keys(lat))
+                    lat[k].push(seen[k]);
+            }
+        } finally {
+            watcher.kill('SIGTERM');
+        }
+        results.raw.w9latency = lat;
+        addRow('w9 write to the agent\'s file changed, change feed, median ms', median(lat.feed), '—',
+            '≤ 1000 ms', le(median(lat.feed), 1000), 0);
+        addRow('w9 write to the agent\'s file changed, polling every 2 s (no feed), median ms',
+            median(lat.poll), '—', '≤ 2000 ms (the interval)', le(median(lat.poll), 2000), 0);
+        addRow('w9 write to run --watch\'s new child running, median ms', median(lat.watch), '—',
+            '≤ 1000 ms', le(median(lat.watch), 1000), 0);
+    } finally {
+        for (const a of agents)
+            a.kill('SIGTERM');
+    }
 
     /* w8: scale - a project of cfg.scale secrets in 10 environments, each holding
      * the 50 keys at / and the rest in /bulk; its reads against the same reads of

@@ -401,13 +401,17 @@ struct arca_client_secret_options {
     int64_t num_uses_limit;  /* logins allowed; 0: unlimited */
 };
 
-/* Makes a further client secret for the identity who (its name or id), which
- * must be the identity logged in on a: the new secret seals the identity's
- * private key, and only the identity's own session holds it.  Made and sealed
- * as by arca_identity_create.  *ret_client_secret is shown once (OWNED, SECRET:
- * arca_secret_string_free); ret optional; opts may be NULL.  -EACCES when a is
- * not logged in as that identity (a user, even an organization admin, cannot),
- * -ENOENT for an unknown identity. */
+/* Makes a new client secret for the identity who (its name or id), as an
+ * organization admin who holds the identity's role in each of its projects;
+ * an identity never makes its own.  This client cannot open the identity's
+ * private key, so the secret comes with a new key pair: the project key of each
+ * of the identity's projects (opened here) is sealed to the new public key, and
+ * the server revokes the identity's other client secrets and their access
+ * tokens in the same transaction.  *ret_client_secret is shown once (OWNED,
+ * SECRET: arca_secret_string_free); ret optional; opts may be NULL.  -EACCES
+ * when a is an identity's session or the server refuses (not an organization
+ * admin, or a role of the identity's that the caller does not hold), -ENOENT
+ * for an unknown identity. */
 int arca_client_secret_create(struct arca *a, const char *who,
                               const struct arca_client_secret_options *opts,
                               struct arca_client_secret **ret, char **ret_client_secret);
@@ -752,6 +756,29 @@ struct arca_audit_verify {
  * chain is not an error: ret->ok is 0. */
 int arca_audit_logs_verify(struct arca *a, struct arca_audit_verify **ret);
 void arca_audit_verify_free(struct arca_audit_verify *v);
+
+/* --- long-running clients (arca agent, arca run --watch) ----------------- */
+
+/* Makes a's GETs conditional: each answer is kept in memory (at most 64
+ * paths) with its ETag, the next GET of the same path sends If-None-Match,
+ * and the server's bodiless 304 is answered with a copy of the kept answer.
+ * For a process that reads the same folders again and again. */
+void arca_conditional_enable(struct arca *a);
+/* Conditional GETs answered 200 (a new answer) and 304 (unchanged) so far.
+ * Either pointer may be NULL. */
+void arca_conditional_stats(const struct arca *a, uint64_t *ret_fresh, uint64_t *ret_not_modified);
+
+#define ARCA_CURSOR_MAX 32 /* bytes of a change-feed cursor, with its NUL */
+
+/* The server's change feed, a long poll.  cursor "" answers at once with the
+ * current cursor (*ret_changed 0): read it before fetching what you watch.
+ * With the cursor of the last answer, waits until the server changes
+ * something or timeout_s (1..25) passes; *ret_changed (optional) is 1 then,
+ * and cursor is updated.  A change anywhere on the server may wake it: fetch
+ * again (conditionally) to know whether the folder changed.  The caller must
+ * be allowed to list scope's folder; each call is audited. */
+int arca_watch(struct arca *a, const struct arca_scope *scope, char cursor[ARCA_CURSOR_MAX],
+               unsigned timeout_s, int *ret_changed);
 
 #ifdef __cplusplus
 }

@@ -4,10 +4,12 @@
  * libraries of their own (OpenSSL, Kerberos, LDAP, SSH ...).  Linked as usual,
  * every start of the binary maps and relocates all of them: about half of
  * `arca server`'s start-up time and 3.4 MB of its idle RSS, though most
- * commands need one of them and the server on SQLite neither.  So the modules
- * that use them define the few functions they call as forwarders (see
- * src/client/curl_lazy.c, src/store/pq_lazy.c) that load the library on the
- * first call, and the binary does not link it.  The installed libarca.so
+ * commands need one of them and the server on SQLite neither.  libmicrohttpd
+ * (the server) brings GnuTLS, whose constructors cost every command about 2 ms
+ * of CPU.  So the modules that use them define the few functions they call as
+ * forwarders (see src/client/curl_lazy.c, src/store/pq_lazy.c,
+ * src/server/mhd_lazy.c) that load the library on the first call, and the
+ * binary does not link it.  The installed libarca.so
  * still links libcurl the usual way.
  *
  * Usage: a static struct dynlib naming the library and its symbols, and an

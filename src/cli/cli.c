@@ -40,6 +40,8 @@ static const struct {
     {"email", offsetof(struct cli, email)},
     {"organization", offsetof(struct cli, organization)},
     {"listen", offsetof(struct cli, listen)},
+    {"metrics-listen", offsetof(struct cli, metrics_listen)},
+    {"site-url", offsetof(struct cli, site_url)},
     {"data-dir", offsetof(struct cli, data_dir)},
     {"database-url", offsetof(struct cli, database_url)},
     {"max-body", offsetof(struct cli, max_body)},
@@ -85,6 +87,9 @@ static const struct {
     {"max-views", offsetof(struct cli, max_views)},
     {"max-lifetime", offsetof(struct cli, max_lifetime)},
     {"anonymous", offsetof(struct cli, anonymous)},
+    {"config", offsetof(struct cli, config)},
+    {"agent-socket", offsetof(struct cli, agent_socket)},
+    {"grace", offsetof(struct cli, grace)},
 };
 
 static const struct {
@@ -118,6 +123,8 @@ static const struct {
     {"cache", offsetof(struct cli, no_cache), true},
     {"value-stdin", offsetof(struct cli, value_stdin)},
     {"org-only", offsetof(struct cli, org_only)},
+    {"once", offsetof(struct cli, once)},
+    {"watch", offsetof(struct cli, watch)},
 };
 
 int cli_parse(struct cli *c, int argc, char **argv, int first)
@@ -377,7 +384,7 @@ static int project_file_read(const char *path, const char *field, char *out, siz
 /* Looks for .arca.json in the current directory and its parents; where a
  * directory has none, Infisical's .infisical.json ("workspaceId") serves, so
  * existing setups keep working. */
-static int project_from_file(char *out, size_t size)
+int cli_project_file(char *out, size_t size)
 {
     static const struct {
         const char *name, *field;
@@ -415,7 +422,7 @@ int cli_scope(const struct cli *c, struct arca_scope *scope, char *project_buf, 
     if ((!pid || !*pid) && cli_env_token()) {
         pid = NULL; /* the service token's project, once logged in */
     } else if (!pid || !*pid) {
-        r = project_from_file(project_buf, size);
+        r = cli_project_file(project_buf, size);
         if (r == -ENOENT) {
             cli_error("run 'arca init --project-id <id>' in your project's directory, or pass "
                       "--project-id",
@@ -580,7 +587,7 @@ int cli_project(const struct cli *c, struct arca *a, const char **ret, char *pro
     if (!pid || !*pid)
         pid = a ? arca_session_project_id(a) : NULL;
     if (!pid || !*pid) {
-        int r = project_from_file(project_buf, size);
+        int r = cli_project_file(project_buf, size);
         if (r == -ENOENT) {
             cli_error("pass --project-id ID (see 'arca projects list')", "no project selected");
             return EXIT_NOTFOUND;

@@ -40,6 +40,8 @@ struct cli {
     const char *email;
     const char *organization;
     const char *listen;
+    const char *metrics_listen; /* server: GET /metrics on this address */
+    const char *site_url;       /* server: the URL users reach it at */
     const char *data_dir;
     const char *database_url; /* arca server: PostgreSQL instead of SQLite */
     const char *max_body;
@@ -94,6 +96,11 @@ struct cli {
     const char *input;              /* restore --input FILE */
     const char *verify;             /* backup --verify FILE */
     const char *db_wait;            /* arca server --db-wait SECONDS */
+    const char *config;             /* agent --config FILE */
+    const char *agent_socket;       /* run --agent-socket PATH (ARCA_AGENT_SOCKET) */
+    const char *grace;              /* run --watch --grace DURATION */
+    bool once;                      /* agent --once: render, then exit */
+    bool watch;                     /* run --watch: restart the child on a change */
     const char *args[CLI_MAX_ARGS]; /* positional arguments after the command words */
     size_t n_args;
     char **child_argv; /* after "--" (arca run), NULL-terminated, or NULL */
@@ -164,6 +171,10 @@ bool cli_env_token(void);
  * project is configured). */
 int cli_scope(const struct cli *c, struct arca_scope *scope, char *project_buf, size_t size);
 
+/* The project id of .arca.json (or .infisical.json) here or in a parent
+ * directory, into out.  -ENOENT when there is none; other failures printed. */
+int cli_project_file(char *out, size_t size);
+
 /* The project of a command that needs only a project: as cli_scope, with the
  * client already made (a service token's project counts).  Returns an exit code. */
 int cli_project(const struct cli *c, struct arca *a, const char **ret, char *project_buf,
@@ -191,6 +202,13 @@ int cli_format(const struct cli *c, const char *const *allowed, const char **ret
  * "json"; *ret is true for json. */
 int cli_format_json(const struct cli *c, const char *plain, bool *ret);
 
+/* Appends the whole list l in an export format (dotenv, dotenv-export, json,
+ * yaml, csv) to out (a secret buffer).  On a value the format cannot hold,
+ * -EINVAL with *bad_key (BORROWED from l) and *reason (static, or NULL for
+ * text that is not UTF-8) set. */
+int cli_format_secrets(struct buf *out, const struct arca_secret_list *l, const char *format,
+                       const char **bad_key, const char **reason);
+
 /* Reads a whole file into out (make it a secret buffer; its max bounds the
  * size).  Prints the error and returns a negative errno on failure. */
 int cli_read_file(const char *path, size_t max, struct buf *out);
@@ -212,6 +230,7 @@ int cmd_bootstrap(struct cli *c);
 int cmd_login(struct cli *c);
 int cmd_logout(struct cli *c);
 int cmd_whoami(struct cli *c);
+int cmd_status(struct cli *c);
 int cmd_projects_create(struct cli *c);
 int cmd_projects_update(struct cli *c);
 int cmd_projects_list(struct cli *c);
@@ -227,6 +246,7 @@ int cmd_imports_list(struct cli *c);
 int cmd_imports_add(struct cli *c);
 int cmd_imports_remove(struct cli *c);
 int cmd_run(struct cli *c);
+int cmd_agent(struct cli *c);
 int cmd_export(struct cli *c);
 int cmd_import(struct cli *c);
 int cmd_signup(struct cli *c);

@@ -223,6 +223,21 @@ int cmd_logout(struct cli *c)
     return EXIT_OK;
 }
 
+int cmd_status(struct cli *c)
+{
+    struct arca *a = NULL;
+    int r = cli_client(c, false, &a);
+
+    if (r)
+        return r;
+    r = arca_status(a);
+    if (r < 0)
+        return cli_fail_free(a, r);
+    printf("arca server at %s is up\n", arca_api_url(a));
+    arca_free(a);
+    return EXIT_OK;
+}
+
 int cmd_whoami(struct cli *c)
 {
     struct arca *a = NULL;

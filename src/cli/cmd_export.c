@@ -45,9 +45,8 @@ static int add_csv_field(struct buf *out, const char *s)
     return ret < 0 ? ret : buf_addch(out, '"');
 }
 
-/* Appends the whole list in format to out; reason set for a refusal. */
-static int format_secrets(struct buf *out, const struct arca_secret_list *l, const char *format,
-                          const char **bad_key, const char **reason)
+int cli_format_secrets(struct buf *out, const struct arca_secret_list *l, const char *format,
+                       const char **bad_key, const char **reason)
 {
     int ret = 0;
 
@@ -108,7 +107,7 @@ int cmd_export(struct cli *c)
     if (r)
         goto out;
     buf_init_secret(&out, 0);
-    if (format_secrets(&out, l, format, &bad_key, &reason) < 0) {
+    if (cli_format_secrets(&out, l, format, &bad_key, &reason) < 0) {
         cli_error("export it with --format json", "cannot export '%s' as %s: %s", bad_key, format,
                   reason ? reason : "the value is not valid UTF-8 text");
         r = EXIT_INVALID;

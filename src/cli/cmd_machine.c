@@ -217,8 +217,10 @@ int cmd_client_secret_create(struct cli *c)
     else
         printf("client secret ID: %s\nclient secret:    %s\n", cs->id, secret);
     fprintf(stderr,
-            "created a client secret for machine identity '%s'; it is shown once: store it now\n",
-            arca_session_name(a));
+            "created a client secret for machine identity '%s'; it is shown once: store it now\n"
+            "the identity has a new key pair: its other client secrets and their access tokens "
+            "are revoked\n",
+            c->identity);
     arca_secret_string_free(secret);
     arca_client_secret_free(cs);
     arca_free(a);

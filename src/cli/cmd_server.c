@@ -70,6 +70,8 @@ int cmd_server(struct cli *c)
         .audit_async = c->audit_async,
         .tls_cert = c->tls_cert ? c->tls_cert : getenv("ARCA_TLS_CERT"),
         .tls_key = c->tls_key ? c->tls_key : getenv("ARCA_TLS_KEY"),
+        .metrics_addr = c->metrics_listen ? c->metrics_listen : getenv("ARCA_METRICS_LISTEN"),
+        .site_url = c->site_url ? c->site_url : getenv("ARCA_SITE_URL"),
     };
     static const char *const levels[] = {"debug", "info", "warn", "error"};
     const char *value;
@@ -81,6 +83,18 @@ int cmd_server(struct cli *c)
         cfg.tls_cert = NULL;
     if (cfg.tls_key && !*cfg.tls_key)
         cfg.tls_key = NULL;
+    if (cfg.metrics_addr && !*cfg.metrics_addr)
+        cfg.metrics_addr = NULL;
+    if (cfg.site_url && !*cfg.site_url)
+        cfg.site_url = NULL;
+    if (cfg.site_url &&
+        ((!startswith(cfg.site_url, "http://") && !startswith(cfg.site_url, "https://")) ||
+         strlen(cfg.site_url) > 512 || strpbrk(cfg.site_url, " \t\r\n\"<>"))) {
+        cli_error("e.g. --site-url https://arca.example.com",
+                  "--site-url (or ARCA_SITE_URL) must be an http:// or https:// URL of at most 512 "
+                  "characters");
+        return EXIT_USAGE;
+    }
     if (!cfg.tls_cert != !cfg.tls_key) {
         cli_error("run 'arca server --help'",
                   "TLS needs both --tls-cert and --tls-key (or ARCA_TLS_CERT and ARCA_TLS_KEY)");

@@ -44,7 +44,8 @@ static const struct command commands[] = {
      "            [--database-url postgres://USER@HOST:PORT/DB] [--tls-cert FILE --tls-key FILE]\n"
      "            [--log-level debug|info|warn|error] [--threads N]\n"
      "            [--audit-async] [--login-limit-ip 20,20] [--login-limit-account 10,5]\n"
-     "            [--db-wait SECONDS]\n"
+     "            [--db-wait SECONDS] [--metrics-listen 127.0.0.1:9200]\n"
+     "            [--site-url https://arca.example.com]\n"
      "Runs the arca server on the embedded SQLite store in --data-dir.  The root key comes\n"
      "from ARCA_ENCRYPTION_KEY (base64 of 32 bytes) or, if unset, from root.key in the data\n"
      "directory (generated on first start).  Stops cleanly on SIGINT or SIGTERM.\n"
@@ -69,6 +70,11 @@ static const struct command commands[] = {
      "--tls-cert and --tls-key (or ARCA_TLS_CERT and ARCA_TLS_KEY; both or neither) serve\n"
      "HTTPS (TLS 1.2 and 1.3 only) with a PEM certificate chain and its PEM private key;\n"
      "the key file must not be readable by other users.  Restart to load new ones.\n"
+     "--metrics-listen HOST:PORT (or ARCA_METRICS_LISTEN) serves GET /metrics (Prometheus\n"
+     "text) on that second address, without authentication: off by default; bind it where\n"
+     "only the scraper reaches it (docs/metrics.md).\n"
+     "--site-url (or ARCA_SITE_URL): the URL users reach this server at (behind a proxy or a\n"
+     "container's port mapping), logged at start in place of guessing it from --listen.\n"
      "See docs/tls.md.\n"},
     {"backup", cmd_backup,
      "arca backup --output FILE [--data-dir ./arca-data | --database-url postgres://...]\n"
@@ -108,6 +114,10 @@ static const struct command commands[] = {
      "until the token's max TTL (it is renewed on use when near expiry).\n"},
     {"logout", cmd_logout,
      "arca logout\nRevokes the saved session on the server and forgets it here.\n"},
+    {"status", cmd_status,
+     "arca status [--api-url URL]\n"
+     "Asks the server whether it is up (GET /api/status, no login); exit 0 if it answers 200.\n"
+     "The container image's HEALTHCHECK runs it.\n"},
     {"whoami", cmd_whoami,
      "arca whoami [--format json]\nPrints who is logged in (user, machine identity or "
      "service token) and the server.\n"},
@@ -158,7 +168,9 @@ static const struct command commands[] = {
      "role's slug.\n"},
     {"members list", cmd_members_list, "arca members list [--project-id ID] [--format json]\n"},
     {"members update", cmd_members_update,
-     "arca members update EMAIL|IDENTITY-NAME --role ROLE [--project-id ID]\n"},
+     "arca members update EMAIL|IDENTITY-NAME --role ROLE [--project-id ID]\n"
+     "Nobody changes their own role, nor gives, changes or removes a role with a right their\n"
+     "own role lacks (exit 3); the last admin stays (exit 7).\n"},
     {"members remove", cmd_members_remove,
      "arca members remove EMAIL|IDENTITY-NAME [--project-id ID]\n"
      "The member loses access to new versions; rotate the key ('arca projects rotate-key') so\n"
@@ -187,11 +199,12 @@ static const struct command commands[] = {
     {"identities client-secret create", cmd_client_secret_create,
      "arca identities client-secret create --identity NAME|ID [--description D] [--ttl 30d]\n"
      "                                     [--num-uses-limit N] [--format json]\n"
-     "Makes a further client secret for a machine identity and prints it once.  Run it as the\n"
-     "identity itself (ARCA_CLIENT_ID / ARCA_CLIENT_SECRET, or 'arca login\n"
-     "--method=universal-auth'): the new secret seals the identity's private key, which only\n"
-     "its own session holds; a user gets exit 3.  --ttl: it expires after that long (default\n"
-     "never); --num-uses-limit: logins it allows (default 0: unlimited).  JSON:\n"
+     "Makes a new client secret for a machine identity and prints it once.  Organization\n"
+     "admins who hold the identity's role in each of its projects (else exit 3); never the\n"
+     "identity itself.  The secret comes with a new key pair (the project keys are sealed to\n"
+     "it here), so the identity's other client secrets and their tokens are revoked.\n"
+     "--ttl: it expires after that long (default never); --num-uses-limit: logins it allows\n"
+     "(default 0: unlimited).  JSON:\n"
      "{\"clientSecretId\", \"clientSecret\", \"prefix\", \"expiresAt\", \"numUsesLimit\"}.\n"},
     {"identities client-secret list", cmd_client_secret_list,
      "arca identities client-secret list --identity NAME|ID [--format json]\n"
@@ -199,14 +212,15 @@ static const struct command commands[] = {
      "DESCRIPTION.  Organization admins or the identity itself.\n"},
     {"identities client-secret revoke", cmd_client_secret_revoke,
      "arca identities client-secret revoke SECRET-ID --identity NAME|ID\n"
-     "Revokes one client secret: it no longer logs in.  Organization admins or the identity\n"
-     "itself.\n"},
+     "Revokes one client secret: it no longer logs in.  Organization admins; never the\n"
+     "identity itself.\n"},
     {"service-token create", cmd_service_token_create,
      "arca service-token create --name NAME --env ENV [--path PATH] [--scope ENV:PATH ...]\n"
      "                          [--access read|read-write] [--expires-in 30d|12h|45m|3600s|0]\n"
      "                          [--project-id ID] [--format json]\n"
      "Creates a service token and prints it once: st.<id>.<secret>.<key>.  The <key> part\n"
-     "never reaches the server.  Use it as ARCA_TOKEN=... arca run --env ENV -- COMMAND.\n"},
+     "never reaches the server.  Use it as ARCA_TOKEN=... arca run --env ENV -- COMMAND.\n"
+     "Your own role must allow each scope for every folder its PATH can match (else exit 3).\n"},
     {"service-token list", cmd_service_token_list,
      "arca service-token list [--project-id ID] [--format json]\n"},
     {"service-token revoke", cmd_service_token_revoke,
@@ -277,7 +291,21 @@ static const struct command commands[] = {
      "disk in clear.\n"
      "Your personal overrides replace the shared values (also in references);\n"
      "--no-overrides uses the shared values only.\n"
-     "--expand=false keeps ${...} references unexpanded.\n" CACHE_FLAG IMPORTS_FLAG SCOPE_FLAGS},
+     "--expand=false keeps ${...} references unexpanded.\n"
+     "--watch restarts COMMAND when the folder's secrets change (the server's change feed,\n"
+     "then a conditional fetch; every 30 s at the latest): SIGTERM, then SIGKILL after\n"
+     "--grace (default 10s).  arca exits when COMMAND exits on its own, with its status.\n"
+     "--agent-socket PATH (or ARCA_AGENT_SOCKET) takes the secrets from 'arca agent' on\n"
+     "this host (its 'socket'): no login, no TLS, no fetch (docs/agent.md).\n" CACHE_FLAG
+         IMPORTS_FLAG SCOPE_FLAGS},
+    {"agent", cmd_agent,
+     "arca agent --config agent.yaml [--once]\n"
+     "Runs the agent: logs in as a machine identity, renders the config's templates to\n"
+     "files (mode 0600, atomically), re-renders them when a secret changes and then runs\n"
+     "their command, and serves 'arca run --agent-socket' on a Unix socket (mode 0600).\n"
+     "--once (or 'once: true'): render once and exit (a Kubernetes init container).\n"
+     "Exit codes: 3 the credentials were refused (revoked), 5 a bad config.  The config\n"
+     "(YAML or JSON) is described in docs/agent.md.\n"},
     {"export", cmd_export,
      "arca export [--format dotenv|dotenv-export|json|yaml|csv] [--output-file FILE] [flags]\n"
      "dotenv output reads back identically with the dotenv package and with sh\n"

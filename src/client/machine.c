@@ -799,21 +799,66 @@ static int identity_secrets_path(struct arca *a, const char *who, char ret_id[CL
     return r < 0 ? client_error(a, r, "out of memory") : 0;
 }
 
+/* For each project of the caller's that identity_id is a member of, the
+ * project key (opened here) sealed to pk: [{projectId, encryptedProjectKey}].
+ * A project whose members the caller may not list is left out (the server then
+ * says which membership is missing). */
+static int identity_memberships(struct arca *a, const char *identity_id,
+                                const uint8_t pk[SEAL_PK_BYTES], json_t **ret)
+{
+    struct arca_project *p = NULL;
+    size_t n = 0;
+    json_t *arr = json_array();
+    int r = arr ? arca_projects_list(a, &p, &n) : client_error(a, -ENOMEM, "out of memory");
+
+    for (size_t i = 0; r >= 0 && i < n; i++) {
+        struct arca_member *m = NULL;
+        size_t n_m = 0;
+        bool member = false;
+
+        if (arca_members_list(a, p[i].id, &m, &n_m) < 0)
+            continue;
+        for (size_t k = 0; k < n_m; k++)
+            member |= m[k].type == ARCA_PRINCIPAL_IDENTITY && streq(m[k].principal_id, identity_id);
+        arca_members_free(m, n_m);
+        if (!member)
+            continue;
+
+        _cleanup_buf_ struct buf wrapped = BUF_INIT;
+        const uint8_t *pkey;
+        json_t *o = json_object();
+        r = client_project_key(a, p[i].id, &pkey);
+        if (r >= 0 && seal_wrap(pk, pkey, SEAL_KEY_BYTES, &wrapped) < 0)
+            r = client_error(a, -EIO, "cannot seal the project key of '%s'", p[i].slug);
+        if (r >= 0 &&
+            (!o || client_set_str(o, "projectId", p[i].id) < 0 ||
+             client_set_b64(o, "encryptedProjectKey", wrapped.ptr, wrapped.len, false) < 0 ||
+             json_array_append(arr, o) < 0))
+            r = client_error(a, -ENOMEM, "out of memory");
+        json_decref(o);
+    }
+    arca_projects_free(p, n);
+    if (r < 0) {
+        json_decref(arr);
+        return r;
+    }
+    *ret = arr;
+    return 0;
+}
+
 int arca_client_secret_create(struct arca *a, const char *who,
                               const struct arca_client_secret_options *opts,
                               struct arca_client_secret **ret, char **ret_client_secret)
 {
     static const struct arca_client_secret_options none = {0};
-    static const char not_self[] =
-        "a new client secret seals the identity's private key, which only the identity's own "
-        "session holds: run this with the identity's credentials (ARCA_CLIENT_ID and "
-        "ARCA_CLIENT_SECRET, or 'arca login --method=universal-auth')";
     _cleanup_json_ json_t *body = NULL;
     _cleanup_json_ json_t *answer = NULL;
     _cleanup_buf_ struct buf path = BUF_INIT;
+    _cleanup_seal_ uint8_t *sk = NULL;
+    uint8_t pk[SEAL_PK_BYTES];
     char id[CLIENT_ID_MAX + 1];
     char *secret;
-    json_t *o;
+    json_t *o, *memberships = NULL;
     int r;
 
     if (!opts)
@@ -829,19 +874,35 @@ int arca_client_secret_create(struct arca *a, const char *who,
     if (opts->ttl < 0 || opts->ttl > DURATION_MAX || opts->num_uses_limit < 0)
         return client_error(a, -EINVAL,
                             "the TTL and the number of uses must be 0 (no limit) or positive");
-    if (a->kind != ARCA_SESSION_IDENTITY || !a->has_keypair)
-        return client_error(a, -EACCES, "%s", not_self);
+    if (a->kind == ARCA_SESSION_IDENTITY)
+        return client_error(a, -EACCES,
+                            "an identity cannot make or revoke its own client secrets: an "
+                            "organization admin who holds its project roles does");
     r = identity_secrets_path(a, who, id, &path);
     if (r < 0)
         return r;
-    if (!streq(id, a->user_id))
-        return client_error(a, -EACCES, "%s", not_self);
+    /* a new key pair: this client cannot open the identity's private key */
+    sk = seal_malloc(SEAL_SK_BYTES);
+    if (!sk)
+        return client_error(a, -ENOMEM, "out of memory");
+    seal_keypair_new(pk, sk);
+    r = identity_memberships(a, id, pk, &memberships);
+    if (r < 0)
+        return r;
 
     secret = calloc(1, CLIENT_SECRET_HEX + 1);
-    if (!secret)
+    if (!secret) {
+        json_decref(memberships);
         return client_error(a, -ENOMEM, "out of memory");
+    }
     client_secret_new(secret);
-    r = client_secret_body(a, secret, a->sk, opts, &body);
+    r = client_secret_body(a, secret, sk, opts, &body);
+    if (r >= 0 && (client_set_b64(body, "publicKey", pk, sizeof(pk), false) < 0 ||
+                   json_object_set(body, "memberships", memberships) < 0)) {
+        client_json_wipe(body, "authKey");
+        r = client_error(a, -ENOMEM, "out of memory");
+    }
+    json_decref(memberships);
     if (r >= 0) {
         r = transport_call(a, "POST", path.ptr, body, &answer, NULL);
         client_json_wipe(body, "authKey");

@@ -6,6 +6,10 @@
  * method, the body and the headers.  Request and response bodies are kept in
  * secret buffers (they carry tokens, authentication keys and wrapped keys) and
  * never appear in a message: only the server's own error message does.
+ *
+ * With conditional GETs on (transport_conditional), the answers to GETs are
+ * kept in memory with their ETag: the next GET of the same path sends
+ * If-None-Match, and a bodiless 304 is answered with a copy of the kept one.
  */
 #include "client/transport.h"
 
@@ -27,11 +31,26 @@
 #define TRANSPORT_RESPONSE_MAX (64u * 1024 * 1024) /* 64 MiB */
 #define TRANSPORT_SERVER_MSG_MAX 512               /* bytes of the server's message we repeat */
 
+#define TRANSPORT_MEMO_MAX 64 /* paths whose answer conditional GETs keep */
+#define TRANSPORT_ETAG_MAX 128
+
+struct memo {
+    char *path;                        /* OWNED; NULL: a free slot */
+    char etag[TRANSPORT_ETAG_MAX + 1]; /* as the server sent it, quotes included */
+    json_t *answer;                    /* OWNED: the 200 answer */
+};
+
 struct transport {
-    CURL *curl;                   /* OWNED */
-    struct buf response;          /* secret; the body being received */
-    int write_error;              /* why the body could not be kept (-E2BIG, -ENOMEM) */
-    char errbuf[CURL_ERROR_SIZE]; /* libcurl's detail for the last failure */
+    CURL *curl;       /* OWNED */
+    bool conditional; /* keep GET answers by ETag (memo) */
+    bool fresh;       /* this call: no If-None-Match, nothing kept */
+    struct memo memo[TRANSPORT_MEMO_MAX];
+    size_t memo_next;                  /* the slot replaced next when all are used */
+    char etag[TRANSPORT_ETAG_MAX + 1]; /* the ETag header of the answer being received */
+    uint64_t n_fresh, n_not_modified;  /* conditional GETs answered 200 / 304 */
+    struct buf response;               /* secret; the body being received */
+    int write_error;                   /* why the body could not be kept (-E2BIG, -ENOMEM) */
+    char errbuf[CURL_ERROR_SIZE];      /* libcurl's detail for the last failure */
 };
 
 static size_t on_write(char *data, size_t size, size_t nmemb, void *userdata)
@@ -45,6 +64,86 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *userdata)
         return 0; /* makes libcurl fail with CURLE_WRITE_ERROR */
     }
     return n;
+}
+
+/* Keeps the ETag header (only that one: nothing else of the headers is read). */
+static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
+{
+    struct transport *t = userdata;
+    size_t n = size * nmemb, len;
+
+    if (n > 5 && strncasecmp(data, "ETag:", 5) == 0) {
+        const char *v = data + 5;
+        while (*v == ' ' && v < data + n)
+            v++;
+        len = (size_t)(data + n - v);
+        while (len && (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' '))
+            len--;
+        if (len <= TRANSPORT_ETAG_MAX) {
+            memcpy(t->etag, v, len);
+            t->etag[len] = 0;
+        }
+    }
+    return n;
+}
+
+static void memo_clear(struct memo *m)
+{
+    free(m->path);
+    json_decref(m->answer);
+    *m = (struct memo){0};
+}
+
+static struct memo *memo_find(struct transport *t, const char *path)
+{
+    for (size_t i = 0; i < TRANSPORT_MEMO_MAX; i++)
+        if (t->memo[i].path && streq(t->memo[i].path, path))
+            return &t->memo[i];
+    return NULL;
+}
+
+/* Keeps answer (a copy) for path under t->etag; forgets path without an ETag. */
+static void memo_keep(struct transport *t, const char *path, const json_t *answer)
+{
+    struct memo *m = memo_find(t, path);
+
+    if (!m) {
+        for (size_t i = 0; i < TRANSPORT_MEMO_MAX && !m; i++)
+            if (!t->memo[i].path)
+                m = &t->memo[i];
+        if (!m) {
+            m = &t->memo[t->memo_next];
+            t->memo_next = (t->memo_next + 1) % TRANSPORT_MEMO_MAX;
+        }
+    }
+    memo_clear(m);
+    if (!t->etag[0] || !(m->path = strdup(path)))
+        return;
+    m->answer = json_deep_copy(answer);
+    if (!m->answer) {
+        memo_clear(m);
+        return;
+    }
+    memcpy(m->etag, t->etag, sizeof(m->etag));
+}
+
+void transport_conditional(struct arca *a, bool on)
+{
+    a->transport->conditional = on;
+}
+
+void transport_fresh(struct arca *a)
+{
+    a->transport->fresh = true;
+}
+
+void transport_conditional_stats(const struct arca *a, uint64_t *ret_fresh,
+                                 uint64_t *ret_not_modified)
+{
+    if (ret_fresh)
+        *ret_fresh = a->transport->n_fresh;
+    if (ret_not_modified)
+        *ret_not_modified = a->transport->n_not_modified;
 }
 
 int transport_new(struct transport **ret)
@@ -70,6 +169,8 @@ int transport_new(struct transport **ret)
             CURLE_OK ||
         curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write) != CURLE_OK ||
         curl_easy_setopt(c, CURLOPT_WRITEDATA, t) != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_HEADERDATA, t) != CURLE_OK ||
         curl_easy_setopt(c, CURLOPT_ERRORBUFFER, t->errbuf) != CURLE_OK) {
         transport_free(t);
         return -ENOMEM;
@@ -83,6 +184,8 @@ void transport_free(struct transport *t)
     if (!t)
         return;
     curl_easy_cleanup(t->curl);
+    for (size_t i = 0; i < TRANSPORT_MEMO_MAX; i++)
+        memo_clear(&t->memo[i]);
     buf_release(&t->response);
     free(t);
 }
@@ -281,8 +384,12 @@ int transport_call(struct arca *a, const char *method, const char *path_and_quer
     _cleanup_buf_ struct buf request = BUF_INIT;
     _cleanup_buf_ struct buf auth = BUF_INIT;
     _cleanup_slist_ struct curl_slist *headers = NULL;
+    char inm[TRANSPORT_ETAG_MAX + 32];
+    bool conditional = t->conditional && !t->fresh && streq(method, "GET");
+    struct memo *memo = conditional ? memo_find(t, path_and_query) : NULL;
     int r;
 
+    t->fresh = false;
     if (client_cache_offline(a)) /* the server was found down: no second wait */
         return client_cache_answer(a, method, path_and_query, ret_body);
     buf_init(&url, CLIENT_URL_MAX + 8192);
@@ -308,9 +415,11 @@ int transport_call(struct arca *a, const char *method, const char *path_and_quer
     if (!l)
         return client_error(a, -ENOMEM, "out of memory");
     headers = l;
+    snprintf(inm, sizeof(inm), "If-None-Match: %s", memo ? memo->etag : "");
     const char *more[] = {
         request.len > 0 ? "Content-Type: application/json" : NULL,
         "Expect:", /* no 100-continue round trip for large bodies */
+        memo ? inm : NULL,
     };
     for (size_t i = 0; i < ELEMENTSOF(more); i++) {
         if (!more[i])
@@ -354,6 +463,7 @@ int transport_call(struct arca *a, const char *method, const char *path_and_quer
         return client_error(a, -EIO, "cannot prepare the request to %s", a->api_url);
 
     buf_clear(&t->response);
+    t->etag[0] = 0;
     a->retry_after = 0;
     t->write_error = 0;
     t->errbuf[0] = 0;
@@ -374,7 +484,22 @@ int transport_call(struct arca *a, const char *method, const char *path_and_quer
     if (ret_status)
         *ret_status = status;
 
+    if (status == 304 && memo) {
+        json_t *copy = json_deep_copy(memo->answer);
+        buf_release(&t->response);
+        if (!copy)
+            return client_error(a, -ENOMEM, "out of memory");
+        t->n_not_modified++;
+        client_cache_keep(a, method, path_and_query, copy);
+        if (ret_body)
+            *ret_body = copy;
+        else
+            json_decref(copy);
+        return 0;
+    }
     if (status != 200) {
+        if (memo)
+            memo_clear(memo);
         r = map_http_error(a, status);
         buf_release(&t->response);
         if (status == 401 || status == 403 || status == 404)
@@ -393,6 +518,10 @@ int transport_call(struct arca *a, const char *method, const char *path_and_quer
                             a->api_url);
     }
     client_cache_keep(a, method, path_and_query, answer);
+    if (conditional) {
+        t->n_fresh++;
+        memo_keep(t, path_and_query, answer);
+    }
     if (ret_body)
         *ret_body = answer;
     else

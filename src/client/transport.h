@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "base/buf.h"
 
@@ -34,6 +35,16 @@ void transport_free(struct transport *t);
  * on failure, so that callers can tell the server's refusals apart. */
 int transport_call(struct arca *a, const char *method, const char *path_and_query, json_t *body,
                    json_t **ret_body, long *ret_status);
+
+/* Conditional GETs on or off (arca_conditional_enable): GET answers kept by
+ * path with their ETag, asked again with If-None-Match, a 304 answered with a
+ * copy of the kept answer. */
+void transport_conditional(struct arca *a, bool on);
+/* The next call neither sends If-None-Match nor keeps its answer (a long poll). */
+void transport_fresh(struct arca *a);
+/* Conditional GETs answered 200 and 304 so far.  Either pointer may be NULL. */
+void transport_conditional_stats(const struct arca *a, uint64_t *ret_fresh,
+                                 uint64_t *ret_not_modified);
 
 /* Verifies https servers against the CA certificates in the PEM file ca_file
  * instead of the system's store.  -ENOENT (unreadable), -ENOMEM. */

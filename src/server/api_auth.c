@@ -18,6 +18,7 @@
 #include "base/util.h"
 #include "base/wire.h"
 #include "crypto/seal.h"
+#include "metrics.h"
 #include "ratelimit.h"
 #include "server.h"
 
@@ -454,7 +455,8 @@ int login_rate_check(struct req *r, const char *account)
     snprintf(retry, sizeof(retry), "%u", wait_ip > wait_acct ? wait_ip : wait_acct);
     r->retry_after = wait_ip > wait_acct ? wait_ip : wait_acct;
     /* not audited: the limit is what bounds how many failures get audited (and
-     * fsynced) per address; the request log shows the 429 */
+     * fsynced) per address; the request log and the metrics show the 429 */
+    metrics_rate_limited(METRICS_LIMIT_LOGIN);
     http_fail(r, 429, "too many attempts: retry in %s seconds", retry);
     return -EAGAIN;
 }

@@ -27,6 +27,7 @@
 #define IDENTITY_MAX_TTL_DEFAULT 2592000
 #define IDENTITY_KEY_BOX_BYTES (SEAL_RECORD_OVERHEAD + SEAL_SK_BYTES)
 #define SERVICE_SCOPES_MAX 32
+#define IDENTITY_PROJECTS_MAX 1000
 
 static json_t *identity_json(const struct store_identity *id)
 {
@@ -223,7 +224,12 @@ void api_identities_delete(struct req *r)
     if (identity_open(r, false, &id) < 0)
         return;
     ret = r->srv->store->ops->identity_delete(r->srv->store, id.id);
-    if (ret < 0) {
+    if (ret == -EBUSY) {
+        http_fail(r, 409,
+                  "machine identity '%s' is the last admin of a project: make someone else "
+                  "admin there first",
+                  id.name);
+    } else if (ret < 0) {
         http_fail(r, 503, "store failure deleting an identity (%d)", ret);
     } else {
         meta = json_pack("{s:s, s:s}", "identityId", id.id, "name", id.name);
@@ -236,30 +242,161 @@ void api_identities_delete(struct req *r)
     store_identity_release(&id);
 }
 
+/* An identity never makes or revokes its own client secrets (it may list
+ * them): a leaked access token must not turn into a lasting login.  Replies
+ * 403 and returns true for the identity itself. */
+static bool self_refused(struct req *r)
+{
+    if (r->who.kind != PRINCIPAL_IDENTITY || !streq(r->who.id, req_param(r, 0)))
+        return false;
+    audit_log(r, &(struct audit_event){.event = "permission.denied", .outcome = "denied"});
+    http_fail(r, 403,
+              "an identity cannot make or revoke its own client secrets: an organization admin "
+              "who holds its project roles does ('arca identities client-secret')");
+    return true;
+}
+
+/* A new client secret gives whoever holds it everything the identity may do,
+ * so the caller must hold that too: be a member of each of the identity's
+ * projects with a role that covers the identity's role there. */
+static int may_mint_for(struct req *r, const struct store_identity *id)
+{
+    struct store *s = r->srv->store;
+    struct store_project *v = NULL;
+    size_t n = 0;
+    int ret = s->ops->project_list(s, id->id, &v, &n);
+
+    if (ret < 0)
+        http_fail(r, 503, "store failure listing the identity's projects (%d)", ret);
+    for (size_t i = 0; ret == 0 && i < n; i++) {
+        struct store_member theirs = {0}, mine = {0};
+        struct project_ctx ctx;
+        char what[NAME_TITLE_MAX + NAME_SLUG_MAX + 96];
+
+        ret = s->ops->member_get(s, v[i].id, id->id, &theirs);
+        if (ret == -ENOENT) { /* it left the project meanwhile */
+            ret = 0;
+            continue;
+        }
+        if (ret == 0)
+            ret = s->ops->member_get(s, v[i].id, r->who.id, &mine);
+        store_member_release(&mine);
+        if (ret == -ENOENT) {
+            audit_log(r, &(struct audit_event){.event = "permission.denied",
+                                               .outcome = "denied",
+                                               .org_id = id->org_id,
+                                               .project_id = v[i].id});
+            http_fail(r, 403,
+                      "identity '%s' is a member of project '%s', which you are not: only a "
+                      "member who holds at least its role '%s' there can give it a client secret",
+                      id->name, v[i].slug, theirs.role);
+            ret = -EACCES;
+        } else if (ret < 0) {
+            http_fail(r, 503, "store failure reading a membership (%d)", ret);
+        } else if ((ret = project_open(r, v[i].id, &ctx)) == 0) {
+            snprintf(what, sizeof(what),
+                     "give identity '%s' a client secret: in project '%s' it has role", id->name,
+                     v[i].slug);
+            ret = project_may_grant_role(r, &ctx, theirs.role, what);
+            project_release(&ctx);
+        }
+        store_member_release(&theirs);
+    }
+    store_projects_free(v, n);
+    return ret;
+}
+
+/* A new key pair for the identity: publicKey and, for each of its projects,
+ * the project key sealed to it (memberships: [{projectId,
+ * encryptedProjectKey}]).  The caller's client makes it: it does not hold the
+ * identity's private key, but holds every project key the identity has (the
+ * caller holds the identity's role in each project: may_mint_for).  The
+ * wrapped keys land in bufs (n of them, released by the caller). */
+static int rekey_parse(struct req *r, const json_t *body, struct buf *pk,
+                       struct store_rekey_membership **ret, struct buf **bufs, size_t *ret_n)
+{
+    json_t *arr, *it;
+    size_t i;
+
+    if (req_b64_field(r, body, "publicKey", SEAL_PK_BYTES, SEAL_PK_BYTES, pk) < 0)
+        return -EINVAL;
+    if (wire_get_arr(body, "memberships", IDENTITY_PROJECTS_MAX, &arr) < 0) {
+        http_fail(r, 400,
+                  "'memberships' must be an array of at most %d {projectId, "
+                  "encryptedProjectKey}, one for each project of the identity",
+                  IDENTITY_PROJECTS_MAX);
+        return -EINVAL;
+    }
+    *ret_n = json_array_size(arr);
+    *ret = calloc(*ret_n ? *ret_n : 1, sizeof(**ret));
+    *bufs = calloc(*ret_n ? *ret_n : 1, sizeof(**bufs));
+    if (!*ret || !*bufs) {
+        http_fail(r, 500, "out of memory");
+        return -ENOMEM;
+    }
+    json_array_foreach(arr, i, it)
+    {
+        if (wire_get_str(it, "projectId", STORE_ID_LEN, &(*ret)[i].project_id) < 0 ||
+            !name_uuid_valid((*ret)[i].project_id)) {
+            http_fail(r, 400, "each of 'memberships' needs a 'projectId'");
+            return -EINVAL;
+        }
+        if (req_b64_field(r, it, "encryptedProjectKey", SEAL_WRAPPED_BYTES, SEAL_WRAPPED_BYTES,
+                          &(*bufs)[i]) < 0)
+            return -EINVAL;
+        (*ret)[i].wrapped_key = (const uint8_t *)(*bufs)[i].ptr;
+        (*ret)[i].wrapped_key_len = (*bufs)[i].len;
+    }
+    return 0;
+}
+
 void api_client_secrets_create(struct req *r)
 {
     json_t *body = req_body_json(r), *meta;
+    struct store *s = r->srv->store;
     struct store_identity id = {0};
     struct store_client_secret cs = {0};
-    _cleanup_buf_ struct buf esk = BUF_INIT;
+    struct store_rekey_membership *m = NULL;
+    struct buf *bufs = NULL;
+    _cleanup_buf_ struct buf esk = BUF_INIT, pk = BUF_INIT;
+    bool rekey = body && json_object_get(body, "publicKey");
+    size_t n = 0;
     int ret;
 
-    if (!body || identity_open(r, true, &id) < 0)
+    if (!body || self_refused(r) || identity_open(r, false, &id) < 0)
         return;
-    if (client_secret_parse(r, body, id.id, &cs, &esk) < 0)
+    if (client_secret_parse(r, body, id.id, &cs, &esk) < 0 ||
+        (rekey && rekey_parse(r, body, &pk, &m, &bufs, &n) < 0) || may_mint_for(r, &id) < 0)
         goto out;
-    ret = r->srv->store->ops->client_secret_create(r->srv->store, &cs);
-    if (ret < 0) {
-        http_fail(r, 503, "store failure creating a client secret (%d)", ret);
+    if (rekey)
+        ret = s->ops->identity_rekey(s, id.id, (const uint8_t *)pk.ptr, pk.len, m, n, &cs);
+    else
+        ret = s->ops->client_secret_create(s, &cs);
+    if (ret == -EINVAL && rekey) {
+        http_fail(r, 400,
+                  "'memberships' must name each project of identity '%s' exactly once (did "
+                  "they change meanwhile? try again)",
+                  id.name);
         goto out;
     }
-    meta = json_pack("{s:s, s:s}", "identityId", id.id, "clientSecretId", cs.id);
+    if (ret < 0) {
+        http_fail(r, ret == -ENOENT ? 404 : 503, "cannot create a client secret (%d)", ret);
+        goto out;
+    }
+    meta = json_pack("{s:s, s:s, s:b}", "identityId", id.id, "clientSecretId", cs.id, "newKeyPair",
+                     rekey);
     if (audit_or_fail(r, &(struct audit_event){.event = "identity.client-secret.create",
                                                .org_id = id.org_id,
                                                .metadata = meta}) == 0)
-        http_reply(r, 200, json_pack("{s:o}", "clientSecret", client_secret_json(&cs)));
+        http_reply(r, 200,
+                   json_pack("{s:o, s:b}", "clientSecret", client_secret_json(&cs),
+                             "otherSecretsRevoked", rekey));
     json_decref(meta);
 out:
+    for (size_t i = 0; bufs && i < n; i++)
+        buf_release(&bufs[i]);
+    free(bufs);
+    free(m);
     store_identity_release(&id);
 }
 
@@ -291,7 +428,7 @@ void api_client_secrets_revoke(struct req *r)
     json_t *meta;
     int ret;
 
-    if (identity_open(r, true, &id) < 0)
+    if (self_refused(r) || identity_open(r, false, &id) < 0)
         return;
     ret = r->srv->store->ops->client_secret_revoke(r->srv->store, id.id, sid);
     if (ret < 0) {
@@ -512,23 +649,13 @@ static json_t *service_token_json(const struct store_service_token *t)
                      json_time(t->created_at), "revoked", t->revoked);
 }
 
-/* The literal part of a glob, up to its first wildcard segment, as a folder. */
-static void glob_base(const char *glob, char *out, size_t size)
-{
-    size_t n = strcspn(glob, "*?");
-
-    while (n > 1 && glob[n - 1] != '/')
-        n--;
-    if (n > 1 && glob[n - 1] == '/')
-        n--;
-    snprintf(out, size, "%.*s", (int)(n ? n : 1), n ? glob : "/");
-}
-
 void api_service_tokens_create(struct req *r)
 {
     json_t *body = req_body_json(r), *scopes, *sc, *canon, *meta;
     struct project_ctx ctx;
     struct store_service_token t = {0};
+    const char *envs[SERVICE_SCOPES_MAX], *globs[SERVICE_SCOPES_MAX];
+    struct authz_policy *granted = NULL;
     _cleanup_buf_ struct buf wrapped = BUF_INIT, secret = BUF_INIT, text = BUF_INIT;
     const char *name, *access;
     int64_t expires_in;
@@ -568,7 +695,6 @@ void api_service_tokens_create(struct req *r)
     json_array_foreach(scopes, i, sc)
     {
         const char *env, *path;
-        char base[NAME_PATH_MAX + 1];
         bool env_ok = false;
 
         if (wire_get_str(sc, "environment", NAME_SLUG_MAX, &env) < 0 ||
@@ -586,20 +712,22 @@ void api_service_tokens_create(struct req *r)
             http_fail(r, 404, "environment '%.64s' not found in project '%s'", env, ctx.p.slug);
             goto out;
         }
-        /* least privilege: nobody makes a token stronger than themselves */
-        glob_base(path, base, sizeof(base));
-        if (project_allows(r, &ctx, AUTHZ_SECRETS, AUTHZ_READ, env, base) < 0 ||
-            (t.write && (project_allows(r, &ctx, AUTHZ_SECRETS, AUTHZ_CREATE, env, base) < 0 ||
-                         project_allows(r, &ctx, AUTHZ_SECRETS, AUTHZ_EDIT, env, base) < 0 ||
-                         project_allows(r, &ctx, AUTHZ_SECRETS, AUTHZ_DELETE, env, base) < 0))) {
-            json_decref(canon);
-            goto out;
-        }
+        envs[i] = env;
+        globs[i] = path;
         json_array_append_new(canon,
                               json_pack("{s:s, s:s}", "environment", env, "secretPath", path));
     }
     wire_dump(&text, canon);
     json_decref(canon);
+    /* least privilege: nobody makes a token stronger than themselves, for
+     * every environment and folder its scopes can match */
+    ret = authz_policy_for_scopes(envs, globs, json_array_size(scopes), t.write, &granted);
+    if (ret < 0) {
+        http_fail(r, 500, "cannot compile the token's scopes (%d)", ret);
+        goto out;
+    }
+    if (project_may_grant(r, &ctx, granted, "create this service token") < 0)
+        goto out;
 
     name_uuid(t.id);
     memcpy(t.project_id, ctx.p.id, sizeof(t.project_id));
@@ -633,6 +761,7 @@ void api_service_tokens_create(struct req *r)
                              service_token_json(&t)));
     }
 out:
+    authz_policy_free(granted);
     project_release(&ctx);
 }
 

@@ -166,6 +166,8 @@ void api_members_add(struct req *r)
         http_fail(r, 400, "role '%s' does not exist in this project", role_name);
         goto out;
     }
+    if (project_may_grant_role(r, &ctx, role_name, "give role") < 0)
+        goto out;
     ret = principal_public_key(r, type, id, &pk, org_of_identity);
     if (ret == 0 && streq(type, "user"))
         ret = r->srv->store->ops->org_role(r->srv->store, ctx.p.org_id, id, role);
@@ -222,6 +224,7 @@ void api_members_update(struct req *r)
 {
     json_t *body = req_body_json(r), *meta;
     struct project_ctx ctx;
+    struct store_member target = {0};
     const char *id = req_param(r, 1), *role_name;
     int ret;
 
@@ -233,15 +236,34 @@ void api_members_update(struct req *r)
     }
     if (project_open_checked(r, AUTHZ_MEMBERS, AUTHZ_EDIT, &ctx) < 0)
         return;
+    if (streq(id, r->who.id)) {
+        http_fail(r, 403,
+                  "you cannot change your own role: ask another member who may edit members "
+                  "(and holds the role's rights) to do it");
+        goto out;
+    }
     if (!role_exists(r, ctx.p.id, role_name)) {
         http_fail(r, 400, "role '%s' does not exist in this project", role_name);
         goto out;
     }
+    ret = r->srv->store->ops->member_get(r->srv->store, ctx.p.id, id, &target);
+    if (ret < 0) {
+        http_fail(r, ret == -ENOENT ? 404 : 503, "member '%.64s' not found", id);
+        goto out;
+    }
+    if (project_may_grant_role(r, &ctx, target.role, "change the role of a member whose role is") <
+            0 ||
+        project_may_grant_role(r, &ctx, role_name, "give role") < 0)
+        goto out;
     if (!streq(role_name, "admin") && last_admin(r, ctx.p.id, id)) {
         http_fail(r, 409, "the project's last admin cannot be demoted");
         goto out;
     }
     ret = r->srv->store->ops->member_set_role(r->srv->store, ctx.p.id, id, role_name);
+    if (ret == -EBUSY) { /* another admin was demoted meanwhile */
+        http_fail(r, 409, "the project's last admin cannot be demoted");
+        goto out;
+    }
     if (ret < 0) {
         http_fail(r, ret == -ENOENT ? 404 : 503, "member '%.64s' not found", id);
         goto out;
@@ -251,23 +273,36 @@ void api_members_update(struct req *r)
                   json_pack("{s:{s:s, s:s}}", "member", "principalId", id, "role", role_name));
     json_decref(meta);
 out:
+    store_member_release(&target);
     project_release(&ctx);
 }
 
 void api_members_remove(struct req *r)
 {
     struct project_ctx ctx;
+    struct store_member target = {0};
     const char *id = req_param(r, 1);
     json_t *meta;
     int ret;
 
     if (project_open_checked(r, AUTHZ_MEMBERS, AUTHZ_DELETE, &ctx) < 0)
         return;
+    ret = r->srv->store->ops->member_get(r->srv->store, ctx.p.id, id, &target);
+    if (ret < 0) {
+        http_fail(r, ret == -ENOENT ? 404 : 503, "member '%.64s' not found", id);
+        goto out;
+    }
+    if (project_may_grant_role(r, &ctx, target.role, "remove a member whose role is") < 0)
+        goto out;
     if (last_admin(r, ctx.p.id, id)) {
         http_fail(r, 409, "the project's last admin cannot be removed");
         goto out;
     }
     ret = r->srv->store->ops->member_remove(r->srv->store, ctx.p.id, id);
+    if (ret == -EBUSY) { /* another admin was demoted meanwhile */
+        http_fail(r, 409, "the project's last admin cannot be removed");
+        goto out;
+    }
     if (ret < 0) {
         http_fail(r, ret == -ENOENT ? 404 : 503, "member '%.64s' not found", id);
         goto out;
@@ -276,6 +311,7 @@ void api_members_remove(struct req *r)
     reply_audited(r, project_event(&ctx, "member.remove", meta), json_object());
     json_decref(meta);
 out:
+    store_member_release(&target);
     project_release(&ctx);
 }
 
@@ -326,6 +362,7 @@ void api_roles_create(struct req *r)
     struct authz_policy *p = NULL;
     _cleanup_buf_ struct buf err = BUF_INIT, text = BUF_INIT, canon = BUF_INIT;
     const char *slug, *name;
+    char what[NAME_SLUG_MAX + 32];
     int ret;
 
     if (!body)
@@ -346,9 +383,15 @@ void api_roles_create(struct req *r)
         http_fail(r, 400, "invalid rules: %s", buf_str(&err));
         return;
     }
-    authz_policy_free(p);
-    if (project_open_checked(r, AUTHZ_ROLES, AUTHZ_CREATE, &ctx) < 0)
+    if (project_open_checked(r, AUTHZ_ROLES, AUTHZ_CREATE, &ctx) < 0) {
+        authz_policy_free(p);
         return;
+    }
+    snprintf(what, sizeof(what), "create role '%s'", slug);
+    ret = project_may_grant(r, &ctx, p, what);
+    authz_policy_free(p);
+    if (ret < 0)
+        goto out;
     name_uuid(role.id);
     memcpy(role.project_id, ctx.p.id, sizeof(role.project_id));
     role.slug = (char *)slug;

@@ -40,24 +40,30 @@ void project_release(struct project_ctx *ctx)
     ctx->policy = NULL;
 }
 
-/* Compiles the member's role: built-in, or a custom role of the project. */
-static int load_policy(struct req *r, struct project_ctx *ctx)
+int project_role_policy(struct req *r, const char *project_id, const char *role_name,
+                        struct authz_policy **ret)
 {
     struct store_role role = {0};
     _cleanup_buf_ struct buf err = BUF_INIT;
-    int ret;
+    int rc;
 
+    if (authz_role_is_builtin(role_name))
+        return authz_policy_builtin(role_name, ret);
+    rc = r->srv->store->ops->role_get(r->srv->store, project_id, role_name, &role);
+    if (rc == 0)
+        rc = authz_policy_from_json(role.rules, strlen(role.rules), ret, &err);
+    store_role_release(&role);
+    if (rc == -ENOENT) /* the role was deleted: nothing is allowed */
+        rc = authz_policy_builtin("no-access", ret);
+    return rc;
+}
+
+/* Compiles the member's role: built-in, or a custom role of the project. */
+static int load_policy(struct req *r, struct project_ctx *ctx)
+{
     if (ctx->policy)
         return 0;
-    if (authz_role_is_builtin(ctx->m.role))
-        return authz_policy_builtin(ctx->m.role, &ctx->policy);
-    ret = r->srv->store->ops->role_get(r->srv->store, ctx->p.id, ctx->m.role, &role);
-    if (ret == 0)
-        ret = authz_policy_from_json(role.rules, strlen(role.rules), &ctx->policy, &err);
-    store_role_release(&role);
-    if (ret == -ENOENT) /* the role was deleted: nothing is allowed */
-        ret = authz_policy_builtin("no-access", &ctx->policy);
-    return ret;
+    return project_role_policy(r, ctx->p.id, ctx->m.role, &ctx->policy);
 }
 
 /* Records a request for a project the caller is not in (or that does not
@@ -115,6 +121,48 @@ int project_open(struct req *r, const char *project_id, struct project_ctx *ctx)
     return 0;
 }
 
+int project_id_of_slug(struct req *r, const char *slug, char ret[STORE_ID_LEN + 1])
+{
+    struct store *s = r->srv->store;
+    struct store_project *ps = NULL, one = {0};
+    size_t n = 0, found = 0;
+    int rc;
+
+    if (r->who.kind == PRINCIPAL_SERVICE) {
+        rc = s->ops->project_get(s, r->who.project_id, &one);
+        ps = rc == 0 ? &one : NULL;
+        n = rc == 0 ? 1 : 0;
+    } else {
+        rc = s->ops->project_list(s, r->who.id, &ps, &n);
+    }
+    if (rc < 0 && rc != -ENOENT) {
+        http_fail(r, 503, "cannot list projects (%d)", rc);
+        return rc;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (streq(ps[i].slug, slug)) {
+            memcpy(ret, ps[i].id, STORE_ID_LEN + 1);
+            found++;
+        }
+    if (ps == &one)
+        store_project_release(&one);
+    else
+        store_projects_free(ps, n);
+    if (found == 0) {
+        /* not a member looks the same as no project */
+        http_fail(r, 404, "project with slug '%.64s' not found", slug);
+        return -ENOENT;
+    }
+    if (found > 1) {
+        http_fail(r, 400,
+                  "project slug '%.64s' names projects in several of your organizations: "
+                  "use the project ID instead",
+                  slug);
+        return -EINVAL;
+    }
+    return 0;
+}
+
 bool project_can(struct req *r, struct project_ctx *ctx, int subject, unsigned action,
                  const char *env, const char *path)
 {
@@ -145,6 +193,60 @@ int project_allows(struct req *r, struct project_ctx *ctx, int subject, unsigned
         http_fail(r, 403, "you are not allowed to %s %s in this project (role '%s')", aname, sname,
                   ctx->m.role);
     return -EACCES;
+}
+
+int project_may_grant(struct req *r, struct project_ctx *ctx, const struct authz_policy *granted,
+                      const char *what)
+{
+    _cleanup_buf_ struct buf why = BUF_INIT;
+    bool approximate = false;
+    json_t *meta;
+    int ret = authz_policy_covers(ctx->policy, granted, &why, &approximate);
+
+    if (ret == 0)
+        return 0;
+    if (ret != -EACCES && ret != -E2BIG) {
+        http_fail(r, 500, "cannot compare %s with your role (%d)", what, ret);
+        return ret;
+    }
+    meta =
+        json_pack("{s:s, s:s, s:s}", "grant", what, "missing", buf_str(&why), "role", ctx->m.role);
+    audit_log(r, &(struct audit_event){.event = "permission.denied",
+                                       .outcome = "denied",
+                                       .org_id = ctx->p.org_id,
+                                       .project_id = ctx->p.id,
+                                       .metadata = meta});
+    json_decref(meta);
+    if (ret == -E2BIG)
+        http_fail(r, 400, "cannot check %s against your role '%s': %s", what, ctx->m.role,
+                  buf_str(&why));
+    else
+        http_fail(r, 403,
+                  "you cannot %s: it would give %s, which your role '%s' does not allow (nobody "
+                  "grants a right they do not hold)%s",
+                  what, buf_str(&why), ctx->m.role,
+                  approximate ? "; folder patterns with a wildcard inside a name, or '**' "
+                                "before their end, are compared on the safe side only: write "
+                                "FOLDER, FOLDER/* or FOLDER/** instead"
+                              : "");
+    return -EACCES;
+}
+
+int project_may_grant_role(struct req *r, struct project_ctx *ctx, const char *role_name,
+                           const char *what)
+{
+    struct authz_policy *p = NULL;
+    char text[NAME_TITLE_MAX + 4 * NAME_SLUG_MAX];
+    int ret = project_role_policy(r, ctx->p.id, role_name, &p);
+
+    if (ret < 0) {
+        http_fail(r, 503, "cannot read role '%.64s' (%d)", role_name, ret);
+        return ret;
+    }
+    snprintf(text, sizeof(text), "%s '%.64s'", what, role_name);
+    ret = project_may_grant(r, ctx, p, text);
+    authz_policy_free(p);
+    return ret;
 }
 
 json_t *project_json(const struct store_project *p)

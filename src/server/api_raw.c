@@ -56,20 +56,29 @@ static const char *const flag_names[] = {
     "includeImports",  "include_imports",        "includePersonalOverrides",
 };
 
-/* Opens project (workspaceId / projectId), environment and secretPath, and the
- * project key.  Replies and returns < 0 on failure. */
+/* Opens project (workspaceId / projectId; on v3 also the project's slug, as
+ * workspaceSlug in a query and projectSlug in a body), environment and
+ * secretPath, and the project key.  Replies and returns < 0 on failure. */
 int raw_open(struct req *r, const json_t *body, struct raw *w)
 {
-    const char *pid, *env, *path;
+    const char *pid, *env, *path, *slug = NULL;
+    char by_slug[STORE_ID_LEN + 1];
     bool b;
 
     if (req_arg(r, body, is_v4(r) ? "projectId" : "workspaceId", NAME_PATH_MAX, &pid) < 0 ||
         req_arg(r, body, "environment", NAME_PATH_MAX, &env) < 0 ||
-        req_arg(r, body, "secretPath", NAME_PATH_MAX, &path) < 0)
+        req_arg(r, body, "secretPath", NAME_PATH_MAX, &path) < 0 ||
+        (!is_v4(r) &&
+         req_arg(r, body, body ? "projectSlug" : "workspaceSlug", NAME_PATH_MAX, &slug) < 0))
         return -EINVAL;
     for (size_t i = 0; i < ELEMENTSOF(flag_names); i++)
         if (req_query_bool(r, flag_names[i], false, &b) < 0)
             return -EINVAL;
+    if (!pid && slug && env) {
+        if (project_id_of_slug(r, slug, by_slug) < 0)
+            return -ENOENT;
+        pid = by_slug;
+    }
     if (!pid && r->who.kind == PRINCIPAL_SERVICE)
         pid = r->who.project_id;
     if (!pid || !env) {

@@ -482,7 +482,8 @@ void api_workspace_members_add(struct req *r)
         return;
     if (project_open_checked(r, AUTHZ_MEMBERS, AUTHZ_CREATE, &ctx) < 0)
         return;
-    if (invite_role(r, body, ctx.p.id, &role) < 0)
+    if (invite_role(r, body, ctx.p.id, &role) < 0 ||
+        project_may_grant_role(r, &ctx, role, "give role") < 0)
         goto out;
     if (ctx.p.server_key.len == 0) {
         http_fail(r, 400,

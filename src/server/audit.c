@@ -36,6 +36,7 @@
 #include "base/util.h"
 #include "base/wire.h"
 #include "crypto/seal.h"
+#include "metrics.h"
 #include "ratelimit.h"
 #include "server.h"
 
@@ -165,6 +166,9 @@ static void *writer(void *arg)
         pthread_mutex_unlock(&q->lock);
 
         ret = q->srv->store->ops->audit_append(q->srv->store, recs, n, audit_chain, q->srv);
+        metrics_audit_commit(n, ret == 0);
+        if (ret < 0)
+            metrics_store_error(METRICS_STORE_AUDIT);
         if (ret < 0)
             log_error(ret == -EKEYREJECTED
                           ? "the root key was rotated: restart this server with the new key "
@@ -306,6 +310,15 @@ static struct audit_item *item_new(struct req *r, const struct audit_event *e)
     return it;
 }
 
+/* Logins are counted where they are audited: one place for every login route. */
+static void count_login(const char *event)
+{
+    if (streq(event, "auth.login") || streq(event, "auth.login.failed"))
+        metrics_login(METRICS_LOGIN_USER, streq(event, "auth.login"));
+    else if (streq(event, "auth.identity.login") || streq(event, "auth.identity.login.failed"))
+        metrics_login(METRICS_LOGIN_IDENTITY, streq(event, "auth.identity.login"));
+}
+
 /* Queues n records for r; waits for them unless defer (or --audit-async). */
 static int enqueue(struct req *r, const struct audit_event *e, size_t n, bool defer)
 {
@@ -333,7 +346,10 @@ static int enqueue(struct req *r, const struct audit_event *e, size_t n, bool de
         last = items[i];
     }
 
+    for (size_t i = 0; i < n; i++)
+        count_login(e[i].event);
     pthread_mutex_lock(&q->lock);
+    metrics_audit_queued(n);
     if (q->tail)
         q->tail->next = first;
     else

@@ -20,6 +20,7 @@
 #include "base/wire.h"
 #include "cache.h"
 #include "crypto/seal.h"
+#include "metrics.h"
 #include "ratelimit.h"
 #include "server.h"
 
@@ -34,6 +35,7 @@ static int refuse(struct req *r, const char *why)
      * how many refusals are audited */
     unsigned wait = ratelimit_take(r->srv->rl_token, r->remote, now_ms());
     if (wait) {
+        metrics_rate_limited(METRICS_LIMIT_TOKEN);
         r->retry_after = wait;
         http_fail(r, 429, "too many invalid tokens: retry in %u seconds", wait);
         return -EAGAIN;
@@ -227,6 +229,28 @@ static int auth_identity(struct req *r, const char *tok, size_t len)
     return 0;
 }
 
+/* A service token never does more than its creator's role allows now: a
+ * narrower role narrows the token, and once the creator has left the project
+ * the token is refused. */
+static int service_token_limit(struct req *r, const struct store_service_token *st)
+{
+    struct store_member m = {0};
+    struct authz_policy *within = NULL;
+    int ret = r->srv->store->ops->member_get(r->srv->store, st->project_id, st->created_by, &m);
+
+    if (ret == -ENOENT)
+        return refuse(r, "its creator is no longer a member of the project: create a new one");
+    if (ret == 0)
+        ret = project_role_policy(r, st->project_id, m.role, &within);
+    store_member_release(&m);
+    if (ret < 0) {
+        http_fail(r, 503, "store failure checking a service token's creator (%d)", ret);
+        return ret;
+    }
+    authz_policy_limit(r->who.policy, within);
+    return 0;
+}
+
 /* "st.<id>.<secret>" */
 static int auth_service(struct req *r, const char *tok)
 {
@@ -274,6 +298,11 @@ static int auth_service(struct req *r, const char *tok)
     if (ret < 0) {
         store_service_token_release(&st);
         http_fail(r, 500, "service token %s has unusable scopes", id);
+        return ret;
+    }
+    ret = service_token_limit(r, &st);
+    if (ret < 0) {
+        store_service_token_release(&st);
         return ret;
     }
     r->who.kind = PRINCIPAL_SERVICE;

@@ -13,7 +13,15 @@
  * unrestricted.
  *
  * The JSON form is validated strictly: every refusal says which rule and why,
- * quoting at most a short printable name from the input. */
+ * quoting at most a short printable name from the input.
+ *
+ * Grants (authz_policy_covers) are decided by trying both policies on every
+ * request that tells them apart: rules only compare environment names for
+ * equality, and folder globs of the forms FOLDER, FOLDER/ * and FOLDER/ **
+ * only ask whether a path is a named folder, its child or a deeper descendant,
+ * so the named environments, one unnamed one, each named folder with a child
+ * and a grandchild of an unnamed name, and "none given" cover every case.
+ * Other globs are first rounded to those forms on the safe side. */
 #include "authz.h"
 
 #include <errno.h>
@@ -111,7 +119,14 @@ void authz_policy_free(struct authz_policy *p)
     for (size_t i = 0; i < p->n; i++)
         rule_release(&p->rules[i]);
     free(p->rules);
+    authz_policy_free(p->within);
     free(p);
+}
+
+void authz_policy_limit(struct authz_policy *p, struct authz_policy *within)
+{
+    authz_policy_free(p->within);
+    p->within = within;
 }
 
 static void authz_policy_freep(struct authz_policy **p)
@@ -280,6 +295,8 @@ bool authz_allows(const struct authz_policy *p, enum authz_subject subject, unsi
         return false;
     if (action == 0 || (action & (action - 1)) != 0 || (action & ~(unsigned)AUTHZ_ALL) != 0)
         return false; /* not exactly one known action */
+    if (p->within && !authz_allows(p->within, subject, action, env, path))
+        return false;
 
     for (size_t i = 0; i < p->n; i++) {
         const struct authz_rule *r = &p->rules[i];
@@ -564,4 +581,317 @@ int authz_policy_to_json(const struct authz_policy *p, struct buf *out)
         if (json_array_append_new(arr, rule_to_json(&p->rules[i])) < 0)
             return -ENOMEM;
     return wire_dump(out, arr);
+}
+
+/* ---- grants ---- */
+
+/* A name no environment slug or folder name can have: stands for "any name
+ * the rules do not mention". */
+#define FRESH "~"
+
+/* Work allowed for one comparison of one subject (visits of its rules): well
+ * above real pairs of roles, and a fraction of a second at worst. */
+#define COVER_BUDGET 4000000ull
+
+/* Is glob one of the forms compared exactly: literal segments, then at most
+ * one last segment that is "*" or "**"?  *base_len receives the length of the
+ * literal start (the whole glob when literal; without a trailing '/'). */
+static bool glob_decidable(const char *glob, size_t *base_len)
+{
+    const char *p = glob;
+    size_t base = 0;
+
+    while (*p == '/' && p[1]) {
+        const char *seg = p + 1;
+        size_t n = strcspn(seg, "/");
+        bool wild = strcspn(seg, "*?") < n;
+
+        if (wild) {
+            bool last = !seg[n] || (seg[n] == '/' && !seg[n + 1]);
+            *base_len = base;
+            return last && ((n == 1 && seg[0] == '*') || (n == 2 && startswith(seg, "**")));
+        }
+        base = (size_t)(seg + n - glob);
+        p = seg + n;
+    }
+    *base_len = base;
+    return true;
+}
+
+static int rule_copy(const struct authz_rule *from, struct authz_rule *to)
+{
+    int r;
+
+    *to =
+        (struct authz_rule){.subject = from->subject, .actions = from->actions, .deny = from->deny};
+    for (size_t i = 0; i < from->n_envs; i++) {
+        r = rule_set_env(to, from->envs[i]);
+        if (r < 0)
+            return r;
+    }
+    if (from->path_glob && !(to->path_glob = strdup(from->path_glob)))
+        return -ENOMEM;
+    return 0;
+}
+
+/* A copy of p whose folder globs all have a decidable form.  A glob that has
+ * none is rounded up to "BASE/ **" in the rules where up is what is safe
+ * (allow rules when grow_allows, else deny rules), and in the others the rule
+ * is dropped (it then matches nothing: actions 0). */
+static int policy_round(const struct authz_policy *p, bool grow_allows, struct authz_policy **ret,
+                        bool *rounded)
+{
+    _cleanup_policy_ struct authz_policy *q = policy_new(p->n);
+    int r;
+
+    if (!q)
+        return -ENOMEM;
+    for (size_t i = 0; i < p->n; i++) {
+        struct authz_rule *rule = &q->rules[q->n++];
+        size_t base;
+
+        r = rule_copy(&p->rules[i], rule);
+        if (r < 0)
+            return r;
+        if (!rule->path_glob || glob_decidable(rule->path_glob, &base))
+            continue;
+        *rounded = true;
+        if (rule->deny != grow_allows) {
+            _cleanup_free_ char *up = NULL;
+
+            if (asprintf(&up, "%.*s/**", (int)base, rule->path_glob) < 0)
+                return -ENOMEM;
+            free(rule->path_glob);
+            rule->path_glob = TAKE_PTR(up);
+        } else {
+            rule->actions = 0;
+        }
+    }
+    *ret = TAKE_PTR(q);
+    return 0;
+}
+
+/* A growing list of distinct strings (NULL is a member too). */
+struct strset {
+    char **v;
+    size_t n, cap;
+};
+
+static void strset_release(struct strset *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->v[i]);
+    free(s->v);
+    *s = (struct strset){0};
+}
+
+static int strset_add(struct strset *s, const char *str)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (s->v[i] == str || (s->v[i] && str && streq(s->v[i], str)))
+            return 0;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 16;
+        char **v = realloc(s->v, cap * sizeof(*v));
+
+        if (!v)
+            return -ENOMEM;
+        s->v = v;
+        s->cap = cap;
+    }
+    if (str && !(str = strdup(str)))
+        return -ENOMEM;
+    s->v[s->n++] = (char *)str;
+    return 0;
+}
+
+/* Adds folder base (len bytes; 0 is "/"), a child and a grandchild of it with
+ * a name no rule mentions. */
+static int add_folder_points(struct strset *paths, const char *base, size_t len)
+{
+    char buf[NAME_PATH_MAX + 2 * sizeof("/" FRESH) + 1];
+    int r;
+
+    snprintf(buf, sizeof(buf), "%.*s", len ? (int)len : 1, len ? base : "/");
+    r = strset_add(paths, buf);
+    snprintf(buf, sizeof(buf), "%.*s/" FRESH, (int)len, base);
+    if (r == 0)
+        r = strset_add(paths, buf);
+    snprintf(buf, sizeof(buf), "%.*s/" FRESH "/" FRESH, (int)len, base);
+    if (r == 0)
+        r = strset_add(paths, buf);
+    return r;
+}
+
+/* The environments and folders worth trying for subject s: every name the
+ * rules mention, fresh ones, and NULL (none given). */
+static int universe(const struct authz_policy *const pols[2], enum authz_subject s,
+                    struct strset *envs, struct strset *paths)
+{
+    int r = add_folder_points(paths, "/", 0);
+
+    if (r == 0)
+        r = strset_add(envs, FRESH);
+    for (size_t k = 0; k < 2 && r == 0; k++)
+        for (size_t i = 0; i < pols[k]->n && r == 0; i++) {
+            const struct authz_rule *rule = &pols[k]->rules[i];
+            size_t base;
+
+            if (rule->subject != s)
+                continue;
+            for (size_t e = 0; e < rule->n_envs && r == 0; e++)
+                r = strset_add(envs, rule->envs[e]);
+            if (r == 0 && rule->path_glob) {
+                glob_decidable(rule->path_glob, &base);
+                r = add_folder_points(paths, rule->path_glob, base);
+            }
+        }
+    if (r == 0)
+        r = strset_add(envs, NULL);
+    if (r == 0)
+        r = strset_add(paths, NULL);
+    return r;
+}
+
+static unsigned rule_allows_bits(const struct authz_rule *r)
+{
+    return (r->actions & AUTHZ_READ) ? r->actions | AUTHZ_DESCRIBE : r->actions;
+}
+
+/* Does p have an allow rule for (s, action) at all? */
+static bool may_allow(const struct authz_policy *p, enum authz_subject s, unsigned action)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (p->rules[i].subject == s && !p->rules[i].deny &&
+            (rule_allows_bits(&p->rules[i]) & action))
+            return true;
+    return false;
+}
+
+/* Does p allow (s, action) everywhere: an unrestricted allow rule and no deny
+ * rule for it? */
+static bool allows_everywhere(const struct authz_policy *p, enum authz_subject s, unsigned action)
+{
+    bool allow = false;
+
+    for (size_t i = 0; i < p->n; i++) {
+        const struct authz_rule *r = &p->rules[i];
+
+        if (r->subject != s)
+            continue;
+        if (r->deny && (r->actions & action))
+            return false;
+        if (!r->deny && (rule_allows_bits(r) & action) && !r->envs &&
+            (!r->path_glob || glob_is_universal(r->path_glob)))
+            allow = true;
+    }
+    return allow;
+}
+
+/* Appends s with each FRESH name written as <other>. */
+static void add_point_name(struct buf *why, const char *s)
+{
+    for (; *s; s++)
+        if (*s == FRESH[0])
+            buf_adds(why, "<other>");
+        else
+            buf_addch(why, *s);
+}
+
+static void describe_missing(struct buf *why, enum authz_subject s, unsigned action,
+                             const char *env, const char *path)
+{
+    if (!why)
+        return;
+    buf_printf(why, "%s:%s", authz_subject_name(s), authz_action_name(action));
+    if (!has_scope(s))
+        return;
+    buf_adds(why, " in ");
+    if (env)
+        add_point_name(why, env);
+    else
+        buf_adds(why, "(any environment)");
+    buf_addch(why, ':');
+    if (path)
+        add_point_name(why, path);
+    else
+        buf_adds(why, "(any folder)");
+}
+
+static size_t rules_of(const struct authz_policy *p, enum authz_subject s)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < p->n; i++)
+        n += p->rules[i].subject == s;
+    return n;
+}
+
+/* One subject: 0, -EACCES (why filled) or -E2BIG. */
+static int covers_subject(const struct authz_policy *granter, const struct authz_policy *granted,
+                          enum authz_subject s, struct buf *why)
+{
+    const struct authz_policy *const pols[2] = {granter, granted};
+    struct strset envs = {0}, paths = {0};
+    int r = 0;
+
+    for (size_t a = 0; a < ELEMENTSOF(action_names) && r == 0; a++) {
+        unsigned action = action_names[a].bit;
+
+        if (!may_allow(granted, s, action) || allows_everywhere(granter, s, action))
+            continue;
+        if (!has_scope(s)) {
+            if (authz_allows(granted, s, action, NULL, NULL) &&
+                !authz_allows(granter, s, action, NULL, NULL)) {
+                describe_missing(why, s, action, NULL, NULL);
+                r = -EACCES;
+            }
+            continue;
+        }
+        if (!envs.n) {
+            r = universe(pols, s, &envs, &paths);
+            if (r == 0 && (unsigned long long)envs.n * paths.n *
+                                  (rules_of(granter, s) + rules_of(granted, s)) *
+                                  ELEMENTSOF(action_names) >
+                              COVER_BUDGET) {
+                if (why)
+                    buf_printf(why,
+                               "the rules name too many environments and folders to compare "
+                               "(%zu x %zu): split the grant into smaller ones",
+                               envs.n, paths.n);
+                r = -E2BIG;
+            }
+        }
+        for (size_t e = 0; e < envs.n && r == 0; e++)
+            for (size_t p = 0; p < paths.n && r == 0; p++)
+                if (authz_allows(granted, s, action, envs.v[e], paths.v[p]) &&
+                    !authz_allows(granter, s, action, envs.v[e], paths.v[p])) {
+                    describe_missing(why, s, action, envs.v[e], paths.v[p]);
+                    r = -EACCES;
+                }
+    }
+    strset_release(&envs);
+    strset_release(&paths);
+    return r;
+}
+
+int authz_policy_covers(const struct authz_policy *granter, const struct authz_policy *granted,
+                        struct buf *why, bool *approximate)
+{
+    _cleanup_policy_ struct authz_policy *have = NULL, *give = NULL;
+    bool rounded = false;
+    int r;
+
+    if (approximate)
+        *approximate = false;
+    if (!granter || !granted || granter->within)
+        return -EINVAL;
+    r = policy_round(granter, false, &have, &rounded);
+    if (r == 0)
+        r = policy_round(granted, true, &give, &rounded);
+    for (unsigned s = 0; s < AUTHZ_N_SUBJECTS && r == 0; s++)
+        r = covers_subject(have, give, (enum authz_subject)s, why);
+    if (approximate)
+        *approximate = r == -EACCES && rounded;
+    return r;
 }

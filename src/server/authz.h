@@ -58,6 +58,9 @@ struct authz_rule {
 struct authz_policy {
     struct authz_rule *rules; /* OWNED */
     size_t n;
+    /* OWNED; NULL, or a policy that must allow each request as well: a
+     * service token's is its creator's current role (authz_policy_limit) */
+    struct authz_policy *within;
 };
 
 /* The built-in project roles:
@@ -84,11 +87,35 @@ int authz_policy_for_scopes(const char *const *envs, const char *const *globs, s
 
 void authz_policy_free(struct authz_policy *p);
 
+/* Limits p to what within allows too (TAKES within; replaces an earlier one). */
+void authz_policy_limit(struct authz_policy *p, struct authz_policy *within);
+
 /* Is action (one bit) on subject allowed?  env and path are the environment
  * slug and canonical folder path of the object for secrets and folders, NULL
  * otherwise. */
 bool authz_allows(const struct authz_policy *p, enum authz_subject subject, unsigned action,
                   const char *env, const char *path);
+
+/* Grants.  Does granter hold every right that granted gives: for every
+ * subject, action, environment and folder path (including "none given"),
+ * granted allows => granter allows?  Returns 0 when it does; -EACCES when it
+ * does not, with one missing right in why ("secrets:read in prod:/db/<other>",
+ * where <other> stands for any name the rules do not mention); -E2BIG when the
+ * two policies are too large to compare (why says so); -ENOMEM.
+ *
+ * Environments are compared exactly (every slug a rule names, plus one that no
+ * rule names).  Folder globs are compared exactly when each is a literal
+ * folder, "FOLDER/ *" or "FOLDER/ **" (spaces only for this comment): the check
+ * then tries every folder a glob names, one child and one grandchild of each
+ * with a name no rule mentions, and "/".  Any other glob is approximated on the
+ * safe side: it counts as FOLDER/ ** (FOLDER being its literal start) where
+ * that gives more (granted allows, granter denies), and as matching nothing
+ * where that gives less (granted denies, granter allows).  The answer never
+ * says yes wrongly; *approximate (may be NULL) tells whether a refusal may be
+ * due to that rounding.  A granted policy's `within` is left out (it only
+ * narrows); a granter with one is -EINVAL (service tokens grant nothing). */
+int authz_policy_covers(const struct authz_policy *granter, const struct authz_policy *granted,
+                        struct buf *why, bool *approximate);
 
 /* Names, for messages and JSON. */
 const char *authz_subject_name(enum authz_subject s);

@@ -28,7 +28,13 @@
 #include "base/util.h"
 #include "base/wire.h"
 #include "crypto/seal.h"
+#include "metrics.h"
 #include "server.h"
+
+/* A form body's field names, at most, and its fields (values: the body's own
+ * limit).  Forms carry logins: a few short fields. */
+#define FORM_KEY_MAX 128
+#define FORM_FIELDS_MAX 64
 
 /* A body over the limit is read and dropped (so that the client, still
  * sending, reads the 413) up to the limit again, at most this much more. */
@@ -122,9 +128,88 @@ const char *req_param(struct req *r, size_t i)
     return i < r->n_params ? r->params[i] : "";
 }
 
+/* A form body being decoded by libmicrohttpd's post processor into a JSON
+ * object of strings: the field whose value is arriving (in pieces) is key. */
+struct form {
+    json_t *obj;
+    char key[FORM_KEY_MAX + 1];
+    struct buf value; /* SECRET: a client secret arrives as a form field */
+    const char *why;  /* NULL, or why the body is refused */
+};
+
+static void form_flush(struct form *f)
+{
+    json_t *v;
+
+    if (!f->key[0] || f->why)
+        return;
+    /* json_stringn refuses text that is not UTF-8 */
+    v = json_stringn(f->value.ptr ? (const char *)f->value.ptr : "", f->value.len);
+    if (!v || memchr(f->value.ptr ? (const char *)f->value.ptr : "", 0, f->value.len))
+        f->why = "a form field's value is not UTF-8 text";
+    else if (json_object_get(f->obj, f->key))
+        f->why = "a form field is given twice";
+    else if (json_object_size(f->obj) >= FORM_FIELDS_MAX)
+        f->why = "more than 64 form fields";
+    else if (json_object_set(f->obj, f->key, v) < 0)
+        f->why = "cannot decode the form body";
+    json_decref(v);
+    f->key[0] = 0;
+    buf_clear(&f->value);
+}
+
+static enum MHD_Result form_field(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  const char *filename, const char *content_type,
+                                  const char *transfer_encoding, const char *data, uint64_t off,
+                                  size_t size)
+{
+    struct form *f = cls;
+
+    (void)kind;
+    if (filename || strlen(key) > FORM_KEY_MAX || !*key) {
+        f->why = "a form field's name is empty, too long or a file";
+        return MHD_NO;
+    }
+    if (off == 0 || !streq(key, f->key)) {
+        form_flush(f);
+        snprintf(f->key, sizeof(f->key), "%s", key);
+    }
+    if (f->why || buf_add(&f->value, data, size) < 0) {
+        f->why = f->why ? f->why : "a form field is too long";
+        return MHD_NO;
+    }
+    return MHD_YES;
+}
+
+/* Infisical's server takes application/x-www-form-urlencoded wherever it takes
+ * JSON, and its clients use it (the GitHub action's universal-auth login, the
+ * Rust SDK's cloud logins): decoded by libmicrohttpd into an object of strings. */
+static json_t *body_form(struct req *r)
+{
+    struct form f = {.obj = json_object()};
+    struct MHD_PostProcessor *pp;
+    bool ok;
+
+    buf_init_secret(&f.value, r->srv->cfg.max_body);
+    pp = f.obj ? MHD_create_post_processor(r->conn, 1024, form_field, &f) : NULL;
+    ok = pp && MHD_post_process(pp, (const char *)r->body.ptr, r->body.len) == MHD_YES;
+    if (pp && MHD_destroy_post_processor(pp) != MHD_YES)
+        ok = false;
+    form_flush(&f);
+    buf_release(&f.value);
+    if (!ok || f.why) {
+        http_fail(r, 400, "malformed form body: %s",
+                  f.why ? f.why : "not application/x-www-form-urlencoded");
+        json_decref(f.obj);
+        return NULL;
+    }
+    return f.obj;
+}
+
 json_t *req_body_json(struct req *r)
 {
     _cleanup_buf_ struct buf err = BUF_INIT;
+    const char *type = req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
 
     if (r->json)
         return r->json;
@@ -132,6 +217,9 @@ json_t *req_body_json(struct req *r)
         http_fail(r, 400, "request body must be a JSON object");
         return NULL;
     }
+    if (type && strncasecmp(type, MHD_HTTP_POST_ENCODING_FORM_URLENCODED,
+                            strlen(MHD_HTTP_POST_ENCODING_FORM_URLENCODED)) == 0)
+        return r->json = body_form(r);
     if (wire_parse(r->body.ptr, r->body.len, &r->json, &err) < 0) {
         http_fail(r, 400, "malformed JSON body: %s", buf_str(&err));
         return NULL;
@@ -416,15 +504,23 @@ static void dispatch(struct req *r)
             http_fail(r, 404, "no route for %s %s", r->method, r->path);
         return;
     }
+    size_t n_routes;
+    r->route = (int)(route - router_table(&n_routes));
     r->quiet = route->flags & ROUTE_QUIET;
     if (!(route->flags & ROUTE_PUBLIC)) {
         /* before anything is loaded: what is loaded now is current for it */
         r->epoch_ok = r->srv->store->ops->epoch(r->srv->store, &r->epoch) == 0;
+        if (!r->epoch_ok)
+            metrics_store_error(METRICS_STORE_EPOCH);
         if (auth_request(r) < 0)
             return;
         r->cache_reply = (route->flags & ROUTE_CACHED) && r->epoch_ok;
     }
-    if (!r->cache_reply || !reply_from_cache(r)) {
+    bool cached = r->cache_reply; /* reply_from_cache clears it on a hit */
+    bool hit = cached && reply_from_cache(r);
+    if (cached)
+        metrics_cache(hit);
+    if (!hit) {
         route->handler(r);
         if (r->cache_reply)
             reply_to_cache(r);
@@ -458,6 +554,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->conn = conn;
         r->method = method;
         r->start_us = mono_us();
+        r->route = -1;
         r->path = path_canonical(url);
         buf_init(&r->body, srv->cfg.max_body);
         buf_init_secret(&r->reply, 0);
@@ -518,6 +615,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                   "is stored)",
                   failed);
     }
+    if (watch_hold(r, suspend))
+        return MHD_YES; /* called again once the change feed answers */
     return queue(r);
 }
 
@@ -528,9 +627,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
     if (!r)
         return;
+    int64_t us = mono_us() - r->start_us;
     log_request(r->quiet ? LOG_DEBUG : LOG_INFO, r->req_id, r->method, r->path ? r->path : "",
-                r->status, mono_us() - r->start_us, r->remote);
+                r->status, us, r->remote);
+    metrics_request(r->route, r->status, us);
     json_decref(r->json);
+    free(r->watch); /* never in watch.c's hub here: those are suspended */
     authz_policy_free(r->who.policy);
     buf_release(&r->body);
     buf_release(&r->reply);
@@ -584,6 +686,21 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss, bool *v
     return 0;
 }
 
+/* "host:port" / "[v6]:port" that daemon d listens on (the port the kernel
+ * chose for port 0), into bound. */
+static void bound_address(struct MHD_Daemon *d, const struct sockaddr_storage *ss, bool v6,
+                          char *bound, size_t bound_size)
+{
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    char host[INET6_ADDRSTRLEN];
+
+    if (v6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, host, sizeof(host));
+    else
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, host, sizeof(host));
+    snprintf(bound, bound_size, v6 ? "[%s]:%u" : "%s:%u", host, info ? (unsigned)info->port : 0u);
+}
+
 int http_start(struct server *srv, const char *listen, char *bound, size_t bound_size)
 {
     struct sockaddr_storage ss = {0};
@@ -591,8 +708,6 @@ int http_start(struct server *srv, const char *listen, char *bound, size_t bound
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
                      MHD_ALLOW_SUSPEND_RESUME;
     unsigned threads = srv->cfg.threads;
-    const union MHD_DaemonInfo *info;
-    char host[INET6_ADDRSTRLEN];
     struct MHD_Daemon *d;
     /* TLS 1.2 and 1.3 only; libmicrohttpd keeps the key pointer (wiped at exit) */
     struct MHD_OptionItem tls[] = {
@@ -623,20 +738,85 @@ int http_start(struct server *srv, const char *listen, char *bound, size_t bound
     if (!d)
         return -EADDRINUSE;
     srv->daemon = d;
-    info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    bound_address(d, &ss, v6, bound, bound_size);
+    return 0;
+}
+
+/* The metrics listener: GET /metrics and nothing else, one thread, no
+ * authentication (its address is the protection: docs/metrics.md). */
+static enum MHD_Result on_metrics(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    static int seen;
+    struct server *srv = cls;
+    _cleanup_buf_ struct buf text = BUF_INIT;
+    struct MHD_Response *resp;
+    unsigned status = 200;
+    enum MHD_Result ret;
+
+    if (!*con_cls) { /* answer on the second call, as the main listener does */
+        *con_cls = &seen;
+        return MHD_YES;
+    }
+    if (*upload_data_size) { /* no body is wanted: drop it */
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (!streq(url, "/metrics")) {
+        status = 404;
+        buf_adds(&text, "only /metrics is served here\n");
+    } else if (!streq(method, "GET") && !streq(method, "HEAD")) {
+        status = 405;
+        buf_adds(&text, "use GET\n");
+    } else if (metrics_render(srv, &text) < 0) {
+        status = 500;
+        buf_clear(&text);
+        buf_adds(&text, "cannot render the metrics\n");
+    }
+    resp = MHD_create_response_from_buffer(text.len, text.ptr ? text.ptr : (void *)"",
+                                           MHD_RESPMEM_MUST_COPY);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    ret = MHD_queue_response(conn, status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+int http_start_metrics(struct server *srv, const char *listen, char *bound, size_t bound_size)
+{
+    struct sockaddr_storage ss = {0};
+    bool v6 = false;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    struct MHD_Daemon *d;
+
+    if (parse_listen(listen, &ss, &v6) < 0)
+        return -EINVAL;
     if (v6)
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof(host));
-    else
-        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof(host));
-    snprintf(bound, bound_size, v6 ? "[%s]:%u" : "%s:%u", host, info ? (unsigned)info->port : 0u);
+        flags |= MHD_USE_IPv6;
+    d = MHD_start_daemon(flags, 0, NULL, NULL, on_metrics, srv, MHD_OPTION_EXTERNAL_LOGGER,
+                         on_mhd_log, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+                         MHD_OPTION_CONNECTION_LIMIT, 16u, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16 * 1024, MHD_OPTION_END);
+    if (!d)
+        return -EADDRINUSE;
+    srv->metrics_daemon = d;
+    bound_address(d, &ss, v6, bound, bound_size);
     return 0;
 }
 
 void http_stop(struct server *srv)
 {
+    if (srv->metrics_daemon) {
+        MHD_stop_daemon(srv->metrics_daemon);
+        srv->metrics_daemon = NULL;
+    }
     if (!srv->daemon)
         return;
     MHD_quiesce_daemon(srv->daemon);
+    watch_drain();
     audit_drain_held(srv); /* stopping with suspended connections is not allowed */
     MHD_stop_daemon(srv->daemon);
     srv->daemon = NULL;

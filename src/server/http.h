@@ -32,6 +32,7 @@ enum principal_kind {
 };
 
 struct authz_policy;
+struct watch;
 
 struct principal {
     enum principal_kind kind;
@@ -65,6 +66,7 @@ struct req {
     struct principal who;
     const char *user_agent; /* BORROWED header, for audit */
     unsigned status;        /* reply status, 0 until replied */
+    int route;              /* index in the route table (router_table), -1: none matched */
     unsigned retry_after;   /* seconds, for a 429 */
     struct buf reply;       /* reply body */
     bool queued;
@@ -80,8 +82,9 @@ struct req {
     bool cache_reply; /* a ROUTE_CACHED route: audit_defer keeps cache_event */
     int cache_events;
     struct buf cache_event;
-    char etag[35]; /* a 200 GET's ETag, "" until computed (http_etag) */
-    bool quiet;    /* a ROUTE_QUIET route: logged at debug */
+    char etag[35];       /* a 200 GET's ETag, "" until computed (http_etag) */
+    bool quiet;          /* a ROUTE_QUIET route: logged at debug */
+    struct watch *watch; /* OWNED: a change-feed wait (watch.c), NULL if none */
 };
 
 /* Query-string parameter or NULL.  BORROWED for the request's lifetime. */
@@ -129,5 +132,8 @@ unsigned http_status_of_errno(int err);
  * bound (e.g. "127.0.0.1:8200").  -EINVAL bad address, -EADDRINUSE, -EIO. */
 int http_start(struct server *srv, const char *listen, char *bound, size_t bound_size);
 void http_stop(struct server *srv);
+/* Starts the metrics listener (GET /metrics only) on listen; http_stop stops
+ * it.  Errors as http_start. */
+int http_start_metrics(struct server *srv, const char *listen, char *bound, size_t bound_size);
 /* Resumes a connection suspended by audit_hold (any thread). */
 void http_resume(struct req *r);

@@ -23,7 +23,8 @@ struct raw {
     char msg[384];
 };
 
-/* Opens project (workspaceId / projectId), environment and secretPath, and the
+/* Opens project (workspaceId / projectId, or on v3 its slug: workspaceSlug /
+ * projectSlug), environment and secretPath, and the
  * project key.  Replies and returns < 0 on failure. */
 int raw_open(struct req *r, const json_t *body, struct raw *w);
 void raw_release(struct raw *w);

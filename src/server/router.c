@@ -56,6 +56,7 @@ static const struct route routes[] = {
     {"POST", A "/projects/:projectId/service-tokens", api_service_tokens_create, 0},
     {"GET", A "/projects/:projectId/service-tokens", api_service_tokens_list, 0},
     {"DELETE", A "/projects/:projectId/service-tokens/:tokenId", api_service_tokens_revoke, 0},
+    {"GET", A "/projects/:projectId/watch", api_watch, 0},
     {"GET", A "/projects/:projectId/folders", api_folders_list, 0},
     {"POST", A "/projects/:projectId/folders", api_folders_create, 0},
     {"DELETE", A "/projects/:projectId/folders/:folderIdOrName", api_folders_delete, 0},
@@ -161,6 +162,12 @@ static bool match(const char *pattern, char *scratch, struct req *r)
             *end = 0;
     }
     return true;
+}
+
+const struct route *router_table(size_t *ret_n)
+{
+    *ret_n = ELEMENTSOF(routes);
+    return routes;
 }
 
 const struct route *router_match(struct req *r, unsigned *ret_status)

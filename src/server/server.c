@@ -27,6 +27,7 @@
 #include "base/wire.h"
 #include "cache.h"
 #include "crypto/seal.h"
+#include "metrics.h"
 #include "ratelimit.h"
 #include "server.h"
 
@@ -259,6 +260,8 @@ int server_run(const struct server_config *cfg)
     if (ret == 0)
         ret = cache_new(&srv.cache);
     if (ret == 0)
+        ret = metrics_init();
+    if (ret == 0)
         ret = audit_start(&srv);
     if (ret < 0) {
         log_error("cannot start the audit writer", NULL);
@@ -268,6 +271,17 @@ int server_run(const struct server_config *cfg)
         log_warn("audit records are not made durable before answering (--audit-async): "
                  "for measurements only",
                  NULL);
+    if (srv.cfg.metrics_addr) {
+        ret = http_start_metrics(&srv, srv.cfg.metrics_addr, bound, sizeof(bound));
+        if (ret < 0) {
+            log_error(ret == -EINVAL ? "invalid metrics address (use HOST:PORT, e.g. "
+                                       "127.0.0.1:9200)"
+                                     : "cannot listen for metrics (address in use?)",
+                      "metricsListen", srv.cfg.metrics_addr, "error", srv.http_error, NULL);
+            goto out;
+        }
+        log_info("metrics listening", "listen", bound, NULL);
+    }
     ret = http_start(&srv, srv.cfg.listen, bound, sizeof(bound));
     if (ret < 0) {
         log_error(ret == -EINVAL    ? "invalid listen address (use HOST:PORT, e.g. 127.0.0.1:8200)"
@@ -279,7 +293,8 @@ int server_run(const struct server_config *cfg)
     }
     log_info("listening", "listen", bound, "dataDir", srv.cfg.data_dir, "store",
              srv.store->ops->name, "database", buf_str(&where), "version", ARCA_VERSION, "tls",
-             srv.tls_key.len ? "true" : "false", NULL);
+             srv.tls_key.len ? "true" : "false", "siteUrl",
+             srv.cfg.site_url ? srv.cfg.site_url : "", NULL);
 
     sigdelset(&set, SIGPIPE);
     while (sigwait(&set, &sig) != 0)

@@ -45,6 +45,9 @@ struct server_config {
     const char *tls_cert;     /* PEM certificate (chain) file; NULL: plain HTTP */
     const char *tls_key;      /* PEM private key file; set exactly when tls_cert is */
     unsigned db_wait_s;       /* PostgreSQL unreachable at start: retry for this long */
+    const char *metrics_addr; /* "127.0.0.1:9200": serve GET /metrics there; NULL: off */
+    const char *site_url;     /* how users reach the server ("https://arca.example.com"), for
+                                 the links it prints; NULL: unknown */
 
     /* Login attempts per client address (default 20, 20 a minute) and per
      * account until one succeeds (default 10, 5 a minute). */
@@ -58,6 +61,7 @@ struct server {
     struct store *store;
     uint8_t *root_key;       /* SECRET, seal_malloc'd, SEAL_KEY_BYTES */
     void *daemon;            /* struct MHD_Daemon * */
+    void *metrics_daemon;    /* struct MHD_Daemon * of --metrics-listen, NULL if off */
     struct buf tls_cert;     /* PEM certificate chain, empty without TLS */
     struct buf tls_key;      /* SECRET: PEM private key; libmicrohttpd borrows it until http_stop */
     char http_error[256];    /* libmicrohttpd's last message while starting, "" if none */
@@ -124,6 +128,8 @@ struct route {
 /* Finds the route for r->method and r->path, filling r's path parameters.
  * Returns the route, or NULL with *ret_status 404 or 405. */
 const struct route *router_match(struct req *r, unsigned *ret_status);
+/* The route table (its n_routes entries), for metrics. BORROWED, static. */
+const struct route *router_table(size_t *ret_n);
 
 /* Authenticates r from its Authorization header; on failure replies 401 and
  * returns a negative errno. */
@@ -183,6 +189,7 @@ void api_service_tokens_list(struct req *r);
 void api_service_tokens_revoke(struct req *r);
 void api_service_token_self(struct req *r);
 void api_audit_list(struct req *r);
+void api_watch(struct req *r);
 void api_folders_list(struct req *r);
 void api_folders_create(struct req *r);
 void api_folders_get(struct req *r);
@@ -232,6 +239,25 @@ int project_allows(struct req *r, struct project_ctx *ctx, int subject, unsigned
 bool project_can(struct req *r, struct project_ctx *ctx, int subject, unsigned action,
                  const char *env, const char *path);
 void project_release(struct project_ctx *ctx);
+/* The compiled policy of role_name in project_id (built-in or custom; a
+ * deleted custom role is no-access); ret OWNED. */
+int project_role_policy(struct req *r, const char *project_id, const char *role_name,
+                        struct authz_policy **ret);
+/* May the caller grant what `granted` allows (authz_policy_covers against the
+ * caller's own policy)?  0, or replies 403 naming a missing right (audited as
+ * permission.denied), 400 when too large to compare, and returns < 0.  what
+ * completes "you cannot ...", e.g. "give role 'admin'". */
+int project_may_grant(struct req *r, struct project_ctx *ctx, const struct authz_policy *granted,
+                      const char *what);
+/* project_may_grant for the rights of role_name; what is followed by the
+ * role's name ("give role" -> "you cannot give role 'admin': ..."). */
+int project_may_grant_role(struct req *r, struct project_ctx *ctx, const char *role_name,
+                           const char *what);
+/* The ID of the caller's project whose slug is slug (Infisical's workspaceSlug
+ * and projectSlug) into ret: among the projects the caller is a member of (a
+ * service token: its own).  Replies 404 for none (as project_open does), 400
+ * when the slug is in several of the caller's organizations, 503. */
+int project_id_of_slug(struct req *r, const char *slug, char ret[STORE_ID_LEN + 1]);
 json_t *project_json(const struct store_project *p);
 /* The project key from the project's server-access copy, into ret
  * (SEAL_KEY_BYTES, wiped by the caller with seal_wipe: a buffer of the
@@ -335,6 +361,13 @@ void reply_to_cache(struct req *r);
 int audit_held_result(struct req *r);
 /* Whether the last group of records could not be written. */
 bool audit_failing(struct server *srv);
+
+/* The change feed (watch.c).  http.c's side: after the handler (and its audit
+ * record), whether r waits for a change (then suspend(r) was called and
+ * http_resume will be, and the reply is rewritten on the next call); at
+ * shutdown, watch_drain answers every wait and stops the feed. */
+bool watch_hold(struct req *r, void (*suspend)(struct req *r));
+void watch_drain(void);
 void audit_drain_held(struct server *srv);
 
 /* Records a refused request (outcome "denied" unless e says otherwise); the

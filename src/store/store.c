@@ -455,3 +455,19 @@ int store_table_sql(const struct store_table *t, enum store_table_sql kind, stru
                                         : buf_adds(out, i ? ", ?" : "?");
     return r < 0 ? r : buf_addch(out, ')');
 }
+
+int store_identity_rekey_check(const char *identity_id, const uint8_t *public_key,
+                               size_t public_key_len, const struct store_rekey_membership *m,
+                               size_t n)
+{
+    if (!identity_id || !public_key || !public_key_len || (n && !m))
+        return -EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        if (!m[i].project_id || !m[i].wrapped_key || !m[i].wrapped_key_len)
+            return -EINVAL;
+        for (size_t k = 0; k < i; k++) /* an identity is in a few projects */
+            if (streq(m[k].project_id, m[i].project_id))
+                return -EINVAL;
+    }
+    return 0;
+}

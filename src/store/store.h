@@ -268,6 +268,14 @@ struct store_rekey_member {
     size_t wrapped_key_len;
 };
 
+/* One of an identity's memberships, its project key sealed to the identity's
+ * new public key. */
+struct store_rekey_membership {
+    const char *project_id;     /* BORROWED */
+    const uint8_t *wrapped_key; /* BORROWED */
+    size_t wrapped_key_len;
+};
+
 struct store_rekey_version {
     const char *secret_id; /* BORROWED */
     int64_t version;
@@ -495,6 +503,8 @@ struct store_ops {
      * OWNED: store_members_free. */
     int (*member_list)(struct store *s, const char *project_id, struct store_member **ret,
                        size_t *ret_n);
+    /* Both refuse with -EBUSY, in the same transaction as the change, when the
+     * project's last admin would stop being one; -ENOENT for no such member. */
     int (*member_remove)(struct store *s, const char *project_id, const char *principal_id);
     int (*member_set_role)(struct store *s, const char *project_id, const char *principal_id,
                            const char *role);
@@ -517,7 +527,8 @@ struct store_ops {
                                      struct store_identity *ret);
     int (*identity_list)(struct store *s, const char *org_id, struct store_identity **ret,
                          size_t *ret_n);
-    /* Deletes the identity, its secrets, tokens and memberships. */
+    /* Deletes the identity, its secrets, tokens and memberships; -EBUSY when
+     * it is the last admin of a project. */
     int (*identity_delete)(struct store *s, const char *id);
     int (*client_secret_create)(struct store *s, const struct store_client_secret *cs);
     int (*client_secret_list)(struct store *s, const char *identity_id,
@@ -527,6 +538,14 @@ struct store_ops {
     int (*client_secret_use)(struct store *s, const char *id, int64_t now);
     /* Revokes the secret and (migration 0003's trigger) every access token it issued. */
     int (*client_secret_revoke)(struct store *s, const char *identity_id, const char *id);
+    /* Gives identity_id a new key pair in one transaction: its public key, the
+     * project key of each of its memberships sealed to it (m: exactly its
+     * memberships, each once, else -EINVAL and nothing is written), every
+     * client secret it had revoked (with their access tokens: they seal the old
+     * private key), and cs (sealing the new one) added.  -ENOENT. */
+    int (*identity_rekey)(struct store *s, const char *identity_id, const uint8_t *public_key,
+                          size_t public_key_len, const struct store_rekey_membership *m, size_t n,
+                          const struct store_client_secret *cs);
 
     int (*access_token_create)(struct store *s, const struct store_access_token *t);
     int (*access_token_get)(struct store *s, const uint8_t hash[STORE_HASH_BYTES],

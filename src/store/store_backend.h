@@ -23,6 +23,14 @@ typedef int (*store_folder_insert_fn)(void *ctx, const char *path);
  * failure (-EINVAL for a path that is not absolute or too long). */
 int store_folders_ensure(const char *path, store_folder_insert_fn insert, void *ctx);
 
+/* identity_rekey's arguments on their own: each membership complete and named
+ * once (with the count checked against the database, that makes the sets
+ * equal).  0 or -EINVAL. */
+struct store_rekey_membership;
+int store_identity_rekey_check(const char *identity_id, const uint8_t *public_key,
+                               size_t public_key_len, const struct store_rekey_membership *m,
+                               size_t n);
+
 /* Sets the position of the import id. */
 typedef int (*store_import_place_fn)(void *ctx, const char *id, int64_t position);
 

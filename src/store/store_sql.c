@@ -136,6 +136,9 @@ enum sql_stmt_id {
     ST_MEMBER_LIST,
     ST_MEMBER_DELETE,
     ST_MEMBER_SET_ROLE,
+    ST_MEMBER_LAST_ADMIN,
+    ST_IDENTITY_LAST_ADMIN,
+    ST_IDENTITY_LOCK_PROJECTS,
     ST_ROLE_INSERT,
     ST_ROLE_GET,
     ST_ROLE_LIST,
@@ -152,6 +155,9 @@ enum sql_stmt_id {
     ST_CSECRET_USE,
     ST_CSECRET_EXISTS,
     ST_CSECRET_REVOKE,
+    ST_CSECRET_REVOKE_ALL,
+    ST_IDENTITY_SET_KEY,
+    ST_IDENTITY_MEMBER_COUNT,
     ST_PROJECT_SET_SERVER_KEY,
     ST_ATOKEN_INSERT,
     ST_ATOKEN_GET,
@@ -347,6 +353,27 @@ static const struct {
                                            "WHERE project_id = $1 AND principal_id = $2"},
     [ST_MEMBER_SET_ROLE] = {"set member role", "UPDATE project_members SET role = $3 "
                                                "WHERE project_id = $1 AND principal_id = $2"},
+    [ST_MEMBER_LAST_ADMIN] = {"find last admin",
+                              "SELECT 1 FROM project_members WHERE project_id = $1 "
+                              "AND principal_id = $2 AND role = 'admin' AND NOT EXISTS "
+                              "(SELECT 1 FROM project_members WHERE project_id = $1 "
+                              "AND principal_id <> $2 AND role = 'admin')"},
+    /* the projects the identity is an admin of, locked as member_change does */
+    [ST_IDENTITY_LOCK_PROJECTS] = {"lock identity admin projects",
+                                   "SELECT 1 FROM projects WHERE id IN (SELECT project_id "
+                                   "FROM project_members WHERE principal_id = $1 "
+                                   "AND role = 'admin') ORDER BY id",
+                                   .pg = "SELECT 1 FROM projects WHERE id IN (SELECT project_id "
+                                         "FROM project_members WHERE principal_id = $1 "
+                                         "AND role = 'admin') ORDER BY id FOR UPDATE"},
+    /* a project where the identity is the only admin */
+    [ST_IDENTITY_LAST_ADMIN] =
+        {"find identity as last admin",
+         "SELECT 1 FROM projects p WHERE p.id IN (SELECT project_id "
+         "FROM project_members WHERE principal_id = $1 AND role = 'admin') "
+         "AND NOT EXISTS (SELECT 1 FROM project_members o WHERE "
+         "o.project_id = p.id AND o.principal_id <> $1 AND o.role = 'admin') "
+         "LIMIT 1"},
     [ST_ROLE_INSERT] = {"insert role", "INSERT INTO project_roles (" ROLE_COLS ") "
                                        "VALUES ($1, $2, $3, $4, $5, $6)"},
     [ST_ROLE_GET] = {"get role", "SELECT " ROLE_COLS " FROM project_roles "
@@ -385,6 +412,13 @@ static const struct {
                            "SELECT 1 FROM identity_client_secrets WHERE id = $1"},
     [ST_CSECRET_REVOKE] = {"revoke client secret", "UPDATE identity_client_secrets SET revoked = 1 "
                                                    "WHERE identity_id = $1 AND id = $2"},
+    [ST_CSECRET_REVOKE_ALL] = {"revoke client secrets", "UPDATE identity_client_secrets "
+                                                        "SET revoked = 1 WHERE identity_id = $1"},
+    [ST_IDENTITY_SET_KEY] = {"set identity key",
+                             "UPDATE identities SET public_key = $2 WHERE id = $1"},
+    [ST_IDENTITY_MEMBER_COUNT] = {"count identity memberships",
+                                  "SELECT count(*) FROM project_members "
+                                  "WHERE principal_type = 'identity' AND principal_id = $1"},
     [ST_ATOKEN_INSERT] = {"insert access token",
                           "INSERT INTO identity_access_tokens (" ATOKEN_COLS ") "
                           "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"},
@@ -1995,19 +2029,46 @@ static int sql_member_list(struct store *s, const char *project_id, struct store
                     project_id);
 }
 
+struct member_change_tx {
+    const char *project_id, *principal_id, *role; /* role NULL: remove */
+};
+
+/* The project's row lock orders concurrent changes of its members, so that
+ * two admins demoting each other cannot both see the other one stay. */
+static int sql_member_change_body(struct sql_conn *c, void *arg)
+{
+    const struct member_change_tx *a = arg;
+    int r = sql_int(c, NULL, ST_PROJECT_LOCK_ALL, "t", a->project_id);
+
+    if (r <= 0)
+        return r < 0 ? r : -ENOENT;
+    if (!a->role || !streq(a->role, "admin")) {
+        r = sql_int(c, NULL, ST_MEMBER_LAST_ADMIN, "tt", a->project_id, a->principal_id);
+        if (r != 0)
+            return r < 0 ? r : -EBUSY;
+    }
+    r = a->role ? sql_run(c, ST_MEMBER_SET_ROLE, "ttt", a->project_id, a->principal_id, a->role)
+                : sql_run(c, ST_MEMBER_DELETE, "tt", a->project_id, a->principal_id);
+    return r < 0 ? r : r == 0 ? -ENOENT : 0;
+}
+
 static int sql_member_remove(struct store *s, const char *project_id, const char *principal_id)
 {
+    struct member_change_tx a = {project_id, principal_id, NULL};
+
     if (!project_id || !principal_id)
         return -EINVAL;
-    return sql_write1(s, true, ST_MEMBER_DELETE, "tt", project_id, principal_id);
+    return sql_tx(s, SQL_TX_WRITE, sql_member_change_body, &a);
 }
 
 static int sql_member_set_role(struct store *s, const char *project_id, const char *principal_id,
                                const char *role)
 {
+    struct member_change_tx a = {project_id, principal_id, role};
+
     if (!project_id || !principal_id || !sql_fits(role, SQL_ROLE_SIZE))
         return -EINVAL;
-    return sql_write1(s, true, ST_MEMBER_SET_ROLE, "ttt", project_id, principal_id, role);
+    return sql_tx(s, SQL_TX_WRITE, sql_member_change_body, &a);
 }
 
 static int sql_role_create(struct store *s, const struct store_role *x)
@@ -2140,7 +2201,13 @@ static int sql_identity_list(struct store *s, const char *org_id, struct store_i
 static int sql_identity_delete_body(struct sql_conn *c, void *arg)
 {
     const char *id = arg;
-    int r = sql_run(c, ST_IDENTITY_DELETE, "t", id);
+    int r = sql_run(c, ST_IDENTITY_LOCK_PROJECTS, "t", id);
+
+    if (r >= 0)
+        r = sql_int(c, NULL, ST_IDENTITY_LAST_ADMIN, "t", id);
+    if (r != 0)
+        return r < 0 ? r : -EBUSY;
+    r = sql_run(c, ST_IDENTITY_DELETE, "t", id);
 
     if (r <= 0)
         return r < 0 ? r : -ENOENT;
@@ -2580,6 +2647,53 @@ static int sql_project_rekey(struct store *s, const char *project_id,
     if (r < 0)
         return r;
     return sql_tx(s, SQL_TX_WRITE, sql_project_rekey_body, &a);
+}
+
+struct identity_rekey_tx {
+    const char *identity_id;
+    const uint8_t *public_key;
+    size_t public_key_len;
+    const struct store_rekey_membership *m;
+    size_t n;
+    const struct store_client_secret *cs;
+};
+
+static int sql_identity_rekey_body(struct sql_conn *c, void *arg)
+{
+    const struct identity_rekey_tx *a = arg;
+    int64_t count;
+    int r;
+
+    r = sql_run(c, ST_IDENTITY_SET_KEY, "tb", a->identity_id, a->public_key, a->public_key_len);
+    if (r != 1)
+        return r < 0 ? r : -ENOENT;
+    if ((r = sql_int(c, &count, ST_IDENTITY_MEMBER_COUNT, "t", a->identity_id)) < 0)
+        return r;
+    if ((uint64_t)count != (uint64_t)a->n)
+        return -EINVAL;
+    /* each update must hit one row, else the sets differ (returning rolls back) */
+    for (size_t i = 0; i < a->n; i++) {
+        r = sql_run(c, ST_MEMBER_REKEY, "ttb", a->m[i].project_id, a->identity_id,
+                    a->m[i].wrapped_key, a->m[i].wrapped_key_len);
+        if (r != 1)
+            return r < 0 ? r : -EINVAL;
+    }
+    if ((r = sql_run(c, ST_CSECRET_REVOKE_ALL, "t", a->identity_id)) < 0 ||
+        (r = sql_insert_client_secret(c, a->cs, a->identity_id)) < 0)
+        return r;
+    return 0;
+}
+
+static int sql_identity_rekey(struct store *s, const char *identity_id, const uint8_t *public_key,
+                              size_t public_key_len, const struct store_rekey_membership *m,
+                              size_t n, const struct store_client_secret *cs)
+{
+    struct identity_rekey_tx a = {identity_id, public_key, public_key_len, m, n, cs};
+    int r = store_identity_rekey_check(identity_id, public_key, public_key_len, m, n);
+
+    if (r < 0 || !cs || !sql_client_secret_valid(cs) || !streq(cs->identity_id, identity_id))
+        return r < 0 ? r : -EINVAL;
+    return sql_tx(s, SQL_TX_WRITE, sql_identity_rekey_body, &a);
 }
 
 /* ---- history ---- */
@@ -3397,6 +3511,7 @@ static int sql_restore(struct store *s, store_restore_fn next, void *ctx)
         .audit_append = sql_audit_append, .epoch = sql_epoch, .audit_query = sql_audit_query,      \
         .backup = sql_backup, .restore = sql_restore, .root_keys = sql_root_keys,                  \
         .root_key_init = sql_root_key_init, .root_key_rotate = sql_root_key_rotate,                \
+        .identity_rekey = sql_identity_rekey,                                                      \
     }
 
 const struct store_ops store_sqlite_ops = SQL_OPS("sqlite");

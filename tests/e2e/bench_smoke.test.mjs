@@ -36,7 +36,7 @@ test('bench --quick prints every figure with numbers, against arca and its peers
     assert.ok(head >= 0, `the table header is printed:\n${r.stdout}`);
     const rows = lines.slice(head + 2).filter((l) => l.startsWith('| '))
         .map((l) => l.slice(2, -2).split(' | '));
-    for (const w of ['w1', 'w2', 'w3', 'w4', 'w5', 'w6', 'w7', 'w8'])
+    for (const w of ['w1', 'w2', 'w3', 'w4', 'w5', 'w6', 'w7', 'w8', 'w9'])
         assert.ok(rows.some(([figure]) => figure.startsWith(w + ' ')), `a row for ${w}`);
     for (const [figure, arca, peer, ratio] of rows) {
         /* a figure that cannot be measured says why, in the arca cell */

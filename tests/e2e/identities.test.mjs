@@ -1,7 +1,7 @@
 // identities.test.mjs - machine identities beyond the first login: trusted
 // address ranges, an access token's number of uses, renewing and revoking
-// tokens over HTTP, several client secrets (made with the CLI by the identity
-// itself, revoked by an admin), a client secret's number of uses, and the audit
+// tokens over HTTP, further client secrets (made with the CLI by an admin, with a
+// new key pair; never by the identity itself), a client secret's number of uses, and the audit
 // records of identity logins, which never hold a client secret or a token.
 //
 // Two servers of their own, so that the logins of one test file stay well
@@ -17,8 +17,8 @@ import { blake2b } from '@noble/hashes/blake2.js';
 import { concatBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 
 import {
-    apiCall, assertApiError, assertErrorOutput, bootstrapAndLogin, newCli, readCredentialMatching,
-    removeTempDirs, startServer, waitFor,
+    apiCall, assertApiError, assertErrorOutput, bootstrapAndLogin, createProject, newCli,
+    readCredentialMatching, removeTempDirs, startServer, waitFor,
 } from './harness.mjs';
 
 const T = { timeout: 300000 };
@@ -170,16 +170,34 @@ test('token revoke: the revoked token gets 401, renewing it too', T, async () =>
     assert.equal((await renew(a.srv, t.accessToken)).status, 401);
 });
 
-test('several client secrets: made by the identity, revoked one by one', T, async () => {
-    const ident = await createIdentity(b, 'multi-bot');
+test('client secrets: made by an admin with a new key pair, the older ones revoked', T, async () => {
+    const project = await createProject(b.owner, 'bots');
+    const pid = ['--project-id', project.id];
+    await ok(b.owner, ['secrets', 'set', 'DB_URL=postgres://bots', '--env', 'dev', ...pid]);
+    const ident = await createIdentity(b, 'multi-bot', [...pid, '--role', 'viewer']);
     const s1 = ident.clientSecret;
     seen['first client secret'] = s1;
 
-    /* the identity itself (saved universal-auth session) makes a second secret */
+    /* the identity's own session neither makes nor revokes its secrets */
     const { c: idCli, r: lr } = await cliLogin(b.srv, ident);
     assert.equal(lr.code, 0, lr.stderr);
     seen['CLI access token'] = await readCredentialMatching(idCli, /^arca_i_/);
-    const cr = await ok(idCli, ['identities', 'client-secret', 'create', '--identity', 'multi-bot',
+    const self = await idCli.arca(['identities', 'client-secret', 'create', '--identity',
+        'multi-bot']);
+    assertErrorOutput(self, 3);
+    assert.match(self.stderr, /cannot make or revoke its own client secrets/);
+    const own = await ok(idCli, ['identities', 'client-secret', 'list', '--identity', 'multi-bot',
+        '--format', 'json']);
+    const first = JSON.parse(own.stdout)[0];
+    const selfRevoke = await idCli.arca(['identities', 'client-secret', 'revoke', first.id,
+        '--identity', 'multi-bot']);
+    assertErrorOutput(selfRevoke, 3);
+    const t1 = (await loginOk(b.srv, ident, s1)).accessToken;
+    seen['first token'] = t1;
+    assert.equal((await authed(b.srv, t1)).status, 200);
+
+    /* the organization admin makes one: a new key pair, sealed to here */
+    const cr = await ok(b.owner, ['identities', 'client-secret', 'create', '--identity', 'multi-bot',
         '--description', 'rotation 2', '--format', 'json']);
     const second = JSON.parse(cr.stdout);
     assert.deepEqual(Object.keys(second).sort(),
@@ -192,73 +210,51 @@ test('several client secrets: made by the identity, revoked one by one', T, asyn
     assert.equal(second.expiresAt, null);
     assert.equal(second.numUsesLimit, 0);
     assert.ok(!cr.stderr.includes(s2), 'the secret is printed on stdout only');
+    assert.match(cr.stderr, /new key pair: its other client secrets and their access tokens are revoked/);
 
-    /* the second secret opens the identity's private key (the CLI checks it) */
-    const { r: l2 } = await cliLogin(b.srv, ident, s2);
-    assert.equal(l2.code, 0, `login with the second secret: ${l2.stderr}`);
-    seen['second token'] = (await loginOk(b.srv, ident, s2)).accessToken;
-
-    /* the identity and an admin see both, never a secret */
-    const own = await ok(idCli, ['identities', 'client-secret', 'list', '--identity', 'multi-bot',
-        '--format', 'json']);
-    const ls = await ok(b.owner, ['identities', 'client-secret', 'list', '--identity',
-        ident.identityId, '--format', 'json']);
-    for (const out of [own.stdout, ls.stdout]) {
-        assert.ok(!out.includes(s1) && !out.includes(s2), 'list shows no secret');
-        assert.equal(JSON.parse(out).length, 2, out);
-    }
-    const list = JSON.parse(ls.stdout);
-    const first = list.find((x) => x.id !== second.clientSecretId);
-    assert.equal(list.find((x) => x.id === second.clientSecretId).description, 'rotation 2');
-    assert.ok(list.every((x) => x.revoked === false));
-
-    /* a token issued through the first secret, to be revoked with it */
-    const t1 = (await loginOk(b.srv, ident, s1)).accessToken;
-    seen['first token'] = t1;
-    assert.equal((await apiCall(b.srv, 'GET', `${V1}/identities`, { token: t1 })).status, 200);
-
-    const rv = await ok(b.owner, ['identities', 'client-secret', 'revoke', first.id, '--identity',
-        'multi-bot']);
-    assert.match(rv.stdout, /revoked client secret/);
-    const after = JSON.parse((await ok(b.owner, ['identities', 'client-secret', 'list',
-        '--identity', 'multi-bot', '--format', 'json'])).stdout);
-    assert.equal(after.find((x) => x.id === first.id).revoked, true);
-    assert.equal(after.find((x) => x.id === second.clientSecretId).revoked, false);
-
+    /* the first secret and its tokens are gone */
     const r1 = await login(b.srv, ident.clientId, s1);
     assertApiError(r1, 401, 'UnauthorizedError', r1.text);
-    /* revoking a secret revokes the tokens it issued; the other secret's live on */
-    const dead = await apiCall(b.srv, 'GET', `${V1}/identities`, { token: t1 });
+    const dead = await authed(b.srv, t1);
     assertApiError(dead, 401, 'UnauthorizedError', dead.text);
-    const live = (await loginOk(b.srv, ident, s2)).accessToken;
-    assert.equal((await apiCall(b.srv, 'GET', `${V1}/identities`, { token: live })).status, 200);
     const { r: c1 } = await cliLogin(b.srv, ident, s1);
     assertErrorOutput(c1, 3);
-    seen['second token again'] = (await loginOk(b.srv, ident, s2)).accessToken;
+
+    /* the second opens the new private key and, with it, the project key */
+    const { c: id2, r: l2 } = await cliLogin(b.srv, ident, s2);
+    assert.equal(l2.code, 0, `login with the second secret: ${l2.stderr}`);
+    const got = await ok(id2, ['secrets', 'get', 'DB_URL', '--env', 'dev', '--plain', ...pid]);
+    assert.equal(got.stdout.trim(), 'postgres://bots');
+    seen['second token'] = (await loginOk(b.srv, ident, s2)).accessToken;
+
+    /* the admin sees both, never a secret */
+    const ls = await ok(b.owner, ['identities', 'client-secret', 'list', '--identity',
+        ident.identityId, '--format', 'json']);
+    assert.ok(!ls.stdout.includes(s1) && !ls.stdout.includes(s2), 'list shows no secret');
+    const list = JSON.parse(ls.stdout);
+    assert.equal(list.length, 2, ls.stdout);
+    assert.equal(list.find((x) => x.id === second.clientSecretId).description, 'rotation 2');
+    assert.equal(list.find((x) => x.id === first.id).revoked, true);
+    assert.equal(list.find((x) => x.id === second.clientSecretId).revoked, false);
+
+    /* the admin revokes the second: no login is left */
+    const rv = await ok(b.owner, ['identities', 'client-secret', 'revoke', second.clientSecretId,
+        '--identity', 'multi-bot']);
+    assert.match(rv.stdout, /revoked client secret/);
+    const r2 = await login(b.srv, ident.clientId, s2);
+    assertApiError(r2, 401, 'UnauthorizedError', r2.text);
 
     /* revoking an unknown secret id: exit 4 */
     const none = await b.owner.arca(['identities', 'client-secret', 'revoke',
         '00000000-0000-4000-8000-000000000000', '--identity', 'multi-bot']);
     assertErrorOutput(none, 4);
-
-    /* a user, even the organization admin, cannot make one: it lacks the private key */
-    const refused = await b.owner.arca(['identities', 'client-secret', 'create', '--identity',
-        'multi-bot']);
-    assertErrorOutput(refused, 3);
-    assert.match(refused.stderr, /identity's credentials/);
-    assert.equal(refused.stdout, '');
-    assert.equal(JSON.parse((await ok(b.owner, ['identities', 'client-secret', 'list',
-        '--identity', 'multi-bot', '--format', 'json'])).stdout).length, 2, 'nothing was made');
 });
 
 test('a client secret with --num-uses-limit 1 logs in once', T, async () => {
     const ident = await createIdentity(b, 'once-bot');
     seen['once-bot first secret'] = ident.clientSecret;
-    /* the identity logs in through ARCA_CLIENT_ID / ARCA_CLIENT_SECRET for this one command */
-    const c = await newCli(b.srv);
-    const r = await ok(c, ['identities', 'client-secret', 'create', '--identity', 'once-bot',
-        '--num-uses-limit', '1', '--ttl', '30d', '--format', 'json'],
-    { env: { ARCA_CLIENT_ID: ident.clientId, ARCA_CLIENT_SECRET: ident.clientSecret } });
+    const r = await ok(b.owner, ['identities', 'client-secret', 'create', '--identity', 'once-bot',
+        '--num-uses-limit', '1', '--ttl', '30d', '--format', 'json']);
     const once = JSON.parse(r.stdout);
     seen['once-bot limited secret'] = once.clientSecret;
     assert.equal(once.numUsesLimit, 1);

@@ -97,6 +97,7 @@ const EXPECTED = {
     'POST /api/arca/v1/projects/:projectId/service-tokens':                 '401d 401d 401d 401d 403d 200w 403d 200w 403d 404d',
     'GET /api/arca/v1/projects/:projectId/service-tokens':                  '401d 401d 401d 401d 403d 200  403d 200  403d 404d',
     'DELETE /api/arca/v1/projects/:projectId/service-tokens/:tokenId':      '401d 401d 401d 401d 403d 200w 403d 200w 403d 404d',
+    'GET /api/arca/v1/projects/:projectId/watch':                           '401d 401d 401d 401d 200w 200w 200w 200w 200w 404d',
     'GET /api/arca/v1/projects/:projectId/folders':                         '401d 401d 401d 401d 200  200  200  200  200  404d',
     'POST /api/arca/v1/projects/:projectId/folders':                        '401d 401d 401d 401d 403d 200w 403d 200w 403d 404d',
     'DELETE /api/arca/v1/projects/:projectId/folders/:folderIdOrName':      '401d 401d 401d 401d 403d 200w 403d 200w 403d 404d',
@@ -228,7 +229,8 @@ function request(route, n, p, sfx = '') {
     else if (/^(POST|PATCH|DELETE) \/api\/v[34]\/secrets/.test(route))
         body = { [wsField]: pid, ...where, ...(method === 'DELETE' ? {}
             : { secretValue: `${CANARY}-${n}` }) };
-    else if (/^GET \/projects\/:projectId\/secrets/.test(r) || r === 'DELETE /projects/:projectId/secrets/:key')
+    else if (/^GET \/projects\/:projectId\/secrets/.test(r) || r === 'DELETE /projects/:projectId/secrets/:key' ||
+        r === 'GET /projects/:projectId/watch') /* the change feed: no cursor, answered at once */
         url += `?${q}`;
     else if (r === 'POST /projects/:projectId/secrets/batch') /* a delete: no made-up ciphertext */
         body = { ...where, secrets: [{ key: `D${n}_${K(p)}${sfx}`, delete: true }] };

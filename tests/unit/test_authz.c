@@ -514,3 +514,464 @@ Test(authz, near_miss_names)
     cr_assert_not(authz_allows(p, AUTHZ_SECRETS, AUTHZ_READ, "prod", "/a/b"));
     authz_policy_free(p);
 }
+
+/* A service token's policy limited by its creator's current role. */
+Test(authz, limit_by_a_second_policy)
+{
+    const char *env = "dev", *glob = "/**";
+    struct authz_policy *t = NULL;
+    struct authz_policy *creator =
+        from_json("[{\"subject\":\"secrets\",\"actions\":[\"read\"],\"environments\":[\"dev\"],"
+                  "\"secretPath\":\"/app/**\"}]");
+    _cleanup_buf_ struct buf why = BUF_INIT;
+
+    cr_assert_eq(authz_policy_for_scopes(&env, &glob, 1, true, &t), 0);
+    cr_assert(authz_allows(t, AUTHZ_SECRETS, AUTHZ_READ, "dev", "/db"));
+    authz_policy_limit(t, creator);
+    cr_assert_not(authz_allows(t, AUTHZ_SECRETS, AUTHZ_READ, "dev", "/db"));
+    cr_assert(authz_allows(t, AUTHZ_SECRETS, AUTHZ_READ, "dev", "/app/x"));
+    cr_assert_not(authz_allows(t, AUTHZ_SECRETS, AUTHZ_CREATE, "dev", "/app/x"));
+    cr_assert_not(authz_allows(t, AUTHZ_SECRETS, AUTHZ_READ, "prod", "/app/x"));
+    /* a limited policy grants nothing */
+    cr_assert_eq(authz_policy_covers(t, t, &why, NULL), -EINVAL);
+    authz_policy_limit(t, builtin("admin")); /* replaces (and frees) the first */
+    cr_assert(authz_allows(t, AUTHZ_SECRETS, AUTHZ_CREATE, "dev", "/db"));
+    authz_policy_free(t);
+}
+
+/* ---- grants: authz_policy_covers ---- */
+
+/* covers(granter, granted): 0, or -EACCES with why matching the substring want
+ * (NULL: any) and approximate as expected. */
+static void expect_covers(const struct authz_policy *granter, const struct authz_policy *granted,
+                          int want_ret, const char *want_why, bool want_approx)
+{
+    _cleanup_buf_ struct buf why = BUF_INIT;
+    bool approx = true;
+    int r = authz_policy_covers(granter, granted, &why, &approx);
+
+    cr_assert_eq(r, want_ret, "covers: %d (want %d): %s", r, want_ret, buf_str(&why));
+    if (want_why)
+        cr_assert(strstr(buf_str(&why), want_why), "why '%s' lacks '%s'", buf_str(&why), want_why);
+    cr_assert_eq(approx, want_approx, "approximate %d: %s", approx, buf_str(&why));
+}
+
+static struct authz_policy *token(const char *env, const char *glob, bool write)
+{
+    struct authz_policy *p = NULL;
+
+    cr_assert_eq(authz_policy_for_scopes(&env, &glob, 1, write, &p), 0, "%s:%s", env, glob);
+    return p;
+}
+
+Test(authz, covers_builtin_roles)
+{
+    static const char *roles[] = {"admin", "member", "viewer", "no-access"};
+
+    /* each role covers exactly the roles at or below it */
+    for (size_t i = 0; i < 4; i++)
+        for (size_t j = 0; j < 4; j++) {
+            struct authz_policy *a = builtin(roles[i]), *b = builtin(roles[j]);
+
+            expect_covers(a, b, i <= j ? 0 : -EACCES, NULL, false);
+            authz_policy_free(a);
+            authz_policy_free(b);
+        }
+    struct authz_policy *member = builtin("member"), *admin = builtin("admin");
+    expect_covers(member, admin, -EACCES, "members:create", false);
+    authz_policy_free(member);
+    authz_policy_free(admin);
+}
+
+/* The finding of issue 11: allowed on dev:/ only, a token for dev:/ ** read
+ * every folder below. */
+Test(authz, covers_token_beyond_its_folder)
+{
+    struct authz_policy *root_only =
+        from_json("[{\"subject\":\"secrets\",\"actions\":[\"read\"],\"environments\":[\"dev\"],"
+                  "\"secretPath\":\"/\"}]");
+    struct authz_policy *t;
+
+    t = token("dev", "/", false);
+    expect_covers(root_only, t, 0, NULL, false);
+    authz_policy_free(t);
+    t = token("dev", "/**", false);
+    expect_covers(root_only, t, -EACCES, "secrets:read in dev:/<other>", false);
+    authz_policy_free(t);
+    t = token("dev", "/*", false);
+    expect_covers(root_only, t, -EACCES, "secrets:read in dev:/<other>", false);
+    authz_policy_free(t);
+    t = token("dev", "/", true); /* write was never held */
+    expect_covers(root_only, t, -EACCES, "secrets:create in dev:/", false);
+    authz_policy_free(t);
+    t = token("prod", "/", false);
+    expect_covers(root_only, t, -EACCES, "secrets:read in prod:/", false);
+    authz_policy_free(t);
+    authz_policy_free(root_only);
+}
+
+Test(authz, covers_deny_rules_and_near_misses)
+{
+    struct authz_policy *dev = from_json(
+        "[{\"subject\":\"secrets\",\"actions\":[\"*\"],\"environments\":[\"dev\",\"prod\"]},"
+        " {\"subject\":\"secrets\",\"actions\":[\"read\"],\"secretPath\":\"/secret/**\","
+        "  \"deny\":true}]");
+    struct {
+        const char *env, *glob;
+        bool write;
+        int ret;
+        const char *why;
+    } cases[] = {
+        {"dev", "/app/**", true, 0, NULL},
+        {"dev", "/secretive/**", false, 0, NULL}, /* near-miss folder */
+        {"dev", "/secrets", false, 0, NULL},
+        {"dev", "/**", false, -EACCES, "secrets:read in dev:/secret"},
+        {"dev", "/secret", false, -EACCES, "secrets:read in dev:/secret"},
+        {"dev", "/secret/*", false, -EACCES, "secrets:read in dev:/secret/<other>"},
+        {"dev", "/*", false, -EACCES, "secrets:read in dev:/secret"},
+        {"prod", "/app", false, 0, NULL},
+        {"production", "/app", false, -EACCES, "in production:/app"}, /* near-miss env */
+        {"pro", "/app", false, -EACCES, "in pro:/app"},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct authz_policy *t = token(cases[i].env, cases[i].glob, cases[i].write);
+
+        expect_covers(dev, t, cases[i].ret, cases[i].why, false);
+        authz_policy_free(t);
+    }
+    authz_policy_free(dev);
+}
+
+Test(authz, covers_children_and_trees)
+{
+    struct authz_policy *kids =
+        from_json("[{\"subject\":\"secrets\",\"actions\":[\"read\"],\"secretPath\":\"/a/*\"}]");
+    struct authz_policy *tree =
+        from_json("[{\"subject\":\"secrets\",\"actions\":[\"read\"],\"secretPath\":\"/a/**\"}]");
+    struct authz_policy *t;
+
+    t = token("dev", "/a/*", false);
+    expect_covers(kids, t, 0, NULL, false);
+    expect_covers(tree, t, 0, NULL, false);
+    authz_policy_free(t);
+    t = token("dev", "/a/b", false);
+    expect_covers(kids, t, 0, NULL, false);
+    authz_policy_free(t);
+    t = token("dev", "/a/**", false);
+    expect_covers(kids, t, -EACCES, "dev:/a", false); /* /a itself and /a/x/y */
+    expect_covers(tree, t, 0, NULL, false);
+    authz_policy_free(t);
+    t = token("dev", "/a/b/**", false);
+    expect_covers(kids, t, -EACCES, "dev:/a/b/<other>", false);
+    expect_covers(tree, t, 0, NULL, false);
+    authz_policy_free(t);
+    /* the folder and its children, but not deeper */
+    struct authz_policy *two =
+        from_json("[{\"subject\":\"secrets\",\"actions\":[\"read\"],\"secretPath\":\"/a\"},"
+                  " {\"subject\":\"secrets\",\"actions\":[\"read\"],\"secretPath\":\"/a/*\"}]");
+    t = token("dev", "/a/**", false);
+    expect_covers(two, t, -EACCES, "dev:/a/<other>/<other>", false);
+    authz_policy_free(t);
+    authz_policy_free(two);
+    t = token("dev", "/ab/**", false);
+    expect_covers(tree, t, -EACCES, "dev:/ab", false);
+    authz_policy_free(t);
+    authz_policy_free(kids);
+    authz_policy_free(tree);
+}
+
+/* Globs with a wildcard inside a name are rounded on the safe side. */
+Test(authz, covers_wildcards_inside_names)
+{
+    struct authz_policy *apps = from_json(
+        "[{\"subject\":\"secrets\",\"actions\":[\"read\"],\"secretPath\":\"/app-*/**\"}]");
+    struct authz_policy *admin = builtin("admin");
+    struct authz_policy *deny_mid =
+        from_json("[{\"subject\":\"secrets\",\"actions\":[\"read\"]},"
+                  " {\"subject\":\"secrets\",\"actions\":[\"read\"],\"secretPath\":\"/a/*/key?\","
+                  "  \"deny\":true}]");
+    struct authz_policy *t;
+
+    /* held, but not provably: refused, and said to be approximate */
+    t = token("dev", "/app-1/x", false);
+    expect_covers(apps, t, -EACCES, "dev:/app-1/x", true);
+    authz_policy_free(t);
+    /* an admin holds everything: any pattern */
+    t = token("dev", "/app-*/**", false);
+    expect_covers(admin, t, 0, NULL, false);
+    expect_covers(apps, t, -EACCES, NULL, true);
+    authz_policy_free(t);
+    /* a granter's deny with a wildcard counts as its whole starting folder */
+    t = token("dev", "/a/b/c", false);
+    expect_covers(deny_mid, t, -EACCES, "dev:/a/b/c", true);
+    authz_policy_free(t);
+    t = token("dev", "/b/**", false);
+    expect_covers(deny_mid, t, 0, NULL, false);
+    authz_policy_free(t);
+    /* a granted role's deny with a wildcard is ignored (it may match less) */
+    expect_covers(deny_mid, deny_mid, -EACCES, ":/a", true);
+    authz_policy_free(apps);
+    authz_policy_free(admin);
+    authz_policy_free(deny_mid);
+}
+
+Test(authz, covers_roles_with_denies_and_requests_without_scope)
+{
+    struct authz_policy *all_but_prod =
+        from_json("[{\"subject\":\"secrets\",\"actions\":[\"*\"]},"
+                  " {\"subject\":\"members\",\"actions\":[\"read\",\"edit\"]},"
+                  " {\"subject\":\"secrets\",\"actions\":[\"*\"],\"environments\":[\"prod\"],"
+                  "  \"deny\":true}]");
+    struct authz_policy *listed = from_json("[{\"subject\":\"secrets\",\"actions\":[\"*\"],"
+                                            "  \"environments\":[\"dev\",\"staging\",\"prod\"]}]");
+    struct authz_policy *viewer = builtin("viewer"), *member = builtin("member");
+
+    expect_covers(all_but_prod, all_but_prod, 0, NULL, false); /* its own denies count */
+    expect_covers(member, all_but_prod, -EACCES, "members:edit", false);
+    expect_covers(all_but_prod, viewer, -EACCES, "in prod:", false);
+    /* environments listed one by one are not "any environment" */
+    expect_covers(listed, member, -EACCES, "in <other>:", false);
+    expect_covers(member, listed, 0, NULL, false);
+    authz_policy_free(all_but_prod);
+    authz_policy_free(listed);
+    authz_policy_free(viewer);
+    authz_policy_free(member);
+}
+
+Test(authz, covers_refuses_what_it_cannot_compare)
+{
+    _cleanup_buf_ struct buf a = BUF_INIT, b = BUF_INIT, why = BUF_INIT;
+    struct authz_policy *pa, *pb;
+
+    /* 64 rules of 32 environments and a folder each, on both sides */
+    for (struct buf *x = &a; x; x = x == &a ? &b : NULL) {
+        buf_addch(x, '[');
+        for (int i = 0; i < AUTHZ_MAX_RULES; i++) {
+            buf_printf(x, "%s{\"subject\":\"secrets\",\"actions\":[\"read\"],\"environments\":[",
+                       i ? "," : "");
+            for (int e = 0; e < AUTHZ_MAX_ENVS; e++)
+                buf_printf(x, "%s\"%c%d-%d\"", e ? "," : "", x == &a ? 'a' : 'b', i, e);
+            buf_printf(x, "],\"secretPath\":\"/%c%d/**\"}", x == &a ? 'a' : 'b', i);
+        }
+        buf_addch(x, ']');
+    }
+    pa = from_json(buf_str(&a));
+    pb = from_json(buf_str(&b));
+    cr_assert_eq(authz_policy_covers(pa, pb, &why, NULL), -E2BIG);
+    cr_assert(strstr(buf_str(&why), "split"), "%s", buf_str(&why));
+    authz_policy_free(pa);
+    authz_policy_free(pb);
+}
+
+/* ---- the grant property test ----
+ *
+ * Random custom roles grant random roles, member roles and service tokens.
+ * authz_policy_covers must never say yes when, by brute force over a small
+ * universe of environments and folders (near-miss names included), the grant
+ * allows something the granter may not do.  When every glob has a form it
+ * compares exactly, its answer must also be the brute-force answer. */
+
+static unsigned long long rng_state;
+
+static unsigned rnd(unsigned n)
+{
+    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+    return (unsigned)((rng_state >> 33) % n);
+}
+
+static const char *const u_envs[] = {"dev", "prod", "production", "prod-eu", "staging", "qa"};
+static const char *const exact_globs[] = {"/",
+                                          "/**",
+                                          "/*",
+                                          "/app",
+                                          "/app/**",
+                                          "/app/*",
+                                          "/app/api",
+                                          "/app/api/**",
+                                          "/app/api/*",
+                                          "/secret",
+                                          "/secret/**",
+                                          "/secret/*",
+                                          "/a/**",
+                                          "/a",
+                                          "/a/*",
+                                          "/a/b",
+                                          "/a/b/*",
+                                          "/a/b/**",
+                                          "/application/**",
+                                          "/secretive"};
+static const char *const fuzzy_globs[] = {"/app*/**", "/a/*/c",  "/secret?",
+                                          "/**/api",  "/a/**/c", "/app-*"};
+
+/* Every folder of the universe, plus names no rule mentions. */
+static const char *const u_paths[] = {"/",
+                                      "/app",
+                                      "/app/api",
+                                      "/app/api/v1",
+                                      "/app/api/v1/x",
+                                      "/app-old",
+                                      "/application",
+                                      "/application/x",
+                                      "/application/x/y",
+                                      "/secretive/x",
+                                      "/secretive/x/y",
+                                      "/secret",
+                                      "/secret/db",
+                                      "/secret/db/x",
+                                      "/secretive",
+                                      "/a",
+                                      "/a/b",
+                                      "/a/b/c",
+                                      "/a/b/c/d",
+                                      "/a/x",
+                                      "/a/x/c",
+                                      "/zz",
+                                      "/zz/zz",
+                                      "/app/zz",
+                                      "/app/zz/zz",
+                                      "/app/api/zz",
+                                      NULL};
+static const char *const u_env_points[] = {"dev",     "prod", "production", "prod-eu",
+                                           "staging", "qa",   "zz",         NULL};
+
+/* Globs around one folder, drawn often so that rules overlap. */
+static const char *const hot_globs[] = {"/a", "/a/*", "/a/**", "/a/b", "/a/b/*", "/a/b/**"};
+
+static const char *random_glob(bool fuzzy)
+{
+    if (fuzzy && rnd(4) == 0)
+        return fuzzy_globs[rnd(sizeof(fuzzy_globs) / sizeof(fuzzy_globs[0]))];
+    if (rnd(2))
+        return hot_globs[rnd(sizeof(hot_globs) / sizeof(hot_globs[0]))];
+    return exact_globs[rnd(sizeof(exact_globs) / sizeof(exact_globs[0]))];
+}
+
+static void random_rule(struct buf *j, bool fuzzy, bool token_like)
+{
+    static const char *const subjects[] = {"secrets",    "folders",    "members",
+                                           "roles",      "identities", "service-tokens",
+                                           "audit-logs", "settings"};
+    static const char *const acts[] = {"read", "create", "edit", "delete", "describe"};
+    const char *subject = token_like || rnd(3) ? subjects[rnd(2)] : subjects[rnd(8)];
+    bool scoped = strcmp(subject, "secrets") == 0 || strcmp(subject, "folders") == 0;
+
+    buf_printf(j, "{\"subject\":\"%s\",\"actions\":[", subject);
+    if (rnd(4) == 0) {
+        buf_adds(j, "\"*\"");
+    } else {
+        unsigned mask = 1 + rnd(31);
+        bool first = true;
+
+        for (unsigned a = 0; a < 5; a++)
+            if (mask & (1u << a)) {
+                buf_printf(j, "%s\"%s\"", first ? "" : ",", acts[a]);
+                first = false;
+            }
+    }
+    buf_addch(j, ']');
+    if (scoped && rnd(3)) {
+        unsigned n = 1 + rnd(3);
+
+        buf_adds(j, ",\"environments\":[");
+        for (unsigned e = 0; e < n; e++)
+            buf_printf(j, "%s\"%s\"", e ? "," : "", u_envs[rnd(6)]);
+        buf_addch(j, ']');
+    }
+    if (scoped && rnd(3)) {
+        const char *g = random_glob(fuzzy);
+
+        buf_printf(j, ",\"secretPath\":\"%s\"", g);
+    }
+    if (!token_like && rnd(4) == 0)
+        buf_adds(j, ",\"deny\":true");
+    buf_addch(j, '}');
+}
+
+static struct authz_policy *random_role(bool fuzzy)
+{
+    _cleanup_buf_ struct buf j = BUF_INIT;
+    unsigned n = 1 + rnd(5);
+
+    if (rnd(8) == 0) { /* sometimes a built-in role */
+        static const char *const roles[] = {"admin", "member", "viewer", "no-access"};
+        return builtin(roles[rnd(4)]);
+    }
+    buf_addch(&j, '[');
+    for (unsigned i = 0; i < n; i++) {
+        if (i)
+            buf_addch(&j, ',');
+        random_rule(&j, fuzzy, false);
+    }
+    buf_addch(&j, ']');
+    return from_json(buf_str(&j));
+}
+
+static struct authz_policy *random_token(bool fuzzy)
+{
+    const char *envs[3], *globs[3];
+    unsigned n = 1 + rnd(3);
+    struct authz_policy *p = NULL;
+
+    for (unsigned i = 0; i < n; i++) {
+        envs[i] = u_envs[rnd(6)];
+        globs[i] = random_glob(fuzzy);
+    }
+    cr_assert_eq(authz_policy_for_scopes(envs, globs, n, rnd(2), &p), 0);
+    return p;
+}
+
+/* By brute force: does granted allow anything granter does not? */
+static bool brute_exceeds(const struct authz_policy *granter, const struct authz_policy *granted)
+{
+    for (unsigned s = 0; s < AUTHZ_N_SUBJECTS; s++)
+        for (size_t k = 0; k < sizeof(actions) / sizeof(actions[0]); k++)
+            for (size_t e = 0; e < sizeof(u_env_points) / sizeof(u_env_points[0]); e++)
+                for (size_t q = 0; q < sizeof(u_paths) / sizeof(u_paths[0]); q++)
+                    if (authz_allows(granted, s, actions[k], u_env_points[e], u_paths[q]) &&
+                        !authz_allows(granter, s, actions[k], u_env_points[e], u_paths[q]))
+                        return true;
+    return false;
+}
+
+static void grant_property(bool fuzzy, unsigned rounds)
+{
+    unsigned yes = 0, no = 0;
+
+    rng_state = fuzzy ? 0x5eed2 : 0x5eed1; /* deterministic */
+    for (unsigned i = 0; i < rounds; i++) {
+        _cleanup_buf_ struct buf why = BUF_INIT, json = BUF_INIT;
+        struct authz_policy *granter = random_role(fuzzy);
+        struct authz_policy *granted = rnd(3) == 0 ? random_token(fuzzy) : random_role(fuzzy);
+        bool approx = false, exceeds = brute_exceeds(granter, granted);
+        int r = authz_policy_covers(granter, granted, &why, &approx);
+
+        authz_policy_to_json(granted, &json);
+        cr_assert(r == 0 || r == -EACCES, "round %u: %d", i, r);
+        /* sound: never yes when the grant exceeds the granter */
+        cr_assert(!(r == 0 && exceeds), "round %u: covered, but exceeds: %s", i, buf_str(&json));
+        /* exact without wildcards inside names: never no when it does not */
+        if (!fuzzy)
+            cr_assert(!(r < 0 && !exceeds), "round %u: refused (%s) though within: %s", i,
+                      buf_str(&why), buf_str(&json));
+        cr_assert(fuzzy || !approx);
+        /* a grant within one's own role is always possible: the role itself */
+        cr_assert_eq(authz_policy_covers(granter, granter, NULL, NULL) == 0 || fuzzy, true,
+                     "round %u: a role does not cover itself", i);
+        r == 0 ? yes++ : no++;
+        authz_policy_free(granter);
+        authz_policy_free(granted);
+    }
+    /* the generator exercises both answers */
+    cr_assert(yes > rounds / 20 && no > rounds / 20, "yes %u no %u", yes, no);
+}
+
+Test(authz, grant_property_exact_globs)
+{
+    grant_property(false, 5000);
+}
+
+Test(authz, grant_property_any_globs)
+{
+    grant_property(true, 5000);
+}

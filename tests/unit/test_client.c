@@ -711,31 +711,32 @@ Test(client, identity_session_near_expiry)
     arca_free(u);
 }
 
-Test(client, client_secret_create_needs_the_identity)
+Test(client, client_secret_create_never_by_the_identity)
 {
     char url[64];
     uint8_t pk[SEAL_PK_BYTES], sk[SEAL_SK_BYTES];
     char *secret = NULL;
     snprintf(url, sizeof(url), "http://127.0.0.1:%d", unused_port());
 
-    /* a user, admin or not, lacks the identity's private key: refused before any request */
-    struct arca *u = fake_login(url, pk, sk);
-    cr_expect_eq(arca_client_secret_create(u, "ci-bot", NULL, NULL, &secret), -EACCES);
-    cr_expect(strstr(arca_errmsg(u), "identity's credentials"), "%s", arca_errmsg(u));
-    cr_expect_null(secret);
-    arca_free(u);
-
-    /* bad options are refused before any request */
+    /* an identity never makes its own: refused before any request */
     struct arca *a = fake_identity(url, 0, 0);
-    const struct arca_client_secret_options neg = {.num_uses_limit = -1};
-    const struct arca_client_secret_options ctl = {.description = "a\nb"};
-    cr_expect_eq(arca_client_secret_create(a, "ci-bot", &neg, NULL, &secret), -EINVAL);
-    cr_expect_eq(arca_client_secret_create(a, "ci-bot", &ctl, NULL, &secret), -EINVAL);
-    cr_expect_eq(arca_client_secret_revoke(a, "ci-bot", ""), -EINVAL);
-    /* its own name needs no lookup: straight to the POST (the server is down here) */
-    cr_expect_eq(arca_client_secret_create(a, "ci-bot", NULL, NULL, &secret), -ECONNREFUSED);
+    cr_expect_eq(arca_client_secret_create(a, "ci-bot", NULL, NULL, &secret), -EACCES);
+    cr_expect(strstr(arca_errmsg(a), "cannot make or revoke its own client secrets"), "%s",
+              arca_errmsg(a));
     cr_expect_null(secret);
     arca_free(a);
+
+    /* bad options are refused before any request */
+    struct arca *u = fake_login(url, pk, sk);
+    const struct arca_client_secret_options neg = {.num_uses_limit = -1};
+    const struct arca_client_secret_options ctl = {.description = "a\nb"};
+    cr_expect_eq(arca_client_secret_create(u, "ci-bot", &neg, NULL, &secret), -EINVAL);
+    cr_expect_eq(arca_client_secret_create(u, "ci-bot", &ctl, NULL, &secret), -EINVAL);
+    cr_expect_eq(arca_client_secret_revoke(u, "ci-bot", ""), -EINVAL);
+    /* a user looks the identity up first (the server is down here) */
+    cr_expect_eq(arca_client_secret_create(u, "ci-bot", NULL, NULL, &secret), -ECONNREFUSED);
+    cr_expect_null(secret);
+    arca_free(u);
 }
 
 Test(client, service_token_session_not_saved)

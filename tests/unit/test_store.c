@@ -1240,6 +1240,76 @@ Test(store, members_add_list_set_role_remove)
     cr_assert_null(list);
 }
 
+struct demote_worker {
+    pthread_t thread;
+    const char *who;
+    bool remove;
+    int ret;
+};
+
+static void *demote_main(void *arg)
+{
+    struct demote_worker *w = arg;
+
+    w->ret = w->remove ? st->ops->member_remove(st, PROJ_ID, w->who)
+                       : st->ops->member_set_role(st, PROJ_ID, w->who, "member");
+    return NULL;
+}
+
+/* The last admin stays, also when two admins demote (or remove) each other at
+ * once: exactly one of them succeeds. */
+Test(store, last_admin_stays, .timeout = 60)
+{
+    setup_project(); /* USER_ID is its admin */
+    add_user(USER2_ID, INVITE_ID, "Zed@example.com", 0x31);
+    cr_assert_eq(st->ops->member_set_role(st, PROJ_ID, USER_ID, "viewer"), -EBUSY);
+    cr_assert_eq(st->ops->member_remove(st, PROJ_ID, USER_ID), -EBUSY);
+    cr_assert_eq(st->ops->member_set_role(st, PROJ_ID, USER_ID, "admin"), 0, "stays admin");
+    cr_assert_eq(add_member("user", USER2_ID, "admin"), 0);
+
+    for (int round = 0; round < 20; round++) {
+        struct demote_worker w[2] = {{.who = USER_ID, .remove = round % 2},
+                                     {.who = USER2_ID, .remove = round % 3 == 0}};
+        struct store_member *list = NULL;
+        size_t n = 0, admins = 0;
+
+        for (int i = 0; i < 2; i++)
+            cr_assert_eq(pthread_create(&w[i].thread, NULL, demote_main, &w[i]), 0);
+        for (int i = 0; i < 2; i++)
+            pthread_join(w[i].thread, NULL);
+        cr_assert((w[0].ret == 0 && w[1].ret == -EBUSY) || (w[0].ret == -EBUSY && w[1].ret == 0),
+                  "round %d: %d %d", round, w[0].ret, w[1].ret);
+        cr_assert_eq(st->ops->member_list(st, PROJ_ID, &list, &n), 0);
+        for (size_t i = 0; i < n; i++)
+            admins += strcmp(list[i].role, "admin") == 0;
+        store_members_free(list, n);
+        cr_assert_eq(admins, 1, "round %d", round);
+        /* back to two admins */
+        for (int i = 0; i < 2; i++)
+            if (w[i].ret == 0 && w[i].remove)
+                cr_assert_eq(add_member("user", w[i].who, "admin"), 0);
+            else if (w[i].ret == 0)
+                cr_assert_eq(st->ops->member_set_role(st, PROJ_ID, w[i].who, "admin"), 0);
+    }
+}
+
+/* Deleting an identity that is a project's only admin would leave it without one. */
+Test(store, identity_delete_keeps_the_last_admin)
+{
+    struct store_member m = {0};
+
+    setup_project(); /* USER_ID is its admin */
+    cr_assert_eq(create_identity(IDENT_ID, CLIENT_ID, "admin-bot", NULL), 0);
+    cr_assert_eq(add_member("identity", IDENT_ID, "admin"), 0);
+    cr_assert_eq(st->ops->member_set_role(st, PROJ_ID, USER_ID, "member"), 0);
+    cr_assert_eq(st->ops->identity_delete(st, IDENT_ID), -EBUSY);
+    cr_assert_eq(st->ops->member_get(st, PROJ_ID, IDENT_ID, &m), 0, "nothing deleted");
+    store_member_release(&m);
+    cr_assert_eq(st->ops->member_set_role(st, PROJ_ID, USER_ID, "admin"), 0);
+    cr_assert_eq(st->ops->identity_delete(st, IDENT_ID), 0);
+    cr_assert_eq(st->ops->member_get(st, PROJ_ID, IDENT_ID, &m), -ENOENT);
+}
+
 static int create_role(const char *id, const char *slug, const char *name)
 {
     struct store_role r = {.slug = (char *)slug,
@@ -1443,6 +1513,69 @@ Test(store, client_secret_use_limits)
     cr_assert_eq(sl[1].expires_at, 500);
     cr_assert(sl[2].revoked);
     store_client_secrets_free(sl, n);
+}
+
+/* A new key pair for an identity: its key, its memberships' wrapped keys and
+ * its client secrets change together, or nothing does. */
+Test(store, identity_rekey_all_or_nothing)
+{
+    static uint8_t pk2[32] = "another-public-key-another-pub!";
+    static uint8_t wrapped2[40] = "rewrapped-project-key-rewrapped-project";
+    struct store_client_secret first = make_client_secret(CS_ID, IDENT_ID, 0, 0), *sl = NULL;
+    struct store_client_secret next = make_client_secret(CS2_ID, IDENT_ID, 0, 0);
+    struct store_access_token t = make_token(0x73, IDENT_ID, CS_ID, 1000, 5000, 0), got = {0};
+    struct store_rekey_membership ok = {PROJ_ID, wrapped2, sizeof(wrapped2)};
+    struct store_rekey_membership twice[] = {ok, ok};
+    struct store_rekey_membership elsewhere = {PROJ2_ID, wrapped2, sizeof(wrapped2)};
+    struct store_identity x = {0};
+    struct store_member m = {0};
+    size_t n = 0;
+
+    setup_project();
+    cr_assert_eq(create_identity(IDENT_ID, CLIENT_ID, "deploy-bot", &first), 0);
+    cr_assert_eq(st->ops->access_token_create(st, &t), 0);
+    cr_assert_eq(add_member("identity", IDENT_ID, "member"), 0);
+    next.created_at = 6;
+
+    /* not exactly its memberships: refused, nothing written */
+    cr_assert_eq(st->ops->identity_rekey(st, IDENT_ID, pk2, sizeof(pk2), NULL, 0, &next), -EINVAL);
+    cr_assert_eq(st->ops->identity_rekey(st, IDENT_ID, pk2, sizeof(pk2), twice, 2, &next), -EINVAL);
+    cr_assert_eq(st->ops->identity_rekey(st, IDENT_ID, pk2, sizeof(pk2), &elsewhere, 1, &next),
+                 -EINVAL);
+    cr_assert_eq(st->ops->identity_rekey(st, IDENT2_ID, pk2, sizeof(pk2), &ok, 1, &next), -EINVAL,
+                 "a client secret of another identity");
+    cr_assert_eq(st->ops->identity_get(st, IDENT_ID, &x), 0);
+    cr_assert_arr_eq(x.public_key.ptr, pubkey, sizeof(pubkey));
+    store_identity_release(&x);
+    cr_assert_eq(st->ops->client_secret_list(st, IDENT_ID, &sl, &n), 0);
+    cr_assert_eq(n, 1);
+    cr_assert_not(sl[0].revoked);
+    store_client_secrets_free(sl, n);
+
+    cr_assert_eq(st->ops->identity_rekey(st, IDENT_ID, pk2, sizeof(pk2), &ok, 1, &next), 0);
+    cr_assert_eq(st->ops->identity_get(st, IDENT_ID, &x), 0);
+    cr_assert_arr_eq(x.public_key.ptr, pk2, sizeof(pk2));
+    store_identity_release(&x);
+    cr_assert_eq(st->ops->member_get(st, PROJ_ID, IDENT_ID, &m), 0);
+    cr_assert_eq(m.wrapped_key.len, sizeof(wrapped2));
+    cr_assert_arr_eq(m.wrapped_key.ptr, wrapped2, sizeof(wrapped2));
+    store_member_release(&m);
+    cr_assert_eq(st->ops->member_get(st, PROJ_ID, USER_ID, &m), 0);
+    cr_assert_arr_eq(m.wrapped_key.ptr, wrapped, sizeof(wrapped), "other members untouched");
+    store_member_release(&m);
+    cr_assert_eq(st->ops->client_secret_list(st, IDENT_ID, &sl, &n), 0);
+    cr_assert_eq(n, 2);
+    cr_assert(sl[0].revoked, "the old secret seals the old private key");
+    cr_assert_not(sl[1].revoked);
+    cr_assert_str_eq(sl[1].id, CS2_ID);
+    store_client_secrets_free(sl, n);
+    cr_assert_eq(st->ops->access_token_get(st, t.token_hash, &got), 0);
+    cr_assert(got.revoked, "its tokens go with it");
+
+    struct store_client_secret lost =
+        make_client_secret(USER3_ID, "00000000-0000-4000-8000-000000000000", 0, 0);
+    cr_assert_eq(st->ops->identity_rekey(st, lost.identity_id, pk2, sizeof(pk2), NULL, 0, &lost),
+                 -ENOENT, "unknown identity");
 }
 
 struct use_worker {

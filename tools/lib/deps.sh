@@ -14,9 +14,11 @@
 # postgresql-15 (the server; its client brings psql): the PostgreSQL test stages
 # and tests/e2e/postgres.test.mjs start throwaway clusters with it.
 # systemd (for systemd-analyze): tests/e2e/systemd.test.mjs checks the unit.
+# prometheus (for its promtool): tests/e2e/metrics.test.mjs checks GET /metrics with
+# `promtool check metrics`.  jq: the GitHub action's script (tests/e2e/github_action.test.mjs).
 ARCA_DEB_PACKAGES=(meson ninja-build pkg-config gcc libsodium-dev libmicrohttpd-dev
-    libjansson-dev libsqlite3-dev libpq-dev libcurl4-openssl-dev libpcre2-dev libcriterion-dev
-    nodejs sqlite3 openssl postgresql-15 systemd)
+    libjansson-dev libyaml-dev libsqlite3-dev libpq-dev libcurl4-openssl-dev libpcre2-dev
+    libcriterion-dev nodejs sqlite3 openssl postgresql-15 systemd prometheus jq)
 
 # clang and its runtime libraries (libFuzzer, ASan, UBSan): tools/fuzz, the
 # `fuzz` stage of tools/test.
