@@ -80,18 +80,6 @@ static struct pg_store *pg(struct store *s)
     return (struct pg_store *)s;
 }
 
-static void pg_set_err(struct pg_store *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void pg_set_err(struct pg_store *s, const char *fmt, ...)
-{
-    char msg[SQL_ERR_MAX];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    sql_set_err(&s->base, "%s", msg);
-}
 static int pg_errno(const char *state)
 {
     if (streq(state, "23505"))
@@ -121,8 +109,8 @@ static int pg_fail(struct pg_conn *c, PGresult *res, const char *what)
         c->retry = streq(state, "40001") || streq(state, "40P01");
     if (!msg || startswith(state, "22"))
         msg = broken ? PQerrorMessage(c->db) : "failed";
-    pg_set_err(c->owner, "postgres: %s: %s%s%s%s", what, msg, *state ? " (SQLSTATE " : "", state,
-               *state ? ")" : "");
+    sql_set_err(&c->owner->base, "postgres: %s: %s%s%s%s", what, msg, *state ? " (SQLSTATE " : "",
+                state, *state ? ")" : "");
     r = broken ? -EIO : pg_errno(state);
     PQclear(res);
     return r;
@@ -257,8 +245,8 @@ static int pg_exec(struct sql_conn *sc, const struct sql_stmt *st, const struct 
         c->fmts[st->slot] = fmt;
     } else if (!streq(c->fmts[st->slot], p->fmt)) {
         /* Prepared with other parameter types: a bug in store_sql.c. */
-        pg_set_err(c->owner, "postgres: %s: bound as '%s', prepared as '%s'", st->name, p->fmt,
-                   c->fmts[st->slot]);
+        sql_set_err(&c->owner->base, "postgres: %s: bound as '%s', prepared as '%s'", st->name,
+                    p->fmt, c->fmts[st->slot]);
         return -EINVAL;
     }
     r = pg_result(c, PQexecPrepared(c->db, name, p->n, a.values, a.lengths, a.formats, 1), st->name,
@@ -316,15 +304,15 @@ static int pg_conn_open(struct sql_store *store, struct sql_conn **ret)
     c->base.store = &s->base;
     c->db = PQconnectdbParams(keys, values, 1);
     if (!c->db || PQstatus(c->db) != CONNECTION_OK) {
-        pg_set_err(s, "postgres: cannot connect: %s",
-                   c->db ? PQerrorMessage(c->db) : "out of memory");
+        sql_set_err(&s->base, "postgres: cannot connect: %s",
+                    c->db ? PQerrorMessage(c->db) : "out of memory");
         pg_conn_close(c);
         return -EIO;
     }
     PQsetNoticeProcessor(c->db, pg_notice_ignore, NULL);
     if (PQserverVersion(c->db) < 110000) {
-        pg_set_err(s, "postgres: server version %d is too old (arca needs 11 or newer)",
-                   PQserverVersion(c->db));
+        sql_set_err(&s->base, "postgres: server version %d is too old (arca needs 11 or newer)",
+                    PQserverVersion(c->db));
         pg_conn_close(c);
         return -EIO;
     }
@@ -374,7 +362,7 @@ static int pg_commit(struct pg_conn *c)
     if (r < 0)
         return r;
     if (!streq(PQcmdStatus(res), "COMMIT")) { /* the transaction had failed */
-        pg_set_err(c->owner, "postgres: commit: rolled back");
+        sql_set_err(&c->owner->base, "postgres: commit: rolled back");
         return -EIO;
     }
     return 0;
@@ -538,8 +526,8 @@ static int pg_restore_body(struct sql_conn *sc, void *arg)
             (r = pg_result(c, PQexec(c->db, buf_str(&sql)), store_tables[i].name, &res)) < 0)
             return r;
         if (PQntuples(res) > 0) {
-            pg_set_err(c->owner, "the store is not empty (table '%s' has rows)",
-                       store_tables[i].name);
+            sql_set_err(&c->owner->base, "the store is not empty (table '%s' has rows)",
+                        store_tables[i].name);
             return -ENOTEMPTY;
         }
     }
@@ -638,10 +626,10 @@ static int pg_migrate_one(struct pg_conn *c, bool *ret_done)
             m = &all[i];
     }
     if (current > known || recorded > found) {
-        pg_set_err(c->owner,
-                   "database has schema version %lld, which this arca does not know (its "
-                   "newest is %lld): upgrade arca",
-                   (long long)current, (long long)known);
+        sql_set_err(&c->owner->base,
+                    "database has schema version %lld, which this arca does not know (its "
+                    "newest is %lld): upgrade arca",
+                    (long long)current, (long long)known);
         return -EIO;
     }
     if (m && ((r = pg_simple(c, m->sql, m->name)) < 0 ||

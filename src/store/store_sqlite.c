@@ -41,7 +41,6 @@
 #include <limits.h>
 #include <pthread.h>
 #include <sqlite3.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,19 +128,6 @@ static struct sq_store *sq(struct store *s)
     return (struct sq_store *)s;
 }
 
-static void sq_set_err(struct sq_store *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void sq_set_err(struct sq_store *s, const char *fmt, ...)
-{
-    char msg[SQL_ERR_MAX];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    sql_set_err(&s->base, "%s", msg);
-}
-
 static int sq_errno(int rc)
 {
     switch (rc) {
@@ -165,8 +151,8 @@ static int sq_errno(int rc)
 /* SQLite's messages name tables, columns and constraints, never bound values. */
 static int sq_fail(struct sq_conn *c, int rc, const char *what)
 {
-    sq_set_err(c->owner, "sqlite: %s: %s", what,
-               c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+    sql_set_err(&c->owner->base, "sqlite: %s: %s", what,
+                c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
     return sq_errno(rc);
 }
 
@@ -183,7 +169,8 @@ static int sq_step(struct sq_conn *c, sqlite3_stmt *st)
 
 static int sq_corrupt(struct sq_conn *c, sqlite3_stmt *st, int col)
 {
-    sq_set_err(c->owner, "sqlite: unexpected value in column '%s'", sqlite3_column_name(st, col));
+    sql_set_err(&c->owner->base, "sqlite: unexpected value in column '%s'",
+                sqlite3_column_name(st, col));
     return -EIO;
 }
 
@@ -409,7 +396,7 @@ static int sq_conn_exec(struct sq_conn *c, const char *sql, const char *what)
     char *msg = NULL;
     int rc = sqlite3_exec(c->db, sql, NULL, NULL, &msg);
     if (rc != SQLITE_OK) {
-        sq_set_err(c->owner, "sqlite: %s: %s", what, msg ? msg : sqlite3_errstr(rc));
+        sql_set_err(&c->owner->base, "sqlite: %s: %s", what, msg ? msg : sqlite3_errstr(rc));
         sqlite3_free(msg);
         return sq_errno(rc);
     }
@@ -431,8 +418,8 @@ static int sq_conn_open(struct sq_store *s, bool writer, struct sq_conn **ret)
 
     rc = sqlite3_open_v2(s->db_path, &c->db, flags, NULL);
     if (rc != SQLITE_OK) {
-        sq_set_err(s, "cannot open '%s': %s", s->db_path,
-                   c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+        sql_set_err(&s->base, "cannot open '%s': %s", s->db_path,
+                    c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
         sq_conn_close(c);
         return rc == SQLITE_NOMEM ? -ENOMEM : -EIO;
     }
@@ -456,7 +443,7 @@ static int sq_conn_open(struct sq_store *s, bool writer, struct sq_conn **ret)
         bool wal = mode && strcmp(mode, "wal") == 0;
         sqlite3_finalize(st);
         if (!wal) {
-            sq_set_err(s, "cannot switch '%s' to WAL mode", s->db_path);
+            sql_set_err(&s->base, "cannot switch '%s' to WAL mode", s->db_path);
             sq_conn_close(c);
             return -EIO;
         }
@@ -656,7 +643,8 @@ static int sq_restore(struct store *s, store_restore_fn next, void *ctx)
             (r = sq_step(c, any)) < 0)
             return r;
         if (r > 0) {
-            sq_set_err(sq(s), "the store is not empty (table '%s' has rows)", store_tables[i].name);
+            sql_set_err(&sq(s)->base, "the store is not empty (table '%s' has rows)",
+                        store_tables[i].name);
             return -ENOTEMPTY;
         }
     }
@@ -809,10 +797,10 @@ static int sq_migrate(struct sq_store *s, struct sq_conn *c)
     if (r < 0)
         goto out;
     if (current > known || recorded > found) {
-        sq_set_err(s,
-                   "database '%s' has schema version %lld, which this arca does not know (its "
-                   "newest is %lld): upgrade arca",
-                   s->db_path, (long long)current, (long long)known);
+        sql_set_err(&s->base,
+                    "database '%s' has schema version %lld, which this arca does not know (its "
+                    "newest is %lld): upgrade arca",
+                    s->db_path, (long long)current, (long long)known);
         r = -EIO;
         goto out;
     }
