@@ -517,7 +517,7 @@ static int pg_restore_body(struct sql_conn *sc, void *arg)
     int r;
 
     /* The bootstrap lock: no first user can appear while this checks and fills. */
-    if ((r = sql_run_common(&c->base, SQL_ST_LOCK, "i", SQL_LOCK_BOOTSTRAP)) < 0)
+    if ((r = sql_run(&c->base, SQL_ST_LOCK, "i", SQL_LOCK_BOOTSTRAP)) < 0)
         return r;
     for (size_t i = 0; i < store_n_tables; i++) {
         _cleanup_res_ PGresult *res = NULL;
@@ -564,7 +564,7 @@ static int pg_epoch_body(struct sql_conn *sc, void *arg)
 {
     struct pg_conn *c = (struct pg_conn *)sc;
     int64_t v = 0;
-    int r = sql_int_common(&c->base, &v, SQL_ST_EPOCH, "");
+    int r = sql_int(&c->base, &v, SQL_ST_EPOCH, "");
 
     *(uint64_t *)arg = (uint64_t)v;
     return r < 0 ? r : 0;
@@ -615,12 +615,11 @@ static int pg_migrate_one(struct pg_conn *c, bool *ret_done)
     int r;
 
     if ((r = pg_simple(c, "BEGIN", "begin migration")) < 0 ||
-        (r = sql_int_common(&c->base, &current, SQL_ST_SCHEMA_VERSION, "")) < 0 ||
-        (r = sql_int_common(&c->base, &recorded, SQL_ST_MIGRATION_COUNT, "")) < 0)
+        (r = sql_int(&c->base, &current, SQL_ST_SCHEMA_VERSION, "")) < 0 ||
+        (r = sql_int(&c->base, &recorded, SQL_ST_MIGRATION_COUNT, "")) < 0)
         return r;
     for (size_t i = 0; i < n; i++, found += done) {
-        if ((r = sql_int_common(&c->base, &done, SQL_ST_MIGRATION_DONE, "i",
-                                (int64_t)all[i].version)) < 0)
+        if ((r = sql_int(&c->base, &done, SQL_ST_MIGRATION_DONE, "i", (int64_t)all[i].version)) < 0)
             return r;
         if (!done && !m)
             m = &all[i];
@@ -633,8 +632,8 @@ static int pg_migrate_one(struct pg_conn *c, bool *ret_done)
         return -EIO;
     }
     if (m && ((r = pg_simple(c, m->sql, m->name)) < 0 ||
-              (r = sql_run_common(&c->base, SQL_ST_MIGRATION_RECORD, "iti", (int64_t)m->version,
-                                  m->name, now_ms())) < 0))
+              (r = sql_run(&c->base, SQL_ST_MIGRATION_RECORD, "iti", (int64_t)m->version, m->name,
+                           now_ms())) < 0))
         return r;
     if ((r = pg_commit(c)) < 0)
         return r;

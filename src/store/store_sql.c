@@ -811,20 +811,24 @@ static bool sql_quiet(enum sql_stmt_id id)
            startswith(sql_stmts[id].sql, "SELECT ");
 }
 
-static int sql_execp(struct sql_conn *c, enum sql_stmt_id id, const struct sql_params *p,
-                     sql_row_fn row, void *ctx)
+static int sql_execp(struct sql_conn *c, unsigned id, const struct sql_params *p, sql_row_fn row,
+                     void *ctx)
 {
     const struct sql_driver *drv = c->store->drv;
-    const char *own = drv->dialect == SQL_PG ? sql_stmts[id].pg : sql_stmts[id].sqlite;
-    struct sql_stmt st = {id, sql_stmts[id].name, own ? own : sql_stmts[id].sql};
+    const char *own;
+    struct sql_stmt st;
 
+    if (id >= ST__MAX)
+        return -EINVAL;
+    own = drv->dialect == SQL_PG ? sql_stmts[id].pg : sql_stmts[id].sqlite;
+    st = (struct sql_stmt){id, sql_stmts[id].name, own ? own : sql_stmts[id].sql};
     if (!sql_quiet(id))
         c->dirty = true;
     return drv->exec(c, &st, p, row, ctx);
 }
 
 /* Runs a statement; returns the number of rows it changed (or returned). */
-static int sql_run(struct sql_conn *c, enum sql_stmt_id id, const char *fmt, ...)
+int sql_run(struct sql_conn *c, unsigned id, const char *fmt, ...)
 {
     struct sql_params p;
     va_list ap;
@@ -847,7 +851,7 @@ static int sql_first_int(struct sql_conn *c, void *ctx, const struct store_value
 
 /* Runs a query of at most one row; *ret (if not NULL) gets its first column,
  * 0 without a row.  1 if there was a row, 0 if not, or a negative errno. */
-static int sql_int(struct sql_conn *c, int64_t *ret, enum sql_stmt_id id, const char *fmt, ...)
+int sql_int(struct sql_conn *c, int64_t *ret, unsigned id, const char *fmt, ...)
 {
     struct sql_params p;
     va_list ap;
@@ -860,34 +864,6 @@ static int sql_int(struct sql_conn *c, int64_t *ret, enum sql_stmt_id id, const 
     va_end(ap);
     if (r >= 0)
         r = sql_execp(c, id, &p, sql_first_int, ret);
-    return r < 0 ? r : r > 0;
-}
-
-int sql_run_common(struct sql_conn *c, enum sql_common_stmt id, const char *fmt, ...)
-{
-    struct sql_params p;
-    va_list ap;
-    int r;
-
-    va_start(ap, fmt);
-    r = sql_bindv(&p, fmt, ap);
-    va_end(ap);
-    return r < 0 ? r : sql_execp(c, (enum sql_stmt_id)id, &p, NULL, NULL);
-}
-
-int sql_int_common(struct sql_conn *c, int64_t *ret, enum sql_common_stmt id, const char *fmt, ...)
-{
-    struct sql_params p;
-    va_list ap;
-    int r;
-
-    if (ret)
-        *ret = 0;
-    va_start(ap, fmt);
-    r = sql_bindv(&p, fmt, ap);
-    va_end(ap);
-    if (r >= 0)
-        r = sql_execp(c, (enum sql_stmt_id)id, &p, sql_first_int, ret);
     return r < 0 ? r : r > 0;
 }
 

@@ -142,8 +142,10 @@ enum sql_common_stmt {
     SQL_ST_MIGRATION_DONE,
     SQL_ST_MIGRATION_RECORD,
 };
-/* Runs one of them (bound from fmt as above); the rows it changed. */
-int sql_run_common(struct sql_conn *c, enum sql_common_stmt id, const char *fmt, ...);
+/* Runs statement id of store_sql.c's table (the drivers name theirs by enum
+ * sql_common_stmt), bound from fmt as above: the rows it changed (or
+ * returned). */
+int sql_run(struct sql_conn *c, unsigned id, const char *fmt, ...);
 /* A query of at most one row: *ret its first column (0 without a row); 1 if
  * there was a row, 0 if not, or a negative errno. */
-int sql_int_common(struct sql_conn *c, int64_t *ret, enum sql_common_stmt id, const char *fmt, ...);
+int sql_int(struct sql_conn *c, int64_t *ret, unsigned id, const char *fmt, ...);
