@@ -79,6 +79,12 @@ int arca_bootstrap(struct arca *a, const char *email, const char *password, size
                    const char *organization);
 
 /* Logs in with e-mail and password.  -EACCES on wrong credentials. */
+/* Changes the logged-in user's password: proves the current one, checks the
+ * new one against the server's policy, and sends the same private key sealed
+ * under the new password's key-encryption key (Argon2id, new salt).  Memberships
+ * and project keys do not change.  -EACCES the current password is wrong. */
+int arca_password_change(struct arca *a, const char *current, size_t current_len,
+                         const char *password, size_t password_len);
 int arca_login_password(struct arca *a, const char *email, const char *password,
                         size_t password_len);
 
@@ -153,6 +159,8 @@ const char *arca_session_name(const struct arca *a);
 const char *arca_session_id(const struct arca *a);
 /* A service token's project id, NULL for other sessions.  BORROWED. */
 const char *arca_session_project_id(const struct arca *a);
+/* A service token's environment when all its scopes are in one, else NULL. */
+const char *arca_session_environment(const struct arca *a);
 /* An identity session's token expiry and max expiry (ms since the epoch; 0
  * when unknown or for other sessions).  Either pointer may be NULL. */
 void arca_session_expiry(const struct arca *a, int64_t *ret_expires_at, int64_t *ret_max);
@@ -226,6 +234,12 @@ int arca_project_get(struct arca *a, const char *project_id, struct arca_project
  * routes) or off (the server's copy is deleted).  Needs a project admin. */
 int arca_project_set_server_access(struct arca *a, const char *project_id, int on);
 int arca_projects_list(struct arca *a, struct arca_project **ret, size_t *ret_n);
+/* Deletes a project and everything in it: environments, secrets and their
+ * history, members, roles, service tokens (project admins).  The audit log
+ * keeps its records.  Nothing brings it back. */
+int arca_project_delete(struct arca *a, const char *project_id);
+/* Changes a project's name (settings:edit); its slug and id stay. */
+int arca_project_rename(struct arca *a, const char *project_id, const char *name);
 void arca_project_free(struct arca_project *p);
 void arca_projects_free(struct arca_project *p, size_t n);
 
@@ -266,6 +280,8 @@ struct arca_invite {
     char *email;
     char *org_role;   /* "admin" or "member" */
     char *expires_at; /* ISO-8601 */
+    char *created_at; /* ISO-8601; lists only, else NULL */
+    char *status;     /* "pending", "accepted" or "expired"; lists only, else NULL */
 };
 
 /* Invites email into an organization (organization_id NULL: the caller's
@@ -276,6 +292,23 @@ struct arca_invite {
 int arca_invite_create(struct arca *a, const char *email, const char *org_role,
                        const char *organization_id, struct arca_invite **ret, char **ret_token);
 void arca_invite_free(struct arca_invite *i);
+/* The invites of the caller's organization (organization admins), oldest
+ * first; never a token.  *ret OWNED: arca_invites_free. */
+int arca_invites_list(struct arca *a, struct arca_invite **ret, size_t *ret_n);
+void arca_invites_free(struct arca_invite *v, size_t n);
+struct arca_org_user {
+    char *id;
+    char *email;
+    char *org_role;   /* "admin" or "member" */
+    char *created_at; /* ISO-8601: when they joined */
+};
+/* The people of the caller's organization (organization admins), oldest
+ * first.  *ret OWNED: arca_org_users_free. */
+int arca_org_users_list(struct arca *a, struct arca_org_user **ret, size_t *ret_n);
+void arca_org_users_free(struct arca_org_user *v, size_t n);
+
+/* Revokes a pending invite: its token no longer signs up.  -ENOENT: none. */
+int arca_invite_revoke(struct arca *a, const char *invite_id);
 
 /* --- project members ----------------------------------------------------- */
 
@@ -442,6 +475,7 @@ struct arca_service_token {
     int write;        /* 1: read-write, 0: read */
     char *expires_at; /* ISO-8601, NULL: never */
     char *created_at; /* ISO-8601, "" if unknown */
+    int revoked;      /* 1: revoked (lists keep revoked tokens) */
 };
 
 /* Creates a service token for n scopes of a project, read-only or read-write
@@ -594,6 +628,16 @@ void arca_secret_list_free(struct arca_secret_list *l);
  * referenced folder; -E2BIG an expansion over 256 KiB or 256 references.  The message names the
  * secret and the reference, never a value. */
 int arca_secrets_expand(struct arca *a, const struct arca_scope *scope, struct arca_secret_list *l);
+/* arca_secrets_expand, where one secret's failing reference affects only that
+ * secret: a reference that does not resolve (missing secret or environment, a
+ * cycle, too deep, malformed, too large) leaves its value as written, one into
+ * a folder the caller may not read leaves the secret out of l; each gives a
+ * line in *ret_warnings (naming the secret and the reference, never a value;
+ * OWNED, arca_strings_free).  Fails only for what is not about one secret
+ * (network, server, memory).  In both, "\${" stands for a literal "${". */
+int arca_secrets_expand_lenient(struct arca *a, const struct arca_scope *scope,
+                                struct arca_secret_list *l, char ***ret_warnings, size_t *ret_n);
+void arca_strings_free(char **v, size_t n);
 
 /* --- folders and imports -------------------------------------------------- */
 
@@ -663,6 +707,14 @@ int arca_secrets_set(struct arca *a, const struct arca_scope *scope,
 int arca_secrets_delete(struct arca *a, const struct arca_scope *scope, const char *const *keys,
                         size_t n);
 
+/* Renames secret from to to in the scope's folder, in one transaction: to is
+ * created with from's value and comment (sealed again to its name), from gets
+ * a deleted version (and so loses its personal overrides).  -ENOENT no from,
+ * -EEXIST to exists, -EINVAL a bad name or a personal scope.  *ret_version
+ * (optional): to's version. */
+int arca_secret_rename(struct arca *a, const struct arca_scope *scope, const char *from,
+                       const char *to, int64_t *ret_version);
+
 /* Frees memory that holds a secret (wiping it).  Accepts NULL. */
 void arca_secret_string_free(char *s);
 
@@ -701,6 +753,10 @@ struct arca_rollback {
  * what changed; ret may be NULL. */
 int arca_secrets_rollback(struct arca *a, const struct arca_scope *scope, const char *to,
                           struct arca_rollback **ret, size_t *ret_n);
+/* What arca_secrets_rollback would do, changing nothing: each item's version
+ * is the one now current, its action what the rollback would write. */
+int arca_secrets_rollback_plan(struct arca *a, const struct arca_scope *scope, const char *to,
+                               struct arca_rollback **ret, size_t *ret_n);
 void arca_rollbacks_free(struct arca_rollback *v, size_t n);
 
 /* --- audit log ----------------------------------------------------------- */
@@ -715,6 +771,7 @@ struct arca_audit_query {
     const char *until;      /* ISO-8601, or a duration ago */
     int64_t after;          /* only records with seq > after (paging) */
     unsigned limit;         /* 1..1000, 0: the server's default (100) */
+    int newest_first;       /* 1: the last `limit` records, newest first (no paging) */
 };
 
 struct arca_audit_record {

@@ -14,7 +14,7 @@
 //   node tools/k8s_validate.mjs [DIR]   (default deploy/kubernetes)
 import { execFile } from 'node:child_process';
 import http from 'node:http';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -66,6 +66,15 @@ for (const f of files) {
         console.error(`k8s: ${f}: kubectl refused it (exit ${r.status}):\n${r.stderr}${r.error ?? ''}`);
     } else {
         console.log(`k8s: ${f}: ${names.join(', ')}`);
+    }
+    /* a readiness probe asks /api/ready (503 while the database or the audit log fails);
+     * /api/status answers 200 whatever they do, and is for liveness only */
+    const text = readFileSync(path.join(dir, f), 'utf8');
+    for (const m of text.matchAll(/readinessProbe:[^\n]*\n\s*httpGet:\s*\n\s*path:\s*(\S+)/g)) {
+        if (m[1] !== '/api/ready') {
+            failed++;
+            console.error(`k8s: ${f}: the readinessProbe asks ${m[1]}, not /api/ready`);
+        }
     }
 }
 server.close();

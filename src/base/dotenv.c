@@ -190,7 +190,8 @@ static int builder_rehash(struct dotenv_builder *b, size_t n_slots)
 }
 
 /* Sets key (<k, kn>) to value (TAKES value, a secret string, even on failure). */
-static int builder_set(struct dotenv_builder *b, const char *k, size_t kn, char *value)
+static int builder_set(struct dotenv_builder *b, const char *k, size_t kn, char *value,
+                       bool literal)
 {
     size_t j;
     int r;
@@ -213,6 +214,7 @@ static int builder_set(struct dotenv_builder *b, const char *k, size_t kn, char 
         if (strlen(e->key) == kn && memcmp(e->key, k, kn) == 0) {
             secret_free(e->value);
             e->value = value;
+            e->literal = literal;
             return 0;
         }
         j = (j + 1) & (b->n_slots - 1);
@@ -233,6 +235,7 @@ static int builder_set(struct dotenv_builder *b, const char *k, size_t kn, char 
         return -ENOMEM;
     }
     b->d->v[b->d->n].value = value;
+    b->d->v[b->d->n].literal = literal;
     b->slots[j] = ++b->d->n;
     return 0;
 }
@@ -347,7 +350,8 @@ int dotenv_parse(const char *src, size_t len, struct dotenv *ret)
             r = -ENOMEM;
             goto out;
         }
-        r = builder_set(&b, text.ptr + ov[2], ov[3] - ov[2], value);
+        r = builder_set(&b, text.ptr + ov[2], ov[3] - ov[2], value,
+                        vn >= 2 && v[0] == '\'' && v[vn - 1] == '\'');
         if (r < 0)
             goto out;
         off = ov[1]; /* a match is never empty */

@@ -16,13 +16,15 @@
  * refused with -EINVAL rather than written wrongly. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "buf.h"
 
 struct dotenv_entry {
-    char *key;   /* OWNED */
-    char *value; /* OWNED, SECRET: wiped by dotenv_release */
+    char *key;    /* OWNED */
+    char *value;  /* OWNED, SECRET: wiped by dotenv_release */
+    bool literal; /* it was single-quoted: as in the shell, nothing in it is to be expanded */
 };
 
 struct dotenv {

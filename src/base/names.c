@@ -8,6 +8,7 @@
 #include "names.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -40,6 +41,30 @@ bool name_key_valid(const char *key)
         if (!(is_alpha(key[i]) || is_digit(key[i]) || key[i] == '_'))
             return false;
     return true;
+}
+
+const char *name_key_problem(const char *key, char *buf, size_t size)
+{
+    size_t n = key ? strnlen(key, NAME_KEY_MAX + 1) : 0;
+
+    if (n == 0)
+        return "it is empty";
+    if (n > NAME_KEY_MAX) {
+        snprintf(buf, size, "it is longer than %d characters", NAME_KEY_MAX);
+        return buf;
+    }
+    if (is_digit(key[0]))
+        return "it starts with a digit";
+    for (size_t i = 0; i < n; i++)
+        if (!(is_alpha(key[i]) || is_digit(key[i]) || key[i] == '_')) {
+            if ((unsigned char)key[i] > 0x20 && (unsigned char)key[i] < 0x7f)
+                snprintf(buf, size, "'%c' is not a letter (a-z, A-Z), a digit or _", key[i]);
+            else
+                snprintf(buf, size, "byte 0x%02x is not a letter (a-z, A-Z), a digit or _",
+                         (unsigned char)key[i]);
+            return buf;
+        }
+    return "it is valid";
 }
 
 static bool is_path_char(char c)

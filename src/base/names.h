@@ -17,6 +17,10 @@
 /* A secret key is a portable environment variable name: [A-Za-z_][A-Za-z0-9_]*,
  * 1..NAME_KEY_MAX bytes. */
 bool name_key_valid(const char *key);
+/* Why key is not a valid name, in words ("it starts with a digit", "'-' is
+ * not a letter ..., a digit or _", "it is longer than 255 characters"): a
+ * static string or buf. */
+const char *name_key_problem(const char *key, char *buf, size_t size);
 
 /* Normalises a folder path: must start with '/', segments of [A-Za-z0-9_.-]
  * that are not "." or "..", no empty segments except that a trailing '/' is

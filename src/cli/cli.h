@@ -5,6 +5,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 
 #include "arca.h"
 #include "base/buf.h"
@@ -26,10 +28,46 @@ enum cli_exit {
 #define CLI_MAX_ARGS 4096
 #define CLI_MAX_REPEAT 64 /* values of a repeatable flag (--allow, --deny, --scope) */
 
+struct cli;
+
+/* A flag (cli.c's cli_options): --NAME VALUE, --NAME=VALUE, -S VALUE;
+ * booleans --NAME, --no-NAME, --NAME=true|false. */
+enum cli_opt_kind {
+    CLI_OPT_VALUE,  /* a const char * field */
+    CLI_OPT_REPEAT, /* a const char *[CLI_MAX_REPEAT] field with its n_ count */
+    CLI_OPT_BOOL,   /* a bool field, off by default */
+    CLI_OPT_NEG,    /* on by default: the bool field holds its negation (--no-NAME sets it) */
+};
+struct cli_option {
+    const char *name; /* "env" */
+    char short_name;  /* 'e', or 0 */
+    enum cli_opt_kind kind;
+    size_t offset, n_offset; /* of the field in struct cli (n_offset: REPEAT's count) */
+    const char *arg;         /* VALUE, REPEAT: "ENV" */
+    const char *help;        /* one line */
+};
+extern const struct cli_option cli_options[];
+extern const size_t cli_n_options;
+
+/* A command (main.c's cli_commands): its words, what runs it, what it takes. */
+struct cli_command {
+    const char *name; /* one to three words: "secrets set" */
+    int (*run)(struct cli *c);
+    const char *args;    /* its positional arguments, one synopsis a line: "KEY=VALUE ..." */
+    const char *flags;   /* the flags it takes (names in cli_options), space separated */
+    const char *summary; /* one line, for 'arca help' */
+    const char *text;    /* the rest of its --help */
+};
+extern const struct cli_command cli_commands[];
+extern const size_t cli_n_commands;
+
 /* Parsed command line.  Strings are BORROWED from argv. */
 struct cli {
-    const char *prog;    /* "arca" */
-    const char *command; /* "secrets set" */
+    const char *prog;         /* "arca" */
+    const char *command;      /* "secrets set" */
+    const char *flags;        /* the command's flags (struct cli_command) */
+    const char *args_spec;    /* the command's positional arguments */
+    unsigned char given[128]; /* by index in cli_options: the flag was on the line */
     const char *api_url;
     const char *config_dir;
     const char *env;
@@ -88,6 +126,15 @@ struct cli {
     bool no_imports;                /* --no-imports: leave the folder's imports out */
     bool recursive;                 /* --recursive: sub-folders too (secrets list, folders list) */
     bool no_cache;                  /* run/export --no-cache: no offline copy, read or written */
+    bool yes;                       /* --yes: a destructive command goes ahead unasked */
+    bool dry_run;                   /* --dry-run: print the plan, change nothing */
+    bool strict;                    /* --strict: a reference that fails fails the command */
+    const char *type;               /* --type shared|personal (Infisical's --personal) */
+    bool silent;                    /* --silent: no warnings or notices */
+    const char *token;              /* --token: a service token, instead of ARCA_TOKEN */
+    const char *run_command;        /* run --command 'SHELL COMMAND' */
+    bool all;                       /* --all: revoked ones too */
+    const char *comment;            /* secrets set --comment TEXT */
     const char *from;               /* imports add --from ENV:PATH */
     const char *tls_cert;           /* arca server --tls-cert FILE */
     const char *tls_key;            /* arca server --tls-key FILE */
@@ -117,10 +164,34 @@ struct cli {
     const char *anonymous;    /* share policy --anonymous on|off */
 };
 
-/* Parses argv from index first (after the command words).  Prints a usage
- * error and returns -EINVAL on an unknown flag or a missing value. */
+/* Parses argv from index first (after the command words), taking the flags of
+ * c->flags and the global ones.  Prints a usage error and returns -EINVAL on an
+ * unknown flag, one the command does not take, a missing or wrong value. */
 int cli_parse(struct cli *c, int argc, char **argv, int first);
+/* The flag called name (len bytes), or NULL. */
+const struct cli_option *cli_option_find(const char *name, size_t len);
+/* Does every command take o (--api-url, --config-dir, --ca-cert, --help)? */
+bool cli_option_global(const struct cli_option *o);
+/* Does a command with these flags take o? */
+bool cli_command_takes(const char *flags, const struct cli_option *o);
+/* Was flag name on the command line? */
+bool cli_given(const struct cli *c, const char *name);
+/* Edit distance of <a, la> and b (for "did you mean"); large if either is long. */
+unsigned cli_distance(const char *a, size_t la, const char *b);
 
+/* Colour: only when f is a terminal, NO_COLOR is unset (or empty) and TERM is
+ * not "dumb".  cli_paint gives the escape sequence for what, or "". */
+enum cli_paint {
+    CLI_PAINT_OFF,
+    CLI_PAINT_ERROR,
+    CLI_PAINT_WARNING,
+    CLI_PAINT_HINT,
+    CLI_PAINT_HEADER
+};
+bool cli_color(FILE *f);
+const char *cli_paint(FILE *f, enum cli_paint what);
+/* Prints "arca: warning: <msg>" on stderr, unless --silent (c may be NULL). */
+void cli_warning(const struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints "arca: error: <msg>" (and a hint line if hint is non-NULL). */
 void cli_error(const char *hint, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Exit code for a negative errno from libarca. */
@@ -155,6 +226,14 @@ int cli_client_scope(const struct cli *c, struct arca **ret, struct arca_scope *
  * (also on a failed list), *ret OWNED (arca_secret_list_free). */
 int cli_fetch_folder(const struct cli *c, unsigned flags, struct arca **a,
                      struct arca_secret_list **ret);
+/* Expands the references of l unless --expand=false: with --strict as
+ * arca_secrets_expand (the first failing reference fails all), else leniently
+ * (arca_secrets_expand_lenient), printing a warning on stderr for each secret
+ * kept as written or left out (only those whose key wanted says, if given).
+ * Returns 0 or a negative errno (not reported). */
+int cli_expand(const struct cli *c, struct arca *a, const struct arca_scope *scope,
+               struct arca_secret_list *l, bool (*wanted)(const char *key, const void *ud),
+               const void *ud);
 /* cli_fetch_folder with the offline cache (arca run, arca export): unless
  * --no-cache or ARCA_NO_CACHE, what the server answers is kept, and when it
  * cannot be reached the kept copy answers, with a notice on stderr. */
@@ -179,8 +258,12 @@ int cli_project_file(char *out, size_t size);
  * client already made (a service token's project counts).  Returns an exit code. */
 int cli_project(const struct cli *c, struct arca *a, const char **ret, char *project_buf,
                 size_t size);
-/* cli_client (logged in), then cli_project.  Returns an exit code; *a OWNED,
- * NULL on failure. */
+/* When *pid is not a project id (a UUID), looks it up as a project's slug among
+ * the caller's projects and points *pid at its id.  Returns an exit code
+ * (EXIT_NOTFOUND, reported, when no project has that slug). */
+int cli_project_resolve(const struct cli *c, struct arca *a, const char **pid);
+/* cli_client (logged in), then cli_project (and cli_project_resolve).  Returns an exit code; *a
+ * OWNED, NULL on failure. */
 int cli_client_project(const struct cli *c, struct arca **a, const char **ret, char *project_buf,
                        size_t size);
 
@@ -194,6 +277,8 @@ void cli_print_json(json_t *v, bool secret);
 /* Reads a password: one line from stdin with --password-stdin, else prompts on
  * the terminal without echo.  OWNED, wipe with arca_secret_string_free. */
 int cli_read_password(const struct cli *c, char **ret, size_t *ret_len);
+/* cli_read_password with another prompt ("New password: "). */
+int cli_read_password_prompt(const struct cli *c, const char *prompt, char **ret, size_t *ret_len);
 
 /* The --format of the command, allowed[0] by default.  Prints a usage error and
  * returns -EINVAL for a format not in allowed (NULL-terminated). */
@@ -202,6 +287,24 @@ int cli_format(const struct cli *c, const char *const *allowed, const char **ret
  * "json"; *ret is true for json. */
 int cli_format_json(const struct cli *c, const char *plain, bool *ret);
 
+/* For a command about to delete or replace several things, once it has shown
+ * its plan (cli_plan): with --dry-run says nothing was changed and sets
+ * *go false (exit code EXIT_OK); with --yes sets *go; on a terminal asks
+ * "question [y/N]" and sets *go on "y"/"yes" (else EXIT_FAIL, nothing done);
+ * otherwise refuses with EXIT_USAGE and a hint to pass --yes or --dry-run. */
+int cli_confirm(const struct cli *c, const char *question, bool *go);
+/* cli_confirm for what cannot be undone: on a terminal the user types word
+ * (a project's slug), not just "y". */
+int cli_confirm_typed(const struct cli *c, const char *what, const char *word, bool *go);
+/* Prints a line of a plan: on stdout with --dry-run (it is the output), not at
+ * all with --yes (the command's output says what it did), else on stderr. */
+void cli_plan(const struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A time given as ISO-8601 or as a duration ago ("1m", "24h") as ISO-8601
+ * UTC in out; *ret_ago the seconds ago it is (negative: in the future).
+ * Prints the error (naming flag) and returns -EINVAL if it is neither. */
+int cli_time_arg(const char *flag, const char *in, char out[static 25], int64_t *ret_ago);
+/* "1 minute ago", "3 hours ago", "2 days ago" (rounded down) into out. */
+void cli_ago(int64_t seconds, char *out, size_t size);
 /* Appends the whole list l in an export format (dotenv, dotenv-export, json,
  * yaml, csv) to out (a secret buffer).  On a value the format cannot hold,
  * -EINVAL with *bad_key (BORROWED from l) and *reason (static, or NULL for
@@ -230,12 +333,17 @@ int cmd_bootstrap(struct cli *c);
 int cmd_login(struct cli *c);
 int cmd_logout(struct cli *c);
 int cmd_whoami(struct cli *c);
+int cmd_password_change(struct cli *c);
 int cmd_status(struct cli *c);
 int cmd_projects_create(struct cli *c);
 int cmd_projects_update(struct cli *c);
+int cmd_projects_rename(struct cli *c);
+int cmd_projects_delete(struct cli *c);
 int cmd_projects_list(struct cli *c);
 int cmd_init(struct cli *c);
 int cmd_secrets_set(struct cli *c);
+int cmd_secrets_update(struct cli *c);
+int cmd_secrets_rename(struct cli *c);
 int cmd_secrets_get(struct cli *c);
 int cmd_secrets_list(struct cli *c);
 int cmd_secrets_delete(struct cli *c);
@@ -252,6 +360,9 @@ int cmd_import(struct cli *c);
 int cmd_signup(struct cli *c);
 int cmd_token_renew(struct cli *c);
 int cmd_users_invite(struct cli *c);
+int cmd_invites_list(struct cli *c);
+int cmd_users_list(struct cli *c);
+int cmd_invites_revoke(struct cli *c);
 int cmd_members_add(struct cli *c);
 int cmd_members_list(struct cli *c);
 int cmd_members_update(struct cli *c);
@@ -280,3 +391,13 @@ int cmd_secrets_rollback(struct cli *c);
 int cmd_audit_logs_list(struct cli *c);
 int cmd_audit_logs_export(struct cli *c);
 int cmd_audit_logs_verify(struct cli *c);
+/* help.c: help, man page, completion, "did you mean" */
+int cmd_help(struct cli *c);
+int cmd_completion(struct cli *c);
+int cmd_man(struct cli *c);
+/* Prints the --help of command cmd on f. */
+void cli_command_help(FILE *f, const struct cli_command *cmd);
+/* Prints the top-level help (one line per command) on f. */
+void cli_usage(FILE *f);
+/* The command whose name is closest to words (a typo), or NULL. */
+const char *cli_did_you_mean(const char *words);

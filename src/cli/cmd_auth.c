@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/names.h"
 #include "base/util.h"
@@ -65,6 +66,14 @@ static int password_session(struct cli *c, const char *what)
     bool bootstrap = streq(what, "bootstrap"), signup = streq(what, "signup");
     int r;
 
+    char email[256];
+    if (!c->email && !c->password_stdin && isatty(STDIN_FILENO) && isatty(STDERR_FILENO)) {
+        /* on a terminal, ask (the password is asked for next, without echo) */
+        fputs("E-mail: ", stderr);
+        fflush(stderr);
+        if (fgets(email, sizeof(email), stdin) && (email[strcspn(email, "\r\n")] = 0, *email))
+            c->email = email;
+    }
     if (!c->email) {
         cli_error(bootstrap ? "arca bootstrap --email EMAIL --password-stdin --organization NAME"
                   : signup  ? "arca signup --invite TOKEN --email EMAIL --password-stdin"
@@ -305,4 +314,44 @@ int cmd_token_renew(struct cli *c)
     }
     arca_free(a);
     return EXIT_OK;
+}
+
+int cmd_password_change(struct cli *c)
+{
+    struct arca *a = NULL;
+    char *current = NULL, *pw = NULL, *again = NULL;
+    size_t current_len, pw_len, again_len;
+    int r;
+
+    if (cli_no_args(c, "arca password change [--password-stdin]"))
+        return EXIT_USAGE;
+    r = cli_client_saved(c, &a);
+    if (r)
+        return r;
+    if (cli_read_password_prompt(c, "Current password: ", &current, &current_len) < 0 ||
+        cli_read_password_prompt(c, "New password: ", &pw, &pw_len) < 0 ||
+        (!c->password_stdin &&
+         cli_read_password_prompt(c, "New password again: ", &again, &again_len) < 0)) {
+        r = EXIT_INVALID;
+        goto out;
+    }
+    if (again && (again_len != pw_len || memcmp(again, pw, pw_len) != 0)) {
+        cli_error("nothing was changed", "the new passwords differ");
+        r = EXIT_INVALID;
+        goto out;
+    }
+    r = arca_password_change(a, current, current_len, pw, pw_len);
+    if (r < 0) {
+        r = cli_fail(a, r);
+        goto out;
+    }
+    printf("password changed for %s: your private key is sealed under the new one\n",
+           arca_session_email(a));
+    r = EXIT_OK;
+out:
+    arca_secret_string_free(current);
+    arca_secret_string_free(pw);
+    arca_secret_string_free(again);
+    arca_free(a);
+    return r;
 }

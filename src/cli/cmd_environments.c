@@ -57,6 +57,17 @@ static int env_change(struct cli *c, enum env_op op)
         (r = cli_client_project(c, &a, &pid, project, sizeof(project))))
         return r;
     slug = c->args[0];
+    if (op == ENV_REMOVE) {
+        bool go;
+        cli_plan(c,
+                 "removing environment '%s' from project %s (refused if it ever held a secret)\n",
+                 slug, pid);
+        r = cli_confirm(c, "Remove the environment?", &go);
+        if (r || !go) {
+            arca_free(a);
+            return r;
+        }
+    }
     r = op == ENV_ADD      ? arca_environment_create(a, pid, slug, c->name, position)
         : op == ENV_RENAME ? arca_environment_update(a, pid, slug, NULL, c->name, position)
                            : arca_environment_delete(a, pid, slug);

@@ -58,7 +58,13 @@ int cli_format_secrets(struct buf *out, const struct arca_secret_list *l, const 
         const struct arca_secret *s = &l->v[i];
 
         *bad_key = s->key;
-        if (streq(format, "dotenv") || streq(format, "dotenv-export")) {
+        if (streq(format, "dotenv-eval")) { /* for sh's eval only: POSIX single quotes */
+            ret = buf_printf(out, "export %s='", s->key);
+            for (const char *p = s->value; ret == 0 && *p; p++)
+                ret = *p == '\'' ? buf_adds(out, "'\\''") : buf_addch(out, *p);
+            if (ret == 0)
+                ret = buf_adds(out, "'\n");
+        } else if (streq(format, "dotenv") || streq(format, "dotenv-export")) {
             ret = dotenv_write(out, s->key, s->value,
                                streq(format, "dotenv") ? DOTENV_PLAIN : DOTENV_EXPORT, reason);
         } else if (streq(format, "json")) {
@@ -92,7 +98,8 @@ int cli_format_secrets(struct buf *out, const struct arca_secret_list *l, const 
 
 int cmd_export(struct cli *c)
 {
-    static const char *const formats[] = {"dotenv", "dotenv-export", "json", "yaml", "csv", NULL};
+    static const char *const formats[] = {"dotenv", "dotenv-export", "dotenv-eval", "json",
+                                          "yaml",   "csv",           NULL};
     struct arca *a = NULL;
     struct arca_secret_list *l = NULL;
     _cleanup_buf_ struct buf out = BUF_INIT;
@@ -124,6 +131,59 @@ out:
     arca_secret_list_free(l);
     arca_free(a);
     return r;
+}
+
+/* A single-quoted .env value is literal (dotenv and the shell expand nothing
+ * in it): each "${" in *value becomes "\${", which expansion turns back into
+ * "${" and never into a reference.  Replaces *value (wiped).  -ENOMEM. */
+static int literal_escape(char **value)
+{
+    _cleanup_buf_ struct buf out = BUF_INIT;
+    const char *v = *value;
+
+    if (!strstr(v, "${"))
+        return 0;
+    buf_init_secret(&out, 0);
+    for (; *v; v++)
+        if ((v[0] == '$' && v[1] == '{' ? buf_addch(&out, '\\') : 0) < 0 || buf_addch(&out, *v) < 0)
+            return -ENOMEM;
+    arca_secret_string_free(*value);
+    *value = buf_detach(&out);
+    return *value ? 0 : -ENOMEM;
+}
+
+/* Shows what importing in (n keys) changes and, when it replaces the value of
+ * more than one existing secret, asks.  Returns an exit code. */
+static int import_confirm(struct cli *c, struct arca *a, const struct arca_scope *scope,
+                          const struct arca_secret_input *in, size_t n)
+{
+    struct arca_secret_list *list = NULL;
+    struct arca_scope own = *scope;
+    size_t replaced = 0, created = 0;
+    bool go;
+    int r;
+
+    own.flags = ARCA_SHARED_ONLY;
+    r = arca_secrets_list(a, &own, &list);
+    if (r < 0)
+        return cli_fail(a, r);
+    for (size_t i = 0; i < n; i++) {
+        const char *what = "create";
+        for (size_t k = 0; k < list->n; k++)
+            if (streq(list->v[k].key, in[i].key))
+                what = streq(list->v[k].value, in[i].value) ? NULL : "replace";
+        if (what && (c->dry_run || streq(what, "replace")))
+            cli_plan(c, "  %s %s\n", what, in[i].key);
+        replaced += what && streq(what, "replace");
+        created += what && streq(what, "create");
+    }
+    arca_secret_list_free(list);
+    if (replaced <= 1 && !c->dry_run)
+        return EXIT_OK;
+    cli_plan(c, "importing into %s:%s creates %zu secrets and replaces the value of %zu\n",
+             scope->environment, scope->path, created, replaced);
+    r = cli_confirm(c, "Import?", &go);
+    return r ? r : go || c->dry_run ? EXIT_OK : EXIT_FAIL;
 }
 
 int cmd_import(struct cli *c)
@@ -159,9 +219,11 @@ int cmd_import(struct cli *c)
     }
     for (size_t i = 0; i < env.n; i++)
         if (!name_key_valid(env.v[i].key)) {
-            cli_error("names use letters, digits and _, not starting with a digit; nothing "
-                      "was imported",
-                      "'%s' in '%s' is not a valid secret name", env.v[i].key, c->args[0]);
+            char why[96];
+            cli_error("names are 1 to 255 letters, digits and _, not starting with a digit; "
+                      "nothing was imported",
+                      "'%.64s' in '%s' is not a valid secret name: %s", env.v[i].key, c->args[0],
+                      name_key_problem(env.v[i].key, why, sizeof(why)));
             return EXIT_INVALID;
         }
     in = calloc(env.n, sizeof(*in));
@@ -170,10 +232,18 @@ int cmd_import(struct cli *c)
         r = EXIT_FAIL;
         goto out;
     }
-    for (size_t i = 0; i < env.n; i++)
+    for (size_t i = 0; i < env.n; i++) {
+        if (env.v[i].literal && literal_escape(&env.v[i].value) < 0) {
+            r = EXIT_FAIL;
+            goto out;
+        }
         in[i] = (struct arca_secret_input){.key = env.v[i].key, .value = env.v[i].value};
+    }
     r = cli_client_scoped(c, &a, &scope);
     if (r)
+        goto out;
+    r = import_confirm(c, a, &scope, in, env.n);
+    if (r || c->dry_run)
         goto out;
     r = arca_secrets_set(a, &scope, in, env.n, changes, NULL);
     if (r < 0) {

@@ -1,5 +1,6 @@
 /* cmd_folders.c - arca folders list|create|delete and arca imports
  * list|add|remove: the folders of an environment and what a folder imports. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,38 @@ int cmd_folders_create(struct cli *c)
     return EXIT_OK;
 }
 
+/* Shows what deleting the folder of scope takes (its secrets, sub-folders
+ * included) and asks.  Returns an exit code; EXIT_OK with --dry-run too. */
+static int folder_delete_confirm(struct cli *c, struct arca *a, struct arca_scope *scope)
+{
+    struct arca_secret_list *list = NULL;
+    struct arca_scope all = *scope;
+    bool go;
+    int r;
+
+    all.flags = ARCA_RECURSIVE | ARCA_SHARED_ONLY;
+    r = arca_secrets_list(a, &all, &list);
+    if (r == -ENOENT)
+        return cli_fail(a, r);
+    if (r < 0) {
+        cli_plan(c,
+                 "deleting %s:%s deletes the folder, every folder below it and their secrets "
+                 "(you may not list them here)\n",
+                 scope->environment, scope->path);
+    } else {
+        for (size_t i = 0; i < list->n; i++)
+            cli_plan(c, "  delete %s%s%s\n", list->v[i].path,
+                     streq(list->v[i].path, "/") ? "" : "/", list->v[i].key);
+        cli_plan(c,
+                 "deleting %s:%s deletes %zu secrets (each gets a deleted version; history "
+                 "is kept)\n",
+                 scope->environment, scope->path, list->n);
+        arca_secret_list_free(list);
+    }
+    r = cli_confirm(c, "Delete the folder?", &go);
+    return r ? r : go || c->dry_run ? EXIT_OK : EXIT_FAIL;
+}
+
 int cmd_folders_delete(struct cli *c)
 {
     struct arca *a = NULL;
@@ -84,6 +117,11 @@ int cmd_folders_delete(struct cli *c)
     if (r)
         return r;
     scope.path = c->args[0];
+    r = folder_delete_confirm(c, a, &scope);
+    if (r || c->dry_run) {
+        arca_free(a);
+        return r;
+    }
     r = arca_folder_delete(a, &scope);
     if (r < 0)
         return cli_fail_free(a, r);

@@ -106,33 +106,94 @@ static int rollback_one(struct cli *c, struct arca *a, const struct arca_scope *
     return EXIT_OK;
 }
 
+static const char *const rollback_names[] = {
+    [ARCA_CREATED] = "restored",
+    [ARCA_UPDATED] = "updated",
+    [ARCA_UNCHANGED] = "unchanged",
+    [ARCA_DELETED] = "deleted",
+};
+
+static json_t *rollbacks_json(const struct arca_rollback *v, size_t n)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, json_pack("{s:s, s:I, s:s}", "key", v[i].key, "version",
+                                             (json_int_t)v[i].version, "action",
+                                             cli_change_name(v[i].action)));
+    return arr;
+}
+
+/* Shows what a rollback to when would do (plan: versions now current) and
+ * asks; returns an exit code, *go whether to go ahead. */
+static int rollback_confirm(struct cli *c, const struct arca_scope *scope, const char *when,
+                            const struct arca_rollback *v, size_t n, bool json, bool *go)
+{
+    size_t counts[4] = {0};
+
+    *go = false;
+    for (size_t i = 0; i < n; i++)
+        counts[v[i].action]++;
+    if (json && c->dry_run) {
+        cli_print_json(rollbacks_json(v, n), false);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            cli_plan(c, "  %-9s %s (now version %" PRId64 ")\n", rollback_names[v[i].action],
+                     v[i].key, v[i].version);
+        cli_plan(c,
+                 "rolling back %s:%s to %s would restore %zu, update %zu and delete %zu "
+                 "secrets\n",
+                 scope->environment, scope->path, when, counts[ARCA_CREATED], counts[ARCA_UPDATED],
+                 counts[ARCA_DELETED]);
+    }
+    if (n == 0) {
+        fprintf(stderr, "nothing to roll back: %s:%s is as it was at %s\n", scope->environment,
+                scope->path, when);
+        return EXIT_OK;
+    }
+    if (counts[ARCA_DELETED] > 0 && counts[ARCA_CREATED] + counts[ARCA_UPDATED] == 0)
+        cli_warning(NULL, "every change is a deletion: was the folder empty at %s?", when);
+    return cli_confirm(c, "Roll back?", go);
+}
+
 static int rollback_folder(struct cli *c, struct arca *a, const struct arca_scope *scope, bool json)
 {
-    static const char *const rollback_names[] = {
-        [ARCA_CREATED] = "restored",
-        [ARCA_UPDATED] = "updated",
-        [ARCA_UNCHANGED] = "unchanged",
-        [ARCA_DELETED] = "deleted",
-    };
     struct arca_rollback *v = NULL;
     size_t n = 0;
-    int r = arca_secrets_rollback(a, scope, c->to, &v, &n);
+    char when[25], ago[64];
+    int64_t seconds;
+    bool go;
+    int r;
 
+    if (cli_time_arg("--to", c->to, when, &seconds) < 0)
+        return EXIT_USAGE;
+    if (seconds < 0) {
+        cli_error("give a past time, or a duration ago such as --to 30m",
+                  "--to %s is in the future", c->to);
+        return EXIT_USAGE;
+    }
+    cli_ago(seconds, ago, sizeof(ago));
+    if (time_parse_iso(c->to, &(int64_t){0}) < 0)
+        fprintf(stderr, "--to %s: %s (%s)\n", c->to, when, ago);
+    r = arca_secrets_rollback_plan(a, scope, when, &v, &n);
+    if (r < 0)
+        return cli_fail(a, r);
+    r = rollback_confirm(c, scope, when, v, n, json, &go);
+    arca_rollbacks_free(v, n);
+    if (r || !go)
+        return r;
+    v = NULL;
+    n = 0;
+    r = arca_secrets_rollback(a, scope, when, &v, &n);
     if (r < 0)
         return cli_fail(a, r);
     if (json) {
-        json_t *arr = json_array();
-        for (size_t i = 0; i < n; i++)
-            json_array_append_new(arr, json_pack("{s:s, s:I, s:s}", "key", v[i].key, "version",
-                                                 (json_int_t)v[i].version, "action",
-                                                 cli_change_name(v[i].action)));
-        cli_print_json(arr, false);
+        cli_print_json(rollbacks_json(v, n), false);
     } else {
         for (size_t i = 0; i < n; i++)
             printf("%s: %s (version %" PRId64 ")\n", v[i].key, rollback_names[v[i].action],
                    v[i].version);
-        fprintf(stderr, "%s:%s is as it was at %s (%zu secrets changed)\n", scope->environment,
-                scope->path, c->to, n);
+        fprintf(stderr, "%s:%s is as it was at %s, %s (%zu secrets changed)\n", scope->environment,
+                scope->path, when, ago, n);
     }
     arca_rollbacks_free(v, n);
     return EXIT_OK;
@@ -214,6 +275,7 @@ int cmd_audit_logs_list(struct cli *c)
         }
     }
     q.limit = (unsigned)limit;
+    q.newest_first = 1; /* like tail: the last --limit records, newest first */
     if (cli_format_json(c, "table", &json) < 0)
         return EXIT_USAGE;
     r = cli_client(c, true, &a);
@@ -238,10 +300,10 @@ int cmd_audit_logs_list(struct cli *c)
                    dash(*v[i].actor_name ? v[i].actor_name : v[i].actor_id), dash(v[i].project_id),
                    dash(v[i].environment), dash(v[i].path), dash(v[i].key), v[i].outcome);
     }
-    if (next >= 0)
+    if (next >= 0 && !c->silent)
         fprintf(stderr,
-                "showing the first %zu records: narrow with --since/--event, raise --limit, or "
-                "use 'arca audit-logs export'\n",
+                "showing the newest %zu records: older ones with --until/--event, a higher "
+                "--limit, or 'arca audit-logs export'\n",
                 n);
     arca_audit_records_free(v, n);
     arca_free(a);

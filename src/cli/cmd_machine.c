@@ -13,6 +13,9 @@
 #include "cli.h"
 
 /* Parses a duration flag into *ret (unchanged when the flag is absent). */
+/* A service token's lifetime unless --expires-in says otherwise: 30 days. */
+#define TOKEN_EXPIRY_DEFAULT (30 * 24 * 3600)
+
 static bool duration_flag(const char *flag, const char *value, int64_t *ret)
 {
     if (!value)
@@ -312,12 +315,24 @@ static json_t *scopes_json(const struct arca_token_scope *s, size_t n)
     return arr;
 }
 
+/* "active", "revoked" or "expired". */
+static const char *token_status(const struct arca_service_token *t)
+{
+    int64_t at;
+
+    if (t->revoked)
+        return "revoked";
+    if (t->expires_at && time_parse_iso(t->expires_at, &at) == 0 && at <= now_ms())
+        return "expired";
+    return "active";
+}
+
 static json_t *token_json(const struct arca_service_token *t)
 {
-    return json_pack("{s:s, s:s, s:o, s:s, s:s?, s:s}", "id", t->id, "name", t->name, "scopes",
+    return json_pack("{s:s, s:s, s:o, s:s, s:s?, s:s, s:s}", "id", t->id, "name", t->name, "scopes",
                      scopes_json(t->scopes, t->n_scopes), "access",
                      t->write ? "read-write" : "read", "expiresAt", t->expires_at, "createdAt",
-                     t->created_at);
+                     t->created_at, "status", token_status(t));
 }
 
 int cmd_service_token_create(struct cli *c)
@@ -367,7 +382,10 @@ int cmd_service_token_create(struct cli *c)
         return EXIT_USAGE;
     }
     write = c->access && streq(c->access, "read-write");
-    if (!duration_flag("expires-in", c->expires_in, &expires_in))
+    expires_in = TOKEN_EXPIRY_DEFAULT;
+    if (c->expires_in && (streq(c->expires_in, "never") || streq(c->expires_in, "0")))
+        expires_in = 0;
+    else if (!duration_flag("expires-in", c->expires_in, &expires_in))
         return EXIT_USAGE;
     if (cli_format_json(c, "text", &json) < 0)
         return EXIT_USAGE;
@@ -416,20 +434,30 @@ int cmd_service_token_list(struct cli *c)
     r = arca_service_tokens_list(a, pid, &v, &n);
     if (r < 0)
         return cli_fail_free(a, r);
+    size_t hidden = 0;
     if (json) {
         json_t *arr = json_array();
         for (size_t i = 0; i < n; i++)
-            json_array_append_new(arr, token_json(&v[i]));
+            if (c->all || !v[i].revoked)
+                json_array_append_new(arr, token_json(&v[i]));
         cli_print_json(arr, false);
     } else {
-        printf("%-36s  %-24s  %-10s  %-24s  %s\n", "ID", "NAME", "ACCESS", "EXPIRES", "SCOPES");
+        printf("%-36s  %-24s  %-10s  %-8s  %-24s  %s\n", "ID", "NAME", "ACCESS", "STATUS",
+               "EXPIRES", "SCOPES");
         for (size_t i = 0; i < n; i++) {
-            printf("%-36s  %-24s  %-10s  %-24s  ", v[i].id, v[i].name,
-                   v[i].write ? "read-write" : "read", v[i].expires_at ? v[i].expires_at : "never");
+            if (!c->all && v[i].revoked) {
+                hidden++;
+                continue;
+            }
+            printf("%-36s  %-24s  %-10s  %-8s  %-24s  ", v[i].id, v[i].name,
+                   v[i].write ? "read-write" : "read", token_status(&v[i]),
+                   v[i].expires_at ? v[i].expires_at : "never");
             for (size_t k = 0; k < v[i].n_scopes; k++)
                 printf("%s%s:%s", k ? " " : "", v[i].scopes[k].environment, v[i].scopes[k].path);
             putchar('\n');
         }
+        if (hidden && !c->silent)
+            fprintf(stderr, "%zu revoked service tokens not shown (--all shows them)\n", hidden);
     }
     arca_service_tokens_free(v, n);
     arca_free(a);
@@ -461,6 +489,29 @@ int cmd_service_token_revoke(struct cli *c)
     r = cli_client_project(c, &a, &pid, project, sizeof(project));
     if (r)
         return r;
+    struct arca_service_token *v = NULL;
+    size_t n = 0;
+    bool already = false;
+    if (arca_service_tokens_list(a, pid, &v, &n) == 0) {
+        bool found = false;
+        for (size_t i = 0; i < n; i++)
+            if (streq(v[i].id, id)) {
+                found = true;
+                already = v[i].revoked;
+            }
+        arca_service_tokens_free(v, n);
+        if (!found) {
+            cli_error("see 'arca service-token list --all'", "no service token '%s' in project %s",
+                      id, pid);
+            arca_free(a);
+            return EXIT_NOTFOUND;
+        }
+    }
+    if (already) {
+        printf("service token %s was already revoked\n", id);
+        arca_free(a);
+        return EXIT_OK;
+    }
     r = arca_service_token_revoke(a, pid, id);
     if (r < 0)
         return cli_fail_free(a, r);

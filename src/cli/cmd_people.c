@@ -333,3 +333,92 @@ int cmd_roles_delete(struct cli *c)
     arca_free(a);
     return EXIT_OK;
 }
+
+int cmd_invites_list(struct cli *c)
+{
+    struct arca *a = NULL;
+    struct arca_invite *v = NULL;
+    size_t n = 0;
+    bool json;
+    int r;
+
+    if (cli_no_args(c, "arca invites list [--format json]") ||
+        cli_format_json(c, "table", &json) < 0)
+        return EXIT_USAGE;
+    r = cli_client(c, true, &a);
+    if (r)
+        return r;
+    r = arca_invites_list(a, &v, &n);
+    if (r < 0)
+        return cli_fail_free(a, r);
+    if (json) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "id", v[i].id,
+                                                 "email", v[i].email, "orgRole", v[i].org_role,
+                                                 "status", v[i].status, "createdAt",
+                                                 v[i].created_at, "expiresAt", v[i].expires_at));
+        cli_print_json(arr, false);
+    } else {
+        printf("%-36s  %-32s  %-6s  %-8s  %s\n", "ID", "EMAIL", "ROLE", "STATUS", "EXPIRES");
+        for (size_t i = 0; i < n; i++)
+            printf("%-36s  %-32s  %-6s  %-8s  %s\n", v[i].id, v[i].email, v[i].org_role,
+                   v[i].status, v[i].expires_at);
+    }
+    arca_invites_free(v, n);
+    arca_free(a);
+    return EXIT_OK;
+}
+
+int cmd_invites_revoke(struct cli *c)
+{
+    struct arca *a = NULL;
+    int r;
+
+    if (c->n_args != 1) {
+        cli_error("arca invites revoke ID (see 'arca invites list')", "give one invite id");
+        return EXIT_USAGE;
+    }
+    r = cli_client(c, true, &a);
+    if (r)
+        return r;
+    r = arca_invite_revoke(a, c->args[0]);
+    if (r < 0)
+        return cli_fail_free(a, r);
+    printf("revoked invite %s: its token no longer signs up\n", c->args[0]);
+    arca_free(a);
+    return EXIT_OK;
+}
+
+int cmd_users_list(struct cli *c)
+{
+    struct arca *a = NULL;
+    struct arca_org_user *v = NULL;
+    size_t n = 0;
+    bool json;
+    int r;
+
+    if (cli_no_args(c, "arca users list [--format json]") || cli_format_json(c, "table", &json) < 0)
+        return EXIT_USAGE;
+    r = cli_client(c, true, &a);
+    if (r)
+        return r;
+    r = arca_org_users_list(a, &v, &n);
+    if (r < 0)
+        return cli_fail_free(a, r);
+    if (json) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s}", "id", v[i].id, "email",
+                                                 v[i].email, "orgRole", v[i].org_role, "createdAt",
+                                                 v[i].created_at));
+        cli_print_json(arr, false);
+    } else {
+        printf("%-32s  %-6s  %-24s  %s\n", "EMAIL", "ROLE", "JOINED", "ID");
+        for (size_t i = 0; i < n; i++)
+            printf("%-32s  %-6s  %-24s  %s\n", v[i].email, v[i].org_role, v[i].created_at, v[i].id);
+    }
+    arca_org_users_free(v, n);
+    arca_free(a);
+    return EXIT_OK;
+}

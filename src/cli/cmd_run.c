@@ -50,9 +50,29 @@ static void forward(int sig, siginfo_t *info, void *uctx)
         kill(child_pid, sig);
 }
 
+/* Variables a secret may not replace in the child (as Infisical's CLI, plus
+ * the dynamic loader's and the shells' start-up files): a secret of that name
+ * from an imported .env would break or hijack the command.  Prefixes end in _. */
+static const char *const reserved[] = {
+    "HOME",     "PATH",  "PS1",  "PS2", "PWD", "EDITOR",   "XAUTHORITY", "USER", "LOGNAME", "TERM",
+    "TERMINFO", "SHELL", "MAIL", "IFS", "ENV", "BASH_ENV", "XDG_",       "LC_",  "LD_",     "DYLD_",
+};
+
+static bool reserved_name(const char *key)
+{
+    for (size_t i = 0; i < ELEMENTSOF(reserved); i++) {
+        size_t len = strlen(reserved[i]);
+        if (reserved[i][len - 1] == '_' ? strncmp(key, reserved[i], len) == 0
+                                        : streq(key, reserved[i]))
+            return true;
+    }
+    return false;
+}
+
 /* The environment for the child: ours, with each secret set (replacing a
- * variable of the same name).  Entries for secrets are OWNED and SECRET. */
-static char **child_env(const struct arca_secret_list *l, size_t *ret_n_owned)
+ * variable of the same name) but those of a reserved name, which are left out
+ * with a warning.  Entries for secrets are OWNED and SECRET. */
+static char **child_env(const struct cli *c, const struct arca_secret_list *l, size_t *ret_n_owned)
 {
     size_t n_env = 0, n = 0;
     char **env;
@@ -63,6 +83,11 @@ static char **child_env(const struct arca_secret_list *l, size_t *ret_n_owned)
     if (!env)
         return NULL;
     for (size_t i = 0; i < l->n; i++) {
+        if (reserved_name(l->v[i].key)) {
+            cli_warning(c, "secret '%s' left out: it would replace the command's %s", l->v[i].key,
+                        l->v[i].key);
+            continue;
+        }
         if (asprintf(&env[n], "%s=%s", l->v[i].key, l->v[i].value) < 0) {
             while (n > 0)
                 arca_secret_string_free(env[--n]);
@@ -76,7 +101,8 @@ static char **child_env(const struct arca_secret_list *l, size_t *ret_n_owned)
         size_t kl = strcspn(environ[i], "=");
         bool replaced = false;
         for (size_t j = 0; j < l->n && !replaced; j++)
-            replaced = strlen(l->v[j].key) == kl && memcmp(l->v[j].key, environ[i], kl) == 0;
+            replaced = strlen(l->v[j].key) == kl && memcmp(l->v[j].key, environ[i], kl) == 0 &&
+                       !reserved_name(l->v[j].key);
         if (!replaced)
             env[n++] = environ[i];
     }
@@ -135,7 +161,7 @@ static int spawn(const struct cli *c, const struct arca_secret_list *l, const si
     posix_spawnattr_t attr;
     int e;
 
-    env = child_env(l, &n_owned);
+    env = child_env(c, l, &n_owned);
     if (!env) {
         cli_error(NULL, "out of memory");
         return EXIT_FAIL;
@@ -401,6 +427,14 @@ int cmd_run(struct cli *c)
     pid_t pid;
     int r;
 
+    char *shell_argv[] = {"sh", "-c", (char *)c->run_command, NULL};
+    if (c->run_command && c->child_argv && c->child_argv[0]) {
+        cli_error("arca run --command 'SHELL COMMAND', or arca run -- COMMAND [ARGS ...]",
+                  "give --command or a command after '--', not both");
+        return EXIT_USAGE;
+    }
+    if (c->run_command)
+        c->child_argv = shell_argv;
     if (!c->child_argv || !c->child_argv[0]) {
         cli_error("arca run --env ENV -- COMMAND [ARGS ...]", "no command given after '--'");
         return EXIT_USAGE;

@@ -41,7 +41,47 @@ int cli_read_file(const char *path, size_t max, struct buf *out)
     return ret;
 }
 
-int cmd_secrets_set(struct cli *c)
+/* The keys (n) that the folder of scope does not hold (shared secrets, or with
+ * --personal the caller's overrides), as "'A', 'B'" in out.  Returns the number
+ * missing, or a negative errno (reported). */
+static int missing_keys(struct arca *a, const struct arca_scope *scope, const char *const *keys,
+                        size_t n, struct buf *out)
+{
+    struct arca_secret_list *l = NULL;
+    struct arca_scope own = *scope;
+    bool personal = scope->flags & ARCA_PERSONAL;
+    int missing = 0, r;
+
+    own.flags = 0;
+    r = arca_secrets_list(a, &own, &l);
+    if (r < 0)
+        return cli_fail(a, r), r;
+    for (size_t i = 0; i < n; i++) {
+        bool found = false;
+        for (size_t j = 0; j < l->n && !found; j++)
+            found = streq(l->v[j].key, keys[i]) && !l->v[j].personal == !personal;
+        if (!found && buf_printf(out, "%s'%s'", missing++ ? ", " : "", keys[i]) < 0)
+            missing = -ENOMEM;
+    }
+    arca_secret_list_free(l);
+    return missing;
+}
+
+/* --type shared|personal (Infisical's) sets --personal; EXIT_USAGE otherwise. */
+static int type_flag(struct cli *c)
+{
+    if (!c->type)
+        return EXIT_OK;
+    if (!streq(c->type, "shared") && !streq(c->type, "personal")) {
+        cli_error(NULL, "--type is shared or personal, not '%s'", c->type);
+        return EXIT_USAGE;
+    }
+    c->personal = streq(c->type, "personal");
+    return EXIT_OK;
+}
+
+/* secrets set, or secrets update (update: every key must exist already). */
+static int secrets_write(struct cli *c, bool update)
 {
     struct arca *a = NULL;
     struct arca_scope scope;
@@ -61,8 +101,7 @@ int cmd_secrets_set(struct cli *c)
     }
     if (cli_format_json(c, "table", &json) < 0)
         return EXIT_USAGE;
-    r = cli_scope(c, &scope, project, sizeof(project));
-    if (r)
+    if ((r = type_flag(c)) || (r = cli_scope(c, &scope, project, sizeof(project))))
         return r;
     n = pair ? 1 : c->n_args;
     in = calloc(n, sizeof(*in));
@@ -90,6 +129,7 @@ int cmd_secrets_set(struct cli *c)
         }
         in[i].key = key;
         in[i].value = pair ? c->args[1] : eq + 1;
+        in[i].comment = c->comment;
         if (in[i].value[0] == '@') {
             buf_init_secret(&files[i], VALUE_FILE_MAX);
             if (cli_read_file(in[i].value + 1, VALUE_FILE_MAX, &files[i]) < 0) {
@@ -104,6 +144,21 @@ int cmd_secrets_set(struct cli *c)
     r = cli_client_scoped(c, &a, &scope);
     if (r)
         goto out;
+    if (update) {
+        _cleanup_buf_ struct buf missing = BUF_INIT;
+        const char **keys = calloc(n, sizeof(*keys));
+        for (size_t i = 0; keys && i < n; i++)
+            keys[i] = in[i].key;
+        r = keys ? missing_keys(a, &scope, keys, n, &missing) : -ENOMEM;
+        free(keys);
+        if (r != 0) {
+            if (r > 0)
+                cli_error("create them with 'arca secrets set'", "%s:%s has no secret %s",
+                          scope.environment, scope.path, buf_str(&missing));
+            r = r > 0 ? EXIT_NOTFOUND : cli_exit_of(r);
+            goto out;
+        }
+    }
     r = arca_secrets_set(a, &scope, in, n, changes, versions);
     if (r < 0) {
         r = cli_fail(a, r);
@@ -135,12 +190,22 @@ out:
     return r;
 }
 
+int cmd_secrets_set(struct cli *c)
+{
+    return secrets_write(c, false);
+}
+
+int cmd_secrets_update(struct cli *c)
+{
+    return secrets_write(c, true);
+}
+
 static json_t *secret_json(const struct arca_secret *s)
 {
-    return json_pack("{s:s, s:s, s:s, s:I, s:s, s:s?, s:s?}", "key", s->key, "type",
-                     s->personal ? "personal" : "shared", "value", s->value, "version",
-                     (json_int_t)s->version, "updatedAt", s->updated_at, "environment",
-                     s->environment, "path", s->path);
+    return json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s?, s:s?}", "key", s->key, "type",
+                     s->personal ? "personal" : "shared", "value", s->value, "comment",
+                     s->comment ? s->comment : "", "version", (json_int_t)s->version, "updatedAt",
+                     s->updated_at, "environment", s->environment, "path", s->path);
 }
 
 /* Prints KEY=value lines as dotenv writes them; returns an exit code. */
@@ -164,6 +229,16 @@ static int print_dotenv(const struct arca_secret *const *v, size_t n)
  * for cross the network, and the audit log records a read of each. */
 /* Unless --expand=false, replaces the values of got that hold references by
  * their expansion in the folder.  Returns an exit code. */
+/* Is key one of those asked for (the arguments of c)? */
+static bool got_wanted(const char *key, const void *ud)
+{
+    const struct cli *c = ud;
+    for (size_t i = 0; i < c->n_args; i++)
+        if (streq(c->args[i], key))
+            return true;
+    return false;
+}
+
 static int expand_got(const struct cli *c, struct arca *a, const struct arca_scope *scope,
                       struct arca_secret **got, size_t n)
 {
@@ -177,10 +252,21 @@ static int expand_got(const struct cli *c, struct arca *a, const struct arca_sco
         return EXIT_OK;
     r = arca_secrets_list(a, scope, &l);
     if (r >= 0)
-        r = arca_secrets_expand(a, scope, l);
+        r = cli_expand(c, a, scope, l, got_wanted, c);
     if (r < 0) {
         arca_secret_list_free(l);
         return cli_fail(a, r);
+    }
+    for (size_t i = 0; i < n; i++) {
+        bool found = false;
+        for (size_t j = 0; j < l->n && !found; j++)
+            found = streq(got[i]->key, l->v[j].key);
+        if (!found) { /* left out: it refers to a folder the caller may not read */
+            arca_secret_list_free(l);
+            cli_error("ask for 'secrets read' there, or use --expand=false",
+                      "secret '%s' refers to a secret you may not read", got[i]->key);
+            return EXIT_AUTH;
+        }
     }
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < l->n; j++)
@@ -292,14 +378,34 @@ int cmd_secrets_list(struct cli *c)
         free(all);
         goto out;
     } else {
-        printf("%-32s  %-8s  %-7s  %-24s%s\n", "KEY", "TYPE", "VERSION", "UPDATED",
-               c->show_values ? "  VALUE" : "");
+        struct arca_scope scope;
+        char project[128];
+        cli_scope(c, &scope, project, sizeof(project));
+        printf("%s%-32s  %-8s  %-7s  %-24s  %-24s%s%s\n", cli_paint(stdout, CLI_PAINT_HEADER),
+               "KEY", "TYPE", "VERSION", "UPDATED", "FROM", c->show_values ? "  VALUE" : "",
+               cli_paint(stdout, CLI_PAINT_OFF));
         for (size_t i = 0; i < l->n; i++) {
-            printf("%-32s  %-8s  %-7lld  %-24s", l->v[i].key,
-                   l->v[i].personal ? "personal" : "shared", (long long)l->v[i].version,
-                   l->v[i].updated_at);
-            if (c->show_values)
-                printf("  %s", l->v[i].value);
+            /* FROM: "-" for the folder listed, else where the secret lives (an
+             * import: ENV:PATH, a sub-folder: its path) */
+            const struct arca_secret *v = &l->v[i];
+            bool here = (!v->environment || streq(v->environment, scope.environment)) &&
+                        (!v->path || streq(v->path, scope.path));
+            char from[NAME_SLUG_MAX + NAME_PATH_MAX + 2] = "-";
+            if (!here)
+                snprintf(from, sizeof(from), "%s:%s", v->environment ? v->environment : "",
+                         v->path ? v->path : "/");
+            printf("%-32s  %-8s  %-7lld  %-24s  %-24s", v->key, v->personal ? "personal" : "shared",
+                   (long long)v->version, v->updated_at, from);
+            if (c->show_values) { /* one line each: line breaks and controls escaped */
+                fputs("  ", stdout);
+                for (const char *p = v->value; *p; p++)
+                    if (*p == '\n')
+                        fputs("\\n", stdout);
+                    else if (*p == '\r' || *p == '\t' || (unsigned char)*p < 0x20)
+                        printf("\\x%02x", (unsigned char)*p);
+                    else
+                        putchar(*p);
+            }
             putchar('\n');
         }
     }
@@ -321,11 +427,19 @@ int cmd_secrets_delete(struct cli *c)
         cli_error("arca secrets delete KEY [KEY ...] --env ENV", "no secret name given");
         return EXIT_USAGE;
     }
-    r = cli_client_scope(c, &a, &scope, project, sizeof(project));
-    if (r)
+    if ((r = type_flag(c)) || (r = cli_client_scope(c, &a, &scope, project, sizeof(project))))
         return r;
     r = arca_secrets_delete(a, &scope, c->args, c->n_args);
-    if (r < 0) {
+    if (r == -ENOENT) { /* say which */
+        _cleanup_buf_ struct buf missing = BUF_INIT;
+        r = missing_keys(a, &scope, c->args, c->n_args, &missing);
+        if (r > 0)
+            cli_error("nothing was deleted; run again without them", "%s:%s has no secret %s",
+                      scope.environment, scope.path, buf_str(&missing));
+        else if (r == 0)
+            cli_fail(a, -ENOENT);
+        r = r < 0 ? cli_exit_of(r) : EXIT_NOTFOUND;
+    } else if (r < 0) {
         r = cli_fail(a, r);
     } else {
         for (size_t i = 0; i < c->n_args; i++)
@@ -334,4 +448,28 @@ int cmd_secrets_delete(struct cli *c)
     }
     arca_free(a);
     return r;
+}
+
+int cmd_secrets_rename(struct cli *c)
+{
+    struct arca *a = NULL;
+    struct arca_scope scope;
+    char project[128];
+    int64_t version = 0;
+    int r;
+
+    if (c->n_args != 2) {
+        cli_error("arca secrets rename OLD NEW --env ENV",
+                  "give the secret's name and its new name");
+        return EXIT_USAGE;
+    }
+    r = cli_client_scope(c, &a, &scope, project, sizeof(project));
+    if (r)
+        return r;
+    r = arca_secret_rename(a, &scope, c->args[0], c->args[1], &version);
+    if (r < 0)
+        return cli_fail_free(a, r);
+    printf("%s: renamed to %s (version %lld)\n", c->args[0], c->args[1], (long long)version);
+    arca_free(a);
+    return EXIT_OK;
 }

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/log.h"
 #include "base/util.h"
@@ -33,6 +35,43 @@ static int store_config(struct cli *c, struct server_config *cfg)
         return -EINVAL;
     }
     return 0;
+}
+
+/* Whether the file NAME is in the data directory. */
+static bool in_data_dir(const struct server_config *cfg, const char *name)
+{
+    _cleanup_free_ char *file = NULL;
+
+    return asprintf(&file, "%s/%s", cfg->data_dir, name) >= 0 && access(file, F_OK) == 0;
+}
+
+/* `arca backup` and `arca server rotate-root-key` work on an existing store:
+ * opening a SQLite one creates it, so a mistyped --data-dir (or the default
+ * ./arca-data run from the wrong directory) would back up, or "rotate", a new
+ * empty store and succeed.  EXIT_NOTFOUND (reported) when there is no arca.db. */
+static int store_exists(const struct server_config *cfg)
+{
+    if (cfg->database_url || in_data_dir(cfg, "arca.db"))
+        return EXIT_OK;
+    cli_error("give the data directory of the server (--data-dir DIR, default ./arca-data), or "
+              "--database-url",
+              "no arca store in '%s' (it has no arca.db)", cfg->data_dir);
+    return EXIT_NOTFOUND;
+}
+
+/* rotate-root-key needs the current key: a server would make a root.key when
+ * there is none, which here only left a stray file and a confusing refusal. */
+static bool current_key_given(const struct server_config *cfg)
+{
+    const char *env = getenv("ARCA_ENCRYPTION_KEY");
+
+    if ((env && *env) || in_data_dir(cfg, "root.key"))
+        return true;
+    cli_error("set ARCA_ENCRYPTION_KEY to the key the servers run with (and "
+              "ARCA_NEW_ENCRYPTION_KEY to the new one); see docs/deploy.md",
+              "no current root key: ARCA_ENCRYPTION_KEY is not set and there is no '%s/root.key'",
+              cfg->data_dir);
+    return false;
 }
 
 /* A login rate limit from flag (wins) or the environment variable env:
@@ -193,6 +232,8 @@ static int backup_run(struct cli *c, bool restore)
                   restore ? "--input" : "--output", c->command);
         return EXIT_USAGE;
     }
+    if (!restore && (r = store_exists(&cfg)) != EXIT_OK)
+        return r;
     if (seal_init() < 0)
         return EXIT_FAIL;
     r = restore ? backup_check(path, NULL, &err) : 0;
@@ -230,7 +271,13 @@ int cmd_rotate_root_key(struct cli *c)
 {
     struct server_config cfg = {0};
 
+    int r;
+
     if (store_config(c, &cfg) < 0)
         return EXIT_USAGE;
+    if ((r = store_exists(&cfg)) != EXIT_OK)
+        return r;
+    if (!current_key_given(&cfg))
+        return EXIT_FAIL;
     return server_rotate_root_key(&cfg) < 0 ? EXIT_FAIL : EXIT_OK;
 }

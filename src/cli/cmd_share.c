@@ -127,6 +127,13 @@ int cmd_share_create(struct cli *c)
             return r;
         }
     }
+    if (r == 0 && !value.len) { /* nothing to hand over (and the server refuses an empty box) */
+        cli_error(c->secret ? NULL : "e.g. echo -n \"$PW\" | arca share create --value-stdin",
+                  "the value to share is empty");
+        arca_secret_string_free(pw);
+        arca_free(a);
+        return EXIT_INVALID;
+    }
     if (r == 0)
         r = arca_share_create(a, value.ptr ? value.ptr : "", value.len, &o, &sh, &link);
     arca_secret_string_free(pw);

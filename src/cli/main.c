@@ -1,7 +1,10 @@
 /* main.c - the arca binary: finds the command in a table (one to three words),
- * parses its flags and runs it.  Each command's --help text lives here, next to
- * its name, so that the table is the reference of the command line. */
+ * parses its flags and runs it.  Each command's entry names its arguments, the
+ * flags it takes (cli.c's cli_options says what each means) and its help text:
+ * --help, the man page and the completion scripts are made from this table
+ * (help.c), so that it is the reference of the command line. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/util.h"
@@ -9,27 +12,13 @@
 #include "cli/build_info.h"
 #include "store/store.h"
 
-struct command {
-    const char *name; /* one to three words */
-    int (*run)(struct cli *c);
-    const char *usage;
-};
+/* the flags of commands that work on a folder */
+#define SCOPE "env path project-id"
 
-#define SCOPE_FLAGS                                                                                \
-    "  --env ENV           environment slug (default dev)\n"                                       \
-    "  --path PATH         folder path (default /)\n"                                              \
-    "  --project-id ID     project (default: ARCA_PROJECT_ID, then .arca.json)\n"
-
-#define IMPORTS_FLAG "--no-imports leaves out the secrets the folder imports (arca imports add).\n"
-#define CACHE_FLAG                                                                                 \
-    "When the server cannot be reached, the copy of this scope's secrets kept (encrypted) in\n"    \
-    "~/.cache/arca from an earlier run is used, with a notice on stderr; a 401/403/404\n"          \
-    "deletes it.  --no-cache (or ARCA_NO_CACHE=1) neither reads nor writes it.\n"
-
-static const struct command commands[] = {
+const struct cli_command cli_commands[] = {
     /* before "server": the longer name matches first */
-    {"server rotate-root-key", cmd_rotate_root_key,
-     "arca server rotate-root-key [--data-dir ./arca-data | --database-url postgres://...]\n"
+    {"server rotate-root-key", cmd_rotate_root_key, "", "data-dir database-url",
+     "replace the root key (every server stopped)",
      "Replaces the root key, with EVERY server on the store stopped.  The current key comes\n"
      "from ARCA_ENCRYPTION_KEY or root.key, as for 'arca server' (a wrong one is refused);\n"
      "the new one from ARCA_NEW_ENCRYPTION_KEY (base64 of 32 bytes), or, when the current one\n"
@@ -39,13 +28,10 @@ static const struct command commands[] = {
      "the whole chain), and the store's root key check changes: servers with the old key\n"
      "refuse to start.  Then start every server with the new key.  Nothing changes on a\n"
      "failure.  See docs/deploy.md, 'Rotating the root key'.\n"},
-    {"server", cmd_server,
-     "arca server [--listen 127.0.0.1:8200] [--data-dir ./arca-data] [--max-body BYTES]\n"
-     "            [--database-url postgres://USER@HOST:PORT/DB] [--tls-cert FILE --tls-key FILE]\n"
-     "            [--log-level debug|info|warn|error] [--threads N]\n"
-     "            [--audit-async] [--login-limit-ip 20,20] [--login-limit-account 10,5]\n"
-     "            [--db-wait SECONDS] [--metrics-listen 127.0.0.1:9200]\n"
-     "            [--site-url https://arca.example.com]\n"
+    {"server", cmd_server, "",
+     "listen data-dir database-url max-body threads log-level audit-async login-limit-ip "
+     "login-limit-account tls-cert tls-key db-wait metrics-listen site-url",
+     "run the arca server",
      "Runs the arca server on the embedded SQLite store in --data-dir.  The root key comes\n"
      "from ARCA_ENCRYPTION_KEY (base64 of 32 bytes) or, if unset, from root.key in the data\n"
      "directory (generated on first start).  Stops cleanly on SIGINT or SIGTERM.\n"
@@ -76,9 +62,8 @@ static const struct command commands[] = {
      "--site-url (or ARCA_SITE_URL): the URL users reach this server at (behind a proxy or a\n"
      "container's port mapping), logged at start in place of guessing it from --listen.\n"
      "See docs/tls.md.\n"},
-    {"backup", cmd_backup,
-     "arca backup --output FILE [--data-dir ./arca-data | --database-url postgres://...]\n"
-     "arca backup --verify FILE\n"
+    {"backup", cmd_backup, "--output FILE\n--verify FILE", "output verify data-dir database-url",
+     "copy the whole store to a file, online; or check a backup",
      "Writes a consistent copy of the whole store (the SQLite store in --data-dir, or the\n"
      "PostgreSQL database of --database-url / ARCA_DATABASE_URL, chosen as by 'arca server')\n"
      "to FILE, mode 0600, atomically.  Safe while servers run on the store: the copy is one\n"
@@ -88,8 +73,8 @@ static const struct command commands[] = {
      "--verify FILE checks a backup as a restore would (hash, row counts, line limit, schema\n"
      "version) without any store: exit 0 if this arca can restore it, 8 if it is damaged or\n"
      "edited, 5 if it is of another schema version.\n"},
-    {"restore", cmd_restore,
-     "arca restore --input FILE [--data-dir DIR | --database-url postgres://...]\n"
+    {"restore", cmd_restore, "--input FILE", "input data-dir database-url",
+     "load a backup into an empty store",
      "Loads a backup made by 'arca backup' into an EMPTY store (a new data directory or a\n"
      "new database; a store with any row is refused, exit 7), in one transaction.  The file\n"
      "is checked whole first (its BLAKE2b, row counts, line limit of 4 MiB): a truncated or\n"
@@ -97,108 +82,128 @@ static const struct command commands[] = {
      "schema.  Use the arca version that\n"
      "made the backup (same schema), then upgrade.  Either store restores into the other:\n"
      "this is how to move from SQLite to PostgreSQL.  No server may run on the store yet.\n"},
-    {"bootstrap", cmd_bootstrap,
-     "echo \"$PW\" | arca bootstrap --email EMAIL --password-stdin --organization NAME\n"
+    {"bootstrap", cmd_bootstrap, "--email EMAIL --password-stdin --organization NAME",
+     "email password-stdin organization format", "create the first administrator and organization",
      "Creates the first administrator and their organization on a new server, then logs in.\n"
      "Without --password-stdin the password is asked for on the terminal.\n"},
-    {"signup", cmd_signup,
-     "echo \"$PW\" | arca signup --invite TOKEN --email EMAIL --password-stdin [--format json]\n"
+    {"signup", cmd_signup, "--invite TOKEN --email EMAIL --password-stdin",
+     "invite email password-stdin format", "create your account from an invite",
      "Creates your account from an invite (see 'arca users invite') and logs in, like login.\n"},
     {"login", cmd_login,
-     "echo \"$PW\" | arca login --email EMAIL --password-stdin [--format json]\n"
-     "arca login --method=universal-auth --client-id ID --client-secret SECRET\n"
-     "Logs in; the session is kept in $ARCA_CONFIG_DIR (default ~/.config/arca), mode 0600.\n"
+     "--email EMAIL --password-stdin\n--method=universal-auth --client-id ID --client-secret "
+     "SECRET",
+     "method email password-stdin client-id client-secret format",
+     "log in (user, or machine identity)",
+     "Logs in; on a terminal, without --email, it asks for the e-mail address (and always\n"
+     "for the password, unless --password-stdin).  The session is kept in $ARCA_CONFIG_DIR\n"
+     "(default ~/.config/arca), mode 0600.\n"
      "The password never leaves this machine: it is stretched with Argon2id here.\n"
      "--method=universal-auth logs in as a machine identity (client ID and secret also from\n"
      "ARCA_CLIENT_ID / ARCA_CLIENT_SECRET); the secret is not saved, so the session lasts\n"
      "until the token's max TTL (it is renewed on use when near expiry).\n"},
-    {"logout", cmd_logout,
-     "arca logout\nRevokes the saved session on the server and forgets it here.\n"},
-    {"status", cmd_status,
-     "arca status [--api-url URL]\n"
+    {"logout", cmd_logout, "", "", "revoke and forget the saved session",
+     "Revokes the saved session on the server and forgets it here.\n"},
+    {"status", cmd_status, "", "", "ask the server whether it is up (no login)",
      "Asks the server whether it is up (GET /api/status, no login); exit 0 if it answers 200.\n"
      "The container image's HEALTHCHECK runs it.\n"},
-    {"whoami", cmd_whoami,
-     "arca whoami [--format json]\nPrints who is logged in (user, machine identity or "
-     "service token) and the server.\n"},
-    {"token renew", cmd_token_renew,
-     "arca token renew [--format json]\n"
+    {"whoami", cmd_whoami, "", "format", "who is logged in, on which server",
+     "Prints who is logged in (user, machine identity or service token) and the server.\n"},
+    {"password change", cmd_password_change, "", "password-stdin", "change your password",
+     "Asks for the current password and the new one (twice) on the terminal, or reads\n"
+     "them from stdin, one line each, with --password-stdin.  The new one must meet the\n"
+     "server's policy (at least 12 characters unless it says otherwise).  Your private key\n"
+     "is sealed again under the new password here; nothing else changes, and the server\n"
+     "never sees either password.  A forgotten password cannot be reset: see\n"
+     "docs/security.md, \"Passwords: policy and recovery\".\n"},
+    {"token renew", cmd_token_renew, "", "format", "renew a machine identity's access token",
      "Renews the saved machine identity session's access token (up to its max TTL).\n"},
-    {"users invite", cmd_users_invite,
-     "arca users invite EMAIL [--org-role admin|member] [--organization-id ID] [--format json]\n"
+    {"users invite", cmd_users_invite, "EMAIL", "org-role organization-id format",
+     "invite a person into your organization",
      "Invites a person into your organization (organization admins).  Prints only the invite\n"
      "token on stdout; the person signs up with 'arca signup --invite TOKEN'.\n"},
-    {"projects create", cmd_projects_create,
-     "arca projects create NAME [--server-access] [--format json]\n"
+    {"users list", cmd_users_list, "", "format", "list the people of your organization",
+     "Lists EMAIL, ROLE (admin, member), JOINED, ID (organization admins).\n"},
+    {"invites list", cmd_invites_list, "", "format", "list your organization's invites",
+     "Lists ID, EMAIL, ROLE, STATUS (pending, accepted, expired), EXPIRES (organization\n"
+     "admins); never a token.\n"},
+    {"invites revoke", cmd_invites_revoke, "ID", "", "revoke a pending invite",
+     "Its token no longer signs anyone up (organization admins).  Exit 4 if there is no\n"
+     "pending invite with that id.\n"},
+    {"projects create", cmd_projects_create, "NAME", "server-access format", "create a project",
      "Creates an end-to-end encrypted project with environments dev, staging and prod.\n"
      "--server-access also hands the server a copy of the project key (see\n"
      "'arca projects update').\n"},
-    {"projects update", cmd_projects_update,
-     "arca projects update ID --server-access on|off [--format json]\n"
+    {"projects update", cmd_projects_update, "ID --server-access|--no-server-access",
+     "server-access format", "turn the server's copy of the project key on or off",
      "Server access (project admins): 'on' hands the server a copy of the project key,\n"
      "kept sealed under its root key, so that Infisical's SDKs and plaintext API routes\n"
      "work for this project; 'off' deletes the server's copy.  See docs/security.md.\n"},
-    {"projects list", cmd_projects_list, "arca projects list [--format json]\n"},
-    {"projects rotate-key", cmd_projects_rotate_key,
-     "arca projects rotate-key --project-id ID [--format json]\n"
+    {"projects rename", cmd_projects_rename, "ID|SLUG NEW-NAME", "", "rename a project",
+     "Changes a project's name (project admins); its id and slug stay.\n"},
+    {"projects delete", cmd_projects_delete, "ID|SLUG", "yes dry-run", "delete a project for good",
+     "Deletes the project and everything in it: its environments, every secret and its\n"
+     "history, its members' access, roles, service tokens and imports (project admins).\n"
+     "The audit log keeps its records.  It shows what goes and, on a terminal, asks you to\n"
+     "type the project's slug; elsewhere it needs --yes.  --dry-run shows it only.\n"},
+    {"projects list", cmd_projects_list, "", "format", "list your projects", ""},
+    {"projects rotate-key", cmd_projects_rotate_key, "", "project-id yes dry-run format",
+     "replace the project key (revokes its service tokens)",
      "Replaces the project key (project admins): every version of every secret is decrypted\n"
      "and re-encrypted here, and the new key is sealed to every member.  The project's service\n"
-     "tokens are revoked.\n"},
-    {"environments list", cmd_environments_list,
-     "arca environments list [--project-id ID] [--format table|json]\n"
-     "Lists the project's environments: SLUG, NAME, POSITION.\n"},
-    {"environments add", cmd_environments_add,
-     "arca environments add SLUG [--name NAME] [--position N] [--project-id ID]\n"
+     "tokens are revoked: it lists them and asks first (on a terminal; elsewhere it needs "
+     "--yes).\n"},
+    {"environments list", cmd_environments_list, "", "project-id format",
+     "list a project's environments", "Lists the project's environments: SLUG, NAME, POSITION.\n"},
+    {"environments add", cmd_environments_add, "SLUG", "name position project-id",
+     "add an environment",
      "Adds an environment (project admins).  SLUG: lowercase letters, digits and '-'; NAME\n"
      "defaults to the slug; --position N (1-1000) puts it there and moves the ones at or\n"
      "after it down (default: last).  At most 64 environments a project.\n"},
-    {"environments rename", cmd_environments_rename,
-     "arca environments rename SLUG --name NAME [--position N] [--project-id ID]\n"
+    {"environments rename", cmd_environments_rename, "SLUG --name NAME", "name position project-id",
+     "change an environment's name or position",
      "Changes an environment's display name (and position).  The slug stays: stored\n"
      "secrets are encrypted bound to it.\n"},
-    {"environments remove", cmd_environments_remove,
-     "arca environments remove SLUG [--project-id ID]\n"
+    {"environments remove", cmd_environments_remove, "SLUG", "project-id yes dry-run",
+     "remove an environment that never held a secret",
      "Deletes an environment in which no secret was ever written.  One that holds secrets,\n"
-     "or the history of deleted ones, is refused (exit 7): history is never dropped.\n"},
-    {"members add", cmd_members_add,
-     "arca members add EMAIL --role ROLE [--project-id ID] [--format json]\n"
-     "arca members add --identity NAME --role ROLE [--project-id ID]\n"
+     "or the history of deleted ones, is refused (exit 7): history is never dropped.\n"
+     "It asks first (on a terminal; elsewhere it needs --yes).\n"},
+    {"members add", cmd_members_add, "EMAIL --role ROLE\n--identity NAME --role ROLE",
+     "role identity project-id format", "add a user or machine identity to a project",
      "Adds a user of your organization or a machine identity to the project; the project key\n"
      "is sealed to their public key here.  ROLE: admin, member, viewer, no-access or a custom\n"
      "role's slug.\n"},
-    {"members list", cmd_members_list, "arca members list [--project-id ID] [--format json]\n"},
-    {"members update", cmd_members_update,
-     "arca members update EMAIL|IDENTITY-NAME --role ROLE [--project-id ID]\n"
+    {"members list", cmd_members_list, "", "project-id format", "list a project's members", ""},
+    {"members update", cmd_members_update, "EMAIL|IDENTITY-NAME --role ROLE",
+     "role identity project-id", "change a member's role",
      "Nobody changes their own role, nor gives, changes or removes a role with a right their\n"
      "own role lacks (exit 3); the last admin stays (exit 7).\n"},
-    {"members remove", cmd_members_remove,
-     "arca members remove EMAIL|IDENTITY-NAME [--project-id ID]\n"
+    {"members remove", cmd_members_remove, "EMAIL|IDENTITY-NAME", "identity project-id",
+     "remove a member from a project",
      "The member loses access to new versions; rotate the key ('arca projects rotate-key') so\n"
      "that what they could read before is re-encrypted under a key they never had.\n"},
-    {"roles create", cmd_roles_create,
-     "arca roles create SLUG --allow SPEC [--allow SPEC ...] [--deny SPEC ...] [--name NAME]\n"
-     "                  [--project-id ID] [--format json]\n"
+    {"roles create", cmd_roles_create, "SLUG --allow SPEC [--allow SPEC ...]",
+     "allow deny name project-id format", "create a custom role",
      "SPEC is SUBJECT:ACTIONS:ENVS[:PATHGLOB] for secrets and folders, SUBJECT:ACTIONS for\n"
      "members, roles, identities, service-tokens, audit-logs and settings.  ACTIONS: a comma\n"
      "list of read, create, edit, delete, describe, or *; ENVS: a comma list of slugs, or *;\n"
      "PATHGLOB default /**.  A deny rule wins over allow rules.\n"
      "e.g. --allow 'secrets:read,create,edit,delete:dev,staging:/**' --deny 'secrets:*:prod'\n"},
-    {"roles list", cmd_roles_list, "arca roles list [--project-id ID] [--format json]\n"},
-    {"roles delete", cmd_roles_delete, "arca roles delete SLUG [--project-id ID]\n"},
-    {"identities create", cmd_identities_create,
-     "arca identities create NAME [--project-id ID --role ROLE] [--organization-id ID]\n"
-     "                       [--access-token-ttl 2h] [--access-token-max-ttl 30d]\n"
-     "                       [--access-token-num-uses-limit N] [--trusted-ips CIDR,...]\n"
-     "                       [--format json]\n"
+    {"roles list", cmd_roles_list, "", "project-id format", "list a project's roles", ""},
+    {"roles delete", cmd_roles_delete, "SLUG", "project-id", "delete a custom role", ""},
+    {"identities create", cmd_identities_create, "NAME",
+     "project-id role organization-id access-token-ttl access-token-max-ttl "
+     "access-token-num-uses-limit trusted-ips format",
+     "create a machine identity",
      "Creates a machine identity with a client secret (shown once) and, with --project-id,\n"
      "adds it to the project.  JSON: {\"identityId\", \"clientId\", \"clientSecret\", ...}.\n"
      "--access-token-num-uses-limit: requests each access token may make (0: unlimited);\n"
      "--trusted-ips: the only addresses it may log in and make requests from.\n"},
-    {"identities list", cmd_identities_list, "arca identities list [--format json]\n"},
-    {"identities delete", cmd_identities_delete, "arca identities delete NAME|ID\n"},
-    {"identities client-secret create", cmd_client_secret_create,
-     "arca identities client-secret create --identity NAME|ID [--description D] [--ttl 30d]\n"
-     "                                     [--num-uses-limit N] [--format json]\n"
+    {"identities list", cmd_identities_list, "", "format", "list machine identities", ""},
+    {"identities delete", cmd_identities_delete, "NAME|ID", "", "delete a machine identity", ""},
+    {"identities client-secret create", cmd_client_secret_create, "--identity NAME|ID",
+     "identity description ttl num-uses-limit format",
+     "make a further client secret for an identity",
      "Makes a new client secret for a machine identity and prints it once.  Organization\n"
      "admins who hold the identity's role in each of its projects (else exit 3); never the\n"
      "identity itself.  The secret comes with a new key pair (the project keys are sealed to\n"
@@ -206,164 +211,179 @@ static const struct command commands[] = {
      "--ttl: it expires after that long (default never); --num-uses-limit: logins it allows\n"
      "(default 0: unlimited).  JSON:\n"
      "{\"clientSecretId\", \"clientSecret\", \"prefix\", \"expiresAt\", \"numUsesLimit\"}.\n"},
-    {"identities client-secret list", cmd_client_secret_list,
-     "arca identities client-secret list --identity NAME|ID [--format json]\n"
+    {"identities client-secret list", cmd_client_secret_list, "--identity NAME|ID",
+     "identity format", "list an identity's client secrets",
      "Lists the identity's client secrets (never a secret): ID, PREFIX, STATUS, USES, EXPIRES,\n"
      "DESCRIPTION.  Organization admins or the identity itself.\n"},
-    {"identities client-secret revoke", cmd_client_secret_revoke,
-     "arca identities client-secret revoke SECRET-ID --identity NAME|ID\n"
+    {"identities client-secret revoke", cmd_client_secret_revoke, "SECRET-ID --identity NAME|ID",
+     "identity", "revoke a client secret",
      "Revokes one client secret: it no longer logs in.  Organization admins; never the\n"
      "identity itself.\n"},
-    {"service-token create", cmd_service_token_create,
-     "arca service-token create --name NAME --env ENV [--path PATH] [--scope ENV:PATH ...]\n"
-     "                          [--access read|read-write] [--expires-in 30d|12h|45m|3600s|0]\n"
-     "                          [--project-id ID] [--format json]\n"
+    {"service-token create", cmd_service_token_create, "--name NAME --env ENV",
+     "name env path scope access expires-in project-id format", "create a service token",
      "Creates a service token and prints it once: st.<id>.<secret>.<key>.  The <key> part\n"
      "never reaches the server.  Use it as ARCA_TOKEN=... arca run --env ENV -- COMMAND.\n"
+     "It expires in 30 days unless --expires-in says otherwise (never: --expires-in never).\n"
      "Your own role must allow each scope for every folder its PATH can match (else exit 3).\n"},
-    {"service-token list", cmd_service_token_list,
-     "arca service-token list [--project-id ID] [--format json]\n"},
-    {"service-token revoke", cmd_service_token_revoke,
-     "arca service-token revoke ID [--project-id ID]\n"},
-    {"share create", cmd_share_create,
-     "arca share create (--value-stdin | --secret KEY --env ENV [--path PATH]) [--expires-in 1d]\n"
-     "                  [--max-views 1|N|unlimited] [--password-stdin] [--org-only]\n"
-     "                  [--format json]\n"
+    {"service-token list", cmd_service_token_list, "", "project-id all format",
+     "list a project's service tokens",
+     "Lists ID, NAME, ACCESS, STATUS (active, expired, revoked), EXPIRES, SCOPES; revoked\n"
+     "tokens only with --all.\n"},
+    {"service-token revoke", cmd_service_token_revoke, "ID", "project-id", "revoke a service token",
+     "Revokes a token (its id, or the whole token); one already revoked says so.\n"},
+    {"share create", cmd_share_create, "--value-stdin\n--secret KEY --env ENV",
+     SCOPE " value-stdin secret expires-in max-views password-stdin org-only format",
+     "make a link that shows a value once",
      "Prints a link <site>/s/<id>#<key> that shows the value once (or N times) until it\n"
      "expires (5m to 30d, default 1d).  The value is encrypted here under a random key that\n"
      "only the link holds, after '#': the server cannot read it.  --password-stdin: the\n"
      "viewer also needs that password (read as the first line; with --value-stdin, the value\n"
      "is the rest).  --org-only: only members of your organization may open it.\n"},
-    {"share open", cmd_share_open,
-     "arca share open LINK [--password-stdin] [--format json]\n"
+    {"share open", cmd_share_open, "LINK", "password-stdin format", "open a share link",
      "Opens a share link (counts a view) and prints the value.\n"},
-    {"share list", cmd_share_list,
-     "arca share list [--format json]\n"
+    {"share list", cmd_share_list, "", "format", "list your active shares",
      "Your active shares: id, created, expires, views left (never the value).\n"},
-    {"share revoke", cmd_share_revoke,
-     "arca share revoke ID\n"
+    {"share revoke", cmd_share_revoke, "ID", "", "delete a share now",
      "Deletes a share now (yours, or any of your organization's as its admin).\n"},
-    {"share policy", cmd_share_policy,
-     "arca share policy [--max-lifetime 30d] [--anonymous on|off] [--format json]\n"
+    {"share policy", cmd_share_policy, "", "max-lifetime anonymous format",
+     "show or change your organization's rules for shares",
      "Shows the organization's rules for shares; its admins change them: the longest lifetime\n"
-     "and whether shares may be opened without an account (off: members only).\n"},
-    {"init", cmd_init,
-     "arca init --project-id ID\n"
-     "Writes .arca.json in the current directory so later commands use this project.\n"},
-    {"secrets set", cmd_secrets_set,
-     "arca secrets set KEY=VALUE [KEY=VALUE ...] [flags]\n"
-     "arca secrets set KEY VALUE [flags]\n"
+     "(--max-lifetime 30d) and whether shares may be opened without an account (--anonymous\n"
+     "on|off; off: members only).\n"},
+    {"init", cmd_init, "", "project-id env", "write .arca.json: this directory uses a project",
+     "Writes .arca.json in the current directory so later commands use this project (and\n"
+     "--env as their default environment, \"defaultEnvironment\").  --project-id takes a\n"
+     "project's id or slug; without it, on a terminal, pick one from a numbered list.\n"},
+    {"secrets set", cmd_secrets_set, "KEY=VALUE [KEY=VALUE ...]\nKEY VALUE",
+     SCOPE " personal type comment token format", "create or update secrets",
      "Creates or updates secrets (each write is a new version), all at once.\n"
      "KEY=@FILE reads the value from FILE.\n"
      "--personal sets your personal override of a shared secret: your own value, used for\n"
-     "you only (users only; the shared secret must exist).\n" SCOPE_FLAGS "  --format json\n"},
-    {"secrets get", cmd_secrets_get,
-     "arca secrets get KEY [KEY ...] [--plain] [--format json] [flags]\n"
+     "you only (users only; the shared secret must exist).\n"},
+    {"secrets update", cmd_secrets_update, "KEY=VALUE [KEY=VALUE ...]\nKEY VALUE",
+     SCOPE " personal type comment token format", "change existing secrets",
+     "As 'arca secrets set', but every KEY must exist already (else exit 4, naming the\n"
+     "missing ones, and nothing is written).\n"},
+    {"secrets get", cmd_secrets_get, "KEY [KEY ...]",
+     SCOPE " personal plain expand strict token format", "print secrets",
      "--plain prints only the values, one per line.\n"
      "--personal gets your personal override instead of the shared secret.\n"
-     "--expand=false keeps ${...} references unexpanded.\n" SCOPE_FLAGS},
-    {"secrets list", cmd_secrets_list,
-     "arca secrets list [--format table|json|dotenv] [--show-values] [--recursive]\n"
-     "                  [--no-imports] [flags]\n"
+     "--expand=false keeps ${...} references unexpanded.\n"},
+    {"secrets list", cmd_secrets_list, "",
+     SCOPE " show-values expand strict recursive imports include-imports token format",
+     "list the secrets of a folder",
      "Your personal overrides are listed after the shared secret they override, TYPE\n"
      "personal (json: \"type\": \"personal\").\n"
      "--expand=false keeps ${...} references unexpanded.\n"
-     "--recursive adds the secrets of every sub-folder (JSON says each one's path).\n" IMPORTS_FLAG
-         SCOPE_FLAGS},
-    {"secrets delete", cmd_secrets_delete,
-     "arca secrets delete KEY [KEY ...] [flags]\n"
+     "--recursive adds the secrets of every sub-folder (JSON says each one's path).\n"
+     "--no-imports leaves out the secrets the folder imports (arca imports add).\n"},
+    {"secrets delete", cmd_secrets_delete, "KEY [KEY ...]", SCOPE " personal type token",
+     "delete secrets",
      "Deletes secrets (a new, deleted version: history is kept).  Deleting a shared secret\n"
-     "deletes everyone's personal overrides of it; --personal deletes only your "
-     "override.\n" SCOPE_FLAGS},
-    {"secrets history", cmd_secrets_history,
-     "arca secrets history KEY [--show-values] [--format table|json] [flags]\n"
+     "deletes everyone's personal overrides of it; --personal deletes only your override.\n"},
+    {"secrets rename", cmd_secrets_rename, "OLD NEW", SCOPE, "rename a secret",
+     "Gives secret OLD the name NEW, in one transaction: NEW is created with OLD's value\n"
+     "and comment (version 1), OLD gets a deleted version (its history stays, as do\n"
+     "NEW's from now on); personal overrides of OLD are not carried over.  NEW must not\n"
+     "exist (exit 7).\n"},
+    {"secrets history", cmd_secrets_history, "KEY", SCOPE " personal show-values format",
+     "list every version of a secret",
      "Lists every version of a secret, newest first: VERSION, ACTION, TIME, BY.\n"
-     "--personal: the versions of your personal override.\n" SCOPE_FLAGS},
-    {"secrets rollback", cmd_secrets_rollback,
-     "arca secrets rollback KEY --version N [flags]\n"
-     "arca secrets rollback --to TIME [flags]\n"
+     "--personal: the versions of your personal override.\n"},
+    {"secrets rollback", cmd_secrets_rollback, "KEY --version N\n--to TIME",
+     SCOPE " version to personal yes dry-run format",
+     "roll a secret back to a version, or a folder to a time",
      "Writes version N of KEY again as a new version, or puts every secret of the folder back\n"
-     "as it was at TIME (ISO-8601, e.g. 2026-11-29T10:00:00Z).  History is kept.\n" SCOPE_FLAGS},
-    {"run", cmd_run,
-     "arca run [flags] -- COMMAND [ARGS ...]\n"
+     "as it was at TIME (ISO-8601, e.g. 2026-11-29T10:00:00Z, or a duration ago: 30m, 2h).\n"
+     "History is kept.  --to shows what it changes and asks first (on a terminal; elsewhere it "
+     "needs --yes).\n"},
+    {"run", cmd_run, "-- COMMAND [ARGS ...]\n--command 'SHELL COMMAND'",
+     SCOPE " expand strict imports include-imports overrides cache token command watch grace "
+           "agent-socket",
+     "run a command with the secrets in its environment",
      "Runs COMMAND with the folder's secrets added to its environment.  Signals are\n"
-     "forwarded to it and its exit status is passed through; no value is written to "
-     "disk in clear.\n"
+     "forwarded to it and its exit status is passed through; no value is written to disk in "
+     "clear.\n"
      "Your personal overrides replace the shared values (also in references);\n"
      "--no-overrides uses the shared values only.\n"
      "--expand=false keeps ${...} references unexpanded.\n"
+     "Secrets named PATH, HOME, LD_PRELOAD, ... (see docs/cli.md) are left out, with a\n"
+     "warning: they would change how COMMAND itself runs.\n"
+     "When the server cannot be reached, the copy of this scope's secrets kept (encrypted) in\n"
+     "~/.cache/arca from an earlier run is used, with a notice on stderr; a 401/403/404\n"
+     "deletes it.  --no-cache (or ARCA_NO_CACHE=1) neither reads nor writes it.\n"
+     "--no-imports leaves out the secrets the folder imports (arca imports add).\n"
      "--watch restarts COMMAND when the folder's secrets change (the server's change feed,\n"
      "then a conditional fetch; every 30 s at the latest): SIGTERM, then SIGKILL after\n"
      "--grace (default 10s).  arca exits when COMMAND exits on its own, with its status.\n"
      "--agent-socket PATH (or ARCA_AGENT_SOCKET) takes the secrets from 'arca agent' on\n"
-     "this host (its 'socket'): no login, no TLS, no fetch (docs/agent.md).\n" CACHE_FLAG
-         IMPORTS_FLAG SCOPE_FLAGS},
-    {"agent", cmd_agent,
-     "arca agent --config agent.yaml [--once]\n"
+     "this host (its 'socket'): no login, no TLS, no fetch (docs/agent.md).\n"},
+    {"agent", cmd_agent, "--config FILE", "config once", "run the agent (templates, socket)",
      "Runs the agent: logs in as a machine identity, renders the config's templates to\n"
      "files (mode 0600, atomically), re-renders them when a secret changes and then runs\n"
      "their command, and serves 'arca run --agent-socket' on a Unix socket (mode 0600).\n"
      "--once (or 'once: true'): render once and exit (a Kubernetes init container).\n"
      "Exit codes: 3 the credentials were refused (revoked), 5 a bad config.  The config\n"
      "(YAML or JSON) is described in docs/agent.md.\n"},
-    {"export", cmd_export,
-     "arca export [--format dotenv|dotenv-export|json|yaml|csv] [--output-file FILE] [flags]\n"
+    {"export", cmd_export, "",
+     SCOPE " format output-file expand strict imports include-imports overrides cache token",
+     "write the secrets as dotenv, json, yaml or csv",
+     "--format dotenv, dotenv-export, dotenv-eval, json, yaml or csv.\n"
      "dotenv output reads back identically with the dotenv package and with sh\n"
-     "(set -a; . ./file).  --output-file is written atomically with mode 0600.\n"
+     "(set -a; . ./file); dotenv-eval is for eval \"$(arca export --format dotenv-eval)\".  "
+     "--output-file is written atomically with mode 0600.\n"
      "Your personal overrides replace the shared values; --no-overrides: shared only.\n"
-     "--expand=false keeps ${...} references unexpanded.\n" CACHE_FLAG IMPORTS_FLAG SCOPE_FLAGS},
-    {"folders list", cmd_folders_list,
-     "arca folders list [--recursive] [--format json] [flags]\n"
+     "--expand=false keeps ${...} references unexpanded.\n"
+     "When the server cannot be reached, the copy of this scope's secrets kept (encrypted) in\n"
+     "~/.cache/arca from an earlier run is used, with a notice on stderr; a 401/403/404\n"
+     "deletes it.  --no-cache (or ARCA_NO_CACHE=1) neither reads nor writes it.\n"
+     "--no-imports leaves out the secrets the folder imports (arca imports add).\n"},
+    {"folders list", cmd_folders_list, "", SCOPE " recursive format", "list folders",
      "Lists the sub-folders of --path (every descendant with --recursive).  A folder exists\n"
-     "once a secret is written in it or below it, or once it is created.\n" SCOPE_FLAGS},
-    {"folders create", cmd_folders_create,
-     "arca folders create NAME [flags]\n"
+     "once a secret is written in it or below it, or once it is created.\n"},
+    {"folders create", cmd_folders_create, "NAME", SCOPE, "create a folder",
      "Creates folder NAME (letters, digits, '-', '_') in --path, and missing parents.\n"
-     "Folders cannot be renamed: values are sealed to their path.\n" SCOPE_FLAGS},
-    {"folders delete", cmd_folders_delete,
-     "arca folders delete PATH [--env ENV] [--project-id ID]\n"
+     "Folders cannot be renamed: values are sealed to their path.\n"},
+    {"folders delete", cmd_folders_delete, "PATH", "env project-id yes dry-run",
+     "delete a folder and everything below it",
      "Deletes folder PATH and everything below it: each secret gets a deleted version\n"
-     "(history is kept, 'arca secrets history' shows it) and the folders' imports go.\n"},
-    {"imports list", cmd_imports_list,
-     "arca imports list [--format json] [flags]\n"
-     "Lists what the folder imports, by position (a higher position wins).\n" SCOPE_FLAGS},
-    {"imports add", cmd_imports_add,
-     "arca imports add --from ENV:PATH [--format json] [flags]\n"
+     "(history is kept, 'arca secrets history' shows it) and the folders' imports go.\n"
+     "It lists the secrets it deletes and asks first (on a terminal; elsewhere it needs --yes).\n"},
+    {"imports list", cmd_imports_list, "", SCOPE " format", "list what a folder imports",
+     "Lists what the folder imports, by position (a higher position wins).\n"},
+    {"imports add", cmd_imports_add, "--from ENV:PATH", SCOPE " from format",
+     "make a folder see another folder's secrets",
      "Makes the folder see the secrets of ENV:PATH below its own: its own secrets win, and\n"
      "the import added last wins over earlier ones.  Needs 'folders edit' here and\n"
-     "'secrets read' on ENV:PATH.  Prints the import's id.\n" SCOPE_FLAGS},
-    {"imports remove", cmd_imports_remove,
-     "arca imports remove ID [--project-id ID]\nRemoves an import (see 'arca imports list').\n"},
-    {"audit-logs list", cmd_audit_logs_list,
-     "arca audit-logs list [--project-id ID] [--event E] [--actor A] [--since T] [--until T]\n"
-     "                     [--limit N] [--format table|json]\n"
+     "'secrets read' on ENV:PATH.  Prints the import's id.\n"},
+    {"imports remove", cmd_imports_remove, "ID", "project-id", "remove an import",
+     "Removes an import (see 'arca imports list').\n"},
+    {"audit-logs list", cmd_audit_logs_list, "", "project-id event actor since until limit format",
+     "list audit log records",
      "Without --project-id: the whole organization's log (organization admins).  --event is\n"
      "exact or a prefix ending in '.' (secret.); T is ISO-8601 or a duration ago (24h).\n"},
-    {"audit-logs export", cmd_audit_logs_export,
-     "arca audit-logs export [same filters as list] > audit.jsonl\n"
-     "Prints every matching record as one JSON line.\n"},
-    {"audit-logs verify", cmd_audit_logs_verify,
-     "arca audit-logs verify [--format json]\n"
+    {"audit-logs export", cmd_audit_logs_export, "", "project-id event actor since until",
+     "print audit log records as JSON lines", "Prints every matching record as one JSON line.\n"},
+    {"audit-logs verify", cmd_audit_logs_verify, "", "format", "check the audit log's hash chain",
      "Checks the audit log's hash chain (organization admins), across root key rotations;\n"
      "exit 8 if it was tampered with, or written by a server with another root key (told\n"
      "apart: 'cause' is \"tampered\" or \"wrong-key\").\n"},
-    {"import", cmd_import,
-     "arca import FILE [flags]\n"
-     "Reads a .env file (as the dotenv package does) and stores every key, all at "
-     "once.\n" SCOPE_FLAGS},
+    {"completion", cmd_completion, "bash|zsh|fish", "", "print a shell completion script",
+     "Prints the completion script for the shell, made from the same table as --help:\n"
+     "  bash: source <(arca completion bash)    (or into /etc/bash_completion.d/arca)\n"
+     "  zsh:  arca completion zsh > \"${fpath[1]}/_arca\"\n"
+     "  fish: arca completion fish > ~/.config/fish/completions/arca.fish\n"},
+    {"man", cmd_man, "", "", "print the arca(1) man page (roff)",
+     "Prints the man page, made from the same table as --help (the build installs it as\n"
+     "arca.1): arca man | man -l -\n"},
+    {"help", cmd_help, "[COMMAND ...]", "", "print the help of arca or of a command",
+     "arca help COMMAND is arca COMMAND --help.\n"},
+    {"import", cmd_import, "FILE", SCOPE " yes dry-run", "store the keys of a .env file",
+     "Reads a .env file (as the dotenv package does) and stores every key, all at once.\n"
+     "When it replaces the value of more than one existing secret it lists them and asks\n"
+     "first (on a terminal; elsewhere it needs --yes).\n"},
 };
-
-static void usage(FILE *f)
-{
-    fprintf(f, "arca %s - secrets manager\n\nusage: arca COMMAND [flags]\n\ncommands:\n",
-            ARCA_VERSION);
-    for (size_t i = 0; i < ELEMENTSOF(commands); i++)
-        fprintf(f, "  %s\n", commands[i].name);
-    fprintf(f, "  version\n\nglobal flags: --api-url URL (ARCA_API_URL), --config-dir DIR "
-               "(ARCA_CONFIG_DIR),\n"
-               "  --ca-cert FILE (ARCA_CA_CERT): trust this PEM CA for https:// (docs/tls.md)\n"
-               "Run 'arca COMMAND --help' for a command's flags.\n");
-}
+const size_t cli_n_commands = ELEMENTSOF(cli_commands);
 
 /* Matches argv[1...] against the words of a command name; returns the number
  * of words used, 0 if they do not all match. */
@@ -395,14 +415,108 @@ static int group_words(const char *name, int argc, char **argv, const char **ret
     return i - 1;
 }
 
+/* A group's words with no (or an unknown) subcommand: lists its subcommands. */
+static int group_help(int argc, char **argv, int group)
+{
+    bool help =
+        argc > group + 1 && (streq(argv[group + 1], "--help") || streq(argv[group + 1], "-h"));
+    FILE *f = help ? stdout : stderr;
+    const char *rest, *sep = "";
+    char words[256] = "";
+
+    for (int w = 1; w <= group; w++)
+        snprintf(words + strlen(words), sizeof(words) - strlen(words), "%s%s", w > 1 ? " " : "",
+                 argv[w]);
+    if (!help && argc > group + 1) {
+        char typed[256];
+        const char *guess;
+        snprintf(typed, sizeof(typed), "%s %s", words, argv[group + 1]);
+        guess = cli_did_you_mean(typed);
+        fprintf(f, "arca: error: unknown command 'arca %s'\n", typed);
+        if (guess)
+            fprintf(f, "arca: hint: did you mean 'arca %s'?\n", guess);
+        else
+            fprintf(f, "arca: hint: run 'arca %s --help'\n", words);
+        return EXIT_USAGE;
+    }
+    fprintf(f,
+            help ? "subcommands of 'arca %s': " : "arca: error: 'arca %s' needs one of: ", words);
+    for (size_t i = 0; i < cli_n_commands; i++)
+        if (group_words(cli_commands[i].name, argc, argv, &rest) == group) {
+            fprintf(f, "%s%s", sep, rest);
+            sep = ", ";
+        }
+    fputc('\n', f);
+    if (!help)
+        fprintf(f, "arca: hint: run 'arca %s SUBCOMMAND --help'\n", words);
+    return help ? EXIT_OK : EXIT_USAGE;
+}
+
+/* Moves the flags before the command words ("arca --format json secrets list")
+ * after them, so that global flags work anywhere on the line.  Returns the
+ * new argv (argc entries, NULL-terminated; OWNED), NULL on a flag that needs a
+ * value and has none. */
+static char **flags_after_command(int argc, char **argv)
+{
+    char **out = calloc((size_t)argc + 1, sizeof(*out));
+    int lead = 1, n = 1;
+
+    if (!out)
+        return NULL;
+    while (lead < argc && argv[lead][0] == '-' && argv[lead][1] && !streq(argv[lead], "--")) {
+        const char *name = argv[lead] + (argv[lead][1] == '-' ? 2 : 1);
+        const struct cli_option *o = NULL;
+
+        if (argv[lead][1] == '-')
+            o = cli_option_find(name, strcspn(name, "="));
+        else
+            for (size_t k = 0; k < cli_n_options && !o; k++)
+                if (cli_options[k].short_name == name[0] && !name[1])
+                    o = &cli_options[k];
+        lead++;
+        if (o && (o->kind == CLI_OPT_VALUE || o->kind == CLI_OPT_REPEAT) && !strchr(name, '=') &&
+            argv[lead - 1][1] == '-')
+            lead++;
+        else if (o && (o->kind == CLI_OPT_VALUE || o->kind == CLI_OPT_REPEAT) && !name[1])
+            lead++;
+    }
+    if (lead > argc) {
+        free(out);
+        return NULL;
+    }
+    out[0] = argv[0];
+    /* the command words, then the leading flags, then the rest */
+    int words = lead;
+    while (words < argc && argv[words][0] != '-')
+        words++;
+    for (int i = lead; i < words; i++)
+        out[n++] = argv[i];
+    for (int i = 1; i < lead; i++)
+        out[n++] = argv[i];
+    for (int i = words; i < argc; i++)
+        out[n++] = argv[i];
+    out[n] = NULL;
+    return out;
+}
+
 int main(int argc, char **argv)
 {
     struct cli c = {.prog = "arca"};
     int group = 0;
     const char *rest;
 
-    if (argc < 2 || streq(argv[1], "--help") || streq(argv[1], "-h") || streq(argv[1], "help")) {
-        usage(stdout);
+    if (argc >= 2 && argv[1][0] == '-' && !streq(argv[1], "--help") && !streq(argv[1], "-h") &&
+        !streq(argv[1], "--version")) {
+        argv = flags_after_command(argc, argv);
+        if (!argv) {
+            cli_error("run 'arca --help'", "a flag before the command needs a value");
+            return EXIT_USAGE;
+        }
+    }
+    if (argc < 2 || streq(argv[1], "--help") || streq(argv[1], "-h") ||
+        (streq(argv[1], "help") &&
+         (argc == 2 || streq(argv[2], "--help") || streq(argv[2], "-h")))) {
+        cli_usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? EXIT_USAGE : EXIT_OK;
     }
     if (streq(argv[1], "version") || streq(argv[1], "--version")) {
@@ -411,46 +525,51 @@ int main(int argc, char **argv)
                ARCA_VERSION, store_schema_version(), ARCA_BUILD);
         return EXIT_OK;
     }
-    for (size_t i = 0; i < ELEMENTSOF(commands); i++) {
-        int words = command_words(commands[i].name, argc, argv);
+    if (streq(argv[1], "help") && argv[2][0] == '-') {
+        cli_error("arca help [COMMAND ...]", "'arca help' takes no flag but --help");
+        return EXIT_USAGE;
+    }
+    if (streq(argv[1], "help")) { /* arca help CMD ...: arca CMD ... --help */
+        char **h = calloc((size_t)argc + 1, sizeof(*h));
+        if (!h)
+            return EXIT_FAIL;
+        memcpy(h, argv + 1, sizeof(*h) * (size_t)(argc - 1));
+        h[0] = argv[0];
+        h[argc - 1] = (char *)"--help";
+        argv = h;
+    }
+    for (size_t i = 0; i < cli_n_commands; i++) {
+        int words = command_words(cli_commands[i].name, argc, argv);
 
         if (words == 0) {
-            int g = group_words(commands[i].name, argc, argv, &rest);
+            int g = group_words(cli_commands[i].name, argc, argv, &rest);
             if (g > group)
                 group = g;
             continue;
         }
-        c.command = commands[i].name;
+        c.command = cli_commands[i].name;
+        c.flags = cli_commands[i].flags;
+        c.args_spec = cli_commands[i].args;
         if (cli_parse(&c, argc, argv, 1 + words) < 0)
             return EXIT_USAGE;
         if (c.help) {
-            fputs(commands[i].usage, stdout);
+            cli_command_help(stdout, &cli_commands[i]);
             return EXIT_OK;
         }
-        return commands[i].run(&c);
+        return cli_commands[i].run(&c);
     }
-    if (group) {
-        bool help =
-            argc > group + 1 && (streq(argv[group + 1], "--help") || streq(argv[group + 1], "-h"));
-        FILE *f = help ? stdout : stderr;
-        const char *sep = "";
-        char words[256] = "";
-
-        for (int w = 1; w <= group; w++)
-            snprintf(words + strlen(words), sizeof(words) - strlen(words), "%s%s", w > 1 ? " " : "",
-                     argv[w]);
-        fprintf(f, help ? "subcommands of 'arca %s': " : "arca: error: 'arca %s' needs one of: ",
-                words);
-        for (size_t i = 0; i < ELEMENTSOF(commands); i++)
-            if (group_words(commands[i].name, argc, argv, &rest) == group) {
-                fprintf(f, "%s%s", sep, rest);
-                sep = ", ";
-            }
-        fputc('\n', f);
-        if (!help)
-            fprintf(f, "arca: hint: run 'arca %s SUBCOMMAND --help'\n", words);
-        return help ? EXIT_OK : EXIT_USAGE;
-    }
-    fprintf(stderr, "arca: error: unknown command '%s'\narca: hint: run 'arca --help'\n", argv[1]);
+    if (group)
+        return group_help(argc, argv, group);
+    char typed[256] = "";
+    for (int i = 1; i < argc && i <= 3 && argv[i][0] != '-'; i++)
+        snprintf(typed + strlen(typed), sizeof(typed) - strlen(typed), "%s%s", i > 1 ? " " : "",
+                 argv[i]);
+    const char *guess = cli_did_you_mean(typed);
+    if (guess)
+        fprintf(stderr, "arca: error: unknown command '%s'\narca: hint: did you mean 'arca %s'?\n",
+                argv[1], guess);
+    else
+        fprintf(stderr, "arca: error: unknown command '%s'\narca: hint: run 'arca --help'\n",
+                argv[1]);
     return EXIT_USAGE;
 }

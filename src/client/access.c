@@ -34,15 +34,115 @@
 
 /* --- invites ------------------------------------------------------------- */
 
-void arca_invite_free(struct arca_invite *i)
+static void invite_release(void *item)
 {
-    if (!i)
-        return;
+    struct arca_invite *i = item;
+
     free(i->id);
     free(i->email);
     free(i->org_role);
     free(i->expires_at);
+    free(i->created_at);
+    free(i->status);
+}
+
+void arca_invite_free(struct arca_invite *i)
+{
+    if (!i)
+        return;
+    invite_release(i);
     free(i);
+}
+
+void arca_invites_free(struct arca_invite *v, size_t n)
+{
+    client_items_free(v, n, sizeof(*v), invite_release);
+}
+
+static int invite_parse(struct arca *a, const json_t *o, void *ret)
+{
+    struct arca_invite *i = ret;
+    int r;
+
+    if (!json_is_object(o))
+        return client_error(a, -EPROTO, "the arca server sent a malformed invite");
+    if ((r = client_dup_field(a, o, "id", CLIENT_ID_MAX, &i->id)) < 0 ||
+        (r = client_dup_field(a, o, "email", NAME_EMAIL_MAX, &i->email)) < 0 ||
+        (r = client_dup_field(a, o, "orgRole", 16, &i->org_role)) < 0 ||
+        (r = client_dup_field(a, o, "createdAt", CLIENT_STRING_MAX, &i->created_at)) < 0 ||
+        (r = client_dup_field(a, o, "expiresAt", CLIENT_STRING_MAX, &i->expires_at)) < 0 ||
+        (r = client_dup_field(a, o, "status", 16, &i->status)) < 0)
+        return r;
+    return 0;
+}
+
+int arca_invites_list(struct arca *a, struct arca_invite **ret, size_t *ret_n)
+{
+    int r = client_require_login(a);
+
+    if (r < 0)
+        return r;
+    return client_get_items(a, CLIENT_API "/invites", "invites", sizeof(**ret), invite_parse,
+                            invite_release, (void **)ret, ret_n);
+}
+
+static void org_user_release(void *item)
+{
+    struct arca_org_user *u = item;
+
+    free(u->id);
+    free(u->email);
+    free(u->org_role);
+    free(u->created_at);
+}
+
+void arca_org_users_free(struct arca_org_user *v, size_t n)
+{
+    client_items_free(v, n, sizeof(*v), org_user_release);
+}
+
+static int org_user_parse(struct arca *a, const json_t *o, void *ret)
+{
+    struct arca_org_user *u = ret;
+    int r;
+
+    if (!json_is_object(o))
+        return client_error(a, -EPROTO, "the arca server sent a malformed user");
+    if ((r = client_dup_field(a, o, "id", CLIENT_ID_MAX, &u->id)) < 0 ||
+        (r = client_dup_field(a, o, "email", NAME_EMAIL_MAX, &u->email)) < 0 ||
+        (r = client_dup_field(a, o, "orgRole", 16, &u->org_role)) < 0 ||
+        (r = client_dup_field(a, o, "createdAt", CLIENT_STRING_MAX, &u->created_at)) < 0)
+        return r;
+    return 0;
+}
+
+int arca_org_users_list(struct arca *a, struct arca_org_user **ret, size_t *ret_n)
+{
+    int r = client_require_login(a);
+
+    if (r < 0)
+        return r;
+    return client_get_items(a, CLIENT_API "/users", "users", sizeof(**ret), org_user_parse,
+                            org_user_release, (void **)ret, ret_n);
+}
+
+int arca_invite_revoke(struct arca *a, const char *invite_id)
+{
+    _cleanup_buf_ struct buf path = BUF_INIT;
+    int r = client_require_login(a);
+
+    if (r < 0)
+        return r;
+    if (!invite_id || !*invite_id || strlen(invite_id) > CLIENT_ID_MAX ||
+        strspn(invite_id, "0123456789abcdefABCDEF-") != strlen(invite_id))
+        return client_error(a, -EINVAL, "'%s' is not an invite id (see 'arca invites list')",
+                            invite_id ? invite_id : "");
+    if (buf_printf(&path, CLIENT_API "/invites/%s", invite_id) < 0)
+        return client_error(a, -ENOMEM, "out of memory");
+    r = transport_call(a, "DELETE", path.ptr, NULL, NULL, NULL);
+    if (r == -ENOENT)
+        return client_error(a, r, "no pending invite '%s' (see 'arca invites list')", invite_id);
+    return r;
 }
 
 int arca_invite_create(struct arca *a, const char *email, const char *org_role,

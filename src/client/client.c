@@ -175,6 +175,7 @@ void client_session_clear(struct arca *a)
     a->client_id = NULL;
     free(a->project_id);
     a->project_id = NULL;
+    a->token_env[0] = 0;
     a->expires_at = a->max_expires_at = 0;
     seal_free(a->sk);
     a->sk = NULL;
@@ -328,6 +329,11 @@ const char *arca_session_id(const struct arca *a)
 const char *arca_session_project_id(const struct arca *a)
 {
     return a->project_id;
+}
+
+const char *arca_session_environment(const struct arca *a)
+{
+    return a->kind == ARCA_SESSION_SERVICE_TOKEN && a->token_env[0] ? a->token_env : NULL;
 }
 
 void arca_session_expiry(const struct arca *a, int64_t *ret_expires_at, int64_t *ret_max)
@@ -537,6 +543,46 @@ int client_kdf_to_json(json_t *obj, const uint8_t salt[SEAL_SALT_BYTES],
 /* Makes a new account's keys from the password and POSTs them to route with
  * extra_key: extra_value (the organization of a bootstrap, the invite token of a
  * signup); logs in as the new user. */
+/* POST /auth/params for email: the account's key-derivation parameters and the
+ * server's password policy.  *ret OWNED. */
+static int auth_params(struct arca *a, const char *email, json_t **ret)
+{
+    _cleanup_json_ json_t *body = json_object();
+
+    if (!body || client_set_str(body, "email", email) < 0)
+        return client_error(a, -ENOMEM, "out of memory");
+    return transport_call(a, "POST", CLIENT_API "/auth/params", body, ret, NULL);
+}
+
+#define PASSWORD_MIN_DEFAULT 12 /* characters: the policy of a server that publishes none */
+
+/* The server's password policy (POST /auth/params, "passwordPolicy"): a new
+ * password must have at least minLength characters (PASSWORD_MIN_DEFAULT from
+ * a server that says nothing).  The server never sees the password: every
+ * client checks it, here.  -EINVAL naming the lengths, never the password. */
+static int password_policy_check(struct arca *a, const char *email, const char *password,
+                                 size_t password_len)
+{
+    _cleanup_json_ json_t *answer = NULL;
+    long long min = PASSWORD_MIN_DEFAULT;
+    size_t chars = 0;
+    json_t *policy;
+    int r = auth_params(a, email, &answer);
+
+    if (r < 0)
+        return r;
+    policy = json_object_get(answer, "passwordPolicy");
+    if (policy && client_answer_int(a, policy, "minLength", &min) < 0)
+        return client_error(a, -EPROTO, "the arca server sent a malformed password policy");
+    for (size_t i = 0; i < password_len; i++) /* UTF-8 characters, not bytes */
+        chars += ((unsigned char)password[i] & 0xc0) != 0x80;
+    if ((long long)chars < min)
+        return client_error(a, -EINVAL,
+                            "the password has %zu characters: this server asks for at least %lld",
+                            chars, min);
+    return 0;
+}
+
 static int account_create(struct arca *a, const char *route, const char *extra_key,
                           const char *extra_value, bool extra_secret, const char *email,
                           const char *password, size_t password_len)
@@ -550,6 +596,9 @@ static int account_create(struct arca *a, const char *route, const char *extra_k
     struct seal_kdf_params params = {SEAL_KDF_OPSLIMIT, SEAL_KDF_MEMLIMIT};
     int r;
 
+    r = password_policy_check(a, email, password, password_len);
+    if (r < 0)
+        return r;
     keys = seal_malloc(2 * SEAL_KEY_BYTES);
     sk = seal_malloc(SEAL_SK_BYTES);
     if (!keys || !sk)
@@ -631,7 +680,10 @@ int arca_signup(struct arca *a, const char *invite_token, const char *email, con
     r = account_create(a, CLIENT_API "/signup", "inviteToken", invite_token, true, email, password,
                        password_len);
     if (r == -EACCES)
-        return client_error(a, r, "the invite token is unknown, already used or expired");
+        return client_error(a, r,
+                            "this invite is unknown, already used or expired, or was sent to "
+                            "another e-mail address: sign up with the invited address, or ask an "
+                            "organization admin for a new invite");
     return r;
 }
 
@@ -639,16 +691,12 @@ int arca_signup(struct arca *a, const char *invite_token, const char *email, con
 static int login_params(struct arca *a, const char *email, uint8_t salt[SEAL_SALT_BYTES],
                         struct seal_kdf_params *ret)
 {
-    _cleanup_json_ json_t *body = json_object();
     _cleanup_json_ json_t *answer = NULL;
     json_t *kdf;
     const char *salt_b64;
     long long ops, mem;
-    int r;
+    int r = auth_params(a, email, &answer);
 
-    if (!body || client_set_str(body, "email", email) < 0)
-        return client_error(a, -ENOMEM, "out of memory");
-    r = transport_call(a, "POST", CLIENT_API "/auth/params", body, &answer, NULL);
     if (r < 0)
         return r;
     r = client_answer_obj(a, answer, "kdf", &kdf);
@@ -671,6 +719,56 @@ static int login_params(struct arca *a, const char *email, uint8_t salt[SEAL_SAL
         return client_error(a, -EPROTO, "the server asked for unsafe key-derivation parameters");
     *ret = p;
     return 0;
+}
+
+int arca_password_change(struct arca *a, const char *current, size_t current_len,
+                         const char *password, size_t password_len)
+{
+    _cleanup_seal_ uint8_t *old_keys = NULL; /* auth_key, then kek: of the current password */
+    _cleanup_seal_ uint8_t *keys = NULL;     /* of the new one */
+    _cleanup_json_ json_t *body = NULL;
+    _cleanup_buf_ struct buf sealed_sk = BUF_INIT;
+    uint8_t old_salt[SEAL_SALT_BYTES], salt[SEAL_SALT_BYTES];
+    struct seal_kdf_params old_params, params = {SEAL_KDF_OPSLIMIT, SEAL_KDF_MEMLIMIT};
+    int r;
+
+    if (a->kind != ARCA_SESSION_USER || !a->email || !a->has_keypair)
+        return client_error(a, -EINVAL, "only a logged-in user has a password: log in first");
+    if ((r = client_check_password(a, current, current_len)) < 0 ||
+        (r = client_check_password(a, password, password_len)) < 0 ||
+        (r = password_policy_check(a, a->email, password, password_len)) < 0 ||
+        (r = login_params(a, a->email, old_salt, &old_params)) < 0)
+        return r;
+    old_keys = seal_malloc(2 * SEAL_KEY_BYTES);
+    keys = seal_malloc(2 * SEAL_KEY_BYTES);
+    if (!old_keys || !keys)
+        return client_error(a, -ENOMEM, "out of memory");
+    r = seal_password_derive(current, current_len, old_salt, &old_params, old_keys,
+                             old_keys + SEAL_KEY_BYTES);
+    if (r >= 0) {
+        seal_random(salt, sizeof(salt));
+        r = seal_password_derive(password, password_len, salt, &params, keys,
+                                 keys + SEAL_KEY_BYTES);
+    }
+    if (r < 0)
+        return client_error(a, r, "cannot derive keys from the password");
+    /* the same private key, sealed under the new password's KEK */
+    r = seal_box(keys + SEAL_KEY_BYTES, USER_PRIVATE_KEY_LABEL, a->sk, SEAL_SK_BYTES, &sealed_sk);
+    if (r < 0)
+        return client_error(a, r, "cannot seal the private key");
+    body = json_object();
+    if (!body || client_set_b64(body, "currentAuthKey", old_keys, SEAL_KEY_BYTES, true) < 0 ||
+        client_set_b64(body, "authKey", keys, SEAL_KEY_BYTES, true) < 0 ||
+        client_kdf_to_json(body, salt, &params) < 0 ||
+        client_set_b64(body, "encryptedPrivateKey", sealed_sk.ptr, sealed_sk.len, false) < 0) {
+        client_json_wipe(body, "currentAuthKey");
+        client_json_wipe(body, "authKey");
+        return client_error(a, -ENOMEM, "out of memory");
+    }
+    r = transport_call(a, "POST", CLIENT_API "/auth/password", body, NULL, NULL);
+    client_json_wipe(body, "currentAuthKey");
+    client_json_wipe(body, "authKey");
+    return r;
 }
 
 int arca_login_password(struct arca *a, const char *email, const char *password,
@@ -1103,6 +1201,42 @@ int arca_project_set_server_access(struct arca *a, const char *project_id, int o
     return r;
 }
 
+int arca_project_delete(struct arca *a, const char *project_id)
+{
+    _cleanup_buf_ struct buf path = BUF_INIT;
+    int r = client_require_project(a, project_id);
+
+    if (r == 0)
+        r = client_project_path(a, project_id, NULL, &path);
+    if (r < 0)
+        return r;
+    r = transport_call(a, "DELETE", path.ptr, NULL, NULL, NULL);
+    if (r == 0)
+        key_cache_clear(a);
+    return r;
+}
+
+int arca_project_rename(struct arca *a, const char *project_id, const char *name)
+{
+    _cleanup_buf_ struct buf path = BUF_INIT;
+    _cleanup_json_ json_t *body = NULL;
+    int r = client_require_project(a, project_id);
+
+    if (r == 0 && (!name || !name_title_valid(name)))
+        return client_error(a, -EINVAL,
+                            "'%s' is not a valid project name: 1 to %d characters, no control "
+                            "characters",
+                            name ? name : "", NAME_TITLE_MAX);
+    if (r == 0)
+        r = client_project_path(a, project_id, NULL, &path);
+    if (r < 0)
+        return r;
+    body = json_pack("{s:s}", "name", name);
+    if (!body)
+        return client_error(a, -ENOMEM, "out of memory");
+    return transport_call(a, "PATCH", path.ptr, body, NULL, NULL);
+}
+
 int arca_projects_list(struct arca *a, struct arca_project **ret, size_t *ret_n)
 {
     int r = client_require_login(a);
@@ -1204,11 +1338,14 @@ int client_secrets_path(struct arca *a, const struct client_scope *s, const char
 
 int client_check_key(struct arca *a, const char *key)
 {
+    char why[96];
+
     if (!key || !name_key_valid(key))
         return client_error(a, -EINVAL,
-                            "'%.*s' is not a valid secret name: use letters, digits and _; not "
-                            "starting with a digit",
-                            NAME_KEY_MAX, key ? key : "");
+                            "'%.64s%s' is not a valid secret name: %s (names are 1 to %d letters, "
+                            "digits and _, not starting with a digit)",
+                            key ? key : "", key && strlen(key) > 64 ? "..." : "",
+                            name_key_problem(key, why, sizeof(why)), NAME_KEY_MAX);
     return 0;
 }
 
@@ -1277,7 +1414,7 @@ int client_record_open(struct arca *a, const struct client_scope *s, const uint8
     return 0;
 }
 
-static void secret_release(struct arca_secret *s)
+void client_secret_free_fields(struct arca_secret *s)
 {
     free(s->key);
     client_string_free(s->value);
@@ -1292,7 +1429,7 @@ void arca_secret_free(struct arca_secret *s)
 {
     if (!s)
         return;
-    secret_release(s);
+    client_secret_free_fields(s);
     free(s);
 }
 
@@ -1301,7 +1438,7 @@ void arca_secret_list_free(struct arca_secret_list *l)
     if (!l)
         return;
     for (size_t i = 0; i < l->n; i++)
-        secret_release(&l->v[i]);
+        client_secret_free_fields(&l->v[i]);
     free(l->v);
     free(l);
 }
@@ -1389,7 +1526,7 @@ static void secrets_overlay(struct arca_secret_list *l, unsigned flags)
                               l->v[i + 1].personal && streq(l->v[i + 1].key, l->v[i].key) &&
                               streq(l->v[i + 1].path, l->v[i].path);
         if (drop)
-            secret_release(&l->v[i]);
+            client_secret_free_fields(&l->v[i]);
         else
             l->v[k++] = l->v[i];
     }
@@ -1624,7 +1761,7 @@ static int secret_unchanged(struct arca *a, const struct client_scope *s, const 
     struct arca_secret old = {0};
     int r = secret_open(a, s, pkey, o, &old);
     if (r == -ENOMEM) {
-        secret_release(&old);
+        client_secret_free_fields(&old);
         return r;
     }
     bool same = false;
@@ -1639,7 +1776,7 @@ static int secret_unchanged(struct arca *a, const struct client_scope *s, const 
         same = strlen(old.value) == vlen && seal_equal(old.value, in->value, vlen) &&
                strlen(old.comment) == clen && seal_equal(old.comment, comment, clen);
     }
-    secret_release(&old);
+    client_secret_free_fields(&old);
     *ret = same;
     return 0;
 }
@@ -1875,4 +2012,87 @@ int arca_secrets_delete(struct arca *a, const struct arca_scope *scope, const ch
     if (r < 0)
         return r;
     return transport_call(a, "POST", path.ptr, body, NULL, NULL);
+}
+
+int arca_secret_rename(struct arca *a, const struct arca_scope *scope, const char *from,
+                       const char *to, int64_t *ret_version)
+{
+    _cleanup_json_ json_t *folder = NULL;
+    _cleanup_json_ json_t *body = NULL;
+    _cleanup_json_ json_t *answer = NULL;
+    _cleanup_buf_ struct buf path = BUF_INIT;
+    struct arca_secret old = {0};
+    struct client_scope s;
+    const uint8_t *pkey;
+    const json_t *found = NULL;
+    json_t *arr, *items, *item, *results;
+    int r;
+
+    r = client_scope_begin(a, scope, NULL, &s);
+    if (r < 0)
+        return r;
+    if ((r = client_check_key(a, from)) < 0 || (r = client_check_key(a, to)) < 0)
+        return r;
+    if (streq(from, to))
+        return client_error(a, -EINVAL, "'%s' already has that name", from);
+    if (*s.owner)
+        return client_error(a, -EINVAL, "personal overrides cannot be renamed: drop --personal");
+    r = client_project_key(a, s.project_id, &pkey);
+    if (r >= 0)
+        r = folder_fetch(a, &s, 0, &folder, &arr);
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        const json_t *o = json_array_get(arr, i);
+        const char *key, *type = "shared";
+        if (!json_is_object(o) || wire_get_str(o, "key", NAME_KEY_MAX, &key) < 0)
+            return client_error(a, -EPROTO, "the arca server sent a malformed secret");
+        wire_get_str(o, "type", 16, &type);
+        if (streq(type, "personal"))
+            continue;
+        if (streq(key, to))
+            return client_error(a, -EEXIST, "secret '%s' already exists in %s:%s", to,
+                                s.environment, s.path);
+        if (streq(key, from))
+            found = o;
+    }
+    if (!found)
+        return client_error(a, -ENOENT, "secret '%s' not found in %s:%s", from, s.environment,
+                            s.path);
+    /* the value and comment, sealed again to the new name, and the old one
+     * deleted: one batch, one transaction */
+    r = secret_open(a, &s, pkey, found, &old);
+    body = r < 0 ? NULL : batch_body(&s);
+    if (r >= 0 && !body)
+        r = client_error(a, -ENOMEM, "out of memory");
+    items = body ? json_object_get(body, "secrets") : NULL;
+    item = items ? batch_item(&s, items, to) : NULL;
+    if (r >= 0 && !item)
+        r = client_error(a, -ENOMEM, "out of memory");
+    if (r >= 0)
+        r = client_record_to_json(a, item, &s, pkey, to, "value", old.value);
+    if (r >= 0 && *old.comment)
+        r = client_record_to_json(a, item, &s, pkey, to, "comment", old.comment);
+    client_secret_free_fields(&old);
+    if (r < 0)
+        return r;
+    item = batch_item(&s, items, from);
+    if (!item || json_object_set_new(item, "delete", json_true()) < 0)
+        return client_error(a, -ENOMEM, "out of memory");
+    r = client_project_path(a, s.project_id, "/secrets/batch", &path);
+    if (r >= 0)
+        r = transport_call(a, "POST", path.ptr, body, &answer, NULL);
+    if (r >= 0)
+        r = client_answer_arr(a, answer, "secrets", &results);
+    if (r < 0)
+        return r;
+    for (size_t j = 0; j < json_array_size(results); j++) {
+        const json_t *o = json_array_get(results, j);
+        const char *key;
+        long long version;
+        if (wire_get_str(o, "key", NAME_KEY_MAX, &key) == 0 && streq(key, to) &&
+            wire_get_int(o, "version", &version) == 0 && ret_version)
+            *ret_version = version;
+    }
+    return 0;
 }

@@ -51,6 +51,7 @@ struct arca {
     char *name;                  /* OWNED: identity or service-token name; NULL for users */
     char *client_id;             /* OWNED: an identity's client ID; NULL otherwise */
     char *project_id;            /* OWNED: a service token's project; NULL otherwise */
+    char token_env[65];          /* a service token's only environment, "" if several */
     int64_t expires_at;          /* ms: an identity token's expiry, 0 if unknown */
     int64_t max_expires_at;      /* ms: past it the identity token cannot be renewed, 0 unknown */
     bool has_keypair;            /* pk and sk are set (users and identities) */
@@ -93,6 +94,8 @@ int client_session_set_service(struct arca *a, const char *bearer, const char *t
 
 /* Frees a string that held a secret, wiping it.  Accepts NULL. */
 void client_string_free(char *s);
+/* Frees what a secret holds (wiping value and comment) and zeroes it. */
+void client_secret_free_fields(struct arca_secret *s);
 
 static inline void client_seal_freep(uint8_t **p)
 {

@@ -5,14 +5,17 @@
  * values: ${KEY} is KEY in the same environment and folder, ${env.KEY} KEY at
  * the root of environment env, ${env.a.b.KEY} KEY in folder /a/b of env; a
  * referenced value is itself expanded, at most REF_DEPTH_MAX references deep;
- * a cycle, an unknown environment or a missing secret is an error; "${" with
- * no closing "}" is kept as is; an expanded value holds at most
- * REF_EXPANDED_MAX bytes and resolves at most REF_RESOLVED_MAX references in
- * all (eight levels of eight references each would otherwise be 16 million
- * lookups for a few hundred bytes of values).  Folders other than the caller's are fetched with
- * arca_secrets_list, once per call.  A reference resolves to the caller's
- * personal override of the key where there is one (as the server's does for
- * a user), unless the scope says ARCA_SHARED_ONLY. */
+ * a cycle, an unknown environment or a missing secret is an error (or, lenient,
+ * that one value is kept as written, or left out when the referenced folder
+ * may not be read, with a warning); "${" with no closing "}" is kept as is,
+ * "\${" is a literal "${" (how a single-quoted .env value is stored); an
+ * expanded value holds at most REF_EXPANDED_MAX bytes and resolves at most
+ * REF_RESOLVED_MAX references in all (eight levels of eight references each
+ * would otherwise be 16 million lookups for a few hundred bytes of values).
+ * Folders other than the caller's are fetched with arca_secrets_list, once per
+ * call.  A reference resolves to the caller's personal override of the key
+ * where there is one (as the server's does for a user), unless the scope says
+ * ARCA_SHARED_ONLY. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -164,7 +167,8 @@ static int resolve(struct expansion *x, const char *ref, size_t len, const struc
     return expand(x, sec->value, strlen(sec->value), &me, depth + 1, out);
 }
 
-/* Appends value to out with every ${...} replaced by what it refers to. */
+/* Appends value to out with every ${...} replaced by what it refers to, and
+ * every escaped \${ by a literal ${. */
 static int expand(struct expansion *x, const char *value, size_t len, const struct ref_frame *at,
                   int depth, struct buf *out)
 {
@@ -172,17 +176,25 @@ static int expand(struct expansion *x, const char *value, size_t len, const stru
 
     while (i < len) {
         const char *open = memmem(value + i, len - i, "${", 2), *close;
+        bool escaped = open && open > value + i && open[-1] == '\\';
         int r;
 
         close = open ? memchr(open + 2, '}', (size_t)(value + len - (open + 2))) : NULL;
-        if (!close) /* no (complete) reference: the rest as is */
+        if (!close && !escaped) /* no (complete) reference: the rest as is */
             return buf_add(out, value + i, len - i) < 0
                        ? client_error(x->a, -E2BIG, "secret '%s' expands to more than %u KiB",
                                       x->top, REF_EXPANDED_MAX / 1024)
                        : 0;
-        if (buf_add(out, value + i, (size_t)(open - (value + i))) < 0)
+        if (buf_add(out, value + i, (size_t)(open - (value + i)) - escaped) < 0)
             return client_error(x->a, -E2BIG, "secret '%s' expands to more than %u KiB", x->top,
                                 REF_EXPANDED_MAX / 1024);
+        if (escaped) { /* a literal "${" */
+            if (buf_add(out, "${", 2) < 0)
+                return client_error(x->a, -E2BIG, "secret '%s' expands to more than %u KiB", x->top,
+                                    REF_EXPANDED_MAX / 1024);
+            i = (size_t)(open + 2 - value);
+            continue;
+        }
         r = resolve(x, open + 2, (size_t)(close - open - 2), at, depth, out);
         if (r < 0)
             return r;
@@ -191,11 +203,34 @@ static int expand(struct expansion *x, const char *value, size_t len, const stru
     return 0;
 }
 
-int arca_secrets_expand(struct arca *a, const struct arca_scope *scope, struct arca_secret_list *l)
+/* Is r a failure of one secret's references (not of the server, the network
+ * or memory)?  Then a lenient expansion goes on without that one value. */
+static bool ref_failure(int r)
+{
+    return r == -ENOENT || r == -EINVAL || r == -E2BIG || r == -EACCES;
+}
+
+/* Adds "secret 'K' refers to ..., which ...: <what>" to the warnings. */
+static int warn(struct arca *a, char ***warnings, size_t *n, const char *what)
+{
+    char **w = realloc(*warnings, (*n + 1) * sizeof(*w));
+
+    if (!w)
+        return client_error(a, -ENOMEM, "out of memory");
+    *warnings = w;
+    if (asprintf(&w[*n], "%s: %s", arca_errmsg(a), what) < 0)
+        return client_error(a, -ENOMEM, "out of memory");
+    (*n)++;
+    return 0;
+}
+
+static int expand_all(struct arca *a, const struct arca_scope *scope, struct arca_secret_list *l,
+                      char ***warnings, size_t *n_warnings)
 {
     struct client_scope s;
     struct expansion x = {.a = a};
     char **values = NULL;
+    bool *drop = NULL;
     int r;
 
     r = client_scope_begin(a, scope, NULL, &s);
@@ -207,7 +242,8 @@ int arca_secrets_expand(struct arca *a, const struct arca_scope *scope, struct a
     x.flags = s.flags & ARCA_SHARED_ONLY;
     x.folders = calloc(1, sizeof(*x.folders));
     values = calloc(l->n ? l->n : 1, sizeof(*values));
-    if (!x.folders || !values) {
+    drop = calloc(l->n ? l->n : 1, sizeof(*drop));
+    if (!x.folders || !values || !drop) {
         r = client_error(a, -ENOMEM, "out of memory");
         goto out;
     }
@@ -229,6 +265,14 @@ int arca_secrets_expand(struct arca *a, const struct arca_scope *scope, struct a
         x.top = l->v[i].key;
         x.n_resolved = 0;
         r = expand(&x, l->v[i].value, strlen(l->v[i].value), &me, 0, &out);
+        if (r < 0 && warnings && ref_failure(r)) {
+            /* lenient: this one key only; a folder that may not be read hides it */
+            drop[i] = r == -EACCES;
+            r = warn(a, warnings, n_warnings, drop[i] ? "left out" : "kept as written");
+            if (r < 0)
+                goto out;
+            continue;
+        }
         if (r < 0)
             goto out;
         if (!(values[i] = buf_detach(&out))) {
@@ -243,14 +287,51 @@ int arca_secrets_expand(struct arca *a, const struct arca_scope *scope, struct a
             l->v[i].value = values[i];
             values[i] = NULL;
         }
+    size_t kept = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        if (drop[i])
+            client_secret_free_fields(&l->v[i]);
+        else
+            l->v[kept++] = l->v[i];
+    }
+    l->n = kept;
     r = 0;
 out:
     for (size_t i = 0; values && i < l->n; i++)
         client_string_free(values[i]);
     free(values);
+    free(drop);
     for (size_t i = 0; i < x.n_folders; i++)
         if (!x.folders[i].borrowed)
             arca_secret_list_free(x.folders[i].l);
     free(x.folders);
     return r;
+}
+
+int arca_secrets_expand(struct arca *a, const struct arca_scope *scope, struct arca_secret_list *l)
+{
+    return expand_all(a, scope, l, NULL, NULL);
+}
+
+int arca_secrets_expand_lenient(struct arca *a, const struct arca_scope *scope,
+                                struct arca_secret_list *l, char ***ret_warnings, size_t *ret_n)
+{
+    char **w = NULL;
+    size_t n = 0;
+    int r = expand_all(a, scope, l, &w, &n);
+
+    if (r < 0) {
+        arca_strings_free(w, n);
+        return r;
+    }
+    *ret_warnings = w;
+    *ret_n = n;
+    return 0;
+}
+
+void arca_strings_free(char **v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
 }

@@ -258,8 +258,8 @@ static int time_arg(struct arca *a, const char *what, const char *in, char out[s
                         what, in);
 }
 
-int arca_secrets_rollback(struct arca *a, const struct arca_scope *scope, const char *to,
-                          struct arca_rollback **ret, size_t *ret_n)
+static int secrets_rollback(struct arca *a, const struct arca_scope *scope, const char *to,
+                            bool dry_run, struct arca_rollback **ret, size_t *ret_n)
 {
     _cleanup_json_ json_t *body = NULL;
     _cleanup_json_ json_t *answer = NULL;
@@ -281,7 +281,8 @@ int arca_secrets_rollback(struct arca *a, const struct arca_scope *scope, const 
     if (r < 0)
         return r;
     body = client_scope_body(&s);
-    if (!body || client_set_str(body, "to", when) < 0)
+    if (!body || client_set_str(body, "to", when) < 0 ||
+        (dry_run && json_object_set_new(body, "dryRun", json_true()) < 0))
         return client_error(a, -ENOMEM, "out of memory");
     r = client_project_path(a, s.project_id, "/secrets/rollback", &path);
     if (r < 0)
@@ -305,6 +306,18 @@ int arca_secrets_rollback(struct arca *a, const struct arca_scope *scope, const 
         arca_rollbacks_free(v, n);
     }
     return 0;
+}
+
+int arca_secrets_rollback(struct arca *a, const struct arca_scope *scope, const char *to,
+                          struct arca_rollback **ret, size_t *ret_n)
+{
+    return secrets_rollback(a, scope, to, false, ret, ret_n);
+}
+
+int arca_secrets_rollback_plan(struct arca *a, const struct arca_scope *scope, const char *to,
+                               struct arca_rollback **ret, size_t *ret_n)
+{
+    return secrets_rollback(a, scope, to, true, ret, ret_n);
 }
 
 /* --- audit log ----------------------------------------------------------- */
@@ -426,6 +439,8 @@ int arca_audit_logs_list(struct arca *a, const struct arca_audit_query *q,
         snprintf(num, sizeof(num), "%lld", (long long)q->after);
         r = query_add(a, &path, "after", num);
     }
+    if (r >= 0 && q->newest_first)
+        r = query_add(a, &path, "order", "desc");
     if (r >= 0 && q->limit) {
         snprintf(num, sizeof(num), "%u", q->limit);
         r = query_add(a, &path, "limit", num);

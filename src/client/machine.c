@@ -352,6 +352,21 @@ int arca_login_service_token(struct arca *a, const char *token)
         if (r < 0)
             client_error(a, r, "out of memory");
     }
+    if (r >= 0) { /* the one environment all its scopes name, if they name one */
+        json_t *scopes = json_object_get(data, "scopes"), *sc;
+        const char *env = NULL, *e;
+        size_t i;
+        bool one = json_array_size(scopes) > 0;
+        json_array_foreach(scopes, i, sc)
+        {
+            if (wire_get_str(sc, "environment", NAME_SLUG_MAX, &e) < 0 || (env && !streq(env, e)))
+                one = false;
+            else
+                env = e;
+        }
+        if (one && env)
+            snprintf(a->token_env, sizeof(a->token_env), "%s", env);
+    }
     if (r < 0 && a->kind == ARCA_SESSION_NONE) {
         client_string_free(a->token);
         a->token = NULL;
@@ -1016,6 +1031,7 @@ static int service_token_parse(struct arca *a, const json_t *o, void *ret)
         return client_error(a, -ENOMEM, "out of memory");
     if (wire_get_str(o, "access", 16, &access) == 0)
         t->write = streq(access, "read-write");
+    t->revoked = json_is_true(json_object_get(o, "revoked"));
     if (wire_get_arr(o, "scopes", SCOPES_MAX, &scopes) < 0)
         return 0;
     size_t n = json_array_size(scopes);

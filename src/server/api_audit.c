@@ -76,6 +76,12 @@ void api_audit_list(struct req *r)
         return;
     q.limit = (size_t)limit;
     q.after_seq = after;
+    const char *order = req_query(r, "order");
+    if (order && !streq(order, "asc") && !streq(order, "desc")) {
+        http_fail(r, 400, "'order' must be asc or desc");
+        return;
+    }
+    q.newest_first = order && streq(order, "desc");
     if (time_param(r, "since", &q.since) < 0 || time_param(r, "until", &q.until) < 0)
         return;
     if (project) {

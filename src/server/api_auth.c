@@ -12,6 +12,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/names.h"
@@ -21,6 +22,8 @@
 #include "metrics.h"
 #include "ratelimit.h"
 #include "server.h"
+
+#define PASSWORD_MIN_LENGTH 12 /* characters, unless ARCA_PASSWORD_MIN_LENGTH says */
 
 #define USER_KEY_BOX_BYTES (SEAL_RECORD_OVERHEAD + SEAL_SK_BYTES)
 
@@ -107,15 +110,15 @@ static void new_user_release(struct new_user *k)
     buf_release(&k->esk);
 }
 
-static int new_user_parse(struct req *r, const json_t *body, struct new_user *k,
-                          struct store_user *u)
+/* The keys of a new account, or of a password change (with_pk false: no
+ * publicKey, the account keeps its own). */
+static int new_user_parse_keys(struct req *r, const json_t *body, struct new_user *k,
+                               struct store_user *u, bool with_pk)
 {
     json_t *kdf;
     long long ops, mem;
     struct seal_kdf_params params;
 
-    if (email_field(r, body, k->email) < 0)
-        return -EINVAL;
     if (wire_get_obj(body, "kdf", &kdf) < 0 || wire_get_int(kdf, "opslimit", &ops) < 0 ||
         wire_get_int(kdf, "memlimit", &mem) < 0 || ops <= 0 || mem <= 0) {
         http_fail(r, 400, "'kdf' must be {salt, opslimit, memlimit}");
@@ -128,7 +131,8 @@ static int new_user_parse(struct req *r, const json_t *body, struct new_user *k,
     }
     if (req_b64_field(r, kdf, "salt", SEAL_SALT_BYTES, SEAL_SALT_BYTES, &k->salt) < 0 ||
         req_b64_field(r, body, "authKey", SEAL_KEY_BYTES, SEAL_KEY_BYTES, &k->auth) < 0 ||
-        req_b64_field(r, body, "publicKey", SEAL_PK_BYTES, SEAL_PK_BYTES, &k->pk) < 0 ||
+        (with_pk &&
+         req_b64_field(r, body, "publicKey", SEAL_PK_BYTES, SEAL_PK_BYTES, &k->pk) < 0) ||
         req_b64_field(r, body, "encryptedPrivateKey", USER_KEY_BOX_BYTES, USER_KEY_BOX_BYTES,
                       &k->esk) < 0)
         return -EINVAL;
@@ -142,6 +146,14 @@ static int new_user_parse(struct req *r, const json_t *body, struct new_user *k,
     u->encrypted_private_key = (struct store_blob){(uint8_t *)k->esk.ptr, k->esk.len};
     u->created_at = now_ms();
     return 0;
+}
+
+static int new_user_parse(struct req *r, const json_t *body, struct new_user *k,
+                          struct store_user *u)
+{
+    if (email_field(r, body, k->email) < 0)
+        return -EINVAL;
+    return new_user_parse_keys(r, body, k, u, true);
 }
 
 /* Replies {token, expiresIn, user, organization} for a new account, audited. */
@@ -374,6 +386,84 @@ out:
     store_invite_release(&inv);
 }
 
+/* GET /users (organization admins): the people of the organization. */
+void api_users_list(struct req *r)
+{
+    struct store_org_member *v = NULL;
+    size_t n = 0;
+    char org[STORE_ID_LEN + 1];
+    json_t *arr;
+    int ret;
+
+    if (request_org_admin(r, NULL, org) < 0)
+        return;
+    ret = r->srv->store->ops->org_members(r->srv->store, org, &v, &n);
+    if (ret < 0) {
+        http_fail(r, 503, "store failure listing users (%d)", ret);
+        return;
+    }
+    arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:o}", "id", v[i].user_id, "email",
+                                             v[i].email, "orgRole", v[i].role, "createdAt",
+                                             json_time(v[i].created_at)));
+    store_org_members_free(v, n);
+    http_reply(r, 200, json_pack("{s:s, s:o}", "organizationId", org, "users", arr));
+}
+
+/* GET /invites (organization admins): the organization's invites, never a token. */
+void api_invites_list(struct req *r)
+{
+    struct store_invite *v = NULL;
+    size_t n = 0;
+    char org[STORE_ID_LEN + 1];
+    json_t *arr;
+    int ret;
+
+    if (request_org_admin(r, NULL, org) < 0)
+        return;
+    ret = r->srv->store->ops->invite_list(r->srv->store, org, &v, &n);
+    if (ret < 0) {
+        http_fail(r, 503, "store failure listing invites (%d)", ret);
+        return;
+    }
+    arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:o, s:o, s:s}", "id", v[i].id,
+                                             "email", v[i].email, "orgRole", v[i].org_role,
+                                             "createdAt", json_time(v[i].created_at), "expiresAt",
+                                             json_time(v[i].expires_at), "status",
+                                             v[i].accepted_at              ? "accepted"
+                                             : v[i].expires_at <= now_ms() ? "expired"
+                                                                           : "pending"));
+    store_invites_free(v, n);
+    http_reply(r, 200, json_pack("{s:o}", "invites", arr));
+}
+
+/* DELETE /invites/:inviteId (organization admins): a pending invite no longer
+ * signs anyone up. */
+void api_invites_revoke(struct req *r)
+{
+    const char *id = req_param(r, 0);
+    char org[STORE_ID_LEN + 1];
+    json_t *meta;
+    int ret;
+
+    if (request_org_admin(r, NULL, org) < 0)
+        return;
+    ret = r->srv->store->ops->invite_revoke(r->srv->store, org, id);
+    if (ret < 0) {
+        http_fail(r, ret == -ENOENT ? 404 : 503, "no pending invite '%.64s'", id);
+        return;
+    }
+    meta = json_pack("{s:s}", "inviteId", id);
+    ret = audit_or_fail(
+        r, &(struct audit_event){.event = "invite.revoke", .org_id = org, .metadata = meta});
+    json_decref(meta);
+    if (ret == 0)
+        http_reply(r, 200, json_object());
+}
+
 void api_users_lookup(struct req *r)
 {
     const char *email = req_query(r, "email");
@@ -408,6 +498,19 @@ void api_users_lookup(struct req *r)
     store_org_memberships_free(theirs, n_theirs);
 }
 
+/* The password policy every client enforces (the server never sees a
+ * password): {"minLength": ARCA_PASSWORD_MIN_LENGTH, default 12}. */
+static json_t *password_policy_json(void)
+{
+    const char *v = getenv("ARCA_PASSWORD_MIN_LENGTH");
+    char *end = NULL;
+    long n = v && *v ? strtol(v, &end, 10) : PASSWORD_MIN_LENGTH;
+
+    if (v && *v && (*end || n < 1 || n > 1024))
+        n = PASSWORD_MIN_LENGTH;
+    return json_pack("{s:i}", "minLength", (int)n);
+}
+
 void api_auth_params(struct req *r)
 {
     json_t *body = req_body_json(r);
@@ -420,9 +523,10 @@ void api_auth_params(struct req *r)
         return;
     ret = r->srv->store->ops->user_get_by_email(r->srv->store, email, &u);
     if (ret == 0 && u.kdf_salt.len == SEAL_SALT_BYTES) {
-        http_reply(
-            r, 200,
-            json_pack("{s:o}", "kdf", kdf_json(u.kdf_salt.ptr, u.kdf_opslimit, u.kdf_memlimit)));
+        http_reply(r, 200,
+                   json_pack("{s:o, s:o}", "kdf",
+                             kdf_json(u.kdf_salt.ptr, u.kdf_opslimit, u.kdf_memlimit),
+                             "passwordPolicy", password_policy_json()));
         store_user_release(&u);
         return;
     }
@@ -433,7 +537,8 @@ void api_auth_params(struct req *r)
     }
     seal_hash_keyed(r->srv->root_key, email, strlen(email), decoy);
     http_reply(r, 200,
-               json_pack("{s:o}", "kdf", kdf_json(decoy, SEAL_KDF_OPSLIMIT, SEAL_KDF_MEMLIMIT)));
+               json_pack("{s:o, s:o}", "kdf", kdf_json(decoy, SEAL_KDF_OPSLIMIT, SEAL_KDF_MEMLIMIT),
+                         "passwordPolicy", password_policy_json()));
 }
 
 #define LOCK_AFTER 10              /* failed logins in a row */
@@ -541,6 +646,60 @@ void api_auth_login(struct req *r)
         return;
     }
     http_reply(r, 200, reply);
+}
+
+/* POST /auth/password (a user): {currentAuthKey, authKey, kdf, encryptedPrivateKey}.
+ * The client proved the current password (its authentication key, rate limited
+ * and counted like a login) and sends the same private key sealed under the new
+ * password's KEK; the public key, memberships and sealed project keys stay. */
+void api_auth_password(struct req *r)
+{
+    json_t *body = req_body_json(r);
+    _cleanup_buf_ struct buf current = BUF_INIT;
+    struct new_user k = {0};
+    struct store_user u = {0}, now_u = {0};
+    struct store *s = r->srv->store;
+    uint8_t hash[SEAL_HASH_BYTES];
+    int64_t locked_until = 0;
+    int ret;
+
+    if (!body)
+        return;
+    if (r->who.kind != PRINCIPAL_USER) {
+        http_fail(r, 400, "only a user has a password");
+        return;
+    }
+    ret = s->ops->user_get(s, r->who.id, &u);
+    if (ret < 0) {
+        http_fail(r, ret == -ENOENT ? 404 : 503, "cannot read the user (%d)", ret);
+        return;
+    }
+    if (req_b64_field(r, body, "currentAuthKey", SEAL_KEY_BYTES, SEAL_KEY_BYTES, &current) < 0 ||
+        login_rate_check(r, u.email) < 0)
+        goto out;
+    if (new_user_parse_keys(r, body, &k, &now_u, false) < 0)
+        goto out;
+    seal_hash_token(current.ptr, current.len, hash);
+    s->ops->user_locked_until(s, u.id, &locked_until);
+    if (locked_until > now_ms() || !seal_equal(hash, u.auth_hash, SEAL_HASH_BYTES)) {
+        if (locked_until <= now_ms())
+            s->ops->user_login_failed(s, u.id, now_ms(), LOCK_AFTER, LOCK_MS, &locked_until);
+        if (audit_or_fail(r, &(struct audit_event){.event = "auth.password.change",
+                                                   .outcome = "failure"}) == 0)
+            http_fail(r, 401, "the current password is wrong");
+        goto out;
+    }
+    memcpy(now_u.id, u.id, sizeof(now_u.id));
+    ret = s->ops->user_set_credentials(s, &now_u);
+    if (ret < 0) {
+        http_fail(r, 503, "cannot change the password (%d)", ret);
+        goto out;
+    }
+    if (audit_or_fail(r, &(struct audit_event){.event = "auth.password.change"}) == 0)
+        http_reply(r, 200, json_object());
+out:
+    new_user_release(&k);
+    store_user_release(&u);
 }
 
 void api_auth_logout(struct req *r)

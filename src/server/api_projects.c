@@ -456,6 +456,71 @@ static bool key_matches(struct req *r, const struct project_ctx *ctx, const uint
     return ok;
 }
 
+/* DELETE /projects/:projectId (project admins: settings:delete): the project and
+ * everything in it.  The audit log keeps its records. */
+void api_projects_delete(struct req *r)
+{
+    struct project_ctx ctx;
+    json_t *meta;
+    int ret;
+
+    if (project_open(r, req_param(r, 0), &ctx) < 0)
+        return;
+    if (project_allows(r, &ctx, AUTHZ_SETTINGS, AUTHZ_DELETE, NULL, NULL) < 0)
+        goto out;
+    ret = r->srv->store->ops->project_delete(r->srv->store, ctx.p.id);
+    if (ret < 0) {
+        http_fail(r, ret == -ENOENT ? 404 : 503, "cannot delete the project (%d)", ret);
+        goto out;
+    }
+    meta = json_pack("{s:s, s:s}", "name", ctx.p.name, "slug", ctx.p.slug);
+    ret = audit_or_fail(r, &(struct audit_event){.event = "project.delete",
+                                                 .org_id = ctx.p.org_id,
+                                                 .project_id = ctx.p.id,
+                                                 .metadata = meta});
+    json_decref(meta);
+    if (ret == 0)
+        http_reply(r, 200, json_object());
+out:
+    project_release(&ctx);
+}
+
+/* PATCH {name}: renames the project (settings:edit); its slug stays. */
+static void project_rename(struct req *r, json_t *body)
+{
+    struct project_ctx ctx;
+    const char *name;
+    json_t *meta;
+    int ret;
+
+    if (wire_get_str(body, "name", NAME_TITLE_MAX, &name) < 0 || !name_title_valid(name)) {
+        http_fail(r, 400, "'name' must be 1 to %d characters, no control characters",
+                  NAME_TITLE_MAX);
+        return;
+    }
+    if (project_open(r, req_param(r, 0), &ctx) < 0)
+        return;
+    if (project_allows(r, &ctx, AUTHZ_SETTINGS, AUTHZ_EDIT, NULL, NULL) < 0)
+        goto out;
+    ret = r->srv->store->ops->project_rename(r->srv->store, ctx.p.id, name);
+    if (ret < 0) {
+        http_fail(r, ret == -ENOENT ? 404 : 503, "cannot rename the project (%d)", ret);
+        goto out;
+    }
+    free(ctx.p.name);
+    ctx.p.name = strdup(name);
+    meta = json_pack("{s:s}", "name", name);
+    ret = audit_or_fail(r, &(struct audit_event){.event = "project.rename",
+                                                 .org_id = ctx.p.org_id,
+                                                 .project_id = ctx.p.id,
+                                                 .metadata = meta});
+    json_decref(meta);
+    if (ret == 0)
+        http_reply(r, 200, json_pack("{s:o}", "project", project_json(&ctx.p)));
+out:
+    project_release(&ctx);
+}
+
 void api_projects_update(struct req *r)
 {
     json_t *body = req_body_json(r), *meta;
@@ -466,8 +531,12 @@ void api_projects_update(struct req *r)
 
     if (!body)
         return;
+    if (json_object_get(body, "name") && !json_object_get(body, "serverAccess")) {
+        project_rename(r, body);
+        return;
+    }
     if (wire_get_bool(body, "serverAccess", &on) < 0) {
-        http_fail(r, 400, "'serverAccess' (true or false) is required");
+        http_fail(r, 400, "'serverAccess' (true or false) or 'name' is required");
         return;
     }
     buf_init_secret(&key, 0);

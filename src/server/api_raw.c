@@ -52,8 +52,8 @@ static bool is_v4(struct req *r)
 /* The boolean query flags of these routes: "true" or "false" (checked once by
  * raw_open, then read with flag()). */
 static const char *const flag_names[] = {
-    "viewSecretValue", "expandSecretReferences", "recursive",
-    "includeImports",  "include_imports",        "includePersonalOverrides",
+    "viewSecretValue", "expandSecretReferences",   "recursive",        "includeImports",
+    "include_imports", "includePersonalOverrides", "strictReferences",
 };
 
 /* Opens project (workspaceId / projectId; on v3 also the project's slug, as
@@ -281,11 +281,17 @@ static int expand(struct req *r, struct raw *w, const char *value, size_t len,
     while (i < len) {
         const char *open = memmem(value + i, len - i, "${", 2);
         const char *close = open ? memchr(open + 2, '}', (size_t)(value + len - (open + 2))) : NULL;
-        size_t plain = close ? (size_t)(open - (value + i)) : len - i; /* "${" unclosed: text */
+        bool escaped = open && open > value + i && open[-1] == '\\'; /* "\${": a literal "${" */
+        size_t plain = close || escaped ? (size_t)(open - (value + i)) - escaped
+                                        : len - i; /* "${" unclosed: text */
         int ret;
 
-        if (buf_add(out, value + i, plain) < 0)
+        if (buf_add(out, value + i, plain) < 0 || (escaped && buf_add(out, "${", 2) < 0))
             return ref_fail(w, 400, "the expanded value is too large", NULL, 0);
+        if (escaped) {
+            i = (size_t)(open + 2 - value);
+            continue;
+        }
         if (!close)
             return 0;
         ret = resolve(r, w, open + 2, (size_t)(close - open - 2), at, depth, out);
@@ -317,14 +323,18 @@ json_t *raw_json(struct req *r, struct raw *w, const struct store_secret *sec, b
 
         buf_init_secret(&out, REF_EXPANDED_MAX);
         w->n_resolved = 0;
-        if (expand(r, w, buf_str(&value), value.len, &me, 0, &out) < 0) {
+        int ret = expand(r, w, buf_str(&value), value.len, &me, 0, &out);
+        bool lenient = !w->strict && (w->status == 400 || w->status == 403 || w->status == 404);
+        if (ret < 0 && (!lenient || w->status == 403)) {
             char why[sizeof(w->msg) + NAME_KEY_MAX + 16];
             snprintf(why, sizeof(why), "secret '%s': %s", sec->key, w->msg);
             snprintf(w->msg, sizeof(w->msg), "%.*s", (int)sizeof(w->msg) - 1, why);
+            w->skip = lenient; /* a list leaves it out */
             return NULL;
         }
-        buf_clear(&value);
-        if (buf_add(&value, buf_str(&out), out.len) < 0)
+        if (ret < 0) /* lenient: this value as written */
+            w->status = 0;
+        else if (buf_clear(&value), buf_add(&value, buf_str(&out), out.len) < 0)
             return NULL;
     }
     o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s%, s:s%, s:s, s:b, s:[], s:[], s:b, "
@@ -417,6 +427,11 @@ static int append_secrets(struct req *r, struct raw *w, const struct store_env *
         w->env = envs ? envs[i] : env0;
         snprintf(w->path, sizeof(w->path), "%s", v[i].path);
         o = raw_json(r, w, &v[i], show);
+        if (!o && w->skip) { /* refers to what the caller may not read: left out */
+            w->skip = false;
+            w->status = 0;
+            continue;
+        }
         ret = o ? sink_add(out, o) : -EINVAL;
     }
     w->env = env0;
@@ -502,6 +517,7 @@ void api_raw_list(struct req *r)
     if (raw_open(r, NULL, &w) < 0)
         return;
     w.expand = flag(r, "expandSecretReferences", is_v4(r));
+    w.strict = flag(r, "strictReferences", false);
     w.owner = list_owner(r);
     if (raw_allows(r, &w, AUTHZ_DESCRIBE) < 0)
         goto out;
@@ -650,6 +666,7 @@ void api_raw_get(struct req *r)
         req_query_int(r, "version", 1, INT64_MAX, 0, &version) < 0 || raw_open(r, NULL, &w) < 0)
         return;
     w.expand = flag(r, "expandSecretReferences", is_v4(r));
+    w.strict = flag(r, "strictReferences", false);
     if (raw_allows(r, &w, AUTHZ_READ) < 0)
         goto out;
     ret = find_secret(r, &w, name, owner, req_query(r, "version"), &sec);

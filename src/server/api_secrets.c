@@ -25,6 +25,8 @@
 #include "server.h"
 
 #define RECORD_MAX (SERVER_VALUE_MAX + SEAL_RECORD_OVERHEAD)
+/* how far in the future a rollback's time may be (clock skew); later is refused */
+#define ROLLBACK_SKEW_MS (60 * 1000)
 
 /* The project, environment and folder a secrets request is about. */
 struct scope {
@@ -543,6 +545,8 @@ void api_secrets_rollback_folder(struct req *r)
     size_t n = 0, k = 0;
     const char *to;
     int64_t t;
+    bool dry_run = false;
+    json_t *plan = NULL;
     int ret;
 
     if (!body)
@@ -551,8 +555,18 @@ void api_secrets_rollback_folder(struct req *r)
         http_fail(r, 400, "'to' must be an ISO-8601 time such as 2026-11-29T10:00:00Z");
         return;
     }
+    if (t > now_ms() + ROLLBACK_SKEW_MS) {
+        http_fail(r, 400, "'to' (%s) is in the future: give a past time", to);
+        return;
+    }
+    if (wire_get_bool(body, "dryRun", &dry_run) == -EINVAL) {
+        http_fail(r, 400, "'dryRun' must be a boolean");
+        return;
+    }
     if (scope_open(r, body, &s) < 0)
         return;
+    if (dry_run)
+        plan = json_array();
     if (scope_allows(r, &s, AUTHZ_CREATE) < 0 || scope_allows(r, &s, AUTHZ_EDIT) < 0 ||
         scope_allows(r, &s, AUTHZ_DELETE) < 0)
         goto out;
@@ -570,11 +584,23 @@ void api_secrets_rollback_folder(struct req *r)
         struct store_secret gone = {0}; /* did not exist then: as if deleted */
 
         w[k].key = v[i].current.key;
-        if (restore_write(&v[i].current, true, v[i].existed ? &v[i].then : &gone, &w[k]))
-            k++;
+        if (!restore_write(&v[i].current, true, v[i].existed ? &v[i].then : &gone, &w[k]))
+            continue;
+        if (plan) /* what would be written, with the version now current */
+            json_array_append_new(plan, json_pack("{s:s, s:I, s:s}", "key", w[k].key, "version",
+                                                  (json_int_t)v[i].current.version, "action",
+                                                  w[k].op == STORE_DELETE  ? "deleted"
+                                                  : v[i].current.value.len ? "updated"
+                                                                           : "created"));
+        k++;
+    }
+    if (plan) {
+        http_reply(r, 200, json_pack("{s:O, s:b}", "secrets", plan, "dryRun", 1));
+        goto out;
     }
     commit_writes(r, &s, w, k, "secret.rollback");
 out:
+    json_decref(plan);
     free(w);
     store_secrets_at_free(v, n);
     project_release(&s.ctx);

@@ -477,10 +477,7 @@ int backup_restore(struct store *s, const char *path, size_t *ret_rows, struct b
         if (ret < 0 && ret != -ENOTEMPTY)
             ret = fail(err, ret, "cannot restore: %s", buf_str(&s->err));
         else if (ret == -ENOTEMPTY)
-            ret = fail(err, ret,
-                       "the store is not empty: restore only into a new store (%s); nothing "
-                       "was written",
-                       buf_str(&s->err));
+            ret = fail(err, ret, "%s: restore only into a new, empty store", buf_str(&s->err));
     }
     if (ret >= 0 && ret_rows)
         *ret_rows = r.n_rows;

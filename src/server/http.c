@@ -30,6 +30,7 @@
 #include "crypto/seal.h"
 #include "metrics.h"
 #include "server.h"
+#include "web.h"
 
 /* A form body's field names, at most, and its fields (values: the body's own
  * limit).  Forms carry logins: a few short fields. */
@@ -395,6 +396,63 @@ void http_etag(struct req *r)
     r->etag[34] = 0;
 }
 
+/* Whether an Accept-Encoding value takes gzip: a "gzip" or "*" coding whose
+ * q is not 0. */
+static bool accepts_gzip(const char *ae)
+{
+    while (ae && *ae) {
+        const char *end = strchr(ae, ',');
+        size_t n = end ? (size_t)(end - ae) : strlen(ae);
+        char tok[64];
+
+        while (n > 0 && (*ae == ' ' || *ae == '\t'))
+            ae++, n--;
+        if (n < sizeof(tok)) {
+            memcpy(tok, ae, n);
+            tok[n] = 0;
+            const char *q = strstr(tok, ";q=");
+            size_t name = strcspn(tok, "; \t");
+            if (((name == 4 && strncasecmp(tok, "gzip", 4) == 0) || (name == 1 && tok[0] == '*')) &&
+                (!q || strtod(q + 3, NULL) > 0))
+                return true;
+        }
+        ae = end ? end + 1 : NULL;
+    }
+    return false;
+}
+
+/* A file of the web app (web.h): gzip when the client takes it, the
+ * security headers, its ETag and caching.  The bytes are static. */
+static enum MHD_Result queue_asset(struct req *r)
+{
+    const struct web_asset *a = r->asset;
+    bool gz = a->gz && accepts_gzip(req_header(r, "Accept-Encoding"));
+    struct MHD_Response *resp;
+    enum MHD_Result ret;
+
+    if (r->status == 304)
+        resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    else
+        resp = MHD_create_response_from_buffer(
+            gz ? a->gz_len : a->len, (void *)(gz ? a->gz : a->body), MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return MHD_NO;
+    if (r->status != 304)
+        MHD_add_response_header(resp, "Content-Type", a->type);
+    if (gz && r->status != 304)
+        MHD_add_response_header(resp, "Content-Encoding", "gzip");
+    MHD_add_response_header(resp, "Vary", "Accept-Encoding");
+    MHD_add_response_header(resp, "ETag", a->etag);
+    MHD_add_response_header(resp, "Cache-Control",
+                            a->immutable ? "public, max-age=31536000, immutable" : "no-cache");
+    for (const struct web_header *h = web_headers; h->name; h++)
+        MHD_add_response_header(resp, h->name, h->value);
+    ret = MHD_queue_response(r->conn, r->status, resp);
+    MHD_destroy_response(resp);
+    r->queued = true;
+    return ret;
+}
+
 static enum MHD_Result queue(struct req *r)
 {
     struct MHD_Response *resp;
@@ -403,6 +461,9 @@ static enum MHD_Result queue(struct req *r)
     bool get200 = r->status == 200 && streq(r->method, "GET");
     char *body;
     enum MHD_Result ret;
+
+    if (r->asset)
+        return queue_asset(r);
 
     if (get200)
         http_etag(r);
@@ -497,6 +558,8 @@ static void dispatch(struct req *r)
     unsigned status;
 
     route = router_match(r, &status);
+    if (!route && status == 404 && web_route(r))
+        return;
     if (!route) {
         if (status == 405)
             http_fail(r, 405, "method %s is not allowed on %s", r->method, r->path);

@@ -33,6 +33,7 @@ enum principal_kind {
 
 struct authz_policy;
 struct watch;
+struct web_asset;
 
 struct principal {
     enum principal_kind kind;
@@ -82,9 +83,10 @@ struct req {
     bool cache_reply; /* a ROUTE_CACHED route: audit_defer keeps cache_event */
     int cache_events;
     struct buf cache_event;
-    char etag[35];       /* a 200 GET's ETag, "" until computed (http_etag) */
-    bool quiet;          /* a ROUTE_QUIET route: logged at debug */
-    struct watch *watch; /* OWNED: a change-feed wait (watch.c), NULL if none */
+    char etag[35];                 /* a 200 GET's ETag, "" until computed (http_etag) */
+    bool quiet;                    /* a ROUTE_QUIET route: logged at debug */
+    struct watch *watch;           /* OWNED: a change-feed wait (watch.c), NULL if none */
+    const struct web_asset *asset; /* the web app's file to send instead (web.h) */
 };
 
 /* Query-string parameter or NULL.  BORROWED for the request's lifetime. */

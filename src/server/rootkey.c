@@ -201,6 +201,17 @@ int root_key_check(struct server *srv)
         store_root_keys_free(keys, n);
         return r < 0 ? r : -EIO;
     }
+    for (size_t i = 0; i + 1 < n && !seal_equal(keys[n - 1].check, check, sizeof(check)); i++)
+        if (seal_equal(keys[i].check, check, sizeof(check))) {
+            char gen[24];
+            snprintf(gen, sizeof(gen), "%lld", (long long)keys[i].generation);
+            log_error("the root key is one this store had before 'arca server rotate-root-key' "
+                      "replaced it: refusing to start (set ARCA_ENCRYPTION_KEY, or root.key in "
+                      "the data directory, to the new key, as on every server of this store)",
+                      "generation", gen, NULL);
+            store_root_keys_free(keys, n);
+            return -EKEYREJECTED;
+        }
     if (!seal_equal(keys[n - 1].check, check, sizeof(check))) {
         log_error("the root key is not the one this store was made with: refusing to start "
                   "(set ARCA_ENCRYPTION_KEY, or root.key in the data directory, to the key of "

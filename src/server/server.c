@@ -30,6 +30,7 @@
 #include "metrics.h"
 #include "ratelimit.h"
 #include "server.h"
+#include "web.h"
 
 json_t *json_time(int64_t ms)
 {
@@ -196,6 +197,33 @@ int server_store_open(const struct server_config *cfg, struct store **ret, struc
 }
 
 /* A login rate limiter of setting rate, whose zero fields take the defaults. */
+/* On a server with no user yet, says where the first account is made: the
+ * web app's setup page (at --site-url when set, else an address to open, not
+ * the wildcard it listens on), or `arca bootstrap` when the app is not built
+ * in. */
+static void log_first_run(struct server *srv, const char *bound)
+{
+    char url[160];
+    const char *port = strrchr(bound, ':');
+    int64_t n_users = 0;
+
+    if (srv->store->ops->user_count(srv->store, &n_users) < 0 || n_users > 0 || !port)
+        return;
+    if (!web_built_in()) {
+        log_info("no account yet: create the first one with 'arca bootstrap'", NULL);
+        return;
+    }
+    bool any = startswith(bound, "0.0.0.0:") || startswith(bound, "[::]:");
+    if (srv->cfg.site_url)
+        snprintf(url, sizeof(url), "%.140s/setup", srv->cfg.site_url);
+    else
+        snprintf(url, sizeof(url), "%s://%.*s%s/setup", srv->tls_key.len ? "https" : "http",
+                 any ? 9 : (int)(port - bound), any ? "localhost" : bound, port);
+    log_info("no account yet: open the web app to create the first one (or run 'arca "
+             "bootstrap')",
+             "url", url, NULL);
+}
+
 static int rate_new(const struct server_rate *rate, unsigned burst, unsigned per_minute,
                     struct ratelimit **ret)
 {
@@ -256,7 +284,8 @@ int server_run(const struct server_config *cfg)
         ret = ratelimit_new(300, 300, 65536, &srv.rl_token);
     if (ret == 0)
         ret = ratelimit_new(SERVER_DENIED_BURST, SERVER_DENIED_PER_MINUTE, 65536, &srv.rl_denied);
-    ret = ratelimit_new(60, 30, 65536, &srv.rl_share);
+    if (ret == 0)
+        ret = ratelimit_new(60, 30, 65536, &srv.rl_share);
     if (ret == 0)
         ret = cache_new(&srv.cache);
     if (ret == 0)
@@ -295,6 +324,7 @@ int server_run(const struct server_config *cfg)
              srv.store->ops->name, "database", buf_str(&where), "version", ARCA_VERSION, "tls",
              srv.tls_key.len ? "true" : "false", "siteUrl",
              srv.cfg.site_url ? srv.cfg.site_url : "", NULL);
+    log_first_run(&srv, bound);
 
     sigdelset(&set, SIGPIPE);
     while (sigwait(&set, &sig) != 0)

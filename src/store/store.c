@@ -129,6 +129,32 @@ void store_invite_release(struct store_invite *i)
     memset(i, 0, sizeof(*i));
 }
 
+void store_invites_free(struct store_invite *v, size_t n)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++)
+        store_invite_release(&v[i]);
+    free(v);
+}
+
+void store_org_member_release(struct store_org_member *m)
+{
+    if (!m)
+        return;
+    free(m->email);
+    memset(m, 0, sizeof(*m));
+}
+
+void store_org_members_free(struct store_org_member *v, size_t n)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++)
+        store_org_member_release(&v[i]);
+    free(v);
+}
+
 void store_role_release(struct store_role *r)
 {
     if (!r)

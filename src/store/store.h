@@ -55,6 +55,14 @@ struct store_org_membership {
     char role[16]; /* "admin", "member" */
 };
 
+/* A user's membership of an organization, seen from the organization. */
+struct store_org_member {
+    char user_id[STORE_ID_LEN + 1];
+    char *email;   /* OWNED */
+    char role[16]; /* "admin", "member" */
+    int64_t created_at;
+};
+
 struct store_session {
     uint8_t token_hash[STORE_HASH_BYTES];
     char user_id[STORE_ID_LEN + 1];
@@ -248,6 +256,7 @@ struct store_audit_query {
     int64_t since, until;   /* ms, 0 = unbounded; since <= time < until */
     int64_t after_seq;      /* only seq > after_seq */
     size_t limit;           /* at most this many, ordered by seq ascending */
+    bool newest_first;      /* ordered by seq descending: the last `limit` records */
 };
 
 /* Project key rotation: every stored version, re-encrypted by the client. */
@@ -476,6 +485,13 @@ struct store_ops {
 
     /* --- people --- */
     int (*invite_create)(struct store *s, const struct store_invite *inv);
+    /* An organization's invites, pending or accepted, oldest first.  ret OWNED:
+     * store_invites_free. */
+    int (*invite_list)(struct store *s, const char *org_id, struct store_invite **ret,
+                       size_t *ret_n);
+    /* Deletes a pending invite (its token no longer signs up).  -ENOENT: no such
+     * pending invite in the organization. */
+    int (*invite_revoke)(struct store *s, const char *org_id, const char *id);
     int (*invite_get)(struct store *s, const uint8_t token_hash[STORE_HASH_BYTES],
                       struct store_invite *ret);
     /* Creates the user, their organization membership (inv->org_role) and marks
@@ -485,6 +501,9 @@ struct store_ops {
                          int64_t now);
     /* The role of user_id in org_id.  -ENOENT if not a member. */
     int (*org_role)(struct store *s, const char *org_id, const char *user_id, char role[16]);
+    /* The users of an organization, oldest first.  ret OWNED: store_org_members_free. */
+    int (*org_members)(struct store *s, const char *org_id, struct store_org_member **ret,
+                       size_t *ret_n);
     /* Records a failed login for a user and returns the failures in a row (> 0);
      * each failure from the lock_after-th on (re)locks the account until now +
      * lock_ms (lock_after 0: never).  Only user_login_ok resets the count.
@@ -492,6 +511,9 @@ struct store_ops {
     int (*user_login_failed)(struct store *s, const char *user_id, int64_t now, int lock_after,
                              int64_t lock_ms, int64_t *ret_locked_until);
     int (*user_login_ok)(struct store *s, const char *user_id);
+    /* A password change: u->id's auth_hash, kdf_* and encrypted_private_key (the
+     * same private key, sealed under the new password's KEK).  -ENOENT. */
+    int (*user_set_credentials)(struct store *s, const struct store_user *u);
     /* locked_until (0 if never locked or reset; may be in the past). */
     int (*user_locked_until)(struct store *s, const char *user_id, int64_t *ret);
 
@@ -569,6 +591,12 @@ struct store_ops {
      * key.  -ENOENT for an unknown project. */
     int (*project_set_server_key)(struct store *s, const char *project_id, const uint8_t *key,
                                   size_t len);
+    /* Changes a project's name (the slug stays).  -ENOENT for an unknown project. */
+    int (*project_rename)(struct store *s, const char *project_id, const char *name);
+    /* Deletes a project and everything that is its (environments, folders,
+     * secrets and their history, imports, members, roles, service tokens): the
+     * foreign keys cascade.  The audit log keeps its records.  -ENOENT. */
+    int (*project_delete)(struct store *s, const char *project_id);
 
     /* --- personal overrides (owner_id NULL or "": the shared secret) --- */
     /* Like secrets_list, plus owner_id's personal overrides: ordered by key,
@@ -753,6 +781,9 @@ void store_secret_release(struct store_secret *s);
 void store_secrets_free(struct store_secret *s, size_t n);
 void store_members_free(struct store_member *m, size_t n);
 void store_invite_release(struct store_invite *i);
+void store_invites_free(struct store_invite *v, size_t n);
+void store_org_member_release(struct store_org_member *m);
+void store_org_members_free(struct store_org_member *v, size_t n);
 void store_role_release(struct store_role *r);
 void store_roles_free(struct store_role *r, size_t n);
 void store_identity_release(struct store_identity *i);

@@ -102,6 +102,7 @@ enum sql_stmt_id {
     ST_USER_BY_ID,
     ST_USER_BY_EMAIL,
     ST_USER_ORGS,
+    ST_ORG_MEMBERS,
     ST_ORG_INSERT,
     ST_ORG_MEMBER_INSERT,
     ST_SESSION_INSERT,
@@ -125,11 +126,14 @@ enum sql_stmt_id {
     ST_VERSION_INSERT,
     ST_INVITE_INSERT,
     ST_INVITE_GET,
+    ST_INVITE_LIST,
+    ST_INVITE_REVOKE,
     ST_INVITE_STATE,
     ST_INVITE_ACCEPT,
     ST_ORG_ROLE,
     ST_LOGIN_FAILED,
     ST_LOGIN_OK,
+    ST_USER_CREDENTIALS,
     ST_LOCKED_UNTIL,
     ST_USER_EXISTS,
     ST_IDENTITY_EXISTS,
@@ -159,6 +163,8 @@ enum sql_stmt_id {
     ST_IDENTITY_SET_KEY,
     ST_IDENTITY_MEMBER_COUNT,
     ST_PROJECT_SET_SERVER_KEY,
+    ST_PROJECT_RENAME,
+    ST_PROJECT_DELETE,
     ST_ATOKEN_INSERT,
     ST_ATOKEN_GET,
     ST_ATOKEN_USE,
@@ -238,6 +244,9 @@ static const struct {
     [ST_USER_BY_EMAIL] = {"get user by email",
                           "SELECT " USER_COLS " FROM users WHERE lower(email) = lower($1)",
                           .sqlite = "SELECT " USER_COLS " FROM users WHERE email = $1"},
+    [ST_ORG_MEMBERS] = {"list org members", "SELECT u.id, u.email, m.role, m.created_at "
+                                            "FROM org_members m JOIN users u ON u.id = m.user_id "
+                                            "WHERE m.org_id = $1 ORDER BY m.created_at, u.id"},
     [ST_USER_ORGS] = {"list user orgs", "SELECT o.id, o.name, o.slug, o.created_at, m.role "
                                         "FROM org_members m JOIN orgs o ON o.id = m.org_id "
                                         "WHERE m.user_id = $1 ORDER BY o.created_at, o.id"},
@@ -259,6 +268,8 @@ static const struct {
                                        "FROM projects WHERE id = $1"},
     [ST_PROJECT_SET_SERVER_KEY] = {"set server key",
                                    "UPDATE projects SET server_key = $1 WHERE id = $2"},
+    [ST_PROJECT_DELETE] = {"delete project", "DELETE FROM projects WHERE id = $1"},
+    [ST_PROJECT_RENAME] = {"rename project", "UPDATE projects SET name = $1 WHERE id = $2"},
     [ST_PROJECT_LIST] = {"list projects",
                          "SELECT p.id, p.org_id, p.name, p.slug, p.created_at, p.server_key "
                          "FROM project_members m JOIN projects p ON p.id = m.project_id "
@@ -322,6 +333,10 @@ static const struct {
                            "FROM secrets WHERE id = $1"},
     [ST_INVITE_INSERT] = {"insert invite", "INSERT INTO org_invites (" INVITE_COLS ") "
                                            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"},
+    [ST_INVITE_LIST] = {"list invites", "SELECT " INVITE_COLS " FROM org_invites "
+                                        "WHERE org_id = $1 ORDER BY created_at, id"},
+    [ST_INVITE_REVOKE] = {"revoke invite", "DELETE FROM org_invites WHERE org_id = $1 "
+                                           "AND id = $2 AND accepted_at = 0"},
     [ST_INVITE_GET] = {"get invite",
                        "SELECT " INVITE_COLS " FROM org_invites WHERE token_hash = $1"},
     /* Locked: a second acceptance waits, then sees accepted_at. */
@@ -341,6 +356,9 @@ static const struct {
                          "locked_until = CASE WHEN $2 > 0 AND failed_logins + 1 >= $2 "
                          "THEN $3 ELSE locked_until END "
                          "WHERE id = $1 RETURNING failed_logins, locked_until"},
+    [ST_USER_CREDENTIALS] = {"change credentials",
+                             "UPDATE users SET auth_hash = $1, kdf_salt = $2, kdf_opslimit = $3, "
+                             "kdf_memlimit = $4, encrypted_private_key = $5 WHERE id = $6"},
     [ST_LOGIN_OK] = {"reset failed logins",
                      "UPDATE users SET failed_logins = 0, locked_until = 0 WHERE id = $1"},
     [ST_LOCKED_UNTIL] = {"get lock", "SELECT locked_until FROM users WHERE id = $1"},
@@ -650,7 +668,8 @@ enum audit_filter {
     AQ_EVENT_PREFIX = 1 << 4, /* "secret." */
     AQ_SINCE = 1 << 5,
     AQ_UNTIL = 1 << 6,
-    AQ__SHAPES = 1 << 7,
+    AQ_DESC = 1 << 7, /* newest first */
+    AQ__SHAPES = 1 << 8,
 };
 _Static_assert(ST__MAX + AQ__SHAPES <= SQL_N_SLOTS, "statement slots");
 
@@ -1232,6 +1251,14 @@ static const struct sql_col org_membership_cols[] = {
 static const struct sql_record rec_org_membership =
     RECORD(struct store_org_membership, org_membership_cols);
 
+static const struct sql_col org_member_cols[] = {
+    COL(PK_TEXT, struct store_org_member, user_id),
+    COL(PK_STR, struct store_org_member, email),
+    COL(PK_TEXT, struct store_org_member, role),
+    COL(PK_I64, struct store_org_member, created_at),
+};
+static const struct sql_record rec_org_member = RECORD(struct store_org_member, org_member_cols);
+
 static const struct sql_col session_cols[] = {
     COL(PK_HASH, struct store_session, token_hash),
     COL(PK_TEXT, struct store_session, user_id),
@@ -1516,6 +1543,15 @@ static int sql_user_orgs(struct store *s, const char *user_id, struct store_org_
         return -EINVAL;
     return sql_list(s, SQL_TX_NONE, &rec_org_membership, (void **)ret, ret_n, ST_USER_ORGS, "t",
                     user_id);
+}
+
+static int sql_org_members(struct store *s, const char *org_id, struct store_org_member **ret,
+                           size_t *ret_n)
+{
+    if (!org_id)
+        return -EINVAL;
+    return sql_list(s, SQL_TX_NONE, &rec_org_member, (void **)ret, ret_n, ST_ORG_MEMBERS, "t",
+                    org_id);
 }
 
 static int sql_session_create(struct store *s, const struct store_session *sess)
@@ -1855,6 +1891,21 @@ static int sql_invite_create(struct store *s, const struct store_invite *inv)
                       inv->created_at, inv->expires_at, inv->accepted_at);
 }
 
+static int sql_invite_list(struct store *s, const char *org_id, struct store_invite **ret,
+                           size_t *ret_n)
+{
+    if (!org_id)
+        return -EINVAL;
+    return sql_list(s, SQL_TX_NONE, &rec_invite, (void **)ret, ret_n, ST_INVITE_LIST, "t", org_id);
+}
+
+static int sql_invite_revoke(struct store *s, const char *org_id, const char *id)
+{
+    if (!org_id || !id)
+        return -EINVAL;
+    return sql_write1(s, true, ST_INVITE_REVOKE, "tt", org_id, id);
+}
+
 static int sql_invite_get(struct store *s, const uint8_t token_hash[STORE_HASH_BYTES],
                           struct store_invite *ret)
 {
@@ -1952,6 +2003,16 @@ static int sql_user_login_failed(struct store *s, const char *user_id, int64_t n
     if (ret_locked_until)
         *ret_locked_until = x.locked_until > now ? x.locked_until : 0;
     return x.failures > INT_MAX ? INT_MAX : (int)x.failures;
+}
+
+static int sql_user_set_credentials(struct store *s, const struct store_user *u)
+{
+    if (!u || !u->kdf_salt.len || !u->encrypted_private_key.len)
+        return -EINVAL;
+    return sql_write1(s, true, ST_USER_CREDENTIALS, "bbiibt", u->auth_hash,
+                      (size_t)STORE_HASH_BYTES, u->kdf_salt.ptr, u->kdf_salt.len,
+                      (int64_t)u->kdf_opslimit, (int64_t)u->kdf_memlimit,
+                      u->encrypted_private_key.ptr, u->encrypted_private_key.len, u->id);
 }
 
 static int sql_user_login_ok(struct store *s, const char *user_id)
@@ -2266,6 +2327,20 @@ static int sql_client_secret_revoke(struct store *s, const char *identity_id, co
     if (!identity_id || !id)
         return -EINVAL;
     return sql_write1(s, true, ST_CSECRET_REVOKE, "tt", identity_id, id);
+}
+
+static int sql_project_delete(struct store *s, const char *project_id)
+{
+    if (!project_id)
+        return -EINVAL;
+    return sql_write1(s, true, ST_PROJECT_DELETE, "t", project_id);
+}
+
+static int sql_project_rename(struct store *s, const char *project_id, const char *name)
+{
+    if (!project_id || !name || !*name)
+        return -EINVAL;
+    return sql_write1(s, true, ST_PROJECT_RENAME, "tt", name, project_id);
 }
 
 static int sql_project_set_server_key(struct store *s, const char *project_id, const uint8_t *key,
@@ -2973,7 +3048,9 @@ static int sql_audit_query(struct store *s, const struct store_audit_query *q,
         {event_end, 0, " AND event < ?", 't', event_end, 0},
         {q->since, AQ_SINCE, " AND time >= ?", 'i', NULL, q->since},
         {q->until, AQ_UNTIL, " AND time < ?", 'i', NULL, q->until},
-        {true, 0, " ORDER BY seq LIMIT ?", 'i', NULL,
+        {q->newest_first, AQ_DESC, " ORDER BY seq DESC", 0, NULL, 0},
+        {!q->newest_first, 0, " ORDER BY seq", 0, NULL, 0},
+        {true, 0, " LIMIT ?", 'i', NULL,
          q->limit == 0 || q->limit > SQL_AUDIT_MAX_ROWS ? SQL_AUDIT_MAX_ROWS : (int64_t)q->limit},
     };
 
@@ -3487,7 +3564,10 @@ static int sql_restore(struct store *s, store_restore_fn next, void *ctx)
         .audit_append = sql_audit_append, .epoch = sql_epoch, .audit_query = sql_audit_query,      \
         .backup = sql_backup, .restore = sql_restore, .root_keys = sql_root_keys,                  \
         .root_key_init = sql_root_key_init, .root_key_rotate = sql_root_key_rotate,                \
-        .identity_rekey = sql_identity_rekey,                                                      \
+        .identity_rekey = sql_identity_rekey, .org_members = sql_org_members,                      \
+        .invite_list = sql_invite_list, .invite_revoke = sql_invite_revoke,                        \
+        .user_set_credentials = sql_user_set_credentials, .project_rename = sql_project_rename,    \
+        .project_delete = sql_project_delete,                                                      \
     }
 
 const struct store_ops store_sqlite_ops = SQL_OPS("sqlite");

@@ -86,7 +86,7 @@ struct sql_stmt {
     const char *name; /* for error messages */
     const char *sql;  /* in the driver's dialect, $n parameters */
 };
-#define SQL_N_SLOTS 256 /* statements and audit_query's shapes */
+#define SQL_N_SLOTS 512 /* statements and audit_query's shapes */
 
 /* Receives one result row: n columns, BORROWED until it returns.  Integers
  * (and booleans) in .i, text and blobs at .ptr/.len. */

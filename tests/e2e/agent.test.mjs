@@ -490,7 +490,7 @@ test('agent: follows a rotation of the project key (a new handle opens the new k
     const agent = startAgent(cfg);
     try {
         await waitFor(() => /agent running/.test(agent.logs()), { what: 'the agent' });
-        await ok(owner, ['projects', 'rotate-key', '--project-id', project.id]);
+        await ok(owner, ['projects', 'rotate-key', '--yes', '--project-id', project.id]);
         await setSecret('API_KEY', 'key-after-rotation');
         await waitFor(async () => (await fileText(envFile))?.includes('key-after-rotation'),
             { what: 'the render after the rotation' });
@@ -507,7 +507,7 @@ test('run --watch: follows a rotation of the project key', async () => {
     const out = () => Buffer.concat(w.stdoutChunks).toString('utf8');
     try {
         await waitFor(() => /key=/.test(out()), { what: 'the child' });
-        await ok(owner, ['projects', 'rotate-key', '--project-id', project.id]);
+        await ok(owner, ['projects', 'rotate-key', '--yes', '--project-id', project.id]);
         await setSecret('API_KEY', 'key-watch-rotated');
         await waitFor(() => out().includes('key=key-watch-rotated'), { what: 'the restart' });
     } finally {

@@ -613,7 +613,7 @@ test('fail closed: with the audit store full, reads are refused and print nothin
             value + '\n');
         const v = await ok(c, ['audit-logs', 'verify', '--format', 'json']);
         assert.equal(JSON.parse(v.stdout).ok, true);
-        const recs = await listLog(c, [...fp, '--event', 'secret.', '--limit', '1000']);
+        const recs = (await listLog(c, [...fp, '--event', 'secret.', '--limit', '1000'])).reverse(); /* oldest first */
         const created = recs.findLastIndex((x) => x.event === 'secret.create');
         assert.ok(created >= 0, 'the write is recorded');
         const reads = recs.slice(created + 1).filter((x) => x.event === 'secret.read' || x.event === 'secret.list');

@@ -203,7 +203,9 @@ test('a restore into a store that is not empty is refused and changes nothing', 
     const n = await count();
     const r = await restore(src.store, backupFile);
     assert.equal(r.code, 7, r.stderr);
-    assert.match(r.stderr, /not empty/);
+    assert.match(r.stderr, /not empty \(table '\w+' has rows\): restore only into a new, empty store \(nothing was written\)/);
+    assert.doesNotMatch(r.stderr, /not empty.*not empty|nothing was written.*nothing was written/,
+        'each part of the reason once');
     assert.equal(await count(), n);
     assert.equal((await list(cli)).API_KEY, 'three');
 });
@@ -308,4 +310,14 @@ test('backup and restore refuse bad flags', T, async () => {
         '--data-dir', (await newStore('sqlite')).dir]);
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /cannot open/);
+    /* a data directory with no store (a typo, the default ./arca-data run from the wrong
+     * directory): not a backup of a new, empty store made on the spot */
+    const missing = (await newStore('sqlite')).dir;
+    const file = path.join(path.dirname(missing), 'empty.backup');
+    r = await tool.arca(['backup', '--output', file, '--data-dir', missing, '--database-url', '']);
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stderr, new RegExp(`no arca store in '${missing}' \\(it has no arca.db\\)`));
+    assert.match(r.stderr, /hint: give the data directory of the server/);
+    await assert.rejects(access(missing), 'no store was created');
+    await assert.rejects(access(file), 'no backup was written');
 });

@@ -80,7 +80,7 @@ test('refusals: duplicate slug, bad slug, bad position, not an admin', T, async 
     r = await member.cli.arca(['environments', 'add', 'mine', ...pid]);
     assertErrorOutput(r, 3);
     assert.match(r.stderr, /not allowed to create settings/);
-    r = await member.cli.arca(['environments', 'remove', 'first', ...pid]);
+    r = await member.cli.arca(['environments', 'remove', 'first', '--yes', ...pid]);
     assertErrorOutput(r, 3);
 
     /* the server checks too, whatever the client */
@@ -112,23 +112,23 @@ test('rename keeps the slug; a slug bound into stored secrets does not change', 
 });
 
 test('remove: refused while secrets or their history remain, done when never used', T, async () => {
-    let r = await admin.arca(['environments', 'remove', 'qa', ...pid]);
+    let r = await admin.arca(['environments', 'remove', 'qa', '--yes', ...pid]);
     assertErrorOutput(r, 7);
     assert.match(r.stderr, /still holds 1 secret/);
 
     await ok(admin, ['secrets', 'delete', 'QA_TOKEN', '--env', 'qa', ...pid]);
-    r = await admin.arca(['environments', 'remove', 'qa', ...pid]);
+    r = await admin.arca(['environments', 'remove', 'qa', '--yes', ...pid]);
     assertErrorOutput(r, 7);
     assert.match(r.stderr, /history of 1 deleted secret/);
 
-    await ok(admin, ['environments', 'remove', 'zeroth', ...pid]);
-    r = await admin.arca(['environments', 'remove', 'nowhere', ...pid]);
+    await ok(admin, ['environments', 'remove', 'zeroth', '--yes', ...pid]);
+    r = await admin.arca(['environments', 'remove', 'nowhere', '--yes', ...pid]);
     assertErrorOutput(r, 4);
     assert.deepEqual(await envSlugs(), ['dev', 'staging', 'prod', 'qa']);
 
     /* every change is in the audit log */
     const a = await ok(admin, ['audit-logs', 'list', ...pid, '--event', 'environment.', '--format', 'json']);
-    const events = JSON.parse(a.stdout).map((e) => e.event);
+    const events = JSON.parse(a.stdout).map((e) => e.event).reverse(); /* newest first */
     assert.deepEqual(events, ['environment.create', 'environment.create', 'environment.update',
         'environment.update', 'environment.delete']);
 });

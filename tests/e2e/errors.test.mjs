@@ -228,6 +228,14 @@ test('not logged in: exit 3 with a hint to log in', T, async () => {
     }
 });
 
+test('a saved session for another URL: the message names both URLs', T, async () => {
+    const other = srv.url.replace('127.0.0.1', 'localhost');
+    const r = await cli.arca(['whoami', '--api-url', other]);
+    assertErrorOutput(r, 3, { hint: /arca login --email EMAIL' replaces the saved session/ });
+    assert.ok(r.stderr.startsWith(`arca: error: not logged in to ${other} (the saved session is for ${srv.url})\n`),
+        r.stderr);
+});
+
 test('logout forgets the session and revokes the token', T, async () => {
     const c = await newCli(srv);
     await ok(c, ['login', '--email', admin.email, '--password-stdin'], { input: admin.password + '\n' });
@@ -424,13 +432,23 @@ test('references that fan out are refused, not expanded for ever (client and ser
         '--format', 'json'])).stdout);
     const pairs = Array.from({ length: 8 }, (_, i) => `L${i}=${`\${L${i + 1}}`.repeat(8)}`);
     await ok(cli, ['secrets', 'set', ...pairs, 'L8=', '--env', 'dev', '--project-id', p.id]);
-    const r = await cli.arca(['export', '--env', 'dev', '--project-id', p.id, '--no-cache']);
+    /* --strict: the command fails; the server with strictReferences=true too */
+    const r = await cli.arca(['export', '--env', 'dev', '--project-id', p.id, '--no-cache', '--strict']);
     assert.equal(r.code, 5, `the export fails with exit 5: ${r.stderr}`);
     assert.match(r.stderr, /more than 256 references/);
     const q = new URLSearchParams({ projectId: p.id, environment: 'dev', expandSecretReferences: 'true' });
-    const res = await api('GET', `/api/v4/secrets?${q}`);
+    const res = await api('GET', `/api/v4/secrets?${q}&strictReferences=true`);
     expectError(res, 400, 'BadRequest');
     assert.match(JSON.parse(res.text).message, /more than 256 references/);
+    /* by default only the keys that fan out are affected: kept as written, with a warning */
+    const lenient = await ok(cli, ['export', '--env', 'dev', '--project-id', p.id, '--no-cache',
+        '--format', 'json']);
+    assert.equal(JSON.parse(lenient.stdout).L0, '${L1}'.repeat(8));
+    assert.match(lenient.stderr, /warning: secret 'L0' .*more than 256 references.*kept as written/);
+    const served = await api('GET', `/api/v4/secrets?${q}`);
+    assert.equal(served.status, 200, served.text);
+    assert.equal(JSON.parse(served.text).secrets.find((x) => x.secretKey === 'L0').secretValue,
+        '${L1}'.repeat(8));
     /* without expansion the values are served as they are */
     const plain = await ok(cli, ['export', '--env', 'dev', '--project-id', p.id, '--expand=false',
         '--format', 'json']);

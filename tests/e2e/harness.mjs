@@ -318,6 +318,20 @@ export async function newCli(server, { apiUrl } = {}) {
         return r;
     };
 
+    /* On a terminal: `script` (util-linux) runs arca on a pseudo-terminal fed
+     * with input; stdout and stderr both come back in stdout (with the echoed
+     * input), the exit code is arca's. */
+    ctx.pty = async (args, { input, env, cwd, timeoutMs } = {}) => {
+        const quote = (a) => `'${String(a).replace(/'/g, `'\\''`)}'`;
+        const { done } = spawnChild('script', ['-qec', [ARCA_BIN, ...args].map(quote).join(' '),
+            '/dev/null'], { env: ctx.env(env), cwd: cwd ?? ctx.cwd, input, timeoutMs });
+        const r = await done;
+        r.args = args;
+        assert.ok(!r.timedOut, `arca ${args.join(' ')} (on a terminal) timed out\n${r.stdout}`);
+        assertNoSanitizerReport(r.stdout, `arca ${args.join(' ')}`);
+        return r;
+    };
+
     /* Streaming form for `arca run` signal tests: returns {proc, waitForStdout(re), done}. */
     ctx.spawn = (args, { input, env, cwd, timeoutMs } = {}) => {
         const child = spawnChild(ARCA_BIN, args,

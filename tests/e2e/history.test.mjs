@@ -159,7 +159,7 @@ test('point-in-time rollback of a folder: updates undone, deletions restored, cr
         await ok(['secrets', 'set', 'OUTSIDE=changed', '--env', 'staging', ...pid]);
         assert.deepEqual(values(await listObj('staging', '/app')), { A: 'a-after-t1', C: 'c-after-t1' });
 
-        await ok(['secrets', 'rollback', '--env=staging', '--path', '/app', '--to', t1, ...pid]);
+        await ok(['secrets', 'rollback', '--env=staging', '--path', '/app', '--to', t1, '--yes', ...pid]);
 
         assert.deepEqual(values(await listObj('staging', '/app')), { A: 'a-at-t0', B: 'b-at-t0' },
             `/app as it was at ${t1}`);
@@ -176,7 +176,7 @@ test('point-in-time rollback of a folder: updates undone, deletions restored, cr
         assertErrorOutput(await cli.arca(['secrets', 'get', 'C', '--env', 'staging', ...p, ...pid]), 4);
 
         /* the same rollback again leaves the folder as it is */
-        await ok(['secrets', 'rollback', '--env=staging', '--path', '/app', '--to', t1, ...pid]);
+        await ok(['secrets', 'rollback', '--env=staging', '--path', '/app', '--to', t1, '--yes', ...pid]);
         assert.deepEqual(values(await listObj('staging', '/app')), { A: 'a-at-t0', B: 'b-at-t0' });
     });
 
@@ -185,7 +185,7 @@ test('point-in-time rollback to before anything existed deletes everything in th
         const p = ['--path', '/old'];
         await ok(['secrets', 'set', 'X=1', 'Y=2', '--env', 'dev', ...p, ...pid]);
         await ok(['secrets', 'set', 'X=11', '--env', 'dev', ...p, ...pid]);
-        const r = await ok(['secrets', 'rollback', '--env=dev', '--path', '/old', '--to',
+        const r = await ok(['secrets', 'rollback', '--env=dev', '--path', '/old', '--yes', '--to',
             '2000-01-01T00:00:00Z', ...pid, '--format', 'json']);
         const j = JSON.parse(r.stdout);
         const changes = Array.isArray(j) ? j : j.secrets;

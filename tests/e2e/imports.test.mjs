@@ -56,7 +56,7 @@ test('folders: create (with parents), list, recursive list, delete tombstones wi
     r = await cli.arca(['folders', 'create', '../x', '--env', 'dev', ...pid]);
     assert.notEqual(r.code, 0);
 
-    await ok(['folders', 'delete', '/svc', '--env', 'dev', ...pid]);
+    await ok(['folders', 'delete', '/svc', '--env', 'dev', '--yes', ...pid]);
     r = await ok(['folders', 'list', '--env', 'dev', '--recursive', ...pid]);
     assert.deepEqual(r.stdout.trim().split('\n'), ['/web']);
     assert.deepEqual(await exportJson('dev', '/svc/backend'), {});

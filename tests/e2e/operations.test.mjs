@@ -20,6 +20,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
@@ -181,7 +182,9 @@ test('rotate-root-key: server access and the audit chain carry over, old keys ar
     assert.notEqual(k2, k1);
     assert.equal((await stat(keyFile(s))).mode & 0o777, 0o600);
     assert.ok(!r.stderr.includes(k1) && !r.stderr.includes(k2), 'no key in the output');
-    await refusedStart(s, { ARCA_ENCRYPTION_KEY: k1 });
+    r = await refusedStart(s, { ARCA_ENCRYPTION_KEY: k1 });
+    assert.match(r.stderr, /the root key is one this store had before 'arca server rotate-root-key' replaced it: refusing to start \(.*to the new key/);
+    assert.match(r.stderr, /"generation":"1"/);
 
     let s2 = await serve({ dataDir: s.dataDir, args: rest });
     let c2 = await loginOn(s2, admin);
@@ -214,7 +217,8 @@ test('rotate-root-key: server access and the audit chain carry over, old keys ar
     assert.ok(s2.logs.some((l) => l.includes('the root key was rotated: restart this server')));
     r = await rotate({ ARCA_ENCRYPTION_KEY: k3, ARCA_NEW_ENCRYPTION_KEY: k3 });
     assert.equal(r.code, 1, 'the same key again is refused');
-    await refusedStart(s, { ARCA_ENCRYPTION_KEY: k2 });
+    r = await refusedStart(s, { ARCA_ENCRYPTION_KEY: k2 });
+    assert.match(r.stderr, /before 'arca server rotate-root-key' replaced it.*"generation":"2"/);
     s2 = await serve({ dataDir: s.dataDir, args: rest, env: { ARCA_ENCRYPTION_KEY: k3 } });
     c2 = await loginOn(s2, admin);
     assert.equal(await raw(s2, c2), 'postgres://db/two');
@@ -229,6 +233,27 @@ test('rotate-root-key: server access and the audit chain carry over, old keys ar
     assert.equal(v.ok, false);
     assert.equal(v.firstBadSeq, Number(seq));
     await s2.stop();
+});
+
+test('rotate-root-key refuses a data directory that holds no store, or no current key', T, async () => {
+    const dir = path.join(os.tmpdir(), `arca-no-store-${randomBytes(6).toString('hex')}`);
+    const r = await tool.arca(['server', 'rotate-root-key', '--data-dir', dir, '--database-url', '']);
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stderr, /no arca store in '.*' \(it has no arca.db\)/);
+    await assert.rejects(stat(dir), 'neither a store nor a key was made there');
+
+    /* the key in ARCA_ENCRYPTION_KEY (as /etc/arca/arca.env has it), forgotten here: said so,
+     * and no root.key is made in the data directory (SQLite: on PostgreSQL the harness keeps
+     * a root.key in every data directory) */
+    if (PG_MODE)
+        return;
+    const s = await serve({ env: { ARCA_ENCRYPTION_KEY: randomBytes(32).toString('base64') } });
+    await s.stop();
+    const none = await tool.arca(['server', 'rotate-root-key', ...storeArgs(s)],
+        { env: { ARCA_ENCRYPTION_KEY: '', ARCA_NEW_ENCRYPTION_KEY: randomBytes(32).toString('base64') } });
+    assert.equal(none.code, 1, none.stderr);
+    assert.match(none.stderr, /^arca: error: no current root key: ARCA_ENCRYPTION_KEY is not set and there is no '.*root\.key'\narca: hint: set ARCA_ENCRYPTION_KEY/);
+    await assert.rejects(stat(keyFile(s)), 'no stray root.key');
 });
 
 test('readiness: 503 while the audit log cannot be written, 200 again after; liveness stays 200', T,

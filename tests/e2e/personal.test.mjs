@@ -231,7 +231,7 @@ test('rotating the project key keeps overrides readable, on both kinds of route'
     const w = await rawAs(a, 'POST', 'PLAIN', {}, { type: 'personal', secretValue: 'raw-mine' });
     assert.equal(w.status, 200, w.text);
     const before = (await versionsAs(a)).filter((v) => v.owner);
-    await ok(a, ['projects', 'rotate-key', ...pid]);
+    await ok(a, ['projects', 'rotate-key', '--yes', ...pid]);
     /* B's owner-sealed override went through the rotation untouched */
     const after = (await versionsAs(a)).filter((v) => v.owner);
     for (const v of before.filter((x) => Buffer.from(x.value ?? '', 'base64')[0] === 0x02))

@@ -54,19 +54,19 @@ test('references expand on the client exactly as on the server', async () => {
     r = await ok(cli, ['export', '--env=prod', '--format', 'json', '--expand=true', ...pid]);
     assert.deepEqual(JSON.parse(r.stdout), expanded);
 
-    /* a cycle, then a missing reference: an error naming it, nothing printed */
+    /* --strict: a cycle, then a missing reference: an error naming it, nothing printed */
     await ok(cli, ['secrets', 'set', 'P=${Q}', 'Q=${P}', '--env=staging', ...pid]);
-    r = await cli.arca(['export', '--env=staging', '--format', 'json', ...pid]);
+    r = await cli.arca(['export', '--env=staging', '--format', 'json', '--strict', ...pid]);
     assertErrorOutput(r, 5);
     assert.match(r.stderr, /\$\{[PQ]\}.*cycle/);
     assert.equal(r.stdout, '');
     await ok(cli, ['secrets', 'delete', 'P', 'Q', '--env=staging', ...pid]);
     await ok(cli, ['secrets', 'set', 'N=${NOPE}', '--env=staging', ...pid]);
-    r = await cli.arca(['export', '--env=staging', ...pid]);
+    r = await cli.arca(['export', '--env=staging', '--strict', ...pid]);
     assertErrorOutput(r, 4);
     assert.match(r.stderr, /secret 'N' refers to \$\{NOPE\}, which does not resolve/);
     assert.equal(r.stdout, '');
-    r = await cli.arca(['run', '--env=staging', ...pid, '--', 'sh', '-c', 'echo ran']);
+    r = await cli.arca(['run', '--env=staging', '--strict', ...pid, '--', 'sh', '-c', 'echo ran']);
     assertErrorOutput(r, 4);
     assert.equal(r.stdout, '');
     r = await cli.arca(['export', '--env=staging', '--format', 'json', '--expand=false', ...pid]);

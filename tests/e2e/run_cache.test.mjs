@@ -61,7 +61,7 @@ test('arca run falls back to the encrypted cache only when the server is down', 
 
     /* the entry's project key spares a round trip; after a key rotation it no
      * longer opens the records, and the run asks the server for the new one */
-    await ok(cli, ['projects', 'rotate-key', ...pid]);
+    await ok(cli, ['projects', 'rotate-key', '--yes', ...pid]);
     r = await ok(cli, ['run', '--env=prod', ...pid, '--', ...SHOW]);
     assert.equal(r.stdout, EXPECTED, 'the run after a key rotation');
     assert.equal(r.stderr, '');

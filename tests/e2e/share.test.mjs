@@ -62,7 +62,7 @@ test('a one-view share opens once, for anyone with the link, then is gone', T, a
     assert.equal(first.stdout, 'sk_live_first-share-value');
     assert.match(first.stderr, /last view/);
     const again = await anon.arca(['share', 'open', s.link]);
-    assertErrorOutput(again, 4, { what: /does not exist, has expired or has been viewed/ });
+    assertErrorOutput(again, 4, { hint: /does not exist, has expired or has been viewed/ });
     assert.equal((await storeSql(srv, `SELECT count(*) FROM shares WHERE id = '${s.id}'`)).trim(),
         '0', 'the store holds nothing of a used-up share');
 });
@@ -74,14 +74,14 @@ test('the same answer for a share that never existed, a wrong key and a used-up 
         const r1 = await anon.arca(['share', 'open', wrongKey]);
         const never = `${srv.url}/s/${'B'.repeat(22)}#${s.key}`;
         const r2 = await anon.arca(['share', 'open', never]);
-        assertErrorOutput(r1, 4, { what: /does not exist, has expired or has been viewed/ });
+        assertErrorOutput(r1, 4, { hint: /does not exist, has expired or has been viewed/ });
         assert.equal(r1.stderr, r2.stderr, 'a wrong key and an unknown id read the same');
         /* the wrong key counted no view: both views are still there */
         const info = JSON.parse((await ok(admin, ['share', 'list', '--format', 'json'])).stdout)
             .find((x) => x.id === s.id);
         assert.equal(info.viewsLeft, 2);
         const bad = await anon.arca(['share', 'open', `${srv.url}/s/${s.id}`]);
-        assertErrorOutput(bad, 2, { what: /not a share link/ });
+        assertErrorOutput(bad, 2, { hint: /not a share link/ });
     });
 
 test('with a password: a wrong one counts no view, the right one opens a multi-line value', T,
@@ -89,10 +89,10 @@ test('with a password: a wrong one counts no view, the right one opens a multi-l
         const value = 'line one\nline two\n  indented "quoted" = value';
         const s = await share(admin, value, [], 'a long share password');
         const none = await anon.arca(['share', 'open', s.link]);
-        assertErrorOutput(none, 3, { what: /protected by a password/ });
+        assertErrorOutput(none, 3, { hint: /protected by a password/ });
         const wrong = await anon.arca(['share', 'open', s.link, '--password-stdin'],
             { input: 'not the password\n' });
-        assertErrorOutput(wrong, 3, { what: /wrong password/ });
+        assertErrorOutput(wrong, 3, { hint: /wrong password/ });
         const r = await ok(anon, ['share', 'open', s.link, '--password-stdin', '--format', 'json'],
             { input: 'a long share password\n' });
         const j = JSON.parse(r.stdout);
@@ -128,7 +128,7 @@ test('one view among 20 concurrent openers: exactly one gets the value', T, asyn
     assert.equal(got.length, 1, rs.map((r) => `${r.code} ${r.stderr}`).join('\n'));
     assert.equal(got[0].stdout, 'only-one-of-twenty-gets-this');
     for (const r of rs.filter((x) => x.code !== 0))
-        assertErrorOutput(r, 4, { what: /does not exist, has expired or has been viewed/ });
+        assertErrorOutput(r, 4, { hint: /does not exist, has expired or has been viewed/ });
 });
 
 test('an expired share is refused, then deleted from the store', T, async () => {
@@ -136,7 +136,7 @@ test('an expired share is refused, then deleted from the store', T, async () => 
     /* the clock moved past its expiry */
     await storeSql(srv, `UPDATE shares SET expires_at = 1000 WHERE id = '${s.id}'`);
     const r = await anon.arca(['share', 'open', s.link]);
-    assertErrorOutput(r, 4, { what: /does not exist, has expired or has been viewed/ });
+    assertErrorOutput(r, 4, { hint: /does not exist, has expired or has been viewed/ });
     assert.equal((await storeSql(srv, `SELECT count(*) FROM shares WHERE id = '${s.id}'`)).trim(),
         '0', 'an expired share is wiped from the store');
     const list = JSON.parse((await ok(admin, ['share', 'list', '--format', 'json'])).stdout);
@@ -155,18 +155,18 @@ test('list shows active shares and never a value; revoke deletes at once', T, as
         'passwordProtected', 'viewsLeft']);
     /* someone else's share: not theirs to revoke, and no oracle */
     const other = await member.arca(['share', 'revoke', s.id]);
-    assertErrorOutput(other, 4, { what: /no active share/ });
+    assertErrorOutput(other, 4, { hint: /no active share/ });
     await ok(admin, ['share', 'revoke', s.id]);
     const r = await anon.arca(['share', 'open', s.link]);
-    assertErrorOutput(r, 4, { what: /does not exist/ });
+    assertErrorOutput(r, 4, { hint: /does not exist/ });
     const twice = await admin.arca(['share', 'revoke', s.id]);
-    assertErrorOutput(twice, 4, { what: /no active share/ });
+    assertErrorOutput(twice, 4, { hint: /no active share/ });
 });
 
 test('org-only: refused without an account, opened by a member', T, async () => {
     const s = await share(member, 'members-only-value', ['--org-only', '--max-views', '3']);
     const r = await anon.arca(['share', 'open', s.link]);
-    assertErrorOutput(r, 3, { what: /only by members of its organization/ });
+    assertErrorOutput(r, 3, { hint: /only by members of its organization/ });
     assert.equal((await ok(admin, ['share', 'open', s.link])).stdout, 'members-only-value');
     const list = JSON.parse((await ok(member, ['share', 'list', '--format', 'json'])).stdout);
     assert.equal(list.find((x) => x.id === s.id).viewsLeft, 2, 'the refused attempt counted no view');
@@ -175,17 +175,17 @@ test('org-only: refused without an account, opened by a member', T, async () => 
 test('the organization policy: admins set the longest lifetime and anonymous opening', T,
     async () => {
         const denied = await member.arca(['share', 'policy', '--anonymous', 'off']);
-        assertErrorOutput(denied, 3, { what: /admins/ });
+        assertErrorOutput(denied, 3, { hint: /admins/ });
         const before = await share(member, 'made-before-the-policy');
         await ok(admin, ['share', 'policy', '--anonymous', 'off', '--max-lifetime', '2d']);
         const p = JSON.parse((await ok(member, ['share', 'policy', '--format', 'json'])).stdout);
         assert.deepEqual(p, { maxExpiresIn: 2 * 86400, allowAnonymous: false });
         /* a share made before is held to the new rule too */
         assertErrorOutput(await anon.arca(['share', 'open', before.link]), 3,
-            { what: /only by members/ });
+            { hint: /only by members/ });
         const long = await member.arca(['share', 'create', '--value-stdin', '--expires-in', '3d'],
             { input: 'too-long-lived' });
-        assertErrorOutput(long, 5, { what: /at most 172800 seconds/ });
+        assertErrorOutput(long, 5, { hint: /at most 172800 seconds/ });
         const s = await share(member, 'org-only-by-policy');
         const j = JSON.parse((await ok(member, ['share', 'list', '--format', 'json'])).stdout)
             .find((x) => x.id === s.id);
@@ -202,12 +202,19 @@ test('limits: lifetime, views, size, id and body are checked', T, async () => {
         [['--max-views', '0'], /not a number of views/],
     ]) {
         const r = await admin.arca(['share', 'create', '--value-stdin', ...args], { input: 'x' });
-        assertErrorOutput(r, 2, { what });
+        assertErrorOutput(r, 2, { hint: what });
     }
     const big = await admin.arca(['share', 'create', '--value-stdin'], { input: 'x'.repeat(65537) });
-    assertErrorOutput(big, 5, { what: /longer than 65536 bytes/ });
+    assertErrorOutput(big, 5, { hint: /longer than 65536 bytes/ });
+    /* an empty value (nothing piped in, or only the newline echo adds): said so, not the
+     * server's refusal of the ciphertext */
+    for (const input of ['', '\n', 'pw\n']) {
+        const extra = input === 'pw\n' ? ['--password-stdin'] : [];
+        const empty = await admin.arca(['share', 'create', '--value-stdin', ...extra], { input });
+        assertErrorOutput(empty, 5, { hint: /^arca: error: the value to share is empty\narca: hint: e\.g\. echo -n/ });
+    }
     const both = await admin.arca(['share', 'create', '--value-stdin', '--secret', 'K'], { input: 'x' });
-    assertErrorOutput(both, 2, { what: /either --value-stdin or --secret/ });
+    assertErrorOutput(both, 2, { hint: /either --value-stdin or --secret/ });
 
     const token = JSON.parse(await readFile(`${admin.configDir}/credentials.json`, 'utf8')).token;
     const body = { id: 'C'.repeat(22), ciphertext: Buffer.alloc(100, 1).toString('base64'),

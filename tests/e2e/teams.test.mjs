@@ -129,12 +129,17 @@ test('invite → signup → members add → the invitee decrypts with their own 
     r = await again.arca(['signup', '--invite', people.alice.inviteToken, '--email', 'alice@example.com',
         '--password-stdin'], { input: randomPassword() + '\n' });
     assertErrorOutput(r, 3);
+    /* one line that says what to do, not "log in again with 'arca login'" (there is no
+     * account to log in to) */
+    assert.match(r.stderr, /^arca: error: this invite is unknown, already used or expired, or was sent to another e-mail address: sign up with the invited address/);
+    assert.doesNotMatch(r.stderr, /arca login/);
     /* and a sign-up with another address than the invited one too */
     const inv2 = await ok(owner, ['users', 'invite', 'eve@example.com', '--org-role', 'member']);
     const tok2 = /arca_inv_[A-Za-z0-9_-]+/.exec(inv2.stdout)[0];
     r = await again.arca(['signup', '--invite', tok2, '--email', 'mallory@example.com',
         '--password-stdin'], { input: randomPassword() + '\n' });
-    assert.notEqual(r.code, 0, 'sign-up with another e-mail than the invited one is refused');
+    assertErrorOutput(r, 3);
+    assert.match(r.stderr, /or was sent to another e-mail address/, 'sign-up with another e-mail than the invited one is refused');
     /* inviting an address that has an account: conflict */
     r = await owner.arca(['users', 'invite', 'alice@example.com', '--org-role', 'member']);
     assertErrorOutput(r, 7);
@@ -303,7 +308,7 @@ test('projects rotate-key: every member still reads every value and the history;
         const before = await apiCall(srv, 'GET', `${V1}/projects/${project.id}`,
             { token: await readToken(owner) });
 
-        await ok(owner, ['projects', 'rotate-key', ...pid]);
+        await ok(owner, ['projects', 'rotate-key', '--yes', ...pid]);
 
         const afterRot = await apiCall(srv, 'GET', `${V1}/projects/${project.id}`,
             { token: await readToken(owner) });

@@ -328,8 +328,9 @@ Test(client, bad_input_refused_early)
 
     const struct arca_secret_input bad_key[] = {{"1PORT", "80", NULL}};
     cr_expect_eq(arca_secrets_set(a, &scope, bad_key, 1, changes, versions), -EINVAL);
-    cr_expect_str_eq(arca_errmsg(a), "'1PORT' is not a valid secret name: use letters, digits "
-                                     "and _; not starting with a digit");
+    cr_expect_str_eq(arca_errmsg(a),
+                     "'1PORT' is not a valid secret name: it starts with a digit (names are 1 to "
+                     "255 letters, digits and _, not starting with a digit)");
 
     const struct arca_secret_input dup[] = {{"PORT", "80", NULL}, {"PORT", "81", NULL}};
     cr_expect_eq(arca_secrets_set(a, &scope, dup, 2, changes, versions), -EINVAL);

@@ -16,13 +16,28 @@
 # systemd (for systemd-analyze): tests/e2e/systemd.test.mjs checks the unit.
 # prometheus (for its promtool): tests/e2e/metrics.test.mjs checks GET /metrics with
 # `promtool check metrics`.  jq: the GitHub action's script (tests/e2e/github_action.test.mjs).
+# bsdutils (for script): the tests/e2e/cli_*.test.mjs answer prompts on a pseudo-terminal.
 ARCA_DEB_PACKAGES=(meson ninja-build pkg-config gcc libsodium-dev libmicrohttpd-dev
     libjansson-dev libyaml-dev libsqlite3-dev libpq-dev libcurl4-openssl-dev libpcre2-dev
-    libcriterion-dev nodejs sqlite3 openssl postgresql-15 systemd prometheus jq)
+    libcriterion-dev nodejs sqlite3 openssl postgresql-15 systemd prometheus jq bsdutils)
 
 # clang and its runtime libraries (libFuzzer, ASan, UBSan): tools/fuzz, the
 # `fuzz` stage of tools/test.
 ARCA_FUZZ_PACKAGES=(clang libclang-rt-14-dev)
+
+# The browser tests (tests/web, tools/test's web stage) drive Debian's Chromium
+# with playwright-core: never a browser downloaded by npm.
+ARCA_WEB_TEST_PACKAGES=(chromium)
+
+# npm ci in web/ (the web app's build dependencies) unless node_modules already
+# holds what web/package-lock.json says.
+arca_web_npm_ci() {
+    if [ -f web/node_modules/.package-lock.json ] &&
+        [ ! web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
+        return 0
+    fi
+    (cd web && npm ci --no-audit --no-fund)
+}
 
 arca_deps_missing() {
     local p
