@@ -2,8 +2,9 @@
  *
  * One struct server lives for the whole process; request handlers reach it
  * through req->srv.  It owns the store and the root key.  The root key is held
- * in secure memory and used only for keyed hashes now (decoy login salts); it
- * will wrap project keys for projects with server access. */
+ * in secure memory; it seals the project keys of projects with server access,
+ * keys the audit hash chain (its audit key is derived from it) and the decoy
+ * login salts, and the store keeps a check of it (rootkey.c). */
 #pragma once
 
 #include <stdbool.h>
