@@ -819,6 +819,17 @@ static int sql_bindv(struct sql_params *p, const char *fmt, va_list ap)
     return r;
 }
 
+/* Binds the variadic arguments of the function it is in from fmt (sql_bindv). */
+#define SQL_BIND(p, fmt)                                                                           \
+    ({                                                                                             \
+        va_list ap_;                                                                               \
+        int r_;                                                                                    \
+        va_start(ap_, fmt);                                                                        \
+        r_ = sql_bindv(p, fmt, ap_);                                                               \
+        va_end(ap_);                                                                               \
+        r_;                                                                                        \
+    })
+
 /* ---- running statements ---- */
 
 /* Writes that only add what no cache holds yet (store.h epoch). */
@@ -850,12 +861,9 @@ static int sql_execp(struct sql_conn *c, unsigned id, const struct sql_params *p
 int sql_run(struct sql_conn *c, unsigned id, const char *fmt, ...)
 {
     struct sql_params p;
-    va_list ap;
     int r;
 
-    va_start(ap, fmt);
-    r = sql_bindv(&p, fmt, ap);
-    va_end(ap);
+    r = SQL_BIND(&p, fmt);
     return r < 0 ? r : sql_execp(c, id, &p, NULL, NULL);
 }
 
@@ -873,14 +881,11 @@ static int sql_first_int(struct sql_conn *c, void *ctx, const struct store_value
 int sql_int(struct sql_conn *c, int64_t *ret, unsigned id, const char *fmt, ...)
 {
     struct sql_params p;
-    va_list ap;
     int r;
 
     if (ret)
         *ret = 0;
-    va_start(ap, fmt);
-    r = sql_bindv(&p, fmt, ap);
-    va_end(ap);
+    r = SQL_BIND(&p, fmt);
     if (r >= 0)
         r = sql_execp(c, id, &p, sql_first_int, ret);
     return r < 0 ? r : r > 0;
@@ -1104,12 +1109,9 @@ static int sql_row(struct sql_conn *c, const struct sql_record *rec, void *ret, 
                    const char *fmt, ...)
 {
     struct sql_params p;
-    va_list ap;
     int r;
 
-    va_start(ap, fmt);
-    r = sql_bindv(&p, fmt, ap);
-    va_end(ap);
+    r = SQL_BIND(&p, fmt);
     return r < 0 ? r : sql_rowp(c, rec, ret, id, &p);
 }
 
@@ -1131,12 +1133,9 @@ static int sql_rows(struct sql_conn *c, const struct sql_record *rec, void **ret
                     enum sql_stmt_id id, const char *fmt, ...)
 {
     struct sql_params p;
-    va_list ap;
     int r;
 
-    va_start(ap, fmt);
-    r = sql_bindv(&p, fmt, ap);
-    va_end(ap);
+    r = SQL_BIND(&p, fmt);
     return r < 0 ? r : sql_rowsp(c, rec, ret, ret_n, id, &p);
 }
 
@@ -1188,12 +1187,9 @@ static int sql_get(struct store *s, enum sql_tx kind, const struct sql_record *r
                    enum sql_stmt_id id, const char *fmt, ...)
 {
     struct sql_call a = {.id = id, .rec = rec, .ret = ret};
-    va_list ap;
     int r;
 
-    va_start(ap, fmt);
-    r = sql_bindv(&a.p, fmt, ap);
-    va_end(ap);
+    r = SQL_BIND(&a.p, fmt);
     return r < 0 ? r : sql_tx(s, kind, sql_get_body, &a);
 }
 
@@ -1202,14 +1198,11 @@ static int sql_list(struct store *s, enum sql_tx kind, const struct sql_record *
                     size_t *ret_n, enum sql_stmt_id id, const char *fmt, ...)
 {
     struct sql_call a = {.id = id, .rec = rec, .ret = ret, .ret_n = ret_n};
-    va_list ap;
     int r;
 
     if (!ret || !ret_n)
         return -EINVAL;
-    va_start(ap, fmt);
-    r = sql_bindv(&a.p, fmt, ap);
-    va_end(ap);
+    r = SQL_BIND(&a.p, fmt);
     return r < 0 ? r : sql_tx(s, kind, sql_list_body, &a);
 }
 
@@ -1218,12 +1211,9 @@ static int sql_list(struct store *s, enum sql_tx kind, const struct sql_record *
 static int sql_write1(struct store *s, bool must_hit, enum sql_stmt_id id, const char *fmt, ...)
 {
     struct sql_call a = {.id = id, .must_hit = must_hit};
-    va_list ap;
     int r;
 
-    va_start(ap, fmt);
-    r = sql_bindv(&a.p, fmt, ap);
-    va_end(ap);
+    r = SQL_BIND(&a.p, fmt);
     return r < 0 ? r : sql_tx(s, SQL_TX_WRITE, sql_write1_body, &a);
 }
 /* ---- records ---- */
