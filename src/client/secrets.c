@@ -603,6 +603,87 @@ static json_t *batch_body(const struct client_scope *s)
     return body;
 }
 
+/* arca_secrets_set's checks of its input: names, a value each, sizes. */
+static int inputs_check(struct arca *a, const struct arca_secret_input *in, size_t n)
+{
+    int r = check_keys(a, n, input_key_at, in);
+
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < n; i++) {
+        if (!in[i].value)
+            return client_error(a, -EINVAL, "no value given for '%s'", in[i].key);
+        if (strlen(in[i].value) > CLIENT_VALUE_MAX)
+            return client_error(a, -E2BIG, "value of '%s' is larger than 64 KiB", in[i].key);
+        if (in[i].comment && strlen(in[i].comment) > CLIENT_VALUE_MAX)
+            return client_error(a, -E2BIG, "comment of '%s' is larger than 64 KiB", in[i].key);
+    }
+    return 0;
+}
+
+/* The secrets of the folder arr of the kind s writes (shared, or the caller's
+ * personal overrides), sorted by key for bsearch: *ret OWNED. */
+static int existing_index(struct arca *a, const struct client_scope *s, const json_t *arr,
+                          struct existing **ret, size_t *ret_n)
+{
+    size_t n_existing = json_array_size(arr);
+    struct existing *index = calloc(n_existing ? n_existing : 1, sizeof(*index));
+
+    if (!index)
+        return client_error(a, -ENOMEM, "out of memory");
+    *ret = index; /* freed by the caller, also on failure */
+    for (size_t i = 0, k = 0; i < json_array_size(arr); i++) {
+        const json_t *o = json_array_get(arr, i);
+        const char *type = "shared";
+        if (!json_is_object(o) || wire_get_str(o, "key", NAME_KEY_MAX, &index[k].key) < 0)
+            return client_error(a, -EPROTO, "the arca server sent a malformed secret");
+        wire_get_str(o, "type", 16, &type);
+        if (streq(type, "personal") != (*s->owner != 0))
+            n_existing--; /* the other kind: not what this call writes */
+        else
+            index[k++].o = o;
+    }
+    qsort(index, n_existing, sizeof(*index), existing_cmp);
+    *ret_n = n_existing;
+    return 0;
+}
+
+/* Records the server's results of a batch write: each of the n_sent keys
+ * sent (sent[i]) confirmed once as created or updated, with its version. */
+static int batch_results(struct arca *a, const json_t *results, const struct arca_secret_input *in,
+                         size_t n, bool *sent, size_t n_sent, enum arca_change *changes,
+                         int64_t *versions)
+{
+    for (size_t j = 0; j < json_array_size(results); j++) {
+        const json_t *o = json_array_get(results, j);
+        const char *key, *action;
+        long long version;
+        size_t i;
+
+        if (!json_is_object(o) || wire_get_str(o, "key", NAME_KEY_MAX, &key) < 0 ||
+            wire_get_str(o, "action", 16, &action) < 0 || wire_get_int(o, "version", &version) < 0)
+            return client_error(a, -EPROTO, "the arca server sent a malformed result");
+        for (i = 0; i < n; i++)
+            if (sent[i] && streq(in[i].key, key))
+                break;
+        if (i == n)
+            return client_error(a, -EPROTO, "the arca server sent a result for '%s'", key);
+        if (streq(action, "created"))
+            changes[i] = ARCA_CREATED;
+        else if (streq(action, "updated"))
+            changes[i] = ARCA_UPDATED;
+        else
+            return client_error(a, -EPROTO, "the arca server %s '%s' instead of writing it", action,
+                                key);
+        versions[i] = version;
+        sent[i] = false;
+        n_sent--;
+    }
+    if (n_sent > 0)
+        return client_error(a, -EPROTO, "the arca server did not confirm every write");
+    return 0;
+}
+
 int arca_secrets_set(struct arca *a, const struct arca_scope *scope,
                      const struct arca_secret_input *in, size_t n, enum arca_change *ret_changes,
                      int64_t *ret_versions)
@@ -625,17 +706,9 @@ int arca_secrets_set(struct arca *a, const struct arca_scope *scope,
         return r;
     if (n == 0)
         return 0;
-    r = check_keys(a, n, input_key_at, in);
+    r = inputs_check(a, in, n);
     if (r < 0)
         return r;
-    for (size_t i = 0; i < n; i++) {
-        if (!in[i].value)
-            return client_error(a, -EINVAL, "no value given for '%s'", in[i].key);
-        if (strlen(in[i].value) > CLIENT_VALUE_MAX)
-            return client_error(a, -E2BIG, "value of '%s' is larger than 64 KiB", in[i].key);
-        if (in[i].comment && strlen(in[i].comment) > CLIENT_VALUE_MAX)
-            return client_error(a, -E2BIG, "comment of '%s' is larger than 64 KiB", in[i].key);
-    }
 
     changes = calloc(n, sizeof(*changes));
     versions = calloc(n, sizeof(*versions));
@@ -650,22 +723,10 @@ int arca_secrets_set(struct arca *a, const struct arca_scope *scope,
     if (r < 0)
         return r;
 
-    size_t n_existing = json_array_size(arr);
-    index = calloc(n_existing ? n_existing : 1, sizeof(*index));
-    if (!index)
-        return client_error(a, -ENOMEM, "out of memory");
-    for (size_t i = 0, k = 0; i < json_array_size(arr); i++) {
-        const json_t *o = json_array_get(arr, i);
-        const char *type = "shared";
-        if (!json_is_object(o) || wire_get_str(o, "key", NAME_KEY_MAX, &index[k].key) < 0)
-            return client_error(a, -EPROTO, "the arca server sent a malformed secret");
-        wire_get_str(o, "type", 16, &type);
-        if (streq(type, "personal") != (*s.owner != 0))
-            n_existing--; /* the other kind: not what this call writes */
-        else
-            index[k++].o = o;
-    }
-    qsort(index, n_existing, sizeof(*index), existing_cmp);
+    size_t n_existing = 0;
+    r = existing_index(a, &s, arr, &index, &n_existing);
+    if (r < 0)
+        return r;
 
     body = batch_body(&s);
     if (!body)
@@ -714,34 +775,9 @@ int arca_secrets_set(struct arca *a, const struct arca_scope *scope,
         r = client_answer_arr(a, answer, "secrets", &results);
         if (r < 0)
             return r;
-        for (size_t j = 0; j < json_array_size(results); j++) {
-            const json_t *o = json_array_get(results, j);
-            const char *key, *action;
-            long long version;
-            size_t i;
-
-            if (!json_is_object(o) || wire_get_str(o, "key", NAME_KEY_MAX, &key) < 0 ||
-                wire_get_str(o, "action", 16, &action) < 0 ||
-                wire_get_int(o, "version", &version) < 0)
-                return client_error(a, -EPROTO, "the arca server sent a malformed result");
-            for (i = 0; i < n; i++)
-                if (sent[i] && streq(in[i].key, key))
-                    break;
-            if (i == n)
-                return client_error(a, -EPROTO, "the arca server sent a result for '%s'", key);
-            if (streq(action, "created"))
-                changes[i] = ARCA_CREATED;
-            else if (streq(action, "updated"))
-                changes[i] = ARCA_UPDATED;
-            else
-                return client_error(a, -EPROTO, "the arca server %s '%s' instead of writing it",
-                                    action, key);
-            versions[i] = version;
-            sent[i] = false;
-            n_sent--;
-        }
-        if (n_sent > 0)
-            return client_error(a, -EPROTO, "the arca server did not confirm every write");
+        r = batch_results(a, results, in, n, sent, n_sent, changes, versions);
+        if (r < 0)
+            return r;
     }
 
     if (ret_changes)
