@@ -175,6 +175,9 @@ int client_project_key(struct arca *a, const char *project_id, const uint8_t **r
  * even on failure). */
 void client_key_cache_put(struct arca *a, const char *project_id, uint8_t *key);
 const uint8_t *client_key_cache_get(struct arca *a, const char *project_id);
+/* Forgets every cached key (wiped), or project_id's. */
+void client_key_cache_clear(struct arca *a);
+void client_key_cache_drop(struct arca *a, const char *project_id);
 
 /* A checked arca_scope, with the folder path in canonical form. */
 struct client_scope {

@@ -98,7 +98,7 @@ void api_audit_list(struct req *r)
     }
     ret = r->srv->store->ops->audit_query(r->srv->store, &q, &v, &n);
     if (ret < 0) {
-        http_fail(r, 503, "store failure reading the audit log (%d)", ret);
+        http_fail_store(r, ret, "store failure reading the audit log");
         goto out;
     }
     if (audit_or_fail(r, &(struct audit_event){.event = "audit.read",
@@ -127,7 +127,7 @@ void api_audit_verify(struct req *r)
         return;
     ret = audit_verify(r->srv, &rep);
     if (ret < 0) {
-        http_fail(r, 503, "store failure reading the audit log (%d)", ret);
+        http_fail_store(r, ret, "store failure reading the audit log");
         return;
     }
     if (rep.ok)

@@ -221,7 +221,7 @@ void api_bootstrap(struct req *r)
     if (ret == -EEXIST)
         http_fail(r, 409, "this server is already bootstrapped: log in instead");
     else if (ret < 0)
-        http_fail(r, 500, "bootstrap failed (%d)", ret);
+        http_fail_store(r, ret, "bootstrap failed");
     else
         new_user_reply(r, &u, o.id, "auth.bootstrap");
 out:
@@ -260,7 +260,7 @@ void api_signup(struct req *r)
     if (ret == -EEXIST)
         http_fail(r, 409, "this invite was used, or the address already has an account");
     else if (ret < 0)
-        http_fail(r, 503, "store failure accepting an invite (%d)", ret);
+        http_fail_store(r, ret, "store failure accepting an invite");
     else
         new_user_reply(r, &u, inv.org_id, "auth.signup");
 out:
@@ -288,7 +288,7 @@ static int request_org(struct req *r, const json_t *body, char out[STORE_ID_LEN 
     }
     ret = r->srv->store->ops->user_orgs(r->srv->store, r->who.id, &orgs, &n);
     if (ret < 0) {
-        http_fail(r, 503, "store failure reading organizations (%d)", ret);
+        http_fail_store(r, ret, "store failure reading organizations");
         return ret;
     }
     ret = -ENOENT;
@@ -370,7 +370,7 @@ void api_invites_create(struct req *r)
     if (ret == 0)
         ret = r->srv->store->ops->invite_create(r->srv->store, &inv);
     if (ret < 0) {
-        http_fail(r, 503, "cannot create the invite (%d)", ret);
+        http_fail_store(r, ret, "cannot create the invite");
         goto out;
     }
     meta = json_pack("{s:s, s:s}", "email", inv.email, "orgRole", role);
@@ -399,7 +399,7 @@ void api_users_list(struct req *r)
         return;
     ret = r->srv->store->ops->org_members(r->srv->store, org, &v, &n);
     if (ret < 0) {
-        http_fail(r, 503, "store failure listing users (%d)", ret);
+        http_fail_store(r, ret, "store failure listing users");
         return;
     }
     arr = json_array();
@@ -424,7 +424,7 @@ void api_invites_list(struct req *r)
         return;
     ret = r->srv->store->ops->invite_list(r->srv->store, org, &v, &n);
     if (ret < 0) {
-        http_fail(r, 503, "store failure listing invites (%d)", ret);
+        http_fail_store(r, ret, "store failure listing invites");
         return;
     }
     arr = json_array();
@@ -490,7 +490,7 @@ void api_users_lookup(struct req *r)
                    json_pack("{s:{s:s, s:s, s:o}}", "user", "id", u.id, "email", u.email,
                              "publicKey", json_b64(u.public_key.ptr, u.public_key.len)));
     else if (ret < 0 && ret != -ENOENT)
-        http_fail(r, 503, "store failure looking up a user (%d)", ret);
+        http_fail_store(r, ret, "store failure looking up a user");
     else
         http_fail(r, 404, "no user '%s' in your organizations", email);
     store_user_release(&u);
@@ -532,7 +532,7 @@ void api_auth_params(struct req *r)
     }
     store_user_release(&u);
     if (ret < 0 && ret != -ENOENT) {
-        http_fail(r, 503, "store failure reading a user (%d)", ret);
+        http_fail_store(r, ret, "store failure reading a user");
         return;
     }
     seal_hash_keyed(r->srv->root_key, email, strlen(email), decoy);
@@ -591,7 +591,7 @@ void api_auth_login(struct req *r)
         return;
     ret = s->ops->user_get_by_email(s, email, &u);
     if (ret < 0 && ret != -ENOENT) {
-        http_fail(r, 503, "store failure reading a user (%d)", ret);
+        http_fail_store(r, ret, "store failure reading a user");
         return;
     }
     seal_hash_token(auth.ptr, auth.len, hash);
@@ -692,7 +692,7 @@ void api_auth_password(struct req *r)
     memcpy(now_u.id, u.id, sizeof(now_u.id));
     ret = s->ops->user_set_credentials(s, &now_u);
     if (ret < 0) {
-        http_fail(r, 503, "cannot change the password (%d)", ret);
+        http_fail_store(r, ret, "cannot change the password");
         goto out;
     }
     if (audit_or_fail(r, &(struct audit_event){.event = "auth.password.change"}) == 0)
@@ -714,7 +714,7 @@ void api_auth_logout(struct req *r)
     }
     ret = r->srv->store->ops->session_delete(r->srv->store, r->who.token_hash);
     if (ret < 0 && ret != -ENOENT) {
-        http_fail(r, 503, "store failure deleting a session (%d)", ret);
+        http_fail_store(r, ret, "store failure deleting a session");
         return;
     }
     if (audit_or_fail(r, &(struct audit_event){.event = "auth.logout"}) == 0)

@@ -123,7 +123,7 @@ static int item_prepare(struct req *r, struct raw *w, enum batch_kind kind, bool
     snprintf(w->path, sizeof(w->path), "%s", it->path);
     ret = st->ops->secret_get_of(st, w->env->id, it->path, it->key, it->owner, &it->cur);
     if (ret < 0 && ret != -ENOENT) {
-        http_fail(r, 503, "store failure reading a secret (%d)", ret);
+        http_fail_store(r, ret, "store failure reading a secret");
         return ret;
     }
     it->exists = ret == 0;

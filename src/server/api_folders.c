@@ -179,7 +179,7 @@ void api_folders_list(struct req *r)
         goto out;
     ret = r->srv->store->ops->folder_list(r->srv->store, s.env->id, s.path, recursive, &v, &n);
     if (ret < 0) {
-        http_fail(r, 503, "store failure listing folders (%d)", ret);
+        http_fail_store(r, ret, "store failure listing folders");
         goto out;
     }
     arr = json_array();
@@ -228,7 +228,7 @@ void api_folders_create(struct req *r)
     ret = r->srv->store->ops->folder_create(r->srv->store, s.ctx.p.id, s.env->id, s.path, now_ms(),
                                             &f, &created);
     if (ret < 0) {
-        http_fail(r, 503, "store failure creating a folder (%d)", ret);
+        http_fail_store(r, ret, "store failure creating a folder");
         goto out;
     }
     e = fscope_event(&s, "folder.create", s.path);
@@ -310,7 +310,7 @@ void api_folders_delete(struct req *r)
     /* everything below goes: each folder's secrets must be deletable */
     ret = r->srv->store->ops->folder_list(r->srv->store, s.env->id, s.path, true, &v, &n);
     if (ret < 0) {
-        http_fail(r, 503, "store failure listing folders (%d)", ret);
+        http_fail_store(r, ret, "store failure listing folders");
         goto out;
     }
     if (project_allows(r, &s.ctx, AUTHZ_FOLDERS, AUTHZ_DELETE, s.env->slug, s.path) < 0 ||
@@ -322,7 +322,7 @@ void api_folders_delete(struct req *r)
     ret = r->srv->store->ops->folder_delete(r->srv->store, s.env->id, s.path, r->who.id, now_ms(),
                                             &n_secrets);
     if (ret < 0) {
-        http_fail_errno(r, ret, "cannot delete folder '%s' (%d)", s.path, ret);
+        http_fail_store(r, ret, "cannot delete folder '%s'", s.path);
         goto out;
     }
     e = fscope_event(&s, "folder.delete", s.path);
@@ -448,7 +448,7 @@ void api_imports_create(struct req *r)
     else if (ret == -E2BIG)
         http_fail(r, 400, "a folder has at most %d imports", IMPORTS_PER_FOLDER_MAX);
     else if (ret < 0)
-        http_fail(r, 503, "store failure creating an import (%d)", ret);
+        http_fail_store(r, ret, "store failure creating an import");
     else
         import_done(r, &s, "import.create", &imp, "Successfully created secret import");
 out:
@@ -469,7 +469,7 @@ void api_imports_list(struct req *r)
         goto out;
     ret = r->srv->store->ops->import_list(r->srv->store, s.env->id, s.path, &v, &n);
     if (ret < 0) {
-        http_fail(r, 503, "store failure listing imports (%d)", ret);
+        http_fail_store(r, ret, "store failure listing imports");
         goto out;
     }
     arr = json_array();
@@ -528,7 +528,7 @@ void api_imports_update(struct req *r)
     if (ret == 0)
         ret = r->srv->store->ops->import_get(r->srv->store, imp.id, &now);
     if (ret < 0)
-        http_fail_errno(r, ret, "cannot move the import (%d)", ret);
+        http_fail_store(r, ret, "cannot move the import");
     else
         import_done(r, &s, "import.update", &now, "Successfully updated secret import");
 out:
@@ -547,7 +547,7 @@ void api_imports_delete(struct req *r)
         goto out;
     ret = r->srv->store->ops->import_delete(r->srv->store, imp.id);
     if (ret < 0)
-        http_fail_errno(r, ret, "cannot delete the import (%d)", ret);
+        http_fail_store(r, ret, "cannot delete the import");
     else
         import_done(r, &s, "import.delete", &imp, "Successfully deleted secret import");
 out:

@@ -175,8 +175,10 @@ void api_identities_list(struct req *r)
 
     if (request_org_member(r, NULL, org) < 0)
         return;
-    if (r->srv->store->ops->identity_list(r->srv->store, org, &v, &n) < 0) {
-        http_fail(r, 503, "store failure listing identities");
+    int ret = r->srv->store->ops->identity_list(r->srv->store, org, &v, &n);
+
+    if (ret < 0) {
+        http_fail_store(r, ret, "store failure listing identities");
         return;
     }
     arr = json_array();
@@ -207,7 +209,7 @@ static int identity_open(struct req *r, bool self_ok, struct store_identity *ret
     }
     store_identity_release(ret);
     if (rc < 0 && rc != -ENOENT) {
-        http_fail(r, 503, "store failure reading identity '%.64s' (%d)", id, rc);
+        http_fail_store(r, rc, "store failure reading identity '%.64s'", id);
     } else {
         audit_denied(r, &(struct audit_event){.event = "permission.denied"});
         http_fail(r, 404, "identity '%.64s' not found", id);
@@ -230,7 +232,7 @@ void api_identities_delete(struct req *r)
                   "admin there first",
                   id.name);
     } else if (ret < 0) {
-        http_fail(r, 503, "store failure deleting an identity (%d)", ret);
+        http_fail_store(r, ret, "store failure deleting an identity");
     } else {
         meta = json_pack("{s:s, s:s}", "identityId", id.id, "name", id.name);
         if (audit_or_fail(r, &(struct audit_event){.event = "identity.delete",
@@ -267,7 +269,7 @@ static int may_mint_for(struct req *r, const struct store_identity *id)
     int ret = s->ops->project_list(s, id->id, &v, &n);
 
     if (ret < 0)
-        http_fail(r, 503, "store failure listing the identity's projects (%d)", ret);
+        http_fail_store(r, ret, "store failure listing the identity's projects");
     for (size_t i = 0; ret == 0 && i < n; i++) {
         struct store_member theirs = {0}, mine = {0};
         struct project_ctx ctx;
@@ -292,7 +294,7 @@ static int may_mint_for(struct req *r, const struct store_identity *id)
                       id->name, v[i].slug, theirs.role);
             ret = -EACCES;
         } else if (ret < 0) {
-            http_fail(r, 503, "store failure reading a membership (%d)", ret);
+            http_fail_store(r, ret, "store failure reading a membership");
         } else if ((ret = project_open(r, v[i].id, &ctx)) == 0) {
             snprintf(what, sizeof(what),
                      "give identity '%s' a client secret: in project '%s' it has role", id->name,
@@ -409,8 +411,10 @@ void api_client_secrets_list(struct req *r)
 
     if (identity_open(r, true, &id) < 0)
         return;
-    if (r->srv->store->ops->client_secret_list(r->srv->store, id.id, &v, &n) < 0) {
-        http_fail(r, 503, "store failure listing client secrets");
+    int ret = r->srv->store->ops->client_secret_list(r->srv->store, id.id, &v, &n);
+
+    if (ret < 0) {
+        http_fail_store(r, ret, "store failure listing client secrets");
     } else {
         arr = json_array();
         for (size_t i = 0; i < n; i++)
@@ -484,7 +488,7 @@ static void identity_login(struct req *r, const char *client_id, const uint8_t *
         memcpy(r->who.org_id, id.org_id, sizeof(r->who.org_id));
     }
     if (ret < 0 && ret != -ENOENT) {
-        http_fail(r, 503, "store failure reading an identity (%d)", ret);
+        http_fail_store(r, ret, "store failure reading an identity");
         goto out;
     }
     if (match && !ip_allowed(id.trusted_ips, r->remote)) {
@@ -513,7 +517,7 @@ static void identity_login(struct req *r, const char *client_id, const uint8_t *
     if (ret == 0)
         ret = s->ops->access_token_create(s, &t);
     if (ret < 0) {
-        http_fail(r, 503, "cannot create an access token (%d)", ret);
+        http_fail_store(r, ret, "cannot create an access token");
         goto out;
     }
     if (audit_defer(r, &(struct audit_event){.event = "auth.identity.login"}) < 0)
@@ -629,8 +633,10 @@ void api_token_revoke(struct req *r)
 
     if (body_token(r, &tok, &t) < 0)
         return;
-    if (r->srv->store->ops->access_token_revoke(r->srv->store, r->who.token_hash) < 0)
-        http_fail(r, 503, "store failure revoking a token");
+    int ret = r->srv->store->ops->access_token_revoke(r->srv->store, r->who.token_hash);
+
+    if (ret < 0)
+        http_fail_store(r, ret, "store failure revoking a token");
     else if (audit_or_fail(r, &(struct audit_event){.event = "auth.token.revoke"}) == 0)
         http_reply(r, 200, json_object());
 }
@@ -742,7 +748,7 @@ void api_service_tokens_create(struct req *r)
     if (ret == 0)
         ret = r->srv->store->ops->service_token_create(r->srv->store, &t);
     if (ret < 0) {
-        http_fail(r, 503, "cannot create a service token (%d)", ret);
+        http_fail_store(r, ret, "cannot create a service token");
         goto out;
     }
     meta = json_pack("{s:s, s:s, s:s, s:s}", "serviceTokenId", t.id, "name", name, "access", access,
@@ -775,8 +781,10 @@ void api_service_tokens_list(struct req *r)
     if (project_open(r, req_param(r, 0), &ctx) < 0)
         return;
     if (project_allows(r, &ctx, AUTHZ_SERVICE_TOKENS, AUTHZ_READ, NULL, NULL) == 0) {
-        if (r->srv->store->ops->service_token_list(r->srv->store, ctx.p.id, &v, &n) < 0) {
-            http_fail(r, 503, "store failure listing service tokens");
+        int ret = r->srv->store->ops->service_token_list(r->srv->store, ctx.p.id, &v, &n);
+
+        if (ret < 0) {
+            http_fail_store(r, ret, "store failure listing service tokens");
         } else {
             arr = json_array();
             for (size_t i = 0; i < n; i++)
@@ -816,8 +824,10 @@ void api_service_tokens_revoke(struct req *r)
 
 int service_token_self(struct req *r, struct store_service_token *ret)
 {
-    if (r->srv->store->ops->service_token_get(r->srv->store, r->who.id, ret) < 0) {
-        http_fail(r, 503, "store failure reading a service token");
+    int rc = r->srv->store->ops->service_token_get(r->srv->store, r->who.id, ret);
+
+    if (rc < 0) {
+        http_fail_store(r, rc, "store failure reading a service token");
         return -EIO;
     }
     return 0;

@@ -24,17 +24,6 @@ static struct audit_event project_event(const struct project_ctx *ctx, const cha
         .event = event, .org_id = ctx->p.org_id, .project_id = ctx->p.id, .metadata = meta};
 }
 
-int project_open_checked(struct req *r, int subject, unsigned action, struct project_ctx *ctx)
-{
-    if (project_open(r, req_param(r, 0), ctx) < 0)
-        return -ENOENT;
-    if (project_allows(r, ctx, subject, action, NULL, NULL) < 0) {
-        project_release(ctx);
-        return -EACCES;
-    }
-    return 0;
-}
-
 /* Audits e and replies body (TAKES body); on audit failure replies 503. */
 static void reply_audited(struct req *r, struct audit_event e, json_t *body)
 {
@@ -42,18 +31,6 @@ static void reply_audited(struct req *r, struct audit_event e, json_t *body)
         json_decref(body);
     else
         http_reply(r, 200, body);
-}
-
-bool role_exists(struct req *r, const char *project_id, const char *role)
-{
-    struct store_role sr = {0};
-    bool ok;
-
-    if (authz_role_is_builtin(role))
-        return true;
-    ok = r->srv->store->ops->role_get(r->srv->store, project_id, role, &sr) == 0;
-    store_role_release(&sr);
-    return ok;
 }
 
 static json_t *member_json(const struct store_member *m, const uint8_t *pk, size_t pk_len)
@@ -103,7 +80,7 @@ int members_json(struct req *r, const char *project_id,
     int err = r->srv->store->ops->member_list(r->srv->store, project_id, &m, &n);
 
     if (err < 0) {
-        http_fail(r, 503, "store failure listing members (%d)", err);
+        http_fail_store(r, err, "store failure listing members");
         return err;
     }
     arr = json_array();
@@ -189,7 +166,7 @@ void api_members_add(struct req *r)
         goto out;
     }
     if (ret < 0) {
-        http_fail(r, 503, "store failure adding a member (%d)", ret);
+        http_fail_store(r, ret, "store failure adding a member");
         goto out;
     }
     meta =
@@ -322,11 +299,13 @@ void api_roles_list(struct req *r)
     struct store_role *v = NULL;
     size_t n = 0;
     json_t *arr;
+    int ret;
 
     if (project_open_checked(r, AUTHZ_ROLES, AUTHZ_READ, &ctx) < 0)
         return;
-    if (r->srv->store->ops->role_list(r->srv->store, ctx.p.id, &v, &n) < 0) {
-        http_fail(r, 503, "store failure listing roles");
+    ret = r->srv->store->ops->role_list(r->srv->store, ctx.p.id, &v, &n);
+    if (ret < 0) {
+        http_fail_store(r, ret, "store failure listing roles");
         goto out;
     }
     arr = json_array();
@@ -473,7 +452,7 @@ void api_project_versions(struct req *r)
     if (ret == 0)
         ret = r->srv->store->ops->member_list(r->srv->store, ctx.p.id, &m, &n_m);
     if (ret < 0) {
-        http_fail(r, 503, "store failure reading the project (%d)", ret);
+        http_fail_store(r, ret, "store failure reading the project");
         goto out;
     }
     versions = json_array();
@@ -586,7 +565,7 @@ void api_project_rotate_key(struct req *r)
         goto out;
     }
     if (ret < 0) {
-        http_fail(r, 503, "store failure rotating the key (%d)", ret);
+        http_fail_store(r, ret, "store failure rotating the key");
         goto out;
     }
     meta = json_pack("{s:I, s:I}", "members", (json_int_t)n_m, "versions", (json_int_t)n_v);

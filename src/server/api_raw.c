@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "authz.h"
+#include "base/expand.h"
 #include "base/names.h"
 #include "base/util.h"
 #include "base/wire.h"
@@ -31,12 +32,6 @@
 #include "server.h"
 
 #define HIDDEN_VALUE "<hidden-by-infisical>"
-
-#define REF_DEPTH_MAX 8 /* references within references */
-/* references resolved for one value, nested ones included: eight levels of
- * eight would otherwise be 16 million store reads for a few hundred bytes */
-#define REF_RESOLVED_MAX 256
-#define REF_EXPANDED_MAX (256u * 1024)
 
 void raw_release(struct raw *w)
 {
@@ -181,125 +176,53 @@ static int ref_get(struct req *r, const struct raw *w, const char *env_id, const
     return rc;
 }
 
-/* Records why expansion failed.  ref (the text inside "${}") is quoted only
- * when it was well formed (names only): malformed text may be part of a value. */
-static int ref_fail(struct raw *w, unsigned status, const char *what, const char *ref, size_t len)
-{
-    w->status = status;
-    if (ref)
-        snprintf(w->msg, sizeof(w->msg), "%s: ${%.*s}", what, (int)(len < 200 ? len : 200), ref);
-    else
-        snprintf(w->msg, sizeof(w->msg), "%s", what);
-    return -EINVAL;
-}
-
-struct ref_frame {
-    const char *env, *path, *key;
-    const struct ref_frame *up;
+struct ref_lookup {
+    struct req *r;
+    struct raw *w;
 };
 
-static int expand(struct req *r, struct raw *w, const char *value, size_t len,
-                  const struct ref_frame *at, int depth, struct buf *out);
-
-/* Resolves one reference <ref, len> (the text between "${" and "}") seen in
- * the secret at `at`, appending the referenced value, itself expanded. */
-static int resolve(struct req *r, struct raw *w, const char *ref, size_t len,
-                   const struct ref_frame *at, int depth, struct buf *out)
+/* expand_lookup_fn: the value of key in (env, path) of w's project, for the
+ * caller (every hop is a read, checked like one).  A failure of the store or
+ * of decryption sets w->status and w->msg. */
+static int ref_lookup(void *ctx, const char *env, const char *path, const char *key,
+                      struct buf *value)
 {
-    char text[NAME_PATH_MAX + NAME_SLUG_MAX + NAME_KEY_MAX + 8], path[NAME_PATH_MAX + 1];
-    char raw_path[NAME_PATH_MAX + 2] = "";
-    const char *env = at->env, *key, *dot;
+    struct ref_lookup *l = ctx;
+    struct raw *w = l->w;
     const struct store_env *e = NULL;
     struct store_secret sec = {0};
-    _cleanup_buf_ struct buf plain = BUF_INIT;
-    struct ref_frame me;
     int ret;
 
-    if (len == 0 || len >= sizeof(text))
-        return ref_fail(w, 400, "a value holds an invalid ${...} reference", NULL, 0);
-    memcpy(text, ref, len);
-    text[len] = 0;
-    key = strrchr(text, '.');
-    if (key) { /* env[.folder...].KEY */
-        *(char *)key++ = 0;
-        dot = strchr(text, '.');
-        env = text;
-        if (dot) {
-            *(char *)dot = 0;
-            snprintf(raw_path, sizeof(raw_path), "/%s", dot + 1);
-            for (char *p = raw_path; *p; p++)
-                if (*p == '.')
-                    *p = '/';
-        } else {
-            strcpy(raw_path, "/");
-        }
-    } else {
-        key = text;
-        snprintf(raw_path, sizeof(raw_path), "%s", at->path);
-    }
-    if (!name_key_valid(key) || !name_slug_valid(env) ||
-        name_path_normalize(raw_path, path, sizeof(path)) < 0)
-        return ref_fail(w, 400, "a value holds an invalid ${...} reference", NULL, 0);
     for (size_t i = 0; i < w->ctx.p.n_envs; i++)
         if (streq(w->ctx.p.envs[i].slug, env))
             e = &w->ctx.p.envs[i];
     if (!e)
-        return ref_fail(w, 404, "a secret reference names an unknown environment", ref, len);
-    for (const struct ref_frame *f = at; f; f = f->up)
-        if (streq(f->env, e->slug) && streq(f->path, path) && streq(f->key, key))
-            return ref_fail(w, 400, "secret references form a cycle at", ref, len);
-    if (depth >= REF_DEPTH_MAX)
-        return ref_fail(w, 400, "secret references nest too deeply at", ref, len);
-    if (++w->n_resolved > REF_RESOLVED_MAX)
-        return ref_fail(w, 400, "a value makes more than 256 references to expand in all, at", ref,
-                        len);
-    /* every hop is a read, checked like one */
-    if (!project_can(r, &w->ctx, AUTHZ_SECRETS, AUTHZ_READ, e->slug, path))
-        return ref_fail(w, 403, "you are not allowed to read the referenced secret", ref, len);
-    ret = ref_get(r, w, e->id, path, key, &sec);
+        return -ENXIO;
+    if (!project_can(l->r, &w->ctx, AUTHZ_SECRETS, AUTHZ_READ, e->slug, path))
+        return -EACCES;
+    ret = ref_get(l->r, w, e->id, path, key, &sec);
     if (ret < 0) {
         store_secret_release(&sec);
-        return ref_fail(w, ret == -ENOENT ? 404 : 503,
-                        ret == -ENOENT ? "a secret reference does not resolve" : "store failure",
-                        ref, len);
-    }
-    buf_init_secret(&plain, REF_EXPANDED_MAX);
-    ret = open_at(w, e->slug, path, key, sec.owner_id, "value", &sec.value, &plain);
-    store_secret_release(&sec);
-    if (ret < 0)
-        return ref_fail(w, 500, "a referenced secret failed to decrypt", ref, len);
-    me = (struct ref_frame){e->slug, path, key, at};
-    return expand(r, w, buf_str(&plain), plain.len, &me, depth + 1, out);
-}
-
-/* Appends value to out with every ${...} replaced by what it refers to. */
-static int expand(struct req *r, struct raw *w, const char *value, size_t len,
-                  const struct ref_frame *at, int depth, struct buf *out)
-{
-    size_t i = 0;
-
-    while (i < len) {
-        const char *open = memmem(value + i, len - i, "${", 2);
-        const char *close = open ? memchr(open + 2, '}', (size_t)(value + len - (open + 2))) : NULL;
-        bool escaped = open && open > value + i && open[-1] == '\\'; /* "\${": a literal "${" */
-        size_t plain = close || escaped ? (size_t)(open - (value + i)) - escaped
-                                        : len - i; /* "${" unclosed: text */
-        int ret;
-
-        if (buf_add(out, value + i, plain) < 0 || (escaped && buf_add(out, "${", 2) < 0))
-            return ref_fail(w, 400, "the expanded value is too large", NULL, 0);
-        if (escaped) {
-            i = (size_t)(open + 2 - value);
-            continue;
-        }
-        if (!close)
-            return 0;
-        ret = resolve(r, w, open + 2, (size_t)(close - open - 2), at, depth, out);
-        if (ret < 0)
+        if (ret == -ENOENT)
             return ret;
-        i = (size_t)(close + 1 - value);
+        w->status = 503;
+        snprintf(w->msg, sizeof(w->msg), "store failure reading a referenced secret (%d)", ret);
+        return -EIO;
+    }
+    ret = open_at(w, e->slug, path, key, sec.owner_id, "value", &sec.value, value);
+    store_secret_release(&sec);
+    if (ret < 0) {
+        w->status = 500;
+        snprintf(w->msg, sizeof(w->msg), "a referenced secret failed to decrypt");
+        return -EBADMSG;
     }
     return 0;
+}
+
+/* The reply status of expand_value's failure r. */
+static unsigned ref_status(int r)
+{
+    return r == -ENOENT ? 404 : r == -EACCES ? 403 : 400;
 }
 
 /* Infisical's secret object for sec (value and comment decrypted). */
@@ -319,16 +242,22 @@ json_t *raw_json(struct req *r, struct raw *w, const struct store_secret *sec, b
     }
     if (show && w->expand && memmem(buf_str(&value), value.len, "${", 2)) {
         _cleanup_buf_ struct buf out = BUF_INIT;
-        struct ref_frame me = {w->env->slug, w->path, sec->key, NULL};
+        struct ref_lookup l = {r, w};
+        struct expander x = {.lookup = ref_lookup, .ctx = &l};
 
-        buf_init_secret(&out, REF_EXPANDED_MAX);
-        w->n_resolved = 0;
-        int ret = expand(r, w, buf_str(&value), value.len, &me, 0, &out);
-        bool lenient = !w->strict && (w->status == 400 || w->status == 403 || w->status == 404);
-        if (ret < 0 && (!lenient || w->status == 403)) {
-            char why[sizeof(w->msg) + NAME_KEY_MAX + 16];
-            snprintf(why, sizeof(why), "secret '%s': %s", sec->key, w->msg);
-            snprintf(w->msg, sizeof(w->msg), "%.*s", (int)sizeof(w->msg) - 1, why);
+        buf_init_secret(&out, EXPAND_VALUE_MAX);
+        int ret =
+            expand_value(&x, w->env->slug, w->path, sec->key, buf_str(&value), value.len, &out);
+        bool lenient = !w->strict && expand_ref_failure(ret);
+        if (ret < 0 && (!lenient || ret == -EACCES)) {
+            if (expand_ref_failure(ret)) {
+                w->status = ref_status(ret);
+                snprintf(w->msg, sizeof(w->msg), "%s", x.msg);
+            } else { /* the store's or decryption's: w->status and w->msg say */
+                char why[sizeof(w->msg) + NAME_KEY_MAX + 16];
+                snprintf(why, sizeof(why), "secret '%s': %s", sec->key, w->msg);
+                snprintf(w->msg, sizeof(w->msg), "%.*s", (int)sizeof(w->msg) - 1, why);
+            }
             w->skip = lenient; /* a list leaves it out */
             return NULL;
         }
@@ -524,7 +453,7 @@ void api_raw_list(struct req *r)
     show = view && project_can(r, &w.ctx, AUTHZ_SECRETS, AUTHZ_READ, w.env->slug, w.path);
     ret = r->srv->store->ops->secrets_list_with(r->srv->store, w.env->id, w.path, w.owner, &v, &n);
     if (ret < 0) {
-        http_fail(r, 503, "store failure listing secrets (%d)", ret);
+        http_fail_store(r, ret, "store failure listing secrets");
         goto out;
     }
     ret = buf_adds(&text, "{\"secrets\":[");
@@ -628,7 +557,7 @@ static int reply_imported(struct req *r, struct raw *w, const char *name, struct
     int ret = imports_resolve(r, &w->ctx, w->env, w->path, &b, &n);
 
     if (ret < 0) {
-        http_fail(r, 503, "store failure reading imports (%d)", ret);
+        http_fail_store(r, ret, "store failure reading imports");
         return ret;
     }
     ret = -ENOENT;
@@ -690,7 +619,7 @@ void api_raw_get(struct req *r)
         goto out;
     }
     if (ret < 0) {
-        http_fail(r, 503, "store failure reading a secret (%d)", ret);
+        http_fail_store(r, ret, "store failure reading a secret");
         goto out;
     }
     o = raw_json(r, &w, &sec, flag(r, "viewSecretValue", true));
@@ -791,7 +720,7 @@ static void raw_commit(struct req *r, struct raw *w, struct store_write *ws, siz
         return;
     }
     if (ret < 0) {
-        http_fail(r, 503, "store failure writing a secret (%d)", ret);
+        http_fail_store(r, ret, "store failure writing a secret");
         return;
     }
     for (size_t i = 0; i < n && i < 2; i++)

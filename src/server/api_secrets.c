@@ -202,7 +202,7 @@ void api_secrets_list(struct req *r)
     if (ret == 0 && with_imports)
         ret = list_imports(r, &s, imports);
     if (ret < 0) {
-        http_fail(r, 503, "store failure listing secrets (%d)", ret);
+        http_fail_store(r, ret, "store failure listing secrets");
         goto out;
     }
     e = scope_event(&s, "secret.list", NULL);
@@ -241,7 +241,7 @@ void api_secrets_get(struct req *r)
         audit_defer(r, &e);
         http_fail(r, 404, "secret '%s' not found in %s:%s", key, s.env->slug, s.path);
     } else if (ret < 0) {
-        http_fail(r, 503, "store failure reading a secret (%d)", ret);
+        http_fail_store(r, ret, "store failure reading a secret");
     } else if (audit_defer(r, &e) == 0) {
         http_reply(r, 200, json_pack("{s:o}", "secret", secret_json(&sec, true)));
     }
@@ -271,7 +271,7 @@ void api_secrets_versions(struct req *r)
     if (ret == -ENOENT) {
         http_fail(r, 404, "secret '%s' not found in %s:%s", key, s.env->slug, s.path);
     } else if (ret < 0) {
-        http_fail(r, 503, "store failure reading history (%d)", ret);
+        http_fail_store(r, ret, "store failure reading history");
     } else if (audit_defer(r, &e) == 0) {
         arr = json_array();
         for (size_t i = 0; i < n; i++)
@@ -572,7 +572,7 @@ void api_secrets_rollback_folder(struct req *r)
         goto out;
     ret = r->srv->store->ops->secrets_at(r->srv->store, s.env->id, s.path, t, &v, &n);
     if (ret < 0) {
-        http_fail(r, 503, "store failure reading history (%d)", ret);
+        http_fail_store(r, ret, "store failure reading history");
         goto out;
     }
     w = calloc(n ? n : 1, sizeof(*w));

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "authz.h"
 #include "base/util.h"
 #include "base/wire.h"
 #include "crypto/seal.h"
@@ -140,7 +141,7 @@ static int share_load(struct req *r, struct store_share *sh, json_t **ret_body)
         return ret;
     }
     if (ret < 0) {
-        http_fail(r, 503, "store failure reading a share (%d)", ret);
+        http_fail_store(r, ret, "store failure reading a share");
         return ret;
     }
     *ret_body = body;
@@ -264,7 +265,7 @@ void api_shares_create(struct req *r)
         return;
     }
     if (ret < 0) {
-        http_fail(r, 503, "store failure creating a share (%d)", ret);
+        http_fail_store(r, ret, "store failure creating a share");
         return;
     }
     meta = json_pack("{s:s, s:o, s:I, s:b, s:b}", "shareId", sh.id, "expiresAt",
@@ -289,7 +290,7 @@ void api_shares_list(struct req *r)
     share_purge(r);
     ret = r->srv->store->ops->share_list(r->srv->store, r->who.id, now_ms(), &v, &n);
     if (ret < 0) {
-        http_fail(r, 503, "store failure listing shares (%d)", ret);
+        http_fail_store(r, ret, "store failure listing shares");
         return;
     }
     arr = json_array();
@@ -326,7 +327,7 @@ void api_shares_revoke(struct req *r)
     if (ret == 0)
         ret = r->srv->store->ops->share_delete(r->srv->store, id);
     if (ret < 0 && ret != -ENOENT) {
-        http_fail(r, 503, "store failure revoking a share (%d)", ret);
+        http_fail_store(r, ret, "store failure revoking a share");
         return;
     }
     json_t *meta = json_pack("{s:s, s:s}", "shareId", sh.id, "createdBy", sh.created_by);
@@ -388,7 +389,7 @@ void api_shares_open(struct req *r)
         return;
     }
     if (ret < 0) {
-        http_fail(r, 503, "store failure opening a share (%d)", ret);
+        http_fail_store(r, ret, "store failure opening a share");
         return;
     }
     json_t *meta = json_pack("{s:s, s:s, s:I}", "shareId", seen.id, "createdBy", seen.created_by,
@@ -442,7 +443,7 @@ void api_share_policy_set(struct req *r)
     p.max_ttl = ttl * 1000;
     ret = r->srv->store->ops->share_policy_set(r->srv->store, org_id, &p);
     if (ret < 0) {
-        http_fail(r, 503, "store failure saving the share policy (%d)", ret);
+        http_fail_store(r, ret, "store failure saving the share policy");
         return;
     }
     meta = json_pack("{s:I, s:b}", "maxExpiresIn", (json_int_t)ttl, "allowAnonymous",

@@ -107,7 +107,7 @@ void api_workspace_create(struct req *r)
     ret = principal_public_key(r, r->who.kind == PRINCIPAL_IDENTITY ? "identity" : "user",
                                r->who.id, &pk, NULL);
     if (ret < 0 || pk.len != SEAL_PK_BYTES) {
-        http_fail(r, 503, "cannot read the public key of the caller (%d)", ret);
+        http_fail_store(r, ret, "cannot read the public key of the caller");
         goto out;
     }
     key = seal_malloc(SEAL_KEY_BYTES);
@@ -248,7 +248,7 @@ void api_environments_create(struct req *r)
     else if (ret == -E2BIG)
         http_fail(r, 400, "a project has at most %d environments", ENV_MAX);
     else if (ret < 0)
-        http_fail(r, 503, "store failure creating an environment (%d)", ret);
+        http_fail_store(r, ret, "store failure creating an environment");
     if (ret == 0) {
         meta = json_pack("{s:s, s:s, s:i}", "slug", slug, "name", name, "position", e.position);
         env_reply(r, &ctx, &e, "environment.create", "Successfully created new environment", meta);

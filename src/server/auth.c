@@ -170,7 +170,7 @@ static int auth_session(struct req *r, const char *tok, size_t len)
     if (ret == 0)
         ret = s->ops->user_get(s, sess.user_id, &u);
     if (ret < 0) {
-        http_fail(r, 503, "store failure checking a session (%d)", ret);
+        http_fail_store(r, ret, "store failure checking a session");
         return ret;
     }
     r->who.kind = PRINCIPAL_USER;
@@ -205,7 +205,7 @@ static int auth_identity(struct req *r, const char *tok, size_t len)
     if (ret == -ENOENT)
         return refuse(r, "identity deleted");
     if (ret < 0) {
-        http_fail(r, 503, "store failure checking an access token (%d)", ret);
+        http_fail_store(r, ret, "store failure checking an access token");
         return ret;
     }
     if (!ip_allowed(id.trusted_ips, r->remote)) {
@@ -244,7 +244,7 @@ static int service_token_limit(struct req *r, const struct store_service_token *
         ret = project_role_policy(r, st->project_id, m.role, &within);
     store_member_release(&m);
     if (ret < 0) {
-        http_fail(r, 503, "store failure checking a service token's creator (%d)", ret);
+        http_fail_store(r, ret, "store failure checking a service token's creator");
         return ret;
     }
     authz_policy_limit(r->who.policy, within);
@@ -275,7 +275,7 @@ static int auth_service(struct req *r, const char *tok)
     if (ret == -ENOENT)
         return refuse(r, "unknown service token");
     if (ret < 0) {
-        http_fail(r, 503, "store failure checking a service token (%d)", ret);
+        http_fail_store(r, ret, "store failure checking a service token");
         return ret;
     }
     if (!seal_equal(hash, st.secret_hash, SEAL_HASH_BYTES) || st.revoked ||

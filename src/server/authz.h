@@ -120,3 +120,46 @@ int authz_policy_covers(const struct authz_policy *granter, const struct authz_p
 /* Names, for messages and JSON. */
 const char *authz_subject_name(enum authz_subject s);
 const char *authz_action_name(unsigned action);
+
+/* The request-level checks (authz_project.c: they need the request and the
+ * store; struct project_ctx is in server.h).  Every "may this principal do
+ * this?" of a handler is one of these.
+ *
+ * project_open checks that the caller is a member (or, for a service token,
+ * that it is the token's project): 404 for a project that does not exist or
+ * the caller is not in (no existence oracle).  project_allows checks the
+ * member's role (built-in or custom) against (subject, action, environment,
+ * path); on a denial it records a "permission.denied" audit record and
+ * replies 403.  Both reply and return a negative errno on failure; on success
+ * ctx is OWNED (project_release). */
+struct req;
+struct project_ctx;
+
+int project_open(struct req *r, const char *project_id, struct project_ctx *ctx);
+int project_allows(struct req *r, struct project_ctx *ctx, int subject, unsigned action,
+                   const char *env, const char *path);
+/* Same check without replying or auditing. */
+bool project_can(struct req *r, struct project_ctx *ctx, int subject, unsigned action,
+                 const char *env, const char *path);
+void project_release(struct project_ctx *ctx);
+/* The compiled policy of role_name in project_id (built-in or custom; a
+ * deleted custom role is no-access); ret OWNED. */
+int project_role_policy(struct req *r, const char *project_id, const char *role_name,
+                        struct authz_policy **ret);
+/* May the caller grant what `granted` allows (authz_policy_covers against the
+ * caller's own policy)?  0, or replies 403 naming a missing right (audited as
+ * permission.denied), 400 when too large to compare, and returns < 0.  what
+ * completes "you cannot ...", e.g. "give role 'admin'". */
+int project_may_grant(struct req *r, struct project_ctx *ctx, const struct authz_policy *granted,
+                      const char *what);
+/* project_may_grant for the rights of role_name; what is followed by the
+ * role's name ("give role" -> "you cannot give role 'admin': ..."). */
+int project_may_grant_role(struct req *r, struct project_ctx *ctx, const char *role_name,
+                           const char *what);
+/* project_open of path parameter 0, then project_allows(subject, action)
+ * without environment or path; on failure replied, nothing to release. */
+int project_open_checked(struct req *r, int subject, unsigned action, struct project_ctx *ctx);
+/* A role name is usable in a project: built-in, or one of its custom roles. */
+bool role_exists(struct req *r, const char *project_id, const char *role);
+/* Role of user_id in org_id ("admin", "member") or NULL if not a member. */
+int org_role_of(struct req *r, const char *org_id, char role[16]);

@@ -336,6 +336,40 @@ void http_fail_errno(struct req *r, int err, const char *fmt, ...)
     va_end(ap);
 }
 
+/* What a store errno the table makes a client's error means, for its reply. */
+static const char *store_errno_text(int err)
+{
+    switch (err) {
+    case -ENOENT:
+        return "not found";
+    case -EEXIST:
+        return "already exists";
+    case -EACCES:
+        return "not allowed";
+    case -E2BIG:
+        return "too large";
+    default:
+        return "a value the store does not accept";
+    }
+}
+
+void http_fail_store(struct req *r, int ret, const char *fmt, ...)
+{
+    unsigned status = http_status_of_errno(ret);
+    char what[400];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    /* The store's own text (store->err) is shared by every connection and
+     * may be another call's by now: the errno and what failed are logged. */
+    if (status >= 500)
+        http_fail(r, 503, "%s (%d)", what, ret);
+    else
+        http_fail(r, status, "%s: %s", what, store_errno_text(ret));
+}
+
 /* "req-" + 14 characters of [A-Za-z0-9] */
 static void req_id_new(char out[REQ_ID_LEN + 1])
 {

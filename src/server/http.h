@@ -129,6 +129,13 @@ void http_fail(struct req *r, unsigned status, const char *fmt, ...)
 void http_fail_errno(struct req *r, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 unsigned http_status_of_errno(int err);
+/* Replies for a store call that failed with ret (a negative errno); fmt says
+ * what failed ("store failure reading a user").  The status is ret's in the
+ * table above; an errno the table does not make a client's error is the store
+ * failing: 503 with HTTP_STORE_DOWN as the whole message, fmt, ret and its
+ * text in the log.  A 4xx says fmt and what ret means ("...: not found"). */
+void http_fail_store(struct req *r, int ret, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Starts/stops the HTTP daemon for srv; the bound address is written to
  * bound (e.g. "127.0.0.1:8200").  -EINVAL bad address, -EADDRINUSE, -EIO. */

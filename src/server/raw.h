@@ -17,12 +17,11 @@ struct raw {
     char path[NAME_PATH_MAX + 1];
     uint8_t key[SEAL_KEY_BYTES]; /* SECRET: the project key (wiped by raw_release) */
     bool expand;                 /* expand ${...} references in values */
-    bool strict;         /* a reference that fails fails the request (else: that value as written,
-                          * or, not allowed to read it, the secret left out of a list: skip) */
-    bool skip;           /* raw_json: NULL because the secret is left out of a list */
-    unsigned n_resolved; /* references resolved for the value being expanded */
-    const char *owner;   /* BORROWED: whose personal overrides references resolve to, NULL none */
-    unsigned status;     /* why raw_json failed: reply status and message */
+    bool strict;       /* a reference that fails fails the request (else: that value as written,
+                        * or, not allowed to read it, the secret left out of a list: skip) */
+    bool skip;         /* raw_json: NULL because the secret is left out of a list */
+    const char *owner; /* BORROWED: whose personal overrides references resolve to, NULL none */
+    unsigned status;   /* why raw_json failed: reply status and message */
     char msg[384];
 };
 

@@ -2,8 +2,9 @@
  *
  * One struct server lives for the whole process; request handlers reach it
  * through req->srv.  It owns the store and the root key.  The root key is held
- * in secure memory and used only for keyed hashes now (decoy login salts); it
- * will wrap project keys for projects with server access. */
+ * in secure memory; it seals the project keys of projects with server access,
+ * keys the audit hash chain (its audit key is derived from it) and the decoy
+ * login salts, and the store keeps a check of it (rootkey.c). */
 #pragma once
 
 #include <stdbool.h>
@@ -222,13 +223,8 @@ void api_shares_open(struct req *r);
 void api_share_policy_get(struct req *r);
 void api_share_policy_set(struct req *r);
 
-/* Projects.  project_open checks that the caller is a member (or, for a
- * service token, that it is the token's project): 404 for a project that does
- * not exist or the caller is not in (no existence oracle).  project_allows
- * checks the member's role (built-in or custom) against (subject, action,
- * environment, path); on a denial it records a "permission.denied" audit
- * record and replies 403.  Both reply and return a negative errno on failure;
- * on success ret_p and ret_m are OWNED (project_release). */
+/* Projects: a project opened for a request by project_open (authz.h,
+ * authz_project.c), with the caller's membership and compiled role. */
 struct project_ctx {
     struct store_project p;
     struct store_member m;
@@ -236,27 +232,6 @@ struct project_ctx {
     bool policy_borrowed;        /* a service token's policy, owned by the request */
 };
 
-int project_open(struct req *r, const char *project_id, struct project_ctx *ctx);
-int project_allows(struct req *r, struct project_ctx *ctx, int subject, unsigned action,
-                   const char *env, const char *path);
-/* Same check without replying or auditing. */
-bool project_can(struct req *r, struct project_ctx *ctx, int subject, unsigned action,
-                 const char *env, const char *path);
-void project_release(struct project_ctx *ctx);
-/* The compiled policy of role_name in project_id (built-in or custom; a
- * deleted custom role is no-access); ret OWNED. */
-int project_role_policy(struct req *r, const char *project_id, const char *role_name,
-                        struct authz_policy **ret);
-/* May the caller grant what `granted` allows (authz_policy_covers against the
- * caller's own policy)?  0, or replies 403 naming a missing right (audited as
- * permission.denied), 400 when too large to compare, and returns < 0.  what
- * completes "you cannot ...", e.g. "give role 'admin'". */
-int project_may_grant(struct req *r, struct project_ctx *ctx, const struct authz_policy *granted,
-                      const char *what);
-/* project_may_grant for the rights of role_name; what is followed by the
- * role's name ("give role" -> "you cannot give role 'admin': ..."). */
-int project_may_grant_role(struct req *r, struct project_ctx *ctx, const char *role_name,
-                           const char *what);
 /* The ID of the caller's project whose slug is slug (Infisical's workspaceSlug
  * and projectSlug) into ret: among the projects the caller is a member of (a
  * service token: its own).  Replies 404 for none (as project_open does), 400
@@ -278,9 +253,6 @@ void project_create_reply(struct req *r, struct store_project *p, const struct b
 /* Replies {field: [to_json(p) for each project the caller is a member of]}. */
 void project_list_reply(struct req *r, const char *field,
                         json_t *(*to_json)(const struct store_project *));
-/* project_open of path parameter 0, then project_allows(subject, action)
- * without environment or path; on failure replied, nothing to release. */
-int project_open_checked(struct req *r, int subject, unsigned action, struct project_ctx *ctx);
 /* The project's members as a JSON array of one(member, its public key) (NULL:
  * left out); ret OWNED.  Replies 503 and returns < 0 on failure. */
 int members_json(struct req *r, const char *project_id,
@@ -294,8 +266,6 @@ int project_seal_server_key(struct req *r, const char *project_id, const uint8_t
  * be NULL) receives an identity's organization.  -ENOENT. */
 int principal_public_key(struct req *r, const char *type, const char *id, struct store_blob *ret,
                          char org_id[STORE_ID_LEN + 1]);
-/* A role name is usable in a project: built-in, or one of its custom roles. */
-bool role_exists(struct req *r, const char *project_id, const char *role);
 /* The row of the service token r authenticated with (r->who.kind must be
  * PRINCIPAL_SERVICE); ret OWNED.  Replies 503 and returns < 0 on failure. */
 int service_token_self(struct req *r, struct store_service_token *ret);
@@ -317,9 +287,6 @@ struct import_block {
 int imports_resolve(struct req *r, struct project_ctx *ctx, const struct store_env *env,
                     const char *path, struct import_block **ret, size_t *ret_n);
 void import_blocks_free(struct import_block *b, size_t n);
-
-/* Role of user_id in org_id ("admin", "member") or NULL if not a member. */
-int org_role_of(struct req *r, const char *org_id, char role[16]);
 
 /* Audit. */
 struct audit_event {

@@ -31,6 +31,7 @@
       (conn, name, n, values, lengths, formats, result_format))                                    \
     V(PQfinish, (PGconn * conn), (conn))                                                           \
     X(char *, PQfname, (const PGresult *res, int field), (res, field))                             \
+    X(Oid, PQftype, (const PGresult *res, int field), (res, field))                                \
     X(int, PQgetisnull, (const PGresult *res, int row, int field), (res, row, field))              \
     X(int, PQgetlength, (const PGresult *res, int row, int field), (res, row, field))              \
     X(char *, PQgetvalue, (const PGresult *res, int row, int field), (res, row, field))            \

@@ -2,7 +2,8 @@
  * records that store_ops functions fill in.  Each *_release frees what the
  * record owns and zeroes it, so releasing twice is harmless; each *_free
  * releases an array and frees it.  All accept NULL.  Also the folder and
- * import rules both backends apply (store_backend.h). */
+ * import rules store_sql.c applies and the tables both drivers back up
+ * (store_backend.h). */
 #include "store/store.h"
 
 #include <errno.h>

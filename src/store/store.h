@@ -1,6 +1,7 @@
-/* store.h - the persistence interface.  One vtable (struct store_ops) per
- * backend: SQLite (store_sqlite.c, the embedded default) now, PostgreSQL later.
- * The server talks only to this header.
+/* store.h - the persistence interface: one vtable (struct store_ops) whose
+ * operations store_sql.c writes once, on two drivers (store_sql.h): SQLite
+ * (store_sqlite.c, the embedded default) and PostgreSQL (store_pg.c, several
+ * servers on one database).  The server talks only to this header.
  *
  * The store is deliberately dumb: it does not generate ids, check permissions or
  * look inside ciphertext.  It guarantees atomicity (each call is one

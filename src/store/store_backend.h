@@ -1,7 +1,7 @@
-/* store_backend.h - what the backends (store_sqlite.c, store_pg.c) share
- * beyond store.h: the rules of folders and imports that do not depend on the
- * database, implemented once in store.c.  Not for the server: it talks to
- * store.h only. */
+/* store_backend.h - what store_sql.c and its drivers (store_sqlite.c,
+ * store_pg.c) share beyond store.h: the rules of folders and imports that do
+ * not depend on the database, and the statements of backup and restore,
+ * implemented once in store.c.  Not for the server: it talks to store.h only. */
 #pragma once
 
 #include <stddef.h>

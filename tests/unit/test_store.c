@@ -3284,3 +3284,210 @@ Test(store, share_open_once_among_concurrent_openers)
     }
     cr_assert_eq(ok, 1);
 }
+
+/* ---- arguments, checked once for both stores (issue 13: the two backends
+ * had drifted apart in these checks) ---- */
+
+/* Fixed-size text fields must be NUL-terminated and not empty (*_fits). */
+Test(store, fixed_size_fields_must_fit)
+{
+    struct store_audit a = make_audit(1, "secret.read", USER_ID, "ada", NULL);
+    struct store_member m = {.wrapped_key = {wrapped, sizeof(wrapped)}, .created_at = 9};
+    struct store_audit *v = NULL;
+    size_t n = 0;
+
+    setup_project();
+    memset(a.actor_type, 'u', sizeof(a.actor_type)); /* no NUL */
+    cr_assert_eq(st->ops->audit_append(st, &a, 1, test_chain, NULL), -EINVAL);
+    a.actor_type[0] = 0;
+    cr_assert_eq(st->ops->audit_append(st, &a, 1, test_chain, NULL), -EINVAL, "empty actor type");
+    cr_assert_eq(a.seq, 0);
+    cr_assert_eq(st->ops->audit_query(st, &(struct store_audit_query){0}, &v, &n), 0);
+    cr_assert_eq(n, 0, "nothing appended");
+    store_audits_free(v, n);
+
+    strcpy(m.project_id, PROJ_ID);
+    strcpy(m.principal_id, USER2_ID);
+    strcpy(m.principal_type, "user");
+    memset(m.role, 'r', sizeof(m.role)); /* no NUL */
+    cr_assert_eq(st->ops->member_add(st, &m), -EINVAL);
+    cr_assert_eq(st->ops->member_set_role(st, PROJ_ID, USER_ID, ""), -EINVAL);
+}
+
+/* principal_type: "" means "user"; "user" and "identity" only, terminated. */
+Test(store, principal_type_user_identity_or_empty)
+{
+    struct store_member m = {0};
+
+    setup_project();
+    add_user(USER2_ID, "abcdabcd-abcd-4bcd-8bcd-abcdabcdabcd", "bob@example.com", 0x51);
+    cr_assert_eq(add_member("identity ", USER2_ID, "member"), -EINVAL, "not exactly identity");
+    cr_assert_eq(add_member("User", USER2_ID, "member"), -EINVAL, "case matters");
+    cr_assert_eq(add_member("", USER2_ID, "member"), 0, "empty: a user");
+    cr_assert_eq(st->ops->member_get(st, PROJ_ID, USER2_ID, &m), 0);
+    cr_assert_str_eq(m.principal_type, "user");
+    store_member_release(&m);
+
+    struct store_member full = {.wrapped_key = {wrapped, sizeof(wrapped)}, .created_at = 9};
+    strcpy(full.project_id, PROJ_ID);
+    strcpy(full.principal_id, USER2_ID);
+    strcpy(full.role, "member");
+    memset(full.principal_type, 'x', sizeof(full.principal_type)); /* no NUL */
+    cr_assert_eq(st->ops->member_add(st, &full), -EINVAL);
+}
+
+/* A client secret needs its sealed key, a terminated prefix and counts >= 0. */
+Test(store, client_secret_valid_or_refused)
+{
+    struct store_client_secret cs = make_client_secret(CS_ID, IDENT_ID, 0, 0), *v = NULL;
+    size_t n = 0;
+
+    bootstrap();
+    cr_assert_eq(create_identity(IDENT_ID, CLIENT_ID, "deploy-bot", NULL), 0);
+    cs.encrypted_private_key = (struct store_blob){0};
+    cr_assert_eq(st->ops->client_secret_create(st, &cs), -EINVAL, "no sealed key");
+    cs = make_client_secret(CS_ID, IDENT_ID, 0, 0);
+    memset(cs.prefix, 'p', sizeof(cs.prefix)); /* no NUL */
+    cr_assert_eq(st->ops->client_secret_create(st, &cs), -EINVAL, "prefix too long");
+    cs = make_client_secret(CS_ID, IDENT_ID, 0, -1);
+    cr_assert_eq(st->ops->client_secret_create(st, &cs), -EINVAL, "negative limit");
+    cs = make_client_secret(CS_ID, IDENT_ID, 0, 0);
+    cs.num_uses = -1;
+    cr_assert_eq(st->ops->client_secret_create(st, &cs), -EINVAL, "negative uses");
+    cr_assert_eq(
+        create_identity("cdcdcdcd-cdcd-4dcd-8dcd-cdcdcdcdcdcd", "client-two", "other", &cs),
+        -EINVAL, "nor with a new identity");
+    cr_assert_eq(st->ops->client_secret_list(st, IDENT_ID, &v, &n), 0);
+    cr_assert_eq(n, 0, "nothing written");
+    store_client_secrets_free(v, n);
+}
+
+/* A rotation's members and versions: no NULL where data must be. */
+Test(store, rekey_refuses_missing_pieces)
+{
+    struct rekey_fixture f = {0};
+    struct store_rekey_member m[2];
+    struct store_rekey_version *vv;
+
+    setup_project();
+    add_user(USER2_ID, INVITE_ID, "bob@example.com", 0x51);
+    cr_assert_eq(add_member("user", USER2_ID, "member"), 0);
+    cr_assert_eq(put("A", "a1"), 0);
+    cr_assert_eq(put("A", "a2"), 0);
+    rekey_prepare(&f);
+    vv = calloc(f.n_refs, sizeof(*vv));
+
+    memcpy(m, f.m, sizeof(m));
+    m[1].principal_id = NULL;
+    cr_assert_eq(st->ops->project_rekey(st, PROJ_ID, m, 2, f.v, f.n_refs), -EINVAL);
+    memcpy(m, f.m, sizeof(m));
+    m[1].wrapped_key_len = 0;
+    cr_assert_eq(st->ops->project_rekey(st, PROJ_ID, m, 2, f.v, f.n_refs), -EINVAL, "empty key");
+    memcpy(vv, f.v, f.n_refs * sizeof(*vv));
+    vv[0].value = NULL; /* with a length */
+    cr_assert_eq(st->ops->project_rekey(st, PROJ_ID, f.m, 2, vv, f.n_refs), -EINVAL);
+    memcpy(vv, f.v, f.n_refs * sizeof(*vv));
+    vv[0].secret_id = NULL;
+    cr_assert_eq(st->ops->project_rekey(st, PROJ_ID, f.m, 2, vv, f.n_refs), -EINVAL);
+    cr_assert_eq(st->ops->project_rekey(st, PROJ_ID, NULL, 2, f.v, f.n_refs), -EINVAL);
+    cr_assert_eq(st->ops->project_rekey(st, NULL, f.m, 2, f.v, f.n_refs), -EINVAL);
+
+    struct store_secret s = {0};
+    cr_assert_eq(st->ops->secret_get(st, ENV_DEV, "/", "A", &s), 0);
+    cr_assert(blob_is(&s.value, "a2"), "nothing rotated");
+    store_secret_release(&s);
+    cr_assert_eq(st->ops->project_rekey(st, PROJ_ID, f.m, 2, f.v, f.n_refs), 0, "the whole one");
+    free(vv);
+    rekey_release(&f);
+}
+
+/* A rotation's link record needs its event, as every audit record does. */
+Test(store, root_key_rotation_needs_a_link_event)
+{
+    struct store_root_key k1 = root_key_row(1, 0x11), k2 = root_key_row(2, 0x22), *keys = NULL;
+    struct store_audit link = make_audit(5, NULL, USER_ID, "ada", NULL);
+    struct rewrap_log log = {0};
+    size_t n = 0;
+
+    cr_assert_eq(st->ops->root_key_init(st, &k1), 0);
+    cr_assert_eq(st->ops->root_key_rotate(st, &k2, &link, test_chain, NULL, test_rewrap, &log),
+                 -EINVAL);
+    link.event = "";
+    cr_assert_eq(st->ops->root_key_rotate(st, &k2, &link, test_chain, NULL, test_rewrap, &log),
+                 -EINVAL);
+    cr_assert_eq(log.audit + log.project, 0, "nothing rewrapped");
+    cr_assert_eq(st->ops->root_keys(st, &keys, &n), 0);
+    cr_assert_eq(n, 1);
+    store_root_keys_free(keys, n);
+}
+
+/* Every list call refuses a NULL result or key, before the database. */
+Test(store, lists_refuse_null_arguments)
+{
+    void *v = NULL;
+    size_t n = 0;
+
+    cr_assert_eq(st->ops->user_orgs(st, USER_ID, NULL, &n), -EINVAL);
+    cr_assert_eq(st->ops->user_orgs(st, NULL, (struct store_org_membership **)&v, &n), -EINVAL);
+    cr_assert_eq(st->ops->project_list(st, USER_ID, (struct store_project **)&v, NULL), -EINVAL);
+    cr_assert_eq(st->ops->member_list(st, NULL, (struct store_member **)&v, &n), -EINVAL);
+    cr_assert_eq(st->ops->member_list(st, PROJ_ID, NULL, &n), -EINVAL);
+    cr_assert_eq(st->ops->role_list(st, NULL, (struct store_role **)&v, &n), -EINVAL);
+    cr_assert_eq(st->ops->identity_list(st, NULL, (struct store_identity **)&v, &n), -EINVAL);
+    cr_assert_eq(st->ops->identity_list(st, ORG_ID, NULL, &n), -EINVAL);
+    cr_assert_eq(st->ops->client_secret_list(st, NULL, (struct store_client_secret **)&v, &n),
+                 -EINVAL);
+    cr_assert_eq(st->ops->client_secret_list(st, IDENT_ID, NULL, &n), -EINVAL);
+    cr_assert_eq(st->ops->service_token_list(st, NULL, (struct store_service_token **)&v, &n),
+                 -EINVAL);
+    cr_assert_eq(st->ops->secrets_list(st, ENV_DEV, "/", NULL, &n), -EINVAL);
+    cr_assert_eq(st->ops->secrets_at(st, ENV_DEV, "/", 1, NULL, &n), -EINVAL);
+    cr_assert_eq(st->ops->folder_list(st, ENV_DEV, "/", false, NULL, &n), -EINVAL);
+    cr_assert_eq(st->ops->import_list(st, ENV_DEV, "/", NULL, &n), -EINVAL);
+    cr_assert_eq(st->ops->share_list(st, USER_ID, 1, NULL, &n), -EINVAL);
+    cr_assert_eq(st->ops->share_purge(st, 1, 10, NULL, &n), -EINVAL);
+    cr_assert_eq(st->ops->user_get_by_email(st, NULL, v), -EINVAL);
+    cr_assert_null(v);
+}
+
+/* store_tables (store.c), the one column list of every table that both
+ * stores back up and restore, names every column of the schema the
+ * migrations made, and no other; every table but shares (never backed up)
+ * and schema_migrations is in it. */
+#ifdef STORE_TEST_PG
+#define COLUMNS_OF                                                                                 \
+    "SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema() "       \
+    "AND table_name = '%s'%s"
+#define COLUMN_NAME "column_name"
+#define TABLES                                                                                     \
+    "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() "        \
+    "AND table_type = 'BASE TABLE'"
+#else
+#define COLUMNS_OF "SELECT count(*) FROM pragma_table_info('%s') AS c WHERE 1 = 1%s"
+#define COLUMN_NAME "c.name"
+#define TABLES                                                                                     \
+    "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+#endif
+
+Test(store, store_tables_match_the_migrated_schema)
+{
+    char sql[2048], named[1536];
+
+    for (size_t i = 0; i < store_n_tables; i++) {
+        const struct store_table *t = &store_tables[i];
+        size_t len = (size_t)snprintf(named, sizeof(named), " AND " COLUMN_NAME " IN (");
+
+        for (size_t k = 0; k < t->n_cols; k++)
+            len += (size_t)snprintf(named + len, sizeof(named) - len, "%s'%s'", k ? ", " : "",
+                                    t->cols[k]);
+        cr_assert_lt(len, sizeof(named) - 2);
+        snprintf(named + len, sizeof(named) - len, ")");
+        snprintf(sql, sizeof(sql), COLUMNS_OF, t->name, "");
+        cr_assert_eq(sql_int(sql), (int64_t)t->n_cols, "columns of %s", t->name);
+        snprintf(sql, sizeof(sql), COLUMNS_OF, t->name, named);
+        cr_assert_eq(sql_int(sql), (int64_t)t->n_cols, "store_tables' columns of %s", t->name);
+        cr_assert_eq(strlen(t->types), t->n_cols, "one type per column of %s", t->name);
+    }
+    /* + shares and schema_migrations */
+    cr_assert_eq(sql_int(TABLES), (int64_t)store_n_tables + 2);
+}

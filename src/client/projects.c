@@ -1,0 +1,262 @@
+/* projects.c - projects: create, get, list, rename, delete, server access. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arca.h"
+#include "base/b64.h"
+#include "base/buf.h"
+#include "base/names.h"
+#include "base/util.h"
+#include "base/wire.h"
+#include "client/client.h"
+#include "client/transport.h"
+#include "crypto/seal.h"
+
+/* --- projects ------------------------------------------------------------ */
+
+int client_project_path(struct arca *a, const char *project_id, const char *suffix, struct buf *out)
+{
+    int r = buf_adds(out, CLIENT_API "/projects/");
+    if (r >= 0)
+        r = transport_escape(a, project_id, out);
+    if (r >= 0 && suffix)
+        r = buf_adds(out, suffix);
+    if (r < 0)
+        return client_error(a, r, "out of memory");
+    return 0;
+}
+
+int client_check_project_id(struct arca *a, const char *project_id)
+{
+    if (!project_id || !*project_id)
+        return client_error(a, -EINVAL, "no project given");
+    if (!name_uuid_valid(project_id)) /* as the server answers: it has ids, not names */
+        return client_error(a, -ENOENT, "project '%.64s' not found (or you are not a member)",
+                            project_id);
+    return 0;
+}
+
+static void project_release(void *item)
+{
+    struct arca_project *p = item;
+
+    free(p->id);
+    free(p->name);
+    free(p->slug);
+    free(p->organization_id);
+    free(p->created_at);
+    for (size_t i = 0; i < p->n_environments; i++) {
+        free(p->environments[i].slug);
+        free(p->environments[i].name);
+    }
+    free(p->environments);
+    memset(p, 0, sizeof(*p));
+}
+
+void arca_project_free(struct arca_project *p)
+{
+    if (!p)
+        return;
+    project_release(p);
+    free(p);
+}
+
+void arca_projects_free(struct arca_project *p, size_t n)
+{
+    client_items_free(p, n, sizeof(*p), project_release);
+}
+
+/* Fills p from a project object; on failure p holds what was parsed (release it). */
+static int project_parse(struct arca *a, const json_t *o, void *ret)
+{
+    struct arca_project *p = ret;
+    json_t *envs;
+    int r;
+
+    if (!json_is_object(o))
+        return client_error(a, -EPROTO, "the arca server sent a malformed project");
+    if ((r = client_dup_field(a, o, "id", CLIENT_ID_MAX, &p->id)) < 0 ||
+        (r = client_dup_field(a, o, "name", CLIENT_STRING_MAX, &p->name)) < 0 ||
+        (r = client_dup_field(a, o, "slug", CLIENT_STRING_MAX, &p->slug)) < 0 ||
+        (r = client_dup_field(a, o, "organizationId", CLIENT_ID_MAX, &p->organization_id)) < 0 ||
+        (r = client_dup_field(a, o, "createdAt", CLIENT_STRING_MAX, &p->created_at)) < 0)
+        return r;
+
+    bool server_access = false;
+    wire_get_bool(o, "serverAccess", &server_access);
+    p->server_access = server_access;
+    if (wire_get_arr(o, "environments", CLIENT_LIST_MAX, &envs) == -ENOENT)
+        return 0;
+    r = client_answer_arr(a, o, "environments", &envs);
+    if (r < 0)
+        return r;
+    size_t n = json_array_size(envs);
+    if (n == 0)
+        return 0;
+    p->environments = calloc(n, sizeof(*p->environments));
+    if (!p->environments)
+        return client_error(a, -ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const json_t *e = json_array_get(envs, i);
+        struct arca_environment *env = &p->environments[i];
+        long long pos = 0;
+
+        if (!json_is_object(e))
+            return client_error(a, -EPROTO, "the arca server sent a malformed environment");
+        p->n_environments = i + 1;
+        if ((r = client_dup_field(a, e, "slug", CLIENT_STRING_MAX, &env->slug)) < 0 ||
+            (r = client_dup_field(a, e, "name", CLIENT_STRING_MAX, &env->name)) < 0)
+            return r;
+        if (wire_get_int(e, "position", &pos) == 0)
+            env->position = pos < 0 || pos > 1000000 ? 0 : (int)pos;
+    }
+    return 0;
+}
+
+static int project_from_answer(struct arca *a, const json_t *answer, struct arca_project **ret)
+{
+    json_t *o;
+    int r = client_answer_obj(a, answer, "project", &o);
+    if (r < 0)
+        return r;
+    struct arca_project *p = calloc(1, sizeof(*p));
+    if (!p)
+        return client_error(a, -ENOMEM, "out of memory");
+    r = project_parse(a, o, p);
+    if (r < 0) {
+        arca_project_free(p);
+        return r;
+    }
+    *ret = p;
+    return 0;
+}
+
+int arca_project_create(struct arca *a, const char *name, struct arca_project **ret)
+{
+    _cleanup_seal_ uint8_t *key = NULL;
+    _cleanup_buf_ struct buf wrapped = BUF_INIT;
+    _cleanup_json_ json_t *body = NULL;
+    _cleanup_json_ json_t *answer = NULL;
+    struct arca_project *p = NULL;
+    int r;
+
+    r = client_require_keys(a);
+    if (r < 0)
+        return r;
+    if (!name || !name_title_valid(name))
+        return client_error(a, -EINVAL,
+                            "'%s' is not a valid project name: 1 to %d characters, no control "
+                            "characters",
+                            name ? name : "", NAME_TITLE_MAX);
+
+    key = seal_malloc(SEAL_KEY_BYTES);
+    if (!key)
+        return client_error(a, -ENOMEM, "out of memory");
+    seal_random(key, SEAL_KEY_BYTES);
+    r = seal_wrap(a->pk, key, SEAL_KEY_BYTES, &wrapped);
+    if (r < 0)
+        return client_error(a, r, "cannot seal the project key");
+
+    body = json_object();
+    if (!body || client_set_str(body, "name", name) < 0 ||
+        client_set_b64(body, "encryptedProjectKey", wrapped.ptr, wrapped.len, false) < 0)
+        return client_error(a, -ENOMEM, "out of memory");
+    r = transport_call(a, "POST", CLIENT_API "/projects", body, &answer, NULL);
+    if (r < 0)
+        return r;
+    r = project_from_answer(a, answer, &p);
+    if (r < 0)
+        return r;
+    uint8_t *k = TAKE_PTR(key);
+    client_key_cache_put(a, p->id, k);
+    if (ret)
+        *ret = p;
+    else
+        arca_project_free(p);
+    return 0;
+}
+
+int arca_project_get(struct arca *a, const char *project_id, struct arca_project **ret)
+{
+    _cleanup_json_ json_t *answer = NULL;
+    int r;
+
+    r = client_require_project(a, project_id);
+    if (r < 0)
+        return r;
+    r = client_project_fetch(a, project_id, &answer);
+    if (r < 0)
+        return r;
+    return project_from_answer(a, answer, ret);
+}
+
+int arca_project_set_server_access(struct arca *a, const char *project_id, int on)
+{
+    _cleanup_buf_ struct buf path = BUF_INIT;
+    _cleanup_json_ json_t *body = NULL;
+    const uint8_t *key;
+    int r;
+
+    r = client_require_project(a, project_id);
+    if (r == 0 && on)
+        r = client_project_key(a, project_id, &key);
+    if (r == 0)
+        r = client_project_path(a, project_id, NULL, &path);
+    if (r < 0)
+        return r;
+    body = json_pack("{s:b}", "serverAccess", on ? 1 : 0);
+    if (!body || (on && client_set_b64(body, "projectKey", key, SEAL_KEY_BYTES, true) < 0))
+        return client_error(a, -ENOMEM, "out of memory");
+    r = transport_call(a, "PATCH", path.ptr, body, NULL, NULL);
+    client_json_wipe(body, "projectKey");
+    return r;
+}
+
+int arca_project_delete(struct arca *a, const char *project_id)
+{
+    _cleanup_buf_ struct buf path = BUF_INIT;
+    int r = client_require_project(a, project_id);
+
+    if (r == 0)
+        r = client_project_path(a, project_id, NULL, &path);
+    if (r < 0)
+        return r;
+    r = transport_call(a, "DELETE", path.ptr, NULL, NULL, NULL);
+    if (r == 0)
+        client_key_cache_clear(a);
+    return r;
+}
+
+int arca_project_rename(struct arca *a, const char *project_id, const char *name)
+{
+    _cleanup_buf_ struct buf path = BUF_INIT;
+    _cleanup_json_ json_t *body = NULL;
+    int r = client_require_project(a, project_id);
+
+    if (r == 0 && (!name || !name_title_valid(name)))
+        return client_error(a, -EINVAL,
+                            "'%s' is not a valid project name: 1 to %d characters, no control "
+                            "characters",
+                            name ? name : "", NAME_TITLE_MAX);
+    if (r == 0)
+        r = client_project_path(a, project_id, NULL, &path);
+    if (r < 0)
+        return r;
+    body = json_pack("{s:s}", "name", name);
+    if (!body)
+        return client_error(a, -ENOMEM, "out of memory");
+    return transport_call(a, "PATCH", path.ptr, body, NULL, NULL);
+}
+
+int arca_projects_list(struct arca *a, struct arca_project **ret, size_t *ret_n)
+{
+    int r = client_require_login(a);
+
+    if (r < 0)
+        return r;
+    return client_get_items(a, CLIENT_API "/projects", "projects", sizeof(**ret), project_parse,
+                            project_release, (void **)ret, ret_n);
+}
