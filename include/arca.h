@@ -272,6 +272,10 @@ int arca_environment_update(struct arca *a, const char *project_id, const char *
 /* Deletes an environment in which no secret was ever written.  -EEXIST
  * otherwise (the message says how many secrets it holds): history is kept. */
 int arca_environment_delete(struct arca *a, const char *project_id, const char *slug);
+/* Deletes an environment with its secrets and their whole history (dry_run:
+ * deletes nothing).  ret_secrets, ret_versions: what goes (went). */
+int arca_environment_purge(struct arca *a, const char *project_id, const char *slug, int dry_run,
+                           long long *ret_secrets, long long *ret_versions);
 
 /* --- people -------------------------------------------------------------- */
 

@@ -161,7 +161,9 @@ struct cli {
     const char *secret;       /* share create --secret KEY */
     const char *max_views;    /* share create --max-views N|unlimited */
     const char *max_lifetime; /* share policy --max-lifetime DURATION */
-    const char *anonymous;    /* share policy --anonymous on|off */
+    bool anonymous;           /* share policy --anonymous | --no-anonymous */
+
+    bool purge; /* environments remove --purge: with its history */
 };
 
 /* Parses argv from index first (after the command words), taking the flags of

@@ -163,11 +163,13 @@ const struct cli_command cli_commands[] = {
      "change an environment's name or position",
      "Changes an environment's display name (and position).  The slug stays: stored\n"
      "secrets are encrypted bound to it.\n"},
-    {"environments remove", cmd_environments_remove, "SLUG", "project-id yes dry-run",
-     "remove an environment that never held a secret",
+    {"environments remove", cmd_environments_remove, "SLUG", "purge project-id yes dry-run",
+     "remove an environment (--purge: with its history)",
      "Deletes an environment in which no secret was ever written.  One that holds secrets,\n"
-     "or the history of deleted ones, is refused (exit 7): history is never dropped.\n"
-     "It asks first (on a terminal; elsewhere it needs --yes).\n"},
+     "or the history of deleted ones, is refused (exit 7) unless --purge: then its secrets,\n"
+     "every version of them, its folders and imports are deleted for good (project admins;\n"
+     "the audit log keeps its records).  It shows how many secrets and versions go and asks\n"
+     "first (on a terminal, --purge: type the slug; elsewhere it needs --yes).\n"},
     {"members add", cmd_members_add, "EMAIL --role ROLE\n--identity NAME --role ROLE",
      "role identity project-id format", "add a user or machine identity to a project",
      "Adds a user of your organization or a machine identity to the project; the project key\n"
@@ -248,8 +250,8 @@ const struct cli_command cli_commands[] = {
     {"share policy", cmd_share_policy, "", "max-lifetime anonymous format",
      "show or change your organization's rules for shares",
      "Shows the organization's rules for shares; its admins change them: the longest lifetime\n"
-     "(--max-lifetime 30d) and whether shares may be opened without an account (--anonymous\n"
-     "on|off; off: members only).\n"},
+     "(--max-lifetime 30d) and whether shares may be opened without an account (--anonymous;\n"
+     "--no-anonymous: members only).\n"},
     {"init", cmd_init, "", "project-id env", "write .arca.json: this directory uses a project",
      "Writes .arca.json in the current directory so later commands use this project (and\n"
      "--env as their default environment, \"defaultEnvironment\").  --project-id takes a\n"

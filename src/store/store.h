@@ -113,6 +113,12 @@ struct store_secret {
     char owner_id[STORE_ID_LEN + 1]; /* "" shared; else the user whose personal override */
 };
 
+/* What an environment holds: live secrets, secrets with a history (deleted
+ * ones and personal overrides included), and the versions of them all. */
+struct store_env_counts {
+    int64_t live, total, versions;
+};
+
 /* --- people, roles, machines, tokens, audit (migration 0002) ------------ */
 
 struct store_invite {
@@ -456,11 +462,16 @@ struct store_ops {
      * bound to the slug. */
     int (*env_update)(struct store *s, const char *project_id, const char *env_id, const char *slug,
                       const char *name, int position);
-    /* Deletes an environment in which no secret was ever written.  -ENOENT;
-     * -EBUSY otherwise, with the numbers of live secrets and of secrets with a
-     * history (deleted ones included): history is never dropped. */
-    int (*env_delete)(struct store *s, const char *project_id, const char *env_id,
-                      int64_t *ret_live, int64_t *ret_total);
+    /* Deletes an environment.  Without purge, only one in which no secret was
+     * ever written: -EBUSY otherwise (history is not dropped by accident).
+     * With purge, its secrets, their history, folders and imports go too.
+     * ret (may be NULL): what it held, read in the same transaction (what
+     * refused, or what went).  -ENOENT. */
+    int (*env_delete)(struct store *s, const char *project_id, const char *env_id, bool purge,
+                      struct store_env_counts *ret);
+    /* What the environment holds (env_delete's preview).  -ENOENT. */
+    int (*env_counts)(struct store *s, const char *project_id, const char *env_id,
+                      struct store_env_counts *ret);
 
     /* Current, non-deleted shared secrets of a folder, ordered by key.  ret OWNED:
      * store_secrets_free. */

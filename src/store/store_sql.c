@@ -543,11 +543,13 @@ static const struct {
                                "WHERE " PERSONAL_LIVE},
     [ST_ENV_COUNT] = {"count environments",
                       "SELECT count(*) FROM environments WHERE project_id = $1"},
-    /* Live secrets, then secrets with a history (deleted ones included). */
+    /* store_env_counts; no row for no such environment. */
     [ST_ENV_SECRET_COUNTS] = {"count environment secrets",
-                              "SELECT count(s.value), count(s.id) FROM environments e "
-                              "LEFT JOIN secrets s ON s.env_id = e.id "
-                              "WHERE e.project_id = $1 AND e.id = $2"},
+                              "SELECT count(s.value), count(s.id), "
+                              "(SELECT count(*) FROM secret_versions v JOIN secrets x "
+                              "ON x.id = v.secret_id WHERE x.env_id = $2) "
+                              "FROM environments e LEFT JOIN secrets s ON s.env_id = e.id "
+                              "WHERE e.project_id = $1 AND e.id = $2 GROUP BY e.id"},
     /* Secrets whose ciphertext is bound to the environment's slug, if $3 is
      * another slug. */
     [ST_ENV_RESLUG_BLOCKED] = {"check environment slug change",
@@ -3076,7 +3078,8 @@ struct env_tx {
     size_t max;
     const char *project_id, *env_id, *slug, *name;
     int position;
-    int64_t live, total; /* env_delete's refusal */
+    bool purge;                /* env_delete */
+    struct store_env_counts n; /* env_delete: what it held */
 };
 
 /* Environment changes take the project's writer lock: they wait for its
@@ -3152,48 +3155,54 @@ static int sql_env_update(struct store *s, const char *project_id, const char *e
     return sql_tx(s, SQL_TX_WRITE, sql_env_update_body, &a);
 }
 
-struct env_counts {
-    int64_t live, total;
-};
 static const struct sql_col env_counts_cols[] = {
-    COL(PK_I64, struct env_counts, live),
-    COL(PK_I64, struct env_counts, total),
+    COL(PK_I64, struct store_env_counts, live),
+    COL(PK_I64, struct store_env_counts, total),
+    COL(PK_I64, struct store_env_counts, versions),
 };
-static const struct sql_record rec_env_counts = RECORD(struct env_counts, env_counts_cols);
+static const struct sql_record rec_env_counts = RECORD(struct store_env_counts, env_counts_cols);
 
+/* The secrets, folders and imports of the environment go with it (ON DELETE
+ * CASCADE), versions with their secrets. */
 static int sql_env_delete_body(struct sql_conn *c, void *arg)
 {
     struct env_tx *a = arg;
-    struct env_counts n = {0};
+    struct store_env_counts n = {0};
     int r;
 
     if ((r = sql_lock_project(c, a->project_id)) < 0 ||
         (r = sql_row(c, &rec_env_counts, &n, ST_ENV_SECRET_COUNTS, "tt", a->project_id,
                      a->env_id)) < 0)
         return r;
-    if (n.total > 0) {
-        a->live = n.live;
-        a->total = n.total;
+    a->n = n;
+    if (n.total > 0 && !a->purge)
         return -EBUSY;
-    }
     r = sql_run(c, ST_ENV_DELETE, "tt", a->project_id, a->env_id);
     return r < 0 ? r : r == 0 ? -ENOENT : 0;
 }
 
-static int sql_env_delete(struct store *s, const char *project_id, const char *env_id,
-                          int64_t *ret_live, int64_t *ret_total)
+static int sql_env_delete(struct store *s, const char *project_id, const char *env_id, bool purge,
+                          struct store_env_counts *ret)
 {
-    struct env_tx a = {.project_id = project_id, .env_id = env_id};
+    struct env_tx a = {.project_id = project_id, .env_id = env_id, .purge = purge};
     int r;
 
-    if (!project_id || !env_id || !ret_live || !ret_total)
+    if (!project_id || !env_id)
         return -EINVAL;
     r = sql_tx(s, SQL_TX_WRITE, sql_env_delete_body, &a);
-    if (r == -EBUSY) {
-        *ret_live = a.live;
-        *ret_total = a.total;
-    }
+    if (ret && (r == 0 || r == -EBUSY))
+        *ret = a.n;
     return r;
+}
+
+static int sql_env_counts(struct store *s, const char *project_id, const char *env_id,
+                          struct store_env_counts *ret)
+{
+    if (!project_id || !env_id || !ret)
+        return -EINVAL;
+    *ret = (struct store_env_counts){0};
+    return sql_get(s, SQL_TX_NONE, &rec_env_counts, ret, ST_ENV_SECRET_COUNTS, "tt", project_id,
+                   env_id);
 }
 
 /* ---- folders and imports (migration 0005) ---- */
@@ -3527,17 +3536,17 @@ static int sql_restore(struct store *s, store_restore_fn next, void *ctx)
         .session_delete = sql_session_delete, .project_create = sql_project_create,                \
         .project_get = sql_project_get, .project_list = sql_project_list,                          \
         .env_create = sql_env_create, .env_update = sql_env_update, .env_delete = sql_env_delete,  \
-        .member_get = sql_member_get, .secrets_list = sql_secrets_list,                            \
-        .secret_get = sql_secret_get, .secret_history = sql_secret_history,                        \
-        .secrets_write = sql_secrets_write, .invite_create = sql_invite_create,                    \
-        .invite_get = sql_invite_get, .invite_accept = sql_invite_accept,                          \
-        .org_role = sql_org_role, .user_login_failed = sql_user_login_failed,                      \
-        .user_login_ok = sql_user_login_ok, .user_locked_until = sql_user_locked_until,            \
-        .member_add = sql_member_add, .member_list = sql_member_list,                              \
-        .member_remove = sql_member_remove, .member_set_role = sql_member_set_role,                \
-        .role_create = sql_role_create, .role_get = sql_role_get, .role_list = sql_role_list,      \
-        .role_delete = sql_role_delete, .identity_create = sql_identity_create,                    \
-        .identity_get = sql_identity_get,                                                          \
+        .env_counts = sql_env_counts, .member_get = sql_member_get,                                \
+        .secrets_list = sql_secrets_list, .secret_get = sql_secret_get,                            \
+        .secret_history = sql_secret_history, .secrets_write = sql_secrets_write,                  \
+        .invite_create = sql_invite_create, .invite_get = sql_invite_get,                          \
+        .invite_accept = sql_invite_accept, .org_role = sql_org_role,                              \
+        .user_login_failed = sql_user_login_failed, .user_login_ok = sql_user_login_ok,            \
+        .user_locked_until = sql_user_locked_until, .member_add = sql_member_add,                  \
+        .member_list = sql_member_list, .member_remove = sql_member_remove,                        \
+        .member_set_role = sql_member_set_role, .role_create = sql_role_create,                    \
+        .role_get = sql_role_get, .role_list = sql_role_list, .role_delete = sql_role_delete,      \
+        .identity_create = sql_identity_create, .identity_get = sql_identity_get,                  \
         .identity_get_by_client_id = sql_identity_get_by_client_id,                                \
         .identity_list = sql_identity_list, .identity_delete = sql_identity_delete,                \
         .client_secret_create = sql_client_secret_create,                                          \

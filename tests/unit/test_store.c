@@ -2694,25 +2694,37 @@ Test(store, env_update_keeps_a_slug_bound_to_secrets)
 
 Test(store, env_delete_only_without_secrets_or_history)
 {
-    int64_t live = -1, total = -1;
+    struct store_env_counts n = {-1, -1, -1};
 
     setup_project();
     cr_assert_eq(add_env(ENV_QA, "qa", 4, 64), 0);
     cr_assert_eq(write1(ENV_QA, "/", STORE_PUT, "A", "1", NULL), 0);
     cr_assert_eq(write1(ENV_QA, "/app", STORE_PUT, "B", "2", NULL), 0);
-    cr_assert_eq(st->ops->env_delete(st, PROJ_ID, ENV_QA, &live, &total), -EBUSY);
-    cr_assert_eq(live, 2);
-    cr_assert_eq(total, 2);
+    cr_assert_eq(st->ops->env_delete(st, PROJ_ID, ENV_QA, false, &n), -EBUSY);
+    cr_assert_eq(n.live, 2);
+    cr_assert_eq(n.total, 2);
+    cr_assert_eq(n.versions, 2);
     cr_assert_eq(write1(ENV_QA, "/", STORE_DELETE, "A", NULL, NULL), 0);
     cr_assert_eq(write1(ENV_QA, "/app", STORE_DELETE, "B", NULL, NULL), 0);
-    cr_assert_eq(st->ops->env_delete(st, PROJ_ID, ENV_QA, &live, &total), -EBUSY);
-    cr_assert_eq(live, 0);
-    cr_assert_eq(total, 2);
+    cr_assert_eq(st->ops->env_delete(st, PROJ_ID, ENV_QA, false, &n), -EBUSY);
+    cr_assert_eq(n.live, 0);
+    cr_assert_eq(n.total, 2);
+    cr_assert_eq(n.versions, 4);
     cr_assert_eq(sql_int("SELECT count(*) FROM secret_versions"), 4, "history kept");
 
-    cr_assert_eq(st->ops->env_delete(st, PROJ_ID, ENV_STG, &live, &total), 0);
-    cr_assert_eq(st->ops->env_delete(st, PROJ_ID, ENV_STG, &live, &total), -ENOENT);
+    cr_assert_eq(st->ops->env_delete(st, PROJ_ID, ENV_STG, false, &n), 0);
+    cr_assert_eq(st->ops->env_delete(st, PROJ_ID, ENV_STG, false, &n), -ENOENT);
     cr_assert_eq(sql_int("SELECT count(*) FROM environments"), 3);
+
+    /* purge: the history goes with the environment, counted first */
+    cr_assert_eq(st->ops->env_counts(st, PROJ_ID, ENV_QA, &n), 0);
+    cr_assert_eq(n.versions, 4);
+    cr_assert_eq(st->ops->env_delete(st, PROJ_ID, ENV_QA, true, &n), 0);
+    cr_assert_eq(n.total, 2);
+    cr_assert_eq(n.versions, 4);
+    cr_assert_eq(sql_int("SELECT count(*) FROM secret_versions"), 0, "history purged");
+    cr_assert_eq(sql_int("SELECT count(*) FROM secrets"), 0);
+    cr_assert_eq(st->ops->env_counts(st, PROJ_ID, ENV_QA, &n), -ENOENT);
 }
 
 Test(store, project_create_with_server_key)
