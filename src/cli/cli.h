@@ -371,6 +371,8 @@ int cmd_members_update(struct cli *c);
 int cmd_members_remove(struct cli *c);
 int cmd_roles_create(struct cli *c);
 int cmd_roles_list(struct cli *c);
+int cmd_roles_update(struct cli *c);
+int cmd_users_remove(struct cli *c);
 int cmd_roles_delete(struct cli *c);
 int cmd_projects_rotate_key(struct cli *c);
 /* [{slug, name, position}] of p's environments (as projects list --format json). */

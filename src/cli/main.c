@@ -123,6 +123,15 @@ const struct cli_command cli_commands[] = {
      "token on stdout; the person signs up with 'arca signup --invite TOKEN'.\n"},
     {"users list", cmd_users_list, "", "format", "list the people of your organization",
      "Lists EMAIL, ROLE (admin, member), JOINED, ID (organization admins).\n"},
+    {"users remove", cmd_users_remove, "EMAIL", "yes dry-run",
+     "remove a person from your organization and its projects",
+     "Removes a person from your organization and from every project of it, and ends their\n"
+     "sessions (organization admins).  It shows their projects and asks you to type the\n"
+     "e-mail (on a terminal; elsewhere it needs --yes; --dry-run shows it only).  Not\n"
+     "yourself, not the organization's last admin, nor a project's last admin (exit 7).\n"
+     "The project keys they had stay known to them: rotate them ('arca projects\n"
+     "rotate-key').  Without another organization their account goes, so that the\n"
+     "e-mail can be invited again.\n"},
     {"invites list", cmd_invites_list, "", "format", "list your organization's invites",
      "Lists ID, EMAIL, ROLE, STATUS (pending, accepted, expired), EXPIRES (organization\n"
      "admins); never a token.\n"},
@@ -191,6 +200,12 @@ const struct cli_command cli_commands[] = {
      "list of read, create, edit, delete, describe, or *; ENVS: a comma list of slugs, or *;\n"
      "PATHGLOB default /**.  A deny rule wins over allow rules.\n"
      "e.g. --allow 'secrets:read,create,edit,delete:dev,staging:/**' --deny 'secrets:*:prod'\n"},
+    {"roles update", cmd_roles_update, "SLUG [--allow SPEC ...] [--deny SPEC ...] [--name NAME]",
+     "allow deny name project-id format", "change a custom role's rules or name",
+     "New --allow/--deny rules replace all of the role's rules (SPEC as for 'roles create');\n"
+     "its members have the new rights at their next request.  You must hold every right of\n"
+     "the role as it is and as it becomes (exit 3 otherwise: nobody grants, or takes from\n"
+     "others, a right they do not hold).  --name alone renames it.\n"},
     {"roles list", cmd_roles_list, "", "project-id format", "list a project's roles", ""},
     {"roles delete", cmd_roles_delete, "SLUG", "project-id", "delete a custom role", ""},
     {"identities create", cmd_identities_create, "NAME",

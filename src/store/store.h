@@ -512,6 +512,13 @@ struct store_ops {
                          int64_t now);
     /* The role of user_id in org_id.  -ENOENT if not a member. */
     int (*org_role)(struct store *s, const char *org_id, const char *user_id, char role[16]);
+    /* Removes user_id from org_id in one transaction: their memberships of its
+     * projects, their sessions, and the user (key pair and login) when no
+     * other organization has them.  -ENOENT if not a member; -EBUSY when they
+     * are its last admin; -EMLINK when they are the last admin of one of its
+     * projects (ret_project, may be NULL: its id).  Nothing changes then. */
+    int (*org_member_remove)(struct store *s, const char *org_id, const char *user_id,
+                             char ret_project[STORE_ID_LEN + 1]);
     /* The users of an organization, oldest first.  ret OWNED: store_org_members_free. */
     int (*org_members)(struct store *s, const char *org_id, struct store_org_member **ret,
                        size_t *ret_n);
@@ -547,6 +554,10 @@ struct store_ops {
                     struct store_role *ret);
     int (*role_list)(struct store *s, const char *project_id, struct store_role **ret,
                      size_t *ret_n);
+    /* Sets the role's name and/or rules (NULL: keep), if its rules are still
+     * old_rules (what the caller checked): -ESTALE otherwise.  -ENOENT. */
+    int (*role_update)(struct store *s, const char *project_id, const char *slug, const char *name,
+                       const char *rules, const char *old_rules);
     /* -EBUSY if a member still has the role. */
     int (*role_delete)(struct store *s, const char *project_id, const char *slug);
 

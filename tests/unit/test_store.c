@@ -1362,6 +1362,31 @@ Test(store, roles_create_get_list_delete)
     cr_assert_eq(st->ops->role_delete(st, PROJ_ID, "admin"), -ENOENT, "built-ins are not stored");
 }
 
+Test(store, role_update_only_from_the_rules_checked)
+{
+    static const char *const old = "[{\"subject\":\"secrets\",\"actions\":[\"read\"]}]";
+    static const char *const neu = "[{\"subject\":\"secrets\",\"actions\":[\"edit\"]}]";
+    struct store_role r = {0};
+
+    setup_project();
+    cr_assert_eq(create_role(ROLE_ID, "reader", "Reader"), 0);
+    cr_assert_eq(st->ops->role_update(st, PROJ_ID, "reader", NULL, neu, neu), -ESTALE,
+                 "the rules changed since they were checked");
+    cr_assert_eq(st->ops->role_update(st, PROJ_ID, "reader", NULL, neu, old), 0);
+    cr_assert_eq(st->ops->role_get(st, PROJ_ID, "reader", &r), 0);
+    cr_assert_str_eq(r.rules, neu);
+    cr_assert_str_eq(r.name, "Reader", "a NULL name is kept");
+    store_role_release(&r);
+    cr_assert_eq(st->ops->role_update(st, PROJ_ID, "reader", "Editor", NULL, neu), 0);
+    cr_assert_eq(st->ops->role_get(st, PROJ_ID, "reader", &r), 0);
+    cr_assert_str_eq(r.rules, neu, "NULL rules are kept");
+    cr_assert_str_eq(r.name, "Editor");
+    store_role_release(&r);
+    cr_assert_eq(st->ops->role_update(st, PROJ_ID, "writer", "W", NULL, neu), -ENOENT);
+    cr_assert_eq(st->ops->role_update(st, PROJ2_ID, "reader", "W", NULL, neu), -ENOENT);
+    cr_assert_eq(st->ops->role_update(st, PROJ_ID, "reader", NULL, NULL, neu), -EINVAL);
+}
+
 /* ---- machine identities ---- */
 
 Test(store, identities_create_get_list)
