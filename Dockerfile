@@ -2,6 +2,8 @@
 # what the binary needs (its shared libraries and their closure, CA certificates, a
 # non-root user).  docs/container.md: how to build and run it, compose, settings.
 #
+#   python3 src/server/gen_web.py --web-dir web --dist web/dist --build-only   (the web app:
+#       Vite needs Node 20+, which Debian 12 has not; the build stage embeds web/dist)
 #   podman build -t arca .        (or: docker build -t arca .)
 #   podman run -d -p 8200:8200 -v arca-data:/data arca
 #

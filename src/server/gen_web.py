@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Builds the web app (web/, Vite) and embeds it into C.
 
-    python3 gen_web.py --web-dir WEB --dist DIR [--disabled] out/web_assets.c
+    python3 gen_web.py --web-dir WEB --dist DIR [--prebuilt DIR2] [--disabled] out/web_assets.c
+    python3 gen_web.py --web-dir WEB --dist DIR --build-only
 
 Runs `vite build` in WEB (its node_modules come from `npm ci`, which tools/up
 and tools/test run) into DIR, unless DIR already holds the build of the same
@@ -13,6 +14,11 @@ content-hashed names and are served as immutable.  The output is rewritten
 only when it changes, so an unchanged app costs no recompilation.
 With --disabled (meson -Dweb=disabled) the table is empty and the server
 answers that the app is not built in.
+
+Where Vite cannot run (a container's build stage: Debian 12's Node is too old
+for it), --prebuilt names a build made elsewhere with --build-only (web/dist,
+which tools/container/test.sh makes before `podman build`): it is embedded when
+its .inputs says it is the build of these very sources, and refused otherwise.
 """
 
 import gzip
@@ -56,25 +62,39 @@ def inputs_hash(web):
     return h.hexdigest()
 
 
-def build(web, dist):
-    vite = os.path.join(web, "node_modules", ".bin", "vite")
-    if not os.path.exists(vite):
-        die("%s is missing: run (cd web && npm ci --no-audit --no-fund) first, "
-            "or configure with -Dweb=disabled" % vite)
+def built_from(dist, digest):
+    """Does dist hold the build of the sources whose hash is digest?"""
+    try:
+        with open(os.path.join(dist, ".inputs")) as f:
+            return f.read() == digest
+    except OSError:
+        return False
+
+
+def build(web, dist, prebuilt=None):
+    """The directory that holds the build of web's sources: dist, built now
+    unless it is current, or prebuilt when Vite is not here."""
+    vite = os.path.abspath(os.path.join(web, "node_modules", ".bin", "vite"))
     stamp = os.path.join(dist, ".inputs")
     digest = inputs_hash(web)
-    try:
-        with open(stamp) as f:
-            if f.read() == digest:
-                return
-    except OSError:
-        pass
+    if built_from(dist, digest):
+        return dist
+    if not os.path.exists(vite):
+        if prebuilt and built_from(prebuilt, digest):
+            return prebuilt
+        if prebuilt and os.path.exists(os.path.join(prebuilt, ".inputs")):
+            die("%s is the build of other sources than %s's: build it again "
+                "(python3 src/server/gen_web.py --web-dir web --dist web/dist --build-only)"
+                % (prebuilt, web))
+        die("%s is missing: run (cd web && npm ci --no-audit --no-fund) first, "
+            "or configure with -Dweb=disabled" % vite)
     env = dict(os.environ, ARCA_WEB_OUT=os.path.abspath(dist))
     r = subprocess.run([vite, "build", "--logLevel", "warn"], cwd=web, env=env)
     if r.returncode != 0:
         die("vite build failed")
     with open(stamp, "w") as f:
         f.write(digest)
+    return dist
 
 
 def c_bytes(data):
@@ -139,8 +159,8 @@ def render(found):
 
 
 def main(argv):
-    web = dist = None
-    disabled = False
+    web = dist = prebuilt = None
+    disabled = build_only = False
     args = []
     i = 0
     while i < len(argv):
@@ -148,20 +168,28 @@ def main(argv):
             web, i = argv[i + 1], i + 2
         elif argv[i] == "--dist":
             dist, i = argv[i + 1], i + 2
+        elif argv[i] == "--prebuilt":
+            prebuilt, i = argv[i + 1], i + 2
         elif argv[i] == "--disabled":
             disabled, i = True, i + 1
+        elif argv[i] == "--build-only":
+            build_only, i = True, i + 1
         else:
             args.append(argv[i])
             i += 1
     args = [a for a in args if not a.endswith(".py") and a]
+    if build_only and web and dist and not args:
+        os.makedirs(dist, exist_ok=True)
+        build(web, dist)
+        return
     if len(args) != 1 or (not disabled and not (web and dist)):
-        die("usage: gen_web.py --web-dir WEB --dist DIR [--disabled] OUTPUT.c")
+        die("usage: gen_web.py --web-dir WEB --dist DIR [--prebuilt DIR2] [--disabled] OUTPUT.c"
+            " | --web-dir WEB --dist DIR --build-only")
     if disabled:
         text = render([])
     else:
         os.makedirs(dist, exist_ok=True)
-        build(web, dist)
-        text = render(assets(dist))
+        text = render(assets(build(web, dist, prebuilt)))
     try:
         with open(args[0], encoding="utf-8") as f:
             if f.read() == text:

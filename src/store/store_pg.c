@@ -577,19 +577,16 @@ static int pg_epoch(struct store *s, uint64_t *ret)
 
 /* ---- open, migrate, close ---- */
 
-static void pg_free(struct pg_store *s)
+static void pg_close(struct store *store)
 {
+    struct pg_store *s = (struct pg_store *)store;
+
     if (!s)
         return;
     pg_conn_close_list(sql_pool_destroy(&s->pool));
     sql_store_release(&s->base);
     free_wiped(s->url);
     free(s);
-}
-
-static void pg_close(struct store *s)
-{
-    pg_free(pg(s));
 }
 
 static const struct sql_driver pg_driver = {
@@ -724,7 +721,7 @@ int store_pg_open(const char *url, struct store **ret, struct buf *err)
     if (r < 0) {
         if (err)
             buf_printf(err, "%s: %s", buf_str(&where), buf_str(&s->base.base.err));
-        pg_free(s);
+        pg_close(&s->base.base);
         return r;
     }
     *ret = &s->base.base;

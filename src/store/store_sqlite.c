@@ -668,8 +668,10 @@ static int sq_epoch(struct store *s, uint64_t *ret)
     return 0;
 }
 
-static void sq_free(struct sq_store *s)
+static void sq_close(struct store *store)
 {
+    struct sq_store *s = (struct sq_store *)store;
+
     if (!s)
         return;
     /* Readers first: closing the writer last checkpoints and removes the WAL. */
@@ -683,11 +685,6 @@ static void sq_free(struct sq_store *s)
     sql_store_release(&s->base);
     free(s->db_path);
     free(s);
-}
-
-static void sq_close(struct store *s)
-{
-    sq_free(sq(s));
 }
 
 static const struct sql_driver sq_driver = {
@@ -850,12 +847,12 @@ int store_sqlite_open(const char *dir, struct store **ret, struct buf *err)
 
     r = sql_store_init(&s->base, &sq_driver, &store_sqlite_ops);
     if (r < 0) {
-        sq_free(s);
+        sq_close(&s->base.base);
         return r;
     }
     if (asprintf(&s->db_path, "%s/arca.db", dir) < 0) {
         s->db_path = NULL;
-        sq_free(s);
+        sq_close(&s->base.base);
         return -ENOMEM;
     }
 
@@ -863,7 +860,7 @@ int store_sqlite_open(const char *dir, struct store **ret, struct buf *err)
     if (r < 0) {
         if (err)
             buf_printf(err, "cannot create directory '%s': %s", dir, strerror(-r));
-        sq_free(s);
+        sq_close(&s->base.base);
         return -EIO;
     }
     /* The database, and the -wal/-shm files SQLite derives from it, are 0600. */
@@ -871,7 +868,7 @@ int store_sqlite_open(const char *dir, struct store **ret, struct buf *err)
     if (fd < 0) {
         if (err)
             buf_printf(err, "cannot open '%s': %s", s->db_path, strerror(errno));
-        sq_free(s);
+        sq_close(&s->base.base);
         return -EIO;
     }
     close(fd);
@@ -882,7 +879,7 @@ int store_sqlite_open(const char *dir, struct store **ret, struct buf *err)
     if (r < 0) {
         if (err)
             buf_adds(err, buf_str(&s->base.base.err));
-        sq_free(s);
+        sq_close(&s->base.base);
         return r;
     }
     *ret = &s->base.base;

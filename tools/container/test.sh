@@ -107,6 +107,11 @@ if ! pod image exists "$base"; then
 fi
 
 # ---- 2 the image -------------------------------------------------------------------------
+step "the web app, built here (Vite needs a newer Node than the image's Debian has)"
+# web/dist is the build of web/'s sources; the image's build stage embeds it (gen_web.py
+# --prebuilt) and refuses one made from other sources
+python3 src/server/gen_web.py --web-dir web --dist web/dist --build-only ||
+    fail "the web app's build (run (cd web && npm ci) first)"
 step "podman build (the .deb, installed with apt, then the minimal image)"
 # the images this replaces (a build stage is 800 MB): removed once the new ones exist
 old=$(pod image inspect --format '{{.Id}}' "$image" "$builder" 2>/dev/null || true)
@@ -184,6 +189,11 @@ world' --env=prod --project-id "$pid" >/dev/null
     [ "$got" = "postgres://u:p@db/prod|hello
 world" ] || fail "$file: arca run against the container gave '$got'"
     echo "workflow: bootstrap, login, project, secrets set, run: ok"
+    got=$(curl -sS -D - -o "$WORK/index.html" "$url/")
+    grep -qi "^content-security-policy: default-src 'self'" <<<"$got" &&
+        grep -q '<div id="app"' "$WORK/index.html" ||
+        fail "$file: / does not serve the web app with its CSP: $got"
+    echo "web app: / serves it, with its Content-Security-Policy"
     pod healthcheck run "$ctr" >/dev/null 2>&1 || fail "$file: the HEALTHCHECK does not pass"
     echo "HEALTHCHECK: healthy"
 
