@@ -272,6 +272,10 @@ int arca_environment_update(struct arca *a, const char *project_id, const char *
 /* Deletes an environment in which no secret was ever written.  -EEXIST
  * otherwise (the message says how many secrets it holds): history is kept. */
 int arca_environment_delete(struct arca *a, const char *project_id, const char *slug);
+/* Deletes an environment with its secrets and their whole history (dry_run:
+ * deletes nothing).  ret_secrets, ret_versions: what goes (went). */
+int arca_environment_purge(struct arca *a, const char *project_id, const char *slug, int dry_run,
+                           long long *ret_secrets, long long *ret_versions);
 
 /* --- people -------------------------------------------------------------- */
 
@@ -306,6 +310,21 @@ struct arca_org_user {
  * first.  *ret OWNED: arca_org_users_free. */
 int arca_org_users_list(struct arca *a, struct arca_org_user **ret, size_t *ret_n);
 void arca_org_users_free(struct arca_org_user *v, size_t n);
+
+/* A project a person is a member of (arca_org_user_remove). */
+struct arca_user_project {
+    char *id;
+    char *name;
+    char *role;
+};
+/* Removes a person from the caller's organization (organization admins): from
+ * every project of it, their sessions end.  dry_run: changes nothing.  *ret:
+ * their projects (they had).  -EEXIST for the organization's last admin, the
+ * last admin of one of its projects or yourself; -ENOENT.  *ret OWNED:
+ * arca_user_projects_free. */
+int arca_org_user_remove(struct arca *a, const char *user_id, int dry_run,
+                         struct arca_user_project **ret, size_t *ret_n);
+void arca_user_projects_free(struct arca_user_project *v, size_t n);
 
 /* Revokes a pending invite: its token no longer signs up.  -ENOENT: none. */
 int arca_invite_revoke(struct arca *a, const char *invite_id);
@@ -366,6 +385,11 @@ int arca_rules_from_specs(struct arca *a, const char *const *allow, size_t n_all
 /* Creates a custom role in a project; rules_json as arca_rules_from_specs makes
  * it.  name NULL: the slug.  -EEXIST for a slug in use or a built-in one. */
 int arca_role_create(struct arca *a, const char *project_id, const char *slug, const char *name,
+                     const char *rules_json);
+/* Changes a custom role's name and/or rules (NULL: keep); its holders have
+ * the new rules at once.  You must hold every right of its rules as they are
+ * and as they become (-EACCES).  -ENOENT. */
+int arca_role_update(struct arca *a, const char *project_id, const char *slug, const char *name,
                      const char *rules_json);
 /* The project's roles, built-in ones included. */
 int arca_roles_list(struct arca *a, const char *project_id, struct arca_role **ret, size_t *ret_n);

@@ -161,7 +161,9 @@ struct cli {
     const char *secret;       /* share create --secret KEY */
     const char *max_views;    /* share create --max-views N|unlimited */
     const char *max_lifetime; /* share policy --max-lifetime DURATION */
-    const char *anonymous;    /* share policy --anonymous on|off */
+    bool anonymous;           /* share policy --anonymous | --no-anonymous */
+
+    bool purge; /* environments remove --purge: with its history */
 };
 
 /* Parses argv from index first (after the command words), taking the flags of
@@ -369,6 +371,8 @@ int cmd_members_update(struct cli *c);
 int cmd_members_remove(struct cli *c);
 int cmd_roles_create(struct cli *c);
 int cmd_roles_list(struct cli *c);
+int cmd_roles_update(struct cli *c);
+int cmd_users_remove(struct cli *c);
 int cmd_roles_delete(struct cli *c);
 int cmd_projects_rotate_key(struct cli *c);
 /* [{slug, name, position}] of p's environments (as projects list --format json). */

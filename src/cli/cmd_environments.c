@@ -34,8 +34,35 @@ enum env_op { ENV_ADD, ENV_RENAME, ENV_REMOVE };
 static const char *const env_hints[] = {
     [ENV_ADD] = "arca environments add SLUG [--name NAME] [--position N]",
     [ENV_RENAME] = "arca environments rename SLUG --name NAME [--position N]",
-    [ENV_REMOVE] = "arca environments remove SLUG",
+    [ENV_REMOVE] = "arca environments remove SLUG [--purge]",
 };
+
+/* environments remove --purge: counts what goes, shows it, asks (the slug,
+ * on a terminal), deletes.  TAKES a. */
+static int env_purge(struct cli *c, struct arca *a, const char *pid, const char *slug)
+{
+    long long secrets = 0, versions = 0;
+    bool go;
+    int r;
+
+    if ((r = arca_environment_purge(a, pid, slug, 1, &secrets, &versions)) < 0)
+        return cli_fail_free(a, r);
+    cli_plan(c,
+             "removing environment '%s' from project %s with its history: %lld secret%s and "
+             "%lld version%s deleted for good (the audit log keeps its records)\n",
+             slug, pid, secrets, secrets == 1 ? "" : "s", versions, versions == 1 ? "" : "s");
+    r = cli_confirm_typed(c, "Delete the environment and its history for good?", slug, &go);
+    if (r || !go) {
+        arca_free(a);
+        return r;
+    }
+    if ((r = arca_environment_purge(a, pid, slug, 0, &secrets, &versions)) < 0)
+        return cli_fail_free(a, r);
+    printf("removed environment '%s' from project %s: %lld secret%s and %lld version%s deleted\n",
+           slug, pid, secrets, secrets == 1 ? "" : "s", versions, versions == 1 ? "" : "s");
+    arca_free(a);
+    return EXIT_OK;
+}
 
 /* One SLUG argument, then the change op on it. */
 static int env_change(struct cli *c, enum env_op op)
@@ -57,6 +84,8 @@ static int env_change(struct cli *c, enum env_op op)
         (r = cli_client_project(c, &a, &pid, project, sizeof(project))))
         return r;
     slug = c->args[0];
+    if (op == ENV_REMOVE && c->purge)
+        return env_purge(c, a, pid, slug);
     if (op == ENV_REMOVE) {
         bool go;
         cli_plan(c,

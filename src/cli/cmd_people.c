@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/buf.h"
 #include "base/util.h"
@@ -210,23 +211,29 @@ static int rule_spec(const json_t *rule, struct buf *out)
     return r;
 }
 
-int cmd_roles_create(struct cli *c)
+/* roles create (update false) or update: SLUG, --allow/--deny rules (update:
+ * none keeps them), --name. */
+static int role_write(struct cli *c, bool update)
 {
     struct arca *a = NULL;
-    const char *pid;
+    const char *pid,
+        *usage = update
+                     ? "arca roles update SLUG [--allow SPEC ...] [--deny SPEC ...] [--name NAME]"
+                     : "arca roles create SLUG --allow SPEC [--allow SPEC ...] [--deny SPEC ...]";
     bool json;
     char project[128];
     char *rules = NULL;
     int r;
 
     if (c->n_args != 1) {
-        cli_error("arca roles create SLUG --allow SPEC [--allow SPEC ...] [--deny SPEC ...]",
-                  "give one role slug");
+        cli_error(usage, "give one role slug");
         return EXIT_USAGE;
     }
-    if (c->n_allow == 0) {
+    if (c->n_allow == 0 && (!update || c->n_deny > 0 || !c->name)) {
         cli_error("e.g. --allow 'secrets:read,create,edit,delete:dev,staging:/**'",
-                  "at least one --allow rule is required");
+                  update ? "give the new rules (at least one --allow; they replace the old ones) "
+                           "and/or --name"
+                         : "at least one --allow rule is required");
         return EXIT_USAGE;
     }
     if (cli_format_json(c, "text", &json) < 0)
@@ -234,7 +241,7 @@ int cmd_roles_create(struct cli *c)
     r = cli_client_project(c, &a, &pid, project, sizeof(project));
     if (r)
         return r;
-    r = arca_rules_from_specs(a, c->allow, c->n_allow, c->deny, c->n_deny, &rules);
+    r = c->n_allow ? arca_rules_from_specs(a, c->allow, c->n_allow, c->deny, c->n_deny, &rules) : 0;
     if (r < 0) {
         cli_error("a rule is SUBJECT:ACTIONS:ENVS[:PATHGLOB] for secrets and folders, "
                   "SUBJECT:ACTIONS for the rest",
@@ -242,17 +249,27 @@ int cmd_roles_create(struct cli *c)
         arca_free(a);
         return cli_exit_of(r);
     }
-    r = arca_role_create(a, pid, c->args[0], c->name, rules);
+    r = update ? arca_role_update(a, pid, c->args[0], c->name, rules)
+               : arca_role_create(a, pid, c->args[0], c->name, rules);
     if (r < 0) {
         free(rules);
         return cli_fail_free(a, r);
     }
     if (json) {
         json_t *rj = NULL;
-        (void)wire_parse(rules, strlen(rules), &rj, NULL);
-        cli_print_json(json_pack("{s:s, s:s, s:o}", "slug", c->args[0], "name",
-                                 c->name ? c->name : c->args[0], "rules", rj ? rj : json_array()),
+        if (rules)
+            (void)wire_parse(rules, strlen(rules), &rj, NULL);
+        cli_print_json(json_pack("{s:s, s:s?, s:o?}", "slug", c->args[0], "name",
+                                 c->name  ? c->name
+                                 : update ? NULL
+                                          : c->args[0],
+                                 "rules", rj),
                        false);
+    } else if (update) {
+        printf("updated role '%s' in project %s", c->args[0], pid);
+        if (rules)
+            printf(": %zu rules, in force for its members now", c->n_allow + c->n_deny);
+        printf("\n");
     } else {
         printf("created role '%s' in project %s with %zu rules\n", c->args[0], pid,
                c->n_allow + c->n_deny);
@@ -260,6 +277,16 @@ int cmd_roles_create(struct cli *c)
     free(rules);
     arca_free(a);
     return EXIT_OK;
+}
+
+int cmd_roles_create(struct cli *c)
+{
+    return role_write(c, false);
+}
+
+int cmd_roles_update(struct cli *c)
+{
+    return role_write(c, true);
 }
 
 int cmd_roles_list(struct cli *c)
@@ -421,4 +448,76 @@ int cmd_users_list(struct cli *c)
     arca_org_users_free(v, n);
     arca_free(a);
     return EXIT_OK;
+}
+
+/* "P1 (role), P2 (role)" of v into b. */
+static int user_projects_text(struct buf *b, const struct arca_user_project *v, size_t n)
+{
+    buf_clear(b);
+    for (size_t i = 0; i < n; i++)
+        if (buf_printf(b, "%s%s (%s)", i ? ", " : "", v[i].name, v[i].role) < 0)
+            return -ENOMEM;
+    return buf_addch(b, 0) < 0 ? -ENOMEM : 0;
+}
+
+int cmd_users_remove(struct cli *c)
+{
+    struct arca *a = NULL;
+    struct arca_org_user *u = NULL;
+    struct arca_user_project *p = NULL;
+    size_t n = 0, np = 0, i;
+    bool go = false;
+    char *id = NULL;
+    _cleanup_buf_ struct buf text = BUF_INIT;
+    int r;
+
+    if (c->n_args != 1) {
+        cli_error("arca users remove EMAIL [--yes | --dry-run]", "give one e-mail address");
+        return EXIT_USAGE;
+    }
+    if ((r = cli_client(c, true, &a)) != EXIT_OK)
+        return r;
+    if ((r = arca_org_users_list(a, &u, &n)) < 0)
+        return cli_fail_free(a, r);
+    for (i = 0; i < n && strcasecmp(u[i].email, c->args[0]) != 0; i++)
+        ;
+    if (i == n) {
+        arca_org_users_free(u, n);
+        arca_free(a);
+        cli_error("see 'arca users list'", "'%s' is not in your organization", c->args[0]);
+        return EXIT_NOTFOUND;
+    }
+    id = u[i].id;
+    if ((r = arca_org_user_remove(a, id, 1, &p, &np)) < 0)
+        goto fail;
+    if ((r = user_projects_text(&text, p, np)) < 0)
+        goto fail;
+    cli_plan(c,
+             "removing %s (organization %s) from the organization and %zu project%s%s%s; their "
+             "sessions end; keys they saw stay known to them until 'arca projects rotate-key'\n",
+             c->args[0], u[i].org_role, np, np == 1 ? "" : "s", np ? ": " : "", text.ptr);
+    arca_user_projects_free(p, np);
+    p = NULL;
+    if ((r = cli_confirm_typed(c, "Remove them from the organization?", c->args[0], &go)) !=
+            EXIT_OK ||
+        !go)
+        goto out;
+    if ((r = arca_org_user_remove(a, id, 0, &p, &np)) < 0)
+        goto fail;
+    printf("removed %s from the organization and %zu project%s\n", c->args[0], np,
+           np == 1 ? "" : "s");
+    if (np && user_projects_text(&text, p, np) == 0)
+        fprintf(stderr,
+                "arca: hint: the project keys of %s stay known to them, and what they could "
+                "read: rotate each with 'arca projects rotate-key --project-id ID'\n",
+                text.ptr);
+    r = EXIT_OK;
+    goto out;
+fail:
+    r = cli_fail(a, r);
+out:
+    arca_user_projects_free(p, np);
+    arca_org_users_free(u, n);
+    arca_free(a);
+    return r;
 }

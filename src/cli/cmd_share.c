@@ -282,7 +282,8 @@ int cmd_share_policy(struct cli *c)
     bool json;
     int r;
 
-    if ((r = cli_no_args(c, "arca share policy [--max-lifetime 30d] [--anonymous on|off]")) !=
+    if ((r = cli_no_args(
+             c, "arca share policy [--max-lifetime 30d] [--anonymous | --no-anonymous]")) !=
         EXIT_OK)
         return r;
     if (cli_format_json(c, "text", &json) < 0)
@@ -293,16 +294,8 @@ int cmd_share_policy(struct cli *c)
                   c->max_lifetime);
         return EXIT_USAGE;
     }
-    if (c->anonymous) {
-        if (streq(c->anonymous, "on"))
-            anon = 1;
-        else if (streq(c->anonymous, "off"))
-            anon = 0;
-        else {
-            cli_error("--anonymous on or --anonymous off", "'%s' is not on or off", c->anonymous);
-            return EXIT_USAGE;
-        }
-    }
+    if (cli_given(c, "anonymous"))
+        anon = c->anonymous;
     if ((r = cli_client(c, true, &a)) != EXIT_OK)
         return r;
     if ((ttl || anon >= 0) && (r = arca_share_policy_set(a, ttl, anon)) < 0)

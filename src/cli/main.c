@@ -123,6 +123,15 @@ const struct cli_command cli_commands[] = {
      "token on stdout; the person signs up with 'arca signup --invite TOKEN'.\n"},
     {"users list", cmd_users_list, "", "format", "list the people of your organization",
      "Lists EMAIL, ROLE (admin, member), JOINED, ID (organization admins).\n"},
+    {"users remove", cmd_users_remove, "EMAIL", "yes dry-run",
+     "remove a person from your organization and its projects",
+     "Removes a person from your organization and from every project of it, and ends their\n"
+     "sessions (organization admins).  It shows their projects and asks you to type the\n"
+     "e-mail (on a terminal; elsewhere it needs --yes; --dry-run shows it only).  Not\n"
+     "yourself, not the organization's last admin, nor a project's last admin (exit 7).\n"
+     "The project keys they had stay known to them: rotate them ('arca projects\n"
+     "rotate-key').  Without another organization their account goes, so that the\n"
+     "e-mail can be invited again.\n"},
     {"invites list", cmd_invites_list, "", "format", "list your organization's invites",
      "Lists ID, EMAIL, ROLE, STATUS (pending, accepted, expired), EXPIRES (organization\n"
      "admins); never a token.\n"},
@@ -163,11 +172,13 @@ const struct cli_command cli_commands[] = {
      "change an environment's name or position",
      "Changes an environment's display name (and position).  The slug stays: stored\n"
      "secrets are encrypted bound to it.\n"},
-    {"environments remove", cmd_environments_remove, "SLUG", "project-id yes dry-run",
-     "remove an environment that never held a secret",
+    {"environments remove", cmd_environments_remove, "SLUG", "purge project-id yes dry-run",
+     "remove an environment (--purge: with its history)",
      "Deletes an environment in which no secret was ever written.  One that holds secrets,\n"
-     "or the history of deleted ones, is refused (exit 7): history is never dropped.\n"
-     "It asks first (on a terminal; elsewhere it needs --yes).\n"},
+     "or the history of deleted ones, is refused (exit 7) unless --purge: then its secrets,\n"
+     "every version of them, its folders and imports are deleted for good (project admins;\n"
+     "the audit log keeps its records).  It shows how many secrets and versions go and asks\n"
+     "first (on a terminal, --purge: type the slug; elsewhere it needs --yes).\n"},
     {"members add", cmd_members_add, "EMAIL --role ROLE\n--identity NAME --role ROLE",
      "role identity project-id format", "add a user or machine identity to a project",
      "Adds a user of your organization or a machine identity to the project; the project key\n"
@@ -189,6 +200,12 @@ const struct cli_command cli_commands[] = {
      "list of read, create, edit, delete, describe, or *; ENVS: a comma list of slugs, or *;\n"
      "PATHGLOB default /**.  A deny rule wins over allow rules.\n"
      "e.g. --allow 'secrets:read,create,edit,delete:dev,staging:/**' --deny 'secrets:*:prod'\n"},
+    {"roles update", cmd_roles_update, "SLUG [--allow SPEC ...] [--deny SPEC ...] [--name NAME]",
+     "allow deny name project-id format", "change a custom role's rules or name",
+     "New --allow/--deny rules replace all of the role's rules (SPEC as for 'roles create');\n"
+     "its members have the new rights at their next request.  You must hold every right of\n"
+     "the role as it is and as it becomes (exit 3 otherwise: nobody grants, or takes from\n"
+     "others, a right they do not hold).  --name alone renames it.\n"},
     {"roles list", cmd_roles_list, "", "project-id format", "list a project's roles", ""},
     {"roles delete", cmd_roles_delete, "SLUG", "project-id", "delete a custom role", ""},
     {"identities create", cmd_identities_create, "NAME",
@@ -248,8 +265,8 @@ const struct cli_command cli_commands[] = {
     {"share policy", cmd_share_policy, "", "max-lifetime anonymous format",
      "show or change your organization's rules for shares",
      "Shows the organization's rules for shares; its admins change them: the longest lifetime\n"
-     "(--max-lifetime 30d) and whether shares may be opened without an account (--anonymous\n"
-     "on|off; off: members only).\n"},
+     "(--max-lifetime 30d) and whether shares may be opened without an account (--anonymous;\n"
+     "--no-anonymous: members only).\n"},
     {"init", cmd_init, "", "project-id env", "write .arca.json: this directory uses a project",
      "Writes .arca.json in the current directory so later commands use this project (and\n"
      "--env as their default environment, \"defaultEnvironment\").  --project-id takes a\n"

@@ -126,6 +126,56 @@ int arca_org_users_list(struct arca *a, struct arca_org_user **ret, size_t *ret_
                             org_user_release, (void **)ret, ret_n);
 }
 
+static void user_project_release(void *item)
+{
+    struct arca_user_project *p = item;
+
+    free(p->id);
+    free(p->name);
+    free(p->role);
+}
+
+void arca_user_projects_free(struct arca_user_project *v, size_t n)
+{
+    client_items_free(v, n, sizeof(*v), user_project_release);
+}
+
+static int user_project_parse(struct arca *a, const json_t *o, void *ret)
+{
+    struct arca_user_project *p = ret;
+    int r;
+
+    if (!json_is_object(o))
+        return client_error(a, -EPROTO, "the arca server sent a malformed project");
+    if ((r = client_dup_field(a, o, "id", CLIENT_ID_MAX, &p->id)) < 0 ||
+        (r = client_dup_field(a, o, "name", CLIENT_STRING_MAX, &p->name)) < 0 ||
+        (r = client_dup_field(a, o, "role", CLIENT_STRING_MAX, &p->role)) < 0)
+        return r;
+    return 0;
+}
+
+int arca_org_user_remove(struct arca *a, const char *user_id, int dry_run,
+                         struct arca_user_project **ret, size_t *ret_n)
+{
+    _cleanup_buf_ struct buf path = BUF_INIT;
+    _cleanup_json_ json_t *answer = NULL;
+    int r = client_require_login(a);
+
+    if (r < 0)
+        return r;
+    if (!user_id || !*user_id || strlen(user_id) > CLIENT_ID_MAX ||
+        strspn(user_id, "0123456789abcdefABCDEF-") != strlen(user_id))
+        return client_error(a, -EINVAL, "'%s' is not a user id (see 'arca users list')",
+                            user_id ? user_id : "");
+    if (buf_printf(&path, CLIENT_API "/users/%s%s", user_id, dry_run ? "?dryRun=true" : "") < 0)
+        return client_error(a, -ENOMEM, "out of memory");
+    r = transport_call(a, "DELETE", path.ptr, NULL, &answer, NULL);
+    if (r < 0)
+        return r;
+    return client_parse_items(a, json_object_get(answer, "projects"), sizeof(**ret),
+                              user_project_parse, user_project_release, (void **)ret, ret_n);
+}
+
 int arca_invite_revoke(struct arca *a, const char *invite_id)
 {
     _cleanup_buf_ struct buf path = BUF_INIT;
@@ -761,6 +811,38 @@ int arca_role_create(struct arca *a, const char *project_id, const char *slug, c
     if (r == -EEXIST)
         return client_error(a, r, "role '%s' already exists (or is a built-in role)", slug);
     return r;
+}
+
+int arca_role_update(struct arca *a, const char *project_id, const char *slug, const char *name,
+                     const char *rules_json)
+{
+    _cleanup_json_ json_t *body = json_object();
+    _cleanup_buf_ struct buf path = BUF_INIT;
+    json_t *rules = NULL;
+    int r;
+
+    if ((r = client_require_project(a, project_id)) < 0)
+        return r;
+    if (!slug || !name_slug_valid(slug))
+        return client_error(a, -EINVAL, "'%s' is not a valid role slug", slug ? slug : "");
+    if (!name && !rules_json)
+        return client_error(a, -EINVAL, "nothing to change: give a name or rules");
+    if (name && !name_title_valid(name))
+        return client_error(a, -EINVAL, "'%s' is not a valid role name", name);
+    if (rules_json &&
+        (wire_parse(rules_json, strlen(rules_json), &rules, NULL) < 0 || !json_is_array(rules))) {
+        json_decref(rules);
+        return client_error(a, -EINVAL, "the rules are not a JSON array");
+    }
+    if (!body || (rules && json_object_set_new(body, "rules", rules) < 0) ||
+        (name && client_set_str(body, "name", name) < 0))
+        return client_error(a, -ENOMEM, "out of memory");
+    r = client_project_path(a, project_id, "/roles/", &path);
+    if (r >= 0)
+        r = transport_escape(a, slug, &path);
+    if (r < 0)
+        return client_error(a, r, "out of memory");
+    return transport_call(a, "PATCH", path.ptr, body, NULL, NULL);
 }
 
 int arca_roles_list(struct arca *a, const char *project_id, struct arca_role **ret, size_t *ret_n)

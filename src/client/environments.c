@@ -42,9 +42,10 @@ static int env_body(struct arca *a, const char *slug, const char *name, int posi
     return 0;
 }
 
-/* POST/PATCH/DELETE /projects/<id>/environments[/<slug>] with body (may be NULL). */
-static int env_call(struct arca *a, const char *method, const char *project_id, const char *slug,
-                    json_t *body)
+/* POST/PATCH/DELETE /projects/<id>/environments[/<slug>][query] with body
+ * (may be NULL); ret (may be NULL): the reply. */
+static int env_call_q(struct arca *a, const char *method, const char *project_id, const char *slug,
+                      const char *query, json_t *body, json_t **ret)
 {
     _cleanup_buf_ struct buf path = BUF_INIT;
     int r;
@@ -52,9 +53,17 @@ static int env_call(struct arca *a, const char *method, const char *project_id, 
     r = client_project_path(a, project_id, "/environments", &path);
     if (r >= 0 && slug && (r = buf_addch(&path, '/')) >= 0)
         r = transport_escape(a, slug, &path);
+    if (r >= 0 && query)
+        r = buf_adds(&path, query);
     if (r < 0)
         return client_error(a, r, "out of memory");
-    return transport_call(a, method, path.ptr, body, NULL, NULL);
+    return transport_call(a, method, path.ptr, body, ret, NULL);
+}
+
+static int env_call(struct arca *a, const char *method, const char *project_id, const char *slug,
+                    json_t *body)
+{
+    return env_call_q(a, method, project_id, slug, NULL, body, NULL);
 }
 
 int arca_environment_create(struct arca *a, const char *project_id, const char *slug,
@@ -92,4 +101,21 @@ int arca_environment_delete(struct arca *a, const char *project_id, const char *
     if ((r = client_require_project(a, project_id)) < 0 || (r = check_slug(a, slug)) < 0)
         return r;
     return env_call(a, "DELETE", project_id, slug, NULL);
+}
+
+int arca_environment_purge(struct arca *a, const char *project_id, const char *slug, int dry_run,
+                           long long *ret_secrets, long long *ret_versions)
+{
+    _cleanup_json_ json_t *reply = NULL;
+    json_t *n = NULL;
+    int r;
+
+    if ((r = client_require_project(a, project_id)) < 0 || (r = check_slug(a, slug)) < 0 ||
+        (r = env_call_q(a, "DELETE", project_id, slug,
+                        dry_run ? "?purge=true&dryRun=true" : "?purge=true", NULL, &reply)) < 0)
+        return r;
+    if (wire_get_obj(reply, "deleted", &n) < 0 || wire_get_int(n, "secrets", ret_secrets) < 0 ||
+        wire_get_int(n, "versions", ret_versions) < 0)
+        return client_error(a, -EPROTO, "the server's reply does not say what it deleted");
+    return 0;
 }

@@ -411,6 +411,89 @@ void api_users_list(struct req *r)
     http_reply(r, 200, json_pack("{s:s, s:o}", "organizationId", org, "users", arr));
 }
 
+/* The projects of org that user_id is a member of, with their role there. */
+static json_t *user_projects_json(struct req *r, const char *org, const char *user_id)
+{
+    struct store_project *v = NULL;
+    size_t n = 0;
+    json_t *arr = json_array();
+
+    if (r->srv->store->ops->project_list(r->srv->store, user_id, &v, &n) < 0) {
+        json_decref(arr);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct store_member m = {0};
+        if (!streq(v[i].org_id, org) ||
+            r->srv->store->ops->member_get(r->srv->store, v[i].id, user_id, &m) < 0)
+            continue;
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s}", "id", v[i].id, "name",
+                                             v[i].name, "slug", v[i].slug, "role", m.role));
+        store_member_release(&m);
+    }
+    store_projects_free(v, n);
+    return arr;
+}
+
+/* DELETE /users/:userId (organization admins): the person leaves the
+ * organization and each of its projects, their sessions end.  ?dryRun=true
+ * answers what it would take, changing nothing. */
+void api_users_remove(struct req *r)
+{
+    const char *uid = req_param(r, 0);
+    struct store_user u = {0};
+    char org[STORE_ID_LEN + 1], role[16], last[STORE_ID_LEN + 1] = "";
+    json_t *projects = NULL, *meta;
+    bool dry_run;
+    int ret;
+
+    if (req_query_bool(r, "dryRun", false, &dry_run) < 0 || request_org_admin(r, NULL, org) < 0)
+        return;
+    if (!name_uuid_valid(uid) || r->srv->store->ops->org_role(r->srv->store, org, uid, role) < 0 ||
+        r->srv->store->ops->user_get(r->srv->store, uid, &u) < 0) {
+        http_fail(r, 404, "user '%.64s' is not in your organization", uid);
+        goto out;
+    }
+    if (streq(uid, r->who.id)) {
+        http_fail(r, 409, "you cannot remove yourself: another organization admin can");
+        goto out;
+    }
+    if (!(projects = user_projects_json(r, org, uid))) {
+        http_fail(r, 503, "cannot list the projects of '%s'", u.email);
+        goto out;
+    }
+    if (dry_run) {
+        http_reply(r, 200,
+                   json_pack("{s:b, s:{s:s, s:s, s:s}, s:O}", "dryRun", 1, "user", "id", uid,
+                             "email", u.email, "orgRole", role, "projects", projects));
+        goto out;
+    }
+    ret = r->srv->store->ops->org_member_remove(r->srv->store, org, uid, last);
+    if (ret == -EBUSY)
+        http_fail(r, 409, "'%s' is the organization's last admin and stays", u.email);
+    else if (ret == -EMLINK)
+        http_fail(r, 409,
+                  "'%s' is the last admin of project %s: make another member its admin first "
+                  "('arca members update'), then remove them",
+                  u.email, last);
+    else if (ret < 0)
+        http_fail(r, ret == -ENOENT ? 404 : 503, "cannot remove '%s' (%d)", u.email, ret);
+    if (ret < 0)
+        goto out;
+    meta = json_pack("{s:s, s:s, s:s, s:I}", "userId", uid, "email", u.email, "orgRole", role,
+                     "projects", (json_int_t)json_array_size(projects));
+    ret = audit_or_fail(
+        r, &(struct audit_event){.event = "user.remove", .org_id = org, .metadata = meta});
+    json_decref(meta);
+    if (ret == 0)
+        http_reply(r, 200,
+                   json_pack("{s:{s:s, s:s, s:s}, s:O}", "user", "id", uid, "email", u.email,
+                             "orgRole", role, "projects", projects));
+out:
+    json_decref(projects);
+    store_user_release(&u);
+}
+
 /* GET /invites (organization admins): the organization's invites, never a token. */
 void api_invites_list(struct req *r)
 {

@@ -333,13 +333,44 @@ out:
     project_release(&ctx);
 }
 
+/* body's "rules": *ret compiled, canon its canonical text (replies 400). */
+static int role_rules(struct req *r, const json_t *body, struct authz_policy **ret,
+                      struct buf *canon)
+{
+    _cleanup_buf_ struct buf err = BUF_INIT, text = BUF_INIT;
+    json_t *rules;
+
+    *ret = NULL;
+    if (wire_get_arr(body, "rules", AUTHZ_MAX_RULES, &rules) < 0) {
+        http_fail(r, 400, "'rules' must be an array of at most %d rules", AUTHZ_MAX_RULES);
+        return -EINVAL;
+    }
+    if (wire_dump(&text, rules) < 0 || authz_policy_from_json(text.ptr, text.len, ret, &err) < 0 ||
+        authz_policy_to_json(*ret, canon) < 0) {
+        authz_policy_free(*ret);
+        *ret = NULL;
+        http_fail(r, 400, "invalid rules: %s", buf_str(&err));
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static json_t *role_json(const char *slug, const char *name, const char *rules_text)
+{
+    json_t *rules = NULL;
+
+    wire_parse(rules_text, strlen(rules_text), &rules, NULL);
+    return json_pack("{s:s, s:s, s:b, s:o}", "slug", slug, "name", name, "builtin", 0, "rules",
+                     rules ? rules : json_array());
+}
+
 void api_roles_create(struct req *r)
 {
-    json_t *body = req_body_json(r), *rules, *meta;
+    json_t *body = req_body_json(r), *meta;
     struct project_ctx ctx;
     struct store_role role = {0};
     struct authz_policy *p = NULL;
-    _cleanup_buf_ struct buf err = BUF_INIT, text = BUF_INIT, canon = BUF_INIT;
+    _cleanup_buf_ struct buf canon = BUF_INIT;
     const char *slug, *name;
     char what[NAME_SLUG_MAX + 32];
     int ret;
@@ -351,17 +382,12 @@ void api_roles_create(struct req *r)
         http_fail(r, 400, "'slug' must be a slug (a-z, 0-9, '-') that is not a built-in role");
         return;
     }
-    if (wire_get_str_or(body, "name", NAME_TITLE_MAX, slug, &name) < 0 || !name_title_valid(name) ||
-        wire_get_arr(body, "rules", AUTHZ_MAX_RULES, &rules) < 0) {
-        http_fail(r, 400, "'rules' must be an array of at most %d rules", AUTHZ_MAX_RULES);
+    if (wire_get_str_or(body, "name", NAME_TITLE_MAX, slug, &name) < 0 || !name_title_valid(name)) {
+        http_fail(r, 400, "'name' must be 1 to %d printable characters", NAME_TITLE_MAX);
         return;
     }
-    if (wire_dump(&text, rules) < 0 || authz_policy_from_json(text.ptr, text.len, &p, &err) < 0 ||
-        authz_policy_to_json(p, &canon) < 0) {
-        authz_policy_free(p);
-        http_fail(r, 400, "invalid rules: %s", buf_str(&err));
+    if (role_rules(r, body, &p, &canon) < 0)
         return;
-    }
     if (project_open_checked(r, AUTHZ_ROLES, AUTHZ_CREATE, &ctx) < 0) {
         authz_policy_free(p);
         return;
@@ -384,12 +410,86 @@ void api_roles_create(struct req *r)
         goto out;
     }
     meta = json_pack("{s:s}", "slug", slug);
-    wire_parse(canon.ptr, canon.len, &rules, NULL);
     reply_audited(r, project_event(&ctx, "role.create", meta),
-                  json_pack("{s:{s:s, s:s, s:b, s:o}}", "role", "slug", slug, "name", name,
-                            "builtin", 0, "rules", rules));
+                  json_pack("{s:o}", "role", role_json(slug, name, canon.ptr)));
     json_decref(meta);
 out:
+    project_release(&ctx);
+}
+
+/* PATCH {name?, rules?}: the caller must hold every right of the role as it
+ * is (else editing it would take from its holders, or hand out, rights they
+ * lack) and of its new rules.  Holders have the new rights at their next
+ * request: policies are compiled per request, and the write moves the cache
+ * epoch. */
+void api_roles_update(struct req *r)
+{
+    json_t *body = req_body_json(r), *meta;
+    struct project_ctx ctx;
+    struct store_role old = {0};
+    struct authz_policy *p = NULL, *oldp = NULL;
+    _cleanup_buf_ struct buf canon = BUF_INIT, err = BUF_INIT;
+    const char *slug = req_param(r, 1), *name = NULL;
+    char what[NAME_SLUG_MAX + 64];
+    int ret;
+
+    if (!body)
+        return;
+    ret = wire_get_str(body, "name", NAME_TITLE_MAX, &name);
+    if (ret == -ENOENT)
+        name = NULL;
+    else if (ret < 0 || !name_title_valid(name)) {
+        http_fail(r, 400, "'name' must be 1 to %d printable characters", NAME_TITLE_MAX);
+        return;
+    }
+    if (!name && !json_object_get(body, "rules")) {
+        http_fail(r, 400, "nothing to change: give 'name' and/or 'rules'");
+        return;
+    }
+    if (json_object_get(body, "rules") && role_rules(r, body, &p, &canon) < 0)
+        return;
+    if (project_open_checked(r, AUTHZ_ROLES, AUTHZ_EDIT, &ctx) < 0) {
+        authz_policy_free(p);
+        return;
+    }
+    if (authz_role_is_builtin(slug)) {
+        http_fail(r, 400, "'%.64s' is a built-in role: it does not change", slug);
+        goto out;
+    }
+    ret = r->srv->store->ops->role_get(r->srv->store, ctx.p.id, slug, &old);
+    if (ret == 0 && authz_policy_from_json(old.rules, strlen(old.rules), &oldp, &err) < 0)
+        ret = -EIO;
+    if (ret < 0) {
+        http_fail(r, ret == -ENOENT ? 404 : 503, "cannot read role '%.64s'%s", slug,
+                  ret == -ENOENT ? ": no such custom role in this project" : "");
+        goto out;
+    }
+    snprintf(what, sizeof(what), "change role '%s' (as it is)", slug);
+    if (project_may_grant(r, &ctx, oldp, what) < 0)
+        goto out;
+    snprintf(what, sizeof(what), "give role '%s' these rules", slug);
+    if (p && project_may_grant(r, &ctx, p, what) < 0)
+        goto out;
+    ret = r->srv->store->ops->role_update(r->srv->store, ctx.p.id, slug, name, p ? canon.ptr : NULL,
+                                          old.rules);
+    if (ret < 0) {
+        http_fail(r,
+                  ret == -ENOENT   ? 404
+                  : ret == -ESTALE ? 409
+                                   : 503,
+                  "cannot change role '%.64s'%s", slug,
+                  ret == -ESTALE ? ": it changed meanwhile, try again" : "");
+        goto out;
+    }
+    meta = json_pack("{s:s, s:s?, s:b}", "slug", slug, "name", name, "rulesChanged", p != NULL);
+    reply_audited(r, project_event(&ctx, "role.update", meta),
+                  json_pack("{s:o}", "role",
+                            role_json(slug, name ? name : old.name, p ? canon.ptr : old.rules)));
+    json_decref(meta);
+out:
+    authz_policy_free(p);
+    authz_policy_free(oldp);
+    store_role_release(&old);
     project_release(&ctx);
 }
 

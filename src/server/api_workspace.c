@@ -313,35 +313,67 @@ out:
     project_release(&ctx);
 }
 
+static json_t *env_counts_json(const struct store_env_counts *n)
+{
+    return json_pack("{s:I, s:I, s:I}", "liveSecrets", (json_int_t)n->live, "secrets",
+                     (json_int_t)n->total, "versions", (json_int_t)n->versions);
+}
+
+/* ?purge=true deletes the environment with its secrets and their history;
+ * ?dryRun=true only says what a purge would delete. */
 void api_environments_delete(struct req *r)
 {
     json_t *meta;
     struct project_ctx ctx;
     const struct store_env *e;
-    int64_t live = 0, total = 0;
+    struct store_env_counts n = {0};
+    bool purge, dry_run;
     int ret;
 
+    if (req_query_bool(r, "purge", false, &purge) < 0 ||
+        req_query_bool(r, "dryRun", false, &dry_run) < 0)
+        return;
     if (project_open_checked(r, AUTHZ_SETTINGS, AUTHZ_DELETE, &ctx) < 0)
         return;
     if (!(e = env_find(r, &ctx, req_param(r, 1))))
         goto out;
-    ret = r->srv->store->ops->env_delete(r->srv->store, ctx.p.id, e->id, &live, &total);
-    if (ret == -EBUSY && live > 0)
-        http_fail(r, 409, "environment '%s' still holds %lld secret%s: delete them first", e->slug,
-                  (long long)live, live == 1 ? "" : "s");
-    else if (ret == -EBUSY)
+    if (dry_run) {
+        ret = r->srv->store->ops->env_counts(r->srv->store, ctx.p.id, e->id, &n);
+        if (ret < 0)
+            http_fail(r, ret == -ENOENT ? 404 : 503, "cannot count environment '%s' (%d)", e->slug,
+                      ret);
+        else
+            http_reply(r, 200,
+                       json_pack("{s:b, s:o, s:o}", "dryRun", 1, "environment", env_json(e),
+                                 "deleted", env_counts_json(&n)));
+        goto out;
+    }
+    ret = r->srv->store->ops->env_delete(r->srv->store, ctx.p.id, e->id, purge, &n);
+    if (ret == -EBUSY)
         http_fail(r, 409,
-                  "environment '%s' keeps the history of %lld deleted secret%s, and history is "
-                  "never dropped: the environment stays",
-                  e->slug, (long long)total, total == 1 ? "" : "s");
+                  "environment '%s' holds %lld secret%s (%lld with their history, %lld "
+                  "version%s): delete it with its history with purge=true (arca environments "
+                  "remove --purge), or keep it",
+                  e->slug, (long long)n.live, n.live == 1 ? "" : "s", (long long)n.total,
+                  (long long)n.versions, n.versions == 1 ? "" : "s");
     else if (ret < 0)
         http_fail(r, ret == -ENOENT ? 404 : 503, "cannot delete environment '%s' (%d)", e->slug,
                   ret);
     if (ret < 0)
         goto out;
-    meta = json_pack("{s:s, s:s}", "slug", e->slug, "name", e->name);
-    env_reply(r, &ctx, e, "environment.delete", "Successfully deleted environment", meta);
+    meta = json_pack("{s:s, s:s, s:b, s:I, s:I}", "slug", e->slug, "name", e->name, "purge", purge,
+                     "secrets", (json_int_t)n.total, "versions", (json_int_t)n.versions);
+    ret = audit_or_fail(r, &(struct audit_event){.event = "environment.delete",
+                                                 .org_id = ctx.p.org_id,
+                                                 .project_id = ctx.p.id,
+                                                 .environment = e->slug,
+                                                 .metadata = meta});
     json_decref(meta);
+    if (ret == 0)
+        http_reply(r, 200,
+                   json_pack("{s:s, s:s, s:o, s:o}", "message", "Successfully deleted environment",
+                             "workspace", ctx.p.id, "environment", env_json(e), "deleted",
+                             env_counts_json(&n)));
 out:
     project_release(&ctx);
 }

@@ -177,6 +177,8 @@ void api_members_update(struct req *r);
 void api_members_remove(struct req *r);
 void api_roles_list(struct req *r);
 void api_roles_create(struct req *r);
+void api_roles_update(struct req *r);
+void api_users_remove(struct req *r);
 void api_roles_delete(struct req *r);
 void api_project_versions(struct req *r);
 void api_project_rotate_key(struct req *r);

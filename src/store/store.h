@@ -113,6 +113,12 @@ struct store_secret {
     char owner_id[STORE_ID_LEN + 1]; /* "" shared; else the user whose personal override */
 };
 
+/* What an environment holds: live secrets, secrets with a history (deleted
+ * ones and personal overrides included), and the versions of them all. */
+struct store_env_counts {
+    int64_t live, total, versions;
+};
+
 /* --- people, roles, machines, tokens, audit (migration 0002) ------------ */
 
 struct store_invite {
@@ -456,11 +462,16 @@ struct store_ops {
      * bound to the slug. */
     int (*env_update)(struct store *s, const char *project_id, const char *env_id, const char *slug,
                       const char *name, int position);
-    /* Deletes an environment in which no secret was ever written.  -ENOENT;
-     * -EBUSY otherwise, with the numbers of live secrets and of secrets with a
-     * history (deleted ones included): history is never dropped. */
-    int (*env_delete)(struct store *s, const char *project_id, const char *env_id,
-                      int64_t *ret_live, int64_t *ret_total);
+    /* Deletes an environment.  Without purge, only one in which no secret was
+     * ever written: -EBUSY otherwise (history is not dropped by accident).
+     * With purge, its secrets, their history, folders and imports go too.
+     * ret (may be NULL): what it held, read in the same transaction (what
+     * refused, or what went).  -ENOENT. */
+    int (*env_delete)(struct store *s, const char *project_id, const char *env_id, bool purge,
+                      struct store_env_counts *ret);
+    /* What the environment holds (env_delete's preview).  -ENOENT. */
+    int (*env_counts)(struct store *s, const char *project_id, const char *env_id,
+                      struct store_env_counts *ret);
 
     /* Current, non-deleted shared secrets of a folder, ordered by key.  ret OWNED:
      * store_secrets_free. */
@@ -501,6 +512,13 @@ struct store_ops {
                          int64_t now);
     /* The role of user_id in org_id.  -ENOENT if not a member. */
     int (*org_role)(struct store *s, const char *org_id, const char *user_id, char role[16]);
+    /* Removes user_id from org_id in one transaction: their memberships of its
+     * projects, their sessions, and the user (key pair and login) when no
+     * other organization has them.  -ENOENT if not a member; -EBUSY when they
+     * are its last admin; -EMLINK when they are the last admin of one of its
+     * projects (ret_project, may be NULL: its id).  Nothing changes then. */
+    int (*org_member_remove)(struct store *s, const char *org_id, const char *user_id,
+                             char ret_project[STORE_ID_LEN + 1]);
     /* The users of an organization, oldest first.  ret OWNED: store_org_members_free. */
     int (*org_members)(struct store *s, const char *org_id, struct store_org_member **ret,
                        size_t *ret_n);
@@ -536,6 +554,10 @@ struct store_ops {
                     struct store_role *ret);
     int (*role_list)(struct store *s, const char *project_id, struct store_role **ret,
                      size_t *ret_n);
+    /* Sets the role's name and/or rules (NULL: keep), if its rules are still
+     * old_rules (what the caller checked): -ESTALE otherwise.  -ENOENT. */
+    int (*role_update)(struct store *s, const char *project_id, const char *slug, const char *name,
+                       const char *rules, const char *old_rules);
     /* -EBUSY if a member still has the role. */
     int (*role_delete)(struct store *s, const char *project_id, const char *slug);
 

@@ -147,6 +147,15 @@ enum sql_stmt_id {
     ST_ROLE_GET,
     ST_ROLE_LIST,
     ST_ROLE_IN_USE,
+    ST_ROLE_UPDATE,
+    ST_ORG_LOCK,
+    ST_ORG_LAST_ADMIN,
+    ST_USER_LOCK_ORG_PROJECTS,
+    ST_USER_LAST_PROJECT_ADMIN,
+    ST_USER_ORG_MEMBERSHIPS_DELETE,
+    ST_ORG_MEMBER_DELETE,
+    ST_USER_SESSIONS_DELETE,
+    ST_USER_DELETE_ORPHAN,
     ST_ROLE_DELETE,
     ST_IDENTITY_INSERT,
     ST_IDENTITY_GET,
@@ -400,6 +409,39 @@ static const struct {
                                     "WHERE project_id = $1 ORDER BY slug"},
     [ST_ROLE_IN_USE] = {"find role holders", "SELECT 1 FROM project_members "
                                              "WHERE project_id = $1 AND role = $2 LIMIT 1"},
+    [ST_ROLE_UPDATE] = {"update role", "UPDATE project_roles SET name = coalesce($3, name), "
+                                       "rules = coalesce($4, rules) "
+                                       "WHERE project_id = $1 AND slug = $2 AND rules = $5"},
+    /* org_member_remove: the organization's row orders its admins' changes */
+    [ST_ORG_LOCK] = {"lock org", "SELECT 1 FROM orgs WHERE id = $1",
+                     .pg = "SELECT 1 FROM orgs WHERE id = $1 FOR UPDATE"},
+    [ST_ORG_LAST_ADMIN] = {"find last org admin",
+                           "SELECT 1 FROM org_members WHERE org_id = $1 AND user_id = $2 "
+                           "AND role = 'admin' AND NOT EXISTS (SELECT 1 FROM org_members "
+                           "WHERE org_id = $1 AND user_id <> $2 AND role = 'admin')"},
+#define USER_ADMIN_PROJECTS                                                                        \
+    "FROM projects p WHERE p.org_id = $1 AND p.id IN (SELECT project_id FROM project_members "     \
+    "WHERE principal_type = 'user' AND principal_id = $2 AND role = 'admin') "
+    /* locked as member_change does */
+    [ST_USER_LOCK_ORG_PROJECTS] = {"lock user admin projects",
+                                   "SELECT 1 " USER_ADMIN_PROJECTS "ORDER BY p.id",
+                                   .pg =
+                                       "SELECT 1 " USER_ADMIN_PROJECTS "ORDER BY p.id FOR UPDATE"},
+    [ST_USER_LAST_PROJECT_ADMIN] = {"find user as last project admin",
+                                    "SELECT p.id " USER_ADMIN_PROJECTS
+                                    "AND NOT EXISTS (SELECT 1 FROM project_members o WHERE "
+                                    "o.project_id = p.id AND o.principal_id <> $2 AND "
+                                    "o.role = 'admin') ORDER BY p.id LIMIT 1"},
+    [ST_USER_ORG_MEMBERSHIPS_DELETE] = {"delete user memberships in org",
+                                        "DELETE FROM project_members WHERE principal_type = 'user' "
+                                        "AND principal_id = $2 AND project_id IN "
+                                        "(SELECT id FROM projects WHERE org_id = $1)"},
+    [ST_ORG_MEMBER_DELETE] = {"delete org member",
+                              "DELETE FROM org_members WHERE org_id = $1 AND user_id = $2"},
+    [ST_USER_SESSIONS_DELETE] = {"delete user sessions", "DELETE FROM sessions WHERE user_id = $1"},
+    [ST_USER_DELETE_ORPHAN] = {"delete user without org",
+                               "DELETE FROM users WHERE id = $1 AND NOT EXISTS "
+                               "(SELECT 1 FROM org_members WHERE user_id = $1)"},
     [ST_ROLE_DELETE] = {"delete role",
                         "DELETE FROM project_roles WHERE project_id = $1 AND slug = $2"},
     [ST_IDENTITY_INSERT] = {"insert identity",
@@ -543,11 +585,13 @@ static const struct {
                                "WHERE " PERSONAL_LIVE},
     [ST_ENV_COUNT] = {"count environments",
                       "SELECT count(*) FROM environments WHERE project_id = $1"},
-    /* Live secrets, then secrets with a history (deleted ones included). */
+    /* store_env_counts; no row for no such environment. */
     [ST_ENV_SECRET_COUNTS] = {"count environment secrets",
-                              "SELECT count(s.value), count(s.id) FROM environments e "
-                              "LEFT JOIN secrets s ON s.env_id = e.id "
-                              "WHERE e.project_id = $1 AND e.id = $2"},
+                              "SELECT count(s.value), count(s.id), "
+                              "(SELECT count(*) FROM secret_versions v JOIN secrets x "
+                              "ON x.id = v.secret_id WHERE x.env_id = $2) "
+                              "FROM environments e LEFT JOIN secrets s ON s.env_id = e.id "
+                              "WHERE e.project_id = $1 AND e.id = $2 GROUP BY e.id"},
     /* Secrets whose ciphertext is bound to the environment's slug, if $3 is
      * another slug. */
     [ST_ENV_RESLUG_BLOCKED] = {"check environment slug change",
@@ -2123,6 +2167,32 @@ static int sql_role_list(struct store *s, const char *project_id, struct store_r
     return sql_list(s, SQL_TX_NONE, &rec_role, (void **)ret, ret_n, ST_ROLE_LIST, "t", project_id);
 }
 
+struct role_update_tx {
+    const char *project_id, *slug, *name, *rules, *old_rules;
+};
+
+static int sql_role_update_body(struct sql_conn *c, void *arg)
+{
+    const struct role_update_tx *a = arg;
+    int r = sql_run(c, ST_ROLE_UPDATE, "ttttt", a->project_id, a->slug, a->name, a->rules,
+                    a->old_rules);
+
+    if (r != 0)
+        return r < 0 ? r : 0;
+    r = sql_int(c, NULL, ST_ROLE_GET, "tt", a->project_id, a->slug);
+    return r < 0 ? r : r == 0 ? -ENOENT : -ESTALE;
+}
+
+static int sql_role_update(struct store *s, const char *project_id, const char *slug,
+                           const char *name, const char *rules, const char *old_rules)
+{
+    struct role_update_tx a = {project_id, slug, name, rules, old_rules};
+
+    if (!project_id || !slug || !old_rules || (!name && !rules))
+        return -EINVAL;
+    return sql_tx(s, SQL_TX_WRITE, sql_role_update_body, &a);
+}
+
 struct key_pair {
     const char *a, *b;
 };
@@ -2149,6 +2219,56 @@ static int sql_role_delete(struct store *s, const char *project_id, const char *
     if (!project_id || !slug)
         return -EINVAL;
     return sql_tx(s, SQL_TX_WRITE, sql_role_delete_body, &k);
+}
+
+struct project_id_row {
+    char id[STORE_ID_LEN + 1];
+};
+static const struct sql_col project_id_cols[] = {
+    COL(PK_TEXT, struct project_id_row, id),
+};
+static const struct sql_record rec_project_id = RECORD(struct project_id_row, project_id_cols);
+
+struct org_member_remove_tx {
+    const char *org_id, *user_id;
+    struct project_id_row project; /* the one they are the last admin of */
+};
+
+static int sql_org_member_remove_body(struct sql_conn *c, void *arg)
+{
+    struct org_member_remove_tx *a = arg;
+    int r;
+
+    if ((r = sql_int(c, NULL, ST_ORG_LOCK, "t", a->org_id)) <= 0 ||
+        (r = sql_int(c, NULL, ST_ORG_ROLE, "tt", a->org_id, a->user_id)) <= 0)
+        return r < 0 ? r : -ENOENT;
+    if ((r = sql_int(c, NULL, ST_ORG_LAST_ADMIN, "tt", a->org_id, a->user_id)) != 0)
+        return r < 0 ? r : -EBUSY;
+    if ((r = sql_run(c, ST_USER_LOCK_ORG_PROJECTS, "tt", a->org_id, a->user_id)) < 0 ||
+        (r = sql_row(c, &rec_project_id, &a->project, ST_USER_LAST_PROJECT_ADMIN, "tt", a->org_id,
+                     a->user_id)) != 0)
+        return r < 0 ? r : -EMLINK;
+    if ((r = sql_run(c, ST_USER_ORG_MEMBERSHIPS_DELETE, "tt", a->org_id, a->user_id)) < 0 ||
+        (r = sql_run(c, ST_ORG_MEMBER_DELETE, "tt", a->org_id, a->user_id)) < 0 ||
+        (r = sql_run(c, ST_USER_SESSIONS_DELETE, "t", a->user_id)) < 0 ||
+        (r = sql_run(c, ST_USER_DELETE_ORPHAN, "t", a->user_id)) < 0)
+        return r;
+    return 0;
+}
+
+static int sql_org_member_remove(struct store *s, const char *org_id, const char *user_id,
+                                 char ret_project[STORE_ID_LEN + 1])
+{
+    struct org_member_remove_tx a = {org_id, user_id, {""}};
+    int r;
+
+    if (!org_id || !user_id)
+        return -EINVAL;
+    r = sql_tx(s, SQL_TX_WRITE, sql_org_member_remove_body, &a);
+    if (ret_project)
+        memcpy(ret_project, r == -EMLINK ? a.project.id : "",
+               r == -EMLINK ? sizeof(a.project.id) : 1);
+    return r;
 }
 
 /* ---- machine identities ---- */
@@ -3066,7 +3186,8 @@ struct env_tx {
     size_t max;
     const char *project_id, *env_id, *slug, *name;
     int position;
-    int64_t live, total; /* env_delete's refusal */
+    bool purge;                /* env_delete */
+    struct store_env_counts n; /* env_delete: what it held */
 };
 
 /* Environment changes take the project's writer lock: they wait for its
@@ -3142,48 +3263,54 @@ static int sql_env_update(struct store *s, const char *project_id, const char *e
     return sql_tx(s, SQL_TX_WRITE, sql_env_update_body, &a);
 }
 
-struct env_counts {
-    int64_t live, total;
-};
 static const struct sql_col env_counts_cols[] = {
-    COL(PK_I64, struct env_counts, live),
-    COL(PK_I64, struct env_counts, total),
+    COL(PK_I64, struct store_env_counts, live),
+    COL(PK_I64, struct store_env_counts, total),
+    COL(PK_I64, struct store_env_counts, versions),
 };
-static const struct sql_record rec_env_counts = RECORD(struct env_counts, env_counts_cols);
+static const struct sql_record rec_env_counts = RECORD(struct store_env_counts, env_counts_cols);
 
+/* The secrets, folders and imports of the environment go with it (ON DELETE
+ * CASCADE), versions with their secrets. */
 static int sql_env_delete_body(struct sql_conn *c, void *arg)
 {
     struct env_tx *a = arg;
-    struct env_counts n = {0};
+    struct store_env_counts n = {0};
     int r;
 
     if ((r = sql_lock_project(c, a->project_id)) < 0 ||
         (r = sql_row(c, &rec_env_counts, &n, ST_ENV_SECRET_COUNTS, "tt", a->project_id,
                      a->env_id)) < 0)
         return r;
-    if (n.total > 0) {
-        a->live = n.live;
-        a->total = n.total;
+    a->n = n;
+    if (n.total > 0 && !a->purge)
         return -EBUSY;
-    }
     r = sql_run(c, ST_ENV_DELETE, "tt", a->project_id, a->env_id);
     return r < 0 ? r : r == 0 ? -ENOENT : 0;
 }
 
-static int sql_env_delete(struct store *s, const char *project_id, const char *env_id,
-                          int64_t *ret_live, int64_t *ret_total)
+static int sql_env_delete(struct store *s, const char *project_id, const char *env_id, bool purge,
+                          struct store_env_counts *ret)
 {
-    struct env_tx a = {.project_id = project_id, .env_id = env_id};
+    struct env_tx a = {.project_id = project_id, .env_id = env_id, .purge = purge};
     int r;
 
-    if (!project_id || !env_id || !ret_live || !ret_total)
+    if (!project_id || !env_id)
         return -EINVAL;
     r = sql_tx(s, SQL_TX_WRITE, sql_env_delete_body, &a);
-    if (r == -EBUSY) {
-        *ret_live = a.live;
-        *ret_total = a.total;
-    }
+    if (ret && (r == 0 || r == -EBUSY))
+        *ret = a.n;
     return r;
+}
+
+static int sql_env_counts(struct store *s, const char *project_id, const char *env_id,
+                          struct store_env_counts *ret)
+{
+    if (!project_id || !env_id || !ret)
+        return -EINVAL;
+    *ret = (struct store_env_counts){0};
+    return sql_get(s, SQL_TX_NONE, &rec_env_counts, ret, ST_ENV_SECRET_COUNTS, "tt", project_id,
+                   env_id);
 }
 
 /* ---- folders and imports (migration 0005) ---- */
@@ -3517,17 +3644,18 @@ static int sql_restore(struct store *s, store_restore_fn next, void *ctx)
         .session_delete = sql_session_delete, .project_create = sql_project_create,                \
         .project_get = sql_project_get, .project_list = sql_project_list,                          \
         .env_create = sql_env_create, .env_update = sql_env_update, .env_delete = sql_env_delete,  \
-        .member_get = sql_member_get, .secrets_list = sql_secrets_list,                            \
-        .secret_get = sql_secret_get, .secret_history = sql_secret_history,                        \
-        .secrets_write = sql_secrets_write, .invite_create = sql_invite_create,                    \
-        .invite_get = sql_invite_get, .invite_accept = sql_invite_accept,                          \
-        .org_role = sql_org_role, .user_login_failed = sql_user_login_failed,                      \
-        .user_login_ok = sql_user_login_ok, .user_locked_until = sql_user_locked_until,            \
-        .member_add = sql_member_add, .member_list = sql_member_list,                              \
-        .member_remove = sql_member_remove, .member_set_role = sql_member_set_role,                \
-        .role_create = sql_role_create, .role_get = sql_role_get, .role_list = sql_role_list,      \
-        .role_delete = sql_role_delete, .identity_create = sql_identity_create,                    \
-        .identity_get = sql_identity_get,                                                          \
+        .env_counts = sql_env_counts, .member_get = sql_member_get,                                \
+        .secrets_list = sql_secrets_list, .secret_get = sql_secret_get,                            \
+        .secret_history = sql_secret_history, .secrets_write = sql_secrets_write,                  \
+        .invite_create = sql_invite_create, .invite_get = sql_invite_get,                          \
+        .invite_accept = sql_invite_accept, .org_role = sql_org_role,                              \
+        .user_login_failed = sql_user_login_failed, .user_login_ok = sql_user_login_ok,            \
+        .user_locked_until = sql_user_locked_until, .member_add = sql_member_add,                  \
+        .member_list = sql_member_list, .member_remove = sql_member_remove,                        \
+        .member_set_role = sql_member_set_role, .role_create = sql_role_create,                    \
+        .role_get = sql_role_get, .role_list = sql_role_list, .role_update = sql_role_update,      \
+        .org_member_remove = sql_org_member_remove, .role_delete = sql_role_delete,                \
+        .identity_create = sql_identity_create, .identity_get = sql_identity_get,                  \
         .identity_get_by_client_id = sql_identity_get_by_client_id,                                \
         .identity_list = sql_identity_list, .identity_delete = sql_identity_delete,                \
         .client_secret_create = sql_client_secret_create,                                          \

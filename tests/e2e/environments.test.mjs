@@ -114,12 +114,13 @@ test('rename keeps the slug; a slug bound into stored secrets does not change', 
 test('remove: refused while secrets or their history remain, done when never used', T, async () => {
     let r = await admin.arca(['environments', 'remove', 'qa', '--yes', ...pid]);
     assertErrorOutput(r, 7);
-    assert.match(r.stderr, /still holds 1 secret/);
+    assert.match(r.stderr, /holds 1 secret \(1 with their history, 1 version\)/);
 
     await ok(admin, ['secrets', 'delete', 'QA_TOKEN', '--env', 'qa', ...pid]);
     r = await admin.arca(['environments', 'remove', 'qa', '--yes', ...pid]);
     assertErrorOutput(r, 7);
-    assert.match(r.stderr, /history of 1 deleted secret/);
+    assert.match(r.stderr, /holds 0 secrets \(1 with their history, 2 versions\)/);
+    assert.match(r.stderr, /--purge/, 'the refusal says what deletes the history');
 
     await ok(admin, ['environments', 'remove', 'zeroth', '--yes', ...pid]);
     r = await admin.arca(['environments', 'remove', 'nowhere', '--yes', ...pid]);
@@ -132,3 +133,44 @@ test('remove: refused while secrets or their history remain, done when never use
     assert.deepEqual(events, ['environment.create', 'environment.create', 'environment.update',
         'environment.update', 'environment.delete']);
 });
+
+test('remove --purge: shows what goes, asks, deletes the environment with its history', T,
+    async () => {
+        await ok(admin, ['environments', 'add', 'scratch', ...pid]);
+        const env = ['--env', 'scratch', ...pid];
+        await ok(admin, ['secrets', 'set', 'A', 'one', ...env]);
+        await ok(admin, ['secrets', 'set', 'A', 'two', ...env]);
+        await ok(admin, ['secrets', 'set', 'B', 'gone', '--path', '/app', ...env]);
+        await ok(admin, ['secrets', 'delete', 'B', '--path', '/app', ...env]);
+
+        /* a member may not (settings:delete) */
+        assertErrorOutput(await member.cli.arca(['environments', 'remove', 'scratch', '--purge',
+            '--yes', ...pid]), 3);
+        /* the plan: 2 secrets, 4 versions; nothing changes */
+        let r = await ok(admin, ['environments', 'remove', 'scratch', '--purge', '--dry-run', ...pid]);
+        assert.match(r.stdout, /2 secrets and 4 versions deleted for good/);
+        /* not on a terminal, without --yes: refused, nothing changes */
+        r = await admin.arca(['environments', 'remove', 'scratch', '--purge', ...pid]);
+        assert.equal(r.code, 2, r.stderr);
+        assert.match(r.stderr, /2 secrets and 4 versions deleted for good/);
+        assert.match(r.stderr, /arca: hint: pass --yes/);
+        assert.ok((await envSlugs()).includes('scratch'));
+        assert.equal((await ok(admin, ['secrets', 'get', 'A', '--plain', ...env])).stdout, 'two\n');
+
+        r = await ok(admin, ['environments', 'remove', 'scratch', '--purge', '--yes', ...pid]);
+        assert.match(r.stdout, /removed environment 'scratch' .*: 2 secrets and 4 versions deleted/);
+        assert.ok(!(await envSlugs()).includes('scratch'));
+        /* the same slug again starts empty: no secret, no history came back */
+        await ok(admin, ['environments', 'add', 'scratch', ...pid]);
+        r = await ok(admin, ['secrets', 'list', '--recursive', '--format', 'json', ...env]);
+        assert.deepEqual(JSON.parse(r.stdout), []);
+        assertErrorOutput(await admin.arca(['secrets', 'history', 'A', ...env]), 4);
+
+        const a = await ok(admin, ['audit-logs', 'list', ...pid, '--event', 'environment.delete',
+            '--format', 'json']);
+        const purged = JSON.parse(a.stdout).find((e) => e.environment === 'scratch');
+        assert.ok(purged, a.stdout);
+        assert.deepEqual(purged.metadata, { slug: 'scratch', name: 'scratch', purge: true,
+            secrets: 2, versions: 4 });
+        await ok(admin, ['environments', 'remove', 'scratch', '--yes', ...pid]);
+    });

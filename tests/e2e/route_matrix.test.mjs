@@ -81,12 +81,14 @@ const EXPECTED = {
     'POST /api/arca/v1/signup':                                             '400  400  400  400  400  400  400  400  400  400',
     'GET /api/arca/v1/users/lookup':                                        '401d 401d 401d 401d 200  200  200  404  404  200',
     'GET /api/arca/v1/users':                                               '401d 401d 401d 401d 403d 403d 403d 403d 403d 403d',
+    'DELETE /api/arca/v1/users/:userId':                                    '401d 401d 401d 401d 403d 403d 403d 403d 403d 403d',
     'GET /api/arca/v1/projects/:projectId/members':                         '401d 401d 401d 401d 200  200  403d 200  403d 404d',
     'POST /api/arca/v1/projects/:projectId/members':                        '401d 401d 401d 401d 403d 403d 403d 403d 403d 404d',
     'PATCH /api/arca/v1/projects/:projectId/members/:principalId':          '401d 401d 401d 401d 403d 403d 403d 403d 403d 404d',
     'DELETE /api/arca/v1/projects/:projectId/members/:principalId':         '401d 401d 401d 401d 403d 403d 403d 403d 403d 404d',
     'GET /api/arca/v1/projects/:projectId/roles':                           '401d 401d 401d 401d 200  200  403d 200  403d 404d',
     'POST /api/arca/v1/projects/:projectId/roles':                          '401d 401d 401d 401d 403d 403d 403d 403d 403d 404d',
+    'PATCH /api/arca/v1/projects/:projectId/roles/:slug':                   '401d 401d 401d 401d 403d 403d 403d 403d 403d 404d',
     'DELETE /api/arca/v1/projects/:projectId/roles/:slug':                  '401d 401d 401d 401d 403d 403d 403d 403d 403d 404d',
     'GET /api/arca/v1/projects/:projectId/versions':                        '401d 401d 401d 401d 403d 403d 403d 403d 403d 404d',
     'POST /api/arca/v1/projects/:projectId/rotate-key':                     '401d 401d 401d 401d 403d 403d 403d 403d 403d 404d',
@@ -217,7 +219,7 @@ function request(route, n, p, sfx = '') {
         projectId: pid, workspaceId: pid, key, secretName: key, principalId: ids.spare, slug: 'staging',
         identityId: ids.spareIdentity, secretId: randomUUID(), tokenId: spareTokens[p] ?? randomUUID(),
         folderIdOrName: `fd${n}-${p}`, folderId, importId: randomUUID(), secretImportId: randomUUID(),
-        inviteId: randomUUID(),
+        inviteId: randomUUID(), userId: randomUUID(),
         envId: stagingId,
     };
     let url = pattern.replace(/:([A-Za-z]+)/g, (_, name) => params[name]);
@@ -263,6 +265,8 @@ function request(route, n, p, sfx = '') {
         body = { role: 'member' };
     else if (r === 'POST /projects/:projectId/roles')
         body = { slug: `r-${p}`, rules: [{ subject: 'secrets', actions: ['read'], environments: ['dev'] }] };
+    else if (r === 'PATCH /projects/:projectId/roles/:slug')
+        body = { name: `Role ${p}` };
     else if (r === 'POST /projects/:projectId/service-tokens')
         body = { name: `t-${p}`, scopes: [{ environment: 'prod', secretPath: '/app' }], access: 'read',
             expiresIn: 0, encryptedProjectKey: fakeRecord(73) };

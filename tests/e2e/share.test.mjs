@@ -174,10 +174,10 @@ test('org-only: refused without an account, opened by a member', T, async () => 
 
 test('the organization policy: admins set the longest lifetime and anonymous opening', T,
     async () => {
-        const denied = await member.arca(['share', 'policy', '--anonymous', 'off']);
+        const denied = await member.arca(['share', 'policy', '--no-anonymous']);
         assertErrorOutput(denied, 3, { hint: /admins/ });
         const before = await share(member, 'made-before-the-policy');
-        await ok(admin, ['share', 'policy', '--anonymous', 'off', '--max-lifetime', '2d']);
+        await ok(admin, ['share', 'policy', '--no-anonymous', '--max-lifetime', '2d']);
         const p = JSON.parse((await ok(member, ['share', 'policy', '--format', 'json'])).stdout);
         assert.deepEqual(p, { maxExpiresIn: 2 * 86400, allowAnonymous: false });
         /* a share made before is held to the new rule too */
@@ -190,7 +190,11 @@ test('the organization policy: admins set the longest lifetime and anonymous ope
         const j = JSON.parse((await ok(member, ['share', 'list', '--format', 'json'])).stdout)
             .find((x) => x.id === s.id);
         assert.equal(j.orgOnly, true, 'a share made under the policy is organization-only');
-        await ok(admin, ['share', 'policy', '--anonymous', 'on', '--max-lifetime', '30d']);
+        /* one boolean form: the old 'on|off' value is refused, --flag=false is accepted */
+        assertErrorOutput(await admin.arca(['share', 'policy', '--anonymous', 'on']), 2,
+            { hint: /--no-anonymous/ });
+        await ok(admin, ['share', 'policy', '--anonymous=false']);
+        await ok(admin, ['share', 'policy', '--anonymous', '--max-lifetime', '30d']);
         assert.equal((await ok(anon, ['share', 'open', before.link])).stdout, 'made-before-the-policy');
     });
 

@@ -1362,6 +1362,31 @@ Test(store, roles_create_get_list_delete)
     cr_assert_eq(st->ops->role_delete(st, PROJ_ID, "admin"), -ENOENT, "built-ins are not stored");
 }
 
+Test(store, role_update_only_from_the_rules_checked)
+{
+    static const char *const old = "[{\"subject\":\"secrets\",\"actions\":[\"read\"]}]";
+    static const char *const neu = "[{\"subject\":\"secrets\",\"actions\":[\"edit\"]}]";
+    struct store_role r = {0};
+
+    setup_project();
+    cr_assert_eq(create_role(ROLE_ID, "reader", "Reader"), 0);
+    cr_assert_eq(st->ops->role_update(st, PROJ_ID, "reader", NULL, neu, neu), -ESTALE,
+                 "the rules changed since they were checked");
+    cr_assert_eq(st->ops->role_update(st, PROJ_ID, "reader", NULL, neu, old), 0);
+    cr_assert_eq(st->ops->role_get(st, PROJ_ID, "reader", &r), 0);
+    cr_assert_str_eq(r.rules, neu);
+    cr_assert_str_eq(r.name, "Reader", "a NULL name is kept");
+    store_role_release(&r);
+    cr_assert_eq(st->ops->role_update(st, PROJ_ID, "reader", "Editor", NULL, neu), 0);
+    cr_assert_eq(st->ops->role_get(st, PROJ_ID, "reader", &r), 0);
+    cr_assert_str_eq(r.rules, neu, "NULL rules are kept");
+    cr_assert_str_eq(r.name, "Editor");
+    store_role_release(&r);
+    cr_assert_eq(st->ops->role_update(st, PROJ_ID, "writer", "W", NULL, neu), -ENOENT);
+    cr_assert_eq(st->ops->role_update(st, PROJ2_ID, "reader", "W", NULL, neu), -ENOENT);
+    cr_assert_eq(st->ops->role_update(st, PROJ_ID, "reader", NULL, NULL, neu), -EINVAL);
+}
+
 /* ---- machine identities ---- */
 
 Test(store, identities_create_get_list)
@@ -2694,25 +2719,37 @@ Test(store, env_update_keeps_a_slug_bound_to_secrets)
 
 Test(store, env_delete_only_without_secrets_or_history)
 {
-    int64_t live = -1, total = -1;
+    struct store_env_counts n = {-1, -1, -1};
 
     setup_project();
     cr_assert_eq(add_env(ENV_QA, "qa", 4, 64), 0);
     cr_assert_eq(write1(ENV_QA, "/", STORE_PUT, "A", "1", NULL), 0);
     cr_assert_eq(write1(ENV_QA, "/app", STORE_PUT, "B", "2", NULL), 0);
-    cr_assert_eq(st->ops->env_delete(st, PROJ_ID, ENV_QA, &live, &total), -EBUSY);
-    cr_assert_eq(live, 2);
-    cr_assert_eq(total, 2);
+    cr_assert_eq(st->ops->env_delete(st, PROJ_ID, ENV_QA, false, &n), -EBUSY);
+    cr_assert_eq(n.live, 2);
+    cr_assert_eq(n.total, 2);
+    cr_assert_eq(n.versions, 2);
     cr_assert_eq(write1(ENV_QA, "/", STORE_DELETE, "A", NULL, NULL), 0);
     cr_assert_eq(write1(ENV_QA, "/app", STORE_DELETE, "B", NULL, NULL), 0);
-    cr_assert_eq(st->ops->env_delete(st, PROJ_ID, ENV_QA, &live, &total), -EBUSY);
-    cr_assert_eq(live, 0);
-    cr_assert_eq(total, 2);
+    cr_assert_eq(st->ops->env_delete(st, PROJ_ID, ENV_QA, false, &n), -EBUSY);
+    cr_assert_eq(n.live, 0);
+    cr_assert_eq(n.total, 2);
+    cr_assert_eq(n.versions, 4);
     cr_assert_eq(sql_int("SELECT count(*) FROM secret_versions"), 4, "history kept");
 
-    cr_assert_eq(st->ops->env_delete(st, PROJ_ID, ENV_STG, &live, &total), 0);
-    cr_assert_eq(st->ops->env_delete(st, PROJ_ID, ENV_STG, &live, &total), -ENOENT);
+    cr_assert_eq(st->ops->env_delete(st, PROJ_ID, ENV_STG, false, &n), 0);
+    cr_assert_eq(st->ops->env_delete(st, PROJ_ID, ENV_STG, false, &n), -ENOENT);
     cr_assert_eq(sql_int("SELECT count(*) FROM environments"), 3);
+
+    /* purge: the history goes with the environment, counted first */
+    cr_assert_eq(st->ops->env_counts(st, PROJ_ID, ENV_QA, &n), 0);
+    cr_assert_eq(n.versions, 4);
+    cr_assert_eq(st->ops->env_delete(st, PROJ_ID, ENV_QA, true, &n), 0);
+    cr_assert_eq(n.total, 2);
+    cr_assert_eq(n.versions, 4);
+    cr_assert_eq(sql_int("SELECT count(*) FROM secret_versions"), 0, "history purged");
+    cr_assert_eq(sql_int("SELECT count(*) FROM secrets"), 0);
+    cr_assert_eq(st->ops->env_counts(st, PROJ_ID, ENV_QA, &n), -ENOENT);
 }
 
 Test(store, project_create_with_server_key)
