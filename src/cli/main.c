@@ -469,10 +469,21 @@ static int group_help(int argc, char **argv, int group)
     return help ? EXIT_OK : EXIT_USAGE;
 }
 
+/* The argv arrays main makes (flags_after_command, `arca help CMD`): the
+ * command's strings are read through them until the process exits, when
+ * free_argvs releases them. */
+static char **made_argv[2];
+
+static void free_argvs(void)
+{
+    free(made_argv[0]);
+    free(made_argv[1]);
+}
+
 /* Moves the flags before the command words ("arca --format json secrets list")
  * after them, so that global flags work anywhere on the line.  Returns the
- * new argv (argc entries, NULL-terminated; OWNED), NULL on a flag that needs a
- * value and has none. */
+ * new argv (argc entries, NULL-terminated; kept in made_argv), NULL on a
+ * flag that needs a value and has none. */
 static char **flags_after_command(int argc, char **argv)
 {
     char **out = calloc((size_t)argc + 1, sizeof(*out));
@@ -513,6 +524,7 @@ static char **flags_after_command(int argc, char **argv)
     for (int i = words; i < argc; i++)
         out[n++] = argv[i];
     out[n] = NULL;
+    made_argv[0] = out;
     return out;
 }
 
@@ -522,6 +534,7 @@ int main(int argc, char **argv)
     int group = 0;
     const char *rest;
 
+    atexit(free_argvs);
     if (argc >= 2 && argv[1][0] == '-' && !streq(argv[1], "--help") && !streq(argv[1], "-h") &&
         !streq(argv[1], "--version")) {
         argv = flags_after_command(argc, argv);
@@ -553,7 +566,7 @@ int main(int argc, char **argv)
         memcpy(h, argv + 1, sizeof(*h) * (size_t)(argc - 1));
         h[0] = argv[0];
         h[argc - 1] = (char *)"--help";
-        argv = h;
+        argv = made_argv[1] = h;
     }
     for (size_t i = 0; i < cli_n_commands; i++) {
         int words = command_words(cli_commands[i].name, argc, argv);

@@ -10,7 +10,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { bootstrapAndLogin, createProject, newCli, removeTempDirs, startServer, storeSql } from '../e2e/harness.mjs';
+import {
+    bootstrapAndLogin, createProject, newCli, removeTempDirs, startServer, storeSql, waitFor,
+} from '../e2e/harness.mjs';
 import { axe, launch, newContext, shot, watchErrors } from './browser.mjs';
 
 const GONE = /does not exist, has expired or has been viewed already/;
@@ -262,7 +264,11 @@ test('the admin\'s share policy: anonymous opening off refuses an anonymous brow
     }
     await pol.getByLabel(/Anyone with the link may open/).check();
     await pol.getByRole('button', { name: 'Save policy' }).click();
-    await page.getByText('Share policy saved.').last().waitFor();
+    // the saved message is on the page already: wait for the server to hold the new policy
+    await waitFor(async () => {
+        const q = await cli.arca(['share', 'policy', '--format', 'json']);
+        return q.code === 0 && (JSON.parse(q.stdout).policy ?? JSON.parse(q.stdout)).allowAnonymous;
+    }, { what: 'the policy saved with anonymous opening on' });
     await p.goto(unlimitedLink);
     await p.getByRole('button', { name: 'Reveal secret' }).waitFor();
     await p.goto(link);
