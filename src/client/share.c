@@ -198,9 +198,13 @@ int arca_share_create(struct arca *a, const char *value, size_t len,
         return r;
 
     buf_init_secret(&link, 0);
-    seal_random(raw_id, sizeof(raw_id));
     seal_random(key, sizeof(key));
-    r = b64_encode(&id, raw_id, sizeof(raw_id), B64_URL_NOPAD);
+    /* an id never starts with '-': `arca share revoke ID` would read it as a flag */
+    do {
+        buf_clear(&id);
+        seal_random(raw_id, sizeof(raw_id));
+        r = b64_encode(&id, raw_id, sizeof(raw_id), B64_URL_NOPAD);
+    } while (r >= 0 && id.ptr[0] == '-');
     if (r >= 0 && o->password) {
         seal_random(salt, sizeof(salt));
         r = seal_password_derive(o->password, o->password_len, salt, &kdf, auth, kek);

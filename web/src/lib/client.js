@@ -562,8 +562,11 @@ export class Session {
         await C.ready();
         const plain = C.utf8(value);
         if (plain.length > 65536) throw new ApiError(0, `The value is ${plain.length} bytes: a share holds at most 65536.`);
-        const rawId = C.random(16), key = C.random(C.KEY_BYTES);
-        const id = C.toB64url(rawId);
+        const key = C.random(C.KEY_BYTES);
+        let id = '';
+        do /* an id never starts with '-', which a command line would read as a flag */
+            id = C.toB64url(C.random(16));
+        while (id[0] === '-');
         /** @type {any} */
         const body = { id, expiresIn, maxViews, orgOnly };
         let kek = null;
