@@ -729,7 +729,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                 r->status, us, r->remote);
     metrics_request(r->route, r->status, us);
     json_decref(r->json);
-    free(r->watch); /* never in watch.c's hub here: those are suspended */
+    watch_release(r);
     authz_policy_free(r->who.policy);
     buf_release(&r->body);
     buf_release(&r->reply);

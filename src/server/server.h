@@ -340,6 +340,8 @@ bool audit_failing(struct server *srv);
  * http_resume will be, and the reply is rewritten on the next call); at
  * shutdown, watch_drain answers every wait and stops the feed. */
 bool watch_hold(struct req *r, void (*suspend)(struct req *r));
+/* Frees r's wait, taking it out of the hub if it is there. */
+void watch_release(struct req *r);
 void watch_drain(void);
 void audit_drain_held(struct server *srv);
 

@@ -19,7 +19,9 @@
  * The caller must be allowed to list the folder's secrets (describe, a
  * metadata read) and the start of each watch is audited ("secret.watch") like
  * such a read, before it waits.  At most WATCH_MAX waits at once and
- * WATCH_MAX_PER_PRINCIPAL per principal (429 beyond).  One thread (started on
+ * WATCH_MAX_PER_PRINCIPAL per principal (429 beyond, decided before the audit
+ * record: a wait takes its place in the hub first, so that once its record is
+ * written it counts).  One thread (started on
  * the first watch) reads the epoch every WATCH_TICK_MS and resumes the waits
  * it answers; http_stop resumes every wait (watch_drain) before the daemon
  * stops.  A server has one hub: one struct server runs per process. */
@@ -44,7 +46,7 @@ struct watch {
     struct req *r;   /* BORROWED: suspended until resumed by the hub */
     uint64_t since;  /* the epoch the caller has seen */
     int64_t until;   /* ms (monotonic): answer "unchanged" then */
-    bool waiting;    /* in the hub, suspended */
+    bool waiting;    /* suspended (else in the hub, its audit record pending) */
     bool done;       /* resumed: changed and cursor hold the answer */
     bool changed;    /* the epoch moved */
     uint64_t cursor; /* the answer's epoch */
@@ -65,17 +67,29 @@ static int64_t mono_ms(void)
     return mono_us() / 1000;
 }
 
-/* Resumes wait i (under the lock) with the answer, removing it. */
+/* Answers wait i (under the lock), removing it; resumes it if suspended. */
 static void finish(size_t i, bool changed, uint64_t cursor)
 {
     struct watch *w = hub.v[i];
 
     hub.v[i] = hub.v[--hub.n];
-    w->waiting = false;
     w->done = true;
     w->changed = changed;
     w->cursor = cursor;
-    http_resume(w->r);
+    if (w->waiting) {
+        w->waiting = false;
+        http_resume(w->r);
+    }
+}
+
+/* Removes w from the hub if it is there (under the lock). */
+static void forget(const struct watch *w)
+{
+    for (size_t i = 0; i < hub.n; i++)
+        if (hub.v[i] == w) {
+            hub.v[i] = hub.v[--hub.n];
+            return;
+        }
 }
 
 static void *hub_main(void *arg)
@@ -96,6 +110,8 @@ static void *hub_main(void *arg)
         pthread_mutex_lock(&hub.lock);
         for (size_t i = hub.n; i-- > 0;) {
             struct watch *w = hub.v[i];
+            if (!w->waiting)
+                continue;
             if (ok && epoch != w->since)
                 finish(i, true, epoch);
             else if (mono_ms() >= w->until)
@@ -123,6 +139,46 @@ static void reply(struct req *r, bool changed, uint64_t cursor)
 static void watch_freep(struct watch **w)
 {
     free(*w);
+}
+
+/* Counts the principal's waits (under the lock). */
+static size_t waits_of(const struct req *r)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < hub.n; i++)
+        n += hub.v[i]->r->who.kind == r->who.kind && streq(hub.v[i]->r->who.id, r->who.id);
+    return n;
+}
+
+/* Takes w's place in the hub (done at once, "unchanged", when the feed is
+ * stopped), or answers 429 over the limits. */
+static bool reserve(struct watch *w)
+{
+    struct req *r = w->r;
+    bool ok = false;
+
+    pthread_mutex_lock(&hub.lock);
+    if (!hub.stopped && !hub.started) {
+        hub.srv = r->srv;
+        hub.started = pthread_create(&hub.thread, NULL, hub_main, NULL) == 0;
+    }
+    if (hub.stopped || !hub.started) { /* answered "unchanged" after the audit */
+        w->done = true;
+        w->cursor = w->since;
+        ok = true;
+    } else if (hub.n == WATCH_MAX || waits_of(r) >= WATCH_MAX_PER_PRINCIPAL) {
+        r->retry_after = 1;
+        http_fail(r, 429,
+                  "too many watches at once (at most %d for one principal, %d in all): "
+                  "try again later",
+                  WATCH_MAX_PER_PRINCIPAL, WATCH_MAX);
+    } else {
+        hub.v[hub.n++] = w;
+        ok = true;
+    }
+    pthread_mutex_unlock(&hub.lock);
+    return ok;
 }
 
 void api_watch(struct req *r)
@@ -181,10 +237,9 @@ void api_watch(struct req *r)
                               .project_id = ctx.p.id,
                               .environment = e->slug,
                               .path = canon};
-    if (audit_defer(r, &ev) < 0)
-        goto out;
     if (!have_cursor || since != r->epoch) {
-        reply(r, have_cursor, r->epoch);
+        if (audit_defer(r, &ev) == 0)
+            reply(r, have_cursor, r->epoch);
         goto out;
     }
     w = calloc(1, sizeof(*w));
@@ -195,22 +250,16 @@ void api_watch(struct req *r)
     w->r = r;
     w->since = since;
     w->until = mono_ms() + secs * 1000;
-    r->watch = TAKE_PTR(w);
+    if (!reserve(w))
+        goto out;
+    r->watch = TAKE_PTR(w); /* watch_hold releases it if the audit fails */
+    if (audit_defer(r, &ev) < 0)
+        goto out;
     /* the reply until the wait ends (replaced then), and what a stopping
      * server answers */
     reply(r, false, since);
 out:
     project_release(&ctx);
-}
-
-/* Counts the principal's waits (under the lock). */
-static size_t waits_of(const struct req *r)
-{
-    size_t n = 0;
-
-    for (size_t i = 0; i < hub.n; i++)
-        n += hub.v[i]->r->who.kind == r->who.kind && streq(hub.v[i]->r->who.id, r->who.id);
-    return n;
 }
 
 bool watch_hold(struct req *r, void (*suspend)(struct req *r))
@@ -220,40 +269,33 @@ bool watch_hold(struct req *r, void (*suspend)(struct req *r))
 
     if (!w)
         return false;
-    if (w->done || r->status != 200) { /* answered, or the audit failed meanwhile */
-        if (w->done && r->status == 200)
-            reply(r, w->changed, w->cursor);
-        r->watch = NULL;
-        free(w);
-        return false;
-    }
     pthread_mutex_lock(&hub.lock);
-    if (!hub.stopped && !hub.started) {
-        hub.srv = r->srv;
-        hub.started = pthread_create(&hub.thread, NULL, hub_main, NULL) == 0;
-    }
-    if (hub.stopped || !hub.started)
-        ; /* answered "unchanged" at once */
-    else if (hub.n == WATCH_MAX || waits_of(r) >= WATCH_MAX_PER_PRINCIPAL) {
-        r->status = 0;
-        r->retry_after = 1;
-        http_fail(r, 429,
-                  "too many watches at once (at most %d for one principal, %d in all): "
-                  "try again later",
-                  WATCH_MAX_PER_PRINCIPAL, WATCH_MAX);
-    } else {
+    if (!w->done && r->status == 200) {
         w->waiting = true;
-        hub.v[hub.n++] = w;
         suspend(r); /* under the lock: the hub resumes only what is suspended */
         pthread_cond_signal(&hub.wake);
         held = true;
+    } else {
+        forget(w); /* the audit failed meanwhile, or the feed stopped */
     }
     pthread_mutex_unlock(&hub.lock);
-    if (!held) {
-        r->watch = NULL;
-        free(w);
-    }
-    return held;
+    if (held)
+        return true;
+    if (w->done && r->status == 200)
+        reply(r, w->changed, w->cursor);
+    watch_release(r);
+    return false;
+}
+
+void watch_release(struct req *r)
+{
+    if (!r->watch)
+        return;
+    pthread_mutex_lock(&hub.lock);
+    forget(r->watch);
+    pthread_mutex_unlock(&hub.lock);
+    free(r->watch);
+    r->watch = NULL;
 }
 
 void watch_drain(void)
