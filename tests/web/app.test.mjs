@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
 import { newCli, randomPassword, removeTempDirs, startServer } from '../e2e/harness.mjs';
-import { axe, launch, newContext, shot, watchErrors } from './browser.mjs';
+import { assertReadable, axe, launch, newContext, shot, shotOf, watchErrors } from './browser.mjs';
 
 const ADMIN = 'admin@example.com';
 const PASSWORD = randomPassword();
@@ -479,6 +479,7 @@ test('a share link from the CLI opens in a browser with no account, once', async
     await p.getByRole('button', { name: 'Reveal secret' }).click();
     await p.getByLabel('Shared value').getByText('shared <b>once</b>').waitFor();
     assert.ok(!p.url().includes('#'), 'the key leaves the address bar');
+    await assertReadable(p.getByLabel('Shared value'), p.getByRole('button'), p.getByRole('main'), 'share page');
     await shot(p, 'share-open');
     const p2 = await c.newPage();
     await p2.goto(link);
@@ -523,13 +524,43 @@ test('screenshots of every screen: light and dark, 375 and 1280 px wide, with ax
             await shot(p, 'projects');
             await p.getByRole('link', { name: /shop/ }).click();
             await cell(p, 'DATABASE_URL', 'Production').waitFor();
-            await p.getByRole('row', { name: /DATABASE_URL/ }).getByRole('button', { name: 'Reveal' }).click();
+            const dbRow = p.getByRole('row', { name: /DATABASE_URL/ });
+            await dbRow.getByRole('button', { name: 'Reveal' }).click();
+            // a revealed row, under the mouse and then with the keyboard on a
+            // cell's button: no button lies over a value
+            const readable = async (how) => {
+                for (const e of ['Development', 'Staging', 'Production']) {
+                    const g = cell(p, 'DATABASE_URL', e);
+                    await assertReadable(g.locator('.value'), g.getByRole('button'), g.locator('xpath=..'), `overview, ${e}, ${how}, ${colorScheme} ${width}`);
+                }
+            };
+            await cell(p, 'DATABASE_URL', 'Production').locator('.value').waitFor();
+            await dbRow.getByRole('rowheader').hover();
+            await readable('hovered');
+            await shotOf(dbRow, 'overview-revealed-row');
+            await p.keyboard.press('Tab'); // from Hide to the first cell's first button
+            assert.equal(await p.evaluate(() => document.activeElement?.closest('[role=group]')?.getAttribute('aria-label') + ' ' + document.activeElement?.getAttribute('aria-label')),
+                'DATABASE_URL in Development Copy');
+            await readable('focused');
             if (colorScheme === 'dark') await axe(p, `overview ${colorScheme} ${width}`);
             await shot(p, 'overview');
             await p.getByRole('link', { name: 'Production' }).first().click();
             await p.getByRole('table', { name: /Secrets in Production/ }).waitFor();
+            const envRow = p.getByRole('row', { name: /DATABASE_URL/ });
+            await envRow.getByRole('button', { name: 'Reveal' }).click();
+            await assertReadable(envRow.locator('.value'), envRow.locator('button, summary'), envRow.locator('td.valcell'), `environment, ${colorScheme} ${width}`);
+            await shotOf(envRow, 'environment-revealed-row');
             if (colorScheme === 'dark') await axe(p, `environment ${colorScheme} ${width}`);
             await shot(p, 'environment');
+            await envRow.locator('summary').click();
+            await envRow.getByRole('button', { name: 'History' }).click();
+            const h = p.getByRole('dialog', { name: 'History of DATABASE_URL' });
+            await h.getByRole('button', { name: 'Reveal values' }).click();
+            const v1 = h.getByRole('row', { name: /v1/ });
+            await assertReadable(v1.locator('.value'), v1.locator('button, input'), v1.locator('td.valcell'), `history, ${colorScheme} ${width}`);
+            await shotOf(h, 'history-revealed');
+            await p.keyboard.press('Escape');
+            await h.waitFor({ state: 'hidden' });
             await p.getByRole('button', { name: 'Add secret' }).click();
             await shot(p, 'add-secret');
             await p.keyboard.press('Escape');

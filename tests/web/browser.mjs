@@ -65,6 +65,50 @@ export async function shot(page, name) {
     await page.screenshot({ path: path.join(SHOTS, `${name}-${scheme}-${w}.png`), fullPage: false });
 }
 
+/* a part of the page (a row, a dialog) at SHOTS/<name>-<scheme>-<width>.png */
+export async function shotOf(locator, name) {
+    await mkdir(SHOTS, { recursive: true });
+    const page = locator.page();
+    const scheme = await page.evaluate(() => (matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light'));
+    await locator.screenshot({ path: path.join(SHOTS, `${name}-${scheme}-${page.viewportSize().width}.png`) });
+}
+
+/* A revealed value can be read: the box of no control lies over the value's
+ * (hidden or not: an invisible button still takes the clicks), the value stays
+ * inside its cell (within), and what is on top at the middle of each of its
+ * lines on screen is the value itself. */
+export async function assertReadable(value, controls, within, what) {
+    const v = await value.boundingBox();
+    assert.ok(v && v.width > 0 && v.height > 0, `${what}: the value is not displayed`);
+    const n = await controls.count();
+    assert.ok(n > 0, `${what}: no control to compare with`);
+    for (let i = 0; i < n; i++) {
+        const b = await controls.nth(i).boundingBox();
+        if (!b) continue; // not displayed at all
+        const apart = b.x >= v.x + v.width || v.x >= b.x + b.width || b.y >= v.y + v.height || v.y >= b.y + b.height;
+        assert.ok(apart, `${what}: "${(await controls.nth(i).textContent()).trim()}" ${JSON.stringify(b)} lies over the value ${JSON.stringify(v)}`);
+    }
+    const c = await within.boundingBox();
+    assert.ok(v.x >= c.x - 0.5 && v.x + v.width <= c.x + c.width + 0.5, `${what}: the value ${JSON.stringify(v)} runs out of its cell ${JSON.stringify(c)}`);
+    const covered = await value.evaluate((el) => {
+        // the part of the screen where the value can show: the window, less what
+        // a scrolling box around it clips
+        let [l, t, r, b] = [0, 0, innerWidth, innerHeight];
+        for (let a = el.parentElement; a; a = a.parentElement) {
+            if (getComputedStyle(a).overflow === 'visible') continue;
+            const q = a.getBoundingClientRect();
+            [l, t, r, b] = [Math.max(l, q.left), Math.max(t, q.top), Math.min(r, q.right), Math.min(b, q.bottom)];
+        }
+        return [...el.getClientRects()]
+            .map((q) => [q.left + q.width / 2, q.top + q.height / 2])
+            .filter(([x, y]) => x >= l && y >= t && x < r && y < b)
+            .map(([x, y]) => document.elementFromPoint(x, y))
+            .filter((e) => !e || !el.contains(e))
+            .map((e) => e?.outerHTML.slice(0, 80));
+    });
+    assert.deepEqual(covered, [], `${what}: something lies over the value`);
+}
+
 /* Every non-2xx API reply is a bug of the test unless it expects one. */
 export function watchErrors(page) {
     const errors = [];

@@ -32,56 +32,58 @@ function History(p: { pid: string; env: string; path: string; k: string; write: 
                 </button>
                 <span class="muted small">Tick two versions to compare them.</span>
             </div>
-            <table class="list">
-                <thead>
-                    <tr>
-                        <th scope="col">Compare</th>
-                        <th scope="col">Version</th>
-                        <th scope="col">When</th>
-                        <th scope="col">Value</th>
-                        <th scope="col">
-                            <span class="sr-only">Actions</span>
-                        </th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {(data || []).map((v: Secret & { deleted: boolean; actorId: string }, i: number) => (
-                        <tr key={v.version}>
-                            <td>
-                                <input
-                                    type="checkbox"
-                                    aria-label={`Compare version ${v.version}`}
-                                    checked={cmp.includes(v.version)}
-                                    onChange={(e) => setCmp(e.currentTarget.checked ? [...cmp, v.version].slice(-2) : cmp.filter((x) => x !== v.version))}
-                                />
-                            </td>
-                            <td>v{v.version}</td>
-                            <td>{when(v.updatedAt)}</td>
-                            <td>{v.deleted ? <span class="badge bad">deleted</span> : <Masked value={v.value} shown={shown} error={v.error} />}</td>
-                            <td>
-                                {p.write && i > 0 && (
-                                    <button
-                                        class="small"
-                                        onClick={async () => {
-                                            try {
-                                                await state.session!.rollbackOne(p.pid, p.env, p.path, p.k, v.version);
-                                                say(`${p.k} rolled back to version ${v.version}.`);
-                                                reload();
-                                                p.onDone();
-                                            } catch (x) {
-                                                sayError(x);
-                                            }
-                                        }}
-                                    >
-                                        Roll back to v{v.version}
-                                    </button>
-                                )}
-                                {i === 0 && <span class="muted small">current</span>}
-                            </td>
+            <div class="table-wrap">
+                <table class="list history">
+                    <thead>
+                        <tr>
+                            <th scope="col">Compare</th>
+                            <th scope="col">Version</th>
+                            <th scope="col">When</th>
+                            <th scope="col">Value</th>
+                            <th scope="col">
+                                <span class="sr-only">Actions</span>
+                            </th>
                         </tr>
-                    ))}
-                </tbody>
-            </table>
+                    </thead>
+                    <tbody>
+                        {(data || []).map((v: Secret & { deleted: boolean; actorId: string }, i: number) => (
+                            <tr key={v.version}>
+                                <td>
+                                    <input
+                                        type="checkbox"
+                                        aria-label={`Compare version ${v.version}`}
+                                        checked={cmp.includes(v.version)}
+                                        onChange={(e) => setCmp(e.currentTarget.checked ? [...cmp, v.version].slice(-2) : cmp.filter((x) => x !== v.version))}
+                                    />
+                                </td>
+                                <td>v{v.version}</td>
+                                <td>{when(v.updatedAt)}</td>
+                                <td class="valcell">{v.deleted ? <span class="badge bad">deleted</span> : <Masked value={v.value} shown={shown} error={v.error} />}</td>
+                                <td>
+                                    {p.write && i > 0 && (
+                                        <button
+                                            class="small"
+                                            onClick={async () => {
+                                                try {
+                                                    await state.session!.rollbackOne(p.pid, p.env, p.path, p.k, v.version);
+                                                    say(`${p.k} rolled back to version ${v.version}.`);
+                                                    reload();
+                                                    p.onDone();
+                                                } catch (x) {
+                                                    sayError(x);
+                                                }
+                                            }}
+                                        >
+                                            Roll back to v{v.version}
+                                        </button>
+                                    )}
+                                    {i === 0 && <span class="muted small">current</span>}
+                                </td>
+                            </tr>
+                        ))}
+                    </tbody>
+                </table>
+            </div>
             {picked.length === 2 && (
                 <div class="compare" aria-label="Comparison">
                     {picked.map((v: Secret) => (

@@ -272,7 +272,7 @@ export function Overview({ l }: { l: Loaded }) {
                                                 );
                                             return (
                                                 <td key={env.slug}>
-                                                    <div role="group" aria-label={label} class="cell">
+                                                    <div role="group" aria-label={label} class={open ? 'cell open' : 'cell'}>
                                                         {c.fp && (
                                                             <span class="fp mono" style={{ '--h': String(hue(c.fp)) }} title="Fingerprint: the same value shows the same fingerprint">
                                                                 {c.fp}
