@@ -19,13 +19,25 @@ export const byKey = (a: string, b: string) => collator.compare(a, b);
  * keep the scroll height): a thousand keys draw as fast as fifty. */
 const WINDOW_MIN = 150;
 const ROW_EST = 46; // px, a grid row with its values hidden
+const OVERSCAN = 10; // rows drawn above and below the screen
 
-type Cell = (Secret & { fp: string }) | undefined;
+type Cell = (Secret & { fp?: string }) | undefined; // fp: computed when first drawn
 
 function hue(fp: string) {
     let h = 0;
     for (const c of fp) h = (h * 31 + c.charCodeAt(0)) % 360;
     return h;
+}
+
+/* The filter's text is its own state: a keystroke redraws this box alone, and
+ * the rows follow after `delay` ms without typing (over WINDOW_MIN rows). */
+function FilterBox(p: { delay: number; onApply: (q: string) => void }) {
+    const [text, setText] = useState('');
+    useEffect(() => {
+        const t = setTimeout(() => p.onApply(text), p.delay);
+        return () => clearTimeout(t);
+    }, [text]);
+    return <input type="search" aria-label="Filter" placeholder="Filter keys" value={text} onInput={(e) => setText(e.currentTarget.value)} />;
 }
 
 export function Overview({ l }: { l: Loaded }) {
@@ -38,9 +50,9 @@ export function Overview({ l }: { l: Loaded }) {
         const s = state.session!;
         performance.mark('grid-start');
         const fp = s.fingerprinter(pid);
+        const folderLists = Promise.all(envs.map((e) => s.folders(pid, e.slug, path).catch(() => [])));
         const lists = await Promise.all(envs.map((e) => s.secrets(pid, e.slug, path).catch((x) => x as Error)));
         performance.mark('grid-decrypted');
-        const folderLists = await Promise.all(envs.map((e) => s.folders(pid, e.slug, path).catch(() => [])));
         const rows = new Map<string, Cell[]>();
         lists.forEach((list, i) => {
             if (list instanceof Error) return;
@@ -48,24 +60,20 @@ export function Overview({ l }: { l: Loaded }) {
                 if (sec.type !== 'shared') continue;
                 let r = rows.get(sec.key);
                 if (!r) rows.set(sec.key, (r = envs.map(() => undefined)));
-                r[i] = { ...sec, fp: sec.value === null ? '' : fp(path, sec.key, sec.value) };
+                r[i] = { ...sec };
             }
         });
-        const folders = [...new Set(folderLists.flat().map((f: { name: string }) => f.name))].sort();
+        const folders = [...new Set((await folderLists).flat().map((f: { name: string }) => f.name))].sort();
         const errors = lists.map((x, i) => (x instanceof Error ? `${envs[i].name}: ${x.message}` : '')).filter(Boolean);
-        return { rows: [...rows].sort(([a], [b]) => byKey(a, b)), folders, errors };
+        // a cell's fingerprint, computed once, when its row is first drawn: a
+        // thousand rows do not wait for three thousand hashes
+        const fpOf = (key: string, c: NonNullable<Cell>) => (c.fp ??= c.value === null ? '' : fp(path, key, c.value));
+        return { rows: [...rows].sort(([a], [b]) => byKey(a, b)), folders, errors, fpOf };
     }, [pid, path]);
 
-    const [filter, setFilter] = useState('');
-    // over WINDOW_MIN rows the rows follow the filter once typing pauses,
-    // so that each keystroke is drawn at once
-    const [applied, setApplied] = useState('');
-    useEffect(() => {
-        const t = setTimeout(() => setApplied(filter), (data?.rows.length ?? 0) > WINDOW_MIN ? 120 : 0);
-        return () => clearTimeout(t);
-    }, [filter]);
+    const [applied, setApplied] = useState(''); // the filter the rows follow
     const tbodyRef = useRef<HTMLTableSectionElement>(null);
-    const [win, setWin] = useState({ start: 0, end: 80 });
+    const [win, setWin] = useState({ start: 0, end: 2 * OVERSCAN + Math.ceil(innerHeight / ROW_EST) });
     const rowH = useRef(ROW_EST); // measured: the average height of the rows drawn
     const [shown, setShown] = useState<Set<string>>(new Set());
     const [editing, setEditing] = useState<{ key: string; env: string; value: string } | null>(null);
@@ -73,7 +81,6 @@ export function Overview({ l }: { l: Loaded }) {
     const [deleting, setDeleting] = useState<{ key: string; env: string } | null>(null);
     const [sharing, setSharing] = useState<{ name: string; value: string } | null>(null);
     const [folderOpen, setFolderOpen] = useState(false);
-    const filterRef = useRef<HTMLInputElement>(null);
 
     const rows = useMemo(() => {
         const q = applied.trim().toLowerCase();
@@ -87,8 +94,8 @@ export function Overview({ l }: { l: Loaded }) {
             raf = 0;
             const tb = tbodyRef.current;
             if (!tb) return;
-            const first = Math.max(0, Math.floor(-tb.getBoundingClientRect().top / rowH.current) - 20);
-            const end = first + Math.ceil(innerHeight / rowH.current) + 40;
+            const first = Math.max(0, Math.floor(-tb.getBoundingClientRect().top / rowH.current) - OVERSCAN);
+            const end = first + Math.ceil(innerHeight / rowH.current) + 2 * OVERSCAN;
             setWin((w) => (w.start === first && w.end === end ? w : { start: first, end }));
         };
         const on = () => {
@@ -137,14 +144,7 @@ export function Overview({ l }: { l: Loaded }) {
             </h2>
             <Crumbs base={base} path={path} root="Overview" />
             <div class="toolbar">
-                <input
-                    ref={filterRef}
-                    type="search"
-                    aria-label="Filter"
-                    placeholder="Filter keys"
-                    value={filter}
-                    onInput={(e) => setFilter(e.currentTarget.value)}
-                />
+                <FilterBox delay={(data?.rows.length ?? 0) > WINDOW_MIN ? 120 : 0} onApply={setApplied} />
                 {write && (
                     <>
                         <button class="primary" onClick={() => setAdding({ envs: envs.map((e) => e.slug) })}>
@@ -195,7 +195,7 @@ export function Overview({ l }: { l: Loaded }) {
                                 </tr>
                             )}
                             {rows.slice(start, end).map(([key, cells]) => {
-                                const fps = new Set(cells.filter((c) => c && c.fp).map((c) => c!.fp));
+                                const fps = new Set(cells.map((c) => c && data.fpOf(key, c)).filter(Boolean));
                                 const differs = fps.size > 1;
                                 const missing = cells.some((c) => !c);
                                 const open = shown.has(key);
@@ -326,7 +326,7 @@ export function Overview({ l }: { l: Loaded }) {
                             <p>{write ? 'Add a secret to one or every environment, or paste a whole .env file in an environment’s Bulk edit.' : 'Nothing to show: ask an admin to add secrets.'}</p>
                         </div>
                     )}
-                    {data.rows.length > 0 && rows.length === 0 && <p class="muted">No key matches “{filter}”.</p>}
+                    {data.rows.length > 0 && rows.length === 0 && <p class="muted">No key matches “{applied}”.</p>}
                 </div>
             )}
             {adding && (
