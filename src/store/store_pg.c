@@ -720,7 +720,7 @@ int store_pg_open(const char *url, struct store **ret, struct buf *err)
         r = pg_migrate(s);
     if (r < 0) {
         if (err)
-            buf_printf(err, "%s: %s", buf_str(&where), buf_str(&s->base.base.err));
+            buf_printf(err, "%s: %s", buf_str(&where), store_error());
         pg_close(&s->base.base);
         return r;
     }

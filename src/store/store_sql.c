@@ -719,38 +719,43 @@ _Static_assert(ST__MAX + AQ__SHAPES <= SQL_N_SLOTS, "statement slots");
 
 /* ---- the store, errors, parameters ---- */
 
+/* The text of this thread's last store call that failed in the database:
+ * one per thread, so no reader races a writer (store.h store_error). */
+static _Thread_local char sql_err[SQL_ERR_MAX];
+
+const char *store_error(void)
+{
+    return sql_err;
+}
+
 int sql_store_init(struct sql_store *s, const struct sql_driver *drv, const struct store_ops *ops)
 {
     s->base.ops = ops;
-    s->base.err = (struct buf)BUF_INIT;
     s->drv = drv;
-    pthread_mutex_init(&s->err_lock, NULL);
-    return buf_grow(&s->base.err, SQL_ERR_MAX);
+    return 0;
 }
 
 void sql_store_release(struct sql_store *s)
 {
-    pthread_mutex_destroy(&s->err_lock);
-    buf_release(&s->base.err);
+    (void)s;
 }
 
 void sql_set_err(struct sql_store *s, const char *fmt, ...)
 {
-    char msg[SQL_ERR_MAX];
     va_list ap;
     size_t n;
 
+    (void)s;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    vsnprintf(sql_err, sizeof(sql_err), fmt, ap);
     va_end(ap);
-    n = strlen(msg); /* libpq's messages end in a newline */
-    while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-        msg[--n] = 0;
-
-    pthread_mutex_lock(&s->err_lock);
-    buf_clear(&s->base.err);
-    (void)buf_adds(&s->base.err, msg);
-    pthread_mutex_unlock(&s->err_lock);
+    n = strcspn(sql_err, "\r\n"); /* libpq's details and hints follow on other lines */
+    while (n && sql_err[n - 1] == ' ')
+        n--;
+    sql_err[n] = 0;
+    for (char *p = sql_err; *p; p++)
+        if ((unsigned char)*p < ' ')
+            *p = ' ';
 }
 
 void sql_pool_init(struct sql_pool *p, size_t max,
@@ -1185,9 +1190,17 @@ static int sql_rows(struct sql_conn *c, const struct sql_record *rec, void **ret
 
 /* ---- transactions ---- */
 
+/* Every call that reaches a driver starts here (or in sql_epoch, sql_backup,
+ * sql_restore): with no error text. */
+static const struct sql_driver *sql_call(struct store *s)
+{
+    sql_err[0] = 0;
+    return sql_drv(s);
+}
+
 static int sql_tx(struct store *s, enum sql_tx kind, sql_body_fn body, void *arg)
 {
-    return sql_drv(s)->tx(s, kind, body, arg);
+    return sql_call(s)->tx(s, kind, body, arg);
 }
 
 /* One statement and its parameters, bound before the transaction so that
@@ -3621,17 +3634,17 @@ static void sql_close(struct store *s)
 
 static int sql_epoch(struct store *s, uint64_t *ret)
 {
-    return ret ? sql_drv(s)->epoch(s, ret) : -EINVAL;
+    return ret ? sql_call(s)->epoch(s, ret) : -EINVAL;
 }
 
 static int sql_backup(struct store *s, store_backup_fn fn, void *ctx)
 {
-    return fn ? sql_drv(s)->backup(s, fn, ctx) : -EINVAL;
+    return fn ? sql_call(s)->backup(s, fn, ctx) : -EINVAL;
 }
 
 static int sql_restore(struct store *s, store_restore_fn next, void *ctx)
 {
-    return next ? sql_drv(s)->restore(s, next, ctx) : -EINVAL;
+    return next ? sql_call(s)->restore(s, next, ctx) : -EINVAL;
 }
 
 /* The operations, the same for both drivers: only the name differs. */

@@ -22,7 +22,7 @@
 #include "store/store.h"
 
 #define SQL_MAX_PARAMS 24
-#define SQL_ERR_MAX 256 /* longest message kept in store->err, NUL included */
+#define SQL_ERR_MAX 256 /* longest text store_error keeps, NUL included */
 
 /* Advisory lock keys (PostgreSQL; SQLite's writer is alone): 'arca' in the
  * high half, what in the low one. */
@@ -102,7 +102,7 @@ struct sql_driver {
     int (*tx)(struct store *s, enum sql_tx kind, sql_body_fn body, void *arg);
     /* Runs st with p, calling row (if not NULL) for each result row.  The
      * number of rows changed (or returned), or a negative errno with
-     * store->err set. */
+     * the thread's error text set (sql_set_err). */
     int (*exec)(struct sql_conn *c, const struct sql_stmt *st, const struct sql_params *p,
                 sql_row_fn row, void *ctx);
     int (*epoch)(struct store *s, uint64_t *ret);
@@ -115,18 +115,17 @@ struct sql_driver {
 struct sql_store {
     struct store base;
     const struct sql_driver *drv;
-    pthread_mutex_t err_lock;
 };
 
 extern const struct store_ops store_sqlite_ops, store_pg_ops;
 
-/* Sets up s (zeroed) for drv; store->err gets its full capacity now, so that
- * sql_set_err never reallocates it (a thread logging it reads a message, not
- * freed memory).  sql_store_release undoes it. */
+/* Sets up s (zeroed) for drv; sql_store_release undoes it. */
 int sql_store_init(struct sql_store *s, const struct sql_driver *drv, const struct store_ops *ops);
 void sql_store_release(struct sql_store *s);
 
-/* Records the last error (trailing newlines cut, at most SQL_ERR_MAX). */
+/* Sets the calling thread's error text (store_error): its first line only
+ * (libpq's later lines are details, which may quote values), at most
+ * SQL_ERR_MAX.  s is the store failing (its driver's calls are this thread's). */
 void sql_set_err(struct sql_store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Binds one more parameter: kind 't' (ptr NULL: NULL), 'b' (len bytes at

@@ -94,7 +94,8 @@ enum sq_op {
 /* A write call waiting for the COMMIT of its batch (on its stack). */
 struct sq_waiter {
     struct sq_waiter *next;
-    int r; /* the COMMIT's result */
+    int r;                 /* the COMMIT's result */
+    char err[SQL_ERR_MAX]; /* its error text (store_error is per thread) */
     bool done;
 };
 
@@ -174,8 +175,8 @@ static int sq_corrupt(struct sq_conn *c, sqlite3_stmt *st, int col)
     return -EIO;
 }
 
-/* Runs a transaction control statement; sq_run_quiet leaves the error of
- * what failed before in store->err (rollbacks). */
+/* Runs a transaction control statement; sq_run_quiet leaves the error text
+ * of what failed before (rollbacks). */
 static int sq_ctl(struct sq_conn *c, enum sq_ctl id, bool quiet)
 {
     int rc = SQLITE_OK;
@@ -290,6 +291,8 @@ static void sq_batch_done(struct sq_store *s, int r)
     s->writer->base.dirty = false;
     for (struct sq_waiter *w = s->waiters; w; w = w->next) {
         w->r = r;
+        if (r < 0)
+            snprintf(w->err, sizeof(w->err), "%s", store_error());
         w->done = true;
     }
     if (r == 0) {
@@ -345,6 +348,8 @@ static int sq_write_end(struct sq_conn *c, bool ok)
     while (!w.done)
         pthread_cond_wait(&s->batch_cond, &s->write_lock);
     c->op = SQ_OP_ENDED; /* write_lock is ours again, the connection's state too */
+    if (w.r < 0)
+        sql_set_err(&s->base, "%s", w.err);
     return w.r;
 }
 
@@ -878,7 +883,7 @@ int store_sqlite_open(const char *dir, struct store **ret, struct buf *err)
         r = sq_migrate(s, s->writer);
     if (r < 0) {
         if (err)
-            buf_adds(err, buf_str(&s->base.base.err));
+            buf_adds(err, store_error());
         sq_close(&s->base.base);
         return r;
     }
