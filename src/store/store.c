@@ -15,6 +15,18 @@
 #include "base/util.h"
 #include "store/store_backend.h"
 
+/* Defines void fn(type *v, size_t n): each of the n records of v released
+ * with release, then v freed; NULL is accepted. */
+#define STORE_FREE_ARRAY(fn, type, release)                                                        \
+    void fn(type *v, size_t n)                                                                     \
+    {                                                                                              \
+        if (!v)                                                                                    \
+            return;                                                                                \
+        for (size_t i = 0; i < n; i++)                                                             \
+            release(&v[i]);                                                                        \
+        free(v);                                                                                   \
+    }
+
 void store_blob_release(struct store_blob *b)
 {
     if (!b)
@@ -43,14 +55,13 @@ void store_org_release(struct store_org *o)
     memset(o, 0, sizeof(*o));
 }
 
-void store_org_memberships_free(struct store_org_membership *m, size_t n)
+static void store_org_membership_release(struct store_org_membership *m)
 {
-    if (!m)
-        return;
-    for (size_t i = 0; i < n; i++)
-        store_org_release(&m[i].org);
-    free(m);
+    store_org_release(&m->org);
 }
+
+STORE_FREE_ARRAY(store_org_memberships_free, struct store_org_membership,
+                 store_org_membership_release)
 
 void store_env_release(struct store_env *e)
 {
@@ -74,14 +85,7 @@ void store_project_release(struct store_project *p)
     memset(p, 0, sizeof(*p));
 }
 
-void store_projects_free(struct store_project *p, size_t n)
-{
-    if (!p)
-        return;
-    for (size_t i = 0; i < n; i++)
-        store_project_release(&p[i]);
-    free(p);
-}
+STORE_FREE_ARRAY(store_projects_free, struct store_project, store_project_release)
 
 void store_member_release(struct store_member *m)
 {
@@ -103,23 +107,9 @@ void store_secret_release(struct store_secret *s)
     memset(s, 0, sizeof(*s));
 }
 
-void store_secrets_free(struct store_secret *s, size_t n)
-{
-    if (!s)
-        return;
-    for (size_t i = 0; i < n; i++)
-        store_secret_release(&s[i]);
-    free(s);
-}
+STORE_FREE_ARRAY(store_secrets_free, struct store_secret, store_secret_release)
 
-void store_members_free(struct store_member *m, size_t n)
-{
-    if (!m)
-        return;
-    for (size_t i = 0; i < n; i++)
-        store_member_release(&m[i]);
-    free(m);
-}
+STORE_FREE_ARRAY(store_members_free, struct store_member, store_member_release)
 
 void store_invite_release(struct store_invite *i)
 {
@@ -129,14 +119,7 @@ void store_invite_release(struct store_invite *i)
     memset(i, 0, sizeof(*i));
 }
 
-void store_invites_free(struct store_invite *v, size_t n)
-{
-    if (!v)
-        return;
-    for (size_t i = 0; i < n; i++)
-        store_invite_release(&v[i]);
-    free(v);
-}
+STORE_FREE_ARRAY(store_invites_free, struct store_invite, store_invite_release)
 
 void store_org_member_release(struct store_org_member *m)
 {
@@ -146,14 +129,7 @@ void store_org_member_release(struct store_org_member *m)
     memset(m, 0, sizeof(*m));
 }
 
-void store_org_members_free(struct store_org_member *v, size_t n)
-{
-    if (!v)
-        return;
-    for (size_t i = 0; i < n; i++)
-        store_org_member_release(&v[i]);
-    free(v);
-}
+STORE_FREE_ARRAY(store_org_members_free, struct store_org_member, store_org_member_release)
 
 void store_role_release(struct store_role *r)
 {
@@ -165,14 +141,7 @@ void store_role_release(struct store_role *r)
     memset(r, 0, sizeof(*r));
 }
 
-void store_roles_free(struct store_role *r, size_t n)
-{
-    if (!r)
-        return;
-    for (size_t i = 0; i < n; i++)
-        store_role_release(&r[i]);
-    free(r);
-}
+STORE_FREE_ARRAY(store_roles_free, struct store_role, store_role_release)
 
 void store_identity_release(struct store_identity *i)
 {
@@ -184,14 +153,7 @@ void store_identity_release(struct store_identity *i)
     memset(i, 0, sizeof(*i));
 }
 
-void store_identities_free(struct store_identity *i, size_t n)
-{
-    if (!i)
-        return;
-    for (size_t k = 0; k < n; k++)
-        store_identity_release(&i[k]);
-    free(i);
-}
+STORE_FREE_ARRAY(store_identities_free, struct store_identity, store_identity_release)
 
 void store_client_secret_release(struct store_client_secret *c)
 {
@@ -202,14 +164,7 @@ void store_client_secret_release(struct store_client_secret *c)
     memset(c, 0, sizeof(*c));
 }
 
-void store_client_secrets_free(struct store_client_secret *c, size_t n)
-{
-    if (!c)
-        return;
-    for (size_t i = 0; i < n; i++)
-        store_client_secret_release(&c[i]);
-    free(c);
-}
+STORE_FREE_ARRAY(store_client_secrets_free, struct store_client_secret, store_client_secret_release)
 
 void store_service_token_release(struct store_service_token *t)
 {
@@ -221,25 +176,15 @@ void store_service_token_release(struct store_service_token *t)
     memset(t, 0, sizeof(*t));
 }
 
-void store_service_tokens_free(struct store_service_token *t, size_t n)
+STORE_FREE_ARRAY(store_service_tokens_free, struct store_service_token, store_service_token_release)
+
+static void store_secret_at_release(struct store_secret_at *v)
 {
-    if (!t)
-        return;
-    for (size_t i = 0; i < n; i++)
-        store_service_token_release(&t[i]);
-    free(t);
+    store_secret_release(&v->current);
+    store_secret_release(&v->then);
 }
 
-void store_secrets_at_free(struct store_secret_at *v, size_t n)
-{
-    if (!v)
-        return;
-    for (size_t i = 0; i < n; i++) {
-        store_secret_release(&v[i].current);
-        store_secret_release(&v[i].then);
-    }
-    free(v);
-}
+STORE_FREE_ARRAY(store_secrets_at_free, struct store_secret_at, store_secret_at_release)
 
 static void store_version_ref_release(struct store_version_ref *v)
 {
@@ -251,14 +196,7 @@ static void store_version_ref_release(struct store_version_ref *v)
     memset(v, 0, sizeof(*v));
 }
 
-void store_version_refs_free(struct store_version_ref *v, size_t n)
-{
-    if (!v)
-        return;
-    for (size_t i = 0; i < n; i++)
-        store_version_ref_release(&v[i]);
-    free(v);
-}
+STORE_FREE_ARRAY(store_version_refs_free, struct store_version_ref, store_version_ref_release)
 
 void store_audit_release(struct store_audit *a)
 {
@@ -276,23 +214,14 @@ void store_audit_release(struct store_audit *a)
     memset(a, 0, sizeof(*a));
 }
 
-void store_audits_free(struct store_audit *a, size_t n)
+STORE_FREE_ARRAY(store_audits_free, struct store_audit, store_audit_release)
+
+static void store_root_key_release(struct store_root_key *k)
 {
-    if (!a)
-        return;
-    for (size_t i = 0; i < n; i++)
-        store_audit_release(&a[i]);
-    free(a);
+    store_blob_release(&k->audit_key);
 }
 
-void store_root_keys_free(struct store_root_key *k, size_t n)
-{
-    if (!k)
-        return;
-    for (size_t i = 0; i < n; i++)
-        store_blob_release(&k[i].audit_key);
-    free(k);
-}
+STORE_FREE_ARRAY(store_root_keys_free, struct store_root_key, store_root_key_release)
 
 void store_folder_release(struct store_folder *f)
 {
@@ -302,14 +231,7 @@ void store_folder_release(struct store_folder *f)
     memset(f, 0, sizeof(*f));
 }
 
-void store_folders_free(struct store_folder *f, size_t n)
-{
-    if (!f)
-        return;
-    for (size_t i = 0; i < n; i++)
-        store_folder_release(&f[i]);
-    free(f);
-}
+STORE_FREE_ARRAY(store_folders_free, struct store_folder, store_folder_release)
 
 void store_import_release(struct store_import *i)
 {
@@ -320,14 +242,7 @@ void store_import_release(struct store_import *i)
     memset(i, 0, sizeof(*i));
 }
 
-void store_imports_free(struct store_import *i, size_t n)
-{
-    if (!i)
-        return;
-    for (size_t k = 0; k < n; k++)
-        store_import_release(&i[k]);
-    free(i);
-}
+STORE_FREE_ARRAY(store_imports_free, struct store_import, store_import_release)
 
 void store_share_release(struct store_share *sh)
 {
@@ -338,14 +253,7 @@ void store_share_release(struct store_share *sh)
     memset(sh, 0, sizeof(*sh));
 }
 
-void store_shares_free(struct store_share *sh, size_t n)
-{
-    if (!sh)
-        return;
-    for (size_t k = 0; k < n; k++)
-        store_share_release(&sh[k]);
-    free(sh);
-}
+STORE_FREE_ARRAY(store_shares_free, struct store_share, store_share_release)
 
 /* ---- for the backends (store_backend.h) ---- */
 

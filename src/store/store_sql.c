@@ -728,16 +728,10 @@ const char *store_error(void)
     return sql_err;
 }
 
-int sql_store_init(struct sql_store *s, const struct sql_driver *drv, const struct store_ops *ops)
+void sql_store_init(struct sql_store *s, const struct sql_driver *drv, const struct store_ops *ops)
 {
     s->base.ops = ops;
     s->drv = drv;
-    return 0;
-}
-
-void sql_store_release(struct sql_store *s)
-{
-    (void)s;
 }
 
 void sql_set_err(struct sql_store *s, const char *fmt, ...)
@@ -759,21 +753,29 @@ void sql_set_err(struct sql_store *s, const char *fmt, ...)
 }
 
 void sql_pool_init(struct sql_pool *p, size_t max,
-                   int (*open)(struct sql_store *s, struct sql_conn **ret))
+                   int (*open)(struct sql_store *s, struct sql_conn **ret),
+                   void (*close)(struct sql_conn *c))
 {
-    *p = (struct sql_pool){.max = max, .open = open};
+    *p = (struct sql_pool){.max = max, .open = open, .close = close};
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->cond, NULL);
 }
 
-struct sql_conn *sql_pool_destroy(struct sql_pool *p)
+static void sql_pool_close_list(struct sql_pool *p, struct sql_conn *c)
 {
-    struct sql_conn *idle = p->free;
+    while (c) {
+        struct sql_conn *next = c->next;
+        p->close(c);
+        c = next;
+    }
+}
 
+void sql_pool_destroy(struct sql_pool *p)
+{
+    sql_pool_close_list(p, p->free);
+    p->free = NULL;
     pthread_cond_destroy(&p->cond);
     pthread_mutex_destroy(&p->lock);
-    p->free = NULL;
-    return idle;
 }
 
 int sql_pool_get(struct sql_pool *p, struct sql_store *s, struct sql_conn **ret)
@@ -811,7 +813,7 @@ void sql_pool_put(struct sql_pool *p, struct sql_conn *c)
     pthread_mutex_unlock(&p->lock);
 }
 
-struct sql_conn *sql_pool_drop(struct sql_pool *p, struct sql_conn *c)
+void sql_pool_drop(struct sql_pool *p, struct sql_conn *c)
 {
     struct sql_conn *idle;
 
@@ -823,7 +825,8 @@ struct sql_conn *sql_pool_drop(struct sql_pool *p, struct sql_conn *c)
         p->n--;
     pthread_cond_broadcast(&p->cond);
     pthread_mutex_unlock(&p->lock);
-    return idle;
+    sql_pool_close_list(p, idle);
+    p->close(c);
 }
 
 static const struct sql_driver *sql_drv(struct store *s)

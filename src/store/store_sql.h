@@ -53,24 +53,26 @@ struct sql_conn {
 };
 
 /* A pool of at most max connections (SQLite's readers, PostgreSQL's), opened
- * lazily by open and used by one thread at a time: sql_pool_get waits only
- * when all of them are busy. */
+ * lazily by open, closed by close, and used by one thread at a time:
+ * sql_pool_get waits only when all of them are busy. */
 struct sql_pool {
     pthread_mutex_t lock;
     pthread_cond_t cond;   /* signalled when a connection is returned or dropped */
     struct sql_conn *free; /* idle connections */
     size_t n, max;         /* connections open or being opened (idle or busy) */
     int (*open)(struct sql_store *s, struct sql_conn **ret);
+    void (*close)(struct sql_conn *c);
 };
 void sql_pool_init(struct sql_pool *p, size_t max,
-                   int (*open)(struct sql_store *s, struct sql_conn **ret));
-/* Returns the idle connections, for the caller to close. */
-struct sql_conn *sql_pool_destroy(struct sql_pool *p);
+                   int (*open)(struct sql_store *s, struct sql_conn **ret),
+                   void (*close)(struct sql_conn *c));
+/* Closes the idle connections (every one, when no call is running). */
+void sql_pool_destroy(struct sql_pool *p);
 int sql_pool_get(struct sql_pool *p, struct sql_store *s, struct sql_conn **ret);
 void sql_pool_put(struct sql_pool *p, struct sql_conn *c);
-/* Forgets c (broken) and every idle connection, which it returns for the
- * caller to close with c: after a database restart they all are dead. */
-struct sql_conn *sql_pool_drop(struct sql_pool *p, struct sql_conn *c);
+/* Closes c (broken) and every idle connection: after a database restart
+ * they all are dead. */
+void sql_pool_drop(struct sql_pool *p, struct sql_conn *c);
 
 /* Parameters $1.. of a statement: fmt has one letter per value, 't' text,
  * 'b' blob, 'i' integer; a NULL ptr of 't' or 'b' is NULL. */
@@ -111,6 +113,15 @@ struct sql_driver {
     void (*close)(struct store *s);
 };
 
+/* A driver's table, from its functions prefix_tx, prefix_exec, prefix_epoch,
+ * prefix_backup, prefix_restore and prefix_close. */
+#define SQL_DRIVER(name_, dialect_, prefix)                                                        \
+    {                                                                                              \
+        .name = name_, .dialect = dialect_, .tx = prefix##_tx, .exec = prefix##_exec,              \
+        .epoch = prefix##_epoch, .backup = prefix##_backup, .restore = prefix##_restore,           \
+        .close = prefix##_close,                                                                   \
+    }
+
 /* The first member of a driver's store. */
 struct sql_store {
     struct store base;
@@ -119,9 +130,8 @@ struct sql_store {
 
 extern const struct store_ops store_sqlite_ops, store_pg_ops;
 
-/* Sets up s (zeroed) for drv; sql_store_release undoes it. */
-int sql_store_init(struct sql_store *s, const struct sql_driver *drv, const struct store_ops *ops);
-void sql_store_release(struct sql_store *s);
+/* Sets up s (zeroed) for drv. */
+void sql_store_init(struct sql_store *s, const struct sql_driver *drv, const struct store_ops *ops);
 
 /* Sets the calling thread's error text (store_error): its first line only
  * (libpq's later lines are details, which may quote values), at most

@@ -481,6 +481,11 @@ static int sq_reader_open(struct sql_store *s, struct sql_conn **ret)
     return sq_conn_open((struct sq_store *)s, false, (struct sq_conn **)ret);
 }
 
+static void sq_reader_close(struct sql_conn *c)
+{
+    sq_conn_close((struct sq_conn *)c);
+}
+
 static int sq_reader(struct sq_store *s, struct sq_conn **ret)
 {
     return sql_pool_get(&s->readers, &s->base, (struct sql_conn **)ret);
@@ -675,33 +680,18 @@ static int sq_epoch(struct store *s, uint64_t *ret)
 
 static void sq_close(struct store *store)
 {
-    struct sq_store *s = (struct sq_store *)store;
+    struct sq_store *s = sq(store);
 
-    if (!s)
-        return;
     /* Readers first: closing the writer last checkpoints and removes the WAL. */
-    for (struct sql_conn *c = sql_pool_destroy(&s->readers), *next; c; c = next) {
-        next = c->next;
-        sq_conn_close((struct sq_conn *)c);
-    }
+    sql_pool_destroy(&s->readers);
     sq_conn_close(s->writer);
     pthread_cond_destroy(&s->batch_cond);
     pthread_mutex_destroy(&s->write_lock);
-    sql_store_release(&s->base);
     free(s->db_path);
     free(s);
 }
 
-static const struct sql_driver sq_driver = {
-    .name = "sqlite",
-    .dialect = SQL_SQLITE,
-    .tx = sq_tx,
-    .exec = sq_exec,
-    .epoch = sq_epoch,
-    .backup = sq_backup,
-    .restore = sq_restore,
-    .close = sq_close,
-};
+static const struct sql_driver sq_driver = SQL_DRIVER("sqlite", SQL_SQLITE, sq);
 
 /* ---- open and migrate ---- */
 
@@ -848,13 +838,8 @@ int store_sqlite_open(const char *dir, struct store **ret, struct buf *err)
     pthread_mutex_init(&s->write_lock, NULL);
     pthread_cond_init(&s->batch_cond, NULL);
     s->batch_max = SQ_BATCH_MAX;
-    sql_pool_init(&s->readers, SQ_MAX_READERS, sq_reader_open);
-
-    r = sql_store_init(&s->base, &sq_driver, &store_sqlite_ops);
-    if (r < 0) {
-        sq_close(&s->base.base);
-        return r;
-    }
+    sql_pool_init(&s->readers, SQ_MAX_READERS, sq_reader_open, sq_reader_close);
+    sql_store_init(&s->base, &sq_driver, &store_sqlite_ops);
     if (asprintf(&s->db_path, "%s/arca.db", dir) < 0) {
         s->db_path = NULL;
         sq_close(&s->base.base);
