@@ -496,9 +496,10 @@ static void check_whole_file(const char *dir, const char *const *values, size_t 
     cr_assert_neq(access(path, F_OK), 0, "the shell executed a value");
 }
 
-/* Checks values one by one in both styles, then the accepted ones in one
- * file each; returns how many were refused (in either style). */
-static size_t check_values(const char *const *values, size_t n)
+/* Checks values (TAKES them and the array) one by one in both styles, then
+ * the accepted ones in one file each; returns how many were refused (in
+ * either style). */
+static size_t check_values(char **values, size_t n)
 {
     char dir[] = "/tmp/arca-test-dotenv-XXXXXX";
     const char **ok = calloc(n ? n : 1, sizeof(*ok));
@@ -518,6 +519,9 @@ static size_t check_values(const char *const *values, size_t n)
     }
     rm_dir(dir);
     free(ok);
+    for (size_t i = 0; i < n; i++)
+        free(values[i]);
+    free(values);
     return refused;
 }
 
@@ -579,11 +583,19 @@ Test(dotenv, writer_generated_values_are_written_exactly_when_dotenv_can_read_th
         values[i] = strdup(buf_str(&v));
         cr_assert_not_null(values[i]);
     }
-    refused = check_values((const char *const *)values, N);
+    refused = check_values(values, N);
     cr_assert(refused > 0 && refused < 2 * N, "refused %zu", refused);
-    for (size_t i = 0; i < N; i++)
-        free(values[i]);
-    free(values);
+}
+
+/* piece n times, then tail (OWNED) */
+static char *repeated(const char *piece, int n, const char *tail)
+{
+    _cleanup_buf_ struct buf v = BUF_INIT;
+
+    for (int i = 0; i < n; i++)
+        cr_assert_eq(buf_adds(&v, piece), 0);
+    cr_assert_eq(buf_adds(&v, tail), 0);
+    return buf_detach(&v);
 }
 
 Test(dotenv, writer_hand_picked_values_read_back_for_dotenv_and_sh_and_nothing_runs)
@@ -720,7 +732,7 @@ Test(dotenv, writer_hand_picked_values_read_back_for_dotenv_and_sh_and_nothing_r
     };
     /* the shell's working directory is check_whole_file's, where it looks */
     static const char canary[] = "./canary";
-    size_t n = ELEMENTSOF(picked) + 4, refused;
+    size_t n = ELEMENTSOF(picked) + 4;
     char **values = calloc(n, sizeof(*values));
     _cleanup_buf_ struct buf v = BUF_INIT;
 
@@ -731,31 +743,13 @@ Test(dotenv, writer_hand_picked_values_read_back_for_dotenv_and_sh_and_nothing_r
             cr_assert_eq(*p == '@' ? buf_adds(&v, canary) : buf_add(&v, p, 1), 0);
         values[i] = strdup(buf_str(&v));
     }
-    buf_clear(&v);
-    for (int i = 0; i < 4096; i++)
-        cr_assert_eq(buf_adds(&v, "x"), 0);
-    values[n - 4] = strdup(buf_str(&v));
-    buf_clear(&v);
-    for (int i = 0; i < 300; i++)
-        cr_assert_eq(buf_adds(&v, "'"), 0);
-    values[n - 3] = strdup(buf_str(&v));
-    buf_clear(&v);
-    for (int i = 0; i < 301; i++)
-        cr_assert_eq(buf_adds(&v, "\\"), 0);
-    values[n - 2] = strdup(buf_str(&v));
-    buf_clear(&v);
-    for (int i = 0; i < 50; i++)
-        cr_assert_eq(buf_adds(&v, "\n"), 0);
-    cr_assert_eq(buf_adds(&v, "x"), 0);
-    values[n - 1] = strdup(buf_str(&v));
+    values[n - 4] = repeated("x", 4096, "");
+    values[n - 3] = repeated("'", 300, "");
+    values[n - 2] = repeated("\\", 301, "");
+    values[n - 1] = repeated("\n", 50, "x");
     for (size_t i = 0; i < n; i++)
         cr_assert_not_null(values[i]);
-
-    refused = check_values((const char *const *)values, n);
-    cr_assert_gt(refused, 0);
-    for (size_t i = 0; i < n; i++)
-        free(values[i]);
-    free(values);
+    cr_assert_gt(check_values(values, n), 0);
 }
 
 Test(dotenv, writer_refuses_exactly_what_dotenv_has_no_syntax_for)
