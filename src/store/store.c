@@ -1,7 +1,9 @@
 /* store.c - the backend-independent part of the store: destructors for the
  * records that store_ops functions fill in.  Each *_release frees what the
  * record owns and zeroes it, so releasing twice is harmless; each *_free
- * releases an array and frees it.  All accept NULL.  Also the folder and
+ * releases an array and frees it.  All accept NULL.  The release of a record
+ * that store_sql.c reads through a field table is that table's (store_sql.c,
+ * SQL_RELEASE); here are the others and the arrays.  Also the folder and
  * import rules store_sql.c applies and the tables both drivers back up
  * (store_backend.h). */
 #include "store/store.h"
@@ -35,17 +37,6 @@ void store_blob_release(struct store_blob *b)
     *b = (struct store_blob){0};
 }
 
-void store_user_release(struct store_user *u)
-{
-    if (!u)
-        return;
-    free(u->email);
-    store_blob_release(&u->kdf_salt);
-    store_blob_release(&u->public_key);
-    store_blob_release(&u->encrypted_private_key);
-    memset(u, 0, sizeof(*u));
-}
-
 void store_org_release(struct store_org *o)
 {
     if (!o)
@@ -63,15 +54,6 @@ static void store_org_membership_release(struct store_org_membership *m)
 STORE_FREE_ARRAY(store_org_memberships_free, struct store_org_membership,
                  store_org_membership_release)
 
-void store_env_release(struct store_env *e)
-{
-    if (!e)
-        return;
-    free(e->slug);
-    free(e->name);
-    memset(e, 0, sizeof(*e));
-}
-
 void store_project_release(struct store_project *p)
 {
     if (!p)
@@ -87,94 +69,19 @@ void store_project_release(struct store_project *p)
 
 STORE_FREE_ARRAY(store_projects_free, struct store_project, store_project_release)
 
-void store_member_release(struct store_member *m)
-{
-    if (!m)
-        return;
-    store_blob_release(&m->wrapped_key);
-    free(m->principal_name);
-    memset(m, 0, sizeof(*m));
-}
-
-void store_secret_release(struct store_secret *s)
-{
-    if (!s)
-        return;
-    free(s->key);
-    free(s->path);
-    store_blob_release(&s->value);
-    store_blob_release(&s->comment);
-    memset(s, 0, sizeof(*s));
-}
-
 STORE_FREE_ARRAY(store_secrets_free, struct store_secret, store_secret_release)
 
 STORE_FREE_ARRAY(store_members_free, struct store_member, store_member_release)
 
-void store_invite_release(struct store_invite *i)
-{
-    if (!i)
-        return;
-    free(i->email);
-    memset(i, 0, sizeof(*i));
-}
-
 STORE_FREE_ARRAY(store_invites_free, struct store_invite, store_invite_release)
-
-void store_org_member_release(struct store_org_member *m)
-{
-    if (!m)
-        return;
-    free(m->email);
-    memset(m, 0, sizeof(*m));
-}
 
 STORE_FREE_ARRAY(store_org_members_free, struct store_org_member, store_org_member_release)
 
-void store_role_release(struct store_role *r)
-{
-    if (!r)
-        return;
-    free(r->slug);
-    free(r->name);
-    free(r->rules);
-    memset(r, 0, sizeof(*r));
-}
-
 STORE_FREE_ARRAY(store_roles_free, struct store_role, store_role_release)
-
-void store_identity_release(struct store_identity *i)
-{
-    if (!i)
-        return;
-    free(i->name);
-    store_blob_release(&i->public_key);
-    free(i->trusted_ips);
-    memset(i, 0, sizeof(*i));
-}
 
 STORE_FREE_ARRAY(store_identities_free, struct store_identity, store_identity_release)
 
-void store_client_secret_release(struct store_client_secret *c)
-{
-    if (!c)
-        return;
-    store_blob_release(&c->encrypted_private_key);
-    free(c->description);
-    memset(c, 0, sizeof(*c));
-}
-
 STORE_FREE_ARRAY(store_client_secrets_free, struct store_client_secret, store_client_secret_release)
-
-void store_service_token_release(struct store_service_token *t)
-{
-    if (!t)
-        return;
-    free(t->name);
-    free(t->scopes);
-    store_blob_release(&t->wrapped_key);
-    memset(t, 0, sizeof(*t));
-}
 
 STORE_FREE_ARRAY(store_service_tokens_free, struct store_service_token, store_service_token_release)
 
@@ -223,35 +130,9 @@ static void store_root_key_release(struct store_root_key *k)
 
 STORE_FREE_ARRAY(store_root_keys_free, struct store_root_key, store_root_key_release)
 
-void store_folder_release(struct store_folder *f)
-{
-    if (!f)
-        return;
-    free(f->path);
-    memset(f, 0, sizeof(*f));
-}
-
 STORE_FREE_ARRAY(store_folders_free, struct store_folder, store_folder_release)
 
-void store_import_release(struct store_import *i)
-{
-    if (!i)
-        return;
-    free(i->path);
-    free(i->import_path);
-    memset(i, 0, sizeof(*i));
-}
-
 STORE_FREE_ARRAY(store_imports_free, struct store_import, store_import_release)
-
-void store_share_release(struct store_share *sh)
-{
-    if (!sh)
-        return;
-    store_blob_release(&sh->ciphertext);
-    store_blob_release(&sh->kdf_salt);
-    memset(sh, 0, sizeof(*sh));
-}
 
 STORE_FREE_ARRAY(store_shares_free, struct store_share, store_share_release)
 

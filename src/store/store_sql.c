@@ -3351,6 +3351,31 @@ static const struct sql_col import_cols[] = {
 };
 static const struct sql_record rec_import = RECORD(struct store_import, import_cols);
 
+/* ---- the records' destructors (store.h) ----
+ * A record owns what its table reads into it (PK_STR*, PK_BLOB), so the table
+ * is its destructor too: a column added to a table is freed without a word
+ * more.  store.c has the others (a project's environments, the audit record,
+ * the array destructors). */
+#define SQL_RELEASE(fn, type, rec)                                                                 \
+    void fn(type *x)                                                                               \
+    {                                                                                              \
+        if (x)                                                                                     \
+            sql_record_release(&rec, x);                                                           \
+    }
+SQL_RELEASE(store_user_release, struct store_user, rec_user)
+SQL_RELEASE(store_env_release, struct store_env, rec_env)
+SQL_RELEASE(store_member_release, struct store_member, rec_member)
+SQL_RELEASE(store_secret_release, struct store_secret, rec_secret)
+SQL_RELEASE(store_invite_release, struct store_invite, rec_invite)
+SQL_RELEASE(store_org_member_release, struct store_org_member, rec_org_member)
+SQL_RELEASE(store_role_release, struct store_role, rec_role)
+SQL_RELEASE(store_identity_release, struct store_identity, rec_identity)
+SQL_RELEASE(store_client_secret_release, struct store_client_secret, rec_client_secret)
+SQL_RELEASE(store_service_token_release, struct store_service_token, rec_service_token)
+SQL_RELEASE(store_folder_release, struct store_folder, rec_folder)
+SQL_RELEASE(store_import_release, struct store_import, rec_import)
+SQL_RELEASE(store_share_release, struct store_share, rec_share)
+
 struct folder_insert {
     struct sql_conn *c;
     const char *project_id, *env_id;
