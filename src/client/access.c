@@ -71,11 +71,7 @@ void arca_invites_free(struct arca_invite *v, size_t n)
 
 int arca_invites_list(struct arca *a, struct arca_invite **ret, size_t *ret_n)
 {
-    int r = client_require_login(a);
-
-    if (r < 0)
-        return r;
-    return client_get_items(a, CLIENT_API "/invites", "invites", &rec_invite, (void **)ret, ret_n);
+    return client_list_items(a, NULL, "/invites", "invites", &rec_invite, (void **)ret, ret_n);
 }
 
 #define F(field, kind, key, max) CLIENT_FIELD(struct arca_org_user, field, kind, key, max)
@@ -96,11 +92,7 @@ void arca_org_users_free(struct arca_org_user *v, size_t n)
 
 int arca_org_users_list(struct arca *a, struct arca_org_user **ret, size_t *ret_n)
 {
-    int r = client_require_login(a);
-
-    if (r < 0)
-        return r;
-    return client_get_items(a, CLIENT_API "/users", "users", &rec_org_user, (void **)ret, ret_n);
+    return client_list_items(a, NULL, "/users", "users", &rec_org_user, (void **)ret, ret_n);
 }
 
 #define F(field, kind, key, max) CLIENT_FIELD(struct arca_user_project, field, kind, key, max)
@@ -787,16 +779,7 @@ int arca_role_update(struct arca *a, const char *project_id, const char *slug, c
 
 int arca_roles_list(struct arca *a, const char *project_id, struct arca_role **ret, size_t *ret_n)
 {
-    _cleanup_buf_ struct buf path = BUF_INIT;
-    int r;
-
-    r = client_require_project(a, project_id);
-    if (r < 0)
-        return r;
-    r = client_project_path(a, project_id, "/roles", &path);
-    if (r < 0)
-        return r;
-    return client_get_items(a, path.ptr, "roles", &rec_role, (void **)ret, ret_n);
+    return client_list_items(a, project_id, "/roles", "roles", &rec_role, (void **)ret, ret_n);
 }
 
 int arca_role_delete(struct arca *a, const char *project_id, const char *slug)

@@ -390,6 +390,19 @@ int client_get_items(struct arca *a, const char *path, const char *key,
     return r < 0 ? r : client_parse_items(a, arr, rec, ret, ret_n);
 }
 
+int client_list_items(struct arca *a, const char *project_id, const char *route, const char *key,
+                      const struct client_record *rec, void **ret, size_t *ret_n)
+{
+    _cleanup_buf_ struct buf path = BUF_INIT;
+    int r = project_id ? client_require_project(a, project_id) : client_require_login(a);
+
+    if (r >= 0 && project_id)
+        r = client_project_path(a, project_id, route, &path);
+    else if (r >= 0 && buf_printf(&path, CLIENT_API "%s", route) < 0)
+        r = client_error(a, -ENOMEM, "out of memory");
+    return r < 0 ? r : client_get_items(a, path.ptr, key, rec, ret, ret_n);
+}
+
 void client_items_free(const struct client_record *rec, void *v, size_t n)
 {
     for (size_t i = 0; v && i < n; i++)

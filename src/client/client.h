@@ -178,6 +178,11 @@ int client_parse_items(struct arca *a, const json_t *arr, const struct client_re
 /* client_get_array, then client_parse_items of answer[key]. */
 int client_get_items(struct arca *a, const char *path, const char *key,
                      const struct client_record *rec, void **ret, size_t *ret_n);
+/* A list route: client_require_login and GET CLIENT_API route (project_id
+ * NULL), or client_require_project and GET the project's route; then
+ * client_parse_items of answer[key]. */
+int client_list_items(struct arca *a, const char *project_id, const char *route, const char *key,
+                      const struct client_record *rec, void **ret, size_t *ret_n);
 /* Releases n records of v, then v (NULL is fine). */
 void client_items_free(const struct client_record *rec, void *v, size_t n);
 

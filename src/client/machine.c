@@ -625,12 +625,8 @@ int arca_identity_create(struct arca *a, const char *name, const struct arca_ide
 
 int arca_identities_list(struct arca *a, struct arca_identity **ret, size_t *ret_n)
 {
-    int r = client_require_login(a);
-
-    if (r < 0)
-        return r;
-    return client_get_items(a, CLIENT_API "/identities", "identities", &rec_identity, (void **)ret,
-                            ret_n);
+    return client_list_items(a, NULL, "/identities", "identities", &rec_identity, (void **)ret,
+                             ret_n);
 }
 
 /* Finds an identity by id or name in GET /identities.  *ret BORROWED from
@@ -1105,16 +1101,8 @@ int arca_service_token_create(struct arca *a, const char *project_id, const char
 int arca_service_tokens_list(struct arca *a, const char *project_id,
                              struct arca_service_token **ret, size_t *ret_n)
 {
-    _cleanup_buf_ struct buf path = BUF_INIT;
-    int r;
-
-    r = client_require_project(a, project_id);
-    if (r < 0)
-        return r;
-    r = client_project_path(a, project_id, "/service-tokens", &path);
-    if (r < 0)
-        return r;
-    return client_get_items(a, path.ptr, "serviceTokens", &rec_service_token, (void **)ret, ret_n);
+    return client_list_items(a, project_id, "/service-tokens", "serviceTokens", &rec_service_token,
+                             (void **)ret, ret_n);
 }
 
 int arca_service_token_revoke(struct arca *a, const char *project_id, const char *token_id)

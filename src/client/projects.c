@@ -233,10 +233,5 @@ int arca_project_rename(struct arca *a, const char *project_id, const char *name
 
 int arca_projects_list(struct arca *a, struct arca_project **ret, size_t *ret_n)
 {
-    int r = client_require_login(a);
-
-    if (r < 0)
-        return r;
-    return client_get_items(a, CLIENT_API "/projects", "projects", &rec_project, (void **)ret,
-                            ret_n);
+    return client_list_items(a, NULL, "/projects", "projects", &rec_project, (void **)ret, ret_n);
 }

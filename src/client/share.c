@@ -371,11 +371,7 @@ int arca_share_open(struct arca *a, const char *link, const char *password, size
 
 int arca_shares_list(struct arca *a, struct arca_share **ret, size_t *ret_n)
 {
-    int r = client_require_login(a);
-
-    if (r < 0)
-        return r;
-    return client_get_items(a, CLIENT_API "/shares", "shares", &rec_share, (void **)ret, ret_n);
+    return client_list_items(a, NULL, "/shares", "shares", &rec_share, (void **)ret, ret_n);
 }
 
 int arca_share_revoke(struct arca *a, const char *id)
