@@ -157,8 +157,8 @@ struct client_record {
 };
 #define CLIENT_RECORD(type, what_, fields_, ...)                                                   \
     {                                                                                              \
-        .what = what_, .fields = fields_, .n_fields = ELEMENTSOF(fields_), .size = sizeof(type),   \
-        __VA_ARGS__                                                                                \
+        .what = what_, .fields = fields_, .n_fields = sizeof(fields_) / sizeof(*(fields_)),        \
+        .size = sizeof(type), __VA_ARGS__                                                          \
     }
 
 /* Fills ret (rec->size zeroed bytes) from o; on failure ret holds what was
