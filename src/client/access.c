@@ -59,15 +59,8 @@ static const struct client_field invite_new_fields[] = {
 static const struct client_record rec_invite_new =
     CLIENT_RECORD(struct arca_invite, "invite", invite_new_fields);
 
-void arca_invite_free(struct arca_invite *i)
-{
-    client_record_free(&rec_invite, i);
-}
-
-void arca_invites_free(struct arca_invite *v, size_t n)
-{
-    client_items_free(&rec_invite, v, n);
-}
+CLIENT_FREE_ONE(arca_invite_free, struct arca_invite, rec_invite)
+CLIENT_FREE_ARRAY(arca_invites_free, struct arca_invite, rec_invite)
 
 int arca_invites_list(struct arca *a, struct arca_invite **ret, size_t *ret_n)
 {
@@ -85,10 +78,7 @@ static const struct client_field org_user_fields[] = {
 static const struct client_record rec_org_user =
     CLIENT_RECORD(struct arca_org_user, "user", org_user_fields);
 
-void arca_org_users_free(struct arca_org_user *v, size_t n)
-{
-    client_items_free(&rec_org_user, v, n);
-}
+CLIENT_FREE_ARRAY(arca_org_users_free, struct arca_org_user, rec_org_user)
 
 int arca_org_users_list(struct arca *a, struct arca_org_user **ret, size_t *ret_n)
 {
@@ -105,10 +95,7 @@ static const struct client_field user_project_fields[] = {
 static const struct client_record rec_user_project =
     CLIENT_RECORD(struct arca_user_project, "project", user_project_fields);
 
-void arca_user_projects_free(struct arca_user_project *v, size_t n)
-{
-    client_items_free(&rec_user_project, v, n);
-}
+CLIENT_FREE_ARRAY(arca_user_projects_free, struct arca_user_project, rec_user_project)
 
 int arca_org_user_remove(struct arca *a, const char *user_id, int dry_run,
                          struct arca_user_project **ret, size_t *ret_n)
@@ -241,10 +228,7 @@ static const struct client_field member_fields[] = {
 static const struct client_record rec_member =
     CLIENT_RECORD(struct arca_member, "member", member_fields, .first = member_type);
 
-void arca_members_free(struct arca_member *m, size_t n)
-{
-    client_items_free(&rec_member, m, n);
-}
+CLIENT_FREE_ARRAY(arca_members_free, struct arca_member, rec_member)
 
 static int members_fetch(struct arca *a, const char *project_id, json_t **ret_answer,
                          json_t **ret_list)
@@ -699,10 +683,7 @@ static const struct client_field role_fields[] = {
 static const struct client_record rec_role =
     CLIENT_RECORD(struct arca_role, "role", role_fields, .finish = role_finish);
 
-void arca_roles_free(struct arca_role *v, size_t n)
-{
-    client_items_free(&rec_role, v, n);
-}
+CLIENT_FREE_ARRAY(arca_roles_free, struct arca_role, rec_role)
 
 int arca_role_create(struct arca *a, const char *project_id, const char *slug, const char *name,
                      const char *rules_json)

@@ -185,6 +185,18 @@ int client_list_items(struct arca *a, const char *project_id, const char *route,
                       const struct client_record *rec, void **ret, size_t *ret_n);
 /* Releases n records of v, then v (NULL is fine). */
 void client_items_free(const struct client_record *rec, void *v, size_t n);
+/* Define a record type's public destructors (arca.h): of one record
+ * (client_record_free) and of an array of n (client_items_free). */
+#define CLIENT_FREE_ONE(fn, type, rec)                                                             \
+    void fn(type *x)                                                                               \
+    {                                                                                              \
+        client_record_free(&(rec), x);                                                             \
+    }
+#define CLIENT_FREE_ARRAY(fn, type, rec)                                                           \
+    void fn(type *v, size_t n)                                                                     \
+    {                                                                                              \
+        client_items_free(&(rec), v, n);                                                           \
+    }
 
 /* Building requests: obj[key] = base64 of <data, len> (a secret buffer when
  * secret) or the string s.  -ENOMEM. */

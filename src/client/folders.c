@@ -63,10 +63,7 @@ static const struct client_field folder_fields[] = {
 static const struct client_record rec_folder =
     CLIENT_RECORD(struct arca_folder, "folder", folder_fields);
 
-void arca_folders_free(struct arca_folder *f, size_t n)
-{
-    client_items_free(&rec_folder, f, n);
-}
+CLIENT_FREE_ARRAY(arca_folders_free, struct arca_folder, rec_folder)
 
 int arca_folders_list(struct arca *a, const struct arca_scope *scope, int recursive,
                       struct arca_folder **ret, size_t *ret_n)
@@ -139,10 +136,7 @@ static const struct client_field import_fields[] = {
 static const struct client_record rec_import =
     CLIENT_RECORD(struct arca_import, "import", import_fields);
 
-void arca_imports_free(struct arca_import *v, size_t n)
-{
-    client_items_free(&rec_import, v, n);
-}
+CLIENT_FREE_ARRAY(arca_imports_free, struct arca_import, rec_import)
 
 int arca_imports_list(struct arca *a, const struct arca_scope *scope, struct arca_import **ret,
                       size_t *ret_n)

@@ -227,10 +227,7 @@ static const struct client_field rollback_fields[] = {
 static const struct client_record rec_rollback =
     CLIENT_RECORD(struct arca_rollback, "result", rollback_fields, .finish = rollback_action);
 
-void arca_rollbacks_free(struct arca_rollback *v, size_t n)
-{
-    client_items_free(&rec_rollback, v, n);
-}
+CLIENT_FREE_ARRAY(arca_rollbacks_free, struct arca_rollback, rec_rollback)
 
 /* Normalises an ISO-8601 time or a duration ago ("24h") to ISO-8601 UTC. */
 static int time_arg(struct arca *a, const char *what, const char *in, char out[static 25])
@@ -366,10 +363,7 @@ static const struct client_field audit_fields[] = {
 static const struct client_record rec_audit =
     CLIENT_RECORD(struct arca_audit_record, "audit record", audit_fields, .finish = audit_json);
 
-void arca_audit_records_free(struct arca_audit_record *v, size_t n)
-{
-    client_items_free(&rec_audit, v, n);
-}
+CLIENT_FREE_ARRAY(arca_audit_records_free, struct arca_audit_record, rec_audit)
 
 static int query_add(struct arca *a, struct buf *q, const char *name, const char *value)
 {

@@ -433,15 +433,8 @@ static const struct client_field identity_fields[] = {
 static const struct client_record rec_identity =
     CLIENT_RECORD(struct arca_identity, "identity", identity_fields);
 
-void arca_identity_free(struct arca_identity *i)
-{
-    client_record_free(&rec_identity, i);
-}
-
-void arca_identities_free(struct arca_identity *v, size_t n)
-{
-    client_items_free(&rec_identity, v, n);
-}
+CLIENT_FREE_ONE(arca_identity_free, struct arca_identity, rec_identity)
+CLIENT_FREE_ARRAY(arca_identities_free, struct arca_identity, rec_identity)
 
 static int check_name(struct arca *a, const char *what, const char *name)
 {
@@ -722,15 +715,8 @@ static const struct client_record rec_client_secret =
     CLIENT_RECORD(struct arca_client_secret, "client secret", client_secret_fields,
                   .finish = client_secret_finish);
 
-void arca_client_secret_free(struct arca_client_secret *s)
-{
-    client_record_free(&rec_client_secret, s);
-}
-
-void arca_client_secrets_free(struct arca_client_secret *v, size_t n)
-{
-    client_items_free(&rec_client_secret, v, n);
-}
+CLIENT_FREE_ONE(arca_client_secret_free, struct arca_client_secret, rec_client_secret)
+CLIENT_FREE_ARRAY(arca_client_secrets_free, struct arca_client_secret, rec_client_secret)
 
 /* The id of identity who (name or id): the session's own without a request
  * when who names it, else from GET /identities.  Then appends
@@ -974,15 +960,8 @@ static const struct client_record rec_service_token =
     CLIENT_RECORD(struct arca_service_token, "service token", service_token_fields,
                   .finish = service_token_finish, .release = service_token_release);
 
-void arca_service_token_free(struct arca_service_token *t)
-{
-    client_record_free(&rec_service_token, t);
-}
-
-void arca_service_tokens_free(struct arca_service_token *v, size_t n)
-{
-    client_items_free(&rec_service_token, v, n);
-}
+CLIENT_FREE_ONE(arca_service_token_free, struct arca_service_token, rec_service_token)
+CLIENT_FREE_ARRAY(arca_service_tokens_free, struct arca_service_token, rec_service_token)
 
 int arca_service_token_create(struct arca *a, const char *project_id, const char *name,
                               const struct arca_token_scope *scopes, size_t n, int write,

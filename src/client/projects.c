@@ -96,15 +96,8 @@ static const struct client_record rec_project =
     CLIENT_RECORD(struct arca_project, "project", project_fields, .finish = project_finish,
                   .release = project_release);
 
-void arca_project_free(struct arca_project *p)
-{
-    client_record_free(&rec_project, p);
-}
-
-void arca_projects_free(struct arca_project *p, size_t n)
-{
-    client_items_free(&rec_project, p, n);
-}
+CLIENT_FREE_ONE(arca_project_free, struct arca_project, rec_project)
+CLIENT_FREE_ARRAY(arca_projects_free, struct arca_project, rec_project)
 
 static int project_from_answer(struct arca *a, const json_t *answer, struct arca_project **ret)
 {

@@ -123,15 +123,8 @@ static const struct client_field share_fields[] = {
 static const struct client_record rec_share =
     CLIENT_RECORD(struct arca_share, NULL, share_fields, .finish = share_finish);
 
-void arca_share_free(struct arca_share *s)
-{
-    client_record_free(&rec_share, s);
-}
-
-void arca_shares_free(struct arca_share *s, size_t n)
-{
-    client_items_free(&rec_share, s, n);
-}
+CLIENT_FREE_ONE(arca_share_free, struct arca_share, rec_share)
+CLIENT_FREE_ARRAY(arca_shares_free, struct arca_share, rec_share)
 
 /* ret (optional) = a new arca_share from answer.share. */
 static int share_answer(struct arca *a, const json_t *answer, struct arca_share **ret)
