@@ -338,7 +338,7 @@ static void pg_conn_releasep(struct pg_conn **cp)
         sql_pool_put(&s->pool, &c->base);
         return;
     }
-    sql_pool_drop(&s->pool, &c->base);
+    sql_pool_drop(&s->pool, &c->base, pg_conn_close);
 }
 #define _cleanup_conn_ _cleanup_(pg_conn_releasep)
 
@@ -573,7 +573,7 @@ static void pg_close(struct store *store)
 {
     struct pg_store *s = pg(store);
 
-    sql_pool_destroy(&s->pool);
+    sql_pool_destroy(&s->pool, pg_conn_close);
     free_wiped(s->url);
     free(s);
 }
@@ -691,10 +691,13 @@ int store_pg_open(const char *url, struct store **ret, struct buf *err)
     s = calloc(1, sizeof(*s));
     if (!s)
         return -ENOMEM;
-    sql_store_init(&s->base, &pg_driver, &store_pg_ops);
-    sql_pool_init(&s->pool, PG_MAX_CONNS, pg_conn_open, pg_conn_close);
+    r = sql_store_init(&s->base, &pg_driver, &store_pg_ops);
+    sql_pool_init(&s->pool, PG_MAX_CONNS, pg_conn_open);
     s->url = strdup(url);
-    r = s->url ? pg_migrate(s) : -ENOMEM;
+    if (r >= 0 && !s->url)
+        r = -ENOMEM;
+    if (r >= 0)
+        r = pg_migrate(s);
     if (r < 0) {
         if (err)
             buf_printf(err, "%s: %s", buf_str(&where), store_error());

@@ -728,10 +728,11 @@ const char *store_error(void)
     return sql_err;
 }
 
-void sql_store_init(struct sql_store *s, const struct sql_driver *drv, const struct store_ops *ops)
+int sql_store_init(struct sql_store *s, const struct sql_driver *drv, const struct store_ops *ops)
 {
     s->base.ops = ops;
     s->drv = drv;
+    return 0;
 }
 
 void sql_set_err(struct sql_store *s, const char *fmt, ...)
@@ -753,26 +754,25 @@ void sql_set_err(struct sql_store *s, const char *fmt, ...)
 }
 
 void sql_pool_init(struct sql_pool *p, size_t max,
-                   int (*open)(struct sql_store *s, struct sql_conn **ret),
-                   void (*close)(struct sql_conn *c))
+                   int (*open)(struct sql_store *s, struct sql_conn **ret))
 {
-    *p = (struct sql_pool){.max = max, .open = open, .close = close};
+    *p = (struct sql_pool){.max = max, .open = open};
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->cond, NULL);
 }
 
-static void sql_pool_close_list(struct sql_pool *p, struct sql_conn *c)
+static void sql_pool_close_list(struct sql_conn *c, void (*close)(struct sql_conn *c))
 {
     while (c) {
         struct sql_conn *next = c->next;
-        p->close(c);
+        close(c);
         c = next;
     }
 }
 
-void sql_pool_destroy(struct sql_pool *p)
+void sql_pool_destroy(struct sql_pool *p, void (*close)(struct sql_conn *c))
 {
-    sql_pool_close_list(p, p->free);
+    sql_pool_close_list(p->free, close);
     p->free = NULL;
     pthread_cond_destroy(&p->cond);
     pthread_mutex_destroy(&p->lock);
@@ -813,7 +813,7 @@ void sql_pool_put(struct sql_pool *p, struct sql_conn *c)
     pthread_mutex_unlock(&p->lock);
 }
 
-void sql_pool_drop(struct sql_pool *p, struct sql_conn *c)
+void sql_pool_drop(struct sql_pool *p, struct sql_conn *c, void (*close)(struct sql_conn *c))
 {
     struct sql_conn *idle;
 
@@ -825,8 +825,8 @@ void sql_pool_drop(struct sql_pool *p, struct sql_conn *c)
         p->n--;
     pthread_cond_broadcast(&p->cond);
     pthread_mutex_unlock(&p->lock);
-    sql_pool_close_list(p, idle);
-    p->close(c);
+    sql_pool_close_list(idle, close);
+    close(c);
 }
 
 static const struct sql_driver *sql_drv(struct store *s)

@@ -53,26 +53,25 @@ struct sql_conn {
 };
 
 /* A pool of at most max connections (SQLite's readers, PostgreSQL's), opened
- * lazily by open, closed by close, and used by one thread at a time:
- * sql_pool_get waits only when all of them are busy. */
+ * lazily by open and used by one thread at a time: sql_pool_get waits only
+ * when all of them are busy. */
 struct sql_pool {
     pthread_mutex_t lock;
     pthread_cond_t cond;   /* signalled when a connection is returned or dropped */
     struct sql_conn *free; /* idle connections */
     size_t n, max;         /* connections open or being opened (idle or busy) */
     int (*open)(struct sql_store *s, struct sql_conn **ret);
-    void (*close)(struct sql_conn *c);
 };
 void sql_pool_init(struct sql_pool *p, size_t max,
-                   int (*open)(struct sql_store *s, struct sql_conn **ret),
-                   void (*close)(struct sql_conn *c));
-/* Closes the idle connections (every one, when no call is running). */
-void sql_pool_destroy(struct sql_pool *p);
+                   int (*open)(struct sql_store *s, struct sql_conn **ret));
+/* Closes the idle connections with close (every one, when no call is
+ * running). */
+void sql_pool_destroy(struct sql_pool *p, void (*close)(struct sql_conn *c));
 int sql_pool_get(struct sql_pool *p, struct sql_store *s, struct sql_conn **ret);
 void sql_pool_put(struct sql_pool *p, struct sql_conn *c);
-/* Closes c (broken) and every idle connection: after a database restart
- * they all are dead. */
-void sql_pool_drop(struct sql_pool *p, struct sql_conn *c);
+/* Closes c (broken) and every idle connection with close: after a database
+ * restart they all are dead. */
+void sql_pool_drop(struct sql_pool *p, struct sql_conn *c, void (*close)(struct sql_conn *c));
 
 /* Parameters $1.. of a statement: fmt has one letter per value, 't' text,
  * 'b' blob, 'i' integer; a NULL ptr of 't' or 'b' is NULL. */
@@ -130,8 +129,9 @@ struct sql_store {
 
 extern const struct store_ops store_sqlite_ops, store_pg_ops;
 
-/* Sets up s (zeroed) for drv. */
-void sql_store_init(struct sql_store *s, const struct sql_driver *drv, const struct store_ops *ops);
+/* Sets up s (zeroed) for drv: 0 (nothing of it can fail now that the error
+ * text is per thread). */
+int sql_store_init(struct sql_store *s, const struct sql_driver *drv, const struct store_ops *ops);
 
 /* Sets the calling thread's error text (store_error): its first line only
  * (libpq's later lines are details, which may quote values), at most

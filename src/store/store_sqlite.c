@@ -683,7 +683,7 @@ static void sq_close(struct store *store)
     struct sq_store *s = sq(store);
 
     /* Readers first: closing the writer last checkpoints and removes the WAL. */
-    sql_pool_destroy(&s->readers);
+    sql_pool_destroy(&s->readers, sq_reader_close);
     sq_conn_close(s->writer);
     pthread_cond_destroy(&s->batch_cond);
     pthread_mutex_destroy(&s->write_lock);
@@ -838,8 +838,13 @@ int store_sqlite_open(const char *dir, struct store **ret, struct buf *err)
     pthread_mutex_init(&s->write_lock, NULL);
     pthread_cond_init(&s->batch_cond, NULL);
     s->batch_max = SQ_BATCH_MAX;
-    sql_pool_init(&s->readers, SQ_MAX_READERS, sq_reader_open, sq_reader_close);
-    sql_store_init(&s->base, &sq_driver, &store_sqlite_ops);
+    sql_pool_init(&s->readers, SQ_MAX_READERS, sq_reader_open);
+
+    r = sql_store_init(&s->base, &sq_driver, &store_sqlite_ops);
+    if (r < 0) {
+        sq_close(&s->base.base);
+        return r;
+    }
     if (asprintf(&s->db_path, "%s/arca.db", dir) < 0) {
         s->db_path = NULL;
         sq_close(&s->base.base);
