@@ -55,7 +55,7 @@ static void *writer(void *arg)
         strcpy(a.project_id, PROJECT);
         if (st->ops->secrets_write(st, PROJECT, ENV, "/", &w, 1, USER, i) < 0 ||
             st->ops->audit_append(st, &a, 1, fake_chain, NULL) < 0) {
-            fprintf(stderr, "store_writes: a write failed: %s\n", buf_str(&st->err));
+            fprintf(stderr, "store_writes: a write failed: %s\n", store_error());
             exit(1);
         }
         (*done)++;
@@ -107,7 +107,7 @@ static int run(const char *base, size_t batch_max, int threads, int seconds, dou
     snprintf(dir, sizeof(dir), "%s/arca-store-writes-XXXXXX", base);
     if (!mkdtemp(dir) || store_sqlite_open(dir, &st, &err) < 0 || setup() < 0) {
         fprintf(stderr, "store_writes: cannot set up a store in %s: %s %s\n", base, buf_str(&err),
-                st ? buf_str(&st->err) : "");
+                store_error());
         return -1;
     }
     store_sqlite_set_batch_max(st, batch_max);

@@ -34,125 +34,68 @@
 
 /* --- invites ------------------------------------------------------------- */
 
-static void invite_release(void *item)
-{
-    struct arca_invite *i = item;
+#define F(field, kind, key, max) CLIENT_FIELD(struct arca_invite, field, kind, key, max)
+static const struct client_field invite_fields[] = {
+    F(id, CF_STR, "id", CLIENT_ID_MAX),
+    F(email, CF_STR, "email", NAME_EMAIL_MAX),
+    F(org_role, CF_STR, "orgRole", 16),
+    F(created_at, CF_STR, "createdAt", CLIENT_STRING_MAX),
+    F(expires_at, CF_STR, "expiresAt", CLIENT_STRING_MAX),
+    F(status, CF_STR, "status", 16),
+};
+#undef F
+static const struct client_record rec_invite =
+    CLIENT_RECORD(struct arca_invite, "invite", invite_fields);
 
-    free(i->id);
-    free(i->email);
-    free(i->org_role);
-    free(i->expires_at);
-    free(i->created_at);
-    free(i->status);
-}
+/* the answer to a new invite: no createdAt, no status */
+#define F(field, kind, key, max) CLIENT_FIELD(struct arca_invite, field, kind, key, max)
+static const struct client_field invite_new_fields[] = {
+    F(id, CF_STR, "id", CLIENT_ID_MAX),
+    F(email, CF_STR, "email", NAME_EMAIL_MAX),
+    F(org_role, CF_STR, "orgRole", 16),
+    F(expires_at, CF_STR, "expiresAt", CLIENT_STRING_MAX),
+};
+#undef F
+static const struct client_record rec_invite_new =
+    CLIENT_RECORD(struct arca_invite, "invite", invite_new_fields);
 
-void arca_invite_free(struct arca_invite *i)
-{
-    if (!i)
-        return;
-    invite_release(i);
-    free(i);
-}
-
-void arca_invites_free(struct arca_invite *v, size_t n)
-{
-    client_items_free(v, n, sizeof(*v), invite_release);
-}
-
-static int invite_parse(struct arca *a, const json_t *o, void *ret)
-{
-    struct arca_invite *i = ret;
-    int r;
-
-    if (!json_is_object(o))
-        return client_error(a, -EPROTO, "the arca server sent a malformed invite");
-    if ((r = client_dup_field(a, o, "id", CLIENT_ID_MAX, &i->id)) < 0 ||
-        (r = client_dup_field(a, o, "email", NAME_EMAIL_MAX, &i->email)) < 0 ||
-        (r = client_dup_field(a, o, "orgRole", 16, &i->org_role)) < 0 ||
-        (r = client_dup_field(a, o, "createdAt", CLIENT_STRING_MAX, &i->created_at)) < 0 ||
-        (r = client_dup_field(a, o, "expiresAt", CLIENT_STRING_MAX, &i->expires_at)) < 0 ||
-        (r = client_dup_field(a, o, "status", 16, &i->status)) < 0)
-        return r;
-    return 0;
-}
+CLIENT_FREE_ONE(arca_invite_free, struct arca_invite, rec_invite)
+CLIENT_FREE_ARRAY(arca_invites_free, struct arca_invite, rec_invite)
 
 int arca_invites_list(struct arca *a, struct arca_invite **ret, size_t *ret_n)
 {
-    int r = client_require_login(a);
-
-    if (r < 0)
-        return r;
-    return client_get_items(a, CLIENT_API "/invites", "invites", sizeof(**ret), invite_parse,
-                            invite_release, (void **)ret, ret_n);
+    return client_list_items(a, NULL, "/invites", "invites", &rec_invite, (void **)ret, ret_n);
 }
 
-static void org_user_release(void *item)
-{
-    struct arca_org_user *u = item;
+#define F(field, kind, key, max) CLIENT_FIELD(struct arca_org_user, field, kind, key, max)
+static const struct client_field org_user_fields[] = {
+    F(id, CF_STR, "id", CLIENT_ID_MAX),
+    F(email, CF_STR, "email", NAME_EMAIL_MAX),
+    F(org_role, CF_STR, "orgRole", 16),
+    F(created_at, CF_STR, "createdAt", CLIENT_STRING_MAX),
+};
+#undef F
+static const struct client_record rec_org_user =
+    CLIENT_RECORD(struct arca_org_user, "user", org_user_fields);
 
-    free(u->id);
-    free(u->email);
-    free(u->org_role);
-    free(u->created_at);
-}
-
-void arca_org_users_free(struct arca_org_user *v, size_t n)
-{
-    client_items_free(v, n, sizeof(*v), org_user_release);
-}
-
-static int org_user_parse(struct arca *a, const json_t *o, void *ret)
-{
-    struct arca_org_user *u = ret;
-    int r;
-
-    if (!json_is_object(o))
-        return client_error(a, -EPROTO, "the arca server sent a malformed user");
-    if ((r = client_dup_field(a, o, "id", CLIENT_ID_MAX, &u->id)) < 0 ||
-        (r = client_dup_field(a, o, "email", NAME_EMAIL_MAX, &u->email)) < 0 ||
-        (r = client_dup_field(a, o, "orgRole", 16, &u->org_role)) < 0 ||
-        (r = client_dup_field(a, o, "createdAt", CLIENT_STRING_MAX, &u->created_at)) < 0)
-        return r;
-    return 0;
-}
+CLIENT_FREE_ARRAY(arca_org_users_free, struct arca_org_user, rec_org_user)
 
 int arca_org_users_list(struct arca *a, struct arca_org_user **ret, size_t *ret_n)
 {
-    int r = client_require_login(a);
-
-    if (r < 0)
-        return r;
-    return client_get_items(a, CLIENT_API "/users", "users", sizeof(**ret), org_user_parse,
-                            org_user_release, (void **)ret, ret_n);
+    return client_list_items(a, NULL, "/users", "users", &rec_org_user, (void **)ret, ret_n);
 }
 
-static void user_project_release(void *item)
-{
-    struct arca_user_project *p = item;
+#define F(field, kind, key, max) CLIENT_FIELD(struct arca_user_project, field, kind, key, max)
+static const struct client_field user_project_fields[] = {
+    F(id, CF_STR, "id", CLIENT_ID_MAX),
+    F(name, CF_STR, "name", CLIENT_STRING_MAX),
+    F(role, CF_STR, "role", CLIENT_STRING_MAX),
+};
+#undef F
+static const struct client_record rec_user_project =
+    CLIENT_RECORD(struct arca_user_project, "project", user_project_fields);
 
-    free(p->id);
-    free(p->name);
-    free(p->role);
-}
-
-void arca_user_projects_free(struct arca_user_project *v, size_t n)
-{
-    client_items_free(v, n, sizeof(*v), user_project_release);
-}
-
-static int user_project_parse(struct arca *a, const json_t *o, void *ret)
-{
-    struct arca_user_project *p = ret;
-    int r;
-
-    if (!json_is_object(o))
-        return client_error(a, -EPROTO, "the arca server sent a malformed project");
-    if ((r = client_dup_field(a, o, "id", CLIENT_ID_MAX, &p->id)) < 0 ||
-        (r = client_dup_field(a, o, "name", CLIENT_STRING_MAX, &p->name)) < 0 ||
-        (r = client_dup_field(a, o, "role", CLIENT_STRING_MAX, &p->role)) < 0)
-        return r;
-    return 0;
-}
+CLIENT_FREE_ARRAY(arca_user_projects_free, struct arca_user_project, rec_user_project)
 
 int arca_org_user_remove(struct arca *a, const char *user_id, int dry_run,
                          struct arca_user_project **ret, size_t *ret_n)
@@ -172,8 +115,8 @@ int arca_org_user_remove(struct arca *a, const char *user_id, int dry_run,
     r = transport_call(a, "DELETE", path.ptr, NULL, &answer, NULL);
     if (r < 0)
         return r;
-    return client_parse_items(a, json_object_get(answer, "projects"), sizeof(**ret),
-                              user_project_parse, user_project_release, (void **)ret, ret_n);
+    return client_parse_items(a, json_object_get(answer, "projects"), &rec_user_project,
+                              (void **)ret, ret_n);
 }
 
 int arca_invite_revoke(struct arca *a, const char *invite_id)
@@ -226,22 +169,13 @@ int arca_invite_create(struct arca *a, const char *email, const char *org_role,
     if (r < 0)
         return r;
 
-    struct arca_invite *i = calloc(1, sizeof(*i));
+    struct arca_invite *i = NULL;
     char *t = NULL;
-    if (!i)
-        r = client_error(a, -ENOMEM, "out of memory");
-    if (r >= 0)
-        r = client_answer_str(a, answer, "token", CLIENT_TOKEN_MAX, &token);
+    r = client_answer_str(a, answer, "token", CLIENT_TOKEN_MAX, &token);
     if (r >= 0)
         r = client_answer_obj(a, answer, "invite", &o);
     if (r >= 0)
-        r = client_dup_field(a, o, "id", CLIENT_ID_MAX, &i->id);
-    if (r >= 0)
-        r = client_dup_field(a, o, "email", NAME_EMAIL_MAX, &i->email);
-    if (r >= 0)
-        r = client_dup_field(a, o, "orgRole", 16, &i->org_role);
-    if (r >= 0)
-        r = client_dup_field(a, o, "expiresAt", CLIENT_STRING_MAX, &i->expires_at);
+        r = client_record_new(a, &rec_invite_new, o, (void **)&i);
     if (r >= 0 && !(t = strdup(token)))
         r = client_error(a, -ENOMEM, "out of memory");
     client_json_wipe(answer, "token");
@@ -272,39 +206,29 @@ static int check_role(struct arca *a, const char *role)
     return 0;
 }
 
-static void member_release(void *item)
-{
-    struct arca_member *m = item;
-
-    free(m->principal_id);
-    free(m->name);
-    free(m->role);
-    free(m->created_at);
-}
-
-void arca_members_free(struct arca_member *m, size_t n)
-{
-    client_items_free(m, n, sizeof(*m), member_release);
-}
-
-static int member_parse(struct arca *a, const json_t *o, void *ret)
+static int member_type(struct arca *a, const json_t *o, void *ret)
 {
     struct arca_member *m = ret;
     const char *type;
-    int r = 0;
 
-    if (!json_is_object(o) || wire_get_str(o, "principalType", 16, &type) < 0)
+    if (wire_get_str(o, "principalType", 16, &type) < 0)
         return client_error(a, -EPROTO, "the arca server sent a malformed member");
     m->type = streq(type, "identity") ? ARCA_PRINCIPAL_IDENTITY : ARCA_PRINCIPAL_USER;
-    if ((r = client_dup_field(a, o, "principalId", CLIENT_ID_MAX, &m->principal_id)) >= 0 &&
-        (r = client_dup_field(a, o, "role", CLIENT_STRING_MAX, &m->role)) >= 0 &&
-        (r = client_dup_optional(a, o, "name", CLIENT_STRING_MAX, &m->name)) >= 0)
-        r = client_dup_optional(a, o, "createdAt", CLIENT_STRING_MAX, &m->created_at);
-    if (r >= 0 && ((!m->name && !(m->name = strdup(""))) ||
-                   (!m->created_at && !(m->created_at = strdup("")))))
-        r = client_error(a, -ENOMEM, "out of memory");
-    return r;
+    return 0;
 }
+
+#define F(field, kind, key, max) CLIENT_FIELD(struct arca_member, field, kind, key, max)
+static const struct client_field member_fields[] = {
+    F(principal_id, CF_STR, "principalId", CLIENT_ID_MAX),
+    F(role, CF_STR, "role", CLIENT_STRING_MAX),
+    F(name, CF_STR_OR_EMPTY, "name", CLIENT_STRING_MAX),
+    F(created_at, CF_STR_OR_EMPTY, "createdAt", CLIENT_STRING_MAX),
+};
+#undef F
+static const struct client_record rec_member =
+    CLIENT_RECORD(struct arca_member, "member", member_fields, .first = member_type);
+
+CLIENT_FREE_ARRAY(arca_members_free, struct arca_member, rec_member)
 
 static int members_fetch(struct arca *a, const char *project_id, json_t **ret_answer,
                          json_t **ret_list)
@@ -334,8 +258,7 @@ int arca_members_list(struct arca *a, const char *project_id, struct arca_member
     r = members_fetch(a, project_id, &answer, &arr);
     if (r < 0)
         return r;
-    return client_parse_items(a, arr, sizeof(**ret), member_parse, member_release, (void **)ret,
-                              ret_n);
+    return client_parse_items(a, arr, &rec_member, (void **)ret, ret_n);
 }
 
 int client_member_post(struct arca *a, const char *project_id, enum arca_principal_type type,
@@ -735,42 +658,32 @@ int arca_rules_from_specs(struct arca *a, const char *const *allow, size_t n_all
 
 /* --- roles --------------------------------------------------------------- */
 
-static void role_release(void *item)
-{
-    struct arca_role *v = item;
-
-    free(v->slug);
-    free(v->name);
-    free(v->rules);
-}
-
-void arca_roles_free(struct arca_role *v, size_t n)
-{
-    client_items_free(v, n, sizeof(*v), role_release);
-}
-
-static int role_parse(struct arca *a, const json_t *o, void *ret)
+/* the name (absent: the slug) and the rules as JSON text (absent: none) */
+static int role_finish(struct arca *a, const json_t *o, void *ret)
 {
     _cleanup_buf_ struct buf rules = BUF_INIT;
     struct arca_role *v = ret;
-    json_t *rj = json_is_object(o) ? json_object_get(o, "rules") : NULL;
-    bool builtin = false;
-    int r;
+    json_t *rj = json_object_get(o, "rules");
 
-    if (!json_is_object(o))
-        return client_error(a, -EPROTO, "the arca server sent a malformed role");
-    if ((r = client_dup_field(a, o, "slug", CLIENT_STRING_MAX, &v->slug)) >= 0)
-        r = client_dup_optional(a, o, "name", CLIENT_STRING_MAX, &v->name);
-    if (r >= 0 && !v->name && !(v->name = strdup(v->slug)))
-        r = client_error(a, -ENOMEM, "out of memory");
-    if (r >= 0 && wire_get_bool(o, "builtin", &builtin) == 0)
-        v->builtin = builtin;
-    if (r >= 0 && (rj ? wire_dump(&rules, rj) : buf_adds(&rules, "[]")) < 0)
-        r = client_error(a, -ENOMEM, "out of memory");
-    if (r >= 0 && !(v->rules = buf_detach(&rules)))
-        r = client_error(a, -ENOMEM, "out of memory");
-    return r;
+    if ((!v->name && !(v->name = strdup(v->slug))) ||
+        (rj ? wire_dump(&rules, rj) : buf_adds(&rules, "[]")) < 0 ||
+        !(v->rules = buf_detach(&rules)))
+        return client_error(a, -ENOMEM, "out of memory");
+    return 0;
 }
+
+#define F(field, kind, key, max) CLIENT_FIELD(struct arca_role, field, kind, key, max)
+static const struct client_field role_fields[] = {
+    F(slug, CF_STR, "slug", CLIENT_STRING_MAX),
+    F(name, CF_STR_OR_NULL, "name", CLIENT_STRING_MAX),
+    F(builtin, CF_BOOL_OPT, "builtin", 0),
+    F(rules, CF_OWNED, "rules", 0),
+};
+#undef F
+static const struct client_record rec_role =
+    CLIENT_RECORD(struct arca_role, "role", role_fields, .finish = role_finish);
+
+CLIENT_FREE_ARRAY(arca_roles_free, struct arca_role, rec_role)
 
 int arca_role_create(struct arca *a, const char *project_id, const char *slug, const char *name,
                      const char *rules_json)
@@ -847,17 +760,7 @@ int arca_role_update(struct arca *a, const char *project_id, const char *slug, c
 
 int arca_roles_list(struct arca *a, const char *project_id, struct arca_role **ret, size_t *ret_n)
 {
-    _cleanup_buf_ struct buf path = BUF_INIT;
-    int r;
-
-    r = client_require_project(a, project_id);
-    if (r < 0)
-        return r;
-    r = client_project_path(a, project_id, "/roles", &path);
-    if (r < 0)
-        return r;
-    return client_get_items(a, path.ptr, "roles", sizeof(**ret), role_parse, role_release,
-                            (void **)ret, ret_n);
+    return client_list_items(a, project_id, "/roles", "roles", &rec_role, (void **)ret, ret_n);
 }
 
 int arca_role_delete(struct arca *a, const char *project_id, const char *slug)

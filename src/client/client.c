@@ -361,18 +361,18 @@ int client_get_array(struct arca *a, const char *path, const char *key, json_t *
     return 0;
 }
 
-int client_parse_items(struct arca *a, const json_t *arr, size_t size, client_item_parse_fn parse,
-                       client_item_release_fn release, void **ret, size_t *ret_n)
+int client_parse_items(struct arca *a, const json_t *arr, const struct client_record *rec,
+                       void **ret, size_t *ret_n)
 {
     size_t n = json_array_size(arr);
-    char *v = calloc(n ? n : 1, size);
+    char *v = calloc(n ? n : 1, rec->size);
     int r;
 
     if (!v)
         return client_error(a, -ENOMEM, "out of memory");
     for (size_t i = 0; i < n; i++)
-        if ((r = parse(a, json_array_get(arr, i), v + i * size)) < 0) {
-            client_items_free(v, i + 1, size, release);
+        if ((r = client_record_parse(a, rec, json_array_get(arr, i), v + i * rec->size)) < 0) {
+            client_items_free(rec, v, i + 1);
             return r;
         }
     *ret = v;
@@ -380,21 +380,33 @@ int client_parse_items(struct arca *a, const json_t *arr, size_t size, client_it
     return 0;
 }
 
-int client_get_items(struct arca *a, const char *path, const char *key, size_t size,
-                     client_item_parse_fn parse, client_item_release_fn release, void **ret,
-                     size_t *ret_n)
+int client_get_items(struct arca *a, const char *path, const char *key,
+                     const struct client_record *rec, void **ret, size_t *ret_n)
 {
     _cleanup_json_ json_t *answer = NULL;
     json_t *arr;
     int r = client_get_array(a, path, key, &answer, &arr);
 
-    return r < 0 ? r : client_parse_items(a, arr, size, parse, release, ret, ret_n);
+    return r < 0 ? r : client_parse_items(a, arr, rec, ret, ret_n);
 }
 
-void client_items_free(void *v, size_t n, size_t size, client_item_release_fn release)
+int client_list_items(struct arca *a, const char *project_id, const char *route, const char *key,
+                      const struct client_record *rec, void **ret, size_t *ret_n)
+{
+    _cleanup_buf_ struct buf path = BUF_INIT;
+    int r = project_id ? client_require_project(a, project_id) : client_require_login(a);
+
+    if (r >= 0 && project_id)
+        r = client_project_path(a, project_id, route, &path);
+    else if (r >= 0 && buf_printf(&path, CLIENT_API "%s", route) < 0)
+        r = client_error(a, -ENOMEM, "out of memory");
+    return r < 0 ? r : client_get_items(a, path.ptr, key, rec, ret, ret_n);
+}
+
+void client_items_free(const struct client_record *rec, void *v, size_t n)
 {
     for (size_t i = 0; v && i < n; i++)
-        release((char *)v + i * size);
+        client_record_release(rec, (char *)v + i * rec->size);
     free(v);
 }
 

@@ -115,21 +115,88 @@ int client_require_project(struct arca *a, const char *project_id);
 int client_get_array(struct arca *a, const char *path, const char *key, json_t **ret_answer,
                      json_t **ret_arr);
 
-/* Lists of records: parse fills one record from an answer's object (on
- * failure the record holds what was filled); release frees what one record
- * holds, not the record itself. */
-typedef int (*client_item_parse_fn)(struct arca *a, const json_t *o, void *ret);
-typedef void (*client_item_release_fn)(void *item);
-/* Parses every element of arr into a new array of n `size`-byte records:
- * *ret OWNED (client_items_free); nothing is returned on failure. */
-int client_parse_items(struct arca *a, const json_t *arr, size_t size, client_item_parse_fn parse,
-                       client_item_release_fn release, void **ret, size_t *ret_n);
+/* Records of the server's answers (struct arca_identity, ...), read from a
+ * JSON object through one field table each, as the store reads rows
+ * (store_sql.c's struct sql_record): field i reads obj[key] into the member at
+ * off, in the table's order (the first failure is the one reported), and the
+ * record's release frees what the table says it owns. */
+enum client_field_kind {
+    CF_STR,          /* char * OWNED: a string of at most max bytes, required */
+    CF_STR_OR_EMPTY, /* the same; absent or null reads as "" */
+    CF_STR_OR_NULL,  /* the same; absent or null reads as NULL */
+    CF_STR_LENIENT,  /* the same; anything but such a string reads as "" */
+    CF_INT,          /* int64_t, required */
+    CF_INT_OPT,      /* int64_t, left 0 unless an integer */
+    CF_BOOL_OPT,     /* int, left 0 unless a boolean */
+    CF_TRUE,         /* int: 1 if true, else 0 */
+    CF_OBJ,          /* nothing read: obj[key] must be an object ("malformed <what>") */
+    CF_OWNED,        /* char * OWNED, filled by the record's finish: only freed */
+};
+
+struct client_field {
+    const char *key;
+    const char *in; /* NULL, or the key of the object that holds key (absent: an empty one) */
+    enum client_field_kind kind;
+    size_t off;
+    size_t max; /* strings */
+};
+#define CLIENT_FIELD(type, field, kind_, key_, max_)                                               \
+    {                                                                                              \
+        .key = key_, .kind = kind_, .off = offsetof(type, field), .max = max_                      \
+    }
+
+struct client_record {
+    const char *what; /* a non-object is "the arca server sent a malformed <what>"; NULL:
+                       * not checked (the fields fail) */
+    const struct client_field *fields;
+    size_t n_fields;
+    size_t size;                                               /* of the record */
+    int (*first)(struct arca *a, const json_t *o, void *rec);  /* NULL, or before the fields */
+    int (*finish)(struct arca *a, const json_t *o, void *rec); /* NULL, or after them */
+    void (*release)(void *rec); /* NULL, or frees what the fields do not say */
+};
+#define CLIENT_RECORD(type, what_, fields_, ...)                                                   \
+    {                                                                                              \
+        .what = what_, .fields = fields_, .n_fields = sizeof(fields_) / sizeof(*(fields_)),        \
+        .size = sizeof(type), __VA_ARGS__                                                          \
+    }
+
+/* Fills ret (rec->size zeroed bytes) from o; on failure ret holds what was
+ * filled (client_record_release it). */
+int client_record_parse(struct arca *a, const struct client_record *rec, const json_t *o,
+                        void *ret);
+/* Frees what the record holds and zeroes it; NULL is fine. */
+void client_record_release(const struct client_record *rec, void *item);
+/* A new record parsed from o: *ret OWNED (client_record_free), written only
+ * on success. */
+int client_record_new(struct arca *a, const struct client_record *rec, const json_t *o, void **ret);
+void client_record_free(const struct client_record *rec, void *item);
+/* Parses every element of arr into a new array of records: *ret OWNED
+ * (client_items_free); nothing is returned on failure. */
+int client_parse_items(struct arca *a, const json_t *arr, const struct client_record *rec,
+                       void **ret, size_t *ret_n);
 /* client_get_array, then client_parse_items of answer[key]. */
-int client_get_items(struct arca *a, const char *path, const char *key, size_t size,
-                     client_item_parse_fn parse, client_item_release_fn release, void **ret,
-                     size_t *ret_n);
+int client_get_items(struct arca *a, const char *path, const char *key,
+                     const struct client_record *rec, void **ret, size_t *ret_n);
+/* A list route: client_require_login and GET CLIENT_API route (project_id
+ * NULL), or client_require_project and GET the project's route; then
+ * client_parse_items of answer[key]. */
+int client_list_items(struct arca *a, const char *project_id, const char *route, const char *key,
+                      const struct client_record *rec, void **ret, size_t *ret_n);
 /* Releases n records of v, then v (NULL is fine). */
-void client_items_free(void *v, size_t n, size_t size, client_item_release_fn release);
+void client_items_free(const struct client_record *rec, void *v, size_t n);
+/* Define a record type's public destructors (arca.h): of one record
+ * (client_record_free) and of an array of n (client_items_free). */
+#define CLIENT_FREE_ONE(fn, type, rec)                                                             \
+    void fn(type *x)                                                                               \
+    {                                                                                              \
+        client_record_free(&(rec), x);                                                             \
+    }
+#define CLIENT_FREE_ARRAY(fn, type, rec)                                                           \
+    void fn(type *v, size_t n)                                                                     \
+    {                                                                                              \
+        client_items_free(&(rec), v, n);                                                           \
+    }
 
 /* Building requests: obj[key] = base64 of <data, len> (a secret buffer when
  * secret) or the string s.  -ENOMEM. */

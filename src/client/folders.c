@@ -30,64 +30,40 @@ static int scope_route(struct arca *a, const struct client_scope *s, const char 
 }
 
 /* POSTs body (TAKES it; NULL: out of memory) to path and parses answer[key]
- * into a new `size`-byte record (*ret optional: NULL to drop it). */
-static int post_item(struct arca *a, const char *path, json_t *body, const char *key, size_t size,
-                     client_item_parse_fn parse, client_item_release_fn release, void **ret)
+ * into a new record (*ret optional: NULL to drop it). */
+static int post_item(struct arca *a, const char *path, json_t *body, const char *key,
+                     const struct client_record *rec, void **ret)
 {
     _cleanup_json_ json_t *answer = NULL, *b = body;
     json_t *o;
-    void *item;
+    void *item = NULL;
     int r;
 
     if (!b)
         return client_error(a, -ENOMEM, "out of memory");
     if ((r = transport_call(a, "POST", path, b, &answer, NULL)) < 0 ||
-        (r = client_answer_obj(a, answer, key, &o)) < 0)
+        (r = client_answer_obj(a, answer, key, &o)) < 0 ||
+        (r = client_record_new(a, rec, o, &item)) < 0)
         return r;
-    item = calloc(1, size);
-    if (!item)
-        return client_error(a, -ENOMEM, "out of memory");
-    r = parse(a, o, item);
-    if (r < 0 || !ret) {
-        release(item);
-        free(item);
-        return r;
-    }
-    *ret = item;
+    if (ret)
+        *ret = item;
+    else
+        client_record_free(rec, item);
     return 0;
 }
 
-static void folder_release(void *p)
-{
-    struct arca_folder *f = p;
+#define F(field, kind, key, max) CLIENT_FIELD(struct arca_folder, field, kind, key, max)
+static const struct client_field folder_fields[] = {
+    F(id, CF_STR, "id", CLIENT_ID_MAX),
+    F(name, CF_STR, "name", CLIENT_STRING_MAX),
+    F(path, CF_STR, "path", CLIENT_STRING_MAX),
+    F(created_at, CF_STR, "createdAt", CLIENT_STRING_MAX),
+};
+#undef F
+static const struct client_record rec_folder =
+    CLIENT_RECORD(struct arca_folder, "folder", folder_fields);
 
-    free(f->id);
-    free(f->name);
-    free(f->path);
-    free(f->created_at);
-}
-
-void arca_folders_free(struct arca_folder *f, size_t n)
-{
-    client_items_free(f, n, sizeof(*f), folder_release);
-}
-
-static int folder_parse(struct arca *a, const json_t *o, void *ret)
-{
-    struct arca_folder *f = ret;
-    int r =
-        json_is_object(o) ? 0 : client_error(a, -EPROTO, "the arca server sent a malformed folder");
-
-    if (r >= 0)
-        r = client_dup_field(a, o, "id", CLIENT_ID_MAX, &f->id);
-    if (r >= 0)
-        r = client_dup_field(a, o, "name", CLIENT_STRING_MAX, &f->name);
-    if (r >= 0)
-        r = client_dup_field(a, o, "path", CLIENT_STRING_MAX, &f->path);
-    if (r >= 0)
-        r = client_dup_field(a, o, "createdAt", CLIENT_STRING_MAX, &f->created_at);
-    return r;
-}
+CLIENT_FREE_ARRAY(arca_folders_free, struct arca_folder, rec_folder)
 
 int arca_folders_list(struct arca *a, const struct arca_scope *scope, int recursive,
                       struct arca_folder **ret, size_t *ret_n)
@@ -101,8 +77,7 @@ int arca_folders_list(struct arca *a, const struct arca_scope *scope, int recurs
         return r;
     if (recursive && buf_adds(&path, "&recursive=true") < 0)
         return client_error(a, -ENOMEM, "out of memory");
-    return client_get_items(a, path.ptr, "folders", sizeof(**ret), folder_parse, folder_release,
-                            (void **)ret, ret_n);
+    return client_get_items(a, path.ptr, "folders", &rec_folder, (void **)ret, ret_n);
 }
 
 int arca_folder_create(struct arca *a, const struct arca_scope *parent, const char *name,
@@ -118,7 +93,7 @@ int arca_folder_create(struct arca *a, const struct arca_scope *parent, const ch
     return post_item(a, path.ptr,
                      json_pack("{s:s, s:s, s:s}", "environment", s.environment, "path", s.path,
                                "name", name ? name : ""),
-                     "folder", sizeof(**ret), folder_parse, folder_release, (void **)ret);
+                     "folder", &rec_folder, (void **)ret);
 }
 
 int arca_folder_delete(struct arca *a, const struct arca_scope *folder)
@@ -145,40 +120,23 @@ int arca_folder_delete(struct arca *a, const struct arca_scope *folder)
     return transport_call(a, "DELETE", path.ptr, NULL, NULL, NULL);
 }
 
-static void import_release(void *p)
-{
-    struct arca_import *i = p;
+#define F(field, kind, key, max) CLIENT_FIELD(struct arca_import, field, kind, key, max)
+static const struct client_field import_fields[] = {
+    {.key = "importEnv", .kind = CF_OBJ},
+    F(id, CF_STR, "id", CLIENT_ID_MAX),
+    {.key = "slug",
+     .in = "importEnv",
+     .kind = CF_STR,
+     .off = offsetof(struct arca_import, environment),
+     .max = CLIENT_STRING_MAX},
+    F(path, CF_STR, "importPath", CLIENT_STRING_MAX),
+    F(position, CF_INT, "position", 0),
+};
+#undef F
+static const struct client_record rec_import =
+    CLIENT_RECORD(struct arca_import, "import", import_fields);
 
-    free(i->id);
-    free(i->environment);
-    free(i->path);
-}
-
-void arca_imports_free(struct arca_import *v, size_t n)
-{
-    client_items_free(v, n, sizeof(*v), import_release);
-}
-
-static int import_parse(struct arca *a, const json_t *o, void *ret)
-{
-    struct arca_import *imp = ret;
-    json_t *env = json_object_get(o, "importEnv");
-    long long pos = 0;
-    int r = json_is_object(env)
-                ? 0
-                : client_error(a, -EPROTO, "the arca server sent a malformed import");
-
-    if (r >= 0)
-        r = client_dup_field(a, o, "id", CLIENT_ID_MAX, &imp->id);
-    if (r >= 0)
-        r = client_dup_field(a, env, "slug", CLIENT_STRING_MAX, &imp->environment);
-    if (r >= 0)
-        r = client_dup_field(a, o, "importPath", CLIENT_STRING_MAX, &imp->path);
-    if (r >= 0)
-        r = client_answer_int(a, o, "position", &pos);
-    imp->position = pos;
-    return r;
-}
+CLIENT_FREE_ARRAY(arca_imports_free, struct arca_import, rec_import)
 
 int arca_imports_list(struct arca *a, const struct arca_scope *scope, struct arca_import **ret,
                       size_t *ret_n)
@@ -190,8 +148,7 @@ int arca_imports_list(struct arca *a, const struct arca_scope *scope, struct arc
     if ((r = client_scope_begin(a, scope, NULL, &s)) < 0 ||
         (r = scope_route(a, &s, "/imports", NULL, &path)) < 0)
         return r;
-    return client_get_items(a, path.ptr, "secretImports", sizeof(**ret), import_parse,
-                            import_release, (void **)ret, ret_n);
+    return client_get_items(a, path.ptr, "secretImports", &rec_import, (void **)ret, ret_n);
 }
 
 int arca_import_add(struct arca *a, const struct arca_scope *scope, const char *from_env,
@@ -208,7 +165,7 @@ int arca_import_add(struct arca *a, const struct arca_scope *scope, const char *
                      json_pack("{s:s, s:s, s:{s:s, s:s}}", "environment", s.environment, "path",
                                s.path, "import", "environment", from_env ? from_env : "", "path",
                                from_path ? from_path : "/"),
-                     "secretImport", sizeof(**ret), import_parse, import_release, (void **)ret);
+                     "secretImport", &rec_import, (void **)ret);
 }
 
 int arca_import_remove(struct arca *a, const char *project_id, const char *import_id)

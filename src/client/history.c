@@ -211,33 +211,23 @@ int arca_secret_rollback(struct arca *a, const struct arca_scope *scope, const c
     return 0;
 }
 
-static void rollback_release(void *item)
-{
-    free(((struct arca_rollback *)item)->key);
-}
-
-void arca_rollbacks_free(struct arca_rollback *v, size_t n)
-{
-    client_items_free(v, n, sizeof(*v), rollback_release);
-}
-
-static int rollback_parse(struct arca *a, const json_t *o, void *ret)
+static int rollback_action(struct arca *a, const json_t *o, void *ret)
 {
     struct arca_rollback *v = ret;
     const char *action;
-    long long version;
-    int r;
+    int r = client_answer_str(a, o, "action", 16, &action);
 
-    if (!json_is_object(o))
-        return client_error(a, -EPROTO, "the arca server sent a malformed result");
-    if ((r = client_dup_field(a, o, "key", NAME_KEY_MAX, &v->key)) < 0 ||
-        (r = client_answer_int(a, o, "version", &version)) < 0 ||
-        (r = client_answer_str(a, o, "action", 16, &action)) < 0 ||
-        (r = action_of(a, action, &v->action)) < 0)
-        return r;
-    v->version = version;
-    return 0;
+    return r < 0 ? r : action_of(a, action, &v->action);
 }
+
+static const struct client_field rollback_fields[] = {
+    CLIENT_FIELD(struct arca_rollback, key, CF_STR, "key", NAME_KEY_MAX),
+    CLIENT_FIELD(struct arca_rollback, version, CF_INT, "version", 0),
+};
+static const struct client_record rec_rollback =
+    CLIENT_RECORD(struct arca_rollback, "result", rollback_fields, .finish = rollback_action);
+
+CLIENT_FREE_ARRAY(arca_rollbacks_free, struct arca_rollback, rec_rollback)
 
 /* Normalises an ISO-8601 time or a duration ago ("24h") to ISO-8601 UTC. */
 static int time_arg(struct arca *a, const char *what, const char *in, char out[static 25])
@@ -296,7 +286,7 @@ static int secrets_rollback(struct arca *a, const struct arca_scope *scope, cons
 
     struct arca_rollback *v;
     size_t n;
-    r = client_parse_items(a, arr, sizeof(*v), rollback_parse, rollback_release, (void **)&v, &n);
+    r = client_parse_items(a, arr, &rec_rollback, (void **)&v, &n);
     if (r < 0)
         return r;
     if (ret) {
@@ -322,31 +312,6 @@ int arca_secrets_rollback_plan(struct arca *a, const struct arca_scope *scope, c
 
 /* --- audit log ----------------------------------------------------------- */
 
-static void audit_release(void *item)
-{
-    struct arca_audit_record *r = item;
-
-    free(r->time);
-    free(r->actor_type);
-    free(r->actor_id);
-    free(r->actor_name);
-    free(r->event);
-    free(r->outcome);
-    free(r->project_id);
-    free(r->environment);
-    free(r->path);
-    free(r->key);
-    free(r->ip);
-    free(r->user_agent);
-    free(r->hash);
-    free(r->json);
-}
-
-void arca_audit_records_free(struct arca_audit_record *v, size_t n)
-{
-    client_items_free(v, n, sizeof(*v), audit_release);
-}
-
 /* *ret = strdup(o[key]), "" when absent, null or not a string. */
 static int dup_or_empty(const json_t *o, const char *key, char **ret)
 {
@@ -357,35 +322,48 @@ static int dup_or_empty(const json_t *o, const char *key, char **ret)
     return *ret ? 0 : -ENOMEM;
 }
 
-static int audit_parse(struct arca *a, const json_t *o, void *ret)
+/* the whole record as the server sent it */
+static int audit_json(struct arca *a, const json_t *o, void *ret)
 {
-    struct arca_audit_record *rec = ret;
     _cleanup_buf_ struct buf text = BUF_INIT;
-    json_t *actor = NULL;
-    long long seq;
-    int r;
+    struct arca_audit_record *rec = ret;
 
-    if (!json_is_object(o))
-        return client_error(a, -EPROTO, "the arca server sent a malformed audit record");
-    r = client_answer_int(a, o, "seq", &seq);
-    if (r < 0)
-        return r;
-    rec->seq = seq;
-    (void)wire_get_obj(o, "actor", &actor);
-    if (dup_or_empty(o, "time", &rec->time) < 0 || dup_or_empty(o, "event", &rec->event) < 0 ||
-        dup_or_empty(o, "outcome", &rec->outcome) < 0 ||
-        dup_or_empty(o, "projectId", &rec->project_id) < 0 ||
-        dup_or_empty(o, "environment", &rec->environment) < 0 ||
-        dup_or_empty(o, "path", &rec->path) < 0 || dup_or_empty(o, "key", &rec->key) < 0 ||
-        dup_or_empty(o, "ip", &rec->ip) < 0 || dup_or_empty(o, "userAgent", &rec->user_agent) < 0 ||
-        dup_or_empty(o, "hash", &rec->hash) < 0 ||
-        dup_or_empty(actor, "type", &rec->actor_type) < 0 ||
-        dup_or_empty(actor, "id", &rec->actor_id) < 0 ||
-        dup_or_empty(actor, "name", &rec->actor_name) < 0 || wire_dump(&text, o) < 0 ||
-        !(rec->json = buf_detach(&text)))
+    if (wire_dump(&text, o) < 0 || !(rec->json = buf_detach(&text)))
         return client_error(a, -ENOMEM, "out of memory");
     return 0;
 }
+
+/* The strings read as "" when absent, null or not a string. */
+#define F(field, key)                                                                              \
+    CLIENT_FIELD(struct arca_audit_record, field, CF_STR_LENIENT, key, CLIENT_STRING_MAX)
+#define ACTOR(field, k)                                                                            \
+    {                                                                                              \
+        .key = k, .in = "actor", .kind = CF_STR_LENIENT,                                           \
+        .off = offsetof(struct arca_audit_record, field), .max = CLIENT_STRING_MAX                 \
+    }
+static const struct client_field audit_fields[] = {
+    CLIENT_FIELD(struct arca_audit_record, seq, CF_INT, "seq", 0),
+    F(time, "time"),
+    F(event, "event"),
+    F(outcome, "outcome"),
+    F(project_id, "projectId"),
+    F(environment, "environment"),
+    F(path, "path"),
+    F(key, "key"),
+    F(ip, "ip"),
+    F(user_agent, "userAgent"),
+    F(hash, "hash"),
+    ACTOR(actor_type, "type"),
+    ACTOR(actor_id, "id"),
+    ACTOR(actor_name, "name"),
+    CLIENT_FIELD(struct arca_audit_record, json, CF_OWNED, "", 0),
+};
+#undef F
+#undef ACTOR
+static const struct client_record rec_audit =
+    CLIENT_RECORD(struct arca_audit_record, "audit record", audit_fields, .finish = audit_json);
+
+CLIENT_FREE_ARRAY(arca_audit_records_free, struct arca_audit_record, rec_audit)
 
 static int query_add(struct arca *a, struct buf *q, const char *name, const char *value)
 {
@@ -459,7 +437,7 @@ int arca_audit_logs_list(struct arca *a, const struct arca_audit_query *q,
 
     struct arca_audit_record *v;
     size_t n;
-    r = client_parse_items(a, arr, sizeof(*v), audit_parse, audit_release, (void **)&v, &n);
+    r = client_parse_items(a, arr, &rec_audit, (void **)&v, &n);
     if (r < 0)
         return r;
     if (next >= 0 && next <= q->after) {

@@ -418,56 +418,23 @@ int arca_login_environment(struct arca *a)
 
 /* --- identities ---------------------------------------------------------- */
 
-static void identity_release(void *item)
-{
-    struct arca_identity *i = item;
+#define F(field, kind, key, max) CLIENT_FIELD(struct arca_identity, field, kind, key, max)
+static const struct client_field identity_fields[] = {
+    F(id, CF_STR, "id", CLIENT_ID_MAX),
+    F(name, CF_STR, "name", CLIENT_STRING_MAX),
+    F(client_id, CF_STR, "clientId", CLIENT_ID_MAX),
+    F(organization_id, CF_STR_OR_EMPTY, "organizationId", CLIENT_ID_MAX),
+    F(created_at, CF_STR_OR_EMPTY, "createdAt", CLIENT_STRING_MAX),
+    F(access_token_ttl, CF_INT_OPT, "accessTokenTTL", 0),
+    F(access_token_max_ttl, CF_INT_OPT, "accessTokenMaxTTL", 0),
+    F(access_token_num_uses_limit, CF_INT_OPT, "accessTokenNumUsesLimit", 0),
+};
+#undef F
+static const struct client_record rec_identity =
+    CLIENT_RECORD(struct arca_identity, "identity", identity_fields);
 
-    free(i->id);
-    free(i->name);
-    free(i->client_id);
-    free(i->organization_id);
-    free(i->created_at);
-    memset(i, 0, sizeof(*i));
-}
-
-void arca_identity_free(struct arca_identity *i)
-{
-    if (!i)
-        return;
-    identity_release(i);
-    free(i);
-}
-
-void arca_identities_free(struct arca_identity *v, size_t n)
-{
-    client_items_free(v, n, sizeof(*v), identity_release);
-}
-
-static int identity_parse(struct arca *a, const json_t *o, void *ret)
-{
-    struct arca_identity *i = ret;
-    long long ttl;
-    int r;
-
-    if (!json_is_object(o))
-        return client_error(a, -EPROTO, "the arca server sent a malformed identity");
-    if ((r = client_dup_field(a, o, "id", CLIENT_ID_MAX, &i->id)) < 0 ||
-        (r = client_dup_field(a, o, "name", CLIENT_STRING_MAX, &i->name)) < 0 ||
-        (r = client_dup_field(a, o, "clientId", CLIENT_ID_MAX, &i->client_id)) < 0 ||
-        (r = client_dup_optional(a, o, "organizationId", CLIENT_ID_MAX, &i->organization_id)) < 0 ||
-        (r = client_dup_optional(a, o, "createdAt", CLIENT_STRING_MAX, &i->created_at)) < 0)
-        return r;
-    if ((!i->organization_id && !(i->organization_id = strdup(""))) ||
-        (!i->created_at && !(i->created_at = strdup(""))))
-        return client_error(a, -ENOMEM, "out of memory");
-    if (wire_get_int(o, "accessTokenTTL", &ttl) == 0)
-        i->access_token_ttl = ttl;
-    if (wire_get_int(o, "accessTokenMaxTTL", &ttl) == 0)
-        i->access_token_max_ttl = ttl;
-    if (wire_get_int(o, "accessTokenNumUsesLimit", &ttl) == 0)
-        i->access_token_num_uses_limit = ttl;
-    return 0;
-}
+CLIENT_FREE_ONE(arca_identity_free, struct arca_identity, rec_identity)
+CLIENT_FREE_ARRAY(arca_identities_free, struct arca_identity, rec_identity)
 
 static int check_name(struct arca *a, const char *what, const char *name)
 {
@@ -626,10 +593,8 @@ int arca_identity_create(struct arca *a, const char *name, const struct arca_ide
     if (r >= 0)
         r = client_answer_obj(a, answer, "identity", &o);
     struct arca_identity *i = NULL;
-    if (r >= 0 && !(i = calloc(1, sizeof(*i))))
-        r = client_error(a, -ENOMEM, "out of memory");
     if (r >= 0)
-        r = identity_parse(a, o, i);
+        r = client_record_new(a, &rec_identity, o, (void **)&i);
     if (r >= 0 && opts->project_id) {
         r = client_member_post(a, opts->project_id, ARCA_PRINCIPAL_IDENTITY, i->id, pk, opts->role);
         if (r < 0)
@@ -653,12 +618,8 @@ int arca_identity_create(struct arca *a, const char *name, const struct arca_ide
 
 int arca_identities_list(struct arca *a, struct arca_identity **ret, size_t *ret_n)
 {
-    int r = client_require_login(a);
-
-    if (r < 0)
-        return r;
-    return client_get_items(a, CLIENT_API "/identities", "identities", sizeof(**ret),
-                            identity_parse, identity_release, (void **)ret, ret_n);
+    return client_list_items(a, NULL, "/identities", "identities", &rec_identity, (void **)ret,
+                             ret_n);
 }
 
 /* Finds an identity by id or name in GET /identities.  *ret BORROWED from
@@ -728,58 +689,34 @@ int arca_identity_delete(struct arca *a, const char *who)
 
 /* --- client secrets ------------------------------------------------------ */
 
-static void client_secret_release(void *item)
-{
-    struct arca_client_secret *s = item;
-
-    free(s->id);
-    free(s->prefix);
-    free(s->description);
-    free(s->expires_at);
-    free(s->created_at);
-    memset(s, 0, sizeof(*s));
-}
-
-void arca_client_secret_free(struct arca_client_secret *s)
-{
-    if (!s)
-        return;
-    client_secret_release(s);
-    free(s);
-}
-
-void arca_client_secrets_free(struct arca_client_secret *v, size_t n)
-{
-    client_items_free(v, n, sizeof(*v), client_secret_release);
-}
-
-static int client_secret_parse(struct arca *a, const json_t *o, void *ret)
+/* expiresAt: a string, or NULL for anything else (never) */
+static int client_secret_finish(struct arca *a, const json_t *o, void *ret)
 {
     struct arca_client_secret *s = ret;
-    long long v;
-    int r;
 
-    if (!json_is_object(o))
-        return client_error(a, -EPROTO, "the arca server sent a malformed client secret");
-    if ((r = client_dup_field(a, o, "id", CLIENT_ID_MAX, &s->id)) < 0 ||
-        (r = client_dup_optional(a, o, "prefix", CLIENT_STRING_MAX, &s->prefix)) < 0 ||
-        (r = client_dup_optional(a, o, "description", CLIENT_STRING_MAX, &s->description)) < 0 ||
-        (r = client_dup_optional(a, o, "createdAt", CLIENT_STRING_MAX, &s->created_at)) < 0)
-        return r;
-    if (json_is_string(json_object_get(o, "expiresAt")) &&
-        (r = client_dup_field(a, o, "expiresAt", CLIENT_STRING_MAX, &s->expires_at)) < 0)
-        return r;
-    if ((!s->prefix && !(s->prefix = strdup(""))) ||
-        (!s->description && !(s->description = strdup(""))) ||
-        (!s->created_at && !(s->created_at = strdup(""))))
-        return client_error(a, -ENOMEM, "out of memory");
-    if (wire_get_int(o, "numUses", &v) == 0)
-        s->num_uses = v;
-    if (wire_get_int(o, "numUsesLimit", &v) == 0)
-        s->num_uses_limit = v;
-    s->revoked = json_is_true(json_object_get(o, "revoked"));
-    return 0;
+    if (!json_is_string(json_object_get(o, "expiresAt")))
+        return 0;
+    return client_dup_field(a, o, "expiresAt", CLIENT_STRING_MAX, &s->expires_at);
 }
+
+#define F(field, kind, key, max) CLIENT_FIELD(struct arca_client_secret, field, kind, key, max)
+static const struct client_field client_secret_fields[] = {
+    F(id, CF_STR, "id", CLIENT_ID_MAX),
+    F(prefix, CF_STR_OR_EMPTY, "prefix", CLIENT_STRING_MAX),
+    F(description, CF_STR_OR_EMPTY, "description", CLIENT_STRING_MAX),
+    F(created_at, CF_STR_OR_EMPTY, "createdAt", CLIENT_STRING_MAX),
+    F(expires_at, CF_OWNED, "expiresAt", 0),
+    F(num_uses, CF_INT_OPT, "numUses", 0),
+    F(num_uses_limit, CF_INT_OPT, "numUsesLimit", 0),
+    F(revoked, CF_TRUE, "revoked", 0),
+};
+#undef F
+static const struct client_record rec_client_secret =
+    CLIENT_RECORD(struct arca_client_secret, "client secret", client_secret_fields,
+                  .finish = client_secret_finish);
+
+CLIENT_FREE_ONE(arca_client_secret_free, struct arca_client_secret, rec_client_secret)
+CLIENT_FREE_ARRAY(arca_client_secrets_free, struct arca_client_secret, rec_client_secret)
 
 /* The id of identity who (name or id): the session's own without a request
  * when who names it, else from GET /identities.  Then appends
@@ -925,10 +862,8 @@ int arca_client_secret_create(struct arca *a, const char *who,
     if (r >= 0)
         r = client_answer_obj(a, answer, "clientSecret", &o);
     struct arca_client_secret *s = NULL;
-    if (r >= 0 && ret && !(s = calloc(1, sizeof(*s))))
-        r = client_error(a, -ENOMEM, "out of memory");
-    if (r >= 0 && s)
-        r = client_secret_parse(a, o, s);
+    if (r >= 0 && ret)
+        r = client_record_new(a, &rec_client_secret, o, (void **)&s);
     if (r < 0) {
         arca_client_secret_free(s);
         client_string_free(secret);
@@ -955,8 +890,7 @@ int arca_client_secrets_list(struct arca *a, const char *who, struct arca_client
         r = identity_secrets_path(a, who, id, &path);
     if (r < 0)
         return r;
-    return client_get_items(a, path.ptr, "clientSecrets", sizeof(**ret), client_secret_parse,
-                            client_secret_release, (void **)ret, ret_n);
+    return client_get_items(a, path.ptr, "clientSecrets", &rec_client_secret, (void **)ret, ret_n);
 }
 
 int arca_client_secret_revoke(struct arca *a, const char *who, const char *secret_id)
@@ -984,87 +918,50 @@ int arca_client_secret_revoke(struct arca *a, const char *who, const char *secre
 
 /* --- service tokens ------------------------------------------------------ */
 
+/* no object check: an element that is not one fails on its environment */
+static const struct client_field scope_fields[] = {
+    CLIENT_FIELD(struct arca_token_scope, environment, CF_STR, "environment", NAME_SLUG_MAX),
+    CLIENT_FIELD(struct arca_token_scope, path, CF_STR, "secretPath", NAME_PATH_MAX),
+};
+static const struct client_record rec_scope =
+    CLIENT_RECORD(struct arca_token_scope, NULL, scope_fields);
+
 static void service_token_release(void *item)
 {
     struct arca_service_token *t = item;
 
-    free(t->id);
-    free(t->name);
-    for (size_t i = 0; i < t->n_scopes; i++) {
-        free((char *)t->scopes[i].environment);
-        free((char *)t->scopes[i].path);
-    }
-    free(t->scopes);
-    free(t->expires_at);
-    free(t->created_at);
-    memset(t, 0, sizeof(*t));
+    client_items_free(&rec_scope, (void *)t->scopes, t->n_scopes);
 }
 
-void arca_service_token_free(struct arca_service_token *t)
-{
-    if (!t)
-        return;
-    service_token_release(t);
-    free(t);
-}
-
-void arca_service_tokens_free(struct arca_service_token *v, size_t n)
-{
-    client_items_free(v, n, sizeof(*v), service_token_release);
-}
-
-static int service_token_parse(struct arca *a, const json_t *o, void *ret)
+/* access, and the scopes (absent or malformed: none) */
+static int service_token_finish(struct arca *a, const json_t *o, void *ret)
 {
     struct arca_service_token *t = ret;
     const char *access;
     json_t *scopes;
-    int r;
 
-    if (!json_is_object(o))
-        return client_error(a, -EPROTO, "the arca server sent a malformed service token");
-    if ((r = client_dup_field(a, o, "id", CLIENT_ID_MAX, &t->id)) < 0 ||
-        (r = client_dup_field(a, o, "name", CLIENT_STRING_MAX, &t->name)) < 0 ||
-        (r = client_dup_optional(a, o, "expiresAt", CLIENT_STRING_MAX, &t->expires_at)) < 0 ||
-        (r = client_dup_optional(a, o, "createdAt", CLIENT_STRING_MAX, &t->created_at)) < 0)
-        return r;
-    if (!t->created_at && !(t->created_at = strdup("")))
-        return client_error(a, -ENOMEM, "out of memory");
     if (wire_get_str(o, "access", 16, &access) == 0)
         t->write = streq(access, "read-write");
-    t->revoked = json_is_true(json_object_get(o, "revoked"));
     if (wire_get_arr(o, "scopes", SCOPES_MAX, &scopes) < 0)
         return 0;
-    size_t n = json_array_size(scopes);
-    t->scopes = calloc(n ? n : 1, sizeof(*t->scopes));
-    if (!t->scopes)
-        return client_error(a, -ENOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        const json_t *s = json_array_get(scopes, i);
-        char *env = NULL, *path = NULL;
-        t->n_scopes = i + 1;
-        r = client_dup_field(a, s, "environment", NAME_SLUG_MAX, &env);
-        if (r >= 0)
-            r = client_dup_field(a, s, "secretPath", NAME_PATH_MAX, &path);
-        t->scopes[i] = (struct arca_token_scope){.environment = env, .path = path};
-        if (r < 0)
-            return r;
-    }
-    return 0;
+    return client_parse_items(a, scopes, &rec_scope, (void **)&t->scopes, &t->n_scopes);
 }
 
-static int service_token_from(struct arca *a, const json_t *o, struct arca_service_token **ret)
-{
-    struct arca_service_token *t = calloc(1, sizeof(*t));
-    if (!t)
-        return client_error(a, -ENOMEM, "out of memory");
-    int r = service_token_parse(a, o, t);
-    if (r < 0) {
-        arca_service_token_free(t);
-        return r;
-    }
-    *ret = t;
-    return 0;
-}
+#define F(field, kind, key, max) CLIENT_FIELD(struct arca_service_token, field, kind, key, max)
+static const struct client_field service_token_fields[] = {
+    F(id, CF_STR, "id", CLIENT_ID_MAX),
+    F(name, CF_STR, "name", CLIENT_STRING_MAX),
+    F(expires_at, CF_STR_OR_NULL, "expiresAt", CLIENT_STRING_MAX),
+    F(created_at, CF_STR_OR_EMPTY, "createdAt", CLIENT_STRING_MAX),
+    F(revoked, CF_TRUE, "revoked", 0),
+};
+#undef F
+static const struct client_record rec_service_token =
+    CLIENT_RECORD(struct arca_service_token, "service token", service_token_fields,
+                  .finish = service_token_finish, .release = service_token_release);
+
+CLIENT_FREE_ONE(arca_service_token_free, struct arca_service_token, rec_service_token)
+CLIENT_FREE_ARRAY(arca_service_tokens_free, struct arca_service_token, rec_service_token)
 
 int arca_service_token_create(struct arca *a, const char *project_id, const char *name,
                               const struct arca_token_scope *scopes, size_t n, int write,
@@ -1162,7 +1059,7 @@ int arca_service_token_create(struct arca *a, const char *project_id, const char
 
     struct arca_service_token *t = NULL;
     if (ret) {
-        r = service_token_from(a, data, &t);
+        r = client_record_new(a, &rec_service_token, data, (void **)&t);
         if (r < 0)
             return r;
     }
@@ -1183,17 +1080,8 @@ int arca_service_token_create(struct arca *a, const char *project_id, const char
 int arca_service_tokens_list(struct arca *a, const char *project_id,
                              struct arca_service_token **ret, size_t *ret_n)
 {
-    _cleanup_buf_ struct buf path = BUF_INIT;
-    int r;
-
-    r = client_require_project(a, project_id);
-    if (r < 0)
-        return r;
-    r = client_project_path(a, project_id, "/service-tokens", &path);
-    if (r < 0)
-        return r;
-    return client_get_items(a, path.ptr, "serviceTokens", sizeof(**ret), service_token_parse,
-                            service_token_release, (void **)ret, ret_n);
+    return client_list_items(a, project_id, "/service-tokens", "serviceTokens", &rec_service_token,
+                             (void **)ret, ret_n);
 }
 
 int arca_service_token_revoke(struct arca *a, const char *project_id, const char *token_id)

@@ -39,99 +39,72 @@ int client_check_project_id(struct arca *a, const char *project_id)
     return 0;
 }
 
+/* a position out of range reads as 0 */
+static int environment_position(struct arca *a, const json_t *o, void *ret)
+{
+    struct arca_environment *env = ret;
+    long long pos = 0;
+
+    if (wire_get_int(o, "position", &pos) == 0)
+        env->position = pos < 0 || pos > 1000000 ? 0 : (int)pos;
+    return 0;
+}
+
+static const struct client_field environment_fields[] = {
+    CLIENT_FIELD(struct arca_environment, slug, CF_STR, "slug", CLIENT_STRING_MAX),
+    CLIENT_FIELD(struct arca_environment, name, CF_STR, "name", CLIENT_STRING_MAX),
+};
+static const struct client_record rec_environment = CLIENT_RECORD(
+    struct arca_environment, "environment", environment_fields, .finish = environment_position);
+
 static void project_release(void *item)
 {
     struct arca_project *p = item;
 
-    free(p->id);
-    free(p->name);
-    free(p->slug);
-    free(p->organization_id);
-    free(p->created_at);
-    for (size_t i = 0; i < p->n_environments; i++) {
-        free(p->environments[i].slug);
-        free(p->environments[i].name);
-    }
-    free(p->environments);
-    memset(p, 0, sizeof(*p));
+    client_items_free(&rec_environment, p->environments, p->n_environments);
 }
 
-void arca_project_free(struct arca_project *p)
-{
-    if (!p)
-        return;
-    project_release(p);
-    free(p);
-}
-
-void arca_projects_free(struct arca_project *p, size_t n)
-{
-    client_items_free(p, n, sizeof(*p), project_release);
-}
-
-/* Fills p from a project object; on failure p holds what was parsed (release it). */
-static int project_parse(struct arca *a, const json_t *o, void *ret)
+/* The environments (absent: none). */
+static int project_finish(struct arca *a, const json_t *o, void *ret)
 {
     struct arca_project *p = ret;
     json_t *envs;
     int r;
 
-    if (!json_is_object(o))
-        return client_error(a, -EPROTO, "the arca server sent a malformed project");
-    if ((r = client_dup_field(a, o, "id", CLIENT_ID_MAX, &p->id)) < 0 ||
-        (r = client_dup_field(a, o, "name", CLIENT_STRING_MAX, &p->name)) < 0 ||
-        (r = client_dup_field(a, o, "slug", CLIENT_STRING_MAX, &p->slug)) < 0 ||
-        (r = client_dup_field(a, o, "organizationId", CLIENT_ID_MAX, &p->organization_id)) < 0 ||
-        (r = client_dup_field(a, o, "createdAt", CLIENT_STRING_MAX, &p->created_at)) < 0)
-        return r;
-
-    bool server_access = false;
-    wire_get_bool(o, "serverAccess", &server_access);
-    p->server_access = server_access;
     if (wire_get_arr(o, "environments", CLIENT_LIST_MAX, &envs) == -ENOENT)
         return 0;
     r = client_answer_arr(a, o, "environments", &envs);
     if (r < 0)
         return r;
-    size_t n = json_array_size(envs);
-    if (n == 0)
+    if (json_array_size(envs) == 0)
         return 0;
-    p->environments = calloc(n, sizeof(*p->environments));
-    if (!p->environments)
-        return client_error(a, -ENOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        const json_t *e = json_array_get(envs, i);
-        struct arca_environment *env = &p->environments[i];
-        long long pos = 0;
-
-        if (!json_is_object(e))
-            return client_error(a, -EPROTO, "the arca server sent a malformed environment");
-        p->n_environments = i + 1;
-        if ((r = client_dup_field(a, e, "slug", CLIENT_STRING_MAX, &env->slug)) < 0 ||
-            (r = client_dup_field(a, e, "name", CLIENT_STRING_MAX, &env->name)) < 0)
-            return r;
-        if (wire_get_int(e, "position", &pos) == 0)
-            env->position = pos < 0 || pos > 1000000 ? 0 : (int)pos;
-    }
-    return 0;
+    return client_parse_items(a, envs, &rec_environment, (void **)&p->environments,
+                              &p->n_environments);
 }
+
+#define F(field, kind, key, max) CLIENT_FIELD(struct arca_project, field, kind, key, max)
+static const struct client_field project_fields[] = {
+    F(id, CF_STR, "id", CLIENT_ID_MAX),
+    F(name, CF_STR, "name", CLIENT_STRING_MAX),
+    F(slug, CF_STR, "slug", CLIENT_STRING_MAX),
+    F(organization_id, CF_STR, "organizationId", CLIENT_ID_MAX),
+    F(created_at, CF_STR, "createdAt", CLIENT_STRING_MAX),
+    F(server_access, CF_BOOL_OPT, "serverAccess", 0),
+};
+#undef F
+static const struct client_record rec_project =
+    CLIENT_RECORD(struct arca_project, "project", project_fields, .finish = project_finish,
+                  .release = project_release);
+
+CLIENT_FREE_ONE(arca_project_free, struct arca_project, rec_project)
+CLIENT_FREE_ARRAY(arca_projects_free, struct arca_project, rec_project)
 
 static int project_from_answer(struct arca *a, const json_t *answer, struct arca_project **ret)
 {
     json_t *o;
     int r = client_answer_obj(a, answer, "project", &o);
-    if (r < 0)
-        return r;
-    struct arca_project *p = calloc(1, sizeof(*p));
-    if (!p)
-        return client_error(a, -ENOMEM, "out of memory");
-    r = project_parse(a, o, p);
-    if (r < 0) {
-        arca_project_free(p);
-        return r;
-    }
-    *ret = p;
-    return 0;
+
+    return r < 0 ? r : client_record_new(a, &rec_project, o, (void **)ret);
 }
 
 int arca_project_create(struct arca *a, const char *name, struct arca_project **ret)
@@ -253,10 +226,5 @@ int arca_project_rename(struct arca *a, const char *project_id, const char *name
 
 int arca_projects_list(struct arca *a, struct arca_project **ret, size_t *ret_n)
 {
-    int r = client_require_login(a);
-
-    if (r < 0)
-        return r;
-    return client_get_items(a, CLIENT_API "/projects", "projects", sizeof(**ret), project_parse,
-                            project_release, (void **)ret, ret_n);
+    return client_list_items(a, NULL, "/projects", "projects", &rec_project, (void **)ret, ret_n);
 }

@@ -92,57 +92,43 @@ int arca_share_link_site(const char *link, char **ret_site)
     return r < 0 ? r : 0;
 }
 
-static void share_release(void *item)
-{
-    struct arca_share *s = item;
-
-    free(s->id);
-    free(s->created_at);
-    free(s->expires_at);
-    memset(s, 0, sizeof(*s));
-}
-
-void arca_share_free(struct arca_share *s)
-{
-    if (!s)
-        return;
-    share_release(s);
-    free(s);
-}
-
-void arca_shares_free(struct arca_share *s, size_t n)
-{
-    client_items_free(s, n, sizeof(*s), share_release);
-}
-
-static int share_parse(struct arca *a, const json_t *o, void *ret)
+/* viewsLeft (absent: unlimited) and the flags, which must be there */
+static int share_finish(struct arca *a, const json_t *o, void *ret)
 {
     struct arca_share *s = ret;
-    long long max_views = 0, left = -1;
+    long long left = -1;
     bool org_only = false, pw = false;
     int r;
 
-    if ((r = client_dup_field(a, o, "id", CLIENT_ID_MAX, &s->id)) < 0 ||
-        (r = client_dup_field(a, o, "createdAt", CLIENT_STRING_MAX, &s->created_at)) < 0 ||
-        (r = client_dup_field(a, o, "expiresAt", CLIENT_STRING_MAX, &s->expires_at)) < 0 ||
-        (r = client_answer_int(a, o, "maxViews", &max_views)) < 0)
-        return r;
     if ((r = wire_get_int(o, "viewsLeft", &left)) < 0 && r != -ENOENT)
         return client_error(a, -EPROTO, "the arca server sent a malformed 'viewsLeft'");
     if (wire_get_bool(o, "orgOnly", &org_only) < 0 ||
         wire_get_bool(o, "passwordProtected", &pw) < 0)
         return client_error(a, -EPROTO, "the arca server sent a malformed share");
-    s->max_views = max_views;
     s->views_left = r == -ENOENT ? -1 : left;
     s->org_only = org_only;
     s->password_protected = pw;
     return 0;
 }
 
+#define F(field, kind, key, max) CLIENT_FIELD(struct arca_share, field, kind, key, max)
+static const struct client_field share_fields[] = {
+    F(id, CF_STR, "id", CLIENT_ID_MAX),
+    F(created_at, CF_STR, "createdAt", CLIENT_STRING_MAX),
+    F(expires_at, CF_STR, "expiresAt", CLIENT_STRING_MAX),
+    F(max_views, CF_INT, "maxViews", 0),
+};
+#undef F
+/* no object check: a list's element that is not one fails on its id */
+static const struct client_record rec_share =
+    CLIENT_RECORD(struct arca_share, NULL, share_fields, .finish = share_finish);
+
+CLIENT_FREE_ONE(arca_share_free, struct arca_share, rec_share)
+CLIENT_FREE_ARRAY(arca_shares_free, struct arca_share, rec_share)
+
 /* ret (optional) = a new arca_share from answer.share. */
 static int share_answer(struct arca *a, const json_t *answer, struct arca_share **ret)
 {
-    struct arca_share *s;
     json_t *o;
     int r;
 
@@ -150,15 +136,7 @@ static int share_answer(struct arca *a, const json_t *answer, struct arca_share 
         return 0;
     if ((r = client_answer_obj(a, answer, "share", &o)) < 0)
         return r;
-    s = calloc(1, sizeof(*s));
-    if (!s)
-        return client_error(a, -ENOMEM, "out of memory");
-    if ((r = share_parse(a, o, s)) < 0) {
-        arca_share_free(s);
-        return r;
-    }
-    *ret = s;
-    return 0;
+    return client_record_new(a, &rec_share, o, (void **)ret);
 }
 
 static int share_path(struct arca *a, const char *id, const char *suffix, struct buf *out)
@@ -386,12 +364,7 @@ int arca_share_open(struct arca *a, const char *link, const char *password, size
 
 int arca_shares_list(struct arca *a, struct arca_share **ret, size_t *ret_n)
 {
-    int r = client_require_login(a);
-
-    if (r < 0)
-        return r;
-    return client_get_items(a, CLIENT_API "/shares", "shares", sizeof(**ret), share_parse,
-                            share_release, (void **)ret, ret_n);
+    return client_list_items(a, NULL, "/shares", "shares", &rec_share, (void **)ret, ret_n);
 }
 
 int arca_share_revoke(struct arca *a, const char *id)

@@ -154,7 +154,7 @@ static int write_all(struct store *s, struct writer *w)
         return r;
     r = s->ops->backup(s, emit_row, w);
     if (r < 0)
-        return fail(w->err, r, "cannot read the store: %s", buf_str(&s->err));
+        return fail(w->err, r, "cannot read the store: %s", store_error());
     if ((r = hash_b64(w->hash, &sum)) < 0)
         return r;
     trailer = json_pack("{s:b, s:o, s:s}", "end", 1, "rows", rows_json(w->rows), "blake2b",
@@ -475,9 +475,9 @@ int backup_restore(struct store *s, const char *path, size_t *ret_rows, struct b
     if (ret >= 0) {
         ret = s->ops->restore(s, reader_next, &r);
         if (ret < 0 && ret != -ENOTEMPTY)
-            ret = fail(err, ret, "cannot restore: %s", buf_str(&s->err));
+            ret = fail(err, ret, "cannot restore: %s", store_error());
         else if (ret == -ENOTEMPTY)
-            ret = fail(err, ret, "%s: restore only into a new, empty store", buf_str(&s->err));
+            ret = fail(err, ret, "%s: restore only into a new, empty store", store_error());
     }
     if (ret >= 0 && ret_rows)
         *ret_rows = r.n_rows;

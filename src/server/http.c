@@ -362,10 +362,9 @@ void http_fail_store(struct req *r, int ret, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(what, sizeof(what), fmt, ap);
     va_end(ap);
-    /* The store's own text (store->err) is shared by every connection and
-     * may be another call's by now: the errno and what failed are logged. */
+    /* The store's text is this thread's last call's: the one that failed. */
     if (status >= 500)
-        http_fail(r, 503, "%s (%d)", what, ret);
+        http_fail(r, 503, "%s (%d)%s%s", what, ret, *store_error() ? ": " : "", store_error());
     else
         http_fail(r, status, "%s: %s", what, store_errno_text(ret));
 }

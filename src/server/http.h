@@ -132,8 +132,9 @@ unsigned http_status_of_errno(int err);
 /* Replies for a store call that failed with ret (a negative errno); fmt says
  * what failed ("store failure reading a user").  The status is ret's in the
  * table above; an errno the table does not make a client's error is the store
- * failing: 503 with HTTP_STORE_DOWN as the whole message, fmt, ret and its
- * text in the log.  A 4xx says fmt and what ret means ("...: not found"). */
+ * failing: 503 with HTTP_STORE_DOWN as the whole message, fmt, ret and the
+ * store's text of the call (store_error: this thread's) in the log.  A 4xx says fmt and what ret
+ * means ("...: not found"). */
 void http_fail_store(struct req *r, int ret, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -196,8 +196,8 @@ int root_key_check(struct server *srv)
                      NULL);
     }
     if (r < 0 || n == 0) {
-        log_error("cannot read or write the root key check in the store", "error",
-                  buf_str(&srv->store->err), NULL);
+        log_error("cannot read or write the root key check in the store", "error", store_error(),
+                  NULL);
         store_root_keys_free(keys, n);
         return r < 0 ? r : -EIO;
     }
@@ -413,7 +413,7 @@ int server_rotate_root_key(const struct server_config *cfg)
     if (r < 0) {
         log_error(r == -ESTALE ? "the root key was rotated meanwhile: nothing was changed"
                                : "cannot rotate the root key: nothing was changed",
-                  "error", r == -ESTALE ? "" : buf_str(&srv.store->err), NULL);
+                  "error", r == -ESTALE ? "" : store_error(), NULL);
         if (tmp)
             unlink(tmp);
         goto out;

@@ -1,7 +1,9 @@
 /* store.c - the backend-independent part of the store: destructors for the
  * records that store_ops functions fill in.  Each *_release frees what the
  * record owns and zeroes it, so releasing twice is harmless; each *_free
- * releases an array and frees it.  All accept NULL.  Also the folder and
+ * releases an array and frees it.  All accept NULL.  The release of a record
+ * that store_sql.c reads through a field table is that table's (store_sql.c,
+ * SQL_RELEASE); here are the others and the arrays.  Also the folder and
  * import rules store_sql.c applies and the tables both drivers back up
  * (store_backend.h). */
 #include "store/store.h"
@@ -15,23 +17,24 @@
 #include "base/util.h"
 #include "store/store_backend.h"
 
+/* Defines void fn(type *v, size_t n): each of the n records of v released
+ * with release, then v freed; NULL is accepted. */
+#define STORE_FREE_ARRAY(fn, type, release)                                                        \
+    void fn(type *v, size_t n)                                                                     \
+    {                                                                                              \
+        if (!v)                                                                                    \
+            return;                                                                                \
+        for (size_t i = 0; i < n; i++)                                                             \
+            release(&v[i]);                                                                        \
+        free(v);                                                                                   \
+    }
+
 void store_blob_release(struct store_blob *b)
 {
     if (!b)
         return;
     free(b->ptr);
     *b = (struct store_blob){0};
-}
-
-void store_user_release(struct store_user *u)
-{
-    if (!u)
-        return;
-    free(u->email);
-    store_blob_release(&u->kdf_salt);
-    store_blob_release(&u->public_key);
-    store_blob_release(&u->encrypted_private_key);
-    memset(u, 0, sizeof(*u));
 }
 
 void store_org_release(struct store_org *o)
@@ -43,23 +46,13 @@ void store_org_release(struct store_org *o)
     memset(o, 0, sizeof(*o));
 }
 
-void store_org_memberships_free(struct store_org_membership *m, size_t n)
+static void store_org_membership_release(struct store_org_membership *m)
 {
-    if (!m)
-        return;
-    for (size_t i = 0; i < n; i++)
-        store_org_release(&m[i].org);
-    free(m);
+    store_org_release(&m->org);
 }
 
-void store_env_release(struct store_env *e)
-{
-    if (!e)
-        return;
-    free(e->slug);
-    free(e->name);
-    memset(e, 0, sizeof(*e));
-}
+STORE_FREE_ARRAY(store_org_memberships_free, struct store_org_membership,
+                 store_org_membership_release)
 
 void store_project_release(struct store_project *p)
 {
@@ -74,172 +67,31 @@ void store_project_release(struct store_project *p)
     memset(p, 0, sizeof(*p));
 }
 
-void store_projects_free(struct store_project *p, size_t n)
+STORE_FREE_ARRAY(store_projects_free, struct store_project, store_project_release)
+
+STORE_FREE_ARRAY(store_secrets_free, struct store_secret, store_secret_release)
+
+STORE_FREE_ARRAY(store_members_free, struct store_member, store_member_release)
+
+STORE_FREE_ARRAY(store_invites_free, struct store_invite, store_invite_release)
+
+STORE_FREE_ARRAY(store_org_members_free, struct store_org_member, store_org_member_release)
+
+STORE_FREE_ARRAY(store_roles_free, struct store_role, store_role_release)
+
+STORE_FREE_ARRAY(store_identities_free, struct store_identity, store_identity_release)
+
+STORE_FREE_ARRAY(store_client_secrets_free, struct store_client_secret, store_client_secret_release)
+
+STORE_FREE_ARRAY(store_service_tokens_free, struct store_service_token, store_service_token_release)
+
+static void store_secret_at_release(struct store_secret_at *v)
 {
-    if (!p)
-        return;
-    for (size_t i = 0; i < n; i++)
-        store_project_release(&p[i]);
-    free(p);
+    store_secret_release(&v->current);
+    store_secret_release(&v->then);
 }
 
-void store_member_release(struct store_member *m)
-{
-    if (!m)
-        return;
-    store_blob_release(&m->wrapped_key);
-    free(m->principal_name);
-    memset(m, 0, sizeof(*m));
-}
-
-void store_secret_release(struct store_secret *s)
-{
-    if (!s)
-        return;
-    free(s->key);
-    free(s->path);
-    store_blob_release(&s->value);
-    store_blob_release(&s->comment);
-    memset(s, 0, sizeof(*s));
-}
-
-void store_secrets_free(struct store_secret *s, size_t n)
-{
-    if (!s)
-        return;
-    for (size_t i = 0; i < n; i++)
-        store_secret_release(&s[i]);
-    free(s);
-}
-
-void store_members_free(struct store_member *m, size_t n)
-{
-    if (!m)
-        return;
-    for (size_t i = 0; i < n; i++)
-        store_member_release(&m[i]);
-    free(m);
-}
-
-void store_invite_release(struct store_invite *i)
-{
-    if (!i)
-        return;
-    free(i->email);
-    memset(i, 0, sizeof(*i));
-}
-
-void store_invites_free(struct store_invite *v, size_t n)
-{
-    if (!v)
-        return;
-    for (size_t i = 0; i < n; i++)
-        store_invite_release(&v[i]);
-    free(v);
-}
-
-void store_org_member_release(struct store_org_member *m)
-{
-    if (!m)
-        return;
-    free(m->email);
-    memset(m, 0, sizeof(*m));
-}
-
-void store_org_members_free(struct store_org_member *v, size_t n)
-{
-    if (!v)
-        return;
-    for (size_t i = 0; i < n; i++)
-        store_org_member_release(&v[i]);
-    free(v);
-}
-
-void store_role_release(struct store_role *r)
-{
-    if (!r)
-        return;
-    free(r->slug);
-    free(r->name);
-    free(r->rules);
-    memset(r, 0, sizeof(*r));
-}
-
-void store_roles_free(struct store_role *r, size_t n)
-{
-    if (!r)
-        return;
-    for (size_t i = 0; i < n; i++)
-        store_role_release(&r[i]);
-    free(r);
-}
-
-void store_identity_release(struct store_identity *i)
-{
-    if (!i)
-        return;
-    free(i->name);
-    store_blob_release(&i->public_key);
-    free(i->trusted_ips);
-    memset(i, 0, sizeof(*i));
-}
-
-void store_identities_free(struct store_identity *i, size_t n)
-{
-    if (!i)
-        return;
-    for (size_t k = 0; k < n; k++)
-        store_identity_release(&i[k]);
-    free(i);
-}
-
-void store_client_secret_release(struct store_client_secret *c)
-{
-    if (!c)
-        return;
-    store_blob_release(&c->encrypted_private_key);
-    free(c->description);
-    memset(c, 0, sizeof(*c));
-}
-
-void store_client_secrets_free(struct store_client_secret *c, size_t n)
-{
-    if (!c)
-        return;
-    for (size_t i = 0; i < n; i++)
-        store_client_secret_release(&c[i]);
-    free(c);
-}
-
-void store_service_token_release(struct store_service_token *t)
-{
-    if (!t)
-        return;
-    free(t->name);
-    free(t->scopes);
-    store_blob_release(&t->wrapped_key);
-    memset(t, 0, sizeof(*t));
-}
-
-void store_service_tokens_free(struct store_service_token *t, size_t n)
-{
-    if (!t)
-        return;
-    for (size_t i = 0; i < n; i++)
-        store_service_token_release(&t[i]);
-    free(t);
-}
-
-void store_secrets_at_free(struct store_secret_at *v, size_t n)
-{
-    if (!v)
-        return;
-    for (size_t i = 0; i < n; i++) {
-        store_secret_release(&v[i].current);
-        store_secret_release(&v[i].then);
-    }
-    free(v);
-}
+STORE_FREE_ARRAY(store_secrets_at_free, struct store_secret_at, store_secret_at_release)
 
 static void store_version_ref_release(struct store_version_ref *v)
 {
@@ -251,14 +103,7 @@ static void store_version_ref_release(struct store_version_ref *v)
     memset(v, 0, sizeof(*v));
 }
 
-void store_version_refs_free(struct store_version_ref *v, size_t n)
-{
-    if (!v)
-        return;
-    for (size_t i = 0; i < n; i++)
-        store_version_ref_release(&v[i]);
-    free(v);
-}
+STORE_FREE_ARRAY(store_version_refs_free, struct store_version_ref, store_version_ref_release)
 
 void store_audit_release(struct store_audit *a)
 {
@@ -276,76 +121,20 @@ void store_audit_release(struct store_audit *a)
     memset(a, 0, sizeof(*a));
 }
 
-void store_audits_free(struct store_audit *a, size_t n)
+STORE_FREE_ARRAY(store_audits_free, struct store_audit, store_audit_release)
+
+static void store_root_key_release(struct store_root_key *k)
 {
-    if (!a)
-        return;
-    for (size_t i = 0; i < n; i++)
-        store_audit_release(&a[i]);
-    free(a);
+    store_blob_release(&k->audit_key);
 }
 
-void store_root_keys_free(struct store_root_key *k, size_t n)
-{
-    if (!k)
-        return;
-    for (size_t i = 0; i < n; i++)
-        store_blob_release(&k[i].audit_key);
-    free(k);
-}
+STORE_FREE_ARRAY(store_root_keys_free, struct store_root_key, store_root_key_release)
 
-void store_folder_release(struct store_folder *f)
-{
-    if (!f)
-        return;
-    free(f->path);
-    memset(f, 0, sizeof(*f));
-}
+STORE_FREE_ARRAY(store_folders_free, struct store_folder, store_folder_release)
 
-void store_folders_free(struct store_folder *f, size_t n)
-{
-    if (!f)
-        return;
-    for (size_t i = 0; i < n; i++)
-        store_folder_release(&f[i]);
-    free(f);
-}
+STORE_FREE_ARRAY(store_imports_free, struct store_import, store_import_release)
 
-void store_import_release(struct store_import *i)
-{
-    if (!i)
-        return;
-    free(i->path);
-    free(i->import_path);
-    memset(i, 0, sizeof(*i));
-}
-
-void store_imports_free(struct store_import *i, size_t n)
-{
-    if (!i)
-        return;
-    for (size_t k = 0; k < n; k++)
-        store_import_release(&i[k]);
-    free(i);
-}
-
-void store_share_release(struct store_share *sh)
-{
-    if (!sh)
-        return;
-    store_blob_release(&sh->ciphertext);
-    store_blob_release(&sh->kdf_salt);
-    memset(sh, 0, sizeof(*sh));
-}
-
-void store_shares_free(struct store_share *sh, size_t n)
-{
-    if (!sh)
-        return;
-    for (size_t k = 0; k < n; k++)
-        store_share_release(&sh[k]);
-    free(sh);
-}
+STORE_FREE_ARRAY(store_shares_free, struct store_share, store_share_release)
 
 /* ---- for the backends (store_backend.h) ---- */
 

@@ -9,7 +9,7 @@
  *
  * Conventions: every function returns 0 or a negative errno:
  *   -ENOENT  no such row            -EEXIST  unique constraint / already there
- *   -EINVAL  bad argument           -EIO     backend failure (err says which)
+ *   -EINVAL  bad argument           -EIO     backend failure (store_error says which)
  * Records filled by the store are OWNED by the caller and released with the
  * matching *_release function; ids are UUID strings; times are ms since epoch.
  * All functions are safe to call from several threads at once.
@@ -761,7 +761,6 @@ struct store_ops {
 
 struct store {
     const struct store_ops *ops;
-    struct buf err; /* last backend error message, for logs (never data) */
     /* Set by the server once it checked its root key: from then on
      * audit_append fails (-EKEYREJECTED, nothing appended) when the store's
      * newest root key generation is another one (a rotation by another
@@ -769,6 +768,16 @@ struct store {
      * chain with it.  0: not checked. */
     int64_t root_generation;
 };
+
+/* Why the calling thread's last store call failed in the database, for logs:
+ * read it after a call failed (-EIO mostly).  Each call that reaches the
+ * database clears it first and a thread makes one store call at a time, so
+ * the text is that call's and no other thread's (a call refused before it
+ * reached the database, -EINVAL, leaves it as it was).  It names statements,
+ * tables, columns and constraints, never a bound value: of PostgreSQL's
+ * messages only the primary one and the SQLSTATE.  "" when the backend gave
+ * none.  BORROWED until the thread's next store call. */
+const char *store_error(void);
 
 /* Opens the SQLite store in dir (created 0700 if missing), applying
  * migrations.  err receives a message on failure. */

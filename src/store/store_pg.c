@@ -262,23 +262,16 @@ static int pg_exec(struct sql_conn *sc, const struct sql_stmt *st, const struct 
 
 /* ---- connections ---- */
 
-static void pg_conn_close(struct pg_conn *c)
+static void pg_conn_close(struct sql_conn *sc)
 {
+    struct pg_conn *c = (struct pg_conn *)sc;
+
     if (!c)
         return;
     for (size_t i = 0; i < SQL_N_SLOTS; i++)
         free(c->fmts[i]);
     PQfinish(c->db);
     free(c);
-}
-
-static void pg_conn_close_list(struct sql_conn *c)
-{
-    while (c) {
-        struct sql_conn *next = c->next;
-        pg_conn_close((struct pg_conn *)c);
-        c = next;
-    }
 }
 
 /* Notices (warnings the server sends along) would go to stderr: library
@@ -306,14 +299,14 @@ static int pg_conn_open(struct sql_store *store, struct sql_conn **ret)
     if (!c->db || PQstatus(c->db) != CONNECTION_OK) {
         sql_set_err(&s->base, "postgres: cannot connect: %s",
                     c->db ? PQerrorMessage(c->db) : "out of memory");
-        pg_conn_close(c);
+        pg_conn_close(&c->base);
         return -EIO;
     }
     PQsetNoticeProcessor(c->db, pg_notice_ignore, NULL);
     if (PQserverVersion(c->db) < 110000) {
         sql_set_err(&s->base, "postgres: server version %d is too old (arca needs 11 or newer)",
                     PQserverVersion(c->db));
-        pg_conn_close(c);
+        pg_conn_close(&c->base);
         return -EIO;
     }
     *ret = &c->base;
@@ -345,8 +338,7 @@ static void pg_conn_releasep(struct pg_conn **cp)
         sql_pool_put(&s->pool, &c->base);
         return;
     }
-    pg_conn_close_list(sql_pool_drop(&s->pool, &c->base));
-    pg_conn_close(c);
+    sql_pool_drop(&s->pool, &c->base, pg_conn_close);
 }
 #define _cleanup_conn_ _cleanup_(pg_conn_releasep)
 
@@ -579,26 +571,14 @@ static int pg_epoch(struct store *s, uint64_t *ret)
 
 static void pg_close(struct store *store)
 {
-    struct pg_store *s = (struct pg_store *)store;
+    struct pg_store *s = pg(store);
 
-    if (!s)
-        return;
-    pg_conn_close_list(sql_pool_destroy(&s->pool));
-    sql_store_release(&s->base);
+    sql_pool_destroy(&s->pool, pg_conn_close);
     free_wiped(s->url);
     free(s);
 }
 
-static const struct sql_driver pg_driver = {
-    .name = "postgres",
-    .dialect = SQL_PG,
-    .tx = pg_tx,
-    .exec = pg_exec,
-    .epoch = pg_epoch,
-    .backup = pg_backup,
-    .restore = pg_restore,
-    .close = pg_close,
-};
+static const struct sql_driver pg_driver = SQL_DRIVER("postgres", SQL_PG, pg);
 
 /* Applies the next pending migration (not recorded, whatever the newest
  * recorded one: numbers are handed out to changes developed at once) in one
@@ -720,7 +700,7 @@ int store_pg_open(const char *url, struct store **ret, struct buf *err)
         r = pg_migrate(s);
     if (r < 0) {
         if (err)
-            buf_printf(err, "%s: %s", buf_str(&where), buf_str(&s->base.base.err));
+            buf_printf(err, "%s: %s", buf_str(&where), store_error());
         pg_close(&s->base.base);
         return r;
     }

@@ -719,38 +719,38 @@ _Static_assert(ST__MAX + AQ__SHAPES <= SQL_N_SLOTS, "statement slots");
 
 /* ---- the store, errors, parameters ---- */
 
+/* The text of this thread's last store call that failed in the database:
+ * one per thread, so no reader races a writer (store.h store_error). */
+static _Thread_local char sql_err[SQL_ERR_MAX];
+
+const char *store_error(void)
+{
+    return sql_err;
+}
+
 int sql_store_init(struct sql_store *s, const struct sql_driver *drv, const struct store_ops *ops)
 {
     s->base.ops = ops;
-    s->base.err = (struct buf)BUF_INIT;
     s->drv = drv;
-    pthread_mutex_init(&s->err_lock, NULL);
-    return buf_grow(&s->base.err, SQL_ERR_MAX);
-}
-
-void sql_store_release(struct sql_store *s)
-{
-    pthread_mutex_destroy(&s->err_lock);
-    buf_release(&s->base.err);
+    return 0;
 }
 
 void sql_set_err(struct sql_store *s, const char *fmt, ...)
 {
-    char msg[SQL_ERR_MAX];
     va_list ap;
     size_t n;
 
+    (void)s;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    vsnprintf(sql_err, sizeof(sql_err), fmt, ap);
     va_end(ap);
-    n = strlen(msg); /* libpq's messages end in a newline */
-    while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-        msg[--n] = 0;
-
-    pthread_mutex_lock(&s->err_lock);
-    buf_clear(&s->base.err);
-    (void)buf_adds(&s->base.err, msg);
-    pthread_mutex_unlock(&s->err_lock);
+    n = strcspn(sql_err, "\r\n"); /* libpq's details and hints follow on other lines */
+    while (n && sql_err[n - 1] == ' ')
+        n--;
+    sql_err[n] = 0;
+    for (char *p = sql_err; *p; p++)
+        if ((unsigned char)*p < ' ')
+            *p = ' ';
 }
 
 void sql_pool_init(struct sql_pool *p, size_t max,
@@ -761,14 +761,21 @@ void sql_pool_init(struct sql_pool *p, size_t max,
     pthread_cond_init(&p->cond, NULL);
 }
 
-struct sql_conn *sql_pool_destroy(struct sql_pool *p)
+static void sql_pool_close_list(struct sql_conn *c, void (*close)(struct sql_conn *c))
 {
-    struct sql_conn *idle = p->free;
+    while (c) {
+        struct sql_conn *next = c->next;
+        close(c);
+        c = next;
+    }
+}
 
+void sql_pool_destroy(struct sql_pool *p, void (*close)(struct sql_conn *c))
+{
+    sql_pool_close_list(p->free, close);
+    p->free = NULL;
     pthread_cond_destroy(&p->cond);
     pthread_mutex_destroy(&p->lock);
-    p->free = NULL;
-    return idle;
 }
 
 int sql_pool_get(struct sql_pool *p, struct sql_store *s, struct sql_conn **ret)
@@ -806,7 +813,7 @@ void sql_pool_put(struct sql_pool *p, struct sql_conn *c)
     pthread_mutex_unlock(&p->lock);
 }
 
-struct sql_conn *sql_pool_drop(struct sql_pool *p, struct sql_conn *c)
+void sql_pool_drop(struct sql_pool *p, struct sql_conn *c, void (*close)(struct sql_conn *c))
 {
     struct sql_conn *idle;
 
@@ -818,7 +825,8 @@ struct sql_conn *sql_pool_drop(struct sql_pool *p, struct sql_conn *c)
         p->n--;
     pthread_cond_broadcast(&p->cond);
     pthread_mutex_unlock(&p->lock);
-    return idle;
+    sql_pool_close_list(idle, close);
+    close(c);
 }
 
 static const struct sql_driver *sql_drv(struct store *s)
@@ -1185,9 +1193,17 @@ static int sql_rows(struct sql_conn *c, const struct sql_record *rec, void **ret
 
 /* ---- transactions ---- */
 
+/* Every call that reaches a driver starts here (or in sql_epoch, sql_backup,
+ * sql_restore): with no error text. */
+static const struct sql_driver *sql_call(struct store *s)
+{
+    sql_err[0] = 0;
+    return sql_drv(s);
+}
+
 static int sql_tx(struct store *s, enum sql_tx kind, sql_body_fn body, void *arg)
 {
-    return sql_drv(s)->tx(s, kind, body, arg);
+    return sql_call(s)->tx(s, kind, body, arg);
 }
 
 /* One statement and its parameters, bound before the transaction so that
@@ -3335,6 +3351,31 @@ static const struct sql_col import_cols[] = {
 };
 static const struct sql_record rec_import = RECORD(struct store_import, import_cols);
 
+/* ---- the records' destructors (store.h) ----
+ * A record owns what its table reads into it (PK_STR*, PK_BLOB), so the table
+ * is its destructor too: a column added to a table is freed without a word
+ * more.  store.c has the others (a project's environments, the audit record,
+ * the array destructors). */
+#define SQL_RELEASE(fn, type, rec)                                                                 \
+    void fn(type *x)                                                                               \
+    {                                                                                              \
+        if (x)                                                                                     \
+            sql_record_release(&rec, x);                                                           \
+    }
+SQL_RELEASE(store_user_release, struct store_user, rec_user)
+SQL_RELEASE(store_env_release, struct store_env, rec_env)
+SQL_RELEASE(store_member_release, struct store_member, rec_member)
+SQL_RELEASE(store_secret_release, struct store_secret, rec_secret)
+SQL_RELEASE(store_invite_release, struct store_invite, rec_invite)
+SQL_RELEASE(store_org_member_release, struct store_org_member, rec_org_member)
+SQL_RELEASE(store_role_release, struct store_role, rec_role)
+SQL_RELEASE(store_identity_release, struct store_identity, rec_identity)
+SQL_RELEASE(store_client_secret_release, struct store_client_secret, rec_client_secret)
+SQL_RELEASE(store_service_token_release, struct store_service_token, rec_service_token)
+SQL_RELEASE(store_folder_release, struct store_folder, rec_folder)
+SQL_RELEASE(store_import_release, struct store_import, rec_import)
+SQL_RELEASE(store_share_release, struct store_share, rec_share)
+
 struct folder_insert {
     struct sql_conn *c;
     const char *project_id, *env_id;
@@ -3621,17 +3662,17 @@ static void sql_close(struct store *s)
 
 static int sql_epoch(struct store *s, uint64_t *ret)
 {
-    return ret ? sql_drv(s)->epoch(s, ret) : -EINVAL;
+    return ret ? sql_call(s)->epoch(s, ret) : -EINVAL;
 }
 
 static int sql_backup(struct store *s, store_backup_fn fn, void *ctx)
 {
-    return fn ? sql_drv(s)->backup(s, fn, ctx) : -EINVAL;
+    return fn ? sql_call(s)->backup(s, fn, ctx) : -EINVAL;
 }
 
 static int sql_restore(struct store *s, store_restore_fn next, void *ctx)
 {
-    return next ? sql_drv(s)->restore(s, next, ctx) : -EINVAL;
+    return next ? sql_call(s)->restore(s, next, ctx) : -EINVAL;
 }
 
 /* The operations, the same for both drivers: only the name differs. */

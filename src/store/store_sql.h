@@ -22,7 +22,7 @@
 #include "store/store.h"
 
 #define SQL_MAX_PARAMS 24
-#define SQL_ERR_MAX 256 /* longest message kept in store->err, NUL included */
+#define SQL_ERR_MAX 256 /* longest text store_error keeps, NUL included */
 
 /* Advisory lock keys (PostgreSQL; SQLite's writer is alone): 'arca' in the
  * high half, what in the low one. */
@@ -64,13 +64,14 @@ struct sql_pool {
 };
 void sql_pool_init(struct sql_pool *p, size_t max,
                    int (*open)(struct sql_store *s, struct sql_conn **ret));
-/* Returns the idle connections, for the caller to close. */
-struct sql_conn *sql_pool_destroy(struct sql_pool *p);
+/* Closes the idle connections with close (every one, when no call is
+ * running). */
+void sql_pool_destroy(struct sql_pool *p, void (*close)(struct sql_conn *c));
 int sql_pool_get(struct sql_pool *p, struct sql_store *s, struct sql_conn **ret);
 void sql_pool_put(struct sql_pool *p, struct sql_conn *c);
-/* Forgets c (broken) and every idle connection, which it returns for the
- * caller to close with c: after a database restart they all are dead. */
-struct sql_conn *sql_pool_drop(struct sql_pool *p, struct sql_conn *c);
+/* Closes c (broken) and every idle connection with close: after a database
+ * restart they all are dead. */
+void sql_pool_drop(struct sql_pool *p, struct sql_conn *c, void (*close)(struct sql_conn *c));
 
 /* Parameters $1.. of a statement: fmt has one letter per value, 't' text,
  * 'b' blob, 'i' integer; a NULL ptr of 't' or 'b' is NULL. */
@@ -102,7 +103,7 @@ struct sql_driver {
     int (*tx)(struct store *s, enum sql_tx kind, sql_body_fn body, void *arg);
     /* Runs st with p, calling row (if not NULL) for each result row.  The
      * number of rows changed (or returned), or a negative errno with
-     * store->err set. */
+     * the thread's error text set (sql_set_err). */
     int (*exec)(struct sql_conn *c, const struct sql_stmt *st, const struct sql_params *p,
                 sql_row_fn row, void *ctx);
     int (*epoch)(struct store *s, uint64_t *ret);
@@ -111,22 +112,30 @@ struct sql_driver {
     void (*close)(struct store *s);
 };
 
+/* A driver's table, from its functions prefix_tx, prefix_exec, prefix_epoch,
+ * prefix_backup, prefix_restore and prefix_close. */
+#define SQL_DRIVER(name_, dialect_, prefix)                                                        \
+    {                                                                                              \
+        .name = name_, .dialect = dialect_, .tx = prefix##_tx, .exec = prefix##_exec,              \
+        .epoch = prefix##_epoch, .backup = prefix##_backup, .restore = prefix##_restore,           \
+        .close = prefix##_close,                                                                   \
+    }
+
 /* The first member of a driver's store. */
 struct sql_store {
     struct store base;
     const struct sql_driver *drv;
-    pthread_mutex_t err_lock;
 };
 
 extern const struct store_ops store_sqlite_ops, store_pg_ops;
 
-/* Sets up s (zeroed) for drv; store->err gets its full capacity now, so that
- * sql_set_err never reallocates it (a thread logging it reads a message, not
- * freed memory).  sql_store_release undoes it. */
+/* Sets up s (zeroed) for drv: 0 (nothing of it can fail now that the error
+ * text is per thread). */
 int sql_store_init(struct sql_store *s, const struct sql_driver *drv, const struct store_ops *ops);
-void sql_store_release(struct sql_store *s);
 
-/* Records the last error (trailing newlines cut, at most SQL_ERR_MAX). */
+/* Sets the calling thread's error text (store_error): its first line only
+ * (libpq's later lines are details, which may quote values), at most
+ * SQL_ERR_MAX.  s is the store failing (its driver's calls are this thread's). */
 void sql_set_err(struct sql_store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Binds one more parameter: kind 't' (ptr NULL: NULL), 'b' (len bytes at

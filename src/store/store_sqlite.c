@@ -94,7 +94,8 @@ enum sq_op {
 /* A write call waiting for the COMMIT of its batch (on its stack). */
 struct sq_waiter {
     struct sq_waiter *next;
-    int r; /* the COMMIT's result */
+    int r;                 /* the COMMIT's result */
+    char err[SQL_ERR_MAX]; /* its error text (store_error is per thread) */
     bool done;
 };
 
@@ -174,8 +175,8 @@ static int sq_corrupt(struct sq_conn *c, sqlite3_stmt *st, int col)
     return -EIO;
 }
 
-/* Runs a transaction control statement; sq_run_quiet leaves the error of
- * what failed before in store->err (rollbacks). */
+/* Runs a transaction control statement; sq_run_quiet leaves the error text
+ * of what failed before (rollbacks). */
 static int sq_ctl(struct sq_conn *c, enum sq_ctl id, bool quiet)
 {
     int rc = SQLITE_OK;
@@ -290,6 +291,8 @@ static void sq_batch_done(struct sq_store *s, int r)
     s->writer->base.dirty = false;
     for (struct sq_waiter *w = s->waiters; w; w = w->next) {
         w->r = r;
+        if (r < 0)
+            snprintf(w->err, sizeof(w->err), "%s", store_error());
         w->done = true;
     }
     if (r == 0) {
@@ -345,6 +348,8 @@ static int sq_write_end(struct sq_conn *c, bool ok)
     while (!w.done)
         pthread_cond_wait(&s->batch_cond, &s->write_lock);
     c->op = SQ_OP_ENDED; /* write_lock is ours again, the connection's state too */
+    if (w.r < 0)
+        sql_set_err(&s->base, "%s", w.err);
     return w.r;
 }
 
@@ -474,6 +479,11 @@ static struct sq_conn *sq_writer(struct sq_store *s)
 static int sq_reader_open(struct sql_store *s, struct sql_conn **ret)
 {
     return sq_conn_open((struct sq_store *)s, false, (struct sq_conn **)ret);
+}
+
+static void sq_reader_close(struct sql_conn *c)
+{
+    sq_conn_close((struct sq_conn *)c);
 }
 
 static int sq_reader(struct sq_store *s, struct sq_conn **ret)
@@ -670,33 +680,18 @@ static int sq_epoch(struct store *s, uint64_t *ret)
 
 static void sq_close(struct store *store)
 {
-    struct sq_store *s = (struct sq_store *)store;
+    struct sq_store *s = sq(store);
 
-    if (!s)
-        return;
     /* Readers first: closing the writer last checkpoints and removes the WAL. */
-    for (struct sql_conn *c = sql_pool_destroy(&s->readers), *next; c; c = next) {
-        next = c->next;
-        sq_conn_close((struct sq_conn *)c);
-    }
+    sql_pool_destroy(&s->readers, sq_reader_close);
     sq_conn_close(s->writer);
     pthread_cond_destroy(&s->batch_cond);
     pthread_mutex_destroy(&s->write_lock);
-    sql_store_release(&s->base);
     free(s->db_path);
     free(s);
 }
 
-static const struct sql_driver sq_driver = {
-    .name = "sqlite",
-    .dialect = SQL_SQLITE,
-    .tx = sq_tx,
-    .exec = sq_exec,
-    .epoch = sq_epoch,
-    .backup = sq_backup,
-    .restore = sq_restore,
-    .close = sq_close,
-};
+static const struct sql_driver sq_driver = SQL_DRIVER("sqlite", SQL_SQLITE, sq);
 
 /* ---- open and migrate ---- */
 
@@ -878,7 +873,7 @@ int store_sqlite_open(const char *dir, struct store **ret, struct buf *err)
         r = sq_migrate(s, s->writer);
     if (r < 0) {
         if (err)
-            buf_adds(err, buf_str(&s->base.base.err));
+            buf_adds(err, store_error());
         sq_close(&s->base.base);
         return r;
     }

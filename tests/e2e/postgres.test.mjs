@@ -9,7 +9,8 @@
 // to N uses serves N requests through both in all.  Three servers started
 // at the same moment on an empty database all come up and apply each
 // migration once.  A database restart: requests get a 503 JSON error while it
-// is down ("the database is unavailable", nothing more), readiness says 503 and
+// is down ("the database is unavailable", nothing more; the log line has
+// PostgreSQL's text of the call that failed), readiness says 503 and
 // liveness 200, the CLI names the database (arca run's cache notice too, not
 // a proxy), the server answers again by itself once it is back, and every
 // write acknowledged before the stop is still there; a restart between two
@@ -225,14 +226,22 @@ test('a database restart: 503 while it is down, answers again by itself, nothing
         assert.equal((await ok(cliA, echo)).stdout, 'cached-value\n');
 
         await pg.stop();
+        const downValue = fakeRecord();
+        const logged = a.logs.length;
         for (const [method, route, body] of [['GET', `${V1}/projects/${project.id}/secrets?${q('prod')}`],
             ['GET', `${V1}/users/me`],
             ['POST', `${V1}/projects/${project.id}/secrets/batch`,
-                { environment: 'prod', secretPath: '/', secrets: [{ key: 'DOWN', value: fakeRecord() }] }]]) {
+                { environment: 'prod', secretPath: '/', secrets: [{ key: 'DOWN', value: downValue }] }]]) {
             const r = await apiCall(a, method, route, { token: ta, body });
             assertApiError(r, 503, 'ServiceUnavailable', r.text);
             assert.equal(r.json.message, 'the database is unavailable', 'and no detail');
         }
+        /* the log says why: the store's own text of the call that failed, never a value */
+        const failed = a.logs.slice(logged).map((l) => JSON.parse(l)).filter((l) => l.msg === 'request failed');
+        assert.ok(failed.length >= 1, a.logs.slice(logged).join('\n'));
+        for (const l of failed)
+            assert.match(l.error, /\(-5\): postgres: (cannot connect|.*SQLSTATE)/, JSON.stringify(l));
+        assert.ok(!a.logs.join('\n').includes(downValue), 'no value in the log');
         assert.ok(a.running && b.running, 'the servers keep running');
         const ready = await apiCall(a, 'GET', '/api/ready');
         assert.equal(ready.status, 503, ready.text);

@@ -4,7 +4,8 @@
  * their expiry), an unreachable server, the checks that refuse bad input before
  * any request is sent, and the pure parts: role rule specs, durations, service
  * token splitting, client secret derivation; which API URLs are cleartext to
- * another machine, and an unreadable CA file.
+ * another machine, an unreadable CA file, and the field-table reader of the
+ * server's answers (each kind of field, and the failure it reports first).
  * The flows against a real server are in tests/e2e. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -768,4 +769,118 @@ Test(client, service_token_session_not_saved)
     cr_expect_eq(arca_logout(a), 0, "a service token is forgotten, not revoked");
     cr_expect_eq(arca_session_kind(a), ARCA_SESSION_NONE);
     arca_free(a);
+}
+
+/* ---- records read from answers through a field table (client.h) ---- */
+
+struct rec_test {
+    char *id;      /* CF_STR */
+    char *note;    /* CF_STR_OR_EMPTY */
+    char *expires; /* CF_STR_OR_NULL */
+    char *loose;   /* CF_STR_LENIENT */
+    char *inner;   /* CF_STR in "sub" */
+    int64_t n;     /* CF_INT */
+    int64_t limit; /* CF_INT_OPT */
+    int flag;      /* CF_BOOL_OPT */
+    int revoked;   /* CF_TRUE */
+};
+
+#define F(field, kind, key, max) CLIENT_FIELD(struct rec_test, field, kind, key, max)
+static const struct client_field rec_test_fields[] = {
+    {.key = "sub", .kind = CF_OBJ},
+    F(id, CF_STR, "id", 8),
+    F(note, CF_STR_OR_EMPTY, "note", 8),
+    F(expires, CF_STR_OR_NULL, "expires", 32),
+    F(loose, CF_STR_LENIENT, "loose", 4),
+    {.key = "inner",
+     .in = "sub",
+     .kind = CF_STR,
+     .off = offsetof(struct rec_test, inner),
+     .max = 8},
+    F(n, CF_INT, "n", 0),
+    F(limit, CF_INT_OPT, "limit", 0),
+    F(flag, CF_BOOL_OPT, "flag", 0),
+    F(revoked, CF_TRUE, "revoked", 0),
+};
+#undef F
+static const struct client_record rec_test =
+    CLIENT_RECORD(struct rec_test, "test record", rec_test_fields);
+
+/* Parses text with rec_test: the result, and the message in msg. */
+static int parse_rec(const char *text, struct rec_test *out, char *msg, size_t size)
+{
+    struct arca *a = NULL;
+    json_t *o = json_loads(text, 0, NULL);
+    int r;
+
+    cr_assert_eq(arca_new("http://127.0.0.1:1", &a), 0);
+    *out = (struct rec_test){0};
+    r = client_record_parse(a, &rec_test, o, out);
+    snprintf(msg, size, "%s", r < 0 ? arca_errmsg(a) : "");
+    json_decref(o);
+    arca_free(a);
+    return r;
+}
+
+Test(client, record_fields_by_kind)
+{
+    struct rec_test t;
+    char msg[256];
+
+    cr_assert_eq(
+        parse_rec("{\"sub\": {\"inner\": \"in\"}, \"id\": \"abc\", \"n\": 7, \"limit\": 3, "
+                  "\"flag\": true, \"revoked\": true, \"loose\": \"x\", \"expires\": \"t\"}",
+                  &t, msg, sizeof(msg)),
+        0, "%s", msg);
+    cr_expect_str_eq(t.id, "abc");
+    cr_expect_str_eq(t.note, "", "absent: empty");
+    cr_expect_str_eq(t.expires, "t");
+    cr_expect_str_eq(t.loose, "x");
+    cr_expect_str_eq(t.inner, "in");
+    cr_expect_eq(t.n, 7);
+    cr_expect_eq(t.limit, 3);
+    cr_expect_eq(t.flag, 1);
+    cr_expect_eq(t.revoked, 1);
+    client_record_release(&rec_test, &t);
+    cr_expect_null(t.id, "released and zeroed");
+
+    /* the optional ones absent, null or of another type */
+    cr_assert_eq(
+        parse_rec("{\"sub\": {\"inner\": \"in\"}, \"id\": \"abc\", \"n\": 1, \"note\": null, "
+                  "\"expires\": null, \"loose\": \"too long\", \"limit\": \"3\", "
+                  "\"flag\": 1, \"revoked\": \"yes\"}",
+                  &t, msg, sizeof(msg)),
+        0, "%s", msg);
+    cr_expect_str_eq(t.note, "");
+    cr_expect_null(t.expires, "null: NULL");
+    cr_expect_str_eq(t.loose, "", "lenient: anything but a short string is empty");
+    cr_expect_eq(t.limit, 0);
+    cr_expect_eq(t.flag, 0);
+    cr_expect_eq(t.revoked, 0);
+    client_record_release(&rec_test, &t);
+}
+
+Test(client, record_failures_name_the_first_bad_field)
+{
+    static const struct {
+        const char *text, *msg;
+    } cases[] = {
+        {"[1]", "the arca server sent a malformed test record"},
+        {"{\"id\": \"abc\", \"n\": 1}", "the arca server sent a malformed test record"},
+        {"{\"sub\": {}, \"n\": 1}", "the arca server sent a missing or malformed 'id'"},
+        {"{\"sub\": {}, \"id\": \"123456789\"}",
+         "the arca server sent a missing or malformed 'id'"},
+        {"{\"sub\": {}, \"id\": \"a\", \"note\": 5}", "the arca server sent a malformed 'note'"},
+        {"{\"sub\": {}, \"id\": \"a\"}", "the arca server sent a missing or malformed 'inner'"},
+        {"{\"sub\": {\"inner\": \"i\"}, \"id\": \"a\", \"n\": \"1\"}",
+         "the arca server sent a missing or malformed 'n'"},
+    };
+    struct rec_test t;
+    char msg[256];
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+        cr_expect_eq(parse_rec(cases[i].text, &t, msg, sizeof(msg)), -EPROTO, "%s", cases[i].text);
+        cr_expect(strstr(msg, cases[i].msg), "%s: %s", cases[i].text, msg);
+        client_record_release(&rec_test, &t); /* what was read before the failure */
+    }
 }

@@ -947,6 +947,90 @@ Test(store, concurrent_writers_and_readers, .timeout = 60)
     store_secrets_free(h, n);
 }
 
+/* ---- error text: each thread its own call's ---- */
+
+#define N_ERR_CALLS 2000
+#define DUPE_SLUG "dupe-slug-bound-value" /* PostgreSQL's DETAIL would quote it */
+
+struct err_worker {
+    pthread_t thread;
+    int kind;      /* 0: a duplicate session, 1: a duplicate role slug, 2: reads that work */
+    int wrong;     /* failures whose text was not this thread's call's */
+    char bad[256]; /* the first wrong text */
+};
+
+static pthread_barrier_t err_start;
+
+static int err_call(int kind, int i)
+{
+    struct store_role *list = NULL;
+    size_t n = 0;
+    char id[STORE_ID_LEN + 1];
+    int r;
+
+    if (kind == 0) {
+        struct store_session s = {.user_id = USER_ID, .created_at = 1, .expires_at = 2};
+        memset(s.token_hash, 0x5e, sizeof(s.token_hash));
+        return st->ops->session_create(st, &s);
+    }
+    if (kind == 1) {
+        struct store_role x = {.slug = DUPE_SLUG, .name = "Dupe", .rules = "[]", .created_at = 1};
+        snprintf(id, sizeof(id), "dededede-dede-4ede-8ede-%012d", i + 1);
+        strcpy(x.id, id);
+        strcpy(x.project_id, PROJ_ID);
+        return st->ops->role_create(st, &x);
+    }
+    r = st->ops->role_list(st, PROJ_ID, &list, &n);
+    store_roles_free(list, n);
+    return r;
+}
+
+static void *err_main(void *arg)
+{
+    static const char *const mine[] = {"sessions", "project_roles", NULL};
+    static const char *const theirs[] = {"role", "session", NULL};
+    struct err_worker *w = arg;
+
+    pthread_barrier_wait(&err_start);
+    for (int i = 0; i < N_ERR_CALLS; i++) {
+        int r = err_call(w->kind, i);
+        const char *text = store_error();
+        bool ok = w->kind == 2 ? r == 0 && !*text
+                               : r == -EEXIST && strstr(text, mine[w->kind]) &&
+                                     !strstr(text, theirs[w->kind]) && !strstr(text, DUPE_SLUG);
+        if (!ok && w->wrong++ == 0)
+            snprintf(w->bad, sizeof(w->bad), "%d: %s", r, text);
+    }
+    return NULL;
+}
+
+Test(store, each_thread_reads_its_own_calls_error_text, .timeout = 60)
+{
+    static struct err_worker w[6];
+    struct store_session s = {.user_id = USER_ID, .created_at = 1, .expires_at = 2};
+
+    setup_project();
+    memset(s.token_hash, 0x5e, sizeof(s.token_hash));
+    cr_assert_eq(st->ops->session_create(st, &s), 0);
+    cr_assert_eq(err_call(1, 999999), 0);
+    cr_assert_eq(err_call(1, 0), -EEXIST);
+    cr_assert(strstr(store_error(), "project_roles"), "%s", store_error());
+    cr_assert_eq(err_call(2, 0), 0);
+    cr_assert_str_eq(store_error(), "", "a call that works clears it");
+
+    cr_assert_eq(pthread_barrier_init(&err_start, NULL, ELEMENTSOF(w)), 0);
+    for (size_t i = 0; i < ELEMENTSOF(w); i++) {
+        w[i].kind = (int)i % 3;
+        cr_assert_eq(pthread_create(&w[i].thread, NULL, err_main, &w[i]), 0);
+    }
+    for (size_t i = 0; i < ELEMENTSOF(w); i++)
+        pthread_join(w[i].thread, NULL);
+    pthread_barrier_destroy(&err_start);
+    for (size_t i = 0; i < ELEMENTSOF(w); i++)
+        cr_expect_eq(w[i].wrong, 0, "thread %zu (kind %d): %d wrong, first %s", i, w[i].kind,
+                     w[i].wrong, w[i].bad);
+}
+
 /* ==== migration 0002: people, roles, machines, tokens, history, audit ==== */
 
 #define USER3_ID "12121212-1212-4212-8212-121212121212"
@@ -3003,7 +3087,7 @@ Test(store, backup_restores_into_an_empty_store_only)
     cr_assert_eq(other->ops->restore(other, dump_next, &a), -EINVAL);
     a.fail_at = a.next = 0;
     cr_assert_eq(other->ops->restore(other, dump_next, &a), 0, "the failed one wrote nothing: %s",
-                 buf_str(&other->err));
+                 store_error());
     cr_assert_eq(other->ops->backup(other, dump_row, &b), 0);
     cr_assert_str_eq(buf_str(&b.text), buf_str(&a.text));
     store_close(other);
