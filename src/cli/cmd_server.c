@@ -385,6 +385,10 @@ int cmd_audit_logs_archive(struct cli *c)
     printf("archived %" PRId64 " audit records (%" PRId64 " to %" PRId64
            ") to '%s' and removed them from the store\n",
            x.info.records, x.info.first_seq, x.info.last_seq, c->output);
+    if (x.info.more)
+        printf("more records are older than %s (at most %d go in one archive): run it again "
+               "with another --output\n",
+               before, ARCHIVE_MAX_RECORDS);
     return EXIT_OK;
 }
 

@@ -184,19 +184,18 @@ int archive_scan(struct server *srv, int64_t before, struct archive_info *ret, s
         if (r < 0)
             return buf_fail(err, r, "cannot read the audit log: %s", buf_str(&srv->store->err));
         for (size_t i = 0; i < n && !done; i++) {
-            if (v[i].time >= before) {
+            bool gap = v[i].seq != ret->anchor_seq + ret->records + 1;
+
+            if (v[i].time >= before || ret->records == ARCHIVE_MAX_RECORDS) {
+                ret->more = v[i].time < before;
                 done = true;
                 break;
             }
-            if (v[i].seq != (ret->records ? ret->last_seq : ret->anchor_seq) + 1 ||
-                audit_chain_next(srv, &st, &v[i], &why) < 0) {
+            if (gap || audit_chain_next(srv, &st, &v[i], &why) < 0) {
                 r = buf_fail(err, -EBADMSG,
                              "the audit log does not verify at record %lld (%s): nothing archived; "
                              "run 'arca audit-logs verify'",
-                             (long long)v[i].seq,
-                             v[i].seq != (ret->records ? ret->last_seq : ret->anchor_seq) + 1
-                                 ? "a record is missing"
-                                 : why);
+                             (long long)v[i].seq, gap ? "a record is missing" : why);
                 break;
             }
             if (!ret->records)
@@ -520,7 +519,7 @@ struct retention {
 };
 
 /* One run: the records older than the setting, into a new file of the directory. */
-static void retention_run(struct server *srv)
+static bool retention_run(struct server *srv)
 {
     _cleanup_buf_ struct buf err = BUF_INIT;
     _cleanup_free_ char *path = NULL;
@@ -537,7 +536,7 @@ static void retention_run(struct server *srv)
     r = archive_scan(srv, before, &scan, &err);
     if (r >= 0 && scan.records == 0) {
         log_info("audit retention: nothing to archive", "days", days, NULL);
-        return;
+        return false;
     }
     if (r >= 0 && mkdir(srv->cfg.audit_archive_dir, 0700) < 0 && errno != EEXIST)
         r = buf_fail(&err, -errno, "cannot create the archive directory '%s': %s",
@@ -551,13 +550,15 @@ static void retention_run(struct server *srv)
     if (r < 0) {
         log_error("audit retention: cannot archive (nothing removed)", "error",
                   err.len ? buf_str(&err) : strerror(-r), NULL);
-        return;
+        return false;
     }
     snprintf(first, sizeof(first), "%lld", (long long)scan.first_seq);
     snprintf(last, sizeof(last), "%lld", (long long)scan.last_seq);
     snprintf(n, sizeof(n), "%lld", (long long)scan.records);
     log_info("audit retention: archived and removed the records older than the setting", "days",
-             days, "records", n, "firstSeq", first, "lastSeq", last, "file", path, NULL);
+             days, "records", n, "firstSeq", first, "lastSeq", last, "file", path, "more",
+             scan.more ? "true" : "false", NULL);
+    return scan.more;
 }
 
 static void *retention_thread(void *arg)
@@ -569,9 +570,13 @@ static void *retention_thread(void *arg)
     while (!t->stopping) {
         struct timespec until;
 
+        bool more;
+
         pthread_mutex_unlock(&t->lock);
-        retention_run(srv);
+        more = retention_run(srv);
         pthread_mutex_lock(&t->lock);
+        if (more)
+            continue;
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_sec += DAY_MS / 1000;
         while (!t->stopping && pthread_cond_timedwait(&t->wake, &t->lock, &until) != ETIMEDOUT)

@@ -31,17 +31,22 @@
 
 #define ARCHIVE_FORMAT_VERSION 1
 #define ARCHIVE_LINE_MAX (1u << 20) /* bytes of one line, newline included */
+/* Records of one archive at most: they are removed in one transaction, which
+ * holds the store's writer (and so every audited request) meanwhile. */
+#define ARCHIVE_MAX_RECORDS 1000000
 
 struct archive_info {
     int64_t anchor_seq; /* the record before the first (0: the log's start) */
     uint8_t anchor_hash[STORE_HASH_BYTES];
     int64_t first_seq, last_seq, records; /* records 0: nothing to archive */
+    bool more; /* archive_scan: more records are older (over ARCHIVE_MAX_RECORDS) */
     uint8_t last_hash[STORE_HASH_BYTES];
     uint8_t file_hash[STORE_HASH_BYTES]; /* archive_check: BLAKE2b-256 of the file */
 };
 
 /* What archiving the records before `before` (ms) would take: the longest
- * run of records after the store's anchor whose times are all before it,
+ * run of records after the store's anchor whose times are all before it (at
+ * most ARCHIVE_MAX_RECORDS: ret->more says whether more are older),
  * checked against the chain as it is read.  -EBADMSG (err says where and why)
  * if the log does not verify: such a log is not archived. */
 int archive_scan(struct server *srv, int64_t before, struct archive_info *ret, struct buf *err);
