@@ -340,12 +340,14 @@ int archive_write(struct server *srv, const struct archive_info *scan, int64_t b
     if (r >= 0 && fsync(fd) < 0)
         r = buf_fail(err, -errno, "cannot sync '%s': %s", tmp, strerror(errno));
     close(fd);
-    if (r >= 0 && rename(tmp, path) < 0)
-        r = buf_fail(err, -errno, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
-    if (r < 0) {
-        unlink(tmp);
+    /* link, not rename: never over a file made meanwhile (rename where the
+     * file system has no links) */
+    if (r >= 0 && link(tmp, path) < 0 &&
+        ((errno != EPERM && errno != EOPNOTSUPP) || rename(tmp, path) < 0))
+        r = buf_fail(err, -errno, "cannot create '%s': %s", path, strerror(errno));
+    unlink(tmp);
+    if (r < 0)
         return r;
-    }
     sync_dir(path);
 
     /* what is on disk, not what was meant to be */

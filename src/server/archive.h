@@ -52,8 +52,8 @@ struct archive_info {
 int archive_scan(struct server *srv, int64_t before, struct archive_info *ret, struct buf *err);
 
 /* Archives what scan found: writes the records to path (0600, through a
- * temporary file beside it that is fsynced and renamed; -EEXIST if path
- * exists), checks the file read back from disk (archive_check), then has the
+ * temporary file beside it that is fsynced and linked into place; -EEXIST if
+ * path exists), checks the file read back from disk (archive_check), then has the
  * store remove them with an "audit.archive" record by `by` (srv->audit_key
  * chains it).  Any failure leaves the store as it was; -ESTALE when the log
  * changed since the scan (another archive ran): the file is removed then. */
