@@ -7,7 +7,8 @@
 // an audit.archive record names the cut.  A second archive continues from the
 // first one's anchor.  An edited, truncated or shortened archive is refused
 // (exit 8).  Archiving nothing says so and writes nothing; --dry-run and a
-// missing --yes change nothing; an existing --output file is not overwritten;
+// missing --yes change nothing; an existing --output file is not overwritten, a
+// file that cannot be written removes nothing;
 // the wrong root key is refused and removes nothing; there is no HTTP route
 // to archive.  The store's trigger refuses to delete a record past the anchor,
 // and an anchor with records removed but no audit.archive record fails verify.
@@ -159,6 +160,15 @@ test('nothing to archive says so and writes nothing; an existing file is kept', 
     assert.equal(again.code, 7, 'the file exists');
     assert.match(again.stderr, /exists/);
     assert.deepEqual(readArchive(await readFile(first.file)).header, first.header, 'untouched');
+
+    /* a file that cannot be written: refused, nothing removed */
+    const log = await exportLog();
+    const later = new Date(Date.now() + 3600e3).toISOString();
+    const bad = await archive(['--before', later, '--output', path.join(dir, 'no-such-dir', 'x.gz'),
+        '--yes']);
+    assert.equal(bad.code, 1, bad.stdout + bad.stderr);
+    assert.match(bad.stderr, /cannot create .*nothing was removed/);
+    assert.equal((await exportLog())[0].seq, log[0].seq, 'nothing removed');
 });
 
 test('an edited, truncated or shortened archive is refused', T, async () => {
