@@ -164,7 +164,7 @@ int archive_scan(struct server *srv, int64_t before, struct archive_info *ret, s
     struct store_audit_query qy = {.limit = ARCHIVE_PAGE};
     struct store_audit_archive anchor = {0};
     struct audit_chain st = {0};
-    bool done = false;
+    bool done = false, confirmed = false;
     int r;
 
     memset(ret, 0, sizeof(*ret));
@@ -172,6 +172,13 @@ int archive_scan(struct server *srv, int64_t before, struct archive_info *ret, s
     if (r < 0 && r != -ENOENT)
         return buf_fail(err, r, "cannot read the audit log's anchor: %s",
                         buf_str(&srv->store->err));
+    if (r == 0 && (r = audit_anchor_confirmed(srv, &anchor, &confirmed)) < 0)
+        return buf_fail(err, r, "cannot read the audit log: %s", buf_str(&srv->store->err));
+    if (r == 0 && !confirmed) /* archiving on would launder the removal */
+        return buf_fail(err, -EBADMSG,
+                        "the records up to %lld were removed, but no audit.archive record "
+                        "names that anchor: nothing archived; run 'arca audit-logs verify'",
+                        (long long)anchor.seq);
     ret->anchor_seq = qy.after_seq = anchor.seq;
     memcpy(ret->anchor_hash, anchor.hash, sizeof(anchor.hash));
     memcpy(st.prev, anchor.hash, sizeof(st.prev));

@@ -602,6 +602,34 @@ static bool archive_record_of(const struct store_audit *a, int64_t seq, const ui
     return last == seq && streq(h, want);
 }
 
+int audit_anchor_confirmed(struct server *srv, const struct store_audit_archive *anchor, bool *ret)
+{
+    struct store_audit_query qy = {
+        .event = "audit.archive", .after_seq = anchor->seq, .limit = 100};
+    uint8_t h[STORE_HASH_BYTES];
+    struct store_audit *v;
+    size_t n;
+    int r;
+
+    *ret = false;
+    do {
+        r = srv->store->ops->audit_query(srv->store, &qy, &v, &n);
+        if (r < 0)
+            return r;
+        for (size_t i = 0; i < n && !*ret; i++) {
+            struct server k = {0};
+
+            key_for(srv, v[i].seq, &k); /* a record of this format: never v1 */
+            audit_hash(&k, AUDIT_FORMAT_CURRENT, v[i].prev_hash, &v[i], h);
+            *ret = memcmp(h, v[i].hash, sizeof(h)) == 0 &&
+                   archive_record_of(&v[i], anchor->seq, anchor->hash);
+        }
+        qy.after_seq = n ? v[n - 1].seq : qy.after_seq;
+        store_audits_free(v, n);
+    } while (!*ret && n == qy.limit);
+    return 0;
+}
+
 int audit_verify(struct server *srv, struct audit_report *ret)
 {
     struct store_audit_query qy = {.limit = 5000};
@@ -637,7 +665,6 @@ int audit_verify(struct server *srv, struct audit_report *ret)
                                   "another root key (ARCA_ENCRYPTION_KEY)";
                 break;
             }
-            confirmed = confirmed || archive_record_of(&v[i], anchor.seq, anchor.hash);
             ret->head_seq = v[i].seq;
             memcpy(ret->head_hash, v[i].hash, sizeof(ret->head_hash));
         }
@@ -648,6 +675,8 @@ int audit_verify(struct server *srv, struct audit_report *ret)
     }
     ret->records = st.records;
     ret->records_v1 = st.records_v1;
+    if (ret->ok && !confirmed && (r = audit_anchor_confirmed(srv, &anchor, &confirmed)) < 0)
+        return r;
     if (ret->ok && !confirmed) {
         ret->ok = false;
         ret->first_bad_seq = anchor.seq;

@@ -385,6 +385,10 @@ struct audit_chain {
  * st on to it; -EBADMSG with *ret_reason (static) if not. */
 int audit_chain_next(struct server *srv, struct audit_chain *st, const struct store_audit *a,
                      const char **ret_reason);
+/* Whether an "audit.archive" record after the anchor names it and verifies
+ * (keyed, so that only a holder of the root key makes one): an anchor without
+ * one is a removal nobody archived. */
+int audit_anchor_confirmed(struct server *srv, const struct store_audit_archive *anchor, bool *ret);
 /* The audit chain key of a root key; SEAL_KEY_BYTES each. */
 void audit_key_derive(const uint8_t *root_key, uint8_t *ret);
 /* The chain function audit_append is given (ctx: the server), for a record

@@ -239,6 +239,11 @@ test('a second archive continues from the anchor; the store refuses a delete pas
     assert.equal(bad.code, 8, JSON.stringify(bad));
     assert.equal(bad.ok, false);
     assert.match(bad.reason, /no archive record/);
+    const laundered = await archive(['--before', new Date(Date.now() + 3600e3).toISOString(),
+        '--output', path.join(dir, 'after-forgery.jsonl.gz'), '--yes']);
+    assert.equal(laundered.code, 8, 'no archive on top of a removal nobody archived');
+    assert.match(laundered.stderr, /no audit.archive record names that anchor/);
+    await assert.rejects(access(path.join(dir, 'after-forgery.jsonl.gz')));
 });
 
 test('retention: a server keeping 0 days archives every older record at start', T, async () => {
