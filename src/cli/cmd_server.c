@@ -1,6 +1,7 @@
 /* cmd_server.c - the commands that work on the store itself, not through a
  * server: `arca server` (flags to struct server_config), `arca backup` and
- * `arca restore` (server/backup.h).  All choose the store the same way. */
+ * `arca restore` (server/backup.h), `arca audit-logs archive` and `audit-logs
+ * verify --archive` (server/archive.h).  All choose the store the same way. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
