@@ -377,8 +377,8 @@ int cmd_audit_logs_archive(struct cli *c)
         return x.exit;
     if (r < 0) {
         if (err.len)
-            cli_error(NULL, "cannot archive the audit log: %s (nothing was removed)",
-                      buf_str(&err));
+            cli_error(NULL, "cannot archive the audit log: %s%s", buf_str(&err),
+                      r == -EINPROGRESS ? "" : " (nothing was removed)");
         return r == -EBADMSG                  ? EXIT_TAMPERED
                : r == -EEXIST || r == -ESTALE ? EXIT_CONFLICT
                                               : EXIT_FAIL;

@@ -401,8 +401,8 @@ const struct cli_command cli_commands[] = {
      "move the audit records before a time to a file",
      "Writes the audit records before TIME (ISO-8601, or a duration ago: 90d) to FILE\n"
      "(gzip of JSON lines, mode 0600, with the chain's anchor hash), checks the file read\n"
-     "back from disk, then removes the records from the store, in one transaction that\n"
-     "also appends an 'audit.archive' record and the new anchor: 'audit-logs verify'\n"
+     "back from disk, then removes the records from the store, 10,000 a transaction, each\n"
+     "appending an 'audit.archive' record and its anchor: 'audit-logs verify'\n"
      "checks the rest from there, 'audit-logs verify --archive FILE' the file.  Nothing is\n"
      "removed unless the file was written, synced and verified.  A log that does not verify\n"
      "is not archived (exit 8).  At most 1,000,000 records a file: it says when more are\n"

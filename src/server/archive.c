@@ -37,6 +37,10 @@
 #include "crypto/seal.h"
 
 #define ARCHIVE_PAGE 5000
+
+static int check_file(struct server *srv, const char *path, struct archive_info *ret,
+                      int (*cut)(void *ctx, const struct store_audit *a), void *ctx,
+                      struct buf *err);
 #define DAY_MS (24 * 3600 * 1000LL)
 
 /* ---- one record as one JSON object, and back ---- */
@@ -321,13 +325,79 @@ static int archive_record(struct store_audit *a, const struct archive_info *info
                                m ? json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS) : NULL);
 }
 
+/* Where the records of a file are cut: the seq and hash of every chunk's last. */
+struct cuts {
+    struct cut {
+        int64_t seq;
+        uint8_t hash[STORE_HASH_BYTES];
+    } * v;
+    size_t n;
+};
+
+static int cut_add(void *ctx, const struct store_audit *a)
+{
+    struct cuts *c = ctx;
+    struct cut *v = reallocarray(c->v, c->n + 1, sizeof(*v));
+
+    if (!v)
+        return -ENOMEM;
+    c->v = v;
+    v[c->n].seq = a->seq;
+    memcpy(v[c->n++].hash, a->hash, STORE_HASH_BYTES);
+    return 1;
+}
+
+/* Removes the records of a checked file, chunk by chunk, each chunk one store
+ * transaction with its audit.archive record and anchor. */
+static int remove_chunks(struct server *srv, const struct archive_info *got, const struct cuts *c,
+                         const char *by, const char *path, struct buf *err)
+{
+    int64_t from = got->first_seq;
+    int r = 0;
+
+    for (size_t i = 0; i < c->n && r >= 0; i++) {
+        struct archive_info part = *got;
+        struct store_audit_archive a = {.seq = c->v[i].seq,
+                                        .first_seq = from,
+                                        .records = c->v[i].seq - from + 1,
+                                        .archived_at = now_ms()};
+        struct store_audit rec = {0};
+
+        part.first_seq = from;
+        part.last_seq = a.seq;
+        part.records = a.records;
+        memcpy(part.last_hash, c->v[i].hash, sizeof(part.last_hash));
+        memcpy(a.hash, c->v[i].hash, sizeof(a.hash));
+        memcpy(a.file_hash, got->file_hash, sizeof(a.file_hash));
+        snprintf(a.archived_by, sizeof(a.archived_by), "%s", by);
+        r = archive_record(&rec, &part, by, path);
+        if (r >= 0)
+            r = srv->store->ops->audit_archive(srv->store, &a, &rec, audit_chain_fn(), srv);
+        store_audit_release(&rec);
+        if (r < 0 && i == 0)
+            return r == -ESTALE ? buf_fail(err, r,
+                                           "the audit log was archived meanwhile (by another "
+                                           "server?): the file is removed")
+                                : buf_fail(err, r,
+                                           "cannot remove the archived records: %s (the "
+                                           "file is removed)",
+                                           buf_str(&srv->store->err));
+        if (r < 0) /* the file is complete: keep it, the rest stays in the store */
+            return buf_fail(err, 1,
+                            "only the records up to %lld were removed: %s (the file holds them "
+                            "all; the rest stays in the store for the next archive)",
+                            (long long)(from - 1), buf_str(&srv->store->err));
+        from = a.seq + 1;
+    }
+    return 0;
+}
+
 int archive_write(struct server *srv, const struct archive_info *scan, int64_t before,
                   const char *path, const char *by, struct buf *err)
 {
     _cleanup_free_ char *tmp = NULL;
     struct archive_info got;
-    struct store_audit_archive a = {0};
-    struct store_audit rec = {0};
+    struct cuts cuts = {0};
     gzFile gz;
     int fd, r;
 
@@ -358,37 +428,17 @@ int archive_write(struct server *srv, const struct archive_info *scan, int64_t b
     sync_dir(path);
 
     /* what is on disk, not what was meant to be */
-    r = archive_check(srv, path, &got, err);
+    r = check_file(srv, path, &got, cut_add, &cuts, err);
     if (r >= 0 && (got.anchor_seq != scan->anchor_seq || got.last_seq != scan->last_seq ||
                    got.records != scan->records ||
                    memcmp(got.last_hash, scan->last_hash, sizeof(got.last_hash)) != 0))
         r = buf_fail(err, -ESTALE, "the audit log changed while it was archived");
-    if (r < 0) {
-        unlink(path);
-        return r;
-    }
-    a = (struct store_audit_archive){.seq = got.last_seq,
-                                     .first_seq = got.first_seq,
-                                     .records = got.records,
-                                     .archived_at = now_ms()};
-    memcpy(a.hash, got.last_hash, sizeof(a.hash));
-    memcpy(a.file_hash, got.file_hash, sizeof(a.file_hash));
-    snprintf(a.archived_by, sizeof(a.archived_by), "%s", by);
-    r = archive_record(&rec, &got, by, path);
     if (r >= 0)
-        r = srv->store->ops->audit_archive(srv->store, &a, &rec, audit_chain_fn(), srv);
-    store_audit_release(&rec);
-    if (r < 0) {
+        r = remove_chunks(srv, &got, &cuts, by, path, err);
+    free(cuts.v);
+    if (r < 0)
         unlink(path);
-        return r == -ESTALE ? buf_fail(err, r,
-                                       "the audit log was archived meanwhile (by another "
-                                       "server?): nothing removed, the file is removed")
-                            : buf_fail(err, r,
-                                       "cannot remove the archived records: %s (nothing "
-                                       "removed, the file is removed)",
-                                       buf_str(&srv->store->err));
-    }
-    return 0;
+    return r < 0 ? r : r > 0 ? -EINPROGRESS : 0;
 }
 
 /* ---- checking ---- */
@@ -437,7 +487,11 @@ static int read_line(gzFile gz, char *line, json_t **ret, struct buf *err)
     return 1;
 }
 
-int archive_check(struct server *srv, const char *path, struct archive_info *ret, struct buf *err)
+/* archive_check, calling cut(ctx, record) (when not NULL) for every record
+ * that ends a chunk of ARCHIVE_CHUNK records, and the last one. */
+static int check_file(struct server *srv, const char *path, struct archive_info *ret,
+                      int (*cut)(void *ctx, const struct store_audit *a), void *ctx,
+                      struct buf *err)
 {
     _cleanup_free_ char *line = malloc(ARCHIVE_LINE_MAX + 1);
     _cleanup_json_ json_t *head = NULL;
@@ -500,8 +554,8 @@ int archive_check(struct server *srv, const char *path, struct archive_info *ret
                          (long long)(first + info.records), (long long)a.seq);
         else if (audit_chain_next(srv, &st, &a, &why) < 0)
             r = buf_fail(err, -EBADMSG, "record %lld does not verify: %s", (long long)a.seq, why);
-        else
-            info.records++;
+        else if (++info.records % ARCHIVE_CHUNK == 0 || a.seq == last)
+            r = cut ? cut(ctx, &a) : 1;
         store_audit_release(&a);
     }
     if (r > 0) {
@@ -557,8 +611,9 @@ static bool retention_run(struct server *srv)
     if (r >= 0)
         r = archive_write(srv, &scan, before, path, "retention", &err);
     if (r < 0) {
-        log_error("audit retention: cannot archive (nothing removed)", "error",
-                  err.len ? buf_str(&err) : strerror(-r), NULL);
+        log_error(r == -EINPROGRESS ? "audit retention: archived, but removed only part"
+                                    : "audit retention: cannot archive (nothing removed)",
+                  "error", err.len ? buf_str(&err) : strerror(-r), NULL);
         return false;
     }
     snprintf(first, sizeof(first), "%lld", (long long)scan.first_seq);
@@ -693,4 +748,9 @@ int server_audit_archive_verify(const struct server_config *cfg, const char *pat
         r = archive_check(&srv, path, ret, err);
     close_local(&srv);
     return r;
+}
+
+int archive_check(struct server *srv, const char *path, struct archive_info *ret, struct buf *err)
+{
+    return check_file(srv, path, ret, NULL, NULL, err);
 }

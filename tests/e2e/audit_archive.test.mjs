@@ -11,7 +11,9 @@
 // file that cannot be written removes nothing;
 // the wrong root key is refused and removes nothing; there is no HTTP route
 // to archive.  The store's trigger refuses to delete a record past the anchor,
-// and an anchor with records removed but no audit.archive record fails verify.
+// and an anchor with records removed but no audit.archive record fails verify
+// (and is not archived over).  An archive of more than 10,000 records leaves the
+// store in transactions of 10,000, each with its audit.archive record.
 // A server with --audit-retention-days 0 archives every older record at start
 // into --audit-archive-dir and logs it.  Both stores (ARCA_TEST_PG=1).
 
@@ -244,6 +246,40 @@ test('a second archive continues from the anchor; the store refuses a delete pas
     assert.equal(laundered.code, 8, 'no archive on top of a removal nobody archived');
     assert.match(laundered.stderr, /no audit.archive record names that anchor/);
     await assert.rejects(access(path.join(dir, 'after-forgery.jsonl.gz')));
+});
+
+test('a big archive leaves the store 10,000 records a transaction, each named by its record', T, async () => {
+    const s = await startServer();
+    servers.push(s);
+    const c = await newCli(s);
+    await bootstrapAndLogin(c);
+    const token = await readToken(c);
+    let sent = 0;
+    const reader = async () => {
+        while (sent < 10050) {
+            sent++;
+            const res = await apiCall(s, 'GET', '/api/arca/v1/audit-logs?limit=1', { token });
+            assert.equal(res.status, 200);
+        }
+    };
+    await Promise.all(Array.from({ length: 8 }, reader));
+    const file = path.join(dir, 'big.jsonl.gz');
+    const r = await tool.arca(['audit-logs', 'archive', '--before',
+        new Date(Date.now() + 3600e3).toISOString(), '--output', file, '--yes', ...storeArgs(s)]);
+    assert.equal(r.code, 0, r.stderr);
+    const a = readArchive(await readFile(file));
+    assert.ok(a.records.length > 10000, `records: ${a.records.length}`);
+    const v = await tool.arca(['audit-logs', 'verify', '--archive', file, ...storeArgs(s)]);
+    assert.equal(v.code, 0, v.stdout + v.stderr);
+    const marks = (await ok(c, ['audit-logs', 'export', '--event', 'audit.archive'])).stdout
+        .split('\n').filter((l) => l).map((l) => JSON.parse(l).metadata);
+    assert.deepEqual(marks.map((m) => [m.firstSeq, m.lastSeq]),
+        [[1, 10000], [10001, a.header.lastSeq]], 'two transactions, each with its record');
+    assert.ok(marks.every((m) => m.file === 'big.jsonl.gz'));
+    const j = JSON.parse((await ok(c, ['audit-logs', 'verify', '--format', 'json'])).stdout);
+    assert.equal(j.ok, true, JSON.stringify(j));
+    assert.equal(j.anchorSeq, a.header.lastSeq);
+    await s.stop();
 });
 
 test('retention: a server keeping 0 days archives every older record at start', T, async () => {
