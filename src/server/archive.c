@@ -5,12 +5,13 @@
  * store's anchor that are all older, checking the chain as it reads (a log
  * that does not verify is not archived: that would throw evidence away);
  * (2) archive_write writes them to a temporary file beside the target,
- * fsyncs it, renames it into place and fsyncs the directory; (3) it reads
- * the file back from disk with archive_check, which recomputes the chain
- * with the chain keys; (4) the store's audit_archive removes exactly those
- * records in one transaction that also appends an "audit.archive" record
- * (naming the anchor, the file's hash and who) and the new anchor, refused
- * if the log moved meanwhile.  Until (4) the store is untouched.
+ * fsyncs it, links it into place and fsyncs the directory; (3) it reads the
+ * file back from disk (check_file), recomputing the chain with the chain
+ * keys; (4) the store's audit_archive removes them, ARCHIVE_CHUNK records a
+ * transaction, each also appending an "audit.archive" record (naming its
+ * last record, that record's hash, the file's hash and who) and the new
+ * anchor, refused if the log moved meanwhile.  Until (4) the store is
+ * untouched.
  *
  * Retention: a thread archives, at start and then daily, the records older
  * than N days into a directory.  Several servers on one database may all
@@ -37,11 +38,11 @@
 #include "crypto/seal.h"
 
 #define ARCHIVE_PAGE 5000
+#define DAY_MS (24 * 3600 * 1000LL)
 
 static int check_file(struct server *srv, const char *path, struct archive_info *ret,
                       int (*cut)(void *ctx, const struct store_audit *a), void *ctx,
                       struct buf *err);
-#define DAY_MS (24 * 3600 * 1000LL)
 
 /* ---- one record as one JSON object, and back ---- */
 
