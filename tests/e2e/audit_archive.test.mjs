@@ -15,7 +15,8 @@
 // (and is not archived over).  An archive of more than 10,000 records leaves the
 // store in transactions of 10,000, each with its audit.archive record.
 // A server with --audit-retention-days 0 archives every older record at start
-// into --audit-archive-dir and logs it.  Both stores (ARCA_TEST_PG=1).
+// into --audit-archive-dir and logs it; that archive still verifies after a
+// root key rotation.  Both stores (ARCA_TEST_PG=1).
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -322,4 +323,10 @@ test('retention: a server keeping 0 days archives every older record at start', 
     assert.equal(left[0].event, 'audit.archive');
     assert.equal(left[0].actor.name, 'retention');
     await s2.stop();
+
+    /* an archive made before a root key rotation still verifies after it */
+    const rot = await tool.arca(['server', 'rotate-root-key', ...storeArgs(s2)]);
+    assert.equal(rot.code, 0, rot.stderr);
+    const after = await tool.arca(['audit-logs', 'verify', '--archive', rec.file, ...storeArgs(s2)]);
+    assert.equal(after.code, 0, after.stdout + after.stderr);
 });
