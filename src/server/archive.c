@@ -611,6 +611,11 @@ static bool retention_run(struct server *srv)
     }
     if (r >= 0)
         r = archive_write(srv, &scan, before, path, "retention", &err);
+    if (r == -ESTALE) { /* several servers on one database: another one did it */
+        log_info("audit retention: another server archived them meanwhile (its file has them)",
+                 "days", days, NULL);
+        return false;
+    }
     if (r < 0) {
         log_error(r == -EINPROGRESS ? "audit retention: archived, but removed only part"
                                     : "audit retention: cannot archive (nothing removed)",

@@ -16,7 +16,8 @@
 // store in transactions of 10,000, each with its audit.archive record.
 // A server with --audit-retention-days 0 archives every older record at start
 // into --audit-archive-dir and logs it; that archive still verifies after a
-// root key rotation.  Both stores (ARCA_TEST_PG=1).
+// root key rotation.  Two servers on one PostgreSQL database both running
+// retention archive every record exactly once.  Both stores (ARCA_TEST_PG=1).
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -26,7 +27,7 @@ import { after, before, test } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
 
 import {
-    apiCall, bootstrapAndLogin, createProject, newCli, readToken, removeTempDirs, startServer,
+    PG_MODE, apiCall, bootstrapAndLogin, createProject, newCli, readToken, removeTempDirs, startServer,
     storeArgs, storeSql, tempDir, waitFor,
 } from './harness.mjs';
 
@@ -329,4 +330,45 @@ test('retention: a server keeping 0 days archives every older record at start', 
     assert.equal(rot.code, 0, rot.stderr);
     const after = await tool.arca(['audit-logs', 'verify', '--archive', rec.file, ...storeArgs(s2)]);
     assert.equal(after.code, 0, after.stdout + after.stderr);
+});
+
+test('retention on two servers of one PostgreSQL database: every record archived once', {
+    ...T, skip: !PG_MODE && 'several servers share a store only on PostgreSQL',
+}, async () => {
+    const s1 = await startServer();
+    servers.push(s1);
+    const c = await newCli(s1);
+    const admin = await bootstrapAndLogin(c);
+    await createProject(c, 'shared');
+    await s1.stop();
+
+    const dirs = [await tempDir('arca-ret-a-'), await tempDir('arca-ret-b-')];
+    const both = await Promise.all(dirs.map((d) => startServer({ dataDir: s1.dataDir,
+        args: ['--audit-retention-days', '0', '--audit-archive-dir', d] })));
+    servers.push(...both);
+    const lines = await Promise.all(both.map((s) => waitFor(
+        () => s.logs.find((l) => l.includes('audit retention')), { what: 'a retention run' })));
+    await Promise.all(both.map((s) => s.stop()));
+
+    /* each file holds records no other file holds; together a run from 1 */
+    const seqs = [];
+    for (const d of dirs)
+        for (const f of await readdir(d)) {
+            const a = readArchive(await readFile(path.join(d, f)));
+            seqs.push(...a.records.map((x) => x.seq));
+            const v = await tool.arca(['audit-logs', 'verify', '--archive', path.join(d, f),
+                ...storeArgs(s1)]);
+            assert.equal(v.code, 0, v.stdout + v.stderr);
+        }
+    seqs.sort((a, b) => a - b);
+    assert.ok(seqs.length > 0, lines.join('\n'));
+    assert.deepEqual(seqs, seqs.map((_, i) => i + 1), 'no record twice, none skipped');
+    const s3 = await startServer({ dataDir: s1.dataDir });
+    servers.push(s3);
+    const c3 = await newCli(s3);
+    await ok(c3, ['login', '--email', admin.email, '--password-stdin'], { input: admin.password + '\n' });
+    const j = JSON.parse((await ok(c3, ['audit-logs', 'verify', '--format', 'json'])).stdout);
+    assert.equal(j.ok, true, JSON.stringify(j));
+    assert.equal(j.anchorSeq, seqs.at(-1), 'the store is cut where the files end');
+    await s3.stop();
 });
