@@ -236,7 +236,7 @@ enum sql_stmt_id {
     ST_SHARE_POLICY_SET,
     /* migration 0011 */
     ST_AUDIT_ANCHOR,
-    ST_AUDIT_HASH_AT,
+    ST_AUDIT_CUT_MATCHES,
     ST_AUDIT_COUNT_TO,
     ST_AUDIT_ARCHIVE_INSERT,
     ST_AUDIT_ARCHIVE_DELETE,
@@ -709,8 +709,8 @@ static const struct {
          "max_ttl = excluded.max_ttl, allow_anonymous = excluded.allow_anonymous"},
     [ST_AUDIT_ANCHOR] = {"read audit anchor", "SELECT " AUDIT_ARCHIVE_COLS " FROM audit_archives "
                                               "ORDER BY seq DESC LIMIT 1"},
-    [ST_AUDIT_HASH_AT] = {"read audit record hash",
-                          "SELECT seq, hash FROM audit_log WHERE seq = $1"},
+    [ST_AUDIT_CUT_MATCHES] = {"check audit record hash",
+                              "SELECT count(*) FROM audit_log WHERE seq = $1 AND hash = $2"},
     [ST_AUDIT_COUNT_TO] = {"count audit records", "SELECT count(*) FROM audit_log WHERE seq <= $1"},
     [ST_AUDIT_ARCHIVE_INSERT] = {"insert audit anchor",
                                  "INSERT INTO audit_archives (" AUDIT_ARCHIVE_COLS
@@ -3658,19 +3658,18 @@ static int sql_audit_archive_body(struct sql_conn *c, void *arg)
     struct archive_tx *x = arg;
     const struct store_audit_archive *a = x->a;
     struct store_audit_archive anchor = {0};
-    struct audit_head at = {0};
-    int64_t n = 0;
+    int64_t same = 0, n = 0;
     int r;
 
     /* the audit lock first: sql_audit_append_body takes it again (a no-op) */
     if ((r = sql_lock(c, SQL_LOCK_AUDIT)) < 0 ||
         (r = sql_row(c, &rec_audit_archive, &anchor, ST_AUDIT_ANCHOR, "")) < 0 ||
-        (r = sql_row(c, &rec_audit_head, &at, ST_AUDIT_HASH_AT, "i", a->seq)) < 0)
+        (r = sql_int(c, &same, ST_AUDIT_CUT_MATCHES, "ib", a->seq, a->hash,
+                     (size_t)STORE_HASH_BYTES)) < 0 ||
+        (r = sql_int(c, &n, ST_AUDIT_COUNT_TO, "i", a->seq)) < 0)
         return r;
-    if (anchor.seq != a->first_seq - 1 || r == 0 ||
-        memcmp(at.hash, a->hash, sizeof(a->hash)) != 0 ||
-        (r = sql_int(c, &n, ST_AUDIT_COUNT_TO, "i", a->seq)) < 0 || n != a->records)
-        return r < 0 ? r : -ESTALE;
+    if (anchor.seq != a->first_seq - 1 || same != 1 || n != a->records)
+        return -ESTALE;
     if ((r = sql_audit_append_body(c, &x->rec)) < 0 ||
         (r = sql_run(c, ST_AUDIT_ARCHIVE_INSERT, "ibiibti", a->seq, a->hash,
                      (size_t)STORE_HASH_BYTES, a->first_seq, a->records, a->file_hash,
