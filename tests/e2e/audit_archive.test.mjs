@@ -12,7 +12,7 @@
 // the wrong root key is refused and removes nothing; there is no HTTP route
 // to archive.  The store's trigger refuses to delete a record past the anchor,
 // and an anchor with records removed but no audit.archive record fails verify
-// (and is not archived over).  An archive of more than 10,000 records leaves the
+// (and is not archived over); neither is a log with an edited record.  An archive of more than 10,000 records leaves the
 // store in transactions of 10,000, each with its audit.archive record.
 // A server with --audit-retention-days 0 archives every older record at start
 // into --audit-archive-dir and logs it; that archive still verifies after a
@@ -248,6 +248,26 @@ test('a second archive continues from the anchor; the store refuses a delete pas
     assert.equal(laundered.code, 8, 'no archive on top of a removal nobody archived');
     assert.match(laundered.stderr, /no audit.archive record names that anchor/);
     await assert.rejects(access(path.join(dir, 'after-forgery.jsonl.gz')));
+});
+
+test('a log that does not verify is not archived: that would throw the evidence away', T, async () => {
+    const s = await startServer();
+    servers.push(s);
+    const c = await newCli(s);
+    await bootstrapAndLogin(c);
+    await createProject(c, 'edited');
+    const guard = PG_MODE ? 'ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update; '
+        : 'DROP TRIGGER audit_log_no_update; ';
+    await storeSql(s, `${guard}UPDATE audit_log SET event = 'auth.nothing' WHERE seq = 2`);
+    const file = path.join(dir, 'edited.jsonl.gz');
+    const r = await tool.arca(['audit-logs', 'archive', '--before',
+        new Date(Date.now() + 3600e3).toISOString(), '--output', file, '--yes', ...storeArgs(s)]);
+    assert.equal(r.code, 8, r.stdout + r.stderr);
+    assert.match(r.stderr, /does not verify at record 2 \(the record was changed/);
+    await assert.rejects(access(file));
+    assert.equal((await ok(c, ['audit-logs', 'export'])).stdout.split('\n').filter((l) => l)
+        .map((l) => JSON.parse(l))[0].seq, 1, 'nothing removed');
+    await s.stop();
 });
 
 test('a big archive leaves the store 10,000 records a transaction, each named by its record', T, async () => {
