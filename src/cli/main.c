@@ -62,11 +62,12 @@ const struct cli_command cli_commands[] = {
      "only the scraper reaches it (docs/metrics.md).\n"
      "--site-url (or ARCA_SITE_URL): the URL users reach this server at (behind a proxy or a\n"
      "container's port mapping), logged at start in place of guessing it from --listen.\n"
+     "See docs/tls.md.\n"
      "--audit-retention-days N (ARCA_AUDIT_RETENTION_DAYS) keeps N days of audit records in\n"
      "the store: at start and then daily the older ones are archived, as by 'arca\n"
      "audit-logs archive', to a new file in --audit-archive-dir (ARCA_AUDIT_ARCHIVE_DIR,\n"
-     "required with it), and removed; each run is logged.  Off by default.\n"
-     "See docs/tls.md.\n"},
+     "required with it), and removed; each run is logged.  Off by default (docs/deploy.md,\n"
+     "'Audit log retention').\n"},
     {"backup", cmd_backup, "--output FILE\n--verify FILE", "output verify data-dir database-url",
      "copy the whole store to a file, online; or check a backup",
      "Writes a consistent copy of the whole store (the SQLite store in --data-dir, or the\n"
