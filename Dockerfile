@@ -16,7 +16,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       meson ninja-build pkg-config gcc libc6-dev python3 ca-certificates \
       libsodium-dev libmicrohttpd-dev libjansson-dev libyaml-dev libsqlite3-dev libpq-dev \
-      libcurl4-openssl-dev libpcre2-dev
+      libcurl4-openssl-dev libpcre2-dev zlib1g-dev
 WORKDIR /src
 COPY . .
 # The Debian package first (tools/deb/build.sh), then installed with apt as a user would:

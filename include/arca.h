@@ -831,6 +831,7 @@ struct arca_audit_verify {
     char *reason;          /* !ok: why */
     int wrong_key;         /* !ok: 1 when the records from first_bad_seq on were written by a
                             * server with another root key, 0 when one was changed */
+    int64_t anchor_seq;    /* the log starts after this record (archived); 0: at the first */
 };
 
 /* Asks the server to check the audit chain (organization admins).  A broken

@@ -185,3 +185,15 @@ const char *buf_str(const struct buf *b)
 {
     return b->ptr ? b->ptr : "";
 }
+
+int buf_fail(struct buf *err, int r, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err && err->len == 0) {
+        va_start(ap, fmt);
+        (void)buf_vprintf(err, fmt, ap);
+        va_end(ap);
+    }
+    return r;
+}

@@ -51,6 +51,10 @@ int buf_adds(struct buf *b, const char *s);
 int buf_addch(struct buf *b, char c);
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+/* The trailing `err` of a failing call: formats into err unless err is NULL
+ * or already says something (the first, most precise, message wins), and
+ * returns r, so that `return buf_fail(err, -EINVAL, "...")` reports and fails. */
+int buf_fail(struct buf *err, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Shortens to len (which must be <= b->len). */
 void buf_truncate(struct buf *b, size_t len);

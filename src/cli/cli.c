@@ -109,7 +109,7 @@ const struct cli_option cli_options[] = {
     VALUE("login-limit-ip", 0, login_limit_ip, "BURST,PER_MINUTE", "logins per address (20,20)"),
     VALUE("login-limit-account", 0, login_limit_account, "BURST,PER_MINUTE",
           "failed logins per account (10,5)"),
-    VALUE("output", 0, output, "FILE", "the backup file to write"),
+    VALUE("output", 0, output, "FILE", "the file to write (backup, audit archive)"),
     VALUE("input", 0, input, "FILE", "the backup file to read"),
     VALUE("type", 0, type, "TYPE", "shared or personal (= --personal)"),
     VALUE("domain", 0, api_url, "URL", "= --api-url (Infisical's name)"),
@@ -153,6 +153,12 @@ const struct cli_option cli_options[] = {
     VALUE("grace", 0, grace, "DURATION", "--watch: how long the child gets to stop (10s)"),
     BOOL("watch", 0, watch, "restart the command when its secrets change"),
     BOOL("once", 0, once, "render the templates once and exit"),
+    VALUE("before", 0, before, "TIME", "the records older than this (ISO-8601, or 90d ago)"),
+    VALUE("archive", 0, archive, "FILE", "check this audit archive instead of the log"),
+    VALUE("audit-retention-days", 0, audit_retention_days, "N",
+          "archive audit records older than N days (ARCA_AUDIT_RETENTION_DAYS)"),
+    VALUE("audit-archive-dir", 0, audit_archive_dir, "DIR",
+          "where retention writes archives (ARCA_AUDIT_ARCHIVE_DIR)"),
 };
 const size_t cli_n_options = ELEMENTSOF(cli_options);
 

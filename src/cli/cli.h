@@ -118,37 +118,41 @@ struct cli {
     const char *scope[CLI_MAX_REPEAT]; /* --scope ENV:PATH, repeatable */
     size_t n_scope;
     bool plain, show_values, password_stdin, help;
-    bool audit_async;               /* arca server: answer before audit records are durable */
-    bool server_access;             /* projects create/update --server-access */
-    bool no_expand;                 /* --expand=false: keep ${...} references as written */
-    bool personal;                  /* secrets set/get/delete/history --personal */
-    bool no_overrides;              /* run/export --no-overrides: shared values only */
-    bool no_imports;                /* --no-imports: leave the folder's imports out */
-    bool recursive;                 /* --recursive: sub-folders too (secrets list, folders list) */
-    bool no_cache;                  /* run/export --no-cache: no offline copy, read or written */
-    bool yes;                       /* --yes: a destructive command goes ahead unasked */
-    bool dry_run;                   /* --dry-run: print the plan, change nothing */
-    bool strict;                    /* --strict: a reference that fails fails the command */
-    const char *type;               /* --type shared|personal (Infisical's --personal) */
-    bool silent;                    /* --silent: no warnings or notices */
-    const char *token;              /* --token: a service token, instead of ARCA_TOKEN */
-    const char *run_command;        /* run --command 'SHELL COMMAND' */
-    bool all;                       /* --all: revoked ones too */
-    const char *comment;            /* secrets set --comment TEXT */
-    const char *from;               /* imports add --from ENV:PATH */
-    const char *tls_cert;           /* arca server --tls-cert FILE */
-    const char *tls_key;            /* arca server --tls-key FILE */
-    const char *ca_cert;            /* --ca-cert FILE: trust this CA (ARCA_CA_CERT) */
-    const char *output;             /* backup --output FILE */
-    const char *input;              /* restore --input FILE */
-    const char *verify;             /* backup --verify FILE */
-    const char *db_wait;            /* arca server --db-wait SECONDS */
-    const char *config;             /* agent --config FILE */
-    const char *agent_socket;       /* run --agent-socket PATH (ARCA_AGENT_SOCKET) */
-    const char *grace;              /* run --watch --grace DURATION */
-    bool once;                      /* agent --once: render, then exit */
-    bool watch;                     /* run --watch: restart the child on a change */
-    const char *args[CLI_MAX_ARGS]; /* positional arguments after the command words */
+    bool audit_async;         /* arca server: answer before audit records are durable */
+    bool server_access;       /* projects create/update --server-access */
+    bool no_expand;           /* --expand=false: keep ${...} references as written */
+    bool personal;            /* secrets set/get/delete/history --personal */
+    bool no_overrides;        /* run/export --no-overrides: shared values only */
+    bool no_imports;          /* --no-imports: leave the folder's imports out */
+    bool recursive;           /* --recursive: sub-folders too (secrets list, folders list) */
+    bool no_cache;            /* run/export --no-cache: no offline copy, read or written */
+    bool yes;                 /* --yes: a destructive command goes ahead unasked */
+    bool dry_run;             /* --dry-run: print the plan, change nothing */
+    bool strict;              /* --strict: a reference that fails fails the command */
+    const char *type;         /* --type shared|personal (Infisical's --personal) */
+    bool silent;              /* --silent: no warnings or notices */
+    const char *token;        /* --token: a service token, instead of ARCA_TOKEN */
+    const char *run_command;  /* run --command 'SHELL COMMAND' */
+    bool all;                 /* --all: revoked ones too */
+    const char *comment;      /* secrets set --comment TEXT */
+    const char *from;         /* imports add --from ENV:PATH */
+    const char *tls_cert;     /* arca server --tls-cert FILE */
+    const char *tls_key;      /* arca server --tls-key FILE */
+    const char *ca_cert;      /* --ca-cert FILE: trust this CA (ARCA_CA_CERT) */
+    const char *output;       /* backup --output FILE */
+    const char *input;        /* restore --input FILE */
+    const char *verify;       /* backup --verify FILE */
+    const char *db_wait;      /* arca server --db-wait SECONDS */
+    const char *config;       /* agent --config FILE */
+    const char *agent_socket; /* run --agent-socket PATH (ARCA_AGENT_SOCKET) */
+    const char *grace;        /* run --watch --grace DURATION */
+    bool once;                /* agent --once: render, then exit */
+    bool watch;               /* run --watch: restart the child on a change */
+    const char *before;       /* audit-logs archive --before TIME */
+    const char *archive;      /* audit-logs verify --archive FILE */
+    const char *audit_retention_days; /* server --audit-retention-days N */
+    const char *audit_archive_dir;    /* server --audit-archive-dir DIR */
+    const char *args[CLI_MAX_ARGS];   /* positional arguments after the command words */
     size_t n_args;
     char **child_argv; /* after "--" (arca run), NULL-terminated, or NULL */
 
@@ -395,6 +399,9 @@ int cmd_secrets_rollback(struct cli *c);
 int cmd_audit_logs_list(struct cli *c);
 int cmd_audit_logs_export(struct cli *c);
 int cmd_audit_logs_verify(struct cli *c);
+/* cmd_server.c: on the store itself, as `arca backup` */
+int cmd_audit_logs_archive(struct cli *c);
+int cmd_audit_logs_verify_archive(struct cli *c);
 /* help.c: help, man page, completion, "did you mean" */
 int cmd_help(struct cli *c);
 int cmd_completion(struct cli *c);

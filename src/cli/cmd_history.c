@@ -363,6 +363,13 @@ int cmd_audit_logs_verify(struct cli *c)
     bool json;
     int r;
 
+    if (c->archive)
+        return cmd_audit_logs_verify_archive(c);
+    if (c->data_dir || c->database_url) {
+        cli_error("arca audit-logs verify --archive FILE --data-dir DIR",
+                  "--data-dir and --database-url go with --archive FILE");
+        return EXIT_USAGE;
+    }
     if (cli_no_args(c, "arca audit-logs verify"))
         return EXIT_USAGE;
     if (cli_format_json(c, "text", &json) < 0)
@@ -375,9 +382,10 @@ int cmd_audit_logs_verify(struct cli *c)
         return cli_fail_free(a, r);
     if (json) {
         if (v->ok)
-            cli_print_json(json_pack("{s:b, s:I, s:I, s:s}", "ok", 1, "records",
+            cli_print_json(json_pack("{s:b, s:I, s:I, s:s, s:I}", "ok", 1, "records",
                                      (json_int_t)v->records, "headSeq", (json_int_t)v->head_seq,
-                                     "headHash", v->head_hash),
+                                     "headHash", v->head_hash, "anchorSeq",
+                                     (json_int_t)v->anchor_seq),
                            false);
         else
             cli_print_json(json_pack("{s:b, s:I, s:I, s:s, s:s}", "ok", 0, "records",
@@ -388,6 +396,9 @@ int cmd_audit_logs_verify(struct cli *c)
     } else if (v->ok) {
         printf("audit log intact: %" PRId64 " records, head %" PRId64 " %s\n", v->records,
                v->head_seq, v->head_hash);
+        if (v->anchor_seq)
+            printf("(records up to %" PRId64 " were archived: the log starts after them)\n",
+                   v->anchor_seq);
     } else if (v->wrong_key) {
         printf("audit log written with ANOTHER ROOT KEY from record %" PRId64 ": %s\n",
                v->first_bad_seq, v->reason);

@@ -1,7 +1,9 @@
 /* cmd_server.c - the commands that work on the store itself, not through a
  * server: `arca server` (flags to struct server_config), `arca backup` and
- * `arca restore` (server/backup.h).  All choose the store the same way. */
+ * `arca restore` (server/backup.h), `arca audit-logs archive` and `audit-logs
+ * verify --archive` (server/archive.h).  All choose the store the same way. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,7 @@
 #include "base/util.h"
 #include "cli.h"
 #include "crypto/seal.h"
+#include "server/archive.h"
 #include "server/backup.h"
 #include "server/server.h"
 
@@ -165,6 +168,25 @@ int cmd_server(struct cli *c)
         }
         cfg.db_wait_s = (unsigned)v;
     }
+    value = c->audit_retention_days ? c->audit_retention_days : getenv("ARCA_AUDIT_RETENTION_DAYS");
+    cfg.audit_archive_dir =
+        c->audit_archive_dir ? c->audit_archive_dir : getenv("ARCA_AUDIT_ARCHIVE_DIR");
+    if (value && *value) {
+        unsigned long v = strtoul(value, &end, 10);
+        if (*end || !(*value >= '0' && *value <= '9') || v > 100000) {
+            cli_error(NULL, "--audit-retention-days (or ARCA_AUDIT_RETENTION_DAYS) must be a "
+                            "number of days from 0 to 100000");
+            return EXIT_USAGE;
+        }
+        cfg.audit_retention = true;
+        cfg.audit_retention_days = (int)v;
+        if (!cfg.audit_archive_dir || !*cfg.audit_archive_dir) {
+            cli_error("e.g. --audit-archive-dir /var/lib/arca/audit-archives",
+                      "--audit-retention-days needs --audit-archive-dir (or "
+                      "ARCA_AUDIT_ARCHIVE_DIR): where the archives go");
+            return EXIT_USAGE;
+        }
+    }
     if (c->threads) {
         unsigned long v = strtoul(c->threads, &end, 10);
         if (*end || v < 1 || v > SERVER_THREADS_MAX) {
@@ -280,4 +302,127 @@ int cmd_rotate_root_key(struct cli *c)
     if (!current_key_given(&cfg))
         return EXIT_FAIL;
     return server_rotate_root_key(&cfg) < 0 ? EXIT_FAIL : EXIT_OK;
+}
+
+/* ---- audit-logs archive and verify --archive: on the store, with the root key ---- */
+
+struct archive_plan {
+    struct cli *c;
+    const char *before; /* ISO 8601 */
+    struct archive_info info;
+    int exit; /* cli_confirm's */
+};
+
+static bool archive_confirm(void *ctx, const struct archive_info *p)
+{
+    struct archive_plan *x = ctx;
+    bool go = false;
+
+    x->info = *p;
+    cli_plan(x->c,
+             "archiving the audit log before %s writes records %" PRId64 " to %" PRId64 " (%" PRId64
+             " records) to '%s',\n",
+             x->before, p->first_seq, p->last_seq, p->records, x->c->output);
+    cli_plan(x->c,
+             "checks the file read back from disk, then removes them from the store: the\n"
+             "log then starts after record %" PRId64 " ('arca audit-logs verify --archive "
+             "FILE' checks the file)\n",
+             p->last_seq);
+    x->exit = cli_confirm(x->c, "Archive and remove them?", &go);
+    return x->exit == EXIT_OK && go;
+}
+
+/* The store and the root key, as rotate-root-key needs them.  An exit code. */
+static int archive_store(struct cli *c, struct server_config *cfg)
+{
+    int r;
+
+    if (store_config(c, cfg) < 0)
+        return EXIT_USAGE;
+    if ((r = store_exists(cfg)) != EXIT_OK)
+        return r;
+    return current_key_given(cfg) ? EXIT_OK : EXIT_FAIL;
+}
+
+int cmd_audit_logs_archive(struct cli *c)
+{
+    struct server_config cfg = {0};
+    struct archive_plan x = {.c = c};
+    _cleanup_buf_ struct buf err = BUF_INIT;
+    char before[25];
+    int64_t ago, ms;
+    int r;
+
+    if (!c->before || !c->output || !*c->output) {
+        cli_error("e.g. arca audit-logs archive --before 90d --output audit-2026-q1.jsonl.gz",
+                  "--before TIME and --output FILE are required");
+        return EXIT_USAGE;
+    }
+    if (cli_time_arg("--before", c->before, before, &ago) < 0 || time_parse_iso(before, &ms) < 0)
+        return EXIT_USAGE;
+    if ((r = archive_store(c, &cfg)) != EXIT_OK)
+        return r;
+    if (access(c->output, F_OK) == 0) {
+        cli_error("give a new file: an archive is never written over another file", "'%s' exists",
+                  c->output);
+        return EXIT_CONFLICT;
+    }
+    x.before = before;
+    r = server_audit_archive(&cfg, ms, c->output, archive_confirm, &x, &err);
+    if (r == -ENODATA) {
+        printf("nothing to archive: no audit record before %s after the last archive\n", before);
+        return EXIT_OK;
+    }
+    if (r == -ECANCELED)
+        return x.exit;
+    if (r < 0) {
+        if (err.len)
+            cli_error(NULL, "cannot archive the audit log: %s%s", buf_str(&err),
+                      r == -EINPROGRESS ? "" : " (nothing was removed)");
+        return r == -EBADMSG                  ? EXIT_TAMPERED
+               : r == -EEXIST || r == -ESTALE ? EXIT_CONFLICT
+                                              : EXIT_FAIL;
+    }
+    printf("archived %" PRId64 " audit records (%" PRId64 " to %" PRId64
+           ") to '%s' and removed them from the store\n",
+           x.info.records, x.info.first_seq, x.info.last_seq, c->output);
+    if (x.info.more)
+        printf("more records are older than %s (at most %d go in one archive): run it again "
+               "with another --output\n",
+               before, ARCHIVE_MAX_RECORDS);
+    return EXIT_OK;
+}
+
+int cmd_audit_logs_verify_archive(struct cli *c)
+{
+    struct server_config cfg = {0};
+    _cleanup_buf_ struct buf err = BUF_INIT;
+    struct archive_info info;
+    char hash[2 * STORE_HASH_BYTES + 1];
+    bool json;
+    int r;
+
+    if (cli_format_json(c, "text", &json) < 0)
+        return EXIT_USAGE;
+    if ((r = archive_store(c, &cfg)) != EXIT_OK)
+        return r;
+    r = server_audit_archive_verify(&cfg, c->archive, &info, &err);
+    if (r < 0) {
+        if (err.len && json)
+            cli_print_json(json_pack("{s:b, s:s}", "ok", 0, "reason", buf_str(&err)), false);
+        else if (err.len)
+            printf("archive '%s' does NOT verify: %s\n", c->archive, buf_str(&err));
+        return err.len && (r == -EBADMSG || r == -EINVAL) ? EXIT_TAMPERED : EXIT_FAIL;
+    }
+    hex_encode(info.last_hash, STORE_HASH_BYTES, hash);
+    if (json)
+        cli_print_json(json_pack("{s:b, s:I, s:I, s:I, s:I, s:s}", "ok", 1, "records",
+                                 (json_int_t)info.records, "anchorSeq", (json_int_t)info.anchor_seq,
+                                 "firstSeq", (json_int_t)info.first_seq, "lastSeq",
+                                 (json_int_t)info.last_seq, "lastHash", hash),
+                       false);
+    else
+        printf("archive '%s' intact: %" PRId64 " records, %" PRId64 " to %" PRId64 ", last %s\n",
+               c->archive, info.records, info.first_seq, info.last_seq, hash);
+    return EXIT_OK;
 }

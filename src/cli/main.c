@@ -30,7 +30,8 @@ const struct cli_command cli_commands[] = {
      "failure.  See docs/deploy.md, 'Rotating the root key'.\n"},
     {"server", cmd_server, "",
      "listen data-dir database-url max-body threads log-level audit-async login-limit-ip "
-     "login-limit-account tls-cert tls-key db-wait metrics-listen site-url",
+     "login-limit-account tls-cert tls-key db-wait metrics-listen site-url "
+     "audit-retention-days audit-archive-dir",
      "run the arca server",
      "Runs the arca server on the embedded SQLite store in --data-dir.  The root key comes\n"
      "from ARCA_ENCRYPTION_KEY (base64 of 32 bytes) or, if unset, from root.key in the data\n"
@@ -61,7 +62,12 @@ const struct cli_command cli_commands[] = {
      "only the scraper reaches it (docs/metrics.md).\n"
      "--site-url (or ARCA_SITE_URL): the URL users reach this server at (behind a proxy or a\n"
      "container's port mapping), logged at start in place of guessing it from --listen.\n"
-     "See docs/tls.md.\n"},
+     "See docs/tls.md.\n"
+     "--audit-retention-days N (ARCA_AUDIT_RETENTION_DAYS) keeps N days of audit records in\n"
+     "the store: at start and then daily the older ones are archived, as by 'arca\n"
+     "audit-logs archive', to a new file in --audit-archive-dir (ARCA_AUDIT_ARCHIVE_DIR,\n"
+     "required with it), and removed; each run is logged.  Off by default (docs/deploy.md,\n"
+     "'Audit log retention').\n"},
     {"backup", cmd_backup, "--output FILE\n--verify FILE", "output verify data-dir database-url",
      "copy the whole store to a file, online; or check a backup",
      "Writes a consistent copy of the whole store (the SQLite store in --data-dir, or the\n"
@@ -381,10 +387,31 @@ const struct cli_command cli_commands[] = {
      "exact or a prefix ending in '.' (secret.); T is ISO-8601 or a duration ago (24h).\n"},
     {"audit-logs export", cmd_audit_logs_export, "", "project-id event actor since until",
      "print audit log records as JSON lines", "Prints every matching record as one JSON line.\n"},
-    {"audit-logs verify", cmd_audit_logs_verify, "", "format", "check the audit log's hash chain",
+    {"audit-logs verify", cmd_audit_logs_verify, "\n--archive FILE",
+     "format archive data-dir database-url", "check the audit log's hash chain, or an archive",
      "Checks the audit log's hash chain (organization admins), across root key rotations;\n"
      "exit 8 if it was tampered with, or written by a server with another root key (told\n"
-     "apart: 'cause' is \"tampered\" or \"wrong-key\").\n"},
+     "apart: 'cause' is \"tampered\" or \"wrong-key\").  After an archive the log starts at\n"
+     "the archive's anchor: the first record must link to it, and an 'audit.archive' record\n"
+     "must name it (else records were removed without an archive: exit 8).\n"
+     "--archive FILE checks a file of 'arca audit-logs archive' instead, on the store (as\n"
+     "'arca backup': --data-dir or --database-url, and the root key, whose chain keys it\n"
+     "recomputes the records' hashes with): exit 0 if intact, 8 if edited or truncated.\n"},
+    {"audit-logs archive", cmd_audit_logs_archive, "--before TIME --output FILE",
+     "before output data-dir database-url yes dry-run",
+     "move the audit records before a time to a file",
+     "Writes the audit records before TIME (ISO-8601, or a duration ago: 90d) to FILE\n"
+     "(gzip of JSON lines, mode 0600, with the chain's anchor hash), checks the file read\n"
+     "back from disk, then removes the records from the store, 10,000 a transaction, each\n"
+     "appending an 'audit.archive' record and its anchor: 'audit-logs verify'\n"
+     "checks the rest from there, 'audit-logs verify --archive FILE' the file.  Nothing is\n"
+     "removed unless the file was written, synced and verified.  A log that does not verify\n"
+     "is not archived (exit 8).  At most 1,000,000 records a file: it says when more are\n"
+     "older (run it again).  Runs on the store, as 'arca backup' (--data-dir or\n"
+     "--database-url, servers may run), with the root key (ARCA_ENCRYPTION_KEY or root.key):\n"
+     "removing audit records takes the operator, not an account.  Shows what it will do and\n"
+     "asks (--yes, --dry-run).  Keep the file like the database.  Servers can do this by\n"
+     "themselves: 'arca server --audit-retention-days N' (docs/deploy.md).\n"},
     {"completion", cmd_completion, "bash|zsh|fish", "", "print a shell completion script",
      "Prints the completion script for the shell, made from the same table as --help:\n"
      "  bash: source <(arca completion bash)    (or into /etc/bash_completion.d/arca)\n"

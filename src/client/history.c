@@ -482,6 +482,8 @@ int arca_audit_logs_verify(struct arca *a, struct arca_audit_verify **ret)
         return client_error(a, -ENOMEM, "out of memory");
     v->ok = ok;
     v->records = n;
+    if (wire_get_int(answer, "anchorSeq", &seq) == 0)
+        v->anchor_seq = seq;
     if (ok) {
         if (wire_get_int(answer, "headSeq", &seq) == 0)
             v->head_seq = seq;

@@ -132,14 +132,16 @@ void api_audit_verify(struct req *r)
     }
     if (rep.ok)
         http_reply(r, 200,
-                   json_pack("{s:b, s:I, s:I, s:I, s:o}", "ok", 1, "records",
+                   json_pack("{s:b, s:I, s:I, s:I, s:o, s:I}", "ok", 1, "records",
                              (json_int_t)rep.records, "legacyRecords", (json_int_t)rep.records_v1,
                              "headSeq", (json_int_t)rep.head_seq, "headHash",
-                             hex(rep.head_hash, sizeof(rep.head_hash))));
+                             hex(rep.head_hash, sizeof(rep.head_hash)), "anchorSeq",
+                             (json_int_t)rep.anchor_seq));
     else
         http_reply(r, 200,
-                   json_pack("{s:b, s:I, s:I, s:s, s:s}", "ok", 0, "records",
+                   json_pack("{s:b, s:I, s:I, s:s, s:s, s:I}", "ok", 0, "records",
                              (json_int_t)rep.records, "firstBadSeq", (json_int_t)rep.first_bad_seq,
                              "reason", rep.reason, "cause",
-                             rep.wrong_key ? "wrong-key" : "tampered"));
+                             rep.wrong_key ? "wrong-key" : "tampered", "anchorSeq",
+                             (json_int_t)rep.anchor_seq));
 }

@@ -499,6 +499,27 @@ void audit_denied(struct req *r, const struct audit_event *e)
     audit_log(r, &d); /* best effort: the request is refused either way */
 }
 
+int audit_server_record(struct store_audit *a, const char *actor_name, const char *event,
+                        char *metadata)
+{
+    memset(a, 0, sizeof(*a));
+    a->time = now_ms();
+    snprintf(a->actor_type, sizeof(a->actor_type), "server");
+    a->metadata = metadata;
+    a->actor_name = strdup(actor_name);
+    a->event = strdup(event);
+    a->environment = strdup("");
+    a->path = strdup("");
+    a->key = strdup("");
+    a->ip = strdup("");
+    a->user_agent = strdup("");
+    a->outcome = strdup("success");
+    return a->actor_name && a->event && a->environment && a->path && a->key && a->ip &&
+                   a->user_agent && a->outcome && a->metadata
+               ? 0
+               : -ENOMEM;
+}
+
 /* The audit key of the root key generation that chained record seq, as a
  * server whose audit_hash can use it: the records of each generation are
  * chained with its own key (rootkey.c). */
@@ -529,67 +550,138 @@ static bool written_with_other_key(struct server *srv, const struct store_audit 
     return memcmp(h, v[i + 1].hash, sizeof(h)) != 0;
 }
 
+int audit_chain_next(struct server *srv, struct audit_chain *st, const struct store_audit *a,
+                     const char **ret_reason)
+{
+    uint8_t h[STORE_HASH_BYTES];
+    struct server k = {0};
+
+    if (memcmp(a->prev_hash, st->prev, sizeof(st->prev)) != 0) {
+        *ret_reason = "the record does not follow the one before it (a record was removed or "
+                      "inserted)";
+        return -EBADMSG;
+    }
+    key_for(srv, a->seq, &k);
+    audit_hash(&k, AUDIT_FORMAT_CURRENT, st->prev, a, h);
+    if (memcmp(h, a->hash, sizeof(h)) == 0) {
+        st->v2 = true;
+    } else if (!st->v2) { /* the oldest format still allowed, until the first v2 */
+        audit_hash(&k, AUDIT_V1, st->prev, a, h);
+        if (memcmp(h, a->hash, sizeof(h)) == 0)
+            st->records_v1++;
+    }
+    if (memcmp(h, a->hash, sizeof(h)) != 0) {
+        *ret_reason = "the record was changed after it was written";
+        return -EBADMSG;
+    }
+    for (size_t g = 1; g < srv->n_audit_gens; g++)
+        if (a->seq + 1 == srv->audit_gens[g].first_seq &&
+            !streq(a->event ? a->event : "", "server.root_key.rotate")) {
+            *ret_reason = "the link record of a root key rotation is missing";
+            return -EBADMSG;
+        }
+    memcpy(st->prev, a->hash, sizeof(st->prev));
+    st->records++;
+    return 0;
+}
+
+/* Whether a is the "audit.archive" record of the archive that anchors the
+ * log at seq, hash (archive.c writes its metadata). */
+static bool archive_record_of(const struct store_audit *a, int64_t seq, const uint8_t *hash)
+{
+    _cleanup_json_ json_t *m = NULL;
+    char want[2 * STORE_HASH_BYTES + 1];
+    json_int_t last = 0;
+    const char *h = NULL;
+
+    if (!streq(a->event ? a->event : "", "audit.archive") || !a->metadata ||
+        wire_parse(a->metadata, strlen(a->metadata), &m, NULL) < 0 ||
+        json_unpack(m, "{s:I, s:s}", "lastSeq", &last, "lastHash", &h) < 0)
+        return false;
+    hex_encode(hash, STORE_HASH_BYTES, want);
+    return last == seq && streq(h, want);
+}
+
+int audit_anchor_confirmed(struct server *srv, const struct store_audit_archive *anchor, bool *ret)
+{
+    struct store_audit_query qy = {
+        .event = "audit.archive", .after_seq = anchor->seq, .limit = 100};
+    uint8_t h[STORE_HASH_BYTES];
+    struct store_audit *v;
+    size_t n;
+    int r;
+
+    *ret = false;
+    do {
+        r = srv->store->ops->audit_query(srv->store, &qy, &v, &n);
+        if (r < 0)
+            return r;
+        for (size_t i = 0; i < n && !*ret; i++) {
+            struct server k = {0};
+
+            key_for(srv, v[i].seq, &k); /* a record of this format: never v1 */
+            audit_hash(&k, AUDIT_FORMAT_CURRENT, v[i].prev_hash, &v[i], h);
+            *ret = memcmp(h, v[i].hash, sizeof(h)) == 0 &&
+                   archive_record_of(&v[i], anchor->seq, anchor->hash);
+        }
+        qy.after_seq = n ? v[n - 1].seq : qy.after_seq;
+        store_audits_free(v, n);
+    } while (!*ret && n == qy.limit);
+    return 0;
+}
+
 int audit_verify(struct server *srv, struct audit_report *ret)
 {
     struct store_audit_query qy = {.limit = 5000};
-    uint8_t prev[STORE_HASH_BYTES] = {0}, h[STORE_HASH_BYTES];
-    enum audit_format fmt = AUDIT_V1; /* the oldest format still allowed */
+    struct store_audit_archive anchor = {0};
+    struct audit_chain st = {0};
+    bool confirmed = true;
     struct store_audit *v;
     size_t n;
     int r;
 
     memset(ret, 0, sizeof(*ret));
     ret->ok = true;
+    r = srv->store->ops->audit_anchor(srv->store, &anchor);
+    if (r < 0 && r != -ENOENT)
+        return r;
+    if (r == 0) { /* the records up to the anchor were archived: start after it */
+        memcpy(st.prev, anchor.hash, sizeof(st.prev));
+        qy.after_seq = ret->anchor_seq = anchor.seq;
+        confirmed = false;
+    }
     for (;;) {
         r = srv->store->ops->audit_query(srv->store, &qy, &v, &n);
         if (r < 0)
             return r;
         for (size_t i = 0; i < n && ret->ok; i++) {
-            struct server k = {0};
-
-            if (memcmp(v[i].prev_hash, prev, sizeof(prev)) != 0) {
+            if (audit_chain_next(srv, &st, &v[i], &ret->reason) < 0) {
                 ret->ok = false;
                 ret->first_bad_seq = v[i].seq;
-                ret->reason = "the record does not follow the one before it (a record was "
-                              "removed or inserted)";
+                ret->wrong_key = memcmp(v[i].prev_hash, st.prev, sizeof(st.prev)) == 0 &&
+                                 written_with_other_key(srv, v, i, n);
+                if (ret->wrong_key)
+                    ret->reason = "the records from here on were written by a server with "
+                                  "another root key (ARCA_ENCRYPTION_KEY)";
                 break;
             }
-            key_for(srv, v[i].seq, &k);
-            audit_hash(&k, AUDIT_FORMAT_CURRENT, prev, &v[i], h);
-            if (memcmp(h, v[i].hash, sizeof(h)) == 0) {
-                fmt = AUDIT_FORMAT_CURRENT;
-            } else if (fmt == AUDIT_V1) {
-                audit_hash(&k, AUDIT_V1, prev, &v[i], h);
-                if (memcmp(h, v[i].hash, sizeof(h)) == 0)
-                    ret->records_v1++;
-            }
-            if (memcmp(h, v[i].hash, sizeof(h)) != 0) {
-                ret->ok = false;
-                ret->first_bad_seq = v[i].seq;
-                ret->wrong_key = written_with_other_key(srv, v, i, n);
-                ret->reason = ret->wrong_key
-                                  ? "the records from here on were written by a server with "
-                                    "another root key (ARCA_ENCRYPTION_KEY)"
-                                  : "the record was changed after it was written";
-                break;
-            }
-            for (size_t g = 1; g < srv->n_audit_gens; g++)
-                if (v[i].seq + 1 == srv->audit_gens[g].first_seq &&
-                    !streq(v[i].event ? v[i].event : "", "server.root_key.rotate")) {
-                    ret->ok = false;
-                    ret->first_bad_seq = v[i].seq;
-                    ret->reason = "the link record of a root key rotation is missing";
-                }
-            if (!ret->ok)
-                break;
-            memcpy(prev, v[i].hash, sizeof(prev));
-            ret->records++;
             ret->head_seq = v[i].seq;
-            memcpy(ret->head_hash, v[i].hash, sizeof(prev));
+            memcpy(ret->head_hash, v[i].hash, sizeof(ret->head_hash));
         }
         qy.after_seq = n ? v[n - 1].seq : qy.after_seq;
         store_audits_free(v, n);
         if (!ret->ok || n < qy.limit)
-            return 0;
+            break;
     }
+    ret->records = st.records;
+    ret->records_v1 = st.records_v1;
+    if (ret->ok && !confirmed && (r = audit_anchor_confirmed(srv, &anchor, &confirmed)) < 0)
+        return r;
+    if (ret->ok && !confirmed) {
+        ret->ok = false;
+        ret->first_bad_seq = anchor.seq;
+        ret->reason = "the records up to the archive anchor were removed, but no archive "
+                      "record (audit.archive) in the log names it";
+    }
+    return 0;
 }

@@ -28,19 +28,6 @@
 
 #define BACKUP_MAX_COLS 32
 
-static int fail(struct buf *err, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(struct buf *err, int r, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err && err->len == 0) {
-        va_start(ap, fmt);
-        (void)buf_vprintf(err, fmt, ap);
-        va_end(ap);
-    }
-    return r;
-}
-
 static size_t table_index(const struct store_table *t)
 {
     return (size_t)(t - store_tables);
@@ -65,13 +52,13 @@ static int write_line(struct writer *w, const json_t *v, bool hashed)
 
     buf_clear(&w->line);
     if ((r = wire_dump(&w->line, v)) < 0 || (r = buf_addch(&w->line, '\n')) < 0)
-        return fail(w->err, r, "a line is over the size limit");
+        return buf_fail(w->err, r, "a line is over the size limit");
     if (w->line.len > BACKUP_LINE_MAX)
-        return fail(w->err, -E2BIG, "a row is over the %u-byte line limit", BACKUP_LINE_MAX);
+        return buf_fail(w->err, -E2BIG, "a row is over the %u-byte line limit", BACKUP_LINE_MAX);
     if (hashed)
         seal_hasher_update(w->hash, w->line.ptr, w->line.len);
     if (fwrite(w->line.ptr, 1, w->line.len, w->f) != w->line.len)
-        return fail(w->err, -errno, "write failed: %s", strerror(errno));
+        return buf_fail(w->err, -errno, "write failed: %s", strerror(errno));
     return 0;
 }
 
@@ -106,8 +93,8 @@ static int emit_row(void *ctx, const struct store_table *t, const struct store_v
         json_t *v = value_to_json(w, t->types[i], &row[i]);
         if (!v) {
             json_decref(vals);
-            return fail(w->err, -EINVAL, "table '%s', column '%s': a value is not UTF-8 text",
-                        t->name, t->cols[i]);
+            return buf_fail(w->err, -EINVAL, "table '%s', column '%s': a value is not UTF-8 text",
+                            t->name, t->cols[i]);
         }
         json_array_append_new(vals, v);
     }
@@ -154,7 +141,7 @@ static int write_all(struct store *s, struct writer *w)
         return r;
     r = s->ops->backup(s, emit_row, w);
     if (r < 0)
-        return fail(w->err, r, "cannot read the store: %s", store_error());
+        return buf_fail(w->err, r, "cannot read the store: %s", store_error());
     if ((r = hash_b64(w->hash, &sum)) < 0)
         return r;
     trailer = json_pack("{s:b, s:o, s:s}", "end", 1, "rows", rows_json(w->rows), "blake2b",
@@ -175,7 +162,7 @@ int backup_write(struct store *s, const char *path, size_t *ret_rows, struct buf
         return -ENOMEM;
     fd = mkstemp(tmp); /* 0600 */
     if (fd < 0)
-        return fail(err, -errno, "cannot create '%s': %s", tmp, strerror(errno));
+        return buf_fail(err, -errno, "cannot create '%s': %s", tmp, strerror(errno));
     w.f = fdopen(fd, "w");
     if (!w.f) {
         close(fd);
@@ -186,11 +173,11 @@ int backup_write(struct store *s, const char *path, size_t *ret_rows, struct buf
     if (r >= 0)
         r = write_all(s, &w);
     if (fflush(w.f) != 0 || fsync(fd) < 0)
-        r = r < 0 ? r : fail(err, -errno, "cannot write '%s': %s", tmp, strerror(errno));
+        r = r < 0 ? r : buf_fail(err, -errno, "cannot write '%s': %s", tmp, strerror(errno));
     if (fclose(w.f) != 0 && r >= 0)
-        r = fail(err, -errno, "cannot write '%s': %s", tmp, strerror(errno));
+        r = buf_fail(err, -errno, "cannot write '%s': %s", tmp, strerror(errno));
     if (r >= 0 && rename(tmp, path) < 0)
-        r = fail(err, -errno, "cannot rename to '%s': %s", path, strerror(errno));
+        r = buf_fail(err, -errno, "cannot rename to '%s': %s", path, strerror(errno));
     if (r < 0) {
         unlink(tmp);
     } else if ((dfd = open(dirname(dir_copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
@@ -233,26 +220,26 @@ static int read_line(struct reader *r)
     buf_clear(&r->line);
     while ((ch = getc_unlocked(r->f)) != EOF) {
         if (r->line.len == BACKUP_LINE_MAX)
-            return fail(r->err, -E2BIG, "line %zu: over the %u-byte line limit", r->lineno + 1,
-                        BACKUP_LINE_MAX);
+            return buf_fail(r->err, -E2BIG, "line %zu: over the %u-byte line limit", r->lineno + 1,
+                            BACKUP_LINE_MAX);
         if (buf_addch(&r->line, (char)ch) < 0)
             return -ENOMEM;
         if (ch == '\n')
             break;
     }
     if (ferror(r->f))
-        return fail(r->err, -EIO, "read failed: %s", strerror(errno));
+        return buf_fail(r->err, -EIO, "read failed: %s", strerror(errno));
     if (r->line.len == 0)
         return 0;
     r->lineno++;
     if (ch != '\n')
-        return fail(r->err, -EINVAL, "line %zu: truncated (no newline)", r->lineno);
+        return buf_fail(r->err, -EINVAL, "line %zu: truncated (no newline)", r->lineno);
     return 1;
 }
 
 static int bad(struct reader *r, const char *what)
 {
-    return fail(r->err, -EINVAL, "line %zu: %s", r->lineno, what);
+    return buf_fail(r->err, -EINVAL, "line %zu: %s", r->lineno, what);
 }
 
 /* Parses the current line into *ret (OWNED). */
@@ -261,8 +248,8 @@ static int parse_line(struct reader *r, json_t **ret)
     _cleanup_buf_ struct buf why = BUF_INIT;
 
     if (wire_parse(r->line.ptr, r->line.len - 1, ret, &why) < 0 || !json_is_object(*ret)) {
-        fail(r->err, -EINVAL, "line %zu: not a JSON object (%s)", r->lineno,
-             why.len ? buf_str(&why) : "wrong type");
+        buf_fail(r->err, -EINVAL, "line %zu: not a JSON object (%s)", r->lineno,
+                 why.len ? buf_str(&why) : "wrong type");
         return -EINVAL;
     }
     return 0;
@@ -276,7 +263,7 @@ static int check_header(struct reader *r)
     int ret;
 
     if ((ret = read_line(r)) <= 0)
-        return ret < 0 ? ret : fail(r->err, -EINVAL, "empty file: not an arca backup");
+        return ret < 0 ? ret : buf_fail(r->err, -EINVAL, "empty file: not an arca backup");
     seal_hasher_update(r->hash, r->line.ptr, r->line.len);
     if ((ret = parse_line(r, &h)) < 0)
         return ret;
@@ -287,10 +274,10 @@ static int check_header(struct reader *r)
     if (wire_get_int(h, "schema", &schema) < 0)
         return bad(r, "no schema version");
     if (schema != store_schema_version())
-        return fail(r->err, -ENOTSUP,
-                    "the backup is of schema version %lld, this arca's is %d: restore with the "
-                    "arca version that made the backup, then upgrade",
-                    schema, store_schema_version());
+        return buf_fail(r->err, -ENOTSUP,
+                        "the backup is of schema version %lld, this arca's is %d: restore with the "
+                        "arca version that made the backup, then upgrade",
+                        schema, store_schema_version());
     return 0;
 }
 
@@ -304,16 +291,16 @@ static int check_columns(struct reader *r, const json_t *line)
         return bad(r, "more tables than the schema has");
     t = &store_tables[r->next_table];
     if (wire_get_str(line, "t", 64, &name) < 0 || !streq(name, t->name))
-        return fail(r->err, -EINVAL, "line %zu: expected the columns of table '%s'", r->lineno,
-                    t->name);
+        return buf_fail(r->err, -EINVAL, "line %zu: expected the columns of table '%s'", r->lineno,
+                        t->name);
     if (wire_get_arr(line, "c", BACKUP_MAX_COLS, &cols) < 0 || json_array_size(cols) != t->n_cols)
-        return fail(r->err, -EINVAL, "line %zu: the columns of '%s' are not this schema's",
-                    r->lineno, t->name);
+        return buf_fail(r->err, -EINVAL, "line %zu: the columns of '%s' are not this schema's",
+                        r->lineno, t->name);
     for (size_t i = 0; i < t->n_cols; i++) {
         const char *c = json_string_value(json_array_get(cols, i));
         if (!c || !streq(c, t->cols[i]))
-            return fail(r->err, -EINVAL, "line %zu: the columns of '%s' are not this schema's",
-                        r->lineno, t->name);
+            return buf_fail(r->err, -EINVAL, "line %zu: the columns of '%s' are not this schema's",
+                            r->lineno, t->name);
     }
     r->cur = t;
     r->next_table++;
@@ -329,8 +316,8 @@ static int check_row(struct reader *r, json_t *line)
     if (!t || wire_get_str(line, "t", 64, &name) < 0 || !streq(name, t->name))
         return bad(r, "a row outside its table's section");
     if (wire_get_arr(line, "r", BACKUP_MAX_COLS, &vals) < 0 || json_array_size(vals) != t->n_cols)
-        return fail(r->err, -EINVAL, "line %zu: a row of '%s' with the wrong number of values",
-                    r->lineno, t->name);
+        return buf_fail(r->err, -EINVAL, "line %zu: a row of '%s' with the wrong number of values",
+                        r->lineno, t->name);
     for (size_t i = 0; i < t->n_cols; i++) {
         json_t *v = json_array_get(vals, i);
         struct store_value *out = &r->vals[i];
@@ -338,8 +325,8 @@ static int check_row(struct reader *r, json_t *line)
         if (out->null)
             continue;
         if (t->types[i] == 'i' ? !json_is_integer(v) : !json_is_string(v))
-            return fail(r->err, -EINVAL, "line %zu: table '%s', column '%s': wrong type", r->lineno,
-                        t->name, t->cols[i]);
+            return buf_fail(r->err, -EINVAL, "line %zu: table '%s', column '%s': wrong type",
+                            r->lineno, t->name, t->cols[i]);
         if (t->types[i] == 'i') {
             out->i = json_integer_value(v);
         } else if (t->types[i] == 't') {
@@ -348,8 +335,8 @@ static int check_row(struct reader *r, json_t *line)
         } else {
             buf_clear(&r->blobs[i]);
             if (b64_decode(&r->blobs[i], json_string_value(v), json_string_length(v), B64_STD) < 0)
-                return fail(r->err, -EINVAL, "line %zu: table '%s', column '%s': bad base64",
-                            r->lineno, t->name, t->cols[i]);
+                return buf_fail(r->err, -EINVAL, "line %zu: table '%s', column '%s': bad base64",
+                                r->lineno, t->name, t->cols[i]);
             out->ptr = r->blobs[i].ptr ? r->blobs[i].ptr : "";
             out->len = r->blobs[i].len;
         }
@@ -446,7 +433,7 @@ static int reader_open(struct reader *r, const char *path, struct buf *err)
         return -E2BIG;
     r->f = fopen(path, "re");
     if (!r->f)
-        return fail(err, -errno, "cannot open '%s': %s", path, strerror(errno));
+        return buf_fail(err, -errno, "cannot open '%s': %s", path, strerror(errno));
     if ((ret = seal_hasher_new(&r->hash)) < 0)
         return ret;
     return check_header(r);
@@ -475,9 +462,9 @@ int backup_restore(struct store *s, const char *path, size_t *ret_rows, struct b
     if (ret >= 0) {
         ret = s->ops->restore(s, reader_next, &r);
         if (ret < 0 && ret != -ENOTEMPTY)
-            ret = fail(err, ret, "cannot restore: %s", store_error());
+            ret = buf_fail(err, ret, "cannot restore: %s", store_error());
         else if (ret == -ENOTEMPTY)
-            ret = fail(err, ret, "%s: restore only into a new, empty store", store_error());
+            ret = buf_fail(err, ret, "%s: restore only into a new, empty store", store_error());
     }
     if (ret >= 0 && ret_rows)
         *ret_rows = r.n_rows;

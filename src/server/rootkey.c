@@ -311,27 +311,13 @@ static int new_key_get(const char *file, uint8_t *key)
 /* The link record: a server-level event that names the new generation. */
 static int link_record(struct store_audit *a, int64_t generation, const uint8_t *check)
 {
-    char hex[2 * STORE_HASH_BYTES + 1];
+    char hex[2 * STORE_HASH_BYTES + 1], *meta;
 
     hex_encode(check, STORE_HASH_BYTES, hex);
-    memset(a, 0, sizeof(*a));
-    a->time = now_ms();
-    snprintf(a->actor_type, sizeof(a->actor_type), "server");
-    a->actor_name = strdup("arca server rotate-root-key");
-    a->event = strdup("server.root_key.rotate");
-    a->environment = strdup("");
-    a->path = strdup("");
-    a->key = strdup("");
-    a->ip = strdup("");
-    a->user_agent = strdup("");
-    a->outcome = strdup("success");
-    if (asprintf(&a->metadata, "{\"generation\":%lld,\"keyCheck\":\"%s\"}", (long long)generation,
-                 hex) < 0)
-        a->metadata = NULL;
-    return a->actor_name && a->event && a->environment && a->path && a->key && a->ip &&
-                   a->user_agent && a->outcome && a->metadata
-               ? 0
-               : -ENOMEM;
+    if (asprintf(&meta, "{\"generation\":%lld,\"keyCheck\":\"%s\"}", (long long)generation, hex) <
+        0)
+        meta = NULL;
+    return audit_server_record(a, "arca server rotate-root-key", "server.root_key.rotate", meta);
 }
 
 /* The rename that makes the new key file the key file, synced. */

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "arca.h"
+#include "archive.h"
 #include "base/b64.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -296,6 +297,11 @@ int server_run(const struct server_config *cfg)
         log_error("cannot start the audit writer", NULL);
         goto out;
     }
+    if (archive_retention_start(&srv) < 0) {
+        log_error("cannot start the audit retention thread", NULL);
+        ret = -EAGAIN;
+        goto out;
+    }
     if (srv.cfg.audit_async)
         log_warn("audit records are not made durable before answering (--audit-async): "
                  "for measurements only",
@@ -334,6 +340,7 @@ int server_run(const struct server_config *cfg)
     ret = 0;
 out:
     http_stop(&srv);
+    archive_retention_stop(&srv);
     audit_stop(&srv);
     ratelimit_free(srv.rl_ip);
     ratelimit_free(srv.rl_account);

@@ -49,6 +49,12 @@ struct server_config {
     const char *site_url;     /* how users reach the server ("https://arca.example.com"), for
                                  the links it prints; NULL: unknown */
 
+    /* Audit retention: keep this many days of records in the store, archive
+     * older ones to audit_archive_dir (archive.h), when audit_retention. */
+    bool audit_retention;
+    int audit_retention_days;
+    const char *audit_archive_dir;
+
     /* Login attempts per client address (default 20, 20 a minute) and per
      * account until one succeeds (default 10, 5 a minute). */
     struct server_rate login_ip, login_account;
@@ -79,6 +85,7 @@ struct server {
     struct ratelimit *rl_denied;  /* audit records of refusals per client address */
     struct ratelimit *rl_share;   /* share link look-ups per client address */
     struct cache *cache;          /* principals and replies (cache.h) */
+    struct retention *retention;  /* the audit retention thread (archive.h), NULL if off */
 };
 
 /* Opens the store cfg names (database_url, else data_dir), logging why not;
@@ -358,6 +365,7 @@ struct audit_report {
     int64_t records_v1; /* of them, in chain format v1 (seq not covered: audit.c) */
     int64_t head_seq;
     uint8_t head_hash[32];
+    int64_t anchor_seq; /* the log starts after this record (archived); 0: at the first */
     int64_t first_bad_seq;
     const char *reason; /* static */
     /* !ok: the records from first_bad_seq on are linked to each other but do
@@ -366,11 +374,31 @@ struct audit_report {
     bool wrong_key;
 };
 int audit_verify(struct server *srv, struct audit_report *ret);
+/* The chain's state while records are checked in seq order (audit_verify, and
+ * archive.c on an archive's records). */
+struct audit_chain {
+    uint8_t prev[32]; /* the hash the next record links to: zeros, or an anchor's */
+    bool v2;          /* a record in chain format v2 was seen: no v1 after it */
+    int64_t records, records_v1;
+};
+/* Checks that a follows st and verifies with its generation's key, and moves
+ * st on to it; -EBADMSG with *ret_reason (static) if not. */
+int audit_chain_next(struct server *srv, struct audit_chain *st, const struct store_audit *a,
+                     const char **ret_reason);
+/* Whether an "audit.archive" record after the anchor names it and verifies
+ * (keyed, so that only a holder of the root key makes one): an anchor without
+ * one is a removal nobody archived. */
+int audit_anchor_confirmed(struct server *srv, const struct store_audit_archive *anchor, bool *ret);
 /* The audit chain key of a root key; SEAL_KEY_BYTES each. */
 void audit_key_derive(const uint8_t *root_key, uint8_t *ret);
 /* The chain function audit_append is given (ctx: the server), for a record
  * appended outside the writer (the link record of a root key rotation). */
 store_audit_chain_fn audit_chain_fn(void);
+/* A server-level record (actor type "server": a command or a thread, not a
+ * request), time now, outcome success, metadata TAKEN (JSON text; NULL is
+ * -ENOMEM).  a is released with store_audit_release, also on failure. */
+int audit_server_record(struct store_audit *a, const char *actor_name, const char *event,
+                        char *metadata);
 
 bool ip_allowed(const char *cidr_list, const char *addr);
 

@@ -191,7 +191,7 @@ int store_imports_renumber(const char *const *ids, size_t n, const char *moved, 
     return r < 0 ? r : 0;
 }
 
-/* ---- backup and restore: the tables of schema version 9 ---- */
+/* ---- backup and restore: the tables of schema version 11 ---- */
 
 #define TABLE(name, types, key, ...)                                                               \
     {                                                                                              \
@@ -241,12 +241,14 @@ const struct store_table store_tables[] = {
     /* Not "shares": a share is short-lived and viewed a limited number of
      * times, which a restored copy would undo. */
     TABLE("org_share_policy", "tii", "org_id", "org_id", "max_ttl", "allow_anonymous"),
+    TABLE("audit_archives", "ibiibti", "seq", "seq", "hash", "first_seq", "records", "file_hash",
+          "archived_by", "archived_at"),
 };
 const size_t store_n_tables = ELEMENTSOF(store_tables);
 
 int store_schema_version(void)
 {
-    return 9;
+    return 11;
 }
 
 int store_table_sql(const struct store_table *t, enum store_table_sql kind, struct buf *out)

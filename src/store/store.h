@@ -371,6 +371,18 @@ struct store_root_key {
     int64_t created_at;
 };
 
+/* --- archiving the audit log (migration 0011) ----------------------------
+ * One archive: the records first_seq..seq, written to a file and removed. */
+struct store_audit_archive {
+    int64_t seq;                    /* the last record archived: the remaining log's anchor */
+    uint8_t hash[STORE_HASH_BYTES]; /* its hash: the next record's prev_hash */
+    int64_t first_seq;              /* the first record archived */
+    int64_t records;
+    uint8_t file_hash[STORE_HASH_BYTES]; /* BLAKE2b-256 of the archive file */
+    char archived_by[32];                /* "arca audit-logs archive", "retention" */
+    int64_t archived_at;
+};
+
 /* Re-seals one blob sealed under the old root key: what is "audit" (old is
  * the audit key of generation id) or "project" (old is the server-access
  * key of project id).  Writes the new blob to out (empty on entry). */
@@ -757,6 +769,20 @@ struct store_ops {
      * tables are all empty: -ENOTEMPTY otherwise (nothing is written).  Any
      * failure (next's included) rolls everything back. */
     int (*restore)(struct store *s, store_restore_fn next, void *ctx);
+
+    /* --- archiving the audit log (migration 0011) --- */
+    /* The newest archive, whose seq and hash anchor the remaining log.
+     * -ENOENT when none was ever made (the log starts at seq 1, prev zeros). */
+    int (*audit_anchor)(struct store *s, struct store_audit_archive *ret);
+    /* Removes the archived records, in one transaction under the audit lock:
+     * -ESTALE (nothing changes) unless the newest anchor is still the record
+     * before a->first_seq (another archive ran meanwhile) and record a->seq
+     * still has a->hash and exactly a->records records are at or before it;
+     * then appends rec (chained by chain, ctx, as audit_append does), adds a
+     * as the newest anchor and deletes every record up to a->seq.  The newest
+     * record is never removed: rec follows it. */
+    int (*audit_archive)(struct store *s, const struct store_audit_archive *a,
+                         struct store_audit *rec, store_audit_chain_fn chain, void *ctx);
 };
 
 struct store {

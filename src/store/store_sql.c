@@ -80,6 +80,7 @@
 #define AUDIT_COLS                                                                                 \
     "seq, time, actor_type, actor_id, actor_name, event, org_id, project_id, environment, path, "  \
     "key, ip, user_agent, outcome, metadata, prev_hash, hash"
+#define AUDIT_ARCHIVE_COLS "seq, hash, first_seq, records, file_hash, archived_by, archived_at"
 #define FOLDER_COLS "id, project_id, env_id, path, created_at"
 #define ROOT_KEY_COLS "generation, key_check, audit_key, first_seq, created_at"
 #define IMPORT_COLS                                                                                \
@@ -233,6 +234,12 @@ enum sql_stmt_id {
     ST_SHARE_PURGE,
     ST_SHARE_POLICY_GET,
     ST_SHARE_POLICY_SET,
+    /* migration 0011 */
+    ST_AUDIT_ANCHOR,
+    ST_AUDIT_CUT_MATCHES,
+    ST_AUDIT_COUNT_TO,
+    ST_AUDIT_ARCHIVE_INSERT,
+    ST_AUDIT_ARCHIVE_DELETE,
     ST__MAX
 };
 
@@ -700,6 +707,16 @@ static const struct {
          "INSERT INTO org_share_policy (org_id, max_ttl, allow_anonymous) "
          "VALUES ($1, $2, $3) ON CONFLICT (org_id) DO UPDATE SET "
          "max_ttl = excluded.max_ttl, allow_anonymous = excluded.allow_anonymous"},
+    [ST_AUDIT_ANCHOR] = {"read audit anchor", "SELECT " AUDIT_ARCHIVE_COLS " FROM audit_archives "
+                                              "ORDER BY seq DESC LIMIT 1"},
+    [ST_AUDIT_CUT_MATCHES] = {"check audit record hash",
+                              "SELECT count(*) FROM audit_log WHERE seq = $1 AND hash = $2"},
+    [ST_AUDIT_COUNT_TO] = {"count audit records", "SELECT count(*) FROM audit_log WHERE seq <= $1"},
+    [ST_AUDIT_ARCHIVE_INSERT] = {"insert audit anchor",
+                                 "INSERT INTO audit_archives (" AUDIT_ARCHIVE_COLS
+                                 ") VALUES ($1, $2, $3, $4, $5, $6, $7)"},
+    [ST_AUDIT_ARCHIVE_DELETE] = {"remove archived audit records",
+                                 "DELETE FROM audit_log WHERE seq <= $1"},
 };
 
 /* audit_query has one statement per combination of filters (so that each
@@ -3653,6 +3670,72 @@ static int sql_import_delete(struct store *s, const char *id)
     return sql_import_change(s, id, ST_IMPORT_DELETE, 0);
 }
 
+/* ---- archiving the audit log (migration 0011) ---- */
+
+static const struct sql_col audit_archive_cols[] = {
+    COL(PK_I64, struct store_audit_archive, seq),
+    COL(PK_HASH, struct store_audit_archive, hash),
+    COL(PK_I64, struct store_audit_archive, first_seq),
+    COL(PK_I64, struct store_audit_archive, records),
+    COL(PK_HASH, struct store_audit_archive, file_hash),
+    COL(PK_TEXT, struct store_audit_archive, archived_by),
+    COL(PK_I64, struct store_audit_archive, archived_at),
+};
+static const struct sql_record rec_audit_archive =
+    RECORD(struct store_audit_archive, audit_archive_cols);
+
+static int sql_audit_anchor(struct store *s, struct store_audit_archive *ret)
+{
+    return ret ? sql_get(s, SQL_TX_NONE, &rec_audit_archive, ret, ST_AUDIT_ANCHOR, "") : -EINVAL;
+}
+
+struct archive_tx {
+    const struct store_audit_archive *a;
+    struct audit_tx rec;
+};
+
+static int sql_audit_archive_body(struct sql_conn *c, void *arg)
+{
+    struct archive_tx *x = arg;
+    const struct store_audit_archive *a = x->a;
+    struct store_audit_archive anchor = {0};
+    int64_t same = 0, n = 0;
+    int r;
+
+    /* the audit lock first: sql_audit_append_body takes it again (a no-op) */
+    if ((r = sql_lock(c, SQL_LOCK_AUDIT)) < 0 ||
+        (r = sql_row(c, &rec_audit_archive, &anchor, ST_AUDIT_ANCHOR, "")) < 0 ||
+        (r = sql_int(c, &same, ST_AUDIT_CUT_MATCHES, "ib", a->seq, a->hash,
+                     (size_t)STORE_HASH_BYTES)) < 0 ||
+        (r = sql_int(c, &n, ST_AUDIT_COUNT_TO, "i", a->seq)) < 0)
+        return r;
+    if (anchor.seq != a->first_seq - 1 || same != 1 || n != a->records)
+        return -ESTALE;
+    if ((r = sql_audit_append_body(c, &x->rec)) < 0 ||
+        (r = sql_run(c, ST_AUDIT_ARCHIVE_INSERT, "ibiibti", a->seq, a->hash,
+                     (size_t)STORE_HASH_BYTES, a->first_seq, a->records, a->file_hash,
+                     (size_t)STORE_HASH_BYTES, a->archived_by, a->archived_at)) < 0 ||
+        (r = sql_run(c, ST_AUDIT_ARCHIVE_DELETE, "i", a->seq)) < 0)
+        return r;
+    return r == a->records ? 0 : -ESTALE;
+}
+
+static int sql_audit_archive(struct store *s, const struct store_audit_archive *a,
+                             struct store_audit *rec, store_audit_chain_fn chain, void *ctx)
+{
+    struct archive_tx x = {a, {rec, 1, chain, ctx, true}};
+    int r;
+
+    if (!a || !rec || !chain || a->first_seq < 1 || a->seq < a->first_seq ||
+        a->records != a->seq - a->first_seq + 1 || !rec->event || !rec->event[0] ||
+        !sql_fits(a->archived_by, sizeof(a->archived_by)))
+        return -EINVAL;
+    r = sql_tx(s, SQL_TX_WRITE, sql_audit_archive_body, &x);
+    if (r < 0)
+        rec->seq = 0;
+    return r;
+}
+
 /* ---- what the drivers do their own way ---- */
 
 static void sql_close(struct store *s)
@@ -3726,7 +3809,8 @@ static int sql_restore(struct store *s, store_restore_fn next, void *ctx)
         .identity_rekey = sql_identity_rekey, .org_members = sql_org_members,                      \
         .invite_list = sql_invite_list, .invite_revoke = sql_invite_revoke,                        \
         .user_set_credentials = sql_user_set_credentials, .project_rename = sql_project_rename,    \
-        .project_delete = sql_project_delete,                                                      \
+        .project_delete = sql_project_delete, .audit_anchor = sql_audit_anchor,                    \
+        .audit_archive = sql_audit_archive,                                                        \
     }
 
 const struct store_ops store_sqlite_ops = SQL_OPS("sqlite");

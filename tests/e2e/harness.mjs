@@ -187,6 +187,14 @@ export async function storeSql(server, sql) {
     return r.stdout;
 }
 
+/* The flags that name a server's store, for the commands that work on the
+ * store itself (arca backup, audit-logs archive); its root key is root.key in
+ * the data directory. */
+export function storeArgs(server) {
+    const db = pgDatabases.get(server.dataDir);
+    return ['--data-dir', server.dataDir, '--database-url', db ? db.cluster.url(db.name) : ''];
+}
+
 /* Every file that holds a server's data: its data directory and, on
  * PostgreSQL, its database's files and the cluster's write-ahead log. */
 export async function storeFiles(server) {

@@ -3612,3 +3612,88 @@ Test(store, store_tables_match_the_migrated_schema)
     /* + shares and schema_migrations */
     cr_assert_eq(sql_int(TABLES), (int64_t)store_n_tables + 2);
 }
+
+/* ==== migration 0011: archiving the audit log ==== */
+
+static void audit_hash_at(int64_t seq, uint8_t out[STORE_HASH_BYTES])
+{
+    struct store_audit_query q = {.after_seq = seq - 1, .limit = 1};
+    struct store_audit *v = NULL;
+    size_t n = 0;
+
+    cr_assert_eq(st->ops->audit_query(st, &q, &v, &n), 0);
+    cr_assert_eq(n, 1);
+    cr_assert_eq(v[0].seq, seq);
+    memcpy(out, v[0].hash, STORE_HASH_BYTES);
+    store_audits_free(v, n);
+}
+
+/* Removes first..seq (records of them), appending an audit.archive record. */
+static int archive_cut(int64_t first, int64_t seq, const uint8_t *hash, int64_t records)
+{
+    struct store_audit_archive a = {.seq = seq,
+                                    .first_seq = first,
+                                    .records = records,
+                                    .archived_by = "test",
+                                    .archived_at = 7};
+    struct store_audit mark = make_audit(999, "audit.archive", NULL, "test", NULL);
+
+    memcpy(a.hash, hash, STORE_HASH_BYTES);
+    return st->ops->audit_archive(st, &a, &mark, test_chain, NULL);
+}
+
+Test(store, audit_archive_removes_a_prefix_once)
+{
+    struct store_audit recs[5] = {
+        make_audit(1, "a", USER_ID, NULL, NULL), make_audit(2, "b", USER_ID, NULL, NULL),
+        make_audit(3, "c", USER_ID, NULL, NULL), make_audit(4, "d", USER_ID, NULL, NULL),
+        make_audit(5, "e", USER_ID, NULL, NULL)};
+    uint8_t h3[STORE_HASH_BYTES], h5[STORE_HASH_BYTES], zeros[STORE_HASH_BYTES] = {0};
+    struct store_audit_archive anchor = {0};
+    struct store_audit_query q = {0};
+    struct store_audit *v = NULL;
+    size_t n = 0;
+
+    cr_assert_eq(st->ops->audit_anchor(st, &anchor), -ENOENT);
+    cr_assert_eq(st->ops->audit_append(st, recs, 5, test_chain, NULL), 0);
+    audit_hash_at(3, h3);
+
+    /* refused, nothing removed: another hash, another count, not from the anchor */
+    cr_assert_eq(archive_cut(1, 3, zeros, 3), -ESTALE);
+    cr_assert_eq(archive_cut(2, 3, h3, 2), -ESTALE);
+    cr_assert_eq(archive_cut(1, 3, h3, 4), -EINVAL);
+    assert_chain_intact(5);
+    cr_assert_neq(sql_exec("DELETE FROM audit_log WHERE seq = 1"), SQLITE_OK);
+
+    cr_assert_eq(archive_cut(1, 3, h3, 3), 0);
+    cr_assert_eq(st->ops->audit_anchor(st, &anchor), 0);
+    cr_assert_eq(anchor.seq, 3);
+    cr_assert_eq(anchor.first_seq, 1);
+    cr_assert_eq(anchor.records, 3);
+    cr_assert_arr_eq(anchor.hash, h3, STORE_HASH_BYTES);
+    cr_assert_str_eq(anchor.archived_by, "test");
+    cr_assert_eq(st->ops->audit_query(st, &q, &v, &n), 0);
+    cr_assert_eq(n, 3, "4, 5 and the audit.archive record stay");
+    cr_assert_eq(v[0].seq, 4);
+    cr_assert_arr_eq(v[0].prev_hash, h3, STORE_HASH_BYTES, "the rest links to the anchor");
+    cr_assert_eq(v[2].seq, 6);
+    cr_assert_str_eq(v[2].event, "audit.archive");
+    store_audits_free(v, n);
+
+    /* the same cut again (another server's): stale */
+    cr_assert_eq(archive_cut(1, 3, h3, 3), -ESTALE);
+    /* nothing past the anchor can be deleted; anchors cannot change */
+    cr_assert_neq(sql_exec("DELETE FROM audit_log WHERE seq = 4"), SQLITE_OK);
+    cr_assert_neq(sql_exec("DELETE FROM audit_archives"), SQLITE_OK);
+    cr_assert_neq(sql_exec("UPDATE audit_archives SET seq = 9"), SQLITE_OK);
+
+    /* the next cut goes on from the anchor */
+    audit_hash_at(5, h5);
+    cr_assert_eq(archive_cut(4, 5, h5, 2), 0);
+    cr_assert_eq(st->ops->audit_anchor(st, &anchor), 0);
+    cr_assert_eq(anchor.seq, 5);
+    cr_assert_eq(st->ops->audit_query(st, &q, &v, &n), 0);
+    cr_assert_eq(n, 2, "the first audit.archive record and the second");
+    cr_assert_eq(v[0].seq, 6);
+    store_audits_free(v, n);
+}

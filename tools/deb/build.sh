@@ -19,7 +19,7 @@ arch=$(dpkg --print-architecture)
 # libmicrohttpd for the server),
 # by Debian 12 package.  Checked below against the binary, so a new library cannot be
 # forgotten here.
-depends="libc6 (>= 2.36), libsodium23 (>= 1.0.18), libmicrohttpd12 (>= 0.9.71), libjansson4 (>= 2.13), libyaml-0-2, libsqlite3-0 (>= 3.35), libpcre2-8-0, libcurl4, libpq5"
+depends="libc6 (>= 2.36), libsodium23 (>= 1.0.18), libmicrohttpd12 (>= 0.9.71), libjansson4 (>= 2.13), libyaml-0-2, libsqlite3-0 (>= 3.35), libpcre2-8-0, libcurl4, libpq5, zlib1g"
 for name in $(readelf -d "$bin" | awk '/NEEDED/ {gsub(/[][]/, "", $5); print $5}'); do
     lib=$(ldd "$bin" | awk -v n="$name" '$1 == n {print $3}')
     pkg=$(dpkg -S "$(realpath "$lib")" 2>/dev/null | head -1 | cut -d: -f1) || pkg=

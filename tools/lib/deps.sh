@@ -17,9 +17,10 @@
 # prometheus (for its promtool): tests/e2e/metrics.test.mjs checks GET /metrics with
 # `promtool check metrics`.  jq: the GitHub action's script (tests/e2e/github_action.test.mjs).
 # bsdutils (for script): the tests/e2e/cli_*.test.mjs answer prompts on a pseudo-terminal.
+# zlib1g-dev: audit log archives are gzip (src/server/archive.c).
 ARCA_DEB_PACKAGES=(meson ninja-build pkg-config gcc libsodium-dev libmicrohttpd-dev
     libjansson-dev libyaml-dev libsqlite3-dev libpq-dev libcurl4-openssl-dev libpcre2-dev
-    libcriterion-dev nodejs sqlite3 openssl postgresql-15 systemd prometheus jq bsdutils)
+    zlib1g-dev libcriterion-dev nodejs sqlite3 openssl postgresql-15 systemd prometheus jq bsdutils)
 
 # clang and its runtime libraries (libFuzzer, ASan, UBSan): tools/fuzz, the
 # `fuzz` stage of tools/test.
