@@ -296,6 +296,11 @@ int server_run(const struct server_config *cfg)
         log_error("cannot start the audit writer", NULL);
         goto out;
     }
+    ret = log_buffer_start(SERVER_ACCESS_LOG_BUFFER);
+    if (ret < 0) {
+        log_error("cannot start the access log's flusher", NULL);
+        goto out;
+    }
     if (srv.cfg.audit_async)
         log_warn("audit records are not made durable before answering (--audit-async): "
                  "for measurements only",
@@ -335,6 +340,7 @@ int server_run(const struct server_config *cfg)
 out:
     http_stop(&srv);
     audit_stop(&srv);
+    log_buffer_stop(); /* the last request lines: nothing is lost on a clean stop */
     ratelimit_free(srv.rl_ip);
     ratelimit_free(srv.rl_account);
     ratelimit_free(srv.rl_token);
