@@ -338,6 +338,12 @@ bool audit_hold(struct req *r, void (*suspend)(struct req *r), bool alone);
  * reply.  Both need r->epoch_ok. */
 bool reply_from_cache(struct req *r);
 void reply_to_cache(struct req *r);
+/* Whether what was loaded at epoch at (store.h) is current for r (read at
+ * r->epoch): nothing global changed since, nor project_id's secrets when it
+ * depends on them (NULL: it depends on nothing of a project; "": on anything,
+ * current only if nothing changed at all).  Reads project_id's stamp from the
+ * store only when something changed since at. */
+bool epoch_current(struct req *r, uint64_t at, const char *project_id);
 int audit_held_result(struct req *r);
 /* Whether the last group of records could not be written. */
 bool audit_failing(struct server *srv);
