@@ -21,7 +21,8 @@
 
 #define CACHE_MAX_AGE_MS 60000
 #define CACHE_MAX_BYTES (32u << 20) /* all entries, keys included */
-#define CACHE_MAX_ENTRY (4u << 20)  /* larger values are not kept */
+/* Larger values are not kept: a list of 10,000 secrets (about 6 MB) is. */
+#define CACHE_MAX_ENTRY (8u << 20)
 
 struct cache;
 
