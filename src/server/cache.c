@@ -1,5 +1,7 @@
 /* cache.c - see cache.h.  One mutex over a chained hash table: a get is a
- * lookup and a copy, short enough that two cores don't queue on it. */
+ * lookup under it, and a copy outside it (a reply of megabytes takes a
+ * millisecond to copy): the entry counts its readers, and one taken out of
+ * the table meanwhile is freed by its last reader. */
 #include "cache.h"
 
 #include <errno.h>
@@ -21,7 +23,9 @@ struct entry {
     int64_t born_ms;
     size_t len, size; /* value bytes; bytes charged (key and value) */
     char *key;
-    uint8_t *value; /* may be SECRET: wiped when dropped */
+    uint8_t *value;   /* may be SECRET: wiped when dropped */
+    unsigned readers; /* copying the value out */
+    bool dropped;     /* out of the table: the last reader frees it */
 };
 
 struct cache {
@@ -51,6 +55,15 @@ static void entry_free(struct entry *e)
     free(e);
 }
 
+/* Takes e, out of the table, away; under the lock. */
+static void drop(struct entry *e)
+{
+    if (e->readers)
+        e->dropped = true;
+    else
+        entry_free(e);
+}
+
 /* Drops every entry; under the lock. */
 static void clear(struct cache *c)
 {
@@ -58,7 +71,7 @@ static void clear(struct cache *c)
         while (c->buckets[i]) {
             struct entry *e = c->buckets[i];
             c->buckets[i] = e->next;
-            entry_free(e);
+            drop(e);
         }
     c->bytes = 0;
 }
@@ -95,11 +108,19 @@ bool cache_get(struct cache *c, const char *key, int64_t now_ms, struct buf *out
     if (e && now_ms - e->born_ms > CACHE_MAX_AGE_MS) {
         *p = e->next;
         c->bytes -= e->size;
-        entry_free(e);
+        drop(e);
+        e = NULL;
     } else if (e) {
-        hit = buf_add(out, e->value, e->len) == 0;
+        e->readers++;
         *epoch = e->epoch;
     }
+    pthread_mutex_unlock(&c->lock);
+    if (!e)
+        return false;
+    hit = buf_add(out, e->value, e->len) == 0;
+    pthread_mutex_lock(&c->lock);
+    if (--e->readers == 0 && e->dropped)
+        entry_free(e);
     pthread_mutex_unlock(&c->lock);
     return hit;
 }
@@ -138,7 +159,7 @@ void cache_put(struct cache *c, const char *key, uint64_t epoch, int64_t now_ms,
         struct entry *old = *p;
         *p = old->next;
         c->bytes -= old->size;
-        entry_free(old);
+        drop(old);
     }
     if (c->bytes + e->size > CACHE_MAX_BYTES)
         clear(c); /* full: start over rather than track recency */
