@@ -283,7 +283,7 @@ void api_watch(struct req *r)
                               .project_id = ctx.p.id,
                               .environment = e->slug,
                               .path = canon};
-    if (since < r->epoch.all && r->epoch.global <= since &&
+    if (have_cursor && since < r->epoch.all && r->epoch.global <= since &&
         r->srv->store->ops->project_epoch(r->srv->store, ctx.p.id, &stamp) < 0) {
         http_fail(r, 503, "cannot read the store's change counter");
         goto out;
