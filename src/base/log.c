@@ -1,19 +1,28 @@
 /* log.c - JSON-lines logging.
  *
  * Each line is built as a jansson object (so escaping is jansson's), dumped
- * compact, and written with a single write(2) on the log fd, which keeps lines
- * from concurrent threads whole.  Strings that are not valid UTF-8 (jansson
- * refuses them) have their bad bytes replaced by U+FFFD first.  The level and
- * fd are atomics: set them at start-up, read them from any thread. */
+ * compact, and written whole on the log fd under one lock, which keeps lines
+ * from concurrent threads whole and in order.  Strings that are not valid
+ * UTF-8 (jansson refuses them) have their bad bytes replaced by U+FFFD first.
+ * The level and fd are atomics: set them at start-up, read them from any
+ * thread.
+ *
+ * Access-log buffering (log_buffer_start), as nginx's `access_log ...
+ * buffer=`: request lines collect in one buffer that is written when it is
+ * full, when any other line is logged (before it: the order stays), every
+ * second (a flusher thread), and by log_buffer_stop.  A crash loses at most
+ * the last second of request lines; the audit log is the record of truth. */
 #include "log.h"
 
 #include <errno.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -21,6 +30,14 @@
 
 static atomic_int log_min = LOG_INFO;
 static atomic_int log_fd = 2;
+
+/* The access-log buffer and its flusher: all under out_lock. */
+static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t flush_cond = PTHREAD_COND_INITIALIZER;
+static char *pending; /* request lines not yet written, NULL: not buffering */
+static size_t pending_len, pending_size;
+static pthread_t flusher;
+static bool flusher_stop;
 
 void log_set_level(enum log_level min)
 {
@@ -86,27 +103,116 @@ static void set_str(json_t *o, const char *key, const char *value)
         json_object_set_new(o, key, v);
 }
 
-static void write_line(json_t *o)
+static void write_all(int fd, const char *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        p += w;
+        len -= (size_t)w;
+    }
+}
+
+/* Writes the buffered lines; under out_lock. */
+static void flush_locked(void)
+{
+    if (pending_len)
+        write_all(atomic_load(&log_fd), pending, pending_len);
+    pending_len = 0;
+}
+
+/* A request line (buffered) goes to the buffer while it fits; anything else
+ * is written after what is buffered. */
+static void write_line(json_t *o, bool buffered)
 {
     char *text = json_dumps(o, JSON_COMPACT);
-    size_t len, off = 0;
-    int fd = atomic_load(&log_fd);
+    size_t len;
 
     if (!text)
         return;
     len = strlen(text);
     text[len] = '\n'; /* replaces the NUL: json_dumps' result is freed, not printed */
     len++;
-    while (off < len) {
-        ssize_t w = write(fd, text + off, len - off);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            break;
-        }
-        off += (size_t)w;
+    pthread_mutex_lock(&out_lock);
+    if (pending && buffered && pending_len + len > pending_size)
+        flush_locked();
+    if (pending && buffered && len <= pending_size) {
+        memcpy(pending + pending_len, text, len);
+        pending_len += len;
+    } else {
+        flush_locked();
+        write_all(atomic_load(&log_fd), text, len);
     }
+    pthread_mutex_unlock(&out_lock);
     free(text);
+}
+
+static void *flush_every_second(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&out_lock);
+    while (!flusher_stop) {
+        struct timespec t;
+
+        clock_gettime(CLOCK_REALTIME, &t);
+        t.tv_sec += 1;
+        pthread_cond_timedwait(&flush_cond, &out_lock, &t);
+        flush_locked();
+    }
+    pthread_mutex_unlock(&out_lock);
+    return NULL;
+}
+
+int log_buffer_start(size_t size)
+{
+    char *b = size ? malloc(size) : NULL;
+    int ret = 0;
+
+    if (!b)
+        return size ? -ENOMEM : 0;
+    pthread_mutex_lock(&out_lock);
+    if (pending) { /* started already */
+        pthread_mutex_unlock(&out_lock);
+        free(b);
+        return 0;
+    }
+    pending = b;
+    pending_size = size;
+    pending_len = 0;
+    flusher_stop = false;
+    if (pthread_create(&flusher, NULL, flush_every_second, NULL) != 0) {
+        pending = NULL;
+        ret = -EAGAIN;
+    }
+    pthread_mutex_unlock(&out_lock);
+    if (ret < 0)
+        free(b);
+    return ret;
+}
+
+void log_buffer_stop(void)
+{
+    char *b;
+
+    pthread_mutex_lock(&out_lock);
+    if (!pending) {
+        pthread_mutex_unlock(&out_lock);
+        return;
+    }
+    flusher_stop = true;
+    pthread_cond_signal(&flush_cond);
+    pthread_mutex_unlock(&out_lock);
+    pthread_join(flusher, NULL);
+    pthread_mutex_lock(&out_lock);
+    flush_locked();
+    b = pending;
+    pending = NULL;
+    pthread_mutex_unlock(&out_lock);
+    free(b);
 }
 
 static json_t *line_new(enum log_level level, const char *msg)
@@ -144,7 +250,7 @@ void log_emit(enum log_level level, const char *msg, ...)
         set_str(o, k, v);
     }
     va_end(ap);
-    write_line(o);
+    write_line(o, false);
     json_decref(o);
 }
 
@@ -164,6 +270,6 @@ void log_request(enum log_level level, const char *req_id, const char *method, c
     json_object_set_new(o, "status", json_integer(status));
     json_object_set_new(o, "durationUs", json_integer(duration_us));
     set_str(o, "remote", remote);
-    write_line(o);
+    write_line(o, true);
     json_decref(o);
 }

@@ -32,20 +32,31 @@ int wire_parse(const char *s, size_t len, json_t **ret, struct buf *err)
     return 0;
 }
 
+/* Bytes wire_dump makes room for before it dumps. */
+#define WIRE_DUMP_ROOM 512
+
 int wire_dump(struct buf *out, const json_t *v)
 {
     const size_t flags = JSON_COMPACT | JSON_ENCODE_ANY;
-    size_t n;
+    size_t room = 0, n;
     int r;
 
-    n = json_dumpb(v, NULL, 0, flags);
+    /* One pass into the room the buffer has (it grows by doubling: a list
+     * dumped item by item mostly fits); a second, sized one only when the
+     * text is longer.  What a first pass left past len is not counted (and
+     * a secret buffer wipes it with the rest). */
+    if (buf_grow(out, WIRE_DUMP_ROOM) == 0)
+        room = out->cap - out->len - 1;
+    n = json_dumpb(v, room ? out->ptr + out->len : NULL, room, flags);
     if (n == 0)
         return -ENOMEM;
-    r = buf_grow(out, n);
-    if (r < 0)
-        return r;
-    if (json_dumpb(v, out->ptr + out->len, n, flags) != n)
-        return -ENOMEM;
+    if (n > room) {
+        r = buf_grow(out, n);
+        if (r < 0)
+            return r;
+        if (json_dumpb(v, out->ptr + out->len, n, flags) != n)
+            return -ENOMEM;
+    }
     out->len += n;
     out->ptr[out->len] = 0;
     return 0;

@@ -420,8 +420,8 @@ out:
 /* PATCH {name?, rules?}: the caller must hold every right of the role as it
  * is (else editing it would take from its holders, or hand out, rights they
  * lack) and of its new rules.  Holders have the new rights at their next
- * request: policies are compiled per request, and the write moves the cache
- * epoch. */
+ * request: policies are compiled per request, and the write stamps the
+ * global epoch. */
 void api_roles_update(struct req *r)
 {
     json_t *body = req_body_json(r), *meta;

@@ -225,29 +225,28 @@ static unsigned ref_status(int r)
     return r == -ENOENT ? 404 : r == -EACCES ? 403 : 400;
 }
 
-/* Infisical's secret object for sec (value and comment decrypted). */
-json_t *raw_json(struct req *r, struct raw *w, const struct store_secret *sec, bool show)
+/* sec's value and comment, decrypted (show) and expanded into value and
+ * comment (secret buffers, cleared first).  On failure w->status and w->msg
+ * say why (or w->skip: left out of a list); -EINVAL. */
+static int raw_value(struct req *r, struct raw *w, const struct store_secret *sec, bool show,
+                     struct buf *value, struct buf *comment)
 {
-    _cleanup_buf_ struct buf value = BUF_INIT, comment = BUF_INIT;
-    json_t *o;
-
-    buf_init_secret(&value, 0);
-    buf_init_secret(&comment, 0);
-    show = show && !raw_sealed_to_owner(sec); /* e.g. the reply to its delete */
-    if (show && (raw_open_field(w, sec, "value", &sec->value, &value) < 0 ||
-                 raw_open_field(w, sec, "comment", &sec->comment, &comment) < 0)) {
+    buf_clear(value);
+    buf_clear(comment);
+    if (show && (raw_open_field(w, sec, "value", &sec->value, value) < 0 ||
+                 raw_open_field(w, sec, "comment", &sec->comment, comment) < 0)) {
         w->status = 500;
         snprintf(w->msg, sizeof(w->msg), "secret '%s' failed to decrypt", sec->key);
-        return NULL;
+        return -EINVAL;
     }
-    if (show && w->expand && memmem(buf_str(&value), value.len, "${", 2)) {
+    if (show && w->expand && memmem(buf_str(value), value->len, "${", 2)) {
         _cleanup_buf_ struct buf out = BUF_INIT;
         struct ref_lookup l = {r, w};
         struct expander x = {.lookup = ref_lookup, .ctx = &l};
 
         buf_init_secret(&out, EXPAND_VALUE_MAX);
         int ret =
-            expand_value(&x, w->env->slug, w->path, sec->key, buf_str(&value), value.len, &out);
+            expand_value(&x, w->env->slug, w->path, sec->key, buf_str(value), value->len, &out);
         bool lenient = !w->strict && expand_ref_failure(ret);
         if (ret < 0 && (!lenient || ret == -EACCES)) {
             if (expand_ref_failure(ret)) {
@@ -259,25 +258,121 @@ json_t *raw_json(struct req *r, struct raw *w, const struct store_secret *sec, b
                 snprintf(w->msg, sizeof(w->msg), "%.*s", (int)sizeof(w->msg) - 1, why);
             }
             w->skip = lenient; /* a list leaves it out */
-            return NULL;
+            return -EINVAL;
         }
         if (ret < 0) /* lenient: this value as written */
             w->status = 0;
-        else if (buf_clear(&value), buf_add(&value, buf_str(&out), out.len) < 0)
-            return NULL;
+        else if (buf_clear(value), buf_add(value, buf_str(&out), out.len) < 0)
+            return -EINVAL;
     }
-    o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s%, s:s%, s:s, s:b, s:[], s:[], s:b, "
-                  "s:n, s:n, s:o, s:o, s:b, s:n, s:n}",
-                  "id", sec->id, "_id", sec->id, "workspace", w->ctx.p.id, "environment",
-                  w->env->slug, "version", (json_int_t)sec->version, "type",
-                  *sec->owner_id ? "personal" : "shared", "secretKey", sec->key, "secretValue",
-                  show ? buf_str(&value) : HIDDEN_VALUE, show ? value.len : strlen(HIDDEN_VALUE),
-                  "secretComment", buf_str(&comment), comment.len, "secretPath", w->path,
-                  "secretValueHidden", !show, "tags", "secretMetadata", "skipMultilineEncoding", 0,
-                  "secretReminderNote", "secretReminderRepeatDays", "createdAt",
-                  json_time(sec->updated_at), "updatedAt", json_time(sec->updated_at),
-                  "isRotatedSecret", 0, "rotationId", "actor");
-    return o;
+    return 0;
+}
+
+/* Infisical's secret object for sec (value and comment decrypted). */
+json_t *raw_json(struct req *r, struct raw *w, const struct store_secret *sec, bool show)
+{
+    _cleanup_buf_ struct buf value = BUF_INIT, comment = BUF_INIT;
+
+    buf_init_secret(&value, 0);
+    buf_init_secret(&comment, 0);
+    show = show && !raw_sealed_to_owner(sec); /* e.g. the reply to its delete */
+    if (raw_value(r, w, sec, show, &value, &comment) < 0)
+        return NULL;
+    return json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s%, s:s%, s:s, s:b, s:[], s:[], s:b, "
+                     "s:n, s:n, s:o, s:o, s:b, s:n, s:n}",
+                     "id", sec->id, "_id", sec->id, "workspace", w->ctx.p.id, "environment",
+                     w->env->slug, "version", (json_int_t)sec->version, "type",
+                     *sec->owner_id ? "personal" : "shared", "secretKey", sec->key, "secretValue",
+                     show ? buf_str(&value) : HIDDEN_VALUE, show ? value.len : strlen(HIDDEN_VALUE),
+                     "secretComment", buf_str(&comment), comment.len, "secretPath", w->path,
+                     "secretValueHidden", !show, "tags", "secretMetadata", "skipMultilineEncoding",
+                     0, "secretReminderNote", "secretReminderRepeatDays", "createdAt",
+                     json_time(sec->updated_at), "updatedAt", json_time(sec->updated_at),
+                     "isRotatedSecret", 0, "rotationId", "actor");
+}
+
+/* Appends s (len bytes) to out as a JSON string, byte for byte what jansson
+ * writes: as it is between quotes when every byte is printable ASCII but '"'
+ * and '\\' (nothing to escape), else through jansson.  -EINVAL for text
+ * that is not UTF-8. */
+static int text_str(struct buf *out, const char *s, size_t len)
+{
+    size_t i = 0;
+    json_t *j;
+    int ret;
+
+    while (i < len && (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x7f && s[i] != '"' &&
+           s[i] != '\\')
+        i++;
+    if (i == len)
+        return buf_addch(out, '"') < 0 || buf_add(out, s, len) < 0 ? -ENOMEM : buf_addch(out, '"');
+    j = json_stringn(s, len);
+    if (!j)
+        return -EINVAL;
+    ret = wire_dump(out, j);
+    json_decref(j);
+    return ret;
+}
+
+/* Appends "key": and s as JSON text. */
+static int text_field(struct buf *out, const char *key, const char *s, size_t len)
+{
+    int ret = buf_printf(out, ",\"%s\":", key);
+
+    return ret < 0 ? ret : text_str(out, s, len);
+}
+
+/* raw_json's object, written as text into out, the value decrypted into
+ * value and comment (reused from secret to secret): no JSON tree per secret.
+ * The same bytes as wire_dump of raw_json's (fields in its order). */
+static int raw_text(struct req *r, struct raw *w, const struct store_secret *sec, bool show,
+                    struct buf *value, struct buf *comment, struct buf *out)
+{
+    char created[25];
+    const char *type = *sec->owner_id ? "personal" : "shared";
+    int ret;
+
+    show = show && !raw_sealed_to_owner(sec);
+    if (raw_value(r, w, sec, show, value, comment) < 0)
+        return -EINVAL;
+    time_format_iso(sec->updated_at, created);
+    ret = buf_adds(out, "{\"id\":");
+    if (ret == 0)
+        ret = text_str(out, sec->id, strlen(sec->id));
+    if (ret == 0)
+        ret = text_field(out, "_id", sec->id, strlen(sec->id));
+    if (ret == 0)
+        ret = text_field(out, "workspace", w->ctx.p.id, strlen(w->ctx.p.id));
+    if (ret == 0)
+        ret = text_field(out, "environment", w->env->slug, strlen(w->env->slug));
+    if (ret == 0)
+        ret = buf_printf(out, ",\"version\":%lld", (long long)sec->version) < 0 ? -ENOMEM : 0;
+    if (ret == 0)
+        ret = text_field(out, "type", type, strlen(type));
+    if (ret == 0)
+        ret = text_field(out, "secretKey", sec->key, strlen(sec->key));
+    if (ret == 0)
+        ret = show ? text_field(out, "secretValue", buf_str(value), value->len)
+                   : text_field(out, "secretValue", HIDDEN_VALUE, strlen(HIDDEN_VALUE));
+    if (ret == 0)
+        ret = text_field(out, "secretComment", buf_str(comment), comment->len);
+    if (ret == 0)
+        ret = text_field(out, "secretPath", w->path, strlen(w->path));
+    if (ret == 0)
+        ret = buf_printf(out,
+                         ",\"secretValueHidden\":%s,\"tags\":[],\"secretMetadata\":[],"
+                         "\"skipMultilineEncoding\":false,\"secretReminderNote\":null,"
+                         "\"secretReminderRepeatDays\":null",
+                         show ? "false" : "true") < 0
+                  ? -ENOMEM
+                  : 0;
+    if (ret == 0)
+        ret = text_field(out, "createdAt", created, strlen(created));
+    if (ret == 0)
+        ret = text_field(out, "updatedAt", created, strlen(created));
+    if (ret == 0)
+        ret = buf_adds(out, ",\"isRotatedSecret\":false,\"rotationId\":null,\"actor\":null}");
+    return ret;
 }
 
 /* A boolean query flag: "true" / "false" (default def). */
@@ -315,24 +410,47 @@ static bool want_imports(struct req *r)
 
 /* Where secret objects go: a JSON array, or the text of one written object by
  * object (a list of 10,000 secrets as one jansson tree would take 30 MB per
- * request; as text it takes its size). */
+ * request; as text it takes its size, and no tree is made per secret: the
+ * values are decrypted into value and comment, and written from there). */
 struct sink {
     json_t *arr;
     struct buf *text;
     size_t n;
+    struct buf value, comment; /* SECRET: text only, set up by sink_text */
 };
 
-static int sink_add(struct sink *s, json_t *o)
+static void sink_text(struct sink *s, struct buf *text)
 {
-    int ret = 0;
+    *s = (struct sink){.text = text};
+    buf_init_secret(&s->value, 0);
+    buf_init_secret(&s->comment, 0);
+}
 
-    if (s->arr)
-        return json_array_append_new(s->arr, o) == 0 ? 0 : -ENOMEM;
-    if (s->n++ > 0)
-        ret = buf_addch(s->text, ',');
+static void sink_release(struct sink *s)
+{
+    buf_release(&s->value);
+    buf_release(&s->comment);
+}
+
+/* Adds sec's object; NULL and w->skip set when it is left out. */
+static int sink_add(struct req *r, struct raw *w, struct sink *s, const struct store_secret *sec,
+                    bool show)
+{
+    size_t len = s->text ? s->text->len : 0;
+    json_t *o;
+    int ret;
+
+    if (s->arr) {
+        o = raw_json(r, w, sec, show);
+        return !o ? -EINVAL : json_array_append_new(s->arr, o) == 0 ? 0 : -ENOMEM;
+    }
+    ret = s->n > 0 ? buf_addch(s->text, ',') : 0;
     if (ret == 0)
-        ret = wire_dump(s->text, o);
-    json_decref(o);
+        ret = raw_text(r, w, sec, show, &s->value, &s->comment, s->text);
+    if (ret < 0)
+        buf_truncate(s->text, len); /* nothing of a secret left out, nor half an object */
+    else
+        s->n++;
     return ret;
 }
 
@@ -349,19 +467,16 @@ static int append_secrets(struct req *r, struct raw *w, const struct store_env *
 
     memcpy(path0, w->path, sizeof(path0));
     for (size_t i = 0; i < n && ret == 0; i++) {
-        json_t *o;
-
         if (shadowed(r, v, n, i) || raw_sealed_to_owner(&v[i]))
             continue;
         w->env = envs ? envs[i] : env0;
         snprintf(w->path, sizeof(w->path), "%s", v[i].path);
-        o = raw_json(r, w, &v[i], show);
-        if (!o && w->skip) { /* refers to what the caller may not read: left out */
+        ret = sink_add(r, w, out, &v[i], show);
+        if (ret < 0 && w->skip) { /* refers to what the caller may not read: left out */
             w->skip = false;
             w->status = 0;
-            continue;
+            ret = 0;
         }
-        ret = o ? sink_add(out, o) : -EINVAL;
     }
     w->env = env0;
     memcpy(w->path, path0, sizeof(path0));
@@ -437,7 +552,7 @@ void api_raw_list(struct req *r)
     size_t n = 0, n_sub = 0;
     json_t *meta, *imports = NULL;
     _cleanup_buf_ struct buf text = BUF_INIT; /* {"secrets":[...],"imports":[...]} */
-    struct sink out = {.text = &text};
+    struct sink out;
     struct audit_event e;
     bool show, view = flag(r, "viewSecretValue", true);
     int ret;
@@ -445,6 +560,7 @@ void api_raw_list(struct req *r)
     buf_init_secret(&text, 0);
     if (raw_open(r, NULL, &w) < 0)
         return;
+    sink_text(&out, &text);
     w.expand = flag(r, "expandSecretReferences", is_v4(r));
     w.strict = flag(r, "strictReferences", false);
     w.owner = list_owner(r);
@@ -479,6 +595,7 @@ void api_raw_list(struct req *r)
     if (ret == 0)
         http_reply_text(r, 200, &text);
 out:
+    sink_release(&out);
     store_secrets_free(v, n);
     raw_release(&w);
 }

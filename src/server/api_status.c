@@ -22,7 +22,7 @@ void api_status(struct req *r)
 
 void api_ready(struct req *r)
 {
-    uint64_t epoch;
+    struct store_epoch epoch;
     bool store = r->srv->store->ops->epoch(r->srv->store, &epoch) == 0;
     bool audit = store && (!audit_failing(r->srv) ||
                            audit_log(r, &(struct audit_event){.event = "server.ready"}) == 0);

@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/log.h"
 #include "base/util.h"
@@ -427,14 +428,22 @@ int audit_defer(struct req *r, const struct audit_event *e)
     return audit_defer_n(r, e, 1);
 }
 
-bool audit_hold(struct req *r, void (*suspend)(struct req *r))
+bool audit_hold(struct req *r, void (*suspend)(struct req *r), bool alone)
 {
     struct audit *q = r->srv->audit;
+    struct timespec until;
     bool held;
 
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += AUDIT_WAIT_IN_THREAD_MS * 1000000L;
+    until.tv_sec += until.tv_nsec / 1000000000L;
+    until.tv_nsec %= 1000000000L;
     pthread_mutex_lock(&q->lock);
     while (q->draining && r->audit_pending > 0) /* wait here, as audit_log does */
         pthread_cond_wait(&q->done, &q->lock);
+    while (alone && r->audit_pending > 0 &&
+           pthread_cond_timedwait(&q->done, &q->lock, &until) != ETIMEDOUT)
+        ;
     held = r->audit_pending > 0;
     if (held) {
         r->audit_held = true;

@@ -123,10 +123,12 @@ static bool principal_cached(struct req *r)
     const struct principal_entry *e;
     char key[2 + 64 + 1];
     int64_t now = now_ms();
+    uint64_t at = 0;
 
     principal_key(r->who.token_hash, key);
-    if (!r->epoch_ok || !cache_get(r->srv->cache, key, r->epoch, now, &v) || v.len <= sizeof(*e) ||
-        v.ptr[v.len - 1] != 0)
+    /* a principal depends on nothing of a project: global changes only */
+    if (!r->epoch_ok || !cache_get(r->srv->cache, key, now, &v, &at) ||
+        !epoch_current(r, at, NULL) || v.len <= sizeof(*e) || v.ptr[v.len - 1] != 0)
         return false;
     e = (const struct principal_entry *)v.ptr;
     if (e->expires_at <= now || !ip_allowed(e->trusted_ips, r->remote))
@@ -148,7 +150,7 @@ static void principal_keep(struct req *r, int64_t expires_at, const char *truste
     if (buf_add(&v, &e, sizeof(e)) < 0 || buf_add(&v, trusted_ips, strlen(trusted_ips) + 1) < 0)
         return;
     principal_key(r->who.token_hash, key);
-    cache_put(r->srv->cache, key, r->epoch, now_ms(), v.ptr, v.len);
+    cache_put(r->srv->cache, key, r->epoch.all, now_ms(), v.ptr, v.len);
 }
 
 static int auth_session(struct req *r, const char *tok, size_t len)

@@ -1,5 +1,7 @@
 /* cache.c - see cache.h.  One mutex over a chained hash table: a get is a
- * lookup and a copy, short enough that two cores don't queue on it. */
+ * lookup under it, and a copy outside it (a reply of megabytes takes a
+ * millisecond to copy): the entry counts its readers, and one taken out of
+ * the table meanwhile is freed by its last reader. */
 #include "cache.h"
 
 #include <errno.h>
@@ -9,6 +11,7 @@
 
 #include "base/util.h"
 #include "crypto/seal.h"
+#include "metrics.h"
 #include "server.h"
 
 #define CACHE_BUCKETS 4096 /* a power of two */
@@ -16,15 +19,17 @@
 struct entry {
     struct entry *next;
     uint64_t hash;
+    uint64_t epoch; /* loaded at */
     int64_t born_ms;
     size_t len, size; /* value bytes; bytes charged (key and value) */
     char *key;
-    uint8_t *value; /* may be SECRET: wiped when dropped */
+    uint8_t *value;   /* may be SECRET: wiped when dropped */
+    unsigned readers; /* copying the value out */
+    bool dropped;     /* out of the table: the last reader frees it */
 };
 
 struct cache {
     pthread_mutex_t lock;
-    uint64_t epoch; /* every entry's */
     size_t bytes;
     uint8_t hash_key[SEAL_SHORTHASH_KEY_BYTES];
     struct entry *buckets[CACHE_BUCKETS];
@@ -50,6 +55,15 @@ static void entry_free(struct entry *e)
     free(e);
 }
 
+/* Takes e, out of the table, away; under the lock. */
+static void drop(struct entry *e)
+{
+    if (e->readers)
+        e->dropped = true;
+    else
+        entry_free(e);
+}
+
 /* Drops every entry; under the lock. */
 static void clear(struct cache *c)
 {
@@ -57,7 +71,7 @@ static void clear(struct cache *c)
         while (c->buckets[i]) {
             struct entry *e = c->buckets[i];
             c->buckets[i] = e->next;
-            entry_free(e);
+            drop(e);
         }
     c->bytes = 0;
 }
@@ -71,17 +85,6 @@ void cache_free(struct cache *c)
     free(c);
 }
 
-/* Moves to epoch if it is newer (dropping everything); whether entries of
- * epoch may be read or kept.  Under the lock. */
-static bool at_epoch(struct cache *c, uint64_t epoch)
-{
-    if (epoch > c->epoch) {
-        clear(c);
-        c->epoch = epoch;
-    }
-    return epoch == c->epoch;
-}
-
 /* The link that points at key's entry (or at NULL). */
 static struct entry **find(struct cache *c, const char *key, uint64_t hash)
 {
@@ -92,7 +95,7 @@ static struct entry **find(struct cache *c, const char *key, uint64_t hash)
     return p;
 }
 
-bool cache_get(struct cache *c, const char *key, uint64_t epoch, int64_t now_ms, struct buf *out)
+bool cache_get(struct cache *c, const char *key, int64_t now_ms, struct buf *out, uint64_t *epoch)
 {
     uint64_t hash = seal_shorthash(c->hash_key, key, strlen(key));
     struct entry **p, *e;
@@ -100,17 +103,24 @@ bool cache_get(struct cache *c, const char *key, uint64_t epoch, int64_t now_ms,
 
     buf_clear(out);
     pthread_mutex_lock(&c->lock);
-    if (at_epoch(c, epoch)) {
-        p = find(c, key, hash);
-        e = *p;
-        if (e && now_ms - e->born_ms > CACHE_MAX_AGE_MS) {
-            *p = e->next;
-            c->bytes -= e->size;
-            entry_free(e);
-        } else if (e) {
-            hit = buf_add(out, e->value, e->len) == 0;
-        }
+    p = find(c, key, hash);
+    e = *p;
+    if (e && now_ms - e->born_ms > CACHE_MAX_AGE_MS) {
+        *p = e->next;
+        c->bytes -= e->size;
+        drop(e);
+        e = NULL;
+    } else if (e) {
+        e->readers++;
+        *epoch = e->epoch;
     }
+    pthread_mutex_unlock(&c->lock);
+    if (!e)
+        return false;
+    hit = buf_add(out, e->value, e->len) == 0;
+    pthread_mutex_lock(&c->lock);
+    if (--e->readers == 0 && e->dropped)
+        entry_free(e);
     pthread_mutex_unlock(&c->lock);
     return hit;
 }
@@ -127,6 +137,7 @@ void cache_put(struct cache *c, const char *key, uint64_t epoch, int64_t now_ms,
     if (!e)
         return;
     e->hash = hash;
+    e->epoch = epoch;
     e->born_ms = now_ms;
     e->len = len;
     e->key = strdup(key);
@@ -138,17 +149,17 @@ void cache_put(struct cache *c, const char *key, uint64_t epoch, int64_t now_ms,
     }
     memcpy(e->value, value, len);
     pthread_mutex_lock(&c->lock);
-    if (!at_epoch(c, epoch)) {
+    p = find(c, key, hash);
+    if (*p && (*p)->epoch > epoch) { /* loaded twice at once: keep the newer copy */
         pthread_mutex_unlock(&c->lock);
         entry_free(e);
         return;
     }
-    p = find(c, key, hash);
-    if (*p) { /* loaded twice at once: keep the newer copy */
+    if (*p) {
         struct entry *old = *p;
         *p = old->next;
         c->bytes -= old->size;
-        entry_free(old);
+        drop(old);
     }
     if (c->bytes + e->size > CACHE_MAX_BYTES)
         clear(c); /* full: start over rather than track recency */
@@ -156,6 +167,27 @@ void cache_put(struct cache *c, const char *key, uint64_t epoch, int64_t now_ms,
     c->buckets[hash & (CACHE_BUCKETS - 1)] = e;
     c->bytes += e->size;
     pthread_mutex_unlock(&c->lock);
+}
+
+bool epoch_current(struct req *r, uint64_t at, const char *project_id)
+{
+    uint64_t p;
+
+    if (!r->epoch_ok)
+        return false;
+    if (at >= r->epoch.all)
+        return true; /* nothing changed since it was loaded */
+    if (r->epoch.global > at)
+        return false;
+    if (!project_id)
+        return true;
+    if (!*project_id) /* depends on what it does not say: anything */
+        return false;
+    if (r->srv->store->ops->project_epoch(r->srv->store, project_id, &p) < 0) {
+        metrics_store_error(METRICS_STORE_EPOCH);
+        return false;
+    }
+    return p <= at;
 }
 
 /* ---- replies (ROUTE_CACHED) ---- */
@@ -179,10 +211,11 @@ bool reply_from_cache(struct req *r)
     _cleanup_buf_ struct buf key = BUF_INIT, tail = BUF_INIT;
     const char *f[EVENT_FIELDS], *p, *end;
     struct audit_event e;
+    uint64_t at = 0;
     uint32_t n;
 
     if (reply_key(r, &key) < 0 ||
-        !cache_get(r->srv->cache, buf_str(&key), r->epoch, now_ms(), &r->reply))
+        !cache_get(r->srv->cache, buf_str(&key), now_ms(), &r->reply, &at))
         return false;
     if (r->reply.len < 4)
         goto bad;
@@ -199,6 +232,11 @@ bool reply_from_cache(struct req *r)
             goto bad;
         f[i] = p;
         p = nul + 1;
+    }
+    /* the reply of one project's secrets (its audit event names it) */
+    if (!epoch_current(r, at, f[2])) {
+        buf_clear(&r->reply);
+        return false;
     }
     memcpy(r->etag, tail.ptr, ETAG_BYTES);
     r->etag[ETAG_BYTES - 1] = 0;
@@ -233,5 +271,5 @@ void reply_to_cache(struct req *r)
         buf_add(&v, r->etag, ETAG_BYTES) < 0 ||
         buf_add(&v, r->cache_event.ptr, r->cache_event.len) < 0 || buf_add(&v, &n, 4) < 0)
         return;
-    cache_put(r->srv->cache, buf_str(&key), r->epoch, now_ms(), v.ptr, v.len);
+    cache_put(r->srv->cache, buf_str(&key), r->epoch.all, now_ms(), v.ptr, v.len);
 }

@@ -78,7 +78,7 @@ struct req {
     bool audit_held;
     /* caches: the store epoch read before anything was loaded for r, and
      * the one audit event of a ROUTE_CACHED reply, serialised (cache.c) */
-    uint64_t epoch;
+    struct store_epoch epoch;
     bool epoch_ok;
     bool cache_reply; /* a ROUTE_CACHED route: audit_defer keeps cache_event */
     int cache_events;

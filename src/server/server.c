@@ -297,6 +297,11 @@ int server_run(const struct server_config *cfg)
         log_error("cannot start the audit writer", NULL);
         goto out;
     }
+    ret = log_buffer_start(SERVER_ACCESS_LOG_BUFFER);
+    if (ret < 0) {
+        log_error("cannot start the access log's flusher", NULL);
+        goto out;
+    }
     if (archive_retention_start(&srv) < 0) {
         log_error("cannot start the audit retention thread", NULL);
         ret = -EAGAIN;
@@ -342,6 +347,7 @@ out:
     http_stop(&srv);
     archive_retention_stop(&srv);
     audit_stop(&srv);
+    log_buffer_stop(); /* the last request lines: nothing is lost on a clean stop */
     ratelimit_free(srv.rl_ip);
     ratelimit_free(srv.rl_account);
     ratelimit_free(srv.rl_token);

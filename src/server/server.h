@@ -21,6 +21,9 @@
 #define SERVER_BATCH_MAX 1000
 #define SERVER_THREADS_PER_CORE 8
 #define SERVER_THREADS_MAX 256
+/* Request log lines are buffered (log_buffer_start): written when this much
+ * is waiting, and at least every second. */
+#define SERVER_ACCESS_LOG_BUFFER (64u * 1024)
 #define SERVER_DB_WAIT_DEFAULT 60 /* seconds: --db-wait */
 
 /* A token bucket's setting: burst attempts at once, refilled at per_minute. */
@@ -331,13 +334,23 @@ int audit_defer_n(struct req *r, const struct audit_event *e, size_t n);
 /* http.c's side of audit_defer: after the handler, whether r waits for
  * records (then suspend(r) was called under the queue's lock and http_resume
  * will be); after the resume, the first failure or 0; at shutdown, waits until
- * no request is held, and from then on audit_hold waits in the thread. */
-bool audit_hold(struct req *r, void (*suspend)(struct req *r));
+ * no request is held, and from then on audit_hold waits in the thread.  When
+ * r's thread serves no other connection (alone), it first waits in the thread
+ * for up to AUDIT_WAIT_IN_THREAD_MS: a group commit is shorter than that, and
+ * a suspension costs two epoll_ctl calls and a wake-up of the thread. */
+#define AUDIT_WAIT_IN_THREAD_MS 10
+bool audit_hold(struct req *r, void (*suspend)(struct req *r), bool alone);
 /* ROUTE_CACHED: serves r from the cache if its reply is there (deferring its
  * audit record like the handler would); else, after the handler, keeps a 200
  * reply.  Both need r->epoch_ok. */
 bool reply_from_cache(struct req *r);
 void reply_to_cache(struct req *r);
+/* Whether what was loaded at epoch at (store.h) is current for r (read at
+ * r->epoch): nothing global changed since, nor project_id's secrets when it
+ * depends on them (NULL: it depends on nothing of a project; "": on anything,
+ * current only if nothing changed at all).  Reads project_id's stamp from the
+ * store only when something changed since at. */
+bool epoch_current(struct req *r, uint64_t at, const char *project_id);
 int audit_held_result(struct req *r);
 /* Whether the last group of records could not be written. */
 bool audit_failing(struct server *srv);

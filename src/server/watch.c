@@ -4,17 +4,20 @@
  *       &cursor=C&timeout=S
  *   -> 200 {"cursor": "<new cursor>", "changed": true|false}
  *
- * The cursor is the store's epoch (store.h), the change counter every write
- * moves and that every cache already trusts, in this process or, on
- * PostgreSQL, in any server on the database.  Without a cursor, or with one
- * that is no longer current, the answer is immediate; otherwise the
- * connection is suspended (its thread is free meanwhile) until the epoch moves
- * or the timeout (1..25 s, default 25: under libmicrohttpd's 30 s idle limit)
- * passes.  A client reads the cursor first, then fetches, then watches with
- * it: a write between the two is never missed.  The epoch moves on a write to
- * any project: a wake-up is a hint to ask again with If-None-Match (a 304
- * when the caller's folder did not change), never data.  What it tells the
- * caller is only that the server changed something, and when.
+ * The cursor is the store's epoch (store.h: epoch.all), the change counter
+ * every write moves and that every cache already trusts, in this process or,
+ * on PostgreSQL, in any server on the database.  Without a cursor, or with one
+ * that the project's secrets or anything global changed since (a write
+ * stamped later than the cursor; a cursor from another run or database), the
+ * answer is immediate; otherwise the connection is suspended (its thread is
+ * free meanwhile) until such a change or the timeout (1..25 s, default 25:
+ * under libmicrohttpd's 30 s idle limit).  A client reads the cursor first,
+ * then fetches, then watches with it: a write between the two is never
+ * missed.  A write to another project wakes nobody; one to the project, in
+ * any of its folders, wakes its every wait: a wake-up is a hint to ask again
+ * with If-None-Match (a 304 when the caller's folder did not change), never
+ * data.  What it tells the caller is only that the project changed, and
+ * when.
  *
  * The caller must be allowed to list the folder's secrets (describe, a
  * metadata read) and the start of each watch is audited ("secret.watch") like
@@ -22,9 +25,10 @@
  * WATCH_MAX_PER_PRINCIPAL per principal (429 beyond, decided before the audit
  * record: a wait takes its place in the hub first, so that once its record is
  * written it counts).  One thread (started on
- * the first watch) reads the epoch every WATCH_TICK_MS and resumes the waits
- * it answers; http_stop resumes every wait (watch_drain) before the daemon
- * stops.  A server has one hub: one struct server runs per process. */
+ * the first watch) reads the epoch every WATCH_TICK_MS, and the stamps of
+ * the waits' projects once it moved, and resumes the waits it answers; http_stop resumes every wait
+ * (watch_drain) before the daemon stops.  A server has one hub: one struct server runs per process.
+ */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -43,8 +47,10 @@
 #define WATCH_TICK_MS 100
 
 struct watch {
-    struct req *r;   /* BORROWED: suspended until resumed by the hub */
-    uint64_t since;  /* the epoch the caller has seen */
+    struct req *r;  /* BORROWED: suspended until resumed by the hub */
+    uint64_t since; /* the epoch the caller has seen */
+    uint64_t seen;  /* the epoch at which the project's stamp was last read */
+    char project_id[STORE_ID_LEN + 1];
     int64_t until;   /* ms (monotonic): answer "unchanged" then */
     bool waiting;    /* suspended (else in the hub, its audit record pending) */
     bool done;       /* resumed: changed and cursor hold the answer */
@@ -92,12 +98,24 @@ static void forget(const struct watch *w)
         }
 }
 
+/* Whether the project (stamped at stamp), or anything global, changed after
+ * cursor since: at epoch e, a cursor newer than e is another run's. */
+static bool changed_since(const struct store_epoch *e, uint64_t stamp, uint64_t since)
+{
+    return since > e->all || e->global > since || stamp > since;
+}
+
 static void *hub_main(void *arg)
 {
+    /* the projects whose stamps a tick reads, and the stamps (this thread's) */
+    static char ids[WATCH_MAX][STORE_ID_LEN + 1];
+    static uint64_t stamps[WATCH_MAX];
+
     (void)arg;
     pthread_mutex_lock(&hub.lock);
     while (!hub.stopping) {
-        uint64_t epoch = 0;
+        struct store_epoch epoch = {0};
+        size_t n_ids = 0;
         bool ok;
         struct timespec ts;
 
@@ -108,14 +126,41 @@ static void *hub_main(void *arg)
         pthread_mutex_unlock(&hub.lock);
         ok = hub.srv->store->ops->epoch(hub.srv->store, &epoch) == 0;
         pthread_mutex_lock(&hub.lock);
+        /* a wait older than the epoch, with no global change since: its
+         * project's stamp says, read once per project and epoch */
+        for (size_t i = 0; ok && i < hub.n; i++) {
+            struct watch *w = hub.v[i];
+            size_t k = 0;
+
+            if (!w->waiting || w->seen == epoch.all || w->since >= epoch.all ||
+                epoch.global > w->since)
+                continue;
+            while (k < n_ids && !streq(ids[k], w->project_id))
+                k++;
+            if (k == n_ids)
+                snprintf(ids[n_ids++], sizeof(ids[0]), "%s", w->project_id);
+        }
+        pthread_mutex_unlock(&hub.lock);
+        for (size_t k = 0; k < n_ids && ok; k++)
+            ok = hub.srv->store->ops->project_epoch(hub.srv->store, ids[k], &stamps[k]) == 0;
+        pthread_mutex_lock(&hub.lock);
         for (size_t i = hub.n; i-- > 0;) {
             struct watch *w = hub.v[i];
+            uint64_t stamp = 0;
+            size_t k = 0;
+
             if (!w->waiting)
                 continue;
-            if (ok && epoch != w->since)
-                finish(i, true, epoch);
+            while (k < n_ids && !streq(ids[k], w->project_id))
+                k++;
+            if (k < n_ids)
+                stamp = stamps[k];
+            if (ok && changed_since(&epoch, stamp, w->since))
+                finish(i, true, epoch.all);
             else if (mono_ms() >= w->until)
                 finish(i, false, w->since);
+            else if (ok && k < n_ids)
+                w->seen = epoch.all;
         }
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_nsec += WATCH_TICK_MS * 1000000L;
@@ -191,6 +236,7 @@ void api_watch(struct req *r)
     struct audit_event ev;
     __attribute__((cleanup(watch_freep))) struct watch *w = NULL;
     unsigned long long since = 0;
+    uint64_t stamp = 0;
     long secs = WATCH_TIMEOUT_MAX_S;
     bool have_cursor = cursor && *cursor;
 
@@ -237,9 +283,14 @@ void api_watch(struct req *r)
                               .project_id = ctx.p.id,
                               .environment = e->slug,
                               .path = canon};
-    if (!have_cursor || since != r->epoch) {
+    if (have_cursor && since < r->epoch.all && r->epoch.global <= since &&
+        r->srv->store->ops->project_epoch(r->srv->store, ctx.p.id, &stamp) < 0) {
+        http_fail(r, 503, "cannot read the store's change counter");
+        goto out;
+    }
+    if (!have_cursor || changed_since(&r->epoch, stamp, since)) {
         if (audit_defer(r, &ev) == 0)
-            reply(r, have_cursor, r->epoch);
+            reply(r, have_cursor, r->epoch.all);
         goto out;
     }
     w = calloc(1, sizeof(*w));
@@ -249,6 +300,7 @@ void api_watch(struct req *r)
     }
     w->r = r;
     w->since = since;
+    snprintf(w->project_id, sizeof(w->project_id), "%s", ctx.p.id);
     w->until = mono_ms() + secs * 1000;
     if (!reserve(w))
         goto out;

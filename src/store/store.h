@@ -333,6 +333,12 @@ struct store_import {
     char created_by[STORE_ID_LEN + 1];
 };
 
+/* store_ops.epoch's counters. */
+struct store_epoch {
+    uint64_t all;    /* moves with every change */
+    uint64_t global; /* the stamp of the newest change not confined to one project */
+};
+
 enum store_write_op {
     STORE_PUT,    /* create, or update if it exists */
     STORE_CREATE, /* -EEXIST if it exists */
@@ -734,15 +740,24 @@ struct store_ops {
                        size_t *ret_n);
 
     /* --- caches --- */
-    /* The change counter: it grows (after the commit, before the call
-     * returns) with every call that changes what any read returns, in this
-     * process or, for PostgreSQL, in any server on the database.  Calls that
-     * only add what no reader has cached yet do not move it: new sessions and
-     * access tokens, token and client-secret use counts, audit records.  A
-     * value read before loading something from the store is the epoch that
-     * something is current for: while the counter still says so, nothing it
-     * was read from has changed since. */
-    int (*epoch)(struct store *s, uint64_t *ret);
+    /* The change counters (struct store_epoch): all grows (after the commit,
+     * before the call returns) with every call that changes what any read
+     * returns, in this process or, for PostgreSQL, in any server on the
+     * database.  Calls that only add what no reader has cached yet do not
+     * move it: new sessions and access tokens, token and client-secret use
+     * counts, audit records.  Each change is also stamped, before its call
+     * returns, with the value of all it moved to: on its project when it
+     * changed one project's secrets and folders only (project_epoch), else
+     * on everything (global).  Something loaded from the store after reading
+     * all = E (the epoch it is current for) is still current while every
+     * stamp of what it was read from is <= E: global for anything; global and
+     * project_epoch(P) for what depends on project P's secrets and on nothing
+     * of another project.  all is read before global (a change between the
+     * two then looks newer, never older). */
+    int (*epoch)(struct store *s, struct store_epoch *ret);
+    /* The stamp of the newest change confined to project_id (0: none seen
+     * yet; never lower than the truth, possibly higher). */
+    int (*project_epoch)(struct store *s, const char *project_id, uint64_t *ret);
 
     /* --- the root key (migration 0008) --- */
     /* Every generation, oldest first; ret_n 0 before the first server started.

@@ -360,12 +360,12 @@ static int pg_commit(struct pg_conn *c)
     return 0;
 }
 
-/* After a committed change: every server's caches go stale (store.h epoch).
- * The change is durable whatever happens here; if the database went away
- * meanwhile, the caches' age limit covers the gap. */
+/* After a committed change: what it changed goes stale in every server's
+ * caches (store.h epoch).  The change is durable whatever happens here; if
+ * the database went away meanwhile, the caches' age limit covers the gap. */
 static void pg_epoch_bump(struct pg_conn *c)
 {
-    (void)pg_simple(c, "SELECT nextval('arca_epoch')", "move the epoch");
+    (void)sql_epoch_stamp(&c->base);
 }
 
 /* Runs body in one transaction on a pooled connection, again (on a fresh
@@ -384,7 +384,8 @@ static int pg_tx(struct store *s, enum sql_tx kind, sql_body_fn body, void *arg)
         r = pg_conn_get(pg(s), &c);
         if (r < 0)
             return r;
-        c->retry = c->commit_sent = c->base.dirty = false;
+        c->retry = c->commit_sent = false;
+        sql_touched_reset(&c->base);
         if (kind != SQL_TX_NONE)
             r = pg_simple(c, begin[kind], "begin");
         if (r >= 0)
@@ -552,19 +553,35 @@ static int pg_restore(struct store *s, store_restore_fn next, void *ctx)
     return pg_tx_once(s, "BEGIN ISOLATION LEVEL READ COMMITTED", pg_restore_body, &a);
 }
 
-static int pg_epoch_body(struct sql_conn *sc, void *arg)
+static int pg_epoch_body(struct sql_conn *c, void *arg)
 {
-    struct pg_conn *c = (struct pg_conn *)sc;
-    int64_t v = 0;
-    int r = sql_int(&c->base, &v, SQL_ST_EPOCH, "");
-
-    *(uint64_t *)arg = (uint64_t)v;
-    return r < 0 ? r : 0;
+    return sql_epoch_read(c, arg);
 }
 
-static int pg_epoch(struct store *s, uint64_t *ret)
+static int pg_epoch(struct store *s, struct store_epoch *ret)
 {
     return pg_tx(s, SQL_TX_NONE, pg_epoch_body, ret);
+}
+
+struct pg_project_epoch {
+    const char *project_id;
+    uint64_t v;
+};
+
+static int pg_project_epoch_body(struct sql_conn *c, void *arg)
+{
+    struct pg_project_epoch *a = arg;
+
+    return sql_project_epoch_read(c, a->project_id, &a->v);
+}
+
+static int pg_project_epoch(struct store *s, const char *project_id, uint64_t *ret)
+{
+    struct pg_project_epoch a = {project_id, 0};
+    int r = pg_tx(s, SQL_TX_NONE, pg_project_epoch_body, &a);
+
+    *ret = a.v;
+    return r;
 }
 
 /* ---- open, migrate, close ---- */
@@ -635,7 +652,10 @@ static int pg_migrate(struct pg_store *s)
     r = pg_simple(c,
                   "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, "
                   "name TEXT NOT NULL, applied_at BIGINT NOT NULL); "
-                  "CREATE SEQUENCE IF NOT EXISTS arca_epoch", /* not data: never backed up */
+                  /* not data: never backed up (store_sql.h) */
+                  "CREATE SEQUENCE IF NOT EXISTS arca_epoch; "
+                  "CREATE TABLE IF NOT EXISTS arca_epochs (scope TEXT PRIMARY KEY, "
+                  "epoch BIGINT NOT NULL)",
                   "create schema_migrations");
     while (r >= 0 && !done)
         r = pg_migrate_one(c, &done);

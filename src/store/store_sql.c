@@ -98,6 +98,8 @@ enum sql_stmt_id {
     ST_MIGRATION_COUNT = SQL_ST_MIGRATION_COUNT,
     ST_MIGRATION_DONE = SQL_ST_MIGRATION_DONE,
     ST_MIGRATION_RECORD = SQL_ST_MIGRATION_RECORD,
+    ST_EPOCH_STAMP,
+    ST_PROJECT_EPOCH,
     ST_USER_COUNT,
     ST_USER_INSERT,
     ST_USER_BY_ID,
@@ -568,8 +570,16 @@ static const struct {
                          "$7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"},
     [ST_SCHEMA_VERSION] = {"read schema version",
                            "SELECT coalesce(max(version), 0) FROM schema_migrations"},
-    /* PostgreSQL only: SQLite's epoch lives in the process (store_sqlite.c). */
-    [ST_EPOCH] = {"read epoch", "SELECT last_value + is_called::int FROM arca_epoch"},
+    /* PostgreSQL only: SQLite's epoch lives in the process (store_sqlite.c).
+     * A stamp is nextval + 1, what the epoch reads once nextval returned. */
+    [ST_EPOCH] = {"read epoch", "SELECT last_value + is_called::int, coalesce((SELECT epoch FROM "
+                                "arca_epochs WHERE scope = ''), 0) FROM arca_epoch"},
+    [ST_EPOCH_STAMP] = {"stamp epoch",
+                        "INSERT INTO arca_epochs (scope, epoch) VALUES ($1, nextval('arca_epoch') "
+                        "+ 1) ON CONFLICT (scope) DO UPDATE SET epoch = "
+                        "greatest(arca_epochs.epoch, excluded.epoch)"},
+    [ST_PROJECT_EPOCH] = {"read project epoch",
+                          "SELECT coalesce((SELECT epoch FROM arca_epochs WHERE scope = $1), 0)"},
     [ST_MIGRATION_COUNT] = {"count migrations", "SELECT count(*) FROM schema_migrations"},
     [ST_MIGRATION_DONE] = {"find migration",
                            "SELECT count(*) FROM schema_migrations WHERE version = $1"},
@@ -905,9 +915,26 @@ static int sql_bindv(struct sql_params *p, const char *fmt, va_list ap)
 static bool sql_quiet(enum sql_stmt_id id)
 {
     return id == ST_SESSION_INSERT || id == ST_ATOKEN_INSERT || id == ST_ATOKEN_USE ||
-           id == ST_CSECRET_USE || id == ST_AUDIT_INSERT ||
+           id == ST_CSECRET_USE || id == ST_AUDIT_INSERT || id == ST_EPOCH_STAMP ||
            (id >= ST_SHARE_INSERT && id <= ST_SHARE_POLICY_SET) || /* shares are never cached */
            startswith(sql_stmts[id].sql, "SELECT ");
+}
+
+/* What a dirty statement changed: c->scope's project alone, or anything. */
+static void sql_touch(struct sql_conn *c)
+{
+    size_t i = 0;
+
+    if (c->wide)
+        return;
+    while (c->scope && i < c->n_touched && strcmp(c->touched[i], c->scope) != 0)
+        i++;
+    if (!c->scope || (i == c->n_touched && i == SQL_TOUCHED_MAX)) {
+        c->wide = true;
+    } else if (i == c->n_touched) {
+        snprintf(c->touched[i], sizeof(c->touched[i]), "%s", c->scope);
+        c->n_touched++;
+    }
 }
 
 static int sql_execp(struct sql_conn *c, unsigned id, const struct sql_params *p, sql_row_fn row,
@@ -921,8 +948,10 @@ static int sql_execp(struct sql_conn *c, unsigned id, const struct sql_params *p
         return -EINVAL;
     own = drv->dialect == SQL_PG ? sql_stmts[id].pg : sql_stmts[id].sqlite;
     st = (struct sql_stmt){id, sql_stmts[id].name, own ? own : sql_stmts[id].sql};
-    if (!sql_quiet(id))
+    if (!sql_quiet(id)) {
         c->dirty = true;
+        sql_touch(c);
+    }
     return drv->exec(c, &st, p, row, ctx);
 }
 
@@ -1221,6 +1250,81 @@ static const struct sql_driver *sql_call(struct store *s)
 static int sql_tx(struct store *s, enum sql_tx kind, sql_body_fn body, void *arg)
 {
     return sql_call(s)->tx(s, kind, body, arg);
+}
+
+/* ---- per-project epochs (store.h epoch) ---- */
+
+void sql_touched_reset(struct sql_conn *c)
+{
+    c->dirty = c->wide = false;
+    c->n_touched = 0;
+}
+
+struct sql_scoped {
+    const char *project_id;
+    sql_body_fn body;
+    void *arg;
+};
+
+static int sql_scoped_body(struct sql_conn *c, void *arg)
+{
+    const struct sql_scoped *a = arg;
+    int r;
+
+    c->scope = a->project_id;
+    r = a->body(c, a->arg);
+    c->scope = NULL;
+    return r;
+}
+
+/* A write transaction whose changes are confined to project_id's secrets and
+ * folders: it stamps that project's epoch, not everything's. */
+static int sql_tx_project(struct store *s, const char *project_id, sql_body_fn body, void *arg)
+{
+    struct sql_scoped a = {project_id, body, arg};
+
+    return sql_tx(s, SQL_TX_WRITE, sql_scoped_body, &a);
+}
+
+int sql_epoch_stamp(struct sql_conn *c)
+{
+    int r = 0;
+
+    if (c->wide || c->n_touched == 0)
+        r = sql_run(c, ST_EPOCH_STAMP, "t", "");
+    else
+        for (size_t i = 0; i < c->n_touched && r >= 0; i++)
+            r = sql_run(c, ST_EPOCH_STAMP, "t", c->touched[i]);
+    return r < 0 ? r : 0;
+}
+
+static int sql_epoch_row(struct sql_conn *c, void *ctx, const struct store_value *cols, size_t n)
+{
+    struct store_epoch *e = ctx;
+
+    (void)c;
+    if (n != 2)
+        return -EIO;
+    e->all = (uint64_t)cols[0].i;
+    e->global = (uint64_t)cols[1].i;
+    return 0;
+}
+
+int sql_epoch_read(struct sql_conn *c, struct store_epoch *ret)
+{
+    struct sql_params p = {.fmt = ""};
+    int r = sql_execp(c, ST_EPOCH, &p, sql_epoch_row, ret);
+
+    return r < 0 ? r : r == 1 ? 0 : -EIO;
+}
+
+int sql_project_epoch_read(struct sql_conn *c, const char *project_id, uint64_t *ret)
+{
+    int64_t v = 0;
+    int r = sql_int(c, &v, ST_PROJECT_EPOCH, "t", project_id);
+
+    *ret = (uint64_t)v;
+    return r < 0 ? r : 0;
 }
 
 /* One statement and its parameters, bound before the transaction so that
@@ -1936,7 +2040,7 @@ static int sql_secrets_write(struct store *s, const char *project_id, const char
     if (!res)
         return -ENOMEM;
 
-    r = sql_tx(s, SQL_TX_WRITE, sql_secrets_write_body, &a);
+    r = sql_tx_project(s, project_id, sql_secrets_write_body, &a);
     if (r < 0)
         return r;
     for (size_t i = 0; i < n; i++) {
@@ -3743,9 +3847,14 @@ static void sql_close(struct store *s)
     sql_drv(s)->close(s);
 }
 
-static int sql_epoch(struct store *s, uint64_t *ret)
+static int sql_epoch(struct store *s, struct store_epoch *ret)
 {
     return ret ? sql_call(s)->epoch(s, ret) : -EINVAL;
+}
+
+static int sql_project_epoch(struct store *s, const char *project_id, uint64_t *ret)
+{
+    return ret && project_id ? sql_drv(s)->project_epoch(s, project_id, ret) : -EINVAL;
 }
 
 static int sql_backup(struct store *s, store_backup_fn fn, void *ctx)
@@ -3761,8 +3870,8 @@ static int sql_restore(struct store *s, store_restore_fn next, void *ctx)
 /* The operations, the same for both drivers: only the name differs. */
 #define SQL_OPS(name_)                                                                             \
     {                                                                                              \
-        .name = name_, .close = sql_close, .user_count = sql_user_count,                           \
-        .bootstrap = sql_bootstrap, .user_get = sql_user_get,                                      \
+        .project_epoch = sql_project_epoch, .name = name_, .close = sql_close,                     \
+        .user_count = sql_user_count, .bootstrap = sql_bootstrap, .user_get = sql_user_get,        \
         .user_get_by_email = sql_user_get_by_email, .user_orgs = sql_user_orgs,                    \
         .session_create = sql_session_create, .session_get = sql_session_get,                      \
         .session_delete = sql_session_delete, .project_create = sql_project_create,                \

@@ -45,12 +45,24 @@ enum sql_tx {
 
 struct sql_store;
 
+/* Projects a transaction (SQLite: a batch) changed alone, at most. */
+#define SQL_TOUCHED_MAX 8
+
 /* The part of a driver's connection store_sql.c sees: its first member. */
 struct sql_conn {
     struct sql_store *store;
     bool dirty;            /* ran a statement that moves the epoch (store.h) */
     struct sql_conn *next; /* a pool's free list */
+    /* What the dirty statements changed (store.h epoch): the projects in
+     * touched, and everything if wide.  scope: the project the running
+     * call's writes are confined to, NULL if not (store_sql.c). */
+    const char *scope;
+    bool wide;
+    size_t n_touched;
+    char touched[SQL_TOUCHED_MAX][STORE_ID_LEN + 1];
 };
+/* Forgets what c changed (with dirty): a new transaction. */
+void sql_touched_reset(struct sql_conn *c);
 
 /* A pool of at most max connections (SQLite's readers, PostgreSQL's), opened
  * lazily by open and used by one thread at a time: sql_pool_get waits only
@@ -106,7 +118,8 @@ struct sql_driver {
      * the thread's error text set (sql_set_err). */
     int (*exec)(struct sql_conn *c, const struct sql_stmt *st, const struct sql_params *p,
                 sql_row_fn row, void *ctx);
-    int (*epoch)(struct store *s, uint64_t *ret);
+    int (*epoch)(struct store *s, struct store_epoch *ret);
+    int (*project_epoch)(struct store *s, const char *project_id, uint64_t *ret);
     int (*backup)(struct store *s, store_backup_fn fn, void *ctx);
     int (*restore)(struct store *s, store_restore_fn next, void *ctx);
     void (*close)(struct store *s);
@@ -117,8 +130,8 @@ struct sql_driver {
 #define SQL_DRIVER(name_, dialect_, prefix)                                                        \
     {                                                                                              \
         .name = name_, .dialect = dialect_, .tx = prefix##_tx, .exec = prefix##_exec,              \
-        .epoch = prefix##_epoch, .backup = prefix##_backup, .restore = prefix##_restore,           \
-        .close = prefix##_close,                                                                   \
+        .epoch = prefix##_epoch, .project_epoch = prefix##_project_epoch,                          \
+        .backup = prefix##_backup, .restore = prefix##_restore, .close = prefix##_close,           \
     }
 
 /* The first member of a driver's store. */
@@ -151,6 +164,15 @@ enum sql_common_stmt {
     SQL_ST_MIGRATION_DONE,
     SQL_ST_MIGRATION_RECORD,
 };
+/* PostgreSQL's epoch (store.h), shared by the servers on a database: the
+ * sequence arca_epoch and, per project ('' for the global stamp), the table
+ * arca_epochs (created with the sequence, not data: never backed up).
+ * sql_epoch_stamp runs after c's transaction committed, on c, and stamps
+ * what it changed; the readers run anywhere. */
+int sql_epoch_stamp(struct sql_conn *c);
+int sql_epoch_read(struct sql_conn *c, struct store_epoch *ret);
+int sql_project_epoch_read(struct sql_conn *c, const char *project_id, uint64_t *ret);
+
 /* Runs statement id of store_sql.c's table (the drivers name theirs by enum
  * sql_common_stmt), bound from fmt as above: the rows it changed (or
  * returned). */

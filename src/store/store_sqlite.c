@@ -54,7 +54,8 @@
 #include "store/store_sql.h"
 
 #define SQ_MAX_READERS 8
-#define SQ_BATCH_MAX 64 /* write calls at most in one transaction */
+#define SQ_BATCH_MAX 64       /* write calls at most in one transaction */
+#define SQ_EPOCH_STRIPES 4096 /* project stamps (a power of two) */
 #define SQ_BUSY_TIMEOUT_MS 5000
 
 #ifndef _cleanup_
@@ -121,12 +122,66 @@ struct sq_store {
     size_t batch_max;                /* at most, SQ_BATCH_MAX unless set */
     struct store_sqlite_stats stats; /* under write_lock */
     struct sql_pool readers;
-    _Atomic uint64_t epoch; /* store.h epoch: one process owns the file */
+    /* store.h epoch: one process owns the file.  all starts at the wall
+     * clock in microseconds, so that a cursor of an earlier run (watch.c) is
+     * older than this run's global stamp; a project's stamp is its stripe's,
+     * by a hash of its id (projects sharing a stripe only stamp more). */
+    _Atomic uint64_t epoch_all, epoch_global;
+    _Atomic uint64_t epoch_stripes[SQ_EPOCH_STRIPES];
 };
 
 static struct sq_store *sq(struct store *s)
 {
     return (struct sq_store *)s;
+}
+
+/* ---- the epoch (store.h) ---- */
+
+static _Atomic uint64_t *sq_stripe(struct sq_store *s, const char *project_id)
+{
+    uint64_t h = 14695981039346656037ull; /* FNV-1a */
+
+    for (const char *p = project_id; *p; p++)
+        h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    return &s->epoch_stripes[h & (SQ_EPOCH_STRIPES - 1)];
+}
+
+/* *stamp = max(*stamp, e): stamps never move back. */
+static void sq_stamp(_Atomic uint64_t *stamp, uint64_t e)
+{
+    uint64_t old = atomic_load(stamp);
+
+    while (old < e && !atomic_compare_exchange_weak(stamp, &old, e))
+        ;
+}
+
+/* After the COMMIT of what w changed: all moves, then what changed is
+ * stamped with the new value. */
+static void sq_epoch_move(struct sq_store *s, struct sql_conn *w)
+{
+    uint64_t e;
+
+    if (!w->dirty)
+        return;
+    e = atomic_fetch_add(&s->epoch_all, 1) + 1;
+    if (w->wide || w->n_touched == 0)
+        sq_stamp(&s->epoch_global, e);
+    else
+        for (size_t i = 0; i < w->n_touched; i++)
+            sq_stamp(sq_stripe(s, w->touched[i]), e);
+}
+
+static int sq_epoch(struct store *s, struct store_epoch *ret)
+{
+    ret->all = atomic_load(&sq(s)->epoch_all);
+    ret->global = atomic_load(&sq(s)->epoch_global);
+    return 0;
+}
+
+static int sq_project_epoch(struct store *s, const char *project_id, uint64_t *ret)
+{
+    *ret = atomic_load(sq_stripe(sq(s), project_id));
+    return 0;
 }
 
 static int sq_errno(int rc)
@@ -286,9 +341,8 @@ static void sq_batch_done(struct sq_store *s, int r)
 {
     /* after the COMMIT (or the rollback), before any call of the batch
      * returns: readers loading from now on are current for the new epoch */
-    if (s->writer->base.dirty)
-        atomic_fetch_add(&s->epoch, 1);
-    s->writer->base.dirty = false;
+    sq_epoch_move(s, &s->writer->base);
+    sql_touched_reset(&s->writer->base);
     for (struct sq_waiter *w = s->waiters; w; w = w->next) {
         w->r = r;
         if (r < 0)
@@ -672,12 +726,6 @@ static int sq_restore(struct store *s, store_restore_fn next, void *ctx)
     return r < 0 ? r : sq_commit(c);
 }
 
-static int sq_epoch(struct store *s, uint64_t *ret)
-{
-    *ret = atomic_load(&sq(s)->epoch);
-    return 0;
-}
-
 static void sq_close(struct store *store)
 {
     struct sq_store *s = sq(store);
@@ -838,6 +886,7 @@ int store_sqlite_open(const char *dir, struct store **ret, struct buf *err)
     pthread_mutex_init(&s->write_lock, NULL);
     pthread_cond_init(&s->batch_cond, NULL);
     s->batch_max = SQ_BATCH_MAX;
+    s->epoch_all = s->epoch_global = (uint64_t)now_ms() * 1000;
     sql_pool_init(&s->readers, SQ_MAX_READERS, sq_reader_open);
 
     r = sql_store_init(&s->base, &sq_driver, &store_sqlite_ops);

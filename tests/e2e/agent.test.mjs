@@ -351,6 +351,27 @@ test('change feed: answers on a write, refuses outsiders, is audited and bounded
     assert.ok(audit.every((e) => e.environment === 'prod' && e.path === '/'));
 });
 
+test('change feed: a write to another project wakes no wait; one to the project, in any folder, does', async () => {
+    const token = await readToken(owner);
+    const other = await createProject(owner, 'feed-elsewhere');
+    const route = `${V1}/projects/${project.id}/watch?environment=prod&secretPath=/`;
+    const cursor = (await apiCall(srv, 'GET', route, { token })).json.cursor;
+    /* a wait of 2 s during which only the other project changes: unchanged */
+    const quiet = apiCall(srv, 'GET', `${route}&cursor=${cursor}&timeout=2`, { token });
+    await ok(owner, ['secrets', 'set', 'ELSEWHERE=1', '--env', 'prod', '--project-id', other.id]);
+    const q = await quiet;
+    assert.equal(q.status, 200, q.text);
+    assert.deepEqual(q.json, { cursor, changed: false });
+    const again = await apiCall(srv, 'GET', `${route}&cursor=${cursor}&timeout=1`, { token });
+    assert.equal(again.json.changed, false, 'the cursor is still current for this project');
+    /* a write in another environment of the project wakes it */
+    const woken = apiCall(srv, 'GET', `${route}&cursor=${cursor}&timeout=25`, { token });
+    await ok(owner, ['secrets', 'set', 'FEED_DEV=1', '--env', 'dev', '--project-id', project.id]);
+    const w = await woken;
+    assert.equal(w.json.changed, true, w.text);
+    assert.notEqual(w.json.cursor, cursor);
+});
+
 test('run --watch: restarts the child on a change, passes signals and the exit code through', async () => {
     const marker = path.join(dir, 'watch-exit');
     /* the child prints its value once its trap is set, stops on SIGTERM with 0, exits 7

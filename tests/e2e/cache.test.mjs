@@ -3,6 +3,8 @@
 // by the very next request (a write, a revoked token, a removed member, a
 // changed role); a reply is never served to another caller or another URL.
 // Reads are repeated so that the second one is the one a cache would answer.
+// A write to one project leaves the other projects' cached replies current
+// (per-project epochs: counted on /metrics' reply-cache hits).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
@@ -49,7 +51,7 @@ async function uaToken(name, role) {
 }
 
 before(async () => {
-    srv = await startServer();
+    srv = await startServer({ args: ['--metrics-listen', '127.0.0.1:0'] });
     admin = await newCli(srv);
     await bootstrapAndLogin(admin);
     const r = await ok(admin, ['projects', 'create', 'cached', '--server-access', '--format', 'json']);
@@ -115,6 +117,48 @@ test('a write is seen by the next read, whoever wrote it and through which route
     await ok(admin, ['secrets', 'delete', 'B', '--env=prod', ...pid]);
     assert.deepEqual(values(await listed(bot)), { A: '11' });
     refused(await get(bot, 'B'), 404, 'NotFound');
+});
+
+/* The reply cache's hits so far (/metrics, arca_cache_requests_total). */
+async function cacheHits() {
+    const line = srv.logs.map((l) => JSON.parse(l)).find((r) => r.msg === 'metrics listening');
+    const text = await (await fetch(`http://${line.listen}/metrics`)).text();
+    const m = text.match(/^arca_cache_requests_total\{result="hit"\} (\d+)$/m);
+    assert.ok(m, 'the reply cache counts its hits');
+    return Number(m[1]);
+}
+
+test('a write to one project leaves the cached replies of another current', T, async () => {
+    const r = await ok(admin, ['projects', 'create', 'elsewhere', '--server-access', '--format',
+        'json']);
+    const other = JSON.parse(r.stdout);
+    await ok(admin, ['secrets', 'set', 'X=1', '--env=prod', '--project-id', other.id]);
+    const first = await listed(bot);
+    let hits = await cacheHits();
+    assert.equal((await listed(bot)).text, first.text);
+    assert.equal(await cacheHits(), hits + 1, 'the repeated read is a hit');
+    hits += 1;
+    /* writes of another project's secrets: through the CLI and the raw route */
+    await ok(admin, ['secrets', 'set', 'X=2', 'Y=3', '--env=prod', '--project-id', other.id]);
+    const w = await apiCall(srv, 'PATCH', '/api/v3/secrets/raw/X', { token: await readToken(admin),
+        body: { workspaceId: other.id, environment: 'prod', secretPath: '/', secretValue: '4' } });
+    assert.equal(w.status, 200, w.text);
+    assert.equal((await listed(bot)).text, first.text);
+    assert.equal(await cacheHits(), hits + 1, 'still a hit after the other project changed');
+    hits += 1;
+    /* a write of this project's secrets: a miss, and the new value */
+    await ok(admin, ['secrets', 'set', 'C=3', '--env=prod', ...pid]);
+    const after = await listed(bot);
+    assert.equal(values(after).C, '3');
+    assert.equal(await cacheHits(), hits, 'a write to the project is seen: no hit');
+    await ok(admin, ['secrets', 'delete', 'C', '--env=prod', ...pid]);
+    assert.equal(values(await listed(bot)).C, undefined);
+    /* something global (a new member of the organization): every reply is loaded again */
+    await listed(bot);
+    hits = await cacheHits();
+    await inviteAndSignup(admin, srv, 'global-change@example.com');
+    await listed(bot);
+    assert.equal(await cacheHits(), hits, 'a global change empties what depends on it');
 });
 
 test('each URL and each caller has its own reply', T, async () => {

@@ -25,7 +25,8 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 
 import {
-    apiCall, bootstrapAndLogin, newCli, PG_MODE, readToken, removeTempDirs, startServer, storeSql,
+    apiCall, bootstrapAndLogin, newCli, PG_MODE, readToken, removeTempDirs, REQ_ID_RE, startServer,
+    storeSql, waitFor,
 } from './harness.mjs';
 
 const T = { timeout: 300000 };
@@ -298,6 +299,37 @@ test('readiness: 503 while the audit log cannot be written, 200 again after; liv
         assert.deepEqual(probes, [], 'probes are not logged at info');
         assert.ok(s.logs.some((l) => l.includes('"path":"/api/arca/v1/audit-logs"')),
             'other requests are');
+    });
+
+test('request log: buffered, written within a while without a stop, every line there after a clean stop', T,
+    async () => {
+        const s = await serve();
+        const logged = () => s.logs.map((l) => { try { return JSON.parse(l); } catch { return {}; } })
+            .filter((l) => l.msg === 'request' && l.path === '/api/v1/workspace');
+        /* not a full buffer: the flusher writes the line, the server still running */
+        const first = await fetch(s.url + '/api/v1/workspace');
+        assert.equal(first.status, 401);
+        const firstId = first.headers.get('x-request-id');
+        await waitFor(() => logged().some((l) => l.reqId === firstId),
+            { what: 'the request line written while the server runs' });
+        /* 600 requests on 8 connections at once: more than the buffer holds */
+        const ids = [firstId];
+        for (let round = 0; round < 75; round++)
+            ids.push(...await Promise.all(Array.from({ length: 8 }, async () => {
+                const res = await fetch(s.url + '/api/v1/workspace');
+                await res.arrayBuffer();
+                assert.equal(res.status, 401);
+                return res.headers.get('x-request-id');
+            })));
+        await s.stop();
+        for (const id of ids)
+            assert.match(id, REQ_ID_RE);
+        assert.equal(new Set(ids).size, ids.length, 'request ids are unique');
+        const lines = logged();
+        assert.deepEqual(lines.map((l) => l.reqId).sort(), [...ids].sort(),
+            'one line per request, none lost at the stop');
+        for (const l of lines)
+            assert.ok(l.status === 401 && l.method === 'GET' && Number.isInteger(l.durationUs), JSON.stringify(l));
     });
 
 test('arca version names the schema version and the build', T, async () => {

@@ -2,7 +2,10 @@
 //
 // The file starts its own throwaway cluster (pg.mjs), so it runs in both
 // modes of the suite.  Two servers on one database: a write on one is read on
-// the other at once; a session ended on one is refused by the other;
+// the other at once, though the other had the old reply cached, while a write
+// to another project leaves that cached reply current (per-project epochs:
+// the other server's /metrics counts the hit); a session ended on one is
+// refused by the other;
 // concurrent writes through both lose nothing (version numbers count every
 // write) and the audit log stays one verifiable chain; folders and imports
 // made at once through both get one row each and positions without twins; an access token limited
@@ -44,7 +47,7 @@ let project;
 const servers = [];
 
 async function serverOn(db) {
-    const s = await startServer({ args: ['--database-url', pg.url(db)],
+    const s = await startServer({ args: ['--database-url', pg.url(db), '--metrics-listen', '127.0.0.1:0'],
         env: { ARCA_ENCRYPTION_KEY: ROOT_KEY } });
     servers.push(s);
     return s;
@@ -99,6 +102,38 @@ test('a write on one server is read on the other at once', T, async () => {
     const gone = await cliA.arca(['secrets', 'get', 'SHARED_KEY', '--plain', ...pid]);
     assert.equal(gone.code, 4, `deleted on B, not found on A: ${gone.stderr}`);
 });
+
+/* Server s's reply-cache hits so far (/metrics). */
+async function cacheHits(s) {
+    const line = s.logs.map((l) => JSON.parse(l)).find((r) => r.msg === 'metrics listening');
+    const text = await (await fetch(`http://${line.listen}/metrics`)).text();
+    return Number(text.match(/^arca_cache_requests_total\{result="hit"\} (\d+)$/m)[1]);
+}
+
+test('a cached reply on one server: current after another project changed on the other, not after its own did', T,
+    async () => {
+        const other = await createProject(cliA, 'other');
+        const token = await readToken(cliA);
+        const pid = ['--project-id', project.id, '--env', 'prod'];
+        await ok(cliA, ['secrets', 'set', 'CACHED_KEY=one', ...pid]);
+        const read = async () => {
+            const r = await apiCall(b, 'GET', `${V1}/projects/${project.id}/secrets/CACHED_KEY?${q('prod')}`,
+                { token });
+            assert.equal(r.status, 200, r.text);
+            return r.text;
+        };
+        const first = await read();
+        let hits = await cacheHits(b);
+        assert.equal(await read(), first);
+        assert.equal(await cacheHits(b), ++hits, 'B answers the repeated read from its cache');
+        await ok(cliA, ['secrets', 'set', `ELSEWHERE=${fakeRecord()}`, '--project-id', other.id, '--env', 'prod']);
+        assert.equal(await read(), first);
+        assert.equal(await cacheHits(b), ++hits, 'a write to another project on A: still current on B');
+        await ok(cliA, ['secrets', 'set', 'CACHED_KEY=two', ...pid]);
+        assert.notEqual(await read(), first, 'a write to the project on A: B loads the new version');
+        assert.equal(await cacheHits(b), hits);
+        assert.equal((await ok(cliB, ['secrets', 'get', 'CACHED_KEY', '--plain', ...pid])).stdout, 'two\n');
+    });
 
 test('a session ended on one server is refused by the other', T, async () => {
     const token = await readToken(cliA);

@@ -2,11 +2,12 @@
 // (arca_secrets_expand: arca run, export, secrets get/list) by default, kept as
 // written with --expand=false, and giving exactly what the server's raw route
 // (/api/v3/secrets/raw?expandSecretReferences=true) gives for a project with
-// server access.
+// server access.  A list on the raw route is written as text secret by
+// secret: each object is byte for byte the one a single read answers.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { apiCall, assertErrorOutput, bootstrapAndLogin, createProject, newCli, removeTempDirs,
-    startServer } from './harness.mjs';
+import { apiCall, assertErrorOutput, bootstrapAndLogin, createProject, newCli, readToken,
+    removeTempDirs, startServer } from './harness.mjs';
 
 let server;
 after(async () => {
@@ -90,4 +91,47 @@ test('references expand on the client exactly as on the server', async () => {
     assert.deepEqual(serverSide, JSON.parse(r.stdout));
     assert.deepEqual(serverSide, expanded);
     await server.stop();
+});
+
+/* A list is written as text secret by secret (no JSON tree): each of its
+ * objects is byte for byte the one a single read answers, for values that
+ * need escaping or not, comments, references expanded, values hidden. */
+test('a list on the raw route: each object the same bytes as the single read of it', async () => {
+    const s = await startServer();
+    try {
+        const cli = await newCli(s);
+        await bootstrapAndLogin(cli);
+        const p = await createProject(cli, 'bytes');
+        await ok(cli, ['projects', 'update', p.id, '--server-access', 'on']);
+        const token = await readToken(cli);
+        const values = {
+            PLAIN: 'plain-value_123', QUOTES: 'say "hi" \\ back\\slash', LINES: 'a\nb\tc\r\u0001\u001f',
+            UNICODE: 'é ✓ 😀 \u2028 \u007f </script>', REF: '${PLAIN}/${UNICODE}', SPACED: 'a b',
+        };
+        for (const [key, value] of Object.entries(values)) {
+            const r = await apiCall(s, 'POST', `/api/v3/secrets/raw/${key}`, { token, body: {
+                workspaceId: p.id, environment: 'prod', secretPath: '/', secretValue: value,
+                secretComment: key === 'QUOTES' ? 'a "comment"\n' : '' } });
+            assert.equal(r.status, 200, r.text);
+        }
+        for (const query of ['', '&expandSecretReferences=true', '&viewSecretValue=false']) {
+            const q = `workspaceId=${p.id}&environment=prod&secretPath=%2F${query}`;
+            const list = await apiCall(s, 'GET', `/api/v3/secrets/raw?${q}`, { token });
+            assert.equal(list.status, 200, list.text);
+            assert.equal(list.json.secrets.length, Object.keys(values).length);
+            for (const key of Object.keys(values)) {
+                const one = await apiCall(s, 'GET', `/api/v3/secrets/raw/${key}?${q}`, { token });
+                assert.equal(one.status, 200, one.text);
+                const prefix = '{"secret":';
+                assert.ok(one.text.startsWith(prefix) && one.text.endsWith('}'), one.text);
+                const object = one.text.slice(prefix.length, -1);
+                assert.ok(list.text.includes(object), `${key}${query}: ${object} in ${list.text}`);
+            }
+            if (query === '')
+                assert.deepEqual(Object.fromEntries(list.json.secrets.map((x) => [x.secretKey,
+                    x.secretValue])), values);
+        }
+    } finally {
+        await s.stop();
+    }
 });

@@ -3099,10 +3099,27 @@ Test(store, backup_restores_into_an_empty_store_only)
 
 static uint64_t epoch(void)
 {
-    uint64_t e = 0;
+    struct store_epoch e = {0};
 
     cr_assert_eq(st->ops->epoch(st, &e), 0);
-    return e;
+    cr_assert_leq(e.global, e.all);
+    return e.all;
+}
+
+static uint64_t global_stamp(void)
+{
+    struct store_epoch e = {0};
+
+    cr_assert_eq(st->ops->epoch(st, &e), 0);
+    return e.global;
+}
+
+static uint64_t project_stamp(const char *project_id)
+{
+    uint64_t v = 0;
+
+    cr_assert_eq(st->ops->project_epoch(st, project_id, &v), 0);
+    return v;
 }
 
 Test(store, epoch_moves_with_changes_only)
@@ -3131,6 +3148,31 @@ Test(store, epoch_moves_with_changes_only)
     cr_assert_eq(put("A", "1"), 0);
     cr_assert_eq(write1(ENV_DEV, "/", STORE_DELETE, "A", NULL, NULL), 0);
     cr_assert_geq(epoch(), e + 2, "every change moves it");
+}
+
+/* A write of one project's secrets stamps that project, not everything: what
+ * another project's readers loaded stays current (store.h epoch). */
+Test(store, epoch_stamps_the_project_a_secret_write_changed)
+{
+    static const char other[] = "0c0c0c0c-0000-4000-8000-00000000abcd";
+    struct store_session s = {.user_id = USER_ID, .created_at = 10, .expires_at = 20};
+    uint64_t e, g;
+
+    setup_project();
+    memset(s.token_hash, 0xce, sizeof(s.token_hash));
+    e = epoch();
+    g = global_stamp();
+    cr_assert_leq(project_stamp(PROJ_ID), e);
+    cr_assert_eq(put("A", "1"), 0);
+    cr_assert_gt(project_stamp(PROJ_ID), e, "the write is stamped on its project");
+    cr_assert_leq(project_stamp(PROJ_ID), epoch(), "with the epoch it moved to");
+    cr_assert_eq(global_stamp(), g, "not on everything");
+    cr_assert_leq(project_stamp(other), e, "nor on another project");
+    e = epoch();
+    cr_assert_eq(st->ops->session_create(st, &s), 0);
+    cr_assert_eq(st->ops->session_delete(st, s.token_hash), 0);
+    cr_assert_gt(global_stamp(), e, "a change outside the projects' secrets is stamped global");
+    cr_assert_leq(global_stamp(), epoch());
 }
 
 /* ---- the root key (migration 0008) ---- */
@@ -3580,9 +3622,10 @@ Test(store, lists_refuse_null_arguments)
     "SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema() "       \
     "AND table_name = '%s'%s"
 #define COLUMN_NAME "column_name"
+/* arca_epochs: the epoch's stamps, not data (store_sql.h) */
 #define TABLES                                                                                     \
     "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() "        \
-    "AND table_type = 'BASE TABLE'"
+    "AND table_type = 'BASE TABLE' AND table_name <> 'arca_epochs'"
 #else
 #define COLUMNS_OF "SELECT count(*) FROM pragma_table_info('%s') AS c WHERE 1 = 1%s"
 #define COLUMN_NAME "c.name"
