@@ -222,8 +222,11 @@ static void batch(struct req *r, enum batch_kind kind)
                 goto out;
             }
     }
-    ret = r->srv->store->ops->secrets_write(r->srv->store, w.ctx.p.id, w.env->id, root, ws, n_ws,
-                                            r->who.id, at);
+    for (i = 0; i < n_ws; i++) { /* a NULL event: by what the write did */
+        ev[i] = raw_event(&w, NULL, ws[i].key);
+        ev[i].path = ws[i].path;
+    }
+    ret = audit_secrets_write(r, w.ctx.p.id, w.env->id, root, ws, n_ws, at, ev);
     if (raw_write_failed(r, ret, ws, n_ws))
         goto out;
     if (ret < 0) {
@@ -232,14 +235,6 @@ static void batch(struct req *r, enum batch_kind kind)
                                  : "store failure writing secrets (%d)",
                   ret);
         goto out;
-    }
-    for (i = 0; i < n_ws; i++) {
-        ev[i] = raw_event(&w,
-                          ws[i].op == STORE_DELETE ? "secret.delete"
-                          : ws[i].ret_created      ? "secret.create"
-                                                   : "secret.update",
-                          ws[i].key);
-        ev[i].path = ws[i].path;
     }
     /* values go back only where the caller may read them: each such reply
      * entry is a read, audited as one */
@@ -252,8 +247,7 @@ static void batch(struct req *r, enum batch_kind kind)
         snprintf(w.path, sizeof(w.path), "%s", v[i].path);
         show = raw_may_read(r, &w);
         o = item_json(r, &w, kind, &v[i], &ws[n_ws - 1], at, show);
-        if (!o) {
-            audit_defer_n(r, ev, n_writes); /* stored all the same; nothing was shown */
+        if (!o) { /* stored and recorded all the same; nothing was shown */
             if (!r->status)
                 http_fail(r, 500, "cannot show secret '%s'", v[i].target);
             goto out;
@@ -264,7 +258,7 @@ static void batch(struct req *r, enum batch_kind kind)
             ev[n_ev++].path = v[i].path;
         }
     }
-    if (audit_defer_n(r, ev, n_ev) == 0)
+    if (audit_defer_n(r, ev + n_writes, n_ev - n_writes) == 0)
         http_reply(r, 200, json_pack("{s:O}", "secrets", out));
 out:
     json_decref(out);

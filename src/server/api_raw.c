@@ -711,8 +711,9 @@ static void raw_commit(struct req *r, struct raw *w, struct store_write *ws, siz
     json_t *o;
     int ret;
 
-    ret = r->srv->store->ops->secrets_write(r->srv->store, w->ctx.p.id, w->env->id, w->path, ws, n,
-                                            r->who.id, at);
+    for (size_t i = 0; i < n; i++) /* n <= 2: a rename is two writes */
+        ev[n_ev++] = raw_event(w, ws[i].op == STORE_DELETE ? "secret.delete" : event, ws[i].key);
+    ret = audit_secrets_write(r, w->ctx.p.id, w->env->id, w->path, ws, n, at, ev);
     if (raw_write_failed(r, ret, ws, n))
         return;
     if (ret == -ENOENT) {
@@ -723,9 +724,7 @@ static void raw_commit(struct req *r, struct raw *w, struct store_write *ws, siz
         http_fail_store(r, ret, "store failure writing a secret");
         return;
     }
-    for (size_t i = 0; i < n && i < 2; i++)
-        ev[n_ev++] = raw_event(w, ws[i].op == STORE_DELETE ? "secret.delete" : event, ws[i].key);
-    if (show)
+    if (show) /* the writes' records are in already */
         ev[n_ev++] = raw_event(w, "secret.read", ws[n - 1].key);
     if (gone) {
         now = *gone;
@@ -736,11 +735,10 @@ static void raw_commit(struct req *r, struct raw *w, struct store_write *ws, siz
         o = raw_written_json(r, w, &ws[n - 1], at, show);
     }
     if (!o) {
-        /* written all the same: its records are kept, the reply says what failed */
-        audit_defer_n(r, ev, n_ev - show);
+        /* written and recorded all the same: the reply says what failed */
         if (!r->status)
             http_fail(r, 500, "cannot show secret '%s'", ws[n - 1].key);
-    } else if (audit_defer_n(r, ev, n_ev) < 0) {
+    } else if (audit_defer_n(r, ev + n_ev - show, show) < 0) {
         json_decref(o);
     } else {
         http_reply(r, 200, json_pack("{s:o}", "secret", o));

@@ -1780,11 +1780,14 @@ struct write_result {
 
 struct secrets_tx {
     const char *project_id, *env_id, *path, *actor_id;
-    const struct store_write *w;
+    struct store_write *w;
     size_t n;
     int64_t now;
-    struct write_result *res; /* n */
+    struct write_result *res;              /* n */
+    const struct store_audit_batch *audit; /* NULL: none */
 };
+
+static int sql_audit_append_in(struct sql_conn *c, const struct store_audit_batch *b);
 
 /* One write of a batch, inside the caller's transaction. */
 static int sql_write_one(struct sql_conn *c, const struct secrets_tx *a,
@@ -1878,15 +1881,26 @@ static int sql_secrets_write_body(struct sql_conn *c, void *arg)
         if (r < 0)
             return r;
     }
-    return 0;
+    if (!a->audit)
+        return 0;
+    /* the records say what happened: their fill reads the ret_ fields */
+    for (size_t i = 0; i < a->n; i++) {
+        a->w[i].ret_version = a->res[i].version;
+        a->w[i].ret_created = a->res[i].created;
+        memcpy(a->w[i].ret_id, a->res[i].id, sizeof(a->w[i].ret_id));
+    }
+    return sql_audit_append_in(c, a->audit);
 }
 
-static int sql_secrets_write(struct store *s, const char *project_id, const char *env_id,
-                             const char *path, struct store_write *w, size_t n,
-                             const char *actor_id, int64_t now)
+static bool sql_audit_valid(const struct store_audit *recs, size_t n);
+
+static int sql_secrets_write_audited(struct store *s, const char *project_id, const char *env_id,
+                                     const char *path, struct store_write *w, size_t n,
+                                     const char *actor_id, int64_t now,
+                                     const struct store_audit_batch *audit)
 {
     _cleanup_free_ struct write_result *res = NULL;
-    struct secrets_tx a = {project_id, env_id, path, actor_id, w, n, now, NULL};
+    struct secrets_tx a = {project_id, env_id, path, actor_id, w, n, now, NULL, audit};
     int r;
 
     if (!project_id || !env_id || !path || !actor_id || (n && !w))
@@ -1897,6 +1911,8 @@ static int sql_secrets_write(struct store *s, const char *project_id, const char
         if (w[i].op != STORE_DELETE && (!w[i].value || w[i].value_len == 0))
             return -EINVAL; /* an empty value would read back as a tombstone */
     }
+    if (audit && (!audit->chain || !sql_audit_valid(audit->recs, audit->n)))
+        return -EINVAL;
     if (n == 0)
         return 0;
     res = a.res = calloc(n, sizeof(*res));
@@ -1904,14 +1920,24 @@ static int sql_secrets_write(struct store *s, const char *project_id, const char
         return -ENOMEM;
 
     r = sql_tx(s, SQL_TX_WRITE, sql_secrets_write_body, &a);
-    if (r < 0)
+    if (r < 0) {
+        for (size_t i = 0; audit && i < audit->n; i++)
+            audit->recs[i].seq = 0; /* nothing was appended */
         return r;
+    }
     for (size_t i = 0; i < n; i++) {
         w[i].ret_version = res[i].version;
         w[i].ret_created = res[i].created;
         memcpy(w[i].ret_id, res[i].id, sizeof(w[i].ret_id));
     }
     return 0;
+}
+
+static int sql_secrets_write(struct store *s, const char *project_id, const char *env_id,
+                             const char *path, struct store_write *w, size_t n,
+                             const char *actor_id, int64_t now)
+{
+    return sql_secrets_write_audited(s, project_id, env_id, path, w, n, actor_id, now, NULL);
 }
 
 /* ---- people ---- */
@@ -2432,6 +2458,44 @@ static int sql_client_secret_use(struct store *s, const char *id, int64_t now)
     return sql_change_or_refuse(s, ST_CSECRET_USE, ST_CSECRET_EXISTS, id, NULL, now);
 }
 
+struct login_tx {
+    struct refuse_tx use;
+    const struct store_access_token *t;
+    const struct store_audit_batch *audit;
+};
+
+static int sql_identity_login_body(struct sql_conn *c, void *arg)
+{
+    const struct login_tx *a = arg;
+    const struct store_access_token *t = a->t;
+    int r = sql_change_or_refuse_body(c, (void *)&a->use);
+
+    if (r >= 0)
+        r = sql_run(c, ST_ATOKEN_INSERT, "bttiiiiii", t->token_hash, (size_t)STORE_HASH_BYTES,
+                    t->identity_id, t->client_secret_id, t->created_at, t->expires_at,
+                    t->max_expires_at, t->num_uses, t->num_uses_limit, (int64_t)t->revoked);
+    if (r >= 0 && a->audit)
+        r = sql_audit_append_in(c, a->audit);
+    return r < 0 ? r : 0;
+}
+
+static int sql_identity_login(struct store *s, const char *client_secret_id, int64_t now,
+                              const struct store_access_token *t,
+                              const struct store_audit_batch *audit)
+{
+    struct login_tx a = {
+        {ST_CSECRET_USE, ST_CSECRET_EXISTS, client_secret_id, NULL, now}, t, audit};
+    int r;
+
+    if (!client_secret_id || !t || t->num_uses < 0 || t->num_uses_limit < 0 ||
+        (audit && (!audit->chain || !sql_audit_valid(audit->recs, audit->n))))
+        return -EINVAL;
+    r = sql_tx(s, SQL_TX_WRITE, sql_identity_login_body, &a);
+    for (size_t i = 0; r < 0 && audit && i < audit->n; i++)
+        audit->recs[i].seq = 0; /* nothing was appended */
+    return r;
+}
+
 static int sql_client_secret_revoke(struct store *s, const char *identity_id, const char *id)
 {
     if (!identity_id || !id)
@@ -2926,17 +2990,42 @@ static int sql_audit_append_body(struct sql_conn *c, void *arg)
     return 0;
 }
 
+/* A write call's records (store_audit_batch), in its transaction. */
+static int sql_audit_append_in(struct sql_conn *c, const struct store_audit_batch *b)
+{
+    struct audit_tx a = {b->recs, b->n, b->chain, b->ctx, true};
+
+    if (b->n == 0)
+        return 0;
+    if (b->fill)
+        b->fill(b->fill_ctx, b->recs, b->n);
+    for (size_t i = 0; i < b->n; i++) /* fill may have set them */
+        if (!b->recs[i].event || !b->recs[i].event[0])
+            return -EINVAL;
+    return sql_audit_append_body(c, &a);
+}
+
+/* The event may be left to a batch's fill: checked again then. */
+static bool sql_audit_valid(const struct store_audit *recs, size_t n)
+{
+    if (n && !recs)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!sql_fits(recs[i].actor_type, sizeof(recs[i].actor_type)))
+            return false;
+    return true;
+}
+
 static int sql_audit_append(struct store *s, struct store_audit *recs, size_t n,
                             store_audit_chain_fn chain, void *ctx)
 {
     struct audit_tx a = {recs, n, chain, ctx, true};
     int r;
 
-    if ((n && !recs) || !chain)
+    if (!chain || !sql_audit_valid(recs, n))
         return -EINVAL;
     for (size_t i = 0; i < n; i++)
-        if (!recs[i].event || !recs[i].event[0] ||
-            !sql_fits(recs[i].actor_type, sizeof(recs[i].actor_type)))
+        if (!recs[i].event || !recs[i].event[0])
             return -EINVAL;
     if (n == 0)
         return 0;
@@ -3680,6 +3769,7 @@ static int sql_restore(struct store *s, store_restore_fn next, void *ctx)
         .import_list = sql_import_list, .import_get = sql_import_get,                              \
         .import_move = sql_import_move, .import_delete = sql_import_delete,                        \
         .audit_append = sql_audit_append, .epoch = sql_epoch, .audit_query = sql_audit_query,      \
+        .secrets_write_audited = sql_secrets_write_audited, .identity_login = sql_identity_login,  \
         .backup = sql_backup, .restore = sql_restore, .root_keys = sql_root_keys,                  \
         .root_key_init = sql_root_key_init, .root_key_rotate = sql_root_key_rotate,                \
         .identity_rekey = sql_identity_rekey, .org_members = sql_org_members,                      \

@@ -2280,6 +2280,88 @@ static void *auditor_main(void *arg)
     return NULL;
 }
 
+/* batch's fill: each record says whether its write created the secret. */
+static void fill_created(void *ctx, struct store_audit *recs, size_t n)
+{
+    const struct store_write *w = ctx;
+    for (size_t i = 0; i < n; i++) {
+        free(recs[i].event);
+        recs[i].event = strdup(w[i].ret_created ? "secret.create" : "secret.update");
+    }
+}
+
+Test(store, a_write_and_its_audit_records_commit_together)
+{
+    struct store_audit rec[2] = {make_audit(10, "", USER_ID, NULL, PROJ_ID),
+                                 make_audit(11, "", USER_ID, NULL, PROJ_ID)};
+    struct store_write w[2] = {
+        {.op = STORE_PUT, .key = "A", .value = (const uint8_t *)"1", .value_len = 1},
+        {.op = STORE_PUT, .key = "B", .value = (const uint8_t *)"2", .value_len = 1}};
+    struct store_audit_batch b = {rec, 2, test_chain, NULL, fill_created, w};
+    struct store_audit head = make_audit(9, "auth.login", USER_ID, NULL, NULL);
+    struct store_audit_query q = {.project_id = PROJ_ID};
+    struct store_audit *v = NULL;
+    size_t n = 0;
+
+    setup_project();
+    cr_assert_eq(put("B", "0"), 0);
+    cr_assert_eq(st->ops->audit_append(st, &head, 1, test_chain, NULL), 0);
+    rec[0].event = strdup("");
+    rec[1].event = strdup("");
+    cr_assert_eq(st->ops->secrets_write_audited(st, PROJ_ID, ENV_DEV, "/", w, 2, USER_ID, 20, &b),
+                 0);
+    cr_assert_eq(rec[0].seq, 2, "chained after the head");
+    cr_assert_eq(rec[1].seq, 3);
+    cr_assert_arr_eq(rec[0].prev_hash, head.hash, STORE_HASH_BYTES);
+    cr_assert_eq(st->ops->audit_query(st, &q, &v, &n), 0);
+    cr_assert_eq(n, 2);
+    cr_assert_str_eq(v[0].event, "secret.create", "fill saw the write's result");
+    cr_assert_str_eq(v[1].event, "secret.update");
+    store_audits_free(v, n);
+
+    /* a write that fails appends nothing; one whose records are refused writes nothing */
+    w[0].op = STORE_CREATE;
+    cr_assert_eq(st->ops->secrets_write_audited(st, PROJ_ID, ENV_DEV, "/", w, 1, USER_ID, 21, &b),
+                 -EEXIST);
+    cr_assert_eq(rec[0].seq, 0);
+    free(rec[0].event);
+    free(rec[1].event);
+    b.fill = NULL;
+    rec[0].event = rec[1].event = NULL;
+    w[0].op = STORE_PUT;
+    w[0].key = "C";
+    cr_assert_eq(st->ops->secrets_write_audited(st, PROJ_ID, ENV_DEV, "/", w, 1, USER_ID, 22, &b),
+                 -EINVAL, "a record without an event");
+    cr_assert_eq(sql_int("SELECT count(*) FROM secrets WHERE key = 'C'"), 0);
+    assert_chain_intact(3);
+}
+
+Test(store, an_identity_login_is_one_transaction)
+{
+    struct store_client_secret cs = make_client_secret(CS_ID, IDENT_ID, 0, 1), *sl = NULL;
+    struct store_access_token t = make_token(0x51, IDENT_ID, CS_ID, 100, 200, 0), got;
+    struct store_audit rec = make_audit(30, "auth.identity.login", IDENT_ID, NULL, NULL);
+    struct store_audit_batch b = {&rec, 1, test_chain, NULL, NULL, NULL};
+    size_t n = 0;
+
+    bootstrap();
+    cr_assert_eq(create_identity(IDENT_ID, CLIENT_ID, "deploy-bot", &cs), 0);
+    cr_assert_eq(st->ops->identity_login(st, CS_ID, 100, &t, &b), 0);
+    cr_assert_eq(rec.seq, 1);
+    cr_assert_eq(st->ops->access_token_get(st, t.token_hash, &got), 0);
+    cr_assert_eq(st->ops->client_secret_list(st, IDENT_ID, &sl, &n), 0);
+    cr_assert_eq(sl[0].num_uses, 1);
+    store_client_secrets_free(sl, n);
+
+    /* out of uses: no token, no record */
+    struct store_access_token t2 = make_token(0x52, IDENT_ID, CS_ID, 100, 200, 0);
+    cr_assert_eq(st->ops->identity_login(st, CS_ID, 101, &t2, &b), -EACCES);
+    cr_assert_eq(rec.seq, 0);
+    cr_assert_eq(st->ops->access_token_get(st, t2.token_hash, &got), -ENOENT);
+    cr_assert_eq(st->ops->identity_login(st, USER2_ID, 101, &t2, NULL), -ENOENT, "unknown");
+    assert_chain_intact(1);
+}
+
 Test(store, audit_seq_strictly_increasing_across_threads, .timeout = 60)
 {
     static struct auditor a[N_AUDITORS];
