@@ -457,7 +457,7 @@ const size_t store_n_tables = ELEMENTSOF(store_tables);
 
 int store_schema_version(void)
 {
-    return 9;
+    return 10;
 }
 
 int store_table_sql(const struct store_table *t, enum store_table_sql kind, struct buf *out)

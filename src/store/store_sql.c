@@ -193,7 +193,8 @@ enum sql_stmt_id {
     ST_SECRETS_REKEY_CURRENT,
     ST_SECRETS_AT,
     ST_AUDIT_HEAD,
-    ST_AUDIT_INSERT,
+    ST_AUDIT_SEQS,
+    ST_AUDIT_TIME_AT,
     ST_PERSONAL_TOMBSTONE_VERSIONS,
     ST_PERSONAL_TOMBSTONE,
     ST_ENV_COUNT,
@@ -550,15 +551,18 @@ static const struct {
                        "WHERE s.env_id = $1 AND s.path = $2 AND s." SHARED " ORDER BY s.key"},
     /* The newest record; SQLite's AUTOINCREMENT never hands out a seq twice. */
     [ST_AUDIT_HEAD] = {"read audit head",
-                       "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+                       "SELECT seq, hash, time FROM audit_log ORDER BY seq DESC LIMIT 1",
                        .sqlite = "SELECT max(coalesce((SELECT seq FROM sqlite_sequence "
                                  "WHERE name = 'audit_log'), 0), "
                                  "coalesce((SELECT max(seq) FROM audit_log), 0)), "
                                  "coalesce((SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1), "
-                                 "zeroblob(32))"},
-    [ST_AUDIT_INSERT] = {"insert audit record",
-                         "INSERT INTO audit_log (" AUDIT_COLS ") VALUES ($1, $2, $3, $4, $5, $6, "
-                         "$7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"},
+                                 "zeroblob(32)), "
+                                 "coalesce((SELECT time FROM audit_log ORDER BY seq DESC LIMIT 1), "
+                                 "0)"},
+    [ST_AUDIT_SEQS] = {"read audit seqs",
+                       "SELECT coalesce(min(seq), 0), coalesce(max(seq), 0) FROM audit_log"},
+    [ST_AUDIT_TIME_AT] = {"read audit time",
+                          "SELECT seq, time FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT 1"},
     [ST_SCHEMA_VERSION] = {"read schema version",
                            "SELECT coalesce(max(version), 0) FROM schema_migrations"},
     /* PostgreSQL only: SQLite's epoch lives in the process (store_sqlite.c). */
@@ -715,7 +719,13 @@ enum audit_filter {
     AQ_DESC = 1 << 7, /* newest first */
     AQ__SHAPES = 1 << 8,
 };
-_Static_assert(ST__MAX + AQ__SHAPES <= SQL_N_SLOTS, "statement slots");
+/* audit_append inserts up to this many records per statement (one slot each
+ * count, after audit_query's shapes): a PostgreSQL round trip per 16 records,
+ * not per record. */
+#define SQL_AUDIT_ROWS 16
+#define SQL_AUDIT_NCOLS 17
+_Static_assert(ST__MAX + AQ__SHAPES + SQL_AUDIT_ROWS <= SQL_N_SLOTS, "statement slots");
+_Static_assert(SQL_AUDIT_ROWS *SQL_AUDIT_NCOLS <= SQL_MAX_PARAMS, "parameters");
 
 /* ---- the store, errors, parameters ---- */
 
@@ -880,7 +890,7 @@ static int sql_bindv(struct sql_params *p, const char *fmt, va_list ap)
 static bool sql_quiet(enum sql_stmt_id id)
 {
     return id == ST_SESSION_INSERT || id == ST_ATOKEN_INSERT || id == ST_ATOKEN_USE ||
-           id == ST_CSECRET_USE || id == ST_AUDIT_INSERT ||
+           id == ST_CSECRET_USE ||
            (id >= ST_SHARE_INSERT && id <= ST_SHARE_POLICY_SET) || /* shares are never cached */
            startswith(sql_stmts[id].sql, "SELECT ");
 }
@@ -2937,10 +2947,12 @@ static int sql_secrets_at(struct store *s, const char *env_id, const char *path,
 struct audit_head {
     int64_t seq;
     uint8_t hash[STORE_HASH_BYTES];
+    int64_t time;
 };
 static const struct sql_col audit_head_cols[] = {
     COL(PK_I64, struct audit_head, seq),
     COL(PK_HASH, struct audit_head, hash),
+    COL(PK_I64, struct audit_head, time),
 };
 static const struct sql_record rec_audit_head = RECORD(struct audit_head, audit_head_cols);
 
@@ -2951,6 +2963,44 @@ struct audit_tx {
     void *ctx;
     bool check_generation; /* audit_append: refuse after a rotation (store.h) */
 };
+
+/* Inserts n <= SQL_AUDIT_ROWS chained records with one statement. */
+static int sql_audit_insert(struct sql_conn *c, const struct store_audit *recs, size_t n)
+{
+    static const char row_fmt[] = "iitttttttttttttbb";
+    _cleanup_buf_ struct buf sql = BUF_INIT;
+    char fmt[SQL_AUDIT_ROWS * SQL_AUDIT_NCOLS + 1] = "";
+    struct sql_params p = {.fmt = fmt};
+    int r = buf_adds(&sql, "INSERT INTO audit_log (" AUDIT_COLS ") VALUES ");
+
+    _Static_assert(sizeof(row_fmt) - 1 == SQL_AUDIT_NCOLS, "one letter per column");
+    for (size_t i = 0; i < n && r >= 0; i++) {
+        const struct store_audit *x = &recs[i];
+        const char *t[] = {x->actor_type, x->actor_id,    x->actor_name, x->event, x->org_id,
+                           x->project_id, x->environment, x->path,       x->key,   x->ip,
+                           x->user_agent, x->outcome,     x->metadata};
+
+        strcat(fmt, row_fmt);
+        r = sql_bind_one(&p, 'i', NULL, 0, x->seq);
+        if (r >= 0)
+            r = sql_bind_one(&p, 'i', NULL, 0, x->time);
+        for (size_t k = 0; k < ELEMENTSOF(t) && r >= 0; k++)
+            r = sql_bind_one(&p, 't', t[k], t[k] ? strlen(t[k]) : 0, 0);
+        if (r >= 0)
+            r = sql_bind_one(&p, 'b', x->prev_hash, STORE_HASH_BYTES, 0);
+        if (r >= 0)
+            r = sql_bind_one(&p, 'b', x->hash, STORE_HASH_BYTES, 0);
+        for (int k = p.n - SQL_AUDIT_NCOLS; k < p.n && r >= 0; k++)
+            r = buf_printf(&sql, "%s$%d%s", k == p.n - SQL_AUDIT_NCOLS ? (i ? ", (" : "(") : "",
+                           k + 1, k == p.n - 1 ? ")" : ", ");
+    }
+    if (r < 0)
+        return r;
+    struct sql_stmt st = {ST__MAX + AQ__SHAPES + (unsigned)n - 1, "insert audit records",
+                          buf_str(&sql)};
+    r = c->store->drv->exec(c, &st, &p, NULL, NULL);
+    return r < 0 ? r : 0;
+}
 
 static int sql_audit_append_body(struct sql_conn *c, void *arg)
 {
@@ -2977,16 +3027,18 @@ static int sql_audit_append_body(struct sql_conn *c, void *arg)
         struct store_audit *x = &a->recs[i];
 
         x->seq = ++head.seq;
+        /* time never goes back along seq: a time range is a seq range (audit_query) */
+        if (x->time < head.time)
+            x->time = head.time;
+        head.time = x->time;
         memcpy(x->prev_hash, head.hash, sizeof(head.hash));
         a->chain(a->ctx, head.hash, x);
-        r = sql_run(c, ST_AUDIT_INSERT, "iitttttttttttttbb", x->seq, x->time, x->actor_type,
-                    x->actor_id, x->actor_name, x->event, x->org_id, x->project_id, x->environment,
-                    x->path, x->key, x->ip, x->user_agent, x->outcome, x->metadata, x->prev_hash,
-                    (size_t)STORE_HASH_BYTES, x->hash, (size_t)STORE_HASH_BYTES);
-        if (r < 0)
-            return r;
         memcpy(head.hash, x->hash, sizeof(head.hash));
     }
+    for (size_t i = 0; i < a->n; i += SQL_AUDIT_ROWS)
+        if ((r = sql_audit_insert(c, &a->recs[i],
+                                  a->n - i < SQL_AUDIT_ROWS ? a->n - i : SQL_AUDIT_ROWS)) < 0)
+            return r;
     return 0;
 }
 
@@ -3168,16 +3220,59 @@ struct audit_query_tx {
     unsigned shape;
     const char *sql;
     struct sql_params p;
+    int since_at, until_at; /* the parameters of the seq bounds of since and until, or -1 */
+    int64_t since, until;
     void **ret;
     size_t *ret_n;
 };
+
+struct audit_at {
+    int64_t seq, time;
+};
+static const struct sql_col audit_at_cols[] = {
+    COL(PK_I64, struct audit_at, seq),
+    COL(PK_I64, struct audit_at, time),
+};
+static const struct sql_record rec_audit_at = RECORD(struct audit_at, audit_at_cols);
+
+/* The first seq in [lo, hi) whose record's time is t or later (hi if none):
+ * time never goes back along seq (sql_audit_append_body), so a bisection on
+ * the primary key finds it, and a time range needs no index of its own. */
+static int sql_audit_seq_at(struct sql_conn *c, int64_t lo, int64_t hi, int64_t t, int64_t *ret)
+{
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        struct audit_at x = {0};
+        int r = sql_row(c, &rec_audit_at, &x, ST_AUDIT_TIME_AT, "i", mid);
+
+        if (r < 0)
+            return r;
+        if (r > 0 && x.time < t)
+            lo = x.seq + 1;
+        else
+            hi = mid;
+    }
+    *ret = lo;
+    return 0;
+}
 
 static int sql_audit_query_body(struct sql_conn *c, void *arg)
 {
     struct audit_query_tx *a = arg;
     struct sql_stmt st = {ST__MAX + a->shape, "query audit log", a->sql};
     struct sql_rows x = {.rec = &rec_audit};
-    int r = c->store->drv->exec(c, &st, &a->p, sql_collect_row, &x);
+    struct audit_at seqs = {0}; /* min and max */
+    int r = 0;
+
+    if (a->since_at >= 0 || a->until_at >= 0)
+        r = sql_row(c, &rec_audit_at, &seqs, ST_AUDIT_SEQS, "");
+    if (r >= 0 && a->since_at >= 0)
+        r = sql_audit_seq_at(c, seqs.seq, seqs.time + 1, a->since, &a->p.v[a->since_at].i);
+    if (r >= 0 && a->until_at >= 0)
+        r = sql_audit_seq_at(c, seqs.seq, seqs.time + 1, a->until, &a->p.v[a->until_at].i);
+    if (r < 0)
+        return r;
+    r = c->store->drv->exec(c, &st, &a->p, sql_collect_row, &x);
 
     if (r < 0) {
         sql_rows_release(&x);
@@ -3213,7 +3308,7 @@ static int sql_audit_query(struct store *s, const struct store_audit_query *q,
 {
     _cleanup_buf_ struct buf sql = BUF_INIT;
     _cleanup_free_ char *event_end = NULL;
-    struct audit_query_tx a = {.ret = (void **)ret, .ret_n = ret_n};
+    struct audit_query_tx a = {.since_at = -1, .until_at = -1, .ret = (void **)ret, .ret_n = ret_n};
     char fmt[SQL_MAX_PARAMS + 1] = "";
     int r;
 
@@ -3245,8 +3340,10 @@ static int sql_audit_query(struct store *s, const struct store_audit_query *q,
         {q->event && !event_end, AQ_EVENT, " AND event = ?", 't', q->event, 0},
         {event_end, AQ_EVENT_PREFIX, " AND event >= ?", 't', q->event, 0},
         {event_end, 0, " AND event < ?", 't', event_end, 0},
-        {q->since, AQ_SINCE, " AND time >= ?", 'i', NULL, q->since},
-        {q->until, AQ_UNTIL, " AND time < ?", 'i', NULL, q->until},
+        {q->since, AQ_SINCE, " AND seq >= ?", 'i', NULL, 0}, /* set in the body */
+        {q->since, 0, " AND time >= ?", 'i', NULL, q->since},
+        {q->until, AQ_UNTIL, " AND seq < ?", 'i', NULL, 0},
+        {q->until, 0, " AND time < ?", 'i', NULL, q->until},
         {q->newest_first, AQ_DESC, " ORDER BY seq DESC", 0, NULL, 0},
         {!q->newest_first, 0, " ORDER BY seq", 0, NULL, 0},
         {true, 0, " LIMIT ?", 'i', NULL,
@@ -3263,9 +3360,16 @@ static int sql_audit_query(struct store *s, const struct store_audit_query *q,
                              filters[i].v);
         if (r < 0)
             return r;
+        if (filters[i].bit == AQ_SINCE)
+            a.since_at = a.p.n - 1;
+        if (filters[i].bit == AQ_UNTIL)
+            a.until_at = a.p.n - 1;
     }
+    a.since = q->since;
+    a.until = q->until;
     a.sql = buf_str(&sql);
-    return sql_tx(s, SQL_TX_NONE, sql_audit_query_body, &a);
+    /* the seq bounds and the rows from one snapshot */
+    return sql_tx(s, q->since || q->until ? SQL_TX_READ : SQL_TX_NONE, sql_audit_query_body, &a);
 }
 
 /* ---- environments ---- */
