@@ -3303,6 +3303,14 @@ static int sql_audit_filter(struct buf *sql, struct sql_params *p, char *fmt, co
     return r;
 }
 
+/* An indexed column of audit_log equal to ?.  SQLite's index holds the
+ * value's first 8 characters (migration 0010), compared first, then the whole
+ * value (as an expression: SQLite's planner would take a plain column = ? for
+ * a selective term of its own and scan the primary key instead);
+ * PostgreSQL's holds the whole value. */
+#define AUDIT_BY(pg, col)                                                                          \
+    ((pg) ? "(" col " = ?)" : "(substr(" col ", 1, 8) = substr(?, 1, 8) AND " col " || '' = ?)")
+
 static int sql_audit_query(struct store *s, const struct store_audit_query *q,
                            struct store_audit **ret, size_t *ret_n)
 {
@@ -3310,6 +3318,7 @@ static int sql_audit_query(struct store *s, const struct store_audit_query *q,
     _cleanup_free_ char *event_end = NULL;
     struct audit_query_tx a = {.since_at = -1, .until_at = -1, .ret = (void **)ret, .ret_n = ret_n};
     char fmt[SQL_MAX_PARAMS + 1] = "";
+    bool pg = sql_drv(s)->dialect == SQL_PG;
     int r;
 
     if (!q || !ret || !ret_n)
@@ -3335,8 +3344,13 @@ static int sql_audit_query(struct store *s, const struct store_audit_query *q,
     } filters[] = {
         {true, 0, "SELECT " AUDIT_COLS " FROM audit_log WHERE seq > ?", 'i', NULL, q->after_seq},
         {q->org_id, AQ_ORG, " AND org_id IN (?, '')", 't', q->org_id, 0}, /* and server-level */
-        {q->project_id, AQ_PROJECT, " AND project_id = ?", 't', q->project_id, 0},
-        {q->actor_id, AQ_ACTOR, " AND (actor_id = ? OR actor_name = ?)", 't', q->actor_id, 0},
+        {q->project_id, AQ_PROJECT, " AND ", 0, NULL, 0},
+        {q->project_id, 0, AUDIT_BY(pg, "project_id"), 't', q->project_id, 0},
+        {q->actor_id, AQ_ACTOR, " AND (", 0, NULL, 0},
+        {q->actor_id, 0, AUDIT_BY(pg, "actor_id"), 't', q->actor_id, 0},
+        {q->actor_id, 0, " OR ", 0, NULL, 0},
+        {q->actor_id, 0, AUDIT_BY(pg, "actor_name"), 't', q->actor_id, 0},
+        {q->actor_id, 0, ")", 0, NULL, 0},
         {q->event && !event_end, AQ_EVENT, " AND event = ?", 't', q->event, 0},
         {event_end, AQ_EVENT_PREFIX, " AND event >= ?", 't', q->event, 0},
         {event_end, 0, " AND event < ?", 't', event_end, 0},
