@@ -332,7 +332,7 @@ static void commit_writes(struct req *r, struct scope *s, struct store_write *w,
     }
     for (size_t i = 0; i < n; i++) /* a NULL event: by what the write did */
         ev[i] = scope_event(s, event_override, w[i].key);
-    ret = audit_secrets_write(r, s->ctx.p.id, s->env->id, s->path, w, n, now_ms(), ev);
+    ret = audit_secrets_write(r, s->ctx.p.id, s->env->id, s->path, w, n, now_ms(), ev, n);
     free(ev);
     if (ret == -ENOENT && raw_write_failed(r, ret, w, n))
         return;

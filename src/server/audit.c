@@ -421,6 +421,7 @@ static void batch_done(struct store_audit_batch *b, int ret)
 struct write_events {
     const struct store_write *w;
     const struct audit_event *e;
+    size_t n_w;
 };
 
 /* store_audit_batch's fill: the event of each write whose e says none. */
@@ -428,7 +429,7 @@ static void write_events(void *ctx, struct store_audit *recs, size_t n)
 {
     const struct write_events *x = ctx;
 
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && i < x->n_w; i++) {
         const struct store_write *w = &x->w[i];
         const char *ev = x->e[i].event           ? x->e[i].event
                          : w->op == STORE_DELETE ? "secret.delete"
@@ -441,12 +442,13 @@ static void write_events(void *ctx, struct store_audit *recs, size_t n)
 }
 
 int audit_secrets_write(struct req *r, const char *project_id, const char *env_id, const char *path,
-                        struct store_write *w, size_t n, int64_t now, const struct audit_event *e)
+                        struct store_write *w, size_t n, int64_t now, const struct audit_event *e,
+                        size_t n_e)
 {
     struct store *s = r->srv->store;
-    struct write_events x = {w, e};
+    struct write_events x = {w, e, n};
     struct store_audit_batch b;
-    int ret = batch_init(r, e, n, &b);
+    int ret = n_e >= n ? batch_init(r, e, n_e, &b) : -EINVAL;
 
     if (ret < 0)
         return ret;
