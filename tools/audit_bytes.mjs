@@ -6,10 +6,15 @@
 // cluster: tests/e2e/pg.mjs), makes a project with 50 secrets and lists them
 // through the audited raw route (16 at a time) until the audit log grew by N
 // records (default 100000), then prints one JSON object on stdout:
-//   {store, records, bytesPerRecord, tableBytesPerRecord, indexBytesPerRecord: {name: b}}
+//   {store, records, bytesPerRecord, tableBytesPerRecord, indexBytesPerRecord: {name: b},
+//    writtenBytesPerRecord}
 // where the bytes are the growth of audit_log and its indexes (SQLite: their
 // pages, dbstat; PostgreSQL: pg_relation_size of the table with its TOAST and
-// of each index) divided by the records added.  Progress goes to stderr.
+// of each index) divided by the records added, and writtenBytesPerRecord is
+// what the server process wrote to disk meanwhile (/proc/PID/io write_bytes:
+// SQLite's WAL and checkpoints; null on PostgreSQL, whose server writes).
+// Progress goes to stderr.
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -49,7 +54,10 @@ try {
     const route = `/api/v3/secrets/raw?${new URLSearchParams({ workspaceId: p.id,
         environment: 'prod', secretPath: '/' })}`;
 
+    const written = async () => (h.PG_MODE ? null : Number((await readFile(
+        `/proc/${srv.proc.pid}/io`, 'utf8')).match(/^write_bytes: (\d+)/m)[1]));
     const before = await sizes(srv);
+    const writtenBefore = await written();
     let added = 0;
     const worker = async () => {
         while (added < N) {
@@ -63,6 +71,7 @@ try {
     };
     await Promise.all(Array.from({ length: 16 }, worker));
     const after = await sizes(srv);
+    const writtenAfter = await written();
     const records = after.count - before.count;
     const per = (name) => ((after.bytes[name] ?? 0) - (before.bytes[name] ?? 0)) / records;
     const indexes = Object.keys(after.bytes).filter((n) => n !== 'audit_log').sort();
@@ -72,6 +81,7 @@ try {
         bytesPerRecord: Object.keys(after.bytes).reduce((s, n) => s + per(n), 0),
         tableBytesPerRecord: per('audit_log'),
         indexBytesPerRecord: Object.fromEntries(indexes.map((n) => [n, per(n)])),
+        writtenBytesPerRecord: h.PG_MODE ? null : (writtenAfter - writtenBefore) / records,
     };
     console.log(JSON.stringify(out));
 } finally {

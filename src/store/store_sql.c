@@ -549,16 +549,19 @@ static const struct {
                        "AND v.version = (SELECT max(x.version) FROM secret_versions x "
                        "WHERE x.secret_id = s.id AND x.created_at <= $3) "
                        "WHERE s.env_id = $1 AND s.path = $2 AND s." SHARED " ORDER BY s.key"},
-    /* The newest record; SQLite's AUTOINCREMENT never hands out a seq twice. */
+    /* The newest record and the newest root key generation (one round trip
+     * an append); SQLite's AUTOINCREMENT never hands out a seq twice. */
     [ST_AUDIT_HEAD] = {"read audit head",
-                       "SELECT seq, hash, time FROM audit_log ORDER BY seq DESC LIMIT 1",
+                       "SELECT coalesce(h.seq, 0), h.hash, coalesce(h.time, 0), "
+                       "(SELECT coalesce(max(generation), 0) FROM root_keys) FROM (SELECT 1) o "
+                       "LEFT JOIN (SELECT seq, hash, time FROM audit_log ORDER BY seq DESC "
+                       "LIMIT 1) h ON true",
                        .sqlite = "SELECT max(coalesce((SELECT seq FROM sqlite_sequence "
                                  "WHERE name = 'audit_log'), 0), "
                                  "coalesce((SELECT max(seq) FROM audit_log), 0)), "
-                                 "coalesce((SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1), "
-                                 "zeroblob(32)), "
+                                 "(SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1), "
                                  "coalesce((SELECT time FROM audit_log ORDER BY seq DESC LIMIT 1), "
-                                 "0)"},
+                                 "0), (SELECT coalesce(max(generation), 0) FROM root_keys)"},
     [ST_AUDIT_SEQS] = {"read audit seqs",
                        "SELECT coalesce(min(seq), 0), coalesce(max(seq), 0) FROM audit_log"},
     [ST_AUDIT_TIME_AT] = {"read audit time",
@@ -2946,13 +2949,15 @@ static int sql_secrets_at(struct store *s, const char *env_id, const char *path,
 
 struct audit_head {
     int64_t seq;
-    uint8_t hash[STORE_HASH_BYTES];
+    uint8_t hash[STORE_HASH_BYTES]; /* zeros before the first record */
     int64_t time;
+    int64_t generation; /* the newest root key generation */
 };
 static const struct sql_col audit_head_cols[] = {
     COL(PK_I64, struct audit_head, seq),
-    COL(PK_HASH, struct audit_head, hash),
+    COL(PK_HASH0, struct audit_head, hash),
     COL(PK_I64, struct audit_head, time),
+    COL(PK_I64, struct audit_head, generation),
 };
 static const struct sql_record rec_audit_head = RECORD(struct audit_head, audit_head_cols);
 
@@ -3006,7 +3011,7 @@ static int sql_audit_append_body(struct sql_conn *c, void *arg)
 {
     const struct audit_tx *a = arg;
     struct audit_head head = {0};
-    int64_t want = c->store->base.root_generation, newest = 0;
+    int64_t want = c->store->base.root_generation;
     int r;
 
     /* One chain for every server on the database: appenders take turns,
@@ -3015,13 +3020,11 @@ static int sql_audit_append_body(struct sql_conn *c, void *arg)
     if ((r = sql_lock(c, SQL_LOCK_AUDIT)) < 0 ||
         (r = sql_row(c, &rec_audit_head, &head, ST_AUDIT_HEAD, "")) < 0)
         return r;
-    if (want && a->check_generation &&
-        ((r = sql_int(c, &newest, ST_ROOT_KEY_NEWEST, "")) < 0 || newest != want)) {
-        if (r >= 0)
-            sql_set_err(c->store,
-                        "the root key was rotated (generation %lld): restart with the new key",
-                        (long long)newest);
-        return r < 0 ? r : -EKEYREJECTED;
+    if (want && a->check_generation && head.generation != want) {
+        sql_set_err(c->store,
+                    "the root key was rotated (generation %lld): restart with the new key",
+                    (long long)head.generation);
+        return -EKEYREJECTED;
     }
     for (size_t i = 0; i < a->n; i++) {
         struct store_audit *x = &a->recs[i];
