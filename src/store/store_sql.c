@@ -2481,12 +2481,14 @@ static int sql_identity_login_body(struct sql_conn *c, void *arg)
 {
     const struct login_tx *a = arg;
     const struct store_access_token *t = a->t;
-    int r = sql_change_or_refuse_body(c, (void *)&a->use);
-
-    if (r >= 0)
-        r = sql_run(c, ST_ATOKEN_INSERT, "bttiiiiii", t->token_hash, (size_t)STORE_HASH_BYTES,
+    /* the token first: the use locks the client secret's row, which every
+     * login with it waits for, until the commit */
+    int r = sql_run(c, ST_ATOKEN_INSERT, "bttiiiiii", t->token_hash, (size_t)STORE_HASH_BYTES,
                     t->identity_id, t->client_secret_id, t->created_at, t->expires_at,
                     t->max_expires_at, t->num_uses, t->num_uses_limit, (int64_t)t->revoked);
+
+    if (r >= 0)
+        r = sql_change_or_refuse_body(c, (void *)&a->use);
     if (r >= 0 && a->audit)
         r = sql_audit_append_in(c, a->audit);
     return r < 0 ? r : 0;
