@@ -729,7 +729,9 @@ struct store_ops {
     /* --- audit log --- */
     /* Appends records in one transaction (one fsync), filling seq and, through
      * chain, prev_hash and hash: rec->seq and rec->prev_hash are set before
-     * chain(ctx, prev, rec) is called.  Returns only once they are durable; on
+     * chain(ctx, prev, rec) is called, and rec->time is raised to the previous
+     * record's if it was earlier (time never goes back along seq: audit_query
+     * finds since and until by seq).  Returns only once they are durable; on
      * failure nothing is appended and every seq is 0.  event must be set. */
     int (*audit_append)(struct store *s, struct store_audit *recs, size_t n,
                         store_audit_chain_fn chain, void *ctx);
