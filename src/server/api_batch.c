@@ -222,8 +222,21 @@ static void batch(struct req *r, enum batch_kind kind)
                 goto out;
             }
     }
-    ret = r->srv->store->ops->secrets_write(r->srv->store, w.ctx.p.id, w.env->id, root, ws, n_ws,
-                                            r->who.id, at);
+    for (i = 0; i < n_ws; i++) { /* a NULL event: by what the write did */
+        ev[i] = raw_event(&w, NULL, ws[i].key);
+        ev[i].path = ws[i].path;
+    }
+    /* values go back only where the caller may read them: each such reply
+     * entry is a read, recorded with the writes */
+    n_ev = n_writes = n_ws;
+    for (i = 0; i < n; i++) {
+        snprintf(w.path, sizeof(w.path), "%s", v[i].path);
+        if (raw_may_read(r, &w)) {
+            ev[n_ev] = raw_event(&w, "secret.read", v[i].target);
+            ev[n_ev++].path = v[i].path;
+        }
+    }
+    ret = audit_secrets_write(r, w.ctx.p.id, w.env->id, root, ws, n_writes, at, ev, n_ev);
     if (raw_write_failed(r, ret, ws, n_ws))
         goto out;
     if (ret < 0) {
@@ -233,17 +246,6 @@ static void batch(struct req *r, enum batch_kind kind)
                   ret);
         goto out;
     }
-    for (i = 0; i < n_ws; i++) {
-        ev[i] = raw_event(&w,
-                          ws[i].op == STORE_DELETE ? "secret.delete"
-                          : ws[i].ret_created      ? "secret.create"
-                                                   : "secret.update",
-                          ws[i].key);
-        ev[i].path = ws[i].path;
-    }
-    /* values go back only where the caller may read them: each such reply
-     * entry is a read, audited as one */
-    n_ev = n_writes = n_ws;
     out = json_array();
     for (i = 0, n_ws = 0; i < n; i++) {
         bool show;
@@ -252,20 +254,14 @@ static void batch(struct req *r, enum batch_kind kind)
         snprintf(w.path, sizeof(w.path), "%s", v[i].path);
         show = raw_may_read(r, &w);
         o = item_json(r, &w, kind, &v[i], &ws[n_ws - 1], at, show);
-        if (!o) {
-            audit_defer_n(r, ev, n_writes); /* stored all the same; nothing was shown */
+        if (!o) { /* stored and recorded all the same; nothing was shown */
             if (!r->status)
                 http_fail(r, 500, "cannot show secret '%s'", v[i].target);
             goto out;
         }
         json_array_append_new(out, o);
-        if (show) {
-            ev[n_ev] = raw_event(&w, "secret.read", v[i].target);
-            ev[n_ev++].path = v[i].path;
-        }
     }
-    if (audit_defer_n(r, ev, n_ev) == 0)
-        http_reply(r, 200, json_pack("{s:O}", "secrets", out));
+    http_reply(r, 200, json_pack("{s:O}", "secrets", out));
 out:
     json_decref(out);
     free(ev);

@@ -497,15 +497,12 @@ static void identity_login(struct req *r, const char *client_id, const uint8_t *
             http_fail(r, 403, "this identity may not log in from %s", r->remote);
         goto out;
     }
-    if (match)
-        ret = s->ops->client_secret_use(s, match->id, now);
-    if (!match || ret < 0) {
+    if (!match) {
         if (audit_or_fail(r, &(struct audit_event){.event = "auth.identity.login.failed",
                                                    .outcome = "failure"}) == 0)
             http_fail(r, 401, "invalid client credentials");
         goto out;
     }
-    login_rate_reset(r, client_id);
     buf_init_secret(&token, 0);
     ret = seal_token_new("arca_i_", &token, t.token_hash);
     memcpy(t.identity_id, id.id, sizeof(t.identity_id));
@@ -514,14 +511,21 @@ static void identity_login(struct req *r, const char *client_id, const uint8_t *
     t.expires_at = now + id.access_token_ttl * 1000;
     t.max_expires_at = now + id.access_token_max_ttl * 1000;
     t.num_uses_limit = id.access_token_num_uses_limit;
+    /* the use, the token and the record: one transaction */
     if (ret == 0)
-        ret = s->ops->access_token_create(s, &t);
+        ret = audit_identity_login(r, match->id, now, &t,
+                                   &(struct audit_event){.event = "auth.identity.login"});
+    if (ret == -EACCES || ret == -ENOENT) { /* revoked, expired, out of uses, gone */
+        if (audit_or_fail(r, &(struct audit_event){.event = "auth.identity.login.failed",
+                                                   .outcome = "failure"}) == 0)
+            http_fail(r, 401, "invalid client credentials");
+        goto out;
+    }
     if (ret < 0) {
         http_fail_store(r, ret, "cannot create an access token");
         goto out;
     }
-    if (audit_defer(r, &(struct audit_event){.event = "auth.identity.login"}) < 0)
-        goto out; /* the reply is held until the record is durable */
+    login_rate_reset(r, client_id);
     reply = token_json(token.ptr, token.len, id.access_token_ttl, id.access_token_max_ttl);
     if (!compat)
         json_object_set_new(reply, "identity",

@@ -816,7 +816,8 @@ bool raw_may_read(struct req *r, struct raw *w)
 
 /* Writes the batch and replies {secret}: the last write (or gone, the secret a
  * delete removed), with its value only if the caller may read it, which is
- * then audited as a read too.  One event per write. */
+ * then audited as a read too, in the write's transaction.  One event per
+ * write. */
 static void raw_commit(struct req *r, struct raw *w, struct store_write *ws, size_t n,
                        const char *event, const struct store_secret *gone)
 {
@@ -828,8 +829,11 @@ static void raw_commit(struct req *r, struct raw *w, struct store_write *ws, siz
     json_t *o;
     int ret;
 
-    ret = r->srv->store->ops->secrets_write(r->srv->store, w->ctx.p.id, w->env->id, w->path, ws, n,
-                                            r->who.id, at);
+    for (size_t i = 0; i < n; i++) /* n <= 2: a rename is two writes */
+        ev[n_ev++] = raw_event(w, ws[i].op == STORE_DELETE ? "secret.delete" : event, ws[i].key);
+    if (show)
+        ev[n_ev++] = raw_event(w, "secret.read", ws[n - 1].key);
+    ret = audit_secrets_write(r, w->ctx.p.id, w->env->id, w->path, ws, n, at, ev, n_ev);
     if (raw_write_failed(r, ret, ws, n))
         return;
     if (ret == -ENOENT) {
@@ -840,10 +844,6 @@ static void raw_commit(struct req *r, struct raw *w, struct store_write *ws, siz
         http_fail_store(r, ret, "store failure writing a secret");
         return;
     }
-    for (size_t i = 0; i < n && i < 2; i++)
-        ev[n_ev++] = raw_event(w, ws[i].op == STORE_DELETE ? "secret.delete" : event, ws[i].key);
-    if (show)
-        ev[n_ev++] = raw_event(w, "secret.read", ws[n - 1].key);
     if (gone) {
         now = *gone;
         now.version = ws[0].ret_version;
@@ -853,12 +853,9 @@ static void raw_commit(struct req *r, struct raw *w, struct store_write *ws, siz
         o = raw_written_json(r, w, &ws[n - 1], at, show);
     }
     if (!o) {
-        /* written all the same: its records are kept, the reply says what failed */
-        audit_defer_n(r, ev, n_ev - show);
+        /* written and recorded all the same: the reply says what failed */
         if (!r->status)
             http_fail(r, 500, "cannot show secret '%s'", ws[n - 1].key);
-    } else if (audit_defer_n(r, ev, n_ev) < 0) {
-        json_decref(o);
     } else {
         http_reply(r, 200, json_pack("{s:o}", "secret", o));
     }

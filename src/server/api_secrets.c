@@ -312,8 +312,8 @@ static const char *write_action(const struct store_write *w)
     return w->op == STORE_DELETE ? "deleted" : w->ret_created ? "created" : "updated";
 }
 
-/* Commits writes, audits one record per secret (event_override, or by what
- * happened), replies {secrets: [...]}. */
+/* Commits writes with one audit record per secret (event_override, or by
+ * what happened) in the same transaction, replies {secrets: [...]}. */
 static void commit_writes(struct req *r, struct scope *s, struct store_write *w, size_t n,
                           const char *event_override)
 {
@@ -325,8 +325,15 @@ static void commit_writes(struct req *r, struct scope *s, struct store_write *w,
         http_reply(r, 200, json_pack("{s:[]}", "secrets"));
         return;
     }
-    ret = r->srv->store->ops->secrets_write(r->srv->store, s->ctx.p.id, s->env->id, s->path, w, n,
-                                            r->who.id, now_ms());
+    ev = calloc(n, sizeof(*ev));
+    if (!ev) {
+        http_fail(r, 503, "out of memory recording the audit log");
+        return;
+    }
+    for (size_t i = 0; i < n; i++) /* a NULL event: by what the write did */
+        ev[i] = scope_event(s, event_override, w[i].key);
+    ret = audit_secrets_write(r, s->ctx.p.id, s->env->id, s->path, w, n, now_ms(), ev, n);
+    free(ev);
     if (ret == -ENOENT && raw_write_failed(r, ret, w, n))
         return;
     if (ret == -ENOENT) {
@@ -338,24 +345,6 @@ static void commit_writes(struct req *r, struct scope *s, struct store_write *w,
         http_fail(r, ret == -EEXIST ? 409 : 503, "writing secrets failed (%d)", ret);
         return;
     }
-    ev = calloc(n, sizeof(*ev));
-    if (!ev) {
-        http_fail(r, 503, "out of memory recording the audit log");
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        const char *a = write_action(&w[i]);
-        ev[i] = scope_event(s,
-                            event_override        ? event_override
-                            : streq(a, "deleted") ? "secret.delete"
-                            : streq(a, "created") ? "secret.create"
-                                                  : "secret.update",
-                            w[i].key);
-    }
-    ret = audit_defer_n(r, ev, n);
-    free(ev);
-    if (ret < 0)
-        return;
     arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(

@@ -277,15 +277,9 @@ static const char *actor_type(enum principal_kind k)
     }
 }
 
-/* A queue item for e; NULL on ENOMEM. */
-static struct audit_item *item_new(struct req *r, const struct audit_event *e)
+/* Fills a (zeroed) with r's record of e: -ENOMEM (a released). */
+static int rec_init(struct req *r, const struct audit_event *e, struct store_audit *a)
 {
-    struct audit_item *it = calloc(1, sizeof(*it));
-    struct store_audit *a;
-
-    if (!it)
-        return NULL;
-    a = &it->rec;
     a->time = now_ms();
     snprintf(a->actor_type, sizeof(a->actor_type), "%s", actor_type(r->who.kind));
     snprintf(a->actor_id, sizeof(a->actor_id), "%s", r->who.id);
@@ -304,7 +298,21 @@ static struct audit_item *item_new(struct req *r, const struct audit_event *e)
                                    : strdup("{}");
     if (!a->actor_name || !a->event || !a->environment || !a->path || !a->key || !a->ip ||
         !a->user_agent || !a->outcome || !a->metadata) {
-        item_free(it);
+        store_audit_release(a);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+/* A queue item for e; NULL on ENOMEM. */
+static struct audit_item *item_new(struct req *r, const struct audit_event *e)
+{
+    struct audit_item *it = calloc(1, sizeof(*it));
+
+    if (!it)
+        return NULL;
+    if (rec_init(r, e, &it->rec) < 0) {
+        free(it);
         return NULL;
     }
     it->detached = r->srv->cfg.audit_async;
@@ -377,6 +385,92 @@ static int enqueue(struct req *r, const struct audit_event *e, size_t n, bool de
         for (size_t i = 0; i < n; i++)
             item_free(items[i]);
     free(items);
+    return ret;
+}
+
+/* A write's records, for the store to append in the write's transaction;
+ * ret->recs OWNED: batch_done. */
+static int batch_init(struct req *r, const struct audit_event *e, size_t n,
+                      struct store_audit_batch *ret)
+{
+    struct store_audit *recs = calloc(n ? n : 1, sizeof(*recs));
+
+    if (!recs)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        if (rec_init(r, &e[i], &recs[i]) < 0) {
+            store_audits_free(recs, i);
+            return -ENOMEM;
+        }
+    *ret = (struct store_audit_batch){.recs = recs, .n = n, .chain = audit_chain, .ctx = r->srv};
+    return 0;
+}
+
+/* After the store call that appended b (its result ret). */
+static void batch_done(struct store_audit_batch *b, int ret)
+{
+    if (ret >= 0) { /* else the write failed, and with it its records: none was due */
+        metrics_audit_queued(b->n);
+        metrics_audit_commit(b->n, true);
+    }
+    for (size_t i = 0; i < b->n && ret >= 0; i++)
+        count_login(b->recs[i].event ? b->recs[i].event : "");
+    store_audits_free(b->recs, b->n);
+    b->recs = NULL;
+}
+
+struct write_events {
+    const struct store_write *w;
+    const struct audit_event *e;
+    size_t n_w;
+};
+
+/* store_audit_batch's fill: the event of each write whose e says none. */
+static void write_events(void *ctx, struct store_audit *recs, size_t n)
+{
+    const struct write_events *x = ctx;
+
+    for (size_t i = 0; i < n && i < x->n_w; i++) {
+        const struct store_write *w = &x->w[i];
+        const char *ev = x->e[i].event           ? x->e[i].event
+                         : w->op == STORE_DELETE ? "secret.delete"
+                         : w->ret_created        ? "secret.create"
+                                                 : "secret.update";
+
+        free(recs[i].event);
+        recs[i].event = strdup(ev); /* NULL: the store refuses the batch */
+    }
+}
+
+int audit_secrets_write(struct req *r, const char *project_id, const char *env_id, const char *path,
+                        struct store_write *w, size_t n, int64_t now, const struct audit_event *e,
+                        size_t n_e)
+{
+    struct store *s = r->srv->store;
+    struct write_events x = {w, e, n};
+    struct store_audit_batch b;
+    int ret = n_e >= n ? batch_init(r, e, n_e, &b) : -EINVAL;
+
+    if (ret < 0)
+        return ret;
+    b.fill = write_events;
+    b.fill_ctx = &x;
+    ret = s->ops->secrets_write_audited(s, project_id, env_id, path, w, n, r->who.id, now, &b);
+    batch_done(&b, ret);
+    return ret;
+}
+
+int audit_identity_login(struct req *r, const char *client_secret_id, int64_t now,
+                         const struct store_access_token *t, const struct audit_event *e)
+{
+    struct store *s = r->srv->store;
+    struct store_audit_batch b;
+    int ret = batch_init(r, e, 1, &b);
+
+    if (ret < 0)
+        return ret;
+    ret = s->ops->identity_login(s, client_secret_id, now, t, &b);
+    batch_done(&b, ret);
     return ret;
 }
 

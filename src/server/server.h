@@ -328,9 +328,22 @@ int audit_or_fail(struct req *r, const struct audit_event *e);
  * is served unaudited, and one commit covers every request in flight.  Replies
  * 503 itself and returns < 0 if the record cannot even be queued. */
 int audit_defer(struct req *r, const struct audit_event *e);
-/* The same for n events (a write's: the write is stored whatever happens to
- * them, as with audit_log_n, but its thread is free meanwhile). */
+/* The same for n events. */
 int audit_defer_n(struct req *r, const struct audit_event *e, size_t n);
+/* Writes with their audit records in the same store transaction
+ * (store_audit_batch): the change and its records commit together or not at
+ * all, and once it returns 0 they are durable (no wait on the queue).
+ * audit_secrets_write is secrets_write with the n_e >= n records e: w[i]'s is
+ * e[i], whose event, if NULL, says what the write did ("secret.delete",
+ * "secret.create", "secret.update"); the others (reads of the values the
+ * reply will show) follow them.  audit_identity_login is the store's
+ * identity_login with the record e.  Both return the store's result
+ * (-ENOMEM). */
+int audit_secrets_write(struct req *r, const char *project_id, const char *env_id, const char *path,
+                        struct store_write *w, size_t n, int64_t now, const struct audit_event *e,
+                        size_t n_e);
+int audit_identity_login(struct req *r, const char *client_secret_id, int64_t now,
+                         const struct store_access_token *t, const struct audit_event *e);
 /* http.c's side of audit_defer: after the handler, whether r waits for
  * records (then suspend(r) was called under the queue's lock and http_resume
  * will be); after the resume, the first failure or 0; at shutdown, waits until

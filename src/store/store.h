@@ -226,6 +226,23 @@ struct store_audit {
 typedef void (*store_audit_chain_fn)(void *ctx, const uint8_t prev[STORE_HASH_BYTES],
                                      struct store_audit *rec);
 
+/* The audit records of a write call, appended in the call's own transaction
+ * (as audit_append appends them, chained, under the same lock): the change
+ * and its records commit together or not at all.  fill (may be NULL) is
+ * called inside the transaction once the call's changes are made and before
+ * the records are chained, so that they can say what happened (secrets_write
+ * has set each write's ret_ fields by then); it may run more than once (a
+ * PostgreSQL body may run again).  On success every record's seq and hash
+ * are set; on failure nothing of the call is written. */
+struct store_audit_batch {
+    struct store_audit *recs; /* BORROWED */
+    size_t n;
+    store_audit_chain_fn chain;
+    void *ctx;
+    void (*fill)(void *fill_ctx, struct store_audit *recs, size_t n);
+    void *fill_ctx;
+};
+
 /* A share link (api_shares.c): ciphertext the server cannot open, with the
  * limits it holds. */
 struct store_share {
@@ -730,7 +747,9 @@ struct store_ops {
     /* --- audit log --- */
     /* Appends records in one transaction (one fsync), filling seq and, through
      * chain, prev_hash and hash: rec->seq and rec->prev_hash are set before
-     * chain(ctx, prev, rec) is called.  Returns only once they are durable; on
+     * chain(ctx, prev, rec) is called, and rec->time is raised to the previous
+     * record's if it was earlier (time never goes back along seq: audit_query
+     * finds since and until by seq).  Returns only once they are durable; on
      * failure nothing is appended and every seq is 0.  event must be set. */
     int (*audit_append)(struct store *s, struct store_audit *recs, size_t n,
                         store_audit_chain_fn chain, void *ctx);
@@ -738,6 +757,18 @@ struct store_ops {
      * the chain can be verified.  ret OWNED: store_audits_free. */
     int (*audit_query)(struct store *s, const struct store_audit_query *q, struct store_audit **ret,
                        size_t *ret_n);
+    /* secrets_write with its audit records in the same transaction (audit
+     * NULL: none). */
+    int (*secrets_write_audited)(struct store *s, const char *project_id, const char *env_id,
+                                 const char *path, struct store_write *w, size_t n,
+                                 const char *actor_id, int64_t now,
+                                 const struct store_audit_batch *audit);
+    /* A universal-auth login in one transaction: counts a use of the client
+     * secret (-EACCES as client_secret_use: then nothing is written), creates
+     * the access token t and appends audit (may be NULL). */
+    int (*identity_login)(struct store *s, const char *client_secret_id, int64_t now,
+                          const struct store_access_token *t,
+                          const struct store_audit_batch *audit);
 
     /* --- caches --- */
     /* The change counters (struct store_epoch): all grows (after the commit,

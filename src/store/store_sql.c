@@ -196,7 +196,8 @@ enum sql_stmt_id {
     ST_SECRETS_REKEY_CURRENT,
     ST_SECRETS_AT,
     ST_AUDIT_HEAD,
-    ST_AUDIT_INSERT,
+    ST_AUDIT_SEQS,
+    ST_AUDIT_TIME_AT,
     ST_PERSONAL_TOMBSTONE_VERSIONS,
     ST_PERSONAL_TOMBSTONE,
     ST_ENV_COUNT,
@@ -557,17 +558,23 @@ static const struct {
                        "AND v.version = (SELECT max(x.version) FROM secret_versions x "
                        "WHERE x.secret_id = s.id AND x.created_at <= $3) "
                        "WHERE s.env_id = $1 AND s.path = $2 AND s." SHARED " ORDER BY s.key"},
-    /* The newest record; SQLite's AUTOINCREMENT never hands out a seq twice. */
+    /* The newest record and the newest root key generation (one round trip
+     * an append); SQLite's AUTOINCREMENT never hands out a seq twice. */
     [ST_AUDIT_HEAD] = {"read audit head",
-                       "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+                       "SELECT coalesce(h.seq, 0), h.hash, coalesce(h.time, 0), "
+                       "(SELECT coalesce(max(generation), 0) FROM root_keys) FROM (SELECT 1) o "
+                       "LEFT JOIN (SELECT seq, hash, time FROM audit_log ORDER BY seq DESC "
+                       "LIMIT 1) h ON true",
                        .sqlite = "SELECT max(coalesce((SELECT seq FROM sqlite_sequence "
                                  "WHERE name = 'audit_log'), 0), "
                                  "coalesce((SELECT max(seq) FROM audit_log), 0)), "
-                                 "coalesce((SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1), "
-                                 "zeroblob(32))"},
-    [ST_AUDIT_INSERT] = {"insert audit record",
-                         "INSERT INTO audit_log (" AUDIT_COLS ") VALUES ($1, $2, $3, $4, $5, $6, "
-                         "$7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"},
+                                 "(SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1), "
+                                 "coalesce((SELECT time FROM audit_log ORDER BY seq DESC LIMIT 1), "
+                                 "0), (SELECT coalesce(max(generation), 0) FROM root_keys)"},
+    [ST_AUDIT_SEQS] = {"read audit seqs",
+                       "SELECT coalesce(min(seq), 0), coalesce(max(seq), 0) FROM audit_log"},
+    [ST_AUDIT_TIME_AT] = {"read audit time",
+                          "SELECT seq, time FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT 1"},
     [ST_SCHEMA_VERSION] = {"read schema version",
                            "SELECT coalesce(max(version), 0) FROM schema_migrations"},
     /* PostgreSQL only: SQLite's epoch lives in the process (store_sqlite.c).
@@ -742,7 +749,13 @@ enum audit_filter {
     AQ_DESC = 1 << 7, /* newest first */
     AQ__SHAPES = 1 << 8,
 };
-_Static_assert(ST__MAX + AQ__SHAPES <= SQL_N_SLOTS, "statement slots");
+/* audit_append inserts up to this many records per statement (one slot each
+ * count, after audit_query's shapes): a PostgreSQL round trip per 16 records,
+ * not per record. */
+#define SQL_AUDIT_ROWS 16
+#define SQL_AUDIT_NCOLS 17
+_Static_assert(ST__MAX + AQ__SHAPES + SQL_AUDIT_ROWS <= SQL_N_SLOTS, "statement slots");
+_Static_assert(SQL_AUDIT_ROWS *SQL_AUDIT_NCOLS <= SQL_MAX_PARAMS, "parameters");
 
 /* ---- the store, errors, parameters ---- */
 
@@ -915,7 +928,7 @@ static int sql_bindv(struct sql_params *p, const char *fmt, va_list ap)
 static bool sql_quiet(enum sql_stmt_id id)
 {
     return id == ST_SESSION_INSERT || id == ST_ATOKEN_INSERT || id == ST_ATOKEN_USE ||
-           id == ST_CSECRET_USE || id == ST_AUDIT_INSERT || id == ST_EPOCH_STAMP ||
+           id == ST_CSECRET_USE || id == ST_EPOCH_STAMP ||
            (id >= ST_SHARE_INSERT && id <= ST_SHARE_POLICY_SET) || /* shares are never cached */
            startswith(sql_stmts[id].sql, "SELECT ");
 }
@@ -1917,11 +1930,14 @@ struct write_result {
 
 struct secrets_tx {
     const char *project_id, *env_id, *path, *actor_id;
-    const struct store_write *w;
+    struct store_write *w;
     size_t n;
     int64_t now;
-    struct write_result *res; /* n */
+    struct write_result *res;              /* n */
+    const struct store_audit_batch *audit; /* NULL: none */
 };
+
+static int sql_audit_append_in(struct sql_conn *c, const struct store_audit_batch *b);
 
 /* One write of a batch, inside the caller's transaction. */
 static int sql_write_one(struct sql_conn *c, const struct secrets_tx *a,
@@ -2015,15 +2031,26 @@ static int sql_secrets_write_body(struct sql_conn *c, void *arg)
         if (r < 0)
             return r;
     }
-    return 0;
+    if (!a->audit)
+        return 0;
+    /* the records say what happened: their fill reads the ret_ fields */
+    for (size_t i = 0; i < a->n; i++) {
+        a->w[i].ret_version = a->res[i].version;
+        a->w[i].ret_created = a->res[i].created;
+        memcpy(a->w[i].ret_id, a->res[i].id, sizeof(a->w[i].ret_id));
+    }
+    return sql_audit_append_in(c, a->audit);
 }
 
-static int sql_secrets_write(struct store *s, const char *project_id, const char *env_id,
-                             const char *path, struct store_write *w, size_t n,
-                             const char *actor_id, int64_t now)
+static bool sql_audit_valid(const struct store_audit *recs, size_t n);
+
+static int sql_secrets_write_audited(struct store *s, const char *project_id, const char *env_id,
+                                     const char *path, struct store_write *w, size_t n,
+                                     const char *actor_id, int64_t now,
+                                     const struct store_audit_batch *audit)
 {
     _cleanup_free_ struct write_result *res = NULL;
-    struct secrets_tx a = {project_id, env_id, path, actor_id, w, n, now, NULL};
+    struct secrets_tx a = {project_id, env_id, path, actor_id, w, n, now, NULL, audit};
     int r;
 
     if (!project_id || !env_id || !path || !actor_id || (n && !w))
@@ -2034,6 +2061,8 @@ static int sql_secrets_write(struct store *s, const char *project_id, const char
         if (w[i].op != STORE_DELETE && (!w[i].value || w[i].value_len == 0))
             return -EINVAL; /* an empty value would read back as a tombstone */
     }
+    if (audit && (!audit->chain || !sql_audit_valid(audit->recs, audit->n)))
+        return -EINVAL;
     if (n == 0)
         return 0;
     res = a.res = calloc(n, sizeof(*res));
@@ -2041,14 +2070,24 @@ static int sql_secrets_write(struct store *s, const char *project_id, const char
         return -ENOMEM;
 
     r = sql_tx_project(s, project_id, sql_secrets_write_body, &a);
-    if (r < 0)
+    if (r < 0) {
+        for (size_t i = 0; audit && i < audit->n; i++)
+            audit->recs[i].seq = 0; /* nothing was appended */
         return r;
+    }
     for (size_t i = 0; i < n; i++) {
         w[i].ret_version = res[i].version;
         w[i].ret_created = res[i].created;
         memcpy(w[i].ret_id, res[i].id, sizeof(w[i].ret_id));
     }
     return 0;
+}
+
+static int sql_secrets_write(struct store *s, const char *project_id, const char *env_id,
+                             const char *path, struct store_write *w, size_t n,
+                             const char *actor_id, int64_t now)
+{
+    return sql_secrets_write_audited(s, project_id, env_id, path, w, n, actor_id, now, NULL);
 }
 
 /* ---- people ---- */
@@ -2569,6 +2608,46 @@ static int sql_client_secret_use(struct store *s, const char *id, int64_t now)
     return sql_change_or_refuse(s, ST_CSECRET_USE, ST_CSECRET_EXISTS, id, NULL, now);
 }
 
+struct login_tx {
+    struct refuse_tx use;
+    const struct store_access_token *t;
+    const struct store_audit_batch *audit;
+};
+
+static int sql_identity_login_body(struct sql_conn *c, void *arg)
+{
+    const struct login_tx *a = arg;
+    const struct store_access_token *t = a->t;
+    /* the token first: the use locks the client secret's row, which every
+     * login with it waits for, until the commit */
+    int r = sql_run(c, ST_ATOKEN_INSERT, "bttiiiiii", t->token_hash, (size_t)STORE_HASH_BYTES,
+                    t->identity_id, t->client_secret_id, t->created_at, t->expires_at,
+                    t->max_expires_at, t->num_uses, t->num_uses_limit, (int64_t)t->revoked);
+
+    if (r >= 0)
+        r = sql_change_or_refuse_body(c, (void *)&a->use);
+    if (r >= 0 && a->audit)
+        r = sql_audit_append_in(c, a->audit);
+    return r < 0 ? r : 0;
+}
+
+static int sql_identity_login(struct store *s, const char *client_secret_id, int64_t now,
+                              const struct store_access_token *t,
+                              const struct store_audit_batch *audit)
+{
+    struct login_tx a = {
+        {ST_CSECRET_USE, ST_CSECRET_EXISTS, client_secret_id, NULL, now}, t, audit};
+    int r;
+
+    if (!client_secret_id || !t || t->num_uses < 0 || t->num_uses_limit < 0 ||
+        (audit && (!audit->chain || !sql_audit_valid(audit->recs, audit->n))))
+        return -EINVAL;
+    r = sql_tx(s, SQL_TX_WRITE, sql_identity_login_body, &a);
+    for (size_t i = 0; r < 0 && audit && i < audit->n; i++)
+        audit->recs[i].seq = 0; /* nothing was appended */
+    return r;
+}
+
 static int sql_client_secret_revoke(struct store *s, const char *identity_id, const char *id)
 {
     if (!identity_id || !id)
@@ -3009,11 +3088,15 @@ static int sql_secrets_at(struct store *s, const char *env_id, const char *path,
 
 struct audit_head {
     int64_t seq;
-    uint8_t hash[STORE_HASH_BYTES];
+    uint8_t hash[STORE_HASH_BYTES]; /* zeros before the first record */
+    int64_t time;
+    int64_t generation; /* the newest root key generation */
 };
 static const struct sql_col audit_head_cols[] = {
     COL(PK_I64, struct audit_head, seq),
-    COL(PK_HASH, struct audit_head, hash),
+    COL(PK_HASH0, struct audit_head, hash),
+    COL(PK_I64, struct audit_head, time),
+    COL(PK_I64, struct audit_head, generation),
 };
 static const struct sql_record rec_audit_head = RECORD(struct audit_head, audit_head_cols);
 
@@ -3025,11 +3108,49 @@ struct audit_tx {
     bool check_generation; /* audit_append: refuse after a rotation (store.h) */
 };
 
+/* Inserts n <= SQL_AUDIT_ROWS chained records with one statement. */
+static int sql_audit_insert(struct sql_conn *c, const struct store_audit *recs, size_t n)
+{
+    static const char row_fmt[] = "iitttttttttttttbb";
+    _cleanup_buf_ struct buf sql = BUF_INIT;
+    char fmt[SQL_AUDIT_ROWS * SQL_AUDIT_NCOLS + 1] = "";
+    struct sql_params p = {.fmt = fmt};
+    int r = buf_adds(&sql, "INSERT INTO audit_log (" AUDIT_COLS ") VALUES ");
+
+    _Static_assert(sizeof(row_fmt) - 1 == SQL_AUDIT_NCOLS, "one letter per column");
+    for (size_t i = 0; i < n && r >= 0; i++) {
+        const struct store_audit *x = &recs[i];
+        const char *t[] = {x->actor_type, x->actor_id,    x->actor_name, x->event, x->org_id,
+                           x->project_id, x->environment, x->path,       x->key,   x->ip,
+                           x->user_agent, x->outcome,     x->metadata};
+
+        strcat(fmt, row_fmt);
+        r = sql_bind_one(&p, 'i', NULL, 0, x->seq);
+        if (r >= 0)
+            r = sql_bind_one(&p, 'i', NULL, 0, x->time);
+        for (size_t k = 0; k < ELEMENTSOF(t) && r >= 0; k++)
+            r = sql_bind_one(&p, 't', t[k], t[k] ? strlen(t[k]) : 0, 0);
+        if (r >= 0)
+            r = sql_bind_one(&p, 'b', x->prev_hash, STORE_HASH_BYTES, 0);
+        if (r >= 0)
+            r = sql_bind_one(&p, 'b', x->hash, STORE_HASH_BYTES, 0);
+        for (int k = p.n - SQL_AUDIT_NCOLS; k < p.n && r >= 0; k++)
+            r = buf_printf(&sql, "%s$%d%s", k == p.n - SQL_AUDIT_NCOLS ? (i ? ", (" : "(") : "",
+                           k + 1, k == p.n - 1 ? ")" : ", ");
+    }
+    if (r < 0)
+        return r;
+    struct sql_stmt st = {ST__MAX + AQ__SHAPES + (unsigned)n - 1, "insert audit records",
+                          buf_str(&sql)};
+    r = c->store->drv->exec(c, &st, &p, NULL, NULL);
+    return r < 0 ? r : 0;
+}
+
 static int sql_audit_append_body(struct sql_conn *c, void *arg)
 {
     const struct audit_tx *a = arg;
     struct audit_head head = {0};
-    int64_t want = c->store->base.root_generation, newest = 0;
+    int64_t want = c->store->base.root_generation;
     int r;
 
     /* One chain for every server on the database: appenders take turns,
@@ -3038,29 +3159,55 @@ static int sql_audit_append_body(struct sql_conn *c, void *arg)
     if ((r = sql_lock(c, SQL_LOCK_AUDIT)) < 0 ||
         (r = sql_row(c, &rec_audit_head, &head, ST_AUDIT_HEAD, "")) < 0)
         return r;
-    if (want && a->check_generation &&
-        ((r = sql_int(c, &newest, ST_ROOT_KEY_NEWEST, "")) < 0 || newest != want)) {
-        if (r >= 0)
-            sql_set_err(c->store,
-                        "the root key was rotated (generation %lld): restart with the new key",
-                        (long long)newest);
-        return r < 0 ? r : -EKEYREJECTED;
+    if (want && a->check_generation && head.generation != want) {
+        sql_set_err(c->store,
+                    "the root key was rotated (generation %lld): restart with the new key",
+                    (long long)head.generation);
+        return -EKEYREJECTED;
     }
     for (size_t i = 0; i < a->n; i++) {
         struct store_audit *x = &a->recs[i];
 
         x->seq = ++head.seq;
+        /* time never goes back along seq: a time range is a seq range (audit_query) */
+        if (x->time < head.time)
+            x->time = head.time;
+        head.time = x->time;
         memcpy(x->prev_hash, head.hash, sizeof(head.hash));
         a->chain(a->ctx, head.hash, x);
-        r = sql_run(c, ST_AUDIT_INSERT, "iitttttttttttttbb", x->seq, x->time, x->actor_type,
-                    x->actor_id, x->actor_name, x->event, x->org_id, x->project_id, x->environment,
-                    x->path, x->key, x->ip, x->user_agent, x->outcome, x->metadata, x->prev_hash,
-                    (size_t)STORE_HASH_BYTES, x->hash, (size_t)STORE_HASH_BYTES);
-        if (r < 0)
-            return r;
         memcpy(head.hash, x->hash, sizeof(head.hash));
     }
+    for (size_t i = 0; i < a->n; i += SQL_AUDIT_ROWS)
+        if ((r = sql_audit_insert(c, &a->recs[i],
+                                  a->n - i < SQL_AUDIT_ROWS ? a->n - i : SQL_AUDIT_ROWS)) < 0)
+            return r;
     return 0;
+}
+
+/* A write call's records (store_audit_batch), in its transaction. */
+static int sql_audit_append_in(struct sql_conn *c, const struct store_audit_batch *b)
+{
+    struct audit_tx a = {b->recs, b->n, b->chain, b->ctx, true};
+
+    if (b->n == 0)
+        return 0;
+    if (b->fill)
+        b->fill(b->fill_ctx, b->recs, b->n);
+    for (size_t i = 0; i < b->n; i++) /* fill may have set them */
+        if (!b->recs[i].event || !b->recs[i].event[0])
+            return -EINVAL;
+    return sql_audit_append_body(c, &a);
+}
+
+/* The event may be left to a batch's fill: checked again then. */
+static bool sql_audit_valid(const struct store_audit *recs, size_t n)
+{
+    if (n && !recs)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!sql_fits(recs[i].actor_type, sizeof(recs[i].actor_type)))
+            return false;
+    return true;
 }
 
 static int sql_audit_append(struct store *s, struct store_audit *recs, size_t n,
@@ -3069,11 +3216,10 @@ static int sql_audit_append(struct store *s, struct store_audit *recs, size_t n,
     struct audit_tx a = {recs, n, chain, ctx, true};
     int r;
 
-    if ((n && !recs) || !chain)
+    if (!chain || !sql_audit_valid(recs, n))
         return -EINVAL;
     for (size_t i = 0; i < n; i++)
-        if (!recs[i].event || !recs[i].event[0] ||
-            !sql_fits(recs[i].actor_type, sizeof(recs[i].actor_type)))
+        if (!recs[i].event || !recs[i].event[0])
             return -EINVAL;
     if (n == 0)
         return 0;
@@ -3216,16 +3362,59 @@ struct audit_query_tx {
     unsigned shape;
     const char *sql;
     struct sql_params p;
+    int since_at, until_at; /* the parameters of the seq bounds of since and until, or -1 */
+    int64_t since, until;
     void **ret;
     size_t *ret_n;
 };
+
+struct audit_at {
+    int64_t seq, time;
+};
+static const struct sql_col audit_at_cols[] = {
+    COL(PK_I64, struct audit_at, seq),
+    COL(PK_I64, struct audit_at, time),
+};
+static const struct sql_record rec_audit_at = RECORD(struct audit_at, audit_at_cols);
+
+/* The first seq in [lo, hi) whose record's time is t or later (hi if none):
+ * time never goes back along seq (sql_audit_append_body), so a bisection on
+ * the primary key finds it, and a time range needs no index of its own. */
+static int sql_audit_seq_at(struct sql_conn *c, int64_t lo, int64_t hi, int64_t t, int64_t *ret)
+{
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        struct audit_at x = {0};
+        int r = sql_row(c, &rec_audit_at, &x, ST_AUDIT_TIME_AT, "i", mid);
+
+        if (r < 0)
+            return r;
+        if (r > 0 && x.time < t)
+            lo = x.seq + 1;
+        else
+            hi = mid;
+    }
+    *ret = lo;
+    return 0;
+}
 
 static int sql_audit_query_body(struct sql_conn *c, void *arg)
 {
     struct audit_query_tx *a = arg;
     struct sql_stmt st = {ST__MAX + a->shape, "query audit log", a->sql};
     struct sql_rows x = {.rec = &rec_audit};
-    int r = c->store->drv->exec(c, &st, &a->p, sql_collect_row, &x);
+    struct audit_at seqs = {0}; /* min and max */
+    int r = 0;
+
+    if (a->since_at >= 0 || a->until_at >= 0)
+        r = sql_row(c, &rec_audit_at, &seqs, ST_AUDIT_SEQS, "");
+    if (r >= 0 && a->since_at >= 0)
+        r = sql_audit_seq_at(c, seqs.seq, seqs.time + 1, a->since, &a->p.v[a->since_at].i);
+    if (r >= 0 && a->until_at >= 0)
+        r = sql_audit_seq_at(c, seqs.seq, seqs.time + 1, a->until, &a->p.v[a->until_at].i);
+    if (r < 0)
+        return r;
+    r = c->store->drv->exec(c, &st, &a->p, sql_collect_row, &x);
 
     if (r < 0) {
         sql_rows_release(&x);
@@ -3256,13 +3445,22 @@ static int sql_audit_filter(struct buf *sql, struct sql_params *p, char *fmt, co
     return r;
 }
 
+/* An indexed column of audit_log equal to ?.  SQLite's index holds the
+ * value's first 8 characters (migration 0010), compared first, then the whole
+ * value (as an expression: SQLite's planner would take a plain column = ? for
+ * a selective term of its own and scan the primary key instead);
+ * PostgreSQL's holds the whole value. */
+#define AUDIT_BY(pg, col)                                                                          \
+    ((pg) ? "(" col " = ?)" : "(substr(" col ", 1, 8) = substr(?, 1, 8) AND " col " || '' = ?)")
+
 static int sql_audit_query(struct store *s, const struct store_audit_query *q,
                            struct store_audit **ret, size_t *ret_n)
 {
     _cleanup_buf_ struct buf sql = BUF_INIT;
     _cleanup_free_ char *event_end = NULL;
-    struct audit_query_tx a = {.ret = (void **)ret, .ret_n = ret_n};
+    struct audit_query_tx a = {.since_at = -1, .until_at = -1, .ret = (void **)ret, .ret_n = ret_n};
     char fmt[SQL_MAX_PARAMS + 1] = "";
+    bool pg = sql_drv(s)->dialect == SQL_PG;
     int r;
 
     if (!q || !ret || !ret_n)
@@ -3288,13 +3486,20 @@ static int sql_audit_query(struct store *s, const struct store_audit_query *q,
     } filters[] = {
         {true, 0, "SELECT " AUDIT_COLS " FROM audit_log WHERE seq > ?", 'i', NULL, q->after_seq},
         {q->org_id, AQ_ORG, " AND org_id IN (?, '')", 't', q->org_id, 0}, /* and server-level */
-        {q->project_id, AQ_PROJECT, " AND project_id = ?", 't', q->project_id, 0},
-        {q->actor_id, AQ_ACTOR, " AND (actor_id = ? OR actor_name = ?)", 't', q->actor_id, 0},
+        {q->project_id, AQ_PROJECT, " AND ", 0, NULL, 0},
+        {q->project_id, 0, AUDIT_BY(pg, "project_id"), 't', q->project_id, 0},
+        {q->actor_id, AQ_ACTOR, " AND (", 0, NULL, 0},
+        {q->actor_id, 0, AUDIT_BY(pg, "actor_id"), 't', q->actor_id, 0},
+        {q->actor_id, 0, " OR ", 0, NULL, 0},
+        {q->actor_id, 0, AUDIT_BY(pg, "actor_name"), 't', q->actor_id, 0},
+        {q->actor_id, 0, ")", 0, NULL, 0},
         {q->event && !event_end, AQ_EVENT, " AND event = ?", 't', q->event, 0},
         {event_end, AQ_EVENT_PREFIX, " AND event >= ?", 't', q->event, 0},
         {event_end, 0, " AND event < ?", 't', event_end, 0},
-        {q->since, AQ_SINCE, " AND time >= ?", 'i', NULL, q->since},
-        {q->until, AQ_UNTIL, " AND time < ?", 'i', NULL, q->until},
+        {q->since, AQ_SINCE, " AND seq >= ?", 'i', NULL, 0}, /* set in the body */
+        {q->since, 0, " AND time >= ?", 'i', NULL, q->since},
+        {q->until, AQ_UNTIL, " AND seq < ?", 'i', NULL, 0},
+        {q->until, 0, " AND time < ?", 'i', NULL, q->until},
         {q->newest_first, AQ_DESC, " ORDER BY seq DESC", 0, NULL, 0},
         {!q->newest_first, 0, " ORDER BY seq", 0, NULL, 0},
         {true, 0, " LIMIT ?", 'i', NULL,
@@ -3311,9 +3516,16 @@ static int sql_audit_query(struct store *s, const struct store_audit_query *q,
                              filters[i].v);
         if (r < 0)
             return r;
+        if (filters[i].bit == AQ_SINCE)
+            a.since_at = a.p.n - 1;
+        if (filters[i].bit == AQ_UNTIL)
+            a.until_at = a.p.n - 1;
     }
+    a.since = q->since;
+    a.until = q->until;
     a.sql = buf_str(&sql);
-    return sql_tx(s, SQL_TX_NONE, sql_audit_query_body, &a);
+    /* the seq bounds and the rows from one snapshot */
+    return sql_tx(s, q->since || q->until ? SQL_TX_READ : SQL_TX_NONE, sql_audit_query_body, &a);
 }
 
 /* ---- environments ---- */
@@ -3913,6 +4125,7 @@ static int sql_restore(struct store *s, store_restore_fn next, void *ctx)
         .import_list = sql_import_list, .import_get = sql_import_get,                              \
         .import_move = sql_import_move, .import_delete = sql_import_delete,                        \
         .audit_append = sql_audit_append, .epoch = sql_epoch, .audit_query = sql_audit_query,      \
+        .secrets_write_audited = sql_secrets_write_audited, .identity_login = sql_identity_login,  \
         .backup = sql_backup, .restore = sql_restore, .root_keys = sql_root_keys,                  \
         .root_key_init = sql_root_key_init, .root_key_rotate = sql_root_key_rotate,                \
         .identity_rekey = sql_identity_rekey, .org_members = sql_org_members,                      \

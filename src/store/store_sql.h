@@ -21,8 +21,8 @@
 
 #include "store/store.h"
 
-#define SQL_MAX_PARAMS 24
-#define SQL_ERR_MAX 256 /* longest text store_error keeps, NUL included */
+#define SQL_MAX_PARAMS 272 /* audit_append's INSERT of 16 records */
+#define SQL_ERR_MAX 256    /* longest text store_error keeps, NUL included */
 
 /* Advisory lock keys (PostgreSQL; SQLite's writer is alone): 'arca' in the
  * high half, what in the low one. */

@@ -2364,6 +2364,88 @@ static void *auditor_main(void *arg)
     return NULL;
 }
 
+/* batch's fill: each record says whether its write created the secret. */
+static void fill_created(void *ctx, struct store_audit *recs, size_t n)
+{
+    const struct store_write *w = ctx;
+    for (size_t i = 0; i < n; i++) {
+        free(recs[i].event);
+        recs[i].event = strdup(w[i].ret_created ? "secret.create" : "secret.update");
+    }
+}
+
+Test(store, a_write_and_its_audit_records_commit_together)
+{
+    struct store_audit rec[2] = {make_audit(10, "", USER_ID, NULL, PROJ_ID),
+                                 make_audit(11, "", USER_ID, NULL, PROJ_ID)};
+    struct store_write w[2] = {
+        {.op = STORE_PUT, .key = "A", .value = (const uint8_t *)"1", .value_len = 1},
+        {.op = STORE_PUT, .key = "B", .value = (const uint8_t *)"2", .value_len = 1}};
+    struct store_audit_batch b = {rec, 2, test_chain, NULL, fill_created, w};
+    struct store_audit head = make_audit(9, "auth.login", USER_ID, NULL, NULL);
+    struct store_audit_query q = {.project_id = PROJ_ID};
+    struct store_audit *v = NULL;
+    size_t n = 0;
+
+    setup_project();
+    cr_assert_eq(put("B", "0"), 0);
+    cr_assert_eq(st->ops->audit_append(st, &head, 1, test_chain, NULL), 0);
+    rec[0].event = strdup("");
+    rec[1].event = strdup("");
+    cr_assert_eq(st->ops->secrets_write_audited(st, PROJ_ID, ENV_DEV, "/", w, 2, USER_ID, 20, &b),
+                 0);
+    cr_assert_eq(rec[0].seq, 2, "chained after the head");
+    cr_assert_eq(rec[1].seq, 3);
+    cr_assert_arr_eq(rec[0].prev_hash, head.hash, STORE_HASH_BYTES);
+    cr_assert_eq(st->ops->audit_query(st, &q, &v, &n), 0);
+    cr_assert_eq(n, 2);
+    cr_assert_str_eq(v[0].event, "secret.create", "fill saw the write's result");
+    cr_assert_str_eq(v[1].event, "secret.update");
+    store_audits_free(v, n);
+
+    /* a write that fails appends nothing; one whose records are refused writes nothing */
+    w[0].op = STORE_CREATE;
+    cr_assert_eq(st->ops->secrets_write_audited(st, PROJ_ID, ENV_DEV, "/", w, 1, USER_ID, 21, &b),
+                 -EEXIST);
+    cr_assert_eq(rec[0].seq, 0);
+    free(rec[0].event);
+    free(rec[1].event);
+    b.fill = NULL;
+    rec[0].event = rec[1].event = NULL;
+    w[0].op = STORE_PUT;
+    w[0].key = "C";
+    cr_assert_eq(st->ops->secrets_write_audited(st, PROJ_ID, ENV_DEV, "/", w, 1, USER_ID, 22, &b),
+                 -EINVAL, "a record without an event");
+    cr_assert_eq(sql_int("SELECT count(*) FROM secrets WHERE key = 'C'"), 0);
+    assert_chain_intact(3);
+}
+
+Test(store, an_identity_login_is_one_transaction)
+{
+    struct store_client_secret cs = make_client_secret(CS_ID, IDENT_ID, 0, 1), *sl = NULL;
+    struct store_access_token t = make_token(0x51, IDENT_ID, CS_ID, 100, 200, 0), got;
+    struct store_audit rec = make_audit(30, "auth.identity.login", IDENT_ID, NULL, NULL);
+    struct store_audit_batch b = {&rec, 1, test_chain, NULL, NULL, NULL};
+    size_t n = 0;
+
+    bootstrap();
+    cr_assert_eq(create_identity(IDENT_ID, CLIENT_ID, "deploy-bot", &cs), 0);
+    cr_assert_eq(st->ops->identity_login(st, CS_ID, 100, &t, &b), 0);
+    cr_assert_eq(rec.seq, 1);
+    cr_assert_eq(st->ops->access_token_get(st, t.token_hash, &got), 0);
+    cr_assert_eq(st->ops->client_secret_list(st, IDENT_ID, &sl, &n), 0);
+    cr_assert_eq(sl[0].num_uses, 1);
+    store_client_secrets_free(sl, n);
+
+    /* out of uses: no token, no record */
+    struct store_access_token t2 = make_token(0x52, IDENT_ID, CS_ID, 100, 200, 0);
+    cr_assert_eq(st->ops->identity_login(st, CS_ID, 101, &t2, &b), -EACCES);
+    cr_assert_eq(rec.seq, 0);
+    cr_assert_eq(st->ops->access_token_get(st, t2.token_hash, &got), -ENOENT);
+    cr_assert_eq(st->ops->identity_login(st, USER2_ID, 101, &t2, NULL), -ENOENT, "unknown");
+    assert_chain_intact(1);
+}
+
 Test(store, audit_seq_strictly_increasing_across_threads, .timeout = 60)
 {
     static struct auditor a[N_AUDITORS];
@@ -2474,13 +2556,56 @@ Test(store, audit_query_caps_the_limit, .timeout = 60)
     cr_assert_eq(audit_count((struct store_audit_query){.after_seq = 10000}, NULL), 5);
 }
 
+Test(store, audit_time_follows_seq_and_ranges_bisect, .timeout = 60)
+{
+    struct store_audit recs[300], late = make_audit(5, "auth.login", USER_ID, NULL, NULL);
+    struct store_audit_query q = {0};
+    struct store_audit *v = NULL;
+    size_t n = 0;
+
+    for (int i = 0; i < 300; i++) /* times 10, 10, 20, 20, ...: runs of equal times */
+        recs[i] = make_audit(10 * (i / 2 + 1), "secret.read", USER_ID, NULL, PROJ_ID);
+    cr_assert_eq(st->ops->audit_append(st, recs, 300, test_chain, NULL), 0);
+    /* a record stamped before the head (another thread, another server's clock) */
+    cr_assert_eq(st->ops->audit_append(st, &late, 1, test_chain, NULL), 0);
+    cr_assert_eq(late.time, 1500, "time never goes back along seq");
+    cr_assert_eq(st->ops->audit_query(st, &q, &v, &n), 0);
+    cr_assert_eq(v[300].time, 1500, "stored (and hashed) as clamped");
+    store_audits_free(v, n);
+    assert_chain_intact(301);
+    for (int64_t t = 5; t <= 1520; t += 5) { /* 0: unbounded */
+        int want_since = late.time >= t, want_until = late.time < t, want_range = 0;
+        for (int i = 0; i < 300; i++) {
+            want_since += recs[i].time >= t;
+            want_until += recs[i].time < t;
+            want_range += recs[i].time >= t && recs[i].time < t + 30; /* PROJ_ID's */
+        }
+        cr_assert_eq(audit_count((struct store_audit_query){.since = t}, NULL), want_since,
+                     "since %lld", (long long)t);
+        cr_assert_eq(audit_count((struct store_audit_query){.until = t}, NULL), want_until,
+                     "until %lld", (long long)t);
+        cr_assert_eq(
+            audit_count(
+                (struct store_audit_query){.project_id = PROJ_ID, .since = t, .until = t + 30},
+                NULL),
+            want_range, "since %lld, 30 ms", (long long)t);
+    }
+}
+
 Test(store, audit_queries_use_their_index, SQLITE_ONLY)
 {
     static const char *const cases[][2] = {
-        {"project_id = 'p'", "audit_log_by_project"},
-        {"org_id = 'o'", "audit_log_by_org"},
-        {"event = 'secret.read'", "audit_log_by_event"},
-        {"(actor_id = 'a' OR actor_name = 'a')", "audit_log_by_actor"},
+        {"(substr(project_id, 1, 8) = substr('p', 1, 8) AND project_id || '' = 'p')",
+         "audit_log_by_project"},
+        {"((substr(actor_id, 1, 8) = substr('a', 1, 8) AND actor_id || '' = 'a') OR "
+         "(substr(actor_name, 1, 8) = substr('a', 1, 8) AND actor_name || '' = 'a'))",
+         "audit_log_by_actor_id"},
+        {"((substr(actor_id, 1, 8) = substr('a', 1, 8) AND actor_id || '' = 'a') OR "
+         "(substr(actor_name, 1, 8) = substr('a', 1, 8) AND actor_name || '' = 'a'))",
+         "audit_log_by_actor_name"},
+        /* migration 0010: along seq, no index of their own to pay on every append */
+        {"org_id = 'o'", "INTEGER PRIMARY KEY"},
+        {"event = 'secret.read'", "INTEGER PRIMARY KEY"},
     };
     sqlite3 *db;
 
