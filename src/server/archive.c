@@ -175,8 +175,7 @@ int archive_scan(struct server *srv, int64_t before, struct archive_info *ret, s
     memset(ret, 0, sizeof(*ret));
     r = srv->store->ops->audit_anchor(srv->store, &anchor);
     if (r < 0 && r != -ENOENT)
-        return buf_fail(err, r, "cannot read the audit log's anchor: %s",
-                        store_error());
+        return buf_fail(err, r, "cannot read the audit log's anchor: %s", store_error());
     if (r == 0 && (r = audit_anchor_confirmed(srv, &anchor, &confirmed)) < 0)
         return buf_fail(err, r, "cannot read the audit log: %s", store_error());
     if (r == 0 && !confirmed) /* archiving on would launder the removal */
