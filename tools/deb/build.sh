@@ -21,7 +21,9 @@ arch=$(dpkg --print-architecture)
 # forgotten here.
 depends="libc6 (>= 2.36), libsodium23 (>= 1.0.18), libmicrohttpd12 (>= 0.9.71), libjansson4 (>= 2.13), libyaml-0-2, libsqlite3-0 (>= 3.35), libpcre2-8-0, libcurl4, libpq5, zlib1g"
 for name in $(readelf -d "$bin" | awk '/NEEDED/ {gsub(/[][]/, "", $5); print $5}'); do
-    lib=$(ldd "$bin" | awk -v n="$name" '$1 == n {print $3}')
+    # "libx.so.1 => /path (addr)", or the loader's "/lib64/ld-linux-x86-64.so.2 (addr)"
+    # (NEEDED once thread-local variables are reached through __tls_get_addr)
+    lib=$(ldd "$bin" | awk -v n="$name" '$1 == n {print $3} $1 ~ "/" n "$" {print $1}')
     pkg=$(dpkg -S "$(realpath "$lib")" 2>/dev/null | head -1 | cut -d: -f1) || pkg=
     [ -n "$pkg" ] || pkg=$(dpkg -S "$lib" 2>/dev/null | head -1 | cut -d: -f1) || true
     case " $depends, libc6, " in
