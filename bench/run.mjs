@@ -22,11 +22,10 @@
 //   --results DIR  where the JSON goes (default bench/results)
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { ROOT, ensureArca, sh } from './lib/build.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const log = (...a) => console.error('bench:', ...a);
 
 const argv = process.argv.slice(2);
@@ -50,8 +49,6 @@ const cfg = {
 
 /* ---- what the bench needs ------------------------------------------------ */
 
-const sh = (cmd, args, opts = {}) => execFileSync(cmd, args, { cwd: ROOT, stdio: ['ignore',
-    process.stderr, process.stderr], ...opts });
 const have = (cmd) => {
     try {
         execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
@@ -64,12 +61,7 @@ if (!have('wrk') || !have('nginx'))
     sh('bash', ['-c', '. tools/lib/deps.sh && . tools/lib/bench-deps.sh && arca_bench_deps_install']);
 if (!existsSync(path.join(ROOT, 'bench', 'node_modules', '.bin', 'dotenvx')))
     sh('npm', ['ci', '--no-audit', '--no-fund'], { cwd: path.join(ROOT, 'bench') });
-if (!process.env.ARCA_BIN) {
-    if (!existsSync(path.join(ROOT, 'build-rel', 'meson-private', 'coredata.dat')))
-        sh('meson', ['setup', 'build-rel', '--buildtype=release']);
-    sh('ninja', ['-C', 'build-rel']);
-    process.env.ARCA_BIN = path.join(ROOT, 'build-rel', 'src', 'cli', 'arca');
-}
+ensureArca();
 
 /* the harness reads ARCA_BIN when it is loaded */
 const { bootstrapAndLogin, newCli, readToken, removeTempDirs, tempDir, ARCA_BIN } =
@@ -79,6 +71,7 @@ const { median, msSince, rssMiB, rssTreeMiB, startArca, timeCommand } =
 const { startNginx } = await import('./lib/nginx.mjs');
 const { wrk } = await import('./lib/wrk.mjs');
 const { fdatasyncLatency } = await import('./lib/disk.mjs');
+const { sqliteBytes } = await import('./lib/store.mjs');
 const { PG_BIN, startPostgres } = await import('../tests/e2e/pg.mjs');
 
 /* ---- helpers -------------------------------------------------------------- */
@@ -143,8 +136,9 @@ async function uaLogin(server, clientId, clientSecret) {
     return j.accessToken;
 }
 
-/* A server on dataDir (args, env: startArca's) with its admin CLI and a 50-secret project with server
- * access (the keys in prod and staging) read by a member machine identity. */
+/* A server on dataDir (args, env: startArca's) with its admin CLI and a
+ * 50-secret project with server access (the keys in prod and staging) read by
+ * a member machine identity. */
 async function smallSetup(dataDir, args = [], env = {}) {
     const server = await startArca(dataDir, args, env);
     const idleRss = rssMiB(server.pid);
@@ -207,9 +201,6 @@ async function newestSeq(server, token) {
         throw new Error(`GET /api/arca/v1/audit-logs: ${res.status} ${j.message}`);
     return j.auditLogs[0].seq;
 }
-/* Bytes of the SQLite store in dataDir (database and write-ahead log). */
-const sqliteBytes = (dataDir) => ['arca.db', 'arca.db-wal'].reduce((sum, f) =>
-    sum + (existsSync(path.join(dataDir, f)) ? statSync(path.join(dataDir, f)).size : 0), 0);
 /* Bytes per audit record that load (a versus() workload) adds to a store:
  * sizeOf() before and after, over the records added (seqs). */
 async function auditBytes(name, { sizeOf, before, load, after }) {
