@@ -9,7 +9,10 @@
 //   writes  one secret written per request (a new version and its audit
 //           record, both durable), `conc` clients on distinct keys;
 // and the time from a write acknowledged by A to B serving it (B polled as
-// fast as one client can).  Prints medians; measures, asserts nothing.
+// fast as one client can).  Prints medians and issue 17's goals for
+// PostgreSQL, each met (✓) or missed (✗): reads ≥ 0.7 × SQLite's, writes ≥
+// 2,000/s; measures, asserts nothing.  (bench/run.mjs measures the same goals
+// with wrk on the Infisical routes, in its pg rows.)
 // Usage: node bench/stores.mjs [seconds per round] [rounds] [concurrency]
 // (ARCA_BIN selects the binary: build a release one for real figures).
 import http from 'node:http';
@@ -113,12 +116,15 @@ try {
         lags.push(Number(process.hrtime.bigint() - t0) / 1e6);
     }
 
-    const row = (figure, s, p) => console.log(`| ${figure} | ${s.toFixed(0)} | ${p.toFixed(0)} | ${(p / s).toFixed(2)} |`);
+    const row = (figure, s, p, goal, met) => console.log(`| ${figure} | ${s.toFixed(0)} | ` +
+        `${p.toFixed(0)} | ${(p / s).toFixed(2)} | ${goal} ${met ? '✓' : '✗'} |`);
     console.log(`${ROUNDS} rounds of ${SECONDS} s, ${CONC} clients, medians`);
-    console.log('| figure | SQLite | PostgreSQL | PostgreSQL / SQLite |');
-    console.log('|---|---|---|---|');
-    row('list 50 secrets, req/s', median(figures.sqlite.reads), median(figures.postgres.reads));
-    row('durable writes, req/s', median(figures.sqlite.writes), median(figures.postgres.writes));
+    console.log('| figure | SQLite | PostgreSQL | PostgreSQL / SQLite | goal |');
+    console.log('|---|---|---|---|---|');
+    const [sr, pr] = [median(figures.sqlite.reads), median(figures.postgres.reads)];
+    const [sw, pw] = [median(figures.sqlite.writes), median(figures.postgres.writes)];
+    row('list 50 secrets, req/s', sr, pr, 'PostgreSQL ≥ 0.7 × SQLite', pr >= 0.7 * sr);
+    row('durable writes, req/s', sw, pw, 'PostgreSQL ≥ 2000/s', pw >= 2000);
     console.log(`write on A seen on B: median ${median(lags).toFixed(2)} ms, max ${Math.max(...lags).toFixed(2)} ms (50 writes; B's first read after A's answer)`);
 } finally {
     for (const s of [sqliteServer, a, b])

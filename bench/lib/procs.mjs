@@ -85,12 +85,13 @@ export async function startTimed(cmd, args, { port, statusPath, logFile, env, cw
     };
 }
 
-/* `arca server` on a fresh port with dataDir; HOME is the data dir's parent.
- * Its stop() throws unless the server exits 0 with no sanitizer report. */
-export async function startArca(dataDir, args = []) {
+/* `arca server` on a fresh port with dataDir; HOME is the data dir's parent,
+ * env added to the environment.  Its stop() throws unless the server exits 0
+ * with no sanitizer report. */
+export async function startArca(dataDir, args = [], extraEnv = {}) {
     const port = await closedPort();
     const logFile = dataDir + '.log';
-    const env = { HOME: path.dirname(dataDir) };
+    const env = { HOME: path.dirname(dataDir), ...extraEnv };
     for (const k of ['PATH', 'ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS'])
         if (process.env[k] !== undefined)
             env[k] = process.env[k];
