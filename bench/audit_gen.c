@@ -271,7 +271,7 @@ int main(int argc, char **argv)
         }
         if (st->ops->audit_append(st, recs, n, fake_chain, NULL) < 0) {
             fprintf(stderr, "audit_gen: audit_append failed after %lld records: %s\n", done,
-                    buf_str(&st->err));
+                    store_error());
             return 1;
         }
         if (!first_seq)
