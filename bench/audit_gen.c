@@ -15,12 +15,15 @@
  *             [--seconds 900] [--actors 1000] [--days 365] [--batch 10000]
  *             [--via-store 1000000]
  *
- * The records: times evenly spread over the last --days days, in order;
- * actors 0a000000-0000-4000-8000-<n> (identities "bot-<n>", n < --actors,
- * uniform); projects the given ones (uniform); events secret.read (85%),
- * secret.update (8%), secret.create (3%), auth.universal-auth.login (3%),
+ * The records: times evenly spread over --days days from now on, in order
+ * (the store keeps time non-decreasing along seq, and the records already in
+ * it are older); actors <h>-0000-4000-8000-<n> (identities "bot-<n>", n <
+ * --actors, uniform; h = 8 hex digits of n * 2654435761 mod 2^32, so that ids
+ * differ from their first characters on, as random ids do); projects the given ones (uniform);
+ * events secret.read (85%), secret.update (8%), secret.create (3%), auth.universal-auth.login (3%),
  * permission.denied (1%).  Progress goes to stderr; the last line on stdout is
- * {"records":N,"viaStore":M,"seconds":S,"indexSeconds":I} (N < --records
+ * {"records":N,"viaStore":M,"seconds":S,"indexSeconds":I,"startMs":T,"spanMs":D}
+ * (the records' times run from T to T + D; N < --records
  * when the time bound hit first; I of S spent creating the indexes). */
 #include <sqlite3.h>
 #include <stdbool.h>
@@ -234,7 +237,7 @@ int main(int argc, char **argv)
     if (!recs || !slots)
         return 1;
     span_ms = days * 86400000LL;
-    start_ms = (int64_t)time(NULL) * 1000 - span_ms;
+    start_ms = ((int64_t)time(NULL) + 1) * 1000;
     t0 = last = now_s();
     if (via_store > records)
         via_store = records;
@@ -252,7 +255,8 @@ int main(int argc, char **argv)
             memset(a, 0, sizeof(*a));
             a->time = start_ms + (int64_t)((double)span_ms * (double)id / (double)records);
             strcpy(a->actor_type, "identity");
-            snprintf(a->actor_id, sizeof(a->actor_id), "0a000000-0000-4000-8000-%012llx",
+            snprintf(a->actor_id, sizeof(a->actor_id), "%08llx-0000-4000-8000-%012llx",
+                     ((unsigned long long)actor * 2654435761ULL) & 0xffffffffULL,
                      actor & 0xffffffffffffLL);
             snprintf(s->actor_name, sizeof(s->actor_name), "bot-%lld", actor);
             a->actor_name = s->actor_name;
@@ -290,8 +294,9 @@ int main(int argc, char **argv)
              (int64_t)((double)span_ms * (double)done / (double)records), t0 + (double)seconds,
              &done, &index_s) < 0)
         return 1;
-    printf("{\"records\":%lld,\"viaStore\":%lld,\"seconds\":%.1f,\"indexSeconds\":%.1f}\n", done,
-           via_store, now_s() - t0, index_s);
+    printf("{\"records\":%lld,\"viaStore\":%lld,\"seconds\":%.1f,\"indexSeconds\":%.1f,"
+           "\"startMs\":%lld,\"spanMs\":%lld}\n",
+           done, via_store, now_s() - t0, index_s, (long long)start_ms, (long long)span_ms);
     free(recs);
     free(slots);
     free(projects_arg);

@@ -107,15 +107,16 @@ try {
             throw new Error(`GET audit-logs ${new URLSearchParams(params)}: ${res.status} ${j.message}`);
         return { ms, n: j.auditLogs.length };
     };
-    const now = Date.now();
-    const span = cfg.days * 86400000;
+    const span = gen.spanMs;
     const iso = (ms) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
     /* the k-th of n windows of length ms spread over the generated span */
     const window = (k, ms) => {
-        const since = now - span + Math.floor((k + 0.5) * span / cfg.queries);
+        const since = gen.startMs + Math.floor((k + 0.5) * span / cfg.queries);
         return { since: iso(since), until: iso(since + ms) };
     };
-    const actor = (k) => `0a000000-0000-4000-8000-${k.toString(16).padStart(12, '0')}`;
+    /* audit_gen's ids: 8 hex digits of k * 2654435761 mod 2^32 first */
+    const actor = (k) => `${((k * 2654435761) % 4294967296).toString(16).padStart(8, '0')}` +
+        `-0000-4000-8000-${k.toString(16).padStart(12, '0')}`;
     const events = ['secret.update', 'secret.create', 'permission.denied',
         'auth.universal-auth.login', 'secret.read'];
     const kinds = [

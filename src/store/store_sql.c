@@ -3445,13 +3445,15 @@ static int sql_audit_filter(struct buf *sql, struct sql_params *p, char *fmt, co
     return r;
 }
 
-/* An indexed column of audit_log equal to ?.  SQLite's index holds the
- * value's first 8 characters (migration 0010), compared first, then the whole
- * value (as an expression: SQLite's planner would take a plain column = ? for
- * a selective term of its own and scan the primary key instead);
- * PostgreSQL's holds the whole value. */
+/* An indexed column of audit_log equal to ?.  SQLite's project index holds
+ * the value's first 8 characters (migration 0010), compared first, then the
+ * whole value (as an expression: SQLite's planner would take a plain column =
+ * ? for a selective term of its own and scan the primary key instead);
+ * PostgreSQL's, and the actor indexes on both, hold the whole value
+ * (AUDIT_BY_WHOLE). */
 #define AUDIT_BY(pg, col)                                                                          \
     ((pg) ? "(" col " = ?)" : "(substr(" col ", 1, 8) = substr(?, 1, 8) AND " col " || '' = ?)")
+#define AUDIT_BY_WHOLE(col) "(" col " = ?)"
 
 static int sql_audit_query(struct store *s, const struct store_audit_query *q,
                            struct store_audit **ret, size_t *ret_n)
@@ -3489,9 +3491,9 @@ static int sql_audit_query(struct store *s, const struct store_audit_query *q,
         {q->project_id, AQ_PROJECT, " AND ", 0, NULL, 0},
         {q->project_id, 0, AUDIT_BY(pg, "project_id"), 't', q->project_id, 0},
         {q->actor_id, AQ_ACTOR, " AND (", 0, NULL, 0},
-        {q->actor_id, 0, AUDIT_BY(pg, "actor_id"), 't', q->actor_id, 0},
+        {q->actor_id, 0, AUDIT_BY_WHOLE("actor_id"), 't', q->actor_id, 0},
         {q->actor_id, 0, " OR ", 0, NULL, 0},
-        {q->actor_id, 0, AUDIT_BY(pg, "actor_name"), 't', q->actor_id, 0},
+        {q->actor_id, 0, AUDIT_BY_WHOLE("actor_name"), 't', q->actor_id, 0},
         {q->actor_id, 0, ")", 0, NULL, 0},
         {q->event && !event_end, AQ_EVENT, " AND event = ?", 't', q->event, 0},
         {event_end, AQ_EVENT_PREFIX, " AND event >= ?", 't', q->event, 0},
