@@ -571,8 +571,10 @@ static const struct {
                                  "(SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1), "
                                  "coalesce((SELECT time FROM audit_log ORDER BY seq DESC LIMIT 1), "
                                  "0), (SELECT coalesce(max(generation), 0) FROM root_keys)"},
-    [ST_AUDIT_SEQS] = {"read audit seqs",
-                       "SELECT coalesce(min(seq), 0), coalesce(max(seq), 0) FROM audit_log"},
+    /* two subqueries: SQLite reads min() or max() alone from the primary key,
+     * but scans the whole log for both in one SELECT */
+    [ST_AUDIT_SEQS] = {"read audit seqs", "SELECT coalesce((SELECT min(seq) FROM audit_log), 0), "
+                                          "coalesce((SELECT max(seq) FROM audit_log), 0)"},
     [ST_AUDIT_TIME_AT] = {"read audit time",
                           "SELECT seq, time FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT 1"},
     [ST_SCHEMA_VERSION] = {"read schema version",
