@@ -264,9 +264,15 @@ int client_scope_begin(struct arca *a, const struct arca_scope *scope, const cha
                        struct client_scope *out);
 /* A new request body {environment, secretPath} of s.  OWNED; NULL when out of memory. */
 json_t *client_scope_body(const struct client_scope *s);
-/* Appends /projects/<id>/secrets[/<key>]?environment=<env>&secretPath=<path>. */
+/* Appends /projects/<id>/secrets[/<key>[<suffix>]]?environment=<env>&secretPath=<path>
+ * (suffix e.g. "/versions", or NULL). */
 int client_secrets_path(struct arca *a, const struct client_scope *s, const char *key,
-                        struct buf *out);
+                        const char *suffix, struct buf *out);
+/* The start of a call on one secret: client_scope_begin, the project key
+ * (*ret_pkey BORROWED from the key cache) and client_secrets_path. */
+int client_secret_begin(struct arca *a, const struct arca_scope *scope, const char *key,
+                        const char *suffix, struct client_scope *s, const uint8_t **ret_pkey,
+                        struct buf *path);
 /* The kind of the base64 record b64 (seal_record_kind): SEAL_RECORD_VERSION
  * under the project key, SEAL_RECORD_OWNER sealed to its owner; < 0 malformed. */
 int client_record_kind(const char *b64);

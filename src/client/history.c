@@ -90,26 +90,14 @@ int arca_secret_versions(struct arca *a, const struct arca_scope *scope, const c
 {
     _cleanup_json_ json_t *answer = NULL;
     _cleanup_buf_ struct buf path = BUF_INIT;
-    _cleanup_buf_ struct buf query = BUF_INIT;
     struct client_scope s;
     const uint8_t *pkey;
     json_t *arr;
     int r;
 
-    r = client_scope_begin(a, scope, key, &s);
+    r = client_secret_begin(a, scope, key, "/versions", &s, &pkey, &path);
     if (r < 0)
         return r;
-    r = client_project_key(a, s.project_id, &pkey);
-    if (r < 0)
-        return r;
-    /* /secrets/<key>?q  ->  /secrets/<key>/versions?q */
-    r = client_secrets_path(a, &s, key, &query);
-    if (r < 0)
-        return r;
-    const char *q = strchr(query.ptr, '?');
-    r = buf_printf(&path, "%.*s/versions%s", (int)(q - query.ptr), query.ptr, q);
-    if (r < 0)
-        return client_error(a, r, "out of memory");
     r = transport_call(a, "GET", path.ptr, NULL, &answer, NULL);
     if (r == -ENOENT)
         return client_error(a, r, "secret '%s' not found in %s:%s", key, s.environment, s.path);

@@ -78,9 +78,9 @@ json_t *client_scope_body(const struct client_scope *s)
     return body;
 }
 
-/* Builds /projects/<id>/secrets[/<key>]?environment=<env>&secretPath=<path>. */
+/* Builds /projects/<id>/secrets[/<key>[<suffix>]]?environment=<env>&secretPath=<path>. */
 int client_secrets_path(struct arca *a, const struct client_scope *s, const char *key,
-                        struct buf *out)
+                        const char *suffix, struct buf *out)
 {
     int r = client_project_path(a, s->project_id, "/secrets", out);
     if (r < 0)
@@ -89,6 +89,8 @@ int client_secrets_path(struct arca *a, const struct client_scope *s, const char
         r = buf_addch(out, '/');
         if (r >= 0)
             r = transport_escape(a, key, out);
+        if (r >= 0 && suffix)
+            r = buf_adds(out, suffix);
     }
     if (r >= 0)
         r = buf_adds(out, "?environment=");
@@ -310,7 +312,7 @@ static int folder_fetch(struct arca *a, const struct client_scope *s, unsigned f
     _cleanup_buf_ struct buf path = BUF_INIT;
     int r;
 
-    r = client_secrets_path(a, s, NULL, &path);
+    r = client_secrets_path(a, s, NULL, NULL, &path);
     if (r >= 0 && (flags & ARCA_IMPORTS))
         r = buf_adds(&path, "&imports=true");
     if (r >= 0 && (flags & ARCA_RECURSIVE))
@@ -439,6 +441,17 @@ int arca_secrets_list(struct arca *a, const struct arca_scope *scope, struct arc
     return r;
 }
 
+int client_secret_begin(struct arca *a, const struct arca_scope *scope, const char *key,
+                        const char *suffix, struct client_scope *s, const uint8_t **ret_pkey,
+                        struct buf *path)
+{
+    int r = client_scope_begin(a, scope, key, s);
+
+    if (r >= 0)
+        r = client_project_key(a, s->project_id, ret_pkey);
+    return r < 0 ? r : client_secrets_path(a, s, key, suffix, path);
+}
+
 int arca_secret_get(struct arca *a, const struct arca_scope *scope, const char *key,
                     struct arca_secret **ret)
 {
@@ -449,13 +462,7 @@ int arca_secret_get(struct arca *a, const struct arca_scope *scope, const char *
     json_t *o;
     int r;
 
-    r = client_scope_begin(a, scope, key, &s);
-    if (r < 0)
-        return r;
-    r = client_project_key(a, s.project_id, &pkey);
-    if (r < 0)
-        return r;
-    r = client_secrets_path(a, &s, key, &path);
+    r = client_secret_begin(a, scope, key, NULL, &s, &pkey, &path);
     if (r < 0)
         return r;
     r = transport_call(a, "GET", path.ptr, NULL, &answer, NULL);
