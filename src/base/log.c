@@ -156,10 +156,8 @@ static void *flush_every_second(void *arg)
     (void)arg;
     pthread_mutex_lock(&out_lock);
     while (!flusher_stop) {
-        struct timespec t;
+        struct timespec t = realtime_after_ms(1000);
 
-        clock_gettime(CLOCK_REALTIME, &t);
-        t.tv_sec += 1;
         pthread_cond_timedwait(&flush_cond, &out_lock, &t);
         flush_locked();
     }

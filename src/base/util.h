@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 
 #define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -29,6 +30,9 @@ static inline void freep(void *p)
 int64_t now_ms(void);
 /* Monotonic clock in microseconds. */
 int64_t mono_us(void);
+/* The wall-clock time ms milliseconds from now: a deadline for
+ * pthread_cond_timedwait. */
+struct timespec realtime_after_ms(int64_t ms);
 
 /* Formats ms-since-epoch as ISO-8601 UTC with milliseconds, e.g.
  * "2026-11-29T10:00:00.000Z" into out (at least 25 bytes). */

@@ -646,8 +646,7 @@ static void *retention_thread(void *arg)
         pthread_mutex_lock(&t->lock);
         if (more)
             continue;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += DAY_MS / 1000;
+        until = realtime_after_ms(DAY_MS);
         while (!t->stopping && pthread_cond_timedwait(&t->wake, &t->lock, &until) != ETIMEDOUT)
             ;
     }

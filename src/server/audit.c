@@ -528,16 +528,15 @@ bool audit_hold(struct req *r, void (*suspend)(struct req *r), bool alone)
     struct timespec until;
     bool held;
 
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_nsec += AUDIT_WAIT_IN_THREAD_MS * 1000000L;
-    until.tv_sec += until.tv_nsec / 1000000000L;
-    until.tv_nsec %= 1000000000L;
     pthread_mutex_lock(&q->lock);
     while (q->draining && r->audit_pending > 0) /* wait here, as audit_log does */
         pthread_cond_wait(&q->done, &q->lock);
-    while (alone && r->audit_pending > 0 &&
-           pthread_cond_timedwait(&q->done, &q->lock, &until) != ETIMEDOUT)
-        ;
+    if (alone && r->audit_pending > 0) { /* the clock only when there is a wait */
+        until = realtime_after_ms(AUDIT_WAIT_IN_THREAD_MS);
+        while (r->audit_pending > 0 &&
+               pthread_cond_timedwait(&q->done, &q->lock, &until) != ETIMEDOUT)
+            ;
+    }
     held = r->audit_pending > 0;
     if (held) {
         r->audit_held = true;

@@ -162,10 +162,7 @@ static void *hub_main(void *arg)
             else if (ok && k < n_ids)
                 w->seen = epoch.all;
         }
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += WATCH_TICK_MS * 1000000L;
-        ts.tv_sec += ts.tv_nsec / 1000000000L;
-        ts.tv_nsec %= 1000000000L;
+        ts = realtime_after_ms(WATCH_TICK_MS);
         pthread_cond_timedwait(&hub.wake, &hub.lock, &ts);
     }
     pthread_mutex_unlock(&hub.lock);
