@@ -12,7 +12,7 @@
 // child on a change and passes signals and the exit code through.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { startServer, newCli, bootstrapAndLogin, createProject, removeTempDirs, tempDir,
     apiCall, readToken, waitFor, assertErrorOutput, ARCA_BIN, REPO_ROOT } from './harness.mjs';
@@ -170,7 +170,14 @@ test('agent: renders 0600 files, re-renders and runs the command on a change, se
         if (process.getuid?.() === 0) {
             /* another user cannot even connect (mode 0600, and the agent checks SO_PEERCRED) */
             const { spawnSync } = await import('node:child_process');
-            const r = spawnSync(ARCA_BIN, ['run', '--env', 'prod', '--agent-socket', sock, '--',
+            /* a copy that user can execute: the checkout may be in a 0700
+             * directory (mktemp -d, as the README's CI command makes) */
+            const pub = await tempDir('arca-bin-');
+            await chmod(pub, 0o755);
+            const bin = path.join(pub, 'arca');
+            await copyFile(ARCA_BIN, bin);
+            await chmod(bin, 0o755);
+            const r = spawnSync(bin, ['run', '--env', 'prod', '--agent-socket', sock, '--',
                 'sh', '-c', 'printf "%s" "$DB_PASSWORD"'], { uid: 65534, gid: 65534, encoding: 'utf8',
                 cwd: '/', env: { PATH: process.env.PATH } });
             assert.equal(r.status, 6, `another user: ${r.stderr}`);
