@@ -181,6 +181,26 @@ Test(log, request_line)
     json_decref(o);
 }
 
+/* The request line is built without a jansson object: its strings must still
+ * come out escaped, invalid UTF-8 repaired, and a missing one as null. */
+Test(log, request_line_escapes_what_the_client_sent)
+{
+    _cleanup_buf_ struct buf all = BUF_INIT;
+    json_t *o;
+
+    log_request(LOG_INFO, "req-2", "GE\"T", "/a\"b\\c\n\x01\xff/\xe2\x82", 404, -1, NULL);
+    drain(&all);
+    o = one_line(&all);
+    cr_assert_str_eq(json_string_value(json_object_get(o, "method")), "GE\"T");
+    cr_assert_str_eq(json_string_value(json_object_get(o, "path")),
+                     "/a\"b\\c\n\x01\xef\xbf\xbd/\xef\xbf\xbd\xef\xbf\xbd");
+    cr_assert_eq(json_integer_value(json_object_get(o, "status")), 404);
+    cr_assert_eq(json_integer_value(json_object_get(o, "durationUs")), -1);
+    cr_assert(json_is_null(json_object_get(o, "remote")));
+    cr_assert_eq(json_object_size(o), 9);
+    json_decref(o);
+}
+
 static void *logger(void *arg)
 {
     char id[16];
