@@ -28,6 +28,7 @@
 
 #include "buf.h"
 #include "util.h"
+#include "wire.h"
 
 static atomic_int log_min = LOG_INFO;
 static atomic_int log_fd = 2;
@@ -65,41 +66,13 @@ static const char *level_name(enum log_level l)
     return "info";
 }
 
-/* A JSON string for s, NULL -> null, invalid UTF-8 repaired. */
-static json_t *str_value(const char *s)
-{
-    _cleanup_buf_ struct buf fixed = BUF_INIT;
-    size_t n, i;
-    json_t *j;
-
-    if (!s)
-        return json_null();
-    j = json_string(s);
-    if (j)
-        return j;
-    n = strlen(s);
-    for (i = 0; i < n;) {
-        size_t k = utf8_seq_len(s + i, n - i);
-        if (k == 0) {
-            if (buf_adds(&fixed, "\xef\xbf\xbd") < 0)
-                return NULL;
-            i++;
-        } else {
-            if (buf_add(&fixed, s + i, k) < 0)
-                return NULL;
-            i += k;
-        }
-    }
-    return json_string(buf_str(&fixed));
-}
-
 static void set_str(json_t *o, const char *key, const char *value)
 {
     json_t *v;
 
     if (!key)
         return;
-    v = str_value(value);
+    v = wire_text(value);
     if (v)
         json_object_set_new(o, key, v);
 }
@@ -257,10 +230,10 @@ void log_emit(enum log_level level, const char *msg, ...)
     json_decref(o);
 }
 
-/* Appends s to b as a JSON string, escaped by jansson (str_value). */
+/* Appends s to b as a JSON string, escaped by jansson (wire_text). */
 static int add_json_str(struct buf *b, const char *s)
 {
-    json_t *j = str_value(s);
+    json_t *j = wire_text(s);
     size_t n = j ? json_dumpb(j, NULL, 0, JSON_ENCODE_ANY) : 0;
     int r = n ? buf_grow(b, n) : -ENOMEM;
 

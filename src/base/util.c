@@ -230,6 +230,30 @@ bool utf8_valid(const char *s, size_t len)
     return true;
 }
 
+char *utf8_repaired(const char *s)
+{
+    size_t n = strlen(s), o = 0;
+    char *out = malloc(3 * n + 1); /* each byte at most one U+FFFD, 3 bytes */
+
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n;) {
+        size_t k = utf8_seq_len(s + i, n - i);
+
+        if (k == 0) {
+            memcpy(out + o, "\xef\xbf\xbd", 3);
+            o += 3;
+            i++;
+        } else {
+            memcpy(out + o, s + i, k);
+            o += k;
+            i += k;
+        }
+    }
+    out[o] = 0;
+    return out;
+}
+
 void hex_encode(const uint8_t *p, size_t n, char *out)
 {
     /* no table lookup, no branch: keys are encoded too (sodium_bin2hex's arithmetic) */

@@ -58,3 +58,7 @@ bool startswith(const char *s, const char *prefix);
 size_t utf8_seq_len(const char *s, size_t n);
 /* True if <s, len> is well-formed UTF-8. */
 bool utf8_valid(const char *s, size_t len);
+/* A copy of s (malloc'd; NULL on ENOMEM) in which every byte that does not
+ * start a well-formed sequence is replaced by U+FFFD: text from outside (a
+ * header, a path) made fit for JSON. */
+char *utf8_repaired(const char *s);

@@ -9,6 +9,7 @@
 #include "wire.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util.h"
@@ -147,6 +148,21 @@ int wire_get_arr(const json_t *obj, const char *key, size_t max_items, json_t **
         return -E2BIG;
     *ret = v;
     return 0;
+}
+
+json_t *wire_text(const char *s)
+{
+    char *fixed;
+    json_t *j;
+
+    if (!s)
+        return json_null();
+    j = json_string(s);
+    if (j || !(fixed = utf8_repaired(s)))
+        return j;
+    j = json_string(fixed);
+    free(fixed);
+    return j;
 }
 
 int wire_set_str(json_t *obj, const char *key, const char *value)

@@ -32,6 +32,11 @@ int wire_get_arr(const json_t *obj, const char *key, size_t max_items, json_t **
 int wire_get_str_or(const json_t *obj, const char *key, size_t max, const char *def,
                     const char **ret);
 
+/* A new JSON string for text that may come from outside (a header, a path):
+ * bytes that are not UTF-8 are replaced by U+FFFD (utf8_repaired); NULL s is
+ * null.  NULL on ENOMEM. */
+json_t *wire_text(const char *s);
+
 /* Sets obj[key] to a new JSON string; NULL value sets null.  -EINVAL (obj not
  * an object, value not UTF-8), -ENOMEM. */
 int wire_set_str(json_t *obj, const char *key, const char *value);

@@ -30,9 +30,11 @@ static json_t *audit_json(const struct store_audit *a)
 
     if (!a->metadata || wire_parse(a->metadata, strlen(a->metadata), &meta, NULL) < 0)
         meta = json_object();
-#define S(x) ((x) ? (x) : "")
-    return json_pack("{s:I, s:o, s:{s:s, s:s, s:s}, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
-                     "s:s, s:o, s:o}",
+        /* the text fields as wire_text: a record stored before text from outside
+         * was repaired on the way in must still be listed, not dropped */
+#define S(x) wire_text((x) ? (x) : "")
+    return json_pack("{s:I, s:o, s:{s:s, s:s, s:o}, s:o, s:s, s:s, s:o, s:o, s:o, s:o, s:o, "
+                     "s:o, s:o, s:o}",
                      "seq", (json_int_t)a->seq, "time", json_time(a->time), "actor", "type",
                      a->actor_type, "id", a->actor_id, "name", S(a->actor_name), "event",
                      S(a->event), "organizationId", a->org_id, "projectId", a->project_id,

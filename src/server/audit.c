@@ -258,9 +258,12 @@ void audit_stop(struct server *srv)
     srv->audit_key = NULL;
 }
 
+/* Records hold text from outside (a User-Agent, a path): bytes that are not
+ * UTF-8 are replaced (U+FFFD) before the record is hashed, or no JSON could
+ * show it (the list, the export and the archive would refuse the record). */
 static char *dup_or_empty(const char *s)
 {
-    return strdup(s ? s : "");
+    return utf8_repaired(s ? s : "");
 }
 
 static const char *actor_type(enum principal_kind k)

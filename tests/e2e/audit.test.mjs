@@ -22,6 +22,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, copyFile, mkdir, readFile, rm, stat } from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -211,6 +212,38 @@ test('every read and write is one record with its event, actor, place and key', 
     /* the project's log holds only the project's records */
     assert.ok(records.every((x) => x.projectId === project.id));
 });
+
+/* One GET with a User-Agent of raw bytes (not UTF-8), over a socket: fetch
+ * would refuse to send such a header.  Resolves to the status line. */
+function rawGet(server, urlPath, token, userAgent) {
+    const { port } = new URL(server.url);
+    const head = Buffer.concat([Buffer.from(`GET ${urlPath} HTTP/1.1\r\nHost: 127.0.0.1\r\n` +
+        `Authorization: Bearer ${token}\r\nConnection: close\r\nUser-Agent: `), userAgent,
+    Buffer.from('\r\n\r\n')]);
+    return new Promise((resolve, reject) => {
+        const s = net.connect(Number(port), '127.0.0.1', () => s.end(head));
+        let got = '';
+        s.on('data', (d) => (got += d.toString('latin1')));
+        s.on('error', reject);
+        s.on('close', () => resolve(got.split('\r\n')[0]));
+    });
+}
+
+test('a client\'s bytes that are not UTF-8 are recorded repaired: listed, exported, verified', T,
+    async () => {
+        const ua = Buffer.from([0x62, 0x61, 0x64, 0xff, 0xfe, 0x2d, 0xc3, 0xa9, 0x2d, 0xe2, 0x82]);
+        assert.match(await rawGet(srv, `${V1}/users/me`, await readToken(owner), ua), / 200 /);
+        const { records } = await exportLog(owner);
+        const rec = records.filter((x) => x.event === 'user.read' || x.userAgent?.startsWith('bad'))
+            .find((x) => x.userAgent?.startsWith('bad'));
+        assert.ok(rec, 'the read is in the export');
+        assert.equal(rec.userAgent, 'bad\ufffd\ufffd-\u00e9-\ufffd\ufffd', 'bad bytes replaced, é kept');
+        const listed = await listLog(owner, ['--limit', '20']);
+        assert.ok(listed.some((x) => x.userAgent === rec.userAgent), 'and listed');
+        const { r, j } = await verify();
+        assert.equal(r.code, 0, r.stdout + r.stderr);
+        assert.equal(j.ok, true);
+    });
 
 test('denied attempts are recorded with outcome denied', T, async () => {
     const r = await viewer.cli.arca(['secrets', 'set', 'NOT_ALLOWED=1', '--env', 'prod', ...pid]);

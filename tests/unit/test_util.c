@@ -141,3 +141,24 @@ Test(util, utf8)
     cr_assert_eq(utf8_seq_len("\xe2\x80", 2), 0);
     cr_assert_eq(utf8_seq_len("", 0), 0);
 }
+
+Test(util, utf8_repaired)
+{
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"", ""},
+        {"caf\xc3\xa9", "caf\xc3\xa9"},
+        {"a\xff", "a\xef\xbf\xbd"},
+        {"\xc0\xaf/", "\xef\xbf\xbd\xef\xbf\xbd/"},               /* overlong: each byte */
+        {"x\xe2\x82", "x\xef\xbf\xbd\xef\xbf\xbd"},               /* truncated at the end */
+        {"\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* surrogate */
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        _cleanup_free_ char *r = utf8_repaired(cases[i].in);
+
+        cr_assert_str_eq(r, cases[i].out, "case %zu", i);
+        cr_assert(utf8_valid(r, strlen(r)));
+    }
+}
