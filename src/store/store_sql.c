@@ -3381,9 +3381,11 @@ static int sql_root_key_rotate(struct store *s, struct store_root_key *k, struct
 
 struct audit_query_tx {
     unsigned shape;
+    bool pg;
     const char *sql;
     struct sql_params p;
-    int since_at, until_at; /* the parameters of the seq bounds of since and until, or -1 */
+    int since_at[2], until_at[2]; /* the parameters of the seq bounds of since and until
+                                   * (one per branch of an actor query), or -1 */
     int64_t since, until;
     void **ret;
     size_t *ret_n;
@@ -3427,14 +3429,18 @@ static int sql_audit_query_body(struct sql_conn *c, void *arg)
     struct audit_at seqs = {0}; /* min and max */
     int r = 0;
 
-    if (a->since_at >= 0 || a->until_at >= 0)
+    if (a->since_at[0] >= 0 || a->until_at[0] >= 0)
         r = sql_row(c, &rec_audit_at, &seqs, ST_AUDIT_SEQS, "");
-    if (r >= 0 && a->since_at >= 0)
-        r = sql_audit_seq_at(c, seqs.seq, seqs.time + 1, a->since, &a->p.v[a->since_at].i);
-    if (r >= 0 && a->until_at >= 0)
-        r = sql_audit_seq_at(c, seqs.seq, seqs.time + 1, a->until, &a->p.v[a->until_at].i);
+    if (r >= 0 && a->since_at[0] >= 0)
+        r = sql_audit_seq_at(c, seqs.seq, seqs.time + 1, a->since, &a->p.v[a->since_at[0]].i);
+    if (r >= 0 && a->until_at[0] >= 0)
+        r = sql_audit_seq_at(c, seqs.seq, seqs.time + 1, a->until, &a->p.v[a->until_at[0]].i);
     if (r < 0)
         return r;
+    if (a->since_at[1] >= 0) /* the actor's second branch: the same bounds */
+        a->p.v[a->since_at[1]].i = a->p.v[a->since_at[0]].i;
+    if (a->until_at[1] >= 0)
+        a->p.v[a->until_at[1]].i = a->p.v[a->until_at[0]].i;
     r = c->store->drv->exec(c, &st, &a->p, sql_collect_row, &x);
 
     if (r < 0) {
@@ -3476,29 +3482,14 @@ static int sql_audit_filter(struct buf *sql, struct sql_params *p, char *fmt, co
     ((pg) ? "(" col " = ?)" : "(substr(" col ", 1, 8) = substr(?, 1, 8) AND " col " || '' = ?)")
 #define AUDIT_BY_WHOLE(col) "(" col " = ?)"
 
-static int sql_audit_query(struct store *s, const struct store_audit_query *q,
-                           struct store_audit **ret, size_t *ret_n)
+/* One SELECT of audit_query: q's filters, the actor's one column (branch 1:
+ * actor_id; 2: actor_name, of another actor_id; 0: no actor filter), in seq
+ * order, limited. */
+static int sql_audit_branch(struct buf *sql, struct audit_query_tx *a, char *fmt,
+                            const struct store_audit_query *q, const char *event_end, int branch,
+                            int64_t limit)
 {
-    _cleanup_buf_ struct buf sql = BUF_INIT;
-    _cleanup_free_ char *event_end = NULL;
-    struct audit_query_tx a = {.since_at = -1, .until_at = -1, .ret = (void **)ret, .ret_n = ret_n};
-    char fmt[SQL_MAX_PARAMS + 1] = "";
-    bool pg = sql_drv(s)->dialect == SQL_PG;
-    int r;
-
-    if (!q || !ret || !ret_n)
-        return -EINVAL;
-    if (q->event) {
-        size_t len = strlen(q->event);
-        if (len > 0 && q->event[len - 1] == '.') {
-            /* "secret." matches [ "secret.", "secret/" ): '/' follows '.' */
-            event_end = strdup(q->event);
-            if (!event_end)
-                return -ENOMEM;
-            event_end[len - 1] = '/';
-        }
-    }
-    /* In this order, so that each shape is one text. */
+    bool pg = a->pg;
     const struct {
         bool on;
         unsigned bit;
@@ -3511,11 +3502,9 @@ static int sql_audit_query(struct store *s, const struct store_audit_query *q,
         {q->org_id, AQ_ORG, " AND org_id IN (?, '')", 't', q->org_id, 0}, /* and server-level */
         {q->project_id, AQ_PROJECT, " AND ", 0, NULL, 0},
         {q->project_id, 0, AUDIT_BY(pg, "project_id"), 't', q->project_id, 0},
-        {q->actor_id, AQ_ACTOR, " AND (", 0, NULL, 0},
-        {q->actor_id, 0, AUDIT_BY_WHOLE("actor_id"), 't', q->actor_id, 0},
-        {q->actor_id, 0, " OR ", 0, NULL, 0},
-        {q->actor_id, 0, AUDIT_BY_WHOLE("actor_name"), 't', q->actor_id, 0},
-        {q->actor_id, 0, ")", 0, NULL, 0},
+        {branch == 1, AQ_ACTOR, " AND " AUDIT_BY_WHOLE("actor_id"), 't', q->actor_id, 0},
+        {branch == 2, 0, " AND " AUDIT_BY_WHOLE("actor_name") " AND actor_id <> ?", 't',
+         q->actor_id, 0},
         {q->event && !event_end, AQ_EVENT, " AND event = ?", 't', q->event, 0},
         {event_end, AQ_EVENT_PREFIX, " AND event >= ?", 't', q->event, 0},
         {event_end, 0, " AND event < ?", 't', event_end, 0},
@@ -3525,25 +3514,79 @@ static int sql_audit_query(struct store *s, const struct store_audit_query *q,
         {q->until, 0, " AND time < ?", 'i', NULL, q->until},
         {q->newest_first, AQ_DESC, " ORDER BY seq DESC", 0, NULL, 0},
         {!q->newest_first, 0, " ORDER BY seq", 0, NULL, 0},
-        {true, 0, " LIMIT ?", 'i', NULL,
-         q->limit == 0 || q->limit > SQL_AUDIT_MAX_ROWS ? SQL_AUDIT_MAX_ROWS : (int64_t)q->limit},
+        {true, 0, " LIMIT ?", 'i', NULL, limit},
     };
+    int slot = branch == 2 ? 1 : 0;
 
-    a.p.fmt = fmt;
-    a.p.n = 0;
     for (size_t i = 0; i < ELEMENTSOF(filters); i++) {
+        int r;
+
         if (!filters[i].on)
             continue;
-        a.shape |= filters[i].bit;
-        r = sql_audit_filter(&sql, &a.p, fmt, filters[i].frag, filters[i].kind, filters[i].t,
+        a->shape |= filters[i].bit;
+        r = sql_audit_filter(sql, &a->p, fmt, filters[i].frag, filters[i].kind, filters[i].t,
                              filters[i].v);
         if (r < 0)
             return r;
         if (filters[i].bit == AQ_SINCE)
-            a.since_at = a.p.n - 1;
+            a->since_at[slot] = a->p.n - 1;
         if (filters[i].bit == AQ_UNTIL)
-            a.until_at = a.p.n - 1;
+            a->until_at[slot] = a->p.n - 1;
     }
+    return 0;
+}
+
+static int sql_audit_query(struct store *s, const struct store_audit_query *q,
+                           struct store_audit **ret, size_t *ret_n)
+{
+    _cleanup_buf_ struct buf sql = BUF_INIT;
+    _cleanup_free_ char *event_end = NULL;
+    struct audit_query_tx a = {.since_at = {-1, -1},
+                               .until_at = {-1, -1},
+                               .ret = (void **)ret,
+                               .ret_n = ret_n,
+                               .pg = sql_drv(s)->dialect == SQL_PG};
+    char fmt[SQL_MAX_PARAMS + 1] = "";
+    int64_t limit;
+    int r;
+
+    if (!q || !ret || !ret_n)
+        return -EINVAL;
+    limit = q->limit == 0 || q->limit > SQL_AUDIT_MAX_ROWS ? SQL_AUDIT_MAX_ROWS : (int64_t)q->limit;
+    if (q->event) {
+        size_t len = strlen(q->event);
+        if (len > 0 && q->event[len - 1] == '.') {
+            /* "secret." matches [ "secret.", "secret/" ): '/' follows '.' */
+            event_end = strdup(q->event);
+            if (!event_end)
+                return -ENOMEM;
+            event_end[len - 1] = '/';
+        }
+    }
+    a.p.fmt = fmt;
+    a.p.n = 0;
+    if (!q->actor_id)
+        r = sql_audit_branch(&sql, &a, fmt, q, event_end, 0, limit);
+    else {
+        /* An actor is its id or its name: one index each.  As an OR of the
+         * two the databases collect every record of the actor and sort them
+         * (482 ms for 50,000 of 50 million); as two walks down the indexes,
+         * each stopping at the limit, merged, the newest page takes a few. */
+        r = buf_adds(&sql, "SELECT * FROM (SELECT * FROM (");
+        if (r >= 0)
+            r = sql_audit_branch(&sql, &a, fmt, q, event_end, 1, limit);
+        if (r >= 0)
+            r = buf_adds(&sql, ") AS by_id UNION ALL SELECT * FROM (");
+        if (r >= 0)
+            r = sql_audit_branch(&sql, &a, fmt, q, event_end, 2, limit);
+        if (r >= 0)
+            r = buf_adds(&sql, q->newest_first ? ") AS by_name) AS merged ORDER BY seq DESC"
+                                               : ") AS by_name) AS merged ORDER BY seq");
+        if (r >= 0)
+            r = sql_audit_filter(&sql, &a.p, fmt, " LIMIT ?", 'i', NULL, limit);
+    }
+    if (r < 0)
+        return r;
     a.since = q->since;
     a.until = q->until;
     a.sql = buf_str(&sql);

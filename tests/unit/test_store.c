@@ -2540,6 +2540,45 @@ Test(store, audit_query_filters)
     cr_assert_eq(st->ops->audit_query(st, NULL, &v, &n), -EINVAL);
 }
 
+/* An actor filter matches the id or the name: two walks merged, in seq order,
+ * each bound (page, time, limit) applied to both. */
+Test(store, audit_query_actor_by_id_and_by_name_merged)
+{
+    struct store_audit recs[7] = {
+        make_audit(1000, "secret.read", "x-actor", "ada@example.com", PROJ_ID), /* 1: by id */
+        make_audit(1100, "secret.read", USER_ID, "x-actor", PROJ_ID),           /* 2: by name */
+        make_audit(1200, "secret.read", "x-actor", "ada@example.com", PROJ_ID), /* 3 */
+        make_audit(1300, "secret.read", USER2_ID, "x-actor", PROJ_ID),          /* 4 */
+        make_audit(1400, "secret.read", "x-actor", "x-actor", PROJ_ID),         /* 5: both, once */
+        make_audit(1500, "secret.read", USER_ID, "x-actor", PROJ_ID),           /* 6 */
+        make_audit(1600, "secret.read", USER_ID, "someone", PROJ_ID),           /* 7: neither */
+    };
+    static const struct {
+        struct store_audit_query q;
+        int64_t want[7];
+    } cases[] = {
+        {{.actor_id = "x-actor"}, {1, 2, 3, 4, 5, 6}},
+        {{.actor_id = "x-actor", .newest_first = true, .limit = 4}, {6, 5, 4, 3}},
+        {{.actor_id = "x-actor", .after_seq = 1, .limit = 3}, {2, 3, 4}},
+        {{.actor_id = "x-actor", .since = 1200, .until = 1500}, {3, 4, 5}},
+        {{.actor_id = "x-actor", .since = 1100, .newest_first = true, .limit = 2}, {6, 5}},
+    };
+
+    cr_assert_eq(st->ops->audit_append(st, recs, 7, test_chain, NULL), 0);
+    for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+        struct store_audit *v = NULL;
+        size_t n = 0, want_n = 0;
+
+        while (want_n < 7 && cases[i].want[want_n])
+            want_n++;
+        cr_assert_eq(st->ops->audit_query(st, &cases[i].q, &v, &n), 0);
+        cr_assert_eq(n, want_n, "case %zu: %zu records", i, n);
+        for (size_t k = 0; k < n; k++)
+            cr_assert_eq(v[k].seq, cases[i].want[k], "case %zu, record %zu", i, k);
+        store_audits_free(v, n);
+    }
+}
+
 Test(store, audit_query_caps_the_limit, .timeout = 60)
 {
     enum { N = 10005 };
