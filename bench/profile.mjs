@@ -515,8 +515,8 @@ for (const g of goals) {
             'records');
     if (m.flushesPerSec > 0)
         line.push(`; ${n0(m.flushesPerSec)} fdatasync/s (${n1(m.rps / m.flushesPerSec)} ` +
-            `answers each) of ${n2(m.flushMs)} ms: ${n0(100 * m.flushShare)}% of the wall time ` +
-            'is some thread waiting for the disk');
+            `answers each) of ${n2(m.flushMs)} ms: the time in them, summed over the threads, ` +
+            `is ${n0(100 * m.flushShare)}% of the wall time`);
     const prof = results.profiles[g.name];
     if (prof?.threads.writer > 0) {
         /* the audit writer's CPU: its share of the samples times arca's cores */
