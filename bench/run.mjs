@@ -64,10 +64,11 @@ if (!existsSync(path.join(ROOT, 'bench', 'node_modules', '.bin', 'dotenvx')))
 ensureArca();
 
 /* the harness reads ARCA_BIN when it is loaded */
-const { bootstrapAndLogin, newCli, readToken, removeTempDirs, tempDir, ARCA_BIN } =
-    await import('../tests/e2e/harness.mjs');
+const { readToken, removeTempDirs, tempDir, ARCA_BIN } = await import('../tests/e2e/harness.mjs');
 const { median, msSince, rssMiB, rssTreeMiB, startArca, timeCommand } =
     await import('./lib/procs.mjs');
+const { body, identity, ok, project, rawQuery: q, readPaths, secretValue, seed, smallSetup,
+    w4req } = await import('./lib/setup.mjs');
 const { startNginx } = await import('./lib/nginx.mjs');
 const { wrk } = await import('./lib/wrk.mjs');
 const { fdatasyncLatency } = await import('./lib/disk.mjs');
@@ -89,75 +90,6 @@ function addRow(figure, arca, peer, goal, met, digits = 0) {
     const ratio = typeof arca === 'number' && typeof peer === 'number' ? arca / peer : null;
     rows.push({ figure, arca, peer, ratio, goal, met, digits });
     log(`${figure}: arca ${fmt(arca, digits)}, peer ${fmt(peer, digits)}`);
-}
-
-/* Runs the CLI; throws on a non-zero exit, naming the command but never its
- * arguments (they hold the values being set). */
-async function ok(cli, args) {
-    const r = await cli.arca(args, { timeoutMs: 10 * 60 * 1000 });
-    if (r.code !== 0)
-        throw new Error(`arca ${args.slice(0, 2).join(' ')}: exit ${r.code}: ${r.stderr}`);
-    return r;
-}
-
-const secretValue = (i) => `value-${i}-${'s'.repeat(24)}-${(i * 2654435761 % 4294967296).toString(16)}`;
-
-/* KEY_<from>..KEY_<to-1> into env/secretPath, at most 1000 a call (the batch limit). */
-async function seed(cli, projectId, env, secretPath, from, to) {
-    for (let i = from; i < to; i += 1000) {
-        const pairs = [];
-        for (let k = i; k < Math.min(to, i + 1000); k++)
-            pairs.push(`KEY_${k}=${secretValue(k)}`);
-        await ok(cli, ['secrets', 'set', ...pairs, '--env', env, '--path', secretPath,
-            '--project-id', projectId]);
-    }
-}
-
-async function project(cli, name) {
-    const r = await ok(cli, ['projects', 'create', name, '--server-access', '--format', 'json']);
-    return JSON.parse(r.stdout);
-}
-
-/* A machine identity, member of the project, logged in with universal auth. */
-async function identity(server, cli, name, projectId) {
-    const r = await ok(cli, ['identities', 'create', name, '--project-id', projectId, '--role',
-        'member', '--format', 'json']);
-    const { clientId, clientSecret } = JSON.parse(r.stdout);
-    const token = await uaLogin(server, clientId, clientSecret);
-    return { clientId, clientSecret, token };
-}
-async function uaLogin(server, clientId, clientSecret) {
-    const res = await fetch(server.url + '/api/v1/auth/universal-auth/login', { method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ clientId, clientSecret }) });
-    const j = await res.json();
-    if (res.status !== 200)
-        throw new Error(`universal-auth login: ${res.status} ${j.message}`);
-    return j.accessToken;
-}
-
-/* A server on dataDir (args, env: startArca's) with its admin CLI and a
- * 50-secret project with server access (the keys in prod and staging) read by
- * a member machine identity. */
-async function smallSetup(dataDir, args = [], env = {}) {
-    const server = await startArca(dataDir, args, env);
-    const idleRss = rssMiB(server.pid);
-    const cli = await newCli(server);
-    await bootstrapAndLogin(cli);
-    const small = await project(cli, 'bench');
-    await seed(cli, small.id, 'prod', '/', 0, 50);
-    await seed(cli, small.id, 'staging', '/', 0, 50);
-    const bot = await identity(server, cli, 'bench-bot', small.id);
-    return { server, idleRss, cli, small, bot };
-}
-
-/* The body a GET answers (the peer serves exactly these bytes). */
-async function body(url, token) {
-    const res = await fetch(url, { headers: { Authorization: `Bearer ${token}` } });
-    const buf = Buffer.from(await res.arrayBuffer());
-    if (res.status !== 200)
-        throw new Error(`GET ${url}: ${res.status} ${buf.toString().slice(0, 300)}`);
-    return buf;
 }
 
 /* Alternating wrk rounds of a, b and c (each {url, path, token?, ...}; b and c
@@ -276,10 +208,7 @@ try {
     mainServer = server;
     results.rss.idleSeeded = main.idleRss;
 
-    const q = (id, extra = '') => `workspaceId=${id}&environment=prod&secretPath=%2F${extra}`;
-    const p1 = `/api/v3/secrets/raw?${q(small.id)}`;
-    const p2 = `/api/arca/v1/projects/${small.id}/secrets?environment=prod&secretPath=%2F`;
-    const p3 = `/api/v3/secrets/raw/KEY_25?${q(small.id)}`;
+    const { w1: p1, w2: p2, w3: p3 } = readPaths(small.id);
     const files = { w1: await body(server.url + p1, bot.token),
         w2: await body(server.url + p2, bot.token), w3: await body(server.url + p3, bot.token) };
     const nginx = await startNginx(files);
@@ -318,9 +247,6 @@ try {
 
     /* w4: durable updates (new version + audit record each), 16 writers over the
      * 50 keys of staging; no peer does that */
-    const w4req = (s, id, token) => ({ url: s.url, path: '/api/v3/secrets/raw/{key}', token,
-        method: 'PATCH', keys: 50, body: JSON.stringify({ workspaceId: id,
-            environment: 'staging', secretPath: '/', secretValue: 'updated-{n}' }) });
     const w4 = await versus('w4', w4req(server, small.id, bot.token));
     addRow('w4 durable audited updates/s, 16 writers', w4.arca.rps, '—', '≥ 5000/s',
         ge(w4.arca.rps, 5000));

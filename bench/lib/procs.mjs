@@ -142,13 +142,38 @@ export function timeCommand(cmd, args, { env, cwd } = {}) {
     });
 }
 
-/* RSS of pid and its child processes (nginx's master and workers), in MiB. */
-export function rssTreeMiB(pid) {
+/* pid and its descendants (nginx's master and workers, PostgreSQL's postmaster
+ * and backends), as they are now. */
+export function processTree(pid) {
     let kids = [];
     try {
         kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean);
     } catch {
-        /* no children file: count the process alone */
+        /* no children file: the process alone */
     }
-    return kids.reduce((sum, k) => sum + rssTreeMiB(Number(k)), rssMiB(pid));
+    return [pid, ...kids.flatMap((k) => processTree(Number(k)))];
+}
+
+/* RSS of pid and its child processes (nginx's master and workers), in MiB. */
+export const rssTreeMiB = (pid) => processTree(pid).reduce((sum, p) => sum + rssMiB(p), 0);
+
+/* CPU time used so far by pid and its descendants (cpuMs each; one that exits
+ * between the listing and the reading counts 0). */
+export const cpuTreeMs = (pid) => processTree(pid).reduce((sum, p) => {
+    try {
+        return sum + cpuMs(p);
+    } catch {
+        return sum;
+    }
+}, 0);
+
+/* CPU time of this process's children that have exited and been waited for
+ * (utime + stime of /proc/self/stat's cutime and cstime), in ms: taken before and
+ * after a child's run, the CPU time that child used (wrk's, say), to the clock
+ * tick (10 ms). */
+export function reapedChildrenCpuMs() {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    /* the fields after the command (which may hold spaces) in parentheses */
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[13]) + Number(f[14])) * 10; /* cutime, cstime: fields 16, 17 */
 }
