@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,7 +107,50 @@ static int hash_parse(const json_t *v, uint8_t *out)
     return 0;
 }
 
-/* NULL on ENOMEM, or text that is not UTF-8. */
+/* Text as a JSON string, or, if its bytes are not UTF-8 (which no JSON
+ * string can hold), as {"hex": ...}: the archive keeps the bytes the record's
+ * hash covers.  NULL on ENOMEM. */
+static json_t *text_json(const char *s)
+{
+    size_t n = strlen(s);
+    char *hex;
+    json_t *j;
+
+    if (utf8_valid(s, n))
+        return json_string(s);
+    if (!(hex = malloc(2 * n + 1)))
+        return NULL;
+    hex_encode((const uint8_t *)s, n, hex);
+    j = json_pack("{s:s}", "hex", hex);
+    free(hex);
+    return j;
+}
+
+/* text_json's value back into a malloc'd string: -EINVAL, -ENOMEM. */
+static int text_parse(const json_t *v, char **ret)
+{
+    const char *s = json_string_value(v), *hex;
+    size_t len, n;
+
+    if (s)
+        return (*ret = strdup(s)) ? 0 : -ENOMEM;
+    if (!json_is_object(v) || json_object_size(v) != 1 ||
+        !(hex = json_string_value(json_object_get(v, "hex"))))
+        return -EINVAL;
+    len = strlen(hex);
+    if (len % 2 || !(*ret = malloc(len / 2 + 1)))
+        return len % 2 ? -EINVAL : -ENOMEM;
+    if (sodium_hex2bin((unsigned char *)*ret, len / 2, hex, len, NULL, &n, NULL) != 0 ||
+        n != len / 2 || memchr(*ret, 0, n)) {
+        free(*ret);
+        *ret = NULL;
+        return -EINVAL;
+    }
+    (*ret)[n] = 0;
+    return 0;
+}
+
+/* NULL on ENOMEM. */
 static json_t *record_json(const struct store_audit *a)
 {
     json_t *o = json_object();
@@ -114,10 +158,11 @@ static json_t *record_json(const struct store_audit *a)
     for (size_t i = 0; i < ELEMENTSOF(fields) && o; i++) {
         const void *p = (const char *)a + fields[i].off;
         const char *str = fields[i].kind == F_STR ? *(char *const *)p : p;
-        json_t *v = fields[i].kind == F_I64    ? json_integer(*(const int64_t *)p)
-                    : fields[i].kind == F_HASH ? hash_json(p)
-                    : str                      ? json_string(str)
-                                               : json_null();
+        json_t *v = fields[i].kind == F_I64          ? json_integer(*(const int64_t *)p)
+                    : fields[i].kind == F_HASH       ? hash_json(p)
+                    : fields[i].kind == F_STR && str ? text_json(str)
+                    : str                            ? json_string(str)
+                                                     : json_null();
         if (json_object_set_new(o, fields[i].name, v) < 0) /* v NULL fails and is fine */
             return json_decref(o), NULL;
     }
@@ -148,10 +193,11 @@ static int record_parse(const json_t *o, struct store_audit *ret)
             memcpy(p, s, strlen(s) + 1);
             break;
         case F_STR:
-            if (!s && !json_is_null(v))
-                return -EINVAL;
-            if (s && !(*(char **)p = strdup(s)))
-                return -ENOMEM;
+            if (!json_is_null(v)) {
+                int r = text_parse(v, p);
+                if (r < 0)
+                    return r;
+            }
             break;
         case F_HASH:
             if (hash_parse(v, p) < 0)
@@ -232,8 +278,7 @@ static int write_line(gzFile gz, const json_t *v, struct buf *line, struct buf *
 
     buf_clear(line);
     if (!v || (r = wire_dump(line, v)) < 0 || (r = buf_addch(line, '\n')) < 0)
-        return buf_fail(err, -EINVAL,
-                        "a record cannot be written as JSON (text that is not UTF-8?)");
+        return buf_fail(err, -EINVAL, "a record cannot be written as JSON (out of memory?)");
     if (line->len > ARCHIVE_LINE_MAX)
         return buf_fail(err, -E2BIG, "a record is over the %u-byte line limit", ARCHIVE_LINE_MAX);
     if (gzwrite(gz, line->ptr, (unsigned)line->len) != (int)line->len)

@@ -14,7 +14,9 @@
  *             "actorId", "actorName", "event", "orgId", "projectId", "environment",
  *             "path", "key", "ip", "userAgent", "outcome", "metadata" (the stored
  *             text), "prevHash", "hash"}: every stored field as stored (null where
- *             the store holds NULL), hashes in hex
+ *             the store holds NULL), hashes in hex; a text field whose bytes are
+ *             not UTF-8 (stored by a version before such text was repaired on
+ *             the way in) is {"hex": its bytes in hex}
  *   last      trailer {"end": true, "records": N, "lastHash": hex}
  *
  * Checking one recomputes its chain from anchorHash with the chain keys of the

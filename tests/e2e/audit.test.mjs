@@ -21,7 +21,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, copyFile, mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -30,7 +30,7 @@ import { promisify } from 'node:util';
 import {
     NODE, PG_MODE, apiCall, assertErrorOutput, bootstrapAndLogin, createProject, inviteAndSignup,
     newCli, randomPassword, readCredentialMatching, readToken, removeTempDirs, serviceTokenBearer,
-    serviceTokenIn, startServer, storeSql, tempDir,
+    serviceTokenIn, startFromFixture, startServer, storeSql, tempDir,
 } from './harness.mjs';
 
 const T = { timeout: 300000 };
@@ -438,16 +438,8 @@ test('every stored column is covered by the hash: changing any one fails verify,
 test('a store written in the old chain format (v1) still verifies; records after it are v2', {
     ...T, skip: PG_MODE && 'the v1 store is a SQLite dump',
 }, async () => {
-    const dir = new URL('../vectors/audit-v1/', import.meta.url);
-    const fx = JSON.parse(await readFile(new URL('fixture.json', dir), 'utf8'));
-    const dataDir = await tempDir('arca-v1-');
-    await execFileP('sqlite3', [path.join(dataDir, 'arca.db'), `.read ${new URL('store.sql', dir).pathname}`]);
-    await copyFile(new URL('root.key', dir), path.join(dataDir, 'root.key'));
-    await chmod(path.join(dataDir, 'root.key'), 0o600);
-    const s = await startServer({ dataDir });
+    const { server: s, cli: c, fx } = await startFromFixture('audit-v1');
     servers.push(s);
-    const c = await newCli(s);
-    await ok(c, ['login', '--email', fx.email, '--password-stdin'], { input: fx.password + '\n' });
     const v1 = Number((await storeSql(s, 'SELECT count(*) FROM audit_log WHERE seq <= 7')).trim());
     assert.equal(v1, 7, 'the dump holds 7 records written by the v1 chain');
     await ok(c, ['secrets', 'get', 'OLD_KEY', '--env', 'prod', '--project-id', fx.projectId]);

@@ -17,7 +17,10 @@
 // A server with --audit-retention-days 0 archives every older record at start
 // into --audit-archive-dir and logs it; that archive still verifies after a
 // root key rotation.  Two servers on one PostgreSQL database both running
-// retention archive every record exactly once.  Both stores (ARCA_TEST_PG=1).
+// retention archive every record exactly once.  A record an older version
+// stored with bytes that are not UTF-8 (tests/vectors/audit-raw-bytes) is
+// archived as its bytes, and they are what verify checks.  Both stores
+// (ARCA_TEST_PG=1).
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -27,8 +30,8 @@ import { after, before, test } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
 
 import {
-    PG_MODE, apiCall, bootstrapAndLogin, createProject, newCli, readToken, removeTempDirs, startServer,
-    storeArgs, storeSql, tempDir, waitFor,
+    PG_MODE, apiCall, bootstrapAndLogin, createProject, newCli, readToken, removeTempDirs,
+    startFromFixture, startServer, storeArgs, storeSql, tempDir, waitFor,
 } from './harness.mjs';
 
 const T = { timeout: 300000 };
@@ -302,6 +305,36 @@ test('a big archive leaves the store 10,000 records a transaction, each named by
     assert.equal(j.ok, true, JSON.stringify(j));
     assert.equal(j.anchorSeq, a.header.lastSeq);
     await s.stop();
+});
+
+test('a record an older version stored with bytes that are not UTF-8 is archived as its bytes', {
+    ...T, skip: PG_MODE && 'the store is a SQLite dump',
+}, async () => {
+    /* tests/vectors/audit-raw-bytes: a store made by the version before text
+     * was repaired on the way in, whose record rawSeq holds a User-Agent of
+     * raw bytes (62 61 64 ff fe 2d c3 a9) */
+    const { server: s, cli: c, fx, dataDir } = await startFromFixture('audit-raw-bytes');
+    servers.push(s);
+    const listed = (await ok(c, ['audit-logs', 'export'])).stdout.split('\n').filter((l) => l)
+        .map((l) => JSON.parse(l));
+    const raw = listed.find((x) => x.seq === fx.rawSeq);
+    assert.equal(raw?.userAgent, 'bad\ufffd\ufffd-\u00e9', 'exported, repaired for display');
+
+    const cut = await cutAfterNow();
+    const file = path.join(dir, 'raw-bytes.jsonl.gz');
+    const r = await c.arca(['audit-logs', 'archive', '--before', cut, '--output', file, '--yes',
+        '--data-dir', dataDir]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const a = readArchive(await readFile(file));
+    const rec = a.records.find((x) => x.seq === fx.rawSeq);
+    assert.deepEqual(rec.userAgent, { hex: '626164fffe2dc3a9' }, 'the bytes the hash covers');
+    const v = await c.arca(['audit-logs', 'verify', '--archive', file, '--data-dir', dataDir]);
+    assert.equal(v.code, 0, v.stdout + v.stderr);
+    /* the bytes are what is checked: one byte changed is refused */
+    rec.userAgent.hex = '626164fffe2dc3aa';
+    await writeFile(file, writeArchive(a));
+    const bad = await c.arca(['audit-logs', 'verify', '--archive', file, '--data-dir', dataDir]);
+    assert.equal(bad.code, 8, bad.stdout + bad.stderr);
 });
 
 test('retention: a server keeping 0 days archives every older record at start', T, async () => {

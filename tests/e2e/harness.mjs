@@ -370,6 +370,25 @@ export async function newCli(server, { apiUrl } = {}) {
 }
 
 /* bootstrap + login as the first administrator; returns {email, password}. */
+/* A SQLite store kept in tests/vectors/NAME (store.sql, a dump; root.key;
+ * fixture.json with the email and password of a user in it), served:
+ * {server, cli (logged in as that user), fx, dataDir}.  SQLite only. */
+export async function startFromFixture(name) {
+    const dir = path.join(REPO_ROOT, 'tests', 'vectors', name);
+    const fx = JSON.parse(await readFile(path.join(dir, 'fixture.json'), 'utf8'));
+    const dataDir = await tempDir(`arca-${name}-`);
+    await promisify(execFile)('sqlite3', [path.join(dataDir, 'arca.db'),
+        `.read ${path.join(dir, 'store.sql')}`]);
+    await writeFile(path.join(dataDir, 'root.key'), await readFile(path.join(dir, 'root.key')),
+        { mode: 0o600 });
+    const server = await startServer({ dataDir });
+    const cli = await newCli(server);
+    const r = await cli.arca(['login', '--email', fx.email, '--password-stdin'],
+        { input: fx.password + '\n' });
+    assert.equal(r.code, 0, `login on the ${name} store: ${r.stderr}`);
+    return { server, cli, fx, dataDir };
+}
+
 export async function bootstrapAndLogin(cli, { email = 'admin@example.com', organization = 'acme' } = {}) {
     const password = randomPassword();
     const b = await cli.arca(['bootstrap', '--email', email, '--password-stdin', '--organization',
