@@ -333,7 +333,8 @@ try {
     for (const w of ['w1', 'w2', 'w3'])
         files[w] = await body(server.url + paths[w], main.bot.token);
     /* the web app's stylesheet, named in its index.html */
-    const page = (await body(server.url + '/', '')).toString();
+    const home = await fetch(server.url + '/'); /* 404 from a build without the web app */
+    const page = home.status === 200 ? await home.text() : '';
     const css = /\/assets\/index-[\w-]+\.css/.exec(page)?.[0];
     if (css)
         files.css = await body(server.url + css, '');

@@ -1,6 +1,6 @@
 // build.mjs - the arca binary a benchmark measures: ARCA_BIN when set, else a
-// release build in build-rel/ (set up on first use, then brought up to date
-// with ninja), whose path it puts in ARCA_BIN (the harness reads it when it is
+// release build in build-rel/ with the web app (set up on first use, after
+// `npm ci` in web/ if needed, then brought up to date with ninja), whose path it puts in ARCA_BIN (the harness reads it when it is
 // loaded: import it after this).  Progress goes to stderr.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -19,8 +19,11 @@ export function ensureArca() {
         return process.env.ARCA_BUILD_DIR
             ?? path.resolve(path.dirname(process.env.ARCA_BIN), '..', '..');
     const dir = path.join(ROOT, 'build-rel');
+    /* with the web app, as a user's build: bench/profile.mjs serves its css */
+    if (!existsSync(path.join(ROOT, 'web', 'node_modules')))
+        sh('npm', ['ci', '--no-audit', '--no-fund'], { cwd: path.join(ROOT, 'web') });
     if (!existsSync(path.join(dir, 'meson-private', 'coredata.dat')))
-        sh('meson', ['setup', 'build-rel', '--buildtype=release']);
+        sh('meson', ['setup', 'build-rel', '--buildtype=release', '-Dweb=enabled']);
     sh('ninja', ['-C', 'build-rel']);
     process.env.ARCA_BIN = path.join(dir, 'src', 'cli', 'arca');
     return dir;
