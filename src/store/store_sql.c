@@ -980,6 +980,20 @@ int sql_run(struct sql_conn *c, unsigned id, const char *fmt, ...)
     return r < 0 ? r : sql_execp(c, id, &p, NULL, NULL);
 }
 
+int sql_defer(struct sql_conn *c, unsigned id, const char *fmt, ...)
+{
+    struct sql_params p;
+    int r;
+
+    r = SQL_BIND(&p, fmt);
+    if (r < 0)
+        return r;
+    c->defer = true;
+    r = sql_execp(c, id, &p, NULL, NULL);
+    c->defer = false;
+    return r < 0 ? r : 0;
+}
+
 static int sql_first_int(struct sql_conn *c, void *ctx, const struct store_value *cols, size_t n)
 {
     int64_t *ret = ctx;
@@ -1004,9 +1018,10 @@ int sql_int(struct sql_conn *c, int64_t *ret, unsigned id, const char *fmt, ...)
     return r < 0 ? r : r > 0;
 }
 
+/* Held until the transaction ends; the statements after it run under it. */
 static int sql_lock(struct sql_conn *c, int64_t key)
 {
-    return sql_run(c, ST_LOCK, "i", key);
+    return sql_defer(c, ST_LOCK, "i", key);
 }
 
 /* ---- reading rows into records ---- */
@@ -1306,10 +1321,10 @@ int sql_epoch_stamp(struct sql_conn *c)
     int r = 0;
 
     if (c->wide || c->n_touched == 0)
-        r = sql_run(c, ST_EPOCH_STAMP, "t", "");
+        r = sql_defer(c, ST_EPOCH_STAMP, "t", "");
     else
         for (size_t i = 0; i < c->n_touched && r >= 0; i++)
-            r = sql_run(c, ST_EPOCH_STAMP, "t", c->touched[i]);
+            r = sql_defer(c, ST_EPOCH_STAMP, "t", c->touched[i]);
     return r < 0 ? r : 0;
 }
 
@@ -1908,7 +1923,7 @@ static int sql_secret_history(struct store *s, const char *env_id, const char *p
 }
 
 static int sql_folder_ensure(struct sql_conn *c, const char *project_id, const char *env_id,
-                             const char *path, int64_t now);
+                             const char *path, int64_t now, bool tell_new);
 
 struct secret_lookup {
     char id[STORE_ID_LEN + 1];
@@ -1990,16 +2005,16 @@ static int sql_write_one(struct sql_conn *c, const struct secrets_tx *a,
 
     if (exists) {
         x.version++;
-        r = sql_run(c, ST_SECRET_UPDATE, "ibbitt", x.version, value, value_len, comment,
-                    comment_len, a->now, a->actor_id, x.id);
+        r = sql_defer(c, ST_SECRET_UPDATE, "ibbitt", x.version, value, value_len, comment,
+                      comment_len, a->now, a->actor_id, x.id);
     } else {
         name_uuid(x.id);
         x.version = 1;
-        r = sql_run(c, ST_SECRET_INSERT, "tttttibbitt", x.id, a->project_id, a->env_id, path,
-                    w->key, x.version, value, value_len, comment, comment_len, a->now, a->actor_id,
-                    owner);
+        r = sql_defer(c, ST_SECRET_INSERT, "tttttibbitt", x.id, a->project_id, a->env_id, path,
+                      w->key, x.version, value, value_len, comment, comment_len, a->now,
+                      a->actor_id, owner);
     }
-    if (r < 0 || (r = sql_run(c, ST_VERSION_INSERT, "t", x.id)) < 0)
+    if (r < 0 || (r = sql_defer(c, ST_VERSION_INSERT, "t", x.id)) < 0)
         return r;
     if (w->op == STORE_DELETE && !*owner &&
         ((r = sql_run(c, ST_PERSONAL_TOMBSTONE_VERSIONS, "tttit", a->env_id, path, w->key, a->now,
@@ -2029,7 +2044,7 @@ static int sql_secrets_write_body(struct sql_conn *c, void *arg)
         /* the folder of each write (w->path: a batch spans folders) exists */
         if (r >= 0)
             r = sql_folder_ensure(c, a->project_id, a->env_id,
-                                  a->w[i].path ? a->w[i].path : a->path, a->now);
+                                  a->w[i].path ? a->w[i].path : a->path, a->now, false);
         if (r < 0)
             return r;
     }
@@ -3144,7 +3159,9 @@ static int sql_audit_insert(struct sql_conn *c, const struct store_audit *recs, 
         return r;
     struct sql_stmt st = {ST__MAX + AQ__SHAPES + (unsigned)n - 1, "insert audit records",
                           buf_str(&sql)};
+    c->defer = true; /* answered with COMMIT (sql_defer) */
     r = c->store->drv->exec(c, &st, &p, NULL, NULL);
+    c->defer = false;
     return r < 0 ? r : 0;
 }
 
@@ -3717,6 +3734,7 @@ struct folder_insert {
     struct sql_conn *c;
     const char *project_id, *env_id;
     int64_t now;
+    bool tell_new; /* else sql_defer: the answer may wait */
 };
 
 /* store_folder_insert_fn: ON CONFLICT, another server may insert the same
@@ -3727,15 +3745,17 @@ static int sql_folder_insert(void *ctx, const char *path)
     char id[STORE_ID_LEN + 1];
 
     name_uuid(id);
-    return sql_run(a->c, ST_FOLDER_INSERT, "tttti", id, a->project_id, a->env_id, path, a->now);
+    return (a->tell_new ? sql_run : sql_defer)(a->c, ST_FOLDER_INSERT, "tttti", id, a->project_id,
+                                               a->env_id, path, a->now);
 }
 
 /* Inserts the rows of path and its ancestors that are missing, inside the
- * caller's transaction.  1 if the row of path itself was new, else 0. */
+ * caller's transaction.  With tell_new, 1 if the row of path itself was new,
+ * else 0. */
 static int sql_folder_ensure(struct sql_conn *c, const char *project_id, const char *env_id,
-                             const char *path, int64_t now)
+                             const char *path, int64_t now, bool tell_new)
 {
-    struct folder_insert a = {c, project_id, env_id, now};
+    struct folder_insert a = {c, project_id, env_id, now, tell_new};
 
     return store_folders_ensure(path, sql_folder_insert, &a);
 }
@@ -3756,7 +3776,7 @@ static int sql_folder_create_body(struct sql_conn *c, void *arg)
 
     store_folder_release(&a->folder); /* from an attempt that did not commit */
     if ((r = sql_lock_project(c, a->project_id)) < 0 ||
-        (created = sql_folder_ensure(c, a->project_id, a->env_id, a->path, a->now)) < 0)
+        (created = sql_folder_ensure(c, a->project_id, a->env_id, a->path, a->now, true)) < 0)
         return r < 0 ? r : created;
     r = sql_row(c, &rec_folder, &a->folder, ST_FOLDER_FIND, "tt", a->env_id, a->path);
     if (r <= 0)
@@ -3881,7 +3901,8 @@ static int sql_import_create_body(struct sql_conn *c, void *arg)
         return r;
     if ((size_t)count >= a->max)
         return -E2BIG;
-    if ((r = sql_folder_ensure(c, imp->project_id, imp->env_id, imp->path, imp->created_at)) < 0 ||
+    if ((r = sql_folder_ensure(c, imp->project_id, imp->env_id, imp->path, imp->created_at,
+                               false)) < 0 ||
         (r = sql_run(c, ST_IMPORT_INSERT, "ttttttiit", imp->id, imp->project_id, imp->env_id,
                      imp->path, imp->import_env_id, imp->import_path, last + 1, imp->created_at,
                      imp->created_by)) < 0)
