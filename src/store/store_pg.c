@@ -26,7 +26,8 @@
  * that broke before COMMIT was sent runs again, at most PG_MAX_ATTEMPTS
  * times; a COMMIT whose outcome is unknown is never repeated: -EIO.  After a
  * committed change the epoch sequence moves (store.h epoch), in the round trip
- * of the COMMIT.
+ * of the COMMIT; one read of the epoch serves the callers waiting at once
+ * (pg_epoch).
  *
  * At open, the migrations of migrations_pg/ are applied under a session
  * advisory lock, each in its own transaction, so that servers starting
@@ -85,10 +86,22 @@ struct pg_conn {
     } queued[PG_MAX_QUEUED];
 };
 
+/* Epoch reads shared by the requests waiting at once (pg_epoch). */
+struct pg_epochs {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;   /* a read finished */
+    uint64_t begun, ended; /* reads begun; the newest one finished */
+    bool busy;             /* a read is on its way */
+    int r;                 /* the newest read's result, */
+    struct store_epoch e;  /* its counters, */
+    char err[SQL_ERR_MAX]; /* and its error text */
+};
+
 struct pg_store {
     struct sql_store base; /* must be first */
     char *url;             /* OWNED, SECRET (may hold a password) */
     struct sql_pool pool;
+    struct pg_epochs epochs;
 };
 
 static struct pg_store *pg(struct store *s)
@@ -723,9 +736,47 @@ static int pg_epoch_body(struct sql_conn *c, void *arg)
     return sql_epoch_read(c, arg);
 }
 
+/* One read of the epoch serves every caller that arrived before it was
+ * sent (as group commit does for writes): at most one read is on its way, and
+ * a caller arriving meanwhile waits for the next one, which it or another
+ * waiter sends once the first has ended.  Each caller still gets counters read
+ * after it called, so a change acknowledged before that is seen (store.h),
+ * at one round trip per read instead of per request. */
 static int pg_epoch(struct store *s, struct store_epoch *ret)
 {
-    return pg_tx(s, SQL_TX_NONE, pg_epoch_body, ret);
+    struct pg_epochs *q = &pg(s)->epochs;
+    struct store_epoch e = {0};
+    uint64_t need, mine;
+    int r;
+
+    pthread_mutex_lock(&q->lock);
+    need = q->begun + 1; /* a read begun after this call */
+    while (q->ended < need && q->busy)
+        pthread_cond_wait(&q->cond, &q->lock);
+    if (q->ended >= need) {
+        *ret = q->e;
+        r = q->r;
+        if (r < 0)
+            sql_set_err(&pg(s)->base, "%s", q->err);
+        pthread_mutex_unlock(&q->lock);
+        return r;
+    }
+    q->busy = true;
+    mine = ++q->begun;
+    pthread_mutex_unlock(&q->lock);
+
+    r = pg_tx(s, SQL_TX_NONE, pg_epoch_body, &e);
+
+    pthread_mutex_lock(&q->lock);
+    q->busy = false;
+    q->ended = mine;
+    q->r = r;
+    q->e = e;
+    snprintf(q->err, sizeof(q->err), "%s", r < 0 ? store_error() : "");
+    pthread_cond_broadcast(&q->cond);
+    pthread_mutex_unlock(&q->lock);
+    *ret = e;
+    return r;
 }
 
 struct pg_project_epoch {
@@ -756,6 +807,8 @@ static void pg_close(struct store *store)
     struct pg_store *s = pg(store);
 
     sql_pool_destroy(&s->pool, pg_conn_close);
+    pthread_mutex_destroy(&s->epochs.lock);
+    pthread_cond_destroy(&s->epochs.cond);
     free_wiped(s->url);
     free(s);
 }
@@ -878,6 +931,8 @@ int store_pg_open(const char *url, struct store **ret, struct buf *err)
         return -ENOMEM;
     r = sql_store_init(&s->base, &pg_driver, &store_pg_ops);
     sql_pool_init(&s->pool, PG_MAX_CONNS, pg_conn_open);
+    pthread_mutex_init(&s->epochs.lock, NULL);
+    pthread_cond_init(&s->epochs.cond, NULL);
     s->url = strdup(url);
     if (r >= 0 && !s->url)
         r = -ENOMEM;
