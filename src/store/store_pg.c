@@ -83,6 +83,8 @@ struct pg_conn {
         int slot; /* >= 0: PQsendPrepare of this slot (forgotten if it fails) */
         bool best_effort;
         PGresult **keep; /* NULL, or where its answer goes (OWNED by the caller) */
+        sql_row_fn row;  /* or, if not NULL, what its rows go to */
+        void *ctx;
     } queued[PG_MAX_QUEUED];
 };
 
@@ -260,7 +262,7 @@ static int pg_queue(struct pg_conn *c, int sent, const char *what, int slot, PGr
 {
     if (!sent)
         return pg_fail(c, NULL, what);
-    c->queued[c->n_queued++] = (struct pg_queued){what, slot, c->best_effort, keep};
+    c->queued[c->n_queued++] = (struct pg_queued){what, slot, c->best_effort, keep, NULL, NULL};
     return 0;
 }
 
@@ -290,6 +292,8 @@ static int pg_drain(struct pg_conn *c, bool quiet)
                     *q->keep = res;
                     continue;
                 }
+                if (q->row && st == PGRES_TUPLES_OK && r == 0)
+                    r = pg_rows(c, res, q->row, q->ctx);
             } else if (st != PGRES_PIPELINE_ABORTED && !q->best_effort && !quiet && r == 0) {
                 r = pg_fail(c, res, q->what);
                 continue;
@@ -400,8 +404,13 @@ static int pg_exec(struct sql_conn *sc, const struct sql_stmt *st, const struct 
     int r;
 
     if (pg_piped(c)) {
-        if (sc->defer)
-            return pg_send(c, st, p, NULL);
+        if (sc->defer) {
+            if ((r = pg_send(c, st, p, NULL)) >= 0 && row) {
+                c->queued[c->n_queued - 1].row = row; /* read at the next pg_drain */
+                c->queued[c->n_queued - 1].ctx = ctx;
+            }
+            return r;
+        }
         if ((r = pg_send(c, st, p, &res)) < 0 || (r = pg_drain(c, false)) < 0)
             return r;
         return pg_answer(c, res, row, ctx);

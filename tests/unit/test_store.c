@@ -658,6 +658,9 @@ Test(store, bad_writes)
     cr_assert_eq(st->ops->secrets_write(st, PROJ2_ID, ENV2_DEV, "/", &w, 1, USER_ID, 1), 0);
     cr_assert_eq(st->ops->secrets_write(st, PROJ_ID, ENV2_DEV, "/", &w, 1, USER_ID, 1), -ENOENT,
                  "existing secret, wrong project");
+    cr_assert_eq(st->ops->secrets_write(st, "00000000-0000-4000-8000-000000000000", ENV_DEV, "/",
+                                        &w, 1, USER_ID, 1),
+                 -ENOENT, "unknown project");
     cr_assert_eq(st->ops->secrets_write(st, PROJ_ID, ENV_DEV, "/", NULL, 0, USER_ID, 1), 0);
 }
 
