@@ -19,6 +19,7 @@
     V(PQconninfoFree, (PQconninfoOption * options), (options))                                     \
     X(PQconninfoOption *, PQconninfoParse, (const char *conninfo, char **errmsg),                  \
       (conninfo, errmsg))                                                                          \
+    X(int, PQenterPipelineMode, (PGconn * conn), (conn))                                           \
     X(char *, PQerrorMessage, (const PGconn *conn), (conn))                                        \
     X(PGresult *, PQexec, (PGconn * conn, const char *query), (conn, query))                       \
     X(PGresult *, PQexecParams,                                                                    \
@@ -29,19 +30,34 @@
       (PGconn * conn, const char *name, int n, const char *const *values, const int *lengths,      \
        const int *formats, int result_format),                                                     \
       (conn, name, n, values, lengths, formats, result_format))                                    \
+    X(int, PQexitPipelineMode, (PGconn * conn), (conn))                                            \
     V(PQfinish, (PGconn * conn), (conn))                                                           \
     X(char *, PQfname, (const PGresult *res, int field), (res, field))                             \
     X(Oid, PQftype, (const PGresult *res, int field), (res, field))                                \
     X(int, PQgetisnull, (const PGresult *res, int row, int field), (res, row, field))              \
     X(int, PQgetlength, (const PGresult *res, int row, int field), (res, row, field))              \
+    X(PGresult *, PQgetResult, (PGconn * conn), (conn))                                            \
     X(char *, PQgetvalue, (const PGresult *res, int row, int field), (res, row, field))            \
     X(int, PQnfields, (const PGresult *res), (res))                                                \
     X(int, PQntuples, (const PGresult *res), (res))                                                \
+    X(PGpipelineStatus, PQpipelineStatus, (const PGconn *conn), (conn))                            \
+    X(int, PQpipelineSync, (PGconn * conn), (conn))                                                \
     X(PGresult *, PQprepare,                                                                       \
       (PGconn * conn, const char *name, const char *query, int n, const Oid *types),               \
       (conn, name, query, n, types))                                                               \
     X(char *, PQresultErrorField, (const PGresult *res, int code), (res, code))                    \
     X(ExecStatusType, PQresultStatus, (const PGresult *res), (res))                                \
+    X(int, PQsendPrepare,                                                                          \
+      (PGconn * conn, const char *name, const char *query, int n, const Oid *types),               \
+      (conn, name, query, n, types))                                                               \
+    X(int, PQsendQueryParams,                                                                      \
+      (PGconn * conn, const char *command, int n, const Oid *types, const char *const *values,     \
+       const int *lengths, const int *formats, int result_format),                                 \
+      (conn, command, n, types, values, lengths, formats, result_format))                          \
+    X(int, PQsendQueryPrepared,                                                                    \
+      (PGconn * conn, const char *name, int n, const char *const *values, const int *lengths,      \
+       const int *formats, int result_format),                                                     \
+      (conn, name, n, values, lengths, formats, result_format))                                    \
     X(int, PQserverVersion, (const PGconn *conn), (conn))                                          \
     X(PQnoticeProcessor, PQsetNoticeProcessor, (PGconn * conn, PQnoticeProcessor proc, void *arg), \
       (conn, proc, arg))                                                                           \

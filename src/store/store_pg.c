@@ -17,12 +17,17 @@
  * results are sent in binary: values are never formatted into SQL, bytea
  * needs no escaping.
  *
- * Transactions: each call is one pg_tx(): BEGIN, the body, COMMIT.  Writes
+ * Transactions: each call is one pg_tx(): BEGIN, the body, COMMIT, in libpq's
+ * pipeline mode: BEGIN and the statements the body defers (sql_defer) go out
+ * with the next statement that needs an answer, or with COMMIT, in one round
+ * trip; their failures come back with it.  Writes
  * run READ COMMITTED and take the locks store_sql.c's statements ask for.  A
  * body that failed on a serialization failure, a deadlock or a connection
  * that broke before COMMIT was sent runs again, at most PG_MAX_ATTEMPTS
  * times; a COMMIT whose outcome is unknown is never repeated: -EIO.  After a
- * committed change the epoch sequence moves (store.h epoch).
+ * committed change the epoch sequence moves (store.h epoch), in the round trip
+ * of the COMMIT; one read of the epoch serves the callers waiting at once
+ * (pg_epoch).
  *
  * At open, the migrations of migrations_pg/ are applied under a session
  * advisory lock, each in its own transaction, so that servers starting
@@ -45,6 +50,7 @@
 #define PG_MAX_CONNS 8
 #define PG_MAX_ATTEMPTS 4 /* a body runs at most this often (see pg_tx) */
 #define PG_MAX_COLS 32
+#define PG_MAX_QUEUED 64 /* statements sent ahead of their answers (pipeline) */
 
 /* PostgreSQL's type oids (pg_type.h). */
 #define PG_OID_BOOL 16
@@ -67,12 +73,37 @@ struct pg_conn {
     struct pg_store *owner;
     bool retry;       /* the last failure may succeed if the body runs again */
     bool commit_sent; /* COMMIT went out: its outcome may be unknown */
+    bool best_effort; /* what is queued now may fail unnoticed (the epoch stamp) */
+    /* In a transaction the connection is in libpq's pipeline mode: BEGIN and
+     * the statements sql_defer runs are sent at once and their answers read
+     * with those of the next statement that needs one (one round trip). */
+    unsigned n_queued;
+    struct pg_queued {
+        const char *what;
+        int slot; /* >= 0: PQsendPrepare of this slot (forgotten if it fails) */
+        bool best_effort;
+        PGresult **keep; /* NULL, or where its answer goes (OWNED by the caller) */
+        sql_row_fn row;  /* or, if not NULL, what its rows go to */
+        void *ctx;
+    } queued[PG_MAX_QUEUED];
+};
+
+/* Epoch reads shared by the requests waiting at once (pg_epoch). */
+struct pg_epochs {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;   /* a read finished */
+    uint64_t begun, ended; /* reads begun; the newest one finished */
+    bool busy;             /* a read is on its way */
+    int r;                 /* the newest read's result, */
+    struct store_epoch e;  /* its counters, */
+    char err[SQL_ERR_MAX]; /* and its error text */
 };
 
 struct pg_store {
     struct sql_store base; /* must be first */
     char *url;             /* OWNED, SECRET (may hold a password) */
     struct sql_pool pool;
+    struct pg_epochs epochs;
 };
 
 static struct pg_store *pg(struct store *s)
@@ -220,8 +251,149 @@ static int pg_rows(struct pg_conn *c, const PGresult *res, sql_row_fn fn, void *
     return r;
 }
 
+/* ---- the pipeline (pg_tx) ---- */
+
+static bool pg_piped(const struct pg_conn *c)
+{
+    return PQpipelineStatus(c->db) != PQ_PIPELINE_OFF;
+}
+
+static int pg_queue(struct pg_conn *c, int sent, const char *what, int slot, PGresult **keep)
+{
+    if (!sent)
+        return pg_fail(c, NULL, what);
+    c->queued[c->n_queued++] = (struct pg_queued){what, slot, c->best_effort, keep, NULL, NULL};
+    return 0;
+}
+
+/* Reads the answers of everything queued (a Sync marks their end): 0, or the
+ * first failure (what came after it in the transaction was not run).  quiet:
+ * a cleanup, which leaves the error text alone. */
+static int pg_drain(struct pg_conn *c, bool quiet)
+{
+    unsigned n = c->n_queued;
+    int r = 0;
+
+    if (n == 0)
+        return 0;
+    c->n_queued = 0;
+    if (!PQpipelineSync(c->db)) /* the connection is gone: nothing comes back */
+        return quiet ? -EIO : pg_fail(c, NULL, c->queued[0].what);
+    for (unsigned i = 0; i < n; i++) {
+        const struct pg_queued *q = &c->queued[i];
+        bool ok = false;
+        PGresult *res;
+
+        while ((res = PQgetResult(c->db))) {
+            ExecStatusType st = PQresultStatus(res);
+            if ((st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) && !ok) {
+                ok = true;
+                if (q->keep) {
+                    *q->keep = res;
+                    continue;
+                }
+                if (q->row && st == PGRES_TUPLES_OK && r == 0)
+                    r = pg_rows(c, res, q->row, q->ctx);
+            } else if (st != PGRES_PIPELINE_ABORTED && !q->best_effort && !quiet && r == 0) {
+                r = pg_fail(c, res, q->what);
+                continue;
+            }
+            PQclear(res);
+        }
+        if (!ok && q->slot >= 0) { /* not prepared after all */
+            free(c->fmts[q->slot]);
+            c->fmts[q->slot] = NULL;
+        }
+        if (!ok && !q->best_effort && r == 0)
+            r = quiet ? -EIO : pg_fail(c, NULL, q->what); /* skipped: the connection broke */
+    }
+    if (PQstatus(c->db) == CONNECTION_OK) {
+        PGresult *res = PQgetResult(c->db);
+        if (PQresultStatus(res) != PGRES_PIPELINE_SYNC && r == 0)
+            r = quiet ? -EIO : pg_fail(c, res, "pipeline");
+        else
+            PQclear(res);
+    }
+    return r;
+}
+
+/* Prepares st in its slot on first use, with the parameter types of this
+ * call's format (on a pipeline: sent, answered with the statement). */
+static int pg_prepare(struct pg_conn *c, const struct sql_stmt *st, const struct sql_params *p,
+                      const struct pg_args *a, const char *name)
+{
+    char *fmt;
+    int r;
+
+    if (c->fmts[st->slot]) {
+        if (streq(c->fmts[st->slot], p->fmt))
+            return 0;
+        /* Prepared with other parameter types: a bug in store_sql.c. */
+        sql_set_err(&c->owner->base, "postgres: %s: bound as '%s', prepared as '%s'", st->name,
+                    p->fmt, c->fmts[st->slot]);
+        return -EINVAL;
+    }
+    fmt = strdup(p->fmt);
+    if (!fmt)
+        return -ENOMEM;
+    if (pg_piped(c))
+        r = pg_queue(c, PQsendPrepare(c->db, name, st->sql, p->n, a->types), st->name,
+                     (int)st->slot, NULL);
+    else
+        r = pg_result(c, PQprepare(c->db, name, st->sql, p->n, a->types), st->name, NULL);
+    if (r < 0) {
+        free(fmt);
+        return r;
+    }
+    c->fmts[st->slot] = fmt;
+    return 0;
+}
+
+/* Sends a statement in pipeline mode; its answer goes to *keep (if not NULL)
+ * when pg_drain reads it. */
+static int pg_send(struct pg_conn *c, const struct sql_stmt *st, const struct sql_params *p,
+                   PGresult **keep)
+{
+    struct pg_args a;
+    char name[16];
+    int r;
+
+    if (c->n_queued + 2 > PG_MAX_QUEUED && (r = pg_drain(c, false)) < 0)
+        return r;
+    pg_args(p, &a);
+    snprintf(name, sizeof(name), "arca_%u", st->slot);
+    if ((r = pg_prepare(c, st, p, &a, name)) < 0)
+        return r;
+    return pg_queue(c, PQsendQueryPrepared(c->db, name, p->n, a.values, a.lengths, a.formats, 1),
+                    st->name, -1, keep);
+}
+
+/* A statement without parameters (BEGIN, COMMIT), queued. */
+static int pg_send_simple(struct pg_conn *c, const char *sql, const char *what, PGresult **keep)
+{
+    if (c->n_queued + 1 > PG_MAX_QUEUED) {
+        int r = pg_drain(c, false);
+        if (r < 0)
+            return r;
+    }
+    return pg_queue(c, PQsendQueryParams(c->db, sql, 0, NULL, NULL, NULL, NULL, 1), what, -1, keep);
+}
+
+/* A statement's answer: the rows to row, the number of rows changed or returned. */
+static int pg_answer(struct pg_conn *c, PGresult *res, sql_row_fn row, void *ctx)
+{
+    int r;
+
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        return atoi(PQcmdTuples(res));
+    if (row && (r = pg_rows(c, res, row, ctx)) < 0)
+        return r;
+    return PQntuples(res);
+}
+
 /* Runs a statement (prepared on first use in its slot); the results come
- * back in binary. */
+ * back in binary.  In a transaction it goes down the pipeline, after what
+ * sql_defer queued; a deferred one is only queued. */
 static int pg_exec(struct sql_conn *sc, const struct sql_stmt *st, const struct sql_params *p,
                    sql_row_fn row, void *ctx)
 {
@@ -231,33 +403,25 @@ static int pg_exec(struct sql_conn *sc, const struct sql_stmt *st, const struct 
     char name[16];
     int r;
 
-    pg_args(p, &a);
-    snprintf(name, sizeof(name), "arca_%u", st->slot);
-    if (!c->fmts[st->slot]) {
-        char *fmt = strdup(p->fmt);
-        if (!fmt)
-            return -ENOMEM;
-        r = pg_result(c, PQprepare(c->db, name, st->sql, p->n, a.types), st->name, NULL);
-        if (r < 0) {
-            free(fmt);
+    if (pg_piped(c)) {
+        if (sc->defer) {
+            if ((r = pg_send(c, st, p, NULL)) >= 0 && row) {
+                c->queued[c->n_queued - 1].row = row; /* read at the next pg_drain */
+                c->queued[c->n_queued - 1].ctx = ctx;
+            }
             return r;
         }
-        c->fmts[st->slot] = fmt;
-    } else if (!streq(c->fmts[st->slot], p->fmt)) {
-        /* Prepared with other parameter types: a bug in store_sql.c. */
-        sql_set_err(&c->owner->base, "postgres: %s: bound as '%s', prepared as '%s'", st->name,
-                    p->fmt, c->fmts[st->slot]);
-        return -EINVAL;
+        if ((r = pg_send(c, st, p, &res)) < 0 || (r = pg_drain(c, false)) < 0)
+            return r;
+        return pg_answer(c, res, row, ctx);
     }
+    pg_args(p, &a);
+    snprintf(name, sizeof(name), "arca_%u", st->slot);
+    if ((r = pg_prepare(c, st, p, &a, name)) < 0)
+        return r;
     r = pg_result(c, PQexecPrepared(c->db, name, p->n, a.values, a.lengths, a.formats, 1), st->name,
                   &res);
-    if (r < 0)
-        return r;
-    if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        return atoi(PQcmdTuples(res));
-    if (row && (r = pg_rows(c, res, row, ctx)) < 0)
-        return r;
-    return PQntuples(res);
+    return r < 0 ? r : pg_answer(c, res, row, ctx);
 }
 
 /* ---- connections ---- */
@@ -330,9 +494,16 @@ static void pg_conn_releasep(struct pg_conn **cp)
     if (!c)
         return;
     s = c->owner;
-    if (PQstatus(c->db) == CONNECTION_OK && PQtransactionStatus(c->db) != PQTRANS_IDLE)
+    if (PQstatus(c->db) == CONNECTION_OK && pg_piped(c)) {
+        (void)pg_drain(c, true); /* after a failure: what is left of the pipeline */
+        (void)PQexitPipelineMode(c->db);
+    }
+    c->n_queued = 0;
+    if (PQstatus(c->db) == CONNECTION_OK && PQtransactionStatus(c->db) != PQTRANS_IDLE &&
+        !pg_piped(c))
         PQclear(PQexec(c->db, "ROLLBACK"));
-    broken = PQstatus(c->db) != CONNECTION_OK || PQtransactionStatus(c->db) != PQTRANS_IDLE;
+    broken = PQstatus(c->db) != CONNECTION_OK || PQtransactionStatus(c->db) != PQTRANS_IDLE ||
+             pg_piped(c);
 
     if (!broken) {
         sql_pool_put(&s->pool, &c->base);
@@ -344,13 +515,25 @@ static void pg_conn_releasep(struct pg_conn **cp)
 
 /* ---- transactions ---- */
 
+static void pg_epoch_bump(struct pg_conn *c);
+
+/* COMMIT, after what is queued; on a pipeline with the epoch stamp of what
+ * changed right behind it (the same round trip: PostgreSQL runs it once the
+ * commit is done). */
 static int pg_commit(struct pg_conn *c)
 {
     _cleanup_res_ PGresult *res = NULL;
     int r;
 
     c->commit_sent = true;
-    r = pg_result(c, PQexec(c->db, "COMMIT"), "commit", &res);
+    if (pg_piped(c)) {
+        if ((r = pg_send_simple(c, "COMMIT", "commit", &res)) < 0)
+            return r;
+        if (c->base.dirty)
+            pg_epoch_bump(c);
+        r = pg_drain(c, false);
+    } else
+        r = pg_result(c, PQexec(c->db, "COMMIT"), "commit", &res);
     if (r < 0)
         return r;
     if (!streq(PQcmdStatus(res), "COMMIT")) { /* the transaction had failed */
@@ -365,7 +548,9 @@ static int pg_commit(struct pg_conn *c)
  * the database went away meanwhile, the caches' age limit covers the gap. */
 static void pg_epoch_bump(struct pg_conn *c)
 {
+    c->best_effort = true;
     (void)sql_epoch_stamp(&c->base);
+    c->best_effort = false;
 }
 
 /* Runs body in one transaction on a pooled connection, again (on a fresh
@@ -386,13 +571,15 @@ static int pg_tx(struct store *s, enum sql_tx kind, sql_body_fn body, void *arg)
             return r;
         c->retry = c->commit_sent = false;
         sql_touched_reset(&c->base);
+        r = 0;
         if (kind != SQL_TX_NONE)
-            r = pg_simple(c, begin[kind], "begin");
+            r = PQenterPipelineMode(c->db) ? pg_send_simple(c, begin[kind], "begin", NULL)
+                                           : pg_fail(c, NULL, "begin");
         if (r >= 0)
             r = body(&c->base, arg);
         if (r >= 0 && kind != SQL_TX_NONE)
-            r = pg_commit(c);
-        if (c->base.dirty && (r >= 0 || c->commit_sent))
+            r = pg_commit(c); /* stamps what changed */
+        else if (c->base.dirty && (r >= 0 || c->commit_sent))
             pg_epoch_bump(c);
         if (r >= 0 || !c->retry)
             return r;
@@ -558,9 +745,47 @@ static int pg_epoch_body(struct sql_conn *c, void *arg)
     return sql_epoch_read(c, arg);
 }
 
+/* One read of the epoch serves every caller that arrived before it was
+ * sent (as group commit does for writes): at most one read is on its way, and
+ * a caller arriving meanwhile waits for the next one, which it or another
+ * waiter sends once the first has ended.  Each caller still gets counters read
+ * after it called, so a change acknowledged before that is seen (store.h),
+ * at one round trip per read instead of per request. */
 static int pg_epoch(struct store *s, struct store_epoch *ret)
 {
-    return pg_tx(s, SQL_TX_NONE, pg_epoch_body, ret);
+    struct pg_epochs *q = &pg(s)->epochs;
+    struct store_epoch e = {0};
+    uint64_t need, mine;
+    int r;
+
+    pthread_mutex_lock(&q->lock);
+    need = q->begun + 1; /* a read begun after this call */
+    while (q->ended < need && q->busy)
+        pthread_cond_wait(&q->cond, &q->lock);
+    if (q->ended >= need) {
+        *ret = q->e;
+        r = q->r;
+        if (r < 0)
+            sql_set_err(&pg(s)->base, "%s", q->err);
+        pthread_mutex_unlock(&q->lock);
+        return r;
+    }
+    q->busy = true;
+    mine = ++q->begun;
+    pthread_mutex_unlock(&q->lock);
+
+    r = pg_tx(s, SQL_TX_NONE, pg_epoch_body, &e);
+
+    pthread_mutex_lock(&q->lock);
+    q->busy = false;
+    q->ended = mine;
+    q->r = r;
+    q->e = e;
+    snprintf(q->err, sizeof(q->err), "%s", r < 0 ? store_error() : "");
+    pthread_cond_broadcast(&q->cond);
+    pthread_mutex_unlock(&q->lock);
+    *ret = e;
+    return r;
 }
 
 struct pg_project_epoch {
@@ -591,6 +816,8 @@ static void pg_close(struct store *store)
     struct pg_store *s = pg(store);
 
     sql_pool_destroy(&s->pool, pg_conn_close);
+    pthread_mutex_destroy(&s->epochs.lock);
+    pthread_cond_destroy(&s->epochs.cond);
     free_wiped(s->url);
     free(s);
 }
@@ -713,6 +940,8 @@ int store_pg_open(const char *url, struct store **ret, struct buf *err)
         return -ENOMEM;
     r = sql_store_init(&s->base, &pg_driver, &store_pg_ops);
     sql_pool_init(&s->pool, PG_MAX_CONNS, pg_conn_open);
+    pthread_mutex_init(&s->epochs.lock, NULL);
+    pthread_cond_init(&s->epochs.cond, NULL);
     s->url = strdup(url);
     if (r >= 0 && !s->url)
         r = -ENOMEM;

@@ -981,6 +981,28 @@ int sql_run(struct sql_conn *c, unsigned id, const char *fmt, ...)
     return r < 0 ? r : sql_execp(c, id, &p, NULL, NULL);
 }
 
+/* sql_execp whose answer may wait (sql_defer): its rows, if any, go to row
+ * once a later statement of the transaction has had its answer. */
+static int sql_deferp(struct sql_conn *c, unsigned id, const struct sql_params *p, sql_row_fn row,
+                      void *ctx)
+{
+    int r;
+
+    c->defer = true;
+    r = sql_execp(c, id, p, row, ctx);
+    c->defer = false;
+    return r < 0 ? r : 0;
+}
+
+int sql_defer(struct sql_conn *c, unsigned id, const char *fmt, ...)
+{
+    struct sql_params p;
+    int r;
+
+    r = SQL_BIND(&p, fmt);
+    return r < 0 ? r : sql_deferp(c, id, &p, NULL, NULL);
+}
+
 static int sql_first_int(struct sql_conn *c, void *ctx, const struct store_value *cols, size_t n)
 {
     int64_t *ret = ctx;
@@ -988,6 +1010,17 @@ static int sql_first_int(struct sql_conn *c, void *ctx, const struct store_value
     if (ret && n)
         *ret = cols[0].null ? 0 : cols[0].i;
     return 0;
+}
+
+/* sql_int sent as sql_defer sends: *ret is set once a later statement of the
+ * transaction has had its answer (and left alone without a row). */
+static int sql_defer_int(struct sql_conn *c, int64_t *ret, unsigned id, const char *fmt, ...)
+{
+    struct sql_params p;
+    int r;
+
+    r = SQL_BIND(&p, fmt);
+    return r < 0 ? r : sql_deferp(c, id, &p, sql_first_int, ret);
 }
 
 /* Runs a query of at most one row; *ret (if not NULL) gets its first column,
@@ -1005,9 +1038,10 @@ int sql_int(struct sql_conn *c, int64_t *ret, unsigned id, const char *fmt, ...)
     return r < 0 ? r : r > 0;
 }
 
+/* Held until the transaction ends; the statements after it run under it. */
 static int sql_lock(struct sql_conn *c, int64_t key)
 {
-    return sql_run(c, ST_LOCK, "i", key);
+    return sql_defer(c, ST_LOCK, "i", key);
 }
 
 /* ---- reading rows into records ---- */
@@ -1307,10 +1341,10 @@ int sql_epoch_stamp(struct sql_conn *c)
     int r = 0;
 
     if (c->wide || c->n_touched == 0)
-        r = sql_run(c, ST_EPOCH_STAMP, "t", "");
+        r = sql_defer(c, ST_EPOCH_STAMP, "t", "");
     else
         for (size_t i = 0; i < c->n_touched && r >= 0; i++)
-            r = sql_run(c, ST_EPOCH_STAMP, "t", c->touched[i]);
+            r = sql_defer(c, ST_EPOCH_STAMP, "t", c->touched[i]);
     return r < 0 ? r : 0;
 }
 
@@ -1909,7 +1943,7 @@ static int sql_secret_history(struct store *s, const char *env_id, const char *p
 }
 
 static int sql_folder_ensure(struct sql_conn *c, const char *project_id, const char *env_id,
-                             const char *path, int64_t now);
+                             const char *path, int64_t now, bool tell_new);
 
 struct secret_lookup {
     char id[STORE_ID_LEN + 1];
@@ -1940,11 +1974,29 @@ struct secrets_tx {
     const struct store_audit_batch *audit; /* NULL: none */
 };
 
-static int sql_audit_append_in(struct sql_conn *c, const struct store_audit_batch *b);
+/* The audit chain's head (sql_audit_lock_head). */
+struct audit_head {
+    int64_t seq;
+    uint8_t hash[STORE_HASH_BYTES]; /* zeros before the first record */
+    int64_t time;
+    int64_t generation; /* the newest root key generation */
+};
+static const struct sql_col audit_head_cols[] = {
+    COL(PK_I64, struct audit_head, seq),
+    COL(PK_HASH0, struct audit_head, hash),
+    COL(PK_I64, struct audit_head, time),
+    COL(PK_I64, struct audit_head, generation),
+};
+static const struct sql_record rec_audit_head = RECORD(struct audit_head, audit_head_cols);
+static int sql_audit_lock_head(struct sql_conn *c, struct audit_head *head, bool defer);
+static int sql_audit_append_in(struct sql_conn *c, const struct store_audit_batch *b,
+                               const struct audit_head *head);
 
-/* One write of a batch, inside the caller's transaction. */
+/* One write of a batch, inside the caller's transaction; *project_found is
+ * the answer of the project's lock, which comes with the first lookup. */
 static int sql_write_one(struct sql_conn *c, const struct secrets_tx *a,
-                         const struct store_write *w, struct write_result *res)
+                         const struct store_write *w, struct write_result *res,
+                         const int64_t *project_found)
 {
     struct secret_lookup x = {0};
     const char *owner = sql_owner(w->owner), *path = w->path ? w->path : a->path;
@@ -1955,6 +2007,8 @@ static int sql_write_one(struct sql_conn *c, const struct secrets_tx *a,
                 owner);
     if (r < 0)
         return r;
+    if (!*project_found)
+        return -ENOENT;
     exists = r > 0;
     if (exists && strcmp(x.project_id, a->project_id) != 0)
         return -ENOENT; /* env_id is not an environment of project_id */
@@ -1991,16 +2045,16 @@ static int sql_write_one(struct sql_conn *c, const struct secrets_tx *a,
 
     if (exists) {
         x.version++;
-        r = sql_run(c, ST_SECRET_UPDATE, "ibbitt", x.version, value, value_len, comment,
-                    comment_len, a->now, a->actor_id, x.id);
+        r = sql_defer(c, ST_SECRET_UPDATE, "ibbitt", x.version, value, value_len, comment,
+                      comment_len, a->now, a->actor_id, x.id);
     } else {
         name_uuid(x.id);
         x.version = 1;
-        r = sql_run(c, ST_SECRET_INSERT, "tttttibbitt", x.id, a->project_id, a->env_id, path,
-                    w->key, x.version, value, value_len, comment, comment_len, a->now, a->actor_id,
-                    owner);
+        r = sql_defer(c, ST_SECRET_INSERT, "tttttibbitt", x.id, a->project_id, a->env_id, path,
+                      w->key, x.version, value, value_len, comment, comment_len, a->now,
+                      a->actor_id, owner);
     }
-    if (r < 0 || (r = sql_run(c, ST_VERSION_INSERT, "t", x.id)) < 0)
+    if (r < 0 || (r = sql_defer(c, ST_VERSION_INSERT, "t", x.id)) < 0)
         return r;
     if (w->op == STORE_DELETE && !*owner &&
         ((r = sql_run(c, ST_PERSONAL_TOMBSTONE_VERSIONS, "tttit", a->env_id, path, w->key, a->now,
@@ -2018,19 +2072,28 @@ static int sql_write_one(struct sql_conn *c, const struct secrets_tx *a,
 static int sql_secrets_write_body(struct sql_conn *c, void *arg)
 {
     const struct secrets_tx *a = arg;
+    bool audited = a->audit && a->audit->n;
+    struct audit_head head = {0};
+    int64_t found = 0;
     int r;
 
     /* Writers of the project take turns: each reads a version and writes the
-     * next, and a new key is created once. */
-    r = sql_int(c, NULL, ST_PROJECT_LOCK_WRITERS, "t", a->project_id);
-    if (r <= 0)
-        return r < 0 ? r : -ENOENT;
+     * next, and a new key is created once.  With records, the chain's lock and
+     * head too: the answers come with the first lookup, one round trip on
+     * PostgreSQL instead of one before and one after the writes (the chain's
+     * lock is held for the whole write rather than from its end, but a write
+     * waits for one round trip less with its project's lock held). */
+    r = sql_defer_int(c, &found, ST_PROJECT_LOCK_WRITERS, "t", a->project_id);
+    if (r >= 0 && audited)
+        r = sql_audit_lock_head(c, &head, true);
+    if (r < 0)
+        return r;
     for (size_t i = 0; i < a->n; i++) {
-        r = sql_write_one(c, a, &a->w[i], &a->res[i]);
+        r = sql_write_one(c, a, &a->w[i], &a->res[i], &found);
         /* the folder of each write (w->path: a batch spans folders) exists */
         if (r >= 0)
             r = sql_folder_ensure(c, a->project_id, a->env_id,
-                                  a->w[i].path ? a->w[i].path : a->path, a->now);
+                                  a->w[i].path ? a->w[i].path : a->path, a->now, false);
         if (r < 0)
             return r;
     }
@@ -2042,7 +2105,7 @@ static int sql_secrets_write_body(struct sql_conn *c, void *arg)
         a->w[i].ret_created = a->res[i].created;
         memcpy(a->w[i].ret_id, a->res[i].id, sizeof(a->w[i].ret_id));
     }
-    return sql_audit_append_in(c, a->audit);
+    return sql_audit_append_in(c, a->audit, audited ? &head : NULL);
 }
 
 static bool sql_audit_valid(const struct store_audit *recs, size_t n);
@@ -2630,7 +2693,7 @@ static int sql_identity_login_body(struct sql_conn *c, void *arg)
     if (r >= 0)
         r = sql_change_or_refuse_body(c, (void *)&a->use);
     if (r >= 0 && a->audit)
-        r = sql_audit_append_in(c, a->audit);
+        r = sql_audit_append_in(c, a->audit, NULL);
     return r < 0 ? r : 0;
 }
 
@@ -3089,20 +3152,6 @@ static int sql_secrets_at(struct store *s, const char *env_id, const char *path,
 
 /* ---- audit log ---- */
 
-struct audit_head {
-    int64_t seq;
-    uint8_t hash[STORE_HASH_BYTES]; /* zeros before the first record */
-    int64_t time;
-    int64_t generation; /* the newest root key generation */
-};
-static const struct sql_col audit_head_cols[] = {
-    COL(PK_I64, struct audit_head, seq),
-    COL(PK_HASH0, struct audit_head, hash),
-    COL(PK_I64, struct audit_head, time),
-    COL(PK_I64, struct audit_head, generation),
-};
-static const struct sql_record rec_audit_head = RECORD(struct audit_head, audit_head_cols);
-
 struct audit_tx {
     struct store_audit *recs;
     size_t n;
@@ -3163,23 +3212,44 @@ static int sql_audit_insert(struct sql_conn *c, const struct store_audit *recs, 
         return -ENOMEM;
     struct sql_stmt st = {ST__MAX + AQ__SHAPES + (unsigned)n - 1, "insert audit records",
                           audit_insert_sql[n - 1]};
+    c->defer = true; /* answered with COMMIT (sql_defer) */
     r = c->store->drv->exec(c, &st, &p, NULL, NULL);
+    c->defer = false;
     return r < 0 ? r : 0;
 }
 
-static int sql_audit_append_body(struct sql_conn *c, void *arg)
+/* ST_AUDIT_HEAD's row into a struct audit_head (zeroed). */
+static int sql_audit_head_row(struct sql_conn *c, void *ctx, const struct store_value *cols,
+                              size_t n)
 {
-    const struct audit_tx *a = arg;
-    struct audit_head head = {0};
+    return sql_read_record(c, &rec_audit_head, cols, n, ctx);
+}
+
+/* One chain for every server on the database: appenders take turns, each
+ * extending the head the previous one committed.  Takes the chain's lock
+ * (until the transaction ends) and reads its head into *head; deferred
+ * (sql_defer), *head is filled once a later statement has had its answer. */
+static int sql_audit_lock_head(struct sql_conn *c, struct audit_head *head, bool defer)
+{
+    struct sql_params p = {.fmt = ""};
+    int r;
+
+    if ((r = sql_lock(c, SQL_LOCK_AUDIT)) < 0)
+        return r;
+    if (defer)
+        return sql_deferp(c, ST_AUDIT_HEAD, &p, sql_audit_head_row, head);
+    r = sql_execp(c, ST_AUDIT_HEAD, &p, sql_audit_head_row, head);
+    return r < 0 ? r : r == 1 ? 0 : -EIO;
+}
+
+/* Chains a's records after head (read under the chain's lock, with the key of
+ * the root key generation that is the newest: rotations take the lock) and
+ * inserts them. */
+static int sql_audit_extend(struct sql_conn *c, const struct audit_tx *a, struct audit_head head)
+{
     int64_t want = c->store->base.root_generation;
     int r;
 
-    /* One chain for every server on the database: appenders take turns,
-     * each extending the head the previous one committed, with the key of
-     * the root key generation that is the newest (rotations take the lock). */
-    if ((r = sql_lock(c, SQL_LOCK_AUDIT)) < 0 ||
-        (r = sql_row(c, &rec_audit_head, &head, ST_AUDIT_HEAD, "")) < 0)
-        return r;
     if (want && a->check_generation && head.generation != want) {
         sql_set_err(c->store,
                     "the root key was rotated (generation %lld): restart with the new key",
@@ -3205,8 +3275,19 @@ static int sql_audit_append_body(struct sql_conn *c, void *arg)
     return 0;
 }
 
-/* A write call's records (store_audit_batch), in its transaction. */
-static int sql_audit_append_in(struct sql_conn *c, const struct store_audit_batch *b)
+static int sql_audit_append_body(struct sql_conn *c, void *arg)
+{
+    struct audit_head head = {0};
+    int r = sql_audit_lock_head(c, &head, false);
+
+    return r < 0 ? r : sql_audit_extend(c, arg, head);
+}
+
+/* A write call's records (store_audit_batch), in its transaction: after head
+ * when the caller took the chain's lock and read it, else after the head read
+ * now. */
+static int sql_audit_append_in(struct sql_conn *c, const struct store_audit_batch *b,
+                               const struct audit_head *head)
 {
     struct audit_tx a = {b->recs, b->n, b->chain, b->ctx, true};
 
@@ -3217,7 +3298,7 @@ static int sql_audit_append_in(struct sql_conn *c, const struct store_audit_batc
     for (size_t i = 0; i < b->n; i++) /* fill may have set them */
         if (!b->recs[i].event || !b->recs[i].event[0])
             return -EINVAL;
-    return sql_audit_append_body(c, &a);
+    return head ? sql_audit_extend(c, &a, *head) : sql_audit_append_body(c, &a);
 }
 
 /* The event may be left to a batch's fill: checked again then. */
@@ -3779,6 +3860,7 @@ struct folder_insert {
     struct sql_conn *c;
     const char *project_id, *env_id;
     int64_t now;
+    bool tell_new; /* else sql_defer: the answer may wait */
 };
 
 /* store_folder_insert_fn: ON CONFLICT, another server may insert the same
@@ -3789,15 +3871,17 @@ static int sql_folder_insert(void *ctx, const char *path)
     char id[STORE_ID_LEN + 1];
 
     name_uuid(id);
-    return sql_run(a->c, ST_FOLDER_INSERT, "tttti", id, a->project_id, a->env_id, path, a->now);
+    return (a->tell_new ? sql_run : sql_defer)(a->c, ST_FOLDER_INSERT, "tttti", id, a->project_id,
+                                               a->env_id, path, a->now);
 }
 
 /* Inserts the rows of path and its ancestors that are missing, inside the
- * caller's transaction.  1 if the row of path itself was new, else 0. */
+ * caller's transaction.  With tell_new, 1 if the row of path itself was new,
+ * else 0. */
 static int sql_folder_ensure(struct sql_conn *c, const char *project_id, const char *env_id,
-                             const char *path, int64_t now)
+                             const char *path, int64_t now, bool tell_new)
 {
-    struct folder_insert a = {c, project_id, env_id, now};
+    struct folder_insert a = {c, project_id, env_id, now, tell_new};
 
     return store_folders_ensure(path, sql_folder_insert, &a);
 }
@@ -3818,7 +3902,7 @@ static int sql_folder_create_body(struct sql_conn *c, void *arg)
 
     store_folder_release(&a->folder); /* from an attempt that did not commit */
     if ((r = sql_lock_project(c, a->project_id)) < 0 ||
-        (created = sql_folder_ensure(c, a->project_id, a->env_id, a->path, a->now)) < 0)
+        (created = sql_folder_ensure(c, a->project_id, a->env_id, a->path, a->now, true)) < 0)
         return r < 0 ? r : created;
     r = sql_row(c, &rec_folder, &a->folder, ST_FOLDER_FIND, "tt", a->env_id, a->path);
     if (r <= 0)
@@ -3943,7 +4027,8 @@ static int sql_import_create_body(struct sql_conn *c, void *arg)
         return r;
     if ((size_t)count >= a->max)
         return -E2BIG;
-    if ((r = sql_folder_ensure(c, imp->project_id, imp->env_id, imp->path, imp->created_at)) < 0 ||
+    if ((r = sql_folder_ensure(c, imp->project_id, imp->env_id, imp->path, imp->created_at,
+                               false)) < 0 ||
         (r = sql_run(c, ST_IMPORT_INSERT, "ttttttiit", imp->id, imp->project_id, imp->env_id,
                      imp->path, imp->import_env_id, imp->import_path, last + 1, imp->created_at,
                      imp->created_by)) < 0)

@@ -52,6 +52,7 @@ struct sql_store;
 struct sql_conn {
     struct sql_store *store;
     bool dirty;            /* ran a statement that moves the epoch (store.h) */
+    bool defer;            /* sql_defer: the running statement's answer may wait */
     struct sql_conn *next; /* a pool's free list */
     /* What the dirty statements changed (store.h epoch): the projects in
      * touched, and everything if wide.  scope: the project the running
@@ -177,6 +178,12 @@ int sql_project_epoch_read(struct sql_conn *c, const char *project_id, uint64_t 
  * sql_common_stmt), bound from fmt as above: the rows it changed (or
  * returned). */
 int sql_run(struct sql_conn *c, unsigned id, const char *fmt, ...);
+/* Runs a statement whose answer matters only if it failed: 0, or a failure of
+ * it or of a statement sent before it.  A driver may send it together with
+ * the next statement that needs an answer, or with COMMIT (PostgreSQL's
+ * pipeline: one round trip for all of them), so its failure may come from
+ * that call instead; the transaction fails either way. */
+int sql_defer(struct sql_conn *c, unsigned id, const char *fmt, ...);
 /* A query of at most one row: *ret its first column (0 without a row); 1 if
  * there was a row, 0 if not, or a negative errno. */
 int sql_int(struct sql_conn *c, int64_t *ret, unsigned id, const char *fmt, ...);

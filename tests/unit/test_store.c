@@ -658,6 +658,9 @@ Test(store, bad_writes)
     cr_assert_eq(st->ops->secrets_write(st, PROJ2_ID, ENV2_DEV, "/", &w, 1, USER_ID, 1), 0);
     cr_assert_eq(st->ops->secrets_write(st, PROJ_ID, ENV2_DEV, "/", &w, 1, USER_ID, 1), -ENOENT,
                  "existing secret, wrong project");
+    cr_assert_eq(st->ops->secrets_write(st, "00000000-0000-4000-8000-000000000000", ENV_DEV, "/",
+                                        &w, 1, USER_ID, 1),
+                 -ENOENT, "unknown project");
     cr_assert_eq(st->ops->secrets_write(st, PROJ_ID, ENV_DEV, "/", NULL, 0, USER_ID, 1), 0);
 }
 
@@ -2417,6 +2420,47 @@ Test(store, a_write_and_its_audit_records_commit_together)
     cr_assert_eq(st->ops->secrets_write_audited(st, PROJ_ID, ENV_DEV, "/", w, 1, USER_ID, 22, &b),
                  -EINVAL, "a record without an event");
     cr_assert_eq(sql_int("SELECT count(*) FROM secrets WHERE key = 'C'"), 0);
+    assert_chain_intact(3);
+}
+
+/* A statement that fails after others were sent ahead of their answers
+ * (PostgreSQL's pipeline) fails its call, which leaves nothing behind; the
+ * store goes on serving.  The failure: a trigger refusing one event. */
+#ifdef STORE_TEST_PG
+#define REFUSE_BOOM                                                                                \
+    "CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION "         \
+    "'boom'; END $$; CREATE TRIGGER boom BEFORE INSERT ON audit_log FOR EACH ROW WHEN "            \
+    "(NEW.event = 'boom') EXECUTE FUNCTION boom()"
+#else
+#define REFUSE_BOOM                                                                                \
+    "CREATE TRIGGER boom BEFORE INSERT ON audit_log WHEN NEW.event = 'boom' BEGIN SELECT "         \
+    "RAISE(ABORT, 'boom'); END"
+#endif
+
+Test(store, a_refused_audit_record_fails_its_call_and_the_store_goes_on)
+{
+    struct store_audit rec = make_audit(10, "boom", USER_ID, NULL, PROJ_ID);
+    struct store_audit recs[3] = {make_audit(11, "auth.login", USER_ID, NULL, NULL),
+                                  make_audit(12, "boom", USER_ID, NULL, NULL),
+                                  make_audit(13, "auth.login", USER_ID, NULL, NULL)};
+    struct store_write w = {
+        .op = STORE_PUT, .key = "C", .value = (const uint8_t *)"1", .value_len = 1};
+    struct store_audit_batch b = {&rec, 1, test_chain, NULL, NULL, NULL};
+
+    setup_project();
+    cr_assert_eq(sql_exec(REFUSE_BOOM), 0);
+    for (int i = 0; i < 3; i++) { /* the same connections again and again */
+        cr_assert_lt(
+            st->ops->secrets_write_audited(st, PROJ_ID, ENV_DEV, "/", &w, 1, USER_ID, 20, &b), 0);
+        cr_assert_eq(rec.seq, 0);
+        cr_assert_lt(st->ops->audit_append(st, recs, 3, test_chain, NULL), 0);
+        cr_assert_eq(recs[0].seq, 0, "none of the batch");
+        cr_assert_eq(put("D", "1"), 0, "the next call works");
+    }
+    cr_assert_eq(sql_int("SELECT count(*) FROM secrets WHERE key = 'C'"), 0);
+    recs[1].event = "auth.logout";
+    cr_assert_eq(st->ops->audit_append(st, recs, 3, test_chain, NULL), 0);
+    cr_assert_eq(recs[0].seq, 1, "no seq was used up");
     assert_chain_intact(3);
 }
 

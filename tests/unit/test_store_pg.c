@@ -3,10 +3,12 @@
  * password, a database that cannot be reached is -EIO with a message that
  * names the host, never the password; and, with a cluster (ARCA_TEST_PG_URL,
  * see pg_fixture.h; skipped otherwise), a database migrated by a newer arca
- * is refused.  The store's contract is test_store.c, run on PostgreSQL as
+ * is refused; readers of the epoch at once share reads, yet none returns
+ * counters read before its call.  The store's contract is test_store.c, run on PostgreSQL as
  * test_store_on_pg; several servers on one database, tests/e2e/postgres.test.mjs. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "base/buf.h"
@@ -129,6 +131,64 @@ Test(store_pg, folders_migration_backfills_stored_secrets, .fini = pg_fixture_dr
     store_folder_release(&root);
     cr_assert_eq(pg_fixture_int("SELECT count(*) FROM folders"), 6);
     store_folders_free(f, n);
+    store_close(s);
+    buf_release(&err);
+}
+
+/* Eight threads read the epoch all the time (one read at a time goes out,
+ * shared by the callers that arrived before it was sent); the test moves the
+ * epoch from another connection, as another server would, and reads it at
+ * once: a read already on its way may predate the change, so it must not be
+ * handed to this call. */
+struct epoch_reader {
+    pthread_t thread;
+    struct store *s;
+    volatile bool *stop;
+    int failures;
+};
+
+static void *epoch_reader_main(void *arg)
+{
+    struct epoch_reader *r = arg;
+    struct store_epoch e;
+
+    while (!*r->stop)
+        r->failures += r->s->ops->epoch(r->s, &e) < 0;
+    return NULL;
+}
+
+Test(store_pg, an_epoch_read_is_never_older_than_its_call, .fini = pg_fixture_drop)
+{
+    struct epoch_reader readers[8];
+    volatile bool stop = false;
+    struct buf err = BUF_INIT;
+    struct store *s = NULL;
+    PGconn *other;
+
+    pg_fixture_create();
+    cr_assert_eq(store_pg_open(pg_url, &s, &err), 0, "%s", buf_str(&err));
+    other = pg_fixture_connect(pg_db);
+    for (size_t i = 0; i < sizeof(readers) / sizeof(readers[0]); i++) {
+        readers[i] = (struct epoch_reader){.s = s, .stop = &stop};
+        cr_assert_eq(pthread_create(&readers[i].thread, NULL, epoch_reader_main, &readers[i]), 0);
+    }
+    for (int i = 0; i < 2000; i++) {
+        struct store_epoch e = {0};
+        PGresult *res = PQexec(other, "SELECT nextval('arca_epoch')");
+        long long moved;
+
+        cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s", PQerrorMessage(other));
+        moved = atoll(PQgetvalue(res, 0, 0));
+        PQclear(res);
+        cr_assert_eq(s->ops->epoch(s, &e), 0);
+        cr_assert_gt(e.all, (uint64_t)moved, "change %d, made before the read, is seen", i);
+    }
+    stop = true;
+    for (size_t i = 0; i < sizeof(readers) / sizeof(readers[0]); i++) {
+        pthread_join(readers[i].thread, NULL);
+        cr_assert_eq(readers[i].failures, 0);
+    }
+    PQfinish(other);
     store_close(s);
     buf_release(&err);
 }
