@@ -7,7 +7,7 @@
 // keep-alive connections, 2 threads):
 //   1. w1 (list 50 on the raw route, every read audited durably), w2 (the same
 //      list on arca's end-to-end route), w3 (get by name), w4 (16 PATCH
-//      writers), and w1/w4 on PostgreSQL: req/s and the CPU time per request of
+//      writers), w5 (universal-auth logins), and w1/w4 on PostgreSQL: req/s and the CPU time per request of
 //      each process in the same run - arca (all threads), wrk, nginx, the
 //      PostgreSQL backends - and how much of the machine's cores each used;
 //   2. the floors: arca serving one of its own embedded static files (the web
@@ -99,7 +99,7 @@ const { fdatasyncLatency } = await import('./lib/disk.mjs');
 const { cpuMs, cpuTreeMs, processTree, reapedChildrenCpuMs } = await import('./lib/procs.mjs');
 const { startNginx } = await import('./lib/nginx.mjs');
 const { wrk } = await import('./lib/wrk.mjs');
-const { body, readPaths, smallSetup, w4req } = await import('./lib/setup.mjs');
+const { body, readPaths, smallSetup, w4req, W5_ARGS, w5req } = await import('./lib/setup.mjs');
 const { PG_BIN, startPostgres } = await import('../tests/e2e/pg.mjs');
 
 /* ---- measuring --------------------------------------------------------------- */
@@ -378,6 +378,10 @@ try {
     await workload('w4', 'w4 durable audited updates, 16 writers', main,
         w4req(server, main.small.id, main.bot.token),
         { goal: { goal: () => 5000, text: '5,000/s' } });
+    const logins = await arca('data-login', W5_ARGS);
+    await workload('w5', 'w5 universal-auth logins, 16 connections', logins,
+        w5req(logins.server, logins.bot), { goal: { goal: () => 5000, text: '5,000/s' } });
+    await stop(logins);
 
     if (!noPg) {
         const cluster = await startPostgres();

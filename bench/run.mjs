@@ -68,7 +68,7 @@ const { readToken, removeTempDirs, tempDir, ARCA_BIN } = await import('../tests/
 const { median, msSince, rssMiB, rssTreeMiB, startArca, timeCommand } =
     await import('./lib/procs.mjs');
 const { body, identity, ok, project, rawQuery: q, readPaths, secretValue, seed, smallSetup,
-    w4req } = await import('./lib/setup.mjs');
+    w4req, W5_ARGS, w5req } = await import('./lib/setup.mjs');
 const { startNginx } = await import('./lib/nginx.mjs');
 const { wrk } = await import('./lib/wrk.mjs');
 const { fdatasyncLatency } = await import('./lib/disk.mjs');
@@ -259,13 +259,9 @@ try {
      * and a durable audit record), 16 connections of one identity, against a
      * server whose login rate limits are raised out of the way (the defaults,
      * 20 per address then 20 a minute, would measure 429s); no peer */
-    const lim = ['--login-limit-ip', '1000000000,1000000000', '--login-limit-account',
-        '1000000000,1000000000'];
-    const ls = await smallSetup(path.join(work, 'data-login'), lim);
+    const ls = await smallSetup(path.join(work, 'data-login'), W5_ARGS);
     toStop.push(ls.server);
-    const w5 = await versus('w5', { url: ls.server.url, path: '/api/v1/auth/universal-auth/login',
-        method: 'POST', body: JSON.stringify({ clientId: ls.bot.clientId,
-            clientSecret: ls.bot.clientSecret }) });
+    const w5 = await versus('w5', w5req(ls.server, ls.bot));
     addRow('w5 UA login/s', w5.arca.rps, '—', '≥ 5000/s',
         ge(w5.arca.rps, 5000));
     addRow('w5 UA login p99 ms', w5.arca.p99, '—', '—', undefined, 2);

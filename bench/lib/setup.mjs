@@ -92,3 +92,11 @@ export const readPaths = (id) => ({
 export const w4req = (s, id, token) => ({ url: s.url, path: '/api/v3/secrets/raw/{key}', token,
     method: 'PATCH', keys: 50, body: JSON.stringify({ workspaceId: id,
         environment: 'staging', secretPath: '/', secretValue: 'updated-{n}' }) });
+
+/* w5: universal-auth logins of identity bot on server s, as a wrk() request,
+ * and the server flags that raise the login rate limits out of its way (the
+ * defaults, 20 per address then 20 a minute, would measure 429s). */
+export const W5_ARGS = ['--login-limit-ip', '1000000000,1000000000', '--login-limit-account',
+    '1000000000,1000000000'];
+export const w5req = (s, bot) => ({ url: s.url, path: '/api/v1/auth/universal-auth/login',
+    method: 'POST', body: JSON.stringify({ clientId: bot.clientId, clientSecret: bot.clientSecret }) });
