@@ -221,7 +221,9 @@ function rawGet(server, urlPath, token, userAgent) {
         `Authorization: Bearer ${token}\r\nConnection: close\r\nUser-Agent: `), userAgent,
     Buffer.from('\r\n\r\n')]);
     return new Promise((resolve, reject) => {
-        const s = net.connect(Number(port), '127.0.0.1', () => s.end(head));
+        /* write, not end: libmicrohttpd may drop a request whose sender has
+         * half-closed before the reply (Connection: close ends it after) */
+        const s = net.connect(Number(port), '127.0.0.1', () => s.write(head));
         let got = '';
         s.on('data', (d) => (got += d.toString('latin1')));
         s.on('error', reject);
