@@ -25,8 +25,8 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 
 import {
-    apiCall, bootstrapAndLogin, createProject, newCli, PG_MODE, readToken, removeTempDirs, REQ_ID_RE,
-    startServer, storeSql, waitFor,
+    apiCall, bootstrapAndLogin, newCli, PG_MODE, readToken, removeTempDirs, REQ_ID_RE, startServer,
+    storeSql, waitFor,
 } from './harness.mjs';
 
 const T = { timeout: 300000 };
@@ -321,26 +321,7 @@ test('request log: buffered, written within a while without a stop, every line t
                 assert.equal(res.status, 401);
                 return res.headers.get('x-request-id');
             })));
-        /* two change-feed waits, ended by the stop itself (answered, or closed
-         * if the stop gets there first): their lines are logged after
-         * "stopping", while the server is going away */
-        const c = await newCli(s);
-        await bootstrapAndLogin(c);
-        const p = await createProject(c, 'logged');
-        const token = await readToken(c);
-        const feed = `/api/arca/v1/projects/${p.id}/watch?environment=dev&secretPath=/`;
-        const cursor = (await apiCall(s, 'GET', feed, { token })).json.cursor;
-        const waits = [0, 1].map(() => fetch(`${s.url}${feed}&cursor=${cursor}&timeout=25`,
-            { headers: { Authorization: `Bearer ${token}` } }));
-        /* a wait is recorded once it holds its place in the feed */
-        const watches = async () => JSON.parse((await ok(c, ['audit-logs', 'list', '--project-id',
-            p.id, '--event', 'secret.watch', '--format', 'json'])).stdout);
-        await waitFor(async () => (await watches()).length >= 3, { what: 'both waits in the server' });
         await s.stop();
-        await Promise.allSettled(waits);
-        const feedLines = s.logs.filter((l) => l.includes('"msg":"request"') &&
-            l.includes(`"path":"/api/arca/v1/projects/${p.id}/watch"`));
-        assert.equal(feedLines.length, 3, `the first read and both waits:\n${feedLines.join('\n')}`);
         for (const id of ids)
             assert.match(id, REQ_ID_RE);
         assert.equal(new Set(ids).size, ids.length, 'request ids are unique');
