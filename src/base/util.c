@@ -265,6 +265,27 @@ void hex_encode(const uint8_t *p, size_t n, char *out)
     out[2 * n] = 0;
 }
 
+int hex_decode(const char *in, size_t len, uint8_t *out, size_t n)
+{
+    unsigned bad = 0;
+
+    if (len != 2 * n)
+        return -EINVAL;
+    for (size_t i = 0; i < len; i++) {
+        unsigned c = (unsigned char)in[i];
+        unsigned num = c ^ 48u, num0 = ((num - 10u) >> 8) & 0xffu;
+        unsigned alpha = (c & ~32u) - 55u;
+        unsigned alpha0 = (((alpha - 10u) ^ (alpha - 16u)) >> 8) & 0xffu;
+        unsigned v = ((num0 & num) | (alpha0 & alpha)) & 0xfu;
+        bad |= ((num0 | alpha0) == 0);
+        if (i % 2 == 0)
+            out[i / 2] = (uint8_t)(v << 4);
+        else
+            out[i / 2] |= (uint8_t)v;
+    }
+    return bad ? -EINVAL : 0;
+}
+
 void free_wiped(void *p)
 {
     if (p) {

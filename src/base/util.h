@@ -49,6 +49,9 @@ void free_wiped(void *p);
 /* Lower-case hex of n bytes into out (2n characters and a NUL), in constant
  * time (fit for keys). */
 void hex_encode(const uint8_t *p, size_t n, char *out);
+/* Decodes exactly 2n hex characters (either case) of <in, len> into out, in
+ * constant time (sodium_hex2bin's arithmetic).  -EINVAL. */
+int hex_decode(const char *in, size_t len, uint8_t *out, size_t n);
 
 /* True if s starts with prefix. */
 bool startswith(const char *s, const char *prefix);

@@ -23,7 +23,6 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <pthread.h>
-#include <sodium.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,20 +90,17 @@ static json_t *hash_json(const uint8_t *h)
     return json_string(s);
 }
 
+/* Lower-case hex (as the archive writes it) of n bytes into out: -EINVAL. */
+static int hex_parse(const char *s, uint8_t *out, size_t n)
+{
+    if (!s || s[strspn(s, "0123456789abcdef")])
+        return -EINVAL;
+    return hex_decode(s, strlen(s), out, n);
+}
+
 static int hash_parse(const json_t *v, uint8_t *out)
 {
-    const char *s = json_string_value(v);
-
-    if (!s || strlen(s) != 2 * STORE_HASH_BYTES)
-        return -EINVAL;
-    for (size_t i = 0; i < STORE_HASH_BYTES; i++) {
-        unsigned x;
-        if (sscanf(s + 2 * i, "%2x", &x) != 1 || !strchr("0123456789abcdef", s[2 * i]) ||
-            !strchr("0123456789abcdef", s[2 * i + 1]))
-            return -EINVAL;
-        out[i] = (uint8_t)x;
-    }
-    return 0;
+    return hex_parse(json_string_value(v), out, STORE_HASH_BYTES);
 }
 
 /* Text as a JSON string, or, if its bytes are not UTF-8 (which no JSON
@@ -130,18 +126,17 @@ static json_t *text_json(const char *s)
 static int text_parse(const json_t *v, char **ret)
 {
     const char *s = json_string_value(v), *hex;
-    size_t len, n;
+    size_t n;
 
     if (s)
         return (*ret = strdup(s)) ? 0 : -ENOMEM;
     if (!json_is_object(v) || json_object_size(v) != 1 ||
         !(hex = json_string_value(json_object_get(v, "hex"))))
         return -EINVAL;
-    len = strlen(hex);
-    if (len % 2 || !(*ret = malloc(len / 2 + 1)))
-        return len % 2 ? -EINVAL : -ENOMEM;
-    if (sodium_hex2bin((unsigned char *)*ret, len / 2, hex, len, NULL, &n, NULL) != 0 ||
-        n != len / 2 || memchr(*ret, 0, n)) {
+    n = strlen(hex) / 2;
+    if (!(*ret = malloc(n + 1)))
+        return -ENOMEM;
+    if (hex_parse(hex, (uint8_t *)*ret, n) < 0 || memchr(*ret, 0, n)) {
         free(*ret);
         *ret = NULL;
         return -EINVAL;

@@ -162,3 +162,20 @@ Test(util, utf8_repaired)
         cr_assert(utf8_valid(r, strlen(r)));
     }
 }
+
+Test(util, hex_round_trip_and_refusals)
+{
+    const uint8_t bytes[] = {0x00, 0x9f, 0xa0, 0xff};
+    uint8_t back[4];
+    char hex[9];
+
+    hex_encode(bytes, sizeof(bytes), hex);
+    cr_assert_str_eq(hex, "009fa0ff");
+    cr_assert_eq(hex_decode(hex, 8, back, 4), 0);
+    cr_assert_eq(memcmp(back, bytes, 4), 0);
+    cr_assert_eq(hex_decode("009FA0FF", 8, back, 4), 0, "either case");
+    cr_assert_eq(memcmp(back, bytes, 4), 0);
+    cr_assert_eq(hex_decode("009fa0f", 7, back, 4), -EINVAL, "odd length");
+    cr_assert_eq(hex_decode("009fa0fg", 8, back, 4), -EINVAL, "not hex");
+    cr_assert_eq(hex_decode("009fa0ff", 8, back, 3), -EINVAL, "not 2n characters");
+}
